@@ -1,0 +1,154 @@
+"""Run a study on Dask: sizes × realizations as tasks, results into the store.
+
+Only this module knows Dask. Tasks are :func:`sve.study.tasks.solve_batch`
+calls (pure functions of the spec, one size and a run of realizations); the
+client writes each finished batch into the Zarr store as it arrives, so an
+interrupted study resumes from what is done.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import xarray as xr
+from distributed import Client, LocalCluster, as_completed
+
+from sve.solvers import apparent_conductivity
+from sve.study.spec import StudySpec, load_spec
+from sve.study.store import completed, create_store, empty_dataset, open_study, write_batch
+from sve.study.tasks import solve_batch
+
+__all__ = ["run_study", "batches"]
+
+
+def batches(spec: StudySpec) -> list[tuple[int, range]]:
+    """All ``(size_index, realizations)`` tasks, largest sizes first.
+
+    A batch covers ``spec.batch`` consecutive realizations of one size, which
+    is also the Zarr chunk along ``realization``, so every batch writes its
+    own chunks.
+    """
+    return [
+        (s, range(r, min(r + spec.batch, spec.realizations)))
+        for s in reversed(range(len(spec.sizes)))
+        for r in range(0, spec.realizations, spec.batch)
+    ]
+
+
+def _warm_numba_cache() -> None:
+    """Compile (or load) the kernels once here so that workers load them from disk."""
+    for ndim in (2, 3):
+        apparent_conductivity(np.zeros((2,) * ndim, np.int8), [1.0], tol=1e-3)
+
+
+def _client(stack: ExitStack, client: Client | str | None, workers: int | None) -> Client:
+    if isinstance(client, Client):
+        return client
+    if isinstance(client, str):
+        return stack.enter_context(Client(client))
+    if client is not None:
+        raise TypeError(
+            f"client must be a distributed.Client, a scheduler address or None, "
+            f"got {type(client).__name__}"
+        )
+    n = workers if workers is not None else os.cpu_count() or 1
+    cluster = stack.enter_context(
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs="error",
+        )
+    )
+    return stack.enter_context(Client(cluster))
+
+
+def _fill(ds: xr.Dataset, size_index: int, realizations: range, out: dict) -> None:
+    for name, value in out.items():
+        ds[name].values[size_index, realizations.start : realizations.stop] = value
+
+
+def run_study(
+    spec: StudySpec | dict | str | Path,
+    *,
+    client: Client | str | None = None,
+    store: str | Path | None = None,
+    overwrite: bool = False,
+    workers: int | None = None,
+    log: TextIO | None = None,
+) -> xr.Dataset:
+    """Run a size-convergence study and return its dataset.
+
+    Parameters
+    ----------
+    spec : StudySpec, dict, or path to a TOML file
+        Validated with :func:`sve.study.load_spec` before any work starts.
+    client : distributed.Client, str or None
+        An existing client, or the address of a running scheduler
+        (``"tcp://host:8786"``). ``None`` starts an embedded
+        ``distributed.LocalCluster`` (worker processes with one thread each)
+        for the duration of the call.
+    store : path or None
+        Zarr store written as batches finish. An existing store with the same
+        spec is resumed: finished batches are not recomputed. ``None`` keeps
+        the results in memory only.
+    overwrite : bool
+        Discard an existing store that holds a different spec.
+    workers : int or None
+        Number of local worker processes (default: all cores); ignored when
+        ``client`` is given.
+    log : text stream or None
+        Where to print progress lines (the command line passes stderr).
+
+    Returns
+    -------
+    xarray.Dataset
+        The study dataset (schema in :mod:`sve.study.store`), loaded in memory.
+
+    Notes
+    -----
+    Every realization's random stream depends only on the root seed, the size
+    and the realization index (:func:`sve.study.tasks.realization_rng`), so
+    the dataset is bit-identical whatever the client, the number of workers
+    or the order in which tasks finish.
+    """
+    spec = load_spec(spec)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if store is not None:
+        ds = create_store(spec, store, overwrite=overwrite)
+        done = completed(ds)
+    else:
+        ds = empty_dataset(spec)
+        done = np.zeros((len(spec.sizes), spec.realizations), bool)
+    todo = [(s, r) for s, r in batches(spec) if not done[s, r.start : r.stop].all()]
+    say = (lambda text: print(text, file=log, flush=True)) if log else (lambda text: None)
+    say(f"study {spec.name!r}: {len(todo)} of {len(batches(spec))} tasks to run")
+
+    if todo:
+        _warm_numba_cache()
+        start = time.perf_counter()
+        with ExitStack() as stack:
+            dask_client = _client(stack, client, workers)
+            futures = {
+                dask_client.submit(solve_batch, spec, spec.sizes[s], r, pure=False): (s, r)
+                for s, r in todo
+            }
+            for k, (future, out) in enumerate(as_completed(futures, with_results=True), 1):
+                s, r = futures[future]
+                if store is not None:
+                    write_batch(store, s, r, out)
+                else:
+                    _fill(ds, s, r, out)
+                say(
+                    f"  [{k}/{len(todo)}] size {spec.sizes[s]} realizations "
+                    f"{r.start}-{r.stop - 1} done ({time.perf_counter() - start:.1f} s)"
+                )
+    return open_study(store).load() if store is not None else ds

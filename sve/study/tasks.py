@@ -1,0 +1,88 @@
+"""The pure functions a study runs on its workers.
+
+A task is a function of plain arguments (the spec, a size, a run of
+realization indices) that generates its SVEs inside the worker and returns
+small arrays; it never touches the store and knows nothing of Dask.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from generators import covariance_model, gaussian_field, level_cut
+from sve.solvers import apparent_conductivity
+from sve.study.spec import StudySpec
+
+__all__ = ["STATUS", "realization_rng", "generate_sve", "solve_batch"]
+
+#: Status codes of each (size, realization, bc) record, stored as int8.
+STATUS = {"pending": 0, "ok": 1, "not_converged": 2}
+
+SEEDING_SCHEME = (
+    "numpy.random.SeedSequence(entropy=seed, spawn_key=(size_in_voxels, realization)) "
+    "-> numpy.random.default_rng (PCG64)"
+)
+
+
+def realization_rng(seed: int, size: int, realization: int) -> np.random.Generator:
+    """The random stream of one realization: a pure function of its identity.
+
+    Keyed by the *size in voxels* (not its position in the list of sizes), so
+    that adding, removing or reordering sizes or realizations leaves every
+    existing realization bit-for-bit unchanged, whatever the worker or the
+    order of execution.
+    """
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(size, realization)))
+
+
+def generate_sve(spec: StudySpec, size: int, realization: int) -> np.ndarray:
+    """Phase labels (int8, shape ``(size,) * spec.ndim``) of one realization."""
+    model = covariance_model(spec.covariance, length=spec.correlation_length)
+    rng = realization_rng(spec.seed, size, realization)
+    field = gaussian_field((size,) * spec.ndim, model, spacing=spec.spacing, rng=rng)
+    return level_cut(field, spec.volume_fraction)
+
+
+def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np.ndarray]:
+    """Generate and solve a run of realizations at one size.
+
+    Returns
+    -------
+    dict of ndarray
+        ``conductivity`` (n, n_bc, d, d), ``volume_fraction`` (n,),
+        ``iterations``, ``residual``, ``hill_mandel_defect``, ``wall_time``
+        (seconds) and ``status`` (see :data:`STATUS`), each (n, n_bc).
+    """
+    n, n_bc, d = len(realizations), len(spec.bc), spec.ndim
+    out = {
+        "conductivity": np.full((n, n_bc, d, d), np.nan),
+        "volume_fraction": np.full(n, np.nan),
+        "iterations": np.zeros((n, n_bc), np.int32),
+        "residual": np.full((n, n_bc), np.nan),
+        "hill_mandel_defect": np.full((n, n_bc), np.nan),
+        "wall_time": np.full((n, n_bc), np.nan),
+        "status": np.zeros((n, n_bc), np.int8),
+    }
+    for a, realization in enumerate(realizations):
+        phases = generate_sve(spec, size, realization)
+        out["volume_fraction"][a] = np.count_nonzero(phases == 1) / phases.size
+        for b, bc in enumerate(spec.bc):
+            start = time.perf_counter()
+            result = apparent_conductivity(
+                phases,
+                spec.phases,
+                bc=bc,
+                spacing=spec.spacing,
+                tol=spec.tol,
+                maxiter=spec.maxiter,
+                on_failure="flag",
+            )
+            out["wall_time"][a, b] = time.perf_counter() - start
+            out["conductivity"][a, b] = result.tensor
+            out["iterations"][a, b] = max(result.iterations)
+            out["residual"][a, b] = result.residual
+            out["hill_mandel_defect"][a, b] = result.hill_mandel_defect
+            out["status"][a, b] = STATUS["ok" if result.converged else "not_converged"]
+    return out

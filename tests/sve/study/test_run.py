@@ -1,0 +1,152 @@
+"""Studies on Dask: identical results whatever the workers, resumable stores."""
+
+import io
+
+import numpy as np
+import pytest
+import xarray as xr
+from distributed import Client, LocalCluster
+
+from sve.study import SpecError, load_spec, open_study, run_study
+from sve.study.store import write_batch
+from sve.study.tasks import generate_sve, solve_batch
+
+pytestmark = pytest.mark.slow  # starts Dask clusters of worker processes
+
+SPEC = {
+    "name": "tiny",
+    "seed": 7,
+    "medium": {
+        "generator": "gaussian_level_cut",
+        "ndim": 2,
+        "covariance": "exponential",
+        "correlation_length": 2.0,
+        "volume_fraction": 0.4,
+    },
+    "property": {"name": "conductivity", "phases": [1.0, 5.0]},
+    "sampling": {"sizes": [8, 12, 16], "realizations": 6},
+    "solver": {"bc": ["periodic"], "tol": 1e-8, "batch": 4},
+}
+MEASURED = ["wall_time"]  # a timing, not a result: excluded from identity checks
+
+
+def results(ds: xr.Dataset) -> xr.Dataset:
+    return ds.drop_vars(MEASURED)
+
+
+@pytest.fixture(scope="module")
+def client1():
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def client2():
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def reference(client1):
+    return run_study(SPEC, client=client1)
+
+
+def test_dataset_schema(reference):
+    ds = reference
+    assert ds["conductivity"].dims == ("size", "realization", "bc", "i", "j")
+    assert ds["conductivity"].shape == (3, 6, 1, 2, 2)
+    assert (ds["status"] == 1).all()
+    assert ds["length"].attrs["units"] and ds["wall_time"].attrs["units"] == "s"
+    assert load_spec(SPEC).to_json() == ds.attrs["spec"]
+    # volume fraction exact by rank: round(0.4 * L^2) / L^2
+    for size in ds["size"].values:
+        expected = round(0.4 * size**2) / size**2
+        np.testing.assert_array_equal(ds["volume_fraction"].sel(size=size), expected)
+
+
+def test_one_and_two_workers_identical(reference, client2):
+    xr.testing.assert_identical(results(reference), results(run_study(SPEC, client=client2)))
+
+
+def test_matches_direct_task_call(reference):
+    """The dataset holds what the pure task function returns, record by record."""
+    spec = load_spec(SPEC)
+    out = solve_batch(spec, 12, range(2, 5))
+    np.testing.assert_array_equal(
+        reference["conductivity"].sel(size=12).isel(realization=slice(2, 5)).values,
+        out["conductivity"],
+    )
+
+
+def test_seeds_stable_when_study_grows(reference, client1):
+    grown = {**SPEC, "sampling": {"sizes": [8, 10, 12, 16], "realizations": 9}}
+    ds = run_study(grown, client=client1)
+    for size in (8, 12, 16):
+        np.testing.assert_array_equal(
+            ds["conductivity"].sel(size=size).isel(realization=slice(0, 6)).values,
+            reference["conductivity"].sel(size=size).values,
+        )
+
+
+def test_realizations_differ():
+    spec = load_spec(SPEC)
+    assert not np.array_equal(generate_sve(spec, 16, 0), generate_sve(spec, 16, 1))
+    np.testing.assert_array_equal(generate_sve(spec, 16, 3), generate_sve(spec, 16, 3))
+
+
+def test_store_resume_and_identity(tmp_path, reference, client2):
+    store = tmp_path / "tiny.zarr"
+    log = io.StringIO()
+    first = run_study(SPEC, client=client2, store=store, log=log)
+    xr.testing.assert_identical(results(first), results(reference))
+    assert "6 of 6 tasks to run" in log.getvalue()
+
+    # Rerun: nothing is recomputed.
+    log = io.StringIO()
+    again = run_study(SPEC, client=client2, store=store, log=log)
+    assert "0 of 6 tasks to run" in log.getvalue()
+    xr.testing.assert_identical(again, first)
+
+    # Simulate an interruption: one batch back to pending with garbage values.
+    n = 4
+    write_batch(
+        store,
+        1,
+        range(0, n),
+        {
+            "conductivity": np.full((n, 1, 2, 2), -1.0),
+            "status": np.zeros((n, 1), np.int8),
+        },
+    )
+    assert (open_study(store)["status"].isel(size=1, realization=slice(0, n)) == 0).all()
+    log = io.StringIO()
+    resumed = run_study(SPEC, client=client2, store=store, log=log)
+    assert "1 of 6 tasks to run" in log.getvalue()
+    xr.testing.assert_identical(results(resumed), results(reference))
+
+
+def test_store_with_other_spec_is_refused(tmp_path, client1):
+    store = tmp_path / "s.zarr"
+    run_study(SPEC, client=client1, store=store)
+    other = {**SPEC, "seed": 8}
+    with pytest.raises(ValueError, match="different study spec"):
+        run_study(other, client=client1, store=store)
+    ds = run_study(other, client=client1, store=store, overwrite=True)
+    assert load_spec(other).to_json() == ds.attrs["spec"]
+
+
+def test_bad_spec_rejected_before_any_work(tmp_path):
+    store = tmp_path / "never.zarr"
+    bad = {**SPEC, "sampling": {"sizes": [8, 0], "realizations": 6}}
+    with pytest.raises(SpecError, match=r"sampling\.sizes\[1\]"):
+        run_study(bad, store=store)
+    assert not store.exists()
+
+
+def test_bad_arguments(client1):
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        run_study(SPEC, workers=0)
+    with pytest.raises(TypeError, match="client must be"):
+        run_study(SPEC, client=3.5)

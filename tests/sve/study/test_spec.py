@@ -1,0 +1,127 @@
+"""Study specs are validated before any work starts, with errors naming the field."""
+
+import copy
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sve.study import SpecError, StudySpec, load_spec
+
+DEFAULT = Path(__file__).parents[3] / "studies" / "default.toml"
+
+
+def base() -> dict:
+    return tomllib.loads(DEFAULT.read_text())
+
+
+def test_default_spec_loads():
+    spec = load_spec(DEFAULT)
+    assert spec.name == "default"
+    assert spec.ndim == 2 and spec.volume_fraction == 0.5
+    assert spec.phases == (1.0, 10.0)
+    # 4 to 64 correlation lengths, as the default study promises
+    assert spec.sizes[0] * spec.spacing / spec.correlation_length == pytest.approx(4)
+    assert spec.sizes[-1] * spec.spacing / spec.correlation_length == pytest.approx(64)
+
+
+def test_json_round_trip():
+    spec = load_spec(DEFAULT)
+    assert StudySpec.from_json(spec.to_json()) == spec
+
+
+def test_defaults_fill_optional_fields():
+    data = base()
+    del data["solver"]
+    spec = load_spec(data)
+    assert spec.bc == ("periodic",) and spec.tol == 1e-6
+
+
+def test_bc_aliases_are_canonical():
+    data = base()
+    data["solver"]["bc"] = ["PBC", "periodic"]
+    assert load_spec(data).bc == ("periodic",)
+
+
+def _set(data, dotted, value):
+    section, _, key = dotted.partition(".")
+    if key:
+        data[section][key] = value
+    else:
+        data[section] = value
+
+
+def _delete(data, dotted):
+    section, _, key = dotted.partition(".")
+    if key:
+        del data[section][key]
+    else:
+        del data[section]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("sampling.sizes", [16, 0, 64], r"sampling\.sizes\[1\] must be an integer >= 2, got 0"),
+        ("sampling.sizes", [16, -4], r"sampling\.sizes\[1\]"),
+        ("sampling.sizes", [32, 16], r"sampling\.sizes must be strictly increasing"),
+        ("sampling.sizes", [], r"sampling\.sizes"),
+        ("sampling.sizes", [16.5, 32], r"sampling\.sizes\[0\]"),
+        ("medium.covariance", "bessel", r"medium\.covariance"),
+        ("medium.volume_fraction", 1.3, r"medium\.volume_fraction must be in \(0, 1\), got 1\.3"),
+        ("medium.volume_fraction", 0, r"medium\.volume_fraction"),
+        ("medium.correlation_length", -1.0, r"medium\.correlation_length"),
+        ("medium.ndim", 4, r"medium\.ndim"),
+        ("medium.generator", "voronoi", r"medium\.generator"),
+        ("property.name", "elasticity", r"property\.name"),
+        ("property.phases", [1.0], r"property\.phases"),
+        ("property.phases", [1.0, float("nan")], r"property\.phases\[1\]"),
+        ("property.phases", [1.0, -2.0], r"property\.phases\[1\]"),
+        ("sampling.realizations", 1, r"sampling\.realizations"),
+        ("sampling.spacing", 0.0, r"sampling\.spacing"),
+        ("solver.bc", ["sideways"], r"solver\.bc"),
+        ("solver.tol", 0.0, r"solver\.tol"),
+        ("solver.tol", 2.0, r"solver\.tol must be in \(0, 1\)"),
+        ("solver.batch", 0, r"solver\.batch"),
+        ("seed", -1, r"seed"),
+        ("name", "", r"name"),
+    ],
+)
+def test_bad_field_is_named(field, value, message):
+    data = copy.deepcopy(base())
+    _set(data, field, value)
+    with pytest.raises(SpecError, match=message):
+        load_spec(data)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["sampling.sizes", "medium.volume_fraction", "medium.covariance", "property.phases", "seed"],
+)
+def test_missing_field_is_named(field):
+    data = copy.deepcopy(base())
+    _delete(data, field)
+    with pytest.raises(SpecError, match=rf"missing field '{field}'"):
+        load_spec(data)
+
+
+def test_unknown_field_is_named():
+    data = base()
+    data["medium"]["colour"] = "blue"
+    with pytest.raises(SpecError, match=r"unknown field 'medium\.colour'"):
+        load_spec(data)
+    data = base()
+    data["extra"] = 1
+    with pytest.raises(SpecError, match=r"unknown field 'extra'"):
+        load_spec(data)
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(SpecError, match="does not exist"):
+        load_spec(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = [unclosed")
+    with pytest.raises(SpecError, match="not valid TOML"):
+        load_spec(bad)
+    with pytest.raises(TypeError, match="spec must be"):
+        load_spec(42)

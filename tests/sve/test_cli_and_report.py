@@ -1,0 +1,114 @@
+"""The command line and the report, end to end on a tiny study."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sve import report
+from sve.cli import main
+from sve.statistics import ensemble_statistics, fit_variance_scaling
+from sve.study import open_study
+
+TINY = """
+name = "tiny"
+seed = 11
+[medium]
+generator = "gaussian_level_cut"
+ndim = 2
+covariance = "gaussian"
+correlation_length = 1.5
+volume_fraction = 0.5
+[property]
+name = "conductivity"
+phases = [1.0, 10.0]
+[sampling]
+sizes = [6, 9, 12, 18]
+realizations = 8
+[solver]
+bc = ["periodic"]
+batch = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    spec = folder / "tiny.toml"
+    spec.write_text(TINY)
+    store = folder / "tiny.zarr"
+    code = main(["run", str(spec), "--store", str(store), "--workers", "2"])
+    assert code == 0
+    return folder, store
+
+
+@pytest.mark.slow
+def test_run_writes_store_and_report(tiny_run):
+    folder, store = tiny_run
+    ds = open_study(store)
+    assert (ds["status"] == 1).all()
+    text = (folder / "tiny-report" / "report.md").read_text()
+    fit = fit_variance_scaling(ensemble_statistics(ds.load())).sel(bc="periodic")
+    # the report shows the statistics layer's exponent, to the printed digits
+    assert f"**{fit['exponent'].item():.3f}**" in text
+    for figure in ("mean_vs_size.png", "variance_vs_size.png"):
+        png = (folder / "tiny-report" / figure).read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+@pytest.mark.slow
+def test_report_and_status_commands(tiny_run, capsys):
+    folder, store = tiny_run
+    out = folder / "again"
+    assert main(["report", str(store), "--out", str(out)]) == 0
+    assert (out / "report.md").exists()
+    assert main(["status", str(store)]) == 0
+    printed = capsys.readouterr().out
+    assert "ok: 32" in printed and "pending: 0" in printed
+
+
+def test_partial_dataset_gets_a_banner(tmp_path):
+    from sve.study import load_spec
+    from sve.study.store import empty_dataset
+
+    spec = load_spec({**_tiny_dict(), "sampling": {"sizes": [6, 9, 12], "realizations": 4}})
+    ds = empty_dataset(spec)
+    rng = np.random.default_rng(0)
+    ds["conductivity"][:, :2] = 3 + rng.random((3, 2, 1, 2, 2))
+    ds["status"][:, :2] = 1
+    ds["iterations"][:, :2] = 10
+    ds["wall_time"][:, :2] = 0.1
+    text = report(ds, tmp_path).read_text()
+    assert "Partial study" in text and "6 of 12 solves finished" in text
+
+
+def _tiny_dict():
+    import tomllib
+
+    return tomllib.loads(TINY)
+
+
+def test_bad_spec_exits_2_naming_the_field(tmp_path, capsys):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(TINY.replace("volume_fraction = 0.5", "volume_fraction = 1.3"))
+    assert main(["run", str(spec), "--store", str(tmp_path / "s.zarr")]) == 2
+    assert "medium.volume_fraction must be in (0, 1), got 1.3" in capsys.readouterr().err
+    assert not (tmp_path / "s.zarr").exists()
+
+
+def test_foreign_or_missing_store_is_a_clear_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing.zarr")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    foreign = tmp_path / "foreign.zarr"
+    xr.Dataset({"x": ("a", [1.0])}).to_zarr(foreign, consolidated=False)
+    assert main(["status", str(foreign)]) == 2
+    assert "not an SVE study store" in capsys.readouterr().err
+
+
+def test_console_script_installed():
+    script = Path(sys.executable).parent / "sve"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
+    assert "run" in result.stdout and "report" in result.stdout
