@@ -77,9 +77,9 @@ def ensemble_statistics(
     n = values.count("realization")
     mean = values.mean("realization")
     variance = values.var("realization", ddof=1)
-    t = xr.apply_ufunc(
-        lambda k: stats.t.ppf(0.5 + confidence / 2, np.maximum(k - 1, 1)), n
-    ).where(n >= 2)
+    t = xr.apply_ufunc(lambda k: stats.t.ppf(0.5 + confidence / 2, np.maximum(k - 1, 1)), n).where(
+        n >= 2
+    )
     half = t * np.sqrt(variance / n)
     out = xr.Dataset(
         {

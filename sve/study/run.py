@@ -8,6 +8,7 @@ interrupted study resumes from what is done.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from contextlib import ExitStack
@@ -41,9 +42,13 @@ def batches(spec: StudySpec) -> list[tuple[int, range]]:
 
 
 def _warm_numba_cache() -> None:
-    """Compile (or load) the kernels once here so that workers load them from disk."""
+    """Compile (or load) the kernels once here so that workers load them from disk.
+
+    A heterogeneous image, so that CG iterates and every kernel is compiled.
+    """
     for ndim in (2, 3):
-        apparent_conductivity(np.zeros((2,) * ndim, np.int8), [1.0], tol=1e-3)
+        checkerboard = np.indices((4,) * ndim).sum(axis=0) % 2
+        apparent_conductivity(checkerboard, [1.0, 2.0], tol=1e-3)
 
 
 def _client(stack: ExitStack, client: Client | str | None, workers: int | None) -> Client:
@@ -62,8 +67,8 @@ def _client(stack: ExitStack, client: Client | str | None, workers: int | None) 
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
-            silence_logs="error",
+            dashboard_address=":0",  # any free port: never collides with another cluster
+            silence_logs=logging.ERROR,
         )
     )
     return stack.enter_context(Client(cluster))
@@ -119,8 +124,9 @@ def run_study(
     or the order in which tasks finish.
     """
     spec = load_spec(spec)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 1):
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if store is not None:
         ds = create_store(spec, store, overwrite=overwrite)
@@ -137,6 +143,7 @@ def run_study(
         start = time.perf_counter()
         with ExitStack() as stack:
             dask_client = _client(stack, client, workers)
+            say(f"  Dask dashboard: {dask_client.dashboard_link}")
             futures = {
                 dask_client.submit(solve_batch, spec, spec.sizes[s], r, pure=False): (s, r)
                 for s, r in todo

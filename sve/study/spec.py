@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from generators import covariance_model
-from sve.solvers import canonical_bc
+from sve.solvers import CONDUCTIVITY_BCS, implemented_bc
 
 __all__ = ["StudySpec", "SpecError", "load_spec"]
 
@@ -246,8 +246,12 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     if not isinstance(bcs, list) or not bcs:
         raise SpecError(f"solver.bc must be a non-empty list of names, got {bcs!r}")
     try:
-        bcs = tuple(dict.fromkeys(canonical_bc(b) for b in bcs))
-    except (TypeError, ValueError) as err:
+        bcs = tuple(
+            dict.fromkeys(
+                implemented_bc(b, CONDUCTIVITY_BCS, "apparent_conductivity") for b in bcs
+            )
+        )
+    except (TypeError, ValueError, NotImplementedError) as err:
         raise SpecError(f"solver.bc: {err}") from None
     tol = _positive(_get(data, "solver.tol"), "solver.tol")
     if tol >= 1:

@@ -12,17 +12,20 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
-import warnings
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from generators import covariance_model, embedding_variance_excess
 from sve.study.spec import StudySpec
 from sve.study.tasks import SEEDING_SCHEME, STATUS
 
 __all__ = ["empty_dataset", "create_store", "write_batch", "open_study", "completed"]
 
+#: Zarr format 2: its string encoding (the ``bc`` coordinate) is stable and read by every
+#: Zarr library, while Zarr 3 still marks fixed-length strings as unspecified.
+ZARR_FORMAT = 2
 _DEPENDENCIES = ("numpy", "scipy", "numba", "xarray", "dask", "distributed", "zarr")
 _PER_REALIZATION = ("volume_fraction",)
 
@@ -42,6 +45,7 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
     """The study dataset with every record pending (NaN values, status 0)."""
     n_size, n_real, n_bc, d = len(spec.sizes), spec.realizations, len(spec.bc), spec.ndim
     rec = ("size", "realization", "bc")
+    model = covariance_model(spec.covariance, length=spec.correlation_length)
 
     def full(shape, fill, dtype=np.float64):
         return np.full(shape, fill, dtype=dtype)
@@ -61,15 +65,38 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
                 full((n_size, n_real), np.nan),
                 {"long_name": "volume fraction of phase 1", "units": "1"},
             ),
-            "iterations": (rec, full((n_size, n_real, n_bc), 0, np.int32),
-                           {"long_name": "CG iterations (largest over load cases)"}),
-            "residual": (rec, full((n_size, n_real, n_bc), np.nan),
-                         {"long_name": "final relative residual (largest over load cases)",
-                          "units": "1"}),
-            "hill_mandel_defect": (rec, full((n_size, n_real, n_bc), np.nan),
-                                   {"long_name": "relative Hill-Mandel defect", "units": "1"}),
-            "wall_time": (rec, full((n_size, n_real, n_bc), np.nan),
-                          {"long_name": "wall time of the solve", "units": "s"}),
+            "iterations": (
+                rec,
+                full((n_size, n_real, n_bc), 0, np.int32),
+                {"long_name": "CG iterations (largest over load cases)"},
+            ),
+            "residual": (
+                rec,
+                full((n_size, n_real, n_bc), np.nan),
+                {"long_name": "final relative residual (largest over load cases)", "units": "1"},
+            ),
+            "hill_mandel_defect": (
+                rec,
+                full((n_size, n_real, n_bc), np.nan),
+                {"long_name": "relative Hill-Mandel defect", "units": "1"},
+            ),
+            "wall_time": (
+                rec,
+                full((n_size, n_real, n_bc), np.nan),
+                {"long_name": "wall time of the solve", "units": "s"},
+            ),
+            "field_variance_excess": (
+                "size",
+                [
+                    embedding_variance_excess((n,) * d, model, spacing=spec.spacing)
+                    for n in spec.sizes
+                ],
+                {
+                    "long_name": "relative variance added to the Gaussian field by clipping "
+                    "its periodic circulant embedding (0: exact covariance)",
+                    "units": "1",
+                },
+            ),
             "status": (
                 rec,
                 full((n_size, n_real, n_bc), STATUS["pending"], np.int8),
@@ -129,9 +156,13 @@ def create_store(spec: StudySpec, store: str | Path, *, overwrite: bool = False)
             )
         return existing
     ds = empty_dataset(spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)  # zarr v3 consolidation notice
-        ds.to_zarr(store, mode="w", encoding=_encoding(ds, spec.batch), consolidated=False)
+    ds.to_zarr(
+        store,
+        mode="w",
+        encoding=_encoding(ds, spec.batch),
+        consolidated=False,
+        zarr_format=ZARR_FORMAT,
+    )
     return ds
 
 

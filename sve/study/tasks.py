@@ -8,6 +8,7 @@ small arrays; it never touches the store and knows nothing of Dask.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
@@ -41,7 +42,11 @@ def generate_sve(spec: StudySpec, size: int, realization: int) -> np.ndarray:
     """Phase labels (int8, shape ``(size,) * spec.ndim``) of one realization."""
     model = covariance_model(spec.covariance, length=spec.correlation_length)
     rng = realization_rng(spec.seed, size, realization)
-    field = gaussian_field((size,) * spec.ndim, model, spacing=spec.spacing, rng=rng)
+    with warnings.catch_warnings():
+        # a clipped periodic embedding is recorded per size in the dataset
+        # (``field_variance_excess``), not repeated for every realization
+        warnings.filterwarnings("ignore", "the periodic embedding", UserWarning)
+        field = gaussian_field((size,) * spec.ndim, model, spacing=spec.spacing, rng=rng)
     return level_cut(field, spec.volume_fraction)
 
 

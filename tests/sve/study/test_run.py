@@ -36,14 +36,14 @@ def results(ds: xr.Dataset) -> xr.Dataset:
 
 @pytest.fixture(scope="module")
 def client1():
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             yield client
 
 
 @pytest.fixture(scope="module")
 def client2():
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             yield client
 

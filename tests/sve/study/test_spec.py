@@ -125,3 +125,10 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_spec(bad)
     with pytest.raises(TypeError, match="spec must be"):
         load_spec(42)
+
+
+def test_unimplemented_bc_rejected_before_work():
+    data = base()
+    data["solver"]["bc"] = ["periodic", "KUBC"]
+    with pytest.raises(SpecError, match=r"solver\.bc: .*not implemented yet"):
+        load_spec(data)

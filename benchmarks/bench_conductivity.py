@@ -1,0 +1,107 @@
+"""Speed of the periodic conductivity solver, as ratios to FFTs timed in the same run.
+
+Run as ``.venv/bin/python benchmarks/bench_conductivity.py``. For two-phase
+media (level cut at the median of a smoothed periodic white noise, smoothing
+length N / 32 voxels, so every size is the same medium family) and phase
+contrasts 10 and 100, it prints the time per solve (d load cases), the
+iterations per load case, and the time per conjugate-gradient iteration
+divided by the time of one real FFT forward + inverse pair of the same
+size (numpy.fft, the transform the preconditioner uses). It never asserts a
+time.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import scipy.ndimage
+
+# Runs from a checkout without installing the package: the repository root goes first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sve.solvers import apparent_conductivity  # noqa: E402
+from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d  # noqa: E402
+from sve.solvers._q1 import element_modes  # noqa: E402
+
+SHAPES = [(128, 128), (256, 256), (512, 512), (32, 32, 32), (64, 64, 64), (128, 128, 128)]
+CONTRASTS = [10.0, 100.0]
+TOL = 1e-6
+
+
+def two_phase_medium(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Labels 0/1 (int8), half each: level cut of a smoothed periodic noise."""
+    noise = rng.standard_normal(shape)
+    field = scipy.ndimage.gaussian_filter(noise, max(shape) / 32.0, mode="wrap")
+    return (field > np.median(field)).astype(np.int8)
+
+
+def best_time(function, repeats: int) -> tuple[float, object]:
+    """Smallest wall time of `repeats` calls of ``function()`` (s), and its last value."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        value = function()
+        times.append(time.perf_counter() - start)
+    return min(times), value
+
+
+def fft_pair_time(shape: tuple[int, ...], repeats: int) -> float:
+    """Time of one numpy rfftn + irfftn pair on a float64 array of `shape`."""
+    axes = tuple(range(len(shape)))
+    field = np.random.default_rng(0).standard_normal(shape)
+    spectrum = np.fft.rfftn(field, axes=axes)
+    back = np.empty(shape)
+
+    def pair() -> None:
+        np.fft.rfftn(field, axes=axes, out=spectrum)
+        np.fft.irfftn(spectrum, s=shape, axes=axes, out=back)
+
+    return best_time(pair, repeats)[0]
+
+
+def operator_time(phases: np.ndarray, contrast: float, repeats: int) -> float:
+    """Time of one matrix-free application of the Q1 operator."""
+    ndim = phases.ndim
+    kernel = nodal_flux_2d if ndim == 2 else nodal_flux_3d
+    k = np.array([1.0, contrast])[phases]
+    u = np.random.default_rng(0).standard_normal(phases.shape)
+    out = np.empty(phases.shape)
+    offset = np.zeros(2**ndim)
+    modes = element_modes(ndim, 1.0)
+    return best_time(partial(kernel, u, offset, k, modes, out), repeats)[0]
+
+
+def main() -> None:
+    for ndim in (2, 3):  # compile (or load from the cache) before timing
+        apparent_conductivity(np.indices((4,) * ndim).sum(axis=0) % 2, [1.0, 2.0])
+    rng = np.random.default_rng(20240611)
+    print(f"tol={TOL:g}; ratios are to one numpy real FFT forward+inverse pair of the same size")
+    header = (
+        f"{'shape':>15} {'contrast':>8} {'solve [s]':>10} {'iterations':>14} "
+        f"{'FFT pair [ms]':>13} {'CG iter / FFT':>13} {'A u / FFT':>9}"
+    )
+    print(header)
+    for shape in SHAPES:
+        size = int(np.prod(shape))
+        repeats = 5 if size <= 2**17 else (3 if size <= 2**19 else 1)
+        fft = fft_pair_time(shape, max(repeats, 3))
+        phases = two_phase_medium(shape, rng)
+        for contrast in CONTRASTS:
+            solve, result = best_time(
+                partial(apparent_conductivity, phases, [1.0, contrast], tol=TOL), repeats
+            )
+            iterations = result.iterations
+            per_iteration = solve / sum(iterations)
+            apply = operator_time(phases, contrast, max(repeats, 3))
+            print(
+                f"{'x'.join(map(str, shape)):>15} {contrast:>8g} {solve:>10.3f} "
+                f"{','.join(map(str, iterations)):>14} {1e3 * fft:>13.2f} "
+                f"{per_iteration / fft:>13.2f} {apply / fft:>9.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

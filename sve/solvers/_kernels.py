@@ -1,0 +1,216 @@
+"""Numba kernels of the Q1 voxel cell problems (private).
+
+Conventions shared by every kernel here:
+
+* The node grid is periodic and has the shape of the voxel image: element
+  (voxel) ``(i, j[, l])`` has its corners at nodes ``i`` and ``i + 1`` along
+  every axis, indices taken modulo the grid shape.
+* The ``2**d`` corners of an element are numbered by the binary digits of the
+  local index ``a``, axis 0 the most significant: ``a = 4 a0 + 2 a1 + a2`` in
+  3-D and ``a = 2 a0 + a1`` in 2-D, ``a_i = 1`` meaning the corner at
+  ``+spacing`` along axis ``i``. This is the order of ``numpy.kron``.
+* The element stiffness of unit conductivity is applied in the Walsh-Hadamard
+  basis where it is diagonal (see ``element_modes`` in ``_q1.py``):
+  ``Ke = H diag(modes) H`` with ``H`` the unnormalised ``2**d``-point
+  Hadamard matrix and the factor ``2**-d`` folded into ``modes``.
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _hadamard4(v):
+    """Unnormalised Walsh-Hadamard transform of 4 values in place."""
+    for stride in (1, 2):
+        for a in range(4):
+            if a & stride == 0:
+                x = v[a]
+                y = v[a + stride]
+                v[a] = x + y
+                v[a + stride] = x - y
+
+
+@njit(cache=True, nogil=True)
+def _hadamard8(v):
+    """Unnormalised Walsh-Hadamard transform of 8 values in place."""
+    for stride in (1, 2, 4):
+        for a in range(8):
+            if a & stride == 0:
+                x = v[a]
+                y = v[a + stride]
+                v[a] = x + y
+                v[a + stride] = x - y
+
+
+@njit(cache=True, nogil=True)
+def nodal_flux_2d(u, w, k, modes, out):
+    """Write ``out = sum_e k_e Ke (u_e + w)``, the nodal fluxes of ``u + w``.
+
+    ``u`` (N0, N1) periodic nodal field, ``w`` (4,) field added on every
+    element, ``k`` (N0, N1) element conductivities, ``modes`` (4,) Hadamard
+    eigenvalues of ``Ke / 4``, ``out`` (N0, N1) overwritten.
+    """
+    n0, n1 = u.shape
+    v = np.empty(4)
+    out[...] = 0.0
+    for i in range(n0):
+        i1 = i + 1 if i + 1 < n0 else 0
+        for j in range(n1):
+            j1 = j + 1 if j + 1 < n1 else 0
+            v[0] = u[i, j] + w[0]
+            v[1] = u[i, j1] + w[1]
+            v[2] = u[i1, j] + w[2]
+            v[3] = u[i1, j1] + w[3]
+            _hadamard4(v)
+            c = k[i, j]
+            for a in range(4):
+                v[a] *= c * modes[a]
+            _hadamard4(v)
+            out[i, j] += v[0]
+            out[i, j1] += v[1]
+            out[i1, j] += v[2]
+            out[i1, j1] += v[3]
+
+
+@njit(cache=True, nogil=True)
+def nodal_flux_3d(u, w, k, modes, out):
+    """Write ``out = sum_e k_e Ke (u_e + w)``, the nodal fluxes of ``u + w``.
+
+    ``u`` (N0, N1, N2) periodic nodal field, ``w`` (8,) field added on every
+    element, ``k`` (N0, N1, N2) element conductivities, ``modes`` (8,)
+    Hadamard eigenvalues of ``Ke / 8``, ``out`` (N0, N1, N2) overwritten.
+    """
+    n0, n1, n2 = u.shape
+    v = np.empty(8)
+    out[...] = 0.0
+    for i in range(n0):
+        i1 = i + 1 if i + 1 < n0 else 0
+        for j in range(n1):
+            j1 = j + 1 if j + 1 < n1 else 0
+            for l in range(n2):
+                l1 = l + 1 if l + 1 < n2 else 0
+                v[0] = u[i, j, l] + w[0]
+                v[1] = u[i, j, l1] + w[1]
+                v[2] = u[i, j1, l] + w[2]
+                v[3] = u[i, j1, l1] + w[3]
+                v[4] = u[i1, j, l] + w[4]
+                v[5] = u[i1, j, l1] + w[5]
+                v[6] = u[i1, j1, l] + w[6]
+                v[7] = u[i1, j1, l1] + w[7]
+                _hadamard8(v)
+                c = k[i, j, l]
+                for a in range(8):
+                    v[a] *= c * modes[a]
+                _hadamard8(v)
+                out[i, j, l] += v[0]
+                out[i, j, l1] += v[1]
+                out[i, j1, l] += v[2]
+                out[i, j1, l1] += v[3]
+                out[i1, j, l] += v[4]
+                out[i1, j, l1] += v[5]
+                out[i1, j1, l] += v[6]
+                out[i1, j1, l1] += v[7]
+
+
+@njit(cache=True, nogil=True)
+def mean_flux_2d(u, k, e, h, out):
+    """Write the volume average of ``k (e + grad u)`` into ``out`` (2,).
+
+    The element average of the Q1 gradient along an axis is the mean of the
+    differences along the element edges parallel to it, divided by ``h``.
+    """
+    n0, n1 = u.shape
+    q0 = 0.0
+    q1 = 0.0
+    for i in range(n0):
+        i1 = i + 1 if i + 1 < n0 else 0
+        for j in range(n1):
+            j1 = j + 1 if j + 1 < n1 else 0
+            g0 = (u[i1, j] - u[i, j] + u[i1, j1] - u[i, j1]) / (2.0 * h)
+            g1 = (u[i, j1] - u[i, j] + u[i1, j1] - u[i1, j]) / (2.0 * h)
+            q0 += k[i, j] * (e[0] + g0)
+            q1 += k[i, j] * (e[1] + g1)
+    out[0] = q0 / (n0 * n1)
+    out[1] = q1 / (n0 * n1)
+
+
+@njit(cache=True, nogil=True)
+def mean_flux_3d(u, k, e, h, out):
+    """Write the volume average of ``k (e + grad u)`` into ``out`` (3,).
+
+    The element average of the Q1 gradient along an axis is the mean of the
+    differences along the four element edges parallel to it, divided by ``h``.
+    """
+    n0, n1, n2 = u.shape
+    q0 = 0.0
+    q1 = 0.0
+    q2 = 0.0
+    for i in range(n0):
+        i1 = i + 1 if i + 1 < n0 else 0
+        for j in range(n1):
+            j1 = j + 1 if j + 1 < n1 else 0
+            for l in range(n2):
+                l1 = l + 1 if l + 1 < n2 else 0
+                g0 = (
+                    u[i1, j, l]
+                    - u[i, j, l]
+                    + u[i1, j1, l]
+                    - u[i, j1, l]
+                    + u[i1, j, l1]
+                    - u[i, j, l1]
+                    + u[i1, j1, l1]
+                    - u[i, j1, l1]
+                ) / (4.0 * h)
+                g1 = (
+                    u[i, j1, l]
+                    - u[i, j, l]
+                    + u[i1, j1, l]
+                    - u[i1, j, l]
+                    + u[i, j1, l1]
+                    - u[i, j, l1]
+                    + u[i1, j1, l1]
+                    - u[i1, j, l1]
+                ) / (4.0 * h)
+                g2 = (
+                    u[i, j, l1]
+                    - u[i, j, l]
+                    + u[i1, j, l1]
+                    - u[i1, j, l]
+                    + u[i, j1, l1]
+                    - u[i, j1, l]
+                    + u[i1, j1, l1]
+                    - u[i1, j1, l]
+                ) / (4.0 * h)
+                c = k[i, j, l]
+                q0 += c * (e[0] + g0)
+                q1 += c * (e[1] + g1)
+                q2 += c * (e[2] + g2)
+    n = n0 * n1 * n2
+    out[0] = q0 / n
+    out[1] = q1 / n
+    out[2] = q2 / n
+
+
+@njit(cache=True, nogil=True)
+def dot(a, b):
+    """Return ``a . b`` for 1-D arrays of equal length."""
+    s = 0.0
+    for i in range(a.size):
+        s += a[i] * b[i]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def cg_step(x, r, p, q, alpha):
+    """In place: ``x += alpha p`` and ``r -= alpha q`` (1-D arrays)."""
+    for i in range(x.size):
+        x[i] += alpha * p[i]
+        r[i] -= alpha * q[i]
+
+
+@njit(cache=True, nogil=True)
+def cg_direction(p, z, beta):
+    """In place: ``p = z + beta p`` (1-D arrays)."""
+    for i in range(p.size):
+        p[i] = z[i] + beta * p[i]

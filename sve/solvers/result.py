@@ -1,0 +1,79 @@
+"""Values returned by the cell solvers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class ConductivityResult:
+    """Apparent conductivity of one volume element and how it was obtained.
+
+    Attributes
+    ----------
+    tensor : ndarray of shape (d, d), float64
+        Apparent conductivity tensor, in the units of the input conductivity.
+        Column ``j`` is the volume-averaged flux for the unit macroscopic
+        gradient along axis ``j``. Read-only.
+    bc : str
+        Canonical name of the boundary condition (``"periodic"``, ...).
+    discretization : str
+        ``"q1"``: voxel finite elements with trilinear (bilinear in 2-D)
+        nodal shape functions.
+    iterations : tuple of int
+        Conjugate-gradient iterations, one entry per load case ``e_1 .. e_d``.
+    residual : float
+        Largest final relative residual over the load cases, in the norm of
+        the stopping rule of the solver.
+    converged : bool
+        Whether every load case reached the requested tolerance.
+    hill_mandel_defect : float
+        Relative gap between the volume average of flux times gradient and
+        the product of their volume averages (Frobenius norms).
+    symmetry_defect : float
+        ``||K - K^T|| / ||K||`` (Frobenius norms).
+    wall_time : float
+        Seconds spent in the call, validation included.
+
+    Notes
+    -----
+    Equality is identity (``eq=False``): compare tensors with
+    ``numpy.allclose`` and a tolerance suited to the solver tolerance.
+    """
+
+    tensor: np.ndarray
+    bc: str
+    discretization: str
+    iterations: tuple[int, ...]
+    residual: float
+    converged: bool
+    hill_mandel_defect: float
+    symmetry_defect: float
+    wall_time: float
+
+    def __post_init__(self) -> None:
+        tensor = np.array(self.tensor, dtype=np.float64)
+        tensor.setflags(write=False)
+        object.__setattr__(self, "tensor", tensor)
+
+
+class ConvergenceError(RuntimeError):
+    """The iterative solver did not reach its tolerance within ``maxiter``.
+
+    Parameters
+    ----------
+    message : str
+        What failed, with the iteration count and the residual reached.
+    result : ConductivityResult or None
+        The unconverged result (``converged=False``), for diagnostics.
+    """
+
+    def __init__(self, message: str, result: ConductivityResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self):
+        # Keep the result when the error travels between processes (Dask).
+        return type(self), (self.args[0], self.result)

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from _generators_stats import (
+    N_REALIZATIONS,
+    N_SIGMA,
+    lags,
+    mean_and_standard_error,
+    periodic_autocorrelation,
+)
+from scipy import stats
+
+from generators import Exponential, Gaussian, embedding_variance_excess, gaussian_field
+from generators.gaussian import _grid_correlation
+
+# (shape, spacing) pairs: 1-D, the same physical box at two resolutions, a bigger box, 3-D;
+# every box spans >= 16 correlation lengths of the models below, so no eigenvalue is clipped
+GRIDS = [((256,), 0.5), ((64, 64), 1.0), ((128, 128), 0.5), ((128, 128), 1.0), ((32, 32, 32), 1.0)]
+MODELS = [Exponential(2.0), Gaussian(2.0)]
+
+# an unexpected clipping warning would invalidate the comparisons with the model
+pytestmark = pytest.mark.filterwarnings("error::UserWarning")
+
+
+def realizations(shape, model, spacing, seed, n=N_REALIZATIONS):
+    rng = np.random.default_rng(seed)
+    return np.stack([gaussian_field(shape, model, spacing=spacing, rng=rng) for _ in range(n)])
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(("shape", "spacing"), GRIDS)
+@pytest.mark.parametrize("model", MODELS, ids=repr)
+def test_empirical_covariance_matches_the_model_in_physical_units(shape, spacing, model):
+    fields = realizations(shape, model, spacing, seed=20240611)
+    mean, error = mean_and_standard_error([periodic_autocorrelation(f) for f in fields])
+    for lag in lags(len(shape)):
+        expected = model.correlation(spacing * math.hypot(*lag))
+        assert abs(mean[lag] - expected) <= N_SIGMA * error[lag], (lag, mean[lag], expected)
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(("shape", "spacing"), GRIDS)
+@pytest.mark.parametrize("model", MODELS, ids=repr)
+def test_mean_and_variance_have_their_exact_sampling_laws(shape, spacing, model):
+    # Gaussian field with grid covariance rho: the spatial mean of one realization is
+    # N(0, sum(rho) / N) and the spatial mean of f^2 has mean 1 and variance 2 sum(rho^2) / N
+    fields = realizations(shape, model, spacing, seed=7)
+    rho = _grid_correlation(shape, model, spacing)
+    n_voxels = rho.size
+    means = fields.mean(axis=tuple(range(1, fields.ndim)))
+    squares = (fields**2).mean(axis=tuple(range(1, fields.ndim)))
+    sd_mean = math.sqrt(rho.sum() / n_voxels)
+    sd_square = math.sqrt(2.0 * (rho**2).sum() / n_voxels)
+
+    assert abs(means.mean()) <= N_SIGMA * sd_mean / math.sqrt(len(means))
+    assert abs(squares.mean() - 1.0) <= N_SIGMA * sd_square / math.sqrt(len(squares))
+    # the realizations are not standardized one by one: their means scatter as predicted
+    # (chi-square with one degree of freedom per realization, two-sided 1e-4 quantiles)
+    chi2 = np.sum((means / sd_mean) ** 2)
+    dof = len(means)
+    assert stats.chi2.ppf(1e-4, dof) <= chi2 <= stats.chi2.isf(1e-4, dof)
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("model", MODELS, ids=repr)
+def test_field_is_periodic_across_the_box_faces(model):
+    # opposite faces are neighbours: E[f(0, y) f(N - 1, y)] = rho(spacing)
+    spacing = 0.5
+    fields = realizations((64, 64), model, spacing, seed=3)
+    for axis in (0, 1):
+        first = np.take(fields, 0, axis=axis + 1)
+        last = np.take(fields, -1, axis=axis + 1)
+        mean, error = mean_and_standard_error((first * last).mean(axis=1))
+        assert abs(mean - model.correlation(spacing)) <= N_SIGMA * error
+
+
+@pytest.mark.parametrize("model", MODELS, ids=repr)
+def test_grid_covariance_depends_on_physical_lags_only(model):
+    # the realized covariance is exactly the model at minimum-image physical distances:
+    # halving the voxels per length and doubling the spacing keeps it at every common lag,
+    # and growing the box keeps it at every lag shorter than half the smaller box
+    fine = _grid_correlation((64, 64), model, 1.0)
+    coarse = _grid_correlation((32, 32), model, 2.0)
+    big = _grid_correlation((128, 128), model, 1.0)
+    np.testing.assert_array_equal(fine[::2, ::2], coarse)
+    np.testing.assert_array_equal(big[:33, :33], fine[:33, :33])
+    assert fine[3, 4] == model.correlation(5.0)
+    assert fine[-3, 60] == model.correlation(5.0)
+
+
+@pytest.mark.parametrize("shape", [(16,), (9,), (12, 8), (5, 6, 7)])
+def test_output_shape_dtype_and_finiteness(shape):
+    field = gaussian_field(shape, Exponential(1.0), rng=0)
+    assert field.shape == shape
+    assert field.dtype == np.float64
+    assert np.isfinite(field).all()
+
+
+@pytest.mark.statistical
+def test_embedding_variance_excess_is_the_variance_the_fields_gain():
+    shape, model = (16, 16), Gaussian(6.0)
+    excess = embedding_variance_excess(shape, model)
+    assert excess > 0.01  # a box under 3 correlation lengths: clipping is not negligible
+    with pytest.warns(UserWarning, match=f"{excess:.2e}"):
+        fields = realizations(shape, model, 1.0, seed=8, n=4000)
+    # per-realization mean square: independent draws, so the band is 4 standard errors
+    mean, se = mean_and_standard_error((fields**2).mean(axis=(1, 2)))
+    assert abs(mean - (1 + excess)) < N_SIGMA * se
+    assert embedding_variance_excess((64, 64), Gaussian(2.0)) < 1e-12  # round-off only
+
+
+def test_same_seed_same_field_different_seed_different_field():
+    args = ((24, 16, 12), Gaussian(1.0))
+    first = gaussian_field(*args, rng=42)
+    np.testing.assert_array_equal(first, gaussian_field(*args, rng=42))
+    np.testing.assert_array_equal(first, gaussian_field(*args, rng=np.random.default_rng(42)))
+    np.testing.assert_array_equal(first, gaussian_field(*args, rng=np.random.SeedSequence(42)))
+    assert not np.array_equal(first, gaussian_field(*args, rng=43))
+
+
+def test_a_generator_advances_between_calls():
+    rng = np.random.default_rng(5)
+    first = gaussian_field((16, 16), Exponential(1.0), rng=rng)
+    assert not np.array_equal(first, gaussian_field((16, 16), Exponential(1.0), rng=rng))
+
+
+def test_clipped_eigenvalues_are_reported():
+    # a Gaussian correlation as long as half the box is not positive definite on its torus
+    with pytest.warns(UserWarning, match=r"not positive definite.*variance by a relative"):
+        field = gaussian_field((16, 16), Gaussian(8.0), rng=1)
+    assert np.isfinite(field).all()
+
+
+@pytest.mark.parametrize(
+    ("shape", "error", "message"),
+    [
+        (64, TypeError, "shape must be a sequence"),
+        ((), ValueError, "shape must have 1 to 3 entries"),
+        ((4, 4, 4, 4), ValueError, "shape must have 1 to 3 entries"),
+        ((1, 8), ValueError, "shape entries must be >= 2"),
+        ((8.0, 8), TypeError, "shape entries must be integers"),
+        ("ab", TypeError, "shape entries must be integers"),
+    ],
+)
+def test_bad_shape_is_rejected(shape, error, message):
+    with pytest.raises(error, match=message):
+        gaussian_field(shape, Exponential(1.0))
+
+
+@pytest.mark.parametrize(
+    ("spacing", "error"),
+    [(0.0, ValueError), (-1.0, ValueError), (math.nan, ValueError), (math.inf, ValueError)]
+    + [("1", TypeError), (None, TypeError)],
+)
+def test_bad_spacing_is_rejected(spacing, error):
+    with pytest.raises(error, match="spacing"):
+        gaussian_field((8, 8), Exponential(1.0), spacing=spacing)
+
+
+def test_bad_covariance_is_rejected():
+    with pytest.raises(TypeError, match="covariance must be a CovarianceModel"):
+        gaussian_field((8, 8), "exponential")
+
+
+@pytest.mark.parametrize(("rng", "error"), [(-1, ValueError), (1.5, TypeError), ("a", TypeError)])
+def test_bad_rng_is_rejected(rng, error):
+    with pytest.raises(error, match="rng"):
+        gaussian_field((8, 8), Exponential(1.0), rng=rng)
