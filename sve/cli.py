@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ def _default_report_dir(store: Path) -> Path:
 def _run(args: argparse.Namespace) -> int:
     from sve.report import report
     from sve.study import load_spec, run_study
+    from sve.study.tasks import STATUS
 
     spec = load_spec(args.spec)  # validated before anything starts
     store = Path(args.store) if args.store else Path("results") / f"{spec.name}.zarr"
@@ -33,6 +35,10 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_report:
         out = report(ds, args.report_dir or _default_report_dir(store))
         print(f"report: {out}")
+    failed = int((ds["status"] == STATUS["failed"]).sum())
+    if failed:
+        print(f"sve run: {failed} solves failed (sve status {store}); rerun to retry them")
+        return 1
     return 0
 
 
@@ -57,6 +63,13 @@ def _status(args: argparse.Namespace) -> int:
     for k, size in enumerate(ds["size"].values):
         done = np.count_nonzero(status[k] != STATUS["pending"])
         print(f"  size {size:>5}: {done}/{status[k].size} solves finished")
+    for error in sorted({str(e) for e in ds["error"].values.ravel() if e}):
+        print(f"  error: {error}")
+    for run in json.loads(ds.attrs.get("runs", "[]")):
+        print(
+            f"  run {run['started']} -> {run['finished']}: {run['tasks']} tasks on "
+            f"{run['workers']} workers ({run['scheduler']}), {run['failed_tasks']} failed"
+        )
     return 0
 
 

@@ -113,7 +113,8 @@ def _plot_variance(stats: xr.Dataset, fit: xr.Dataset | None, spec: dict, path: 
 def _markdown(ds: xr.Dataset, stats: xr.Dataset, fit: xr.Dataset | None, spec: dict) -> str:
     status = ds["status"].values
     done = int(np.count_nonzero(status != STATUS["pending"]))
-    failed = int(np.count_nonzero(status == STATUS["not_converged"]))
+    unconverged = int(np.count_nonzero(status == STATUS["not_converged"]))
+    failed = int(np.count_nonzero(status == STATUS["failed"]))
     lines = [f"# Size-convergence report: {spec['name']}", ""]
     if done < status.size:
         lines += [
@@ -130,8 +131,11 @@ def _markdown(ds: xr.Dataset, stats: xr.Dataset, fit: xr.Dataset | None, spec: d
             f"{float(excess[worst]):.1e} to the field variance (`field_variance_excess`).",
             "",
         ]
+    if unconverged:
+        lines += [f"> **{unconverged} solves did not converge** and are left out.", ""]
     if failed:
-        lines += [f"> **{failed} solves did not converge** and are left out.", ""]
+        errors = sorted({str(e) for e in np.asarray(ds["error"]).ravel() if e})
+        lines += [f"> **{failed} solves failed** and are left out: {'; '.join(errors)}", ""]
     unit = ds["length"].attrs.get("units", "1")
     lines += [
         f"- Medium: {spec['ndim']}-D {spec['generator']} ({spec['covariance']} covariance, "

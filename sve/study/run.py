@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -21,10 +22,25 @@ from distributed import Client, LocalCluster, as_completed
 
 from sve.solvers import apparent_conductivity
 from sve.study.spec import StudySpec, load_spec
-from sve.study.store import completed, create_store, empty_dataset, open_study, write_batch
-from sve.study.tasks import solve_batch
+from sve.study.store import (
+    completed,
+    create_store,
+    empty_dataset,
+    open_study,
+    record_run,
+    write_batch,
+)
+from sve.study.tasks import failed_batch, solve_batch
 
 __all__ = ["run_study", "batches"]
+
+#: Extra attempts of a task that raised (worker deaths are retried by the scheduler
+#: itself, up to its ``allowed-failures``); after them the batch is recorded ``failed``.
+TASK_RETRIES = 1
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def batches(spec: StudySpec) -> list[tuple[int, range]]:
@@ -101,8 +117,8 @@ def run_study(
         for the duration of the call.
     store : path or None
         Zarr store written as batches finish. An existing store with the same
-        spec is resumed: finished batches are not recomputed. ``None`` keeps
-        the results in memory only.
+        spec is resumed: finished batches are not recomputed, failed ones are
+        retried. ``None`` keeps the results in memory only.
     overwrite : bool
         Discard an existing store that holds a different spec.
     workers : int or None
@@ -118,6 +134,12 @@ def run_study(
 
     Notes
     -----
+    A task that raises is retried once; if it fails again (or its workers keep
+    dying) its records get status ``failed`` with the error text in
+    ``error``, and the rest of the study completes. Provenance of every run
+    (times, workers, scheduler, task counts) is appended to
+    ``attrs["runs"]``.
+
     Every realization's random stream depends only on the root seed, the size
     and the realization index (:func:`sve.study.tasks.realization_rng`), so
     the dataset is bit-identical whatever the client, the number of workers
@@ -140,22 +162,44 @@ def run_study(
 
     if todo:
         _warm_numba_cache()
-        start = time.perf_counter()
+        started, start = _now(), time.perf_counter()
+        failures = 0
         with ExitStack() as stack:
             dask_client = _client(stack, client, workers)
-            say(f"  Dask dashboard: {dask_client.dashboard_link}")
+            n_workers = len(dask_client.scheduler_info(n_workers=-1)["workers"])
+            say(f"  {n_workers} workers; Dask dashboard: {dask_client.dashboard_link}")
             futures = {
-                dask_client.submit(solve_batch, spec, spec.sizes[s], r, pure=False): (s, r)
+                dask_client.submit(
+                    solve_batch, spec, spec.sizes[s], r, pure=False, retries=TASK_RETRIES
+                ): (s, r)
                 for s, r in todo
             }
-            for k, (future, out) in enumerate(as_completed(futures, with_results=True), 1):
+            for k, future in enumerate(as_completed(futures), 1):
                 s, r = futures[future]
+                try:
+                    out, state = future.result(), "done"
+                except Exception as err:  # the task raised, or its workers kept dying
+                    out, state = failed_batch(spec, r, err), f"FAILED ({err!r})"
+                    failures += 1
                 if store is not None:
                     write_batch(store, s, r, out)
                 else:
                     _fill(ds, s, r, out)
                 say(
                     f"  [{k}/{len(todo)}] size {spec.sizes[s]} realizations "
-                    f"{r.start}-{r.stop - 1} done ({time.perf_counter() - start:.1f} s)"
+                    f"{r.start}-{r.stop - 1} {state} ({time.perf_counter() - start:.1f} s)"
                 )
+            scheduler = dask_client.scheduler.address
+        run = {
+            "started": started,
+            "finished": _now(),
+            "wall_time_s": round(time.perf_counter() - start, 3),
+            "workers": n_workers,
+            "scheduler": scheduler if client is not None else "embedded LocalCluster",
+            "tasks": len(todo),
+            "failed_tasks": failures,
+        }
+        record_run(store if store is not None else ds, run)
+        if failures:
+            say(f"  {failures} task(s) failed: see the 'error' variable; a rerun retries them")
     return open_study(store).load() if store is not None else ds

@@ -11,23 +11,33 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import platform
+import shutil
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
+import zarr
 
 from generators import covariance_model, embedding_variance_excess
 from sve.study.spec import StudySpec
-from sve.study.tasks import SEEDING_SCHEME, STATUS
+from sve.study.tasks import ERROR_LENGTH, SEEDING_SCHEME, STATUS
 
-__all__ = ["empty_dataset", "create_store", "write_batch", "open_study", "completed"]
+__all__ = [
+    "completed",
+    "create_store",
+    "empty_dataset",
+    "open_study",
+    "record_run",
+    "write_batch",
+]
 
 #: Zarr format 2: its string encoding (the ``bc`` coordinate) is stable and read by every
 #: Zarr library, while Zarr 3 still marks fixed-length strings as unspecified.
 ZARR_FORMAT = 2
 _DEPENDENCIES = ("numpy", "scipy", "numba", "xarray", "dask", "distributed", "zarr")
-_PER_REALIZATION = ("volume_fraction",)
+_PER_REALIZATION = ("volume_fraction", "error")
 
 
 def _versions() -> dict[str, str]:
@@ -97,6 +107,11 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
                     "units": "1",
                 },
             ),
+            "error": (
+                ("size", "realization"),
+                np.full((n_size, n_real), "", dtype=f"<U{ERROR_LENGTH}"),
+                {"long_name": "error of a failed task (empty when none)"},
+            ),
             "status": (
                 rec,
                 full((n_size, n_real, n_bc), STATUS["pending"], np.int8),
@@ -147,6 +162,7 @@ def create_store(spec: StudySpec, store: str | Path, *, overwrite: bool = False)
     ``overwrite`` is true, so finished work is never silently lost.
     """
     store = Path(store)
+    store.parent.mkdir(parents=True, exist_ok=True)
     if store.exists() and not overwrite:
         existing = open_study(store)
         if existing.attrs.get("spec") != spec.to_json():
@@ -156,13 +172,20 @@ def create_store(spec: StudySpec, store: str | Path, *, overwrite: bool = False)
             )
         return existing
     ds = empty_dataset(spec)
+    # build it beside, then move it in place: a run killed while creating the
+    # store leaves no half-written store behind
+    partial = store.with_name(f".{store.name}.creating-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
     ds.to_zarr(
-        store,
+        partial,
         mode="w",
         encoding=_encoding(ds, spec.batch),
         consolidated=False,
         zarr_format=ZARR_FORMAT,
     )
+    if store.exists():
+        shutil.rmtree(store)
+    partial.rename(store)
     return ds
 
 
@@ -196,6 +219,21 @@ def write_batch(store: str | Path, size_index: int, realizations: range, out: di
     part(["status"]).to_zarr(store, region=region, consolidated=False)
 
 
+def record_run(target: xr.Dataset | str | Path, run: dict) -> None:
+    """Append the provenance of one run (times, workers, tasks) to ``attrs["runs"]``.
+
+    ``target`` is an in-memory dataset or a store; the attribute is JSON text
+    holding a list, one entry per call of :func:`sve.run_study` that had work.
+    """
+    if isinstance(target, xr.Dataset):
+        runs = json.loads(target.attrs.get("runs", "[]"))
+        target.attrs["runs"] = json.dumps([*runs, run])
+        return
+    group = zarr.open_group(str(target), mode="r+", zarr_format=ZARR_FORMAT)
+    runs = json.loads(group.attrs.get("runs", "[]"))
+    group.attrs["runs"] = json.dumps([*runs, run])
+
+
 def open_study(store: str | Path) -> xr.Dataset:
     """Open a study store (lazily); ``ValueError`` if it is not one."""
     store = Path(store)
@@ -211,5 +249,9 @@ def open_study(store: str | Path) -> xr.Dataset:
 
 
 def completed(ds: xr.Dataset) -> np.ndarray:
-    """Boolean (size, realization): every bc of that realization is finished."""
-    return (ds["status"] != STATUS["pending"]).all("bc").values
+    """Boolean (size, realization): every bc of that realization has a result.
+
+    ``failed`` records do not count: a rerun retries them.
+    """
+    finished = ds["status"].isin([STATUS["ok"], STATUS["not_converged"]])
+    return finished.all("bc").values

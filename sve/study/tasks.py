@@ -16,10 +16,14 @@ from generators import covariance_model, gaussian_field, level_cut
 from sve.solvers import apparent_conductivity
 from sve.study.spec import StudySpec
 
-__all__ = ["STATUS", "realization_rng", "generate_sve", "solve_batch"]
+__all__ = ["STATUS", "realization_rng", "generate_sve", "solve_batch", "failed_batch"]
 
-#: Status codes of each (size, realization, bc) record, stored as int8.
-STATUS = {"pending": 0, "ok": 1, "not_converged": 2}
+#: Status codes of each (size, realization, bc) record, stored as int8. ``failed``:
+#: the task raised (or its workers kept dying); the error text is in ``error``.
+STATUS = {"pending": 0, "ok": 1, "not_converged": 2, "failed": 3}
+
+#: Length of the stored error messages (fixed-width strings in the store).
+ERROR_LENGTH = 200
 
 SEEDING_SCHEME = (
     "numpy.random.SeedSequence(entropy=seed, spawn_key=(size_in_voxels, realization)) "
@@ -50,6 +54,28 @@ def generate_sve(spec: StudySpec, size: int, realization: int) -> np.ndarray:
     return level_cut(field, spec.volume_fraction)
 
 
+def _empty_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
+    n_bc, d = len(spec.bc), spec.ndim
+    return {
+        "conductivity": np.full((n, n_bc, d, d), np.nan),
+        "volume_fraction": np.full(n, np.nan),
+        "iterations": np.zeros((n, n_bc), np.int32),
+        "residual": np.full((n, n_bc), np.nan),
+        "hill_mandel_defect": np.full((n, n_bc), np.nan),
+        "wall_time": np.full((n, n_bc), np.nan),
+        "error": np.full(n, "", dtype=f"<U{ERROR_LENGTH}"),
+        "status": np.zeros((n, n_bc), np.int8),
+    }
+
+
+def failed_batch(spec: StudySpec, realizations: range, error: BaseException) -> dict:
+    """The records of a batch whose task failed: status ``failed`` and the error text."""
+    out = _empty_batch(spec, len(realizations))
+    out["error"][:] = f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
+    out["status"][:] = STATUS["failed"]
+    return out
+
+
 def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np.ndarray]:
     """Generate and solve a run of realizations at one size.
 
@@ -58,18 +84,10 @@ def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np
     dict of ndarray
         ``conductivity`` (n, n_bc, d, d), ``volume_fraction`` (n,),
         ``iterations``, ``residual``, ``hill_mandel_defect``, ``wall_time``
-        (seconds) and ``status`` (see :data:`STATUS`), each (n, n_bc).
+        (seconds) and ``status`` (see :data:`STATUS`), each (n, n_bc);
+        ``error`` (n,), empty strings.
     """
-    n, n_bc, d = len(realizations), len(spec.bc), spec.ndim
-    out = {
-        "conductivity": np.full((n, n_bc, d, d), np.nan),
-        "volume_fraction": np.full(n, np.nan),
-        "iterations": np.zeros((n, n_bc), np.int32),
-        "residual": np.full((n, n_bc), np.nan),
-        "hill_mandel_defect": np.full((n, n_bc), np.nan),
-        "wall_time": np.full((n, n_bc), np.nan),
-        "status": np.zeros((n, n_bc), np.int8),
-    }
+    out = _empty_batch(spec, len(realizations))
     for a, realization in enumerate(realizations):
         phases = generate_sve(spec, size, realization)
         out["volume_fraction"][a] = np.count_nonzero(phases == 1) / phases.size

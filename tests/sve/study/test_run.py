@@ -1,6 +1,7 @@
 """Studies on Dask: identical results whatever the workers, resumable stores."""
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -31,7 +32,10 @@ MEASURED = ["wall_time"]  # a timing, not a result: excluded from identity check
 
 
 def results(ds: xr.Dataset) -> xr.Dataset:
-    return ds.drop_vars(MEASURED)
+    """The computed content: no timings, no run provenance (times, workers)."""
+    out = ds.drop_vars(MEASURED)
+    out.attrs = {k: v for k, v in ds.attrs.items() if k != "runs"}
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +112,7 @@ def test_store_resume_and_identity(tmp_path, reference, client2):
     again = run_study(SPEC, client=client2, store=store, log=log)
     assert "0 of 6 tasks to run" in log.getvalue()
     xr.testing.assert_identical(again, first)
+    assert len(json.loads(again.attrs["runs"])) == 1  # a run with nothing to do adds none
 
     # Simulate an interruption: one batch back to pending with garbage values.
     n = 4
@@ -135,6 +140,42 @@ def test_store_with_other_spec_is_refused(tmp_path, client1):
         run_study(other, client=client1, store=store)
     ds = run_study(other, client=client1, store=store, overwrite=True)
     assert load_spec(other).to_json() == ds.attrs["spec"]
+
+
+def test_failing_task_is_recorded_not_fatal(monkeypatch, tmp_path, reference):
+    """A batch that raises (twice: it is retried once) is stored as failed with its
+    error; every other batch completes, and a rerun retries only the failed one."""
+    from sve.study import run as run_module
+
+    broken, attempts = tmp_path / "broken", tmp_path / "attempts"
+    broken.touch()
+
+    def flaky(spec, size, realizations):
+        if size == 12 and realizations.start == 0:
+            with attempts.open("a") as f:
+                f.write("x")
+            if broken.exists():
+                raise MemoryError("simulated out-of-memory at size 12")
+        return solve_batch(spec, size, realizations)
+
+    monkeypatch.setattr(run_module, "solve_batch", flaky)
+    store = tmp_path / "s.zarr"
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as c:
+        ds = run_study(SPEC, client=c, store=store)
+        status = ds["status"].sel(size=12).values[:, 0]
+        assert (status[:4] == 3).all() and (status[4:] == 1).all()
+        assert (ds["status"].sel(size=[8, 16]) == 1).all()
+        error = str(ds["error"].sel(size=12).values[0])
+        assert error == "MemoryError: simulated out-of-memory at size 12"
+        assert attempts.read_text() == "xx"  # tried, retried once, then recorded
+        assert json.loads(ds.attrs["runs"])[0]["failed_tasks"] == 1
+
+        broken.unlink()  # the cause is fixed: a rerun retries the failed batch only
+        log = io.StringIO()
+        ds = run_study(SPEC, client=c, store=store, log=log)
+    assert "1 of 6 tasks to run" in log.getvalue()
+    xr.testing.assert_identical(results(ds), results(reference))
+    assert (ds["error"] == "").all()
 
 
 def test_bad_spec_rejected_before_any_work(tmp_path):
