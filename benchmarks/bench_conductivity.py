@@ -1,6 +1,11 @@
-"""Speed of the periodic conductivity solver, as ratios to FFTs timed in the same run.
+"""Speed of the conductivity solver, as ratios to FFTs timed in the same run.
 
-Run as ``.venv/bin/python benchmarks/bench_conductivity.py``. For two-phase
+Run as ``.venv/bin/python benchmarks/bench_conductivity.py`` (periodic
+sweep below, then every boundary condition), or with ``--bcs`` for the
+boundary-condition part only, ``--large`` to add 256^3 to its iteration
+sweep.
+
+Periodic sweep. For two-phase
 media (level cut at the median of a smoothed periodic white noise, smoothing
 length N / 32 voxels, so every size is the same medium family) and phase
 contrasts 10 and 100, it prints the time per solve (d load cases), the
@@ -8,12 +13,19 @@ iterations per load case, and the time per conjugate-gradient iteration
 divided by the time of one real FFT forward + inverse pair of the same
 size (numpy.fft, the transform the preconditioner uses). It never asserts a
 time.
+
+Boundary conditions. A 3-D level cut at phi = 0.5 of a Gaussian field with a
+Gaussian covariance of correlation length 8 voxels, contrast 100: per
+boundary condition the time, the iterations per load case, the time per
+iteration over one FFT pair and the peak of the memory allocated by numpy
+(tracemalloc) at 128^3, then the iteration counts from 32^3 up.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+import tracemalloc
 from functools import partial
 from pathlib import Path
 
@@ -22,7 +34,8 @@ import scipy.ndimage
 
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sve.solvers import apparent_conductivity  # noqa: E402
+from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
+from sve.solvers import CONDUCTIVITY_BCS, apparent_conductivity  # noqa: E402
 from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d  # noqa: E402
 from sve.solvers._q1 import element_modes  # noqa: E402
 
@@ -103,5 +116,44 @@ def main() -> None:
             )
 
 
+def level_cut_medium(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Labels 0/1 (int8), phi = 0.5, Gaussian covariance of length 8 voxels."""
+    return level_cut(gaussian_field((size,) * 3, Gaussian(8.0), rng=rng), 0.5)
+
+
+def boundary_conditions(sizes: list[int]) -> None:
+    """Every boundary condition on the 128^3 level cut, then iterations against size."""
+    values = [1.0, 100.0]
+    phases = level_cut_medium(128, np.random.default_rng(7))
+    fft = fft_pair_time(phases.shape, 3)
+    print(f"\n128^3 level cut, phi=0.5, length 8, contrast 100, tol={TOL:g}")
+    print(
+        f"{'bc':>10} {'solve [s]':>10} {'iterations':>14} {'CG iter / FFT':>13} {'peak [MiB]':>10}"
+    )
+    for bc in CONDUCTIVITY_BCS:
+        tracemalloc.start()
+        start = time.perf_counter()
+        result = apparent_conductivity(phases, values, bc=bc, tol=TOL)
+        solve = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        per_iteration = solve / max(sum(result.iterations), 1)
+        print(
+            f"{bc:>10} {solve:>10.2f} {','.join(map(str, result.iterations)):>14} "
+            f"{per_iteration / fft:>13.2f} {peak / 2**20:>10.0f}"
+        )
+    print("\niterations per load case against size (same medium family)")
+    print(f"{'size':>6} " + " ".join(f"{bc:>14}" for bc in CONDUCTIVITY_BCS))
+    for size in sizes:
+        phases = level_cut_medium(size, np.random.default_rng(size))
+        counts = [
+            ",".join(map(str, apparent_conductivity(phases, values, bc=bc, tol=TOL).iterations))
+            for bc in CONDUCTIVITY_BCS
+        ]
+        print(f"{size:>6} " + " ".join(f"{c:>14}" for c in counts))
+
+
 if __name__ == "__main__":
-    main()
+    if "--bcs" not in sys.argv:
+        main()
+    boundary_conditions([32, 64, 128] + ([256] if "--large" in sys.argv else []))

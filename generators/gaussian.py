@@ -1,12 +1,13 @@
-"""Periodic stationary Gaussian random fields by circulant embedding."""
+"""Periodic stationary Gaussian random fields by circulant embedding, and fields built on them."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.fft import irfftn, rfftn
+from scipy.fft import dct, fftn, irfftn, rfft, rfftn
 
 from ._typing import RngLike, ShapeLike
 from ._validation import as_generator, as_positive, as_shape
@@ -33,7 +34,8 @@ def gaussian_field(
         Number of voxels (N0,), (N0, N1) or (N0, N1, N2); each >= 2.
     covariance : CovarianceModel
         Correlation model, e.g. ``Exponential(length)``; its lengths are in
-        the units of ``spacing``.
+        the units of ``spacing``. A model with per-axis lengths must have
+        ``len(shape)`` of them.
     spacing : float, default 1.0
         Voxel edge length, > 0, in physical length units.
     rng : int, numpy.random.Generator, numpy.random.SeedSequence or None
@@ -75,7 +77,21 @@ def gaussian_field(
     box. Negative :math:`\lambda_m` (the minimum-image correlation is not
     always positive definite) are set to zero; this raises the variance by
     :math:`\sum_m \lvert\min(\lambda_m, 0)\rvert / N`, reported in the
-    warning. Cost: three real FFTs of the grid, four when clipping.
+    warning. For a rotated anisotropic model the minimum-image correlation
+    is symmetrized, :math:`c_j = (\rho(h_j) + \rho(-h_j))/2` with
+    :math:`h_j` the signed minimum image, which only changes it on the
+    half-box planes where the image is ambiguous.
+
+    Cost: one inverse real FFT of the grid and N normal deviates. The
+    eigenvalues of a model with axis-aligned principal axes are even in every
+    axis, so they come from a type-I discrete cosine transform of one
+    :math:`2^{-d}` corner of the grid (a real FFT of the full grid for a
+    rotated model). The white-noise spectrum :math:`\mathcal{F}[w]` is drawn
+    directly in its exact law: circular complex normal deviates of variance
+    N (the real and imaginary parts N / 2 each) at every frequency of the
+    half spectrum, except on the self-conjugate planes (last-axis frequency 0
+    and, for even :math:`N_{d-1}`, the Nyquist one), which are the FFT over
+    the leading axes of real normal planes of variance :math:`N_{d-1}`.
 
     References
     ----------
@@ -92,13 +108,10 @@ def gaussian_field(
     >>> field.shape, field.dtype
     ((64, 64), dtype('float64'))
     """
-    shape = as_shape(shape)
-    if not isinstance(covariance, CovarianceModel):
-        raise TypeError(f"covariance must be a CovarianceModel, got {covariance!r}")
-    spacing = as_positive(spacing, "spacing")
+    shape, spacing = _check_grid(shape, covariance, spacing)
     rng = as_generator(rng)
 
-    eigenvalues, excess = _embedding(shape, covariance, spacing)
+    amplitude, excess = _embedding(shape, covariance, spacing)
     if excess > CLIPPED_VARIANCE_WARNING:
         warnings.warn(
             f"the periodic embedding of {covariance!r} on a grid of shape {shape} with "
@@ -108,8 +121,142 @@ def gaussian_field(
             UserWarning,
             stacklevel=2,
         )
-    noise = rng.standard_normal(shape)
-    return irfftn(np.sqrt(eigenvalues) * rfftn(noise), s=shape)
+    np.sqrt(amplitude, out=amplitude)
+    spectrum = _white_noise_spectrum(shape, rng)
+    spectrum *= amplitude
+    del amplitude
+    return irfftn(spectrum, s=shape, overwrite_x=True)
+
+
+def nonergodic_gaussian_field(
+    shape: ShapeLike,
+    covariance: CovarianceModel,
+    offset_variance: float,
+    *,
+    spacing: float = 1.0,
+    rng: RngLike = None,
+) -> NDArray[np.float64]:
+    r"""Gaussian field plus a random offset drawn once per realization.
+
+        The standard counter-example for ergodicity tests: every realization is
+        stationary, but the spatial average of one realization, however large,
+        converges to its own offset rather than to the ensemble mean 0.
+
+        Parameters
+        ----------
+        shape, covariance, spacing
+            As for :func:`gaussian_field`.
+        offset_variance : float
+            Variance :math:`s^2 > 0` of the offset.
+        rng : int, numpy.random.Generator, numpy.random.SeedSequence or None
+            Source of randomness; the field is drawn first, then the offset.
+
+        Returns
+        -------
+        ndarray of shape ``shape``, float64
+            :math:`g(x) = f(x) + Y` with :math:`f` from :func:`gaussian_field`
+            and :math:`Y \sim N(0, s^2)` independent of it.
+
+        Notes
+        -----
+        The ensemble covariance :math:`\mathrm{E}[g(x) g(x + h)] =
+    ho(h) + s^2`
+        does not vanish at large lags, so the variance of the average over a
+        window of volume V tends to :math:`s^2`, not to 0 like
+        :math:`A / V`: the medium is stationary but not ergodic [1]_. An
+        ergodicity test must flag it: the spread of the sub-window averages of
+        one large realization (about :math:`\sqrt{A / V}`) is much smaller than
+        the spread of the averages of independent realizations (about
+        :math:`\sqrt{s^2 + A / V}`).
+
+        References
+        ----------
+        .. [1] C. Lantuéjoul, "Ergodicity and integral range", J. Microsc.
+           161(3), 387-403, 1991.
+
+        Examples
+        --------
+        >>> from generators import Exponential, nonergodic_gaussian_field
+        >>> field = nonergodic_gaussian_field((32, 32), Exponential(2.0), 4.0, rng=1)
+        >>> field.shape
+        (32, 32)
+    """
+    shape, spacing = _check_grid(shape, covariance, spacing)
+    offset_variance = as_positive(offset_variance, "offset_variance")
+    rng = as_generator(rng)
+    field = gaussian_field(shape, covariance, spacing=spacing, rng=rng)
+    field += math.sqrt(offset_variance) * rng.standard_normal()
+    return field
+
+
+def lognormal_field(
+    shape: ShapeLike,
+    covariance: CovarianceModel,
+    mean: float,
+    cv: float,
+    *,
+    spacing: float = 1.0,
+    rng: RngLike = None,
+) -> NDArray[np.float64]:
+    r"""Positive property field with exact mean and coefficient of variation.
+
+        Parameters
+        ----------
+        shape, covariance, spacing, rng
+            As for :func:`gaussian_field`; ``covariance`` is that of the
+            underlying Gaussian field.
+        mean : float
+            Ensemble mean :math:`m > 0` of the property, in its own units.
+        cv : float
+            Coefficient of variation :math:`c > 0` (standard deviation / mean).
+
+        Returns
+        -------
+        ndarray of shape ``shape``, float64
+            :math:`Z = \exp(\mu + \sigma f)`, positive, with :math:`f` from
+            :func:`gaussian_field`.
+
+        Notes
+        -----
+        With :math:`\sigma^2 = \ln(1 + c^2)` and :math:`\mu = \ln m - \sigma^2 /
+        2`, :math:`\mathrm{E}[Z] = m` and :math:`\operatorname{sd}(Z) = c\, m`
+        exactly in distribution, and the covariance of Z is [1]_
+
+        .. math::
+
+            \operatorname{Cov}(Z(x), Z(x + h)) = m^2
+            \left(e^{\sigma^2
+    ho(h)} - 1
+    ight),
+
+        whose correlation :math:`(e^{\sigma^2
+    ho} - 1) / c^2` is below
+        :math:`
+    ho` and so has a smaller integral range. A clipped embedding
+        (the warning of :func:`gaussian_field`) inflates the variance of f and
+        with it the mean and cv of Z.
+
+        References
+        ----------
+        .. [1] C. Lantuéjoul, *Geostatistical Simulation: Models and Algorithms*,
+           Springer, 2002.
+
+        Examples
+        --------
+        >>> from generators import Gaussian, lognormal_field
+        >>> field = lognormal_field((16, 16), Gaussian(2.0), 10.0, 0.5, rng=3)
+        >>> bool(field.min() > 0)
+        True
+    """
+    shape, spacing = _check_grid(shape, covariance, spacing)
+    mean = as_positive(mean, "mean")
+    cv = as_positive(cv, "cv")
+    rng = as_generator(rng)
+    log_variance = math.log1p(cv**2)
+    field = gaussian_field(shape, covariance, spacing=spacing, rng=rng)
+    field *= math.sqrt(log_variance)
+    field += math.log(mean) - log_variance / 2.0
+    return np.exp(field, out=field)
 
 
 def embedding_variance_excess(
@@ -138,33 +285,89 @@ def embedding_variance_excess(
     >>> embedding_variance_excess((64, 64), Gaussian(4.0)) < 1e-12  # round-off only
     True
     """
+    shape, spacing = _check_grid(shape, covariance, spacing)
+    return _embedding(shape, covariance, spacing)[1]
+
+
+def _check_grid(
+    shape: object, covariance: object, spacing: object
+) -> tuple[tuple[int, ...], float]:
+    """Validate the arguments shared by the field generators."""
     shape = as_shape(shape)
     if not isinstance(covariance, CovarianceModel):
         raise TypeError(f"covariance must be a CovarianceModel, got {covariance!r}")
-    return _embedding(shape, covariance, as_positive(spacing, "spacing"))[1]
+    if covariance.ndim is not None and covariance.ndim != len(shape):
+        raise ValueError(
+            f"covariance has {covariance.ndim} per-axis lengths, so shape must have "
+            f"{covariance.ndim} entries, got {shape}"
+        )
+    return shape, as_positive(spacing, "spacing")
 
 
 def _embedding(
     shape: tuple[int, ...], covariance: CovarianceModel, spacing: float
 ) -> tuple[NDArray[np.float64], float]:
-    """Clipped eigenvalues of the circulant embedding and the variance clipping adds."""
-    eigenvalues = rfftn(_grid_correlation(shape, covariance, spacing)).real
+    """Clipped eigenvalues in the layout of ``rfftn`` and the variance clipping adds."""
+    if covariance.rotation is None:
+        eigenvalues = _aligned_eigenvalues(shape, covariance, spacing)
+    else:
+        eigenvalues = rfftn(_grid_correlation(shape, covariance, spacing)).real.copy()
     negative = np.minimum(eigenvalues, 0.0)
     if not negative.any():
         return eigenvalues, 0.0
-    # the inverse transform at the origin is the mean over the full spectrum: the
-    # variance that clipping adds
-    excess = -float(irfftn(negative, s=shape).flat[0])
+    # each rfftn entry of last-axis frequency 0 < k < N/2 stands for k and N - k
+    n_last = shape[-1]
+    multiplicity = np.where(np.arange(eigenvalues.shape[-1]) * 2 % n_last == 0, 1.0, 2.0)
+    excess = -float(np.sum(negative * multiplicity)) / math.prod(shape)
     np.maximum(eigenvalues, 0.0, out=eigenvalues)
     return eigenvalues, max(excess, 0.0)
+
+
+def _aligned_eigenvalues(
+    shape: tuple[int, ...], covariance: CovarianceModel, spacing: float
+) -> NDArray[np.float64]:
+    """Eigenvalues of a correlation even in every axis, from one corner of the grid."""
+    offsets = []
+    for axis, n in enumerate(shape):
+        # even n: indices 0..n/2 feed a type-I DCT (the DFT of the even extension);
+        # odd n: the whole minimum-image axis feeds a real FFT
+        index = np.arange(n // 2 + 1) if n % 2 == 0 else np.minimum(np.arange(n), n - np.arange(n))
+        offsets.append(
+            (index * spacing).reshape([-1 if a == axis else 1 for a in range(len(shape))])
+        )
+    corner = covariance._unit_correlation(covariance._scaled_distance(offsets))
+    for axis, n in enumerate(shape):
+        corner = dct(corner, type=1, axis=axis) if n % 2 == 0 else rfft(corner, axis=axis).real
+    # spread the corner over the rfftn layout: frequency k and n - k share their eigenvalue
+    index = [np.minimum(np.arange(n), n - np.arange(n)) for n in shape[:-1]]
+    index.append(np.arange(shape[-1] // 2 + 1))
+    return corner[np.ix_(*index)]
+
+
+def _white_noise_spectrum(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """A draw of ``rfftn(w)`` for a real white noise w of unit variance (gaussian_field Notes)."""
+    n_last = shape[-1]
+    leading = shape[:-1]
+    spectrum = np.empty((*leading, n_last // 2 + 1), dtype=np.complex128)
+    rng.standard_normal(out=spectrum.view(np.float64))
+    spectrum *= math.sqrt(math.prod(shape) / 2.0)
+    for k in (0, n_last // 2) if n_last % 2 == 0 else (0,):
+        plane = math.sqrt(n_last) * rng.standard_normal(leading)
+        spectrum[..., k] = fftn(plane) if leading else plane
+    return spectrum
 
 
 def _grid_correlation(
     shape: tuple[int, ...], covariance: CovarianceModel, spacing: float
 ) -> NDArray[np.float64]:
-    """Correlation at the minimum-image distance of every grid index."""
-    squared = sum(
-        (np.minimum(index, n - index) * spacing) ** 2
+    """Correlation at the (symmetrized) signed minimum-image lag of every grid index."""
+    offsets = [
+        (np.where(2 * index <= n, index, index - n) * spacing)
         for index, n in zip(np.indices(shape, sparse=True), shape, strict=True)
-    )
-    return covariance.correlation(np.sqrt(squared))
+    ]
+    correlation = covariance._unit_correlation(covariance._scaled_distance(offsets))
+    if covariance.rotation is None:
+        return correlation
+    axes = tuple(range(len(shape)))
+    mirrored = np.roll(np.flip(correlation, axis=axes), 1, axis=axes)
+    return (correlation + mirrored) / 2.0

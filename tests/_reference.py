@@ -110,3 +110,190 @@ def periodic_conductivity_q1(conductivity: np.ndarray, spacing: float = 1.0) -> 
             mean_gradient = np.eye(ndim)[j] + gradient.T @ fluctuation[nodes, j] / cell_volume
             total_flux[:, j] += k[element] * mean_gradient
     return total_flux / k.size
+
+
+def _q1_assembly(k: np.ndarray, spacing: float, periodic: bool):
+    """Assembled Q1 stiffness on the node grid, with each element's node list."""
+    shape = k.shape
+    ndim = k.ndim
+    node_shape = shape if periodic else tuple(n + 1 for n in shape)
+    stiffness, _ = q1_element_integrals(ndim, spacing)
+    corners = list(itertools.product((0, 1), repeat=ndim))
+    rows, cols, vals, element_nodes = [], [], [], []
+    for element in np.ndindex(shape):
+        index = [tuple((element[i] + c[i]) % node_shape[i] for i in range(ndim)) for c in corners]
+        nodes = [np.ravel_multi_index(n, node_shape) for n in index]
+        element_nodes.append((element, nodes))
+        for a, node_a in enumerate(nodes):
+            for b, node_b in enumerate(nodes):
+                rows.append(node_a)
+                cols.append(node_b)
+                vals.append(k[element] * stiffness[a, b])
+    n_nodes = int(np.prod(node_shape))
+    matrix = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(n_nodes, n_nodes)).tocsr()
+    return matrix, element_nodes, node_shape
+
+
+def _q1_mean_gradient(temperature, element_nodes, ndim, spacing, weights):
+    """Volume average of ``weights * grad T`` from the element gradient integrals."""
+    _, gradient = q1_element_integrals(ndim, spacing)
+    total = np.zeros(ndim)
+    for element, nodes in element_nodes:
+        total += weights[element] * (gradient.T @ temperature[nodes])
+    return total / (len(element_nodes) * spacing**ndim)
+
+
+def _solve_with_fixed(matrix, rhs, fixed, values):
+    """Solve ``matrix T = rhs`` with ``T[fixed] = values`` imposed."""
+    free = np.setdiff1d(np.arange(matrix.shape[0]), fixed)
+    temperature = np.zeros(matrix.shape[0])
+    temperature[fixed] = values
+    reduced_rhs = rhs[free] - matrix[free][:, fixed] @ values
+    temperature[free] = scipy.sparse.linalg.spsolve(matrix[free][:, free].tocsc(), reduced_rhs)
+    return temperature
+
+
+def bounded_conductivity_q1(conductivity: np.ndarray, bc: str, spacing: float = 1.0):
+    """Apparent conductivity of Q1 voxel elements on the (N+1)**d node grid, directly.
+
+    Parameters
+    ----------
+    conductivity : ndarray of shape (N0, N1) or (N0, N1, N2), float, > 0
+    bc : {"kinematic", "static", "mixed"}
+        ``kinematic``: ``T = e_j . x`` on every boundary node, column ``j``
+        the average flux. ``static``: nodal loads ``int (Q . n) N_a dS``
+        from face quadrature, one temperature pinned, resistivity columns the
+        average gradients, the tensor its inverse. ``mixed``: ``T = x_i`` on
+        the faces normal to ``i`` and nothing on the others; the diagonal
+        entry ``i`` is the average flux along ``i``, the rest NaN.
+    spacing : float
+    """
+    k = np.asarray(conductivity, dtype=float)
+    ndim = k.ndim
+    matrix, element_nodes, node_shape = _q1_assembly(k, spacing, periodic=False)
+    coordinates = spacing * np.indices(node_shape).reshape(ndim, -1)
+    node_index = np.indices(node_shape).reshape(ndim, -1)
+    on_face = [(node_index[i] == 0) | (node_index[i] == node_shape[i] - 1) for i in range(ndim)]
+    tensor = np.full((ndim, ndim), np.nan)
+    if bc == "kinematic":
+        fixed = np.flatnonzero(np.any(on_face, axis=0))
+        for j in range(ndim):
+            temperature = _solve_with_fixed(
+                matrix, np.zeros(matrix.shape[0]), fixed, coordinates[j][fixed]
+            )
+            tensor[:, j] = _q1_mean_gradient(temperature, element_nodes, ndim, spacing, k)
+    elif bc == "mixed":
+        for i in range(ndim):
+            fixed = np.flatnonzero(on_face[i])
+            temperature = _solve_with_fixed(
+                matrix, np.zeros(matrix.shape[0]), fixed, coordinates[i][fixed]
+            )
+            tensor[i, i] = _q1_mean_gradient(temperature, element_nodes, ndim, spacing, k)[i]
+    elif bc == "static":
+        resistivity = np.empty((ndim, ndim))
+        for j in range(ndim):
+            # Face quadrature of the hat functions: the product over the face axes of the
+            # 1-D trapezoid weights (h / 2 at the ends, h inside).
+            weight = np.ones(node_index.shape[1])
+            for a in range(ndim):
+                if a != j:
+                    ends = (node_index[a] == 0) | (node_index[a] == node_shape[a] - 1)
+                    weight *= np.where(ends, spacing / 2.0, spacing)
+            load = np.zeros(matrix.shape[0])
+            load[node_index[j] == node_shape[j] - 1] += weight[node_index[j] == node_shape[j] - 1]
+            load[node_index[j] == 0] -= weight[node_index[j] == 0]
+            temperature = _solve_with_fixed(matrix, load, np.array([0]), np.array([0.0]))
+            resistivity[:, j] = _q1_mean_gradient(
+                temperature, element_nodes, ndim, spacing, np.ones_like(k)
+            )
+        tensor = np.linalg.inv(resistivity)
+    else:
+        raise ValueError(f"unknown bc {bc!r}")
+    return tensor
+
+
+def conductivity_fv(conductivity: np.ndarray, bc: str, spacing: float = 1.0) -> np.ndarray:
+    """Apparent conductivity of cell-centred finite volumes, by a direct sparse solve.
+
+    Two-point fluxes with harmonic-mean face conductances; Dirichlet values
+    sit on the boundary faces, half a cell from the boundary cell centres.
+    ``periodic``: ``T = e_j . x + u``, ``u`` periodic, column ``j`` the
+    average flux. ``kinematic``: ``T = e_j . x`` on every boundary face.
+    ``mixed``: ``T = x_i`` on the faces normal to ``i``, no flux elsewhere;
+    diagonal only, from the current through the outlet face, ``K_ii = I / A``
+    (the TauFactor definition). Otherwise the average flux counts every face
+    flux times the slab it stands for (``h``, or ``h / 2`` at a boundary).
+    """
+    k = np.asarray(conductivity, dtype=float)
+    shape = k.shape
+    ndim = k.ndim
+    h = spacing
+    n_cells = k.size
+    area = h ** (ndim - 1)
+
+    def faces(kinds):
+        """(left cell or -1, right cell or -1, conductance, axis, offset of T across)."""
+        out = []
+        for cell in np.ndindex(shape):
+            for a in range(ndim):
+                neighbour = list(cell)
+                neighbour[a] += 1
+                left = np.ravel_multi_index(cell, shape)
+                if neighbour[a] < shape[a] or kinds[a] == "periodic":
+                    neighbour[a] %= shape[a]
+                    k1, k2 = k[cell], k[tuple(neighbour)]
+                    g = 2 * k1 * k2 / (k1 + k2) * area / h if k1 + k2 > 0 else 0.0
+                    out.append((left, np.ravel_multi_index(neighbour, shape), g, a, h))
+                if kinds[a] == "dirichlet":
+                    g = k[cell] * area / (h / 2)
+                    if cell[a] == 0:
+                        out.append((-1, left, g, a, h / 2))
+                    if cell[a] == shape[a] - 1:
+                        out.append((left, -1, g, a, h / 2))
+        return out
+
+    def solve(kinds, gradient):
+        rows, cols, vals = [], [], []
+        rhs = np.zeros(n_cells)
+        face_list = faces(kinds)
+        for left, right, g, a, step in face_list:
+            # Flux g * (T_right - T_left) with T = gradient . x + u; the affine jump is
+            # gradient[a] * step, and u vanishes on Dirichlet faces.
+            for cell, sign in ((left, -1.0), (right, 1.0)):
+                if cell < 0:
+                    continue
+                for other, other_sign in ((left, -1.0), (right, 1.0)):
+                    if other >= 0:
+                        rows.append(cell)
+                        cols.append(other)
+                        vals.append(sign * other_sign * g)
+                rhs[cell] -= sign * g * gradient[a] * step
+        matrix = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(n_cells, n_cells)).tocsr()
+        if all(kind == "periodic" for kind in kinds):
+            u = _solve_with_fixed(matrix, rhs, np.array([0]), np.array([0.0]))
+        else:
+            u = scipy.sparse.linalg.spsolve(matrix.tocsc(), rhs)
+        mean = np.zeros(ndim)
+        outflow = np.zeros(ndim)  # current through the faces x_a = L
+        for left, right, g, a, step in face_list:
+            difference = gradient[a] * step
+            difference += (u[right] if right >= 0 else 0.0) - (u[left] if left >= 0 else 0.0)
+            mean[a] += g * difference * step
+            if right < 0:
+                outflow[a] += g * difference
+        return mean / (n_cells * h**ndim), outflow
+
+    tensor = np.full((ndim, ndim), np.nan)
+    for j in range(ndim):
+        gradient = np.eye(ndim)[j]
+        if bc == "periodic":
+            tensor[:, j] = solve(("periodic",) * ndim, gradient)[0]
+        elif bc == "kinematic":
+            tensor[:, j] = solve(("dirichlet",) * ndim, gradient)[0]
+        elif bc == "mixed":
+            kinds = tuple("dirichlet" if a == j else "neumann" for a in range(ndim))
+            outlet_area = k.size * h**ndim / (shape[j] * h)
+            tensor[j, j] = solve(kinds, gradient)[1][j] / outlet_area
+        else:
+            raise ValueError(f"unknown bc {bc!r}")
+    return tensor

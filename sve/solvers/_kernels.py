@@ -2,9 +2,12 @@
 
 Conventions shared by every kernel here:
 
-* The node grid is periodic and has the shape of the voxel image: element
-  (voxel) ``(i, j[, l])`` has its corners at nodes ``i`` and ``i + 1`` along
-  every axis, indices taken modulo the grid shape.
+* Element (voxel) ``(i, j[, l])`` has its corners at nodes ``i`` and
+  ``i + 1`` along every axis, indices taken modulo the node grid shape. The
+  element grid is the shape of the conductivity array ``k``; the node grid
+  is the shape of ``u``. A periodic grid has as many nodes as elements per
+  axis (the last corner wraps to node 0); a bounded grid has one node more
+  per axis (nothing wraps). The same kernels serve both.
 * The ``2**d`` corners of an element are numbered by the binary digits of the
   local index ``a``, axis 0 the most significant: ``a = 4 a0 + 2 a1 + a2`` in
   3-D and ``a = 2 a0 + a1`` in 2-D, ``a_i = 1`` meaning the corner at
@@ -47,17 +50,18 @@ def _hadamard8(v):
 def nodal_flux_2d(u, w, k, modes, out):
     """Write ``out = sum_e k_e Ke (u_e + w)``, the nodal fluxes of ``u + w``.
 
-    ``u`` (N0, N1) periodic nodal field, ``w`` (4,) field added on every
-    element, ``k`` (N0, N1) element conductivities, ``modes`` (4,) Hadamard
+    ``u`` (N0, N1) or (N0 + 1, N1 + 1) nodal field, ``w`` (4,) field added
+    on every element, ``k`` (N0, N1) element conductivities, ``modes`` (4,) Hadamard
     eigenvalues of ``Ke / 4``, ``out`` (N0, N1) overwritten.
     """
-    n0, n1 = u.shape
+    n0, n1 = k.shape
+    m0, m1 = u.shape
     v = np.empty(4)
     out[...] = 0.0
     for i in range(n0):
-        i1 = i + 1 if i + 1 < n0 else 0
+        i1 = i + 1 if i + 1 < m0 else 0
         for j in range(n1):
-            j1 = j + 1 if j + 1 < n1 else 0
+            j1 = j + 1 if j + 1 < m1 else 0
             v[0] = u[i, j] + w[0]
             v[1] = u[i, j1] + w[1]
             v[2] = u[i1, j] + w[2]
@@ -77,19 +81,20 @@ def nodal_flux_2d(u, w, k, modes, out):
 def nodal_flux_3d(u, w, k, modes, out):
     """Write ``out = sum_e k_e Ke (u_e + w)``, the nodal fluxes of ``u + w``.
 
-    ``u`` (N0, N1, N2) periodic nodal field, ``w`` (8,) field added on every
-    element, ``k`` (N0, N1, N2) element conductivities, ``modes`` (8,)
+    ``u`` (N0, N1, N2) or (N0 + 1, N1 + 1, N2 + 1) nodal field, ``w`` (8,)
+    field added on every element, ``k`` (N0, N1, N2) element conductivities, ``modes`` (8,)
     Hadamard eigenvalues of ``Ke / 8``, ``out`` (N0, N1, N2) overwritten.
     """
-    n0, n1, n2 = u.shape
+    n0, n1, n2 = k.shape
+    m0, m1, m2 = u.shape
     v = np.empty(8)
     out[...] = 0.0
     for i in range(n0):
-        i1 = i + 1 if i + 1 < n0 else 0
+        i1 = i + 1 if i + 1 < m0 else 0
         for j in range(n1):
-            j1 = j + 1 if j + 1 < n1 else 0
+            j1 = j + 1 if j + 1 < m1 else 0
             for l in range(n2):
-                l1 = l + 1 if l + 1 < n2 else 0
+                l1 = l + 1 if l + 1 < m2 else 0
                 v[0] = u[i, j, l] + w[0]
                 v[1] = u[i, j, l1] + w[1]
                 v[2] = u[i, j1, l] + w[2]
@@ -120,13 +125,14 @@ def mean_flux_2d(u, k, e, h, out):
     The element average of the Q1 gradient along an axis is the mean of the
     differences along the element edges parallel to it, divided by ``h``.
     """
-    n0, n1 = u.shape
+    n0, n1 = k.shape
+    m0, m1 = u.shape
     q0 = 0.0
     q1 = 0.0
     for i in range(n0):
-        i1 = i + 1 if i + 1 < n0 else 0
+        i1 = i + 1 if i + 1 < m0 else 0
         for j in range(n1):
-            j1 = j + 1 if j + 1 < n1 else 0
+            j1 = j + 1 if j + 1 < m1 else 0
             g0 = (u[i1, j] - u[i, j] + u[i1, j1] - u[i, j1]) / (2.0 * h)
             g1 = (u[i, j1] - u[i, j] + u[i1, j1] - u[i1, j]) / (2.0 * h)
             q0 += k[i, j] * (e[0] + g0)
@@ -142,16 +148,17 @@ def mean_flux_3d(u, k, e, h, out):
     The element average of the Q1 gradient along an axis is the mean of the
     differences along the four element edges parallel to it, divided by ``h``.
     """
-    n0, n1, n2 = u.shape
+    n0, n1, n2 = k.shape
+    m0, m1, m2 = u.shape
     q0 = 0.0
     q1 = 0.0
     q2 = 0.0
     for i in range(n0):
-        i1 = i + 1 if i + 1 < n0 else 0
+        i1 = i + 1 if i + 1 < m0 else 0
         for j in range(n1):
-            j1 = j + 1 if j + 1 < n1 else 0
+            j1 = j + 1 if j + 1 < m1 else 0
             for l in range(n2):
-                l1 = l + 1 if l + 1 < n2 else 0
+                l1 = l + 1 if l + 1 < m2 else 0
                 g0 = (
                     u[i1, j, l]
                     - u[i, j, l]

@@ -21,6 +21,7 @@ def pcg(
     tol: float,
     maxiter: int,
     work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    floor: float = 0.0,
 ) -> tuple[int, float]:
     """Solve ``A x = b`` from ``x = 0`` by preconditioned conjugate gradients.
 
@@ -42,11 +43,14 @@ def pcg(
         Largest number of iterations.
     work : tuple of 4 ndarrays
         Scratch arrays of the shape of `b`.
+    floor : float, default 0.0
+        If ``b . M^-1 b <= floor``, `b` is taken for round-off: ``x = 0``
+        is returned after no iteration.
 
     Returns
     -------
     iterations : int
-        Iterations done (0 when ``M^-1 b`` vanishes).
+        Iterations done (0 when ``b . M^-1 b <= floor``).
     residual : float
         Final relative residual in the norm of the stopping rule.
 
@@ -63,7 +67,7 @@ def pcg(
     r[...] = b
     precondition(r, z)
     rz = dot(flat_r, flat_z)
-    if rz <= 0.0:
+    if rz <= floor:
         return 0, 0.0
     rz_initial = rz
     p[...] = z

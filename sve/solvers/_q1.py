@@ -1,4 +1,4 @@
-"""Q1 voxel finite elements: element stiffness, periodic symbol, preconditioner.
+"""Q1 voxel finite elements: corner numbering and element stiffness (private).
 
 The element stiffness of unit conductivity on a voxel of edge ``h`` is the
 tensor-product sum
@@ -16,19 +16,19 @@ eigenvalues ``0`` on the mean and ``2 / h`` on the difference, ``M1`` has
     lambda(beta) = sum_i kappa(beta_i) prod_{j != i} mu(beta_j),
     kappa = (0, 2 / h),  mu = (h / 2, h / 6).
 
-Assembled on a periodic grid, ``K1`` and ``M1`` become circulant with symbols
-``(2 - 2 cos theta) / h`` and ``h (4 + 2 cos theta) / 6``, so the periodic
-operator of a homogeneous medium is diagonal in the discrete Fourier basis
-with the same sum-of-products formula, evaluated at the angles
-``theta_i = 2 pi m_i / N_i``.
+Assembled on a grid, ``K1`` and ``M1`` are diagonalised by a trigonometric
+transform per axis (Fourier, sine or cosine, after the boundary condition),
+so the operator of a homogeneous medium is diagonal with the same
+sum-of-products formula: see ``_transforms.py``.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 
 import numpy as np
+
+from sve.solvers._kernels import mean_flux_2d, mean_flux_3d, nodal_flux_2d, nodal_flux_3d
 
 
 def corner_offsets(ndim: int) -> np.ndarray:
@@ -69,60 +69,66 @@ def element_modes(ndim: int, spacing: float) -> np.ndarray:
     return modes / 2**ndim
 
 
-def periodic_symbol(shape: tuple[int, ...], spacing: float) -> np.ndarray:
-    """Return the eigenvalues of the periodic Q1 operator of unit conductivity.
+class Q1Grid:
+    """The Q1 operator of one image on its node grid, for one set of boundary kinds.
 
     Parameters
     ----------
-    shape : tuple of int
-        Periodic node grid ``(N0, N1[, N2])``.
+    k : ndarray of shape (N0, ..., N_{d-1}), float64
+        Voxel conductivities, >= 0.
+    kinds : tuple of {"periodic", "dirichlet", "neumann"}
+        Boundary condition of the fluctuation per axis: periodic (N nodes),
+        zero on both faces (N + 1 nodes, the face nodes fixed) or free
+        (N + 1 nodes).
     spacing : float
         Voxel edge ``h``.
-
-    Returns
-    -------
-    ndarray of shape (N0, ..., N_{d-1} // 2 + 1), float64
-        ``lambda(theta) = sum_i K1(theta_i) prod_{j != i} M1(theta_j)`` on the
-        half-spectrum grid of ``numpy.fft.rfftn``; zero only at ``theta = 0``.
     """
-    ndim = len(shape)
-    stiffness = []
-    mass = []
-    for axis, n in enumerate(shape):
-        freq = np.fft.rfftfreq(n) if axis == ndim - 1 else np.fft.fftfreq(n)
-        cos = np.cos(2.0 * np.pi * freq)
-        broadcast = [1] * ndim
-        broadcast[axis] = cos.size
-        stiffness.append(((2.0 - 2.0 * cos) / spacing).reshape(broadcast))
-        mass.append((spacing * (4.0 + 2.0 * cos) / 6.0).reshape(broadcast))
-    symbol = 0.0
-    for i in range(ndim):
-        term = stiffness[i]
-        for j in range(ndim):
-            if j != i:
-                term = term * mass[j]
-        symbol = symbol + term
-    return symbol
 
+    discretization = "q1"
 
-def fft_preconditioner(
-    shape: tuple[int, ...], spacing: float, reference: float
-) -> Callable[[np.ndarray, np.ndarray], None]:
-    """Return ``apply(r, out)``: ``out = pinv(A_ref) r`` by real FFTs.
+    def __init__(self, k: np.ndarray, kinds: tuple[str, ...], spacing: float) -> None:
+        ndim = k.ndim
+        self.k = k
+        self.kinds = kinds
+        self.spacing = spacing
+        self.shape = tuple(
+            n if kind == "periodic" else n + 1 for n, kind in zip(k.shape, kinds, strict=True)
+        )
+        self.volume = k.size * spacing**ndim
+        self.dirichlet_axes = tuple(a for a, kind in enumerate(kinds) if kind == "dirichlet")
+        self.free = tuple(slice(1, -1) if kind == "dirichlet" else slice(None) for kind in kinds)
+        self._modes = element_modes(ndim, spacing)
+        self._corners = spacing * np.ascontiguousarray(corner_offsets(ndim).T, dtype=np.float64)
+        self._nodal_flux = nodal_flux_2d if ndim == 2 else nodal_flux_3d
+        self._mean_flux = mean_flux_2d if ndim == 2 else mean_flux_3d
 
-    ``A_ref`` is the periodic Q1 operator of the homogeneous medium of
-    conductivity `reference`. Its null space (constants) is removed: ``out``
-    has zero mean. The symbol and the spectrum buffer are made once here.
-    """
-    symbol = reference * periodic_symbol(shape, spacing)
-    inverse = np.zeros_like(symbol)
-    np.divide(1.0, symbol, out=inverse, where=symbol > 0.0)
-    spectrum = np.empty(symbol.shape, dtype=np.complex128)
-    axes = tuple(range(len(shape)))
+    def flux(self, u: np.ndarray, gradient: np.ndarray, out: np.ndarray) -> None:
+        """``out = A (u + gradient . x)``, zero on the fixed nodes."""
+        self._nodal_flux(u, gradient @ self._corners, self.k, self._modes, out)
+        self.zero_fixed(out)
 
-    def apply(r: np.ndarray, out: np.ndarray) -> None:
-        np.fft.rfftn(r, axes=axes, out=spectrum)
-        np.multiply(spectrum, inverse, out=spectrum)
-        np.fft.irfftn(spectrum, s=shape, axes=axes, out=out)
+    def unit_flux(self, u: np.ndarray, gradient: np.ndarray, out: np.ndarray) -> None:
+        """``out = A_1 (u + gradient . x)`` for unit conductivity everywhere."""
+        ones = np.ones_like(self.k)
+        self._nodal_flux(u, gradient @ self._corners, ones, self._modes, out)
 
-    return apply
+    def mean_flux(self, u: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        """Volume average of ``k grad(u + gradient . x)``, shape (d,)."""
+        out = np.empty(self.k.ndim)
+        self._mean_flux(u, self.k, gradient, self.spacing, out)
+        return out
+
+    def mean_gradient(self, u: np.ndarray) -> np.ndarray:
+        """Volume average of ``grad u``, shape (d,)."""
+        out = np.empty(self.k.ndim)
+        ndim = self.k.ndim
+        self._mean_flux(u, np.ones_like(self.k), np.zeros(ndim), self.spacing, out)
+        return out
+
+    def zero_fixed(self, x: np.ndarray) -> None:
+        """Zero `x` on the nodes of the Dirichlet faces."""
+        for axis in self.dirichlet_axes:
+            for end in (0, -1):
+                index = [slice(None)] * x.ndim
+                index[axis] = end
+                x[tuple(index)] = 0.0

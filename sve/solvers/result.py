@@ -15,15 +15,17 @@ class ConductivityResult:
     ----------
     tensor : ndarray of shape (d, d), float64
         Apparent conductivity tensor, in the units of the input conductivity.
-        Column ``j`` is the volume-averaged flux for the unit macroscopic
-        gradient along axis ``j``. Read-only.
+        Under ``"mixed"`` conditions only the diagonal is defined; the
+        off-diagonal entries are NaN. Read-only.
     bc : str
         Canonical name of the boundary condition (``"periodic"``, ...).
     discretization : str
         ``"q1"``: voxel finite elements with trilinear (bilinear in 2-D)
-        nodal shape functions.
+        nodal shape functions; ``"fv"``: cell-centred finite volumes with
+        harmonic-mean face conductances.
     iterations : tuple of int
-        Conjugate-gradient iterations, one entry per load case ``e_1 .. e_d``.
+        Conjugate-gradient iterations, one entry per load case (0 for a load
+        case that needed no solve).
     residual : float
         Largest final relative residual over the load cases, in the norm of
         the stopping rule of the solver.
@@ -36,6 +38,23 @@ class ConductivityResult:
         ``||K - K^T|| / ||K||`` (Frobenius norms).
     wall_time : float
         Seconds spent in the call, validation included.
+    min_eigenvalue : float
+        Smallest eigenvalue of the symmetric part of `tensor` (of its
+        diagonal under mixed conditions); 0 where a direction carries no
+        flux.
+    voigt, reuss : float
+        Arithmetic and harmonic means of the voxel conductivities (the
+        harmonic mean is 0 with voids): every apparent tensor lies between.
+    bounds_defect : float
+        How far the eigenvalues (diagonal under mixed conditions) leave
+        ``[reuss, voigt]``, relative to `voigt`; 0 inside.
+    percolating : tuple of bool
+        Per axis, whether a conducting cluster joins the two faces normal to
+        it (wraps around the period under periodic conditions). All True
+        without voids.
+    notes : tuple of str
+        Plain-language diagnostics: voids and floating clusters, directions
+        without a conducting path, incompatible static loads.
 
     Notes
     -----
@@ -52,6 +71,12 @@ class ConductivityResult:
     hill_mandel_defect: float
     symmetry_defect: float
     wall_time: float
+    min_eigenvalue: float = float("nan")
+    voigt: float = float("nan")
+    reuss: float = float("nan")
+    bounds_defect: float = float("nan")
+    percolating: tuple[bool, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         tensor = np.array(self.tensor, dtype=np.float64)

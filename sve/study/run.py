@@ -26,9 +26,9 @@ from sve.study.store import (
     completed,
     create_store,
     empty_dataset,
-    open_study,
+    open_group,
     record_run,
-    write_batch,
+    write_records,
 )
 from sve.study.tasks import failed_batch, solve_batch
 
@@ -46,9 +46,7 @@ def _now() -> str:
 def batches(spec: StudySpec) -> list[tuple[int, range]]:
     """All ``(size_index, realizations)`` tasks, largest sizes first.
 
-    A batch covers ``spec.batch`` consecutive realizations of one size, which
-    is also the Zarr chunk along ``realization``, so every batch writes its
-    own chunks.
+    A batch covers ``spec.batch`` consecutive realizations of one size.
     """
     return [
         (s, range(r, min(r + spec.batch, spec.realizations)))
@@ -151,11 +149,10 @@ def run_study(
     ):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if store is not None:
-        ds = create_store(spec, store, overwrite=overwrite)
-        done = completed(ds)
+        ds = create_store(spec, store, overwrite=overwrite).load()
     else:
         ds = empty_dataset(spec)
-        done = np.zeros((len(spec.sizes), spec.realizations), bool)
+    done = completed(ds)
     todo = [(s, r) for s, r in batches(spec) if not done[s, r.start : r.stop].all()]
     say = (lambda text: print(text, file=log, flush=True)) if log else (lambda text: None)
     say(f"study {spec.name!r}: {len(todo)} of {len(batches(spec))} tasks to run")
@@ -164,6 +161,7 @@ def run_study(
         _warm_numba_cache()
         started, start = _now(), time.perf_counter()
         failures = 0
+        group = open_group(store) if store is not None else None
         with ExitStack() as stack:
             dask_client = _client(stack, client, workers)
             n_workers = len(dask_client.scheduler_info(n_workers=-1)["workers"])
@@ -174,21 +172,31 @@ def run_study(
                 ): (s, r)
                 for s, r in todo
             }
-            for k, future in enumerate(as_completed(futures), 1):
-                s, r = futures[future]
-                try:
-                    out, state = future.result(), "done"
-                except Exception as err:  # the task raised, or its workers kept dying
-                    out, state = failed_batch(spec, r, err), f"FAILED ({err!r})"
-                    failures += 1
-                if store is not None:
-                    write_batch(store, s, r, out)
-                else:
+            k = 0
+            for finished in as_completed(futures).batches():  # all results ready now
+                for future in finished:
+                    s, r = futures[future]
+                    try:
+                        out, state = future.result(), "done"
+                    except Exception as err:  # the task raised, or its workers kept dying
+                        out, state = failed_batch(spec, r, err), f"FAILED ({err!r})"
+                        failures += 1
                     _fill(ds, s, r, out)
-                say(
-                    f"  [{k}/{len(todo)}] size {spec.sizes[s]} realizations "
-                    f"{r.start}-{r.stop - 1} {state} ({time.perf_counter() - start:.1f} s)"
-                )
+                    k += 1
+                    say(
+                        f"  [{k}/{len(todo)}] size {spec.sizes[s]} realizations "
+                        f"{r.start}-{r.stop - 1} {state} ({time.perf_counter() - start:.1f} s)"
+                    )
+                if group is not None:
+                    write_records(
+                        group,
+                        ds,
+                        {
+                            (s, index)
+                            for s, r in map(futures.get, finished)
+                            for index in (r.start, r.stop - 1)  # a batch may span 2 chunks
+                        },
+                    )
             scheduler = dask_client.scheduler.address
         run = {
             "started": started,
@@ -199,7 +207,7 @@ def run_study(
             "tasks": len(todo),
             "failed_tasks": failures,
         }
-        record_run(store if store is not None else ds, run)
+        record_run(ds, run, group)
         if failures:
             say(f"  {failures} task(s) failed: see the 'error' variable; a rerun retries them")
-    return open_study(store).load() if store is not None else ds
+    return ds

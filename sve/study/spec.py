@@ -15,6 +15,7 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     covariance = "gaussian"         # or "exponential"
     correlation_length = 4.0        # physical units (same as sampling.spacing)
     volume_fraction = 0.5           # of phase 1
+    fraction = "expected"           # or "exact" (see below)
 
     [property]
     name = "conductivity"
@@ -49,6 +50,13 @@ __all__ = ["StudySpec", "SpecError", "load_spec"]
 
 GENERATORS = ("gaussian_level_cut",)
 PROPERTIES = ("conductivity",)
+#: How the level cut meets the volume fraction: "expected" cuts at the fixed
+#: Gaussian threshold, so each realization's fraction scatters as in the
+#: stationary medium (the ensemble a size-convergence study is about: its
+#: variance includes the fraction's fluctuations); "exact" cuts by rank, so
+#: every realization has exactly round(φ·N) phase-1 voxels (a conditioned
+#: ensemble with a smaller variance).
+FRACTIONS = ("expected", "exact")
 
 
 class SpecError(ValueError):
@@ -70,6 +78,7 @@ class StudySpec:
     covariance: str
     correlation_length: float
     volume_fraction: float
+    fraction: str
     property: str
     phases: tuple[float, ...]
     sizes: tuple[int, ...]
@@ -93,12 +102,20 @@ class StudySpec:
 
 
 _SECTIONS = {
-    "medium": ("generator", "ndim", "covariance", "correlation_length", "volume_fraction"),
+    "medium": (
+        "generator",
+        "ndim",
+        "covariance",
+        "correlation_length",
+        "volume_fraction",
+        "fraction",
+    ),
     "property": ("name", "phases"),
     "sampling": ("sizes", "spacing", "length_unit", "realizations"),
     "solver": ("bc", "tol", "maxiter", "batch"),
 }
 _DEFAULTS = {
+    "medium.fraction": "expected",
     "sampling.spacing": 1.0,
     "sampling.length_unit": "1",
     "solver.bc": ["periodic"],
@@ -220,6 +237,10 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     if isinstance(phi, bool) or not isinstance(phi, int | float) or not 0 < phi < 1:
         raise SpecError(f"medium.volume_fraction must be in (0, 1), got {phi!r}")
 
+    fraction = _get(data, "medium.fraction")
+    if fraction not in FRACTIONS:
+        raise SpecError(f"medium.fraction must be one of {FRACTIONS}, got {fraction!r}")
+
     prop = _string(_get(data, "property.name"), "property.name")
     if prop not in PROPERTIES:
         raise SpecError(f"property.name must be one of {PROPERTIES}, got {prop!r}")
@@ -267,6 +288,7 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         covariance=covariance,
         correlation_length=length,
         volume_fraction=float(phi),
+        fraction=fraction,
         property=prop,
         phases=phases,
         sizes=sizes,

@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +29,16 @@ __all__ = [
     "completed",
     "create_store",
     "empty_dataset",
+    "open_group",
     "open_study",
     "record_run",
-    "write_batch",
+    "write_records",
 ]
 
 #: Zarr format 2: its string encoding (the ``bc`` coordinate) is stable and read by every
 #: Zarr library, while Zarr 3 still marks fixed-length strings as unspecified.
 ZARR_FORMAT = 2
 _DEPENDENCIES = ("numpy", "scipy", "numba", "xarray", "dask", "distributed", "zarr")
-_PER_REALIZATION = ("volume_fraction", "error")
 
 
 def _versions() -> dict[str, str]:
@@ -146,12 +147,18 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
     return ds
 
 
-def _encoding(ds: xr.Dataset, batch: int) -> dict:
-    chunks = {"size": 1, "realization": batch}
-    return {
-        name: {"chunks": tuple(chunks.get(dim, ds.sizes[dim]) for dim in var.dims)}
-        for name, var in ds.data_vars.items()
-    }
+#: Records per Zarr chunk along ``realization`` (at most): a chunk of one size
+#: holds many batches, so a large study stays a few thousand files.
+CHUNK = 1024
+
+
+def _record_variables(ds: xr.Dataset) -> list[str]:
+    """Variables with one entry per (size, realization) record; the others are fixed."""
+    return [name for name in ds.data_vars if "realization" in ds[name].dims]
+
+
+def _chunks(ds: xr.Dataset) -> dict[str, int]:
+    return {"size": 1, "realization": min(CHUNK, ds.sizes["realization"])}
 
 
 def create_store(spec: StudySpec, store: str | Path, *, overwrite: bool = False) -> xr.Dataset:
@@ -176,12 +183,22 @@ def create_store(spec: StudySpec, store: str | Path, *, overwrite: bool = False)
     # store leaves no half-written store behind
     partial = store.with_name(f".{store.name}.creating-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
-    ds.to_zarr(
+    chunks = _chunks(ds)
+    template = ds.copy()
+    for name in _record_variables(ds):
+        # lazy: with compute=False only the metadata is written and every record
+        # reads as its fill value (NaN, 0, "") until a batch writes it
+        template[name] = ds[name].chunk(chunks)
+    template.to_zarr(
         partial,
         mode="w",
-        encoding=_encoding(ds, spec.batch),
+        encoding={
+            name: {"chunks": tuple(chunks.get(dim, ds.sizes[dim]) for dim in var.dims)}
+            for name, var in ds.data_vars.items()
+        },
         consolidated=False,
         zarr_format=ZARR_FORMAT,
+        compute=False,
     )
     if store.exists():
         shutil.rmtree(store)
@@ -189,49 +206,42 @@ def create_store(spec: StudySpec, store: str | Path, *, overwrite: bool = False)
     return ds
 
 
-def write_batch(store: str | Path, size_index: int, realizations: range, out: dict) -> None:
-    """Write the records of one finished batch into their region of the store.
+def open_group(store: str | Path) -> zarr.Group:
+    """The store's Zarr group, opened for writing batches (open it once per run)."""
+    return zarr.open_group(str(store), mode="r+", zarr_format=ZARR_FORMAT)
 
-    ``status`` is written last, in a second step: a process killed between the
-    two leaves the batch ``pending`` (recomputed on resume), never a record
-    marked done without its values.
+
+def write_records(group: zarr.Group, ds: xr.Dataset, touched: Iterable[tuple[int, int]]) -> None:
+    """Copy the touched chunks of the in-memory study dataset into the store.
+
+    The client keeps the study in memory; after each group of finished tasks
+    it rewrites the chunks they touched, ``touched`` being
+    ``(size_index, realization)`` pairs: one Zarr write per chunk and
+    variable, however many tasks finished together (rewriting what did not
+    change is harmless). ``status`` is written last: a process killed before
+    it leaves those records ``pending`` (recomputed on resume), never a record
+    marked done without its values; Zarr replaces each chunk file atomically,
+    so the store stays readable at any moment.
     """
-    region = {
-        "size": slice(size_index, size_index + 1),
-        "realization": slice(realizations.start, realizations.stop),
-    }
-    dims = ("size", "realization", "bc", "i", "j")
-
-    def part(names):
-        return xr.Dataset(
-            {
-                name: (
-                    dims[:2] if name in _PER_REALIZATION else dims[: out[name].ndim + 1],
-                    out[name][np.newaxis],
-                )
-                for name in names
-            }
-        )
-
-    part([name for name in out if name != "status"]).to_zarr(
-        store, region=region, consolidated=False
-    )
-    part(["status"]).to_zarr(store, region=region, consolidated=False)
+    chunk = _chunks(ds)["realization"]
+    blocks = sorted({(size, realization // chunk) for size, realization in touched})
+    for name in sorted(_record_variables(ds), key=lambda name: name == "status"):
+        values = ds[name].values
+        for size, block in blocks:
+            region = (size, slice(block * chunk, (block + 1) * chunk))
+            group[name][region] = values[region]
 
 
-def record_run(target: xr.Dataset | str | Path, run: dict) -> None:
+def record_run(ds: xr.Dataset, run: dict, group: zarr.Group | None = None) -> None:
     """Append the provenance of one run (times, workers, tasks) to ``attrs["runs"]``.
 
-    ``target`` is an in-memory dataset or a store; the attribute is JSON text
-    holding a list, one entry per call of :func:`sve.run_study` that had work.
+    The attribute is JSON text holding a list, one entry per call of
+    :func:`sve.run_study` that had work; updated in ``ds`` and, when given, in
+    the store's ``group``.
     """
-    if isinstance(target, xr.Dataset):
-        runs = json.loads(target.attrs.get("runs", "[]"))
-        target.attrs["runs"] = json.dumps([*runs, run])
-        return
-    group = zarr.open_group(str(target), mode="r+", zarr_format=ZARR_FORMAT)
-    runs = json.loads(group.attrs.get("runs", "[]"))
-    group.attrs["runs"] = json.dumps([*runs, run])
+    ds.attrs["runs"] = json.dumps([*json.loads(ds.attrs.get("runs", "[]")), run])
+    if group is not None:
+        group.attrs["runs"] = ds.attrs["runs"]
 
 
 def open_study(store: str | Path) -> xr.Dataset:

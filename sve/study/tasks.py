@@ -51,7 +51,7 @@ def generate_sve(spec: StudySpec, size: int, realization: int) -> np.ndarray:
         # (``field_variance_excess``), not repeated for every realization
         warnings.filterwarnings("ignore", "the periodic embedding", UserWarning)
         field = gaussian_field((size,) * spec.ndim, model, spacing=spec.spacing, rng=rng)
-    return level_cut(field, spec.volume_fraction)
+    return level_cut(field, spec.volume_fraction, exact=spec.fraction == "exact")
 
 
 def _empty_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generators import checkerboard, laminate
+from generators import checkerboard, laminate, random_checkerboard
 
 
 @pytest.mark.parametrize(
@@ -82,3 +82,35 @@ def test_checkerboard_structure(shape, cell):
 def test_checkerboard_rejects_bad_arguments(shape, cell, error, message):
     with pytest.raises(error, match=message):
         checkerboard(shape, cell)
+
+
+@pytest.mark.parametrize(("shape", "cell"), [((12, 8), 2), ((6, 9, 3), 3)])
+def test_random_checkerboard_is_constant_on_cells(shape, cell):
+    phases = random_checkerboard(shape, cell, 0.4, rng=1)
+    assert phases.dtype == np.int8 and phases.shape == shape
+    coarse = phases[tuple(slice(None, None, cell) for _ in shape)]
+    expanded = coarse
+    for axis in range(len(shape)):
+        expanded = np.repeat(expanded, cell, axis=axis)
+    np.testing.assert_array_equal(phases, expanded)
+    np.testing.assert_array_equal(phases, random_checkerboard(shape, cell, 0.4, rng=1))
+
+
+@pytest.mark.statistical
+def test_random_checkerboard_fraction_is_binomial():
+    # 4096 independent cells: the fraction is Binomial(4096, p) / 4096
+    phases = random_checkerboard((128, 128), 2, 0.3, rng=2)
+    assert abs(phases.mean() - 0.3) <= 4.0 * np.sqrt(0.3 * 0.7 / 4096)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (((10, 8), 4), ValueError, "multiples of cell = 4"),
+        (((8, 8), 2, 1.0), ValueError, r"probability must be in \(0, 1\)"),
+        (((8, 8), 0), ValueError, "cell must be >= 1"),
+    ],
+)
+def test_random_checkerboard_rejects_bad_arguments(args, error, message):
+    with pytest.raises(error, match=message):
+        random_checkerboard(*args)

@@ -13,7 +13,16 @@ from _generators_stats import (
 )
 from scipy import stats
 
-from generators import Exponential, Gaussian, embedding_variance_excess, gaussian_field
+from generators import (
+    Exponential,
+    Gaussian,
+    Matern,
+    PowerLaw,
+    embedding_variance_excess,
+    gaussian_field,
+    lognormal_field,
+    nonergodic_gaussian_field,
+)
 from generators.gaussian import _grid_correlation
 
 # (shape, spacing) pairs: 1-D, the same physical box at two resolutions, a bigger box, 3-D;
@@ -169,3 +178,128 @@ def test_bad_covariance_is_rejected():
 def test_bad_rng_is_rejected(rng, error):
     with pytest.raises(error, match="rng"):
         gaussian_field((8, 8), Exponential(1.0), rng=rng)
+
+
+# --- new models, anisotropy, non-ergodic and lognormal fields -----------------------------
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(
+    ("shape", "model"),
+    [
+        ((64, 64), Matern(2.0, 1.5)),
+        ((16, 16, 16), Matern(1.5, 0.7)),
+        ((128, 128), PowerLaw(1.0, 1.0)),  # long range: beta < d
+        ((64, 64), Exponential((6.0, 1.5), rotation=math.pi / 5)),
+        ((24, 20, 16), Gaussian((2.0, 1.0, 1.5))),
+    ],
+    ids=repr,
+)
+def test_empirical_covariance_of_new_and_anisotropic_models(shape, model):
+    # the field's covariance on the grid is the model at the (minimum-image) lag vectors,
+    # in every direction, the rotated principal axes included
+    assert embedding_variance_excess(shape, model) == 0.0
+    fields = realizations(shape, model, 1.0, seed=515)
+    mean, error = mean_and_standard_error([periodic_autocorrelation(f) for f in fields])
+    ndim = len(shape)
+    lag_list = lags(ndim) + [tuple((-1) ** a * (a + 2) for a in range(ndim))]
+    for lag in lag_list:
+        expected = model.correlation_at(np.array(lag, dtype=float))
+        assert abs(mean[lag] - expected) <= N_SIGMA * error[lag], (lag, mean[lag], expected)
+
+
+def test_rotated_model_is_symmetric_on_the_grid():
+    # the symmetrized minimum-image correlation of a rotated model: c(j) = c(-j)
+    model = Gaussian((5.0, 1.0), rotation=0.4)
+    grid = _grid_correlation((16, 16), model, 1.0)
+    mirrored = np.roll(np.flip(grid), 1, axis=(0, 1))
+    np.testing.assert_array_equal(grid, mirrored)
+    assert grid[3, 2] == model.correlation_at(np.array([3.0, 2.0]))
+
+
+@pytest.mark.statistical
+def test_correlation_length_is_unchanged_when_only_the_box_grows():
+    # the same model on a 4x larger box: the covariance at each physical lag is unchanged
+    model = Exponential(2.0)
+    small = realizations((32, 32), model, 1.0, seed=8)
+    big = realizations((128, 128), model, 1.0, seed=9)
+    for fields in (small, big):
+        mean, error = mean_and_standard_error([periodic_autocorrelation(f) for f in fields])
+        for lag in lags(2):
+            expected = model.correlation(math.hypot(*lag))
+            assert abs(mean[lag] - expected) <= N_SIGMA * error[lag]
+
+
+@pytest.mark.statistical
+def test_nonergodic_field_means_scatter_by_the_offset_variance():
+    # the spatial mean of one realization is N(0, s^2 + sum(rho) / N): a chi-square law,
+    # two-sided 1e-4 quantiles; the covariance within a realization is still rho
+    shape, model, offset_variance = (64, 64), Exponential(2.0), 0.5
+    rng = np.random.default_rng(12)
+    fields = np.stack(
+        [nonergodic_gaussian_field(shape, model, offset_variance, rng=rng) for _ in range(64)]
+    )
+    rho = _grid_correlation(shape, model, 1.0)
+    sd = math.sqrt(offset_variance + rho.sum() / rho.size)
+    means = fields.mean(axis=(1, 2))
+    chi2 = np.sum((means / sd) ** 2)
+    assert stats.chi2.ppf(1e-4, len(means)) <= chi2 <= stats.chi2.isf(1e-4, len(means))
+    centred = fields - means[:, None, None]
+    within = [periodic_autocorrelation(f)[1, 0] for f in centred]
+    m, e = mean_and_standard_error(within)
+    # centring by the own mean removes sum(rho)/N from every lag: O(1e-3) here
+    assert abs(m - (model.correlation(1.0) - rho.mean())) <= N_SIGMA * e
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(("mean", "cv"), [(10.0, 0.3), (1.0, 1.5)])
+def test_lognormal_field_has_the_exact_mean_and_cv(mean, cv):
+    # E[Z] = mean and E[Z^2] = mean^2 (1 + cv^2) exactly; bands from the spread of the
+    # realizations' spatial averages (they are correlated within a realization)
+    rng = np.random.default_rng(31)
+    fields = np.stack(
+        [lognormal_field((64, 64), Gaussian(2.0), mean, cv, rng=rng) for _ in range(64)]
+    )
+    assert fields.min() > 0.0
+    m1, e1 = mean_and_standard_error(fields.mean(axis=(1, 2)))
+    m2, e2 = mean_and_standard_error((fields**2).mean(axis=(1, 2)))
+    assert abs(m1 - mean) <= N_SIGMA * e1
+    assert abs(m2 - mean**2 * (1.0 + cv**2)) <= N_SIGMA * e2
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: gaussian_field((8, 8, 8), Exponential((1.0, 2.0))), ValueError, "2 entries"),
+        (
+            lambda: nonergodic_gaussian_field((8, 8), Exponential(1.0), 0.0),
+            ValueError,
+            r"offset_variance must be in \(0, inf\)",
+        ),
+        (
+            lambda: lognormal_field((8, 8), Exponential(1.0), -1.0, 0.5),
+            ValueError,
+            r"mean must be in \(0, inf\)",
+        ),
+        (
+            lambda: lognormal_field((8, 8), Exponential(1.0), 1.0, 0.0),
+            ValueError,
+            r"cv must be in \(0, inf\)",
+        ),
+        (lambda: lognormal_field((8, 8), "gaussian", 1.0, 0.5), TypeError, "covariance"),
+    ],
+)
+def test_new_field_arguments_are_validated(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.parametrize("shape", [(7,), (9, 6), (6, 5, 7), (8, 8, 3)])
+def test_odd_and_even_axes_give_the_full_spectrum_eigenvalues(shape):
+    # the corner DCT / real FFT shortcut equals the real FFT of the whole grid; round-off
+    from generators.gaussian import _embedding
+
+    model = Matern(1.3, 1.5)
+    direct = np.fft.rfftn(_grid_correlation(shape, model, 0.7)).real
+    eigenvalues, _ = _embedding(shape, model, 0.7)
+    np.testing.assert_allclose(eigenvalues, np.maximum(direct, 0.0), atol=1e-12 * direct.max())

@@ -17,7 +17,16 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from scipy import integrate
 from scipy.stats import norm
 
-from generators import Exponential, Gaussian, gaussian_field, level_cut, level_cut_s2
+from generators import (
+    Exponential,
+    Gaussian,
+    Matern,
+    PowerLaw,
+    gaussian_field,
+    level_cut,
+    level_cut_integral_range,
+    level_cut_s2,
+)
 from generators.gaussian import _grid_correlation
 
 # an unexpected clipping warning would invalidate the comparisons with the model
@@ -214,3 +223,87 @@ def test_bad_s2_arguments_are_rejected():
         level_cut_s2([0.5, 1.5], 0.3)
     with pytest.raises(ValueError, match=r"volume_fraction must be in \(0, 1\), got 1.3"):
         level_cut_s2(0.5, 1.3)
+
+
+# --- fixed-threshold cuts and the indicator's integral range ------------------------------
+
+
+def test_fixed_threshold_cut_uses_the_normal_quantiles():
+    field = np.array([-2.0, -0.5, 0.0, 0.3, 1.0, 2.0])
+    # thresholds Phi^-1(0.2) = -0.84 and Phi^-1(0.7) = 0.52; a value at a threshold goes below
+    np.testing.assert_array_equal(
+        level_cut(field, [0.2, 0.5, 0.3], exact=False), [0, 1, 1, 1, 2, 2]
+    )
+    assert level_cut(np.array([0.0]), 0.5, exact=False)[0] == 0
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(
+    ("shape", "model", "volume_fraction"),
+    [((128, 128), Exponential(3.0), 0.3), ((32, 32, 32), Matern(2.0, 1.5), 0.6)],
+)
+def test_fixed_threshold_cut_has_the_exact_s2_and_fraction_variance(shape, model, volume_fraction):
+    # at a fixed threshold there is no rank bias: E[S2(h)] is exactly level_cut_s2 on the grid,
+    # and the fraction of a realization has mean phi and variance mean_h(S2(h) - phi^2)
+    rng = np.random.default_rng(77)
+    cuts = np.stack(
+        [
+            level_cut(gaussian_field(shape, model, rng=rng), volume_fraction, exact=False)
+            for _ in range(64)
+        ]
+    )
+    mean, error = mean_and_standard_error([periodic_autocorrelation(c) for c in cuts])
+    for lag in lags(len(shape)):
+        expected = level_cut_s2(model.correlation(math.hypot(*lag)), volume_fraction)
+        assert abs(mean[lag] - expected) <= N_SIGMA * error[lag], (lag, mean[lag], expected)
+    fractions = cuts.reshape(len(cuts), -1).mean(axis=1)
+    variance = np.mean(
+        level_cut_s2(_grid_correlation(shape, model, 1.0), volume_fraction) - volume_fraction**2
+    )
+    assert abs(fractions.mean() - volume_fraction) <= N_SIGMA * math.sqrt(variance / len(cuts))
+    # sample variance of n near-normal values: relative standard error sqrt(2 / (n - 1))
+    assert abs(fractions.var(ddof=1) / variance - 1.0) <= N_SIGMA * math.sqrt(2.0 / 63)
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("model", [Exponential(1.5), Gaussian(2.0), Matern(1.0, 2.5)], ids=repr)
+def test_indicator_integral_range_at_half_is_the_arcsine_integral(model, ndim):
+    # at phi = 1/2, S2 - 1/4 = arcsin(rho) / (2 pi) (Sheppard): an independent quadrature
+    radial, _ = integrate.quad(
+        lambda r: r ** (ndim - 1) * math.asin(float(model.correlation(r))) / (2.0 * math.pi),
+        0.0,
+        np.inf,
+        epsabs=0.0,
+        epsrel=1e-11,
+        limit=500,
+    )
+    area = 2.0 * math.pi ** (ndim / 2) / math.gamma(ndim / 2)
+    assert level_cut_integral_range(model, 0.5, ndim) == pytest.approx(
+        area * radial / 0.25, rel=1e-7
+    )
+
+
+@pytest.mark.parametrize("volume_fraction", [0.05, 0.3, 0.8])
+def test_indicator_integral_range_is_below_the_field_one_and_scales_with_lengths(volume_fraction):
+    # S2 - phi^2 <= phi (1 - phi) rho for rho >= 0; per-axis lengths scale it by their product
+    model = Exponential(2.0)
+    value = level_cut_integral_range(model, volume_fraction, 2)
+    assert 0.0 < value < model.integral_range(2)
+    stretched = level_cut_integral_range(Exponential((6.0, 2.0)), volume_fraction, 2)
+    assert stretched == pytest.approx(3.0 * value, rel=1e-8)  # quadrature accuracy
+
+
+def test_indicator_integral_range_is_infinite_for_long_range_fields():
+    assert level_cut_integral_range(PowerLaw(1.0, 1.5), 0.3, 2) == math.inf
+    assert math.isfinite(level_cut_integral_range(PowerLaw(1.0, 4.0), 0.3, 2))
+
+
+def test_bad_integral_range_arguments_are_rejected():
+    with pytest.raises(TypeError, match="covariance must be a CovarianceModel"):
+        level_cut_integral_range("exponential", 0.3, 2)
+    with pytest.raises(ValueError, match=r"volume_fraction must be in \(0, 1\)"):
+        level_cut_integral_range(Exponential(1.0), 1.0, 2)
+    with pytest.raises(ValueError, match="ndim must be >= 1"):
+        level_cut_integral_range(Exponential(1.0), 0.3, 0)
+    with pytest.raises(TypeError, match="exact must be a bool"):
+        level_cut(np.zeros(4), 0.5, exact="no")

@@ -1,4 +1,7 @@
-"""Tests of sve.solvers.apparent_conductivity (periodic Q1 voxel elements)."""
+"""Tests of sve.solvers.apparent_conductivity: periodic Q1 voxel elements, result, inputs.
+
+The other boundary conditions, voids and finite volumes have their own modules.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import pickle
 
 import numpy as np
 import pytest
-import scipy.ndimage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,28 +22,13 @@ from sve.solvers import (
     canonical_bc,
 )
 from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d
-from sve.solvers._q1 import element_modes, fft_preconditioner
+from sve.solvers._q1 import element_modes
+from sve.solvers._transforms import preconditioner
 from tests._reference import periodic_conductivity_q1, q1_element_integrals
+from tests.sve.solvers._media import random_labels, refine, smooth_two_phase
 
 # Round-off of sums over at most ~1e5 voxels, far below every solver tolerance used.
 ROUND_OFF = 1e-12
-
-
-def smooth_two_phase(shape, rng, *, length=2.0):
-    """Two-phase labels (int8): level cut at the median of a smoothed periodic noise."""
-    field = scipy.ndimage.gaussian_filter(rng.standard_normal(shape), length, mode="wrap")
-    return (field > np.median(field)).astype(np.int8)
-
-
-def random_labels(shape, n_phases, seed):
-    return np.random.default_rng(seed).integers(0, n_phases, size=shape).astype(np.int8)
-
-
-def refine(phases, factor):
-    """The same geometry on a grid `factor` times finer along every axis."""
-    for axis in range(phases.ndim):
-        phases = np.repeat(phases, factor, axis=axis)
-    return phases
 
 
 # --- discretization building blocks -----------------------------------------------------------
@@ -82,7 +69,7 @@ def test_preconditioner_inverts_the_homogeneous_operator(shape, spacing):
     au = np.empty(shape)
     nodal_flux(u, np.zeros(2 ** len(shape)), k, element_modes(len(shape), spacing), au)
     back = np.empty(shape)
-    fft_preconditioner(shape, spacing, reference)(au, back)
+    preconditioner("q1", ("periodic",) * len(shape), shape, spacing, reference)(au, back)
     # Identity on zero-mean fields up to FFT round-off (~1e-15 relative).
     np.testing.assert_allclose(back, u, rtol=0, atol=ROUND_OFF)
 
@@ -290,11 +277,20 @@ def test_periodic_names_are_accepted(name):
     assert result.bc == "periodic"
 
 
-@pytest.mark.parametrize("name", ["kinematic", "KUBC", "static", "SUBC", "mixed", "MUBC"])
-def test_other_known_conditions_are_not_implemented_yet(name):
-    assert canonical_bc(name) in ("kinematic", "static", "mixed")
-    with pytest.raises(NotImplementedError, match="only 'periodic'"):
-        apparent_conductivity(random_labels((4, 4), 2, 0), [1.0, 2.0], bc=name)
+@pytest.mark.parametrize(
+    ("name", "canonical"),
+    [("KUBC", "kinematic"), ("subc", "static"), ("MUBC", "mixed"), ("Kinematic", "kinematic")],
+)
+def test_every_condition_is_implemented_under_its_aliases(name, canonical):
+    assert canonical_bc(name) == canonical
+    assert canonical in sve.solvers.CONDUCTIVITY_BCS
+    result = apparent_conductivity(random_labels((4, 4), 2, 0), [1.0, 2.0], bc=name)
+    assert result.bc == canonical
+
+
+def test_static_finite_volumes_are_not_implemented():
+    with pytest.raises(NotImplementedError, match="discretization='q1' only"):
+        apparent_conductivity(GOOD_PHASES, [1.0, 2.0], bc="static", discretization="fv")
 
 
 # --- invalid input ------------------------------------------------------------------------------
@@ -314,8 +310,9 @@ GOOD_PHASES = np.array([[0, 1], [1, 0]], dtype=np.int8)
         (GOOD_PHASES, [1.0], {}, ValueError, "^conductivity must give one value per phase"),
         (GOOD_PHASES, [1.0, np.nan], {}, ValueError, "^conductivity must be finite, got nan"),
         (GOOD_PHASES, [1.0, np.inf], {}, ValueError, "^conductivity must be finite, got inf"),
-        (GOOD_PHASES, [1.0, -2.0], {}, ValueError, "^conductivity must be > 0, got -2.0"),
-        (GOOD_PHASES, [1.0, 0.0], {}, ValueError, "^conductivity must be > 0.*voids"),
+        (GOOD_PHASES, [1.0, -2.0], {}, ValueError, "^conductivity must be >= 0, got -2.0"),
+        (GOOD_PHASES, [0.0, 0.0], {}, ValueError, "^conductivity must be > 0 in at least one"),
+        (GOOD_PHASES, [1.0, 2.0], {"discretization": "fe"}, ValueError, "^discretization must"),
         (GOOD_PHASES, np.ones((3, 3)), {}, ValueError, "^conductivity must be a 1-D"),
         (GOOD_PHASES, 2.0, {}, ValueError, "^conductivity must be a 1-D"),
         (GOOD_PHASES, ["a", "b"], {}, TypeError, "^conductivity must hold real numbers"),
@@ -327,6 +324,7 @@ GOOD_PHASES = np.array([[0, 1], [1, 0]], dtype=np.int8)
         (GOOD_PHASES, [1.0, 2.0], {"spacing": np.nan}, ValueError, "^spacing must be finite"),
         (GOOD_PHASES, [1.0, 2.0], {"spacing": "1"}, TypeError, "^spacing must be a real number"),
         (GOOD_PHASES, [1.0, 2.0], {"tol": 0.0}, ValueError, r"^tol must be in \(0, 1\), got 0.0"),
+        (GOOD_PHASES, [1.0, 2.0], {"tol": -1e-6}, ValueError, r"^tol must be in \(0, 1\)"),
         (GOOD_PHASES, [1.0, 2.0], {"tol": 1.0}, ValueError, r"^tol must be in \(0, 1\)"),
         (GOOD_PHASES, [1.0, 2.0], {"tol": np.nan}, ValueError, r"^tol must be in \(0, 1\)"),
         (GOOD_PHASES, [1.0, 2.0], {"tol": None}, TypeError, "^tol must be a real number"),

@@ -9,7 +9,7 @@ import xarray as xr
 from distributed import Client, LocalCluster
 
 from sve.study import SpecError, load_spec, open_study, run_study
-from sve.study.store import write_batch
+from sve.study.store import open_group
 from sve.study.tasks import generate_sve, solve_batch
 
 pytestmark = pytest.mark.slow  # starts Dask clusters of worker processes
@@ -23,6 +23,7 @@ SPEC = {
         "covariance": "exponential",
         "correlation_length": 2.0,
         "volume_fraction": 0.4,
+        "fraction": "exact",
     },
     "property": {"name": "conductivity", "phases": [1.0, 5.0]},
     "sampling": {"sizes": [8, 12, 16], "realizations": 6},
@@ -116,15 +117,9 @@ def test_store_resume_and_identity(tmp_path, reference, client2):
 
     # Simulate an interruption: one batch back to pending with garbage values.
     n = 4
-    write_batch(
-        store,
-        1,
-        range(0, n),
-        {
-            "conductivity": np.full((n, 1, 2, 2), -1.0),
-            "status": np.zeros((n, 1), np.int8),
-        },
-    )
+    group = open_group(store)
+    group["conductivity"][1, :n] = -1.0
+    group["status"][1, :n] = 0
     assert (open_study(store)["status"].isel(size=1, realization=slice(0, n)) == 0).all()
     log = io.StringIO()
     resumed = run_study(SPEC, client=client2, store=store, log=log)

@@ -73,6 +73,7 @@ def _delete(data, dotted):
         ("medium.correlation_length", -1.0, r"medium\.correlation_length"),
         ("medium.ndim", 4, r"medium\.ndim"),
         ("medium.generator", "voronoi", r"medium\.generator"),
+        ("medium.fraction", "roughly", r"medium\.fraction must be one of"),
         ("property.name", "elasticity", r"property\.name"),
         ("property.phases", [1.0], r"property\.phases"),
         ("property.phases", [1.0, float("nan")], r"property\.phases\[1\]"),
@@ -127,8 +128,7 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_spec(42)
 
 
-def test_unimplemented_bc_rejected_before_work():
+def test_every_solver_bc_accepted_with_canonical_names():
     data = base()
-    data["solver"]["bc"] = ["periodic", "KUBC"]
-    with pytest.raises(SpecError, match=r"solver\.bc: .*not implemented yet"):
-        load_spec(data)
+    data["solver"]["bc"] = ["SUBC", "periodic", "KUBC", "mixed"]
+    assert load_spec(data).bc == ("static", "periodic", "kinematic", "mixed")

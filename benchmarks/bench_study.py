@@ -1,0 +1,109 @@
+"""Study orchestration: worker scaling, scheduler and storage overhead, large stores.
+
+Run: ``.venv/bin/python benchmarks/bench_study.py``. Prints ratios measured in
+this run (never asserts a time):
+
+1. the default 2-D study with 1 and with 2 local workers: throughput scaling
+   (target >= 1.7 on 2 cores) and the scheduler + storage overhead, i.e. the
+   share of worker time not spent inside tasks (target <= 5 %);
+2. a 10^4-task study's store: creation, writing every batch through the
+   client's path (touched chunks rewritten per group of finished tasks) and the final
+   assembly (``open_study(...).load()``) — target: seconds.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from distributed import Client, LocalCluster
+
+from sve.study import load_spec, open_study, run_study
+from sve.study.run import _fill, batches
+from sve.study.store import create_store, open_group, write_records
+from sve.study.tasks import STATUS, solve_batch
+
+ROOT = Path(__file__).parents[1]
+
+
+def scaling(folder: Path) -> None:
+    spec = load_spec(ROOT / "studies" / "default.toml")
+    loop = {}
+    for workers in (1, 2):
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as c,
+            Client(c) as client,
+        ):
+            client.run(solve_batch, spec, 16, range(1))  # compile / load the kernels first
+            t0 = time.time()
+            run_study(spec, client=client, store=folder / f"default-{workers}.zarr")
+            loop[workers] = time.time() - t0
+            stream = client.get_task_stream(start=t0)
+        busy = sum(
+            s["stop"] - s["start"]
+            for task in stream
+            for s in task["startstops"]
+            if s["action"] == "compute"
+        )
+        overhead = 1 - busy / (workers * loop[workers])
+        print(
+            f"default study, {workers} worker(s): {loop[workers]:6.2f} s; "
+            f"scheduler + storage overhead {100 * overhead:4.1f} % of worker time"
+        )
+    print(f"throughput scaling 1 -> 2 workers: {loop[1] / loop[2]:.2f}x (target >= 1.7)")
+
+
+def large_store(folder: Path) -> None:
+    sizes = [8 * k for k in range(1, 11)]
+    spec = load_spec(
+        {
+            **load_spec_dict(),
+            "sampling": {"sizes": sizes, "realizations": 8000},
+            "solver": {"batch": 8},
+        }
+    )
+    tasks = batches(spec)
+    store = folder / "large.zarr"
+    t0 = time.perf_counter()
+    ds = create_store(spec, store).load()
+    t_create = time.perf_counter() - t0
+    group = open_group(store)
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for start in range(0, len(tasks), 50):  # results arriving 50 at a time
+        group_tasks = tasks[start : start + 50]
+        for s, r in group_tasks:
+            n = len(r)
+            _fill(
+                ds,
+                s,
+                r,
+                {
+                    "conductivity": rng.random((n, 1, 2, 2)),
+                    "status": np.full((n, 1), STATUS["ok"], np.int8),
+                },
+            )
+        write_records(group, ds, {(s, i) for s, r in group_tasks for i in (r.start, r.stop - 1)})
+    t_write = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    loaded = open_study(store).load()
+    t_load = time.perf_counter() - t0
+    assert int((loaded["status"] == STATUS["ok"]).sum()) == 80_000
+    print(
+        f"{len(tasks)}-task store: create {t_create:.2f} s, write all batches {t_write:.2f} s "
+        f"({1e3 * t_write / len(tasks):.2f} ms per task), assemble {t_load:.2f} s"
+    )
+
+
+def load_spec_dict() -> dict:
+    import tomllib
+
+    return tomllib.loads((ROOT / "studies" / "default.toml").read_text())
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        large_store(Path(tmp))
+        scaling(Path(tmp))

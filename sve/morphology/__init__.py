@@ -1,0 +1,28 @@
+"""Morphology of one SVE image: two-point and lineal-path functions, chords, surface,
+connectivity and percolation, and the integral range estimated from the image.
+
+Every function takes one label image (an integer ``phases`` array, 1-D to 3-D,
+as produced by :mod:`generators`) and returns plain NumPy values; lengths are
+physical (``spacing`` units), lags are in FFT order.
+"""
+
+from __future__ import annotations
+
+from .chords import chord_length_distribution, chord_lengths, lineal_path
+from .connectivity import connected_components, percolates
+from .integral_range import IntegralRangeEstimate, integral_range
+from .surface import specific_surface
+from .two_point import radial_average, two_point_probability
+
+__all__ = [
+    "IntegralRangeEstimate",
+    "chord_length_distribution",
+    "chord_lengths",
+    "connected_components",
+    "integral_range",
+    "lineal_path",
+    "percolates",
+    "radial_average",
+    "specific_surface",
+    "two_point_probability",
+]

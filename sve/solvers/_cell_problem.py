@@ -1,0 +1,284 @@
+"""Load cases of the conductivity cell problem under each boundary condition (private).
+
+One driver for both discretizations: a grid object (``Q1Grid`` or
+``FVGrid``) applies the operator and averages fluxes; this module chooses
+the unknowns, the loads and the preconditioner of every boundary condition,
+runs conjugate gradients and turns the solutions into the apparent tensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sve.solvers._clusters import Clusters, find_clusters, projector
+from sve.solvers._fv import FVGrid
+from sve.solvers._kernels import dot
+from sve.solvers._pcg import pcg
+from sve.solvers._q1 import Q1Grid
+from sve.solvers._transforms import preconditioner
+
+# b . M^-1 b below this fraction of the energy of the affine field is round-off: the affine
+# field already solves the problem (homogeneous medium, laminate along its layers).
+_ROUND_OFF_ENERGY = (1e3 * np.finfo(float).eps) ** 2
+_GRIDS = {"q1": Q1Grid, "fv": FVGrid}
+# A load vector Q outside the compatible subspace of a static problem: relative size of the
+# net load per cluster; exact loads are multiples of h**(d-1) / 2**(d-1) (face node weights).
+_INCOMPATIBLE = 1e-8
+
+
+@dataclass
+class Solution:
+    """Raw outcome of the load cases of one call."""
+
+    tensor: np.ndarray
+    iterations: list[int]
+    residuals: list[float]
+    hill_mandel_defect: float
+    percolating: tuple[bool, ...]
+    notes: list[str] = field(default_factory=list)
+
+
+class _Solver:
+    """PCG on one grid with the transform preconditioner and the void projection."""
+
+    def __init__(self, grid, clusters: Clusters | None, *, tol: float, maxiter: int) -> None:
+        self.grid = grid
+        self.tol = tol
+        self.maxiter = maxiter
+        reference = float(grid.k.mean())
+        self._apply_inverse = preconditioner(
+            grid.discretization, grid.kinds, grid.k.shape, grid.spacing, reference
+        )
+        self.project = None
+        if clusters is not None:
+            floating = clusters.floating(
+                tuple(a for a, kind in enumerate(grid.kinds) if kind == "dirichlet")
+            )
+            self.project = projector(clusters.labels, floating)
+        self.work = tuple(np.empty(grid.shape) for _ in range(4))
+
+    def constrain(self, x: np.ndarray) -> None:
+        """Zero the fixed and empty unknowns, remove floating-cluster means."""
+        self.grid.zero_fixed(x)
+        if self.project is not None:
+            self.project(x)
+
+    def precondition(self, r: np.ndarray, out: np.ndarray) -> None:
+        out[...] = 0.0
+        free = self.grid.free
+        block = np.empty(r[free].shape)
+        self._apply_inverse(r[free], block)
+        out[free] = block
+        if self.project is not None:
+            self.project(out)
+
+    def solve(self, load: np.ndarray, out: np.ndarray, floor: float) -> tuple[int, float]:
+        """Solve ``A out = load`` (`load` already constrained)."""
+        zero = np.zeros(self.grid.k.ndim)
+
+        def apply(p: np.ndarray, q: np.ndarray) -> None:
+            self.grid.flux(p, zero, q)
+
+        return pcg(
+            apply,
+            self.precondition,
+            load,
+            out,
+            tol=self.tol,
+            maxiter=self.maxiter,
+            work=self.work,
+            floor=floor,
+        )
+
+
+def _kinds(bc: str, ndim: int, axis: int) -> tuple[str, ...]:
+    if bc == "periodic":
+        return ("periodic",) * ndim
+    if bc == "kinematic":
+        return ("dirichlet",) * ndim
+    if bc == "static":
+        return ("neumann",) * ndim
+    return tuple("dirichlet" if a == axis else "neumann" for a in range(ndim))
+
+
+def solve_cell(
+    k: np.ndarray, *, bc: str, discretization: str, spacing: float, tol: float, maxiter: int
+) -> Solution:
+    """Solve the d load cases of `bc` and return the apparent tensor.
+
+    See ``apparent_conductivity`` for the meaning of every boundary condition.
+    """
+    ndim = k.ndim
+    periodic = bc == "periodic"
+    clusters = None
+    percolating = (True,) * ndim
+    notes = []
+    if not np.all(k > 0.0):
+        clusters = find_clusters(k, periodic=periodic, discretization=discretization)
+        percolating = clusters.percolating(periodic)
+        floating = int(np.count_nonzero(clusters.floating(_dirichlet_axes(bc, ndim))))
+        notes.append(
+            f"voids: {clusters.count} conducting cluster(s), {floating} of them floating "
+            "(their means are projected out of the iterates)"
+        )
+    if bc == "static":
+        solution = _static(k, clusters, spacing=spacing, tol=tol, maxiter=maxiter)
+    else:
+        solution = _affine(
+            k,
+            clusters,
+            percolating,
+            bc=bc,
+            discretization=discretization,
+            spacing=spacing,
+            tol=tol,
+            maxiter=maxiter,
+        )
+    solution.percolating = percolating
+    solution.notes = notes + solution.notes
+    return solution
+
+
+def _dirichlet_axes(bc: str, ndim: int) -> tuple[int, ...]:
+    """Axes whose faces hold a cluster (for counting floating clusters; mixed: any)."""
+    return tuple(range(ndim)) if bc in ("kinematic", "mixed") else ()
+
+
+def _affine(k, clusters, percolating, *, bc, discretization, spacing, tol, maxiter) -> Solution:
+    """Periodic, kinematic and mixed conditions: ``T = E . x + u``, ``u`` periodic or zero
+    on the Dirichlet faces; column ``j`` of the tensor is ``<q>`` for ``E = e_j``."""
+    ndim = k.ndim
+    mixed = bc == "mixed"
+    periodic = bc == "periodic"
+    volume = k.size * spacing**ndim
+    tensor = np.full((ndim, ndim), np.nan) if mixed else np.zeros((ndim, ndim))
+    iterations = [0] * ndim
+    residuals = [0.0] * ndim
+    notes = []
+    fluctuations, forces = {}, {}
+    gap = np.zeros((ndim, ndim))
+    solver = None
+    floor = _ROUND_OFF_ENERGY * float(k.mean()) * volume
+    for j in range(ndim):
+        if bc in ("periodic", "mixed") and not percolating[j]:
+            tensor[j, j] = 0.0
+            notes.append(
+                f"no conducting path along axis {j}: the apparent conductivity along it is 0"
+            )
+            continue
+        if solver is None or mixed:
+            grid = _GRIDS[discretization](k, _kinds(bc, ndim, j), spacing)
+            solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter)
+        grid = solver.grid
+        gradient = np.eye(ndim)[j]
+        load = np.empty(grid.shape)
+        grid.flux(np.zeros(grid.shape), gradient, load)
+        np.negative(load, out=load)
+        solver.constrain(load)
+        u = np.empty(grid.shape)
+        iterations[j], residuals[j] = solver.solve(load, u, floor)
+        flux = grid.mean_flux(u, gradient)
+        if mixed:
+            tensor[j, j] = flux[j]
+        else:
+            tensor[:, j] = flux
+        force = np.empty(grid.shape)
+        grid.flux(u, gradient, force)  # minus the true residual, zero on fixed nodes
+        solver.constrain(force)
+        if not mixed:  # keep them for the cross terms
+            fluctuations[j], forces[j] = u, force
+        gap[j, j] = dot(u.reshape(-1), force.reshape(-1)) / volume
+    if not mixed:  # the cross terms pair load cases of one operator
+        for i in fluctuations:
+            for j in fluctuations:
+                if i != j:
+                    gap[i, j] = dot(fluctuations[i].reshape(-1), forces[j].reshape(-1)) / volume
+    if periodic:
+        closed = [j for j in range(ndim) if not percolating[j]]
+        tensor[closed, :] = 0.0  # <q_j> = 0 whatever E when no cluster wraps along j
+        tensor[:, closed] = 0.0
+    scale = np.linalg.norm(np.nan_to_num(tensor))
+    defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
+    return Solution(tensor, iterations, residuals, defect, percolating, notes)
+
+
+def _static(k, clusters, *, spacing, tol, maxiter) -> Solution:
+    """Uniform flux ``q . n = Q . n`` on the whole boundary (Q1 only).
+
+    Solves ``A T = f(Q)`` with ``f = A_1 (Q . x)`` the nodal loads of the
+    boundary flux, for ``Q`` in the subspace where every cluster receives no
+    net load; the apparent resistivity there is ``R_ab = Q_a . <grad T_b>``
+    and the conductivity is its inverse on the subspace, zero off it.
+    """
+    ndim = k.ndim
+    grid = Q1Grid(k, ("neumann",) * ndim, spacing)
+    solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter)
+    loads = []
+    for j in range(ndim):
+        f = np.empty(grid.shape)
+        grid.unit_flux(np.zeros(grid.shape), np.eye(ndim)[j], f)
+        loads.append(f)
+    basis = np.eye(ndim)
+    notes = []
+    if clusters is not None:
+        basis = _compatible_loads(loads, clusters.labels, clusters.count, spacing)
+        if basis.shape[1] < ndim:
+            notes.append(
+                "static: voids on the boundary (or clusters reaching one face only) cannot "
+                f"carry a uniform flux; the apparent conductivity is 0 outside a subspace of "
+                f"dimension {basis.shape[1]}"
+            )
+    cases = basis.shape[1]
+    temperatures, forces = [], []
+    gradients = np.empty((ndim, cases))
+    iterations = [0] * ndim
+    residuals = [0.0] * ndim
+    for b in range(cases):
+        load = sum(basis[j, b] * loads[j] for j in range(ndim))
+        solver.constrain(load)
+        temperature = np.empty(grid.shape)
+        iterations[b], residuals[b] = solver.solve(load, temperature, 0.0)
+        gradients[:, b] = grid.mean_gradient(temperature)
+        force = np.empty(grid.shape)
+        grid.flux(temperature, np.zeros(ndim), force)
+        force -= load
+        solver.constrain(force)
+        temperatures.append(temperature)
+        forces.append(force)
+    resistivity = basis.T @ gradients
+    tensor = np.zeros((ndim, ndim))
+    gap = np.zeros((cases, cases))
+    if cases:
+        tensor = basis @ np.linalg.inv(resistivity) @ basis.T
+        for a in range(cases):
+            for b in range(cases):
+                gap[a, b] = dot(temperatures[a].reshape(-1), forces[b].reshape(-1))
+        gap /= grid.volume
+        defect = float(np.linalg.norm(gap) / np.linalg.norm(resistivity))
+    else:
+        defect = 0.0
+    return Solution(tensor, iterations, residuals, defect, (True,) * ndim, notes)
+
+
+def _compatible_loads(loads, labels, count, spacing) -> np.ndarray:
+    """Orthonormal basis (d, s) of the flux vectors that load no cluster with a net flux
+    and put no load on a node that touches no conducting voxel."""
+    ndim = len(loads)
+    flat = labels.reshape(-1)
+    active = flat >= 0
+    rows = []
+    for f in loads:
+        values = f.reshape(-1) / spacing ** (ndim - 1)
+        rows.append(
+            np.concatenate(
+                [
+                    np.bincount(flat[active], weights=values[active], minlength=count),
+                    values[~active],
+                ]
+            )
+        )
+    net = np.array(rows)  # (d, clusters + empty nodes)
+    squares, vectors = np.linalg.eigh(net @ net.T)  # ascending singular values squared
+    return vectors[:, squares <= _INCOMPATIBLE**2].copy()

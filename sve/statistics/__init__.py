@@ -1,0 +1,30 @@
+"""Ensemble statistics of study datasets (layer 4: xarray and scipy, Dataset in, Dataset out).
+
+Means, variances and confidence intervals over realizations (Student and
+bootstrap); the variance-scaling fit and Kanit's law (integral range,
+anomalous long-range exponents, RVE size, realizations needed); the boundary
+condition bias and the error budget; stationarity and ergodicity tests. Only
+records whose ``status`` is ok (1) enter the statistics. Never imports Dask or
+the study layer.
+"""
+
+from __future__ import annotations
+
+from .bias import boundary_bias, error_budget
+from .ensemble import ensemble_statistics, fit_variance_scaling, isotropic_part
+from .ergodicity import ergodicity_test, spatial_average_convergence
+from .scaling import fit_integral_range, point_variance, realizations_needed, rve_size
+
+__all__ = [
+    "boundary_bias",
+    "ensemble_statistics",
+    "ergodicity_test",
+    "error_budget",
+    "fit_integral_range",
+    "fit_variance_scaling",
+    "isotropic_part",
+    "point_variance",
+    "realizations_needed",
+    "rve_size",
+    "spatial_average_convergence",
+]

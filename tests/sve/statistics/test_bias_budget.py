@@ -1,0 +1,71 @@
+"""KUBC-SUBC gap with its power-law fit, drift of the means, and the error budget."""
+
+import numpy as np
+import pytest
+from _synthetic import study_dataset
+
+from sve.statistics import boundary_bias, error_budget
+
+SIZES = np.array([8, 16, 32, 64])
+
+
+def bracketing_dataset(rng, n=40, gap_exponent=-1.0):
+    """Per realization: Z_static = z - g/2, Z_periodic = z, Z_kinematic = z + g/2 with
+    g = 2 L^gap_exponent (1 + 0.1 noise) and z = 3 + 0.2 L^-1 noise."""
+    z = 3.0 + 0.2 / SIZES[:, None] * rng.standard_normal((len(SIZES), n))
+    g = 2.0 * SIZES[:, None] ** gap_exponent * (1 + 0.1 * rng.standard_normal((len(SIZES), n)))
+    values = np.stack([z + g / 2, z, z - g / 2], axis=-1)
+    return study_dataset(values, SIZES, bc=("kinematic", "periodic", "static"))
+
+
+@pytest.mark.statistical
+def test_gap_and_its_exponent():
+    ds = bracketing_dataset(np.random.default_rng(3))
+    bias = boundary_bias(ds, confidence=0.999)
+    truth = 2.0 / SIZES
+    assert ((bias["gap_low"] < truth) & (truth < bias["gap_high"])).all()
+    assert float(bias["gap_exponent_low"]) < -1.0 < float(bias["gap_exponent_high"])
+    assert (bias["gap_n"] == 40).all()
+    # drift against the largest size: KUBC means fall, SUBC means rise, PBC stays (here)
+    drift = bias.sel(size=SIZES[:-1])
+    truth = 1.0 / SIZES[:-1] - 1.0 / SIZES[-1]
+    kinematic, static = drift.sel(bc="kinematic"), drift.sel(bc="static")
+    assert ((kinematic["drift_low"] < truth) & (truth < kinematic["drift_high"])).all()
+    assert ((static["drift_low"] < -truth) & (-truth < static["drift_high"])).all()
+    periodic = drift.sel(bc="periodic")
+    assert ((periodic["drift_low"] < 0) & (0 < periodic["drift_high"])).all()
+    assert (bias["drift"].isel(size=-1) == 0).all()
+
+
+def test_uppercase_aliases_and_periodic_only():
+    ds = bracketing_dataset(np.random.default_rng(4)).assign_coords(bc=["KUBC", "PBC", "SUBC"])
+    assert np.isfinite(boundary_bias(ds)["gap_exponent"])
+    periodic = boundary_bias(ds.sel(bc=["PBC"]))
+    assert periodic["gap"].isnull().all() and np.isnan(periodic["gap_exponent"])
+    assert "needs both a kinematic" in periodic.attrs["note"]
+    budget = error_budget(ds.sel(bc=["PBC"]), tol=1e-6)
+    assert budget["bc_bias"].isnull().all()
+    assert (budget["statistical"] > 0).all()
+    np.testing.assert_allclose(budget["solver"], 1e-6 * np.abs(budget["mean"]))
+
+
+def test_error_budget_keeps_terms_apart():
+    ds = bracketing_dataset(np.random.default_rng(5))
+    ds["residual"] = ds["status"] * 0 + 1e-7
+    budget = error_budget(ds)
+    bias = boundary_bias(ds)
+    np.testing.assert_allclose(budget["bc_bias"].sel(bc="periodic"), np.abs(bias["gap"]))
+    np.testing.assert_allclose(budget["solver"], 1e-7 * np.abs(budget["mean"]))
+    assert set(budget.data_vars) == {"mean", "statistical", "bc_bias", "solver"}
+
+
+def test_bad_inputs():
+    ds = bracketing_dataset(np.random.default_rng(6))
+    with pytest.raises(ValueError, match="no variable 'stiffness'"):
+        boundary_bias(ds, "stiffness")
+    with pytest.raises(ValueError, match="no coordinate 'edge'"):
+        boundary_bias(ds, length="edge")
+    with pytest.raises(ValueError, match=r"tol must be in \(0, 1\)"):
+        error_budget(ds, tol=2.0)
+    with pytest.raises(ValueError, match="dimensions 'size' and 'realization'"):
+        boundary_bias(ds.isel(realization=0))

@@ -1,0 +1,144 @@
+"""Kanit's law on synthetic window averages: exponent -d, integral range, anomaly, RVE size."""
+
+import numpy as np
+import pytest
+from _synthetic import power_law_field, study_dataset
+
+from generators import Gaussian, gaussian_field
+from sve.statistics import (
+    ensemble_statistics,
+    fit_integral_range,
+    fit_variance_scaling,
+    point_variance,
+    realizations_needed,
+    rve_size,
+)
+
+CONFIDENCE = 0.999  # 3.3 sigma: a pinned seed fails by chance with probability 1e-3
+
+
+def periodic_means(model, sizes, ndim, n, rng):
+    """Spatial means of n independent periodic unit fields per size: variance A / L^d exactly
+    up to the min-image truncation of the covariance, negligible for L >= 8 lengths."""
+    return np.array(
+        [[gaussian_field((L,) * ndim, model, rng=rng).mean() for _ in range(n)] for L in sizes]
+    )
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(
+    ("ndim", "sizes", "n"), [(2, (16, 32, 64, 128), 64), (3, (12, 16, 24, 32), 48)]
+)
+def test_short_range_exponent_and_integral_range(ndim, sizes, n):
+    model = Gaussian(1.5)
+    means = periodic_means(model, sizes, ndim, n, np.random.default_rng(ndim))
+    statistics = ensemble_statistics(study_dataset(means, sizes))
+    fit = fit_integral_range(
+        statistics, ndim=ndim, point_variance=1.0, confidence=CONFIDENCE
+    ).isel(bc=0)
+    assert float(fit["alpha_low"]) < 1.0 < float(fit["alpha_high"])
+    assert not bool(fit["anomalous"])
+    exact = model.integral_range(ndim)  # unit field: D^2 = 1
+    assert float(fit["integral_range_low"]) < exact < float(fit["integral_range_high"])
+    # the Kanit fit is the same line as fit_variance_scaling
+    plain = fit_variance_scaling(statistics).isel(bc=0)
+    assert float(fit["exponent"]) == pytest.approx(float(plain["exponent"]), rel=1e-12)
+
+
+@pytest.mark.statistical
+def test_long_range_flagged_anomalous():
+    """C(r) ~ r^-1 in 2-D: window-mean variance ~ L^-1, not L^-2."""
+    rng = np.random.default_rng(5)
+    sizes = (8, 16, 32, 64)
+    fields = [power_law_field((1024, 1024), 1.0, rng) for _ in range(2)]
+    means = []
+    for L in sizes:
+        tiles = [f.reshape(1024 // L, L, 1024 // L, L).mean(axis=(1, 3)).ravel() for f in fields]
+        means.append(np.concatenate(tiles)[:256])
+    fit = fit_integral_range(
+        ensemble_statistics(study_dataset(means, sizes)), ndim=2, point_variance=1.0
+    ).isel(bc=0)
+    assert bool(fit["anomalous"]) and float(fit["p_anomalous"]) < 1e-6
+    assert str(fit["scaling"].values).startswith("anomalous")
+    assert -1.4 < float(fit["exponent"]) < -0.6  # -beta, widened by the zero-mode deficit
+
+
+def kanit_dataset(rng, *, d2=2.0, area=5.0, alpha=1.0, sizes=(4, 8, 16, 32, 64), n=50, trials=1):
+    """Normal samples of mean 3 and variance exactly D^2 (A / L^2)^alpha (2-D)."""
+    sizes = np.asarray(sizes, float)
+    sd = np.sqrt(d2 * (area / sizes**2) ** alpha)
+    values = 3.0 + rng.standard_normal((len(sizes), n, trials)) * sd[:, None, None]
+    return study_dataset(values, sizes.astype(int), bc=range(trials))
+
+
+@pytest.mark.statistical
+def test_kanit_relations_coverage():
+    """Over 300 synthetic studies with known D^2, A, alpha, the 95 % intervals of alpha, A
+    and V_RVE cover the truth at the nominal rate (band: 4 binomial standard errors)."""
+    trials, d2, area, alpha = 300, 2.0, 5.0, 0.8
+    ds = kanit_dataset(np.random.default_rng(7), d2=d2, area=area, alpha=alpha, trials=trials)
+    statistics = ensemble_statistics(ds)
+    fit = fit_integral_range(statistics, ndim=2, point_variance=d2)
+    rve = rve_size(fit, statistics, relative_error=0.01, realizations=5)
+    true_rve = area * (4 * d2 / (0.01**2 * 3.0**2 * 5)) ** (1 / alpha)
+    band = 0.95 - 4 * np.sqrt(0.95 * 0.05 / trials)
+    for low, high, truth in [
+        (fit["alpha_low"], fit["alpha_high"], alpha),
+        (fit["integral_range_low"], fit["integral_range_high"], area),
+        (rve["rve_volume_low"], rve["rve_volume_high"], true_rve),
+    ]:
+        assert float(((low < truth) & (truth < high)).mean()) > band
+    assert bool(rve["extrapolated"].all())  # 1 % needs far more than L = 64
+
+
+def test_rve_formula_and_realizations_needed():
+    """Noise-free check: with the exact law, V_RVE = A [4 D^2 / (eps^2 Z^2 n)]^(1/alpha)."""
+    sizes = np.array([4, 8, 16, 32])
+    d2, area = 2.0, 5.0
+    variance = d2 * area / sizes**2.0
+    n = 10_000
+    base = np.sqrt(variance)[:, None] * np.where(np.arange(n) % 2, 1.0, -1.0)
+    # two-point samples +-s have variance s^2 n / (n - 1): rescale to exactly `variance`
+    values = 3.0 + base * np.sqrt((n - 1) / n)
+    statistics = ensemble_statistics(study_dataset(values, sizes))
+    fit = fit_integral_range(statistics, ndim=2, point_variance=d2)
+    assert float(fit["integral_range"].isel(bc=0)) == pytest.approx(area, rel=1e-9)
+    assert float(fit["alpha"].isel(bc=0)) == pytest.approx(1.0, rel=1e-9)
+    rve = rve_size(fit, statistics, relative_error=0.05, realizations=3)
+    expected = area * 4 * d2 / (0.05**2 * 9.0 * 3)
+    assert float(rve["rve_volume"].isel(bc=0)) == pytest.approx(expected, rel=1e-9)
+    needed = realizations_needed(statistics, relative_error=0.05).isel(bc=0)
+    np.testing.assert_array_equal(
+        needed["realizations"], np.ceil(4 * variance / (0.05**2 * 9.0) - 1e-9)
+    )
+    assert (needed["realizations_low"] <= needed["realizations"]).all()
+    assert (needed["realizations"] <= needed["realizations_high"]).all()
+
+
+def test_point_variance():
+    assert point_variance(0.3, 10.0, 1.0) == pytest.approx(0.21 * 81.0)
+    with pytest.raises(ValueError, match=r"volume_fraction must be in \(0, 1\)"):
+        point_variance(1.2, 10.0, 1.0)
+    with pytest.raises(ValueError, match="must differ"):
+        point_variance(0.5, 1.0, 1.0)
+
+
+def test_bad_inputs():
+    ds = kanit_dataset(np.random.default_rng(1))
+    statistics = ensemble_statistics(ds)
+    with pytest.raises(ValueError, match="at least 3 sizes, got 2"):
+        fit_integral_range(statistics.isel(size=[0, 1]), ndim=2, point_variance=1.0)
+    with pytest.raises(ValueError, match="point_variance must be finite and > 0"):
+        fit_integral_range(statistics, ndim=2, point_variance=-1.0)
+    with pytest.raises(ValueError, match="ndim must be 1, 2 or 3"):
+        fit_integral_range(statistics, ndim=4, point_variance=1.0)
+    fit = fit_integral_range(statistics, ndim=2, point_variance=1.0)
+    for eps in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match=r"relative_error must be in \(0, 1\)"):
+            rve_size(fit, statistics, relative_error=eps)
+    with pytest.raises(ValueError, match="realizations must be >= 1"):
+        rve_size(fit, statistics, relative_error=0.01, realizations=0)
+    with pytest.raises(ValueError, match="no variable 'variance'"):
+        fit_integral_range(statistics.drop_vars("variance"), ndim=2, point_variance=1.0)
+    with pytest.raises(ValueError, match="relative_error must be in"):
+        realizations_needed(statistics, relative_error=0.0)
