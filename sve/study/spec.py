@@ -9,13 +9,13 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     name = "default"
     seed = 20261121                 # root entropy of numpy.random.SeedSequence
 
-    [medium]
+    [medium]                        # generators and their parameters: sve/study/media.py
     generator = "gaussian_level_cut"
     ndim = 2
-    covariance = "gaussian"         # or "exponential"
+    covariance = "gaussian"         # exponential, gaussian, matern (nu), power_law (beta)
     correlation_length = 4.0        # physical units (same as sampling.spacing)
     volume_fraction = 0.5           # of phase 1
-    fraction = "expected"           # or "exact" (see below)
+    fraction = "expected"           # or "exact" (sve.study.media.FRACTIONS)
 
     [property]
     name = "conductivity"
@@ -31,6 +31,7 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     bc = ["periodic"]
     tol = 1e-6
     maxiter = 1000
+    discretization = "q1"           # or "fv" (cell-centred finite volumes)
     batch = 8                       # realizations per Dask task
 """
 
@@ -43,20 +44,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from generators import covariance_model
 from sve.solvers import CONDUCTIVITY_BCS, implemented_bc
+from sve.study.media import characteristic_length, validate_medium
 
 __all__ = ["StudySpec", "SpecError", "load_spec"]
 
-GENERATORS = ("gaussian_level_cut",)
 PROPERTIES = ("conductivity",)
-#: How the level cut meets the volume fraction: "expected" cuts at the fixed
-#: Gaussian threshold, so each realization's fraction scatters as in the
-#: stationary medium (the ensemble a size-convergence study is about: its
-#: variance includes the fraction's fluctuations); "exact" cuts by rank, so
-#: every realization has exactly round(φ·N) phase-1 voxels (a conditioned
-#: ensemble with a smaller variance).
-FRACTIONS = ("expected", "exact")
+DISCRETIZATIONS = ("q1", "fv")
 
 
 class SpecError(ValueError):
@@ -73,12 +67,7 @@ class StudySpec:
 
     name: str
     seed: int
-    generator: str
-    ndim: int
-    covariance: str
-    correlation_length: float
-    volume_fraction: float
-    fraction: str
+    medium: dict[str, Any]
     property: str
     phases: tuple[float, ...]
     sizes: tuple[int, ...]
@@ -88,7 +77,23 @@ class StudySpec:
     bc: tuple[str, ...]
     tol: float
     maxiter: int
+    discretization: str
     batch: int
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions of the SVEs."""
+        return self.medium["ndim"]
+
+    @property
+    def volume_fraction(self) -> float:
+        """(Expected) volume fraction of phase 1."""
+        return self.medium["volume_fraction"]
+
+    @property
+    def length(self) -> float:
+        """The medium's characteristic length (correlation length, radius or cell size)."""
+        return characteristic_length(self.medium)
 
     def to_json(self) -> str:
         """The spec as canonical JSON text (stored in the dataset's attributes)."""
@@ -100,27 +105,23 @@ class StudySpec:
         data = json.loads(text)
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
 
 _SECTIONS = {
-    "medium": (
-        "generator",
-        "ndim",
-        "covariance",
-        "correlation_length",
-        "volume_fraction",
-        "fraction",
-    ),
+    "medium": None,  # depends on the generator: checked by sve.study.media
     "property": ("name", "phases"),
     "sampling": ("sizes", "spacing", "length_unit", "realizations"),
-    "solver": ("bc", "tol", "maxiter", "batch"),
+    "solver": ("bc", "tol", "maxiter", "discretization", "batch"),
 }
 _DEFAULTS = {
-    "medium.fraction": "expected",
     "sampling.spacing": 1.0,
     "sampling.length_unit": "1",
     "solver.bc": ["periodic"],
     "solver.tol": 1e-6,
     "solver.maxiter": 1000,
+    "solver.discretization": "q1",
     "solver.batch": 8,
 }
 
@@ -213,7 +214,7 @@ def _validate(data: dict[str, Any]) -> StudySpec:
             if not isinstance(value, dict):
                 raise SpecError(f"{key} must be a table, got {value!r}")
             for sub in value:
-                if sub not in _SECTIONS[key]:
+                if _SECTIONS[key] is not None and sub not in _SECTIONS[key]:
                     raise SpecError(
                         f"unknown field '{key}.{sub}'; known: {', '.join(_SECTIONS[key])}"
                     )
@@ -221,25 +222,13 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     name = _string(_get(data, "name"), "name")
     seed = _integer(_get(data, "seed"), "seed", 0)
 
-    generator = _string(_get(data, "medium.generator"), "medium.generator")
-    if generator not in GENERATORS:
-        raise SpecError(f"medium.generator must be one of {GENERATORS}, got {generator!r}")
-    ndim = _get(data, "medium.ndim")
-    if ndim not in (2, 3) or isinstance(ndim, bool):
-        raise SpecError(f"medium.ndim must be 2 or 3, got {ndim!r}")
-    covariance = _string(_get(data, "medium.covariance"), "medium.covariance")
-    length = _positive(_get(data, "medium.correlation_length"), "medium.correlation_length")
-    try:
-        covariance_model(covariance, length=length)
-    except ValueError as err:
-        raise SpecError(f"medium.covariance: {err}") from None
-    phi = _get(data, "medium.volume_fraction")
-    if isinstance(phi, bool) or not isinstance(phi, int | float) or not 0 < phi < 1:
-        raise SpecError(f"medium.volume_fraction must be in (0, 1), got {phi!r}")
+    if "medium" not in data:
+        raise SpecError("missing section [medium] (needed for field 'medium.generator')")
 
-    fraction = _get(data, "medium.fraction")
-    if fraction not in FRACTIONS:
-        raise SpecError(f"medium.fraction must be one of {FRACTIONS}, got {fraction!r}")
+    def fail(message: str):
+        raise SpecError(message) from None
+
+    medium = validate_medium(data["medium"], _positive, fail)
 
     prop = _string(_get(data, "property.name"), "property.name")
     if prop not in PROPERTIES:
@@ -279,16 +268,18 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         raise SpecError(f"solver.tol must be in (0, 1), got {tol!r}")
     maxiter = _integer(_get(data, "solver.maxiter"), "solver.maxiter", 1)
     batch = _integer(_get(data, "solver.batch"), "solver.batch", 1)
+    discretization = _get(data, "solver.discretization")
+    if discretization not in DISCRETIZATIONS:
+        raise SpecError(
+            f"solver.discretization must be one of {DISCRETIZATIONS}, got {discretization!r}"
+        )
+    if discretization == "fv" and "static" in bcs:
+        raise SpecError("solver.bc: 'static' is not implemented with solver.discretization = 'fv'")
 
     return StudySpec(
         name=name,
         seed=seed,
-        generator=generator,
-        ndim=ndim,
-        covariance=covariance,
-        correlation_length=length,
-        volume_fraction=float(phi),
-        fraction=fraction,
+        medium=medium,
         property=prop,
         phases=phases,
         sizes=sizes,
@@ -298,5 +289,6 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         bc=bcs,
         tol=tol,
         maxiter=maxiter,
+        discretization=discretization,
         batch=batch,
     )

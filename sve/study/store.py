@@ -21,7 +21,8 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from generators import covariance_model, embedding_variance_excess
+from generators import embedding_variance_excess
+from sve.study.media import covariance
 from sve.study.spec import StudySpec
 from sve.study.tasks import ERROR_LENGTH, SEEDING_SCHEME, STATUS
 
@@ -56,7 +57,13 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
     """The study dataset with every record pending (NaN values, status 0)."""
     n_size, n_real, n_bc, d = len(spec.sizes), spec.realizations, len(spec.bc), spec.ndim
     rec = ("size", "realization", "bc")
-    model = covariance_model(spec.covariance, length=spec.correlation_length)
+    if spec.medium["generator"] == "gaussian_level_cut":
+        model = covariance(spec.medium)
+        excess = [
+            embedding_variance_excess((n,) * d, model, spacing=spec.spacing) for n in spec.sizes
+        ]
+    else:
+        excess = [0.0] * n_size  # no Gaussian field: nothing is clipped
 
     def full(shape, fill, dtype=np.float64):
         return np.full(shape, fill, dtype=dtype)
@@ -98,10 +105,7 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
             ),
             "field_variance_excess": (
                 "size",
-                [
-                    embedding_variance_excess((n,) * d, model, spacing=spec.spacing)
-                    for n in spec.sizes
-                ],
+                excess,
                 {
                     "long_name": "relative variance added to the Gaussian field by clipping "
                     "its periodic circulant embedding (0: exact covariance)",
@@ -140,7 +144,10 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
             "spec": spec.to_json(),
             "seed_entropy": str(spec.seed),
             "seeding_scheme": SEEDING_SCHEME,
-            "discretization": "q1 voxel finite elements",
+            "discretization": {
+                "q1": "q1 voxel finite elements",
+                "fv": "cell-centred finite volumes (harmonic face conductances)",
+            }[spec.discretization],
             "versions": json.dumps(_versions(), sort_keys=True),
         },
     )

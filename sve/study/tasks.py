@@ -8,12 +8,11 @@ small arrays; it never touches the store and knows nothing of Dask.
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 
-from generators import covariance_model, gaussian_field, level_cut
 from sve.solvers import apparent_conductivity
+from sve.study.media import draw_medium
 from sve.study.spec import StudySpec
 
 __all__ = ["STATUS", "realization_rng", "generate_sve", "solve_batch", "failed_batch"]
@@ -44,14 +43,8 @@ def realization_rng(seed: int, size: int, realization: int) -> np.random.Generat
 
 def generate_sve(spec: StudySpec, size: int, realization: int) -> np.ndarray:
     """Phase labels (int8, shape ``(size,) * spec.ndim``) of one realization."""
-    model = covariance_model(spec.covariance, length=spec.correlation_length)
     rng = realization_rng(spec.seed, size, realization)
-    with warnings.catch_warnings():
-        # a clipped periodic embedding is recorded per size in the dataset
-        # (``field_variance_excess``), not repeated for every realization
-        warnings.filterwarnings("ignore", "the periodic embedding", UserWarning)
-        field = gaussian_field((size,) * spec.ndim, model, spacing=spec.spacing, rng=rng)
-    return level_cut(field, spec.volume_fraction, exact=spec.fraction == "exact")
+    return draw_medium(spec.medium, size, spec.spacing, rng)
 
 
 def _empty_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
@@ -101,6 +94,7 @@ def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np
                 tol=spec.tol,
                 maxiter=spec.maxiter,
                 on_failure="flag",
+                discretization=spec.discretization,
             )
             out["wall_time"][a, b] = time.perf_counter() - start
             out["conductivity"][a, b] = result.tensor

@@ -4,6 +4,7 @@ import copy
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sve.study import SpecError, StudySpec, load_spec
@@ -21,8 +22,8 @@ def test_default_spec_loads():
     assert spec.ndim == 2 and spec.volume_fraction == 0.5
     assert spec.phases == (1.0, 10.0)
     # 4 to 64 correlation lengths, as the default study promises
-    assert spec.sizes[0] * spec.spacing / spec.correlation_length == pytest.approx(4)
-    assert spec.sizes[-1] * spec.spacing / spec.correlation_length == pytest.approx(64)
+    assert spec.sizes[0] * spec.spacing / spec.length == pytest.approx(4)
+    assert spec.sizes[-1] * spec.spacing / spec.length == pytest.approx(64)
 
 
 def test_json_round_trip():
@@ -72,7 +73,10 @@ def _delete(data, dotted):
         ("medium.volume_fraction", 0, r"medium\.volume_fraction"),
         ("medium.correlation_length", -1.0, r"medium\.correlation_length"),
         ("medium.ndim", 4, r"medium\.ndim"),
-        ("medium.generator", "voronoi", r"medium\.generator"),
+        ("medium.generator", "voronoi", r"medium\.generator must be one of"),
+        ("medium.covariance", 3, r"medium\.covariance must be a model name"),
+        ("medium.offset_variance", -1.0, r"medium\.offset_variance must be a number >= 0"),
+        ("solver.discretization", "fem", r"solver\.discretization must be one of"),
         ("medium.fraction", "roughly", r"medium\.fraction must be one of"),
         ("property.name", "elasticity", r"property\.name"),
         ("property.phases", [1.0], r"property\.phases"),
@@ -97,7 +101,14 @@ def test_bad_field_is_named(field, value, message):
 
 @pytest.mark.parametrize(
     "field",
-    ["sampling.sizes", "medium.volume_fraction", "medium.covariance", "property.phases", "seed"],
+    [
+        "sampling.sizes",
+        "medium.volume_fraction",
+        "medium.covariance",
+        "medium.ndim",
+        "property.phases",
+        "seed",
+    ],
 )
 def test_missing_field_is_named(field):
     data = copy.deepcopy(base())
@@ -109,7 +120,7 @@ def test_missing_field_is_named(field):
 def test_unknown_field_is_named():
     data = base()
     data["medium"]["colour"] = "blue"
-    with pytest.raises(SpecError, match=r"unknown field 'medium\.colour'"):
+    with pytest.raises(SpecError, match=r"unknown field 'medium\.colour' for generator"):
         load_spec(data)
     data = base()
     data["extra"] = 1
@@ -132,3 +143,80 @@ def test_every_solver_bc_accepted_with_canonical_names():
     data = base()
     data["solver"]["bc"] = ["SUBC", "periodic", "KUBC", "mixed"]
     assert load_spec(data).bc == ("static", "periodic", "kinematic", "mixed")
+
+
+@pytest.mark.parametrize(
+    ("medium", "length"),
+    [
+        ({"generator": "boolean_spheres", "radius": 3.0}, 3.0),
+        ({"generator": "rsa_spheres", "radius": 2.0}, 2.0),
+        ({"generator": "voronoi_mosaic", "cell_size": 8.0}, 8.0),
+        ({"generator": "random_checkerboard", "cell_size": 4}, 4.0),
+        (
+            {
+                "generator": "gaussian_level_cut",
+                "covariance": "matern",
+                "nu": 1.5,
+                "correlation_length": 5.0,
+            },
+            5.0,
+        ),
+        (
+            {
+                "generator": "gaussian_level_cut",
+                "covariance": "power_law",
+                "beta": 1.0,
+                "correlation_length": 2.0,
+                "offset_variance": 0.5,
+            },
+            2.0,
+        ),
+    ],
+)
+def test_every_medium_loads_and_draws(medium, length):
+    from sve.study.tasks import generate_sve
+
+    data = base()
+    data["medium"] = {**medium, "ndim": 2, "volume_fraction": 0.3}
+    spec = load_spec(data)
+    assert spec.length == length
+    phases = generate_sve(spec, 32, 0)
+    assert phases.shape == (32, 32) and phases.dtype == np.int8
+    assert set(np.unique(phases)) <= {0, 1}
+    np.testing.assert_array_equal(phases, generate_sve(spec, 32, 0))  # reproducible
+
+
+@pytest.mark.parametrize(
+    ("medium", "message"),
+    [
+        ({"generator": "boolean_spheres"}, r"missing field 'medium\.radius'"),
+        ({"generator": "boolean_spheres", "radius": -1.0}, r"medium\.radius must be"),
+        (
+            {"generator": "rsa_spheres", "radius": 1.0, "volume_fraction": 0.6},
+            r"below the RSA saturation limit",
+        ),
+        ({"generator": "random_checkerboard", "cell_size": 2.5}, r"whole number of voxels"),
+        (
+            {"generator": "voronoi_mosaic", "cell_size": 4.0, "radius": 1.0},
+            r"unknown field 'medium\.radius' for generator 'voronoi_mosaic'",
+        ),
+        (
+            {"generator": "gaussian_level_cut", "covariance": "matern", "correlation_length": 2.0},
+            r"medium\.covariance",
+        ),
+    ],
+)
+def test_bad_medium_named(medium, message):
+    data = base()
+    data["medium"] = {"ndim": 2, "volume_fraction": 0.3, **medium}
+    with pytest.raises(SpecError, match=message):
+        load_spec(data)
+
+
+def test_static_with_finite_volumes_rejected():
+    data = base()
+    data["solver"]["discretization"] = "fv"
+    with pytest.raises(SpecError, match="'static' is not implemented"):
+        load_spec(data)
+    data["solver"]["bc"] = ["periodic", "mixed"]
+    assert load_spec(data).discretization == "fv"

@@ -1,0 +1,180 @@
+"""The random media a study can sample: names, parameters and how to draw one SVE.
+
+Each medium is a generator of :mod:`generators` with the parameters a spec's
+``[medium]`` table gives. Every medium is two-phase (labels 0 and 1) and
+periodic; ``volume_fraction`` is the (expected) fraction of phase 1. Lengths
+are physical (units of ``sampling.spacing``).
+
+Generators and their parameters besides ``ndim`` and ``volume_fraction``:
+
+- ``gaussian_level_cut``: ``covariance``, ``correlation_length``; optional
+  ``nu`` (Matérn), ``beta`` (power law), ``fraction`` ("expected" or
+  "exact"), ``offset_variance`` (> 0: the non-ergodic control medium).
+- ``boolean_spheres``: ``radius`` (overlapping disks/spheres are phase 1).
+- ``rsa_spheres``: ``radius`` (hard disks/spheres to the target fraction).
+- ``voronoi_mosaic``: ``cell_size`` (mean cell volume ``cell_size**ndim``;
+  each cell is phase 1 with probability ``volume_fraction``).
+- ``random_checkerboard``: ``cell_size`` (square cells of that many voxels).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import generators
+
+__all__ = ["MEDIA", "FRACTIONS", "characteristic_length", "draw_medium"]
+
+#: How a level cut meets the volume fraction: "expected" cuts at the fixed
+#: Gaussian threshold, so each realization's fraction scatters as in the
+#: stationary medium (the ensemble a size-convergence study is about: its
+#: variance includes the fraction's fluctuations); "exact" cuts by rank, so
+#: every realization has exactly round(φ·N) phase-1 voxels (a conditioned
+#: ensemble with a smaller variance).
+FRACTIONS = ("expected", "exact")
+
+
+@dataclass(frozen=True)
+class Medium:
+    """A study medium: required and optional parameters, and its characteristic length."""
+
+    required: tuple[str, ...]
+    optional: dict[str, Any]
+    length: str  # the parameter that sets the microstructure's length scale
+
+
+MEDIA = {
+    "gaussian_level_cut": Medium(
+        ("covariance", "correlation_length"),
+        {"nu": None, "beta": None, "fraction": "expected", "offset_variance": 0.0},
+        "correlation_length",
+    ),
+    "boolean_spheres": Medium(("radius",), {}, "radius"),
+    "rsa_spheres": Medium(("radius",), {}, "radius"),
+    "voronoi_mosaic": Medium(("cell_size",), {}, "cell_size"),
+    "random_checkerboard": Medium(("cell_size",), {}, "cell_size"),
+}
+
+
+def characteristic_length(medium: dict[str, Any]) -> float:
+    """The length scale of a validated ``[medium]`` table (physical units)."""
+    return float(medium[MEDIA[medium["generator"]].length])
+
+
+def covariance(medium: dict[str, Any]) -> generators.CovarianceModel:
+    """The covariance model of a ``gaussian_level_cut`` medium."""
+    extra = {name: medium[name] for name in ("nu", "beta") if medium.get(name) is not None}
+    return generators.covariance_model(
+        medium["covariance"], length=medium["correlation_length"], **extra
+    )
+
+
+def _level_cut(medium, shape, spacing, rng):
+    model = covariance(medium)
+    with warnings.catch_warnings():
+        # a clipped periodic embedding is recorded per size in the dataset
+        # (``field_variance_excess``), not repeated for every realization
+        warnings.filterwarnings("ignore", "the periodic embedding", UserWarning)
+        if medium["offset_variance"] > 0:
+            field = generators.nonergodic_gaussian_field(
+                shape, model, medium["offset_variance"], spacing=spacing, rng=rng
+            )
+        else:
+            field = generators.gaussian_field(shape, model, spacing=spacing, rng=rng)
+    return generators.level_cut(
+        field, medium["volume_fraction"], exact=medium["fraction"] == "exact"
+    )
+
+
+def _voronoi(medium, shape, spacing, rng):
+    intensity = 1.0 / medium["cell_size"] ** len(shape)
+    return generators.voronoi_mosaic(
+        shape, intensity, medium["volume_fraction"], spacing=spacing, rng=rng
+    )
+
+
+_DRAW: dict[str, Callable] = {
+    "gaussian_level_cut": _level_cut,
+    "boolean_spheres": lambda m, shape, spacing, rng: (
+        generators.boolean_spheres(
+            shape, m["radius"], volume_fraction=m["volume_fraction"], spacing=spacing, rng=rng
+        ).labels
+    ),
+    "rsa_spheres": lambda m, shape, spacing, rng: (
+        generators.rsa_spheres(
+            shape, m["radius"], m["volume_fraction"], spacing=spacing, rng=rng
+        ).labels
+    ),
+    "voronoi_mosaic": _voronoi,
+    "random_checkerboard": lambda m, shape, spacing, rng: generators.random_checkerboard(
+        shape, int(m["cell_size"]), m["volume_fraction"], rng=rng
+    ),
+}
+
+
+def draw_medium(
+    medium: dict[str, Any], size: int, spacing: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Phase labels (int8, shape ``(size,) * ndim``) of one SVE of a validated medium."""
+    shape = (size,) * medium["ndim"]
+    return np.asarray(_DRAW[medium["generator"]](medium, shape, spacing, rng), dtype=np.int8)
+
+
+def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
+    """Check a ``[medium]`` table; returns it with optional parameters filled in.
+
+    ``positive(value, field)`` and ``fail(message)`` come from the spec module,
+    so the messages name ``medium.<field>`` the same way as everywhere else.
+    """
+    generator = table.get("generator")
+    if generator not in MEDIA:
+        fail(f"medium.generator must be one of {tuple(MEDIA)}, got {generator!r}")
+    kind = MEDIA[generator]
+    known = {"generator", "ndim", "volume_fraction", *kind.required, *kind.optional}
+    for key in table:
+        if key not in known:
+            fail(
+                f"unknown field 'medium.{key}' for generator {generator!r}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+    for key in ("ndim", "volume_fraction", *kind.required):
+        if key not in table:
+            fail(f"missing field 'medium.{key}'")
+    out = {**kind.optional, **table}
+    ndim = out["ndim"]
+    if isinstance(ndim, bool) or ndim not in (2, 3):
+        fail(f"medium.ndim must be 2 or 3, got {ndim!r}")
+    phi = out["volume_fraction"]
+    if isinstance(phi, bool) or not isinstance(phi, int | float) or not 0 < phi < 1:
+        fail(f"medium.volume_fraction must be in (0, 1), got {phi!r}")
+    out["volume_fraction"] = float(phi)
+    for key in ("correlation_length", "radius", "cell_size", "nu", "beta"):
+        if out.get(key) is not None:
+            out[key] = positive(out[key], f"medium.{key}")
+    if generator == "gaussian_level_cut":
+        if not isinstance(out["covariance"], str):
+            fail(f"medium.covariance must be a model name, got {out['covariance']!r}")
+        try:
+            covariance(out)
+        except (TypeError, ValueError) as err:
+            fail(f"medium.covariance: {err}")
+        if out["fraction"] not in FRACTIONS:
+            fail(f"medium.fraction must be one of {FRACTIONS}, got {out['fraction']!r}")
+        variance = out["offset_variance"]
+        if isinstance(variance, bool) or not isinstance(variance, int | float) or variance < 0:
+            fail(f"medium.offset_variance must be a number >= 0, got {variance!r}")
+        out["offset_variance"] = float(variance)
+    if generator == "rsa_spheres" and phi >= generators.RSA_SATURATION[ndim]:
+        fail(
+            f"medium.volume_fraction must be below the RSA saturation limit "
+            f"{generators.RSA_SATURATION[ndim]} in {ndim}-D, got {phi!r}"
+        )
+    if generator == "random_checkerboard" and out["cell_size"] != math.floor(out["cell_size"]):
+        fail(f"medium.cell_size must be a whole number of voxels, got {out['cell_size']!r}")
+    return out
