@@ -1,10 +1,11 @@
-"""The ``sve`` command line: run a study, report on a store, show a store's status."""
+"""The ``sve`` command line: studies (run, report, status) and single SVEs (generate, solve)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,99 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _value(text: str):
+    """A TOML value (number, boolean, quoted string) or, failing that, a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from sve.study.media import draw_medium, validate_medium
+    from sve.study.spec import SpecError, _positive
+
+    table = {
+        "generator": args.generator,
+        "ndim": args.ndim,
+        "volume_fraction": args.volume_fraction,
+    }
+    for item in args.set or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
+        table[key.strip()] = _value(text.strip())
+
+    def fail(message: str):
+        raise SpecError(message.replace("medium.", "")) from None
+
+    medium = validate_medium(table, _positive, fail)
+    if args.size < 2:
+        raise ValueError(f"--size must be >= 2 voxels, got {args.size}")
+    phases = draw_medium(medium, args.size, args.spacing, np.random.default_rng(args.seed))
+    out = Path(args.out)
+    if out.suffix != ".npy":
+        raise ValueError(f"--out must end in .npy, got {str(out)!r}")
+    np.save(out, phases)
+    print(f"{out}: {phases.shape} int8, phase-1 fraction {phases.mean():.4f}")
+    return 0
+
+
+def _read_image(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise ValueError(f"image {str(path)!r} does not exist")
+    if path.suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    from skimage import io
+
+    try:
+        return io.imread(path)  # TIFF stacks, PNG, ...: integer labels expected
+    except Exception as err:  # the readers raise many types for a foreign file
+        raise ValueError(f"cannot read image {str(path)!r}: {err}") from None
+
+
+def _solve(args: argparse.Namespace) -> int:
+    from sve.solvers import apparent_conductivity
+
+    phases = _read_image(Path(args.image))
+    values = [_value(v) for v in args.conductivity.split(",")]
+    records = []
+    for bc in args.bc or ["periodic"]:
+        result = apparent_conductivity(
+            phases,
+            values,
+            bc=bc,
+            spacing=args.spacing,
+            tol=args.tol,
+            discretization=args.discretization,
+            on_failure="flag",
+        )
+        records.append(
+            {
+                "bc": result.bc,
+                "discretization": result.discretization,
+                "tensor": [[None if np.isnan(v) else v for v in row] for row in result.tensor],
+                "iterations": list(result.iterations),
+                "residual": result.residual,
+                "converged": result.converged,
+                "hill_mandel_defect": result.hill_mandel_defect,
+                "wall_time_s": result.wall_time,
+                "notes": list(getattr(result, "notes", ())),
+            }
+        )
+        if not args.json:
+            print(f"{result.bc} ({result.discretization}): apparent conductivity")
+            print(np.array2string(result.tensor, precision=6, suppress_small=True))
+            print(
+                f"  iterations {list(result.iterations)}, residual {result.residual:.2e}, "
+                f"converged {result.converged}, Hill-Mandel defect "
+                f"{result.hill_mandel_defect:.1e}, {result.wall_time:.2f} s"
+            )
+    if args.json:
+        print(json.dumps(records, indent=2))
+    return 0 if all(r["converged"] for r in records) else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sve", description="Size-convergence studies of random microstructures."
@@ -101,6 +195,38 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show how much of a study store is finished")
     status.add_argument("store", help="study store (.zarr)")
     status.set_defaults(func=_status)
+
+    gen = sub.add_parser("generate", help="draw one periodic two-phase SVE and save it (.npy)")
+    gen.add_argument("generator", help="gaussian_level_cut, boolean_spheres, rsa_spheres, ...")
+    gen.add_argument("--ndim", type=int, default=2, help="2 or 3 (default 2)")
+    gen.add_argument("--size", type=int, required=True, help="edge length in voxels")
+    gen.add_argument("--volume-fraction", type=float, default=0.5, help="of phase 1")
+    gen.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="generator parameter, e.g. correlation_length=4 covariance=gaussian radius=3",
+    )
+    gen.add_argument("--spacing", type=float, default=1.0, help="voxel edge (physical units)")
+    gen.add_argument("--seed", type=int, default=None, help="seed (default: fresh entropy)")
+    gen.add_argument("--out", required=True, help="output file (.npy, int8 labels)")
+    gen.set_defaults(func=_generate)
+
+    solve = sub.add_parser("solve", help="apparent conductivity of one image (.npy, .tif, ...)")
+    solve.add_argument("image", help="integer phase labels: .npy, or an image scikit-image reads")
+    solve.add_argument(
+        "--conductivity", required=True, help="comma-separated value per phase label, e.g. 1,10"
+    )
+    solve.add_argument(
+        "--bc",
+        action="append",
+        help="kinematic, periodic, static or mixed (repeat for several; default periodic)",
+    )
+    solve.add_argument("--discretization", default="q1", help="q1 (default) or fv")
+    solve.add_argument("--spacing", type=float, default=1.0, help="voxel edge")
+    solve.add_argument("--tol", type=float, default=1e-6, help="CG relative residual")
+    solve.add_argument("--json", action="store_true", help="print the results as JSON")
+    solve.set_defaults(func=_solve)
     return parser
 
 
@@ -109,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as err:
+    except (ValueError, TypeError, NotImplementedError) as err:  # bad input, named
         print(f"sve {args.command}: error: {err}", file=sys.stderr)
         return 2
 
