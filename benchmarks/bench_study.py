@@ -7,8 +7,9 @@ this run (never asserts a time):
    (target >= 1.7 on 2 cores) and the scheduler + storage overhead, i.e. the
    share of worker time not spent inside tasks (target <= 5 %);
 2. a 10^4-task study's store: creation, writing every batch through the
-   client's path (touched chunks rewritten per group of finished tasks) and the final
-   assembly (``open_study(...).load()``) — target: seconds.
+   client's path (touched chunks rewritten at each flush; here 500 tasks per
+   flush, as when tasks finish at 500/s with the 1-s flush interval) and the
+   final assembly (``open_study(...).load()``) — target: seconds.
 """
 
 from __future__ import annotations
@@ -72,8 +73,9 @@ def large_store(folder: Path) -> None:
     group = open_group(store)
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
-    for start in range(0, len(tasks), 50):  # results arriving 50 at a time
-        group_tasks = tasks[start : start + 50]
+    per_flush = 500  # tasks finishing at ~500/s, flushed every FLUSH_INTERVAL = 1 s
+    for start in range(0, len(tasks), per_flush):
+        group_tasks = tasks[start : start + per_flush]
         for s, r in group_tasks:
             n = len(r)
             _fill(

@@ -38,6 +38,10 @@ __all__ = ["run_study", "batches"]
 #: itself, up to its ``allowed-failures``); after them the batch is recorded ``failed``.
 TASK_RETRIES = 1
 
+#: Seconds between store writes while results arrive faster than they are written
+#: (at most this much finished work is recomputed after a kill).
+FLUSH_INTERVAL = 1.0
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -172,8 +176,9 @@ def run_study(
                 ): (s, r)
                 for s, r in todo
             }
-            k = 0
-            for finished in as_completed(futures).batches():  # all results ready now
+            k, unwritten, flushed = 0, set(), time.perf_counter()
+            results = as_completed(futures)
+            for finished in results.batches():  # every result ready now
                 for future in finished:
                     s, r = futures[future]
                     try:
@@ -182,21 +187,20 @@ def run_study(
                         out, state = failed_batch(spec, r, err), f"FAILED ({err!r})"
                         failures += 1
                     _fill(ds, s, r, out)
+                    unwritten |= {(s, r.start), (s, r.stop - 1)}  # a batch may span 2 chunks
                     k += 1
                     say(
                         f"  [{k}/{len(todo)}] size {spec.sizes[s]} realizations "
                         f"{r.start}-{r.stop - 1} {state} ({time.perf_counter() - start:.1f} s)"
                     )
-                if group is not None:
-                    write_records(
-                        group,
-                        ds,
-                        {
-                            (s, index)
-                            for s, r in map(futures.get, finished)
-                            for index in (r.start, r.stop - 1)  # a batch may span 2 chunks
-                        },
-                    )
+                # write when no other result is waiting, or at least every FLUSH_INTERVAL
+                # while results pour in: store writes stay a small share of the run
+                waiting = results.has_ready()
+                if group is not None and (
+                    not waiting or time.perf_counter() - flushed >= FLUSH_INTERVAL
+                ):
+                    write_records(group, ds, unwritten)
+                    unwritten, flushed = set(), time.perf_counter()
             scheduler = dask_client.scheduler.address
         run = {
             "started": started,
