@@ -37,6 +37,25 @@ def test_gap_and_its_exponent():
     assert (bias["drift"].isel(size=-1) == 0).all()
 
 
+@pytest.mark.statistical
+def test_drift_fit_recovers_limit_and_exponent():
+    """Means 3 + 2 L^-1 (+-0.1 L^-1 scatter per realization): the fitted limit and
+    exponent hold the truth inside their 99.9 % intervals, and they are informative."""
+    sizes = np.array([8, 12, 16, 24, 32, 48, 64])
+    rng = np.random.default_rng(7)
+    z = 3.0 + 2.0 / sizes[:, None] + 0.5 / sizes[:, None] * rng.standard_normal((7, 200))
+    bias = boundary_bias(study_dataset(z, sizes), confidence=0.999).sel(bc="periodic")
+    assert float(bias["limit_low"]) < 3.0 < float(bias["limit_high"])
+    assert float(bias["drift_exponent_low"]) < -1.0 < float(bias["drift_exponent_high"])
+    assert float(bias["limit_high"] - bias["limit_low"]) < 0.05  # far narrower than the drift
+
+
+def test_drift_fit_needs_four_sizes():
+    z = 3.0 + np.random.default_rng(1).standard_normal((3, 10))
+    bias = boundary_bias(study_dataset(z, [8, 16, 32]))
+    assert np.isnan(bias["limit"]).all() and np.isnan(bias["drift_exponent"]).all()
+
+
 def test_uppercase_aliases_and_periodic_only():
     ds = bracketing_dataset(np.random.default_rng(4)).assign_coords(bc=["KUBC", "PBC", "SUBC"])
     assert np.isfinite(boundary_bias(ds)["gap_exponent"])
