@@ -1,0 +1,99 @@
+"""Convergence reports of a study: a self-contained HTML page, Markdown, PNG and SVG figures.
+
+:func:`report` writes the report of a (possibly partial) study dataset or
+store; :func:`key_numbers` returns the numbers it prints as a tidy
+:class:`xarray.Dataset`, for users who draw their own figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+
+from sve.report import _document, _figures
+from sve.report._numbers import check_study_dataset, key_numbers
+from sve.study.spec import StudySpec
+from sve.study.store import open_study
+
+__all__ = ["FIGURES", "Report", "key_numbers", "report"]
+
+#: The figures of a report, written as ``NAME.png`` and ``NAME.svg``.
+FIGURES = ("thumbnails", "s2", "mean_vs_size", "variance_vs_size")
+
+
+@dataclass(frozen=True)
+class Report:
+    """The files of a written report and its key numbers."""
+
+    markdown: Path
+    html: Path
+    figures: dict[str, Path]
+    numbers: xr.Dataset
+
+    def __fspath__(self) -> str:
+        return str(self.markdown)
+
+    def __str__(self) -> str:
+        return f"{self.html} (Markdown: {self.markdown.name})"
+
+    def read_text(self) -> str:
+        """The Markdown text (as ``Path.read_text``; ``report()`` used to return the path)."""
+        return self.markdown.read_text()
+
+
+def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
+    """Write the convergence report of a study.
+
+    Parameters
+    ----------
+    source : xarray.Dataset or path to a study store
+        A study dataset or Zarr store, complete or partial (a running or
+        interrupted study): the report says what is missing.
+    out_dir : path
+        Folder (created if needed) for ``report.html`` (self-contained: the
+        figures are embedded, nothing is fetched), ``report.md`` and the
+        figures ``NAME.png`` / ``NAME.svg`` for NAME in :data:`FIGURES`.
+
+    Returns
+    -------
+    Report
+        Paths of the pages and figures, and :func:`key_numbers` of the study.
+        ``os.fspath(result)`` is the Markdown path.
+
+    Raises
+    ------
+    ValueError
+        If ``source`` is not a study (no spec or status), or has no
+        successful solve yet.
+    """
+    ds = source if isinstance(source, xr.Dataset) else open_study(source)
+    ds = check_study_dataset(ds).load()
+    spec = StudySpec.from_json(ds.attrs["spec"])
+    numbers = key_numbers(ds)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    drawn = {
+        "thumbnails": _figures.thumbnails(spec),
+        "s2": _figures.s2(spec, numbers.attrs["s2"]),
+        "mean_vs_size": _figures.mean_vs_size(numbers, spec),
+        "variance_vs_size": _figures.variance_vs_size(numbers, spec),
+    }
+    images = {name: _figures.save(fig, out_dir, name) for name, fig in drawn.items()}
+    blocks = _document.build(ds, numbers, spec)
+    markdown = out_dir / "report.md"
+    markdown.write_text(_document.to_markdown(blocks), encoding="utf-8")
+    page = out_dir / "report.html"
+    page.write_text(_document.to_html(blocks, images), encoding="utf-8")
+    return Report(
+        markdown=markdown,
+        html=page,
+        figures={name: out_dir / f"{name}.png" for name in FIGURES},
+        numbers=numbers,
+    )
+
+
+# ``sve.report`` is this function once ``sve`` is imported (``from sve.report import report``
+# in ``sve/__init__.py``): let ``sve.report.key_numbers`` work there too.
+report.key_numbers = key_numbers  # type: ignore[attr-defined]

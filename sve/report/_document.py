@@ -1,0 +1,503 @@
+"""The report as a list of blocks, rendered to Markdown and to a self-contained HTML page.
+
+Both renderings come from the same blocks, and every number in the blocks is
+formatted from :func:`sve.report.key_numbers`: the two pages cannot disagree.
+Inline markup inside text is limited to ``**bold**`` and ```code```.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from sve.study.spec import StudySpec
+from sve.study.tasks import STATUS
+
+__all__ = ["Block", "build", "to_html", "to_markdown"]
+
+
+@dataclass
+class Block:
+    """One piece of the report: heading, paragraph, banner, list, table, figure or code."""
+
+    kind: str
+    text: str = ""
+    rows: list[list[str]] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+
+
+def fmt(value: float, spec: str) -> str:
+    """``value`` formatted with ``spec``; an en dash for NaN."""
+    value = float(value)
+    return "–" if not np.isfinite(value) else format(value, spec)
+
+
+def interval(low: float, high: float, spec: str) -> str:
+    return f"[{fmt(low, spec)}, {fmt(high, spec)}]"
+
+
+# ---------------------------------------------------------------- building
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _unit(unit: str, power: int = 1) -> str:
+    """`` [unit]`` or `` [unit^power]``; empty for a dimensionless ``"1"``."""
+    if unit in ("", "1"):
+        return ""
+    return f" [{unit}]" if power == 1 else f" [{unit}^{power}]"
+
+
+def _banners(ds: xr.Dataset, numbers: xr.Dataset) -> list[Block]:
+    blocks = []
+    status = ds["status"].values
+    done = int(np.count_nonzero(status != STATUS["pending"]))
+    if done < status.size:
+        rows = [
+            [
+                str(int(size)),
+                str(int(numbers["records_ok"].sel(size=size))),
+                str(int(numbers["records_not_converged"].sel(size=size))),
+                str(int(numbers["records_failed"].sel(size=size))),
+                str(int(numbers["records_pending"].sel(size=size))),
+                str(int(numbers["records_expected"].sel(size=size))),
+            ]
+            for size in numbers["size"].values
+        ]
+        blocks += [
+            Block(
+                "banner",
+                f"**Partial study**: {done} of {status.size} solves finished; the numbers "
+                "below use the finished ones only. Missing solves per size (records = "
+                "realizations × boundary conditions):",
+            ),
+            Block(
+                "table",
+                header=["size [voxel]", "ok", "not converged", "failed", "missing", "expected"],
+                rows=rows,
+            ),
+        ]
+    unconverged = int(np.count_nonzero(status == STATUS["not_converged"]))
+    if unconverged:
+        blocks.append(Block("banner", f"**{unconverged} solves did not converge** and are left out."))
+    failed = int(np.count_nonzero(status == STATUS["failed"]))
+    if failed:
+        blocks.append(
+            Block(
+                "banner",
+                f"**{failed} solves failed** and are left out: see *Failed records* below.",
+            )
+        )
+    excess = ds["field_variance_excess"].values if "field_variance_excess" in ds else []
+    if np.any(np.asarray(excess) > 1e-6):
+        worst = int(np.argmax(excess))
+        blocks.append(
+            Block(
+                "banner",
+                f"Boxes of {int(ds['size'][worst])} voxels are small for the covariance: its "
+                "periodic embedding is clipped, which adds a relative "
+                f"{float(excess[worst]):.1e} to the field variance (`field_variance_excess`).",
+            )
+        )
+    return blocks
+
+
+def _summary(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
+    unit = spec.length_unit
+    medium = ", ".join(
+        f"{k} = {v}" for k, v in spec.medium.items() if k not in ("ndim",) and v is not None
+    )
+    return [
+        Block(
+            "list",
+            rows=[
+                [f"Medium: {spec.ndim}-D {medium}"],
+                [f"Property: {spec.property}, phase conductivities {list(spec.phases)} (phase 0, phase 1)"],
+                [
+                    f"Sizes: {list(spec.sizes)} voxels (spacing {spec.spacing:g}{_unit(unit)}); "
+                    f"{spec.realizations} realizations each; boundary conditions {list(spec.bc)}"
+                ],
+                [
+                    f"Solver tolerance {spec.tol:g}; discretization: "
+                    f"{ds.attrs.get('discretization', spec.discretization)}"
+                ],
+                [f"Seed entropy {ds.attrs.get('seed_entropy', spec.seed)}"],
+            ],
+        )
+    ]
+
+
+def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    rows = []
+    for bc in numbers["bc"].values:
+        for size in numbers["size"].values:
+            s = numbers.sel(bc=bc, size=size)
+            rows.append(
+                [
+                    str(bc),
+                    str(int(size)),
+                    f"{float(s['length']) / spec.length:.1f}",
+                    str(int(s["n"])),
+                    fmt(s["mean"], ".5g"),
+                    interval(s["ci_low"], s["ci_high"], ".5g"),
+                    fmt(s["variance"], ".3g"),
+                ]
+            )
+    bounds = [
+        [f"Voigt (arithmetic mean) {fmt(numbers['voigt'], '.5g')}, Reuss (harmonic mean) "
+         f"{fmt(numbers['reuss'], '.5g')}"],
+        [f"Hashin–Shtrikman ({spec.ndim}-D) [{fmt(numbers['hs_lower'], '.5g')}, "
+         f"{fmt(numbers['hs_upper'], '.5g')}]"],
+    ]
+    if np.isfinite(float(numbers["dykhne"])):
+        bounds.append([f"{numbers.attrs['dykhne']}: **{fmt(numbers['dykhne'], '.5g')}**"])
+    else:
+        bounds.append([numbers.attrs["dykhne"]])
+    return [
+        Block("h2", "Mean against size"),
+        Block(
+            "p",
+            "KUBC (kinematic) means decrease and SUBC (static) means increase with L toward "
+            "the effective conductivity; PBC lies between them for every realization. "
+            f"Bounds at the spec's volume fraction φ = {spec.volume_fraction:g}:",
+        ),
+        Block("list", rows=bounds),
+        Block(
+            "table",
+            header=["bc", "L [voxel]", "L / ℓ", "n", "mean tr(K)/d", f"{conf} % CI", "variance"],
+            rows=rows,
+        ),
+        Block("figure", "mean_vs_size", header=["mean against size"]),
+    ]
+
+
+def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    d = spec.ndim
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    blocks = [Block("h2", "Variance scaling and integral range")]
+    if "fit" in numbers.attrs:
+        blocks.append(Block("p", numbers.attrs["fit"] + "."))
+    rows = []
+    for bc in numbers["bc"].values:
+        s = numbers.sel(bc=bc)
+        rows.append(
+            [
+                str(bc),
+                f"**{fmt(s['exponent'], '.3f')}**",
+                interval(s["exponent_low"], s["exponent_high"], ".3f"),
+                fmt(s["chi2_per_dof"], ".2f"),
+                str(-d),
+                str(s["scaling"].item()),
+                fmt(s["p_anomalous"], ".3g"),
+            ]
+        )
+    blocks.append(
+        Block(
+            "table",
+            header=[
+                "bc",
+                "exponent γ of D² ∝ L^γ",
+                f"{conf} % interval",
+                "χ²/dof",
+                "short range",
+                "scaling",
+                "p (anomalous)",
+            ],
+            rows=rows,
+        )
+    )
+    unit = spec.length_unit
+    rows = [
+        [
+            str(bc),
+            fmt(numbers["alpha"].sel(bc=bc), ".3f"),
+            interval(numbers["alpha_low"].sel(bc=bc), numbers["alpha_high"].sel(bc=bc), ".3f"),
+            fmt(numbers["integral_range"].sel(bc=bc), ".4g"),
+            interval(
+                numbers["integral_range_low"].sel(bc=bc),
+                numbers["integral_range_high"].sel(bc=bc),
+                ".4g",
+            ),
+        ]
+        for bc in numbers["bc"].values
+    ]
+    blocks += [
+        Block(
+            "p",
+            "Kanit's law D²(V) = D² (A/V)^α with the point variance D² = φ(1 − φ)(σ1 − σ0)²; "
+            "A is Matheron's integral range when α = 1.",
+        ),
+        Block(
+            "table",
+            header=["bc", "α", f"{conf} % interval", f"integral range A{_unit(unit, d)}", f"{conf} % interval"],
+            rows=rows,
+        ),
+        Block("figure", "variance_vs_size", header=["variance against size"]),
+    ]
+    return blocks
+
+
+def _rve_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    unit = spec.length_unit
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    rows = []
+    any_extrapolated = False
+    for bc in numbers["bc"].values:
+        for eps in numbers["relative_error"].values:
+            row = [str(bc), f"{100 * eps:g} %"]
+            for n in numbers["rve_realizations"].values:
+                s = numbers.sel(bc=bc, relative_error=eps, rve_realizations=n)
+                flag = ""
+                if bool(s["extrapolated"]) and np.isfinite(float(s["rve_length"])):
+                    flag, any_extrapolated = " (extrapolated)", True
+                row.append(
+                    f"{fmt(s['rve_length'], '.4g')}{flag}; V "
+                    f"{interval(s['rve_volume_low'], s['rve_volume_high'], '.3g')}"
+                )
+            rows.append(row)
+    note = (
+        f"Edge length L_RVE{_unit(unit)} at which the mean of n realizations has a relative "
+        f"error ε (two standard errors, Kanit et al. 2003), with the {conf} % interval of "
+        f"the volume V = L^{spec.ndim}. The BC bias is not included (see the error budget)."
+    )
+    if any_extrapolated:
+        note += (
+            f" **(extrapolated)**: outside the measured sizes {spec.sizes[0] * spec.spacing:g}–"
+            f"{spec.sizes[-1] * spec.spacing:g}{_unit(unit)}, it relies on the fitted power law."
+        )
+    return [
+        Block("h2", "RVE size"),
+        Block("p", note),
+        Block(
+            "table",
+            header=["bc", "ε", *[f"n = {int(n)}" for n in numbers["rve_realizations"].values]],
+            rows=rows,
+        ),
+    ]
+
+
+def _budget_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    size = int(numbers["size"].values[-1])
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    rows = []
+    for bc in numbers["bc"].values:
+        s = numbers.sel(bc=bc).isel(size=-1)
+        rows.append(
+            [
+                str(bc),
+                fmt(s["mean"], ".5g"),
+                fmt(s["statistical"], ".2g"),
+                fmt(s["bc_bias"], ".2g"),
+                fmt(s["solver"], ".2g"),
+                "not estimated",
+            ]
+        )
+    return [
+        Block("h2", "Error budget"),
+        Block(
+            "p",
+            f"At the largest size, L = {size} voxels, in the units of the conductivity; the "
+            "parts are kept apart (a random error, a bounded systematic one, a numerical one). "
+            f"Statistical: half-width of the {conf} % interval of the mean. BC bias: "
+            f"|KUBC − SUBC| gap of the means ({numbers.attrs['bc_bias'] or 'n/a'}). Solver: "
+            f"largest final relative residual × |mean| (tolerance {spec.tol:g}). "
+            f"Discretization: {numbers.attrs['discretization']}.",
+        ),
+        Block(
+            "table",
+            header=["bc", "mean", "statistical", "BC bias", "solver", "discretization"],
+            rows=rows,
+        ),
+    ]
+
+
+def _failures(ds: xr.Dataset) -> list[Block]:
+    status = ds["status"].values
+    if not np.any(status == STATUS["failed"]):
+        return []
+    errors = np.asarray(ds["error"].values)
+    failed = np.any(status == STATUS["failed"], axis=-1)  # (size, realization)
+    by_text: dict[str, list[str]] = {}
+    for k, r in zip(*np.nonzero(failed), strict=True):
+        text = str(errors[k, r]) or "(no error text)"
+        by_text.setdefault(text, []).append(f"{int(ds['size'][k])}/{int(ds['realization'][r])}")
+    rows = [[text, str(len(where)), ", ".join(where)] for text, where in by_text.items()]
+    return [
+        Block("h2", "Failed records"),
+        Block("p", "Left out of every number above; a rerun of the study retries them."),
+        Block("table", header=["error", "count", "size/realization"], rows=rows),
+    ]
+
+
+def _provenance(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    runs = json.loads(ds.attrs.get("runs", "[]"))
+    try:
+        versions = json.loads(ds.attrs.get("versions", "{}"))
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+    except (TypeError, ValueError):
+        versions = str(ds.attrs.get("versions", "unknown"))
+    status = ds["status"].values
+    ok = ds["iterations"].where(ds["status"] == STATUS["ok"])
+    items = [
+        [f"Seed entropy {ds.attrs.get('seed_entropy', spec.seed)}; seeding: "
+         f"{ds.attrs.get('seeding_scheme', 'unknown')}"],
+        [f"Versions: {versions or 'unknown'}"],
+        [
+            f"Total solver wall time: {fmt(numbers['wall_time'], '.1f')} s over "
+            f"{int(np.count_nonzero(status != STATUS['pending']))} solves (mean iterations "
+            f"{fmt(ok.mean(), '.1f')})"
+        ],
+    ]
+    blocks = [Block("h2", "Provenance"), Block("list", rows=items)]
+    if runs:
+        blocks.append(
+            Block(
+                "table",
+                header=["run started", "finished", "wall time [s]", "workers", "scheduler", "tasks", "failed"],
+                rows=[
+                    [
+                        str(run.get("started", "")),
+                        str(run.get("finished", "")),
+                        str(run.get("wall_time_s", "")),
+                        str(run.get("workers", "")),
+                        str(run.get("scheduler", "")),
+                        str(run.get("tasks", "")),
+                        str(run.get("failed_tasks", "")),
+                    ]
+                    for run in runs
+                ],
+            )
+        )
+    else:
+        blocks.append(Block("p", "No run record in the store (attrs['runs'] is empty)."))
+    blocks += [Block("p", "Spec:"), Block("code", json.dumps(json.loads(ds.attrs["spec"]), indent=2))]
+    return blocks
+
+
+def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    """The report's blocks, every number formatted from ``numbers``."""
+    p_value = float(numbers["ergodicity_p_value"])
+    ergodicity = (
+        f"p = {p_value:.3g}" if np.isfinite(p_value) else _sentence(numbers.attrs["ergodicity"])
+    )
+    return [
+        Block("h1", f"Size-convergence report: {spec.name}"),
+        *_banners(ds, numbers),
+        *_summary(ds, spec),
+        Block("h2", "Microstructure"),
+        Block("figure", "thumbnails", header=["realization 0 at each size"]),
+        Block("p", f"Two-point probability S2 of phase 1: {numbers.attrs['s2']}."),
+        Block("figure", "s2", header=["two-point probability"]),
+        *_mean_section(numbers, spec),
+        *_variance_section(numbers, spec),
+        *_rve_section(numbers, spec),
+        Block("h2", "Ergodicity"),
+        Block("p", ergodicity + "."),
+        *_budget_section(numbers, spec),
+        *_failures(ds),
+        *_provenance(ds, numbers, spec),
+    ]
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    """Markdown text; figures link to ``NAME.png`` beside the page."""
+    lines: list[str] = []
+    for block in blocks:
+        if block.kind == "h1":
+            lines += [f"# {block.text}", ""]
+        elif block.kind == "h2":
+            lines += [f"## {block.text}", ""]
+        elif block.kind == "p":
+            lines += [block.text, ""]
+        elif block.kind == "banner":
+            lines += [f"> {block.text}", ""]
+        elif block.kind == "list":
+            lines += [f"- {row[0]}" for row in block.rows] + [""]
+        elif block.kind == "table":
+            lines.append("| " + " | ".join(_md_cell(h) for h in block.header) + " |")
+            lines.append("|" + "---|" * len(block.header))
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+            lines.append("")
+        elif block.kind == "figure":
+            lines += [f"![{block.header[0]}]({block.text}.png)", ""]
+        elif block.kind == "code":
+            lines += ["```json", block.text, "```", ""]
+    return "\n".join(lines)
+
+
+def _inline(text: str) -> str:
+    escaped = html.escape(text, quote=False)
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
+    escaped = re.sub(r"(?<![\w*])\*(?!\s)(.+?)\*", r"<em>\1</em>", escaped)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
+
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}
+.banner{background:#fff4d6;border-left:5px solid #e0a800;padding:.6em 1em;margin:.8em 0}
+figure{margin:1em 0}img{max-width:100%;height:auto}
+pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}
+"""
+
+#: No network: only inline styles and data: images may load.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def to_html(blocks: list[Block], images: dict[str, bytes]) -> str:
+    """A self-contained HTML page; figures embedded as base64 PNG."""
+    title = next((b.text for b in blocks if b.kind == "h1"), "report")
+    body: list[str] = []
+    for block in blocks:
+        if block.kind in ("h1", "h2"):
+            body.append(f"<{block.kind}>{_inline(block.text)}</{block.kind}>")
+        elif block.kind == "p":
+            body.append(f"<p>{_inline(block.text)}</p>")
+        elif block.kind == "banner":
+            body.append(f'<div class="banner" role="alert">{_inline(block.text)}</div>')
+        elif block.kind == "list":
+            items = "".join(f"<li>{_inline(row[0])}</li>" for row in block.rows)
+            body.append(f"<ul>{items}</ul>")
+        elif block.kind == "table":
+            head = "".join(f"<th>{_inline(h)}</th>" for h in block.header)
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>"
+                for row in block.rows
+            )
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif block.kind == "figure":
+            data = base64.b64encode(images[block.text]).decode("ascii")
+            alt = html.escape(block.header[0])
+            body.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
+                f"<figcaption>{alt} ({block.text}.png, {block.text}.svg)</figcaption></figure>"
+            )
+        elif block.kind == "code":
+            body.append(f"<pre><code>{html.escape(block.text)}</code></pre>")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )

@@ -1,0 +1,186 @@
+"""The report's figures, drawn on :class:`matplotlib.figure.Figure` (no pyplot state).
+
+Each function returns a Figure; :func:`save` writes it as PNG and SVG and
+returns the PNG bytes for embedding in the HTML page.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+import generators
+from sve.morphology import radial_average, two_point_probability
+from sve.study.media import covariance
+from sve.study.spec import StudySpec
+from sve.study.tasks import generate_sve
+
+__all__ = ["mean_vs_size", "s2", "save", "thumbnails", "variance_vs_size"]
+
+PHASE_COLOURS = ListedColormap(["#f2efe6", "#2b4c7e"])  # phase 0 light, phase 1 dark
+DPI = 110
+#: Realizations of the largest size regenerated for the measured S2.
+S2_REALIZATIONS = 4
+
+
+def save(fig: Figure, out_dir: Path, name: str) -> bytes:
+    """Write ``name.png`` and ``name.svg`` into ``out_dir``; return the PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    png = buffer.getvalue()
+    (out_dir / f"{name}.png").write_bytes(png)
+    fig.savefig(out_dir / f"{name}.svg", format="svg", metadata={"Date": None})
+    return png
+
+
+def _size_axis(ax, numbers: xr.Dataset) -> None:
+    """Log axis of edge lengths, ticked at the study's sizes."""
+    length = numbers["length"].values
+    ax.set_xscale("log")
+    ax.set_xticks(length, [f"{v:g}" for v in length])
+    ax.minorticks_off()
+    ax.set_xlabel(f"edge length L [{numbers['length'].attrs.get('units', '1')}]")
+
+
+def _slice(phases: np.ndarray) -> np.ndarray:
+    """The image itself in 2-D, its middle section normal to the last axis in 3-D."""
+    return phases if phases.ndim == 2 else phases[..., phases.shape[-1] // 2]
+
+
+def thumbnails(spec: StudySpec) -> Figure:
+    """Realization 0 at every size, regenerated from the spec, at a common physical scale."""
+    sizes = list(spec.sizes)
+    fig = Figure(figsize=(2.0 * len(sizes) + 0.4, 2.6), layout="constrained")
+    axes = fig.subplots(1, len(sizes), squeeze=False)[0]
+    for ax, size in zip(axes, sizes, strict=True):
+        image = _slice(generate_sve(spec, size, 0))
+        extent = (0, size * spec.spacing, 0, size * spec.spacing)
+        ax.imshow(
+            image.T,
+            origin="lower",
+            cmap=PHASE_COLOURS,
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+            extent=extent,
+        )
+        unit = "" if spec.length_unit in ("", "1") else f" {spec.length_unit}"
+        ax.set_title(f"L = {size * spec.spacing:g}{unit}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    section = "" if spec.ndim == 2 else " (middle section)"
+    fig.suptitle(f"{spec.name}: realization 0 at each size{section}; dark = phase 1", fontsize=10)
+    return fig
+
+
+def measured_s2(spec: StudySpec) -> tuple[np.ndarray, np.ndarray, int]:
+    """Radial S2 of phase 1, mean over the first realizations of the largest size."""
+    size = max(spec.sizes)
+    count = min(S2_REALIZATIONS, spec.realizations)
+    profiles = []
+    for realization in range(count):
+        phases = generate_sve(spec, size, realization)
+        radii, profile = radial_average(two_point_probability(phases), spacing=spec.spacing)
+        profiles.append(profile)
+    # longer lags wrap around the period; past a few lengths S2 is flat at about φ²
+    keep = radii <= min(size * spec.spacing / 2, 8 * spec.length)
+    return radii[keep], np.mean(profiles, axis=0)[keep], count
+
+
+def s2(spec: StudySpec, note: str) -> Figure:
+    """Measured S2 of phase 1 against the generator's exact S2 (level cuts)."""
+    radii, profile, count = measured_s2(spec)
+    phi = spec.volume_fraction
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(
+        radii, profile, "o", ms=3, label=f"measured: mean of {count} SVEs, L = {max(spec.sizes)}"
+    )
+    medium = spec.medium
+    if medium.get("generator") == "gaussian_level_cut":
+        r = np.linspace(0, radii.max(), 400)
+        exact = generators.level_cut_s2(covariance(medium).correlation(r), phi)
+        ax.plot(r, exact, "-", color="k", lw=1.2, label="exact S2 of the level cut")
+    ax.axhline(phi**2, color="0.5", ls=":", lw=1, label="φ² (no correlation)")
+    ax.set_xlabel(f"distance r [{spec.length_unit}]")
+    ax.set_ylabel("S2(r) of phase 1")
+    ax.set_title(f"Two-point probability ({note})", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def mean_vs_size(numbers: xr.Dataset, spec: StudySpec) -> Figure:
+    """Mean ± CI against size for every bc, with the bounds as horizontal lines."""
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    length = numbers["length"].values
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    for k, bc in enumerate(numbers["bc"].values):
+        s = numbers.sel(bc=bc)
+        ax.errorbar(
+            length * (1 + 0.015 * (k - (numbers.sizes["bc"] - 1) / 2)),  # dodge the bars
+            s["mean"],
+            yerr=[s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]],
+            marker="o",
+            ms=4,
+            capsize=3,
+            label=f"{bc} (mean ± {conf} % CI)",
+        )
+    lines = [
+        ("voigt", "Voigt (arithmetic)", "0.35", "--"),
+        ("reuss", "Reuss (harmonic)", "0.35", "--"),
+        ("hs_upper", "Hashin–Shtrikman upper", "tab:brown", "-."),
+        ("hs_lower", "Hashin–Shtrikman lower", "tab:brown", "-."),
+        ("dykhne", "Dykhne √(σ0σ1)", "k", ":"),
+    ]
+    for name, label, colour, style in lines:
+        value = float(numbers[name])
+        if np.isfinite(value):
+            ax.axhline(value, color=colour, ls=style, lw=1, label=f"{label}: {value:.4g}")
+    _size_axis(ax, numbers)
+    ax.set_ylabel("apparent conductivity tr(K)/d")
+    ax.set_title(f"{spec.name}: mean against size", fontsize=10)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return fig
+
+
+def variance_vs_size(numbers: xr.Dataset, spec: StudySpec) -> Figure:
+    """Variance against size (log-log), fitted power laws and the L^-d reference."""
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    length = numbers["length"].values
+    d = spec.ndim
+    anomalous = bool(numbers["anomalous"].any())
+    for bc in numbers["bc"].values:
+        s = numbers.sel(bc=bc)
+        variance = s["variance"].values
+        shown = np.isfinite(variance) & (variance > 0)
+        (points,) = ax.loglog(length[shown], variance[shown], "o", label=f"{bc}")
+        if np.isfinite(s["exponent"]):
+            ax.loglog(
+                length,
+                float(s["prefactor"]) * length ** float(s["exponent"]),
+                "-",
+                color=points.get_color(),
+                label=f"{bc} fit: γ = {float(s['exponent']):.3f} "
+                f"[{float(s['exponent_low']):.3f}, {float(s['exponent_high']):.3f}]",
+            )
+    finite = numbers["variance"].where(numbers["variance"] > 0)
+    first = finite.isel(size=0)
+    anchor = float(first.max()) if bool(np.isfinite(first).any()) else float(finite.max())
+    if np.isfinite(anchor):
+        label = f"L^-{d} (short-range reference)" if anomalous else f"L^-{d} (expected, short range)"
+        ax.loglog(length, anchor * (length / length[0]) ** (-d), "k--", lw=1, label=label)
+    _size_axis(ax, numbers)
+    ax.set_ylabel("variance of tr(K)/d")
+    title = f"{spec.name}: variance against size"
+    if anomalous:
+        title += " — anomalous scaling flagged"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return fig

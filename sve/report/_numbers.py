@@ -1,0 +1,285 @@
+"""The key numbers of a study report, as one tidy :class:`xarray.Dataset`.
+
+Everything the Markdown and HTML pages print comes from :func:`key_numbers`,
+so a user who scripts their own plots gets exactly the reported numbers.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from sve.solvers.bounds import hashin_shtrikman_bounds, reuss_bound, voigt_bound
+from sve.statistics import (
+    boundary_bias,
+    ensemble_statistics,
+    error_budget,
+    fit_integral_range,
+    fit_variance_scaling,
+    point_variance,
+    rve_size,
+)
+from sve.study.spec import StudySpec
+from sve.study.tasks import STATUS
+
+__all__ = ["key_numbers", "RELATIVE_ERRORS", "RVE_REALIZATIONS", "check_study_dataset"]
+
+#: Target relative errors ε and numbers of realizations n of the RVE-size table.
+RELATIVE_ERRORS = (0.01, 0.02, 0.05)
+RVE_REALIZATIONS = (1, 10)
+
+#: Confidence level of every interval in the report.
+CONFIDENCE = 0.95
+
+_ERGODICITY_NOT_TESTABLE = (
+    "not testable from this study: every SVE is an independent periodic realization, "
+    "and an ergodicity test needs the windows of one large realization to compare "
+    "with the ensemble (sve.statistics.ergodicity_test); no p-value is reported"
+)
+
+
+def check_study_dataset(ds: object) -> xr.Dataset:
+    """``ds`` if it is a study dataset with at least one ok record, else a clear error."""
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    missing = [name for name in ("status", "conductivity") if name not in ds]
+    if "spec" not in ds.attrs or missing:
+        raise ValueError(
+            "not an SVE study dataset: "
+            + ("no 'spec' attribute" if "spec" not in ds.attrs else f"no variable {missing}")
+        )
+    status = np.asarray(ds["status"].values)
+    if not np.any(status == STATUS["ok"]):
+        failed = int(np.count_nonzero(status == STATUS["failed"]))
+        pending = int(np.count_nonzero(status == STATUS["pending"]))
+        errors = sorted({str(e) for e in np.asarray(ds["error"].values).ravel() if e})
+        detail = f"; errors: {'; '.join(errors)}" if errors else ""
+        raise ValueError(
+            f"the study has no successful solve yet ({pending} pending, {failed} failed of "
+            f"{status.size}): nothing to report{detail}"
+        )
+    return ds
+
+
+def _spec(ds: xr.Dataset) -> StudySpec:
+    return StudySpec.from_json(ds.attrs["spec"])
+
+
+def _counts(ds: xr.Dataset) -> xr.Dataset:
+    """Records per size and status (summed over realizations and bcs)."""
+    status = ds["status"]
+    out = xr.Dataset(
+        {
+            f"records_{name}": (status == code).sum(("realization", "bc")).astype(np.int64)
+            for name, code in STATUS.items()
+        }
+    )
+    out["records_expected"] = xr.full_like(
+        out["records_ok"], ds.sizes["realization"] * ds.sizes["bc"]
+    )
+    return out
+
+
+def _dykhne(spec: StudySpec) -> tuple[float, str]:
+    """√(σ0 σ1) and why it applies, or NaN and why not."""
+    medium = spec.medium
+    symmetric = (
+        spec.ndim == 2
+        and len(spec.phases) == 2
+        and spec.volume_fraction == 0.5
+        and medium.get("generator") == "gaussian_level_cut"
+        and medium.get("fraction", "expected") == "expected"
+        and not medium.get("offset_variance", 0.0)
+    )
+    if symmetric:
+        return float(np.sqrt(spec.phases[0] * spec.phases[1])), (
+            "Dykhne: 2-D level cut at threshold 0 of an isotropic Gaussian field "
+            "(phase-interchange symmetric), σ* = √(σ0 σ1)"
+        )
+    return np.nan, (
+        "Dykhne's √(σ0 σ1) is not a reference here: it needs a 2-D medium that is "
+        "statistically symmetric under phase interchange (level cut at φ = 0.5, "
+        "'expected' fraction)"
+    )
+
+
+def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Dataset:
+    """Variance-scaling and Kanit fits on the sizes with >= 2 ok realizations, NaN if too few."""
+    usable = stats.isel(size=np.flatnonzero((stats["n"] >= 2).any("bc").values))
+    out = xr.Dataset()
+    nan_bc = xr.full_like(stats["mean"].isel(size=0, drop=True), np.nan)
+    fit_names = ("exponent", "exponent_low", "exponent_high", "prefactor", "chi2_per_dof")
+    kanit_names = (
+        "alpha",
+        "alpha_low",
+        "alpha_high",
+        "integral_range",
+        "integral_range_low",
+        "integral_range_high",
+        "p_anomalous",
+    )
+    fit = kanit = None
+    if usable.sizes["size"] < 3:
+        notes["fit"] = (
+            f"no variance-scaling fit: it needs >= 3 sizes with >= 2 ok realizations, "
+            f"got {usable.sizes['size']}"
+        )
+    else:
+        try:
+            fit = fit_variance_scaling(usable, confidence=CONFIDENCE)
+            phases = spec.phases
+            d2 = point_variance(spec.volume_fraction, phases[1], phases[0])
+            kanit = fit_integral_range(
+                usable, ndim=spec.ndim, point_variance=d2, confidence=CONFIDENCE
+            )
+        except ValueError as err:
+            notes["fit"] = f"no variance-scaling fit: {err}"
+            fit = kanit = None
+    for name in fit_names:
+        out[name] = fit[name] if fit is not None else nan_bc
+    for name in kanit_names:
+        out[name] = kanit[name] if kanit is not None else nan_bc
+    out["anomalous"] = (
+        kanit["anomalous"] if kanit is not None else xr.zeros_like(nan_bc, dtype=bool)
+    )
+    out["scaling"] = (
+        kanit["scaling"] if kanit is not None else xr.full_like(nan_bc, "no fit", dtype=object)
+    ).astype(str)
+    unit = stats["length"].attrs.get("units", "1")
+    out["integral_range"].attrs.update(units=f"({unit})^{spec.ndim}")
+    rows = []
+    for eps in RELATIVE_ERRORS:
+        cols = []
+        for n in RVE_REALIZATIONS:
+            if kanit is None:
+                rve = xr.Dataset(
+                    {
+                        name: nan_bc
+                        for name in ("rve_volume", "rve_volume_low", "rve_volume_high")
+                    }
+                )
+                rve["rve_length"] = nan_bc
+                rve["extrapolated"] = xr.zeros_like(nan_bc, dtype=bool)
+            else:
+                rve = rve_size(kanit, usable, relative_error=eps, realizations=n)
+            rve.attrs = {}
+            cols.append(rve.drop_vars(["size", "length"], errors="ignore"))
+        rows.append(xr.concat(cols, "rve_realizations"))
+    rve = xr.concat(rows, "relative_error").assign_coords(
+        relative_error=list(RELATIVE_ERRORS), rve_realizations=list(RVE_REALIZATIONS)
+    )
+    rve["rve_length"].attrs.update(units=unit)
+    rve["rve_volume"].attrs.update(units=f"({unit})^{spec.ndim}")
+    out.update(rve)
+    return out.drop_vars(["size", "length"], errors="ignore")
+
+
+def key_numbers(ds: xr.Dataset) -> xr.Dataset:
+    """The key numbers of a study's convergence report, as one tidy Dataset.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A study dataset (:func:`sve.open_study`), possibly partial; it needs
+        at least one ok record.
+
+    Returns
+    -------
+    xarray.Dataset
+        Of the isotropic part tr(K)/d of the apparent conductivity, at the
+        confidence level ``attrs["confidence"]`` (0.95):
+
+        * per ``size`` and ``bc``: ``mean``, ``ci_low``, ``ci_high``,
+          ``variance``, ``n`` (ok realizations); the error budget
+          ``statistical`` (CI half-width), ``bc_bias`` (|KUBC − SUBC| gap,
+          NaN without both), ``solver`` (largest residual × |mean|),
+          ``discretization`` (NaN: not estimated without a refinement
+          check); ``max_residual``;
+        * per ``bc``: the variance fit ``exponent`` γ of D² ∝ L^γ with
+          ``exponent_low``/``exponent_high``, ``prefactor``,
+          ``chi2_per_dof``; Kanit's ``alpha``, ``integral_range`` (with
+          ``_low``/``_high``), ``p_anomalous``, ``anomalous``, ``scaling``;
+        * per ``bc``, ``relative_error`` ε ∈ {0.01, 0.02, 0.05} and
+          ``rve_realizations`` n ∈ {1, 10}: ``rve_length``, ``rve_volume``
+          (with ``_low``/``_high``) and ``extrapolated`` (outside the
+          measured sizes);
+        * per ``size``: ``records_pending``, ``records_ok``,
+          ``records_not_converged``, ``records_failed``,
+          ``records_expected`` (counted over realizations and bcs), the
+          ``gap`` KUBC − SUBC with ``gap_low``/``gap_high``;
+        * scalars: ``voigt``, ``reuss``, ``hs_lower``, ``hs_upper`` (bounds
+          at the spec's volume fraction), ``dykhne`` (NaN where it is not
+          a reference), ``ergodicity_p_value`` (NaN where not testable),
+          ``wall_time`` (sum of solve times, s), ``workers`` (largest over
+          runs, 0 if unknown).
+
+        ``attrs`` hold the notes the report prints: ``ergodicity``,
+        ``dykhne``, ``fit`` (why a fit is missing), ``bc_bias``,
+        ``discretization``, ``s2``, ``complete`` (1 when every record is
+        finished).
+
+    Notes
+    -----
+    The fits use the sizes with at least two ok realizations (all of them
+    for a complete study), so they equal :func:`sve.statistics.fit_variance_scaling`,
+    :func:`~sve.statistics.fit_integral_range` (point variance
+    φ(1 − φ)(σ1 − σ0)²) and :func:`~sve.statistics.rve_size` applied to
+    :func:`~sve.statistics.ensemble_statistics` of the dataset.
+    """
+    ds = check_study_dataset(ds)
+    spec = _spec(ds)
+    notes: dict[str, str] = {}
+    stats = ensemble_statistics(ds, "conductivity", confidence=CONFIDENCE)
+    out = stats[["mean", "ci_low", "ci_high", "variance", "n"]].copy()
+    out.update(_fits(stats, spec, notes))
+    budget = error_budget(ds, "conductivity", tol=spec.tol, confidence=CONFIDENCE)
+    for name in ("statistical", "bc_bias", "solver"):
+        out[name] = budget[name]
+    out["discretization"] = xr.full_like(budget["solver"], np.nan)
+    out["max_residual"] = ds["residual"].where(ds["status"] == STATUS["ok"]).max("realization")
+    bias = boundary_bias(ds, "conductivity", confidence=CONFIDENCE)
+    for name in ("gap", "gap_low", "gap_high"):
+        out[name] = bias[name]
+    out.update(_counts(ds))
+    fractions = [1 - spec.volume_fraction, spec.volume_fraction]
+    phases = list(spec.phases)
+    out["voigt"] = voigt_bound(fractions, phases)
+    out["reuss"] = reuss_bound(fractions, phases)
+    out["hs_lower"], out["hs_upper"] = hashin_shtrikman_bounds(fractions, phases, spec.ndim)
+    out["dykhne"], notes["dykhne"] = _dykhne(spec)
+    out["ergodicity_p_value"] = np.nan
+    notes["ergodicity"] = _ERGODICITY_NOT_TESTABLE
+    out["wall_time"] = float(ds["wall_time"].sum())
+    runs = json.loads(ds.attrs.get("runs", "[]"))
+    out["workers"] = max((int(run.get("workers") or 0) for run in runs), default=0)
+    notes["bc_bias"] = bias.attrs.get("note", "")
+    notes["discretization"] = (
+        "not estimated: the study has no refinement check (one resolution per size)"
+    )
+    medium = spec.medium
+    if medium.get("generator") == "gaussian_level_cut" and medium.get("fraction") == "exact":
+        notes["s2"] = (
+            "the 'exact' (rank) level cut conditions every realization on its fraction: "
+            "the measured S2 falls short of the exact curve at long range by about the "
+            "variance of the fraction"
+        )
+    elif medium.get("generator") != "gaussian_level_cut":
+        notes["s2"] = f"no exact S2 is known here for the {medium.get('generator')} generator"
+    else:
+        notes["s2"] = "exact for the 'expected' level cut (fixed Gaussian threshold)"
+    status = ds["status"].values
+    out.attrs.update(
+        {
+            **notes,
+            "confidence": CONFIDENCE,
+            "complete": int(not np.any(status == STATUS["pending"])),
+            "property": "isotropic part tr(K)/d of the apparent conductivity",
+            "units": ds["conductivity"].attrs.get("units", ""),
+            "study": spec.name,
+        }
+    )
+    for name in ("mean", "ci_low", "ci_high"):
+        out[name].attrs.update(units=out.attrs["units"])
+    return out
