@@ -48,9 +48,18 @@ class _Solver:
         self.tol = tol
         self.maxiter = maxiter
         reference = float(grid.k.mean())
+        # Single precision transforms: the preconditioner need only be a good SPD
+        # approximation, and they move half the bytes (see ``preconditioner``).
         self._apply_inverse = preconditioner(
-            grid.discretization, grid.kinds, grid.k.shape, grid.spacing, reference
+            grid.discretization,
+            grid.kinds,
+            grid.k.shape,
+            grid.spacing,
+            reference,
+            dtype=np.float32,
         )
+        self._everywhere = all(s == slice(None) for s in grid.free)
+        self._block = None if self._everywhere else np.empty(_free_shape(grid))
         self.project = None
         if clusters is not None:
             floating = clusters.floating(
@@ -66,11 +75,13 @@ class _Solver:
             self.project(x)
 
     def precondition(self, r: np.ndarray, out: np.ndarray) -> None:
-        out[...] = 0.0
-        free = self.grid.free
-        block = np.empty(r[free].shape)
-        self._apply_inverse(r[free], block)
-        out[free] = block
+        if self._everywhere:  # periodic and finite volumes: every unknown is free
+            self._apply_inverse(r, out)
+        else:
+            free = self.grid.free
+            out[...] = 0.0  # the fixed nodes
+            self._apply_inverse(r[free], self._block)
+            out[free] = self._block
         if self.project is not None:
             self.project(out)
 
@@ -91,6 +102,11 @@ class _Solver:
             work=self.work,
             floor=floor,
         )
+
+
+def _free_shape(grid) -> tuple[int, ...]:
+    """Shape of the free unknowns of `grid`."""
+    return np.empty(grid.shape, dtype=np.int8)[grid.free].shape
 
 
 def _kinds(bc: str, ndim: int, axis: int) -> tuple[str, ...]:
@@ -157,7 +173,7 @@ def _affine(k, clusters, percolating, *, bc, discretization, spacing, tol, maxit
     iterations = [0] * ndim
     residuals = [0.0] * ndim
     notes = []
-    fluctuations, forces = {}, {}
+    fluctuations = {}
     gap = np.zeros((ndim, ndim))
     solver = None
     floor = _ROUND_OFF_ENERGY * float(k.mean()) * volume
@@ -184,17 +200,23 @@ def _affine(k, clusters, percolating, *, bc, discretization, spacing, tol, maxit
             tensor[j, j] = flux[j]
         else:
             tensor[:, j] = flux
-        force = np.empty(grid.shape)
-        grid.flux(u, gradient, force)  # minus the true residual, zero on fixed nodes
+        del load
+        if mixed:
+            force = solver.work[3]  # the scratch of the solve, free again
+            grid.flux(u, gradient, force)  # minus the true residual, zero on fixed nodes
+            solver.constrain(force)
+            gap[j, j] = dot(u.reshape(-1), force.reshape(-1)) / volume
+        else:  # keep the fluctuations for the Hill-Mandel defect, cross terms included
+            fluctuations[j] = u
+    # The cross terms pair the load cases of one operator. The forces (minus the true
+    # residuals) are made one at a time from the stored fluctuations, in the scratch of
+    # the solves: d + 4 fields of the node grid at the peak instead of 2 d + 4.
+    for j in fluctuations:
+        force = solver.work[3]
+        grid.flux(fluctuations[j], np.eye(ndim)[j], force)
         solver.constrain(force)
-        if not mixed:  # keep them for the cross terms
-            fluctuations[j], forces[j] = u, force
-        gap[j, j] = dot(u.reshape(-1), force.reshape(-1)) / volume
-    if not mixed:  # the cross terms pair load cases of one operator
         for i in fluctuations:
-            for j in fluctuations:
-                if i != j:
-                    gap[i, j] = dot(fluctuations[i].reshape(-1), forces[j].reshape(-1)) / volume
+            gap[i, j] = dot(fluctuations[i].reshape(-1), force.reshape(-1)) / volume
     if periodic:
         closed = [j for j in range(ndim) if not percolating[j]]
         tensor[closed, :] = 0.0  # <q_j> = 0 whatever E when no cluster wraps along j

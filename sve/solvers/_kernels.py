@@ -84,38 +84,57 @@ def nodal_flux_3d(u, w, k, modes, out):
     ``u`` (N0, N1, N2) or (N0 + 1, N1 + 1, N2 + 1) nodal field, ``w`` (8,)
     field added on every element, ``k`` (N0, N1, N2) element conductivities, ``modes`` (8,)
     Hadamard eigenvalues of ``Ke / 8``, ``out`` (N0, N1, N2) overwritten.
+
+    The two Hadamard transforms are written out as butterflies on scalars,
+    and along a row of elements (last axis) the face shared by two
+    neighbours is loaded once and its flux accumulated in registers: four
+    loads and four read-modify-writes per element instead of eight (the
+    operator is compute-bound, about twice as fast as the loop over corners).
     """
     n0, n1, n2 = k.shape
     m0, m1, m2 = u.shape
-    v = np.empty(8)
     out[...] = 0.0
+    d0, d1, d2, d3 = modes[0], modes[1], modes[2], modes[3]
+    d4, d5, d6, d7 = modes[4], modes[5], modes[6], modes[7]
+    w0, w1, w2, w3, w4, w5, w6, w7 = w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]
+    last = n2 if n2 < m2 else 0  # the node after the last element of a row
     for i in range(n0):
         i1 = i + 1 if i + 1 < m0 else 0
         for j in range(n1):
             j1 = j + 1 if j + 1 < m1 else 0
+            u00, u01, u10, u11 = u[i, j], u[i, j1], u[i1, j], u[i1, j1]
+            o00, o01, o10, o11 = out[i, j], out[i, j1], out[i1, j], out[i1, j1]
+            kr = k[i, j]
+            p0, p2, p4, p6 = u00[0], u01[0], u10[0], u11[0]  # the left face of the element
+            r0 = r2 = r4 = r6 = 0.0  # flux of the previous element on its right face
             for l in range(n2):
                 l1 = l + 1 if l + 1 < m2 else 0
-                v[0] = u[i, j, l] + w[0]
-                v[1] = u[i, j, l1] + w[1]
-                v[2] = u[i, j1, l] + w[2]
-                v[3] = u[i, j1, l1] + w[3]
-                v[4] = u[i1, j, l] + w[4]
-                v[5] = u[i1, j, l1] + w[5]
-                v[6] = u[i1, j1, l] + w[6]
-                v[7] = u[i1, j1, l1] + w[7]
-                _hadamard8(v)
-                c = k[i, j, l]
-                for a in range(8):
-                    v[a] *= c * modes[a]
-                _hadamard8(v)
-                out[i, j, l] += v[0]
-                out[i, j, l1] += v[1]
-                out[i, j1, l] += v[2]
-                out[i, j1, l1] += v[3]
-                out[i1, j, l] += v[4]
-                out[i1, j, l1] += v[5]
-                out[i1, j1, l] += v[6]
-                out[i1, j1, l1] += v[7]
+                q1, q3, q5, q7 = u00[l1], u01[l1], u10[l1], u11[l1]
+                a0, a1, a2, a3 = p0 + w0, q1 + w1, p2 + w2, q3 + w3
+                a4, a5, a6, a7 = p4 + w4, q5 + w5, p6 + w6, q7 + w7
+                p0, p2, p4, p6 = q1, q3, q5, q7
+                b0, b1, b2, b3 = a0 + a1, a0 - a1, a2 + a3, a2 - a3
+                b4, b5, b6, b7 = a4 + a5, a4 - a5, a6 + a7, a6 - a7
+                a0, a2, a1, a3 = b0 + b2, b0 - b2, b1 + b3, b1 - b3
+                a4, a6, a5, a7 = b4 + b6, b4 - b6, b5 + b7, b5 - b7
+                c = kr[l]
+                b0, b4 = (a0 + a4) * (c * d0), (a0 - a4) * (c * d4)
+                b1, b5 = (a1 + a5) * (c * d1), (a1 - a5) * (c * d5)
+                b2, b6 = (a2 + a6) * (c * d2), (a2 - a6) * (c * d6)
+                b3, b7 = (a3 + a7) * (c * d3), (a3 - a7) * (c * d7)
+                a0, a1, a2, a3 = b0 + b1, b0 - b1, b2 + b3, b2 - b3
+                a4, a5, a6, a7 = b4 + b5, b4 - b5, b6 + b7, b6 - b7
+                b0, b2, b1, b3 = a0 + a2, a0 - a2, a1 + a3, a1 - a3
+                b4, b6, b5, b7 = a4 + a6, a4 - a6, a5 + a7, a5 - a7
+                o00[l] += r0 + b0 + b4
+                o01[l] += r2 + b2 + b6
+                o10[l] += r4 + b0 - b4
+                o11[l] += r6 + b2 - b6
+                r0, r2, r4, r6 = b1 + b5, b3 + b7, b1 - b5, b3 - b7
+            o00[last] += r0
+            o01[last] += r2
+            o10[last] += r4
+            o11[last] += r6
 
 
 @njit(cache=True, nogil=True)
