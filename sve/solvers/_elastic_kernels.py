@@ -1,0 +1,206 @@
+"""Numba kernels of the Q1 voxel elasticity cell problems (private).
+
+Conventions (as in ``_kernels.py``): element ``(i, j[, l])`` has its corners
+at nodes ``i`` and ``i + 1`` per axis, indices wrapping modulo the node grid
+shape (periodic grids have as many nodes as elements per axis, bounded grids
+one more). Nodal displacements are arrays of shape ``node_shape + (d,)``;
+element dofs are ordered node-major, ``a * d + c`` (``_elastic_q1.py``).
+Materials are indexed per voxel (``material`` int32) into a stack of element
+stiffnesses: no tensor is stored per voxel.
+
+The element stiffness is applied in the Walsh-Hadamard basis of the corners,
+per displacement component (``_hadamard``, unnormalised, ``H H = 2**d I``):
+``Ke = T Khat T`` with ``T = H (x) I_d`` and ``Khat = T Ke T / 4**d``. There
+``Khat`` is sparse (the mean mode carries no strain and the 1-D stiffness,
+mass and first-moment matrices are diagonal or rank one in the Hadamard
+basis): 171 of 576 entries in 3-D, 20 of 64 in 2-D. Its pattern (``rows``,
+``cols``) is shared by all materials, the values ``vals`` (n, nnz) are per
+material (see ``sparse_hadamard`` in ``_elastic_q1.py``).
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def mean_strain_stress_2d(u, material, stiffness, bbar, strain, stress):
+    """Volume averages of the Mandel strain of ``u`` and of ``C`` times it.
+
+    ``u`` (M0, M1, 2), ``material`` (N0, N1) int32, ``stiffness`` (n, 3, 3),
+    ``bbar`` (3, 8); ``strain`` and ``stress`` (3,) overwritten.
+    """
+    n0, n1 = material.shape
+    m0, m1 = u.shape[0], u.shape[1]
+    v = np.empty(8)
+    e = np.empty(3)
+    strain[:] = 0.0
+    stress[:] = 0.0
+    for i in range(n0):
+        i1 = i + 1 if i + 1 < m0 else 0
+        for j in range(n1):
+            j1 = j + 1 if j + 1 < m1 else 0
+            for c in range(2):
+                v[c] = u[i, j, c]
+                v[2 + c] = u[i, j1, c]
+                v[4 + c] = u[i1, j, c]
+                v[6 + c] = u[i1, j1, c]
+            for r in range(3):
+                s = 0.0
+                for q in range(8):
+                    s += bbar[r, q] * v[q]
+                e[r] = s
+                strain[r] += s
+            c_e = stiffness[material[i, j]]
+            for r in range(3):
+                s = 0.0
+                for q in range(3):
+                    s += c_e[r, q] * e[q]
+                stress[r] += s
+    n = n0 * n1
+    for r in range(3):
+        strain[r] /= n
+        stress[r] /= n
+
+
+@njit(cache=True, nogil=True)
+def mean_strain_stress_3d(u, material, stiffness, bbar, strain, stress):
+    """Volume averages of the Mandel strain of ``u`` and of ``C`` times it.
+
+    ``u`` (M0, M1, M2, 3), ``material`` (N0, N1, N2) int32, ``stiffness``
+    (n, 6, 6), ``bbar`` (6, 24); ``strain`` and ``stress`` (6,) overwritten.
+    """
+    n0, n1, n2 = material.shape
+    m0, m1, m2 = u.shape[0], u.shape[1], u.shape[2]
+    v = np.empty(24)
+    e = np.empty(6)
+    strain[:] = 0.0
+    stress[:] = 0.0
+    for i in range(n0):
+        i1 = i + 1 if i + 1 < m0 else 0
+        for j in range(n1):
+            j1 = j + 1 if j + 1 < m1 else 0
+            for l in range(n2):
+                l1 = l + 1 if l + 1 < m2 else 0
+                for c in range(3):
+                    v[c] = u[i, j, l, c]
+                    v[3 + c] = u[i, j, l1, c]
+                    v[6 + c] = u[i, j1, l, c]
+                    v[9 + c] = u[i, j1, l1, c]
+                    v[12 + c] = u[i1, j, l, c]
+                    v[15 + c] = u[i1, j, l1, c]
+                    v[18 + c] = u[i1, j1, l, c]
+                    v[21 + c] = u[i1, j1, l1, c]
+                for r in range(6):
+                    s = 0.0
+                    for q in range(24):
+                        s += bbar[r, q] * v[q]
+                    e[r] = s
+                    strain[r] += s
+                c_e = stiffness[material[i, j, l]]
+                for r in range(6):
+                    s = 0.0
+                    for q in range(6):
+                        s += c_e[r, q] * e[q]
+                    stress[r] += s
+    n = n0 * n1 * n2
+    for r in range(6):
+        strain[r] /= n
+        stress[r] /= n
+
+
+@njit(cache=True, nogil=True)
+def _hadamard(v, ndim):
+    """Unnormalised Walsh-Hadamard transform over the corners, per component, in place."""
+    corners = 1 << ndim
+    stride = 1
+    while stride < corners:
+        for a in range(corners):
+            if a & stride == 0:
+                b = a + stride
+                for c in range(ndim):
+                    x = v[a * ndim + c]
+                    y = v[b * ndim + c]
+                    v[a * ndim + c] = x + y
+                    v[b * ndim + c] = x - y
+        stride *= 2
+
+
+@njit(cache=True, nogil=True)
+def sparse_force_2d(u, w, material, rows, cols, vals, out):
+    """Write ``out = sum_e Ke[mat_e] (u_e + w)``: nodal forces of ``u + w``.
+
+    ``u`` (M0, M1, 2), ``w`` (8,) element dofs added on every element,
+    ``material`` (N0, N1) int32, ``rows``, ``cols`` (nnz,) and ``vals``
+    (n, nnz): ``Khat`` per material; ``out`` like ``u``, overwritten.
+    """
+    n0, n1 = material.shape
+    m0, m1 = u.shape[0], u.shape[1]
+    v = np.empty(8)
+    f = np.empty(8)
+    nnz = rows.size
+    out[...] = 0.0
+    for i in range(n0):
+        i1 = i + 1 if i + 1 < m0 else 0
+        for j in range(n1):
+            j1 = j + 1 if j + 1 < m1 else 0
+            for c in range(2):
+                v[c] = u[i, j, c] + w[c]
+                v[2 + c] = u[i, j1, c] + w[2 + c]
+                v[4 + c] = u[i1, j, c] + w[4 + c]
+                v[6 + c] = u[i1, j1, c] + w[6 + c]
+            _hadamard(v, 2)
+            f[:] = 0.0
+            values = vals[material[i, j]]
+            for p in range(nnz):
+                f[rows[p]] += values[p] * v[cols[p]]
+            _hadamard(f, 2)
+            for c in range(2):
+                out[i, j, c] += f[c]
+                out[i, j1, c] += f[2 + c]
+                out[i1, j, c] += f[4 + c]
+                out[i1, j1, c] += f[6 + c]
+
+
+@njit(cache=True, nogil=True)
+def sparse_force_3d(u, w, material, rows, cols, vals, out):
+    """Write ``out = sum_e Ke[mat_e] (u_e + w)``: nodal forces of ``u + w``.
+
+    ``u`` (M0, M1, M2, 3), ``w`` (24,), ``material`` (N0, N1, N2) int32,
+    ``rows``, ``cols`` (nnz,) and ``vals`` (n, nnz); ``out`` like ``u``.
+    """
+    n0, n1, n2 = material.shape
+    m0, m1, m2 = u.shape[0], u.shape[1], u.shape[2]
+    v = np.empty(24)
+    f = np.empty(24)
+    nnz = rows.size
+    out[...] = 0.0
+    for i in range(n0):
+        i1 = i + 1 if i + 1 < m0 else 0
+        for j in range(n1):
+            j1 = j + 1 if j + 1 < m1 else 0
+            for l in range(n2):
+                l1 = l + 1 if l + 1 < m2 else 0
+                for c in range(3):
+                    v[c] = u[i, j, l, c] + w[c]
+                    v[3 + c] = u[i, j, l1, c] + w[3 + c]
+                    v[6 + c] = u[i, j1, l, c] + w[6 + c]
+                    v[9 + c] = u[i, j1, l1, c] + w[9 + c]
+                    v[12 + c] = u[i1, j, l, c] + w[12 + c]
+                    v[15 + c] = u[i1, j, l1, c] + w[15 + c]
+                    v[18 + c] = u[i1, j1, l, c] + w[18 + c]
+                    v[21 + c] = u[i1, j1, l1, c] + w[21 + c]
+                _hadamard(v, 3)
+                f[:] = 0.0
+                values = vals[material[i, j, l]]
+                for p in range(nnz):
+                    f[rows[p]] += values[p] * v[cols[p]]
+                _hadamard(f, 3)
+                for c in range(3):
+                    out[i, j, l, c] += f[c]
+                    out[i, j, l1, c] += f[3 + c]
+                    out[i, j1, l, c] += f[6 + c]
+                    out[i, j1, l1, c] += f[9 + c]
+                    out[i1, j, l, c] += f[12 + c]
+                    out[i1, j, l1, c] += f[15 + c]
+                    out[i1, j1, l, c] += f[18 + c]
+                    out[i1, j1, l1, c] += f[21 + c]

@@ -1,0 +1,516 @@
+"""Tests of sve.solvers.elasticity.apparent_stiffness: Q1 voxel elasticity, every BC.
+
+Oracles: the assembled scipy.sparse reference (``_elastic_reference.py``) on
+small images; exact results (homogeneous medium, Backus laminate, Hill's
+equal-shear theorem, the bulk modulus of cubic polycrystals); variational
+orderings (Huet's hierarchy); polycrystal Hashin-Shtrikman bounds.
+"""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pytest
+
+import generators
+import sve.solvers.elastic_moduli
+import sve.solvers.elasticity
+from sve.solvers.elastic_moduli import cubic, isotropic, isotropic_projection
+from sve.solvers.elasticity import StiffnessResult, apparent_stiffness
+from sve.solvers.result import ConvergenceError
+from tests.sve.solvers._elastic_reference import apparent_stiffness_reference
+from tests.sve.solvers._media import random_labels, refine, smooth_two_phase
+
+BCS = ("kinematic", "periodic", "static", "mixed")
+# Round-off of sums over at most ~1e4 voxels and of 6x6 inversions, far below any solver
+# tolerance used here.
+ROUND_OFF = 1e-12
+# Copper (GPa, Voigt constants): Zener anisotropy 2 c44 / (c11 - c12) = 3.2.
+COPPER = (168.4, 121.4, 75.4)
+
+
+def mandel_size(ndim):
+    return 3 * (ndim - 1)
+
+
+def two_isotropic_phases(ndim):
+    """Contrast 10 in Young's modulus, different Poisson ratios."""
+    return np.array([isotropic(ndim, E=1.0, nu=0.3), isotropic(ndim, E=10.0, nu=0.2)])
+
+
+def rotated_cubic_per_voxel(shape, seed):
+    """Every voxel its own randomly rotated copper crystal (per-voxel Mandel stack)."""
+    ndim = len(shape)
+    rotations = generators.random_rotations(int(np.prod(shape)), ndim, rng=seed)
+    crystal = cubic(*COPPER, ndim=ndim)
+    return generators.rotate_tensor(crystal, rotations).reshape(shape + crystal.shape)
+
+
+def normal_block(tensor):
+    ndim = 2 if tensor.shape[0] == 3 else 3
+    return tensor[:ndim, :ndim]
+
+
+# --- agreement with the assembled direct-solve reference ----------------------------------------
+
+
+@pytest.mark.parametrize("bc", BCS)
+@pytest.mark.parametrize(("shape", "seed"), [((6, 5), 0), ((4, 3, 5), 1)])
+@pytest.mark.parametrize("materials", ["isotropic", "cubic"])
+def test_matches_the_sparse_reference(bc, shape, seed, materials):
+    ndim = len(shape)
+    if materials == "isotropic":
+        phases = random_labels(shape, 2, seed)
+        stiffness = two_isotropic_phases(ndim)
+        per_voxel = stiffness[phases]
+    else:
+        phases = np.zeros(shape, np.int8)
+        stiffness = per_voxel = rotated_cubic_per_voxel(shape, seed)
+    result = apparent_stiffness(phases, stiffness, bc=bc, tol=1e-12, maxiter=5000)
+    expected = apparent_stiffness_reference(per_voxel, bc)
+    # CG stops at a relative residual of 1e-12 (contrast <= 10 here, so the tensor error is
+    # below ~1e-11 of its norm); the direct solve loses ~cond * eps ~ 1e-13.
+    scale = np.linalg.norm(np.nan_to_num(expected))
+    np.testing.assert_allclose(result.tensor, expected, rtol=0, atol=1e-9 * scale)
+    assert result.converged and result.bc == bc and result.discretization == "q1"
+    if bc == "mixed":  # only the normal block is defined
+        assert np.isnan(result.tensor[ndim:]).all() and np.isnan(result.tensor[:, ndim:]).all()
+        assert np.isfinite(normal_block(result.tensor)).all()
+
+
+# --- exact results ------------------------------------------------------------------------------
+
+
+# Mixed conditions are not exact for a rotated crystal (normal-shear coupling): see below.
+@pytest.mark.parametrize(
+    ("bc", "kind"),
+    [
+        (bc, kind)
+        for bc in BCS
+        for kind in ("isotropic", "cubic", "rotated cubic")
+        if (bc, kind) != ("mixed", "rotated cubic")
+    ],
+)
+@pytest.mark.parametrize("shape", [(5, 6), (4, 5, 3)])
+def test_homogeneous_medium_returns_the_input_tensor(bc, shape, kind):
+    ndim = len(shape)
+    tensor = material(kind, ndim)
+    result = apparent_stiffness(np.zeros(shape, np.int8), [tensor], bc=bc, spacing=0.3, tol=1e-12)
+    # The affine field solves every problem exactly: under affine conditions the loads are
+    # round-off and CG does not run; under static ones CG must find the affine field (to
+    # tol=1e-12, a few iterations) from the boundary tractions.
+    expected = tensor.copy()
+    if bc == "mixed":
+        expected[ndim:] = expected[:, ndim:] = np.nan
+    np.testing.assert_allclose(
+        result.tensor, expected, rtol=0, atol=ROUND_OFF * np.abs(tensor).max()
+    )
+    if bc != "static":
+        assert result.iterations == (0,) * len(result.iterations)
+
+
+def material(kind, ndim):
+    if kind == "isotropic":
+        return isotropic(ndim, E=3.0, nu=0.25)
+    if kind == "cubic":  # cube axes along the grid: orthotropic
+        return cubic(*COPPER, ndim=ndim)
+    angle = 0.5  # radians, about axis 2 then (3-D) about axis 0: far from any symmetry
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    if ndim == 2:
+        return generators.rotate_tensor(cubic(*COPPER, ndim=2), turn)
+    about_2, about_0 = np.eye(3), np.eye(3)
+    about_2[:2, :2] = turn
+    about_0[1:, 1:] = turn
+    return generators.rotate_tensor(cubic(*COPPER), about_0 @ about_2)
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (4, 5, 3)])
+def test_mixed_conditions_on_a_coupled_homogeneous_medium_lie_between_the_blocks(shape):
+    # A rotated crystal couples normal strains to shear stresses. Mixed conditions hold the
+    # normal displacements on the faces and free the shear tractions, which a uniform strain
+    # cannot satisfy together (a uniform shear strain moves the held components along the
+    # faces): the result lies strictly between the normal block of C (shears held at zero)
+    # and the inverse of the normal block of the compliance (shear stresses relaxed to zero).
+    ndim = len(shape)
+    tensor = material("rotated cubic", ndim)
+    result = apparent_stiffness(np.zeros(shape, np.int8), [tensor], bc="mixed", tol=1e-12)
+    mixed = normal_block(result.tensor)
+    relaxed = np.linalg.inv(normal_block(np.linalg.inv(tensor)))
+    assert_below(relaxed, mixed, ROUND_OFF)
+    assert_below(mixed, normal_block(tensor), ROUND_OFF)
+    assert np.linalg.norm(mixed - normal_block(tensor)) > 1e-3 * np.linalg.norm(tensor)
+
+
+def backus_average(layers, fractions, normal):
+    """Exact stiffness of a laminate of homogeneous layers normal to grid axis `normal`.
+
+    Backus (1962) for layered media: the traction on the layer planes and the
+    strain components within them are uniform. Split the Mandel components
+    into ``n`` (those involving the normal axis: continuous stress) and ``t``
+    (in-plane: continuous strain); per layer ``eps_n = A sig_n + B eps_t`` and
+    ``sig_t = B^T sig_n + D eps_t`` with ``A = C_nn^-1``, ``B = -C_nn^-1 C_nt``,
+    ``D = C_tt - C_tn C_nn^-1 C_nt``. Volume averages of ``A``, ``B``, ``D``
+    are exact (``sig_n``, ``eps_t`` uniform); invert back. The Mandel basis is
+    orthonormal, so the split is a plain block partition. For isotropic layers
+    this gives Backus' formulas, e.g. ``C_nnnn = <1/(lam + 2 mu)>^-1``.
+
+    References: G. E. Backus, J. Geophys. Res. 67 (1962) 4427-4440; G. W.
+    Milton, The Theory of Composites (2002), section 9.5.
+    """
+    m = layers.shape[-1]
+    ndim = 2 if m == 3 else 3
+    pairs = {2: ((0, 0), (1, 1), (0, 1)), 3: ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))}
+    n = [k for k, pair in enumerate(pairs[ndim]) if normal in pair]
+    t = [k for k in range(m) if k not in n]
+    a_mean, b_mean, d_mean = 0.0, 0.0, 0.0
+    for c, f in zip(layers, fractions, strict=True):
+        inverse = np.linalg.inv(c[np.ix_(n, n)])
+        a_mean = a_mean + f * inverse
+        b_mean = b_mean - f * inverse @ c[np.ix_(n, t)]
+        d_mean = d_mean + f * (c[np.ix_(t, t)] - c[np.ix_(t, n)] @ inverse @ c[np.ix_(n, t)])
+    c_nn = np.linalg.inv(a_mean)
+    c_nt = -c_nn @ b_mean
+    out = np.empty((m, m))
+    out[np.ix_(n, n)] = c_nn
+    out[np.ix_(n, t)] = c_nt
+    out[np.ix_(t, n)] = c_nt.T
+    out[np.ix_(t, t)] = d_mean + b_mean.T @ c_nn @ b_mean
+    return out
+
+
+def test_backus_average_reduces_to_the_isotropic_formulas():
+    # Backus (1962), layers normal to x3 (Voigt indices): C33 = <1/(lam+2mu)>^-1,
+    # C44 = <1/mu>^-1, C66 = <mu>, C13 = <lam/(lam+2mu)> C33,
+    # C11 = <4mu(lam+mu)/(lam+2mu)> + <lam/(lam+2mu)>^2 C33.
+    lam, mu, f = np.array([1.0, 7.0, 0.5]), np.array([0.5, 4.0, 2.0]), np.array([0.2, 0.5, 0.3])
+    layers = np.array([isotropic(3, lam=a, mu=b) for a, b in zip(lam, mu, strict=True)])
+    c = backus_average(layers, f, normal=2)
+    c33 = 1.0 / np.sum(f / (lam + 2 * mu))
+    c13 = np.sum(f * lam / (lam + 2 * mu)) * c33
+    c11 = (
+        np.sum(f * 4 * mu * (lam + mu) / (lam + 2 * mu))
+        + np.sum(f * lam / (lam + 2 * mu)) ** 2 * c33
+    )
+    c44, c66 = 1.0 / np.sum(f / mu), np.sum(f * mu)
+    # Mandel shear entries are twice the Voigt ones.
+    expected = [c11, c11, c33, 2 * c44, 2 * c44, 2 * c66, c11 - 2 * c66, c13, c13]
+    got = [c[0, 0], c[1, 1], c[2, 2], c[3, 3], c[4, 4], c[5, 5], c[0, 1], c[0, 2], c[1, 2]]
+    np.testing.assert_allclose(got, expected, rtol=ROUND_OFF)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize("normal", [0, 1])
+@pytest.mark.parametrize("kind", ["isotropic", "cubic"])
+def test_backus_laminate_is_exact_under_periodic_conditions(ndim, normal, kind):
+    thickness = np.array([3, 1, 2])  # voxel layers of the three phases
+    labels = np.repeat(np.arange(3), thickness)
+    shape = [4] * ndim
+    shape[normal] = labels.size
+    index = [np.newaxis] * ndim
+    index[normal] = slice(None)
+    phases = np.broadcast_to(labels[tuple(index)], shape).astype(np.int8)
+    if kind == "isotropic":
+        layers = np.array(
+            [isotropic(ndim, E=e, nu=nu) for e, nu in [(1.0, 0.3), (20.0, 0.1), (4.0, 0.45)]]
+        )
+    else:  # anisotropic layers couple normal and shear components
+        rotations = generators.random_rotations(3, ndim, rng=3)
+        layers = generators.rotate_tensor(cubic(*COPPER, ndim=ndim), rotations)
+    result = apparent_stiffness(phases, layers, bc="periodic", tol=1e-11)
+    expected = backus_average(layers, thickness / thickness.sum(), normal)
+    # The exact field is piecewise affine across the layers, hence in the Q1 space: only the
+    # solver tolerance (1e-11, contrast 20) remains.
+    np.testing.assert_allclose(result.tensor, expected, rtol=0, atol=1e-8 * np.abs(expected).max())
+
+
+def hill_bulk(bulk, shear, fractions, ndim):
+    """Hill's equal-shear theorem: ``1/(k* + a mu) = <1/(k + a mu)>``, ``a = 4/3`` in 3-D and
+    ``a = 1`` for the 2-D (plane-strain) bulk modulus ``k = lam + mu``.
+
+    R. Hill, J. Mech. Phys. Solids 11 (1963) 357-372.
+    """
+    a = 4.0 / 3.0 if ndim == 3 else 1.0
+    return 1.0 / np.sum(fractions / (bulk + a * shear)) - a * shear
+
+
+def bulk_of(tensor):
+    """``i . C . i / d**2``: the response to an isotropic strain (Mandel)."""
+    return isotropic_projection(tensor).bulk_voigt
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_hill_equal_shear_bulk_modulus_converges_under_refinement(ndim):
+    shear, lams = 1.0, np.array([0.5, 30.0])
+    materials = np.array([isotropic(ndim, lam=lam, mu=shear) for lam in lams])
+    if ndim == 2:  # checkerboard of 2 x 2 cells
+        base, factors = generators.checkerboard((4, 4), 2), (2, 4, 8, 16)
+        bulk = lams + shear
+    else:  # cubic inclusion of 1/8 of the volume
+        base = np.zeros((4, 4, 4), np.int8)
+        base[1:3, 1:3, 1:3] = 1
+        factors, bulk = (1, 2, 4), lams + 2.0 * shear / 3.0
+    fractions = np.array([1 - base.mean(), base.mean()])
+    exact = hill_bulk(bulk, shear, fractions, ndim)
+    errors = []
+    for factor in factors:
+        result = apparent_stiffness(refine(base, factor), materials, bc="periodic", tol=1e-10)
+        errors.append(bulk_of(result.tensor) / exact - 1.0)
+    # The exact field is a gradient with kinks on the interfaces and singular at corners:
+    # not in the Q1 space, so a discretization error remains, of the sign of the energy
+    # (Q1 is too stiff: above the exact value) and shrinking at least linearly in h
+    # (measured slopes ~1.8 in 2-D, ~1.5 in 3-D; errors 3e-3 at 64**2, 1e-2 at 16**3).
+    errors = np.array(errors)
+    assert np.all(errors > 0)
+    slopes = -np.diff(np.log(errors)) / np.log(2.0)
+    assert np.all(slopes > 1.0), errors
+    assert errors[-1] < 0.015
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cubic_polycrystal_bulk_modulus_is_exact_under_periodic_conditions(seed):
+    crystal = generators.voronoi_polycrystal((10, 10, 10), 20 / 10**3, rng=seed)
+    stack = generators.rotate_tensor(cubic(*COPPER), crystal.rotations)
+    result = apparent_stiffness(crystal.grain_ids, stack, bc="periodic", tol=1e-6)
+    bulk = (COPPER[0] + 2 * COPPER[1]) / 3
+    # Every grain answers an isotropic strain e I with the stress 3 K e I: the affine field
+    # is the exact solution, whatever the orientations. The row combination i . C sees it
+    # independently of the solver tolerance (tol=1e-6 here): i . C(x) (E + eps(u~)) =
+    # 3K (tr E + div u~), and the average of div u~ vanishes for periodic u~. Only round-off
+    # remains. (The column combination C . i carries the CG error, ~tol.)
+    ones = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(
+        ones @ result.tensor, 3 * bulk * ones, rtol=0, atol=ROUND_OFF * bulk
+    )
+    projection = isotropic_projection(result.tensor)
+    np.testing.assert_allclose(
+        [projection.bulk_voigt, projection.bulk_reuss], bulk, rtol=ROUND_OFF
+    )
+
+
+def polycrystal_hashin_shtrikman(c11, c12, c44):
+    """Hashin-Shtrikman bounds on the shear modulus of an untextured cubic polycrystal.
+
+    Walpole's form with an isotropic reference ``(K, G0)``: ``1/(G + G*) =
+    (2/5)/(G1 + G*) + (3/5)/(G2 + G*)`` with ``G1 = (c11 - c12)/2`` (2 modes),
+    ``G2 = c44`` (3 modes), ``G* = G0 (9K + 8G0) / (6 (K + 2G0))``; lower bound for
+    ``G0 = min(G1, G2)``, upper for the max. Equal to the explicit formulas of
+    Hashin & Shtrikman, J. Mech. Phys. Solids 10 (1962) 343-352 (checked below).
+    L. J. Walpole, J. Mech. Phys. Solids 14 (1966) 151-162.
+    """
+    bulk = (c11 + 2 * c12) / 3
+    g1, g2 = (c11 - c12) / 2, c44
+    bounds = []
+    for g0 in sorted((g1, g2)):
+        star = g0 * (9 * bulk + 8 * g0) / (6 * (bulk + 2 * g0))
+        bounds.append(1.0 / (0.4 / (g1 + star) + 0.6 / (g2 + star)) - star)
+    return tuple(bounds)
+
+
+def test_polycrystal_hashin_shtrikman_matches_the_explicit_formulas():
+    c11, c12, c44 = COPPER
+    bulk, g1, g2 = (c11 + 2 * c12) / 3, (c11 - c12) / 2, c44
+    beta1 = -3 * (bulk + 2 * g1) / (5 * g1 * (3 * bulk + 4 * g1))
+    beta2 = -3 * (bulk + 2 * g2) / (5 * g2 * (3 * bulk + 4 * g2))
+    lower = g1 + 3 / (5 / (g2 - g1) - 4 * beta1)  # Hashin & Shtrikman (1962), g2 > g1
+    upper = g2 + 2 / (5 / (g1 - g2) - 6 * beta2)
+    np.testing.assert_allclose(polycrystal_hashin_shtrikman(*COPPER), (lower, upper), rtol=1e-12)
+    projection = isotropic_projection(cubic(*COPPER))  # Reuss < HS < Voigt
+    assert projection.shear_reuss < lower < upper < projection.shear_voigt
+
+
+def test_large_polycrystal_shear_modulus_lies_inside_hashin_shtrikman_bounds():
+    crystal = generators.voronoi_polycrystal((32, 32, 32), 150 / 32**3, rng=11)
+    stack = generators.rotate_tensor(cubic(*COPPER), crystal.rotations)
+    result = apparent_stiffness(crystal.grain_ids, stack, bc="periodic", tol=1e-8)
+    lower, upper = polycrystal_hashin_shtrikman(*COPPER)
+    projection = isotropic_projection(result.tensor)
+    # 150 grains of ~200 voxels: close to isotropic (distance ~2 %, the sampling scatter of a
+    # finite aggregate), the Q1 stiffening (~1 % of G at this resolution) keeps it below the
+    # upper bound by a small margin (measured 49.07 < 49.45 GPa; the window is 46.0-49.4).
+    assert projection.distance < 0.05
+    for shear in (projection.shear_voigt, projection.shear_reuss):
+        assert lower < shear < upper
+
+
+# --- variational properties ---------------------------------------------------------------------
+
+
+def assert_below(lower, upper, tol):
+    """``x . lower x <= x . upper x`` for all x, up to `tol` times the scale of `upper`."""
+    gap = np.linalg.eigvalsh(0.5 * ((upper - lower) + (upper - lower).T))
+    assert gap.min() >= -tol * np.linalg.norm(upper), gap
+
+
+@pytest.mark.parametrize(("shape", "seed"), [((12, 10), 0), ((12, 12), 1), ((6, 7, 5), 2)])
+def test_huet_hierarchy_holds_per_realization(shape, seed):
+    ndim = len(shape)
+    phases = smooth_two_phase(shape, np.random.default_rng(seed), length=1.0)
+    tol = 1e-10
+    results = {
+        bc: apparent_stiffness(phases, two_isotropic_phases(ndim), bc=bc, tol=tol) for bc in BCS
+    }
+    static, periodic, kinematic = (
+        results[bc].tensor for bc in ("static", "periodic", "kinematic")
+    )
+    # Errors of the tensors are O(contrast * tol) of their norm (contrast 10): far below the
+    # gaps, which are O(1) on these small images.
+    slack = 100 * tol
+    assert_below(static, periodic, slack)
+    assert_below(periodic, kinematic, slack)
+    # Mixed conditions admit more fields than kinematic ones for a normal strain, and their
+    # stress pairs with uniform normal tractions: the normal block lies between the inverse of
+    # the normal block of the static compliance and the normal block of the kinematic tensor
+    # (the former is below the normal block of the static tensor itself: Schur complement).
+    mixed = normal_block(results["mixed"].tensor)
+    assert_below(np.linalg.inv(normal_block(results["static"].compliance)), mixed, slack)
+    assert_below(mixed, normal_block(kinematic), slack)
+    # Hazanov & Huet (1994), diagonal form, as in PHYSICS.md.
+    static_diagonal = 1.0 / np.diag(results["static"].compliance)[:ndim]
+    assert np.all(static_diagonal <= np.diag(mixed) * (1 + slack))
+    assert np.all(np.diag(mixed) <= np.diag(kinematic)[:ndim] * (1 + slack))
+
+
+@pytest.mark.parametrize("bc", BCS)
+@pytest.mark.parametrize("shape", [(16, 14), (6, 6, 7)])
+def test_results_are_symmetric_positive_definite_with_small_hill_mandel_defect(bc, shape):
+    ndim = len(shape)
+    phases = smooth_two_phase(shape, np.random.default_rng(4), length=1.0)
+    tol, contrast = 1e-8, 10.0
+    result = apparent_stiffness(phases, two_isotropic_phases(ndim), bc=bc, tol=tol)
+    # The defect is the work of the final residual on the fluctuation and the asymmetry comes
+    # from the residuals of two load cases: both bounded by contrast * tol relative to ||C||
+    # (residuals in the preconditioner norm, reference medium within the contrast).
+    assert result.hill_mandel_defect <= contrast * tol
+    assert result.symmetry_defect <= contrast * tol
+    block = normal_block(result.tensor) if bc == "mixed" else result.tensor
+    eigenvalues = np.linalg.eigvalsh(0.5 * (block + block.T))
+    assert eigenvalues.min() > 0 and result.min_eigenvalue == pytest.approx(eigenvalues.min())
+    compliance = normal_block(result.compliance) if bc == "mixed" else result.compliance
+    np.testing.assert_allclose(compliance @ block, np.eye(len(block)), atol=contrast * tol)
+    # Between the Reuss and Voigt averages of the phases (as quadratic forms).
+    fractions = np.bincount(phases.reshape(-1), minlength=2) / phases.size
+    stack = two_isotropic_phases(ndim)
+    voigt = np.einsum("n,nij->ij", fractions, stack)
+    reuss = np.linalg.inv(np.einsum("n,nij->ij", fractions, np.linalg.inv(stack)))
+    if bc == "mixed":
+        voigt, reuss = normal_block(voigt), np.linalg.inv(normal_block(np.linalg.inv(reuss)))
+    assert_below(reuss, block, contrast * tol)
+    assert_below(block, voigt, contrast * tol)
+
+
+@pytest.mark.parametrize("bc", ["periodic", "kinematic"])
+def test_iteration_counts_do_not_grow_with_resolution(bc):
+    base = smooth_two_phase((16, 16), np.random.default_rng(3), length=1.5)
+    counts = []
+    for factor in (1, 2, 4):  # 16, 32, 64 voxels per side, the same geometry
+        result = apparent_stiffness(refine(base, factor), two_isotropic_phases(2), bc=bc, tol=1e-8)
+        counts.append(max(result.iterations))
+    # The reference-medium preconditioner bounds the condition number by the contrast
+    # (periodic) or a resolution-independent multiple of it (bounded): counts stay within
+    # the +-20 % the issue asks of the benchmark (measured 29/29/29 and 40/43/45).
+    assert max(counts) <= 1.2 * min(counts), counts
+
+
+def test_tensor_does_not_depend_on_the_spacing():
+    phases = random_labels((6, 5), 2, seed=3)
+    results = [
+        apparent_stiffness(phases, two_isotropic_phases(2), bc="static", spacing=h, tol=1e-12)
+        for h in (1.0, 0.01)
+    ]
+    # Both solved to 1e-12: the tensors agree to that accuracy.
+    np.testing.assert_allclose(results[1].tensor, results[0].tensor, rtol=1e-9)
+
+
+# --- result, failure and inputs -----------------------------------------------------------------
+
+
+def test_result_is_read_only_and_failure_is_reported():
+    phases = smooth_two_phase((16, 16), np.random.default_rng(0))
+    with pytest.raises(ConvergenceError, match="maxiter"):
+        apparent_stiffness(phases, two_isotropic_phases(2), maxiter=2)
+    result = apparent_stiffness(phases, two_isotropic_phases(2), maxiter=2, on_failure="flag")
+    assert isinstance(result, StiffnessResult) and not result.converged
+    assert result.residual > 1e-6 and result.iterations == (2, 2, 2)
+    with pytest.raises(ValueError, match="read-only"):
+        result.tensor[0, 0] = 1.0
+
+
+def test_isotropic_moduli_given_three_ways_agree():
+    phases = random_labels((6, 6), 2, seed=1)
+    lam, mu = lame = (1.5, 1.0)
+    ways = [
+        [{"E": 2.6, "nu": 0.3}, {"E": 26.0, "nu": 0.3}],
+        [{"K": lam + 2 * mu / 3, "G": mu}, {"K": 10 * (lam + 2 * mu / 3), "G": 10 * mu}],
+        [{"lam": lam, "mu": mu}, {"lam": 10 * lame[0], "mu": 10 * mu}],
+    ]
+    tensors = [apparent_stiffness(phases, way, tol=1e-12).tensor for way in ways]
+    # The same Lame parameters up to round-off of the conversions.
+    for tensor in tensors[1:]:
+        np.testing.assert_allclose(tensor, tensors[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("stiffness", "match"),
+    [
+        ([{"E": 1.0, "nu": 0.5}], r"stiffness\[0\].*nu must be in \(-1, 0.5\)"),
+        ([{"E": 1.0, "nu": -1.0}], r"stiffness\[0\].*nu must be in \(-1, 0.5\)"),
+        ([{"E": 1.0, "nu": 0.3}, {"E": -2.0, "nu": 0.3}], r"stiffness\[1\].*E must be > 0"),
+        ([{"K": 1.0, "G": -1.0}], r"stiffness\[0\].*G must be > 0"),
+        ([{"K": -1.0, "G": 1.0}], r"stiffness\[0\].*K must be > 0"),
+        ([{"lam": 1.0, "mu": 0.0}], r"stiffness\[0\].*mu must be > 0"),
+        ([{"E": 1.0, "G": 0.3}], r"stiffness\[0\].*one pair"),
+        (
+            [[[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]],
+            r"stiffness\[0\] must be symmetric",
+        ),
+        ([np.diag([1.0, 1.0, -0.1])], r"stiffness\[0\] must be positive definite"),
+        (
+            [[[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]]],
+            r"stiffness\[0\] must be positive",
+        ),
+        ([np.eye(6)], r"stiffness\[0\] must be .* shape \(3, 3\)"),
+        (np.ones((2, 6, 6)), r"stiffness as an array must have shape \(n, 3, 3\)"),
+        ([np.full((3, 3), np.nan)], "stiffness must be finite"),
+        ([], "stiffness must hold at least one material"),
+        ([{"E": 1.0, "nu": 0.3}], "one material per phase label 0..1, got 1"),
+    ],
+)
+def test_bad_stiffness_is_rejected_naming_it(stiffness, match):
+    phases = np.zeros((4, 4), np.int8)
+    phases[0, 0] = 1
+    with pytest.raises(ValueError, match=match):
+        apparent_stiffness(phases, stiffness)
+
+
+@pytest.mark.parametrize(
+    ("phases", "kwargs", "error", "match"),
+    [
+        (np.zeros((4, 4)), {}, TypeError, "phases must be an integer array"),
+        (np.zeros(4, np.int8), {}, ValueError, "phases must be 2-D or 3-D"),
+        (np.zeros((4, 1), np.int8), {}, ValueError, "phases must have at least 2 voxels"),
+        (np.full((4, 4), -1), {}, ValueError, "phases must hold labels >= 0"),
+        (np.zeros((4, 4), np.int8), {"bc": "dirichlet"}, ValueError, "bc must be one of"),
+        (np.zeros((4, 4), np.int8), {"bc": 3}, TypeError, "bc must be a string"),
+        (np.zeros((4, 4), np.int8), {"tol": 0.0}, ValueError, r"tol must be in \(0, 1\)"),
+        (np.zeros((4, 4), np.int8), {"maxiter": 0}, ValueError, "maxiter must be >= 1"),
+        (np.zeros((4, 4), np.int8), {"spacing": -1.0}, ValueError, "spacing must be finite"),
+        (np.zeros((4, 4), np.int8), {"on_failure": "warn"}, ValueError, "on_failure must be"),
+    ],
+)
+def test_bad_arguments_are_rejected_naming_them(phases, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        apparent_stiffness(phases, [{"E": 1.0, "nu": 0.3}], **kwargs)
+
+
+def test_stiffness_of_the_wrong_type_is_rejected():
+    with pytest.raises(TypeError, match="stiffness must be a sequence"):
+        apparent_stiffness(np.zeros((4, 4), np.int8), 3.0)
+    with pytest.raises(TypeError, match="stiffness must hold real numbers"):
+        apparent_stiffness(np.zeros((4, 4), np.int8), np.eye(3)[None] * 1j)
+
+
+@pytest.mark.parametrize("module", [sve.solvers.elasticity, sve.solvers.elastic_moduli])
+def test_docstring_examples_run(module):
+    failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert failures == 0
