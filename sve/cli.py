@@ -125,25 +125,60 @@ def _read_image(path: Path) -> np.ndarray:
         raise ValueError(f"cannot read image {str(path)!r}: {err}") from None
 
 
+def _moduli(text: str) -> dict[str, float]:
+    """``"E=10,nu=0.3"`` -> ``{"E": 10.0, "nu": 0.3}`` (the keys apparent_stiffness takes)."""
+    moduli = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        number = _value(value.strip()) if sep else None
+        if not key.strip() or not isinstance(number, int | float) or isinstance(number, bool):
+            raise ValueError(
+                f"--stiffness takes moduli as KEY=NUMBER pairs, e.g. E=10,nu=0.3 or K=5,G=2, "
+                f"got {text!r}"
+            )
+        moduli[key.strip()] = float(number)
+    return moduli
+
+
 def _solve(args: argparse.Namespace) -> int:
     from sve.solvers import apparent_conductivity
+    from sve.solvers.elasticity import apparent_stiffness
 
+    if (args.conductivity is None) == (args.stiffness is None):
+        raise ValueError(
+            "give either --conductivity (one value per phase) or --stiffness "
+            "(once per phase), not both or neither"
+        )
     phases = _read_image(Path(args.image))
-    values = [_value(v) for v in args.conductivity.split(",")]
+    if args.conductivity is not None:
+        values = [_value(v) for v in args.conductivity.split(",")]
+        name = "conductivity"
+
+        def solve(bc):
+            return apparent_conductivity(
+                phases, values, bc=bc, spacing=args.spacing, tol=args.tol,
+                discretization=args.discretization, on_failure="flag",
+            )  # fmt: skip
+    else:
+        if args.discretization != "q1":
+            raise ValueError(
+                f"--discretization for --stiffness must be q1, got {args.discretization!r}"
+            )
+        materials = [_moduli(text) for text in args.stiffness]
+        name = "stiffness (Mandel notation)"
+
+        def solve(bc):
+            return apparent_stiffness(
+                phases, materials, bc=bc, spacing=args.spacing, tol=args.tol, on_failure="flag"
+            )
+
     records = []
     for bc in args.bc or ["periodic"]:
-        result = apparent_conductivity(
-            phases,
-            values,
-            bc=bc,
-            spacing=args.spacing,
-            tol=args.tol,
-            discretization=args.discretization,
-            on_failure="flag",
-        )
+        result = solve(bc)
         records.append(
             {
                 "bc": result.bc,
+                "property": name,
                 "discretization": result.discretization,
                 "tensor": [[None if np.isnan(v) else v for v in row] for row in result.tensor],
                 "iterations": list(result.iterations),
@@ -155,7 +190,7 @@ def _solve(args: argparse.Namespace) -> int:
             }
         )
         if not args.json:
-            print(f"{result.bc} ({result.discretization}): apparent conductivity")
+            print(f"{result.bc} ({result.discretization}): apparent {name}")
             print(np.array2string(result.tensor, precision=6, suppress_small=True))
             print(
                 f"  iterations {list(result.iterations)}, residual {result.residual:.2e}, "
@@ -212,10 +247,17 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", required=True, help="output file (.npy, int8 labels)")
     gen.set_defaults(func=_generate)
 
-    solve = sub.add_parser("solve", help="apparent conductivity of one image (.npy, .tif, ...)")
+    solve = sub.add_parser(
+        "solve", help="apparent conductivity or stiffness of one image (.npy, .tif, ...)"
+    )
     solve.add_argument("image", help="integer phase labels: .npy, or an image scikit-image reads")
+    solve.add_argument("--conductivity", help="comma-separated value per phase label, e.g. 1,10")
     solve.add_argument(
-        "--conductivity", required=True, help="comma-separated value per phase label, e.g. 1,10"
+        "--stiffness",
+        action="append",
+        metavar="MODULI",
+        help="isotropic moduli of one phase label, repeated in label order: E=1,nu=0.3 or "
+        "K=..,G=.. or lam=..,mu=.. (2-D images: plane strain)",
     )
     solve.add_argument(
         "--bc",

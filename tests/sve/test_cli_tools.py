@@ -95,3 +95,50 @@ def test_solve_rejects_bad_values(tmp_path, capsys):
     assert "conductivity" in capsys.readouterr().err
     assert main(["solve", str(image), "--conductivity", "1,2", "--bc", "sideways"]) == 2
     assert "bc must be one of" in capsys.readouterr().err
+
+
+def test_solve_stiffness_matches_the_python_api(tmp_path, capsys):
+    """`--stiffness` once per phase gives the tensor of `apparent_stiffness`, bit for bit."""
+    from sve.solvers.elasticity import apparent_stiffness
+
+    image = tmp_path / "laminate.npy"
+    phases = laminate((8, 8), 0.5, axis=0)
+    np.save(image, phases)
+    argv = ["solve", str(image), "--stiffness", "E=1,nu=0.3", "--stiffness", "K=5,G=2"]
+    assert main(argv + ["--bc", "KUBC", "--bc", "mixed", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    materials = [{"E": 1.0, "nu": 0.3}, {"K": 5.0, "G": 2.0}]
+    for record in records:
+        expected = apparent_stiffness(phases, materials, bc=record["bc"])
+        tensor = np.array(record["tensor"], dtype=float)  # null (JSON) -> NaN
+        np.testing.assert_array_equal(tensor, expected.tensor)
+        assert record["property"].startswith("stiffness") and record["converged"]
+    assert [r["bc"] for r in records] == ["kinematic", "mixed"]
+
+
+def test_solve_stiffness_homogeneous_is_exact(tmp_path, capsys):
+    """One isotropic phase: the Mandel tensor [[l+2m, l, 0], [l, l+2m, 0], [0, 0, 2m]]."""
+    image = tmp_path / "one.npy"
+    np.save(image, np.zeros((6, 6), dtype=np.int8))
+    assert main(["solve", str(image), "--stiffness", "lam=1,mu=0.5", "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose(record["tensor"], [[2, 1, 0], [1, 2, 0], [0, 0, 1]], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--stiffness", "E=1,nu"], "--stiffness takes moduli as KEY=NUMBER"),
+        (["--stiffness", "E=1,nu=0.6", "--stiffness", "E=2,nu=0.2"], "nu must be in"),
+        (["--stiffness", "E=1,nu=0.2"], "one material per phase label"),
+        (["--stiffness", "E=1,nu=0.2", "--conductivity", "1,2"], "not both or neither"),
+        ([], "not both or neither"),
+        (["--stiffness", "E=1,nu=0.2", "--stiffness", "E=2,nu=0.2", "--discretization", "fv"],
+         "--discretization for --stiffness must be q1"),
+    ],
+)  # fmt: skip
+def test_solve_stiffness_bad_input_exits_2(tmp_path, capsys, extra, message):
+    image = tmp_path / "m.npy"
+    np.save(image, laminate((8, 8), 0.5))
+    assert main(["solve", str(image), *extra]) == 2
+    assert message in capsys.readouterr().err
