@@ -3,23 +3,35 @@
 Public API::
 
     sve.apparent_conductivity(phases, conductivity, *, bc="periodic", ...)
+    sve.apparent_stiffness(phases, stiffness, *, bc="periodic", ...)
     sve.run_study(spec, *, client=None, store=None)
     sve.open_study(store)
     sve.report(dataset_or_store, out_dir)
 
-The random media themselves come from the sibling package ``generators``.
+Isotropic and cubic stiffness tensors and isotropic projections (bulk and
+shear moduli, Young's modulus, Poisson's ratio, distance to isotropy) are in
+``sve.solvers``. The random media themselves come from the sibling package
+``generators``.
 """
 
 from sve.report import report
-from sve.solvers import ConductivityResult, ConvergenceError, apparent_conductivity
+from sve.solvers import (
+    ConductivityResult,
+    ConvergenceError,
+    StiffnessResult,
+    apparent_conductivity,
+    apparent_stiffness,
+)
 from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
 
 __all__ = [
     "ConductivityResult",
     "ConvergenceError",
     "SpecError",
+    "StiffnessResult",
     "StudySpec",
     "apparent_conductivity",
+    "apparent_stiffness",
     "load_spec",
     "open_study",
     "report",

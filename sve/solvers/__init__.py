@@ -9,16 +9,33 @@ from sve.solvers.bounds import (
 )
 from sve.solvers.conductivity import IMPLEMENTED_BCS as CONDUCTIVITY_BCS
 from sve.solvers.conductivity import apparent_conductivity
+from sve.solvers.elastic_moduli import (
+    IsotropicProjection,
+    cubic,
+    isotropic,
+    isotropic_projection,
+    lame_parameters,
+)
+from sve.solvers.elasticity import IMPLEMENTED_BCS as ELASTICITY_BCS
+from sve.solvers.elasticity import StiffnessResult, apparent_stiffness
 from sve.solvers.result import ConductivityResult, ConvergenceError
 
 __all__ = [
     "CONDUCTIVITY_BCS",
+    "ELASTICITY_BCS",
     "ConductivityResult",
     "ConvergenceError",
+    "IsotropicProjection",
+    "StiffnessResult",
     "apparent_conductivity",
+    "apparent_stiffness",
     "canonical_bc",
+    "cubic",
     "hashin_shtrikman_bounds",
     "implemented_bc",
+    "isotropic",
+    "isotropic_projection",
+    "lame_parameters",
     "maxwell_garnett",
     "reuss_bound",
     "voigt_bound",
