@@ -110,6 +110,13 @@ def _banners(ds: xr.Dataset, numbers: xr.Dataset) -> list[Block]:
     return blocks
 
 
+def _phases(spec: StudySpec) -> str:
+    if spec.property == "conductivity":
+        return f"phase conductivities {list(spec.phases)}"
+    moduli = "; ".join(", ".join(f"{k} = {v:g}" for k, v in p.items()) for p in spec.phases)
+    return f"isotropic phases {moduli}"
+
+
 def _summary(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
     unit = spec.length_unit
     medium = ", ".join(
@@ -120,7 +127,7 @@ def _summary(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
             "list",
             rows=[
                 [f"Medium: {spec.ndim}-D {medium}"],
-                [f"Property: {spec.property}, phase conductivities {list(spec.phases)} (phase 0, phase 1)"],
+                [f"Property: {spec.property}, {_phases(spec)} (phase 0, phase 1)"],
                 [
                     f"Sizes: {list(spec.sizes)} voxels (spacing {spec.spacing:g}{_unit(unit)}); "
                     f"{spec.realizations} realizations each; boundary conditions {list(spec.bc)}"
@@ -133,6 +140,9 @@ def _summary(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
             ],
         )
     ]
+
+
+_EFFECTIVE = {"conductivity": "conductivity", "elasticity": "bulk modulus"}
 
 
 def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
@@ -167,13 +177,17 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block(
             "p",
             "KUBC (kinematic) means decrease and SUBC (static) means increase with L toward "
-            "the effective conductivity; PBC lies between them for every realization. "
+            f"the effective {_EFFECTIVE[spec.property]}; PBC lies between them for every "
+            "realization. "
             f"Bounds at the spec's volume fraction φ = {spec.volume_fraction:g}:",
         ),
         Block("list", rows=bounds),
         Block(
             "table",
-            header=["bc", "L [voxel]", "L / ℓ", "n", "mean tr(K)/d", f"{conf} % CI", "variance"],
+            header=[
+                "bc", "L [voxel]", "L / ℓ", "n", f"mean {numbers.attrs['quantity']}",
+                f"{conf} % CI", "variance",
+            ],  # fmt: skip
             rows=rows,
         ),
         Block("figure", "mean_vs_size", header=["mean against size"]),
@@ -233,7 +247,8 @@ def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     blocks += [
         Block(
             "p",
-            "Kanit's law D²(V) = D² (A/V)^α with the point variance D² = φ(1 − φ)(σ1 − σ0)²; "
+            "Kanit's law D²(V) = D² (A/V)^α with the point variance D² = φ(1 − φ)(z1 − z0)², "
+            f"z the {numbers.attrs['quantity']} of each phase; "
             "A is Matheron's integral range when α = 1.",
         ),
         Block(
@@ -305,7 +320,8 @@ def _budget_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block("h2", "Error budget"),
         Block(
             "p",
-            f"At the largest size, L = {size} voxels, in the units of the conductivity; the "
+            f"At the largest size, L = {size} voxels, in the units of the {spec.property} "
+            "phases; the "
             "parts are kept apart (a random error, a bounded systematic one, a numerical one). "
             f"Statistical: half-width of the {conf} % interval of the mean. BC bias: "
             f"|KUBC − SUBC| gap of the means ({numbers.attrs['bc_bias'] or 'n/a'}). Solver: "

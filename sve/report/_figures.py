@@ -143,7 +143,7 @@ def mean_vs_size(numbers: xr.Dataset, spec: StudySpec) -> Figure:
         if np.isfinite(value):
             ax.axhline(value, color=colour, ls=style, lw=1, label=f"{label}: {value:.4g}")
     _size_axis(ax, numbers)
-    ax.set_ylabel("apparent conductivity tr(K)/d")
+    ax.set_ylabel(f"apparent {spec.property}: {numbers.attrs['quantity']}")
     ax.set_title(f"{spec.name}: mean against size", fontsize=10)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
@@ -177,7 +177,7 @@ def variance_vs_size(numbers: xr.Dataset, spec: StudySpec) -> Figure:
         label = f"L^-{d} (short-range reference)" if anomalous else f"L^-{d} (expected, short range)"
         ax.loglog(length, anchor * (length / length[0]) ** (-d), "k--", lw=1, label=label)
     _size_axis(ax, numbers)
-    ax.set_ylabel("variance of tr(K)/d")
+    ax.set_ylabel(f"variance of {numbers.attrs['quantity']}")
     title = f"{spec.name}: variance against size"
     if anomalous:
         title += " — anomalous scaling flagged"

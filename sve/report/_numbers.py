@@ -11,7 +11,12 @@ import json
 import numpy as np
 import xarray as xr
 
-from sve.solvers.bounds import hashin_shtrikman_bounds, reuss_bound, voigt_bound
+from sve.solvers.bounds import (
+    hashin_shtrikman_bounds,
+    hashin_shtrikman_bulk_bounds,
+    reuss_bound,
+    voigt_bound,
+)
 from sve.statistics import (
     boundary_bias,
     ensemble_statistics,
@@ -30,6 +35,13 @@ __all__ = ["key_numbers", "RELATIVE_ERRORS", "RVE_REALIZATIONS", "check_study_da
 RELATIVE_ERRORS = (0.01, 0.02, 0.05)
 RVE_REALIZATIONS = (1, 10)
 
+#: What the report summarizes (sve.statistics.isotropic_part), in words and as a label.
+PROPERTY = {
+    "conductivity": "isotropic part tr(K)/d of the apparent conductivity",
+    "elasticity": "bulk modulus i·C·i/d² of the apparent stiffness (2-D: plane strain)",
+}
+QUANTITY = {"conductivity": "tr(K)/d", "elasticity": "bulk modulus i·C·i/d²"}
+
 #: Confidence level of every interval in the report.
 CONFIDENCE = 0.95
 
@@ -44,7 +56,9 @@ def check_study_dataset(ds: object) -> xr.Dataset:
     """``ds`` if it is a study dataset with at least one ok record, else a clear error."""
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    missing = [name for name in ("status", "conductivity") if name not in ds]
+    missing = ["status"] if "status" not in ds else []
+    if not any(name in ds for name in ("conductivity", "stiffness")):
+        missing.append("conductivity or stiffness")
     if "spec" not in ds.attrs or missing:
         raise ValueError(
             "not an SVE study dataset: "
@@ -85,6 +99,8 @@ def _counts(ds: xr.Dataset) -> xr.Dataset:
 def _dykhne(spec: StudySpec) -> tuple[float, str]:
     """√(σ0 σ1) and why it applies, or NaN and why not."""
     medium = spec.medium
+    if spec.property != "conductivity":
+        return np.nan, "Dykhne's √(σ0 σ1) is a conductivity result: no reference here"
     symmetric = (
         spec.ndim == 2
         and len(spec.phases) == 2
@@ -129,7 +145,7 @@ def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
     else:
         try:
             fit = fit_variance_scaling(usable, confidence=CONFIDENCE)
-            phases = spec.phases
+            phases = spec.phase_scalars
             d2 = point_variance(spec.volume_fraction, phases[1], phases[0])
             kanit = fit_integral_range(
                 usable, ndim=spec.ndim, point_variance=d2, confidence=CONFIDENCE
@@ -188,7 +204,9 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        Of the isotropic part tr(K)/d of the apparent conductivity, at the
+        Of the isotropic part tr(K)/d of the apparent conductivity (or, for
+        an elasticity study, the bulk modulus i·C·i/d² of the apparent
+        stiffness, :func:`sve.statistics.isotropic_part`), at the
         confidence level ``attrs["confidence"]`` (0.95):
 
         * per ``size`` and ``bc``: ``mean``, ``ci_low``, ``ci_high``,
@@ -231,23 +249,28 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     ds = check_study_dataset(ds)
     spec = _spec(ds)
     notes: dict[str, str] = {}
-    stats = ensemble_statistics(ds, "conductivity", confidence=CONFIDENCE)
+    variable = spec.variable
+    stats = ensemble_statistics(ds, variable, confidence=CONFIDENCE)
     out = stats[["mean", "ci_low", "ci_high", "variance", "n"]].copy()
     out.update(_fits(stats, spec, notes))
-    budget = error_budget(ds, "conductivity", tol=spec.tol, confidence=CONFIDENCE)
+    budget = error_budget(ds, variable, tol=spec.tol, confidence=CONFIDENCE)
     for name in ("statistical", "bc_bias", "solver"):
         out[name] = budget[name]
     out["discretization"] = xr.full_like(budget["solver"], np.nan)
     out["max_residual"] = ds["residual"].where(ds["status"] == STATUS["ok"]).max("realization")
-    bias = boundary_bias(ds, "conductivity", confidence=CONFIDENCE)
+    bias = boundary_bias(ds, variable, confidence=CONFIDENCE)
     for name in ("gap", "gap_low", "gap_high"):
         out[name] = bias[name]
     out.update(_counts(ds))
     fractions = [1 - spec.volume_fraction, spec.volume_fraction]
-    phases = list(spec.phases)
+    phases = list(spec.phase_scalars)
     out["voigt"] = voigt_bound(fractions, phases)
     out["reuss"] = reuss_bound(fractions, phases)
-    out["hs_lower"], out["hs_upper"] = hashin_shtrikman_bounds(fractions, phases, spec.ndim)
+    if spec.property == "conductivity":
+        hs = hashin_shtrikman_bounds(fractions, phases, spec.ndim)
+    else:
+        hs = hashin_shtrikman_bulk_bounds(fractions, phases, spec.phase_shear(), spec.ndim)
+    out["hs_lower"], out["hs_upper"] = hs
     out["dykhne"], notes["dykhne"] = _dykhne(spec)
     out["ergodicity_p_value"] = np.nan
     notes["ergodicity"] = _ERGODICITY_NOT_TESTABLE
@@ -275,8 +298,9 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
             **notes,
             "confidence": CONFIDENCE,
             "complete": int(not np.any(status == STATUS["pending"])),
-            "property": "isotropic part tr(K)/d of the apparent conductivity",
-            "units": ds["conductivity"].attrs.get("units", ""),
+            "property": PROPERTY[spec.property],
+            "quantity": QUANTITY[spec.property],
+            "units": ds[variable].attrs.get("units", ""),
             "study": spec.name,
         }
     )

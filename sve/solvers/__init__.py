@@ -3,6 +3,7 @@
 from sve.solvers._bc import canonical_bc, implemented_bc
 from sve.solvers.bounds import (
     hashin_shtrikman_bounds,
+    hashin_shtrikman_bulk_bounds,
     maxwell_garnett,
     reuss_bound,
     voigt_bound,
@@ -32,6 +33,7 @@ __all__ = [
     "canonical_bc",
     "cubic",
     "hashin_shtrikman_bounds",
+    "hashin_shtrikman_bulk_bounds",
     "implemented_bc",
     "isotropic",
     "isotropic_projection",

@@ -152,6 +152,78 @@ def hashin_shtrikman_bounds(
     return lower, upper
 
 
+def hashin_shtrikman_bulk_bounds(
+    volume_fractions: Sequence[float],
+    bulk: Sequence[float],
+    shear: Sequence[float],
+    ndim: int,
+) -> tuple[float, float]:
+    r"""Hashin-Shtrikman bounds on the bulk modulus of isotropic n-phase elastic media.
+
+    Parameters
+    ----------
+    volume_fractions : sequence of float
+        ``f_i >= 0``, summing to 1.
+    bulk, shear : sequence of float
+        Bulk ``K_i > 0`` and shear ``G_i > 0`` moduli, one per phase: in 3-D
+        the usual ones, in 2-D (plane strain) the in-plane bulk modulus
+        ``lam + mu`` and ``mu``.
+    ndim : {2, 3}
+
+    Returns
+    -------
+    lower, upper : float
+        Bounds of the effective bulk modulus of every statistically isotropic
+        medium with these phases and fractions, in the units of the moduli.
+
+    Notes
+    -----
+    With a reference shear modulus ``G0`` and ``a = 2 (d - 1) / d``
+    (4/3 in 3-D, 1 in 2-D),
+
+    .. math:: K_{HS}(G_0) = \Bigl[\sum_i \frac{f_i}{K_i + a G_0}\Bigr]^{-1} - a G_0,
+
+    the lower bound is ``K_HS(G_min)`` and the upper ``K_HS(G_max)`` (Hashin
+    & Shtrikman 1963 for well-ordered phases; Walpole 1966 for any
+    ordering; the 2-D form in Torquato 2002, ch. 21). When every phase has
+    the same shear modulus both bounds equal Hill's exact result.
+
+    References
+    ----------
+    .. [1] Z. Hashin, S. Shtrikman, "A variational approach to the theory of
+       the elastic behaviour of multiphase materials", J. Mech. Phys. Solids
+       11 (1963) 127-140.
+    .. [2] L. J. Walpole, "On bounds for the overall elastic moduli of
+       inhomogeneous systems - I", J. Mech. Phys. Solids 14 (1966) 151-162.
+    .. [3] S. Torquato, "Random heterogeneous materials", Springer (2002).
+
+    Examples
+    --------
+    >>> lower, upper = hashin_shtrikman_bulk_bounds([0.5, 0.5], [1.0, 2.0], [0.5, 3.0], 3)
+    >>> round(lower, 6), round(upper, 6)
+    (1.384615, 1.454545)
+    """
+    fractions, values = _check_phases(volume_fractions, bulk)
+    shears = np.asarray(shear, dtype=np.float64)
+    if shears.shape != np.shape(volume_fractions):
+        raise ValueError(
+            f"shear must have one value per volume fraction, got shape {shears.shape}"
+        )
+    if not np.all(np.isfinite(shears)) or np.any(shears <= 0):
+        raise ValueError(f"shear must be finite and > 0, got {shears.tolist()}")
+    if np.any(values <= 0):
+        raise ValueError(f"bulk must be > 0, got {np.asarray(bulk).tolist()}")
+    shears = shears[np.asarray(volume_fractions, dtype=np.float64) > 0]
+    if isinstance(ndim, bool) or ndim not in (2, 3):
+        raise ValueError(f"ndim must be 2 or 3, got {ndim!r}")
+    a = 2.0 * (ndim - 1) / ndim
+
+    def bound(g0: float) -> float:
+        return float(1.0 / np.sum(fractions / (values + a * g0)) - a * g0)
+
+    return bound(shears.min()), bound(shears.max())
+
+
 def maxwell_garnett(matrix: float, inclusion: float, volume_fraction: float, ndim: int) -> float:
     r"""Maxwell-Garnett (Clausius-Mossotti) conductivity of dilute spherical inclusions.
 

@@ -24,7 +24,7 @@ def _find_bc(ds: xr.Dataset, names: tuple[str, ...]) -> str | None:
 
 def boundary_bias(
     ds: xr.Dataset,
-    variable: str = "conductivity",
+    variable: str | None = None,
     *,
     isotropic: bool = True,
     length: str = "length",
@@ -36,10 +36,12 @@ def boundary_bias(
     ----------
     ds : xarray.Dataset
         A study dataset (``size``, ``realization``, ``bc``; ``status``).
-    variable : str
-        The apparent property.
+    variable : str or None
+        The apparent property; by default the study's tensor,
+        ``conductivity`` or ``stiffness``.
     isotropic : bool
-        Use the isotropic part tr(K)/d (else every component).
+        Use the isotropic part (:func:`isotropic_part`: tr(K)/d, or the bulk
+        modulus of a stiffness), else every component.
     length : str
         Name of the length coordinate.
     confidence : float in (0, 1)
@@ -85,7 +87,7 @@ def boundary_bias(
        elastic heterogeneous bodies", J. Mech. Phys. Solids 38, 813-841, 1990.
     .. [2] T. Kanit et al. (2003), Int. J. Solids Struct. 40, 3647-3679.
     """
-    check_study(ds, variable)
+    variable = check_study(ds, variable)
     confidence = check_confidence(confidence)
     if length not in ds.coords:
         raise ValueError(f"ds has no coordinate {length!r}")
@@ -199,7 +201,7 @@ def _gap_fit(gap: np.ndarray, se: np.ndarray, x: np.ndarray) -> tuple[float, flo
 
 def error_budget(
     ds: xr.Dataset,
-    variable: str = "conductivity",
+    variable: str | None = None,
     *,
     isotropic: bool = True,
     tol: float | None = None,
@@ -211,10 +213,12 @@ def error_budget(
     ----------
     ds : xarray.Dataset
         A study dataset.
-    variable : str
-        The apparent property.
+    variable : str or None
+        The apparent property; by default the study's tensor,
+        ``conductivity`` or ``stiffness``.
     isotropic : bool
-        Use the isotropic part tr(K)/d (else every component).
+        Use the isotropic part (:func:`isotropic_part`: tr(K)/d, or the bulk
+        modulus of a stiffness), else every component.
     tol : float, optional
         Relative solver tolerance in (0, 1), used when ``ds`` has no
         ``residual`` variable.
@@ -240,7 +244,7 @@ def error_budget(
     so its error is of second order in the field error; taking the relative
     residual itself as the relative error of the property is conservative.
     """
-    check_study(ds, variable)
+    variable = check_study(ds, variable)
     if tol is not None:
         tol = check_real(tol, "tol", 0.0, 1.0)
     statistics = ensemble_statistics(ds, variable, isotropic=isotropic, confidence=confidence)

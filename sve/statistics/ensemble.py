@@ -16,18 +16,43 @@ OK = 1  # sve.study.tasks.STATUS["ok"]; the statistics layer must not import the
 
 
 def isotropic_part(tensor: xr.DataArray) -> xr.DataArray:
-    """Mean of the diagonal, tr(K)/d, of a tensor with dimensions ``i`` and ``j``."""
+    """The isotropic scalar of a tensor with dimensions ``i`` and ``j``.
+
+    A conductivity (any other name): the mean of the diagonal, ``tr(K) / d``.
+    A Mandel stiffness (named ``stiffness``, ``m = 3`` in 2-D or ``6`` in
+    3-D): the bulk modulus ``i.C.i / d**2``, the mean of its ``d x d``
+    normal block (3-D: ``(C11 + C22 + C33 + 2 (C12 + C13 + C23)) / 9``;
+    2-D plane strain: ``lam + mu`` for an isotropic tensor). It reads the
+    normal block only, so it is defined under mixed conditions too, and it
+    is the Voigt-type projection of :func:`sve.solvers.isotropic_projection`.
+    """
     for dim in ("i", "j"):
         if dim not in tensor.dims:
             raise ValueError(f"tensor must have dimensions 'i' and 'j', got {tensor.dims}")
+    m = tensor.sizes["i"]
+    if tensor.name == "stiffness":
+        if m not in (3, 6):
+            raise ValueError(f"a Mandel stiffness has 3 or 6 rows, got {m}")
+        d = 2 if m == 3 else 3
+        block = tensor.isel(i=slice(0, d), j=slice(0, d))
+        return block.sum(("i", "j"), skipna=False) / d**2
     diagonal = tensor.where(tensor["i"] == tensor["j"])
-    return diagonal.sum(("i", "j"), skipna=True, min_count=1) / tensor.sizes["i"]
+    return diagonal.sum(("i", "j"), skipna=True, min_count=1) / m
 
 
-def check_study(ds: xr.Dataset, variable: str) -> None:
-    """A study dataset with ``variable`` and ``status``, ``variable`` over size and realization."""
+#: The apparent tensors a study dataset may hold, one per study.
+TENSORS = ("conductivity", "stiffness")
+
+
+def check_study(ds: xr.Dataset, variable: str | None) -> str:
+    """The name of ``variable`` (default: the study's tensor) in a study dataset.
+
+    Checks that ``ds`` holds it and ``status``, over size and realization.
+    """
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if variable is None:
+        variable = next((name for name in TENSORS if name in ds), TENSORS[0])
     for name in (variable, "status"):
         if name not in ds:
             raise ValueError(f"ds has no variable {name!r}; variables: {list(ds.data_vars)}")
@@ -35,6 +60,7 @@ def check_study(ds: xr.Dataset, variable: str) -> None:
         raise ValueError(
             f"{variable} must have dimensions 'size' and 'realization', got {ds[variable].dims}"
         )
+    return variable
 
 
 def ok_values(ds: xr.Dataset, variable: str, isotropic: bool) -> xr.DataArray:
@@ -45,7 +71,7 @@ def ok_values(ds: xr.Dataset, variable: str, isotropic: bool) -> xr.DataArray:
 
 def ensemble_statistics(
     ds: xr.Dataset,
-    variable: str = "conductivity",
+    variable: str | None = None,
     *,
     isotropic: bool = True,
     confidence: float = 0.95,
@@ -58,10 +84,12 @@ def ensemble_statistics(
     ----------
     ds : xarray.Dataset
         A study dataset (dimensions ``size``, ``realization``, ``bc``, ...).
-    variable : str
-        The apparent property to summarize.
+    variable : str or None
+        The apparent property to summarize; by default the study's tensor,
+        ``conductivity`` or ``stiffness``.
     isotropic : bool
-        Summarize the isotropic part tr(K)/d instead of every component.
+        Summarize the isotropic part (:func:`isotropic_part`: tr(K)/d, or the
+        bulk modulus of a stiffness) instead of every component.
     confidence : float in (0, 1)
         Level of the two-sided confidence intervals.
     bootstrap : int, default 0
@@ -92,7 +120,7 @@ def ensemble_statistics(
     .. [1] B. Efron and R. J. Tibshirani, *An Introduction to the Bootstrap*,
        Chapman & Hall, 1993, chapter 13.
     """
-    check_study(ds, variable)
+    variable = check_study(ds, variable)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     bootstrap = check_integer(bootstrap, "bootstrap", 0)

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 from distributed import Client, LocalCluster, as_completed
 
-from sve.solvers import apparent_conductivity
+from sve.solvers import apparent_conductivity, apparent_stiffness
 from sve.study.spec import StudySpec, load_spec
 from sve.study.store import (
     completed,
@@ -59,14 +59,19 @@ def batches(spec: StudySpec) -> list[tuple[int, range]]:
     ]
 
 
-def _warm_numba_cache() -> None:
-    """Compile (or load) the kernels once here so that workers load them from disk.
+def _warm_numba_cache(spec: StudySpec) -> None:
+    """Compile (or load) the study's kernels once here so that workers load them from disk.
 
-    A heterogeneous image, so that CG iterates and every kernel is compiled.
+    A heterogeneous image (two voxels of phase 1 in a corner: not the voxel
+    checkerboard, which the Q1 affine field solves exactly), so that CG
+    iterates and every kernel of the property is compiled.
     """
-    for ndim in (2, 3):
-        checkerboard = np.indices((4,) * ndim).sum(axis=0) % 2
-        apparent_conductivity(checkerboard, [1.0, 2.0], tol=1e-3)
+    phases = np.zeros((4,) * spec.ndim, dtype=np.int8)
+    phases[:2, :1] = 1
+    if spec.property == "conductivity":
+        apparent_conductivity(phases, [1.0, 2.0], tol=1e-3)
+    else:
+        apparent_stiffness(phases, spec.phase_stiffness(), tol=1e-3)
 
 
 def _client(stack: ExitStack, client: Client | str | None, workers: int | None) -> Client:
@@ -162,7 +167,7 @@ def run_study(
     say(f"study {spec.name!r}: {len(todo)} of {len(batches(spec))} tasks to run")
 
     if todo:
-        _warm_numba_cache()
+        _warm_numba_cache(spec)
         started, start = _now(), time.perf_counter()
         failures = 0
         group = open_group(store) if store is not None else None

@@ -18,8 +18,11 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     fraction = "expected"           # or "exact" (sve.study.media.FRACTIONS)
 
     [property]
-    name = "conductivity"
+    name = "conductivity"           # or "elasticity"
     phases = [1.0, 10.0]            # value of phase 0, phase 1
+    # elasticity: isotropic moduli of phase 0 and phase 1 (one pair each: E and nu,
+    # K and G, or lam and mu; 2-D is plane strain), e.g.
+    # phases = [{E = 1.0, nu = 0.3}, {E = 10.0, nu = 0.2}]
 
     [sampling]
     sizes = [16, 32, 64, 128, 256]  # edge length in voxels
@@ -44,12 +47,25 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sve.solvers import CONDUCTIVITY_BCS, implemented_bc
+import numpy as np
+
+from sve.solvers import (
+    CONDUCTIVITY_BCS,
+    ELASTICITY_BCS,
+    implemented_bc,
+    isotropic,
+    isotropic_projection,
+)
 from sve.study.media import characteristic_length, validate_medium
 
 __all__ = ["StudySpec", "SpecError", "load_spec"]
 
-PROPERTIES = ("conductivity",)
+PROPERTIES = ("conductivity", "elasticity")
+#: The dataset variable of each property: its apparent tensor (d x d conductivity, or
+#: Mandel stiffness m x m with m = 3 in 2-D, 6 in 3-D).
+VARIABLES = {"conductivity": "conductivity", "elasticity": "stiffness"}
+_BCS = {"conductivity": CONDUCTIVITY_BCS, "elasticity": ELASTICITY_BCS}
+_SOLVERS = {"conductivity": "apparent_conductivity", "elasticity": "apparent_stiffness"}
 DISCRETIZATIONS = ("q1", "fv")
 
 
@@ -69,7 +85,7 @@ class StudySpec:
     seed: int
     medium: dict[str, Any]
     property: str
-    phases: tuple[float, ...]
+    phases: tuple[float, ...] | tuple[dict[str, float], ...]
     sizes: tuple[int, ...]
     spacing: float
     length_unit: str
@@ -89,6 +105,39 @@ class StudySpec:
     def volume_fraction(self) -> float:
         """(Expected) volume fraction of phase 1."""
         return self.medium["volume_fraction"]
+
+    @property
+    def variable(self) -> str:
+        """Name of the apparent tensor in the study dataset: conductivity or stiffness."""
+        return VARIABLES[self.property]
+
+    @property
+    def tensor_size(self) -> int:
+        """Rows of the apparent tensor: d (conductivity) or 3 (2-D) / 6 (3-D) (Mandel)."""
+        return self.ndim if self.property == "conductivity" else 3 * (self.ndim - 1)
+
+    def phase_stiffness(self) -> np.ndarray:
+        """Mandel stiffness of each phase, shape (2, m, m) (elasticity studies only)."""
+        if self.property != "elasticity":
+            raise ValueError(f"phase_stiffness needs an elasticity study, got {self.property!r}")
+        return np.array([isotropic(self.ndim, **moduli) for moduli in self.phases])
+
+    @property
+    def phase_scalars(self) -> tuple[float, float]:
+        """The scalar the statistics summarize, per phase (phase 0, phase 1).
+
+        Conductivity: the conductivities. Elasticity: the bulk moduli
+        ``i.C.i / d**2`` (3-D: ``K``; 2-D plane strain: ``lam + mu``), the
+        projection :func:`sve.statistics.isotropic_part` takes of the
+        apparent stiffness.
+        """
+        if self.property == "conductivity":
+            return tuple(self.phases)
+        return tuple(isotropic_projection(c).bulk_voigt for c in self.phase_stiffness())
+
+    def phase_shear(self) -> tuple[float, float]:
+        """Shear modulus ``mu`` of each phase (elasticity studies only)."""
+        return tuple(isotropic_projection(c).shear_voigt for c in self.phase_stiffness())
 
     @property
     def length(self) -> float:
@@ -205,6 +254,20 @@ def _string(value: Any, field: str) -> str:
     return value
 
 
+def _moduli(value: Any, field: str, ndim: int) -> dict[str, float]:
+    """A table of isotropic moduli (one pair of E/nu, K/G, lam/mu), checked."""
+    if not isinstance(value, dict):
+        raise SpecError(
+            f"{field} must be a table of isotropic moduli for elasticity, e.g. "
+            f"{{E = 1.0, nu = 0.3}} or {{K = 2.0, G = 1.0}}, got {value!r}"
+        )
+    try:
+        isotropic(ndim, **value)
+    except (TypeError, ValueError) as err:
+        raise SpecError(f"{field}: {err}") from None
+    return {key: float(number) for key, number in sorted(value.items())}
+
+
 def _validate(data: dict[str, Any]) -> StudySpec:
     known = {"name", "seed", *_SECTIONS}
     for key, value in data.items():
@@ -238,7 +301,12 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         raise SpecError(
             f"property.phases must be a list of 2 values (phase 0, phase 1), got {phases!r}"
         )
-    phases = tuple(_positive(v, f"property.phases[{i}]") for i, v in enumerate(phases))
+    if prop == "conductivity":
+        phases = tuple(_positive(v, f"property.phases[{i}]") for i, v in enumerate(phases))
+    else:
+        phases = tuple(
+            _moduli(v, f"property.phases[{i}]", medium["ndim"]) for i, v in enumerate(phases)
+        )
 
     sizes = _get(data, "sampling.sizes")
     if not isinstance(sizes, list) or not sizes:
@@ -256,11 +324,7 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     if not isinstance(bcs, list) or not bcs:
         raise SpecError(f"solver.bc must be a non-empty list of names, got {bcs!r}")
     try:
-        bcs = tuple(
-            dict.fromkeys(
-                implemented_bc(b, CONDUCTIVITY_BCS, "apparent_conductivity") for b in bcs
-            )
-        )
+        bcs = tuple(dict.fromkeys(implemented_bc(b, _BCS[prop], _SOLVERS[prop]) for b in bcs))
     except (TypeError, ValueError, NotImplementedError) as err:
         raise SpecError(f"solver.bc: {err}") from None
     tol = _positive(_get(data, "solver.tol"), "solver.tol")
@@ -273,6 +337,8 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         raise SpecError(
             f"solver.discretization must be one of {DISCRETIZATIONS}, got {discretization!r}"
         )
+    if discretization == "fv" and prop == "elasticity":
+        raise SpecError("solver.discretization must be 'q1' for elasticity, got 'fv'")
     if discretization == "fv" and "static" in bcs:
         raise SpecError("solver.bc: 'static' is not implemented with solver.discretization = 'fv'")
 

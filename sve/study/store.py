@@ -53,9 +53,25 @@ def _versions() -> dict[str, str]:
     return versions
 
 
+_TENSOR_ATTRS = {
+    "conductivity": {
+        "long_name": "apparent conductivity tensor (flux = K · gradient)",
+        "units": "same as property.phases",
+    },
+    "elasticity": {
+        "long_name": "apparent stiffness tensor, Mandel notation (sigma = C eps; shear "
+        "components scaled by sqrt 2; 2-D plane strain); NaN shear entries under mixed "
+        "conditions",
+        "units": "same as the moduli of property.phases",
+        "notation": "mandel",
+    },
+}
+
+
 def empty_dataset(spec: StudySpec) -> xr.Dataset:
     """The study dataset with every record pending (NaN values, status 0)."""
     n_size, n_real, n_bc, d = len(spec.sizes), spec.realizations, len(spec.bc), spec.ndim
+    m = spec.tensor_size
     rec = ("size", "realization", "bc")
     if spec.medium["generator"] == "gaussian_level_cut":
         model = covariance(spec.medium)
@@ -70,13 +86,10 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
 
     ds = xr.Dataset(
         {
-            "conductivity": (
+            spec.variable: (
                 (*rec, "i", "j"),
-                full((n_size, n_real, n_bc, d, d), np.nan),
-                {
-                    "long_name": "apparent conductivity tensor (flux = K · gradient)",
-                    "units": "same as property.phases",
-                },
+                full((n_size, n_real, n_bc, m, m), np.nan),
+                _TENSOR_ATTRS[spec.property],
             ),
             "volume_fraction": (
                 ("size", "realization"),
@@ -136,8 +149,8 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
             ),
             "realization": np.arange(n_real),
             "bc": list(spec.bc),
-            "i": np.arange(d),
-            "j": np.arange(d),
+            "i": np.arange(m),
+            "j": np.arange(m),
         },
         attrs={
             "title": f"SVE size-convergence study {spec.name!r}",

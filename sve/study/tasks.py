@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from sve.solvers import apparent_conductivity
+from sve.solvers import apparent_conductivity, apparent_stiffness
 from sve.study.media import draw_medium
 from sve.study.spec import StudySpec
 
@@ -48,9 +48,9 @@ def generate_sve(spec: StudySpec, size: int, realization: int) -> np.ndarray:
 
 
 def _empty_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
-    n_bc, d = len(spec.bc), spec.ndim
+    n_bc, m = len(spec.bc), spec.tensor_size
     return {
-        "conductivity": np.full((n, n_bc, d, d), np.nan),
+        spec.variable: np.full((n, n_bc, m, m), np.nan),
         "volume_fraction": np.full(n, np.nan),
         "iterations": np.zeros((n, n_bc), np.int32),
         "residual": np.full((n, n_bc), np.nan),
@@ -75,29 +75,28 @@ def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np
     Returns
     -------
     dict of ndarray
-        ``conductivity`` (n, n_bc, d, d), ``volume_fraction`` (n,),
+        ``conductivity`` (n, n_bc, d, d) or, for elasticity, ``stiffness``
+        (n, n_bc, m, m) in Mandel notation (NaN shear entries under mixed
+        conditions), ``volume_fraction`` (n,),
         ``iterations``, ``residual``, ``hill_mandel_defect``, ``wall_time``
         (seconds) and ``status`` (see :data:`STATUS`), each (n, n_bc);
         ``error`` (n,), empty strings.
     """
     out = _empty_batch(spec, len(realizations))
+    options = {"spacing": spec.spacing, "tol": spec.tol, "maxiter": spec.maxiter}
+    if spec.property == "conductivity":
+        solve, materials = apparent_conductivity, list(spec.phases)
+        options["discretization"] = spec.discretization
+    else:
+        solve, materials = apparent_stiffness, spec.phase_stiffness()
     for a, realization in enumerate(realizations):
         phases = generate_sve(spec, size, realization)
         out["volume_fraction"][a] = np.count_nonzero(phases == 1) / phases.size
         for b, bc in enumerate(spec.bc):
             start = time.perf_counter()
-            result = apparent_conductivity(
-                phases,
-                spec.phases,
-                bc=bc,
-                spacing=spec.spacing,
-                tol=spec.tol,
-                maxiter=spec.maxiter,
-                on_failure="flag",
-                discretization=spec.discretization,
-            )
+            result = solve(phases, materials, bc=bc, on_failure="flag", **options)
             out["wall_time"][a, b] = time.perf_counter() - start
-            out["conductivity"][a, b] = result.tensor
+            out[spec.variable][a, b] = result.tensor
             out["iterations"][a, b] = max(result.iterations)
             out["residual"][a, b] = result.residual
             out["hill_mandel_defect"][a, b] = result.hill_mandel_defect

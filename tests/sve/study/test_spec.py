@@ -78,7 +78,7 @@ def _delete(data, dotted):
         ("medium.offset_variance", -1.0, r"medium\.offset_variance must be a number >= 0"),
         ("solver.discretization", "fem", r"solver\.discretization must be one of"),
         ("medium.fraction", "roughly", r"medium\.fraction must be one of"),
-        ("property.name", "elasticity", r"property\.name"),
+        ("property.name", "viscosity", r"property\.name"),
         ("property.phases", [1.0], r"property\.phases"),
         ("property.phases", [1.0, float("nan")], r"property\.phases\[1\]"),
         ("property.phases", [1.0, -2.0], r"property\.phases\[1\]"),
