@@ -25,20 +25,3 @@ def study_dataset(values: np.ndarray, sizes, bc=("periodic",)) -> xr.Dataset:
             "j": [0],
         },
     )
-
-
-def power_law_field(shape, beta, rng):
-    """Periodic Gaussian field with spectral density |k|^(beta - d): C(r) ~ r^-beta, beta < d."""
-    k2 = sum(
-        (np.fft.fftfreq(n) if a < len(shape) - 1 else np.fft.rfftfreq(n)).reshape(
-            [-1 if b == a else 1 for b in range(len(shape))]
-        )
-        ** 2
-        for a, n in enumerate(shape)
-    )
-    with np.errstate(divide="ignore"):
-        amplitude = np.where(k2 > 0, k2 ** ((beta - len(shape)) / 4), 0.0)
-    axes = tuple(range(len(shape)))
-    noise = np.fft.rfftn(rng.standard_normal(shape), axes=axes)
-    field = np.fft.irfftn(noise * amplitude, s=shape, axes=axes)
-    return field / field.std()
