@@ -202,6 +202,65 @@ def _solve(args: argparse.Namespace) -> int:
     return 0 if all(r["converged"] for r in records) else 1
 
 
+def _morphology(args: argparse.Namespace) -> int:
+    from sve.morphology import (
+        chord_lengths,
+        integral_range,
+        percolates,
+        radial_average,
+        specific_surface,
+        two_point_probability,
+    )
+
+    phases = _read_image(Path(args.image))
+    periodic = not args.window
+    options = {"spacing": args.spacing, "periodic": periodic}
+    if phases.ndim not in (2, 3):
+        raise ValueError(f"image must be 2-D or 3-D, got {phases.ndim}-D of shape {phases.shape}")
+    inside = np.asarray(phases) == args.phase
+    if not inside.any() or inside.all():
+        raise ValueError(f"--phase {args.phase} must be present and not fill the image")
+    estimate = integral_range(phases, args.phase, **options)
+    chords = [chord_lengths(phases, args.phase, axis=a, **options) for a in range(phases.ndim)]
+    record = {
+        "image": str(args.image),
+        "shape": list(phases.shape),
+        "phase": args.phase,
+        "periodic": periodic,
+        "volume_fraction": float(inside.mean()),
+        "specific_surface_faces": specific_surface(phases, args.phase, method="faces", **options),
+        "specific_surface": specific_surface(phases, args.phase, **options),
+        "percolates": [bool(v) for v in percolates(phases, args.phase, periodic=periodic)],
+        "mean_chord_length": [float(c.mean()) if c.size else None for c in chords],
+        "integral_range": estimate.value,
+        "integral_range_interval": [estimate.low, estimate.high],
+        "integral_range_radius": estimate.radius,
+    }
+    if args.s2:
+        radii, profile = radial_average(
+            two_point_probability(phases, args.phase, periodic=periodic), spacing=args.spacing
+        )
+        np.savetxt(args.s2, np.column_stack([radii, profile]), delimiter=",",
+                   header="r,S2", comments="")  # fmt: skip
+        record["s2_file"] = str(args.s2)
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return 0
+    d = phases.ndim
+    print(f"{args.image}: {phases.shape}, phase {args.phase}, "
+          f"{'periodic' if periodic else 'window (not periodic)'}")  # fmt: skip
+    print(f"  volume fraction        {record['volume_fraction']:.6g}")
+    print(f"  specific surface       {record['specific_surface']:.6g} (marching), "
+          f"{record['specific_surface_faces']:.6g} (voxel faces) [1/length]")  # fmt: skip
+    print(f"  percolates along axes  {record['percolates']}")
+    print(f"  mean chord length      {record['mean_chord_length']} [length]")
+    print(f"  integral range         {estimate.value:.6g} [length^{d}], 95 % interval "
+          f"[{estimate.low:.6g}, {estimate.high:.6g}], radius {estimate.radius:g}")  # fmt: skip
+    if args.s2:
+        print(f"  radial S2 written to   {args.s2}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sve", description="Size-convergence studies of random microstructures."
@@ -269,6 +328,19 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--tol", type=float, default=1e-6, help="CG relative residual")
     solve.add_argument("--json", action="store_true", help="print the results as JSON")
     solve.set_defaults(func=_solve)
+
+    morph = sub.add_parser(
+        "morphology", help="volume fraction, surface, percolation, chords, integral range, S2"
+    )
+    morph.add_argument("image", help="integer phase labels: .npy, or an image scikit-image reads")
+    morph.add_argument("--phase", type=int, default=1, help="phase label measured (default 1)")
+    morph.add_argument("--spacing", type=float, default=1.0, help="voxel edge (physical units)")
+    morph.add_argument(
+        "--window", action="store_true", help="the image is a window, not one period"
+    )
+    morph.add_argument("--s2", metavar="FILE.csv", help="write the radial S2(r) profile")
+    morph.add_argument("--json", action="store_true", help="print the results as JSON")
+    morph.set_defaults(func=_morphology)
     return parser
 
 

@@ -142,3 +142,36 @@ def test_solve_stiffness_bad_input_exits_2(tmp_path, capsys, extra, message):
     np.save(image, laminate((8, 8), 0.5))
     assert main(["solve", str(image), *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_morphology_matches_the_python_api(tmp_path, capsys):
+    from generators import boolean_spheres
+    from sve.morphology import integral_range, percolates, specific_surface
+
+    image, table = tmp_path / "disks.npy", tmp_path / "s2.csv"
+    phases = boolean_spheres((96, 96), 3.0, volume_fraction=0.3, rng=4).labels
+    np.save(image, phases)
+    assert main(["morphology", str(image), "--json", "--s2", str(table)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["volume_fraction"] == np.count_nonzero(phases == 1) / phases.size
+    assert record["specific_surface"] == specific_surface(phases)
+    assert record["percolates"] == percolates(phases).tolist()
+    estimate = integral_range(phases)
+    assert record["integral_range"] == estimate.value
+    assert record["integral_range_interval"] == [estimate.low, estimate.high]
+    profile = np.loadtxt(table, delimiter=",", skiprows=1)
+    assert profile[0, 0] == 0.0 and profile[0, 1] == pytest.approx(record["volume_fraction"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--phase", "7"], "--phase 7 must be present"),
+        (["--spacing", "-1"], "spacing"),
+    ],
+)
+def test_morphology_bad_input_exits_2(tmp_path, capsys, argv, message):
+    image = tmp_path / "m.npy"
+    np.save(image, laminate((8, 8), 0.5))
+    assert main(["morphology", str(image), *argv]) == 2
+    assert message in capsys.readouterr().err
