@@ -204,3 +204,63 @@ def sparse_force_3d(u, w, material, rows, cols, vals, out):
                     out[i1, j, l1, c] += f[15 + c]
                     out[i1, j1, l, c] += f[18 + c]
                     out[i1, j1, l1, c] += f[21 + c]
+
+
+@njit(cache=True, nogil=True)
+def unwrapped_positions(labels, periodic):
+    """Unwrapped lattice position of every labelled voxel within its part.
+
+    ``labels`` (N0, N1, N2) int64 part of every voxel (-1: void), parts
+    connected through faces; ``periodic`` (3,) bool, whether each axis wraps.
+    Returns ``positions`` (N0, N1, N2, 3) int64: a breadth-first walk from the
+    first voxel of every part adds the steps it takes, so crossing a periodic
+    face adds +-N. Voids keep their own index.
+    """
+    n0, n1, n2 = labels.shape
+    shape = np.array([n0, n1, n2])
+    size = n0 * n1 * n2
+    flat = labels.ravel()
+    positions = np.empty((n0, n1, n2, 3), np.int64)
+    seen = np.zeros(size, np.bool_)
+    queue = np.empty(size, np.int64)
+    here = np.empty(3, np.int64)
+    there = np.empty(3, np.int64)
+    for i in range(n0):
+        for j in range(n1):
+            for l in range(n2):
+                positions[i, j, l, 0] = i
+                positions[i, j, l, 1] = j
+                positions[i, j, l, 2] = l
+    for start in range(size):
+        if seen[start] or flat[start] < 0:
+            continue
+        seen[start] = True
+        queue[0] = start
+        head, tail = 0, 1
+        while head < tail:
+            v = queue[head]
+            head += 1
+            here[0] = v // (n1 * n2)
+            here[1] = (v // n2) % n1
+            here[2] = v % n2
+            part = labels[here[0], here[1], here[2]]
+            for axis in range(3):
+                for step in (-1, 1):
+                    there[:] = here
+                    there[axis] += step
+                    if there[axis] < 0 or there[axis] >= shape[axis]:
+                        if not periodic[axis]:
+                            continue
+                        there[axis] %= shape[axis]
+                    w = (there[0] * n1 + there[1]) * n2 + there[2]
+                    if seen[w] or labels[there[0], there[1], there[2]] != part:
+                        continue
+                    seen[w] = True
+                    for ax in range(3):
+                        positions[there[0], there[1], there[2], ax] = positions[
+                            here[0], here[1], here[2], ax
+                        ]
+                    positions[there[0], there[1], there[2], axis] += step
+                    queue[tail] = w
+                    tail += 1
+    return positions

@@ -29,6 +29,7 @@ from sve.solvers._elastic_q1 import (
     mean_strain_matrix,
     sparse_hadamard,
 )
+from sve.solvers._elastic_voids import zero_modes
 from sve.solvers._kernels import dot
 from sve.solvers._pcg import pcg
 from sve.solvers._validation import (
@@ -49,6 +50,13 @@ _ROUND_OFF_ENERGY = (1e3 * np.finfo(float).eps) ** 2
 # Relative asymmetry of an input stiffness accepted as round-off of its computation
 # (e.g. rotate_tensor): far above 1e-16, far below any physical anisotropy.
 _SYMMETRY_TOLERANCE = 1e-10
+# A load outside the compatible subspace of a static problem with voids: relative size of
+# its force on empty nodes and its work on zero-energy modes (exact loads are multiples of
+# h**(d-1) / 2**(d-1), the face node weights).
+_INCOMPATIBLE = 1e-8
+# An apparent stiffness whose smallest eigenvalue is below this fraction of its norm is
+# singular (a solid that does not carry some load: round-off or solver error only).
+_SINGULAR = 1e-10
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,7 +74,10 @@ class StiffnessResult:
     compliance : ndarray, shape of `tensor`
         Its inverse (under ``"static"`` conditions, the computed apparent
         compliance itself; under ``"mixed"``, the inverse of the normal
-        block, NaN elsewhere). Read-only.
+        block, NaN elsewhere). NaN if the tensor is singular to the solver
+        accuracy (smallest eigenvalue below ``tol`` times the norm of the
+        stiffest material: a solid with voids that does not carry every
+        load). Read-only.
     bc : str
         Canonical name of the boundary condition.
     discretization : str
@@ -147,8 +158,9 @@ def apparent_stiffness(
           (the labels are then not used; distinct matrices are found with
           ``numpy.unique``, so prefer the per-label form for many voxels).
 
-        Every matrix must be symmetric positive definite: voids (zero
-        stiffness) are not supported yet.
+        Every matrix must be symmetric positive definite, or zero: a void
+        (``{"E": 0.0, ...}`` is not accepted; pass ``np.zeros((m, m))``).
+        See Notes for porous media.
     bc : str, default "periodic"
         ``"kinematic"`` (``"KUBC"``), ``"periodic"`` (``"PBC"``),
         ``"static"`` (``"SUBC"``) or ``"mixed"`` (``"MUBC"``); see Notes.
@@ -201,8 +213,32 @@ def apparent_stiffness(
 
     One conforming discretization for all of them gives Huet's ordering
     ``C_static <= C_periodic <= C_kinematic`` exactly per image, and the
-    normal block of the mixed tensor between the static and kinematic ones
-    on normal strains.
+    normal block of the mixed tensor between the inverse of the normal block
+    of the static compliance and the normal block of the kinematic tensor
+    (as quadratic forms on normal strains). Mixed conditions return the
+    input tensor of a homogeneous medium only if it does not couple normal
+    strains to shear stresses (orthotropic in the grid axes): a rotated
+    crystal gets a value between ``C_nn`` and ``(S_nn)^-1``.
+
+    **Voids.** A zero stiffness matrix is a void (porous media). Solid
+    voxels form *parts* connected through shared faces (edges in 2-D).
+    Parts touching only at a node (2-D), along an edge or at a corner (3-D)
+    share those nodes: a hinge that transmits forces but no moment. The
+    zero-energy displacements (rigid motions of every part that no fixed
+    face holds, under periodic conditions restricted to rotations about the
+    directions in which a part wraps around, and the mechanisms of hinged
+    parts) are found from the rigid motions of the parts constrained at
+    shared and fixed nodes, and projected out of the iterates with the
+    nodes that touch no solid (fixed at zero); the loads are
+    self-equilibrated on them, so the stresses are unique. A ``notes``
+    entry counts parts, hinge nodes and modes. A solid that carries no load
+    in some direction (no part wrapping around the cell under periodic
+    conditions, an island under kinematic ones, an all-void image) gives
+    the corresponding zero rows and columns and a NaN compliance with a
+    note. Under static conditions a uniform traction on void faces cannot
+    be carried: the tensor is zero outside the subspace of stresses whose
+    boundary loads only act on solid and do no work on a zero-energy mode
+    (with a note), as for conductivity.
 
     **Discretization.** ``Ke = sum_g w_g B_g^T C B_g`` (2**d-point Gauss
     rule, exact), computed once per distinct material and applied
@@ -250,29 +286,29 @@ def apparent_stiffness(
     maxiter = check_maxiter(maxiter)
     on_failure = check_choice("on_failure", on_failure, _ON_FAILURE)
 
-    problem = _Problem(material, stack, h, tol, maxiter)
-    if bc == "periodic":
-        tensor, iterations, residuals, defect = problem.affine("periodic")
-    elif bc == "kinematic":
-        tensor, iterations, residuals, defect = problem.affine("kinematic")
-    elif bc == "mixed":
-        tensor, iterations, residuals, defect = problem.affine("mixed")
-    else:
+    problem = _Problem(material, stack, h, tol, maxiter, bc)
+    if bc == "static":
         tensor, iterations, residuals, defect = problem.static()
+    else:
+        tensor, iterations, residuals, defect = problem.affine(bc)
     ndim = phases.ndim
     m = mandel_size(ndim)
-    notes = []
+    notes = list(problem.notes)
+    block = tensor[:ndim, :ndim] if bc == "mixed" else tensor
     if bc == "mixed":
-        block = tensor[:ndim, :ndim]
-        compliance = np.full((m, m), np.nan)
-        compliance[:ndim, :ndim] = np.linalg.inv(block)
         notes.append("mixed: only the normal block (first d rows and columns) is defined")
-    elif bc == "static":
+    inverse = _inverse(block, tol * float(np.linalg.norm(stack, axis=(1, 2)).max()))
+    if inverse is None:
+        notes.append(
+            "the apparent stiffness is singular (the solid does not carry every load): "
+            "the compliance is undefined (NaN)"
+        )
+    if bc == "static" and problem.compliance is not None:
         compliance = problem.compliance
-        block = tensor
     else:
-        block = tensor
-        compliance = np.linalg.inv(tensor)
+        compliance = np.full((m, m), np.nan)
+        if inverse is not None:
+            compliance[: len(block), : len(block)] = inverse
     scale = np.linalg.norm(block)
     eigenvalues = np.linalg.eigvalsh(0.5 * (block + block.T))
     converged = max(residuals) <= tol
@@ -285,7 +321,7 @@ def apparent_stiffness(
         residual=float(max(residuals)),
         converged=converged,
         hill_mandel_defect=defect,
-        symmetry_defect=float(np.linalg.norm(block - block.T) / scale),
+        symmetry_defect=float(np.linalg.norm(block - block.T) / scale) if scale > 0 else 0.0,
         min_eigenvalue=float(eigenvalues.min()),
         wall_time=time.perf_counter() - start,
         notes=tuple(notes),
@@ -310,31 +346,78 @@ def _to_full(mandel: np.ndarray) -> np.ndarray:
 
 
 class _Problem:
-    """Operator, preconditioners and load cases of one image."""
+    """Operator, preconditioners, constraints and load cases of one image."""
 
-    def __init__(self, material, stack, spacing, tol, maxiter) -> None:
+    def __init__(self, material, stack, spacing, tol, maxiter, bc) -> None:
         self.material = material
         self.stack = stack
         self.h = spacing
         self.tol = tol
         self.maxiter = maxiter
-        self.ndim = material.ndim
-        self.m = mandel_size(self.ndim)
+        self.ndim = ndim = material.ndim
+        self.m = mandel_size(ndim)
         self.ke = sparse_hadamard(element_stiffness(stack, spacing))
-        self.bbar = mean_strain_matrix(self.ndim, spacing)
-        self._kernel = sparse_force_2d if self.ndim == 2 else sparse_force_3d
-        self._means = mean_strain_stress_2d if self.ndim == 2 else mean_strain_stress_3d
+        self.bbar = mean_strain_matrix(ndim, spacing)
+        self._kernel = sparse_force_2d if ndim == 2 else sparse_force_3d
+        self._means = mean_strain_stress_2d if ndim == 2 else mean_strain_stress_3d
         counts = np.bincount(material.reshape(-1), minlength=len(stack))
         self.mean_c = np.einsum("n,nij->ij", counts / material.size, stack)
-        self.volume = material.size * spacing**self.ndim
-        projections = [isotropic_projection(c) for c in stack]
+        self.volume = material.size * spacing**ndim
+        solid = np.any(stack != 0.0, axis=(1, 2))
+        # Reference medium from the solid materials present (any, for an all-void image).
+        present = solid & (counts > 0)
+        projections = [isotropic_projection(c) for c in stack[present]] or [
+            isotropic_projection(np.eye(self.m))
+        ]
         bulk = np.array([p.bulk_voigt for p in projections])
         shear = np.array([p.shear_voigt for p in projections])
         self.k0 = float(np.sqrt(bulk.min() * bulk.max()))
         self.mu0 = float(np.sqrt(shear.min() * shear.max()))
-        self.lam0 = self.k0 - 2.0 * self.mu0 / self.ndim
+        self.lam0 = self.k0 - 2.0 * self.mu0 / ndim
         self.floor = _ROUND_OFF_ENERGY * float(np.linalg.eigvalsh(self.mean_c).max()) * self.volume
         self.compliance = None
+        self.notes = []
+        shape = material.shape
+        if bc == "periodic":
+            self.node_shape = shape + (ndim,)
+            self.kinds = None
+        else:
+            self.node_shape = tuple(n + 1 for n in shape) + (ndim,)
+            self.kinds = tuple(
+                tuple(
+                    "dirichlet" if bc == "kinematic" or (bc == "mixed" and a == c) else "neumann"
+                    for a in range(ndim)
+                )
+                for c in range(ndim)
+            )
+        self.fixed = np.zeros(self.node_shape, dtype=bool)
+        self._fixed_faces = []  # slices: cheaper than the mask in every iteration
+        for c in range(ndim):
+            for axis in range(ndim):
+                if self.kinds is not None and self.kinds[c][axis] == "dirichlet":
+                    for end in (0, -1):
+                        index = [slice(None)] * (ndim + 1)
+                        index[axis] = end
+                        index[ndim] = c
+                        self._fixed_faces.append(tuple(index))
+                        self.fixed[tuple(index)] = True
+        self.voids = None
+        if not solid[material].all():
+            self.voids = zero_modes(solid[material], self.fixed, periodic=bc == "periodic")
+            self.notes.append(
+                f"voids: {self.voids.parts} face-connected solid part(s), "
+                f"{self.voids.hinges} hinge node(s) shared by parts through an edge or corner "
+                f"only, {self.voids.modes} zero-energy mode(s) (rigid motions of floating "
+                f"parts, hinge mechanisms) and {int(self.voids.empty.sum())} node(s) touching "
+                "no solid projected out of the iterates"
+            )
+
+    def constrain(self, x) -> None:
+        """Zero the fixed dofs and the empty nodes, remove the zero-energy modes."""
+        for index in self._fixed_faces:
+            x[index] = 0.0
+        if self.voids is not None:
+            self.voids.project(x)
 
     def _force(self, u, w, material, ke, out) -> None:
         self._kernel(u, w, material, *ke, out)
@@ -355,7 +438,7 @@ class _Problem:
         self._means(u, self.material, self.stack, self.bbar, strain, stress)
         return strain, stress
 
-    def _pcg(self, apply, precondition, b, x):
+    def _pcg(self, apply, precondition, b, x, floor):
         work = tuple(np.empty_like(b) for _ in range(4))
         return pcg(
             apply,
@@ -365,48 +448,27 @@ class _Problem:
             tol=self.tol,
             maxiter=self.maxiter,
             work=work,
-            floor=self.floor,
+            floor=floor,
         )
+
+    def _apply(self, p, q) -> None:
+        self._force(p, np.zeros(2**self.ndim * self.ndim), self.material, self.ke, q)
+        self.constrain(q)
 
     def affine(self, bc: str):
         ndim, m = self.ndim, self.m
         shape = self.material.shape
+        node_shape = self.node_shape
         if bc == "periodic":
-            node_shape = shape + (ndim,)
-            inverse = periodic_preconditioner(
-                shape, self.h, _to_full(isotropic(ndim, lam=self.lam0, mu=self.mu0))
-            )
-
-            def constrain(x):
-                pass
-
+            c0 = _to_full(isotropic(ndim, lam=self.lam0, mu=self.mu0))
+            inverse = periodic_preconditioner(shape, self.h, c0)
         else:
-            node_shape = tuple(n + 1 for n in shape) + (ndim,)
-            if bc == "kinematic":
-                kinds = tuple(("dirichlet",) * ndim for _ in range(ndim))
-            else:
-                kinds = tuple(
-                    tuple("dirichlet" if a == c else "neumann" for a in range(ndim))
-                    for c in range(ndim)
-                )
-            inverse = bounded_preconditioner(kinds, shape, self.h, self.lam0, self.mu0)
-            fixed = []
-            for c in range(ndim):
-                for axis in range(ndim):
-                    if kinds[c][axis] == "dirichlet":
-                        for end in (0, -1):
-                            index = [slice(None)] * (ndim + 1)
-                            index[axis] = end
-                            index[ndim] = c
-                            fixed.append(tuple(index))
+            inverse = bounded_preconditioner(self.kinds, shape, self.h, self.lam0, self.mu0)
 
-            def constrain(x):
-                for index in fixed:
-                    x[index] = 0.0
-
-        def apply(p, q):
-            self._force(p, np.zeros(2**ndim * ndim), self.material, self.ke, q)
-            constrain(q)
+        def precondition(r, out):
+            inverse(r, out)
+            if self.voids is not None:
+                self.constrain(out)
 
         cases = range(m) if bc != "mixed" else range(ndim)
         tensor = np.zeros((m, m)) if bc != "mixed" else np.full((m, m), np.nan)
@@ -416,9 +478,9 @@ class _Problem:
             load = np.empty(node_shape)
             self.force(np.zeros(node_shape), strain, load)
             np.negative(load, out=load)
-            constrain(load)
+            self.constrain(load)
             u = np.empty(node_shape)
-            its, res = self._pcg(apply, inverse, load, u)
+            its, res = self._pcg(self._apply, precondition, load, u, self.floor)
             iterations.append(its)
             residuals.append(res)
             _, stress = self.means(u)
@@ -429,7 +491,7 @@ class _Problem:
                 tensor[:, k] = stress
             residual = np.empty(node_shape)
             self.force(u, strain, residual)
-            constrain(residual)
+            self.constrain(residual)
             solutions.append(u)
             forces.append(residual)
         gap = (
@@ -437,19 +499,23 @@ class _Problem:
             / self.volume
         )
         scale = np.linalg.norm(np.nan_to_num(tensor))
-        return tensor, iterations, residuals, float(np.linalg.norm(gap) / scale)
+        defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
+        return tensor, iterations, residuals, defect
 
     def static(self):
         ndim, m = self.ndim, self.m
         shape = self.material.shape
-        node_shape = tuple(n + 1 for n in shape) + (ndim,)
-        kinds = tuple(("neumann",) * ndim for _ in range(ndim))
-        inverse = bounded_preconditioner(kinds, shape, self.h, self.lam0, self.mu0)
-        modes = rigid_modes(node_shape[:-1], self.h).reshape(-1, int(np.prod(node_shape)))
+        node_shape = self.node_shape
+        inverse = bounded_preconditioner(self.kinds, shape, self.h, self.lam0, self.mu0)
+        if self.voids is None:
+            modes = rigid_modes(node_shape[:-1], self.h).reshape(-1, int(np.prod(node_shape)))
 
-        def project(x):
-            flat = x.reshape(-1)
-            flat -= modes.T @ (modes @ flat)
+            def project(x):
+                flat = x.reshape(-1)
+                flat -= modes.T @ (modes @ flat)
+
+        else:
+            project = self.voids.project
 
         def precondition(r, out):
             inverse(r, out)
@@ -457,21 +523,34 @@ class _Problem:
 
         def apply(p, q):
             self._force(p, np.zeros(2**ndim * ndim), self.material, self.ke, q)
+            if self.voids is not None:
+                project(q)
 
         unit = sparse_hadamard(element_stiffness(np.eye(m)[None], self.h))
-        compliance = np.zeros((m, m))
-        iterations, residuals, solutions, forces = [], [], [], []
+        loads = []
         for k in range(m):
-            stress = np.eye(m)[k]
             load = np.empty(node_shape)
-            self.force(np.zeros(node_shape), stress, load, ke=unit)
-            project(load)  # round-off only: uniform stresses are self-equilibrated
+            self.force(np.zeros(node_shape), np.eye(m)[k], load, ke=unit)
+            loads.append(load)
+        basis = np.eye(m)
+        if self.voids is not None:
+            basis = _compatible_stresses(loads, self.voids, self.h)
+            if basis.shape[1] < m:
+                self.notes.append(
+                    "static: a uniform traction on voids (or an unbalanced one on a floating "
+                    "part) cannot be carried; the apparent stiffness is 0 outside a subspace of "
+                    f"stresses of dimension {basis.shape[1]}"
+                )
+        cases = basis.shape[1]
+        strains = np.zeros((m, cases))
+        iterations, residuals = [0] * m, [0.0] * m
+        solutions, forces = [], []
+        for b in range(cases):
+            load = sum(basis[j, b] * loads[j] for j in range(m))
+            project(load)  # round-off only: the loads are self-equilibrated
             u = np.empty(node_shape)
-            its, res = self._pcg(apply, precondition, load, u)
-            iterations.append(its)
-            residuals.append(res)
-            strain, _ = self.means(u)
-            compliance[:, k] = strain
+            iterations[b], residuals[b] = self._pcg(apply, precondition, load, u, 0.0)
+            strains[:, b], _ = self.means(u)
             residual = np.empty(node_shape)
             apply(u, residual)
             residual -= load
@@ -482,9 +561,33 @@ class _Problem:
             np.array([[dot(a.reshape(-1), f.reshape(-1)) for f in forces] for a in solutions])
             / self.volume
         )
-        self.compliance = compliance
-        defect = float(np.linalg.norm(gap) / np.linalg.norm(compliance))
-        return np.linalg.inv(compliance), iterations, residuals, defect
+        tensor = np.zeros((m, m))
+        if cases:
+            reduced = basis.T @ strains  # the apparent compliance on the compatible stresses
+            tensor = basis @ np.linalg.inv(reduced) @ basis.T
+            if cases == m:
+                self.compliance = strains @ basis.T
+        scale = np.linalg.norm(strains)
+        defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
+        return tensor, iterations, residuals, defect
+
+
+def _compatible_stresses(loads, voids, spacing) -> np.ndarray:
+    """Orthonormal basis (m, s) of the uniform stresses whose boundary loads put no force
+    on a node touching no solid and do no work on any zero-energy mode."""
+    rows = np.array([voids.components(f) for f in loads]) / spacing ** (loads[0].ndim - 2)
+    squares, vectors = np.linalg.eigh(rows @ rows.T)
+    return vectors[:, squares <= _INCOMPATIBLE**2].copy()
+
+
+def _inverse(block: np.ndarray, resolution: float) -> np.ndarray | None:
+    """Inverse of a symmetric positive definite `block`; None if its smallest eigenvalue
+    is below `resolution` (``tol`` times the norm of the stiffest material: the size of
+    the solver error, so nothing distinguishes it from zero) or ``_SINGULAR`` of its norm."""
+    lowest = np.linalg.eigvalsh(0.5 * (block + block.T)).min()
+    if not lowest > max(resolution, _SINGULAR * np.linalg.norm(block)):
+        return None
+    return np.linalg.inv(block)
 
 
 def _materials(phases: np.ndarray, stiffness) -> tuple[np.ndarray, np.ndarray]:
@@ -542,11 +645,13 @@ def _materials(phases: np.ndarray, stiffness) -> tuple[np.ndarray, np.ndarray]:
         norm = np.linalg.norm(matrix)
         if np.linalg.norm(matrix - matrix.T) > _SYMMETRY_TOLERANCE * max(norm, 1e-300):
             raise ValueError(f"{name} must be symmetric, got asymmetry {matrix - matrix.T!r}")
+        if norm == 0.0:
+            continue  # a void
         lowest = np.linalg.eigvalsh(matrix).min()
         if not lowest > 0:
             raise ValueError(
-                f"{name} must be positive definite (voids with zero stiffness are not "
-                f"supported yet), got smallest eigenvalue {lowest:.3g}"
+                f"{name} must be positive definite, or zero for a void, got smallest "
+                f"eigenvalue {lowest:.3g}"
             )
     stack = 0.5 * (stack + stack.transpose(0, 2, 1))
     if not per_voxel:

@@ -5,7 +5,10 @@ points come from ``tests/_reference.py``-style loops, the strain matrices,
 the Mandel basis and the element matrices are built here, the global
 stiffness is assembled element by element and every system is solved
 directly. Rigid modes of the static problem are removed by Lagrange
-multipliers.
+multipliers. Images with voids (voxels of zero stiffness) have a singular
+matrix (nodes touching no solid, floating parts, hinge mechanisms): they are
+solved densely for the minimum-norm least-squares solution, whose stresses
+are the unique ones of a consistent load (small images only).
 """
 
 from __future__ import annotations
@@ -76,6 +79,17 @@ def apparent_stiffness_reference(
     ndim = len(shape)
     m = len(_PAIRS[ndim])
     periodic = bc == "periodic"
+    voids = bool(np.any(np.all(stiffness == 0.0, axis=(-2, -1))))
+
+    def solve(matrix, rhs):
+        if not voids:
+            return scipy.sparse.linalg.spsolve(matrix, rhs)
+        dense = matrix.toarray()
+        solution, *_ = np.linalg.lstsq(dense, rhs, rcond=1e-12)
+        # A consistent load: the least-squares residual is round-off.
+        assert np.linalg.norm(dense @ solution - rhs) <= 1e-9 * max(np.linalg.norm(rhs), 1e-300)
+        return solution
+
     node_shape = shape if periodic else tuple(n + 1 for n in shape)
     corners, bs, weight = _element(ndim, spacing)
     bbar = bs.mean(axis=0)
@@ -107,6 +121,15 @@ def apparent_stiffness_reference(
             stress += stiffness[element] @ e
         return strain / n_voxels, stress / n_voxels
 
+    if bc == "static" and voids:
+        compliance = np.zeros((m, m))
+        for k in range(m):
+            sigma = np.eye(m)[k]
+            load = np.zeros(n_dof)
+            for _, dofs, _ in elements:
+                load[dofs] += weight * 2**ndim * bbar.T @ sigma
+            compliance[:, k] = averages(solve(matrix.tocsc(), load))[0]
+        return np.linalg.inv(compliance)
     if bc == "static":
         rigid = []
         for c in range(ndim):
@@ -157,7 +180,7 @@ def apparent_stiffness_reference(
                 w = (spacing * corners) @ strain_tensor.T  # E . x on the unwrapped element
                 load[dofs] -= ke @ w.reshape(-1)
             u = np.zeros(n_dof)
-            u[free] = scipy.sparse.linalg.spsolve(reduced, load[free])
+            u[free] = solve(reduced, load[free])
             stress = np.zeros(m)
             for element, dofs, _ in elements:
                 w = ((spacing * corners) @ strain_tensor.T).reshape(-1)
@@ -168,7 +191,7 @@ def apparent_stiffness_reference(
         u = (positions @ strain_tensor.T).reshape(-1)
         u[free] = 0.0
         rhs = -(matrix @ u)
-        u[free] = scipy.sparse.linalg.spsolve(reduced, rhs[free])
+        u[free] = solve(reduced, rhs[free])
         stress = averages(u)[1]
         if bc == "mixed":
             tensor[:ndim, k] = stress[:ndim]

@@ -514,3 +514,204 @@ def test_stiffness_of_the_wrong_type_is_rejected():
 def test_docstring_examples_run(module):
     failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert failures == 0
+
+
+# --- voids (zero stiffness) ---------------------------------------------------------------------
+
+
+def with_voids(ndim):
+    """Isotropic solid (label 0) and a void (label 1)."""
+    return np.array([isotropic(ndim, E=1.0, nu=0.3), np.zeros((mandel_size(ndim),) * 2)])
+
+
+def diagonal_chain(shape, width=None):
+    """Solid voxels (label 0) on the main diagonal only, touching at corners (3-D: at edges
+    when `width` extends them along the last axis); voids (label 1) elsewhere."""
+    phases = np.ones(shape, np.int8)
+    n = min(shape[:2])
+    if len(shape) == 2:
+        phases[np.arange(n), np.arange(n)] = 0
+    elif width is None:
+        phases[np.arange(n), np.arange(n), np.arange(n)] = 0
+    else:
+        phases[np.arange(n), np.arange(n), :] = 0
+    return phases
+
+
+POROUS = {
+    "random 2-D": (np.random.default_rng(0).random((6, 7)) < 0.55).astype(np.int8),
+    "random 2-D b": (np.random.default_rng(1).random((7, 6)) < 0.55).astype(np.int8),
+    "random 3-D": (np.random.default_rng(2).random((4, 5, 4)) < 0.55).astype(np.int8),
+    "corner chain 2-D": diagonal_chain((6, 6)),
+    "corner chain 3-D": diagonal_chain((5, 5, 5)),
+    "edge chain 3-D": diagonal_chain((5, 5, 4), width=4),
+}
+
+
+@pytest.mark.parametrize("bc", ["periodic", "kinematic", "mixed"])
+@pytest.mark.parametrize("name", list(POROUS))
+def test_voids_match_the_reference(bc, name):
+    phases = POROUS[name]
+    stiffness = with_voids(phases.ndim)
+    result = apparent_stiffness(phases, stiffness, bc=bc, tol=1e-12, maxiter=5000)
+    expected = apparent_stiffness_reference(stiffness[phases], bc)
+    # Floating parts and hinge mechanisms (voxels touching at a corner or an edge) leave
+    # zero-energy modes: the reference takes the minimum-norm solution, the solver projects
+    # them out; stresses are unique. CG to 1e-12 (~100 iterations), dense solve ~1e-13.
+    scale = np.nanmax(np.abs(expected))
+    np.testing.assert_allclose(result.tensor, expected, rtol=0, atol=1e-9 * scale)
+    assert result.converged and any(note.startswith("voids:") for note in result.notes)
+
+
+@pytest.mark.parametrize("shape", [(7, 6), (5, 5, 6)])
+def test_static_conditions_with_interior_voids_match_the_reference(shape):
+    ndim = len(shape)
+    phases = (np.random.default_rng(5).random(shape) < 0.5).astype(np.int8)
+    interior = tuple(slice(1, -1) for _ in shape)
+    shell = np.zeros(shape, np.int8)
+    shell[interior] = phases[interior]  # a solid boundary shell carries the tractions
+    stiffness = with_voids(ndim)
+    result = apparent_stiffness(shell, stiffness, bc="static", tol=1e-12, maxiter=5000)
+    expected = apparent_stiffness_reference(stiffness[shell], "static")
+    # As above: the reference is the minimum-norm solution, the stresses are unique.
+    np.testing.assert_allclose(result.tensor, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
+    np.testing.assert_allclose(result.compliance @ result.tensor, np.eye(len(expected)), atol=1e-9)
+
+
+def rigid_count(solid, bc):
+    from sve.solvers._elastic_voids import zero_modes
+
+    ndim = solid.ndim
+    periodic = bc == "periodic"
+    nodes = solid.shape if periodic else tuple(n + 1 for n in solid.shape)
+    fixed = np.zeros(nodes + (ndim,), bool)
+    for c in range(ndim):
+        for axis in range(ndim):
+            if bc == "kinematic" or (bc == "mixed" and axis == c):
+                index = [slice(None)] * ndim
+                for end in (0, -1):
+                    index[axis] = end
+                    fixed[tuple(index) + (c,)] = True
+    return zero_modes(solid, fixed, periodic=periodic)
+
+
+def _solid(shape, *voxels):
+    out = np.zeros(shape, bool)
+    for voxel in voxels:
+        out[voxel] = True
+    return out
+
+
+@pytest.mark.parametrize(
+    ("solid", "bc", "modes"),
+    [
+        (_solid((4, 4), (1, 1)), "static", 3),  # one floating voxel: rigid motions
+        (_solid((4, 4), (1, 1), (1, 2)), "static", 3),  # sharing an edge: one body
+        (_solid((4, 4), (1, 1), (2, 2)), "static", 4),  # a corner hinge: + relative rotation
+        (_solid((4, 4, 4), (1, 1, 1), (1, 1, 2)), "static", 6),  # a face: one body
+        (_solid((4, 4, 4), (1, 1, 1), (1, 2, 2)), "static", 7),  # an edge: rotation about it
+        (_solid((4, 4, 4), (1, 1, 1), (2, 2, 2)), "static", 9),  # a corner: 3 rotations
+        (_solid((4, 4), (1, 1), (2, 2)), "periodic", 4),  # not wrapping: as static
+        (_solid((4, 4), *[(1, j) for j in range(4)]), "periodic", 2),  # wraps: no rotation
+        (_solid((4, 4, 4), *[(i, 1, 1) for i in range(4)]), "periodic", 4),  # + spin about it
+        (_solid((4, 4), (0, 1)), "kinematic", 0),  # on a held face
+        (_solid((4, 4), (1, 1)), "kinematic", 3),  # inside: floating
+        (_solid((4, 4), *[(i, 1) for i in range(4)]), "mixed", 1),  # held along 0: slides
+        (_solid((4, 4), (0, 0), (1, 1)), "kinematic", 1),  # hinged to a held voxel: rotates
+    ],
+)
+def test_zero_energy_modes_are_rigid_motions_and_hinge_mechanisms(solid, bc, modes):
+    # Counted by hand: 3 (6) rigid motions per part in 2-D (3-D), minus 2 (3) per hinge node
+    # in 2-D (3-D corner), minus 5 for a 3-D edge (two nodes), minus held components.
+    result = rigid_count(solid, bc)
+    assert result.modes == modes
+
+
+@pytest.mark.parametrize("bc", ["periodic", "kinematic", "mixed"])
+def test_floating_islands_carry_no_stress(bc):
+    phases = np.ones((12, 12), np.int8)  # 1 = void
+    phases[4:8, :] = 0  # a solid band along axis 1 crossing the cell
+    islands = phases.copy()
+    islands[1, 2] = islands[10, 5] = islands[10, 6] = islands[9, 7] = 0  # with a hinge
+    results = [apparent_stiffness(p, with_voids(2), bc=bc, tol=1e-10) for p in (phases, islands)]
+    # Islands only add zero-energy modes, projected out: the same tensor to solver accuracy.
+    np.testing.assert_allclose(results[1].tensor, results[0].tensor, rtol=1e-8, atol=1e-8)
+    assert results[1].converged
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_a_void_layer_gives_the_backus_limit_under_periodic_conditions(ndim):
+    phases = np.zeros((6,) + (4,) * (ndim - 1), np.int8)
+    phases[2] = 1  # a void layer normal to axis 0
+    stiffness = with_voids(ndim)
+    result = apparent_stiffness(phases, stiffness, bc="periodic", tol=1e-11)
+    # Backus with a layer of vanishing stiffness: no stress along the normal components,
+    # the in-plane block the solid fraction times the in-plane stiffness of the solid with
+    # the normal stresses relaxed, D = C_tt - C_tn C_nn^-1 C_nt.
+    expected = backus_average(stiffness[:1], [1.0], 0)
+    pairs = {2: ((0, 0), (1, 1), (0, 1)), 3: ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))}
+    n = [k for k, pair in enumerate(pairs[ndim]) if 0 in pair]
+    t = [k for k in range(mandel_size(ndim)) if k not in n]
+    c = stiffness[0]
+    expected = np.zeros_like(c)
+    relaxed = c[np.ix_(t, t)] - c[np.ix_(t, n)] @ np.linalg.inv(c[np.ix_(n, n)]) @ c[np.ix_(n, t)]
+    expected[np.ix_(t, t)] = 5 / 6 * relaxed
+    # Exact in Q1 (piecewise affine field): solver tolerance only.
+    np.testing.assert_allclose(result.tensor, expected, rtol=0, atol=1e-8)
+    assert np.isnan(result.compliance).all()
+    assert any("singular" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("bc", BCS)
+@pytest.mark.parametrize("shape", [(6, 5), (4, 4, 5)])
+def test_an_all_void_image_or_an_island_has_zero_stiffness(bc, shape):
+    ndim = len(shape)
+    island = np.ones(shape, np.int8)
+    island[(slice(1, 3),) * ndim] = 0  # solid touching no face: it carries nothing
+    expected = np.zeros((mandel_size(ndim),) * 2)
+    if bc == "mixed":
+        expected[ndim:] = expected[:, ndim:] = np.nan
+    for phases, atol in ((np.ones(shape, np.int8), 0.0), (island, 1e-9)):
+        result = apparent_stiffness(phases, with_voids(ndim), bc=bc, tol=1e-10)
+        # All void: no load at all, exactly zero. Island: its load is self-equilibrated and
+        # its exact displacement a rigid motion minus E . x, stress-free; CG gets there to
+        # tol=1e-10 (unit solid stiffness). A singular tensor, a note, no error.
+        np.testing.assert_allclose(result.tensor, expected, rtol=0, atol=atol)
+        assert np.isnan(result.compliance).all() and result.converged
+        assert any("singular" in note for note in result.notes)
+
+
+def test_static_conditions_with_voids_on_the_boundary_give_zero_with_a_note():
+    phases = random_labels((8, 8), 2, seed=5)  # voids on the faces
+    result = apparent_stiffness(phases, with_voids(2), bc="static")
+    # A uniform traction cannot be applied on void faces: zero, flagged, never NaN.
+    np.testing.assert_array_equal(result.tensor, 0.0)
+    assert any(note.startswith("static:") for note in result.notes)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_porous_medium_with_percolating_solid_is_spd_and_ordered(ndim):
+    shape = (24, 24) if ndim == 2 else (12, 12, 12)
+    import scipy.ndimage
+
+    field = scipy.ndimage.gaussian_filter(
+        np.random.default_rng(6).standard_normal(shape), 1.5, mode="wrap"
+    )
+    phases = (field > np.quantile(field, 0.7)).astype(np.int8)  # 30 % voids
+    stiffness = with_voids(ndim)
+    tol = 1e-9
+    results = {
+        bc: apparent_stiffness(phases, stiffness, bc=bc, tol=tol, maxiter=5000)
+        for bc in ("periodic", "kinematic", "mixed")
+    }
+    solid = (1 - phases.mean()) * stiffness[0]  # the Voigt bound; the Reuss bound is 0
+    for bc, result in results.items():
+        block = normal_block(result.tensor) if bc == "mixed" else result.tensor
+        assert np.isfinite(block).all() and result.min_eigenvalue > 0 and result.converged
+        # Solver errors are O(tol) relative to ||C|| (solid contrast 1): a 100 tol margin.
+        assert result.symmetry_defect <= 100 * tol and result.hill_mandel_defect <= 100 * tol
+        assert_below(block, normal_block(solid) if bc == "mixed" else solid, 100 * tol)
+    assert_below(results["periodic"].tensor, results["kinematic"].tensor, 100 * tol)
+    assert_below(
+        normal_block(results["mixed"].tensor), normal_block(results["kinematic"].tensor), 100 * tol
+    )
