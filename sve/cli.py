@@ -67,9 +67,17 @@ def _status(args: argparse.Namespace) -> int:
     for error in sorted({str(e) for e in ds["error"].values.ravel() if e}):
         print(f"  error: {error}")
     for run in json.loads(ds.attrs.get("runs", "[]")):
+        hosts = f" on {run['hosts']} host(s)" if "hosts" in run else ""
         print(
             f"  run {run['started']} -> {run['finished']}: {run['tasks']} tasks on "
-            f"{run['workers']} workers ({run['scheduler']}), {run['failed_tasks']} failed"
+            f"{run['workers']} workers{hosts} ({run['scheduler']}), "
+            f"{run['failed_tasks']} failed"
+        )
+    if "active_run" in ds.attrs:
+        active = json.loads(ds.attrs["active_run"])
+        print(
+            f"  run {active['started']} -> not finished: {active['tasks']} tasks, running now "
+            "or interrupted (the same `sve run` resumes it)"
         )
     return 0
 

@@ -8,6 +8,7 @@ interrupted study resumes from what is done.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlparse
 
 import numpy as np
 import xarray as xr
@@ -97,6 +99,12 @@ def _client(stack: ExitStack, client: Client | str | None, workers: int | None) 
     return stack.enter_context(Client(cluster))
 
 
+def _bar(done: int, total: int, width: int = 20) -> str:
+    """A text progress bar, e.g. ``[#######-------------]``."""
+    filled = round(width * done / total) if total else width
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
 def _fill(ds: xr.Dataset, size_index: int, realizations: range, out: dict) -> None:
     for name, value in out.items():
         ds[name].values[size_index, realizations.start : realizations.stop] = value
@@ -166,6 +174,10 @@ def run_study(
     say = (lambda text: print(text, file=log, flush=True)) if log else (lambda text: None)
     say(f"study {spec.name!r}: {len(todo)} of {len(batches(spec))} tasks to run")
 
+    if not todo and store is not None and "active_run" in ds.attrs:
+        # an interrupted run had written everything but its provenance: nothing is running
+        open_group(store).attrs.pop("active_run", None)
+        ds.attrs.pop("active_run")
     if todo:
         _warm_numba_cache(spec)
         started, start = _now(), time.perf_counter()
@@ -173,8 +185,14 @@ def run_study(
         group = open_group(store) if store is not None else None
         with ExitStack() as stack:
             dask_client = _client(stack, client, workers)
-            n_workers = len(dask_client.scheduler_info(n_workers=-1)["workers"])
-            say(f"  {n_workers} workers; Dask dashboard: {dask_client.dashboard_link}")
+            addresses = list(dask_client.scheduler_info(n_workers=-1)["workers"])
+            n_workers, n_hosts = len(addresses), len({urlparse(a).hostname for a in addresses})
+            say(
+                f"  {n_workers} workers on {n_hosts} host(s); Dask dashboard: "
+                f"{dask_client.dashboard_link}"
+            )
+            if group is not None:  # `sve status` shows it until the run ends
+                group.attrs["active_run"] = json.dumps({"started": started, "tasks": len(todo)})
             futures = {
                 dask_client.submit(
                     solve_batch, spec, spec.sizes[s], r, pure=False, retries=TASK_RETRIES
@@ -195,8 +213,9 @@ def run_study(
                     unwritten |= {(s, r.start), (s, r.stop - 1)}  # a batch may span 2 chunks
                     k += 1
                     say(
-                        f"  [{k}/{len(todo)}] size {spec.sizes[s]} realizations "
-                        f"{r.start}-{r.stop - 1} {state} ({time.perf_counter() - start:.1f} s)"
+                        f"  {_bar(k, len(todo))} {k}/{len(todo)} size {spec.sizes[s]} "
+                        f"realizations {r.start}-{r.stop - 1} {state} "
+                        f"({time.perf_counter() - start:.1f} s)"
                     )
                 # write when no other result is waiting, or at least every FLUSH_INTERVAL
                 # while results pour in: store writes stay a small share of the run
@@ -212,11 +231,15 @@ def run_study(
             "finished": _now(),
             "wall_time_s": round(time.perf_counter() - start, 3),
             "workers": n_workers,
+            "hosts": n_hosts,
             "scheduler": scheduler if client is not None else "embedded LocalCluster",
             "tasks": len(todo),
             "failed_tasks": failures,
         }
         record_run(ds, run, group)
+        ds.attrs.pop("active_run", None)  # left by an interrupted run: this one finished
+        if group is not None:
+            group.attrs.pop("active_run", None)
         if failures:
             say(f"  {failures} task(s) failed: see the 'error' variable; a rerun retries them")
     return ds

@@ -67,10 +67,31 @@ def results(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
-def start(args: list[str]) -> subprocess.Popen:
+# Loaded at start-up by every process of a run (client and workers) whose PYTHONPATH
+# holds its folder: each task sleeps first, so that a study of tiny tasks lasts long
+# enough for a kill to land mid-study however loaded the machine is. Results unchanged.
+SLOW_TASKS = """
+import functools, time
+import sve.study.run as run
+import sve.study.tasks as tasks
+
+_solve_batch = tasks.solve_batch
+
+
+@functools.wraps(_solve_batch)
+def solve_batch(*args, **kwargs):
+    time.sleep(0.25)
+    return _solve_batch(*args, **kwargs)
+
+
+tasks.solve_batch = run.solve_batch = solve_batch  # run.py imported it by name
+"""
+
+
+def start(args: list[str], env: dict[str, str] = ENV) -> subprocess.Popen:
     return subprocess.Popen(
         args,
-        env=ENV,
+        env=env,
         cwd=ROOT,
         start_new_session=True,  # its own process group: killed with all its children
         stdout=subprocess.DEVNULL,
@@ -181,7 +202,10 @@ def test_client_sigkilled_then_resumed_is_identical(tmp_path, reference, batches
             return 0
         return int((open_study(store)["status"] == 1).sum()) // 2
 
-    run = start(command)
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text(SLOW_TASKS)
+    run = start(command, {**ENV, "PYTHONPATH": f"{slow}{os.pathsep}{ROOT}"})
     try:
         wait_for(
             lambda: finished_batches() >= batches_before_kill or run.poll() is not None,

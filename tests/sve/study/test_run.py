@@ -8,6 +8,7 @@ import pytest
 import xarray as xr
 from distributed import Client, LocalCluster
 
+from sve.cli import main
 from sve.study import SpecError, load_spec, open_study, run_study
 from sve.study.store import open_group
 from sve.study.tasks import generate_sve, solve_batch
@@ -75,6 +76,14 @@ def test_one_and_two_workers_identical(reference, client2):
     xr.testing.assert_identical(results(reference), results(run_study(SPEC, client=client2)))
 
 
+def test_three_workers_identical(reference):
+    """Three local worker processes (more than this machine's cores): the same dataset."""
+    ds = run_study(SPEC, workers=3)
+    xr.testing.assert_identical(results(reference), results(ds))
+    (run,) = json.loads(ds.attrs["runs"])
+    assert run["workers"] == 3 and run["hosts"] == 1
+
+
 def test_matches_direct_task_call(reference):
     """The dataset holds what the pure task function returns, record by record."""
     spec = load_spec(SPEC)
@@ -101,7 +110,7 @@ def test_realizations_differ():
     np.testing.assert_array_equal(generate_sve(spec, 16, 3), generate_sve(spec, 16, 3))
 
 
-def test_store_resume_and_identity(tmp_path, reference, client2):
+def test_store_resume_and_identity(tmp_path, reference, client2, capsys):
     store = tmp_path / "tiny.zarr"
     log = io.StringIO()
     first = run_study(SPEC, client=client2, store=store, log=log)
@@ -115,9 +124,13 @@ def test_store_resume_and_identity(tmp_path, reference, client2):
     xr.testing.assert_identical(again, first)
     assert len(json.loads(again.attrs["runs"])) == 1  # a run with nothing to do adds none
 
-    # Simulate an interruption: one batch back to pending with garbage values.
+    # Simulate an interruption: one batch back to pending with garbage values, and the
+    # marker of an unfinished run, which `sve status` reports and a finished run clears.
     n = 4
     group = open_group(store)
+    group.attrs["active_run"] = json.dumps({"started": "2026-01-01T00:00:00+00:00", "tasks": 6})
+    assert main(["status", str(store)]) == 0
+    assert "not finished: 6 tasks, running now or interrupted" in capsys.readouterr().out
     group["conductivity"][1, :n] = -1.0
     group["status"][1, :n] = 0
     assert (open_study(store)["status"].isel(size=1, realization=slice(0, n)) == 0).all()
@@ -125,6 +138,7 @@ def test_store_resume_and_identity(tmp_path, reference, client2):
     resumed = run_study(SPEC, client=client2, store=store, log=log)
     assert "1 of 6 tasks to run" in log.getvalue()
     xr.testing.assert_identical(results(resumed), results(reference))
+    assert "active_run" not in open_study(store).attrs
 
 
 def test_store_with_other_spec_is_refused(tmp_path, client1):
