@@ -5,11 +5,13 @@ Run as ``.venv/bin/python benchmarks/bench_generators.py``. It prints
 - ``gaussian_field`` on 256^3 against one real FFT forward + inverse pair of the
   same size (scipy.fft, the library the generator uses); target <= 2;
 - RSA of 1e5 spheres at volume fraction 0.3 in 3-D (seconds), and the time ratio
-  of 1e5 to 1e4 spheres at the same fraction (linear scaling: 10);
+  of 1e5 to 1e4 spheres at the same fraction (linear scaling: 10), best of
+  ``REPEATS`` runs each, after the kernels are compiled;
 - voxelizing 1e5 spheres and a 1e4-cell Voronoi mosaic on 256^3 (seconds);
-- peak memory of each 256^3 generator as a ratio to its output array (target <= 4),
-  measured as the growth of the peak resident set size (Linux: the peak is reset
-  through /proc/self/clear_refs and read as VmHWM in /proc/self/status).
+- peak memory of each 256^3 generator as a ratio to its output array (target <= 4):
+  the peak of the memory traced by ``tracemalloc`` during the call (every NumPy
+  array, the output included) over the output's size. The inputs are made before the
+  call. Not traced: the small work arrays that Numba kernels allocate themselves.
 
 It never asserts a time. Kernels are compiled (or loaded from the cache) first.
 """
@@ -20,6 +22,7 @@ import gc
 import math
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,7 @@ import generators  # noqa: E402
 
 SHAPE = (256, 256, 256)
 FRACTION = 0.3
+REPEATS = 3
 
 
 def best_time(function, repeats: int) -> float:
@@ -62,62 +66,69 @@ def spheres_for_voxelization() -> tuple[np.ndarray, np.ndarray]:
     return centres, np.full(100_000, radius)
 
 
-CASES = {
-    "gaussian_field": lambda: generators.gaussian_field(SHAPE, generators.Exponential(4.0), rng=1),
-    "voxelize_spheres": lambda: generators.voxelize_spheres(SHAPE, *spheres_for_voxelization()),
-    "voronoi_mosaic": lambda: generators.voronoi_mosaic(SHAPE, 1e4 / 256**3, rng=1),
-}
+def cases() -> dict:
+    """The 256^3 generators as calls without arguments; their inputs are made here."""
+    centres, radii = spheres_for_voxelization()
+    return {
+        "gaussian_field": lambda: generators.gaussian_field(
+            SHAPE, generators.Exponential(4.0), rng=1
+        ),
+        "voxelize_spheres": lambda: generators.voxelize_spheres(SHAPE, centres, radii),
+        "voronoi_mosaic": lambda: generators.voronoi_mosaic(SHAPE, 1e4 / 256**3, rng=1),
+    }
 
 
-def memory_kib(field: str) -> int:
-    """A field of /proc/self/status (VmRSS, VmHWM), in KiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def peak_memory_ratio(name: str) -> float:
-    """Growth of the peak resident set during one call, over the size of its output."""
+def peak_memory_ratio(function) -> float:
+    """Peak of the memory traced during one call of ``function()``, over its output size."""
     gc.collect()
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current VmRSS
-    before = memory_kib("VmRSS")
-    output = CASES[name]()
-    return (memory_kib("VmHWM") - before) * 1024.0 / output.nbytes
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        output = function()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return (peak - start) / output.nbytes
 
 
 def main() -> None:
     warm_up()
     print(f"generators benchmark on {SHAPE} grids (machine-independent ratios first)")
 
+    calls = cases()
     noise = np.random.default_rng(0).standard_normal(SHAPE)
     fft_pair = best_time(lambda: scipy.fft.irfftn(scipy.fft.rfftn(noise), s=SHAPE), 2)
-    gaussian = best_time(CASES["gaussian_field"], 2)
+    gaussian = best_time(calls["gaussian_field"], 2)
     print(
         f"gaussian_field 256^3: {gaussian:.2f} s = {gaussian / fft_pair:.2f} x one rfftn+irfftn "
         f"pair ({fft_pair:.2f} s)  [target <= 2]"
     )
 
-    times = {}
+    times, counts = {}, {}
     for n in (10_000, 100_000):
         shape, radius = rsa_case(n)
         times[n] = best_time(
-            lambda s=shape, r=radius: generators.rsa_spheres(s, r, FRACTION, rng=2), 1
+            lambda s=shape, r=radius: generators.rsa_spheres(s, r, FRACTION, rng=2), REPEATS
         )
-        count = len(generators.rsa_spheres(shape, radius, FRACTION, rng=2).radii)
-        print(f"rsa_spheres, {count} spheres at {FRACTION} on {shape[0]}^3: {times[n]:.2f} s")
+        packing = generators.rsa_spheres(shape, radius, FRACTION, rng=2)
+        counts[n] = len(packing.radii)
+        reached = counts[n] * 4.0 / 3.0 * math.pi * radius**3 / math.prod(shape)
+        print(
+            f"rsa_spheres, {counts[n]} spheres at {reached:.4f} on {shape[0]}^3: {times[n]:.3f} s "
+            f"({times[n] / counts[n] * 1e6:.1f} us per sphere)"
+        )
     print(
-        f"rsa_spheres time ratio 1e5 / 1e4 spheres: {times[100_000] / times[10_000]:.1f} "
-        "[linear: 10]"
+        f"rsa_spheres time ratio 1e5 / 1e4 spheres: {times[100_000] / times[10_000]:.1f} for "
+        f"{counts[100_000] / counts[10_000]:.2f} x the spheres [linear: 10]"
     )
 
-    voxelize = best_time(CASES["voxelize_spheres"], 2)
+    voxelize = best_time(calls["voxelize_spheres"], 2)
     print(f"voxelize_spheres, 1e5 spheres on 256^3: {voxelize:.2f} s  [target ~1 s]")
-    voronoi = best_time(CASES["voronoi_mosaic"], 2)
+    voronoi = best_time(calls["voronoi_mosaic"], 2)
     print(f"voronoi_mosaic, 1e4 cells on 256^3: {voronoi:.2f} s  [target ~1 s]")
 
-    for name in CASES:
-        ratio = peak_memory_ratio(name)
+    for name, function in calls.items():
+        ratio = peak_memory_ratio(function)
         print(f"peak memory of {name} / its output array: {ratio:.2f}  [target <= 4]")
 
 

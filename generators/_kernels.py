@@ -12,6 +12,10 @@ import math
 import numpy as np
 from numba import njit
 
+SEARCH_SLACK = 1e-6
+"""Widening of the candidate search radii, in voxels: far above the round-off of the
+distances, so that rounding never drops a germ that could be the nearest."""
+
 
 @njit(cache=True, nogil=True)
 def paint_spheres(labels, centres, radii, value):
@@ -53,37 +57,144 @@ def _index_range(c, r, n):
 
 
 @njit(cache=True, nogil=True)
-def nearest_germ_in_blocks(shape, block, germs, starts, candidates, values, out):
+def nearest_germ_in_blocks(shape, block, germs, cells, cell_start, cell_germs, values, out):
     """Write ``values[g]`` at every voxel, g its nearest germ (periodic), block by block.
 
-    Voxel centres are at index + 0.5. Block b (C order over the grid of blocks
-    of edge ``block``) searches only candidates[starts[b]:starts[b + 1]]; ties
-    go to the lowest germ index. germs: (n, 3) voxel units; out: ``shape``.
+    Voxel centres are at index + 0.5; ties go to the lowest germ index. germs:
+    (n, 3) in voxel units, in [0, shape); cells: germ cells per axis, germ g in
+    cell ``_germ_cell``; cell c holds cell_germs[cell_start[c]:cell_start[c + 1]].
+    For each block of edge ``block`` with centre m and half-diagonal h, the
+    nearest germ to m at distance r bounds every voxel's nearest distance by
+    r + 2h, so only the germs within r + 2h of m are candidates; sorted by
+    their distance D to m, a voxel stops at the first candidate with D - h
+    above its best distance (no later one can be nearer).
     """
     n0, n1, n2 = shape
     b0 = (n0 + block[0] - 1) // block[0]
     b1 = (n1 + block[1] - 1) // block[1]
     b2 = (n2 + block[2] - 1) // block[2]
+    side = np.empty(3)
+    for a in range(3):
+        side[a] = shape[a] / cells[a]
+    first_radius = max(side[0], max(side[1], side[2]))
+    found = np.empty(germs.shape[0], np.int64)
+    found_d2 = np.empty(germs.shape[0])
+    middle = np.empty(3)
+    best = np.empty(block[0] * block[1] * block[2])
+    label = np.empty(block[0] * block[1] * block[2], np.int64)
+    row_worst = np.empty(block[0] * block[1])
+    square0 = np.empty(block[0])
+    square1 = np.empty(block[1])
+    square2 = np.empty(block[2])
     for b in range(b0 * b1 * b2):
         i0 = (b // (b1 * b2)) * block[0]
         i1 = ((b // b2) % b1) * block[1]
         i2 = (b % b2) * block[2]
-        first, last = starts[b], starts[b + 1]
-        for i in range(i0, min(i0 + block[0], n0)):
-            for j in range(i1, min(i1 + block[1], n1)):
-                for k in range(i2, min(i2 + block[2], n2)):
-                    best = np.inf
-                    label = -1
-                    for c in range(first, last):
-                        g = candidates[c]
-                        dist = 0.0
-                        dist += _wrapped_square(i + 0.5 - germs[g, 0], n0)
-                        dist += _wrapped_square(j + 0.5 - germs[g, 1], n1)
-                        dist += _wrapped_square(k + 0.5 - germs[g, 2], n2)
-                        if dist < best or (dist == best and g < label):
-                            best = dist
-                            label = g
-                    out[i, j, k] = values[label]
+        e0 = min(i0 + block[0], n0)
+        e1 = min(i1 + block[1], n1)
+        e2 = min(i2 + block[2], n2)
+        middle[0] = 0.5 * (i0 + e0)
+        middle[1] = 0.5 * (i1 + e1)
+        middle[2] = 0.5 * (i2 + e2)
+        h = 0.5 * math.sqrt((e0 - i0) ** 2 + (e1 - i1) ** 2 + (e2 - i2) ** 2)
+        # nearest germ to the block centre: widen the search until one lies inside it
+        radius = first_radius
+        while True:
+            count = _germs_within(
+                middle, radius, shape, germs, cells, side, cell_start, cell_germs, found, found_d2
+            )
+            nearest = np.inf
+            for t in range(count):
+                nearest = min(nearest, found_d2[t])
+            if nearest <= radius * radius:
+                break
+            radius *= 2.0
+        reach = math.sqrt(nearest) + 2.0 * h + SEARCH_SLACK
+        count = _germs_within(
+            middle, reach, shape, germs, cells, side, cell_start, cell_germs, found, found_d2
+        )
+        # insertion sort by distance to the centre (short lists)
+        for t in range(1, count):
+            g, d2 = found[t], found_d2[t]
+            u = t - 1
+            while u >= 0 and found_d2[u] > d2:
+                found[u + 1] = found[u]
+                found_d2[u + 1] = found_d2[u]
+                u -= 1
+            found[u + 1] = g
+            found_d2[u + 1] = d2
+        for t in range(count):  # lower bounds of the voxel distances, as squares
+            bound = math.sqrt(found_d2[t]) - h - SEARCH_SLACK
+            found_d2[t] = bound * bound if bound > 0.0 else 0.0
+        m0, m1, m2 = e0 - i0, e1 - i1, e2 - i2
+        best[: m0 * m1 * m2] = np.inf
+        row_worst[: m0 * m1] = np.inf
+        worst = np.inf
+        for t in range(count):
+            if found_d2[t] > worst:  # no voxel of the block can be nearer to this germ
+                break
+            g = found[t]
+            for i in range(m0):
+                square0[i] = _wrapped_square(i0 + i + 0.5 - germs[g, 0], n0)
+            for j in range(m1):
+                square1[j] = _wrapped_square(i1 + j + 0.5 - germs[g, 1], n1)
+            least2 = np.inf
+            for k in range(m2):
+                square2[k] = _wrapped_square(i2 + k + 0.5 - germs[g, 2], n2)
+                least2 = min(least2, square2[k])
+            worst = 0.0
+            for i in range(m0):
+                for j in range(m1):
+                    row = i * m1 + j
+                    partial = square0[i] + square1[j]
+                    # skip the row of voxels when the germ is farther than each one's best
+                    if partial + least2 <= row_worst[row]:
+                        row_worst[row] = 0.0
+                        v = row * m2
+                        for k in range(m2):
+                            dist = partial + square2[k]
+                            if dist < best[v + k] or (dist == best[v + k] and g < label[v + k]):
+                                best[v + k] = dist
+                                label[v + k] = g
+                            row_worst[row] = max(row_worst[row], best[v + k])
+                    worst = max(worst, row_worst[row])
+        v = 0
+        for i in range(i0, e0):
+            for j in range(i1, e1):
+                for k in range(i2, e2):
+                    out[i, j, k] = values[label[v]]
+                    v += 1
+
+
+@njit(cache=True, nogil=True)
+def _germs_within(point, radius, shape, germs, cells, side, cell_start, cell_germs, found, d2):
+    """Germs at periodic distance <= ``radius`` from ``point`` into ``found``; their count."""
+    lo = np.empty(3, np.int64)
+    hi = np.empty(3, np.int64)
+    for a in range(3):
+        lo[a] = math.floor((point[a] - radius) / side[a] - SEARCH_SLACK)
+        hi[a] = math.floor((point[a] + radius) / side[a] + SEARCH_SLACK)
+        if hi[a] - lo[a] + 1 >= cells[a]:
+            lo[a] = 0
+            hi[a] = cells[a] - 1
+    limit = radius * radius
+    count = 0
+    for c0 in range(lo[0], hi[0] + 1):
+        w0 = c0 % cells[0]
+        for c1 in range(lo[1], hi[1] + 1):
+            w1 = c1 % cells[1]
+            for c2 in range(lo[2], hi[2] + 1):
+                cell = (w0 * cells[1] + w1) * cells[2] + c2 % cells[2]
+                for t in range(cell_start[cell], cell_start[cell + 1]):
+                    g = cell_germs[t]
+                    dist = 0.0
+                    for a in range(3):
+                        dist += _wrapped_square(germs[g, a] - point[a], shape[a])
+                    if dist <= limit:
+                        found[count] = g
+                        d2[count] = dist
+                        count += 1
+    return count
 
 
 @njit(cache=True, nogil=True)
@@ -232,7 +343,8 @@ def _neighbour_cells(point, cells, strides, box, out):
         for t in range(total - 1, -1, -1):
             base = out[t]
             for step in range(span):
-                c = (own + step - 1) % cells[a] if span == 3 else step
+                # own cell first (step 0), where an overlap is most likely
+                c = (own + (0, -1, 1)[step]) % cells[a] if span == 3 else step
                 out[t * span + step] = base + c * strides[a]
         total *= span
     return total

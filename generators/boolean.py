@@ -1,9 +1,17 @@
 r"""Boolean model of spheres: Poisson germs, overlapping balls, exact statistics.
 
 A radius is either a float (monodisperse) or a frozen continuous
-``scipy.stats`` distribution (polydisperse, e.g. ``scipy.stats.uniform(1, 2)``
-or ``scipy.stats.truncnorm(...)``) whose support lies in :math:`[0, L/2]`, L
-the smallest box edge, so that no grain overlaps its own periodic image.
+``scipy.stats`` distribution (polydisperse, e.g. ``scipy.stats.uniform(1, 2)``,
+``scipy.stats.truncnorm(...)`` or ``scipy.stats.lognorm(0.3, scale=2)``) with
+support in :math:`[0, \infty)`. A grain must not overlap its own periodic
+image, so the radii must stay at most L/2, L the smallest box edge: a bounded
+support must lie in :math:`[0, L/2]`; an unbounded one is truncated at its
+:math:`1 - \varepsilon` quantile :math:`R_\varepsilon`, :math:`\varepsilon =`
+``TAIL_PROBABILITY``, which must be at most L/2. The radii then follow the law
+conditioned on :math:`R \le R_\varepsilon` (sampled by inversion of the
+quantile), and every exact statistic of this module is that of the truncated
+law: within :math:`\varepsilon` of the untruncated one in total variation,
+whatever the box.
 """
 
 from __future__ import annotations
@@ -30,10 +38,21 @@ from .packing import Packing, ball_volume, check_radius_fits, paint
 
 RadiusLike = float | scipy.stats.rv_continuous  # a frozen distribution in practice
 
+TAIL_PROBABILITY = 1e-9
+"""Probability cut from the upper tail of a radius distribution with unbounded support
+(module docstring): below one grain in 1e4 realizations of 1e5 grains, and it does not
+depend on the box, so a medium's law does not change with its size."""
+
 QUADRATURE_NODES = 64
 """Gauss-Legendre nodes of the average over a radius distribution; the lens volume
 is smooth in the quantile above its kink at R = r/2, so 64 nodes reach about 1e-10
-relative accuracy for the distributions of scipy.stats with a smooth quantile."""
+relative accuracy for the distributions of scipy.stats with a smooth quantile. A
+truncated unbounded law is averaged over t = -ln(1 - u) instead (u the quantile),
+where its tail is smooth, with ``TAIL_NODES`` nodes on each of ``TAIL_PANELS``
+panels halving towards the lower end (tests: 1e-8 against scipy's adaptive
+expectation for log-normal, gamma, Weibull and exponential radii)."""
+
+TAIL_NODES, TAIL_PANELS = 16, 40
 
 
 def boolean_spheres(
@@ -101,6 +120,8 @@ def boolean_spheres(
     centres = rng.random((count, ndim)) * box
     if isinstance(radius, numbers.Real):
         radii = np.full(count, float(radius))
+    elif _is_truncated(radius):  # inversion of the quantile below 1 - TAIL_PROBABILITY
+        radii = np.asarray(radius.ppf(rng.random(count) * (1.0 - TAIL_PROBABILITY)), np.float64)
     else:
         radii = np.asarray(radius.rvs(size=count, random_state=rng), dtype=np.float64)
     return Packing(paint(shape, centres, radii, spacing), centres, radii)
@@ -265,21 +286,47 @@ def lens_volume(r: np.ndarray, radius: np.ndarray, ndim: int) -> np.ndarray:
 def _mean_lens_volume(r: np.ndarray, radius: RadiusLike, ndim: int) -> np.ndarray:
     if isinstance(radius, numbers.Real):
         return lens_volume(r, float(radius), ndim)
+    r = np.asarray(r, dtype=np.float64)
+    if _is_truncated(radius):
+        # E[K | R <= R_eps] = (1 / (1 - eps)) int K(r; isf(e^-t)) e^-t dt over t from
+        # -ln(1 - F(r/2)) (the lens is empty for R < r/2) to -ln(eps), in panels halving
+        # towards the lower end, where both the kink and the quantile's behaviour near
+        # u = 0 make the integrand rough
+        nodes, weights = np.polynomial.legendre.leggauss(TAIL_NODES)
+        edges = np.concatenate(([0.0], 0.5 ** np.arange(TAIL_PANELS - 1, -1, -1.0)))
+        x = (edges[:-1, None] + np.diff(edges)[:, None] * (nodes + 1.0) / 2.0).ravel()
+        w = (np.diff(edges)[:, None] / 2.0 * weights).ravel()
+        lower = -np.log1p(-radius.cdf(r / 2.0))[..., None]
+        width = np.maximum(-math.log(TAIL_PROBABILITY) - lower, 0.0)
+        t = lower + width * x
+        values = lens_volume(r[..., None], radius.isf(np.exp(-t)), ndim) * np.exp(-t)
+        return width[..., 0] * (values @ w) / (1.0 - TAIL_PROBABILITY)
     nodes, weights = np.polynomial.legendre.leggauss(QUADRATURE_NODES)
-    lower = radius.cdf(np.asarray(r) / 2.0)[..., None]  # the lens is empty for R < r/2
+    lower = radius.cdf(r / 2.0)[..., None]  # the lens is empty for R < r/2
     u = lower + (1.0 - lower) * (nodes + 1.0) / 2.0
-    values = lens_volume(np.asarray(r)[..., None], radius.ppf(u), ndim)
+    values = lens_volume(r[..., None], radius.ppf(u), ndim)
     return (1.0 - lower[..., 0]) / 2.0 * (values @ weights)
 
 
 def _mean_ball_volume(radius: RadiusLike, ndim: int) -> float:
     if isinstance(radius, numbers.Real):
         return float(ball_volume(float(radius), ndim))
+    if _is_truncated(radius):  # the lens at distance 0 is the ball
+        return float(_mean_lens_volume(np.array(0.0), radius, ndim))
     return float(ball_volume(1.0, ndim)) * float(radius.moment(ndim))
 
 
+def _is_truncated(radius: RadiusLike) -> bool:
+    """True for a distribution of unbounded support (truncated at TAIL_PROBABILITY)."""
+    return not isinstance(radius, numbers.Real) and not math.isfinite(radius.support()[1])
+
+
 def _largest_radius(radius: RadiusLike) -> float:
-    return float(radius) if isinstance(radius, numbers.Real) else float(radius.support()[1])
+    if isinstance(radius, numbers.Real):
+        return float(radius)
+    if _is_truncated(radius):
+        return float(radius.isf(TAIL_PROBABILITY))
+    return float(radius.support()[1])
 
 
 def _check_ndim(ndim: object) -> int:
@@ -296,12 +343,23 @@ def _check_radius(
     if isinstance(radius, numbers.Real) and not isinstance(radius, bool):
         largest = as_positive(radius, name)
     elif isinstance(getattr(radius, "dist", None), scipy.stats.rv_continuous):
-        low, largest = (float(v) for v in radius.support())
-        if low < 0.0 or not math.isfinite(largest):
+        low, high = (float(v) for v in radius.support())
+        if low < 0.0:
             raise ValueError(
-                f"{name} distribution must have a support in [0, L/2] (bounded), got "
-                f"[{low:g}, {largest:g}]; truncate it, e.g. scipy.stats.truncnorm"
+                f"{name} distribution must have a support in [0, inf), got [{low:g}, {high:g}]; "
+                "truncate it, e.g. scipy.stats.truncnorm, or use a positive law such as "
+                "scipy.stats.lognorm"
             )
+        largest = _largest_radius(radius)
+        if shape is not None and _is_truncated(radius):
+            half_box = min(shape) * spacing / 2.0
+            if largest > half_box:
+                raise ValueError(
+                    f"{name} distribution has an unbounded support, truncated at its "
+                    f"1 - {TAIL_PROBABILITY:g} quantile {largest:g}, which must be at most "
+                    f"half the smallest box edge ({half_box:g}); use a larger box or a "
+                    "distribution truncated below it"
+                )
     else:
         raise TypeError(
             f"{name} must be a positive float or a frozen scipy.stats continuous "

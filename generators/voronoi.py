@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from ._kernels import nearest_germ_in_blocks
 from ._typing import RngLike, ShapeLike
@@ -26,8 +25,11 @@ exact in 1-D (half the sum of two exponential gaps); numerical evaluations of
 Gilbert's exact integrals in 2-D (Brakke 1987) and 3-D (Gilbert 1962), to the
 digits given."""
 
-MAX_BLOCK = 32
-"""Largest edge, in voxels, of the blocks that share one list of candidate germs."""
+MIN_BLOCK, MAX_BLOCK = 8, 32
+"""Least and largest edge, in voxels, of the blocks that share one list of candidate
+germs; between them the edge is 0.7 mean germ spacings (measured fastest in 2-D and
+3-D from 1e3 to 1e5 germs: smaller blocks pay for their candidate search, larger ones
+for candidates no voxel needs)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,33 +234,29 @@ def _nearest_germ(
 ) -> np.ndarray:
     """``values[g]`` at every voxel centre, g its nearest germ (periodic), by candidate blocks.
 
-    For a block of half-diagonal h whose centre c has its nearest germ at
+    The germs are bucketed in a periodic cell list of about one germ per cell;
+    for a block of half-diagonal h whose centre c has its nearest germ at
     distance r, every voxel of the block has its nearest germ within r + 2h
-    of c (triangle inequality), so the periodic k-d tree lists those
-    candidates once per block and a kernel compares only them.
+    of c (triangle inequality), so the kernel lists those candidates once per
+    block, sorted by distance to c, and each voxel compares only the
+    candidates that can still beat its nearest one so far. The cost is
+    linear in the number of voxels plus the number of germs.
     """
     ndim = len(shape)
     grid = shape + (1,) * (3 - ndim)
     box = np.array(shape, dtype=np.float64) * spacing
     cell_edge = (float(np.prod(box)) / len(germs)) ** (1.0 / ndim) / spacing
-    edge = int(min(max(cell_edge / 2.0, 1.0), MAX_BLOCK))
-    block = np.array([edge if n > 1 else 1 for n in grid], dtype=np.int64)
-    starts_per_axis = [np.arange(0, n, b) for n, b in zip(grid, block, strict=True)]
-    lows = np.stack(np.meshgrid(*starts_per_axis, indexing="ij"), axis=-1).reshape(-1, 3)
-    sizes = np.minimum(block, np.array(grid) - lows)
-    centres = (lows + sizes / 2.0)[:, :ndim] * spacing
-    half_diagonal = 0.5 * spacing * np.sqrt(np.sum(sizes[:, :ndim] ** 2, axis=1))
-
-    tree = cKDTree(germs, boxsize=box)
-    nearest, _ = tree.query(centres)
-    lists = tree.query_ball_point(centres, nearest + 2.0 * half_diagonal + 1e-9 * spacing)
-    counts = np.fromiter((len(c) for c in lists), dtype=np.int64, count=len(lists))
-    starts = np.concatenate(([0], np.cumsum(counts)))
-    candidates = np.fromiter((g for c in lists for g in c), dtype=np.int64, count=int(starts[-1]))
+    edge = int(min(max(0.7 * cell_edge, MIN_BLOCK), MAX_BLOCK))
+    block = np.array([min(edge, n) for n in grid], dtype=np.int64)
+    cells = np.array([max(1, int(n / cell_edge)) for n in grid], dtype=np.int64)
     padded = np.full((len(germs), 3), 0.5)
     padded[:, :ndim] = germs / spacing
+    per_axis = np.minimum((padded / (np.array(grid) / cells)).astype(np.int64), cells - 1)
+    cell = np.ravel_multi_index(tuple(per_axis.T), tuple(cells))
+    cell_germs = np.argsort(cell, kind="stable")
+    cell_start = np.concatenate(([0], np.cumsum(np.bincount(cell, minlength=int(np.prod(cells))))))
     out = np.empty(grid, dtype=values.dtype)
     nearest_germ_in_blocks(
-        np.array(grid, dtype=np.int64), block, padded, starts, candidates, values, out
+        np.array(grid, dtype=np.int64), block, padded, cells, cell_start, cell_germs, values, out
     )
     return out.reshape(shape)

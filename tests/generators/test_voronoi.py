@@ -13,6 +13,7 @@ from generators import (
     voronoi_mosaic,
     voronoi_polycrystal,
 )
+from generators.voronoi import _nearest_germ, _poisson_germs
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,10 @@ from generators import (
         ((20, 24, 18), 0.004, 0.5),
         ((64, 64), 0.5, 1.0),
         ((30, 8, 16), 1e-3, 1.0),
+        ((40, 40, 40), 2e-5, 1.0),  # one or two germs: the search widens to the whole box
+        ((24, 24, 24), 0.3, 1.0),  # germs denser than voxels
+        ((6, 200), 0.01, 0.25),  # a strip thinner than the cells
+        ((3, 2, 90), 0.05, 1.0),
     ],
 )
 def test_grain_ids_are_the_nearest_germ(shape, intensity, spacing):
@@ -32,6 +37,15 @@ def test_grain_ids_are_the_nearest_germ(shape, intensity, spacing):
     _, nearest = cKDTree(crystal.centres, boxsize=box).query(centres)
     np.testing.assert_array_equal(crystal.grain_ids.ravel(), nearest)
     assert crystal.grain_ids.dtype == np.int32
+
+
+@pytest.mark.parametrize("intensity", [0.005, 0.2, 3.0])
+def test_one_dimensional_cells_are_the_nearest_germ(intensity):
+    rng = np.random.default_rng(8)
+    germs = _poisson_germs((300,), 1.0, intensity, rng)
+    ids = _nearest_germ((300,), 1.0, germs, np.arange(len(germs), dtype=np.int32))
+    _, nearest = cKDTree(germs, boxsize=[300.0]).query(np.arange(300.0)[:, None] + 0.5)
+    np.testing.assert_array_equal(ids, nearest)
 
 
 @pytest.mark.statistical
@@ -52,6 +66,21 @@ def test_mosaic_fraction_and_integral_range(shape, intensity):
     mean, error = mean_and_standard_error(ranges)
     expected = voronoi_integral_range(intensity, len(shape))
     assert abs(mean - expected) <= N_SIGMA * error, (mean, expected, error)
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(("shape", "intensity"), [((48, 48, 48), 1e-3), ((128, 96), 5e-3)])
+def test_no_edge_bias_in_voronoi_mosaics(shape, intensity):
+    # the periodic Poisson-Voronoi mosaic is invariant in law under shifts, so every voxel
+    # is phase 1 with probability p: so is each boundary slab, within its sampling error
+    probability = 0.3
+    rng = np.random.default_rng(17)
+    phases = np.stack([voronoi_mosaic(shape, intensity, probability, rng=rng) for _ in range(32)])
+    for axis in range(1, phases.ndim):
+        for index in (0, -1):
+            slab = np.take(phases, index, axis=axis)
+            mean, error = mean_and_standard_error(slab.reshape(len(slab), -1).mean(axis=1))
+            assert abs(mean - probability) <= N_SIGMA * error, (axis, index, mean, error)
 
 
 @pytest.mark.statistical
