@@ -137,9 +137,24 @@ def _summary(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
                     f"{ds.attrs.get('discretization', spec.discretization)}"
                 ],
                 [f"Seed entropy {ds.attrs.get('seed_entropy', spec.seed)}"],
+                *_sampling(spec),
             ],
         )
     ]
+
+
+_SAMPLING = {
+    "windows": "every SVE of size L is a non-overlapping L-window of one periodic parent",
+    "both": "independent periodic realizations (the convergence sections below) and the "
+    "non-overlapping windows of one periodic parent (the ergodicity test)",
+}
+
+
+def _sampling(spec: StudySpec) -> list[list[str]]:
+    """The summary line of the window modes (none for independent realizations)."""
+    if not spec.windows:
+        return []
+    return [[f"Sampling: {_SAMPLING[spec.sampling_mode]} of {spec.parent_size} voxels a side"]]
 
 
 _EFFECTIVE = {"conductivity": "conductivity", "elasticity": "bulk modulus"}
@@ -336,7 +351,7 @@ def _budget_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     ]
 
 
-def _failures(ds: xr.Dataset) -> list[Block]:
+def _failures(ds: xr.Dataset, title: str = "Failed records") -> list[Block]:
     status = ds["status"].values
     if not np.any(status == STATUS["failed"]):
         return []
@@ -348,7 +363,7 @@ def _failures(ds: xr.Dataset) -> list[Block]:
         by_text.setdefault(text, []).append(f"{int(ds['size'][k])}/{int(ds['realization'][r])}")
     rows = [[text, str(len(where)), ", ".join(where)] for text, where in by_text.items()]
     return [
-        Block("h2", "Failed records"),
+        Block("h2", title),
         Block("p", "Left out of every number above; a rerun of the study retries them."),
         Block("table", header=["error", "count", "size/realization"], rows=rows),
     ]
@@ -399,12 +414,84 @@ def _provenance(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Bl
     return blocks
 
 
-def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
-    """The report's blocks, every number formatted from ``numbers``."""
+def _ergodicity_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    """The verdict (with its p-value where testable), the tests per size and bc, the parent."""
     p_value = float(numbers["ergodicity_p_value"])
-    ergodicity = (
-        f"p = {p_value:.3g}" if np.isfinite(p_value) else _sentence(numbers.attrs["ergodicity"])
-    )
+    note = _sentence(numbers.attrs["ergodicity"])
+    blocks = [Block("h2", "Ergodicity")]
+    if np.isfinite(p_value):
+        verdict = "non-ergodic" if bool(numbers["ergodicity_flagged"]) else "not rejected"
+        blocks.append(Block("p", f"Verdict: **{verdict}**, p = {p_value:.3g}."))
+    blocks.append(Block("p", note + "."))
+    if "ergodicity_p" in numbers:
+        rows = []
+        for size in numbers["size"].values:
+            for bc in numbers["bc"].values:
+                s = numbers.sel(size=size, bc=bc)
+                rows.append(
+                    [
+                        str(int(size)),
+                        str(bc),
+                        f"{int(s['n_windows'])}",
+                        f"{fmt(s['window_mean'], '.4g')} / {fmt(s['window_variance'], '.3g')}",
+                        f"{int(s['n_independent'])}",
+                        f"{fmt(s['ensemble_mean'], '.4g')} / {fmt(s['ensemble_variance'], '.3g')}",
+                        fmt(s["ergodicity_p_mean"], ".3g"),
+                        fmt(s["ergodicity_p_variance"], ".3g"),
+                        fmt(s["ergodicity_p"], ".3g"),
+                    ]
+                )
+        blocks += [
+            Block(
+                "p",
+                "Windows of the parent against independent realizations, "
+                f"{numbers.attrs['quantity']} (– : fewer than 3 values in a sample):",
+            ),
+            Block(
+                "table",
+                header=["size [voxel]", "bc", "windows", "windows mean / variance",
+                        "independent", "independent mean / variance", "p (Welch t)",
+                        "p (F)", "p"],
+                rows=rows,
+            ),  # fmt: skip
+        ]
+    if "parent_fraction" in numbers:
+        unit = _unit(spec.length_unit)
+        rows = [
+            [
+                f"{float(length):g}",
+                fmt(numbers["parent_fraction"].sel(parent_length=length), ".4f"),
+                f"± {fmt(numbers['parent_band'].sel(parent_length=length), '.4f')}",
+                "yes" if bool(numbers["parent_inside"].sel(parent_length=length)) else "**no**",
+            ]
+            for length in numbers["parent_length"].values
+        ]
+        blocks.append(
+            Block(
+                "table",
+                header=[f"parent corner window edge{unit}", "phase-1 fraction",
+                        f"band around φ = {spec.volume_fraction:g}", "inside"],
+                rows=rows,
+            )  # fmt: skip
+        )
+    return blocks
+
+
+def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    """The report's blocks, every number formatted from ``numbers``.
+
+    A mode "both" study: banners and failures of its independent
+    realizations (the sample the convergence pages use), the windows'
+    failures in a section of their own.
+    """
+    full = ds
+    if "sampling" in ds.dims:
+        ds = ds.sel(sampling="independent", drop=True)
+        window_failures = _failures(
+            full.sel(sampling="windows", drop=True), "Failed records (windows of the parent)"
+        )
+    else:
+        window_failures = []
     return [
         Block("h1", f"Size-convergence report: {spec.name}"),
         *_banners(ds, numbers),
@@ -416,11 +503,11 @@ def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         *_mean_section(numbers, spec),
         *_variance_section(numbers, spec),
         *_rve_section(numbers, spec),
-        Block("h2", "Ergodicity"),
-        Block("p", ergodicity + "."),
+        *_ergodicity_section(numbers, spec),
         *_budget_section(numbers, spec),
         *_failures(ds),
-        *_provenance(ds, numbers, spec),
+        *window_failures,
+        *_provenance(full, numbers, spec),
     ]
 
 

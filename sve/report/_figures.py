@@ -18,7 +18,7 @@ import generators
 from sve.morphology import radial_average, two_point_probability
 from sve.study.media import covariance
 from sve.study.spec import StudySpec
-from sve.study.tasks import generate_sve
+from sve.study.tasks import generate_parent, generate_sve
 
 __all__ = ["mean_vs_size", "s2", "save", "thumbnails", "variance_vs_size"]
 
@@ -79,27 +79,40 @@ def thumbnails(spec: StudySpec) -> Figure:
 
 
 def measured_s2(spec: StudySpec) -> tuple[np.ndarray, np.ndarray, int]:
-    """Radial S2 of phase 1, mean over the first realizations of the largest size."""
+    """Radial S2 of phase 1, mean over the first realizations of the largest size.
+
+    Mode "windows": of the parent instead (the windows are not periodic).
+    Returns the radii, the profile, the number of images and their edge.
+    """
     size = max(spec.sizes)
     count = min(S2_REALIZATIONS, spec.realizations)
+    images = (generate_sve(spec, size, realization) for realization in range(count))
+    if spec.sampling_mode == "windows":
+        # the SVEs are non-periodic windows: measure the (periodic) parent they are cut from
+        size, count, images = spec.parent_size, 1, iter([generate_parent(spec)])
     profiles = []
-    for realization in range(count):
-        phases = generate_sve(spec, size, realization)
+    for phases in images:
         radii, profile = radial_average(two_point_probability(phases), spacing=spec.spacing)
         profiles.append(profile)
     # longer lags wrap around the period; past a few lengths S2 is flat at about φ²
     keep = radii <= min(size * spec.spacing / 2, 8 * spec.length)
-    return radii[keep], np.mean(profiles, axis=0)[keep], count
+    return radii[keep], np.mean(profiles, axis=0)[keep], count, size
 
 
 def s2(spec: StudySpec, note: str) -> Figure:
     """Measured S2 of phase 1 against the generator's exact S2 (level cuts)."""
-    radii, profile, count = measured_s2(spec)
+    radii, profile, count, size = measured_s2(spec)
     phi = spec.volume_fraction
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(
-        radii, profile, "o", ms=3, label=f"measured: mean of {count} SVEs, L = {max(spec.sizes)}"
+        radii,
+        profile,
+        "o",
+        ms=3,
+        label=f"measured: mean of {count} SVEs, L = {size}"
+        if spec.sampling_mode != "windows"
+        else f"measured on the parent, L = {size}",
     )
     medium = spec.medium
     if medium.get("generator") == "gaussian_level_cut":

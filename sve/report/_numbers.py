@@ -26,10 +26,18 @@ from sve.statistics import (
     point_variance,
     rve_size,
 )
+from sve.statistics.ergodicity import spatial_average_band, window_ergodicity
+from sve.study.media import indicator_integral_range
 from sve.study.spec import StudySpec
 from sve.study.tasks import STATUS
 
-__all__ = ["key_numbers", "RELATIVE_ERRORS", "RVE_REALIZATIONS", "check_study_dataset"]
+__all__ = [
+    "key_numbers",
+    "RELATIVE_ERRORS",
+    "RVE_REALIZATIONS",
+    "check_study_dataset",
+    "convergence_part",
+]
 
 #: Target relative errors ε and numbers of realizations n of the RVE-size table.
 RELATIVE_ERRORS = (0.01, 0.02, 0.05)
@@ -45,11 +53,28 @@ QUANTITY = {"conductivity": "tr(K)/d", "elasticity": "bulk modulus i·C·i/d²"}
 #: Confidence level of every interval in the report.
 CONFIDENCE = 0.95
 
+#: Confidence level of the ergodicity test: rejected when p < 1 - 0.99.
+ERGODICITY_CONFIDENCE = 0.99
+
 _ERGODICITY_NOT_TESTABLE = (
     "not testable from this study: every SVE is an independent periodic realization, "
     "and an ergodicity test needs the windows of one large realization to compare "
-    "with the ensemble (sve.statistics.ergodicity_test); no p-value is reported"
+    'with the ensemble (run the study with sampling.mode = "both"); no p-value is reported'
 )
+_ERGODICITY_WINDOWS_ONLY = (
+    "not testable from this study: every SVE is a window of one parent "
+    '(sampling.mode = "windows"), and the test compares them with independent '
+    'realizations (run the study with sampling.mode = "both"); no p-value is reported'
+)
+
+
+def convergence_part(ds: xr.Dataset) -> xr.Dataset:
+    """The sample the convergence pages summarize: the independent realizations of a
+    mode "both" study (``ds.sel(sampling="independent")``), else the dataset itself.
+    """
+    if "sampling" in ds.dims:
+        return ds.sel(sampling="independent", drop=True)
+    return ds
 
 
 def check_study_dataset(ds: object) -> xr.Dataset:
@@ -192,6 +217,131 @@ def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
     return out.drop_vars(["size", "length"], errors="ignore")
 
 
+def _indicator_range(full: xr.Dataset, spec: StudySpec) -> tuple[float, str]:
+    """Integral range of the phase-1 indicator for the parent's band, and where it comes from."""
+    exact = indicator_integral_range(spec.medium, spec.spacing)
+    if np.isfinite(exact):
+        return exact, "exact integral range of the medium's indicator"
+    if "sampling" not in full.dims:
+        return np.nan, "no integral range of the indicator is known for this generator"
+    ok = (full["status"] == STATUS["ok"]).all("bc")
+    fractions = (
+        full["volume_fraction"].sel(sampling="independent").where(ok.sel(sampling="independent"))
+    )
+    counts = fractions.count("realization").values
+    usable = np.flatnonzero(counts >= 3)
+    if not usable.size:
+        return np.nan, "the integral range of the indicator could not be estimated"
+    k = usable[-1]
+    phi = spec.volume_fraction
+    volume = float(full["length"].values[k]) ** spec.ndim
+    variance = float(fractions.isel(size=k).var("realization", ddof=1))
+    return volume * variance / (phi * (1 - phi)), (
+        f"integral range of the indicator estimated from the fraction variance of the "
+        f"independent realizations at L = {float(full['length'].values[k]):g}"
+    )
+
+
+def _ergodicity(full: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Dataset:
+    """The ergodicity numbers of key_numbers (see its docstring) and the note."""
+    out = xr.Dataset()
+    out["ergodicity_p_value"] = np.nan
+    out["ergodicity_flagged"] = False
+    if not spec.windows:
+        notes["ergodicity"] = _ERGODICITY_NOT_TESTABLE
+        return out
+    level = 1 - ERGODICITY_CONFIDENCE
+    sentences = []
+    if spec.sampling_mode == "windows":
+        sentences.append(_ERGODICITY_WINDOWS_ONLY)
+    else:
+        test = window_ergodicity(full, spec.variable, confidence=ERGODICITY_CONFIDENCE)
+        renames = {
+            "window_mean": "window_mean",
+            "window_variance": "window_variance",
+            "n_windows": "n_windows",
+            "ensemble_mean": "ensemble_mean",
+            "ensemble_variance": "ensemble_variance",
+            "n_realizations": "n_independent",
+            "p_mean": "ergodicity_p_mean",
+            "p_variance": "ergodicity_p_variance",
+            "p_value": "ergodicity_p",
+        }
+        for name, new in renames.items():
+            out[new] = test[name].drop_vars("length", errors="ignore")
+        p = float(test["combined_p_value"])
+        bcs = ", ".join(test.attrs["bcs"])
+        if not np.isfinite(p):
+            sentences.append(
+                "not testable yet: no size has >= 3 ok windows and >= 3 ok independent "
+                "realizations; no p-value is reported"
+            )
+        else:
+            out["ergodicity_p_value"] = p
+            out["ergodicity_flagged"] = bool(test["flagged_combined"])
+            where = (
+                f"windows of one parent of {spec.parent_size} voxels against independent "
+                f"realizations, Welch t on the means and F on the variances at each of "
+                f"{int(test['n_tests'])} (size, bc) pairs ({bcs}), Bonferroni-combined"
+            )
+            if bool(test["flagged_combined"]):
+                sentences.append(
+                    f"non-ergodic: rejected at the {level:g} level, p = {p:.3g} ({where}): "
+                    "the windows of one realization do not have the law of independent "
+                    "realizations (a per-realization offset or a trend); a single large "
+                    "sample is not representative"
+                )
+            else:
+                sentences.append(
+                    f"ergodicity not rejected at the {level:g} level, p = {p:.3g} ({where})"
+                )
+    out.update(_parent_band(full, spec, sentences))
+    notes["ergodicity"] = "; ".join(sentences)
+    return out
+
+
+def _parent_band(full: xr.Dataset, spec: StudySpec, sentences: list[str]) -> xr.Dataset:
+    """The parent's phase-1 fraction over growing corner windows against its band."""
+    out = xr.Dataset()
+    if "parent_volume_fraction" not in full:
+        return out
+    area, source = _indicator_range(full, spec)
+    if not np.isfinite(area) or area <= 0:
+        sentences.append(f"the parent's spatial average is not checked: {source}")
+        return out
+    phi = spec.volume_fraction
+    band = spatial_average_band(
+        full["parent_volume_fraction"].values,
+        full["parent_length"].values,
+        ndim=spec.ndim,
+        ensemble_mean=phi,
+        point_variance=phi * (1 - phi),
+        integral_range=area,
+        confidence=ERGODICITY_CONFIDENCE,
+    )
+    band = band.rename(length="parent_length")
+    out["parent_fraction"] = band["spatial_mean"]
+    out["parent_band"] = band["band"]
+    out["parent_inside"] = band["inside"]
+    whole = float(full["parent_volume_fraction"].values[-1])
+    conf = f"{100 * ERGODICITY_CONFIDENCE:g} %"
+    if bool(band["converged"]):
+        sentences.append(
+            f"the phase-1 fraction of the parent's corner windows stays inside the {conf} "
+            f"band z·√(φ(1−φ)A/V) around φ = {phi:g} at every window up to the whole parent "
+            f"({whole:.4f}; A = {area:.4g}, {source})"
+        )
+    else:
+        outside = [f"{v:g}" for v, ok in zip(band["parent_length"].values, band["inside"].values,
+                                              strict=True) if not ok]  # fmt: skip
+        sentences.append(
+            f"the phase-1 fraction of the parent's corner windows leaves the {conf} band "
+            f"z·√(φ(1−φ)A/V) around φ = {phi:g} at edge(s) {', '.join(outside)} (whole "
+            f"parent: {whole:.4f}; A = {area:.4g}, {source})"
+        )
+    return out
+
+
 def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     """The key numbers of a study's convergence report, as one tidy Dataset.
 
@@ -230,8 +380,18 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         * scalars: ``voigt``, ``reuss``, ``hs_lower``, ``hs_upper`` (bounds
           at the spec's volume fraction), ``dykhne`` (NaN where it is not
           a reference), ``ergodicity_p_value`` (NaN where not testable),
+          ``ergodicity_flagged`` (bool),
           ``wall_time`` (sum of solve times, s), ``workers`` (largest over
           runs, 0 if unknown).
+
+        * mode "both" (:func:`sve.statistics.ergodicity.window_ergodicity`, per
+          ``size`` and ``bc``): ``window_mean``, ``window_variance``,
+          ``n_windows``, ``ensemble_mean``, ``ensemble_variance``,
+          ``n_independent``, ``ergodicity_p_mean``,
+          ``ergodicity_p_variance``, ``ergodicity_p`` (per pair);
+        * window modes, along ``parent_length``: ``parent_fraction``,
+          ``parent_band`` (half-width of the integral-range band around the
+          expected fraction φ), ``parent_inside``.
 
         ``attrs`` hold the notes the report prints: ``ergodicity``,
         ``dykhne``, ``fit`` (why a fit is missing), ``bc_bias``,
@@ -245,9 +405,22 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     :func:`~sve.statistics.fit_integral_range` (point variance
     φ(1 − φ)(σ1 − σ0)²) and :func:`~sve.statistics.rve_size` applied to
     :func:`~sve.statistics.ensemble_statistics` of the dataset.
+
+    A mode "both" study is summarized on its independent realizations
+    (:func:`convergence_part`); its windows enter the ergodicity verdict:
+    ``ergodicity_p_value`` is the Bonferroni-combined p-value of
+    :func:`sve.statistics.ergodicity.window_ergodicity` over the testable sizes and the
+    non-periodic bcs (all bcs if periodic is the only one), at the
+    confidence level 0.99 (``ergodicity_flagged``: p < 0.01). Alongside,
+    the phase-1 fraction of the parent's growing corner windows is held to
+    the band z √(φ(1−φ) A / V) (:func:`sve.statistics.ergodicity.spatial_average_band`)
+    with the indicator's exact integral range A where the generator knows it,
+    else A estimated from the independent realizations' fraction variance at
+    the largest size (``V Var φ_V / (φ(1-φ))``).
     """
     ds = check_study_dataset(ds)
     spec = _spec(ds)
+    full, ds = ds, convergence_part(ds)
     notes: dict[str, str] = {}
     variable = spec.variable
     stats = ensemble_statistics(ds, variable, confidence=CONFIDENCE)
@@ -272,9 +445,8 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         hs = hashin_shtrikman_bulk_bounds(fractions, phases, spec.phase_shear(), spec.ndim)
     out["hs_lower"], out["hs_upper"] = hs
     out["dykhne"], notes["dykhne"] = _dykhne(spec)
-    out["ergodicity_p_value"] = np.nan
-    notes["ergodicity"] = _ERGODICITY_NOT_TESTABLE
-    out["wall_time"] = float(ds["wall_time"].sum())
+    out.update(_ergodicity(full, spec, notes))
+    out["wall_time"] = float(full["wall_time"].sum())
     runs = json.loads(ds.attrs.get("runs", "[]"))
     out["workers"] = max((int(run.get("workers") or 0) for run in runs), default=0)
     notes["bc_bias"] = bias.attrs.get("note", "")
@@ -292,12 +464,11 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         notes["s2"] = f"no exact S2 is known here for the {medium.get('generator')} generator"
     else:
         notes["s2"] = "exact for the 'expected' level cut (fixed Gaussian threshold)"
-    status = ds["status"].values
     out.attrs.update(
         {
             **notes,
             "confidence": CONFIDENCE,
-            "complete": int(not np.any(status == STATUS["pending"])),
+            "complete": int(not np.any(full["status"].values == STATUS["pending"])),
             "property": PROPERTY[spec.property],
             "quantity": QUANTITY[spec.property],
             "units": ds[variable].attrs.get("units", ""),

@@ -1,6 +1,15 @@
-r"""Stationarity and ergodicity: one large realization against independent realizations."""
+r"""Stationarity and ergodicity: one large realization against independent realizations.
+
+Field level (:func:`ergodicity_test`, :func:`spatial_average_convergence`):
+arrays of one large realization and of independent ones. Study level
+(:func:`window_ergodicity`, :func:`spatial_average_band`): the apparent
+properties of a study run with ``sampling.mode = "both"`` (dimension
+``sampling`` = "independent", "windows"), Dataset in, Dataset out.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
@@ -8,6 +17,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from ._validation import check_confidence, check_positive_values, check_real
+from .ensemble import check_study, ok_values
 
 
 def _field(values: ArrayLike, name: str, ndim: tuple[int, ...]) -> np.ndarray:
@@ -105,11 +115,7 @@ def ergodicity_test(
             f"got {tiles.size}"
         )
     means = ensemble.reshape(ensemble.shape[0], -1).mean(axis=1)
-    p_mean = stats.ttest_ind(tiles, means, equal_var=False).pvalue
-    ratio = means.var(ddof=1) / tiles.var(ddof=1)
-    tail = stats.f.cdf(ratio, means.size - 1, tiles.size - 1)
-    p_variance = 2 * min(tail, 1 - tail)
-    p_value = min(1.0, 2 * min(p_mean, p_variance))
+    p_mean, p_variance, p_value = _two_sample(tiles, means)
     out = xr.Dataset(
         {
             "tile_mean": tiles.mean(),
@@ -118,13 +124,224 @@ def ergodicity_test(
             "ensemble_variance": means.var(ddof=1),
             "n_tiles": tiles.size,
             "n_realizations": means.size,
-            "p_mean": float(p_mean),
-            "p_variance": float(p_variance),
+            "p_mean": p_mean,
+            "p_variance": p_variance,
             "p_value": p_value,
             "flagged": p_value < 1 - confidence,
         }
     )
     out.attrs.update(window=list(window), confidence=confidence)
+    return out
+
+
+def _two_sample(tiles: np.ndarray, means: np.ndarray) -> tuple[float, float, float]:
+    """Welch t p-value, two-sided F p-value and their Bonferroni combination.
+
+    Equal samples with zero spread (a homogeneous medium) are no evidence of
+    anything: p = 1 where a statistic is 0/0.
+    """
+    spread_t, spread_m = tiles.var(ddof=1), means.var(ddof=1)
+    if spread_t == 0 and spread_m == 0:
+        same = bool(np.isclose(tiles.mean(), means.mean(), rtol=1e-12, atol=0))
+        p_mean, p_variance = (1.0 if same else 0.0), 1.0
+    elif spread_t == 0 or spread_m == 0:
+        p_mean = float(stats.ttest_ind(tiles, means, equal_var=False).pvalue)
+        p_variance = 0.0  # one sample has no spread at all, the other has
+    else:
+        p_mean = float(stats.ttest_ind(tiles, means, equal_var=False).pvalue)
+        tail = stats.f.cdf(spread_m / spread_t, means.size - 1, tiles.size - 1)
+        p_variance = float(2 * min(tail, 1 - tail))
+    return p_mean, p_variance, min(1.0, 2 * min(p_mean, p_variance))
+
+
+#: Fewest ok values of each sample (windows, independent realizations) a test needs.
+MIN_SAMPLE = 3
+
+
+def window_ergodicity(
+    ds: xr.Dataset,
+    variable: str | None = None,
+    *,
+    isotropic: bool = True,
+    confidence: float = 0.99,
+    bcs: Sequence[str] | None = None,
+) -> xr.Dataset:
+    r"""Windows of one parent against independent realizations, per size and bc.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A study dataset with a ``sampling`` dimension holding "independent"
+        and "windows" (study ``sampling.mode = "both"``); only ok records
+        count.
+    variable : str or None
+        The apparent property (default: the study's tensor).
+    isotropic : bool, default True
+        Test its isotropic part (tr(K)/d or the bulk modulus i.C.i/d²).
+    confidence : float in (0, 1), default 0.99
+        Ergodicity is rejected when a p-value is below ``1 - confidence``.
+    bcs : sequence of str or None
+        The boundary conditions the combined verdict uses. Default: every bc
+        but "periodic" when the study has another one (periodic conditions
+        on a window measure the periodized window, biased against periodic
+        realizations by O(ℓ/L) even for an ergodic medium), else all.
+
+    Returns
+    -------
+    xarray.Dataset
+        Per ``size`` and ``bc``: ``window_mean``, ``window_variance``,
+        ``n_windows``, ``ensemble_mean``, ``ensemble_variance``,
+        ``n_realizations`` (over the ok values of each sample), ``p_mean``
+        (Welch t), ``p_variance`` (two-sided F), ``p_value``
+        (``min(1, 2 min(p_mean, p_variance))``), ``testable`` (both samples
+        >= 3 values; NaN p-values elsewhere), ``flagged``. Scalars:
+        ``combined_p_value`` (Bonferroni over the ``k`` testable (size, bc)
+        pairs of ``bcs``: ``min(1, k min p_value)``, NaN when k = 0),
+        ``n_tests`` (k) and ``flagged_combined`` (``combined_p_value <
+        1 - confidence``). ``attrs``: ``confidence``, ``bcs``.
+
+    Notes
+    -----
+    Under stationarity and ergodicity the windows of one large realization
+    and independent realizations of the same size are two samples of one
+    law [1]_ (for windows much larger than the integral range, where the
+    periodic realizations and the non-periodic windows differ by O(ℓ/L)).
+    The two tests are those of :func:`ergodicity_test`: a random
+    per-realization offset moves the windows' mean away from the ensemble
+    mean (Welch) and adds its variance to the ensemble only (F). The
+    windows of one parent are not exactly independent (neighbours share
+    their boundary region), nor are the tests at different sizes (one
+    parent): Bonferroni keeps the combined false-positive rate at or below
+    ``1 - confidence`` whatever their dependence.
+
+    References
+    ----------
+    .. [1] C. Lantuéjoul, "Ergodicity and integral range", J. Microsc. 161(3),
+       387-403, 1991.
+    """
+    variable = check_study(ds, variable)
+    confidence = check_confidence(confidence)
+    samplings = list(ds["sampling"].values) if "sampling" in ds.dims else []
+    if not {"independent", "windows"} <= set(samplings):
+        raise ValueError(
+            "ds must have a 'sampling' dimension with 'independent' and 'windows' "
+            f"(a study with sampling.mode = 'both'), got {samplings or 'none'}"
+        )
+    all_bcs = [str(b) for b in ds["bc"].values]
+    if bcs is None:
+        bcs = [b for b in all_bcs if b != "periodic"] or all_bcs
+    else:
+        bcs = [bcs] if isinstance(bcs, str) else list(bcs)
+        unknown = [b for b in bcs if b not in all_bcs]
+        if unknown or not bcs:
+            raise ValueError(f"bcs must be a non-empty subset of {all_bcs}, got {bcs}")
+    values = ok_values(ds, variable, isotropic)
+    windows = values.sel(sampling="windows").transpose("size", "bc", "realization").values
+    ensemble = values.sel(sampling="independent").transpose("size", "bc", "realization").values
+    shape = windows.shape[:2]
+    names = ("window_mean", "window_variance", "ensemble_mean", "ensemble_variance",
+             "p_mean", "p_variance", "p_value")  # fmt: skip
+    table = {name: np.full(shape, np.nan) for name in names}
+    counts = {"n_windows": np.zeros(shape, np.int64), "n_realizations": np.zeros(shape, np.int64)}
+    for index in np.ndindex(shape):
+        tiles, means = windows[index], ensemble[index]
+        tiles, means = tiles[np.isfinite(tiles)], means[np.isfinite(means)]
+        counts["n_windows"][index], counts["n_realizations"][index] = tiles.size, means.size
+        if tiles.size:
+            table["window_mean"][index] = tiles.mean()
+        if means.size:
+            table["ensemble_mean"][index] = means.mean()
+        if tiles.size >= 2:
+            table["window_variance"][index] = tiles.var(ddof=1)
+        if means.size >= 2:
+            table["ensemble_variance"][index] = means.var(ddof=1)
+        if tiles.size >= MIN_SAMPLE and means.size >= MIN_SAMPLE:
+            p = _two_sample(tiles, means)
+            table["p_mean"][index], table["p_variance"][index], table["p_value"][index] = p
+    dims = ("size", "bc")
+    out = xr.Dataset(
+        {name: (dims, value) for name, value in {**table, **counts}.items()},
+        coords={"size": ds["size"], "bc": ds["bc"]},
+    )
+    if "length" in ds.coords:
+        out = out.assign_coords(length=ds["length"])
+    out["testable"] = np.isfinite(out["p_value"])
+    out["flagged"] = out["p_value"] < 1 - confidence
+    used = out["p_value"].sel(bc=bcs).values
+    used = used[np.isfinite(used)]
+    out["n_tests"] = used.size
+    out["combined_p_value"] = min(1.0, used.size * used.min()) if used.size else np.nan
+    out["flagged_combined"] = bool(used.size) and out["combined_p_value"].item() < 1 - confidence
+    out.attrs.update(confidence=confidence, bcs=list(bcs))
+    return out
+
+
+def spatial_average_band(
+    spatial_mean: ArrayLike,
+    lengths: ArrayLike,
+    *,
+    ndim: int,
+    ensemble_mean: float,
+    point_variance: float,
+    integral_range: float,
+    confidence: float = 0.99,
+) -> xr.Dataset:
+    r"""Spatial averages over growing windows of one realization against the integral-range band.
+
+    The computation of :func:`spatial_average_convergence` on averages
+    already taken (e.g. the phase-1 fractions of a study's parent,
+    ``parent_volume_fraction``).
+
+    Parameters
+    ----------
+    spatial_mean : array_like of float, shape (k,)
+        The average over each window.
+    lengths : array_like of float, shape (k,)
+        Physical edge of each (cubic) window, > 0.
+    ndim : int
+        1, 2 or 3: window volume ``length**ndim``.
+    ensemble_mean, point_variance, integral_range, confidence
+        As for :func:`spatial_average_convergence` (``integral_range`` in
+        physical length units to the power ``ndim``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Along ``length``: ``spatial_mean``, ``band`` (half-width
+        :math:`z \sqrt{\sigma^2 A / V}`), ``z_score``, ``inside``; scalar
+        ``converged`` (every window inside) and ``last_inside`` (the
+        largest window inside).
+    """
+    means = np.asarray(spatial_mean, dtype=np.float64)
+    lengths = np.asarray(lengths, dtype=np.float64)
+    if means.ndim != 1 or lengths.shape != means.shape or not means.size:
+        raise ValueError(
+            f"spatial_mean and lengths must be 1-D of one non-zero length, got shapes "
+            f"{means.shape} and {lengths.shape}"
+        )
+    if not (np.isfinite(means).all() and np.isfinite(lengths).all() and (lengths > 0).all()):
+        raise ValueError("spatial_mean must be finite and lengths finite and > 0")
+    if ndim not in (1, 2, 3) or isinstance(ndim, bool):
+        raise ValueError(f"ndim must be 1, 2 or 3, got {ndim!r}")
+    check_real(ensemble_mean, "ensemble_mean", -np.inf, np.inf)
+    check_positive_values(point_variance, "point_variance")
+    check_positive_values(integral_range, "integral_range")
+    confidence = check_confidence(confidence)
+    sd = np.sqrt(point_variance * integral_range / lengths**ndim)
+    band = stats.norm.ppf(0.5 + confidence / 2) * sd
+    inside = np.abs(means - ensemble_mean) <= band
+    out = xr.Dataset(
+        {
+            "spatial_mean": ("length", means),
+            "band": ("length", band),
+            "z_score": ("length", (means - ensemble_mean) / sd),
+            "inside": ("length", inside),
+            "converged": bool(inside.all()),
+            "last_inside": bool(inside[np.argmax(lengths)]),
+        },
+        coords={"length": lengths},
+    )
+    out.attrs.update(confidence=confidence, ensemble_mean=float(ensemble_mean))
     return out
 
 

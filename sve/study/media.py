@@ -29,7 +29,13 @@ import numpy as np
 
 import generators
 
-__all__ = ["MEDIA", "FRACTIONS", "characteristic_length", "draw_medium"]
+__all__ = [
+    "MEDIA",
+    "FRACTIONS",
+    "characteristic_length",
+    "draw_medium",
+    "indicator_integral_range",
+]
 
 #: How a level cut meets the volume fraction: "expected" cuts at the fixed
 #: Gaussian threshold, so each realization's fraction scatters as in the
@@ -116,6 +122,26 @@ _DRAW: dict[str, Callable] = {
         shape, int(m["cell_size"]), m["volume_fraction"], rng=rng
     ),
 }
+
+
+def indicator_integral_range(medium: dict[str, Any], spacing: float) -> float:
+    """Exact integral range of the phase-1 indicator (physical length units ** ndim), or NaN.
+
+    Known for ``gaussian_level_cut`` (of its ergodic part: the offset of the
+    non-ergodic control is what the ergodicity test looks for, so the band it
+    is held to is the ergodic one), ``voronoi_mosaic`` and
+    ``random_checkerboard`` (one cell); NaN for the others (the report then
+    estimates it from the independent realizations' volume fractions).
+    """
+    ndim, phi = medium["ndim"], medium["volume_fraction"]
+    generator = medium["generator"]
+    if generator == "gaussian_level_cut":
+        return float(generators.level_cut_integral_range(covariance(medium), phi, ndim))
+    if generator == "voronoi_mosaic":
+        return float(generators.voronoi_integral_range(1.0 / medium["cell_size"] ** ndim, ndim))
+    if generator == "random_checkerboard":
+        return float((medium["cell_size"] * spacing) ** ndim)
+    return float("nan")
 
 
 def draw_medium(

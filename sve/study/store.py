@@ -5,6 +5,31 @@ voxels), ``realization``, ``bc`` and tensor indices ``i``, ``j``. The store is
 created whole (every record ``pending``) before any task runs, then each
 finished batch is written into its own region by the client, so an
 interrupted study leaves a readable store whose ``status`` says what is done.
+
+Sampling modes (``sampling.mode``, :mod:`sve.study.spec`) and the schema:
+
+- ``"independent"``: the schema above, unchanged.
+- ``"windows"``: the same schema, so every consumer (ensemble statistics,
+  report, ``sve status``) works on windows as it does on realizations;
+  ``realization`` k is window k of the parent
+  (:func:`sve.study.tasks.window_origin`) and the records beyond the
+  windows the parent holds at a size are ``absent`` (status 4, NaN values).
+- ``"both"``: one more dimension ``sampling`` = ("independent", "windows"),
+  placed right after ``realization`` on every record variable. ``ds.sel(sampling=s)``
+  is a dataset of the single-mode schema (what the report's convergence
+  pages use, with "independent"), and the two samples side by side are what
+  :func:`sve.statistics.ergodicity.window_ergodicity` compares. A new dimension rather
+  than ``*_windows`` copies of every variable: one selection gives any
+  consumer the sample it wants, and the run loop, the store writes and
+  ``completed`` need no change of shape logic (records stay indexed by size
+  and realization first).
+
+Window modes add ``window_count`` (per size: windows used) and, along
+``parent_edge``, ``parent_volume_fraction``: the phase-1 fraction of the
+parent's corner windows of growing edge (``parent_size / 2**k``, the whole
+parent last), drawn here on the client once (small), for the spatial-average
+convergence check; attributes ``sampling_mode``, ``parent_size``,
+``parent_seeding_scheme``.
 """
 
 from __future__ import annotations
@@ -24,7 +49,15 @@ import zarr
 from generators import embedding_variance_excess
 from sve.study.media import covariance
 from sve.study.spec import StudySpec
-from sve.study.tasks import ERROR_LENGTH, SEEDING_SCHEME, STATUS
+from sve.study.tasks import (
+    ERROR_LENGTH,
+    PARENT_SEEDING_SCHEME,
+    SAMPLINGS,
+    SEEDING_SCHEME,
+    STATUS,
+    generate_parent,
+    window_count,
+)
 
 __all__ = [
     "completed",
@@ -72,48 +105,55 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
     """The study dataset with every record pending (NaN values, status 0)."""
     n_size, n_real, n_bc, d = len(spec.sizes), spec.realizations, len(spec.bc), spec.ndim
     m = spec.tensor_size
-    rec = ("size", "realization", "bc")
+    both = spec.sampling_mode == "both"
+    # every record variable is (size, realization[, sampling], ...): see the module docstring
+    base = ("size", "realization", "sampling") if both else ("size", "realization")
+    n_base = (n_size, n_real, len(SAMPLINGS)) if both else (n_size, n_real)
+    rec = (*base, "bc")
     if spec.medium["generator"] == "gaussian_level_cut":
         model = covariance(spec.medium)
-        excess = [
-            embedding_variance_excess((n,) * d, model, spacing=spec.spacing) for n in spec.sizes
-        ]
+        # mode "windows": every SVE is cut from the parent, whose embedding is what counts
+        edges = [spec.parent_size] * n_size if spec.sampling_mode == "windows" else spec.sizes
+        excess = [embedding_variance_excess((n,) * d, model, spacing=spec.spacing) for n in edges]
     else:
         excess = [0.0] * n_size  # no Gaussian field: nothing is clipped
 
     def full(shape, fill, dtype=np.float64):
         return np.full(shape, fill, dtype=dtype)
 
+    # "absent" exists only where there are windows: mode independent keeps its attributes
+    flags = STATUS if spec.windows else {k: v for k, v in STATUS.items() if k != "absent"}
+
     ds = xr.Dataset(
         {
             spec.variable: (
                 (*rec, "i", "j"),
-                full((n_size, n_real, n_bc, m, m), np.nan),
+                full((*n_base, n_bc, m, m), np.nan),
                 _TENSOR_ATTRS[spec.property],
             ),
             "volume_fraction": (
-                ("size", "realization"),
-                full((n_size, n_real), np.nan),
+                base,
+                full(n_base, np.nan),
                 {"long_name": "volume fraction of phase 1", "units": "1"},
             ),
             "iterations": (
                 rec,
-                full((n_size, n_real, n_bc), 0, np.int32),
+                full((*n_base, n_bc), 0, np.int32),
                 {"long_name": "CG iterations (largest over load cases)"},
             ),
             "residual": (
                 rec,
-                full((n_size, n_real, n_bc), np.nan),
+                full((*n_base, n_bc), np.nan),
                 {"long_name": "final relative residual (largest over load cases)", "units": "1"},
             ),
             "hill_mandel_defect": (
                 rec,
-                full((n_size, n_real, n_bc), np.nan),
+                full((*n_base, n_bc), np.nan),
                 {"long_name": "relative Hill-Mandel defect", "units": "1"},
             ),
             "wall_time": (
                 rec,
-                full((n_size, n_real, n_bc), np.nan),
+                full((*n_base, n_bc), np.nan),
                 {"long_name": "wall time of the solve", "units": "s"},
             ),
             "field_variance_excess": (
@@ -126,17 +166,17 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
                 },
             ),
             "error": (
-                ("size", "realization"),
-                np.full((n_size, n_real), "", dtype=f"<U{ERROR_LENGTH}"),
+                base,
+                np.full(n_base, "", dtype=f"<U{ERROR_LENGTH}"),
                 {"long_name": "error of a failed task (empty when none)"},
             ),
             "status": (
                 rec,
-                full((n_size, n_real, n_bc), STATUS["pending"], np.int8),
+                full((*n_base, n_bc), STATUS["pending"], np.int8),
                 {
                     "long_name": "record status",
-                    "flag_values": list(STATUS.values()),
-                    "flag_meanings": " ".join(STATUS),
+                    "flag_values": list(flags.values()),
+                    "flag_meanings": " ".join(flags),
                 },
             ),
         },
@@ -164,7 +204,51 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
             "versions": json.dumps(_versions(), sort_keys=True),
         },
     )
+    if both:
+        ds = ds.assign_coords(sampling=list(SAMPLINGS))
+    if spec.windows:
+        _add_parent(ds, spec)
     return ds
+
+
+def parent_edges(parent_size: int) -> list[int]:
+    """Edges of the parent's nested corner windows: ``parent_size >> k`` (>= 4), whole last."""
+    return sorted({max(parent_size >> k, 4) for k in range(8)} | {parent_size})
+
+
+def _add_parent(ds: xr.Dataset, spec: StudySpec) -> None:
+    """The window-mode variables and attributes (module docstring), in place."""
+    ds["window_count"] = (
+        "size",
+        np.array([window_count(spec, n) for n in spec.sizes], dtype=np.int64),
+        {"long_name": "windows of the parent used at each size: min(realizations, "
+         "(parent_size // size)**ndim)"},
+    )  # fmt: skip
+    parent = generate_parent(spec)
+    edges = parent_edges(spec.parent_size)
+    fractions = [
+        np.count_nonzero(parent[(slice(0, n),) * spec.ndim] == 1) / n**spec.ndim for n in edges
+    ]
+    ds["parent_volume_fraction"] = (
+        "parent_edge",
+        np.array(fractions),
+        {"long_name": "phase-1 fraction of the parent's corner window of each edge", "units": "1"},
+    )
+    ds.coords["parent_edge"] = (
+        "parent_edge",
+        np.array(edges),
+        {"long_name": "edge of the parent's corner window", "units": "voxel"},
+    )
+    ds.coords["parent_length"] = (
+        "parent_edge",
+        np.array(edges) * spec.spacing,
+        {"long_name": "physical edge of the parent's corner window", "units": spec.length_unit},
+    )
+    ds.attrs.update(
+        sampling_mode=spec.sampling_mode,
+        parent_size=spec.parent_size,
+        parent_seeding_scheme=PARENT_SEEDING_SCHEME,
+    )
 
 
 #: Records per Zarr chunk along ``realization`` (at most): a chunk of one size
@@ -279,9 +363,11 @@ def open_study(store: str | Path) -> xr.Dataset:
 
 
 def completed(ds: xr.Dataset) -> np.ndarray:
-    """Boolean (size, realization): every bc of that realization has a result.
+    """Boolean (size, realization): every bc (and sampling) of that realization has a result.
 
-    ``failed`` records do not count: a rerun retries them.
+    ``failed`` records do not count: a rerun retries them; ``absent`` windows
+    (nothing to solve) do.
     """
-    finished = ds["status"].isin([STATUS["ok"], STATUS["not_converged"]])
-    return finished.all("bc").values
+    finished = ds["status"].isin([STATUS["ok"], STATUS["not_converged"], STATUS["absent"]])
+    others = [dim for dim in finished.dims if dim not in ("size", "realization")]
+    return finished.all(others).values
