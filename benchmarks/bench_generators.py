@@ -6,7 +6,10 @@ Run as ``.venv/bin/python benchmarks/bench_generators.py``. It prints
   same size (scipy.fft, the library the generator uses); target <= 2;
 - RSA of 1e5 spheres at volume fraction 0.3 in 3-D (seconds), and the time ratio
   of 1e5 to 1e4 spheres at the same fraction (linear scaling: 10), best of
-  ``REPEATS`` runs each, after the kernels are compiled;
+  ``REPEATS`` runs each, after the kernels are compiled; with the number of attempts
+  per sphere (the algorithmic work: constant at a fixed fraction) and the time per
+  attempt (memory traffic: it grows once the cell list and the centres outgrow the
+  cache);
 - voxelizing 1e5 spheres and a 1e4-cell Voronoi mosaic on 256^3 (seconds);
 - peak memory of each 256^3 generator as a ratio to its output array (target <= 4):
   the peak of the memory traced by ``tracemalloc`` during the call (every NumPy
@@ -31,6 +34,8 @@ import scipy.fft
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import generators  # noqa: E402
+from generators._kernels import rsa  # noqa: E402
+from generators.rsa import MAX_REFINEMENTS, PLAIN_FAILURES  # noqa: E402
 
 SHAPE = (256, 256, 256)
 FRACTION = 0.3
@@ -51,6 +56,20 @@ def rsa_case(n_spheres: int, radius: float = 2.0) -> tuple[tuple[int, int, int],
     """Cubic grid holding about ``n_spheres`` spheres of ``radius`` voxels at FRACTION."""
     edge = round((n_spheres * 4.0 / 3.0 * math.pi * radius**3 / FRACTION) ** (1.0 / 3.0))
     return (edge,) * 3, radius
+
+
+def rsa_attempts(shape: tuple[int, ...], radius: float, count: int) -> int:
+    """Attempts the RSA kernel makes for ``count`` spheres, as ``rsa_spheres(..., rng=2)``."""
+    box = np.array(shape, dtype=np.float64)
+    _, attempts = rsa(
+        box,
+        2.0 * radius,
+        count,
+        max(PLAIN_FAILURES, count),
+        MAX_REFINEMENTS,
+        np.random.default_rng(2),
+    )
+    return attempts
 
 
 def warm_up() -> None:
@@ -113,9 +132,11 @@ def main() -> None:
         packing = generators.rsa_spheres(shape, radius, FRACTION, rng=2)
         counts[n] = len(packing.radii)
         reached = counts[n] * 4.0 / 3.0 * math.pi * radius**3 / math.prod(shape)
+        attempts = rsa_attempts(shape, radius, counts[n])
         print(
             f"rsa_spheres, {counts[n]} spheres at {reached:.4f} on {shape[0]}^3: {times[n]:.3f} s "
-            f"({times[n] / counts[n] * 1e6:.1f} us per sphere)"
+            f"({times[n] / counts[n] * 1e6:.1f} us per sphere, {attempts / counts[n]:.1f} "
+            f"attempts per sphere, {times[n] / attempts * 1e9:.0f} ns per attempt)"
         )
     print(
         f"rsa_spheres time ratio 1e5 / 1e4 spheres: {times[100_000] / times[10_000]:.1f} for "

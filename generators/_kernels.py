@@ -61,13 +61,16 @@ def nearest_germ_in_blocks(shape, block, germs, cells, cell_start, cell_germs, v
     """Write ``values[g]`` at every voxel, g its nearest germ (periodic), block by block.
 
     Voxel centres are at index + 0.5; ties go to the lowest germ index. germs:
-    (n, 3) in voxel units, in [0, shape); cells: germ cells per axis, germ g in
-    cell ``_germ_cell``; cell c holds cell_germs[cell_start[c]:cell_start[c + 1]].
-    For each block of edge ``block`` with centre m and half-diagonal h, the
-    nearest germ to m at distance r bounds every voxel's nearest distance by
-    r + 2h, so only the germs within r + 2h of m are candidates; sorted by
-    their distance D to m, a voxel stops at the first candidate with D - h
-    above its best distance (no later one can be nearer).
+    (n, 3) in voxel units, in [0, shape); cells: germ cells per axis, of edge
+    shape / cells, germ g in the cell of floor(germs[g] / edge) (C order);
+    cell c holds cell_germs[cell_start[c]:cell_start[c + 1]]. For each block
+    of edge ``block`` with centre m and half-diagonal h, the nearest germ to m
+    at distance r bounds every voxel's nearest distance by r + 2h, so only the
+    germs within r + 2h of m are candidates. They are taken in increasing
+    distance D from m, and a germ is skipped for a row of voxels when even
+    the row's nearest voxel to it is farther than every best distance of the
+    row, and for the rest of the block once (D - h)^2 exceeds every best
+    distance of the block: no later germ can then be nearer.
     """
     n0, n1, n2 = shape
     b0 = (n0 + block[0] - 1) // block[0]

@@ -226,7 +226,7 @@ def _poisson_germs(
     while count == 0:
         count = rng.poisson(intensity * float(np.prod(box)))
     germs = rng.random((count, len(shape))) * box
-    return np.minimum(germs, np.nextafter(box, 0.0))  # [0, L) for the periodic tree
+    return np.minimum(germs, np.nextafter(box, 0.0))  # [0, L) for the cell list
 
 
 def _nearest_germ(
