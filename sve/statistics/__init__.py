@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from .bias import boundary_bias, error_budget
 from .ensemble import ensemble_statistics, fit_variance_scaling, isotropic_part
-from .ergodicity import ergodicity_test, spatial_average_convergence
+from .ergodicity import (
+    ergodicity_test,
+    spatial_average_band,
+    spatial_average_convergence,
+    window_ergodicity,
+)
 from .scaling import fit_integral_range, point_variance, realizations_needed, rve_size
 
 __all__ = [
@@ -26,5 +31,7 @@ __all__ = [
     "point_variance",
     "realizations_needed",
     "rve_size",
+    "spatial_average_band",
     "spatial_average_convergence",
+    "window_ergodicity",
 ]
