@@ -75,6 +75,24 @@ class ZeroModes:
         return np.concatenate(pieces)
 
 
+def _distinct_copies(node, part, y, node_shape, n_parts) -> np.ndarray:
+    """Indices of the distinct (node, part, lattice image) triples, sorted by node first.
+
+    One int64 key per copy (one sort) when it fits, else rows sorted as a whole.
+    """
+    image = (y - y % np.array(node_shape)) // np.array(node_shape)  # lattice image per axis
+    low = image.min(axis=0)
+    base = image.max(axis=0) - low + 1
+    if float(np.prod(base, dtype=float)) * node.max(initial=0) * n_parts < 2.0**62:
+        key = node * n_parts + part
+        for axis in range(y.shape[1]):
+            key = key * base[axis] + (image[:, axis] - low[axis])
+        _, first = np.unique(key, return_index=True)
+        return first
+    _, first = np.unique(np.column_stack([node, part, y]), axis=0, return_index=True)
+    return first
+
+
 def rigid_matrix(y: np.ndarray) -> np.ndarray:
     """``T`` (n, d, r): the rigid displacement at positions `y` (n, d) is ``T @ params``.
 
@@ -125,8 +143,8 @@ def zero_modes(solid: np.ndarray, fixed: np.ndarray, *, periodic: bool) -> ZeroM
     part = np.repeat(labels[voxels], len(corners))
     y = y.reshape(-1, ndim)
     node = np.ravel_multi_index(tuple((y % np.array(node_shape)).T), node_shape)
-    copies = np.unique(np.column_stack([node, part, y]), axis=0)
-    node, part, y = copies[:, 0], copies[:, 1], copies[:, 2:].astype(np.float64)
+    copies = _distinct_copies(node, part, y, node_shape, n_parts)
+    node, part, y = node[copies], part[copies], y[copies].astype(np.float64)
     empty.reshape(-1)[node] = False
     counts = np.bincount(part, minlength=n_parts)
     centroid = np.stack(
@@ -195,6 +213,22 @@ def zero_modes(solid: np.ndarray, fixed: np.ndarray, *, periodic: bool) -> ZeroM
     n_groups, group = scipy.sparse.csgraph.connected_components(graph, directed=False)
     gram = (matrix.T @ matrix).tocsr()
     copy_index = index[part]
+    copy_group = np.full(node.size, -1)
+    copy_group[copy_index >= 0] = group[copy_index[copy_index >= 0]]
+    order = np.argsort(copy_group, kind="stable")
+    bounds = np.searchsorted(copy_group[order], np.arange(n_groups + 1))
+    held_dofs = fixed.reshape(-1)
+
+    def nodal(copies, params):
+        """Flat dofs (sorted) and values (dofs, k) of part parameters `params` (n_parts, r, k)
+        at the nodes of `copies` (the copies of one node agree: constraints)."""
+        fields = np.einsum("ndr,nrk->ndk", t[copies], params[part[copies]])
+        nodes, first_copy = np.unique(node[copies], return_index=True)
+        values = fields[first_copy].reshape(-1, params.shape[2])
+        dofs = (nodes[:, None] * ndim + np.arange(ndim)).reshape(-1)
+        values[held_dofs[dofs]] = 0.0
+        return dofs, values
+
     blocks, modes = [], 0
     for g in range(n_groups):
         members = np.flatnonzero(group == g)
@@ -204,15 +238,36 @@ def zero_modes(solid: np.ndarray, fixed: np.ndarray, *, periodic: bool) -> ZeroM
         null = vectors[:, values <= _NULL_TOLERANCE * max(values.max(initial=0.0), 1.0)]
         if null.shape[1] == 0:
             continue
-        params = np.zeros((n_parts, r, null.shape[1]))
-        params[free[members]] = null.reshape(members.size, r, -1)
-        mine = np.flatnonzero(np.isin(copy_index, members))
-        fields = np.einsum("ndr,nrk->ndk", t[mine], params[part[mine]])
-        nodes, first_copy = np.unique(node[mine], return_index=True)
-        values = fields[first_copy].reshape(-1, null.shape[1])
-        dofs = (nodes[:, None] * ndim + np.arange(ndim)).reshape(-1)
-        values[fixed.reshape(-1)[dofs]] = 0.0
-        basis, _ = np.linalg.qr(values)
-        blocks.append((dofs, np.ascontiguousarray(basis)))
-        modes += basis.shape[1]
+        mine = order[bounds[g] : bounds[g + 1]]
+        # Keep the basis local: rotate it so that at most r modes move the largest part
+        # (its rigid motions, over the whole group); the others (hinge mechanisms, floating
+        # pieces) leave it at rest and live on the small parts only.
+        sizes = np.bincount(copy_index[mine], minlength=free.size)[members]
+        big = int(np.argmax(sizes))
+        _, singular, turn = np.linalg.svd(null[big * r : (big + 1) * r])
+        rank = int(np.count_nonzero(singular > 1e-8))
+        null = null @ turn.T
+        local = null[:, rank:].reshape(members.size, r, -1)
+        local[big] = 0.0
+        params = np.zeros((n_parts, r, null.shape[1] - rank))
+        params[free[members]] = local
+        small = mine[copy_index[mine] != members[big]]
+        local_block = None
+        if params.shape[2] and small.size:
+            dofs, values = nodal(small, params)
+            basis, _ = np.linalg.qr(values)
+            local_block = (dofs, np.ascontiguousarray(basis))
+        if rank:
+            params = np.zeros((n_parts, r, rank))
+            params[free[members]] = null[:, :rank].reshape(members.size, r, rank)
+            dofs, values = nodal(mine, params)
+            if local_block is not None:  # orthogonal to the local modes
+                where = np.searchsorted(dofs, local_block[0])
+                values[where] -= local_block[1] @ (local_block[1].T @ values[where])
+            basis, _ = np.linalg.qr(values)
+            blocks.append((dofs, np.ascontiguousarray(basis)))
+            modes += basis.shape[1]
+        if local_block is not None:
+            blocks.append(local_block)
+            modes += local_block[1].shape[1]
     return ZeroModes(empty, tuple(blocks), n_parts, int(hinges), modes)
