@@ -715,3 +715,24 @@ def test_porous_medium_with_percolating_solid_is_spd_and_ordered(ndim):
     assert_below(
         normal_block(results["mixed"].tensor), normal_block(results["kinematic"].tensor), 100 * tol
     )
+
+
+@pytest.mark.parametrize("shape", [(12, 10), (6, 6, 7)])
+def test_huet_hierarchy_holds_with_interior_voids(shape):
+    ndim = len(shape)
+    phases = (np.random.default_rng(7).random(shape) < 0.4).astype(np.int8)
+    shell = np.zeros(shape, np.int8)
+    interior = tuple(slice(1, -1) for _ in shape)
+    shell[interior] = phases[interior]  # solid faces: every condition carries every load
+    tol = 1e-10
+    results = {
+        bc: apparent_stiffness(shell, with_voids(ndim), bc=bc, tol=tol, maxiter=5000) for bc in BCS
+    }
+    # As for the two-phase media: tensor errors O(tol) of ||C|| (unit solid), gaps O(1).
+    slack = 100 * tol
+    assert_below(results["static"].tensor, results["periodic"].tensor, slack)
+    assert_below(results["periodic"].tensor, results["kinematic"].tensor, slack)
+    mixed = normal_block(results["mixed"].tensor)
+    assert_below(np.linalg.inv(normal_block(results["static"].compliance)), mixed, slack)
+    assert_below(mixed, normal_block(results["kinematic"].tensor), slack)
+    assert all(result.min_eigenvalue > 0 for result in results.values())
