@@ -12,10 +12,12 @@ import doctest
 
 import numpy as np
 import pytest
+import scipy.ndimage
 
 import generators
 import sve.solvers.elastic_moduli
 import sve.solvers.elasticity
+from sve.solvers._elastic_voids import zero_modes
 from sve.solvers.elastic_moduli import cubic, isotropic, isotropic_projection
 from sve.solvers.elasticity import StiffnessResult, apparent_stiffness
 from sve.solvers.result import ConvergenceError
@@ -579,8 +581,6 @@ def test_static_conditions_with_interior_voids_match_the_reference(shape):
 
 
 def rigid_count(solid, bc):
-    from sve.solvers._elastic_voids import zero_modes
-
     ndim = solid.ndim
     periodic = bc == "periodic"
     nodes = solid.shape if periodic else tuple(n + 1 for n in solid.shape)
@@ -692,8 +692,6 @@ def test_static_conditions_with_voids_on_the_boundary_give_zero_with_a_note():
 @pytest.mark.parametrize("ndim", [2, 3])
 def test_porous_medium_with_percolating_solid_is_spd_and_ordered(ndim):
     shape = (24, 24) if ndim == 2 else (12, 12, 12)
-    import scipy.ndimage
-
     field = scipy.ndimage.gaussian_filter(
         np.random.default_rng(6).standard_normal(shape), 1.5, mode="wrap"
     )
