@@ -160,7 +160,7 @@ def nonergodic_gaussian_field(
         Notes
         -----
         The ensemble covariance :math:`\mathrm{E}[g(x) g(x + h)] =
-    ho(h) + s^2`
+        \rho(h) + s^2`
         does not vanish at large lags, so the variance of the average over a
         window of volume V tends to :math:`s^2`, not to 0 like
         :math:`A / V`: the medium is stationary but not ergodic [1]_. An
@@ -225,14 +225,10 @@ def lognormal_field(
         .. math::
 
             \operatorname{Cov}(Z(x), Z(x + h)) = m^2
-            \left(e^{\sigma^2
-    ho(h)} - 1
-    ight),
+            \left(e^{\sigma^2 \rho(h)} - 1\right),
 
-        whose correlation :math:`(e^{\sigma^2
-    ho} - 1) / c^2` is below
-        :math:`
-    ho` and so has a smaller integral range. A clipped embedding
+        whose correlation :math:`(e^{\sigma^2 \rho} - 1) / c^2` is below
+        :math:`\rho` and so has a smaller integral range. A clipped embedding
         (the warning of :func:`gaussian_field`) inflates the variance of f and
         with it the mean and cv of Z.
 

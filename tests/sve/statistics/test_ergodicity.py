@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from generators import Exponential, gaussian_field
+from generators import Exponential, gaussian_field, nonergodic_gaussian_field
 from sve.statistics import ergodicity_test, spatial_average_convergence
 from sve.statistics.ergodicity import spatial_average_band, window_ergodicity
 
@@ -11,23 +11,25 @@ MODEL = Exponential(2.0)
 WINDOW = 32
 
 
-def sample(rng, offset_sd=0.0):
+def sample(rng, offset_variance=0.0):
     """One 256^2 field and 48 independent 32^2 windows (corners of 64^2 periodic fields, so
-    lags inside a window are never wrapped: same law as the tiles of the large field)."""
-    large = gaussian_field((256, 256), MODEL, rng=rng) + offset_sd * rng.standard_normal()
-    windows = np.array(
-        [
-            gaussian_field((64, 64), MODEL, rng=rng)[:WINDOW, :WINDOW]
-            + offset_sd * rng.standard_normal()
-            for _ in range(48)
-        ]
-    )
+    lags inside a window are never wrapped: same law as the tiles of the large field).
+    With an offset variance, the generators' non-ergodic field (one random offset per
+    realization)."""
+
+    def field(shape):
+        if offset_variance == 0.0:
+            return gaussian_field(shape, MODEL, rng=rng)
+        return nonergodic_gaussian_field(shape, MODEL, offset_variance, rng=rng)
+
+    large = field((256, 256))
+    windows = np.array([field((64, 64))[:WINDOW, :WINDOW] for _ in range(48)])
     return large, windows
 
 
 @pytest.mark.statistical
 def test_offset_medium_flagged():
-    large, windows = sample(np.random.default_rng(0), offset_sd=1.0)
+    large, windows = sample(np.random.default_rng(0), offset_variance=1.0)
     result = ergodicity_test(large, windows)
     assert float(result["p_value"]) < 0.01 and bool(result["flagged"])
     assert int(result["n_tiles"]) == 64 and int(result["n_realizations"]) == 48
