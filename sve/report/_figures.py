@@ -7,6 +7,7 @@ returns the PNG bytes for embedding in the HTML page.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,28 @@ def measured_s2(spec: StudySpec) -> tuple[np.ndarray, np.ndarray, int]:
     return radii[keep], np.mean(profiles, axis=0)[keep], count, size
 
 
+_EXACT = {"gaussian_level_cut": "level cut", "boolean_spheres": "Boolean model"}
+
+
+def exact_s2(spec: StudySpec, r: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(r, S2(r))`` of phase 1 where the generator knows it exactly, else None.
+
+    Level cuts: :func:`generators.level_cut_s2` of the covariance. Boolean
+    spheres (phase 1 = the union of grains): :func:`generators.boolean_s2` at
+    the intensity of the spec's expected fraction,
+    ``lambda = -ln(1 - phi) / (omega_d R^d)``.
+    """
+    medium, phi = spec.medium, spec.volume_fraction
+    if medium.get("generator") == "gaussian_level_cut":
+        return r, generators.level_cut_s2(covariance(medium).correlation(r), phi)
+    if medium.get("generator") == "boolean_spheres":
+        radius, d = float(medium["radius"]), spec.ndim
+        ball = math.pi * radius**2 if d == 2 else 4.0 / 3.0 * math.pi * radius**3
+        intensity = -math.log1p(-phi) / ball
+        return r, generators.boolean_s2(r, intensity, radius, d)
+    return None
+
+
 def s2(spec: StudySpec, note: str) -> Figure:
     """Measured S2 of phase 1 against the generator's exact S2 (level cuts)."""
     radii, profile, count, size = measured_s2(spec)
@@ -114,11 +137,15 @@ def s2(spec: StudySpec, note: str) -> Figure:
         if spec.sampling_mode != "windows"
         else f"measured on the parent, L = {size}",
     )
-    medium = spec.medium
-    if medium.get("generator") == "gaussian_level_cut":
-        r = np.linspace(0, radii.max(), 400)
-        exact = generators.level_cut_s2(covariance(medium).correlation(r), phi)
-        ax.plot(r, exact, "-", color="k", lw=1.2, label="exact S2 of the level cut")
+    exact = exact_s2(spec, np.linspace(0, radii.max(), 400))
+    if exact is not None:
+        ax.plot(
+            *exact,
+            "-",
+            color="k",
+            lw=1.2,
+            label=f"exact S2 of the {_EXACT[spec.medium['generator']]}",
+        )
     ax.axhline(phi**2, color="0.5", ls=":", lw=1, label="φ² (no correlation)")
     ax.set_xlabel(f"distance r [{spec.length_unit}]")
     ax.set_ylabel("S2(r) of phase 1")
@@ -187,7 +214,9 @@ def variance_vs_size(numbers: xr.Dataset, spec: StudySpec) -> Figure:
     first = finite.isel(size=0)
     anchor = float(first.max()) if bool(np.isfinite(first).any()) else float(finite.max())
     if np.isfinite(anchor):
-        label = f"L^-{d} (short-range reference)" if anomalous else f"L^-{d} (expected, short range)"
+        label = (
+            f"L^-{d} (short-range reference)" if anomalous else f"L^-{d} (expected, short range)"
+        )
         ax.loglog(length, anchor * (length / length[0]) ** (-d), "k--", lw=1, label=label)
     _size_axis(ax, numbers)
     ax.set_ylabel(f"variance of {numbers.attrs['quantity']}")
