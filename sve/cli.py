@@ -54,6 +54,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from sve.study import open_study
+    from sve.study.store import adaptive_summary
     from sve.study.tasks import STATUS
 
     ds = open_study(args.store)
@@ -64,6 +65,19 @@ def _status(args: argparse.Namespace) -> int:
     for k, size in enumerate(ds["size"].values):
         done = np.count_nonzero(status[k] != STATUS["pending"])
         print(f"  size {size:>5}: {done}/{status[k].size} solves finished")
+    adaptive = adaptive_summary(ds)
+    for size in adaptive.get("size", []).values if adaptive else []:
+        s = adaptive.sel(size=size)
+        state = {
+            "reached": "target reached",
+            "budget": "budget used, target not reached",
+            "running": "round running or interrupted",
+        }[str(s["adaptive_state"].values)]
+        print(
+            f"  size {size:>5}: adaptive, {int(s['realizations_used'])} realizations, {state} "
+            f"(relative CI half-width {float(s['relative_half_width']):.3g}, target "
+            f"{adaptive.attrs['adaptive_target']:g})"
+        )
     for error in sorted({str(e) for e in ds["error"].values.ravel() if e}):
         print(f"  error: {error}")
     for run in json.loads(ds.attrs.get("runs", "[]")):

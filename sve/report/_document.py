@@ -130,7 +130,7 @@ def _summary(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
                 [f"Property: {spec.property}, {_phases(spec)} (phase 0, phase 1)"],
                 [
                     f"Sizes: {list(spec.sizes)} voxels (spacing {spec.spacing:g}{_unit(unit)}); "
-                    f"{spec.realizations} realizations each; boundary conditions {list(spec.bc)}"
+                    f"{_realizations(spec)}; boundary conditions {list(spec.bc)}"
                 ],
                 [
                     f"Solver tolerance {spec.tol:g}; discretization: "
@@ -141,6 +141,33 @@ def _summary(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
             ],
         )
     ]
+
+
+def _realizations(spec: StudySpec) -> str:
+    if not spec.adaptive:
+        return f"{spec.realizations} realizations each"
+    return (
+        f"adaptive sampling: {spec.realizations} realizations in the first round, then rounds "
+        f"until the relative 95 % CI half-width of the mean is ≤ {spec.adaptive_target:g} "
+        f"for every boundary condition, at most {spec.max_realizations} per size"
+    )
+
+
+def _adaptive(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    """One line: realizations used per size and whether the target was reached."""
+    if not spec.adaptive:
+        return []
+    verdict = {"reached": "target reached", "budget": "budget used", "running": "unfinished"}
+    parts = []
+    for size in numbers["size"].values:
+        s = numbers.sel(size=size)
+        rel = float(s["relative_half_width"])
+        width = f"± {100 * rel:.2g} %" if np.isfinite(rel) else "no interval yet"
+        parts.append(
+            f"L = {int(size)}: {int(s['realizations_used'])} realizations, "
+            f"{verdict[str(s['adaptive_state'].values)]} ({width})"
+        )
+    return [Block("p", "Adaptive sampling per size: " + "; ".join(parts) + ".")]
 
 
 _SAMPLING = {
@@ -496,6 +523,7 @@ def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block("h1", f"Size-convergence report: {spec.name}"),
         *_banners(ds, numbers),
         *_summary(ds, spec),
+        *_adaptive(numbers, spec),
         Block("h2", "Microstructure"),
         Block("figure", "thumbnails", header=["realization 0 at each size"]),
         Block("p", f"Two-point probability S2 of phase 1: {numbers.attrs['s2']}."),

@@ -29,6 +29,7 @@ from sve.statistics import (
 from sve.statistics.ergodicity import spatial_average_band, window_ergodicity
 from sve.study.media import indicator_integral_range
 from sve.study.spec import StudySpec
+from sve.study.store import adaptive_summary
 from sve.study.tasks import STATUS
 
 __all__ = [
@@ -392,6 +393,12 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         * window modes, along ``parent_length``: ``parent_fraction``,
           ``parent_band`` (half-width of the integral-range band around the
           expected fraction φ), ``parent_inside``.
+        * adaptive studies (``sampling.adaptive_target``, per ``size``,
+          :func:`sve.study.store.adaptive_summary`): ``realizations_used``,
+          ``adaptive_state`` ("reached", "budget", or "running" while the
+          study is unfinished), ``target_reached``,
+          ``relative_half_width`` (of the mean's 95 % interval, largest over
+          bcs); attrs ``adaptive_target``, ``max_realizations``.
 
         ``attrs`` hold the notes the report prints: ``ergodicity``,
         ``dykhne``, ``fit`` (why a fit is missing), ``bc_bias``,
@@ -435,6 +442,9 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     for name in ("gap", "gap_low", "gap_high"):
         out[name] = bias[name]
     out.update(_counts(ds))
+    if spec.adaptive:
+        out.update(adaptive_summary(full))
+        notes.update(adaptive_target=spec.adaptive_target, max_realizations=spec.max_realizations)
     fractions = [1 - spec.volume_fraction, spec.volume_fraction]
     phases = list(spec.phase_scalars)
     out["voigt"] = voigt_bound(fractions, phases)
@@ -459,6 +469,11 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
             "the 'exact' (rank) level cut conditions every realization on its fraction: "
             "the measured S2 falls short of the exact curve at long range by about the "
             "variance of the fraction"
+        )
+    elif medium.get("generator") == "boolean_spheres":
+        notes["s2"] = (
+            "exact for the Boolean model at the intensity of the expected fraction "
+            "(generators.boolean_s2); voxelization rounds the grains' edges"
         )
     elif medium.get("generator") != "gaussian_level_cut":
         notes["s2"] = f"no exact S2 is known here for the {medium.get('generator')} generator"

@@ -4,6 +4,15 @@ Only this module knows Dask. Tasks are :func:`sve.study.tasks.solve_batch`
 calls (pure functions of the spec, one size and a run of realizations); the
 client writes each finished batch into the Zarr store as it arrives, so an
 interrupted study resumes from what is done.
+
+Adaptive studies (``sampling.adaptive_target``) run in rounds per size: the
+batches of every size's current round are submitted together; when the last
+batch of a size's round arrives, :func:`sve.study.store.adaptive_progress`
+judges the size on the realizations it has and either finishes it (the
+realizations it did not need are marked ``absent``) or submits its next
+round. Other sizes keep the workers busy meanwhile. A batch that failed
+halts its size for this run (its round cannot be judged); a rerun retries
+it and carries on.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from distributed import Client, LocalCluster, as_completed
 from sve.solvers import apparent_conductivity, apparent_stiffness
 from sve.study.spec import StudySpec, load_spec
 from sve.study.store import (
+    SizeProgress,
+    adaptive_progress,
     completed,
     create_store,
     empty_dataset,
@@ -32,7 +43,7 @@ from sve.study.store import (
     record_run,
     write_records,
 )
-from sve.study.tasks import failed_batch, solve_batch
+from sve.study.tasks import STATUS, absent_batch, failed_batch, solve_batch
 
 __all__ = ["run_study", "batches"]
 
@@ -52,13 +63,54 @@ def _now() -> str:
 def batches(spec: StudySpec) -> list[tuple[int, range]]:
     """All ``(size_index, realizations)`` tasks, largest sizes first.
 
-    A batch covers ``spec.batch`` consecutive realizations of one size.
+    A batch covers ``spec.batch`` consecutive realizations of one size. An
+    adaptive study's later rounds are not known in advance: these are the
+    batches of its first round (:func:`round_batches` splits the others).
     """
     return [
         (s, range(r, min(r + spec.batch, spec.realizations)))
         for s in reversed(range(len(spec.sizes)))
         for r in range(0, spec.realizations, spec.batch)
     ]
+
+
+def round_batches(spec: StudySpec, rounds: tuple[int, ...]) -> list[range]:
+    """The batches of an adaptive size's rounds (ends ``rounds``): each round from its
+    start in runs of ``spec.batch`` realizations."""
+    starts = (0, *rounds[:-1])
+    return [
+        range(r, min(r + spec.batch, end))
+        for start, end in zip(starts, rounds, strict=True)
+        for r in range(start, end, spec.batch)
+    ]
+
+
+def _adaptive_todo(
+    ds: xr.Dataset, spec: StudySpec, size_index: int, retry: bool
+) -> tuple[list[range], SizeProgress]:
+    """The batches an adaptive size needs now, and its progress.
+
+    ``retry``: include failed records (the start of a run); during a run only
+    pending records are submitted, so a failed batch halts its size.
+    """
+    progress = adaptive_progress(ds, spec, size_index)
+    if progress.state != "running":
+        return [], progress
+    status = ds["status"].values[size_index]
+    wanted = [STATUS["pending"], STATUS["failed"]] if retry else [STATUS["pending"]]
+    needs = np.isin(status, wanted).reshape(status.shape[0], -1).any(axis=1)
+    todo = [r for r in round_batches(spec, progress.rounds) if needs[r.start : r.stop].any()]
+    return todo, progress
+
+
+def _close_size(ds: xr.Dataset, spec: StudySpec, size_index: int, used: int) -> set:
+    """Mark the realizations ``used ..`` of a finished adaptive size absent; the touched
+    ``(size_index, realization)`` pairs (none when they already are)."""
+    n = spec.max_realizations
+    if used >= n or (ds["status"].values[size_index, used:] == STATUS["absent"]).all():
+        return set()
+    _fill(ds, size_index, range(used, n), absent_batch(spec, n - used))
+    return {(size_index, r) for r in range(used, n)}
 
 
 def _warm_numba_cache(spec: StudySpec) -> None:
@@ -97,6 +149,18 @@ def _client(stack: ExitStack, client: Client | str | None, workers: int | None) 
         )
     )
     return stack.enter_context(Client(cluster))
+
+
+def _verdict(spec: StudySpec, progress: SizeProgress, submitted: int) -> str:
+    """One progress line of an adaptive size whose round has just come in."""
+    rel = f"relative CI half-width {progress.relative_half_width:.3g}"
+    if progress.state == "reached":
+        return f"target reached with {progress.realizations} realizations ({rel})"
+    if progress.state == "budget":
+        return f"budget of {progress.realizations} realizations used ({rel}), target not reached"
+    if not submitted:
+        return "halted: a batch of its round failed (a rerun retries it)"
+    return f"{rel}: next round up to {progress.realizations} realizations"
 
 
 def _bar(done: int, total: int, width: int = 20) -> str:
@@ -169,10 +233,25 @@ def run_study(
         ds = create_store(spec, store, overwrite=overwrite).load()
     else:
         ds = empty_dataset(spec)
-    done = completed(ds)
-    todo = [(s, r) for s, r in batches(spec) if not done[s, r.start : r.stop].all()]
     say = (lambda text: print(text, file=log, flush=True)) if log else (lambda text: None)
-    say(f"study {spec.name!r}: {len(todo)} of {len(batches(spec))} tasks to run")
+    if spec.adaptive:
+        todo, closed = [], set()
+        for s in reversed(range(len(spec.sizes))):  # largest sizes first, as batches()
+            size_todo, progress = _adaptive_todo(ds, spec, s, retry=True)
+            todo += [(s, r) for r in size_todo]
+            if progress.state != "running":  # finished; its tail may be unmarked (a kill)
+                closed |= _close_size(ds, spec, s, progress.realizations)
+        if closed and store is not None:
+            write_records(open_group(store), ds, closed)
+        say(
+            f"study {spec.name!r}: {len(todo)} tasks to run now (adaptive: rounds of "
+            f"realizations per size until the relative CI half-width is <= "
+            f"{spec.adaptive_target:g}, at most {spec.max_realizations})"
+        )
+    else:
+        done = completed(ds)
+        todo = [(s, r) for s, r in batches(spec) if not done[s, r.start : r.stop].all()]
+        say(f"study {spec.name!r}: {len(todo)} of {len(batches(spec))} tasks to run")
 
     if not todo and store is not None and "active_run" in ds.attrs:
         # an interrupted run had written everything but its provenance: nothing is running
@@ -193,17 +272,19 @@ def run_study(
             )
             if group is not None:  # `sve status` shows it until the run ends
                 group.attrs["active_run"] = json.dumps({"started": started, "tasks": len(todo)})
-            futures = {
-                dask_client.submit(
+
+            def submit(s: int, r: range):
+                return dask_client.submit(
                     solve_batch, spec, spec.sizes[s], r, pure=False, retries=TASK_RETRIES
-                ): (s, r)
-                for s, r in todo
-            }
-            k, unwritten, flushed = 0, set(), time.perf_counter()
+                )
+
+            futures = {submit(s, r): (s, r) for s, r in todo}
+            outstanding = np.bincount([s for s, _ in todo], minlength=len(spec.sizes))
+            k, total, unwritten, flushed = 0, len(todo), set(), time.perf_counter()
             results = as_completed(futures)
             for finished in results.batches():  # every result ready now
                 for future in finished:
-                    s, r = futures[future]
+                    s, r = futures.pop(future)
                     try:
                         out, state = future.result(), "done"
                     except Exception as err:  # the task raised, or its workers kept dying
@@ -213,10 +294,22 @@ def run_study(
                     unwritten |= {(s, r.start), (s, r.stop - 1)}  # a batch may span 2 chunks
                     k += 1
                     say(
-                        f"  {_bar(k, len(todo))} {k}/{len(todo)} size {spec.sizes[s]} "
+                        f"  {_bar(k, total)} {k}/{total} size {spec.sizes[s]} "
                         f"realizations {r.start}-{r.stop - 1} {state} "
                         f"({time.perf_counter() - start:.1f} s)"
                     )
+                    outstanding[s] -= 1
+                    if spec.adaptive and outstanding[s] == 0:  # the size's round is in
+                        more, progress = _adaptive_todo(ds, spec, s, retry=False)
+                        for batch in more:
+                            new = submit(s, batch)
+                            futures[new] = (s, batch)
+                            results.add(new)
+                        outstanding[s] += len(more)
+                        total += len(more)
+                        say(f"  size {spec.sizes[s]}: {_verdict(spec, progress, len(more))}")
+                        if progress.state != "running":
+                            unwritten |= _close_size(ds, spec, s, progress.realizations)
                 # write when no other result is waiting, or at least every FLUSH_INTERVAL
                 # while results pour in: store writes stay a small share of the run
                 waiting = results.has_ready()
@@ -233,7 +326,7 @@ def run_study(
             "workers": n_workers,
             "hosts": n_hosts,
             "scheduler": scheduler if client is not None else "embedded LocalCluster",
-            "tasks": len(todo),
+            "tasks": total,
             "failed_tasks": failures,
         }
         record_run(ds, run, group)

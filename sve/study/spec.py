@@ -31,6 +31,8 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     realizations = 64
     mode = "independent"            # or "windows", "both" (see below)
     # parent_size = 512             # windows / both: edge of the one large parent, voxels
+    # adaptive_target = 0.01        # adaptive sampling (see below): relative CI half-width
+    # max_realizations = 256        # adaptive sampling: budget of realizations per size
 
     [solver]
     bc = ["periodic"]
@@ -59,6 +61,19 @@ parent from its origin and the remainder is unused), at most
 :data:`MAX_PARENT_VOXELS` voxels in all; with ``random_checkerboard`` a
 multiple of ``medium.cell_size`` (the generator needs whole cells). Each size
 uses ``min(realizations, (parent_size // size)**ndim)`` windows.
+
+Adaptive sampling (``sampling.adaptive_target`` = ε and
+``sampling.max_realizations``, given together; mode "independent" only):
+``sampling.realizations`` is then the first round at each size, and a size
+gets more rounds until the relative 95 % confidence-interval half-width of
+the mean of its isotropic scalar (:func:`sve.statistics.isotropic_part`,
+:func:`sve.statistics.ensemble_statistics`) is <= ε for *every* boundary
+condition of the study, or until it holds ``max_realizations`` (the budget).
+The rule (:func:`sve.study.store.next_round`, :func:`sve.study.store.adaptive_progress`)
+depends only on the results of the realizations it has, so the dataset does
+not depend on timing or workers. ε must be in (0, 1) and ``max_realizations``
+>= ``realizations``. Without the two fields the spec (and its JSON text, so
+existing stores resume) is exactly what it was.
 """
 
 from __future__ import annotations
@@ -126,6 +141,20 @@ class StudySpec:
     #: ``sampling.mode`` and ``sampling.parent_size`` (0: no parent, mode "independent").
     sampling_mode: str = "independent"
     parent_size: int = 0
+    #: ``sampling.adaptive_target`` (0: a fixed number of realizations) and
+    #: ``sampling.max_realizations`` (0 when not adaptive).
+    adaptive_target: float = 0.0
+    max_realizations: int = 0
+
+    @property
+    def adaptive(self) -> bool:
+        """True when realizations are added per size until ``adaptive_target`` is met."""
+        return self.adaptive_target > 0
+
+    @property
+    def allocated_realizations(self) -> int:
+        """Length of the dataset's ``realization`` dimension: the budget when adaptive."""
+        return self.max_realizations if self.adaptive else self.realizations
 
     @property
     def windows(self) -> bool:
@@ -184,12 +213,15 @@ class StudySpec:
         """The spec as canonical JSON text (stored in the dataset's attributes).
 
         The sampling fields are left out at their defaults (mode
-        "independent"), so specs and stores written before the window modes
-        existed keep their exact text (and resume).
+        "independent", no adaptive target), so specs and stores written
+        before the window modes and adaptive sampling existed keep their
+        exact text (and resume).
         """
         data = asdict(self)
         if self.sampling_mode == "independent":
             del data["sampling_mode"], data["parent_size"]
+        if not self.adaptive:
+            del data["adaptive_target"], data["max_realizations"]
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -205,7 +237,16 @@ class StudySpec:
 _SECTIONS = {
     "medium": None,  # depends on the generator: checked by sve.study.media
     "property": ("name", "phases"),
-    "sampling": ("sizes", "spacing", "length_unit", "realizations", "mode", "parent_size"),
+    "sampling": (
+        "sizes",
+        "spacing",
+        "length_unit",
+        "realizations",
+        "mode",
+        "parent_size",
+        "adaptive_target",
+        "max_realizations",
+    ),
     "solver": ("bc", "tol", "maxiter", "discretization", "batch"),
 }
 _DEFAULTS = {
@@ -363,6 +404,7 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     length_unit = _string(_get(data, "sampling.length_unit"), "sampling.length_unit")
     realizations = _integer(_get(data, "sampling.realizations"), "sampling.realizations", 2)
     mode, parent_size = _sampling_mode(data, medium, sizes)
+    target, budget = _adaptive(data, realizations, mode)
 
     bcs = _get(data, "solver.bc")
     if isinstance(bcs, str):
@@ -405,7 +447,48 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         batch=batch,
         sampling_mode=mode,
         parent_size=parent_size,
+        adaptive_target=target,
+        max_realizations=budget,
     )
+
+
+def _adaptive(data: dict[str, Any], realizations: int, mode: str) -> tuple[float, int]:
+    """``sampling.adaptive_target`` and ``sampling.max_realizations`` (0, 0: not adaptive)."""
+    sampling = data.get("sampling", {})
+    if "adaptive_target" not in sampling:
+        if "max_realizations" in sampling:
+            raise SpecError(
+                "sampling.max_realizations is only used with sampling.adaptive_target "
+                "(adaptive sampling); without it every size has sampling.realizations"
+            )
+        return 0.0, 0
+    target = sampling["adaptive_target"]
+    if (
+        isinstance(target, bool)
+        or not isinstance(target, int | float)
+        or not 0 < target < 1  # NaN fails too
+    ):
+        raise SpecError(
+            f"sampling.adaptive_target must be a number in (0, 1) (relative confidence-interval "
+            f"half-width), got {target!r}"
+        )
+    if "max_realizations" not in sampling:
+        raise SpecError(
+            "missing field 'sampling.max_realizations' (the budget of realizations per size, "
+            "needed by sampling.adaptive_target)"
+        )
+    budget = sampling["max_realizations"]
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < realizations:
+        raise SpecError(
+            f"sampling.max_realizations must be an integer >= sampling.realizations "
+            f"({realizations}), got {budget!r}"
+        )
+    if mode != "independent":
+        raise SpecError(
+            f"sampling.adaptive_target needs sampling.mode 'independent', got {mode!r} "
+            "(the windows of one parent are a fixed set, not a sample to grow)"
+        )
+    return float(target), budget
 
 
 def _sampling_mode(

@@ -30,16 +30,27 @@ parent's corner windows of growing edge (``parent_size / 2**k``, the whole
 parent last), drawn here on the client once (small), for the spatial-average
 convergence check; attributes ``sampling_mode``, ``parent_size``,
 ``parent_seeding_scheme``.
+
+Adaptive sampling (``sampling.adaptive_target``, :mod:`sve.study.spec`)
+keeps the schema: ``realization`` is allocated at ``max_realizations``, the
+realizations a size did not need end ``absent`` once the size is finished,
+and the attributes ``adaptive_target``, ``max_realizations`` and
+``adaptive_rule`` say how the rounds were chosen. How many realizations a
+size used and whether it reached the target is derived from the dataset
+itself (:func:`adaptive_progress`, :func:`adaptive_summary`), so a resumed
+run, ``sve status`` and the report all read the same state from the store.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +58,7 @@ import xarray as xr
 import zarr
 
 from generators import embedding_variance_excess
+from sve.statistics import ensemble_statistics
 from sve.study.media import covariance
 from sve.study.spec import StudySpec
 from sve.study.tasks import (
@@ -60,9 +72,13 @@ from sve.study.tasks import (
 )
 
 __all__ = [
+    "SizeProgress",
+    "adaptive_progress",
+    "adaptive_summary",
     "completed",
     "create_store",
     "empty_dataset",
+    "next_round",
     "open_group",
     "open_study",
     "record_run",
@@ -103,7 +119,8 @@ _TENSOR_ATTRS = {
 
 def empty_dataset(spec: StudySpec) -> xr.Dataset:
     """The study dataset with every record pending (NaN values, status 0)."""
-    n_size, n_real, n_bc, d = len(spec.sizes), spec.realizations, len(spec.bc), spec.ndim
+    n_size, n_bc, d = len(spec.sizes), len(spec.bc), spec.ndim
+    n_real = spec.allocated_realizations
     m = spec.tensor_size
     both = spec.sampling_mode == "both"
     # every record variable is (size, realization[, sampling], ...): see the module docstring
@@ -121,8 +138,9 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
     def full(shape, fill, dtype=np.float64):
         return np.full(shape, fill, dtype=dtype)
 
-    # "absent" exists only where there are windows: mode independent keeps its attributes
-    flags = STATUS if spec.windows else {k: v for k, v in STATUS.items() if k != "absent"}
+    # "absent" exists only with windows or adaptive sampling: other studies keep their attributes
+    sparse = spec.windows or spec.adaptive
+    flags = STATUS if sparse else {k: v for k, v in STATUS.items() if k != "absent"}
 
     ds = xr.Dataset(
         {
@@ -208,6 +226,12 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
         ds = ds.assign_coords(sampling=list(SAMPLINGS))
     if spec.windows:
         _add_parent(ds, spec)
+    if spec.adaptive:
+        ds.attrs.update(
+            adaptive_target=spec.adaptive_target,
+            max_realizations=spec.max_realizations,
+            adaptive_rule=ADAPTIVE_RULE,
+        )
     return ds
 
 
@@ -371,3 +395,122 @@ def completed(ds: xr.Dataset) -> np.ndarray:
     finished = ds["status"].isin([STATUS["ok"], STATUS["not_converged"], STATUS["absent"]])
     others = [dim for dim in finished.dims if dim not in ("size", "realization")]
     return finished.all(others).values
+
+
+# ---------------------------------------------------------------- adaptive sampling
+
+#: Largest growth of one round: a size holds at most this many times its realizations
+#: after its next round (the variance of a few realizations is itself uncertain).
+ROUND_GROWTH = 4
+#: Confidence level of the adaptive target's interval (as the report's).
+ADAPTIVE_CONFIDENCE = 0.95
+ADAPTIVE_RULE = (
+    "round 1: sampling.realizations; after each complete round of n realizations, stop if "
+    "the relative 95 % CI half-width r of the mean isotropic scalar is <= adaptive_target "
+    "for every bc, or if n = max_realizations; else the next round brings the size to "
+    f"min(max_realizations, max(n + realizations, min({ROUND_GROWTH} n, "
+    "ceil(n (r / adaptive_target)^2))))"
+)
+
+
+def next_round(spec: StudySpec, n: int, relative_half_width: float) -> int:
+    """Realizations a size holds after its next round (the rule of ``ADAPTIVE_RULE``).
+
+    The half-width shrinks as 1/√n, so ``n (r / ε)²`` realizations are
+    predicted to reach the target ε; the round brings at least
+    ``sampling.realizations`` more, at most ``ROUND_GROWTH`` times ``n``
+    (an early variance estimate is noisy: no wild overshoot), never more
+    than the budget. ``r`` infinite or NaN (fewer than 2 ok values, a zero
+    mean) grows by the largest step.
+    """
+    r = relative_half_width
+    predicted = math.ceil(n * (r / spec.adaptive_target) ** 2) if math.isfinite(r) else math.inf
+    grown = max(n + spec.realizations, min(ROUND_GROWTH * n, predicted))
+    return int(min(spec.max_realizations, grown))
+
+
+def relative_half_width(ds: xr.Dataset, spec: StudySpec, size_index: int, n: int) -> float:
+    """Largest over bcs of the relative CI half-width of the first n realizations of a size.
+
+    ``(ci_high - ci_low) / 2 / |mean|`` of
+    :func:`sve.statistics.ensemble_statistics` (isotropic scalar, 95 %, ok
+    records only) on realizations ``0 .. n-1``; infinite when a bc has no
+    interval (fewer than 2 ok values) or a zero mean.
+    """
+    part = ds[[spec.variable, "status"]].isel(size=[size_index], realization=slice(0, n))
+    stats = ensemble_statistics(part, spec.variable, confidence=ADAPTIVE_CONFIDENCE)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = ((stats["ci_high"] - stats["ci_low"]) / 2 / abs(stats["mean"])).values
+    rel = np.where(np.isfinite(rel), rel, np.inf)
+    return float(rel.max())
+
+
+@dataclass(frozen=True)
+class SizeProgress:
+    """Where adaptive sampling stands at one size (:func:`adaptive_progress`).
+
+    ``realizations``: the size uses realizations ``0 .. realizations-1``
+    (the current round's end while ``state`` is "running"); ``state``:
+    "running" (some of them unfinished), "reached" (target met) or "budget"
+    (``max_realizations`` used, target not met); ``relative_half_width``: of
+    the last complete round (``inf`` before the first); ``rounds``: the ends
+    of the rounds so far, increasing.
+    """
+
+    realizations: int
+    state: str
+    relative_half_width: float
+    rounds: tuple[int, ...]
+
+
+def adaptive_progress(ds: xr.Dataset, spec: StudySpec, size_index: int) -> SizeProgress:
+    """Replay the adaptive rule on what the dataset holds at one size.
+
+    Starting from ``sampling.realizations``, each round whose realizations
+    are all finished (ok, not converged; ``failed`` and ``pending`` are not)
+    is judged on realizations ``0 .. n-1`` alone (:func:`relative_half_width`,
+    :func:`next_round`), so the state depends only on those results, never
+    on timing, workers or interruptions: a resumed run re-derives it from the
+    store.
+    """
+    if not spec.adaptive:
+        raise ValueError("the study has no adaptive target (sampling.adaptive_target)")
+    finished = completed(ds[["status"]].isel(size=[size_index]))[0]
+    n, rel, rounds = spec.realizations, math.inf, [spec.realizations]
+    while True:
+        if not finished[:n].all():
+            return SizeProgress(n, "running", rel, tuple(rounds))
+        rel = relative_half_width(ds, spec, size_index, n)
+        if rel <= spec.adaptive_target:
+            return SizeProgress(n, "reached", rel, tuple(rounds))
+        if n >= spec.max_realizations:
+            return SizeProgress(n, "budget", rel, tuple(rounds))
+        n = next_round(spec, n, rel)
+        rounds.append(n)
+
+
+def adaptive_summary(ds: xr.Dataset) -> xr.Dataset:
+    """Per size, what adaptive sampling did (an empty Dataset for other studies).
+
+    Variables along ``size``: ``realizations_used`` (int64),
+    ``adaptive_state`` ("running", "reached", "budget"), ``target_reached``
+    (bool), ``relative_half_width`` (of the last complete round, largest
+    over bcs; inf before one); attrs ``adaptive_target``,
+    ``max_realizations``.
+    """
+    spec = StudySpec.from_json(ds.attrs["spec"])
+    if not spec.adaptive:
+        return xr.Dataset()
+    ds = ds[[spec.variable, "status"]].load()
+    progress = [adaptive_progress(ds, spec, s) for s in range(len(spec.sizes))]
+    out = xr.Dataset(
+        {
+            "realizations_used": ("size", np.array([p.realizations for p in progress], np.int64)),
+            "adaptive_state": ("size", np.array([p.state for p in progress])),
+            "target_reached": ("size", np.array([p.state == "reached" for p in progress])),
+            "relative_half_width": ("size", np.array([p.relative_half_width for p in progress])),
+        },
+        coords={"size": ds["size"].values},
+    )
+    out.attrs.update(adaptive_target=spec.adaptive_target, max_realizations=spec.max_realizations)
+    return out

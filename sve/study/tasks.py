@@ -36,12 +36,15 @@ __all__ = [
     "window_origin",
     "solve_batch",
     "failed_batch",
+    "absent_batch",
 ]
 
 #: Status codes of each (size, realization, bc) record, stored as int8. ``failed``:
 #: the task raised (or its workers kept dying); the error text is in ``error``.
-#: ``absent``: window modes only, a window index beyond the windows the parent holds
-#: at that size (:func:`window_count`); no value, never solved, counts as finished.
+#: ``absent``: a record that is not sampled: in the window modes a window index beyond
+#: the windows the parent holds at that size (:func:`window_count`); in an adaptive
+#: study a realization beyond those its size needed (:func:`sve.study.store.adaptive_progress`).
+#: No value, never solved, counts as finished.
 STATUS = {"pending": 0, "ok": 1, "not_converged": 2, "failed": 3, "absent": 4}
 
 #: The ``sampling`` coordinate of a mode "both" dataset (dimension after ``realization``).
@@ -172,6 +175,13 @@ def failed_batch(spec: StudySpec, realizations: range, error: BaseException) -> 
     out = _empty_batch(spec, len(realizations))
     out["error"][:] = f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
     out["status"][:] = STATUS["failed"]
+    return out
+
+
+def absent_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
+    """The records of n realizations that are not sampled: status ``absent``, no values."""
+    out = _empty_batch(spec, n)
+    out["status"][:] = STATUS["absent"]
     return out
 
 

@@ -220,3 +220,48 @@ def test_static_with_finite_volumes_rejected():
         load_spec(data)
     data["solver"]["bc"] = ["periodic", "mixed"]
     assert load_spec(data).discretization == "fv"
+
+
+def _adaptive(**sampling) -> dict:
+    data = base()
+    data["sampling"].update(sampling)
+    return data
+
+
+def test_adaptive_fields_load_and_round_trip():
+    spec = load_spec(_adaptive(realizations=8, adaptive_target=0.01, max_realizations=256))
+    assert spec.adaptive and spec.adaptive_target == 0.01 and spec.max_realizations == 256
+    assert spec.realizations == 8 and spec.allocated_realizations == 256
+    assert StudySpec.from_json(spec.to_json()) == spec
+    # without them: not adaptive, and the JSON text (a store's identity) has no new keys
+    fixed = load_spec(DEFAULT)
+    assert not fixed.adaptive and fixed.allocated_realizations == fixed.realizations
+    assert "adaptive_target" not in fixed.to_json() and "max_realizations" not in fixed.to_json()
+
+
+@pytest.mark.parametrize(
+    ("sampling", "message"),
+    [
+        ({"adaptive_target": 0.0, "max_realizations": 256}, r"sampling\.adaptive_target must"),
+        ({"adaptive_target": 1.0, "max_realizations": 256}, r"in \(0, 1\).*got 1\.0"),
+        ({"adaptive_target": -0.1, "max_realizations": 256}, r"sampling\.adaptive_target"),
+        ({"adaptive_target": float("nan"), "max_realizations": 9}, r"sampling\.adaptive_target"),
+        ({"adaptive_target": "1%", "max_realizations": 256}, r"sampling\.adaptive_target"),
+        ({"adaptive_target": True, "max_realizations": 256}, r"sampling\.adaptive_target"),
+        ({"adaptive_target": 0.01}, r"missing field 'sampling\.max_realizations'"),
+        ({"max_realizations": 256}, r"sampling\.max_realizations is only used with"),
+        (
+            {"adaptive_target": 0.01, "max_realizations": 32},
+            r"sampling\.max_realizations must be an integer >= sampling\.realizations \(64\), "
+            r"got 32",
+        ),
+        ({"adaptive_target": 0.01, "max_realizations": 100.0}, r"sampling\.max_realizations"),
+        (
+            {"adaptive_target": 0.01, "max_realizations": 256, "mode": "both", "parent_size": 512},
+            r"sampling\.adaptive_target needs sampling\.mode 'independent', got 'both'",
+        ),
+    ],
+)
+def test_bad_adaptive_field_is_named(sampling, message):
+    with pytest.raises(SpecError, match=message):
+        load_spec(_adaptive(**sampling))
