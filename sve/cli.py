@@ -303,7 +303,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_run)
 
-    rep = sub.add_parser("report", help="write the report of a study store (HTML, Markdown, PNG and SVG figures)")
+    rep = sub.add_parser(
+        "report", help="write the report of a study store (HTML, Markdown, PNG and SVG figures)"
+    )
     rep.add_argument("store", help="study store (.zarr)")
     rep.add_argument("--out", help="report folder (default: beside the store)")
     rep.set_defaults(func=_report)
