@@ -26,6 +26,8 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
 
     [sampling]
     sizes = [16, 32, 64, 128, 256]  # edge length in voxels
+    # or, instead of sizes, physical edge lengths (multiples of spacing):
+    # lengths = [8.0, 16.0, 32.0]   # -> sizes = lengths / spacing
     spacing = 1.0                   # voxel edge, physical units
     length_unit = "1"               # units attribute of physical lengths
     realizations = 64
@@ -239,6 +241,7 @@ _SECTIONS = {
     "property": ("name", "phases"),
     "sampling": (
         "sizes",
+        "lengths",
         "spacing",
         "length_unit",
         "realizations",
@@ -354,6 +357,45 @@ def _moduli(value: Any, field: str, ndim: int) -> dict[str, float]:
     return {key: float(number) for key, number in sorted(value.items())}
 
 
+#: A physical length is a whole number of voxels when length / spacing is within this
+#: relative distance of an integer: decimal inputs (0.1 * 3) round off, real misfits do not.
+_WHOLE_VOXELS = 1e-9
+
+
+def _sizes(sampling: Any, spacing: float) -> tuple[int, ...]:
+    """Edge lengths in voxels from ``sampling.sizes`` or, in physical units,
+    ``sampling.lengths`` (each a whole number of ``spacing``)."""
+    table = sampling if isinstance(sampling, dict) else {}
+    if "sizes" in table and "lengths" in table:
+        raise SpecError("give sampling.sizes (voxels) or sampling.lengths (physical), not both")
+    if "lengths" in table:
+        lengths = table["lengths"]
+        if not isinstance(lengths, list) or not lengths:
+            raise SpecError(
+                f"sampling.lengths must be a non-empty list of numbers, got {lengths!r}"
+            )
+        sizes = []
+        for i, value in enumerate(lengths):
+            field = f"sampling.lengths[{i}]"
+            voxels = _positive(value, field) / spacing
+            if abs(voxels - round(voxels)) > _WHOLE_VOXELS * voxels or round(voxels) < 2:
+                raise SpecError(
+                    f"{field} must be a whole number (>= 2) of sampling.spacing = {spacing:g}, "
+                    f"got {value!r} ({voxels:.6g} voxels)"
+                )
+            sizes.append(round(voxels))
+        name = "sampling.lengths"
+    else:
+        sizes = _get({"sampling": table} if sampling is not None else {}, "sampling.sizes")
+        if not isinstance(sizes, list) or not sizes:
+            raise SpecError(f"sampling.sizes must be a non-empty list of integers, got {sizes!r}")
+        sizes = [_integer(v, f"sampling.sizes[{i}]", 2) for i, v in enumerate(sizes)]
+        name = "sampling.sizes"
+    if len(set(sizes)) != len(sizes) or sizes != sorted(sizes):
+        raise SpecError(f"{name} must be strictly increasing, got {sizes}")
+    return tuple(sizes)
+
+
 def _validate(data: dict[str, Any]) -> StudySpec:
     known = {"name", "seed", *_SECTIONS}
     for key, value in data.items():
@@ -394,13 +436,8 @@ def _validate(data: dict[str, Any]) -> StudySpec:
             _moduli(v, f"property.phases[{i}]", medium["ndim"]) for i, v in enumerate(phases)
         )
 
-    sizes = _get(data, "sampling.sizes")
-    if not isinstance(sizes, list) or not sizes:
-        raise SpecError(f"sampling.sizes must be a non-empty list of integers, got {sizes!r}")
-    sizes = tuple(_integer(v, f"sampling.sizes[{i}]", 2) for i, v in enumerate(sizes))
-    if len(set(sizes)) != len(sizes) or list(sizes) != sorted(sizes):
-        raise SpecError(f"sampling.sizes must be strictly increasing, got {list(sizes)}")
     spacing = _positive(_get(data, "sampling.spacing"), "sampling.spacing")
+    sizes = _sizes(data.get("sampling"), spacing)
     length_unit = _string(_get(data, "sampling.length_unit"), "sampling.length_unit")
     realizations = _integer(_get(data, "sampling.realizations"), "sampling.realizations", 2)
     mode, parent_size = _sampling_mode(data, medium, sizes)

@@ -265,3 +265,35 @@ def test_adaptive_fields_load_and_round_trip():
 def test_bad_adaptive_field_is_named(sampling, message):
     with pytest.raises(SpecError, match=message):
         load_spec(_adaptive(**sampling))
+
+
+def test_physical_lengths_give_the_same_spec_as_sizes():
+    """Edges as physical lengths (0.1 * 3 is 0.30000000000000004: still 3 voxels)."""
+    data = base()
+    data["sampling"]["spacing"] = 0.1
+    data["sampling"]["sizes"] = [3, 16, 32]
+    by_sizes = load_spec(data)
+    del data["sampling"]["sizes"]
+    data["sampling"]["lengths"] = [0.1 * 3, 1.6, 3.2]
+    by_lengths = load_spec(data)
+    assert by_lengths == by_sizes and by_lengths.sizes == (3, 16, 32)
+    assert by_lengths.to_json() == by_sizes.to_json()  # the same store, resumed
+
+
+@pytest.mark.parametrize(
+    ("sampling", "message"),
+    [
+        ({"lengths": [1.0, 1.55]}, r"sampling\.lengths\[1\] must be a whole number"),
+        ({"lengths": [0.1, 1.6]}, r"sampling\.lengths\[0\] must be a whole number \(>= 2\)"),
+        ({"lengths": [-1.0]}, r"sampling\.lengths\[0\] must be a finite number > 0"),
+        ({"lengths": []}, r"sampling\.lengths must be a non-empty list"),
+        ({"lengths": [3.2, 1.6]}, r"sampling\.lengths must be strictly increasing"),
+        ({"lengths": [1.6], "sizes": [16]}, r"not both"),
+    ],
+)
+def test_bad_lengths_are_named(sampling, message):
+    data = base()
+    del data["sampling"]["sizes"]
+    data["sampling"].update(spacing=0.1, **sampling)
+    with pytest.raises(SpecError, match=message):
+        load_spec(data)
