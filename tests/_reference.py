@@ -51,13 +51,53 @@ def q1_element_integrals(ndim: int, spacing: float) -> tuple[np.ndarray, np.ndar
     return stiffness, gradient
 
 
+def q1_gradient_products(ndim: int, spacing: float) -> np.ndarray:
+    """``P[i, j, a, b] = int d_i N_a d_j N_b dV`` over one voxel, by Gauss quadrature.
+
+    The element stiffness of a conductivity tensor ``K`` is
+    ``sum_ij K_ij P[i, j]``; for ``K = k I`` it is ``k`` times the
+    `q1_element_integrals` stiffness. Exact (2-point rule per axis).
+    """
+    corners = np.array(list(itertools.product((0, 1), repeat=ndim)))
+    points_1d = (0.5 - 0.5 / np.sqrt(3.0), 0.5 + 0.5 / np.sqrt(3.0))
+    weight = (spacing / 2.0) ** ndim
+    products = np.zeros((ndim, ndim, 2**ndim, 2**ndim))
+    for point in itertools.product(points_1d, repeat=ndim):
+        x = np.array(point)
+        value = np.where(corners == 1, x, 1.0 - x)
+        slope = np.where(corners == 1, 1.0, -1.0) / spacing
+        grad = np.empty((2**ndim, ndim))
+        for i in range(ndim):
+            others = [j for j in range(ndim) if j != i]
+            grad[:, i] = slope[:, i] * np.prod(value[:, others], axis=1)
+        products += weight * np.einsum("ai,bj->ijab", grad, grad)
+    return products
+
+
+def _image(conductivity) -> tuple[np.ndarray, tuple[int, ...], int]:
+    """The conductivity as floats, the image shape and d: a scalar field (N0, N1[, N2])
+    or a tensor field (N0, N1, 2, 2) / (N0, N1, N2, 3, 3)."""
+    k = np.asarray(conductivity, dtype=float)
+    ndim = {2: 2, 3: 3, 4: 2, 5: 3}[k.ndim]
+    return k, k.shape[:ndim], ndim
+
+
+def _element_stiffness(k_e, ndim: int, spacing: float) -> np.ndarray:
+    """``int grad N . k_e grad N`` of one voxel, `k_e` a scalar or a d x d tensor."""
+    if np.ndim(k_e) == 0:
+        stiffness, _ = q1_element_integrals(ndim, spacing)
+        return k_e * stiffness
+    return np.einsum("ij,ijab->ab", k_e, q1_gradient_products(ndim, spacing))
+
+
 def periodic_conductivity_q1(conductivity: np.ndarray, spacing: float = 1.0) -> np.ndarray:
     """Apparent conductivity under periodic conditions, by a direct sparse solve.
 
     Parameters
     ----------
     conductivity : ndarray of shape (N0, N1) or (N0, N1, N2), float
-        Conductivity of every voxel (> 0).
+        Conductivity of every voxel (> 0), or a tensor field of shape
+        (N0, N1, 2, 2) / (N0, N1, N2, 3, 3) (symmetric positive definite).
     spacing : float
         Voxel edge.
 
@@ -74,11 +114,9 @@ def periodic_conductivity_q1(conductivity: np.ndarray, spacing: float = 1.0) -> 
     removed by fixing the fluctuation at node 0 to zero, which does not
     change any gradient.
     """
-    k = np.asarray(conductivity, dtype=float)
-    shape = k.shape
-    ndim = k.ndim
-    n_nodes = k.size
-    stiffness, gradient = q1_element_integrals(ndim, spacing)
+    k, shape, ndim = _image(conductivity)
+    n_nodes = int(np.prod(shape))
+    _, gradient = q1_element_integrals(ndim, spacing)
     corners = list(itertools.product((0, 1), repeat=ndim))
 
     rows, cols, vals = [], [], []
@@ -90,12 +128,13 @@ def periodic_conductivity_q1(conductivity: np.ndarray, spacing: float = 1.0) -> 
             for c in corners
         ]
         element_nodes.append((element, nodes))
+        element_stiffness = _element_stiffness(k[element], ndim, spacing)
         for a, node_a in enumerate(nodes):
-            rhs[node_a] -= k[element] * gradient[a]
+            rhs[node_a] -= np.dot(k[element], gradient[a])
             for b, node_b in enumerate(nodes):
                 rows.append(node_a)
                 cols.append(node_b)
-                vals.append(k[element] * stiffness[a, b])
+                vals.append(element_stiffness[a, b])
     matrix = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(n_nodes, n_nodes)).tocsc()
 
     reduced = matrix[1:, 1:]
@@ -108,38 +147,38 @@ def periodic_conductivity_q1(conductivity: np.ndarray, spacing: float = 1.0) -> 
     for element, nodes in element_nodes:
         for j in range(ndim):
             mean_gradient = np.eye(ndim)[j] + gradient.T @ fluctuation[nodes, j] / cell_volume
-            total_flux[:, j] += k[element] * mean_gradient
-    return total_flux / k.size
+            total_flux[:, j] += np.dot(k[element], mean_gradient)
+    return total_flux / n_nodes
 
 
 def _q1_assembly(k: np.ndarray, spacing: float, periodic: bool):
     """Assembled Q1 stiffness on the node grid, with each element's node list."""
-    shape = k.shape
-    ndim = k.ndim
+    k, shape, ndim = _image(k)
     node_shape = shape if periodic else tuple(n + 1 for n in shape)
-    stiffness, _ = q1_element_integrals(ndim, spacing)
     corners = list(itertools.product((0, 1), repeat=ndim))
     rows, cols, vals, element_nodes = [], [], [], []
     for element in np.ndindex(shape):
         index = [tuple((element[i] + c[i]) % node_shape[i] for i in range(ndim)) for c in corners]
         nodes = [np.ravel_multi_index(n, node_shape) for n in index]
         element_nodes.append((element, nodes))
+        stiffness = _element_stiffness(k[element], ndim, spacing)
         for a, node_a in enumerate(nodes):
             for b, node_b in enumerate(nodes):
                 rows.append(node_a)
                 cols.append(node_b)
-                vals.append(k[element] * stiffness[a, b])
+                vals.append(stiffness[a, b])
     n_nodes = int(np.prod(node_shape))
     matrix = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(n_nodes, n_nodes)).tocsr()
     return matrix, element_nodes, node_shape
 
 
 def _q1_mean_gradient(temperature, element_nodes, ndim, spacing, weights):
-    """Volume average of ``weights * grad T`` from the element gradient integrals."""
+    """Volume average of ``weights * grad T`` from the element gradient integrals
+    (`weights` per element: scalars, or d x d tensors)."""
     _, gradient = q1_element_integrals(ndim, spacing)
     total = np.zeros(ndim)
     for element, nodes in element_nodes:
-        total += weights[element] * (gradient.T @ temperature[nodes])
+        total += np.dot(weights[element], gradient.T @ temperature[nodes])
     return total / (len(element_nodes) * spacing**ndim)
 
 
@@ -159,6 +198,8 @@ def bounded_conductivity_q1(conductivity: np.ndarray, bc: str, spacing: float = 
     Parameters
     ----------
     conductivity : ndarray of shape (N0, N1) or (N0, N1, N2), float, > 0
+        Or a tensor field (N0, N1, 2, 2) / (N0, N1, N2, 3, 3), symmetric
+        positive definite.
     bc : {"kinematic", "static", "mixed"}
         ``kinematic``: ``T = e_j . x`` on every boundary node, column ``j``
         the average flux. ``static``: nodal loads ``int (Q . n) N_a dS``
@@ -168,8 +209,7 @@ def bounded_conductivity_q1(conductivity: np.ndarray, bc: str, spacing: float = 
         entry ``i`` is the average flux along ``i``, the rest NaN.
     spacing : float
     """
-    k = np.asarray(conductivity, dtype=float)
-    ndim = k.ndim
+    k, shape, ndim = _image(conductivity)
     matrix, element_nodes, node_shape = _q1_assembly(k, spacing, periodic=False)
     coordinates = spacing * np.indices(node_shape).reshape(ndim, -1)
     node_index = np.indices(node_shape).reshape(ndim, -1)
@@ -204,7 +244,7 @@ def bounded_conductivity_q1(conductivity: np.ndarray, bc: str, spacing: float = 
             load[node_index[j] == 0] -= weight[node_index[j] == 0]
             temperature = _solve_with_fixed(matrix, load, np.array([0]), np.array([0.0]))
             resistivity[:, j] = _q1_mean_gradient(
-                temperature, element_nodes, ndim, spacing, np.ones_like(k)
+                temperature, element_nodes, ndim, spacing, np.ones(shape)
             )
         tensor = np.linalg.inv(resistivity)
     else:
@@ -223,12 +263,16 @@ def conductivity_fv(conductivity: np.ndarray, bc: str, spacing: float = 1.0) -> 
     diagonal only, from the current through the outlet face, ``K_ii = I / A``
     (the TauFactor definition). Otherwise the average flux counts every face
     flux times the slab it stands for (``h``, or ``h / 2`` at a boundary).
+    A diagonal tensor field (N0, N1, 2, 2) / (N0, N1, N2, 3, 3) uses ``K_aa``
+    for the faces normal to axis ``a``.
     """
-    k = np.asarray(conductivity, dtype=float)
-    shape = k.shape
-    ndim = k.ndim
+    field, shape, ndim = _image(conductivity)
+    if field.ndim == ndim:
+        along = [field] * ndim
+    else:
+        along = [field[..., a, a] for a in range(ndim)]
     h = spacing
-    n_cells = k.size
+    n_cells = int(np.prod(shape))
     area = h ** (ndim - 1)
 
     def faces(kinds):
@@ -241,11 +285,11 @@ def conductivity_fv(conductivity: np.ndarray, bc: str, spacing: float = 1.0) -> 
                 left = np.ravel_multi_index(cell, shape)
                 if neighbour[a] < shape[a] or kinds[a] == "periodic":
                     neighbour[a] %= shape[a]
-                    k1, k2 = k[cell], k[tuple(neighbour)]
+                    k1, k2 = along[a][cell], along[a][tuple(neighbour)]
                     g = 2 * k1 * k2 / (k1 + k2) * area / h if k1 + k2 > 0 else 0.0
                     out.append((left, np.ravel_multi_index(neighbour, shape), g, a, h))
                 if kinds[a] == "dirichlet":
-                    g = k[cell] * area / (h / 2)
+                    g = along[a][cell] * area / (h / 2)
                     if cell[a] == 0:
                         out.append((-1, left, g, a, h / 2))
                     if cell[a] == shape[a] - 1:
@@ -292,7 +336,7 @@ def conductivity_fv(conductivity: np.ndarray, bc: str, spacing: float = 1.0) -> 
             tensor[:, j] = solve(("dirichlet",) * ndim, gradient)[0]
         elif bc == "mixed":
             kinds = tuple("dirichlet" if a == j else "neumann" for a in range(ndim))
-            outlet_area = k.size * h**ndim / (shape[j] * h)
+            outlet_area = n_cells * h**ndim / (shape[j] * h)
             tensor[j, j] = solve(kinds, gradient)[1][j] / outlet_area
         else:
             raise ValueError(f"unknown bc {bc!r}")

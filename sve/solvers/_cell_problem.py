@@ -16,16 +16,60 @@ from sve.solvers._clusters import Clusters, find_clusters, projector
 from sve.solvers._fv import FVGrid
 from sve.solvers._kernels import dot
 from sve.solvers._pcg import pcg
-from sve.solvers._q1 import Q1Grid
+from sve.solvers._q1 import Q1Grid, TensorQ1Grid
 from sve.solvers._transforms import preconditioner
 
 # b . M^-1 b below this fraction of the energy of the affine field is round-off: the affine
 # field already solves the problem (homogeneous medium, laminate along its layers).
 _ROUND_OFF_ENERGY = (1e3 * np.finfo(float).eps) ** 2
-_GRIDS = {"q1": Q1Grid, "fv": FVGrid}
 # A load vector Q outside the compatible subspace of a static problem: relative size of the
 # net load per cluster; exact loads are multiples of h**(d-1) / 2**(d-1) (face node weights).
 _INCOMPATIBLE = 1e-8
+
+
+@dataclass(frozen=True)
+class Tensors:
+    """Conductivity tensors of an image: one material index per voxel into a stack.
+
+    Attributes
+    ----------
+    material : ndarray of the image shape, int32
+        Index of every voxel into `tensors`.
+    tensors : ndarray of shape (n, d, d), float64
+        Symmetric tensors, positive definite or zero (a void). For finite
+        volumes they are diagonal.
+    reference : float
+        Conductivity of the isotropic reference medium of the preconditioner.
+    """
+
+    material: np.ndarray
+    tensors: np.ndarray
+    reference: float
+
+
+class _DiagonalFVGrid(FVGrid):
+    """Finite volumes with diagonal tensors: the face conductances normal to axis ``a``
+    are the harmonic means of ``K_aa`` of the two voxels (two-point fluxes are exact for
+    tensors diagonal in the grid axes)."""
+
+    def __init__(self, k, kinds, spacing, tensors: Tensors) -> None:
+        super().__init__(k, kinds, spacing)
+        conductances = list(self._g)
+        for axis in range(k.ndim):
+            along = np.ascontiguousarray(tensors.tensors[:, axis, axis][tensors.material])
+            conductances[axis] = FVGrid(along, kinds, spacing)._g[axis]
+        self._g = tuple(conductances)
+
+
+def _grid(k, kinds, spacing, discretization, tensors: Tensors | None):
+    """The operator of `discretization` on the image, scalar or tensor conductivities."""
+    if discretization == "fv":
+        if tensors is None:
+            return FVGrid(k, kinds, spacing)
+        return _DiagonalFVGrid(k, kinds, spacing, tensors)
+    if tensors is None:
+        return Q1Grid(k, kinds, spacing)
+    return TensorQ1Grid(k, kinds, spacing, tensors.material, tensors.tensors)
 
 
 @dataclass
@@ -43,11 +87,20 @@ class Solution:
 class _Solver:
     """PCG on one grid with the transform preconditioner and the void projection."""
 
-    def __init__(self, grid, clusters: Clusters | None, *, tol: float, maxiter: int) -> None:
+    def __init__(
+        self,
+        grid,
+        clusters: Clusters | None,
+        *,
+        tol: float,
+        maxiter: int,
+        reference: float | None = None,
+    ) -> None:
         self.grid = grid
         self.tol = tol
         self.maxiter = maxiter
-        reference = float(grid.k.mean())
+        if reference is None:
+            reference = float(grid.k.mean())
         # Single precision transforms: the preconditioner need only be a good SPD
         # approximation, and they move half the bytes (see ``preconditioner``).
         self._apply_inverse = preconditioner(
@@ -120,11 +173,21 @@ def _kinds(bc: str, ndim: int, axis: int) -> tuple[str, ...]:
 
 
 def solve_cell(
-    k: np.ndarray, *, bc: str, discretization: str, spacing: float, tol: float, maxiter: int
+    k: np.ndarray,
+    *,
+    bc: str,
+    discretization: str,
+    spacing: float,
+    tol: float,
+    maxiter: int,
+    tensors: Tensors | None = None,
 ) -> Solution:
     """Solve the d load cases of `bc` and return the apparent tensor.
 
-    See ``apparent_conductivity`` for the meaning of every boundary condition.
+    `k` holds the voxel conductivities, or with `tensors` a scalar stand-in
+    per voxel (> 0 where it conducts, 0 for a void: its mean scales the
+    round-off floor). See ``apparent_conductivity`` for the meaning of every
+    boundary condition.
     """
     ndim = k.ndim
     periodic = bc == "periodic"
@@ -140,7 +203,7 @@ def solve_cell(
             "(their means are projected out of the iterates)"
         )
     if bc == "static":
-        solution = _static(k, clusters, spacing=spacing, tol=tol, maxiter=maxiter)
+        solution = _static(k, clusters, spacing=spacing, tol=tol, maxiter=maxiter, tensors=tensors)
     else:
         solution = _affine(
             k,
@@ -151,6 +214,7 @@ def solve_cell(
             spacing=spacing,
             tol=tol,
             maxiter=maxiter,
+            tensors=tensors,
         )
     solution.percolating = percolating
     solution.notes = notes + solution.notes
@@ -162,7 +226,9 @@ def _dirichlet_axes(bc: str, ndim: int) -> tuple[int, ...]:
     return tuple(range(ndim)) if bc in ("kinematic", "mixed") else ()
 
 
-def _affine(k, clusters, percolating, *, bc, discretization, spacing, tol, maxiter) -> Solution:
+def _affine(
+    k, clusters, percolating, *, bc, discretization, spacing, tol, maxiter, tensors
+) -> Solution:
     """Periodic, kinematic and mixed conditions: ``T = E . x + u``, ``u`` periodic or zero
     on the Dirichlet faces; column ``j`` of the tensor is ``<q>`` for ``E = e_j``."""
     ndim = k.ndim
@@ -177,6 +243,7 @@ def _affine(k, clusters, percolating, *, bc, discretization, spacing, tol, maxit
     gap = np.zeros((ndim, ndim))
     solver = None
     floor = _ROUND_OFF_ENERGY * float(k.mean()) * volume
+    reference = None if tensors is None else tensors.reference
     for j in range(ndim):
         if bc in ("periodic", "mixed") and not percolating[j]:
             tensor[j, j] = 0.0
@@ -185,8 +252,8 @@ def _affine(k, clusters, percolating, *, bc, discretization, spacing, tol, maxit
             )
             continue
         if solver is None or mixed:
-            grid = _GRIDS[discretization](k, _kinds(bc, ndim, j), spacing)
-            solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter)
+            grid = _grid(k, _kinds(bc, ndim, j), spacing, discretization, tensors)
+            solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter, reference=reference)
         grid = solver.grid
         gradient = np.eye(ndim)[j]
         load = np.empty(grid.shape)
@@ -226,7 +293,7 @@ def _affine(k, clusters, percolating, *, bc, discretization, spacing, tol, maxit
     return Solution(tensor, iterations, residuals, defect, percolating, notes)
 
 
-def _static(k, clusters, *, spacing, tol, maxiter) -> Solution:
+def _static(k, clusters, *, spacing, tol, maxiter, tensors) -> Solution:
     """Uniform flux ``q . n = Q . n`` on the whole boundary (Q1 only).
 
     Solves ``A T = f(Q)`` with ``f = A_1 (Q . x)`` the nodal loads of the
@@ -235,8 +302,9 @@ def _static(k, clusters, *, spacing, tol, maxiter) -> Solution:
     and the conductivity is its inverse on the subspace, zero off it.
     """
     ndim = k.ndim
-    grid = Q1Grid(k, ("neumann",) * ndim, spacing)
-    solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter)
+    grid = _grid(k, ("neumann",) * ndim, spacing, "q1", tensors)
+    reference = None if tensors is None else tensors.reference
+    solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter, reference=reference)
     loads = []
     for j in range(ndim):
         f = np.empty(grid.shape)

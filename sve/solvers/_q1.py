@@ -20,6 +20,15 @@ Assembled on a grid, ``K1`` and ``M1`` are diagonalised by a trigonometric
 transform per axis (Fourier, sine or cosine, after the boundary condition),
 so the operator of a homogeneous medium is diagonal with the same
 sum-of-products formula: see ``_transforms.py``.
+
+A conductivity tensor ``K`` gives ``Ke = sum_ij K_ij P_ij`` with
+``P_ij = int d_i N (x) d_j N``, again a tensor product per axis: ``K1``
+along ``i = j``, the 1-D first-moment matrix ``G = int N' N`` along ``i``
+and ``G^T`` along ``j`` when ``i != j``, ``M1`` along the other axes. In the
+Hadamard basis ``G`` has a single non-zero entry, at (difference, mean)
+(``H G H = [[0, 0], [-2, 0]]``), so ``Khat = H Ke H / 4**d`` is the
+diagonal of the isotropic part plus two entries per mode of the remaining
+axes for every off-diagonal ``K_ij`` (``hadamard_coefficients``).
 """
 
 from __future__ import annotations
@@ -28,6 +37,12 @@ import itertools
 
 import numpy as np
 
+from sve.solvers._aniso_kernels import (
+    tensor_flux_2d,
+    tensor_flux_3d,
+    tensor_mean_flux_2d,
+    tensor_mean_flux_3d,
+)
 from sve.solvers._kernels import mean_flux_2d, mean_flux_3d, nodal_flux_2d, nodal_flux_3d
 
 
@@ -67,6 +82,90 @@ def element_modes(ndim: int, spacing: float) -> np.ndarray:
                     term *= mu[beta[j]]
             modes[index] += term
     return modes / 2**ndim
+
+
+def gradient_products(ndim: int, spacing: float) -> np.ndarray:
+    """Return ``P[i, j, a, b] = int d_i N_a d_j N_b dV`` over one voxel.
+
+    Parameters
+    ----------
+    ndim : int
+        2 or 3.
+    spacing : float
+        Voxel edge ``h``.
+
+    Returns
+    -------
+    ndarray of shape (d, d, 2**d, 2**d), float64
+        Exact tensor products of the 1-D stiffness ``K1``, mass ``M1`` and
+        first moment ``G = int N'_a N_b = [[-1, -1], [1, 1]] / 2``; the
+        element stiffness of a tensor ``K`` is ``sum_ij K_ij P[i, j]``.
+    """
+    k1 = np.array([[1.0, -1.0], [-1.0, 1.0]]) / spacing
+    m1 = np.array([[2.0, 1.0], [1.0, 2.0]]) * spacing / 6.0
+    g1 = np.array([[-1.0, -1.0], [1.0, 1.0]]) / 2.0
+    out = np.empty((ndim, ndim, 2**ndim, 2**ndim))
+    for i in range(ndim):
+        for j in range(ndim):
+            product = np.ones((1, 1))
+            for axis in range(ndim):
+                if axis == i == j:
+                    factor = k1
+                elif axis == i:
+                    factor = g1
+                elif axis == j:
+                    factor = g1.T
+                else:
+                    factor = m1
+                product = np.kron(product, factor)
+            out[i, j] = product
+    return out
+
+
+def element_hadamard(tensors: np.ndarray, spacing: float) -> np.ndarray:
+    """Element stiffnesses of conductivity tensors in the corner Hadamard basis.
+
+    Parameters
+    ----------
+    tensors : ndarray of shape (n, d, d), float64
+        Symmetric conductivity tensor of each material.
+    spacing : float
+        Voxel edge ``h``.
+
+    Returns
+    -------
+    ndarray of shape (n, 2**d, 2**d), float64
+        ``Khat = H Ke H / 4**d`` with ``Ke = sum_ij K_ij P_ij``
+        (`gradient_products`) and ``H`` the unnormalised corner Hadamard
+        matrix, so that ``Ke = H Khat H``.
+    """
+    ndim = tensors.shape[-1]
+    hadamard = np.ones((1, 1))
+    for _ in range(ndim):
+        hadamard = np.kron(hadamard, np.array([[1.0, 1.0], [1.0, -1.0]]))
+    products = np.einsum("ac,ijcd,db->ijab", hadamard, gradient_products(ndim, spacing), hadamard)
+    khat = np.einsum("nij,ijab->nab", tensors, products) / 4.0**ndim
+    return 0.5 * (khat + khat.transpose(0, 2, 1))
+
+
+# The non-zero entries of Khat, in the order the kernels of _aniso_kernels.py read them: the
+# diagonal (mode 0 excepted), then the pairs of difference modes coupled by K_01, K_02, K_12.
+HADAMARD_ENTRIES = {
+    2: ((1, 1), (2, 2), (3, 3), (2, 1)),
+    3: tuple((m, m) for m in range(1, 8)) + ((4, 2), (5, 3), (4, 1), (6, 3), (2, 1), (6, 5)),
+}
+
+
+def hadamard_coefficients(tensors: np.ndarray, spacing: float) -> np.ndarray:
+    """Return the non-zero entries of ``Khat`` per material, shape (n, 4) or (n, 13).
+
+    The order is ``HADAMARD_ENTRIES[d]``; every other entry of ``Khat`` is
+    zero in exact arithmetic (``Khat`` is symmetric, its mean row and column
+    vanish).
+    """
+    khat = element_hadamard(tensors, spacing)
+    rows, cols = np.array(HADAMARD_ENTRIES[tensors.shape[-1]]).T
+    return np.ascontiguousarray(khat[:, rows, cols])
 
 
 class Q1Grid:
@@ -132,3 +231,49 @@ class Q1Grid:
                 index = [slice(None)] * x.ndim
                 index[axis] = end
                 x[tuple(index)] = 0.0
+
+
+class TensorQ1Grid(Q1Grid):
+    """The Q1 operator of an image with one conductivity tensor per material.
+
+    Parameters
+    ----------
+    k : ndarray of shape (N0, ..., N_{d-1}), float64
+        A scalar stand-in per voxel (> 0 where the voxel conducts, 0 for a
+        void); only its shape and sign pattern are used.
+    kinds : tuple of {"periodic", "dirichlet", "neumann"}
+        Boundary condition of the fluctuation per axis.
+    spacing : float
+        Voxel edge ``h``.
+    material : ndarray of the shape of `k`, int32
+        Index of every voxel into `tensors`.
+    tensors : ndarray of shape (n, d, d), float64
+        Symmetric conductivity tensors (positive definite, or zero: a void).
+    """
+
+    def __init__(
+        self,
+        k: np.ndarray,
+        kinds: tuple[str, ...],
+        spacing: float,
+        material: np.ndarray,
+        tensors: np.ndarray,
+    ) -> None:
+        super().__init__(k, kinds, spacing)
+        self.material = material
+        self.tensors = tensors
+        self._coefficients = hadamard_coefficients(tensors, spacing)
+        ndim = k.ndim
+        self._tensor_flux = tensor_flux_2d if ndim == 2 else tensor_flux_3d
+        self._tensor_mean_flux = tensor_mean_flux_2d if ndim == 2 else tensor_mean_flux_3d
+
+    def flux(self, u: np.ndarray, gradient: np.ndarray, out: np.ndarray) -> None:
+        """``out = A (u + gradient . x)``, zero on the fixed nodes."""
+        self._tensor_flux(u, gradient @ self._corners, self.material, self._coefficients, out)
+        self.zero_fixed(out)
+
+    def mean_flux(self, u: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        """Volume average of ``K grad(u + gradient . x)``, shape (d,)."""
+        out = np.empty(self.k.ndim)
+        self._tensor_mean_flux(u, self.material, self.tensors, gradient, self.spacing, out)
+        return out

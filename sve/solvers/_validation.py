@@ -62,3 +62,53 @@ def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+# Relative asymmetry of an input tensor accepted as round-off of its computation
+# (e.g. ``generators.rotate_tensor``): far above 1e-16, far below any physical anisotropy.
+SYMMETRY_TOLERANCE = 1e-10
+
+
+def check_spd_or_zero(name: str, tensors: np.ndarray, where) -> np.ndarray:
+    """Return the symmetric part of a stack of tensors after checking each one.
+
+    Parameters
+    ----------
+    name : str
+        Argument name for the messages.
+    tensors : ndarray of shape (n, d, d), float64
+        The stack.
+    where : callable
+        ``where(index)`` names entry `index` in a message (e.g.
+        ``"conductivity[3]"``).
+
+    The rules: finite; symmetric to ``SYMMETRY_TOLERANCE`` relative to the
+    Frobenius norm; positive definite, or exactly zero (a void).
+    """
+    if not np.all(np.isfinite(tensors)):
+        index = int(np.flatnonzero(~np.all(np.isfinite(tensors), axis=(1, 2)))[0])
+        raise ValueError(
+            f"{name} must be finite, got {tensors[index].tolist()!r} at {where(index)}"
+        )
+    norms = np.linalg.norm(tensors, axis=(1, 2))
+    asymmetry = np.linalg.norm(tensors - tensors.transpose(0, 2, 1), axis=(1, 2))
+    bad = np.flatnonzero(asymmetry > SYMMETRY_TOLERANCE * norms)
+    if bad.size:
+        index = int(bad[0])
+        raise ValueError(
+            f"{name} must hold symmetric tensors, got {tensors[index].tolist()!r} at "
+            f"{where(index)}"
+        )
+    tensors = 0.5 * (tensors + tensors.transpose(0, 2, 1))
+    solid = norms > 0.0
+    if solid.any():
+        lowest = np.full(len(tensors), np.inf)
+        lowest[solid] = np.linalg.eigvalsh(tensors[solid])[:, 0]
+        bad = np.flatnonzero(~(lowest > 0.0))
+        if bad.size:
+            index = int(bad[0])
+            raise ValueError(
+                f"{name} must hold positive definite tensors, or zero for a void, got smallest "
+                f"eigenvalue {lowest[index]:.3g} of {tensors[index].tolist()!r} at {where(index)}"
+            )
+    return tensors

@@ -9,12 +9,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sve.solvers._bc import implemented_bc
-from sve.solvers._cell_problem import solve_cell
+from sve.solvers._cell_problem import Tensors, solve_cell
 from sve.solvers._validation import (
+    SYMMETRY_TOLERANCE,
     check_choice,
     check_maxiter,
     check_phases,
     check_positive,
+    check_spd_or_zero,
     check_tol,
 )
 from sve.solvers.result import ConductivityResult, ConvergenceError
@@ -38,7 +40,8 @@ def apparent_conductivity(
     r"""Compute the apparent conductivity tensor of a voxel image.
 
     Each voxel is one Q1 finite element (bilinear in 2-D, trilinear in 3-D)
-    with one scalar conductivity and nodal temperatures, or, with
+    with one conductivity (a scalar or a symmetric d x d tensor) and nodal
+    temperatures, or, with
     ``discretization="fv"``, one cell-centred finite volume. One cell
     problem is solved per load case (unit macroscopic gradient or flux along
     each axis).
@@ -47,12 +50,25 @@ def apparent_conductivity(
     ----------
     phases : array_like of shape (N0, N1) or (N0, N1, N2), integer
         Phase label of every voxel, labels >= 0, at least 2 voxels per axis.
-    conductivity : sequence of float, or ndarray of the shape of `phases`
-        Either one value per phase label (``conductivity[label]``; length
-        greater than the largest label), or one value per voxel (an array of
-        the shape of `phases`; the labels are then not used). Finite and
-        >= 0, in any unit (W/(m K), S/m, ...); zero marks a void. At least
-        one voxel must conduct.
+    conductivity : sequence of float, or ndarray
+        One of
+
+        * one value per phase label (``conductivity[label]``; length
+          greater than the largest label);
+        * one value per voxel (an array of the shape of `phases`; the labels
+          are then not used);
+        * one d x d tensor per label, an ndarray (n, d, d), e.g. per grain
+          ``generators.rotate_tensor(k_crystal, crystal.rotations)`` with
+          ``phases = crystal.grain_ids``;
+        * one d x d tensor per voxel, an ndarray ``phases.shape + (d, d)``
+          (the labels are then not used; distinct tensors are found with
+          ``numpy.unique``, so prefer the per-label form for many voxels).
+
+        Scalars are finite and >= 0; tensors are finite, symmetric (to
+        ``1e-10`` relative, round-off of a rotation) and positive definite,
+        or exactly zero. Any unit (W/(m K), S/m, ...); zero marks a void. At
+        least one voxel must conduct. An array of the shape of `phases` is
+        read as per-voxel scalars, whatever its trailing axes.
     bc : str, default "periodic"
         Boundary condition (Huet 1990; Hazanov & Huet 1994): ``"kinematic"``
         (``"KUBC"``), ``"periodic"`` (``"PBC"``), ``"static"``
@@ -72,7 +88,7 @@ def apparent_conductivity(
     discretization : {"q1", "fv"}, default "q1"
         Q1 voxel finite elements (every boundary condition), or cell-centred
         finite volumes with harmonic-mean face conductances (``"periodic"``,
-        ``"kinematic"``, ``"mixed"``).
+        ``"kinematic"``, ``"mixed"``; scalars and diagonal tensors only).
 
     Returns
     -------
@@ -86,7 +102,8 @@ def apparent_conductivity(
     Raises
     ------
     TypeError, ValueError
-        For an invalid argument; the message names it.
+        For an invalid argument; the message names it. Also for tensors that
+        are not diagonal with ``discretization="fv"``.
     NotImplementedError
         For ``bc="static"`` with ``discretization="fv"``.
     ConvergenceError
@@ -133,6 +150,28 @@ def apparent_conductivity(
     ``sve/solvers/_q1.py``). The element average of the Q1 gradient is
     exact from the nodal values, so ``<q>`` is evaluated exactly.
 
+    **Anisotropic tensors.** The flux is ``q = K grad T`` with ``K`` a
+    symmetric positive definite tensor per voxel, and the element stiffness
+    ``Ke = int grad N . K grad N`` of each distinct tensor is applied
+    matrix-free in the corner Hadamard basis, where it has 5 (2-D) or 19
+    (3-D) non-zero entries instead of the 4 or 8 of the isotropic diagonal
+    (``sve/solvers/_q1.py``): one application costs about 1.2 times the
+    scalar one. Tensors that are all multiples of the identity take the
+    scalar path exactly (the same arithmetic, bit for bit). Every boundary
+    condition and the hierarchy above carry over. Under ``"mixed"``
+    conditions a homogeneous medium returns its tensor only if it is
+    diagonal in the grid axes: otherwise the no-flux lateral faces bend the
+    field and ``1 / (K^-1)_ii < C_mixed,ii < K_ii``. The Voigt and Reuss
+    bounds become the tensors ``<K>`` and ``<K^-1>^-1`` (``voigt_tensor``,
+    ``reuss_tensor``), checked as quadratic forms.
+
+    Finite volumes accept diagonal (axis-aligned) tensors: the face normal
+    to axis ``a`` gets the harmonic mean of ``K_aa`` of its two voxels,
+    which is exact two-point flux for tensors diagonal in the grid axes. A
+    tensor with off-diagonal entries (a rotated crystal) is rejected with a
+    ``ValueError``: two-point fluxes cannot carry the cross terms (they
+    would silently drop them); use Q1.
+
     **Q1 or finite volumes.** Both converge to the same continuum tensor,
     at first order in the voxel size for staircase interfaces. They differ
     most where voxels of a good conductor touch along an edge or at a
@@ -178,6 +217,16 @@ def apparent_conductivity(
     resolution: the iteration count depends on the contrast, not on the
     grid size. ``k_0`` is the mean conductivity; the iterates do not
     depend on it.
+
+    With tensors the reference medium stays isotropic, ``k_0 = sqrt(l_min
+    l_max)`` with ``l_min`` and ``l_max`` the smallest and largest
+    eigenvalues of the tensors present, so ``kappa = l_max / l_min``: the
+    anisotropy ratio of a single-crystal polycrystal counts like a phase
+    contrast. On a Voronoi polycrystal of uniaxial grains ``diag(1, 1, a)``
+    (32**3 and 64**3 alike, ``tol=1e-6``) the iterations per load case are
+    about 20 for ``a = 10`` and 50 for ``a = 100`` (about 63 under static
+    conditions); a homogeneous medium needs none under affine conditions.
+    The notes state the eigenvalue range and ``kappa``.
 
     Voids make ``k_min = 0``: the iteration count then depends on the
     geometry of the clusters, not on the resolution of a given geometry.
@@ -239,6 +288,8 @@ def apparent_conductivity(
        Brandon, "TauFactor: an open-source application for calculating
        tortuosity factors from tomographic data", SoftwareX 5 (2016)
        203-210.
+    .. [8] G. W. Milton, "The Theory of Composites", Cambridge University
+       Press (2002), ch. 9 (laminates).
 
     Examples
     --------
@@ -264,10 +315,20 @@ def apparent_conductivity(
     periodic 5.5
     mixed 5.5
     static 2.8454
+
+    Anisotropic layers: each phase a tensor. Across the layers the normal
+    flux and the tangential gradient are continuous (the tensor laminate
+    formula; Milton 2002, ch. 9).
+
+    >>> layers = np.array([[[2.0, 1.0], [1.0, 2.0]], [[1.0, 0.0], [0.0, 4.0]]])
+    >>> tensor = apparent_conductivity(phases, layers, tol=1e-10).tensor
+    >>> print(np.round(tensor, 4))
+    [[1.4167 0.6667]
+     [0.6667 2.6667]]
     """
     start = time.perf_counter()
     phases = check_phases(phases)
-    k = _element_conductivity(phases, conductivity)
+    k, material, stack = _element_conductivity(phases, conductivity)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_conductivity")
     h = check_positive("spacing", spacing)
     tol = check_tol(tol)
@@ -279,9 +340,27 @@ def apparent_conductivity(
             "bc='static' is implemented for discretization='q1' only; finite volumes "
             "support 'periodic', 'kinematic' and 'mixed'"
         )
+    tensors = None
+    notes = []
+    if stack is not None:
+        if discretization == "fv":
+            stack = _diagonal_for_fv(stack)
+        voigt_tensor, reuss_tensor, mixed_lower, lowest, highest = _tensor_bounds(material, stack)
+        tensors = Tensors(material, stack, float(np.sqrt(lowest * highest)))
+        notes.append(
+            f"anisotropic: {len(stack)} distinct tensor(s), eigenvalues in [{lowest:.4g}, "
+            f"{highest:.4g}]; isotropic reference {tensors.reference:.4g} of the "
+            f"preconditioner, condition number up to {highest / lowest:.4g}"
+        )
 
     solution = solve_cell(
-        k, bc=bc, discretization=discretization, spacing=h, tol=tol, maxiter=maxiter
+        k,
+        bc=bc,
+        discretization=discretization,
+        spacing=h,
+        tol=tol,
+        maxiter=maxiter,
+        tensors=tensors,
     )
     tensor = solution.tensor
     defined = np.nan_to_num(tensor)
@@ -290,9 +369,24 @@ def apparent_conductivity(
         eigenvalues = np.diag(tensor)
     else:
         eigenvalues = np.linalg.eigvalsh(0.5 * (tensor + tensor.T))
-    voigt = float(k.mean())
-    reuss = float(1.0 / np.mean(1.0 / k)) if np.all(k > 0.0) else 0.0
-    outside = max(0.0, eigenvalues.max() - voigt, reuss - eigenvalues.min())
+    ndim = phases.ndim
+    if tensors is None:
+        voigt = float(k.mean())
+        reuss = float(1.0 / np.mean(1.0 / k)) if np.all(k > 0.0) else 0.0
+        outside = max(0.0, eigenvalues.max() - voigt, reuss - eigenvalues.min())
+        voigt_tensor, reuss_tensor = voigt * np.eye(ndim), reuss * np.eye(ndim)
+    else:
+        voigt = float(np.linalg.eigvalsh(voigt_tensor).max())
+        reuss = float(np.linalg.eigvalsh(reuss_tensor).min())
+        if bc == "mixed":
+            diagonal = np.diag(tensor)
+            above = diagonal - np.diag(voigt_tensor)
+            below = mixed_lower - diagonal
+        else:
+            symmetric = 0.5 * (tensor + tensor.T)
+            above = np.linalg.eigvalsh(symmetric - voigt_tensor)
+            below = np.linalg.eigvalsh(reuss_tensor - symmetric)
+        outside = max(0.0, float(above.max()), float(below.max()))
     converged = max(solution.residuals) <= tol
     result = ConductivityResult(
         tensor=tensor,
@@ -309,7 +403,9 @@ def apparent_conductivity(
         reuss=reuss,
         bounds_defect=float(outside / voigt),
         percolating=solution.percolating,
-        notes=tuple(solution.notes),
+        notes=tuple(notes + solution.notes),
+        voigt_tensor=voigt_tensor,
+        reuss_tensor=reuss_tensor,
     )
     if not converged and on_failure == "raise":
         worst = int(np.argmax(solution.residuals))
@@ -323,13 +419,94 @@ def apparent_conductivity(
     return result
 
 
-def _element_conductivity(phases: np.ndarray, conductivity: ArrayLike) -> np.ndarray:
-    """Return the conductivity of every voxel, float64, shape of `phases`."""
+def _diagonal_for_fv(stack: np.ndarray) -> np.ndarray:
+    """The tensors with their round-off off-diagonal entries dropped; ValueError if one is
+    not diagonal (two-point fluxes cannot represent it)."""
+    ndim = stack.shape[-1]
+    off = stack * (1.0 - np.eye(ndim))
+    norms = np.linalg.norm(stack, axis=(1, 2))
+    bad = np.flatnonzero(np.linalg.norm(off, axis=(1, 2)) > SYMMETRY_TOLERANCE * norms)
+    if bad.size:
+        raise ValueError(
+            "conductivity must hold diagonal (axis-aligned) tensors with discretization='fv' "
+            "(two-point face fluxes carry no cross term), got "
+            f"{stack[bad[0]].tolist()!r}; use discretization='q1' for rotated tensors"
+        )
+    return np.ascontiguousarray(stack * np.eye(ndim))
+
+
+def _element_conductivity(
+    phases: np.ndarray, conductivity: ArrayLike
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Read `conductivity` as scalars or tensors.
+
+    Returns
+    -------
+    k : ndarray of the shape of `phases`, float64
+        Scalar conductivity of every voxel; for anisotropic tensors, a
+        stand-in (trace / d, zero for a void).
+    material : ndarray of the shape of `phases`, int32, or None
+        Tensor index of every voxel (None for scalars, and for tensors that
+        are all multiples of the identity: they take the scalar path).
+    tensors : ndarray of shape (n, d, d), float64, or None
+    """
     values = np.asarray(conductivity)
     if values.dtype == np.bool_ or not (
         np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
     ):
         raise TypeError(f"conductivity must hold real numbers, got dtype {values.dtype}")
+    ndim = phases.ndim
+    if values.ndim == 1 or values.shape == phases.shape:
+        return _scalar_conductivity(phases, values), None, None
+    per_voxel = values.shape == phases.shape + (ndim, ndim)
+    if not per_voxel and not (values.ndim == 3 and values.shape[1:] == (ndim, ndim)):
+        raise ValueError(
+            "conductivity must be a 1-D sequence of per-phase values (n,), an array of the "
+            f"shape of phases {phases.shape}, one {ndim}x{ndim} tensor per label "
+            f"(n, {ndim}, {ndim}) or one per voxel {phases.shape + (ndim, ndim)}, got shape "
+            f"{values.shape}"
+        )
+    values = values.astype(np.float64)
+    if per_voxel:
+        flat = values.reshape(-1, ndim * ndim)
+        stack, inverse = np.unique(flat, axis=0, return_inverse=True)
+        stack = stack.reshape(-1, ndim, ndim)
+        material = inverse.reshape(phases.shape).astype(np.int32)
+
+        def where(index: int) -> str:
+            voxel = np.unravel_index(int(np.flatnonzero(material == index)[0]), phases.shape)
+            return f"voxel {tuple(int(i) for i in voxel)}"
+
+    else:
+        stack = values
+        if len(stack) <= int(phases.max()):
+            raise ValueError(
+                f"conductivity must give one tensor per phase label 0..{int(phases.max())}, "
+                f"got {len(stack)} tensor(s)"
+            )
+        material = phases.astype(np.int32)
+
+        def where(index: int) -> str:
+            return f"conductivity[{index}]"
+
+    stack = check_spd_or_zero("conductivity", np.ascontiguousarray(stack), where)
+    present = np.zeros(len(stack), dtype=bool)
+    present[np.unique(material)] = True
+    solid = np.linalg.norm(stack, axis=(1, 2)) > 0.0
+    if not np.any(solid & present):
+        raise ValueError("conductivity must be > 0 in at least one voxel, got zero everywhere")
+    diagonal = np.einsum("nii->ni", stack)
+    isotropic = np.all(stack == diagonal[:, :, None] * np.eye(ndim)) and np.all(
+        diagonal == diagonal[:, :1]
+    )
+    if isotropic:  # multiples of the identity: exactly the scalar problem
+        return np.ascontiguousarray(diagonal[:, 0][material]), None, None
+    k = np.ascontiguousarray((diagonal.sum(axis=1) / ndim)[material])
+    return k, np.ascontiguousarray(material), np.ascontiguousarray(stack)
+
+
+def _scalar_conductivity(phases: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return the conductivity of every voxel, float64, shape of `phases`."""
     per_phase = values.ndim == 1
     if per_phase:
         largest = int(phases.max())
@@ -338,11 +515,6 @@ def _element_conductivity(phases: np.ndarray, conductivity: ArrayLike) -> np.nda
                 f"conductivity must give one value per phase label 0..{largest}, "
                 f"got {values.size} value(s)"
             )
-    elif values.shape != phases.shape:
-        raise ValueError(
-            "conductivity must be a 1-D sequence of per-phase values or an array of the "
-            f"shape of phases {phases.shape}, got shape {values.shape}"
-        )
     values = values.astype(np.float64)
     for rule, bad in (("finite", ~np.isfinite(values)), (">= 0", values < 0.0)):
         if bad.any():
@@ -351,3 +523,22 @@ def _element_conductivity(phases: np.ndarray, conductivity: ArrayLike) -> np.nda
     if not np.any(field > 0.0):
         raise ValueError("conductivity must be > 0 in at least one voxel, got zero everywhere")
     return np.ascontiguousarray(field, dtype=np.float64)
+
+
+def _tensor_bounds(material: np.ndarray, tensors: np.ndarray):
+    """Voigt and Reuss tensors, the mixed lower bounds, the reference and its range."""
+    ndim = tensors.shape[-1]
+    fractions = np.bincount(material.reshape(-1), minlength=len(tensors)) / material.size
+    present = fractions > 0.0
+    solid = np.linalg.norm(tensors, axis=(1, 2)) > 0.0
+    voigt = np.einsum("n,nij->ij", fractions, tensors)
+    if np.all(solid[present]):
+        compliance = np.einsum("n,nij->ij", fractions[present], np.linalg.inv(tensors[present]))
+        reuss = np.linalg.inv(compliance)
+        mixed_lower = 1.0 / np.diag(compliance)
+    else:
+        reuss = np.zeros((ndim, ndim))
+        mixed_lower = np.zeros(ndim)
+    eigenvalues = np.linalg.eigvalsh(tensors[present & solid])
+    lowest, highest = float(eigenvalues.min()), float(eigenvalues.max())
+    return voigt, reuss, mixed_lower, lowest, highest

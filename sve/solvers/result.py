@@ -45,16 +45,27 @@ class ConductivityResult:
     voigt, reuss : float
         Arithmetic and harmonic means of the voxel conductivities (the
         harmonic mean is 0 with voids): every apparent tensor lies between.
+        For conductivity tensors, the largest eigenvalue of `voigt_tensor`
+        and the smallest of `reuss_tensor`.
     bounds_defect : float
         How far the eigenvalues (diagonal under mixed conditions) leave
-        ``[reuss, voigt]``, relative to `voigt`; 0 inside.
+        ``[reuss, voigt]``, relative to `voigt`; 0 inside. For conductivity
+        tensors, how far the symmetric part of `tensor` leaves
+        ``reuss_tensor <= K <= voigt_tensor`` as quadratic forms (largest
+        eigenvalue of the excess; under mixed conditions the diagonal against
+        ``1 / <K^-1>_ii`` and ``<K>_ii``), relative to `voigt`.
     percolating : tuple of bool
         Per axis, whether a conducting cluster joins the two faces normal to
         it (wraps around the period under periodic conditions). All True
         without voids.
     notes : tuple of str
         Plain-language diagnostics: voids and floating clusters, directions
-        without a conducting path, incompatible static loads.
+        without a conducting path, incompatible static loads, the
+        eigenvalue range of anisotropic tensors.
+    voigt_tensor, reuss_tensor : ndarray of shape (d, d), float64, or None
+        ``<K>`` and ``<K^-1>^-1`` (zero with voids): the Voigt and Reuss
+        bounds as tensors (``voigt I`` and ``reuss I`` for scalar input).
+        Read-only.
 
     Notes
     -----
@@ -77,11 +88,17 @@ class ConductivityResult:
     bounds_defect: float = float("nan")
     percolating: tuple[bool, ...] = ()
     notes: tuple[str, ...] = ()
+    voigt_tensor: np.ndarray | None = None
+    reuss_tensor: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        tensor = np.array(self.tensor, dtype=np.float64)
-        tensor.setflags(write=False)
-        object.__setattr__(self, "tensor", tensor)
+        for name in ("tensor", "voigt_tensor", "reuss_tensor"):
+            value = getattr(self, name)
+            if value is None and name != "tensor":
+                continue
+            array = np.array(value, dtype=np.float64)
+            array.setflags(write=False)
+            object.__setattr__(self, name, array)
 
 
 class ConvergenceError(RuntimeError):
