@@ -20,6 +20,8 @@ gradient), 13 distinct values per material in 3-D and 4 in 2-D
 import numpy as np
 from numba import njit
 
+from sve.solvers._kernels import element_gradient_2d, element_gradient_3d
+
 
 @njit(cache=True, nogil=True)
 def tensor_flux_2d(u, w, material, coef, out):
@@ -136,8 +138,7 @@ def tensor_mean_flux_2d(u, material, tensors, e, h, out):
         i1 = i + 1 if i + 1 < m0 else 0
         for j in range(n1):
             j1 = j + 1 if j + 1 < m1 else 0
-            g0 = (u[i1, j] - u[i, j] + u[i1, j1] - u[i, j1]) / (2.0 * h)
-            g1 = (u[i, j1] - u[i, j] + u[i1, j1] - u[i1, j]) / (2.0 * h)
+            g0, g1 = element_gradient_2d(u, i, i1, j, j1, h)
             m = material[i, j]
             sums[m, 0] += e[0] + g0
             sums[m, 1] += e[1] + g1
@@ -163,36 +164,7 @@ def tensor_mean_flux_3d(u, material, tensors, e, h, out):
             j1 = j + 1 if j + 1 < m1 else 0
             for l in range(n2):
                 l1 = l + 1 if l + 1 < m2 else 0
-                g0 = (
-                    u[i1, j, l]
-                    - u[i, j, l]
-                    + u[i1, j1, l]
-                    - u[i, j1, l]
-                    + u[i1, j, l1]
-                    - u[i, j, l1]
-                    + u[i1, j1, l1]
-                    - u[i, j1, l1]
-                ) / (4.0 * h)
-                g1 = (
-                    u[i, j1, l]
-                    - u[i, j, l]
-                    + u[i1, j1, l]
-                    - u[i1, j, l]
-                    + u[i, j1, l1]
-                    - u[i, j, l1]
-                    + u[i1, j1, l1]
-                    - u[i1, j, l1]
-                ) / (4.0 * h)
-                g2 = (
-                    u[i, j, l1]
-                    - u[i, j, l]
-                    + u[i1, j, l1]
-                    - u[i1, j, l]
-                    + u[i, j1, l1]
-                    - u[i, j1, l]
-                    + u[i1, j1, l1]
-                    - u[i1, j1, l]
-                ) / (4.0 * h)
+                g0, g1, g2 = element_gradient_3d(u, i, i1, j, j1, l, l1, h)
                 m = material[i, j, l]
                 sums[m, 0] += e[0] + g0
                 sums[m, 1] += e[1] + g1

@@ -137,6 +137,35 @@ def nodal_flux_3d(u, w, k, modes, out):
             o11[last] += r6
 
 
+@njit(cache=True, nogil=True, inline="always")
+def element_gradient_2d(u, i, i1, j, j1, h):
+    """Element average of the Q1 gradient of nodal ``u`` on the element with corner nodes
+    ``i, i1`` x ``j, j1``: the mean of the differences along the two element edges
+    parallel to each axis, divided by ``h``."""
+    g0 = (u[i1, j] - u[i, j] + u[i1, j1] - u[i, j1]) / (2.0 * h)
+    g1 = (u[i, j1] - u[i, j] + u[i1, j1] - u[i1, j]) / (2.0 * h)
+    return g0, g1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def element_gradient_3d(u, i, i1, j, j1, l, l1, h):
+    """Element average of the Q1 gradient (3-D): the mean of the differences along the
+    four element edges parallel to each axis, divided by ``h``."""
+    g0 = (
+        u[i1, j, l] - u[i, j, l] + u[i1, j1, l] - u[i, j1, l]
+        + u[i1, j, l1] - u[i, j, l1] + u[i1, j1, l1] - u[i, j1, l1]
+    ) / (4.0 * h)  # fmt: skip
+    g1 = (
+        u[i, j1, l] - u[i, j, l] + u[i1, j1, l] - u[i1, j, l]
+        + u[i, j1, l1] - u[i, j, l1] + u[i1, j1, l1] - u[i1, j, l1]
+    ) / (4.0 * h)  # fmt: skip
+    g2 = (
+        u[i, j, l1] - u[i, j, l] + u[i1, j, l1] - u[i1, j, l]
+        + u[i, j1, l1] - u[i, j1, l] + u[i1, j1, l1] - u[i1, j1, l]
+    ) / (4.0 * h)  # fmt: skip
+    return g0, g1, g2
+
+
 @njit(cache=True, nogil=True)
 def mean_flux_2d(u, k, e, h, out):
     """Write the volume average of ``k (e + grad u)`` into ``out`` (2,).
@@ -152,8 +181,7 @@ def mean_flux_2d(u, k, e, h, out):
         i1 = i + 1 if i + 1 < m0 else 0
         for j in range(n1):
             j1 = j + 1 if j + 1 < m1 else 0
-            g0 = (u[i1, j] - u[i, j] + u[i1, j1] - u[i, j1]) / (2.0 * h)
-            g1 = (u[i, j1] - u[i, j] + u[i1, j1] - u[i1, j]) / (2.0 * h)
+            g0, g1 = element_gradient_2d(u, i, i1, j, j1, h)
             q0 += k[i, j] * (e[0] + g0)
             q1 += k[i, j] * (e[1] + g1)
     out[0] = q0 / (n0 * n1)
@@ -178,36 +206,7 @@ def mean_flux_3d(u, k, e, h, out):
             j1 = j + 1 if j + 1 < m1 else 0
             for l in range(n2):
                 l1 = l + 1 if l + 1 < m2 else 0
-                g0 = (
-                    u[i1, j, l]
-                    - u[i, j, l]
-                    + u[i1, j1, l]
-                    - u[i, j1, l]
-                    + u[i1, j, l1]
-                    - u[i, j, l1]
-                    + u[i1, j1, l1]
-                    - u[i, j1, l1]
-                ) / (4.0 * h)
-                g1 = (
-                    u[i, j1, l]
-                    - u[i, j, l]
-                    + u[i1, j1, l]
-                    - u[i1, j, l]
-                    + u[i, j1, l1]
-                    - u[i, j, l1]
-                    + u[i1, j1, l1]
-                    - u[i1, j, l1]
-                ) / (4.0 * h)
-                g2 = (
-                    u[i, j, l1]
-                    - u[i, j, l]
-                    + u[i1, j, l1]
-                    - u[i1, j, l]
-                    + u[i, j1, l1]
-                    - u[i, j1, l]
-                    + u[i1, j1, l1]
-                    - u[i1, j1, l]
-                ) / (4.0 * h)
+                g0, g1, g2 = element_gradient_3d(u, i, i1, j, j1, l, l1, h)
                 c = k[i, j, l]
                 q0 += c * (e[0] + g0)
                 q1 += c * (e[1] + g1)
