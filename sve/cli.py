@@ -32,7 +32,10 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log=sys.stderr,
     )
-    print(f"store: {store}")
+    print(
+        f"store: {store}"
+        + (f" (one study store per value: {store}/sweep-K)" if spec.swept else "")
+    )
     if not args.no_report:
         out = report(ds, args.report_dir or _default_report_dir(store))
         print(f"report: {out}")
@@ -53,18 +56,38 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from sve.study import open_study
+    from sve.study import StudySpec, open_study
+    from sve.study.sweep import is_sweep, split_sweep, sweep_store_paths
+
+    ds = open_study(args.store)
+    if not is_sweep(ds):
+        _print_status(ds, args.store)
+        return 0
+    spec = StudySpec.from_json(ds.attrs["spec"])
+    values = ", ".join(f"{v:g}" for v in spec.sweep_values)
+    print(f"store: {args.store}  ({ds.attrs.get('title', '')}: {spec.sweep_field} = {values})")
+    paths = sweep_store_paths(spec, args.store)
+    for value, part, path in zip(spec.sweep_values, split_sweep(ds), paths, strict=True):
+        print(f"{spec.sweep_field} = {value:g}:")
+        _print_status(part, path, indent="  ")
+    return 0
+
+
+def _print_status(ds, store, indent: str = "") -> None:
+    """What one study store holds (one value of a sweep: indented)."""
     from sve.study.store import adaptive_summary
     from sve.study.tasks import STATUS
 
-    ds = open_study(args.store)
+    def say(text: str) -> None:
+        print(indent + text)
+
     status = ds["status"].values
-    print(f"store: {args.store}  ({ds.attrs.get('title', '')})")
+    say(f"store: {store}  ({ds.attrs.get('title', '')})")
     for name, code in STATUS.items():
-        print(f"  {name:>14}: {np.count_nonzero(status == code)}")
+        say(f"  {name:>14}: {np.count_nonzero(status == code)}")
     for k, size in enumerate(ds["size"].values):
         done = np.count_nonzero(status[k] != STATUS["pending"])
-        print(f"  size {size:>5}: {done}/{status[k].size} solves finished")
+        say(f"  size {size:>5}: {done}/{status[k].size} solves finished")
     adaptive = adaptive_summary(ds)
     for size in adaptive.get("size", []).values if adaptive else []:
         s = adaptive.sel(size=size)
@@ -73,27 +96,26 @@ def _status(args: argparse.Namespace) -> int:
             "budget": "budget used, target not reached",
             "running": "round running or interrupted",
         }[str(s["adaptive_state"].values)]
-        print(
+        say(
             f"  size {size:>5}: adaptive, {int(s['realizations_used'])} realizations, {state} "
             f"(relative CI half-width {float(s['relative_half_width']):.3g}, target "
             f"{adaptive.attrs['adaptive_target']:g})"
         )
     for error in sorted({str(e) for e in ds["error"].values.ravel() if e}):
-        print(f"  error: {error}")
+        say(f"  error: {error}")
     for run in json.loads(ds.attrs.get("runs", "[]")):
         hosts = f" on {run['hosts']} host(s)" if "hosts" in run else ""
-        print(
+        say(
             f"  run {run['started']} -> {run['finished']}: {run['tasks']} tasks on "
             f"{run['workers']} workers{hosts} ({run['scheduler']}), "
             f"{run['failed_tasks']} failed"
         )
     if "active_run" in ds.attrs:
         active = json.loads(ds.attrs["active_run"])
-        print(
+        say(
             f"  run {active['started']} -> not finished: {active['tasks']} tasks, running now "
             "or interrupted (the same `sve run` resumes it)"
         )
-    return 0
 
 
 def _value(text: str):

@@ -2,7 +2,8 @@
 
 :func:`report` writes the report of a (possibly partial) study dataset or
 store; :func:`key_numbers` returns the numbers it prints as a tidy
-:class:`xarray.Dataset`, for users who draw their own figures.
+:class:`xarray.Dataset`, for users who draw their own figures. A parameter
+sweep gets one report per value and a summary page (:func:`sweep_numbers`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from pathlib import Path
 
 import xarray as xr
 
-from sve.report import _document, _figures
+from sve.report import _document, _figures, _sweep
 from sve.report._numbers import check_study_dataset, key_numbers
+from sve.report._sweep import sweep_numbers
 from sve.study.spec import StudySpec
 from sve.study.store import open_study
+from sve.study.sweep import is_sweep
 
-__all__ = ["FIGURES", "Report", "key_numbers", "report"]
+__all__ = ["FIGURES", "Report", "SweepReport", "key_numbers", "report", "sweep_numbers"]
 
 #: The figures of a report, written as ``NAME.png`` and ``NAME.svg``.
 FIGURES = ("thumbnails", "s2", "mean_vs_size", "variance_vs_size")
@@ -43,6 +46,15 @@ class Report:
         return self.markdown.read_text()
 
 
+@dataclass(frozen=True)
+class SweepReport(Report):
+    """The files of a parameter sweep's report: the summary page (``sweep.html``,
+    ``sweep.md``, figure ``sweep``), its numbers (:func:`sweep_numbers`) and
+    the report of each value (``reports``, in the folders ``sweep-K``)."""
+
+    reports: tuple[Report, ...] = ()
+
+
 def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
     """Write the convergence report of a study.
 
@@ -60,7 +72,12 @@ def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
     -------
     Report
         Paths of the pages and figures, and :func:`key_numbers` of the study.
-        ``os.fspath(result)`` is the Markdown path.
+        ``os.fspath(result)`` is the Markdown path. A parameter sweep (a
+        dataset with a ``sweep`` dimension, or its store): a
+        :class:`SweepReport`: the report of each value in ``out_dir/sweep-K``
+        and the summary page ``sweep.html`` / ``sweep.md`` with the figure
+        ``sweep.png`` / ``.svg`` (per bc, the variance exponent, the
+        integral range and the RVE size against the swept value).
 
     Raises
     ------
@@ -69,6 +86,15 @@ def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
         successful solve yet.
     """
     ds = source if isinstance(source, xr.Dataset) else open_study(source)
+    if is_sweep(ds):
+        written = _sweep.write(ds.load(), Path(out_dir), report)
+        return SweepReport(
+            markdown=written.markdown,
+            html=written.html,
+            figures={"sweep": written.figure},
+            numbers=written.numbers,
+            reports=written.reports,
+        )
     ds = check_study_dataset(ds).load()
     spec = StudySpec.from_json(ds.attrs["spec"])
     numbers = key_numbers(ds)

@@ -2,7 +2,8 @@
 
 Both renderings come from the same blocks, and every number in the blocks is
 formatted from :func:`sve.report.key_numbers`: the two pages cannot disagree.
-Inline markup inside text is limited to ``**bold**`` and ```code```.
+Inline markup inside text is limited to ``**bold**``, ```code``` and relative links
+``[text](folder/page.html)`` (``.html`` or ``.md`` targets).
 """
 
 from __future__ import annotations
@@ -576,6 +577,10 @@ def _inline(text: str) -> str:
     escaped = html.escape(text, quote=False)
     escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
     escaped = re.sub(r"(?<![\w*])\*(?!\s)(.+?)\*", r"<em>\1</em>", escaped)
+    # relative links to other pages of a report folder: [text](folder/page.html)
+    escaped = re.sub(
+        r"\[([^\]]+)\]\(([\w./-]+\.(?:html|md))\)", r'<a href="\2">\1</a>', escaped
+    )
     return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
 
 

@@ -82,6 +82,11 @@ def check_study_dataset(ds: object) -> xr.Dataset:
     """``ds`` if it is a study dataset with at least one ok record, else a clear error."""
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if "sweep" in ds.dims:
+        raise ValueError(
+            "a parameter sweep's dataset holds one study per value: take its key numbers "
+            "per value (sve.study.split_sweep) or as a summary (sve.report.sweep_numbers)"
+        )
     missing = ["status"] if "status" not in ds else []
     if not any(name in ds for name in ("conductivity", "stiffness")):
         missing.append("conductivity or stiffness")

@@ -13,6 +13,9 @@ realizations it did not need are marked ``absent``) or submits its next
 round. Other sizes keep the workers busy meanwhile. A batch that failed
 halts its size for this run (its round cannot be judged); a rerun retries
 it and carries on.
+
+Parameter sweeps (:mod:`sve.study.sweep`) run every value's sub-study in the
+same loop: one store per value, all batches submitted together.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import logging
 import os
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -29,6 +33,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import xarray as xr
+import zarr
 from distributed import Client, LocalCluster, as_completed
 
 from sve.solvers import apparent_conductivity, apparent_stiffness
@@ -43,6 +48,7 @@ from sve.study.store import (
     record_run,
     write_records,
 )
+from sve.study.sweep import combine_sweep, create_sweep_store
 from sve.study.tasks import STATUS, absent_batch, failed_batch, solve_batch
 
 __all__ = ["run_study", "batches"]
@@ -210,6 +216,11 @@ def run_study(
     -------
     xarray.Dataset
         The study dataset (schema in :mod:`sve.study.store`), loaded in memory.
+        A parameter sweep (a ``[sweep]`` table): its sub-studies' datasets
+        joined along a leading dimension ``sweep`` whose coordinate holds the
+        swept values (:func:`sve.study.sweep.combine_sweep`); ``store`` is
+        then the sweep's store, a group of one study store per value
+        (:mod:`sve.study.sweep`).
 
     Notes
     -----
@@ -222,18 +233,66 @@ def run_study(
     Every realization's random stream depends only on the root seed, the size
     and the realization index (:func:`sve.study.tasks.realization_rng`), so
     the dataset is bit-identical whatever the client, the number of workers
-    or the order in which tasks finish.
+    or the order in which tasks finish. The sub-studies of a sweep share the
+    root seed (common random numbers) and run on one client, their batches
+    submitted together; each equals the study of its own spec run alone.
     """
     spec = load_spec(spec)
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    say = (lambda text: print(text, file=log, flush=True)) if log else (lambda text: None)
+    if spec.swept:
+        subs = spec.sweep_specs()
+        stores = (
+            create_sweep_store(spec, store, overwrite=overwrite) if store is not None else None
+        )
+        say(
+            f"sweep {spec.name!r}: {spec.sweep_field} = "
+            f"{', '.join(f'{v:g}' for v in spec.sweep_values)} ({len(subs)} sub-studies, "
+            "same root seed)"
+        )
+        parts = [
+            _prepare(
+                sub,
+                stores[k] if stores is not None else None,
+                False,
+                f"[{spec.sweep_field} = {spec.sweep_values[k]:g}] ",
+                say,
+            )
+            for k, sub in enumerate(subs)
+        ]
+    else:
+        parts = [_prepare(spec, store, overwrite, "", say)]
+    _execute(parts, client, workers, say)
+    if spec.swept:
+        return combine_sweep(spec, [part.ds for part in parts])
+    return parts[0].ds
+
+
+@dataclass
+class _Part:
+    """One study of a run: the study itself, or one value of a parameter sweep."""
+
+    spec: StudySpec
+    ds: xr.Dataset  # in memory, updated as batches arrive
+    store: Path | None
+    label: str  # prefix of its progress lines ("" for a plain study)
+    todo: list[tuple[int, range]]
+    group: zarr.Group | None = None
+    tasks: int = 0
+    failures: int = 0
+
+
+def _prepare(spec: StudySpec, store: str | Path | None, overwrite: bool, label: str, say) -> _Part:
+    """Create or resume a study's store and find the batches it needs now."""
     if store is not None:
+        store = Path(store)
         ds = create_store(spec, store, overwrite=overwrite).load()
     else:
         ds = empty_dataset(spec)
-    say = (lambda text: print(text, file=log, flush=True)) if log else (lambda text: None)
+    name = label.strip() or f"study {spec.name!r}"
     if spec.adaptive:
         todo, closed = [], set()
         for s in reversed(range(len(spec.sizes))):  # largest sizes first, as batches()
@@ -244,81 +303,112 @@ def run_study(
         if closed and store is not None:
             write_records(open_group(store), ds, closed)
         say(
-            f"study {spec.name!r}: {len(todo)} tasks to run now (adaptive: rounds of "
+            f"{name}: {len(todo)} tasks to run now (adaptive: rounds of "
             f"realizations per size until the relative CI half-width is <= "
             f"{spec.adaptive_target:g}, at most {spec.max_realizations})"
         )
     else:
         done = completed(ds)
         todo = [(s, r) for s, r in batches(spec) if not done[s, r.start : r.stop].all()]
-        say(f"study {spec.name!r}: {len(todo)} of {len(batches(spec))} tasks to run")
+        say(f"{name}: {len(todo)} of {len(batches(spec))} tasks to run")
 
     if not todo and store is not None and "active_run" in ds.attrs:
         # an interrupted run had written everything but its provenance: nothing is running
         open_group(store).attrs.pop("active_run", None)
         ds.attrs.pop("active_run")
-    if todo:
-        _warm_numba_cache(spec)
-        started, start = _now(), time.perf_counter()
-        failures = 0
-        group = open_group(store) if store is not None else None
-        with ExitStack() as stack:
-            dask_client = _client(stack, client, workers)
-            addresses = list(dask_client.scheduler_info(n_workers=-1)["workers"])
-            n_workers, n_hosts = len(addresses), len({urlparse(a).hostname for a in addresses})
-            say(
-                f"  {n_workers} workers on {n_hosts} host(s); Dask dashboard: "
-                f"{dask_client.dashboard_link}"
-            )
-            if group is not None:  # `sve status` shows it until the run ends
-                group.attrs["active_run"] = json.dumps({"started": started, "tasks": len(todo)})
+    return _Part(spec=spec, ds=ds, store=store, label=label, todo=todo)
 
-            def submit(s: int, r: range):
-                return dask_client.submit(
-                    solve_batch, spec, spec.sizes[s], r, pure=False, retries=TASK_RETRIES
+
+def _execute(parts: list[_Part], client: Client | str | None, workers: int | None, say) -> None:
+    """Run the batches of every part on one Dask client, writing results as they arrive.
+
+    All parts' batches are submitted together (largest sizes first), so the
+    workers stay busy across the values of a sweep.
+    """
+    todo = sorted(
+        ((p, s, r) for p, part in enumerate(parts) for s, r in part.todo),
+        key=lambda task: -parts[task[0]].spec.sizes[task[1]],
+    )  # stable: each part keeps its own order
+    if not todo:
+        return
+    _warm_numba_cache(parts[0].spec)
+    started, start = _now(), time.perf_counter()
+    with ExitStack() as stack:
+        dask_client = _client(stack, client, workers)
+        addresses = list(dask_client.scheduler_info(n_workers=-1)["workers"])
+        n_workers, n_hosts = len(addresses), len({urlparse(a).hostname for a in addresses})
+        say(
+            f"  {n_workers} workers on {n_hosts} host(s); Dask dashboard: "
+            f"{dask_client.dashboard_link}"
+        )
+        for part in parts:
+            part.tasks = len(part.todo)
+            if part.store is not None and part.todo:  # `sve status` shows it until the run ends
+                part.group = open_group(part.store)
+                part.group.attrs["active_run"] = json.dumps(
+                    {"started": started, "tasks": len(part.todo)}
                 )
 
-            futures = {submit(s, r): (s, r) for s, r in todo}
-            outstanding = np.bincount([s for s, _ in todo], minlength=len(spec.sizes))
-            k, total, unwritten, flushed = 0, len(todo), set(), time.perf_counter()
-            results = as_completed(futures)
-            for finished in results.batches():  # every result ready now
-                for future in finished:
-                    s, r = futures.pop(future)
-                    try:
-                        out, state = future.result(), "done"
-                    except Exception as err:  # the task raised, or its workers kept dying
-                        out, state = failed_batch(spec, r, err), f"FAILED ({err!r})"
-                        failures += 1
-                    _fill(ds, s, r, out)
-                    unwritten |= {(s, r.start), (s, r.stop - 1)}  # a batch may span 2 chunks
-                    k += 1
+        def submit(p: int, s: int, r: range):
+            spec = parts[p].spec
+            return dask_client.submit(
+                solve_batch, spec, spec.sizes[s], r, pure=False, retries=TASK_RETRIES
+            )
+
+        futures = {submit(p, s, r): (p, s, r) for p, s, r in todo}
+        outstanding = [
+            np.bincount([s for s, _ in part.todo], minlength=len(part.spec.sizes))
+            for part in parts
+        ]
+        k, total, flushed = 0, len(todo), time.perf_counter()
+        unwritten: list[set] = [set() for _ in parts]
+        results = as_completed(futures)
+        for finished in results.batches():  # every result ready now
+            for future in finished:
+                p, s, r = futures.pop(future)
+                part, spec = parts[p], parts[p].spec
+                try:
+                    out, state = future.result(), "done"
+                except Exception as err:  # the task raised, or its workers kept dying
+                    out, state = failed_batch(spec, r, err), f"FAILED ({err!r})"
+                    part.failures += 1
+                _fill(part.ds, s, r, out)
+                unwritten[p] |= {(s, r.start), (s, r.stop - 1)}  # a batch may span 2 chunks
+                k += 1
+                say(
+                    f"  {_bar(k, total)} {k}/{total} {part.label}size {spec.sizes[s]} "
+                    f"realizations {r.start}-{r.stop - 1} {state} "
+                    f"({time.perf_counter() - start:.1f} s)"
+                )
+                outstanding[p][s] -= 1
+                if spec.adaptive and outstanding[p][s] == 0:  # the size's round is in
+                    more, progress = _adaptive_todo(part.ds, spec, s, retry=False)
+                    for batch in more:
+                        new = submit(p, s, batch)
+                        futures[new] = (p, s, batch)
+                        results.add(new)
+                    outstanding[p][s] += len(more)
+                    part.tasks += len(more)
+                    total += len(more)
                     say(
-                        f"  {_bar(k, total)} {k}/{total} size {spec.sizes[s]} "
-                        f"realizations {r.start}-{r.stop - 1} {state} "
-                        f"({time.perf_counter() - start:.1f} s)"
+                        f"  {part.label}size {spec.sizes[s]}: "
+                        f"{_verdict(spec, progress, len(more))}"
                     )
-                    outstanding[s] -= 1
-                    if spec.adaptive and outstanding[s] == 0:  # the size's round is in
-                        more, progress = _adaptive_todo(ds, spec, s, retry=False)
-                        for batch in more:
-                            new = submit(s, batch)
-                            futures[new] = (s, batch)
-                            results.add(new)
-                        outstanding[s] += len(more)
-                        total += len(more)
-                        say(f"  size {spec.sizes[s]}: {_verdict(spec, progress, len(more))}")
-                        if progress.state != "running":
-                            unwritten |= _close_size(ds, spec, s, progress.realizations)
-                # write when no other result is waiting, or at least every FLUSH_INTERVAL
-                # while results pour in: store writes stay a small share of the run
-                waiting = results.has_ready()
-                if group is not None and (
-                    not waiting or time.perf_counter() - flushed >= FLUSH_INTERVAL
-                ):
-                    write_records(group, ds, unwritten)
-                    unwritten, flushed = set(), time.perf_counter()
-            scheduler = dask_client.scheduler.address
+                    if progress.state != "running":
+                        unwritten[p] |= _close_size(part.ds, spec, s, progress.realizations)
+            # write when no other result is waiting, or at least every FLUSH_INTERVAL
+            # while results pour in: store writes stay a small share of the run
+            waiting = results.has_ready()
+            if not waiting or time.perf_counter() - flushed >= FLUSH_INTERVAL:
+                for part, touched in zip(parts, unwritten, strict=True):
+                    if part.group is not None and touched:
+                        write_records(part.group, part.ds, touched)
+                    touched.clear()
+                flushed = time.perf_counter()
+        scheduler = dask_client.scheduler.address
+    for part in parts:
+        if not part.todo:
+            continue
         run = {
             "started": started,
             "finished": _now(),
@@ -326,13 +416,15 @@ def run_study(
             "workers": n_workers,
             "hosts": n_hosts,
             "scheduler": scheduler if client is not None else "embedded LocalCluster",
-            "tasks": total,
-            "failed_tasks": failures,
+            "tasks": part.tasks,
+            "failed_tasks": part.failures,
         }
-        record_run(ds, run, group)
-        ds.attrs.pop("active_run", None)  # left by an interrupted run: this one finished
-        if group is not None:
-            group.attrs.pop("active_run", None)
-        if failures:
-            say(f"  {failures} task(s) failed: see the 'error' variable; a rerun retries them")
-    return ds
+        record_run(part.ds, run, part.group)
+        part.ds.attrs.pop("active_run", None)  # left by an interrupted run: this one finished
+        if part.group is not None:
+            part.group.attrs.pop("active_run", None)
+        if part.failures:
+            say(
+                f"  {part.label}{part.failures} task(s) failed: see the 'error' variable; "
+                "a rerun retries them"
+            )

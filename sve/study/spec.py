@@ -76,14 +76,37 @@ depends only on the results of the realizations it has, so the dataset does
 not depend on timing or workers. ε must be in (0, 1) and ``max_realizations``
 >= ``realizations``. Without the two fields the spec (and its JSON text, so
 existing stores resume) is exactly what it was.
+
+Parameter sweeps (an optional ``[sweep]`` table holding ONE swept field)::
+
+    [sweep]
+    "property.phases[1]" = [2.0, 10.0, 100.0]   # conductivity of phase 1
+    # or "medium.volume_fraction" = [0.3, 0.5, 0.7], "medium.correlation_length" = [...],
+    # any numeric parameter of the generator (radius, cell_size, nu, beta, offset_variance),
+    # or for elasticity one modulus of one phase: "property.phases[1].E" = [10.0, 100.0]
+
+Each value gives a sub-study: the spec with that value in the swept field
+(:meth:`StudySpec.sweep_specs`), validated like any spec, so an error names
+the value, e.g. ``sweep."medium.volume_fraction"[2]: medium.volume_fraction
+must be in (0, 1), got 1.3``. The swept field may be left out of its table
+(``medium.volume_fraction``); a value given there is replaced. Values: a list
+of >= 2 distinct numbers (:data:`MAX_SWEEP_VALUES` at most), kept in the
+order given. Every sub-study uses the same root seed: common random numbers,
+the same realizations of the underlying random field at every value (a level
+cut at another contrast is the same geometry), so differences between values
+are not blurred by independent sampling noise. A swept spec's own fields are
+those of its first value; ``sweep_field`` and ``sweep_values`` are left out
+of its JSON text when there is no sweep, so existing stores resume.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import re
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +119,7 @@ from sve.solvers import (
     isotropic,
     isotropic_projection,
 )
-from sve.study.media import characteristic_length, validate_medium
+from sve.study.media import MEDIA, characteristic_length, validate_medium
 
 __all__ = ["StudySpec", "SpecError", "load_spec"]
 
@@ -112,6 +135,21 @@ SAMPLING_MODES = ("independent", "windows", "both")
 #: Largest parent (voxels in all) of the window modes: every task regenerates it
 #: (a 1024^2 level cut takes 0.07 s, a 256^3 one 1.5 s and 134 MB of float64 field).
 MAX_PARENT_VOXELS = 2**27
+#: Most values of one ``[sweep]`` field (each is a whole sub-study).
+MAX_SWEEP_VALUES = 64
+#: Numeric ``[medium]`` parameters a sweep may vary (those the generator knows).
+SWEEPABLE_MEDIUM = (
+    "volume_fraction",
+    "correlation_length",
+    "radius",
+    "cell_size",
+    "nu",
+    "beta",
+    "offset_variance",
+)
+_SWEEP_FIELD = re.compile(
+    r"^(?:medium\.(?P<medium>\w+)|property\.phases\[(?P<phase>[01])\](?:\.(?P<modulus>\w+))?)$"
+)
 
 
 class SpecError(ValueError):
@@ -147,6 +185,23 @@ class StudySpec:
     #: ``sampling.max_realizations`` (0 when not adaptive).
     adaptive_target: float = 0.0
     max_realizations: int = 0
+    #: ``[sweep]``: the swept field (e.g. "property.phases[1]") and its values ("": no sweep).
+    sweep_field: str = ""
+    sweep_values: tuple[float, ...] = ()
+
+    @property
+    def swept(self) -> bool:
+        """True when the spec sweeps a parameter (a ``[sweep]`` table)."""
+        return bool(self.sweep_field)
+
+    def sweep_specs(self) -> tuple[StudySpec, ...]:
+        """The sub-study of each sweep value: this spec with the value in the swept field.
+
+        Plain specs (no sweep), named ``"NAME [FIELD = VALUE]"``; every one has
+        this spec's seed (common random numbers, module docstring). Empty
+        without a sweep.
+        """
+        return tuple(_with_value(self, value) for value in self.sweep_values)
 
     @property
     def adaptive(self) -> bool:
@@ -224,6 +279,8 @@ class StudySpec:
             del data["sampling_mode"], data["parent_size"]
         if not self.adaptive:
             del data["adaptive_target"], data["max_realizations"]
+        if not self.swept:
+            del data["sweep_field"], data["sweep_values"]
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -234,6 +291,24 @@ class StudySpec:
 
     def __hash__(self) -> int:
         return hash(self.to_json())
+
+
+def _with_value(spec: StudySpec, value: float) -> StudySpec:
+    """``spec``'s sub-study at one sweep value (a plain spec; see ``sweep_specs``)."""
+    match = _SWEEP_FIELD.match(spec.sweep_field)
+    fields: dict[str, Any] = {
+        "name": f"{spec.name} [{spec.sweep_field} = {value:g}]",
+        "sweep_field": "",
+        "sweep_values": (),
+    }
+    if match["medium"]:
+        fields["medium"] = {**spec.medium, match["medium"]: value}
+    else:
+        phases = list(spec.phases)
+        k = int(match["phase"])
+        phases[k] = {**phases[k], match["modulus"]: value} if match["modulus"] else value
+        fields["phases"] = tuple(phases)
+    return replace(spec, **fields)
 
 
 _SECTIONS = {
@@ -396,8 +471,100 @@ def _sizes(sampling: Any, spacing: float) -> tuple[int, ...]:
     return tuple(sizes)
 
 
+def _substitute(data: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
+    """A copy of the raw spec ``data`` with ``value`` in the swept ``field`` (no [sweep])."""
+    out = copy.deepcopy({k: v for k, v in data.items() if k != "sweep"})
+    match = _SWEEP_FIELD.match(field)
+    if match["medium"]:
+        if isinstance(out.get("medium"), dict):
+            out["medium"][match["medium"]] = value
+        return out
+    table = out.get("property")
+    phases = table.get("phases") if isinstance(table, dict) else None
+    k = int(match["phase"])
+    if isinstance(phases, list) and len(phases) == 2:  # else the validator names the problem
+        if match["modulus"] and isinstance(phases[k], dict):
+            phases[k][match["modulus"]] = value
+        elif not match["modulus"]:
+            phases[k] = value
+    return out
+
+
+def _swept_value(spec: StudySpec, field: str) -> float:
+    """The validated value of the swept ``field`` in a (sub-study) spec."""
+    match = _SWEEP_FIELD.match(field)
+    if match["medium"]:
+        return spec.medium[match["medium"]]
+    phase = spec.phases[int(match["phase"])]
+    return phase[match["modulus"]] if match["modulus"] else phase
+
+
+def _validate_sweep(data: dict[str, Any]) -> StudySpec:
+    """A spec with a ``[sweep]`` table: every sub-study validated, errors naming the value."""
+    table = data["sweep"]
+    if not isinstance(table, dict) or len(table) != 1:
+        raise SpecError(
+            "sweep must be a table with exactly one field (the swept parameter), e.g. "
+            f'"property.phases[1]" = [2.0, 10.0, 100.0], got {table!r}'
+        )
+    ((field, values),) = table.items()
+    match = _SWEEP_FIELD.match(field)
+    medium = data.get("medium") if isinstance(data.get("medium"), dict) else {}
+    prop = data.get("property") if isinstance(data.get("property"), dict) else {}
+    generator = medium.get("generator")
+    known_medium = [
+        key
+        for key in SWEEPABLE_MEDIUM
+        if generator not in MEDIA
+        or key in ("volume_fraction", *MEDIA[generator].required, *MEDIA[generator].optional)
+    ]
+    elasticity = prop.get("name") == "elasticity"
+    if (
+        match is None
+        or (match["medium"] and match["medium"] not in known_medium)
+        or (match["phase"] and bool(match["modulus"]) != elasticity)
+    ):
+        phase = (
+            "property.phases[i].E (or nu, K, G, lam, mu)" if elasticity else "property.phases[i]"
+        )
+        raise SpecError(
+            f"sweep: unknown field {field!r}; a sweep varies one of "
+            f"{', '.join(f'medium.{key}' for key in known_medium)} or {phase} (i = 0 or 1)"
+        )
+    name = f'sweep."{field}"'
+    if not isinstance(values, list) or not 2 <= len(values) <= MAX_SWEEP_VALUES:
+        raise SpecError(
+            f"{name} must be a list of 2 to {MAX_SWEEP_VALUES} numbers, got {values!r}"
+        )
+    specs = []
+    for k, value in enumerate(values):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise SpecError(f"{name}[{k}] must be a finite number, got {value!r}")
+        try:
+            specs.append(_validate(_substitute(data, field, value)))
+        except SpecError as err:
+            # an error about the swept field is the value's; any other is the base spec's
+            where = field.split("].")[0] + "]" if match["modulus"] else field
+            if where in str(err):
+                raise SpecError(f"{name}[{k}]: {err}") from None
+            raise
+    swept = [_swept_value(spec, field) for spec in specs]
+    if len(set(swept)) != len(swept):
+        raise SpecError(f"{name} must hold distinct values, got {values!r}")
+    return replace(
+        specs[0], name=_string(_get(data, "name"), "name"), sweep_field=field,
+        sweep_values=tuple(swept),
+    )  # fmt: skip
+
+
 def _validate(data: dict[str, Any]) -> StudySpec:
-    known = {"name", "seed", *_SECTIONS}
+    if "sweep" in data:
+        return _validate_sweep(data)
+    known = {"name", "seed", "sweep", *_SECTIONS}
     for key, value in data.items():
         if key not in known:
             raise SpecError(f"unknown field {key!r}; known: {', '.join(sorted(known))}")

@@ -373,7 +373,11 @@ def record_run(ds: xr.Dataset, run: dict, group: zarr.Group | None = None) -> No
 
 
 def open_study(store: str | Path) -> xr.Dataset:
-    """Open a study store (lazily); ``ValueError`` if it is not one."""
+    """Open a study store (lazily); ``ValueError`` if it is not one.
+
+    A parameter sweep's store opens as one dataset with a leading ``sweep``
+    dimension (:func:`sve.study.sweep.open_sweep`).
+    """
     store = Path(store)
     if not store.exists():
         raise ValueError(f"store {str(store)!r} does not exist")
@@ -381,6 +385,10 @@ def open_study(store: str | Path) -> xr.Dataset:
         ds = xr.open_zarr(store, consolidated=False)
     except Exception as err:  # zarr raises several types for a foreign directory
         raise ValueError(f"store {str(store)!r} is not a readable Zarr store: {err}") from None
+    if "status" not in ds and "sweep_field" in ds.attrs:  # a parameter sweep's group
+        from sve.study.sweep import open_sweep
+
+        return open_sweep(store)
     if "spec" not in ds.attrs or "status" not in ds:
         raise ValueError(f"store {str(store)!r} is not an SVE study store (no spec or status)")
     return ds
