@@ -23,7 +23,7 @@ def _run(args: argparse.Namespace) -> int:
     from sve.study.tasks import STATUS
 
     spec = load_spec(args.spec)  # validated before anything starts
-    store = Path(args.store) if args.store else Path("results") / f"{spec.name}.zarr"
+    store = Path(args.store or spec.store or Path("results") / f"{spec.name}.zarr")
     ds = run_study(
         spec,
         client=args.scheduler,

@@ -148,14 +148,20 @@ def fit_integral_range(
     p = xr.apply_ufunc(stats.norm.sf, (slope + ndim) / slope_se)
     anomalous = p < 1 - confidence
     label = xr.where(anomalous, "anomalous (slower than L^-d: long-range)", "short-range (L^-d)")
+    # A fit so loose that A or its interval exceeds ~1e308 gives +inf (an unbounded
+    # interval, printed as such), not an overflow warning.
+    with np.errstate(over="ignore"):
+        a, a_low, a_high = (
+            np.exp(log_a), np.exp(log_a - z * log_a_se), np.exp(log_a + z * log_a_se)
+        )  # fmt: skip
     out = xr.Dataset(
         {
             "alpha": -slope / ndim,
             "alpha_low": -(slope + z * slope_se) / ndim,
             "alpha_high": -(slope - z * slope_se) / ndim,
-            "integral_range": np.exp(log_a),
-            "integral_range_low": np.exp(log_a - z * log_a_se),
-            "integral_range_high": np.exp(log_a + z * log_a_se),
+            "integral_range": a,
+            "integral_range_low": a_low,
+            "integral_range_high": a_high,
             "p_anomalous": p,
             "anomalous": anomalous & np.isfinite(slope),
             "scaling": label.where(np.isfinite(slope), "no fit"),
@@ -251,14 +257,15 @@ def rve_size(
     )
     z = stats.norm.ppf(0.5 + fit.attrs["confidence"] / 2)
     lengths = np.log(statistics["length"]) if "length" in statistics.coords else None
-    out = xr.Dataset(
-        {
-            "rve_volume": np.exp(d * log_length),
-            "rve_volume_low": np.exp(d * (log_length - z * log_length_se)),
-            "rve_volume_high": np.exp(d * (log_length + z * log_length_se)),
-            "rve_length": np.exp(log_length),
-        }
-    )
+    with np.errstate(over="ignore"):  # an unbounded interval is +inf, as in fit_integral_range
+        out = xr.Dataset(
+            {
+                "rve_volume": np.exp(d * log_length),
+                "rve_volume_low": np.exp(d * (log_length - z * log_length_se)),
+                "rve_volume_high": np.exp(d * (log_length + z * log_length_se)),
+                "rve_length": np.exp(log_length),
+            }
+        )
     if lengths is not None:
         out["extrapolated"] = (log_length > lengths.max()) | (log_length < lengths.min())
     out.attrs.update(

@@ -203,7 +203,8 @@ def run_study(
     store : path or None
         Zarr store written as batches finish. An existing store with the same
         spec is resumed: finished batches are not recomputed, failed ones are
-        retried. ``None`` keeps the results in memory only.
+        retried. ``None``: the spec's top-level ``store`` if it names one, else
+        the results stay in memory only.
     overwrite : bool
         Discard an existing store that holds a different spec.
     workers : int or None
@@ -238,6 +239,8 @@ def run_study(
     submitted together; each equals the study of its own spec run alone.
     """
     spec = load_spec(spec)
+    if store is None and spec.store:
+        store = spec.store
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):

@@ -8,6 +8,7 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
 
     name = "default"
     seed = 20261121                 # root entropy of numpy.random.SeedSequence
+    store = "results/default.zarr"  # optional: where to write when no store is given
 
     [medium]                        # generators and their parameters: sve/study/media.py
     generator = "gaussian_level_cut"
@@ -106,7 +107,7 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,11 @@ class StudySpec:
     #: ``[sweep]``: the swept field (e.g. "property.phases[1]") and its values ("": no sweep).
     sweep_field: str = ""
     sweep_values: tuple[float, ...] = ()
+    #: Top-level ``store``: where `sve run` and `run_study` write when given no store
+    #: ("": ``results/NAME.zarr`` on the command line, memory only in Python). Not part
+    #: of the study's identity: left out of the JSON and of equality, so a moved store
+    #: still resumes.
+    store: str = field(default="", compare=False)
 
     @property
     def swept(self) -> bool:
@@ -275,6 +281,7 @@ class StudySpec:
         exact text (and resume).
         """
         data = asdict(self)
+        del data["store"]
         if self.sampling_mode == "independent":
             del data["sampling_mode"], data["parent_size"]
         if not self.adaptive:
@@ -564,7 +571,7 @@ def _validate_sweep(data: dict[str, Any]) -> StudySpec:
 def _validate(data: dict[str, Any]) -> StudySpec:
     if "sweep" in data:
         return _validate_sweep(data)
-    known = {"name", "seed", "sweep", *_SECTIONS}
+    known = {"name", "seed", "store", "sweep", *_SECTIONS}
     for key, value in data.items():
         if key not in known:
             raise SpecError(f"unknown field {key!r}; known: {', '.join(sorted(known))}")
@@ -634,7 +641,11 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     if discretization == "fv" and "static" in bcs:
         raise SpecError("solver.bc: 'static' is not implemented with solver.discretization = 'fv'")
 
+    store = data.get("store", "")
+    if "store" in data:
+        store = _string(store, "store")
     return StudySpec(
+        store=store,
         name=name,
         seed=seed,
         medium=medium,

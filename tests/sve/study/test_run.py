@@ -141,6 +141,13 @@ def test_store_resume_and_identity(tmp_path, reference, client2, capsys):
     assert "active_run" not in open_study(store).attrs
 
 
+def test_the_spec_names_its_store(tmp_path, reference, client1):
+    store = tmp_path / "named.zarr"
+    ds = run_study({**SPEC, "store": str(store)}, client=client1)
+    xr.testing.assert_identical(results(ds), results(reference))
+    xr.testing.assert_identical(results(open_study(store).load()), results(reference))
+
+
 def test_store_with_other_spec_is_refused(tmp_path, client1):
     store = tmp_path / "s.zarr"
     run_study(SPEC, client=client1, store=store)

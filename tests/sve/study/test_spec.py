@@ -297,3 +297,15 @@ def test_bad_lengths_are_named(sampling, message):
     data["sampling"].update(spacing=0.1, **sampling)
     with pytest.raises(SpecError, match=message):
         load_spec(data)
+
+
+def test_store_field_is_not_part_of_the_study_identity():
+    data = base()
+    data["store"] = "somewhere/default.zarr"
+    spec = load_spec(data)
+    assert spec.store == "somewhere/default.zarr"
+    assert spec == load_spec(base()) and spec.to_json() == load_spec(base()).to_json()
+    for bad in ("", 3):
+        data["store"] = bad
+        with pytest.raises(SpecError, match=r"^store must be a non-empty string"):
+            load_spec(data)
