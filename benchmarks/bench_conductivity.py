@@ -31,7 +31,11 @@ iteration over one FFT pair and the peak of the memory allocated by numpy
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from functools import partial
@@ -129,36 +133,125 @@ def level_cut_medium(size: int, rng: np.random.Generator) -> np.ndarray:
     return level_cut(gaussian_field((size,) * 3, Gaussian(8.0), rng=rng), 0.5)
 
 
+def _status_bytes(field: str) -> int:
+    """A memory figure of this process from /proc/self/status (``VmRSS``, ``VmHWM``), bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def measure_case(path: str, bc: str) -> None:
+    """Child process of `resident_case`: solve one case, print one JSON line.
+
+    The labels are read from `path`; the solver is compiled (loaded from the
+    cache) on a small image first. The peak resident set (``VmHWM``) is reset
+    just before the solve (``/proc/self/clear_refs``), so ``peak`` is the
+    largest resident set during the solve, whatever allocated it (numpy,
+    scipy.fft work arrays, Numba), and ``growth`` is that peak minus the
+    resident set just before the solve (labels, interpreter, libraries).
+    """
+    phases = np.load(path)
+    apparent_conductivity(np.indices((4, 4, 4)).sum(axis=0) % 2, [1.0, 2.0], bc=bc)
+    before = _status_bytes("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    start = time.perf_counter()
+    result = apparent_conductivity(phases, [1.0, 100.0], bc=bc, tol=TOL)
+    solve = time.perf_counter() - start
+    peak = _status_bytes("VmHWM")
+    print(
+        json.dumps(
+            {
+                "solve": solve,
+                "iterations": list(result.iterations),
+                "before": before,
+                "peak": peak,
+                "growth": peak - before,
+            }
+        )
+    )
+
+
+def resident_case(phases: np.ndarray, bc: str, directory: str) -> dict:
+    """Solve `phases` under `bc` in a fresh interpreter; its figures (see `measure_case`)."""
+    path = str(Path(directory) / "phases.npy")
+    np.save(path, phases)
+    output = subprocess.run(
+        [sys.executable, __file__, "--case", path, bc],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _tensor_lines(tensor: np.ndarray) -> list[str]:
+    return ["[" + " ".join(f"{x:>9.4f}" for x in row) + "]" for row in np.asarray(tensor, float)]
+
+
 def boundary_conditions(sizes: list[int]) -> None:
-    """Every boundary condition on the 128^3 level cut, then iterations against size."""
+    """Every boundary condition on the 128^3 level cut, then iterations and memory against size."""
     values = [1.0, 100.0]
     phases = level_cut_medium(128, np.random.default_rng(7))
     fft = fft_pair_time(phases.shape, 3)
-    print(f"\n128^3 level cut, phi=0.5, length 8, contrast 100, tol={TOL:g}")
+    gib = 2**30
+    print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores)")
+    print(f"128^3 level cut, phi=0.5, length 8, contrast 100 (phases 1, 100), tol={TOL:g}")
+    print(f"FFT pair (numpy rfftn + irfftn, float64, 128^3): {1e3 * fft:.1f} ms")
     print(
-        f"{'bc':>10} {'solve [s]':>10} {'iterations':>14} {'CG iter / FFT':>13} {'peak [MiB]':>10}"
+        "peak RSS: resident set of a fresh interpreter during the solve (VmHWM, reset just "
+        "before); growth: minus its resident set before the solve"
     )
-    for bc in CONDUCTIVITY_BCS:
-        tracemalloc.start()
-        start = time.perf_counter()
-        result = apparent_conductivity(phases, values, bc=bc, tol=TOL)
-        solve = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        per_iteration = solve / max(sum(result.iterations), 1)
+    print(
+        f"{'bc':>10} {'solve [s]':>10} {'iterations':>14} {'CG iter / FFT':>13} "
+        f"{'tracemalloc [MiB]':>17} {'peak RSS [MiB]':>14} {'growth [MiB]':>12}"
+    )
+    tensors = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for bc in CONDUCTIVITY_BCS:
+            tracemalloc.start()
+            start = time.perf_counter()
+            result = apparent_conductivity(phases, values, bc=bc, tol=TOL)
+            solve = time.perf_counter() - start
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            resident = resident_case(phases, bc, directory)
+            tensors[bc] = result.tensor
+            per_iteration = solve / max(sum(result.iterations), 1)
+            print(
+                f"{bc:>10} {solve:>10.2f} {','.join(map(str, result.iterations)):>14} "
+                f"{per_iteration / fft:>13.2f} {peak / 2**20:>17.0f} "
+                f"{resident['peak'] / 2**20:>14.0f} {resident['growth'] / 2**20:>12.0f}"
+            )
+        print("\napparent tensors of the 128^3 case (mixed: diagonal only, off-diagonal NaN)")
+        for bc, tensor in tensors.items():
+            lines = _tensor_lines(tensor)
+            print(f"{bc:>10} {lines[0]}")
+            for line in lines[1:]:
+                print(f"{'':>10} {line}")
         print(
-            f"{bc:>10} {solve:>10.2f} {','.join(map(str, result.iterations)):>14} "
-            f"{per_iteration / fft:>13.2f} {peak / 2**20:>10.0f}"
+            "\niterations per load case against size (same medium family), each case in a "
+            "fresh interpreter: iterations / peak RSS [MiB] / solve [s]; target: peak "
+            "<= 2048 MiB at 256^3"
         )
-    print("\niterations per load case against size (same medium family)")
-    print(f"{'size':>6} " + " ".join(f"{bc:>14}" for bc in CONDUCTIVITY_BCS))
-    for size in sizes:
-        phases = level_cut_medium(size, np.random.default_rng(size))
-        counts = [
-            ",".join(map(str, apparent_conductivity(phases, values, bc=bc, tol=TOL).iterations))
-            for bc in CONDUCTIVITY_BCS
-        ]
-        print(f"{size:>6} " + " ".join(f"{c:>14}" for c in counts))
+        print(f"{'size':>6} " + " ".join(f"{bc:>26}" for bc in CONDUCTIVITY_BCS))
+        for size in sizes:
+            phases = level_cut_medium(size, np.random.default_rng(size))
+            cells = []
+            for bc in CONDUCTIVITY_BCS:
+                figures = resident_case(phases, bc, directory)
+                cells.append(
+                    f"{','.join(map(str, figures['iterations']))} / "
+                    f"{figures['peak'] / 2**20:.0f} / {figures['solve']:.1f}"
+                )
+                if size >= 256:
+                    verdict = "within" if figures["peak"] <= 2 * gib else "OVER"
+                    print(
+                        f"  {size}^3 {bc}: peak RSS {figures['peak'] / gib:.2f} GiB "
+                        f"(growth {figures['growth'] / gib:.2f} GiB), {verdict} the 2 GiB target",
+                        flush=True,
+                    )
+            print(f"{size:>6} " + " ".join(f"{c:>26}" for c in cells), flush=True)
 
 
 def anisotropic(sizes: list[int], ratios: list[float]) -> None:
@@ -196,6 +289,10 @@ def anisotropic(sizes: list[int], ratios: list[float]) -> None:
 
 
 if __name__ == "__main__":
+    if "--case" in sys.argv:  # one solve in a fresh interpreter, for its resident set
+        index = sys.argv.index("--case")
+        measure_case(sys.argv[index + 1], sys.argv[index + 2])
+        sys.exit()
     if "--anisotropic" in sys.argv:
         anisotropic([32, 64], [1.0, 10.0, 100.0])
         sys.exit()
