@@ -35,6 +35,9 @@ from collections.abc import Callable
 import numpy as np
 import scipy.fft
 
+from sve.solvers._elastic_kernels import multiply_blocks
+from sve.solvers._transforms import fft_workers
+
 Apply = Callable[[np.ndarray, np.ndarray], None]
 
 
@@ -70,6 +73,9 @@ def periodic_preconditioner(shape: tuple[int, ...], spacing: float, c0: np.ndarr
     """``apply(r, out)``: ``out = pinv(A0) r`` for nodal vectors (shape + (d,)).
 
     `c0` is the reference stiffness as a full 4th-order tensor (d, d, d, d).
+    One real FFT pair over the spatial axes of all d components
+    (``scipy.fft`` on ``fft_workers`` threads, as for conductivity) and the
+    d x d product per wave vector in a Numba kernel (``multiply_blocks``).
     """
     ndim = len(shape)
     axes = tuple(range(ndim))
@@ -80,18 +86,15 @@ def periodic_preconditioner(shape: tuple[int, ...], spacing: float, c0: np.ndarr
     block[(0,) * ndim] = np.eye(ndim)  # rigid translations: set to 0 below
     inverse = np.linalg.inv(block)
     inverse[(0,) * ndim] = 0.0
-    inverse = np.ascontiguousarray(np.moveaxis(inverse, (-2, -1), (0, 1)))  # (d, d) + grid
-    spectrum = np.empty((ndim,) + inverse.shape[2:], dtype=np.complex128)
-    combined = np.empty(inverse.shape[2:], dtype=np.complex128)
+    inverse = np.ascontiguousarray(inverse.reshape(-1, ndim, ndim))
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:
-        for c in range(ndim):
-            spectrum[c] = np.fft.rfftn(r[..., c], axes=axes)
-        for c in range(ndim):
-            np.multiply(inverse[c, 0], spectrum[0], out=combined)
-            for d in range(1, ndim):
-                combined.__iadd__(inverse[c, d] * spectrum[d])
-            out[..., c] = np.fft.irfftn(combined, s=shape, axes=axes)
+        workers = fft_workers()
+        spectrum = np.ascontiguousarray(scipy.fft.rfftn(r, axes=axes, workers=workers))
+        multiply_blocks(spectrum.reshape(-1, ndim), inverse)
+        out[...] = scipy.fft.irfftn(
+            spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True
+        )
 
     return apply
 
