@@ -50,3 +50,16 @@ def test_elasticity_study_brackets_the_bulk_modulus(tmp_path):
         low, high = (float(numbers[k].sel(bc=bc)) for k in ("exponent_low", "exponent_high"))
         assert low <= -2.0 <= high, bc
     assert np.isfinite(float(numbers["hs_lower"])) and np.isnan(float(numbers["dykhne"]))
+
+
+def test_boolean_3d_study_decays_like_l_to_the_minus_3(tmp_path):
+    """Short range in 3-D: the periodic exponent's interval holds -3; the bracket holds."""
+    ds = run_study(STUDIES / "boolean_3d.toml", store=tmp_path / "s.zarr")
+    assert (ds["status"] == 1).all()
+    numbers = key_numbers(ds).sel(bc="periodic")
+    assert float(numbers["exponent_low"]) <= -3.0 <= float(numbers["exponent_high"])
+    assert not bool(numbers["anomalous"])
+    k = isotropic_part(ds["conductivity"])
+    tol = 1e-5 * float(k.max())  # solver tolerance 1e-6 on energies
+    assert bool((k.sel(bc="static") <= k.sel(bc="periodic") + tol).all())
+    assert bool((k.sel(bc="periodic") <= k.sel(bc="kinematic") + tol).all())
