@@ -100,6 +100,17 @@ class StiffnessResult:
         Seconds spent in the call.
     notes : tuple of str
         Plain-language diagnostics.
+    voigt_tensor, reuss_tensor : ndarray, shape of `tensor`, float64
+        The Voigt bound ``<C>`` and the Reuss bound ``<C^-1>^-1`` (zero when
+        the image has voids) of every apparent stiffness of the image (Hill
+        1952), read-only.
+    bounds_defect : float
+        How far `tensor` leaves ``reuss_tensor <= C <= voigt_tensor`` as
+        quadratic forms (largest eigenvalue of ``C - voigt_tensor`` and of
+        ``reuss_tensor - C``), relative to the norm of `voigt_tensor`; 0
+        inside. Mixed conditions: the normal block against the normal block
+        of ``<C>`` and the inverse of the normal block of ``<C^-1>`` (which
+        bounds the static compliance, hence the mixed stiffness, from below).
     """
 
     tensor: np.ndarray
@@ -114,9 +125,14 @@ class StiffnessResult:
     min_eigenvalue: float
     wall_time: float
     notes: tuple[str, ...] = ()
+    voigt_tensor: np.ndarray | None = None
+    reuss_tensor: np.ndarray | None = None
+    bounds_defect: float = float("nan")
 
     def __post_init__(self) -> None:
-        for name in ("tensor", "compliance"):
+        for name in ("tensor", "compliance", "voigt_tensor", "reuss_tensor"):
+            if getattr(self, name) is None:
+                continue
             array = np.array(getattr(self, name), dtype=np.float64)
             array.setflags(write=False)
             object.__setattr__(self, name, array)
@@ -311,6 +327,7 @@ def apparent_stiffness(
             compliance[: len(block), : len(block)] = inverse
     scale = np.linalg.norm(block)
     eigenvalues = np.linalg.eigvalsh(0.5 * (block + block.T))
+    voigt_tensor, reuss_tensor, bounds_defect = _bounds(material, stack, block, bc)
     converged = max(residuals) <= tol
     result = StiffnessResult(
         tensor=tensor,
@@ -325,6 +342,9 @@ def apparent_stiffness(
         min_eigenvalue=float(eigenvalues.min()),
         wall_time=time.perf_counter() - start,
         notes=tuple(notes),
+        voigt_tensor=voigt_tensor,
+        reuss_tensor=reuss_tensor,
+        bounds_defect=bounds_defect,
     )
     if not converged and on_failure == "raise":
         worst = int(np.argmax(residuals))
@@ -336,6 +356,37 @@ def apparent_stiffness(
             result,
         )
     return result
+
+
+def _bounds(material, stack, block, bc) -> tuple[np.ndarray, np.ndarray, float]:
+    """Voigt ``<C>`` and Reuss ``<C^-1>^-1`` tensors of the image and how far the apparent
+    `block` (the normal block under mixed conditions) leaves them, relative to ``|<C>|``."""
+    fractions = np.bincount(material.reshape(-1), minlength=len(stack)) / material.size
+    present = fractions > 0
+    voigt = np.einsum("n,nij->ij", fractions[present], stack[present])
+    solid = np.array([np.linalg.eigvalsh(c).min() > 0 for c in stack[present]])
+    m = len(voigt)
+    if solid.all():
+        mean_s = np.einsum("n,nij->ij", fractions[present], np.linalg.inv(stack[present]))
+        reuss = np.linalg.inv(mean_s)
+    else:  # a void: <C^-1> is infinite, the Reuss bound is 0
+        mean_s, reuss = None, np.zeros((m, m))
+    k = len(block)
+    upper = voigt[:k, :k]
+    if bc != "mixed":
+        lower = reuss
+    elif mean_s is None:
+        lower = np.zeros((k, k))
+    else:
+        lower = np.linalg.inv(mean_s[:k, :k])
+    symmetric = 0.5 * (block + block.T)
+    outside = max(
+        0.0,
+        float(np.linalg.eigvalsh(symmetric - upper).max()),
+        float(np.linalg.eigvalsh(lower - symmetric).max()),
+    )
+    scale = float(np.linalg.norm(voigt))  # 0 for an all-void image (every bound is 0)
+    return voigt, reuss, outside / scale if scale > 0 else outside
 
 
 def _to_full(mandel: np.ndarray) -> np.ndarray:

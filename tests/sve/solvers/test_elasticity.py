@@ -395,10 +395,29 @@ def test_results_are_symmetric_positive_definite_with_small_hill_mandel_defect(b
     stack = two_isotropic_phases(ndim)
     voigt = np.einsum("n,nij->ij", fractions, stack)
     reuss = np.linalg.inv(np.einsum("n,nij->ij", fractions, np.linalg.inv(stack)))
+    # The result carries the same bounds and measures its distance to them.
+    np.testing.assert_allclose(result.voigt_tensor, voigt, rtol=1e-14)
+    np.testing.assert_allclose(result.reuss_tensor, reuss, rtol=1e-12)
+    assert 0.0 <= result.bounds_defect <= contrast * tol
     if bc == "mixed":
         voigt, reuss = normal_block(voigt), np.linalg.inv(normal_block(np.linalg.inv(reuss)))
     assert_below(reuss, block, contrast * tol)
     assert_below(block, voigt, contrast * tol)
+
+
+def test_bounds_defect_sees_a_tensor_outside_the_bounds_and_voids_zero_reuss():
+    """A porous image: Reuss is 0; a tensor pushed above Voigt is measured, relative."""
+    from sve.solvers.elasticity import _bounds
+
+    phases = smooth_two_phase((12, 12), np.random.default_rng(2), length=1.0)
+    stack = np.array([np.zeros((3, 3)), isotropic(2, E=1.0, nu=0.3)])
+    result = apparent_stiffness(phases, stack, bc="periodic", tol=1e-8)
+    # a direction the solid does not carry has eigenvalue 0 up to the solver error (tol)
+    assert not result.reuss_tensor.any() and result.bounds_defect <= 10 * 1e-8
+    voigt = result.voigt_tensor
+    outside = voigt + 0.01 * np.linalg.norm(voigt) * np.eye(3)
+    _, _, defect = _bounds(phases.astype(np.int32), stack, outside, "periodic")
+    assert defect == pytest.approx(0.01, rel=1e-12)
 
 
 @pytest.mark.parametrize("bc", ["periodic", "kinematic"])
