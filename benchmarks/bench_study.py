@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_task_stream
 
 from sve.study import load_spec, open_study, run_study
 from sve.study.run import _fill, batches
@@ -38,16 +38,20 @@ def scaling(folder: Path) -> None:
             Client(c) as client,
         ):
             client.run(solve_batch, spec, 16, range(1))  # compile / load the kernels first
-            t0 = time.time()
-            run_study(spec, client=client, store=folder / f"default-{workers}.zarr")
-            loop[workers] = time.time() - t0
-            stream = client.get_task_stream(start=t0)
+            # the task stream records only while this context is open (it registers the
+            # scheduler plugin); outside it get_task_stream returns nothing
+            with get_task_stream(client) as stream:
+                t0 = time.time()
+                run_study(spec, client=client, store=folder / f"default-{workers}.zarr")
+                loop[workers] = time.time() - t0
         busy = sum(
             s["stop"] - s["start"]
-            for task in stream
+            for task in stream.data
             for s in task["startstops"]
             if s["action"] == "compute"
         )
+        if not busy:
+            raise RuntimeError("the task stream recorded no task: overhead not measurable")
         overhead = 1 - busy / (workers * loop[workers])
         print(
             f"default study, {workers} worker(s): {loop[workers]:6.2f} s; "
