@@ -22,11 +22,20 @@ depend on ``a``, not on the size: the preconditioner is isotropic), the
 time of the solve and the time of one application of the tensor operator
 over the scalar one on the same grid.
 
-Boundary conditions. A 3-D level cut at phi = 0.5 of a Gaussian field with a
-Gaussian covariance of correlation length 8 voxels, contrast 100: per
-boundary condition the time, the iterations per load case, the time per
-iteration over one FFT pair and the peak of the memory allocated by numpy
-(tracemalloc) at 128^3, then the iteration counts from 32^3 up.
+Boundary conditions (``--bcs``). A 3-D level cut at phi = 0.5 of a Gaussian
+field with a Gaussian covariance of correlation length 8 voxels, contrast
+100: per boundary condition at 128^3 the time, the iterations per load
+case, the time per iteration over one FFT pair, the peak of the memory
+allocated through Python's allocators (tracemalloc) and the peak resident
+set, then the full 3 x 3 apparent tensor of each; then, per size from 32^3
+up (256^3 with ``--large``), the iterations per load case, the peak
+resident set and the time. Resident sets are measured in a fresh
+interpreter per case (``--case``, run by the benchmark itself): the peak
+(``VmHWM``, reset through ``/proc/self/clear_refs`` just before the solve)
+counts what tracemalloc misses (scipy.fft work arrays, Numba), and the
+interpreter, libraries and labels (about 300 MiB) with it; ``growth`` is the
+peak minus the resident set just before the solve. The target is a peak of
+at most 2 GiB at 256^3. Linux only (``/proc``).
 """
 
 from __future__ import annotations
