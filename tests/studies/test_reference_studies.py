@@ -63,3 +63,15 @@ def test_boolean_3d_study_decays_like_l_to_the_minus_3(tmp_path):
     tol = 1e-5 * float(k.max())  # solver tolerance 1e-6 on energies
     assert bool((k.sel(bc="static") <= k.sel(bc="periodic") + tol).all())
     assert bool((k.sel(bc="periodic") <= k.sel(bc="kinematic") + tol).all())
+
+
+def test_voronoi_conductivity_study_brackets_and_decays(tmp_path):
+    """Kanit's mosaic: KUBC >= PBC >= SUBC per realization; the periodic interval holds -3."""
+    ds = run_study(STUDIES / "voronoi_conductivity.toml", store=tmp_path / "s.zarr")
+    assert (ds["status"] == 1).all()
+    k = isotropic_part(ds["conductivity"])
+    tol = 1e-5 * float(k.max())  # solver tolerance 1e-6 on energies
+    assert bool((k.sel(bc="static") <= k.sel(bc="periodic") + tol).all())
+    assert bool((k.sel(bc="periodic") <= k.sel(bc="kinematic") + tol).all())
+    numbers = key_numbers(ds).sel(bc="periodic")
+    assert float(numbers["exponent_low"]) <= -3.0 <= float(numbers["exponent_high"])
