@@ -272,6 +272,20 @@ def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
             rows=rows,
         )
     )
+    flagged = [str(bc) for bc in numbers["bc"].values if bool(numbers["anomalous"].sel(bc=bc))]
+    boundary = [bc for bc in flagged if bc != "periodic"]
+    if boundary:
+        blocks.append(
+            Block(
+                "p",
+                f"Flagged under {', '.join(boundary)} conditions: the boundary layer of these "
+                "conditions changes the variance of the small SVEs most, so a slower decay "
+                "there can be a pre-asymptotic boundary effect rather than long-range "
+                "correlation. The periodic exponent is the one that speaks for the medium"
+                + (" (it is flagged too)." if "periodic" in flagged else " (it is not flagged)."
+                   if "periodic" in numbers["bc"].values else "; this study has none."),
+            )
+        )  # fmt: skip
     unit = spec.length_unit
     rows = [
         [
