@@ -43,6 +43,9 @@ from sve.solvers.elastic_moduli import isotropic, isotropic_projection
 from sve.solvers.result import ConvergenceError
 
 IMPLEMENTED_BCS = ("kinematic", "periodic", "static", "mixed")
+# The shear loads of the mixed conditions: tangential displacements imposed on every face,
+# normal tractions free (the complement of the normal loads' conditions).
+_MIXED_SHEAR = "mixed_shear"
 _ON_FAILURE = ("raise", "flag")
 # b . M^-1 b below this fraction of the energy of the affine field is round-off (as in
 # _cell_problem.py): the affine field already solves the problem.
@@ -68,13 +71,13 @@ class StiffnessResult:
     tensor : ndarray of shape (3, 3) (2-D plane strain) or (6, 6) (3-D), float64
         Apparent stiffness in Mandel notation (``sqrt2`` on the shear
         components, module ``sve.solvers.elastic_moduli``), in the units of
-        the input stiffness. Under ``"mixed"`` conditions only the d x d
-        block of normal components is defined; the other entries are NaN.
-        Read-only.
+        the input stiffness. Under ``"mixed"`` conditions the d x d block of
+        normal components and the block of shear components are defined;
+        their coupling entries are NaN. Read-only.
     compliance : ndarray, shape of `tensor`
         Its inverse (under ``"static"`` conditions, the computed apparent
-        compliance itself; under ``"mixed"``, the inverse of the normal
-        block, NaN elsewhere). NaN if the tensor is singular to the solver
+        compliance itself; under ``"mixed"``, the inverse of each of the two
+        blocks, NaN in the coupling). NaN if the tensor is singular to the solver
         accuracy (smallest eigenvalue below ``tol`` times the norm of the
         stiffest material: a solid with voids that does not carry every
         load). Read-only.
@@ -94,8 +97,8 @@ class StiffnessResult:
     symmetry_defect : float
         ``||C - C^T|| / ||C||`` (Frobenius; defined entries).
     min_eigenvalue : float
-        Smallest eigenvalue of the symmetric part of `tensor` (normal block
-        under mixed conditions).
+        Smallest eigenvalue of the symmetric part of `tensor` (of its two
+        blocks under mixed conditions).
     wall_time : float
         Seconds spent in the call.
     notes : tuple of str
@@ -108,9 +111,9 @@ class StiffnessResult:
         How far `tensor` leaves ``reuss_tensor <= C <= voigt_tensor`` as
         quadratic forms (largest eigenvalue of ``C - voigt_tensor`` and of
         ``reuss_tensor - C``), relative to the norm of `voigt_tensor`; 0
-        inside. Mixed conditions: the normal block against the normal block
-        of ``<C>`` and the inverse of the normal block of ``<C^-1>`` (which
-        bounds the static compliance, hence the mixed stiffness, from below).
+        inside. Mixed conditions: each block ``b`` against ``<C>_bb`` and
+        ``(<C^-1>_bb)^-1`` (which bounds the static compliance's block, hence
+        the mixed block, from below).
     """
 
     tensor: np.ndarray
@@ -219,19 +222,23 @@ def apparent_stiffness(
       modes (3 in 2-D, 6 in 3-D) are projected out of the iterates. Column
       ``k`` of the apparent compliance is ``<eps>`` for ``Sigma = e_k``; the
       tensor is its inverse.
-    * ``mixed`` (orthogonal uniform mixed, normal loads only): for a
-      diagonal ``E`` (the d normal load cases), every displacement component
-      ``u_c = E_cc x_c`` is imposed on the two faces normal to axis ``c``,
-      and the tangential tractions vanish on every face. Column ``k`` of the
-      normal block is ``<sigma_jj>`` for ``E = e_k e_k``; Hill-Mandel holds
-      because the boundary term ``(t - Sigma n) . (u - E x)`` vanishes
-      component by component. Shear entries are NaN (not implemented).
+    * ``mixed`` (orthogonal uniform mixed [5]_, [6]_): each displacement
+      component is either imposed (``u_c = (E . x)_c``) or free with zero
+      traction on each face, the imposed strains and the zero stresses being
+      complementary, so that the boundary term ``(t - Sigma n) . (u - E x)``
+      vanishes component by component and Hill-Mandel holds. Normal loads
+      (``E = e_k e_k``, d cases): the normal component is imposed on the
+      faces normal to it, the tangential tractions vanish; they give the
+      normal block. Shear loads (``E = e_k``, k > d): the tangential
+      components are imposed on every face, the normal tractions vanish;
+      they give the shear block. The normal-shear coupling, which neither
+      load set determines, is NaN.
 
     One conforming discretization for all of them gives Huet's ordering
     ``C_static <= C_periodic <= C_kinematic`` exactly per image, and the
-    normal block of the mixed tensor between the inverse of the normal block
-    of the static compliance and the normal block of the kinematic tensor
-    (as quadratic forms on normal strains). Mixed conditions return the
+    normal (shear) block of the mixed tensor between the inverse of the
+    normal (shear) block of the static compliance and the normal (shear)
+    block of the kinematic tensor (as quadratic forms). Mixed conditions return the
     input tensor of a homogeneous medium only if it does not couple normal
     strains to shear stresses (orthotropic in the grid axes): a rotated
     crystal gets a value between ``C_nn`` and ``(S_nn)^-1``.
@@ -284,6 +291,12 @@ def apparent_stiffness(
     .. [4] E. J. Garboczi, "Finite element and finite difference programs
        for computing the linear electric and elastic properties of digital
        images of random materials", NISTIR 6269 (1998).
+    .. [5] S. Hazanov, M. Amieur, "On overall properties of elastic heterogeneous
+       bodies smaller than the representative volume", Int. J. Eng. Sci. 33
+       (1995) 1289-1301.
+    .. [6] D. H. Pahr, P. K. Zysset, "Influence of boundary conditions on
+       computed apparent elastic properties of cancellous bone", Biomech.
+       Model. Mechanobiol. 7 (2008) 463-476.
 
     Examples
     --------
@@ -303,31 +316,47 @@ def apparent_stiffness(
     on_failure = check_choice("on_failure", on_failure, _ON_FAILURE)
 
     problem = _Problem(material, stack, h, tol, maxiter, bc)
+    ndim = phases.ndim
+    m = mandel_size(ndim)
     if bc == "static":
         tensor, iterations, residuals, defect = problem.static()
     else:
         tensor, iterations, residuals, defect = problem.affine(bc)
-    ndim = phases.ndim
-    m = mandel_size(ndim)
-    notes = list(problem.notes)
-    block = tensor[:ndim, :ndim] if bc == "mixed" else tensor
-    if bc == "mixed":
-        notes.append("mixed: only the normal block (first d rows and columns) is defined")
-    inverse = _inverse(block, tol * float(np.linalg.norm(stack, axis=(1, 2)).max()))
-    if inverse is None:
+    notes = list(problem.notes)  # after the solve: static adds its own
+    blocks = [slice(0, m)]
+    if bc == "mixed":  # the shear block: the complementary conditions, another operator
+        shear = _Problem(material, stack, h, tol, maxiter, _MIXED_SHEAR)
+        shear_tensor, shear_iterations, shear_residuals, shear_defect = shear.affine(_MIXED_SHEAR)
+        tensor[ndim:, ndim:] = shear_tensor[ndim:, ndim:]
+        iterations, residuals = iterations + shear_iterations, residuals + shear_residuals
+        defect = max(defect, shear_defect)
+        notes += [note for note in shear.notes if note not in notes]
+        notes.append(
+            "mixed: the normal block (normal loads) and the shear block (shear loads) are "
+            "defined; their coupling is not (NaN)"
+        )
+        blocks = [slice(0, ndim), slice(ndim, m)]
+    resolution = tol * float(np.linalg.norm(stack, axis=(1, 2)).max())
+    compliance = np.full((m, m), np.nan)
+    singular = False
+    for block in blocks:
+        inverse = _inverse(tensor[block, block], resolution)
+        singular |= inverse is None
+        if inverse is not None:
+            compliance[block, block] = inverse
+    if singular:
         notes.append(
             "the apparent stiffness is singular (the solid does not carry every load): "
             "the compliance is undefined (NaN)"
         )
     if bc == "static" and problem.compliance is not None:
         compliance = problem.compliance
-    else:
-        compliance = np.full((m, m), np.nan)
-        if inverse is not None:
-            compliance[: len(block), : len(block)] = inverse
-    scale = np.linalg.norm(block)
-    eigenvalues = np.linalg.eigvalsh(0.5 * (block + block.T))
-    voigt_tensor, reuss_tensor, bounds_defect = _bounds(material, stack, block, bc)
+    defined = np.nan_to_num(tensor)
+    scale = np.linalg.norm(defined)
+    eigenvalues = np.concatenate(
+        [np.linalg.eigvalsh(0.5 * (t + t.T)) for t in (tensor[b, b] for b in blocks)]
+    )
+    voigt_tensor, reuss_tensor, bounds_defect = _bounds(material, stack, tensor, blocks)
     converged = max(residuals) <= tol
     result = StiffnessResult(
         tensor=tensor,
@@ -338,7 +367,7 @@ def apparent_stiffness(
         residual=float(max(residuals)),
         converged=converged,
         hill_mandel_defect=defect,
-        symmetry_defect=float(np.linalg.norm(block - block.T) / scale) if scale > 0 else 0.0,
+        symmetry_defect=float(np.linalg.norm(defined - defined.T) / scale) if scale > 0 else 0.0,
         min_eigenvalue=float(eigenvalues.min()),
         wall_time=time.perf_counter() - start,
         notes=tuple(notes),
@@ -358,9 +387,13 @@ def apparent_stiffness(
     return result
 
 
-def _bounds(material, stack, block, bc) -> tuple[np.ndarray, np.ndarray, float]:
+def _bounds(material, stack, tensor, blocks) -> tuple[np.ndarray, np.ndarray, float]:
     """Voigt ``<C>`` and Reuss ``<C^-1>^-1`` tensors of the image and how far the apparent
-    `block` (the normal block under mixed conditions) leaves them, relative to ``|<C>|``."""
+    `tensor` leaves them on its defined diagonal `blocks`, relative to ``|<C>|``.
+
+    A block ``b`` of a mixed tensor is bounded by ``<C>_bb`` above and ``(<C^-1>_bb)^-1``
+    below (it lies between the kinematic block and the inverse of the static
+    compliance's block, which the Voigt and Reuss tensors bound)."""
     fractions = np.bincount(material.reshape(-1), minlength=len(stack)) / material.size
     present = fractions > 0
     voigt = np.einsum("n,nij->ij", fractions[present], stack[present])
@@ -371,20 +404,22 @@ def _bounds(material, stack, block, bc) -> tuple[np.ndarray, np.ndarray, float]:
         reuss = np.linalg.inv(mean_s)
     else:  # a void: <C^-1> is infinite, the Reuss bound is 0
         mean_s, reuss = None, np.zeros((m, m))
-    k = len(block)
-    upper = voigt[:k, :k]
-    if bc != "mixed":
-        lower = reuss
-    elif mean_s is None:
-        lower = np.zeros((k, k))
-    else:
-        lower = np.linalg.inv(mean_s[:k, :k])
-    symmetric = 0.5 * (block + block.T)
-    outside = max(
-        0.0,
-        float(np.linalg.eigvalsh(symmetric - upper).max()),
-        float(np.linalg.eigvalsh(lower - symmetric).max()),
-    )
+    outside = 0.0
+    for b in blocks:
+        block = tensor[b, b]
+        k = len(block)
+        if mean_s is None:
+            lower = np.zeros((k, k))
+        elif k == m:
+            lower = reuss
+        else:
+            lower = np.linalg.inv(mean_s[b, b])
+        symmetric = 0.5 * (block + block.T)
+        outside = max(
+            outside,
+            float(np.linalg.eigvalsh(symmetric - voigt[b, b]).max()),
+            float(np.linalg.eigvalsh(lower - symmetric).max()),
+        )
     scale = float(np.linalg.norm(voigt))  # 0 for an all-void image (every bound is 0)
     return voigt, reuss, outside / scale if scale > 0 else outside
 
@@ -436,7 +471,11 @@ class _Problem:
             self.node_shape = tuple(n + 1 for n in shape) + (ndim,)
             self.kinds = tuple(
                 tuple(
-                    "dirichlet" if bc == "kinematic" or (bc == "mixed" and a == c) else "neumann"
+                    "dirichlet"
+                    if bc == "kinematic"
+                    or (bc == "mixed" and a == c)
+                    or (bc == _MIXED_SHEAR and a != c)
+                    else "neumann"
                     for a in range(ndim)
                 )
                 for c in range(ndim)
@@ -521,8 +560,10 @@ class _Problem:
             if self.voids is not None:
                 self.constrain(out)
 
-        cases = range(m) if bc != "mixed" else range(ndim)
-        tensor = np.zeros((m, m)) if bc != "mixed" else np.full((m, m), np.nan)
+        # mixed conditions define a block each: normal loads, then (_MIXED_SHEAR) shear loads
+        rows = {"mixed": slice(0, ndim), _MIXED_SHEAR: slice(ndim, m)}.get(bc, slice(0, m))
+        cases = range(rows.start, rows.stop)
+        tensor = np.zeros((m, m)) if rows == slice(0, m) else np.full((m, m), np.nan)
         iterations, residuals, solutions, forces = [], [], [], []
         for k in cases:
             strain = np.eye(m)[k]
@@ -536,10 +577,7 @@ class _Problem:
             residuals.append(res)
             _, stress = self.means(u)
             stress += self.mean_c @ strain
-            if bc == "mixed":
-                tensor[:ndim, k] = stress[:ndim]
-            else:
-                tensor[:, k] = stress
+            tensor[rows, k] = stress[rows]
             residual = np.empty(node_shape)
             self.force(u, strain, residual)
             self.constrain(residual)

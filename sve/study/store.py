@@ -109,7 +109,7 @@ _TENSOR_ATTRS = {
     },
     "elasticity": {
         "long_name": "apparent stiffness tensor, Mandel notation (sigma = C eps; shear "
-        "components scaled by sqrt 2; 2-D plane strain); NaN shear entries under mixed "
+        "components scaled by sqrt 2; 2-D plane strain); NaN normal-shear coupling under mixed "
         "conditions",
         "units": "same as the moduli of property.phases",
         "notation": "mandel",

@@ -192,7 +192,7 @@ def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np
     -------
     dict of ndarray
         ``conductivity`` (n, n_bc, d, d) or, for elasticity, ``stiffness``
-        (n, n_bc, m, m) in Mandel notation (NaN shear entries under mixed
+        (n, n_bc, m, m) in Mandel notation (NaN normal-shear coupling under mixed
         conditions), ``volume_fraction`` (n,),
         ``iterations``, ``residual``, ``hill_mandel_defect``, ``wall_time``
         (seconds) and ``status`` (see :data:`STATUS`), each (n, n_bc);

@@ -27,7 +27,7 @@ from sve.statistics import (
 )
 from sve.study import load_spec
 from sve.study.store import empty_dataset
-from sve.study.tasks import STATUS, failed_batch, solve_batch
+from sve.study.tasks import failed_batch, solve_batch
 
 TINY = """
 name = "tiny"

@@ -69,7 +69,7 @@ def apparent_stiffness_reference(
     stiffness : ndarray of shape (N0, N1, 3, 3) or (N0, N1, N2, 6, 6)
     bc : {"periodic", "kinematic", "static", "mixed"}
         As in ``apparent_stiffness``; ``"mixed"`` returns the normal block
-        with NaN elsewhere.
+        and the shear block, NaN in the normal-shear coupling blocks.
 
     Returns
     -------
@@ -156,45 +156,55 @@ def apparent_stiffness_reference(
             compliance[:, k] = averages(solution[:n_dof])[0]
         return np.linalg.inv(compliance)
 
-    fixed = np.zeros((len(positions), ndim), dtype=bool)
-    if not periodic:
+    def fixed_dofs(dirichlet):
+        """Mask of the dofs fixed on the boundary: component c on the faces normal to
+        `axis` wherever ``dirichlet(c, axis)``."""
+        fixed = np.zeros((len(positions), ndim), dtype=bool)
         for c in range(ndim):
             for axis in range(ndim):
-                if bc == "kinematic" or axis == c:
+                if dirichlet(c, axis):
                     on_face = (positions[:, axis] == 0) | np.isclose(
                         positions[:, axis], spacing * shape[axis]
                     )
                     fixed[on_face, c] = True
-    fixed = fixed.reshape(-1)
+        return fixed.reshape(-1)
+
     if periodic:
+        fixed = np.zeros(n_dof, dtype=bool)
         fixed[:ndim] = True  # translations: fix node 0
-    free = ~fixed
-    reduced = matrix[free][:, free].tocsc()
-    cases = range(m) if bc != "mixed" else range(ndim)
+        groups = [(fixed, range(m))]
+    elif bc == "kinematic":
+        groups = [(fixed_dofs(lambda c, axis: True), range(m))]
+    else:  # mixed: normal loads with u_c fixed on the faces normal to c, shear loads with
+        # the tangential components fixed on every face (normal traction free)
+        groups = [
+            (fixed_dofs(lambda c, axis: axis == c), range(ndim)),
+            (fixed_dofs(lambda c, axis: axis != c), range(ndim, m)),
+        ]
     tensor = np.full((m, m), np.nan) if bc == "mixed" else np.zeros((m, m))
-    for k in cases:
-        strain_tensor = _tensor(np.eye(m)[k], ndim)
-        if periodic:
-            load = np.zeros(n_dof)
-            for _, dofs, ke in elements:
-                w = (spacing * corners) @ strain_tensor.T  # E . x on the unwrapped element
-                load[dofs] -= ke @ w.reshape(-1)
-            u = np.zeros(n_dof)
-            u[free] = solve(reduced, load[free])
-            stress = np.zeros(m)
-            for element, dofs, _ in elements:
-                w = ((spacing * corners) @ strain_tensor.T).reshape(-1)
-                e = bbar @ (u[dofs] + w)
-                stress += stiffness[element] @ e
-            tensor[:, k] = stress / n_voxels
-            continue
-        u = (positions @ strain_tensor.T).reshape(-1)
-        u[free] = 0.0
-        rhs = -(matrix @ u)
-        u[free] = solve(reduced, rhs[free])
-        stress = averages(u)[1]
-        if bc == "mixed":
-            tensor[:ndim, k] = stress[:ndim]
-        else:
-            tensor[:, k] = stress
+    for fixed, cases in groups:
+        free = ~fixed
+        reduced = matrix[free][:, free].tocsc()
+        rows = slice(cases.start, cases.stop) if bc == "mixed" else slice(None)
+        for k in cases:
+            strain_tensor = _tensor(np.eye(m)[k], ndim)
+            if periodic:
+                load = np.zeros(n_dof)
+                for _, dofs, ke in elements:
+                    w = (spacing * corners) @ strain_tensor.T  # E . x on the unwrapped element
+                    load[dofs] -= ke @ w.reshape(-1)
+                u = np.zeros(n_dof)
+                u[free] = solve(reduced, load[free])
+                stress = np.zeros(m)
+                for element, dofs, _ in elements:
+                    w = ((spacing * corners) @ strain_tensor.T).reshape(-1)
+                    e = bbar @ (u[dofs] + w)
+                    stress += stiffness[element] @ e
+                tensor[:, k] = stress / n_voxels
+                continue
+            u = (positions @ strain_tensor.T).reshape(-1)
+            u[free] = 0.0
+            rhs = -(matrix @ u)
+            u[free] = solve(reduced, rhs[free])
+            tensor[rows, k] = averages(u)[1][rows]
     return tensor
