@@ -378,6 +378,12 @@ def test_huet_hierarchy_holds_per_realization(shape, seed):
     static_diagonal = 1.0 / np.diag(results["static"].compliance)[:ndim]
     assert np.all(static_diagonal <= np.diag(mixed) * (1 + slack))
     assert np.all(np.diag(mixed) <= np.diag(kinematic)[:ndim] * (1 + slack))
+    # The shear block, from the complementary conditions, in the same bracket.
+    shear = slice(ndim, None)
+    mixed_shear = results["mixed"].tensor[shear, shear]
+    static_shear = np.linalg.inv(results["static"].compliance[shear, shear])
+    assert_below(static_shear, mixed_shear, slack)
+    assert_below(mixed_shear, kinematic[shear, shear], slack)
 
 
 @pytest.mark.parametrize("bc", BCS)
