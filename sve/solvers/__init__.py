@@ -18,8 +18,8 @@ from sve.solvers.elastic_moduli import (
     lame_parameters,
 )
 from sve.solvers.elasticity import IMPLEMENTED_BCS as ELASTICITY_BCS
-from sve.solvers.elasticity import StiffnessResult, apparent_stiffness
-from sve.solvers.result import ConductivityResult, ConvergenceError
+from sve.solvers.elasticity import apparent_stiffness
+from sve.solvers.result import ConductivityResult, ConvergenceError, StiffnessResult
 
 __all__ = [
     "CONDUCTIVITY_BCS",

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from sve.solvers._q1 import corner_offsets
+from sve.solvers._q1 import corner_hadamard, corner_offsets
 
 MANDEL_PAIRS = {2: ((0, 0), (1, 1), (0, 1)), 3: ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))}
 SQRT2 = math.sqrt(2.0)
@@ -147,10 +147,7 @@ def sparse_hadamard(ke: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """
     size = ke.shape[-1]
     ndim = 2 if size == 8 else 3
-    h = np.array([[1.0]])
-    for _ in range(ndim):
-        h = np.kron(h, np.array([[1.0, 1.0], [1.0, -1.0]]))
-    t = np.kron(h, np.eye(ndim))
+    t = np.kron(corner_hadamard(ndim), np.eye(ndim))
     khat = np.einsum("ij,njk,kl->nil", t, ke, t) / 4.0**ndim
     khat = 0.5 * (khat + khat.transpose(0, 2, 1))
     scale = np.abs(khat).max(axis=(1, 2), keepdims=True)

@@ -55,6 +55,18 @@ def corner_offsets(ndim: int) -> np.ndarray:
     return np.array(list(itertools.product((0, 1), repeat=ndim)), dtype=np.int64)
 
 
+def corner_hadamard(ndim: int) -> np.ndarray:
+    """The unnormalised Hadamard matrix of the voxel corners, shape (2**d, 2**d).
+
+    ``H = [[1, 1], [1, -1]]`` to the Kronecker power d, in the corner order
+    of `corner_offsets`; ``H H = 2**d I``.
+    """
+    hadamard = np.ones((1, 1))
+    for _ in range(ndim):
+        hadamard = np.kron(hadamard, np.array([[1.0, 1.0], [1.0, -1.0]]))
+    return hadamard
+
+
 def element_modes(ndim: int, spacing: float) -> np.ndarray:
     """Return the Hadamard eigenvalues of the unit Q1 element stiffness.
 
@@ -140,9 +152,7 @@ def element_hadamard(tensors: np.ndarray, spacing: float) -> np.ndarray:
         matrix, so that ``Ke = H Khat H``.
     """
     ndim = tensors.shape[-1]
-    hadamard = np.ones((1, 1))
-    for _ in range(ndim):
-        hadamard = np.kron(hadamard, np.array([[1.0, 1.0], [1.0, -1.0]]))
+    hadamard = corner_hadamard(ndim)
     products = np.einsum("ac,ijcd,db->ijab", hadamard, gradient_products(ndim, spacing), hadamard)
     khat = np.einsum("nij,ijab->nab", tensors, products) / 4.0**ndim
     return 0.5 * (khat + khat.transpose(0, 2, 1))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -40,7 +39,7 @@ from sve.solvers._validation import (
     check_tol,
 )
 from sve.solvers.elastic_moduli import isotropic, isotropic_projection
-from sve.solvers.result import ConvergenceError
+from sve.solvers.result import ConvergenceError, StiffnessResult
 
 IMPLEMENTED_BCS = ("kinematic", "periodic", "static", "mixed")
 # The shear loads of the mixed conditions: tangential displacements imposed on every face,
@@ -60,85 +59,6 @@ _INCOMPATIBLE = 1e-8
 # An apparent stiffness whose smallest eigenvalue is below this fraction of its norm is
 # singular (a solid that does not carry some load: round-off or solver error only).
 _SINGULAR = 1e-10
-
-
-@dataclass(frozen=True, eq=False)
-class StiffnessResult:
-    """Apparent stiffness of one volume element and how it was obtained.
-
-    Attributes
-    ----------
-    tensor : ndarray of shape (3, 3) (2-D plane strain) or (6, 6) (3-D), float64
-        Apparent stiffness in Mandel notation (``sqrt2`` on the shear
-        components, module ``sve.solvers.elastic_moduli``), in the units of
-        the input stiffness. Under ``"mixed"`` conditions the d x d block of
-        normal components and the block of shear components are defined;
-        their coupling entries are NaN. Read-only.
-    compliance : ndarray, shape of `tensor`
-        Its inverse (under ``"static"`` conditions, the computed apparent
-        compliance itself; under ``"mixed"``, the inverse of each of the two
-        blocks, NaN in the coupling). NaN if the tensor is singular to the solver
-        accuracy (smallest eigenvalue below ``tol`` times the norm of the
-        stiffest material: a solid with voids that does not carry every
-        load). Read-only.
-    bc : str
-        Canonical name of the boundary condition.
-    discretization : str
-        ``"q1"``: trilinear (bilinear) voxel elements, 2**d-point Gauss rule.
-    iterations : tuple of int
-        Conjugate-gradient iterations per load case.
-    residual : float
-        Largest final relative residual over the load cases.
-    converged : bool
-        Whether every load case reached the tolerance.
-    hill_mandel_defect : float
-        ``||W - C|| / ||C||`` with ``W_ij = <sigma_j : eps_i>`` over the load
-        cases (static: the same with the compliance).
-    symmetry_defect : float
-        ``||C - C^T|| / ||C||`` (Frobenius; defined entries).
-    min_eigenvalue : float
-        Smallest eigenvalue of the symmetric part of `tensor` (of its two
-        blocks under mixed conditions).
-    wall_time : float
-        Seconds spent in the call.
-    notes : tuple of str
-        Plain-language diagnostics.
-    voigt_tensor, reuss_tensor : ndarray, shape of `tensor`, float64
-        The Voigt bound ``<C>`` and the Reuss bound ``<C^-1>^-1`` (zero when
-        the image has voids) of every apparent stiffness of the image (Hill
-        1952), read-only.
-    bounds_defect : float
-        How far `tensor` leaves ``reuss_tensor <= C <= voigt_tensor`` as
-        quadratic forms (largest eigenvalue of ``C - voigt_tensor`` and of
-        ``reuss_tensor - C``), relative to the norm of `voigt_tensor`; 0
-        inside. Mixed conditions: each block ``b`` against ``<C>_bb`` and
-        ``(<C^-1>_bb)^-1`` (which bounds the static compliance's block, hence
-        the mixed block, from below).
-    """
-
-    tensor: np.ndarray
-    compliance: np.ndarray
-    bc: str
-    discretization: str
-    iterations: tuple[int, ...]
-    residual: float
-    converged: bool
-    hill_mandel_defect: float
-    symmetry_defect: float
-    min_eigenvalue: float
-    wall_time: float
-    notes: tuple[str, ...] = ()
-    voigt_tensor: np.ndarray | None = None
-    reuss_tensor: np.ndarray | None = None
-    bounds_defect: float = float("nan")
-
-    def __post_init__(self) -> None:
-        for name in ("tensor", "compliance", "voigt_tensor", "reuss_tensor"):
-            if getattr(self, name) is None:
-                continue
-            array = np.array(getattr(self, name), dtype=np.float64)
-            array.setflags(write=False)
-            object.__setattr__(self, name, array)
 
 
 def apparent_stiffness(
