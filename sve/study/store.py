@@ -49,7 +49,8 @@ import math
 import os
 import platform
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,6 +290,27 @@ def _chunks(ds: xr.Dataset) -> dict[str, int]:
     return {"size": 1, "realization": min(CHUNK, ds.sizes["realization"])}
 
 
+def different_spec_error(store: Path) -> ValueError:
+    """The error for a store that holds another study than the one being run."""
+    return ValueError(
+        f"store {str(store)!r} holds a different study spec; choose another store "
+        "or pass overwrite=True (command line: --overwrite) to discard it"
+    )
+
+
+@contextmanager
+def built_beside(store: Path) -> Iterator[Path]:
+    """Yield a scratch path beside `store` to build a store in, then move it in place
+    (replacing `store`): a run killed while creating a store leaves no half-written
+    store behind."""
+    partial = store.with_name(f".{store.name}.creating-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    yield partial
+    if store.exists():
+        shutil.rmtree(store)
+    partial.rename(store)
+
+
 def create_store(spec: StudySpec, store: str | Path, *, overwrite: bool = False) -> xr.Dataset:
     """Create (or reopen, to resume) the Zarr store of a study.
 
@@ -301,36 +323,27 @@ def create_store(spec: StudySpec, store: str | Path, *, overwrite: bool = False)
     if store.exists() and not overwrite:
         existing = open_study(store)
         if existing.attrs.get("spec") != spec.to_json():
-            raise ValueError(
-                f"store {str(store)!r} holds a different study spec; choose another store "
-                "or pass overwrite=True (command line: --overwrite) to discard it"
-            )
+            raise different_spec_error(store)
         return existing
     ds = empty_dataset(spec)
-    # build it beside, then move it in place: a run killed while creating the
-    # store leaves no half-written store behind
-    partial = store.with_name(f".{store.name}.creating-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
     chunks = _chunks(ds)
     template = ds.copy()
     for name in _record_variables(ds):
         # lazy: with compute=False only the metadata is written and every record
         # reads as its fill value (NaN, 0, "") until a batch writes it
         template[name] = ds[name].chunk(chunks)
-    template.to_zarr(
-        partial,
-        mode="w",
-        encoding={
-            name: {"chunks": tuple(chunks.get(dim, ds.sizes[dim]) for dim in var.dims)}
-            for name, var in ds.data_vars.items()
-        },
-        consolidated=False,
-        zarr_format=ZARR_FORMAT,
-        compute=False,
-    )
-    if store.exists():
-        shutil.rmtree(store)
-    partial.rename(store)
+    with built_beside(store) as partial:
+        template.to_zarr(
+            partial,
+            mode="w",
+            encoding={
+                name: {"chunks": tuple(chunks.get(dim, ds.sizes[dim]) for dim in var.dims)}
+                for name, var in ds.data_vars.items()
+            },
+            consolidated=False,
+            zarr_format=ZARR_FORMAT,
+            compute=False,
+        )
     return ds
 
 

@@ -24,8 +24,6 @@ text) keeps each sub-study's own attributes (its spec, runs, ...), so
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +31,7 @@ import xarray as xr
 import zarr
 
 from sve.study.spec import StudySpec
-from sve.study.store import ZARR_FORMAT, create_store
+from sve.study.store import ZARR_FORMAT, built_beside, create_store, different_spec_error
 
 __all__ = [
     "SWEEP_DIM",
@@ -92,24 +90,17 @@ def create_sweep_store(
         except Exception as err:  # zarr raises several types for a foreign directory
             raise ValueError(f"store {str(store)!r} is not a readable Zarr store: {err}") from None
         if held.get("spec") != spec.to_json():
-            raise ValueError(
-                f"store {str(store)!r} holds a different study spec; choose another store "
-                "or pass overwrite=True (command line: --overwrite) to discard it"
-            )
+            raise different_spec_error(store)
         paths = sweep_store_paths(spec, store)
         for sub, path in zip(spec.sweep_specs(), paths, strict=True):
             create_store(sub, path)  # resumes it (or creates one deleted by hand)
         return paths
     store.parent.mkdir(parents=True, exist_ok=True)
-    partial = store.with_name(f".{store.name}.creating-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    group = zarr.open_group(str(partial), mode="w", zarr_format=ZARR_FORMAT)
-    group.attrs.update(_root_attrs(spec, store))
-    for sub, path in zip(spec.sweep_specs(), sweep_store_paths(spec, partial), strict=True):
-        create_store(sub, path)
-    if store.exists():
-        shutil.rmtree(store)
-    partial.rename(store)
+    with built_beside(store) as partial:
+        group = zarr.open_group(str(partial), mode="w", zarr_format=ZARR_FORMAT)
+        group.attrs.update(_root_attrs(spec, store))
+        for sub, path in zip(spec.sweep_specs(), sweep_store_paths(spec, partial), strict=True):
+            create_store(sub, path)
     return sweep_store_paths(spec, store)
 
 
