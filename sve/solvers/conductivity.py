@@ -10,6 +10,7 @@ from numpy.typing import ArrayLike
 
 from sve.solvers._bc import implemented_bc
 from sve.solvers._cell_problem import Tensors, solve_cell
+from sve.solvers._materials import distinct_tensors, volume_averages
 from sve.solvers._validation import (
     SYMMETRY_TOLERANCE,
     check_choice,
@@ -468,10 +469,7 @@ def _element_conductivity(
         )
     values = values.astype(np.float64)
     if per_voxel:
-        flat = values.reshape(-1, ndim * ndim)
-        stack, inverse = np.unique(flat, axis=0, return_inverse=True)
-        stack = stack.reshape(-1, ndim, ndim)
-        material = inverse.reshape(phases.shape).astype(np.int32)
+        stack, material = distinct_tensors(values, phases.shape)
 
         def where(index: int) -> str:
             voxel = np.unravel_index(int(np.flatnonzero(material == index)[0]), phases.shape)
@@ -528,12 +526,10 @@ def _scalar_conductivity(phases: np.ndarray, values: np.ndarray) -> np.ndarray:
 def _tensor_bounds(material: np.ndarray, tensors: np.ndarray):
     """Voigt and Reuss tensors, the mixed lower bounds, the reference and its range."""
     ndim = tensors.shape[-1]
-    fractions = np.bincount(material.reshape(-1), minlength=len(tensors)) / material.size
-    present = fractions > 0.0
+    present = np.bincount(material.reshape(-1), minlength=len(tensors)) > 0
     solid = np.linalg.norm(tensors, axis=(1, 2)) > 0.0
-    voigt = np.einsum("n,nij->ij", fractions, tensors)
-    if np.all(solid[present]):
-        compliance = np.einsum("n,nij->ij", fractions[present], np.linalg.inv(tensors[present]))
+    voigt, compliance = volume_averages(material, tensors)
+    if compliance is not None:
         reuss = np.linalg.inv(compliance)
         mixed_lower = 1.0 / np.diag(compliance)
     else:

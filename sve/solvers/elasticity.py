@@ -30,6 +30,7 @@ from sve.solvers._elastic_q1 import (
 )
 from sve.solvers._elastic_voids import zero_modes
 from sve.solvers._kernels import dot
+from sve.solvers._materials import distinct_tensors, volume_averages
 from sve.solvers._pcg import pcg
 from sve.solvers._validation import (
     check_choice,
@@ -314,16 +315,10 @@ def _bounds(material, stack, tensor, blocks) -> tuple[np.ndarray, np.ndarray, fl
     A block ``b`` of a mixed tensor is bounded by ``<C>_bb`` above and ``(<C^-1>_bb)^-1``
     below (it lies between the kinematic block and the inverse of the static
     compliance's block, which the Voigt and Reuss tensors bound)."""
-    fractions = np.bincount(material.reshape(-1), minlength=len(stack)) / material.size
-    present = fractions > 0
-    voigt = np.einsum("n,nij->ij", fractions[present], stack[present])
-    solid = np.array([np.linalg.eigvalsh(c).min() > 0 for c in stack[present]])
+    voigt, mean_s = volume_averages(material, stack)
     m = len(voigt)
-    if solid.all():
-        mean_s = np.einsum("n,nij->ij", fractions[present], np.linalg.inv(stack[present]))
-        reuss = np.linalg.inv(mean_s)
-    else:  # a void: <C^-1> is infinite, the Reuss bound is 0
-        mean_s, reuss = None, np.zeros((m, m))
+    # a void: <C^-1> is infinite, the Reuss bound is 0
+    reuss = np.zeros((m, m)) if mean_s is None else np.linalg.inv(mean_s)
     outside = 0.0
     for b in blocks:
         block = tensor[b, b]
@@ -608,10 +603,7 @@ def _materials(phases: np.ndarray, stiffness) -> tuple[np.ndarray, np.ndarray]:
         _check_real(stiffness.dtype)
         if stiffness.shape == phases.shape + (m, m):
             per_voxel = True
-            flat = stiffness.reshape(-1, m * m).astype(np.float64)
-            stack, inverse = np.unique(flat, axis=0, return_inverse=True)
-            stack = stack.reshape(-1, m, m)
-            material = inverse.reshape(phases.shape).astype(np.int32)
+            stack, material = distinct_tensors(stiffness, phases.shape)
         elif stiffness.ndim == 3 and stiffness.shape[1:] == (m, m):
             stack = stiffness.astype(np.float64)
         else:
