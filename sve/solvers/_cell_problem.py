@@ -47,26 +47,16 @@ class Tensors:
     reference: float
 
 
-class _DiagonalFVGrid(FVGrid):
-    """Finite volumes with diagonal tensors: the face conductances normal to axis ``a``
-    are the harmonic means of ``K_aa`` of the two voxels (two-point fluxes are exact for
-    tensors diagonal in the grid axes)."""
-
-    def __init__(self, k, kinds, spacing, tensors: Tensors) -> None:
-        super().__init__(k, kinds, spacing)
-        conductances = list(self._g)
-        for axis in range(k.ndim):
-            along = np.ascontiguousarray(tensors.tensors[:, axis, axis][tensors.material])
-            conductances[axis] = FVGrid(along, kinds, spacing)._g[axis]
-        self._g = tuple(conductances)
-
-
 def _grid(k, kinds, spacing, discretization, tensors: Tensors | None):
     """The operator of `discretization` on the image, scalar or tensor conductivities."""
-    if discretization == "fv":
-        if tensors is None:
-            return FVGrid(k, kinds, spacing)
-        return _DiagonalFVGrid(k, kinds, spacing, tensors)
+    if discretization == "fv":  # tensors are diagonal here: K_aa across faces normal to a
+        along = None
+        if tensors is not None:
+            along = tuple(
+                np.ascontiguousarray(tensors.tensors[:, a, a][tensors.material])
+                for a in range(k.ndim)
+            )
+        return FVGrid(k, kinds, spacing, along=along)
     if tensors is None:
         return Q1Grid(k, kinds, spacing)
     return TensorQ1Grid(k, kinds, spacing, tensors.material, tensors.tensors)

@@ -35,11 +35,21 @@ class FVGrid:
         Boundary condition of the fluctuation per axis.
     spacing : float
         Voxel edge ``h``.
+    along : tuple of ndarray of the shape of `k`, optional
+        Per axis ``a``, the voxel conductivities across the faces normal to
+        ``a`` (the ``K_aa`` of tensors diagonal in the grid axes: two-point
+        fluxes are exact for them); `k` on every axis by default.
     """
 
     discretization = "fv"
 
-    def __init__(self, k: np.ndarray, kinds: tuple[str, ...], spacing: float) -> None:
+    def __init__(
+        self,
+        k: np.ndarray,
+        kinds: tuple[str, ...],
+        spacing: float,
+        along: tuple[np.ndarray, ...] | None = None,
+    ) -> None:
         ndim = k.ndim
         self.k = k
         self.kinds = kinds
@@ -48,10 +58,13 @@ class FVGrid:
         self.volume = k.size * spacing**ndim
         self.dirichlet_axes = ()  # boundary values enter through the face conductances
         self.free = (slice(None),) * ndim
-        cells = k.reshape(k.shape + (1,) * (3 - ndim))
+        padding = (1,) * (3 - ndim)
+        cells = k.reshape(k.shape + padding)
         scale = spacing ** (ndim - 2)
         conductances = []
         for axis in range(3):
+            if along is not None and axis < ndim:
+                cells = along[axis].reshape(k.shape + padding)
             shape = list(cells.shape)
             shape[axis] += 1
             g = np.zeros(shape)
