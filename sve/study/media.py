@@ -15,6 +15,14 @@ Generators and their parameters besides ``ndim`` and ``volume_fraction``:
 - ``voronoi_mosaic``: ``cell_size`` (mean cell volume ``cell_size**ndim``;
   each cell is phase 1 with probability ``volume_fraction``).
 - ``random_checkerboard``: ``cell_size`` (square cells of that many voxels).
+- ``random_laminate``: ``cell_size`` (layers of that many voxels, normal to
+  axis 0, each phase 1 with probability ``volume_fraction``). Its indicator
+  covariance depends on the lag along axis 0 only, so the integral range is
+  infinite in 2-D and 3-D: the variance of a volume average decays like
+  L^-1, not L^-d (a one-dimensional medium seen in d dimensions).
+
+``random_checkerboard`` and ``random_laminate`` need sizes (and a parent)
+that are whole multiples of ``cell_size``.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import generators
 
 __all__ = [
     "MEDIA",
+    "CELL_MEDIA",
     "FRACTIONS",
     "characteristic_length",
     "draw_medium",
@@ -65,7 +74,11 @@ MEDIA = {
     "rsa_spheres": Medium(("radius",), {}, "radius"),
     "voronoi_mosaic": Medium(("cell_size",), {}, "cell_size"),
     "random_checkerboard": Medium(("cell_size",), {}, "cell_size"),
+    "random_laminate": Medium(("cell_size",), {}, "cell_size"),
 }
+
+#: Media made of whole cells of ``cell_size`` voxels: sizes must be multiples of it.
+CELL_MEDIA = ("random_checkerboard", "random_laminate")
 
 
 def characteristic_length(medium: dict[str, Any]) -> float:
@@ -105,6 +118,13 @@ def _voronoi(medium, shape, spacing, rng):
     )
 
 
+def _laminate(medium, shape, spacing, rng):
+    layers = generators.random_checkerboard(
+        shape[:1], int(medium["cell_size"]), medium["volume_fraction"], rng=rng
+    )
+    return np.broadcast_to(layers.reshape((-1,) + (1,) * (len(shape) - 1)), shape).copy()
+
+
 _DRAW: dict[str, Callable] = {
     "gaussian_level_cut": _level_cut,
     "boolean_spheres": lambda m, shape, spacing, rng: (
@@ -121,6 +141,7 @@ _DRAW: dict[str, Callable] = {
     "random_checkerboard": lambda m, shape, spacing, rng: generators.random_checkerboard(
         shape, int(m["cell_size"]), m["volume_fraction"], rng=rng
     ),
+    "random_laminate": _laminate,
 }
 
 
@@ -130,7 +151,8 @@ def indicator_integral_range(medium: dict[str, Any], spacing: float) -> float:
     Known for ``gaussian_level_cut`` (of its ergodic part: the offset of the
     non-ergodic control is what the ergodicity test looks for, so the band it
     is held to is the ergodic one), ``voronoi_mosaic`` and
-    ``random_checkerboard`` (one cell); NaN for the others (the report then
+    ``random_checkerboard`` (one cell); infinite for ``random_laminate`` (no
+    finite integral range in 2-D or 3-D); NaN for the others (the report then
     estimates it from the independent realizations' volume fractions).
     """
     ndim, phi = medium["ndim"], medium["volume_fraction"]
@@ -141,6 +163,8 @@ def indicator_integral_range(medium: dict[str, Any], spacing: float) -> float:
         return float(generators.voronoi_integral_range(1.0 / medium["cell_size"] ** ndim, ndim))
     if generator == "random_checkerboard":
         return float((medium["cell_size"] * spacing) ** ndim)
+    if generator == "random_laminate":
+        return math.inf
     return float("nan")
 
 
@@ -201,6 +225,6 @@ def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
             f"medium.volume_fraction must be below the RSA saturation limit "
             f"{generators.RSA_SATURATION[ndim]} in {ndim}-D, got {phi!r}"
         )
-    if generator == "random_checkerboard" and out["cell_size"] != math.floor(out["cell_size"]):
+    if generator in CELL_MEDIA and out["cell_size"] != math.floor(out["cell_size"]):
         fail(f"medium.cell_size must be a whole number of voxels, got {out['cell_size']!r}")
     return out

@@ -61,8 +61,8 @@ Sampling modes (``sampling.mode``):
 ``sampling.parent_size`` is required by (and only allowed with) the window
 modes: an integer >= the largest size (any integer: the windows tile the
 parent from its origin and the remainder is unused), at most
-:data:`MAX_PARENT_VOXELS` voxels in all; with ``random_checkerboard`` a
-multiple of ``medium.cell_size`` (the generator needs whole cells). Each size
+:data:`MAX_PARENT_VOXELS` voxels in all; with ``random_checkerboard`` or
+``random_laminate`` a multiple of ``medium.cell_size`` (the generator needs whole cells). Each size
 uses ``min(realizations, (parent_size // size)**ndim)`` windows.
 
 Adaptive sampling (``sampling.adaptive_target`` = ε and
@@ -120,7 +120,7 @@ from sve.solvers import (
     isotropic,
     isotropic_projection,
 )
-from sve.study.media import MEDIA, characteristic_length, validate_medium
+from sve.study.media import CELL_MEDIA, MEDIA, characteristic_length, validate_medium
 
 __all__ = ["StudySpec", "SpecError", "load_spec"]
 
@@ -614,6 +614,14 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     sizes = _sizes(data.get("sampling"), spacing)
     length_unit = _string(_get(data, "sampling.length_unit"), "sampling.length_unit")
     realizations = _integer(_get(data, "sampling.realizations"), "sampling.realizations", 2)
+    if medium["generator"] in CELL_MEDIA:
+        cell = int(medium["cell_size"])
+        for i, size in enumerate(sizes):
+            if size % cell:
+                raise SpecError(
+                    f"sampling.sizes[{i}] must be a multiple of medium.cell_size {cell} for "
+                    f"the {medium['generator']} generator, got {size}"
+                )
     mode, parent_size = _sampling_mode(data, medium, sizes)
     target, budget = _adaptive(data, realizations, mode)
 
@@ -734,9 +742,9 @@ def _sampling_mode(
             f"sampling.parent_size must give at most {MAX_PARENT_VOXELS} voxels (every task "
             f"regenerates the parent), got {parent}^{medium['ndim']} = {parent ** medium['ndim']}"
         )
-    if medium["generator"] == "random_checkerboard" and parent % int(medium["cell_size"]):
+    if medium["generator"] in CELL_MEDIA and parent % int(medium["cell_size"]):
         raise SpecError(
             f"sampling.parent_size must be a multiple of medium.cell_size "
-            f"{int(medium['cell_size'])} for the random_checkerboard generator, got {parent}"
+            f"{int(medium['cell_size'])} for the {medium['generator']} generator, got {parent}"
         )
     return mode, parent

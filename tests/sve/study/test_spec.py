@@ -152,6 +152,7 @@ def test_every_solver_bc_accepted_with_canonical_names():
         ({"generator": "rsa_spheres", "radius": 2.0}, 2.0),
         ({"generator": "voronoi_mosaic", "cell_size": 8.0}, 8.0),
         ({"generator": "random_checkerboard", "cell_size": 4}, 4.0),
+        ({"generator": "random_laminate", "cell_size": 2}, 2.0),
         (
             {
                 "generator": "gaussian_level_cut",
@@ -196,6 +197,11 @@ def test_every_medium_loads_and_draws(medium, length):
             r"below the RSA saturation limit",
         ),
         ({"generator": "random_checkerboard", "cell_size": 2.5}, r"whole number of voxels"),
+        (
+            {"generator": "random_laminate", "cell_size": 3},
+            r"sampling\.sizes\[0\] must be a multiple of medium\.cell_size 3 for the "
+            r"random_laminate generator, got 16",
+        ),
         (
             {"generator": "voronoi_mosaic", "cell_size": 4.0, "radius": 1.0},
             r"unknown field 'medium\.radius' for generator 'voronoi_mosaic'",
@@ -309,3 +315,17 @@ def test_store_field_is_not_part_of_the_study_identity():
         data["store"] = bad
         with pytest.raises(SpecError, match=r"^store must be a non-empty string"):
             load_spec(data)
+
+
+def test_random_laminate_draws_layers_of_whole_cells():
+    from sve.study.tasks import generate_sve
+
+    data = base()
+    data["medium"] = {"generator": "random_laminate", "ndim": 3, "volume_fraction": 0.4,
+                      "cell_size": 2}
+    phases = generate_sve(load_spec(data), 16, 3)
+    layers = phases[:, 0, 0]
+    # constant across axis 0 (layers normal to it), whole cells of 2 voxels along it
+    np.testing.assert_array_equal(phases, np.broadcast_to(layers[:, None, None], phases.shape))
+    np.testing.assert_array_equal(layers[0::2], layers[1::2])
+    assert phases.flags.writeable
