@@ -2,8 +2,10 @@
 
 from sve.solvers._bc import canonical_bc, implemented_bc
 from sve.solvers.bounds import (
+    cubic_polycrystal_shear_bounds,
     hashin_shtrikman_bounds,
     hashin_shtrikman_bulk_bounds,
+    hashin_shtrikman_shear_bounds,
     maxwell_garnett,
     reuss_bound,
     voigt_bound,
@@ -34,6 +36,8 @@ __all__ = [
     "cubic",
     "hashin_shtrikman_bounds",
     "hashin_shtrikman_bulk_bounds",
+    "hashin_shtrikman_shear_bounds",
+    "cubic_polycrystal_shear_bounds",
     "implemented_bc",
     "isotropic",
     "isotropic_projection",

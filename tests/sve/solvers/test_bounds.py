@@ -10,7 +10,9 @@ import pytest
 import sve.solvers.bounds
 from sve.solvers import (
     apparent_conductivity,
+    cubic_polycrystal_shear_bounds,
     hashin_shtrikman_bounds,
+    hashin_shtrikman_shear_bounds,
     maxwell_garnett,
     reuss_bound,
     voigt_bound,
@@ -161,3 +163,59 @@ def test_dilute_disk_approaches_maxwell_garnett_under_refinement():
     slope = np.polyfit(np.log(sizes), np.log(gaps), 1)[0]
     # A first-order interface error (measured slope ~ -0.9): the band shrinks with refinement.
     assert slope < -0.6 and gaps[-1] < 2e-3
+
+
+# --- elastic shear bounds -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize(
+    ("f1", "k1", "g1", "k2", "g2"), [(0.3, 1.0, 0.4, 5.0, 3.0), (0.7, 2.0, 1.0, 9.0, 2.5)]
+)
+def test_two_phase_shear_bounds_match_hashin_shtrikman_closed_form(ndim, f1, k1, g1, k2, g2):
+    """Well-ordered phases (K1 < K2, G1 < G2): Hashin & Shtrikman (1963) in 3-D, the
+    2-D form (Torquato 2002, ch. 21) with the plane-strain bulk modulus K = lam + mu."""
+    f2 = 1 - f1
+    if ndim == 3:
+        lower = g1 + f2 / (1 / (g2 - g1) + 6 * f1 * (k1 + 2 * g1) / (5 * g1 * (3 * k1 + 4 * g1)))
+        upper = g2 + f1 / (1 / (g1 - g2) + 6 * f2 * (k2 + 2 * g2) / (5 * g2 * (3 * k2 + 4 * g2)))
+    else:
+        lower = g1 + f2 / (1 / (g2 - g1) + f1 * (k1 + 2 * g1) / (2 * g1 * (k1 + g1)))
+        upper = g2 + f1 / (1 / (g1 - g2) + f2 * (k2 + 2 * g2) / (2 * g2 * (k2 + g2)))
+    bounds = hashin_shtrikman_shear_bounds([f1, f2], [k1, k2], [g1, g2], ndim)
+    np.testing.assert_allclose(bounds, (lower, upper), rtol=1e-12)
+
+
+def test_shear_bounds_collapse_for_equal_shear_and_order_between_voigt_and_reuss():
+    lower, upper = hashin_shtrikman_shear_bounds([0.4, 0.6], [1.0, 7.0], [2.0, 2.0], 3)
+    assert lower == pytest.approx(2.0, rel=1e-14) and upper == pytest.approx(2.0, rel=1e-14)
+    fractions, shear = np.array([0.4, 0.6]), np.array([0.5, 4.0])
+    lower, upper = hashin_shtrikman_shear_bounds(fractions, [1.0, 6.0], shear, 3)
+    assert 1 / np.sum(fractions / shear) < lower < upper < np.sum(fractions * shear)
+
+
+def test_cubic_polycrystal_shear_bounds_match_the_explicit_formulas():
+    """Hashin & Shtrikman (1962), polycrystal of cubic crystals with c44 > (c11 - c12)/2."""
+    c11, c12, c44 = 168.4, 121.4, 75.4  # copper, GPa
+    bulk, g1, g2 = (c11 + 2 * c12) / 3, (c11 - c12) / 2, c44
+    beta1 = -3 * (bulk + 2 * g1) / (5 * g1 * (3 * bulk + 4 * g1))
+    beta2 = -3 * (bulk + 2 * g2) / (5 * g2 * (3 * bulk + 4 * g2))
+    lower = g1 + 3 / (5 / (g2 - g1) - 4 * beta1)
+    upper = g2 + 2 / (5 / (g1 - g2) - 6 * beta2)
+    bounds = cubic_polycrystal_shear_bounds(c11, c12, c44)
+    np.testing.assert_allclose(bounds, (lower, upper), rtol=1e-12)
+    with pytest.raises(ValueError, match="c11 > |c12|"):
+        cubic_polycrystal_shear_bounds(1.0, 2.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("call", "pattern"),
+    [
+        (lambda: hashin_shtrikman_shear_bounds([0.5, 0.5], [1.0, 2.0], [1.0, 0.0], 3), "shear"),
+        (lambda: hashin_shtrikman_shear_bounds([0.5, 0.5], [1.0], [1.0, 2.0], 3), "bulk"),
+        (lambda: hashin_shtrikman_shear_bounds([0.5, 0.5], [1.0, 2.0], [1.0, 2.0], 4), "ndim"),
+    ],
+)
+def test_shear_bounds_reject_bad_input_naming_the_argument(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

@@ -18,6 +18,7 @@ import generators
 import sve.solvers.elastic_moduli
 import sve.solvers.elasticity
 from sve.solvers._elastic_voids import zero_modes
+from sve.solvers.bounds import cubic_polycrystal_shear_bounds
 from sve.solvers.elastic_moduli import cubic, isotropic, isotropic_projection
 from sve.solvers.elasticity import StiffnessResult, apparent_stiffness
 from sve.solvers.result import ConvergenceError
@@ -297,42 +298,11 @@ def test_cubic_polycrystal_bulk_modulus_is_exact_under_periodic_conditions(seed)
     )
 
 
-def polycrystal_hashin_shtrikman(c11, c12, c44):
-    """Hashin-Shtrikman bounds on the shear modulus of an untextured cubic polycrystal.
-
-    Walpole's form with an isotropic reference ``(K, G0)``: ``1/(G + G*) =
-    (2/5)/(G1 + G*) + (3/5)/(G2 + G*)`` with ``G1 = (c11 - c12)/2`` (2 modes),
-    ``G2 = c44`` (3 modes), ``G* = G0 (9K + 8G0) / (6 (K + 2G0))``; lower bound for
-    ``G0 = min(G1, G2)``, upper for the max. Equal to the explicit formulas of
-    Hashin & Shtrikman, J. Mech. Phys. Solids 10 (1962) 343-352 (checked below).
-    L. J. Walpole, J. Mech. Phys. Solids 14 (1966) 151-162.
-    """
-    bulk = (c11 + 2 * c12) / 3
-    g1, g2 = (c11 - c12) / 2, c44
-    bounds = []
-    for g0 in sorted((g1, g2)):
-        star = g0 * (9 * bulk + 8 * g0) / (6 * (bulk + 2 * g0))
-        bounds.append(1.0 / (0.4 / (g1 + star) + 0.6 / (g2 + star)) - star)
-    return tuple(bounds)
-
-
-def test_polycrystal_hashin_shtrikman_matches_the_explicit_formulas():
-    c11, c12, c44 = COPPER
-    bulk, g1, g2 = (c11 + 2 * c12) / 3, (c11 - c12) / 2, c44
-    beta1 = -3 * (bulk + 2 * g1) / (5 * g1 * (3 * bulk + 4 * g1))
-    beta2 = -3 * (bulk + 2 * g2) / (5 * g2 * (3 * bulk + 4 * g2))
-    lower = g1 + 3 / (5 / (g2 - g1) - 4 * beta1)  # Hashin & Shtrikman (1962), g2 > g1
-    upper = g2 + 2 / (5 / (g1 - g2) - 6 * beta2)
-    np.testing.assert_allclose(polycrystal_hashin_shtrikman(*COPPER), (lower, upper), rtol=1e-12)
-    projection = isotropic_projection(cubic(*COPPER))  # Reuss < HS < Voigt
-    assert projection.shear_reuss < lower < upper < projection.shear_voigt
-
-
 def test_large_polycrystal_shear_modulus_lies_inside_hashin_shtrikman_bounds():
     crystal = generators.voronoi_polycrystal((32, 32, 32), 150 / 32**3, rng=11)
     stack = generators.rotate_tensor(cubic(*COPPER), crystal.rotations)
     result = apparent_stiffness(crystal.grain_ids, stack, bc="periodic", tol=1e-8)
-    lower, upper = polycrystal_hashin_shtrikman(*COPPER)
+    lower, upper = cubic_polycrystal_shear_bounds(*COPPER)
     projection = isotropic_projection(result.tensor)
     # 150 grains of ~200 voxels: close to isotropic (distance ~2 %, the sampling scatter of a
     # finite aggregate), the Q1 stiffening (~1 % of G at this resolution) keeps it below the
