@@ -1,0 +1,414 @@
+"""Geometric multigrid V-cycle preconditioner of the periodic Q1 conductivity operator (private).
+
+The measured alternative to the reference-medium preconditioner of
+``_transforms.py`` (``benchmarks/bench_preconditioners.py`` compares them).
+
+Hierarchy
+---------
+Level 0 is the image itself: the matrix-free Q1 operator of ``_kernels.py``
+on the periodic node grid. Each coarser level halves every axis; its
+operator is the Galerkin product ``A_c = R A P`` with ``P`` the trilinear
+(bilinear in 2-D) interpolation from the coarse nodes and ``R = P^T``
+(Trottenberg, Oosterlee & Schüller 2001, sec. 2.3 and A.2.4). Q1 spaces
+are nested and ``P`` interpolates inside each coarse voxel from its own
+corners, so ``R A P`` is the assembly of the element products
+``sum_c P_c^T K_e(c) P_c`` over the ``2**d`` children ``c`` of every coarse
+voxel: it is formed element by element (one dense ``2**d x 2**d`` matrix
+per coarse voxel) and assembled once per level with ``scipy.sparse``.
+Galerkin coarsening keeps the coarse operators faithful to jumping
+coefficients, which rediscretizing a coarsened image would not (Alcouffe,
+Brandt, Dendy & Painter 1981); with trilinear rather than
+operator-dependent interpolation it is not fully robust to them, which the
+benchmark measures.
+
+Smoother and coarsest level
+---------------------------
+A Chebyshev polynomial in ``D^-1 A`` (``D`` the diagonal of ``A``) of
+degree `degree` on ``[lambda_max / RATIO, lambda_max]`` (Adams, Brezina, Hu
+& Tuminaro 2003): pointwise, so indifferent to the size of the
+coefficients. The same polynomial before and after the coarse correction
+makes the V-cycle symmetric. ``lambda_max`` is a bound, never an estimate,
+so that the smoother contracts in the energy norm and the V-cycle is
+positive semi-definite: on level 0 the element bound ``max_e
+lambda_max(diag(K_e)^-1 K_e)`` (3/2 for Q1 in 2-D and 3-D, every scalar
+conductivity), on the coarse levels the Gershgorin bound of the assembled
+matrix. The coarsest level (at most ``COARSEST`` nodes, or the first level
+with an odd axis) is solved with the symmetric pseudo-inverse of its dense
+matrix.
+
+Null space
+----------
+Voids give rows of zero (nodes touching no conducting voxel: their inverse
+diagonal is 0) and floating clusters. The V-cycle ``B`` is symmetric
+positive semi-definite; the caller makes it the preconditioner ``Pi B Pi``
+with ``Pi`` the orthogonal projector that removes the null space of ``A``
+(the mean without voids, see ``multigrid``; the cluster means and empty
+nodes with voids, ``_clusters.projector``), as the transform preconditioner
+does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+
+from sve.solvers._clusters import find_clusters, projector
+from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d
+from sve.solvers._multigrid_kernels import (
+    chebyshev_first,
+    chebyshev_next,
+    csr_matvec,
+    residual,
+    subtract,
+)
+from sve.solvers._pcg import pcg
+from sve.solvers._q1 import Q1Grid, corner_hadamard, corner_offsets, element_modes
+from sve.solvers._transforms import preconditioner as transform_preconditioner
+
+Apply = Callable[[np.ndarray, np.ndarray], None]
+
+# Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
+COARSEST = 64
+# Largest coarsest level accepted when an odd axis stops the coarsening early.
+LARGEST_COARSEST = 512
+# The smoother damps the eigenvalues of D^-1 A in [lambda_max / RATIO, lambda_max].
+RATIO = 8.0
+# Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
+_NULL = 1e-11
+
+
+def supported(kinds: tuple[str, ...], shape: tuple[int, ...]) -> bool:
+    """Whether `multigrid` serves an image of `shape` (voxels) with boundary `kinds`."""
+    if any(kind != "periodic" for kind in kinds):
+        return False
+    return int(np.prod(_coarsest_shape(shape))) <= LARGEST_COARSEST
+
+
+def _coarsest_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    while int(np.prod(shape)) > COARSEST and all(n % 2 == 0 and n >= 4 for n in shape):
+        shape = tuple(n // 2 for n in shape)
+    return shape
+
+
+def child_interpolation(ndim: int) -> np.ndarray:
+    """Trilinear interpolation inside one coarse voxel, per child voxel.
+
+    Returns
+    -------
+    ndarray of shape (2**d, 2**d, 2**d), float64
+        ``P[c, a, b]``: weight of coarse corner ``b`` at corner ``a`` of the
+        child voxel ``c`` (children and corners numbered as in
+        ``_q1.corner_offsets``).
+    """
+    # 1-D weights of the coarse corners 0 and 1 at the fine positions 0, 1, 2 (coarse edge 2).
+    weights = np.array([[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]])
+    offsets = corner_offsets(ndim)
+    out = np.ones((2**ndim,) * 3)
+    for c, child in enumerate(offsets):
+        for a, corner in enumerate(offsets):
+            for b, coarse in enumerate(offsets):
+                out[c, a, b] = np.prod(weights[coarse, child + corner])
+    return out
+
+
+def _children(values: np.ndarray, ndim: int) -> np.ndarray:
+    """Regroup per-voxel `values` (shape (*shape, ...)) as (coarse voxels, 2**d children, ...)."""
+    shape = values.shape[:ndim]
+    tail = values.shape[ndim:]
+    split = []
+    for n in shape:
+        split += [n // 2, 2]
+    grouped = values.reshape(tuple(split) + tail)
+    order = list(range(0, 2 * ndim, 2)) + list(range(1, 2 * ndim, 2))
+    order += list(range(2 * ndim, 2 * ndim + len(tail)))
+    return grouped.transpose(order).reshape((-1, 2**ndim) + tail)
+
+
+def _element_nodes(shape: tuple[int, ...]) -> np.ndarray:
+    """Flat node index of every corner of every voxel of a periodic grid, (voxels, 2**d)."""
+    ndim = len(shape)
+    index = np.indices(shape).reshape(ndim, -1, 1)
+    corners = corner_offsets(ndim).T[:, None, :]
+    wrapped = (index + corners) % np.array(shape).reshape(ndim, 1, 1)
+    return np.ravel_multi_index(tuple(wrapped), shape).astype(np.int32)
+
+
+def _assemble(elements: np.ndarray, shape: tuple[int, ...]) -> scipy.sparse.csr_matrix:
+    """Sum the element matrices (voxels, 2**d, 2**d) of a periodic grid of `shape` voxels."""
+    n = elements.shape[-1]
+    nodes = _element_nodes(shape)
+    rows = np.repeat(nodes, n, axis=1).reshape(-1)
+    cols = np.tile(nodes, (1, n)).reshape(-1)
+    size = int(np.prod(shape))
+    matrix = scipy.sparse.coo_matrix((elements.reshape(-1), (rows, cols)), shape=(size, size))
+    return matrix.tocsr()
+
+
+def _prolongation(shape: tuple[int, ...]) -> scipy.sparse.csr_matrix:
+    """Trilinear interpolation from the periodic grid of `shape` // 2 nodes to `shape`."""
+    matrix = scipy.sparse.csr_matrix(np.ones((1, 1)))
+    for n in shape:
+        coarse = np.arange(n // 2)
+        rows = np.concatenate([2 * coarse, 2 * coarse + 1, 2 * coarse + 1])
+        cols = np.concatenate([coarse, coarse, (coarse + 1) % (n // 2)])
+        weights = np.concatenate([np.ones(n // 2), np.full(n, 0.5)])
+        one_axis = scipy.sparse.csr_matrix((weights, (rows, cols)), shape=(n, n // 2))
+        matrix = scipy.sparse.kron(matrix, one_axis, format="csr")
+    return matrix
+
+
+@dataclass
+class _Level:
+    """One level of the hierarchy: operator, smoother data, transfer from the next level."""
+
+    apply: Apply
+    inverse_diagonal: np.ndarray
+    upper: float
+    prolongation: Apply | None = None
+    restriction: Apply | None = None
+    coarsest: np.ndarray | None = None
+
+
+def _csr_apply(matrix: scipy.sparse.csr_matrix) -> Apply:
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+
+    def apply(x: np.ndarray, out: np.ndarray) -> None:
+        csr_matvec(indptr, indices, data, x, out)
+
+    return apply
+
+
+def _inverse(diagonal: np.ndarray) -> np.ndarray:
+    """``1 / diagonal`` where positive, 0 on the empty rows of voids."""
+    out = np.zeros_like(diagonal)
+    np.divide(1.0, diagonal, out=out, where=diagonal > 0.0)
+    return out
+
+
+def _gershgorin(matrix: scipy.sparse.csr_matrix, diagonal: np.ndarray) -> float:
+    """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)."""
+    sums = np.asarray(abs(matrix).sum(axis=1)).reshape(-1)
+    rows = diagonal > 0.0
+    return float((sums[rows] / diagonal[rows]).max()) if rows.any() else 1.0
+
+
+def _pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh(matrix)
+    keep = values > _NULL * max(values.max(), 0.0)
+    return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+
+
+def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
+    """The levels of the periodic Q1 operator of the voxel conductivities `k` (float64)."""
+    ndim = k.ndim
+    hadamard = corner_hadamard(ndim)
+    modes = element_modes(ndim, spacing)
+    element = hadamard @ np.diag(modes) @ hadamard  # the unit element stiffness
+    flux = nodal_flux_2d if ndim == 2 else nodal_flux_3d
+    offset = np.zeros(2**ndim)
+
+    def apply_fine(x: np.ndarray, out: np.ndarray) -> None:
+        flux(x.reshape(k.shape), offset, k, modes, out.reshape(k.shape))
+
+    diagonal = np.zeros(k.shape)
+    for corner in corner_offsets(ndim):  # node n gets the voxels n - corner
+        diagonal += element[0, 0] * np.roll(k, tuple(corner), axis=tuple(range(ndim)))
+    upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
+    levels = [_Level(apply_fine, _inverse(diagonal.reshape(-1)), upper)]
+    child = child_interpolation(ndim)
+    shape = k.shape
+    elements = None
+    target = _coarsest_shape(shape)
+    while shape != target:
+        coarse_shape = tuple(n // 2 for n in shape)
+        if elements is None:  # the children of level 0 are k times the unit element
+            unit = np.einsum("cai,ab,cbj->cij", child, element, child)
+            elements = np.einsum("ec,cij->eij", _children(k, ndim), unit)
+        else:
+            grouped = _children(elements.reshape(shape + elements.shape[-2:]), ndim)
+            elements = np.zeros((grouped.shape[0],) + grouped.shape[-2:])
+            for c in range(2**ndim):
+                elements += child[c].T @ grouped[:, c] @ child[c]
+        prolongation = _prolongation(shape)
+        levels[-1].prolongation = _csr_apply(prolongation)
+        levels[-1].restriction = _csr_apply(prolongation.T.tocsr())
+        matrix = _assemble(elements, coarse_shape)
+        diagonal = matrix.diagonal()
+        level = _Level(_csr_apply(matrix), _inverse(diagonal), _gershgorin(matrix, diagonal))
+        if coarse_shape == target:
+            level.coarsest = _pseudo_inverse(matrix.toarray())
+        levels.append(level)
+        shape = coarse_shape
+    if len(levels) == 1:  # the image itself is small enough to solve directly
+        unit = np.broadcast_to(element, k.shape + element.shape)
+        matrix = _assemble(k.reshape(k.shape + (1, 1)) * unit, k.shape)
+        levels[0].coarsest = _pseudo_inverse(matrix.toarray())
+    return levels
+
+
+class VCycle:
+    """``apply(r, out)``: ``out = B r``, one symmetric V-cycle from zero on `levels`.
+
+    Parameters
+    ----------
+    levels : list of _Level
+        From `hierarchy`, finest first.
+    degree : int
+        Degree of the Chebyshev smoother, before and after the coarse
+        correction (``2 * degree`` operator applications per level).
+    """
+
+    def __init__(self, levels: list[_Level], degree: int) -> None:
+        self.levels = levels
+        self.degree = degree
+        self.work = [
+            tuple(np.empty(level.inverse_diagonal.size) for _ in range(6)) for level in levels
+        ]
+
+    def _smooth(self, level: _Level, work, r: np.ndarray, y: np.ndarray, update: bool) -> None:
+        """``y = S r`` (Chebyshev from zero); with `update`, ``r -= A y`` as well."""
+        d, q = work[4], work[5]
+        upper = level.upper
+        lower = upper / RATIO
+        theta = 0.5 * (upper + lower)
+        delta = 0.5 * (upper - lower)
+        sigma = theta / delta
+        rho = 1.0 / sigma
+        chebyshev_first(y, d, r, level.inverse_diagonal, 1.0 / theta)
+        for step in range(1, self.degree + 1):
+            if step == self.degree and not update:
+                return
+            level.apply(d, q)
+            subtract(r, q)
+            if step == self.degree:
+                return
+            rho_next = 1.0 / (2.0 * sigma - rho)
+            chebyshev_next(y, d, r, level.inverse_diagonal, rho_next * rho, 2.0 * rho_next / delta)
+            rho = rho_next
+
+    def _cycle(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
+        level = self.levels[index]
+        if level.coarsest is not None:
+            np.dot(level.coarsest, b, out=x)
+            return
+        work = self.work[index]
+        r, y = work[0], work[1]
+        coarse_b, coarse_x = self.work[index + 1][2], self.work[index + 1][3]
+        r[...] = b
+        self._smooth(level, work, r, x, update=True)  # x = S b, r = b - A x
+        level.restriction(r, coarse_b)
+        self._cycle(index + 1, coarse_b, coarse_x)
+        level.prolongation(coarse_x, y)
+        x += y
+        level.apply(x, y)
+        residual(b, y, r)
+        self._smooth(level, work, r, y, update=False)
+        x += y
+
+    def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
+        self._cycle(0, r.reshape(-1), out.reshape(-1))
+
+
+def multigrid(k: np.ndarray, spacing: float, *, degree: int = 2, voids: bool) -> Apply:
+    """Return ``apply(r, out)``, the V-cycle preconditioner of the periodic Q1 operator.
+
+    Parameters
+    ----------
+    k : ndarray of shape (N0, N1[, N2]), float64
+        Voxel conductivities, >= 0; every axis periodic (see `supported`).
+    spacing : float
+        Voxel edge ``h``.
+    degree : int, default 2
+        Degree of the Chebyshev smoother.
+    voids : bool
+        Whether `k` has zeros. Without voids the mean of ``out`` is removed
+        (the null space of the periodic operator); with voids the caller
+        projects (``_clusters.projector``).
+
+    Returns
+    -------
+    callable
+        ``apply(r, out)`` with `r`, `out` float64 C-contiguous nodal fields
+        of the image shape; ``out = B r``, ``B`` symmetric positive
+        semi-definite (with its mean removed: ``Pi B Pi`` for ``r`` of
+        zero mean).
+    """
+    cycle = VCycle(hierarchy(k, spacing), degree)
+
+    def apply(r: np.ndarray, out: np.ndarray) -> None:
+        cycle(r, out)
+        if not voids:
+            out -= out.mean()
+
+    return apply
+
+
+def periodic_tensor(
+    k: np.ndarray, spacing: float, *, preconditioner: str, tol: float, maxiter: int
+) -> tuple[np.ndarray, list[int]]:
+    """Apparent periodic Q1 conductivity of `k` with either preconditioner.
+
+    The same conjugate gradients, loads and void projection as
+    ``apparent_conductivity(..., bc="periodic")``, with the preconditioner
+    named by `preconditioner` (``"fft"``: the reference medium ``<k>`` in
+    single precision, as ``_cell_problem`` uses it; ``"multigrid"``: the
+    V-cycle of `multigrid`): the measured comparison of
+    ``benchmarks/bench_preconditioners.py`` and of the tests.
+
+    Returns
+    -------
+    tensor : ndarray of shape (d, d), float64
+        Apparent conductivity (rows and columns of non-percolating axes 0).
+    iterations : list of int
+        Iterations per load case (0 for an axis without a conducting path).
+    """
+    ndim = k.ndim
+    kinds = ("periodic",) * ndim
+    grid = Q1Grid(k, kinds, spacing)
+    voids = not bool(np.all(k > 0.0))
+    project = None
+    percolating = (True,) * ndim
+    if voids:  # every cluster floats: no Dirichlet face holds one
+        clusters = find_clusters(k, periodic=True, discretization="q1")
+        project = projector(clusters.labels, np.ones(clusters.count, dtype=bool))
+        percolating = clusters.percolating(True)
+    if preconditioner == "multigrid":
+        inverse = multigrid(k, spacing, voids=voids)
+    else:
+        reference = float(k.mean())
+        inverse = transform_preconditioner(
+            "q1", kinds, k.shape, spacing, reference, dtype=np.float32
+        )
+
+    def precondition(r: np.ndarray, out: np.ndarray) -> None:
+        inverse(r, out)
+        if project is not None:
+            project(out)
+
+    zero = np.zeros(ndim)
+
+    def apply(p: np.ndarray, q: np.ndarray) -> None:
+        grid.flux(p, zero, q)
+
+    tensor = np.zeros((ndim, ndim))
+    iterations = [0] * ndim
+    work = tuple(np.empty(k.shape) for _ in range(4))
+    for j in range(ndim):
+        if not percolating[j]:
+            continue
+        gradient = np.eye(ndim)[j]
+        load = np.empty(k.shape)
+        grid.flux(np.zeros(k.shape), gradient, load)
+        np.negative(load, out=load)
+        if project is not None:
+            project(load)
+        u = np.empty(k.shape)
+        iterations[j], _ = pcg(apply, precondition, load, u, tol=tol, maxiter=maxiter, work=work)
+        tensor[:, j] = grid.mean_flux(u, gradient)
+    closed = [j for j in range(ndim) if not percolating[j]]
+    tensor[closed, :] = 0.0
+    tensor[:, closed] = 0.0
+    return tensor, iterations
