@@ -1,13 +1,17 @@
 """The ready-to-run studies of studies/, run as their READMEs run them, assert their answers."""
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import chi2
 
 from sve import run_study
 from sve.report import key_numbers
 from sve.statistics import ensemble_statistics, fit_integral_range, isotropic_part
+from sve.study import load_spec
+from sve.study.media import indicator_integral_range
 
 STUDIES = Path(__file__).parents[2] / "studies"
 
@@ -75,3 +79,92 @@ def test_voronoi_conductivity_study_brackets_and_decays(tmp_path):
     assert bool((k.sel(bc="periodic") <= k.sel(bc="kinematic") + tol).all())
     numbers = key_numbers(ds).sel(bc="periodic")
     assert float(numbers["exponent_low"]) <= -3.0 <= float(numbers["exponent_high"])
+
+
+def _reduced(name, **sampling):
+    """The spec of studies/NAME.toml with some [sampling] fields replaced (a smaller run)."""
+    with open(STUDIES / f"{name}.toml", "rb") as f:
+        spec = tomllib.load(f)
+    spec["sampling"].update(sampling)
+    return spec
+
+
+def test_laminate_study_is_exact_per_realization_and_decays_like_l_to_the_minus_1(tmp_path):
+    """Random layers: every realization meets Wiener's means of its own fractions where the
+    BC is exact, KUBC lies above across and SUBC below along; the variance decays like L^-1."""
+    spec = _reduced("laminate", sizes=[8, 16, 32, 64, 128], realizations=32)
+    ds = run_study(spec, store=tmp_path / "s.zarr").load()
+    assert (ds["status"] == 1).all()
+    k0, k1 = spec["property"]["phases"]
+    cell = spec["medium"]["cell_size"]
+    phi = ds["volume_fraction"]  # each realization's own fraction of phase 1
+    harmonic = 1.0 / (phi / k1 + (1.0 - phi) / k0)  # across the layers (axis 0)
+    arithmetic = phi * k1 + (1.0 - phi) * k0  # along them
+    across = ds["conductivity"].isel(i=0, j=0) / harmonic - 1.0
+    along = ds["conductivity"].isel(i=1, j=1) / arithmetic - 1.0
+    rtol = 10 * spec["solver"]["tol"]  # relative residual 1e-6: seen <= 6e-7 on K, static
+    exact = {"periodic": (across, along), "mixed": (across, along),
+             "static": (across,), "kinematic": (along,)}  # fmt: skip
+    for bc, errors in exact.items():
+        for err in errors:
+            assert float(abs(err.sel(bc=bc)).max()) <= rtol, bc
+    # the inexact directions: strictly off for every realization with both phases
+    mixed = (phi > 0) & (phi < 1)
+    assert bool(mixed.sum() > 0.9 * mixed.size)
+    assert bool((across.sel(bc="kinematic").where(mixed) > rtol).sum() == mixed.sum())
+    assert bool((along.sel(bc="static").where(mixed) < -rtol).sum() == mixed.sum())
+    # ... and their bias shrinks with L: smallest against largest size, beyond 3 standard errors
+    for err in (across.sel(bc="kinematic"), -along.sel(bc="static")):
+        m, s = err.mean("realization"), err.std("realization", ddof=1) / np.sqrt(err.sizes["realization"])
+        small, large = m.isel(size=0), m.isel(size=-1)
+        assert float(small - large) > 3 * float(np.hypot(s.isel(size=0), s.isel(size=-1)))
+    # symmetric layers: no off-diagonal coupling (mixed conditions leave it undefined)
+    off = ds["conductivity"].isel(i=0, j=1).sel(bc=["kinematic", "periodic", "static"])
+    assert float(abs(off).max()) <= rtol * k1
+    # the ensemble variance along the layers is exact: Var(A(phi)) = (k1-k0)^2 phi(1-phi) c / L,
+    # each sample variance inside its chi^2 band (Bonferroni over the sizes, 1e-3 in all)
+    p = spec["medium"]["volume_fraction"]
+    n = ds.sizes["realization"]
+    expected = (k1 - k0) ** 2 * p * (1 - p) * cell / ds["size"]
+    ratio = ds["conductivity"].sel(bc="periodic").isel(i=1, j=1).var("realization", ddof=1) / expected
+    alpha = 1e-3 / ds.sizes["size"]
+    low, high = (chi2.ppf(q, n - 1) / (n - 1) for q in (alpha / 2, 1 - alpha / 2))
+    assert bool(((ratio > low) & (ratio < high)).all()), ratio.values
+    # the report's exponent of tr(K)/d: near -1, flagged anomalous (-d = -2 is rejected)
+    fit = fit_integral_range(ensemble_statistics(ds), ndim=2, point_variance=1.0)
+    fit = fit.sel(bc="periodic")
+    assert abs(float(fit["exponent"]) + 1.0) <= 4 * float(fit["exponent_se"])
+    assert bool(key_numbers(ds)["anomalous"].sel(bc="periodic"))
+
+
+def test_level_cut_3d_study_decays_like_l_to_the_minus_3_and_brackets(tmp_path):
+    """3-D short range: Huet's order per realization, the bracket closes, the periodic
+    exponent holds -3 (not anomalous, Kanit's alpha holds 1); the fractions' variance gives
+    the exact integral range of the indicator."""
+    spec = _reduced("level_cut_3d", sizes=[8, 12, 16, 24, 32], realizations=32)
+    ds = run_study(spec, store=tmp_path / "s.zarr").load()
+    assert (ds["status"] == 1).all()
+    k = ds["conductivity"]
+    tol = 1e-5 * float(k.max())  # solver tolerance 1e-6 on energies
+    for lower, upper in (("static", "periodic"), ("periodic", "kinematic")):
+        # as quadratic forms: the difference of the tensors is positive semi-definite
+        diff = (k.sel(bc=upper) - k.sel(bc=lower)).transpose(..., "i", "j").values
+        assert np.linalg.eigvalsh(0.5 * (diff + np.swapaxes(diff, -1, -2))).min() >= -tol
+    # the bracket KUBC - SUBC closes: paired gap, smallest against largest size, 3 s.e.
+    gap = isotropic_part(k.sel(bc="kinematic")) - isotropic_part(k.sel(bc="static"))
+    m, s = gap.mean("realization"), gap.std("realization", ddof=1) / np.sqrt(gap.sizes["realization"])
+    assert float(m.isel(size=0) - m.isel(size=-1)) > 3 * float(np.hypot(s.isel(size=0), s.isel(size=-1)))
+    numbers = key_numbers(ds).sel(bc="periodic")
+    assert float(numbers["exponent_low"]) <= -3.0 <= float(numbers["exponent_high"])
+    assert float(numbers["exponent_high"]) < -2.0  # not the 2-D rate
+    assert not bool(numbers["anomalous"])
+    assert float(numbers["alpha_low"]) <= 1.0 <= float(numbers["alpha_high"])
+    # Var(phi_r) = phi(1-phi) A / L^3 with the exact A of the level cut (29.6 voxel^3 here):
+    # each size's sample variance in its chi^2 band (Bonferroni over the sizes, 1e-3 in all)
+    medium = load_spec(spec).medium
+    area = indicator_integral_range(medium, spec["sampling"]["spacing"])
+    p, n = medium["volume_fraction"], ds.sizes["realization"]
+    ratio = ds["volume_fraction"].var("realization", ddof=1) / (p * (1 - p) * area / ds["size"] ** 3)
+    alpha = 1e-3 / ds.sizes["size"]
+    low, high = (chi2.ppf(q, n - 1) / (n - 1) for q in (alpha / 2, 1 - alpha / 2))
+    assert bool(((ratio > low) & (ratio < high)).all()), ratio.values
