@@ -53,15 +53,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse
 
 from sve.solvers._clusters import find_clusters, projector
 from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d
 from sve.solvers._multigrid_kernels import (
+    assemble_stencil,
     chebyshev_first,
     chebyshev_next,
-    csr_matvec,
+    galerkin,
+    galerkin_scalar,
+    prolong_add_2d,
+    prolong_add_3d,
     residual,
+    restrict_2d,
+    restrict_3d,
+    stencil_2d,
+    stencil_3d,
     subtract,
 )
 from sve.solvers._pcg import pcg
@@ -74,8 +81,10 @@ Apply = Callable[[np.ndarray, np.ndarray], None]
 COARSEST = 64
 # Largest coarsest level accepted when an odd axis stops the coarsening early.
 LARGEST_COARSEST = 512
-# The smoother damps the eigenvalues of D^-1 A in [lambda_max / RATIO, lambda_max].
+# The smoother damps the eigenvalues of D^-1 A in [lambda_max / RATIO, lambda_max]; with the
+# degree 2 this pair took the fewest operator applications over the benchmark's media.
 RATIO = 8.0
+DEGREE = 2
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11
 
@@ -127,56 +136,66 @@ def _children(values: np.ndarray, ndim: int) -> np.ndarray:
     return grouped.transpose(order).reshape((-1, 2**ndim) + tail)
 
 
-def _element_nodes(shape: tuple[int, ...]) -> np.ndarray:
-    """Flat node index of every corner of every voxel of a periodic grid, (voxels, 2**d)."""
+def stencil(elements: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Assemble element matrices into the coefficients of a periodic nodal stencil.
+
+    Parameters
+    ----------
+    elements : ndarray of shape (voxels, 2**d, 2**d), float64
+        One symmetric matrix per voxel of a periodic grid of `shape`
+        voxels (C order), corners as in ``_q1.corner_offsets``.
+    shape : tuple of int
+        Voxels (= nodes) per axis.
+
+    Returns
+    -------
+    ndarray of shape (*shape, 3**d), float64
+        The rows of the assembled matrix: entry ``s`` of node ``n`` couples
+        it to node ``n + o(s)``, ``o(s)`` the base-3 digits of ``s`` minus 1
+        (the layout of ``stencil_2d`` / ``stencil_3d``).
+    """
     ndim = len(shape)
-    index = np.indices(shape).reshape(ndim, -1, 1)
-    corners = corner_offsets(ndim).T[:, None, :]
-    wrapped = (index + corners) % np.array(shape).reshape(ndim, 1, 1)
-    return np.ravel_multi_index(tuple(wrapped), shape).astype(np.int32)
+    corners = corner_offsets(ndim)
+    index = np.indices(shape).reshape(ndim, -1, 1) + corners.T[:, None, :]
+    nodes = np.ravel_multi_index(tuple(index), shape, mode="wrap")
+    offsets = np.ravel_multi_index(tuple((corners[None, :] - corners[:, None] + 1).T), (3,) * ndim)
+    out = np.zeros((nodes.shape[0], 3**ndim))
+    assemble_stencil(elements, nodes, np.ascontiguousarray(offsets.T), out)
+    return out.reshape(shape + (3**ndim,))
 
 
-def _assemble(elements: np.ndarray, shape: tuple[int, ...]) -> scipy.sparse.csr_matrix:
-    """Sum the element matrices (voxels, 2**d, 2**d) of a periodic grid of `shape` voxels."""
-    n = elements.shape[-1]
-    nodes = _element_nodes(shape)
-    rows = np.repeat(nodes, n, axis=1).reshape(-1)
-    cols = np.tile(nodes, (1, n)).reshape(-1)
+def _dense(coefficients: np.ndarray) -> np.ndarray:
+    """The matrix of a periodic stencil (`stencil`), dense."""
+    shape = coefficients.shape[:-1]
+    ndim = len(shape)
     size = int(np.prod(shape))
-    matrix = scipy.sparse.coo_matrix((elements.reshape(-1), (rows, cols)), shape=(size, size))
-    return matrix.tocsr()
-
-
-def _prolongation(shape: tuple[int, ...]) -> scipy.sparse.csr_matrix:
-    """Trilinear interpolation from the periodic grid of `shape` // 2 nodes to `shape`."""
-    matrix = scipy.sparse.csr_matrix(np.ones((1, 1)))
-    for n in shape:
-        coarse = np.arange(n // 2)
-        rows = np.concatenate([2 * coarse, 2 * coarse + 1, 2 * coarse + 1])
-        cols = np.concatenate([coarse, coarse, (coarse + 1) % (n // 2)])
-        weights = np.concatenate([np.ones(n // 2), np.full(n, 0.5)])
-        one_axis = scipy.sparse.csr_matrix((weights, (rows, cols)), shape=(n, n // 2))
-        matrix = scipy.sparse.kron(matrix, one_axis, format="csr")
+    nodes = np.indices(shape).reshape(ndim, -1)
+    matrix = np.zeros((size, size))
+    rows = np.arange(size)
+    for index, offset in enumerate(np.ndindex((3,) * ndim)):
+        neighbours = (nodes + np.array(offset).reshape(ndim, 1) - 1) % np.array(shape)[:, None]
+        cols = np.ravel_multi_index(tuple(neighbours), shape)
+        np.add.at(matrix, (rows, cols), coefficients[..., index].reshape(-1))
     return matrix
 
 
 @dataclass
 class _Level:
-    """One level of the hierarchy: operator, smoother data, transfer from the next level."""
+    """One level of the hierarchy: operator, smoother data, transfers to the next level."""
 
+    shape: tuple[int, ...]
     apply: Apply
     inverse_diagonal: np.ndarray
     upper: float
-    prolongation: Apply | None = None
-    restriction: Apply | None = None
     coarsest: np.ndarray | None = None
 
 
-def _csr_apply(matrix: scipy.sparse.csr_matrix) -> Apply:
-    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+def _stencil_apply(coefficients: np.ndarray) -> Apply:
+    shape = coefficients.shape[:-1]
+    kernel = stencil_2d if len(shape) == 2 else stencil_3d
 
     def apply(x: np.ndarray, out: np.ndarray) -> None:
-        csr_matvec(indptr, indices, data, x, out)
+        kernel(coefficients, x.reshape(shape), out.reshape(shape))
 
     return apply
 
@@ -188,9 +207,9 @@ def _inverse(diagonal: np.ndarray) -> np.ndarray:
     return out
 
 
-def _gershgorin(matrix: scipy.sparse.csr_matrix, diagonal: np.ndarray) -> float:
+def _gershgorin(coefficients: np.ndarray, diagonal: np.ndarray) -> float:
     """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)."""
-    sums = np.asarray(abs(matrix).sum(axis=1)).reshape(-1)
+    sums = np.abs(coefficients).sum(axis=-1).reshape(-1)
     rows = diagonal > 0.0
     return float((sums[rows] / diagonal[rows]).max()) if rows.any() else 1.0
 
@@ -217,35 +236,33 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
     for corner in corner_offsets(ndim):  # node n gets the voxels n - corner
         diagonal += element[0, 0] * np.roll(k, tuple(corner), axis=tuple(range(ndim)))
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
-    levels = [_Level(apply_fine, _inverse(diagonal.reshape(-1)), upper)]
+    levels = [_Level(k.shape, apply_fine, _inverse(diagonal.reshape(-1)), upper)]
     child = child_interpolation(ndim)
     shape = k.shape
     elements = None
     target = _coarsest_shape(shape)
+    centre = (3**ndim - 1) // 2
     while shape != target:
-        coarse_shape = tuple(n // 2 for n in shape)
+        shape = tuple(n // 2 for n in shape)
+        fine = tuple(2 * n for n in shape)
+        children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim)
+        coarse = np.empty((children.shape[0], 2**ndim, 2**ndim))
         if elements is None:  # the children of level 0 are k times the unit element
             unit = np.einsum("cai,ab,cbj->cij", child, element, child)
-            elements = np.einsum("ec,cij->eij", _children(k, ndim), unit)
+            galerkin_scalar(k.reshape(-1), children, unit, coarse)
         else:
-            grouped = _children(elements.reshape(shape + elements.shape[-2:]), ndim)
-            elements = np.zeros((grouped.shape[0],) + grouped.shape[-2:])
-            for c in range(2**ndim):
-                elements += child[c].T @ grouped[:, c] @ child[c]
-        prolongation = _prolongation(shape)
-        levels[-1].prolongation = _csr_apply(prolongation)
-        levels[-1].restriction = _csr_apply(prolongation.T.tocsr())
-        matrix = _assemble(elements, coarse_shape)
-        diagonal = matrix.diagonal()
-        level = _Level(_csr_apply(matrix), _inverse(diagonal), _gershgorin(matrix, diagonal))
-        if coarse_shape == target:
-            level.coarsest = _pseudo_inverse(matrix.toarray())
-        levels.append(level)
-        shape = coarse_shape
+            galerkin(elements, children, child, coarse)
+        elements = coarse
+        coefficients = stencil(elements, shape)
+        diagonal = coefficients[..., centre].reshape(-1)
+        upper = _gershgorin(coefficients, diagonal)
+        levels.append(_Level(shape, _stencil_apply(coefficients), _inverse(diagonal), upper))
+        if shape == target:
+            levels[-1].coarsest = _pseudo_inverse(_dense(coefficients))
     if len(levels) == 1:  # the image itself is small enough to solve directly
         unit = np.broadcast_to(element, k.shape + element.shape)
-        matrix = _assemble(k.reshape(k.shape + (1, 1)) * unit, k.shape)
-        levels[0].coarsest = _pseudo_inverse(matrix.toarray())
+        elements = (k.reshape(k.shape + (1, 1)) * unit).reshape((-1,) + element.shape)
+        levels[0].coarsest = _pseudo_inverse(_dense(stencil(elements, k.shape)))
     return levels
 
 
@@ -267,6 +284,8 @@ class VCycle:
         self.work = [
             tuple(np.empty(level.inverse_diagonal.size) for _ in range(6)) for level in levels
         ]
+        self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
+        self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
 
     def _smooth(self, level: _Level, work, r: np.ndarray, y: np.ndarray, update: bool) -> None:
         """``y = S r`` (Chebyshev from zero); with `update`, ``r -= A y`` as well."""
@@ -296,13 +315,13 @@ class VCycle:
             return
         work = self.work[index]
         r, y = work[0], work[1]
+        coarse = self.levels[index + 1].shape
         coarse_b, coarse_x = self.work[index + 1][2], self.work[index + 1][3]
         r[...] = b
         self._smooth(level, work, r, x, update=True)  # x = S b, r = b - A x
-        level.restriction(r, coarse_b)
+        self._restrict(r.reshape(level.shape), coarse_b.reshape(coarse))
         self._cycle(index + 1, coarse_b, coarse_x)
-        level.prolongation(coarse_x, y)
-        x += y
+        self._prolong_add(coarse_x.reshape(coarse), x.reshape(level.shape))
         level.apply(x, y)
         residual(b, y, r)
         self._smooth(level, work, r, y, update=False)
@@ -312,7 +331,7 @@ class VCycle:
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
 
-def multigrid(k: np.ndarray, spacing: float, *, degree: int = 2, voids: bool) -> Apply:
+def multigrid(k: np.ndarray, spacing: float, *, voids: bool, degree: int = DEGREE) -> Apply:
     """Return ``apply(r, out)``, the V-cycle preconditioner of the periodic Q1 operator.
 
     Parameters
@@ -321,12 +340,12 @@ def multigrid(k: np.ndarray, spacing: float, *, degree: int = 2, voids: bool) ->
         Voxel conductivities, >= 0; every axis periodic (see `supported`).
     spacing : float
         Voxel edge ``h``.
-    degree : int, default 2
-        Degree of the Chebyshev smoother.
     voids : bool
         Whether `k` has zeros. Without voids the mean of ``out`` is removed
         (the null space of the periodic operator); with voids the caller
         projects (``_clusters.projector``).
+    degree : int, default DEGREE
+        Degree of the Chebyshev smoother.
 
     Returns
     -------

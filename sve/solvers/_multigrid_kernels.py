@@ -1,9 +1,11 @@
 """Numba kernels of the multigrid preconditioner (private).
 
 Fused vector updates of the Chebyshev smoother on flat float64 arrays: one
-pass over memory instead of the three or four of the numpy expressions.
+pass over memory instead of the three or four of the numpy expressions; periodic
+stencils and transfers of the coarse levels; the Galerkin products that build them.
 """
 
+import numpy as np
 from numba import njit
 
 
@@ -47,3 +49,203 @@ def csr_matvec(indptr, indices, data, x, out):
         for position in range(indptr[row], indptr[row + 1]):
             s += data[position] * x[indices[position]]
         out[row] = s
+
+
+@njit(cache=True, nogil=True)
+def stencil_2d(coefficients, x, out):
+    """``out = A x`` for a periodic 9-point operator, ``coefficients`` (N0, N1, 9).
+
+    ``coefficients[i, j, 3 (a + 1) + (b + 1)]`` couples node ``(i, j)`` to
+    node ``(i + a, j + b)`` (modulo the grid), ``a, b`` in ``{-1, 0, 1}``.
+    """
+    n0, n1 = x.shape
+    for i in range(n0):
+        for j in range(n1):
+            s = 0.0
+            index = 0
+            for a in range(-1, 2):
+                row = x[(i + a) % n0]
+                for b in range(-1, 2):
+                    s += coefficients[i, j, index] * row[(j + b) % n1]
+                    index += 1
+            out[i, j] = s
+
+
+@njit(cache=True, nogil=True)
+def stencil_3d(coefficients, x, out):
+    """``out = A x`` for a periodic 27-point operator, ``coefficients`` (N0, N1, N2, 27).
+
+    ``coefficients[i, j, l, 9 (a + 1) + 3 (b + 1) + (c + 1)]`` couples node
+    ``(i, j, l)`` to node ``(i + a, j + b, l + c)`` (modulo the grid).
+    """
+    n0, n1, n2 = x.shape
+    for i in range(n0):
+        for j in range(n1):
+            for l in range(n2):
+                lower = l - 1 if l > 0 else n2 - 1
+                upper = l + 1 if l + 1 < n2 else 0
+                c = coefficients[i, j, l]
+                s = 0.0
+                index = 0
+                for a in range(-1, 2):
+                    for b in range(-1, 2):
+                        row = x[(i + a) % n0, (j + b) % n1]
+                        s += (
+                            c[index] * row[lower]
+                            + c[index + 1] * row[l]
+                            + c[index + 2] * row[upper]
+                        )
+                        index += 3
+                out[i, j, l] = s
+
+
+@njit(cache=True, nogil=True)
+def restrict_2d(fine, coarse):
+    """``coarse = P^T fine``: bilinear restriction on periodic grids, fine (2 M0, 2 M1)."""
+    m0, m1 = coarse.shape
+    n0, n1 = fine.shape
+    for i in range(m0):
+        for j in range(m1):
+            s = 0.0
+            for a in range(-1, 2):
+                wa = 1.0 if a == 0 else 0.5
+                row = fine[(2 * i + a) % n0]
+                for b in range(-1, 2):
+                    wb = 1.0 if b == 0 else 0.5
+                    s += wa * wb * row[(2 * j + b) % n1]
+            coarse[i, j] = s
+
+
+@njit(cache=True, nogil=True)
+def restrict_3d(fine, coarse):
+    """``coarse = P^T fine``: trilinear restriction on periodic grids, fine (2 M0, 2 M1, 2 M2)."""
+    m0, m1, m2 = coarse.shape
+    n0, n1, n2 = fine.shape
+    for i in range(m0):
+        for j in range(m1):
+            for l in range(m2):
+                centre = 2 * l
+                lower = centre - 1 if centre > 0 else n2 - 1
+                upper = centre + 1 if centre + 1 < n2 else 0
+                s = 0.0
+                for a in range(-1, 2):
+                    wa = 1.0 if a == 0 else 0.5
+                    for b in range(-1, 2):
+                        wb = 1.0 if b == 0 else 0.5
+                        row = fine[(2 * i + a) % n0, (2 * j + b) % n1]
+                        s += wa * wb * (row[centre] + 0.5 * (row[lower] + row[upper]))
+                coarse[i, j, l] = s
+
+
+@njit(cache=True, nogil=True)
+def prolong_add_2d(coarse, fine):
+    """``fine += P coarse``: bilinear interpolation on periodic grids."""
+    m0, m1 = coarse.shape
+    for i in range(m0):
+        i1 = i + 1 if i + 1 < m0 else 0
+        for j in range(m1):
+            j1 = j + 1 if j + 1 < m1 else 0
+            c00, c01, c10, c11 = coarse[i, j], coarse[i, j1], coarse[i1, j], coarse[i1, j1]
+            fine[2 * i, 2 * j] += c00
+            fine[2 * i, 2 * j + 1] += 0.5 * (c00 + c01)
+            fine[2 * i + 1, 2 * j] += 0.5 * (c00 + c10)
+            fine[2 * i + 1, 2 * j + 1] += 0.25 * (c00 + c01 + c10 + c11)
+
+
+@njit(cache=True, nogil=True)
+def prolong_add_3d(coarse, fine):
+    """``fine += P coarse``: trilinear interpolation on periodic grids."""
+    m0, m1, m2 = coarse.shape
+    for i in range(m0):
+        i1 = i + 1 if i + 1 < m0 else 0
+        for j in range(m1):
+            j1 = j + 1 if j + 1 < m1 else 0
+            for l in range(m2):
+                l1 = l + 1 if l + 1 < m2 else 0
+                c000, c001 = coarse[i, j, l], coarse[i, j, l1]
+                c010, c011 = coarse[i, j1, l], coarse[i, j1, l1]
+                c100, c101 = coarse[i1, j, l], coarse[i1, j, l1]
+                c110, c111 = coarse[i1, j1, l], coarse[i1, j1, l1]
+                # along axis 2 first, then 1, then 0
+                e00, e01, e10, e11 = c000, c010, c100, c110
+                h00 = 0.5 * (c000 + c001)
+                h01 = 0.5 * (c010 + c011)
+                h10 = 0.5 * (c100 + c101)
+                h11 = 0.5 * (c110 + c111)
+                for z in range(2):
+                    if z == 0:
+                        v00, v01, v10, v11 = e00, e01, e10, e11
+                    else:
+                        v00, v01, v10, v11 = h00, h01, h10, h11
+                    fine[2 * i, 2 * j, 2 * l + z] += v00
+                    fine[2 * i, 2 * j + 1, 2 * l + z] += 0.5 * (v00 + v01)
+                    fine[2 * i + 1, 2 * j, 2 * l + z] += 0.5 * (v00 + v10)
+                    fine[2 * i + 1, 2 * j + 1, 2 * l + z] += 0.25 * (v00 + v01 + v10 + v11)
+
+
+@njit(cache=True, nogil=True)
+def galerkin_scalar(k, children, unit, out):
+    """Coarse element matrices of a scalar-conductivity grid: ``out[e] = sum_c k_c unit[c]``.
+
+    ``k`` (fine voxels,) conductivities, ``children`` (coarse voxels, 2**d) the fine
+    voxel of every child, ``unit`` (2**d, 2**d, 2**d) the product ``P_c^T Ke P_c``
+    of the unit element per child, ``out`` (coarse voxels, 2**d, 2**d) overwritten.
+    """
+    n = unit.shape[1]
+    for e in range(children.shape[0]):
+        for a in range(n):
+            for b in range(n):
+                out[e, a, b] = 0.0
+        for c in range(children.shape[1]):
+            kc = k[children[e, c]]
+            if kc == 0.0:
+                continue
+            for a in range(n):
+                for b in range(n):
+                    out[e, a, b] += kc * unit[c, a, b]
+
+
+@njit(cache=True, nogil=True)
+def galerkin(fine, children, child, out):
+    """Coarse element matrices ``out[e] = sum_c P_c^T fine[children[e, c]] P_c``.
+
+    ``fine`` (fine voxels, 2**d, 2**d), ``children`` (coarse voxels, 2**d),
+    ``child`` (2**d, 2**d, 2**d) the interpolation ``P_c`` per child, ``out``
+    (coarse voxels, 2**d, 2**d) overwritten.
+    """
+    n = child.shape[1]
+    half = np.empty((n, n))
+    for e in range(children.shape[0]):
+        for a in range(n):
+            for b in range(n):
+                out[e, a, b] = 0.0
+        for c in range(children.shape[1]):
+            f = fine[children[e, c]]
+            p = child[c]
+            for a in range(n):  # half = f P_c
+                for j in range(n):
+                    s = 0.0
+                    for b in range(n):
+                        s += f[a, b] * p[b, j]
+                    half[a, j] = s
+            for i in range(n):  # out += P_c^T half
+                for j in range(n):
+                    s = 0.0
+                    for a in range(n):
+                        s += p[a, i] * half[a, j]
+                    out[e, i, j] += s
+
+
+@njit(cache=True, nogil=True)
+def assemble_stencil(elements, nodes, offsets, out):
+    """``out[nodes[e, a], offsets[a, b]] += elements[e, a, b]`` (stencil rows of the sum).
+
+    ``elements`` (voxels, 2**d, 2**d), ``nodes`` (voxels, 2**d) the node of every corner,
+    ``offsets`` (2**d, 2**d) the stencil entry joining corner ``a`` to corner ``b``,
+    ``out`` (nodes, 3**d) accumulated into.
+    """
+    for e in range(elements.shape[0]):
+        for a in range(elements.shape[1]):
+            row = nodes[e, a]
+            for b in range(elements.shape[2]):
+                out[row, offsets[a, b]] += elements[e, a, b]
