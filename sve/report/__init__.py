@@ -22,7 +22,8 @@ from sve.study.sweep import is_sweep
 
 __all__ = ["FIGURES", "Report", "SweepReport", "key_numbers", "report", "sweep_numbers"]
 
-#: The figures of a report, written as ``NAME.png`` and ``NAME.svg``.
+#: The figures of a report, written as ``NAME.png`` and ``NAME.svg``; a polycrystal's
+#: report has ``grains`` (grain volumes) in place of ``s2`` (it has no phases).
 FIGURES = ("thumbnails", "s2", "mean_vs_size", "variance_vs_size")
 
 
@@ -66,7 +67,8 @@ def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
     out_dir : path
         Folder (created if needed) for ``report.html`` (self-contained: the
         figures are embedded, nothing is fetched), ``report.md`` and the
-        figures ``NAME.png`` / ``NAME.svg`` for NAME in :data:`FIGURES`.
+        figures ``NAME.png`` / ``NAME.svg`` for NAME in :data:`FIGURES`
+        (``grains`` in place of ``s2`` for a polycrystal).
 
     Returns
     -------
@@ -100,9 +102,10 @@ def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
     numbers = key_numbers(ds)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    morphology = ("grains", _figures.grains) if spec.polycrystal else ("s2", _figures.s2)
     drawn = {
         "thumbnails": _figures.thumbnails(spec),
-        "s2": _figures.s2(spec, numbers.attrs["s2"]),
+        morphology[0]: morphology[1](spec, numbers.attrs["s2"]),
         "mean_vs_size": _figures.mean_vs_size(numbers, spec),
         "variance_vs_size": _figures.variance_vs_size(numbers, spec),
     }
@@ -115,7 +118,7 @@ def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
     return Report(
         markdown=markdown,
         html=page,
-        figures={name: out_dir / f"{name}.png" for name in FIGURES},
+        figures={name: out_dir / f"{name}.png" for name in drawn},
         numbers=numbers,
     )
 

@@ -21,7 +21,7 @@ from sve.study.media import covariance
 from sve.study.spec import StudySpec
 from sve.study.tasks import generate_parent, generate_sve
 
-__all__ = ["mean_vs_size", "s2", "save", "thumbnails", "variance_vs_size"]
+__all__ = ["grains", "mean_vs_size", "s2", "save", "thumbnails", "variance_vs_size"]
 
 PHASE_COLOURS = ListedColormap(["#f2efe6", "#2b4c7e"])  # phase 0 light, phase 1 dark
 DPI = 110
@@ -61,21 +61,47 @@ def thumbnails(spec: StudySpec) -> Figure:
     for ax, size in zip(axes, sizes, strict=True):
         image = _slice(generate_sve(spec, size, 0))
         extent = (0, size * spec.spacing, 0, size * spec.spacing)
+        # grains: ids cycled through a qualitative map (neighbours rarely share a colour)
+        colours = {"cmap": "tab20", "vmin": 0, "vmax": 19} if spec.polycrystal else {
+            "cmap": PHASE_COLOURS, "vmin": 0, "vmax": 1
+        }  # fmt: skip
         ax.imshow(
-            image.T,
+            image.T % 20 if spec.polycrystal else image.T,
             origin="lower",
-            cmap=PHASE_COLOURS,
-            vmin=0,
-            vmax=1,
             interpolation="nearest",
             extent=extent,
+            **colours,
         )
         unit = "" if spec.length_unit in ("", "1") else f" {spec.length_unit}"
         ax.set_title(f"L = {size * spec.spacing:g}{unit}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     section = "" if spec.ndim == 2 else " (middle section)"
-    fig.suptitle(f"{spec.name}: realization 0 at each size{section}; dark = phase 1", fontsize=10)
+    legend = "one colour per grain" if spec.polycrystal else "dark = phase 1"
+    fig.suptitle(f"{spec.name}: realization 0 at each size{section}; {legend}", fontsize=10)
+    return fig
+
+
+def grains(spec: StudySpec, note: str) -> Figure:
+    """Histogram of the grain volumes of a polycrystal's first SVEs at the largest size."""
+    size = max(spec.sizes)
+    count = min(S2_REALIZATIONS, spec.realizations)
+    voxel = spec.spacing**spec.ndim
+    volumes = np.concatenate(
+        [np.bincount(generate_sve(spec, size, k).ravel()) for k in range(count)]
+    )
+    volumes = volumes[volumes > 0] * voxel  # grains thinner than a voxel hold none
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.hist(volumes, bins=40, color="#2b4c7e", alpha=0.8,
+            label=f"{volumes.size} grains of {count} SVEs, L = {size}")  # fmt: skip
+    mean_volume = spec.medium["cell_size"] ** spec.ndim
+    ax.axvline(mean_volume, color="k", ls="--", lw=1,
+               label=f"mean grain volume cell_size^d = {mean_volume:g}")  # fmt: skip
+    ax.set_xlabel(f"grain volume [{spec.length_unit}^{spec.ndim}]")
+    ax.set_ylabel("grains")
+    ax.set_title(f"Grain volumes ({note})", fontsize=9)
+    ax.legend(fontsize=8)
     return fig
 
 

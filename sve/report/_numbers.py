@@ -11,9 +11,12 @@ import json
 import numpy as np
 import xarray as xr
 
+from sve.solvers import isotropic_projection
 from sve.solvers.bounds import (
+    cubic_polycrystal_shear_bounds,
     hashin_shtrikman_bounds,
     hashin_shtrikman_bulk_bounds,
+    hashin_shtrikman_shear_bounds,
     reuss_bound,
     voigt_bound,
 )
@@ -23,6 +26,7 @@ from sve.statistics import (
     error_budget,
     fit_integral_range,
     fit_variance_scaling,
+    isotropic_part,
     point_variance,
     rve_size,
 )
@@ -44,12 +48,20 @@ __all__ = [
 RELATIVE_ERRORS = (0.01, 0.02, 0.05)
 RVE_REALIZATIONS = (1, 10)
 
-#: What the report summarizes (sve.statistics.isotropic_part), in words and as a label.
+#: What the report summarizes (sve.statistics.isotropic_part), in words and as a label,
+#: by property (conductivity) or modulus (elasticity).
 PROPERTY = {
     "conductivity": "isotropic part tr(K)/d of the apparent conductivity",
-    "elasticity": "bulk modulus i·C·i/d² of the apparent stiffness (2-D: plane strain)",
+    "bulk": "bulk modulus K = i·C·i/d² of the apparent stiffness (2-D: plane strain)",
+    "shear": "shear modulus G = (tr C − dK)/(2(m − 1)) of the apparent stiffness (Mandel, "
+    "2-D: plane strain)",
 }
-QUANTITY = {"conductivity": "tr(K)/d", "elasticity": "bulk modulus i·C·i/d²"}
+QUANTITY = {"conductivity": "tr(K)/d", "bulk": "bulk modulus i·C·i/d²", "shear": "shear modulus G"}
+
+
+def summarized(spec: StudySpec) -> str:
+    """The key of :data:`PROPERTY` and :data:`QUANTITY` of a study."""
+    return "conductivity" if spec.property == "conductivity" else spec.modulus
 
 #: Confidence level of every interval in the report.
 CONFIDENCE = 0.95
@@ -176,11 +188,24 @@ def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
     else:
         try:
             fit = fit_variance_scaling(usable, confidence=CONFIDENCE)
-            phases = spec.phase_scalars
-            d2 = point_variance(spec.volume_fraction, phases[1], phases[0])
+            if spec.polycrystal:
+                # no point variance: every grain has the same rotation-invariant moduli, so
+                # Kanit's A is undefined; the RVE sizes do not depend on it (it cancels)
+                d2 = 1.0
+            else:
+                phases = spec.phase_scalars
+                d2 = point_variance(spec.volume_fraction, phases[1], phases[0])
             kanit = fit_integral_range(
                 usable, ndim=spec.ndim, point_variance=d2, confidence=CONFIDENCE
             )
+            if spec.polycrystal:
+                for name in ("integral_range", "integral_range_low", "integral_range_high"):
+                    kanit[name] = kanit[name] * np.nan
+                notes["integral_range"] = (
+                    "not defined for a polycrystal: Kanit's A needs the point variance of the "
+                    "property, and every grain has the same rotation-invariant moduli; the "
+                    "RVE sizes do not depend on it"
+                )
         except ValueError as err:
             notes["fit"] = f"no variance-scaling fit: {err}"
             fit = kanit = None
@@ -348,6 +373,60 @@ def _parent_band(full: xr.Dataset, spec: StudySpec, sentences: list[str]) -> xr.
     return out
 
 
+def _component_mean(ds: xr.Dataset, spec: StudySpec) -> xr.DataArray:
+    """Mean over ok realizations of each diagonal component of the apparent tensor."""
+    diagonal = xr.DataArray(np.arange(spec.tensor_size), dims="component")
+    values = ds[spec.variable].where(ds["status"] == STATUS["ok"])
+    mean = values.isel(i=diagonal, j=diagonal).mean("realization")
+    return mean.drop_vars(["i", "j"], errors="ignore")
+
+
+def _bounds(spec: StudySpec, ds: xr.Dataset, notes: dict[str, str]) -> xr.Dataset:
+    """Voigt, Reuss and Hashin-Shtrikman bounds of the summarized scalar; for a
+    polycrystal also its exact bulk modulus and the largest deviation from it."""
+    out = xr.Dataset()
+    if spec.polycrystal:
+        crystal = spec.crystal_stiffness()
+        projection = isotropic_projection(crystal)
+        bulk = projection.bulk_voigt  # = bulk_reuss: a cubic crystal's bulk modulus
+        apparent = isotropic_part(ds[spec.variable].where(ds["status"] == STATUS["ok"]), "bulk")
+        out["bulk_exact"] = bulk
+        out["bulk_max_deviation"] = float(np.nanmax(np.abs(apparent.values / bulk - 1)))
+        if spec.modulus == "bulk":
+            out["voigt"] = out["reuss"] = out["hs_lower"] = out["hs_upper"] = bulk
+            notes["bounds"] = "every bound is the exact bulk modulus (c11 + 2 c12)/3"
+            return out
+        out["voigt"], out["reuss"] = projection.shear_voigt, projection.shear_reuss
+        c = spec.crystal
+        if spec.ndim == 3:
+            out["hs_lower"], out["hs_upper"] = cubic_polycrystal_shear_bounds(
+                c["c11"], c["c12"], c["c44"]
+            )
+            notes["bounds"] = "of an untextured polycrystal of the cubic crystal"
+        else:
+            out["hs_lower"] = out["hs_upper"] = np.nan
+            notes["bounds"] = (
+                "of an untextured polycrystal of the cubic crystal (Hashin–Shtrikman "
+                "polycrystal bounds are given in 3-D only)"
+            )
+        return out
+    fractions = [1 - spec.volume_fraction, spec.volume_fraction]
+    phases = list(spec.phase_scalars)
+    out["voigt"] = voigt_bound(fractions, phases)
+    out["reuss"] = reuss_bound(fractions, phases)
+    if spec.property == "conductivity":
+        hs = hashin_shtrikman_bounds(fractions, phases, spec.ndim)
+    else:
+        bulk, shear = spec.phase_bulk(), spec.phase_shear()
+        if spec.modulus == "shear":
+            hs = hashin_shtrikman_shear_bounds(fractions, bulk, shear, spec.ndim)
+        else:
+            hs = hashin_shtrikman_bulk_bounds(fractions, bulk, shear, spec.ndim)
+    out["hs_lower"], out["hs_upper"] = hs
+    notes["bounds"] = f"at the spec's volume fraction φ = {spec.volume_fraction:g}"
+    return out
+
+
 def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     """The key numbers of a study's convergence report, as one tidy Dataset.
 
@@ -361,8 +440,9 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     -------
     xarray.Dataset
         Of the isotropic part tr(K)/d of the apparent conductivity (or, for
-        an elasticity study, the bulk modulus i·C·i/d² of the apparent
-        stiffness, :func:`sve.statistics.isotropic_part`), at the
+        an elasticity study, the bulk or shear modulus of the apparent
+        stiffness that ``property.modulus`` names,
+        :func:`sve.statistics.isotropic_part`), at the
         confidence level ``attrs["confidence"]`` (0.95):
 
         * per ``size`` and ``bc``: ``mean``, ``ci_low``, ``ci_high``,
@@ -383,8 +463,15 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
           ``records_not_converged``, ``records_failed``,
           ``records_expected`` (counted over realizations and bcs), the
           ``gap`` KUBC − SUBC with ``gap_low``/``gap_high``;
+        * per ``size``, ``bc`` and ``component`` (0 … m − 1): ``component_mean``,
+          the mean of each diagonal component of the apparent tensor over the
+          ok realizations;
         * scalars: ``voigt``, ``reuss``, ``hs_lower``, ``hs_upper`` (bounds
-          at the spec's volume fraction), ``dykhne`` (NaN where it is not
+          of the summarized scalar at the spec's volume fraction, or of an
+          untextured polycrystal; ``attrs["bounds"]`` says which), for a
+          polycrystal ``bulk_exact`` ((c11 + 2 c12)/3) and
+          ``bulk_max_deviation`` (largest relative deviation of an ok
+          record's bulk modulus from it), ``dykhne`` (NaN where it is not
           a reference), ``ergodicity_p_value`` (NaN where not testable),
           ``ergodicity_flagged`` (bool),
           ``wall_time`` (sum of solve times, s), ``workers`` (largest over
@@ -406,7 +493,8 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
           bcs); attrs ``adaptive_target``, ``max_realizations``.
 
         ``attrs`` hold the notes the report prints: ``ergodicity``,
-        ``dykhne``, ``fit`` (why a fit is missing), ``bc_bias``,
+        ``dykhne``, ``fit`` (why a fit is missing), ``integral_range``
+        (polycrystal: why A is NaN), ``bounds``, ``bc_bias``,
         ``discretization``, ``s2``, ``complete`` (1 when every record is
         finished).
 
@@ -450,15 +538,8 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     if spec.adaptive:
         out.update(adaptive_summary(full))
         notes.update(adaptive_target=spec.adaptive_target, max_realizations=spec.max_realizations)
-    fractions = [1 - spec.volume_fraction, spec.volume_fraction]
-    phases = list(spec.phase_scalars)
-    out["voigt"] = voigt_bound(fractions, phases)
-    out["reuss"] = reuss_bound(fractions, phases)
-    if spec.property == "conductivity":
-        hs = hashin_shtrikman_bounds(fractions, phases, spec.ndim)
-    else:
-        hs = hashin_shtrikman_bulk_bounds(fractions, phases, spec.phase_shear(), spec.ndim)
-    out["hs_lower"], out["hs_upper"] = hs
+    out.update(_bounds(spec, ds, notes))
+    out["component_mean"] = _component_mean(ds, spec)
     out["dykhne"], notes["dykhne"] = _dykhne(spec)
     out.update(_ergodicity(full, spec, notes))
     out["wall_time"] = float(full["wall_time"].sum())
@@ -469,7 +550,13 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         "not estimated: the study has no refinement check (one resolution per size)"
     )
     medium = spec.medium
-    if medium.get("generator") == "gaussian_level_cut" and medium.get("fraction") == "exact":
+    if spec.polycrystal:
+        notes["s2"] = (
+            "the volume of every grain of the first realizations at the largest size (a "
+            "polycrystal has no phases, hence no S2), against the mean grain volume "
+            "cell_size^d of the Poisson–Voronoi tessellation"
+        )
+    elif medium.get("generator") == "gaussian_level_cut" and medium.get("fraction") == "exact":
         notes["s2"] = (
             "the 'exact' (rank) level cut conditions every realization on its fraction: "
             "the measured S2 falls short of the exact curve at long range by about the "
@@ -489,8 +576,8 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
             **notes,
             "confidence": CONFIDENCE,
             "complete": int(not np.any(full["status"].values == STATUS["pending"])),
-            "property": PROPERTY[spec.property],
-            "quantity": QUANTITY[spec.property],
+            "property": PROPERTY[summarized(spec)],
+            "quantity": QUANTITY[summarized(spec)],
             "units": ds[variable].attrs.get("units", ""),
             "study": spec.name,
         }

@@ -15,27 +15,45 @@ from ._validation import check_confidence, check_integer
 OK = 1  # sve.study.tasks.STATUS["ok"]; the statistics layer must not import the study layer
 
 
-def isotropic_part(tensor: xr.DataArray) -> xr.DataArray:
+#: The scalar moduli of a stiffness :func:`isotropic_part` can take.
+MODULI = ("bulk", "shear")
+
+
+def isotropic_part(tensor: xr.DataArray, modulus: str = "bulk") -> xr.DataArray:
     """The isotropic scalar of a tensor with dimensions ``i`` and ``j``.
 
     A conductivity (any other name): the mean of the diagonal, ``tr(K) / d``.
     A Mandel stiffness (named ``stiffness``, ``m = 3`` in 2-D or ``6`` in
-    3-D): the bulk modulus ``i.C.i / d**2``, the mean of its ``d x d``
-    normal block (3-D: ``(C11 + C22 + C33 + 2 (C12 + C13 + C23)) / 9``;
-    2-D plane strain: ``lam + mu`` for an isotropic tensor). It reads the
-    normal block only, so it is defined under mixed conditions too, and it
-    is the Voigt-type projection of :func:`sve.solvers.isotropic_projection`.
+    3-D), by ``modulus``:
+
+    - ``"bulk"``: ``K = i.C.i / d**2``, the mean of its ``d x d`` normal
+      block (3-D: ``(C11 + C22 + C33 + 2 (C12 + C13 + C23)) / 9``; 2-D plane
+      strain: ``lam + mu`` for an isotropic tensor);
+    - ``"shear"``: ``G = (tr C - d K) / (2 (m - 1))`` (3-D: ``(tr C - 3K) / 10``;
+      2-D: ``(tr C - 2K) / 4``), since an isotropic ``C = d K J + 2 G K_dev``
+      has ``tr J = 1`` and ``tr K_dev = m - 1`` in Mandel notation.
+
+    Both are the Voigt-type projections of :func:`sve.solvers.isotropic_projection`
+    (``bulk_voigt``, ``shear_voigt``); they read the normal block and the
+    diagonal only, so they are defined under mixed conditions too (whose
+    normal-shear coupling is NaN).
     """
     for dim in ("i", "j"):
         if dim not in tensor.dims:
             raise ValueError(f"tensor must have dimensions 'i' and 'j', got {tensor.dims}")
+    if modulus not in MODULI:
+        raise ValueError(f"modulus must be one of {MODULI}, got {modulus!r}")
     m = tensor.sizes["i"]
     if tensor.name == "stiffness":
         if m not in (3, 6):
             raise ValueError(f"a Mandel stiffness has 3 or 6 rows, got {m}")
         d = 2 if m == 3 else 3
         block = tensor.isel(i=slice(0, d), j=slice(0, d))
-        return block.sum(("i", "j"), skipna=False) / d**2
+        bulk = block.sum(("i", "j"), skipna=False) / d**2
+        if modulus == "bulk":
+            return bulk
+        trace = tensor.where(tensor["i"] == tensor["j"]).sum(("i", "j"), skipna=True)
+        return (trace - d * bulk) / (2 * (m - 1))
     diagonal = tensor.where(tensor["i"] == tensor["j"])
     return diagonal.sum(("i", "j"), skipna=True, min_count=1) / m
 
@@ -64,9 +82,11 @@ def check_study(ds: xr.Dataset, variable: str | None) -> str:
 
 
 def ok_values(ds: xr.Dataset, variable: str, isotropic: bool) -> xr.DataArray:
-    """``variable`` where ``status`` is ok (NaN elsewhere), its isotropic part if asked."""
+    """``variable`` where ``status`` is ok (NaN elsewhere), its isotropic part if asked
+    (of a stiffness: the modulus its ``modulus`` attribute names, bulk by default)."""
+    modulus = ds[variable].attrs.get("modulus", "bulk")
     values = ds[variable].where(ds["status"] == OK)
-    return isotropic_part(values) if isotropic else values
+    return isotropic_part(values, modulus) if isotropic else values
 
 
 def ensemble_statistics(
@@ -89,7 +109,8 @@ def ensemble_statistics(
         ``conductivity`` or ``stiffness``.
     isotropic : bool
         Summarize the isotropic part (:func:`isotropic_part`: tr(K)/d, or the
-        bulk modulus of a stiffness) instead of every component.
+        modulus of a stiffness its ``modulus`` attribute names, bulk by
+        default) instead of every component.
     confidence : float in (0, 1)
         Level of the two-sided confidence intervals.
     bootstrap : int, default 0

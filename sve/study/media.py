@@ -1,9 +1,10 @@
 """The random media a study can sample: names, parameters and how to draw one SVE.
 
 Each medium is a generator of :mod:`generators` with the parameters a spec's
-``[medium]`` table gives. Every medium is two-phase (labels 0 and 1) and
-periodic; ``volume_fraction`` is the (expected) fraction of phase 1. Lengths
-are physical (units of ``sampling.spacing``).
+``[medium]`` table gives. Every medium is periodic and, but for the
+polycrystal, two-phase (labels 0 and 1); ``volume_fraction`` is the
+(expected) fraction of phase 1. Lengths are physical (units of
+``sampling.spacing``).
 
 Generators and their parameters besides ``ndim`` and ``volume_fraction``:
 
@@ -15,6 +16,10 @@ Generators and their parameters besides ``ndim`` and ``volume_fraction``:
 - ``voronoi_mosaic``: ``cell_size`` (mean cell volume ``cell_size**ndim``;
   each cell is phase 1 with probability ``volume_fraction``).
 - ``random_checkerboard``: ``cell_size`` (square cells of that many voxels).
+- ``voronoi_polycrystal``: ``cell_size`` (mean grain volume
+  ``cell_size**ndim``); no ``volume_fraction``: every grain is the same
+  crystal (``property.crystal``) in a uniformly random orientation, and the
+  labels are grain ids (int32), not phases. Mode "independent" only.
 - ``random_laminate``: ``cell_size`` (layers of that many voxels, normal to
   axis 0, each phase 1 with probability ``volume_fraction``). Its indicator
   covariance depends on the lag along axis 0 only, so the integral range is
@@ -41,6 +46,8 @@ __all__ = [
     "MEDIA",
     "CELL_MEDIA",
     "FRACTIONS",
+    "POLYCRYSTAL",
+    "draw_polycrystal",
     "characteristic_length",
     "draw_medium",
     "indicator_integral_range",
@@ -75,7 +82,11 @@ MEDIA = {
     "voronoi_mosaic": Medium(("cell_size",), {}, "cell_size"),
     "random_checkerboard": Medium(("cell_size",), {}, "cell_size"),
     "random_laminate": Medium(("cell_size",), {}, "cell_size"),
+    "voronoi_polycrystal": Medium(("cell_size",), {}, "cell_size"),
 }
+
+#: The one medium of grains of a single crystal (labels are grain ids, no phases).
+POLYCRYSTAL = "voronoi_polycrystal"
 
 #: Media made of whole cells of ``cell_size`` voxels: sizes must be multiples of it.
 CELL_MEDIA = ("random_checkerboard", "random_laminate")
@@ -111,6 +122,16 @@ def _level_cut(medium, shape, spacing, rng):
     )
 
 
+def draw_polycrystal(
+    medium: dict[str, Any], size: int, spacing: float, rng: np.random.Generator
+) -> generators.Polycrystal:
+    """Grains and orientations of one SVE of a validated ``voronoi_polycrystal`` medium."""
+    intensity = 1.0 / medium["cell_size"] ** medium["ndim"]
+    return generators.voronoi_polycrystal(
+        (size,) * medium["ndim"], intensity, spacing=spacing, rng=rng
+    )
+
+
 def _voronoi(medium, shape, spacing, rng):
     intensity = 1.0 / medium["cell_size"] ** len(shape)
     return generators.voronoi_mosaic(
@@ -142,6 +163,9 @@ _DRAW: dict[str, Callable] = {
         shape, int(m["cell_size"]), m["volume_fraction"], rng=rng
     ),
     "random_laminate": _laminate,
+    POLYCRYSTAL: lambda m, shape, spacing, rng: (
+        draw_polycrystal(m, shape[0], spacing, rng).grain_ids
+    ),
 }
 
 
@@ -152,10 +176,11 @@ def indicator_integral_range(medium: dict[str, Any], spacing: float) -> float:
     non-ergodic control is what the ergodicity test looks for, so the band it
     is held to is the ergodic one), ``voronoi_mosaic`` and
     ``random_checkerboard`` (one cell); infinite for ``random_laminate`` (no
-    finite integral range in 2-D or 3-D); NaN for the others (the report then
+    finite integral range in 2-D or 3-D); NaN for the others (the polycrystal
+    has no phase-1 indicator) (the report then
     estimates it from the independent realizations' volume fractions).
     """
-    ndim, phi = medium["ndim"], medium["volume_fraction"]
+    ndim, phi = medium["ndim"], medium.get("volume_fraction")
     generator = medium["generator"]
     if generator == "gaussian_level_cut":
         return float(generators.level_cut_integral_range(covariance(medium), phi, ndim))
@@ -171,9 +196,13 @@ def indicator_integral_range(medium: dict[str, Any], spacing: float) -> float:
 def draw_medium(
     medium: dict[str, Any], size: int, spacing: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """Phase labels (int8, shape ``(size,) * ndim``) of one SVE of a validated medium."""
+    """Labels (shape ``(size,) * ndim``) of one SVE of a validated medium.
+
+    Phases (int8) of a two-phase medium; grain ids (int32) of the polycrystal.
+    """
     shape = (size,) * medium["ndim"]
-    return np.asarray(_DRAW[medium["generator"]](medium, shape, spacing, rng), dtype=np.int8)
+    dtype = np.int32 if medium["generator"] == POLYCRYSTAL else np.int8
+    return np.asarray(_DRAW[medium["generator"]](medium, shape, spacing, rng), dtype=dtype)
 
 
 def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
@@ -186,24 +215,26 @@ def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
     if generator not in MEDIA:
         fail(f"medium.generator must be one of {tuple(MEDIA)}, got {generator!r}")
     kind = MEDIA[generator]
-    known = {"generator", "ndim", "volume_fraction", *kind.required, *kind.optional}
+    fraction = () if generator == POLYCRYSTAL else ("volume_fraction",)
+    known = {"generator", "ndim", *fraction, *kind.required, *kind.optional}
     for key in table:
         if key not in known:
             fail(
                 f"unknown field 'medium.{key}' for generator {generator!r}; "
                 f"known: {', '.join(sorted(known))}"
             )
-    for key in ("ndim", "volume_fraction", *kind.required):
+    for key in ("ndim", *fraction, *kind.required):
         if key not in table:
             fail(f"missing field 'medium.{key}'")
     out = {**kind.optional, **table}
     ndim = out["ndim"]
     if isinstance(ndim, bool) or ndim not in (2, 3):
         fail(f"medium.ndim must be 2 or 3, got {ndim!r}")
-    phi = out["volume_fraction"]
+    phi = out.get("volume_fraction", 0.5)
     if isinstance(phi, bool) or not isinstance(phi, int | float) or not 0 < phi < 1:
         fail(f"medium.volume_fraction must be in (0, 1), got {phi!r}")
-    out["volume_fraction"] = float(phi)
+    if fraction:
+        out["volume_fraction"] = float(phi)
     for key in ("correlation_length", "radius", "cell_size", "nu", "beta"):
         if out.get(key) is not None:
             out[key] = positive(out[key], f"medium.{key}")

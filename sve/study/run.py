@@ -130,6 +130,9 @@ def _warm_numba_cache(spec: StudySpec) -> None:
     phases[:2, :1] = 1
     if spec.property == "conductivity":
         apparent_conductivity(phases, [1.0, 2.0], tol=1e-3)
+    elif spec.polycrystal:  # two grains: the crystal and twice its stiffness
+        crystal = spec.crystal_stiffness()
+        apparent_stiffness(phases, [crystal, 2 * crystal], tol=1e-3)
     else:
         apparent_stiffness(phases, spec.phase_stiffness(), tol=1e-3)
 

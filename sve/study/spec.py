@@ -24,6 +24,9 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     # elasticity: isotropic moduli of phase 0 and phase 1 (one pair each: E and nu,
     # K and G, or lam and mu; 2-D is plane strain), e.g.
     # phases = [{E = 1.0, nu = 0.3}, {E = 10.0, nu = 0.2}]
+    # modulus = "bulk"              # elasticity: the scalar the statistics summarize, or "shear"
+    # medium.generator = "voronoi_polycrystal" (elasticity only): no phases, one cubic crystal
+    # crystal = {c11 = 168.4, c12 = 121.4, c44 = 75.4}   # Voigt constants (copper, GPa)
 
     [sampling]
     sizes = [16, 32, 64, 128, 256]  # edge length in voxels
@@ -116,11 +119,18 @@ import numpy as np
 from sve.solvers import (
     CONDUCTIVITY_BCS,
     ELASTICITY_BCS,
+    cubic,
     implemented_bc,
     isotropic,
     isotropic_projection,
 )
-from sve.study.media import CELL_MEDIA, MEDIA, characteristic_length, validate_medium
+from sve.study.media import (
+    CELL_MEDIA,
+    MEDIA,
+    POLYCRYSTAL,
+    characteristic_length,
+    validate_medium,
+)
 
 __all__ = ["StudySpec", "SpecError", "load_spec"]
 
@@ -131,6 +141,9 @@ VARIABLES = {"conductivity": "conductivity", "elasticity": "stiffness"}
 _BCS = {"conductivity": CONDUCTIVITY_BCS, "elasticity": ELASTICITY_BCS}
 _SOLVERS = {"conductivity": "apparent_conductivity", "elasticity": "apparent_stiffness"}
 DISCRETIZATIONS = ("q1", "fv")
+#: Values of ``property.modulus``: the scalar an elasticity study's statistics summarize
+#: (:func:`sve.statistics.isotropic_part`).
+MODULI = ("bulk", "shear")
 #: Values of ``sampling.mode``.
 SAMPLING_MODES = ("independent", "windows", "both")
 #: Largest parent (voxels in all) of the window modes: every task regenerates it
@@ -194,6 +207,11 @@ class StudySpec:
     #: of the study's identity: left out of the JSON and of equality, so a moved store
     #: still resumes.
     store: str = field(default="", compare=False)
+    #: ``property.modulus`` (elasticity): "bulk" or "shear", the scalar of the statistics.
+    modulus: str = "bulk"
+    #: ``property.crystal``: cubic constants ``{"c11", "c12", "c44"}`` of the polycrystal's
+    #: grains (empty for two-phase media, whose ``phases`` are then empty).
+    crystal: dict[str, float] = field(default_factory=dict)
 
     @property
     def swept(self) -> bool:
@@ -231,8 +249,19 @@ class StudySpec:
 
     @property
     def volume_fraction(self) -> float:
-        """(Expected) volume fraction of phase 1."""
-        return self.medium["volume_fraction"]
+        """(Expected) volume fraction of phase 1; NaN for the polycrystal (no phases)."""
+        return self.medium.get("volume_fraction", math.nan)
+
+    @property
+    def polycrystal(self) -> bool:
+        """True for a polycrystal of one cubic crystal (``property.crystal``), no phases."""
+        return bool(self.crystal)
+
+    def crystal_stiffness(self) -> np.ndarray:
+        """Mandel stiffness (m, m) of the polycrystal's crystal in its cube axes."""
+        if not self.polycrystal:
+            raise ValueError("crystal_stiffness needs a polycrystal study (property.crystal)")
+        return cubic(self.crystal["c11"], self.crystal["c12"], self.crystal["c44"], self.ndim)
 
     @property
     def variable(self) -> str:
@@ -254,13 +283,17 @@ class StudySpec:
     def phase_scalars(self) -> tuple[float, float]:
         """The scalar the statistics summarize, per phase (phase 0, phase 1).
 
-        Conductivity: the conductivities. Elasticity: the bulk moduli
-        ``i.C.i / d**2`` (3-D: ``K``; 2-D plane strain: ``lam + mu``), the
-        projection :func:`sve.statistics.isotropic_part` takes of the
-        apparent stiffness.
+        Conductivity: the conductivities. Elasticity: the moduli named by
+        ``modulus``, the bulk moduli ``i.C.i / d**2`` (3-D: ``K``; 2-D plane
+        strain: ``lam + mu``) or the shear moduli, the projection
+        :func:`sve.statistics.isotropic_part` takes of the apparent stiffness.
         """
         if self.property == "conductivity":
             return tuple(self.phases)
+        return self.phase_shear() if self.modulus == "shear" else self.phase_bulk()
+
+    def phase_bulk(self) -> tuple[float, float]:
+        """Bulk modulus ``i.C.i / d**2`` of each phase (elasticity studies only)."""
         return tuple(isotropic_projection(c).bulk_voigt for c in self.phase_stiffness())
 
     def phase_shear(self) -> tuple[float, float]:
@@ -288,6 +321,10 @@ class StudySpec:
             del data["adaptive_target"], data["max_realizations"]
         if not self.swept:
             del data["sweep_field"], data["sweep_values"]
+        if self.modulus == "bulk":
+            del data["modulus"]
+        if not self.polycrystal:
+            del data["crystal"]
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -320,7 +357,7 @@ def _with_value(spec: StudySpec, value: float) -> StudySpec:
 
 _SECTIONS = {
     "medium": None,  # depends on the generator: checked by sve.study.media
-    "property": ("name", "phases"),
+    "property": ("name", "phases", "modulus", "crystal"),
     "sampling": (
         "sizes",
         "lengths",
@@ -598,12 +635,15 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     prop = _string(_get(data, "property.name"), "property.name")
     if prop not in PROPERTIES:
         raise SpecError(f"property.name must be one of {PROPERTIES}, got {prop!r}")
-    phases = _get(data, "property.phases")
-    if not isinstance(phases, list) or len(phases) != 2:
+    modulus, crystal = _modulus(data, prop, medium), _crystal(data, prop, medium)
+    phases = [] if crystal else _get(data, "property.phases")
+    if not crystal and (not isinstance(phases, list) or len(phases) != 2):
         raise SpecError(
             f"property.phases must be a list of 2 values (phase 0, phase 1), got {phases!r}"
         )
-    if prop == "conductivity":
+    if crystal:
+        phases = ()
+    elif prop == "conductivity":
         phases = tuple(_positive(v, f"property.phases[{i}]") for i, v in enumerate(phases))
     else:
         phases = tuple(
@@ -623,6 +663,10 @@ def _validate(data: dict[str, Any]) -> StudySpec:
                     f"the {medium['generator']} generator, got {size}"
                 )
     mode, parent_size = _sampling_mode(data, medium, sizes)
+    if crystal and mode != "independent":
+        raise SpecError(
+            f"sampling.mode must be 'independent' for the {POLYCRYSTAL} medium, got {mode!r}"
+        )
     target, budget = _adaptive(data, realizations, mode)
 
     bcs = _get(data, "solver.bc")
@@ -672,7 +716,58 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         parent_size=parent_size,
         adaptive_target=target,
         max_realizations=budget,
+        modulus=modulus,
+        crystal=crystal,
     )
+
+
+def _modulus(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> str:
+    """``property.modulus``: default "shear" for the polycrystal (whose bulk modulus is
+    exact, so it has no variance to study), "bulk" otherwise."""
+    table = data.get("property", {})
+    if "modulus" not in table:
+        return "shear" if medium["generator"] == POLYCRYSTAL else "bulk"
+    if prop != "elasticity":
+        raise SpecError(f"property.modulus is only used by elasticity studies, got {prop!r}")
+    if table["modulus"] not in MODULI:
+        raise SpecError(f"property.modulus must be one of {MODULI}, got {table['modulus']!r}")
+    return table["modulus"]
+
+
+def _crystal(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> dict[str, float]:
+    """``property.crystal`` of a polycrystal (cubic constants, checked), else ``{}``."""
+    table = data.get("property", {})
+    if medium["generator"] != POLYCRYSTAL:
+        if "crystal" in table:
+            raise SpecError(
+                f"property.crystal is only used by medium.generator {POLYCRYSTAL!r}, "
+                f"got {medium['generator']!r}"
+            )
+        return {}
+    if prop != "elasticity":
+        raise SpecError(
+            f"property.name must be 'elasticity' for the {POLYCRYSTAL} medium (grains of one "
+            f"cubic crystal), got {prop!r}"
+        )
+    if "phases" in table:
+        raise SpecError(
+            f"property.phases is not used by the {POLYCRYSTAL} medium (every grain is "
+            "property.crystal in its own orientation); remove it"
+        )
+    crystal = _get(data, "property.crystal")
+    if not isinstance(crystal, dict) or set(crystal) != {"c11", "c12", "c44"}:
+        raise SpecError(
+            "property.crystal must be a table of the cubic constants c11, c12, c44, e.g. "
+            f"{{c11 = 168.4, c12 = 121.4, c44 = 75.4}}, got {crystal!r}"
+        )
+    for key, value in crystal.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SpecError(f"property.crystal.{key} must be a number, got {value!r}")
+    try:
+        cubic(crystal["c11"], crystal["c12"], crystal["c44"], medium["ndim"])
+    except ValueError as err:
+        raise SpecError(f"property.crystal: {err}") from None
+    return {key: float(crystal[key]) for key in ("c11", "c12", "c44")}
 
 
 def _adaptive(data: dict[str, Any], realizations: int, mode: str) -> tuple[float, int]:

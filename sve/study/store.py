@@ -118,6 +118,17 @@ _TENSOR_ATTRS = {
 }
 
 
+def _tensor_attrs(spec: StudySpec) -> dict[str, str]:
+    """Attributes of the apparent tensor; a stiffness names the modulus its statistics
+    summarize (``modulus``, read by :func:`sve.statistics.isotropic_part`'s callers)."""
+    attrs = dict(_TENSOR_ATTRS[spec.property])
+    if spec.property == "elasticity":
+        attrs["modulus"] = spec.modulus
+        if spec.polycrystal:
+            attrs["units"] = "same as property.crystal"
+    return attrs
+
+
 def empty_dataset(spec: StudySpec) -> xr.Dataset:
     """The study dataset with every record pending (NaN values, status 0)."""
     n_size, n_bc, d = len(spec.sizes), len(spec.bc), spec.ndim
@@ -148,7 +159,7 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
             spec.variable: (
                 (*rec, "i", "j"),
                 full((*n_base, n_bc, m, m), np.nan),
-                _TENSOR_ATTRS[spec.property],
+                _tensor_attrs(spec),
             ),
             "volume_fraction": (
                 base,

@@ -22,8 +22,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from generators import rotate_tensor
 from sve.solvers import apparent_conductivity, apparent_stiffness
-from sve.study.media import draw_medium
+from sve.study.media import draw_medium, draw_polycrystal
 from sve.study.spec import StudySpec
 
 __all__ = [
@@ -193,7 +194,7 @@ def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np
     dict of ndarray
         ``conductivity`` (n, n_bc, d, d) or, for elasticity, ``stiffness``
         (n, n_bc, m, m) in Mandel notation (NaN normal-shear coupling under mixed
-        conditions), ``volume_fraction`` (n,),
+        conditions), ``volume_fraction`` (n,; NaN for the polycrystal),
         ``iterations``, ``residual``, ``hill_mandel_defect``, ``wall_time``
         (seconds) and ``status`` (see :data:`STATUS`), each (n, n_bc);
         ``error`` (n,), empty strings. Mode "windows": realization k is
@@ -221,13 +222,20 @@ def _solve(
         solve, materials = apparent_conductivity, list(spec.phases)
         options["discretization"] = spec.discretization
     else:
-        solve, materials = apparent_stiffness, spec.phase_stiffness()
+        solve = apparent_stiffness
+        materials = None if spec.polycrystal else spec.phase_stiffness()
     for a, realization in enumerate(realizations):
         if windows and realization >= window_count(spec, size):
             out["status"][a] = STATUS["absent"]
             continue
-        phases = generate_sve(spec, size, realization, sampling)
-        out["volume_fraction"][a] = np.count_nonzero(phases == 1) / phases.size
+        if spec.polycrystal:  # grain ids, one rotated crystal per grain; no phase fraction
+            rng = realization_rng(spec.seed, size, realization)
+            crystal = draw_polycrystal(spec.medium, size, spec.spacing, rng)
+            phases = crystal.grain_ids
+            materials = rotate_tensor(spec.crystal_stiffness(), crystal.rotations)
+        else:
+            phases = generate_sve(spec, size, realization, sampling)
+            out["volume_fraction"][a] = np.count_nonzero(phases == 1) / phases.size
         for b, bc in enumerate(spec.bc):
             start = time.perf_counter()
             result = solve(phases, materials, bc=bc, on_failure="flag", **options)
