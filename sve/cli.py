@@ -127,14 +127,12 @@ def _value(text: str):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from sve.study.media import draw_medium, validate_medium
+    from sve.study.media import POLYCRYSTAL, draw_medium, validate_medium
     from sve.study.spec import SpecError, _positive
 
-    table = {
-        "generator": args.generator,
-        "ndim": args.ndim,
-        "volume_fraction": args.volume_fraction,
-    }
+    table = {"generator": args.generator, "ndim": args.ndim}
+    if args.generator != POLYCRYSTAL:  # grains of one crystal: no phases
+        table["volume_fraction"] = args.volume_fraction
     for item in args.set or []:
         key, sep, text = item.partition("=")
         if not sep or not key:
@@ -152,7 +150,11 @@ def _generate(args: argparse.Namespace) -> int:
     if out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy, got {str(out)!r}")
     np.save(out, phases)
-    print(f"{out}: {phases.shape} int8, phase-1 fraction {phases.mean():.4f}")
+    if args.generator == POLYCRYSTAL:
+        grains = np.count_nonzero(np.bincount(phases.ravel()))
+        print(f"{out}: {phases.shape} int32 grain ids, {grains} grains")
+    else:
+        print(f"{out}: {phases.shape} int8, phase-1 fraction {phases.mean():.4f}")
     return 0
 
 
@@ -336,7 +338,9 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("store", help="study store (.zarr)")
     status.set_defaults(func=_status)
 
-    gen = sub.add_parser("generate", help="draw one periodic two-phase SVE and save it (.npy)")
+    gen = sub.add_parser(
+        "generate", help="draw one periodic SVE (phases, or grain ids of a polycrystal) as .npy"
+    )
     gen.add_argument("generator", help="gaussian_level_cut, boolean_spheres, rsa_spheres, ...")
     gen.add_argument("--ndim", type=int, default=2, help="2 or 3 (default 2)")
     gen.add_argument("--size", type=int, required=True, help="edge length in voxels")

@@ -175,3 +175,13 @@ def test_morphology_bad_input_exits_2(tmp_path, capsys, argv, message):
     np.save(image, laminate((8, 8), 0.5))
     assert main(["morphology", str(image), *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_generate_polycrystal_saves_grain_ids(tmp_path, capsys):
+    image = tmp_path / "grains.npy"
+    args = ["generate", "voronoi_polycrystal", "--ndim", "3", "--size", "12",
+            "--set", "cell_size=4", "--seed", "2", "--out", str(image)]  # fmt: skip
+    assert main(args) == 0
+    grains = np.load(image)
+    assert grains.shape == (12, 12, 12) and grains.dtype == np.int32
+    assert f"{np.count_nonzero(np.bincount(grains.ravel()))} grains" in capsys.readouterr().out
