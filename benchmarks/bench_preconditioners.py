@@ -1,0 +1,110 @@
+"""FFT reference-medium preconditioner against geometric multigrid, periodic Q1 conductivity.
+
+Run as ``.venv/bin/python benchmarks/bench_preconditioners.py`` (``--quick``:
+sizes 32^3 and 64^3 only). It never asserts a time.
+
+Media: 3-D level cuts of a Gaussian field with a Gaussian covariance of
+correlation length 8 voxels (one field per size, so every case of a size
+shares the geometry), at 32^3, 64^3 and 128^3: the standard medium (phase
+1 at phi = 0.5, contrast 100, phases 1 and 100) and the hard cases,
+contrast 1e4 and 1e6 (a near-superconducting phase 1 at phi = 0.5) and
+voids (conductivity 0 in phase 1, phi = 0.3 and 0.5 of voids).
+
+Both preconditioners run in the same conjugate gradients
+(``sve.solvers._multigrid.periodic_tensor``, the loads and void projection
+of ``apparent_conductivity(..., bc="periodic")``), tol = 1e-6, three load
+cases. Per case and preconditioner: the iterations per load case, the
+setup (multigrid hierarchy; the FFT symbol is negligible) and total solve
+times, the time per iteration over one numpy real FFT forward + inverse
+pair of float64 of the same size (timed in the same run, the unit), the
+ratio of the total time to the FFT-preconditioned one, and K_00 with the
+relative difference between the two (both solve to tol, so it must be
+below tol).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+# Runs from a checkout without installing the package: the repository root goes first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_conductivity import best_time, fft_pair_time  # noqa: E402
+
+from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
+from sve.solvers._multigrid import multigrid, periodic_tensor  # noqa: E402
+
+TOL = 1e-6
+MAXITER = 5000
+# (name, phi of phase 1, conductivities of phases 0 and 1)
+STANDARD = ("contrast 100", 0.5, (1.0, 100.0))
+HARD = [
+    ("contrast 1e4", 0.5, (1.0, 1e4)),
+    ("contrast 1e6", 0.5, (1.0, 1e6)),
+    ("voids 0.3", 0.3, (1.0, 0.0)),
+    ("voids 0.5", 0.5, (1.0, 0.0)),
+]
+
+
+def run_case(name: str, k: np.ndarray, fft: float) -> None:
+    """Solve `k` with both preconditioners and print two rows."""
+    size = "x".join(map(str, k.shape))
+    voids = not bool(np.all(k > 0.0))
+    totals, values = {}, {}
+    for preconditioner in ("fft", "multigrid"):
+        setup = 0.0
+        if preconditioner == "multigrid":
+            setup = best_time(lambda: multigrid(k, 1.0, voids=voids), 1)[0]
+        start = time.perf_counter()
+        tensor, iterations = periodic_tensor(
+            k, 1.0, preconditioner=preconditioner, tol=TOL, maxiter=MAXITER
+        )
+        total = time.perf_counter() - start
+        totals[preconditioner] = total
+        values[preconditioner] = tensor[0, 0]
+        per_iteration = (total - setup) / max(sum(iterations), 1)
+        agreement = ""
+        if preconditioner == "multigrid":
+            difference = abs(values["multigrid"] - values["fft"]) / abs(values["fft"])
+            agreement = f"{difference:.1e} {'<=' if difference <= TOL else '>'} tol"
+        print(
+            f"{name:>13} {size:>11} {preconditioner:>9} {','.join(map(str, iterations)):>10} "
+            f"{setup:>9.2f} {total:>9.2f} {per_iteration / fft:>13.1f} "
+            f"{total / totals['fft']:>8.2f} {values[preconditioner]:>12.6g} {agreement:>16}",
+            flush=True,
+        )
+
+
+def main(sizes: list[int]) -> None:
+    """Every case of the module docstring at `sizes`."""
+    small = np.indices((8, 8, 8)).sum(axis=0) % 2
+    for values in ((1.0, 2.0), (1.0, 0.0)):  # compile (or load from the cache) before timing
+        k = np.array(values)[small]
+        for preconditioner in ("fft", "multigrid"):
+            periodic_tensor(k, 1.0, preconditioner=preconditioner, tol=TOL, maxiter=MAXITER)
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores)")
+    print(
+        f"periodic Q1, tol={TOL:g}, 3 load cases; 'iter/FFT': solve time per CG iteration "
+        "(setup excluded) over one numpy rfftn+irfftn pair (float64, same size); "
+        "'/ fft': total time over the FFT-preconditioned total"
+    )
+    print(
+        f"{'case':>13} {'size':>11} {'precond':>9} {'iterations':>10} {'setup [s]':>9} "
+        f"{'total [s]':>9} {'iter/FFT':>13} {'/ fft':>8} {'K_00':>12} {'|dK_00|/K_00':>16}"
+    )
+    for size in sizes:
+        shape = (size,) * 3
+        fft = fft_pair_time(shape, 3)
+        print(f"--- {size}^3: FFT pair {1e3 * fft:.2f} ms")
+        field = gaussian_field(shape, Gaussian(8.0), rng=size)
+        for name, phi, conductivities in [STANDARD] + HARD:
+            k = np.array(conductivities)[level_cut(field, phi)]
+            run_case(name, k, fft)
+
+
+if __name__ == "__main__":
+    main([32, 64] if "--quick" in sys.argv else [32, 64, 128])

@@ -1,0 +1,144 @@
+"""The geometric multigrid preconditioner of the periodic Q1 conductivity operator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sve.solvers import apparent_conductivity
+from sve.solvers._multigrid import (
+    VCycle,
+    child_interpolation,
+    hierarchy,
+    multigrid,
+    periodic_tensor,
+    supported,
+)
+from sve.solvers._multigrid_kernels import prolong_add_2d, prolong_add_3d, stencil_2d, stencil_3d
+from tests.sve.solvers._media import smooth_two_phase
+
+# (shape, conductivities of phases 0 and 1): moderate and extreme contrast, voids; odd-sized
+# axes stop the coarsening early (20 -> 10 -> 5).
+CASES = [
+    ((16, 24), (1.0, 10.0)),
+    ((20, 16), (1.0, 0.0)),
+    ((16, 16, 16), (1.0, 100.0)),
+    ((12, 12, 12), (1.0, 1e6)),
+    ((16, 16, 16), (0.0, 1.0)),
+]
+
+
+def _image(shape, values, seed):
+    phases = smooth_two_phase(shape, np.random.default_rng(seed), length=1.5)
+    return phases, np.array(values)[phases]
+
+
+def _dense(apply, shape, out_shape=None):
+    """Matrix of a linear map from fields of `shape` to fields of `out_shape`, by columns."""
+    out_shape = shape if out_shape is None else out_shape
+    size = int(np.prod(shape))
+    columns = []
+    for j in range(size):
+        unit = np.zeros(size)
+        unit[j] = 1.0
+        out = np.zeros(out_shape)
+        apply(unit.reshape(shape), out)
+        columns.append(out.reshape(-1))
+    return np.array(columns).T
+
+
+@pytest.mark.parametrize(("shape", "values"), CASES)
+def test_same_tensor_as_fft(shape, values):
+    # Both solve to tol = 1e-10 in the energy norm: the tensors agree far below 1e-8.
+    phases, k = _image(shape, values, seed=len(shape))
+    fft, fft_iterations = periodic_tensor(k, 1.0, preconditioner="fft", tol=1e-10, maxiter=2000)
+    mg, mg_iterations = periodic_tensor(
+        k, 1.0, preconditioner="multigrid", tol=1e-10, maxiter=2000
+    )
+    assert np.abs(mg - fft).max() <= 1e-8 * np.abs(fft).max()
+    assert max(mg_iterations) < max(fft_iterations)
+    # the FFT driver is the solver of apparent_conductivity (same loads, projection, PCG)
+    reference = apparent_conductivity(phases, list(values), tol=1e-10, maxiter=2000).tensor
+    assert np.abs(fft - reference).max() <= 1e-8 * np.abs(reference).max()
+
+
+@pytest.mark.parametrize(("shape", "values"), CASES)
+def test_v_cycle_symmetric_positive_semidefinite(shape, values):
+    _, k = _image(shape, values, seed=7)
+    cycle = VCycle(hierarchy(k, 1.0), degree=2)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2,) + k.shape)
+    bx, by = np.empty(k.shape), np.empty(k.shape)
+    cycle(x, bx)
+    cycle(y, by)
+    scale = np.linalg.norm(bx) * np.linalg.norm(y)
+    assert abs(np.vdot(y, bx) - np.vdot(x, by)) <= 1e-12 * scale  # round-off of a few sweeps
+    for _ in range(5):
+        z = rng.standard_normal(k.shape)
+        bz = np.empty(k.shape)
+        cycle(z, bz)
+        assert np.vdot(z, bz) >= -1e-12 * np.linalg.norm(z) * np.linalg.norm(bz)
+
+
+def test_preconditioner_removes_the_constants():
+    _, k = _image((16, 16, 16), (1.0, 100.0), seed=3)
+    apply = multigrid(k, 1.0, voids=False)
+    r = np.random.default_rng(1).standard_normal(k.shape)
+    out = np.empty(k.shape)
+    apply(r, out)
+    assert abs(out.mean()) <= 1e-14 * np.abs(out).max()
+
+
+@pytest.mark.parametrize("shape", [(16, 8), (8, 8, 8)])
+def test_coarse_operator_is_the_galerkin_product(shape):
+    # R A P with R = P^T, A the assembled fine operator, P the interpolation kernel, to
+    # round-off; the first coarse level only exists above COARSEST (64) nodes.
+    k = np.random.default_rng(2).uniform(0.0, 2.0, size=shape)
+    k[k < 0.3] = 0.0  # some voids
+    levels = hierarchy(k, 0.5)
+    coarse_shape = levels[1].shape
+
+    def fine(x, out):
+        levels[0].apply(x.reshape(-1), out.reshape(-1))
+
+    def coarse(x, out):
+        levels[1].apply(x.reshape(-1), out.reshape(-1))
+
+    prolong = prolong_add_2d if len(shape) == 2 else prolong_add_3d
+    interpolation = _dense(prolong, coarse_shape, shape)  # (fine nodes, coarse nodes)
+    galerkin = interpolation.T @ _dense(fine, shape) @ interpolation
+    assembled = _dense(coarse, coarse_shape)
+    assert np.abs(assembled - galerkin).max() <= 1e-13 * np.abs(galerkin).max()
+
+
+def test_child_interpolation_reproduces_linear_fields():
+    # Trilinear interpolation is exact for the coarse corner values of x_0 + 2 x_1 - x_2.
+    child = child_interpolation(3)
+    corners = np.array(np.meshgrid(*([[0, 2]] * 3), indexing="ij")).reshape(3, -1).T
+    linear = corners @ np.array([1.0, 2.0, -1.0])
+    fine = np.array(np.meshgrid(*([[0, 1]] * 3), indexing="ij")).reshape(3, -1).T
+    for c, offset in enumerate(fine):
+        assert np.allclose(child[c] @ linear, (fine + offset) @ np.array([1.0, 2.0, -1.0]))
+
+
+def test_stencil_kernels_match_dense_rows():
+    # The 2-D and 3-D stencils with random coefficients against an explicit matrix.
+    rng = np.random.default_rng(4)
+    for shape, kernel in (((5, 6), stencil_2d), ((3, 4, 5), stencil_3d)):
+        ndim = len(shape)
+        coefficients = rng.standard_normal(shape + (3**ndim,))
+        x = rng.standard_normal(shape)
+        out = np.empty(shape)
+        kernel(coefficients, x, out)
+        expected = np.zeros(shape)
+        for index, offset in enumerate(np.ndindex((3,) * ndim)):
+            shift = tuple(1 - o for o in offset)  # x[n + o - 1] at node n
+            expected += coefficients[..., index] * np.roll(x, shift, axis=tuple(range(ndim)))
+        assert np.allclose(out, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_supported():
+    assert supported(("periodic",) * 3, (64, 64, 64))
+    assert supported(("periodic",) * 2, (20, 16))  # 20 -> 10 -> 5: 5 x 4 nodes at the end
+    assert not supported(("dirichlet",) * 3, (64, 64, 64))
+    assert not supported(("periodic",) * 3, (33, 33, 33))  # odd: 35937 nodes, no coarsening
