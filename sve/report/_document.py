@@ -88,7 +88,9 @@ def _banners(ds: xr.Dataset, numbers: xr.Dataset) -> list[Block]:
         ]
     unconverged = int(np.count_nonzero(status == STATUS["not_converged"]))
     if unconverged:
-        blocks.append(Block("banner", f"**{unconverged} solves did not converge** and are left out."))
+        blocks.append(
+            Block("banner", f"**{unconverged} solves did not converge** and are left out.")
+        )
     failed = int(np.count_nonzero(status == STATUS["failed"]))
     if failed:
         blocks.append(
@@ -216,9 +218,10 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     bounds = [
         [f"Voigt (arithmetic mean) {fmt(numbers['voigt'], '.5g')}, Reuss (harmonic mean) "
          f"{fmt(numbers['reuss'], '.5g')}"],
-        [f"Hashin–Shtrikman ({spec.ndim}-D) [{fmt(numbers['hs_lower'], '.5g')}, "
-         f"{fmt(numbers['hs_upper'], '.5g')}]"],
     ]
+    if np.isfinite(float(numbers["hs_lower"])):
+        bounds.append([f"Hashin–Shtrikman ({spec.ndim}-D) [{fmt(numbers['hs_lower'], '.5g')}, "
+                       f"{fmt(numbers['hs_upper'], '.5g')}]"])  # fmt: skip
     if "bulk_exact" in numbers:
         bounds.append(
             [f"Bulk modulus of any untextured or textured polycrystal of a cubic crystal, "
@@ -339,7 +342,7 @@ def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         ]
         for bc in numbers["bc"].values
     ]
-    if spec.polycrystal:
+    if "integral_range" in numbers.attrs:
         kanit = (
             "Kanit's law D²(V) = D² (A/V)^α: the integral range A is "
             f"{numbers.attrs['integral_range']}."
@@ -354,7 +357,10 @@ def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block("p", kanit),
         Block(
             "table",
-            header=["bc", "α", f"{conf} % interval", f"integral range A{_unit(unit, d)}", f"{conf} % interval"],
+            header=[
+                "bc", "α", f"{conf} % interval", f"integral range A{_unit(unit, d)}",
+                f"{conf} % interval",
+            ],  # fmt: skip
             rows=rows,
         ),
         Block("figure", "variance_vs_size", header=["variance against size"]),
@@ -479,7 +485,10 @@ def _provenance(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Bl
         blocks.append(
             Block(
                 "table",
-                header=["run started", "finished", "wall time [s]", "workers", "scheduler", "tasks", "failed"],
+                header=[
+                    "run started", "finished", "wall time [s]", "workers", "scheduler", "tasks",
+                    "failed",
+                ],  # fmt: skip
                 rows=[
                     [
                         str(run.get("started", "")),
@@ -496,7 +505,8 @@ def _provenance(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Bl
         )
     else:
         blocks.append(Block("p", "No run record in the store (attrs['runs'] is empty)."))
-    blocks += [Block("p", "Spec:"), Block("code", json.dumps(json.loads(ds.attrs["spec"]), indent=2))]
+    spec_text = json.dumps(json.loads(ds.attrs["spec"]), indent=2)
+    blocks += [Block("p", "Spec:"), Block("code", spec_text)]
     return blocks
 
 
@@ -656,7 +666,8 @@ def _inline(text: str) -> str:
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+h1{font-size:1.6em}
+h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}
 .banner{background:#fff4d6;border-left:5px solid #e0a800;padding:.6em 1em;margin:.8em 0}

@@ -198,6 +198,12 @@ def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
             kanit = fit_integral_range(
                 usable, ndim=spec.ndim, point_variance=d2, confidence=CONFIDENCE
             )
+            if np.isinf(indicator_integral_range(spec.medium, spec.spacing)):
+                notes["integral_range"] = (
+                    "a scale parameter of the fitted law only: this medium has no finite "
+                    "integral range (a laminate's covariance does not decay along the layers), "
+                    "so A, α and the RVE sizes extrapolate a fit, not Matheron's law"
+                )
             if spec.polycrystal:
                 for name in ("integral_range", "integral_range_low", "integral_range_high"):
                     kanit[name] = kanit[name] * np.nan
@@ -414,6 +420,14 @@ def _bounds(spec: StudySpec, ds: xr.Dataset, notes: dict[str, str]) -> xr.Datase
     phases = list(spec.phase_scalars)
     out["voigt"] = voigt_bound(fractions, phases)
     out["reuss"] = reuss_bound(fractions, phases)
+    if spec.medium["generator"] == "random_laminate":
+        notes["bounds"] = (
+            f"at the spec's volume fraction φ = {spec.volume_fraction:g}; on aligned layers "
+            "they are the exact means along (Voigt) and across (Reuss) the layers, and the "
+            "Hashin–Shtrikman bounds, which assume statistical isotropy, do not apply"
+        )
+        out["hs_lower"] = out["hs_upper"] = np.nan
+        return out
     if spec.property == "conductivity":
         hs = hashin_shtrikman_bounds(fractions, phases, spec.ndim)
     else:
