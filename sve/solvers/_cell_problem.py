@@ -290,20 +290,27 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors) -> Solution:
     boundary flux, for ``Q`` in the subspace where every cluster receives no
     net load; the apparent resistivity there is ``R_ab = Q_a . <grad T_b>``
     and the conductivity is its inverse on the subspace, zero off it.
+
+    Only the d temperatures outlive their solve: a load is made again where
+    it is needed (one application of ``A_1``, the cost of one iteration), and
+    the forces of the Hill-Mandel defect are made one at a time in the
+    scratch of the solves, d + 5 fields of the node grid at the peak.
     """
     ndim = k.ndim
     grid = _grid(k, ("neumann",) * ndim, spacing, "q1", tensors)
     reference = None if tensors is None else tensors.reference
     solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter, reference=reference)
-    loads = []
-    for j in range(ndim):
-        f = np.empty(grid.shape)
-        grid.unit_flux(np.zeros(grid.shape), np.eye(ndim)[j], f)
-        loads.append(f)
+    zero = np.zeros(grid.shape)
+
+    def load(flux: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``out = A_1 (flux . x)``, the nodal loads of the uniform boundary flux."""
+        grid.unit_flux(zero, flux, out)
+        return out
+
     basis = np.eye(ndim)
     notes = []
     if clusters is not None:
-        basis = _compatible_loads(loads, clusters.labels, clusters.count, spacing)
+        basis = _compatible_loads(load, clusters.labels, clusters.count, spacing, grid.shape)
         if basis.shape[1] < ndim:
             notes.append(
                 "static: voids on the boundary (or clusters reaching one face only) cannot "
@@ -311,30 +318,32 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors) -> Solution:
                 f"dimension {basis.shape[1]}"
             )
     cases = basis.shape[1]
-    temperatures, forces = [], []
+    temperatures = []
     gradients = np.empty((ndim, cases))
     iterations = [0] * ndim
     residuals = [0.0] * ndim
     for b in range(cases):
-        load = sum(basis[j, b] * loads[j] for j in range(ndim))
-        solver.constrain(load)
+        f = load(basis[:, b], np.empty(grid.shape))
+        solver.constrain(f)
         temperature = np.empty(grid.shape)
-        iterations[b], residuals[b] = solver.solve(load, temperature, 0.0)
+        iterations[b], residuals[b] = solver.solve(f, temperature, 0.0)
         gradients[:, b] = grid.mean_gradient(temperature)
-        force = np.empty(grid.shape)
-        grid.flux(temperature, np.zeros(ndim), force)
-        force -= load
-        solver.constrain(force)
         temperatures.append(temperature)
-        forces.append(force)
+        del f
     resistivity = basis.T @ gradients
     tensor = np.zeros((ndim, ndim))
     gap = np.zeros((cases, cases))
     if cases:
         tensor = basis @ np.linalg.inv(resistivity) @ basis.T
-        for a in range(cases):
-            for b in range(cases):
-                gap[a, b] = dot(temperatures[a].reshape(-1), forces[b].reshape(-1))
+        f, force = solver.work[2], solver.work[3]  # the scratch of the solves, free again
+        for b in range(cases):  # the force of case b: A T_b - f_b, minus the true residual
+            load(basis[:, b], f)
+            solver.constrain(f)
+            grid.flux(temperatures[b], np.zeros(ndim), force)
+            force -= f
+            solver.constrain(force)
+            for a in range(cases):
+                gap[a, b] = dot(temperatures[a].reshape(-1), force.reshape(-1))
         gap /= grid.volume
         defect = float(np.linalg.norm(gap) / np.linalg.norm(resistivity))
     else:
@@ -342,15 +351,20 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors) -> Solution:
     return Solution(tensor, iterations, residuals, defect, (True,) * ndim, notes)
 
 
-def _compatible_loads(loads, labels, count, spacing) -> np.ndarray:
+def _compatible_loads(load, labels, count, spacing, shape) -> np.ndarray:
     """Orthonormal basis (d, s) of the flux vectors that load no cluster with a net flux
-    and put no load on a node that touches no conducting voxel."""
-    ndim = len(loads)
+    and put no load on a node that touches no conducting voxel.
+
+    ``load(Q, out)`` writes the nodal loads of the uniform flux ``Q`` into `out` (an
+    array of `shape`), made one axis at a time.
+    """
+    ndim = len(shape)
     flat = labels.reshape(-1)
     active = flat >= 0
     rows = []
-    for f in loads:
-        values = f.reshape(-1) / spacing ** (ndim - 1)
+    f = np.empty(shape)
+    for j in range(ndim):
+        values = load(np.eye(ndim)[j], f).reshape(-1) / spacing ** (ndim - 1)
         rows.append(
             np.concatenate(
                 [
