@@ -42,16 +42,6 @@ def residual(b, q, r):
 
 
 @njit(cache=True, nogil=True)
-def csr_matvec(indptr, indices, data, x, out):
-    """``out = A x`` for ``A`` in compressed sparse rows (``indptr``, ``indices``, ``data``)."""
-    for row in range(out.size):
-        s = 0.0
-        for position in range(indptr[row], indptr[row + 1]):
-            s += data[position] * x[indices[position]]
-        out[row] = s
-
-
-@njit(cache=True, nogil=True)
 def stencil_2d(coefficients, x, out):
     """``out = A x`` for a periodic 9-point operator, ``coefficients`` (N0, N1, 9).
 

@@ -7,7 +7,7 @@ import pytest
 
 from sve.solvers import apparent_conductivity
 from sve.solvers._multigrid import (
-    VCycle,
+    Cycle,
     child_interpolation,
     hierarchy,
     multigrid,
@@ -62,10 +62,11 @@ def test_same_tensor_as_fft(shape, values):
     assert np.abs(fft - reference).max() <= 1e-8 * np.abs(reference).max()
 
 
+@pytest.mark.parametrize("gamma", [1, 2])
 @pytest.mark.parametrize(("shape", "values"), CASES)
-def test_v_cycle_symmetric_positive_semidefinite(shape, values):
+def test_cycle_symmetric_positive_semidefinite(shape, values, gamma):
     _, k = _image(shape, values, seed=7)
-    cycle = VCycle(hierarchy(k, 1.0), degree=2)
+    cycle = Cycle(hierarchy(k, 1.0), degree=2, gamma=gamma)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((2,) + k.shape)
     bx, by = np.empty(k.shape), np.empty(k.shape)
