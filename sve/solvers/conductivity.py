@@ -215,9 +215,33 @@ def apparent_conductivity(
     periodic and static conditions) is removed. Since
     ``k_min A_1 <= A <= k_max A_1``, the preconditioned operator has a
     condition number at most ``kappa = k_max / k_min``, whatever the
-    resolution: the iteration count depends on the contrast, not on the
-    grid size. ``k_0`` is the mean conductivity; the iterates do not
-    depend on it.
+    resolution: the iteration count is at most about
+    ``sqrt(kappa) / 2 ln(2 sqrt(kappa) / tol)`` (84 for ``kappa = 100``,
+    ``tol = 1e-6``), a bound set by the contrast, not by the grid size.
+    ``k_0`` is the mean conductivity; the iterates do not depend on it
+    (conjugate gradients are invariant under a scaling of the
+    preconditioner: the choice of ``k_0`` that governs the fixed-point
+    schemes of Moulinec & Suquet 1998 and Eyre & Milton 1999 plays no part
+    here).
+
+    Below that bound the count depends on how the spectrum of
+    ``A_1^-1 A`` fills ``[k_min, k_max]``, i.e. on the geometry (each
+    eigenvalue lies in the range of ``k`` over the support of one basis
+    function, Gergelits et al. 2019), and a larger sample of a random
+    medium holds more, and rarer, features. On a level cut (``phi = 0.5``,
+    Gaussian covariance of length 8 voxels, contrast 100, ``tol = 1e-6``)
+    the periodic count grows from 23-28 at 32**3 to 32-46 at 128**3 and
+    43-46 at 256**3, while refining one 32**3 sample 2 and 4 times gives
+    26, 26, 25 iterations and tiling an image periodically gives those of
+    the tile. The smallest Ritz values of the conjugate-gradient runs
+    (times ``k_0``) fall from 2-8 at 32**3 to 1.2-4 at 128**3, and the
+    slowest modes examined are lobes of the good conductor hanging on the
+    rest by a neck one voxel wide: their temperature floats against the
+    rest, 35-40 % of their energy lies in the good conductor and half of
+    that in the 2 or 3 voxels of the neck. A larger sample holds more such
+    necks, and the thinnest sets the smallest eigenvalue. Loose
+    tolerances do not see them (``tol = 1e-2``: 8 to 10 iterations from
+    32**3 to 256**3).
 
     With tensors the reference medium stays isotropic, ``k_0 = sqrt(l_min
     l_max)`` with ``l_min`` and ``l_max`` the smallest and largest
@@ -291,6 +315,13 @@ def apparent_conductivity(
        203-210.
     .. [8] G. W. Milton, "The Theory of Composites", Cambridge University
        Press (2002), ch. 9 (laminates).
+    .. [9] D. J. Eyre, G. W. Milton, "A fast numerical scheme for computing
+       the response of composites using grid refinement", Eur. Phys. J.
+       Appl. Phys. 6 (1999) 41-47.
+    .. [10] T. Gergelits, K.-A. Mardal, B. F. Nielsen, Z. Strakos,
+       "Laplacian preconditioning of elliptic PDEs: localization of the
+       eigenvalues of the discretized operator", SIAM J. Numer. Anal. 57
+       (2019) 1369-1394.
 
     Examples
     --------

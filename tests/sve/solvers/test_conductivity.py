@@ -21,8 +21,9 @@ from sve.solvers import (
     apparent_conductivity,
     canonical_bc,
 )
+from sve.solvers._cell_problem import _Solver
 from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d
-from sve.solvers._q1 import element_modes
+from sve.solvers._q1 import Q1Grid, element_modes
 from sve.solvers._transforms import preconditioner
 from tests._reference import periodic_conductivity_q1, q1_element_integrals
 from tests.sve.solvers._media import random_labels, refine, smooth_two_phase
@@ -234,6 +235,47 @@ def test_iteration_counts_do_not_grow_with_resolution(coarse_shape, factor, cont
     # The preconditioned condition number is bounded by the contrast alone; allow 20 %
     # or 3 iterations for the change of the spectrum under refinement.
     assert np.all(np.abs(counts[1] - counts[0]) <= np.maximum(0.2 * counts[0], 3)), counts
+
+
+@pytest.mark.parametrize(("shape", "tiles"), [((24, 24), 3), ((10, 10, 10), 2)])
+def test_iteration_counts_of_a_periodic_tiling_are_those_of_its_tile(shape, tiles):
+    # A periodic tiling of an image is the same periodic medium: the load and the operator
+    # commute with the translations by one tile, so the Krylov spaces and the iterates are
+    # those of the tile. The iteration count is a property of the medium's geometry, not of
+    # the number of voxels: its growth on larger samples of a random medium comes from the
+    # new geometry they hold (see the Notes of apparent_conductivity). One iteration of
+    # slack: round-off may move a residual across `tol`.
+    tile = smooth_two_phase(shape, np.random.default_rng(12))
+    results = [
+        apparent_conductivity(p, [1.0, 100.0], tol=1e-8) for p in (tile, np.tile(tile, tiles))
+    ]
+    counts = [np.array(result.iterations) for result in results]
+    assert np.abs(counts[1] - counts[0]).max() <= 1, counts
+    # Equal tensors within the error bound of the Notes, sqrt(kappa) tol k_max: the
+    # single-precision transforms of the two sizes round differently.
+    bound = np.sqrt(100.0) * 1e-8 * 100.0
+    np.testing.assert_allclose(results[1].tensor, results[0].tensor, rtol=0, atol=bound)
+
+
+@pytest.mark.parametrize("reference", [1.0, 10.0, 100.0])
+def test_iterations_do_not_depend_on_the_reference_medium(reference):
+    # M = k0 A_1: conjugate gradients are invariant under a scaling of the preconditioner,
+    # so k0 (mean, geometric mean, (k_min + k_max) / 2 ...) changes neither the count nor
+    # the solution, up to the single-precision rounding of the transforms (1e-7 relative).
+    k = np.array([1.0, 100.0])[smooth_two_phase((32, 32), np.random.default_rng(13))]
+    grid = Q1Grid(k, ("periodic", "periodic"), 1.0)
+    load = np.empty(grid.shape)
+    grid.flux(np.zeros(grid.shape), np.array([1.0, 0.0]), load)
+    np.negative(load, out=load)
+    solutions = []
+    for k0 in (float(k.mean()), reference):
+        solver = _Solver(grid, None, tol=1e-8, maxiter=200, reference=k0)
+        u = np.empty(grid.shape)
+        iterations, _ = solver.solve(load, u, 0.0)
+        solutions.append((iterations, u))
+    assert abs(solutions[1][0] - solutions[0][0]) <= 1
+    scale = np.abs(solutions[0][1]).max()
+    np.testing.assert_allclose(solutions[1][1], solutions[0][1], rtol=0, atol=1e-6 * scale)
 
 
 def test_non_convergence_raises_or_flags():
