@@ -273,7 +273,11 @@ def apparent_conductivity(
 
     with ``kbar`` the mean conductivity (Voigt bound): off-diagonal entries
     are accurate to about ``sqrt(kappa) tol`` and diagonal ones to about
-    ``kappa tol**2``, relative to the gap to the Voigt bound. The
+    ``kappa tol**2``, relative to the gap to the Voigt bound. Measured on
+    the level cut above at 64**3 and 128**3 against a solve at
+    ``tol = 1e-11``, relative to ``||K||``: ``tol = 1e-3`` leaves errors
+    of 3e-7 to 2e-6 on the diagonal and 2e-5 to 5e-5 off it, ``tol = 1e-6``
+    below 1e-12 and 2e-8 to 1e-7. The
     discretization error (voxel staircase, Q1) is separate. A load whose
     energy ``b . M^-1 b`` is at round-off level of the affine field's
     (homogeneous medium, laminate along its layers) needs no iteration.
