@@ -242,6 +242,7 @@ def _affine(
             )
             continue
         if solver is None or mixed:
+            solver = u = None  # mixed: the previous case's scratch goes before the next is made
             grid = _grid(k, _kinds(bc, ndim, j), spacing, discretization, tensors)
             solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter, reference=reference)
         grid = solver.grid
