@@ -156,17 +156,26 @@ def stencil(elements: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     -------
     ndarray of shape (*shape, 3**d), float64
         The rows of the assembled matrix: entry ``s`` of node ``n`` couples
-        it to node ``n + o(s)``, ``o(s)`` the base-3 digits of ``s`` minus 1
-        (the layout of ``stencil_2d`` / ``stencil_3d``).
+        it to node ``n + o(s)``, ``o(s)`` the base-3 digits of ``s`` minus 1.
+        The lower half is copied from the upper (``A[n, n - o] = A[n - o,
+        n]``), so the operator is exactly symmetric (the layout of
+        ``stencil_2d`` and ``stencil_3d``).
     """
     ndim = len(shape)
+    axes = tuple(range(ndim))
     corners = corner_offsets(ndim)
     index = np.indices(shape).reshape(ndim, -1, 1) + corners.T[:, None, :]
     nodes = np.ravel_multi_index(tuple(index), shape, mode="wrap")
     offsets = np.ravel_multi_index(tuple((corners[None, :] - corners[:, None] + 1).T), (3,) * ndim)
     out = np.zeros((nodes.shape[0], 3**ndim))
     assemble_stencil(elements, nodes, np.ascontiguousarray(offsets.T), out)
-    return out.reshape(shape + (3**ndim,))
+    out = out.reshape(shape + (3**ndim,))
+    centre = (3**ndim - 1) // 2
+    for index, offset in enumerate(np.ndindex((3,) * ndim)):
+        if index > centre:  # the coupling n -> n - o is that of n - o -> n: exactly symmetric
+            shift = tuple(o - 1 for o in offset)
+            out[..., 2 * centre - index] = np.roll(out[..., index], shift, axis=axes)
+    return out
 
 
 def _dense(coefficients: np.ndarray) -> np.ndarray:
@@ -294,8 +303,14 @@ class Cycle:
         self.levels = levels
         self.degree = degree
         self.gamma = gamma
+        # Per level: r, y, b, x, d, q and the b, x of a second cycle; level 0 gets its b and x
+        # from the caller and is never cycled twice, so it holds 4 fields of the image, not 8.
         self.work = [
-            tuple(np.empty(level.inverse_diagonal.size) for _ in range(8)) for level in levels
+            tuple(
+                None if index == 0 and slot in (2, 3, 6, 7) else np.empty(level.shape).reshape(-1)
+                for slot in range(8)
+            )
+            for index, level in enumerate(levels)
         ]
         self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
         self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d

@@ -110,6 +110,7 @@ def test_coarse_operator_is_the_galerkin_product(shape):
     galerkin = interpolation.T @ _dense(fine, shape) @ interpolation
     assembled = _dense(coarse, coarse_shape)
     assert np.abs(assembled - galerkin).max() <= 1e-13 * np.abs(galerkin).max()
+    assert np.array_equal(assembled, assembled.T)  # the lower half copies the upper
 
 
 def test_child_interpolation_reproduces_linear_fields():
