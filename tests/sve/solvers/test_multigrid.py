@@ -62,11 +62,11 @@ def test_same_tensor_as_fft(shape, values):
     assert np.abs(fft - reference).max() <= 1e-8 * np.abs(reference).max()
 
 
-@pytest.mark.parametrize("gamma", [1, 2])
+@pytest.mark.parametrize(("fine_degree", "gamma"), [(1, 2), (2, 1), (3, 2)])
 @pytest.mark.parametrize(("shape", "values"), CASES)
-def test_cycle_symmetric_positive_semidefinite(shape, values, gamma):
+def test_cycle_symmetric_positive_semidefinite(shape, values, fine_degree, gamma):
     _, k = _image(shape, values, seed=7)
-    cycle = Cycle(hierarchy(k, 1.0), degree=2, gamma=gamma)
+    cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=fine_degree, gamma=gamma)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((2,) + k.shape)
     bx, by = np.empty(k.shape), np.empty(k.shape)
