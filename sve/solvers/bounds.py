@@ -43,6 +43,24 @@ def _check_phases(volume_fractions: ArrayLike, conductivities: ArrayLike):
     return fractions[present], values[present]
 
 
+def _check_moduli(volume_fractions: ArrayLike, bulk: ArrayLike, shear: ArrayLike, ndim: int):
+    """Fractions, bulk and shear moduli (each > 0) of the phases present, and ``ndim`` 2 or 3."""
+    moduli = []
+    for name, values in (("bulk", bulk), ("shear", shear)):
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != np.shape(volume_fractions):
+            raise ValueError(
+                f"{name} must have one value per volume fraction, got shape {values.shape}"
+            )
+        if not np.all(np.isfinite(values)) or np.any(values <= 0):
+            raise ValueError(f"{name} must be finite and > 0, got {values.tolist()}")
+        moduli.append(values)
+    if isinstance(ndim, bool) or ndim not in (2, 3):
+        raise ValueError(f"ndim must be 2 or 3, got {ndim!r}")
+    fractions, bulks = _check_phases(volume_fractions, moduli[0])
+    return fractions, bulks, moduli[1][np.asarray(volume_fractions, dtype=np.float64) > 0]
+
+
 def _check_ndim(ndim: Integral) -> int:
     if isinstance(ndim, bool) or not isinstance(ndim, Integral) or ndim < 1:
         raise ValueError(f"ndim must be an integer >= 1, got {ndim!r}")
@@ -205,19 +223,7 @@ def hashin_shtrikman_bulk_bounds(
     >>> round(lower, 6), round(upper, 6)
     (1.384615, 1.454545)
     """
-    fractions, values = _check_phases(volume_fractions, bulk)
-    shears = np.asarray(shear, dtype=np.float64)
-    if shears.shape != np.shape(volume_fractions):
-        raise ValueError(
-            f"shear must have one value per volume fraction, got shape {shears.shape}"
-        )
-    if not np.all(np.isfinite(shears)) or np.any(shears <= 0):
-        raise ValueError(f"shear must be finite and > 0, got {shears.tolist()}")
-    if np.any(values <= 0):
-        raise ValueError(f"bulk must be > 0, got {np.asarray(bulk).tolist()}")
-    shears = shears[np.asarray(volume_fractions, dtype=np.float64) > 0]
-    if isinstance(ndim, bool) or ndim not in (2, 3):
-        raise ValueError(f"ndim must be 2 or 3, got {ndim!r}")
+    fractions, values, shears = _check_moduli(volume_fractions, bulk, shear, ndim)
     a = 2.0 * (ndim - 1) / ndim
 
     def bound(g0: float) -> float:
@@ -267,17 +273,7 @@ def hashin_shtrikman_shear_bounds(
     >>> round(lower, 6), round(upper, 6)
     (1.068182, 1.392857)
     """
-    fractions, shears = _check_phases(volume_fractions, shear)
-    bulks = np.asarray(bulk, dtype=np.float64)
-    if bulks.shape != np.shape(volume_fractions):
-        raise ValueError(f"bulk must have one value per volume fraction, got shape {bulks.shape}")
-    if not np.all(np.isfinite(bulks)) or np.any(bulks <= 0):
-        raise ValueError(f"bulk must be finite and > 0, got {bulks.tolist()}")
-    if np.any(shears <= 0):
-        raise ValueError(f"shear must be > 0, got {np.asarray(shear).tolist()}")
-    bulks = bulks[np.asarray(volume_fractions, dtype=np.float64) > 0]
-    if isinstance(ndim, bool) or ndim not in (2, 3):
-        raise ValueError(f"ndim must be 2 or 3, got {ndim!r}")
+    fractions, bulks, shears = _check_moduli(volume_fractions, bulk, shear, ndim)
 
     def bound(k0: float, g0: float) -> float:
         if ndim == 3:
