@@ -15,6 +15,7 @@ import numpy as np
 from sve.solvers._clusters import Clusters, find_clusters, projector
 from sve.solvers._fv import FVGrid
 from sve.solvers._kernels import dot
+from sve.solvers._multigrid import multigrid
 from sve.solvers._pcg import pcg
 from sve.solvers._q1 import Q1Grid, TensorQ1Grid
 from sve.solvers._transforms import preconditioner
@@ -75,7 +76,7 @@ class Solution:
 
 
 class _Solver:
-    """PCG on one grid with the transform preconditioner and the void projection."""
+    """PCG on one grid with the transform (or multigrid) preconditioner and the void projection."""
 
     def __init__(
         self,
@@ -85,22 +86,25 @@ class _Solver:
         tol: float,
         maxiter: int,
         reference: float | None = None,
+        use_multigrid: bool = False,
     ) -> None:
         self.grid = grid
         self.tol = tol
         self.maxiter = maxiter
         if reference is None:
             reference = float(grid.k.mean())
-        # Single precision transforms: the preconditioner need only be a good SPD
-        # approximation, and they move half the bytes (see ``preconditioner``).
-        self._apply_inverse = preconditioner(
-            grid.discretization,
-            grid.kinds,
-            grid.k.shape,
-            grid.spacing,
-            reference,
-            dtype=np.float32,
-        )
+        if use_multigrid:  # periodic Q1, scalar k: the W-cycle of _multigrid.py
+            self._apply_inverse = multigrid(grid.k, grid.spacing, voids=clusters is not None)
+        else:  # Single precision transforms: the preconditioner need only be a good SPD
+            # approximation, and they move half the bytes (see ``preconditioner``).
+            self._apply_inverse = preconditioner(
+                grid.discretization,
+                grid.kinds,
+                grid.k.shape,
+                grid.spacing,
+                reference,
+                dtype=np.float32,
+            )
         self._everywhere = all(s == slice(None) for s in grid.free)
         self._block = None if self._everywhere else np.empty(_free_shape(grid))
         self.project = None
@@ -171,13 +175,15 @@ def solve_cell(
     tol: float,
     maxiter: int,
     tensors: Tensors | None = None,
+    use_multigrid: bool = False,
 ) -> Solution:
     """Solve the d load cases of `bc` and return the apparent tensor.
 
     `k` holds the voxel conductivities, or with `tensors` a scalar stand-in
     per voxel (> 0 where it conducts, 0 for a void: its mean scales the
     round-off floor). See ``apparent_conductivity`` for the meaning of every
-    boundary condition.
+    boundary condition. `use_multigrid` replaces the transform preconditioner
+    by the multigrid cycle (periodic Q1 scalar problems, ``_multigrid.supported``).
     """
     ndim = k.ndim
     periodic = bc == "periodic"
@@ -205,6 +211,7 @@ def solve_cell(
             tol=tol,
             maxiter=maxiter,
             tensors=tensors,
+            use_multigrid=use_multigrid,
         )
     solution.percolating = percolating
     solution.notes = notes + solution.notes
@@ -217,7 +224,7 @@ def _dirichlet_axes(bc: str, ndim: int) -> tuple[int, ...]:
 
 
 def _affine(
-    k, clusters, percolating, *, bc, discretization, spacing, tol, maxiter, tensors
+    k, clusters, percolating, *, bc, discretization, spacing, tol, maxiter, tensors, use_multigrid
 ) -> Solution:
     """Periodic, kinematic and mixed conditions: ``T = E . x + u``, ``u`` periodic or zero
     on the Dirichlet faces; column ``j`` of the tensor is ``<q>`` for ``E = e_j``."""
@@ -244,7 +251,14 @@ def _affine(
         if solver is None or mixed:
             solver = u = None  # mixed: the previous case's scratch goes before the next is made
             grid = _grid(k, _kinds(bc, ndim, j), spacing, discretization, tensors)
-            solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter, reference=reference)
+            solver = _Solver(
+                grid,
+                clusters,
+                tol=tol,
+                maxiter=maxiter,
+                reference=reference,
+                use_multigrid=use_multigrid,
+            )
         grid = solver.grid
         gradient = np.eye(ndim)[j]
         load = np.empty(grid.shape)

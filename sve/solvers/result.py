@@ -77,6 +77,9 @@ class ConductivityResult:
         ``<K>`` and ``<K^-1>^-1`` (zero with voids): the Voigt and Reuss
         bounds as tensors (``voigt I`` and ``reuss I`` for scalar input).
         Read-only.
+    preconditioner : str
+        The preconditioner of the conjugate gradients: ``"fft"`` (reference
+        medium diagonalised by fast transforms) or ``"multigrid"``.
 
     Notes
     -----
@@ -101,6 +104,7 @@ class ConductivityResult:
     notes: tuple[str, ...] = ()
     voigt_tensor: np.ndarray | None = None
     reuss_tensor: np.ndarray | None = None
+    preconditioner: str = "fft"
 
     def __post_init__(self) -> None:
         _read_only(self, ("tensor", "voigt_tensor", "reuss_tensor"))

@@ -139,6 +139,33 @@ def test_stencil_kernels_match_dense_rows():
         assert np.allclose(out, expected, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize(("shape", "values"), [CASES[0], CASES[4]])
+def test_apparent_conductivity_option(shape, values):
+    # The keyword runs the same solve with the W-cycle; tensors agree as in the driver test.
+    phases, _ = _image(shape, values, seed=5)
+    fft = apparent_conductivity(phases, list(values), tol=1e-10)
+    mg = apparent_conductivity(phases, list(values), tol=1e-10, preconditioner="multigrid")
+    assert (fft.preconditioner, mg.preconditioner) == ("fft", "multigrid")
+    assert np.abs(mg.tensor - fft.tensor).max() <= 1e-8 * np.abs(fft.tensor).max()
+    assert mg.notes == fft.notes
+
+
+@pytest.mark.parametrize(
+    ("shape", "options"),
+    [
+        ((16, 16), {"bc": "kinematic"}),
+        ((16, 16), {"discretization": "fv"}),
+        ((33, 33), {}),  # odd axes: no coarse level, 1089 nodes to solve directly
+    ],
+)
+def test_apparent_conductivity_option_rejected(shape, options):
+    phases = np.indices(shape).sum(axis=0) % 2
+    with pytest.raises(ValueError, match="preconditioner='multigrid' needs"):
+        apparent_conductivity(phases, [1.0, 2.0], preconditioner="multigrid", **options)
+    with pytest.raises(ValueError, match="preconditioner must be one of"):
+        apparent_conductivity(phases, [1.0, 2.0], preconditioner="amg")
+
+
 def test_supported():
     assert supported(("periodic",) * 3, (64, 64, 64))
     assert supported(("periodic",) * 2, (20, 16))  # 20 -> 10 -> 5: 5 x 4 nodes at the end
