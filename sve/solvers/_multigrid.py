@@ -165,21 +165,34 @@ def stencil(elements: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         n]``), so the operator is exactly symmetric (the layout of
         ``stencil_2d`` and ``stencil_3d``).
     """
+    out = np.zeros(shape + (3 ** len(shape),))
+    _assemble_rows(elements, shape, 0, out)
+    _symmetrize(out)
+    return out
+
+
+def _assemble_rows(elements: np.ndarray, shape: tuple[int, ...], first: int, out) -> None:
+    """Add to the stencil `out` the element matrices of the voxels of `shape` whose index
+    along axis 0 starts at `first` (as many rows as `elements` holds)."""
     ndim = len(shape)
-    axes = tuple(range(ndim))
     corners = corner_offsets(ndim)
-    index = np.indices(shape).reshape(ndim, -1, 1) + corners.T[:, None, :]
+    rows = elements.shape[0] // int(np.prod(shape[1:]))
+    index = np.indices((rows,) + shape[1:]).reshape(ndim, -1, 1) + corners.T[:, None, :]
+    index[0] += first
     nodes = np.ravel_multi_index(tuple(index), shape, mode="wrap")
     offsets = np.ravel_multi_index(tuple((corners[None, :] - corners[:, None] + 1).T), (3,) * ndim)
-    out = np.zeros((nodes.shape[0], 3**ndim))
-    assemble_stencil(elements, nodes, np.ascontiguousarray(offsets.T), out)
-    out = out.reshape(shape + (3**ndim,))
+    flat = out.reshape(-1, 3**ndim)
+    assemble_stencil(elements, nodes, np.ascontiguousarray(offsets.T), flat)
+
+
+def _symmetrize(out: np.ndarray) -> None:
+    """Copy the upper half of a stencil onto its lower half (see `stencil`)."""
+    ndim = out.ndim - 1
     centre = (3**ndim - 1) // 2
     for index, offset in enumerate(np.ndindex((3,) * ndim)):
         if index > centre:  # the coupling n -> n - o is that of n - o -> n: exactly symmetric
             shift = tuple(o - 1 for o in offset)
-            out[..., 2 * centre - index] = np.roll(out[..., index], shift, axis=axes)
-    return out
+            out[..., 2 * centre - index] = np.roll(out[..., index], shift, axis=tuple(range(ndim)))
 
 
 def _dense(coefficients: np.ndarray) -> np.ndarray:
@@ -256,26 +269,45 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
     levels = [_Level(k.shape, apply_fine, _inverse(diagonal.reshape(-1)), upper)]
     child = child_interpolation(ndim)
-    shape = k.shape
-    elements = None
-    target = _coarsest_shape(shape)
+    unit = np.einsum("cai,ab,cbj->cij", child, element, child)  # per child of level 0
+    shapes = [k.shape]
+    while shapes[-1] != _coarsest_shape(k.shape):
+        shapes.append(tuple(n // 2 for n in shapes[-1]))
     centre = (3**ndim - 1) // 2
-    while shape != target:
-        shape = tuple(n // 2 for n in shape)
-        fine = tuple(2 * n for n in shape)
-        children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim)
-        coarse = np.empty((children.shape[0], 2**ndim, 2**ndim))
-        if elements is None:  # the children of level 0 are k times the unit element
-            unit = np.einsum("cai,ab,cbj->cij", child, element, child)
-            galerkin_scalar(k.reshape(-1), children, unit, coarse)
-        else:
-            galerkin(elements, children, child, coarse)
-        elements = coarse
-        coefficients = stencil(elements, shape)
+    elements = None  # element matrices of the current level (level 1: made row by row)
+    for index in range(1, len(shapes)):
+        shape = shapes[index]
+        following = shapes[index + 1] if index + 1 < len(shapes) else None
+        coefficients = np.zeros(shape + (3**ndim,))
+        next_elements = None
+        rows = shape[0]
+        if following is not None:  # two rows of voxels make one row of the next level
+            next_elements = np.empty((int(np.prod(following)), 2**ndim, 2**ndim))
+            rows = 2
+        row = int(np.prod(shape[1:]))
+        for first in range(0, shape[0], rows):
+            slab = (rows,) + shape[1:]
+            if index == 1:  # the children of level 0 are k times the unit element: level 1
+                # is made two rows at a time, never whole (8 fields of the image)
+                fine = (2 * rows,) + k.shape[1:]
+                children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim)
+                children += 2 * first * int(np.prod(k.shape[1:]))
+                part = np.empty((children.shape[0], 2**ndim, 2**ndim))
+                galerkin_scalar(k.reshape(-1), children, unit, part)
+            else:
+                part = elements[first * row : (first + rows) * row]
+            _assemble_rows(part, shape, first, coefficients)
+            if following is not None:
+                local = _children(np.arange(int(np.prod(slab))).reshape(slab), ndim)
+                size = int(np.prod(following[1:]))
+                start = first // 2 * size
+                galerkin(part, local, child, next_elements[start : start + size])
+        _symmetrize(coefficients)
+        elements = next_elements
         diagonal = coefficients[..., centre].reshape(-1)
         upper = _gershgorin(coefficients, diagonal)
         levels.append(_Level(shape, _stencil_apply(coefficients), _inverse(diagonal), upper))
-        if shape == target:
+        if following is None:
             levels[-1].coarsest = _pseudo_inverse(_dense(coefficients))
     if len(levels) == 1:  # the image itself is small enough to solve directly
         unit = np.broadcast_to(element, k.shape + element.shape)
