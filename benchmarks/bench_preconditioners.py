@@ -11,16 +11,16 @@ shares the geometry), at 32^3, 64^3 and 128^3: the standard medium (phase
 contrast 1e4 and 1e6 (a near-superconducting phase 1 at phi = 0.5) and
 voids (conductivity 0 in phase 1, phi = 0.3 and 0.5 of voids).
 
-Both preconditioners run in the same conjugate gradients
-(``sve.solvers._multigrid.periodic_tensor``, the loads and void projection
-of ``apparent_conductivity(..., bc="periodic")``), tol = 1e-6, three load
-cases. Per case and preconditioner: the iterations per load case, the
-setup (multigrid hierarchy; the FFT symbol is negligible) and total solve
-times (best of 3 alternating runs, 2 at 128^3, 1 at 256^3), the time per
-iteration over one numpy real FFT forward + inverse pair of float64 of the
-same size (timed in the same run, the unit), the ratio of the total time
-to the FFT-preconditioned one, and K_00 with the relative difference
-between the two (both solve to tol, so it must be below tol).
+Both run through ``apparent_conductivity(..., bc="periodic",
+preconditioner=...)`` (the same conjugate gradients, loads and void
+projection), tol = 1e-6, three load cases. Per case and preconditioner: the
+iterations per load case, the setup (multigrid hierarchy; the FFT symbol is
+negligible) and total solve times (best of 3 alternating runs, 2 at 128^3,
+1 at 256^3), the time per iteration over one numpy real FFT forward +
+inverse pair of float64 of the same size (timed in the same run, the
+unit), the ratio of the total time to the FFT-preconditioned one, and K_00
+with the relative difference between the two (both solve to tol, so it
+must be below tol).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_conductivity import best_time, fft_pair_time  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
-from sve.solvers._multigrid import multigrid, periodic_tensor  # noqa: E402
+from sve.solvers import apparent_conductivity  # noqa: E402
+from sve.solvers._multigrid import multigrid  # noqa: E402
 
 TOL = 1e-6
 MAXITER = 5000
@@ -51,13 +52,16 @@ HARD = [
 ]
 
 
-def run_case(name: str, k: np.ndarray, fft: float, repeats: int) -> None:
-    """Solve `k` with both preconditioners and print two rows.
+def run_case(
+    name: str, phases: np.ndarray, conductivities: tuple, fft: float, repeats: int
+) -> None:
+    """Solve `phases` with both preconditioners and print two rows.
 
     The two alternate `repeats` times and each keeps its best time, so that a
     burst of load from other processes does not decide the ratio.
     """
-    size = "x".join(map(str, k.shape))
+    size = "x".join(map(str, phases.shape))
+    k = np.array(conductivities)[phases]
     voids = not bool(np.all(k > 0.0))
     names = ("fft", "multigrid")
     totals = dict.fromkeys(names, np.inf)
@@ -65,9 +69,14 @@ def run_case(name: str, k: np.ndarray, fft: float, repeats: int) -> None:
     for _ in range(repeats):
         for preconditioner in names:
             start = time.perf_counter()
-            results[preconditioner] = periodic_tensor(
-                k, 1.0, preconditioner=preconditioner, tol=TOL, maxiter=MAXITER
+            result = apparent_conductivity(
+                phases,
+                list(conductivities),
+                tol=TOL,
+                maxiter=MAXITER,
+                preconditioner=preconditioner,
             )
+            results[preconditioner] = result.tensor, result.iterations
             totals[preconditioner] = min(totals[preconditioner], time.perf_counter() - start)
     setups = {
         "fft": 0.0,
@@ -93,10 +102,9 @@ def run_case(name: str, k: np.ndarray, fft: float, repeats: int) -> None:
 def main(sizes: list[int]) -> None:
     """Every case of the module docstring at `sizes`."""
     small = np.indices((8, 8, 8)).sum(axis=0) % 2
-    for values in ((1.0, 2.0), (1.0, 0.0)):  # compile (or load from the cache) before timing
-        k = np.array(values)[small]
-        for preconditioner in ("fft", "multigrid"):
-            periodic_tensor(k, 1.0, preconditioner=preconditioner, tol=TOL, maxiter=MAXITER)
+    small[0, 0, 0] = 2  # one void voxel
+    for preconditioner in ("fft", "multigrid"):  # compile (or load from the cache) first
+        apparent_conductivity(small, [1.0, 2.0, 0.0], tol=TOL, preconditioner=preconditioner)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores)")
     print(
         f"periodic Q1, tol={TOL:g}, 3 load cases; 'iter/FFT': solve time per CG iteration "
@@ -113,8 +121,14 @@ def main(sizes: list[int]) -> None:
         print(f"--- {size}^3: FFT pair {1e3 * fft:.2f} ms")
         field = gaussian_field(shape, Gaussian(8.0), rng=size)
         for name, phi, conductivities in [STANDARD] + (HARD if size <= 128 else []):
-            k = np.array(conductivities)[level_cut(field, phi)]
-            run_case(name, k, fft, repeats=3 if size < 128 else (2 if size == 128 else 1))
+            phases = level_cut(field, phi)
+            run_case(
+                name,
+                phases,
+                conductivities,
+                fft,
+                repeats=3 if size < 128 else (2 if size == 128 else 1),
+            )
 
 
 if __name__ == "__main__":

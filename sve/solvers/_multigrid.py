@@ -1,7 +1,8 @@
 """Geometric multigrid preconditioner of the periodic Q1 conductivity operator (private).
 
 The measured alternative to the reference-medium preconditioner of
-``_transforms.py`` (``benchmarks/bench_preconditioners.py`` compares them).
+``_transforms.py``: ``apparent_conductivity(..., preconditioner="multigrid")``;
+``benchmarks/bench_preconditioners.py`` compares them.
 
 Hierarchy
 ---------
@@ -48,6 +49,17 @@ with ``Pi`` the orthogonal projector that removes the null space of ``A``
 (the mean without voids, see ``multigrid``; the cluster means and empty
 nodes with voids, ``_clusters.projector``), as the transform preconditioner
 does.
+
+References
+----------
+.. [1] U. Trottenberg, C. W. Oosterlee, A. Schüller, "Multigrid", Academic
+   Press (2001).
+.. [2] R. E. Alcouffe, A. Brandt, J. E. Dendy, J. W. Painter, "The
+   multi-grid method for the diffusion equation with strongly discontinuous
+   coefficients", SIAM J. Sci. Stat. Comput. 2 (1981) 430-454.
+.. [3] M. Adams, M. Brezina, J. Hu, R. Tuminaro, "Parallel multigrid
+   smoothing: polynomial versus Gauss-Seidel", J. Comput. Phys. 188 (2003)
+   593-610.
 """
 
 from __future__ import annotations
@@ -57,7 +69,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sve.solvers._clusters import find_clusters, projector
 from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d
 from sve.solvers._multigrid_kernels import (
     assemble_stencil,
@@ -74,9 +85,7 @@ from sve.solvers._multigrid_kernels import (
     stencil_3d,
     subtract,
 )
-from sve.solvers._pcg import pcg
-from sve.solvers._q1 import Q1Grid, corner_hadamard, corner_offsets, element_modes
-from sve.solvers._transforms import preconditioner as transform_preconditioner
+from sve.solvers._q1 import corner_hadamard, corner_offsets, element_modes
 
 Apply = Callable[[np.ndarray, np.ndarray], None]
 
@@ -457,71 +466,3 @@ def multigrid(
             out -= out.mean()
 
     return apply
-
-
-def periodic_tensor(
-    k: np.ndarray, spacing: float, *, preconditioner: str, tol: float, maxiter: int
-) -> tuple[np.ndarray, list[int]]:
-    """Apparent periodic Q1 conductivity of `k` with either preconditioner.
-
-    The same conjugate gradients, loads and void projection as
-    ``apparent_conductivity(..., bc="periodic")``, with the preconditioner
-    named by `preconditioner` (``"fft"``: the reference medium ``<k>`` in
-    single precision, as ``_cell_problem`` uses it; ``"multigrid"``: the
-    W-cycle of `multigrid`): the measured comparison of
-    ``benchmarks/bench_preconditioners.py`` and of the tests.
-
-    Returns
-    -------
-    tensor : ndarray of shape (d, d), float64
-        Apparent conductivity (rows and columns of non-percolating axes 0).
-    iterations : list of int
-        Iterations per load case (0 for an axis without a conducting path).
-    """
-    ndim = k.ndim
-    kinds = ("periodic",) * ndim
-    grid = Q1Grid(k, kinds, spacing)
-    voids = not bool(np.all(k > 0.0))
-    project = None
-    percolating = (True,) * ndim
-    if voids:  # every cluster floats: no Dirichlet face holds one
-        clusters = find_clusters(k, periodic=True, discretization="q1")
-        project = projector(clusters.labels, np.ones(clusters.count, dtype=bool))
-        percolating = clusters.percolating(True)
-    if preconditioner == "multigrid":
-        inverse = multigrid(k, spacing, voids=voids)
-    else:
-        reference = float(k.mean())
-        inverse = transform_preconditioner(
-            "q1", kinds, k.shape, spacing, reference, dtype=np.float32
-        )
-
-    def precondition(r: np.ndarray, out: np.ndarray) -> None:
-        inverse(r, out)
-        if project is not None:
-            project(out)
-
-    zero = np.zeros(ndim)
-
-    def apply(p: np.ndarray, q: np.ndarray) -> None:
-        grid.flux(p, zero, q)
-
-    tensor = np.zeros((ndim, ndim))
-    iterations = [0] * ndim
-    work = tuple(np.empty(k.shape) for _ in range(4))
-    for j in range(ndim):
-        if not percolating[j]:
-            continue
-        gradient = np.eye(ndim)[j]
-        load = np.empty(k.shape)
-        grid.flux(np.zeros(k.shape), gradient, load)
-        np.negative(load, out=load)
-        if project is not None:
-            project(load)
-        u = np.empty(k.shape)
-        iterations[j], _ = pcg(apply, precondition, load, u, tol=tol, maxiter=maxiter, work=work)
-        tensor[:, j] = grid.mean_flux(u, gradient)
-    closed = [j for j in range(ndim) if not percolating[j]]
-    tensor[closed, :] = 0.0
-    tensor[:, closed] = 0.0
-    return tensor, iterations
