@@ -98,7 +98,7 @@ LARGEST_COARSEST = 512
 RATIO = 8.0
 DEGREE = 2
 # Degree on level 0, where an operator application costs 8 times that of level 1: a single
-# damped Jacobi sweep there took 10-25 % less time than degree 2 at 128^3 (more iterations).
+# damped Jacobi sweep there took 4-15 % less time than degree 2 at 128^3 (more iterations).
 FINE_DEGREE = 1
 # Coarse cycles per coarse correction: the W-cycle halved the iterations of the V-cycle at
 # 128^3 with contrast 1e4 and with voids, for about 1.3 times its cost.

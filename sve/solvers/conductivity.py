@@ -273,10 +273,10 @@ def apparent_conductivity(
     Schüller 2001). On the level cut above (``tol = 1e-6``) it needs 9-10
     iterations per load case at 32**3 and 64**3 and 9-16 at 128**3 (contrast
     100 to 1e6, voids at phi = 0.3 and 0.5) where the transforms need 23-32
-    and 30-53; but one iteration costs 3-5 times more, so it took 0.98-2.9
-    times as long as the transforms up to 64**3, 0.84-1.06 times at 128**3
-    and 0.75-0.8 times at 256**3 (contrast 100;
-    ``benchmarks/bench_preconditioners.py``). It needs more memory: a
+    and 30-53; but one iteration costs 3-5 times more, so it took 0.7-1.1
+    times as long as the transforms up to 64**3 (up to 2.9 times on a loaded
+    machine), 0.84-1.06 times at 128**3 and 0.75-0.8 times at 256**3
+    (contrast 100; ``benchmarks/bench_preconditioners.py``). It needs more memory: a
     traced peak of 19 fields of the image per solve against 11, the
     hierarchy holding 10 (four work fields and the diagonal on the image,
     the 27 coefficients per node of the first coarse level).
