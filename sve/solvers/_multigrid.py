@@ -97,7 +97,7 @@ LARGEST_COARSEST = 512
 # degree 2 this pair took the fewest operator applications over the benchmark's media.
 RATIO = 8.0
 DEGREE = 2
-# Degree on level 0, where an operator application costs 8 times that of level 1: a single
+# Degree on level 0, where an operator application costs 4-8 times that of level 1: a single
 # damped Jacobi sweep there took 4-15 % less time than degree 2 at 128^3 (more iterations).
 FINE_DEGREE = 1
 # Coarse cycles per coarse correction: the W-cycle halved the iterations of the V-cycle at
@@ -221,7 +221,7 @@ def _dense(coefficients: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Level:
-    """One level of the hierarchy: operator, smoother data, transfers to the next level."""
+    """One level of the hierarchy: shape, operator, smoother data, coarsest solve."""
 
     shape: tuple[int, ...]
     apply: Apply
@@ -423,16 +423,11 @@ class Cycle:
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
 
-def multigrid(
-    k: np.ndarray,
-    spacing: float,
-    *,
-    voids: bool,
-    degree: int = DEGREE,
-    fine_degree: int = FINE_DEGREE,
-    gamma: int = GAMMA,
-) -> Apply:
+def multigrid(k: np.ndarray, spacing: float, *, voids: bool) -> Apply:
     """Return ``apply(r, out)``, the multigrid preconditioner of the periodic Q1 operator.
+
+    A `Cycle` with the smoother degrees ``DEGREE`` and ``FINE_DEGREE`` and
+    ``GAMMA`` coarse cycles per correction (a W-cycle).
 
     Parameters
     ----------
@@ -444,11 +439,6 @@ def multigrid(
         Whether `k` has zeros. Without voids the mean of ``out`` is removed
         (the null space of the periodic operator); with voids the caller
         projects (``_clusters.projector``).
-    degree, fine_degree : int, default DEGREE, FINE_DEGREE
-        Degree of the Chebyshev smoother on the coarse levels and on the
-        image.
-    gamma : {1, 2}, default GAMMA
-        V-cycle (1) or W-cycle (2), see `Cycle`.
 
     Returns
     -------
@@ -458,7 +448,7 @@ def multigrid(
         semi-definite (with its mean removed: ``Pi B Pi`` for ``r`` of
         zero mean).
     """
-    cycle = Cycle(hierarchy(k, spacing), degree, fine_degree, gamma)
+    cycle = Cycle(hierarchy(k, spacing), DEGREE, FINE_DEGREE, GAMMA)
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:
         cycle(r, out)
