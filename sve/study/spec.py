@@ -65,8 +65,9 @@ Sampling modes (``sampling.mode``):
 modes: an integer >= the largest size (any integer: the windows tile the
 parent from its origin and the remainder is unused), at most
 :data:`MAX_PARENT_VOXELS` voxels in all; with ``random_checkerboard`` or
-``random_laminate`` a multiple of ``medium.cell_size`` (the generator needs whole cells). Each size
-uses ``min(realizations, (parent_size // size)**ndim)`` windows.
+``random_laminate`` a multiple of ``medium.cell_size`` (the generator needs
+whole cells; so must every size). Each size uses ``min(realizations,
+(parent_size // size)**ndim)`` windows.
 
 Adaptive sampling (``sampling.adaptive_target`` = ε and
 ``sampling.max_realizations``, given together; mode "independent" only):
@@ -636,19 +637,7 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     if prop not in PROPERTIES:
         raise SpecError(f"property.name must be one of {PROPERTIES}, got {prop!r}")
     modulus, crystal = _modulus(data, prop, medium), _crystal(data, prop, medium)
-    phases = [] if crystal else _get(data, "property.phases")
-    if not crystal and (not isinstance(phases, list) or len(phases) != 2):
-        raise SpecError(
-            f"property.phases must be a list of 2 values (phase 0, phase 1), got {phases!r}"
-        )
-    if crystal:
-        phases = ()
-    elif prop == "conductivity":
-        phases = tuple(_positive(v, f"property.phases[{i}]") for i, v in enumerate(phases))
-    else:
-        phases = tuple(
-            _moduli(v, f"property.phases[{i}]", medium["ndim"]) for i, v in enumerate(phases)
-        )
+    phases = () if crystal else _phases(_get(data, "property.phases"), prop, medium["ndim"])
 
     spacing = _positive(_get(data, "sampling.spacing"), "sampling.spacing")
     sizes = _sizes(data.get("sampling"), spacing)
@@ -719,6 +708,17 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         modulus=modulus,
         crystal=crystal,
     )
+
+
+def _phases(phases: Any, prop: str, ndim: int) -> tuple:
+    """``property.phases`` of a two-phase medium: conductivities or moduli tables, checked."""
+    if not isinstance(phases, list) or len(phases) != 2:
+        raise SpecError(
+            f"property.phases must be a list of 2 values (phase 0, phase 1), got {phases!r}"
+        )
+    if prop == "conductivity":
+        return tuple(_positive(v, f"property.phases[{i}]") for i, v in enumerate(phases))
+    return tuple(_moduli(v, f"property.phases[{i}]", ndim) for i, v in enumerate(phases))
 
 
 def _modulus(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> str:
