@@ -176,9 +176,9 @@ def indicator_integral_range(medium: dict[str, Any], spacing: float) -> float:
     non-ergodic control is what the ergodicity test looks for, so the band it
     is held to is the ergodic one), ``voronoi_mosaic`` and
     ``random_checkerboard`` (one cell); infinite for ``random_laminate`` (no
-    finite integral range in 2-D or 3-D); NaN for the others (the polycrystal
-    has no phase-1 indicator) (the report then
-    estimates it from the independent realizations' volume fractions).
+    finite integral range in 2-D or 3-D); NaN for the polycrystal (no phases)
+    and the others (the report then estimates it from the independent
+    realizations' volume fractions).
     """
     ndim, phi = medium["ndim"], medium.get("volume_fraction")
     generator = medium["generator"]
@@ -230,8 +230,8 @@ def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
     ndim = out["ndim"]
     if isinstance(ndim, bool) or ndim not in (2, 3):
         fail(f"medium.ndim must be 2 or 3, got {ndim!r}")
-    phi = out.get("volume_fraction", 0.5)
-    if isinstance(phi, bool) or not isinstance(phi, int | float) or not 0 < phi < 1:
+    phi = out.get("volume_fraction")
+    if fraction and (isinstance(phi, bool) or not isinstance(phi, int | float) or not 0 < phi < 1):
         fail(f"medium.volume_fraction must be in (0, 1), got {phi!r}")
     if fraction:
         out["volume_fraction"] = float(phi)
