@@ -67,9 +67,7 @@ from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_conductivity  # noqa: E402
 from sve.solvers._cell_problem import (  # noqa: E402
     _ROUND_OFF_ENERGY,
-    _grid,
-    _kinds,
-    _Solver,
+    load_case_solver,
 )
 from sve.solvers._clusters import find_clusters  # noqa: E402
 
@@ -116,8 +114,19 @@ def one_direction(phases: np.ndarray, axis: int, tol: float) -> tuple[float, int
     clusters = find_clusters(k, periodic=False, discretization="fv")
     if not clusters.percolating(False)[axis]:
         return 0.0, 0
-    grid = _grid(k, _kinds("mixed", ndim, axis), 1.0, "fv", None)
-    solver = _Solver(grid, clusters, tol=tol, maxiter=1000)
+    solver = load_case_solver(
+        k,
+        clusters,
+        bc="mixed",
+        axis=axis,
+        discretization="fv",
+        spacing=1.0,
+        tol=tol,
+        maxiter=1000,
+        tensors=None,
+        use_multigrid=False,
+    )
+    grid = solver.grid
     gradient = np.eye(ndim)[axis]
     load = np.empty(grid.shape)
     grid.flux(np.zeros(grid.shape), gradient, load)
@@ -136,8 +145,19 @@ def breakdown(phases: np.ndarray, axis: int) -> str:
     start = time.perf_counter()
     clusters = find_clusters(k, periodic=False, discretization="fv")
     labelling = time.perf_counter() - start
-    grid = _grid(k, _kinds("mixed", k.ndim, axis), 1.0, "fv", None)
-    solver = _Solver(grid, clusters, tol=TOL, maxiter=1000)
+    solver = load_case_solver(
+        k,
+        clusters,
+        bc="mixed",
+        axis=axis,
+        discretization="fv",
+        spacing=1.0,
+        tol=TOL,
+        maxiter=1000,
+        tensors=None,
+        use_multigrid=False,
+    )
+    grid = solver.grid
     u = np.random.default_rng(0).standard_normal(grid.shape)
     out = np.empty(grid.shape)
     zero = np.zeros(k.ndim)
@@ -154,8 +174,7 @@ def breakdown(phases: np.ndarray, axis: int) -> str:
     precondition = best(lambda: solver.precondition(u, out))
     return (
         f"ours per direction: cluster labelling {1e3 * labelling:.0f} ms once; per iteration "
-        f"operator {apply:.1f} ms, preconditioner (with the floating-cluster projection) "
-        f"{precondition:.1f} ms"
+        f"operator {apply:.1f} ms, preconditioner {precondition:.1f} ms"
     )
 
 

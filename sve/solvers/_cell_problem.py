@@ -76,7 +76,12 @@ class Solution:
 
 
 class _Solver:
-    """PCG on one grid with the transform (or multigrid) preconditioner and the void projection."""
+    """PCG on one grid with the transform (or multigrid) preconditioner and the void projection.
+
+    `clusters` are given where the clusters float (periodic and static conditions) and None
+    where no projection is needed (no voids, or the dead clusters made void: see
+    ``load_case_solver``).
+    """
 
     def __init__(
         self,
@@ -108,11 +113,8 @@ class _Solver:
         self._everywhere = all(s == slice(None) for s in grid.free)
         self._block = None if self._everywhere else np.empty(_free_shape(grid))
         self.project = None
-        if clusters is not None:
-            floating = clusters.floating(
-                tuple(a for a, kind in enumerate(grid.kinds) if kind == "dirichlet")
-            )
-            self.project = projector(clusters.labels, floating)
+        if clusters is not None:  # periodic and static: no Dirichlet face, every cluster floats
+            self.project = projector(clusters.labels, clusters.floating(()))
         self.work = tuple(np.empty(grid.shape) for _ in range(4))
 
     def constrain(self, x: np.ndarray) -> None:
@@ -194,9 +196,14 @@ def solve_cell(
         clusters = find_clusters(k, periodic=periodic, discretization=discretization)
         percolating = clusters.percolating(periodic)
         floating = int(np.count_nonzero(clusters.floating(_dirichlet_axes(bc, ndim))))
+        handling = (
+            "made void: they carry no flux"
+            if bc in ("kinematic", "mixed")
+            else "their means are projected out of the iterates"
+        )
         notes.append(
             f"voids: {clusters.count} conducting cluster(s), {floating} of them floating "
-            "(their means are projected out of the iterates)"
+            f"({handling})"
         )
     if bc == "static":
         solution = _static(k, clusters, spacing=spacing, tol=tol, maxiter=maxiter, tensors=tensors)
@@ -223,6 +230,63 @@ def _dirichlet_axes(bc: str, ndim: int) -> tuple[int, ...]:
     return tuple(range(ndim)) if bc in ("kinematic", "mixed") else ()
 
 
+def load_case_solver(
+    k, clusters, *, bc, axis, discretization, spacing, tol, maxiter, tensors, use_multigrid
+) -> _Solver:
+    """The solver of load case `axis` (gradient along it) of a periodic, kinematic or
+    mixed condition; one solver serves every case of the periodic and kinematic ones.
+
+    Under Dirichlet conditions the clusters that carry no flux are made void
+    first (``_carrying``): their temperature is constant in the exact
+    solution, so the tensor does not change, and what remains has no null
+    space. The solver then needs no projection: the void unknowns have empty
+    rows and a zero load, so the residual stays zero on them and they enter
+    no flux; conjugate gradients on the conducting unknowns are the same
+    with or without them (the nonzero spectrum of ``M^-1 A`` is that of the
+    preconditioner restricted to the conducting unknowns).
+    """
+    kinds = _kinds(bc, k.ndim, axis)
+    if clusters is not None and bc != "periodic":
+        k, tensors = _voided(k, clusters, _carrying(clusters, bc, axis), tensors)
+        clusters = None
+    grid = _grid(k, kinds, spacing, discretization, tensors)
+    return _Solver(
+        grid,
+        clusters,
+        tol=tol,
+        maxiter=maxiter,
+        reference=None if tensors is None else tensors.reference,
+        use_multigrid=use_multigrid,
+    )
+
+
+def _carrying(clusters: Clusters, bc: str, axis: int) -> np.ndarray:
+    """Per cluster, whether it can carry flux under `bc` (kinematic or mixed along `axis`).
+
+    Kinematic: a cluster that touches a face, where the temperature is ``E . x``.
+    Mixed: a cluster that joins the two faces normal to `axis`; one touching a
+    single face holds the constant temperature of that face, one touching none
+    a constant of its own.
+    """
+    if bc == "mixed":
+        return clusters.low[:, axis] & clusters.high[:, axis]
+    return (clusters.low | clusters.high).any(axis=1)
+
+
+def _voided(k, clusters: Clusters, carrying, tensors: Tensors | None):
+    """`k` and `tensors` with the voxels of the clusters not `carrying` made void."""
+    corner = clusters.labels[tuple(slice(0, n) for n in k.shape)]  # Q1: the first node
+    dead = (k > 0.0) & ~carrying[corner]
+    if not dead.any():
+        return k, tensors
+    k = np.where(dead, 0.0, k)
+    if tensors is not None:  # one zero tensor more, for the dead voxels
+        material = np.where(dead, tensors.tensors.shape[0], tensors.material).astype(np.int32)
+        stack = np.concatenate([tensors.tensors, np.zeros((1,) + tensors.tensors.shape[1:])])
+        tensors = Tensors(material, stack, tensors.reference)
+    return k, tensors
+
+
 def _affine(
     k, clusters, percolating, *, bc, discretization, spacing, tol, maxiter, tensors, use_multigrid
 ) -> Solution:
@@ -240,7 +304,6 @@ def _affine(
     gap = np.zeros((ndim, ndim))
     solver = None
     floor = _ROUND_OFF_ENERGY * float(k.mean()) * volume
-    reference = None if tensors is None else tensors.reference
     for j in range(ndim):
         if bc in ("periodic", "mixed") and not percolating[j]:
             tensor[j, j] = 0.0
@@ -250,13 +313,16 @@ def _affine(
             continue
         if solver is None or mixed:
             solver = u = None  # mixed: the previous case's scratch goes before the next is made
-            grid = _grid(k, _kinds(bc, ndim, j), spacing, discretization, tensors)
-            solver = _Solver(
-                grid,
+            solver = load_case_solver(
+                k,
                 clusters,
+                bc=bc,
+                axis=j,
+                discretization=discretization,
+                spacing=spacing,
                 tol=tol,
                 maxiter=maxiter,
-                reference=reference,
+                tensors=tensors,
                 use_multigrid=use_multigrid,
             )
         grid = solver.grid

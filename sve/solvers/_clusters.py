@@ -5,10 +5,13 @@ fall into clusters: connected through shared nodes for Q1 elements (a shared
 corner or edge suffices), through shared faces for finite volumes. Every
 cluster that no Dirichlet boundary holds is *floating*: its temperature is
 free up to a constant, a null vector of the operator. Unknowns that touch no
-conducting voxel have an empty row. The solver keeps its iterates orthogonal
-to both: it zeroes the empty unknowns and removes the mean of every floating
-cluster from each preconditioned residual, which leaves a symmetric positive
+conducting voxel have an empty row. Under periodic and static conditions
+(every cluster floats) the solver keeps its iterates orthogonal to both: it
+zeroes the empty unknowns and removes the mean of every floating cluster
+from each preconditioned residual, which leaves a symmetric positive
 semi-definite preconditioner with exactly the null space of the operator.
+Under Dirichlet conditions the clusters that carry no flux are made void
+instead (``_cell_problem.load_case_solver``).
 """
 
 from __future__ import annotations

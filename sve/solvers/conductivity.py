@@ -194,11 +194,15 @@ def apparent_conductivity(
     with them and ``"q1"`` for the exact boundary-condition hierarchy.
 
     **Voids and floating clusters.** Zero conductivities are allowed.
-    Unknowns that touch no conducting voxel are removed, and every cluster
-    of conducting voxels that no Dirichlet face holds (all of them under
-    periodic and static conditions) has its mean projected out of the
-    preconditioned residual, so conjugate gradients work on the range of
-    the operator. A direction without a conducting path gets exactly 0
+    Under kinematic and mixed conditions a cluster of conducting voxels
+    that touches no face (mixed: that does not join the two faces normal to
+    the load) holds a constant temperature and carries no flux: it is made
+    void before the solve, which leaves the operator without null space;
+    unknowns that touch no conducting voxel have empty rows and enter no
+    flux. Under periodic and static conditions every cluster floats: the
+    empty unknowns are zeroed and the mean of every cluster is projected
+    out of the preconditioned residual, so conjugate gradients work on the
+    range of the operator. A direction without a conducting path gets exactly 0
     under periodic and mixed conditions (no solve, a note, and
     ``percolating[i] = False``). Under static conditions a uniform flux
     through void boundary faces is incompatible: the tensor is 0 outside
