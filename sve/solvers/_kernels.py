@@ -90,6 +90,10 @@ def nodal_flux_3d(u, w, k, modes, out):
     neighbours is loaded once and its flux accumulated in registers: four
     loads and four read-modify-writes per element instead of eight (the
     operator is compute-bound, about twice as fast as the loop over corners).
+    At 128^3 one application takes 17.7 ms against 1.6 ms for a numpy copy
+    of the 50 MB it reads and writes (measured in one run): eleven times, so
+    applying it to the d load cases together, which would share only the
+    reads of ``k``, would save next to nothing.
     """
     n0, n1, n2 = k.shape
     m0, m1, m2 = u.shape
