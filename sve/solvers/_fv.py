@@ -14,14 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sve.solvers._fv_kernels import fv_flux, fv_mean_flux
-
-
-def _harmonic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    total = a + b
-    out = np.zeros_like(total)
-    np.divide(2.0 * a * b, total, out=out, where=total > 0.0)
-    return out
+from sve.solvers._fv_kernels import fv_flux, fv_mean_flux, harmonic
 
 
 class FVGrid:
@@ -74,18 +67,19 @@ class FVGrid:
             lower[axis] = slice(None, -1)
             upper = [slice(None)] * 3
             upper[axis] = slice(1, None)
-            g[tuple(inner)] = _harmonic(cells[tuple(lower)], cells[tuple(upper)])
+            harmonic(cells[tuple(lower)], cells[tuple(upper)], g[tuple(inner)])
             kind = kinds[axis] if axis < ndim else "neumann"
             first = [slice(None)] * 3
             first[axis] = slice(0, 1)
             last = [slice(None)] * 3
             last[axis] = slice(-1, None)
             if kind == "periodic":
-                g[tuple(first)] = _harmonic(cells[tuple(last)], cells[tuple(first)])
+                harmonic(cells[tuple(last)], cells[tuple(first)], g[tuple(first)])
             elif kind == "dirichlet":
                 g[tuple(first)] = 2.0 * cells[tuple(first)]
                 g[tuple(last)] = 2.0 * cells[tuple(last)]
-            conductances.append(np.ascontiguousarray(scale * g))
+            g *= scale
+            conductances.append(g)
         self._g = tuple(conductances)
         self._periodic = np.array([kind == "periodic" for kind in kinds] + [False] * (3 - ndim))
         self._cells = cells.shape

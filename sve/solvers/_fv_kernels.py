@@ -150,3 +150,15 @@ def _end_thickness(u_first, u_last, g_first, g_last, step, half, periodic, h):
     if periodic:
         return h * into
     return 0.5 * h * (into + outof)
+
+
+@njit(cache=True, nogil=True)
+def harmonic(a, b, out):
+    """Write the harmonic means ``2 a b / (a + b)`` of two (N0, N1, N2) arrays into
+    `out`, 0 where ``a + b = 0`` (two voids), in one pass (no temporaries)."""
+    n0, n1, n2 = a.shape
+    for i in range(n0):
+        for j in range(n1):
+            for l in range(n2):
+                total = a[i, j, l] + b[i, j, l]
+                out[i, j, l] = 2.0 * a[i, j, l] * b[i, j, l] / total if total > 0.0 else 0.0
