@@ -16,7 +16,7 @@ from sve.solvers._clusters import Clusters, find_clusters, projector
 from sve.solvers._fv import FVGrid
 from sve.solvers._kernels import dot
 from sve.solvers._multigrid import multigrid
-from sve.solvers._pcg import pcg
+from sve.solvers._pcg import pcg, pcg_energy
 from sve.solvers._q1 import Q1Grid, TensorQ1Grid
 from sve.solvers._transforms import preconditioner
 
@@ -73,6 +73,10 @@ class Solution:
     hill_mandel_defect: float
     percolating: tuple[bool, ...]
     notes: list[str] = field(default_factory=list)
+    # stop="tensor": estimated relative energy error per load case, and the bound it gives on
+    # every entry of `tensor` (its units); NaN under the residual rule.
+    errors: list[float] = field(default_factory=list)
+    tensor_error: float = float("nan")
 
 
 class _Solver:
@@ -135,22 +139,22 @@ class _Solver:
             self.project(out)
 
     def solve(self, load: np.ndarray, out: np.ndarray, floor: float) -> tuple[int, float]:
-        """Solve ``A out = load`` (`load` already constrained)."""
-        zero = np.zeros(self.grid.k.ndim)
+        """Solve ``A out = load`` (`load` already constrained) to the relative residual `tol`."""
+        return pcg(self._apply, self.precondition, load, out, **self._options(floor))
 
-        def apply(p: np.ndarray, q: np.ndarray) -> None:
-            self.grid.flux(p, zero, q)
+    def solve_energy(
+        self, load: np.ndarray, out: np.ndarray, floor: float, energy
+    ) -> tuple[int, float, float]:
+        """Solve ``A out = load`` until the estimated relative error of ``energy(out . A out)``
+        (the apparent energy times the volume) is at most `tol`; see ``pcg_energy``."""
+        options = self._options(floor)
+        return pcg_energy(self._apply, self.precondition, load, out, energy=energy, **options)
 
-        return pcg(
-            apply,
-            self.precondition,
-            load,
-            out,
-            tol=self.tol,
-            maxiter=self.maxiter,
-            work=self.work,
-            floor=floor,
-        )
+    def _apply(self, p: np.ndarray, q: np.ndarray) -> None:
+        self.grid.flux(p, np.zeros(self.grid.k.ndim), q)
+
+    def _options(self, floor: float) -> dict:
+        return dict(tol=self.tol, maxiter=self.maxiter, work=self.work, floor=floor)
 
 
 def _free_shape(grid) -> tuple[int, ...]:
@@ -178,6 +182,7 @@ def solve_cell(
     maxiter: int,
     tensors: Tensors | None = None,
     use_multigrid: bool = False,
+    stop: str = "residual",
 ) -> Solution:
     """Solve the d load cases of `bc` and return the apparent tensor.
 
@@ -186,6 +191,8 @@ def solve_cell(
     round-off floor). See ``apparent_conductivity`` for the meaning of every
     boundary condition. `use_multigrid` replaces the transform preconditioner
     by the multigrid cycle (periodic Q1 scalar problems, ``_multigrid.supported``).
+    ``stop="tensor"`` stops every load case on the estimated error of its apparent energy
+    and returns the energy form of the tensor (see ``apparent_conductivity``).
     """
     ndim = k.ndim
     periodic = bc == "periodic"
@@ -206,7 +213,9 @@ def solve_cell(
             f"({handling})"
         )
     if bc == "static":
-        solution = _static(k, clusters, spacing=spacing, tol=tol, maxiter=maxiter, tensors=tensors)
+        solution = _static(
+            k, clusters, spacing=spacing, tol=tol, maxiter=maxiter, tensors=tensors, stop=stop
+        )
     else:
         solution = _affine(
             k,
@@ -219,6 +228,7 @@ def solve_cell(
             maxiter=maxiter,
             tensors=tensors,
             use_multigrid=use_multigrid,
+            stop=stop,
         )
     solution.percolating = percolating
     solution.notes = notes + solution.notes
@@ -288,10 +298,26 @@ def _voided(k, clusters: Clusters, carrying, tensors: Tensors | None):
 
 
 def _affine(
-    k, clusters, percolating, *, bc, discretization, spacing, tol, maxiter, tensors, use_multigrid
+    k,
+    clusters,
+    percolating,
+    *,
+    bc,
+    discretization,
+    spacing,
+    tol,
+    maxiter,
+    tensors,
+    use_multigrid,
+    stop,
 ) -> Solution:
     """Periodic, kinematic and mixed conditions: ``T = E . x + u``, ``u`` periodic or zero
-    on the Dirichlet faces; column ``j`` of the tensor is ``<q>`` for ``E = e_j``."""
+    on the Dirichlet faces; column ``j`` of the tensor is ``<q>`` for ``E = e_j``.
+
+    With ``stop="tensor"`` the tensor is the energy form ``W_ij = <q_j . g_i>`` instead,
+    ``<q>`` plus the Hill-Mandel gap: for conjugate-gradient iterates its error is the Gram
+    matrix ``e_i . A e_j / V`` of the energy errors (``e_j = u*_j - u_j``), and each case
+    ``j`` stops when the estimate of ``e_j . A e_j`` is at most ``tol V W_jj``."""
     ndim = k.ndim
     mixed = bc == "mixed"
     periodic = bc == "periodic"
@@ -299,6 +325,7 @@ def _affine(
     tensor = np.full((ndim, ndim), np.nan) if mixed else np.zeros((ndim, ndim))
     iterations = [0] * ndim
     residuals = [0.0] * ndim
+    errors = [0.0 if stop == "tensor" else np.nan] * ndim
     notes = []
     fluctuations = {}
     gap = np.zeros((ndim, ndim))
@@ -332,7 +359,13 @@ def _affine(
         np.negative(load, out=load)
         solver.constrain(load)
         u = np.empty(grid.shape)
-        iterations[j], residuals[j] = solver.solve(load, u, floor)
+        if stop == "tensor":  # V E . K E at a CG iterate of energy s: V <E . k E> - s
+            affine = volume * float(grid.mean_flux(np.zeros(grid.shape), gradient)[j])
+            iterations[j], residuals[j], errors[j] = solver.solve_energy(
+                load, u, floor, lambda s, affine=affine: affine - s
+            )
+        else:
+            iterations[j], residuals[j] = solver.solve(load, u, floor)
         flux = grid.mean_flux(u, gradient)
         if mixed:
             tensor[j, j] = flux[j]
@@ -355,16 +388,23 @@ def _affine(
         solver.constrain(force)
         for i in fluctuations:
             gap[i, j] = dot(fluctuations[i].reshape(-1), force.reshape(-1)) / volume
+    if stop == "tensor":  # the energy form <q_j . g_i> = <q_j> . e_i + gap[i, j]
+        tensor += gap  # mixed: gap is diagonal, the NaN stay
     if periodic:
         closed = [j for j in range(ndim) if not percolating[j]]
         tensor[closed, :] = 0.0  # <q_j> = 0 whatever E when no cluster wraps along j
         tensor[:, closed] = 0.0
     scale = np.linalg.norm(np.nan_to_num(tensor))
     defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
-    return Solution(tensor, iterations, residuals, defect, percolating, notes)
+    tensor_error = np.nan
+    if stop == "tensor":  # |W_ij - W*_ij| <= sqrt(eps_i eps_j) (Cauchy-Schwarz), eps_j the
+        tensor_error = max(errors[j] * tensor[j, j] for j in range(ndim))  # energy error / V
+    return Solution(
+        tensor, iterations, residuals, defect, percolating, notes, errors, float(tensor_error)
+    )
 
 
-def _static(k, clusters, *, spacing, tol, maxiter, tensors) -> Solution:
+def _static(k, clusters, *, spacing, tol, maxiter, tensors, stop) -> Solution:
     """Uniform flux ``q . n = Q . n`` on the whole boundary (Q1 only).
 
     Solves ``A T = f(Q)`` with ``f = A_1 (Q . x)`` the nodal loads of the
@@ -376,6 +416,12 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors) -> Solution:
     it is needed (one application of ``A_1``, the cost of one iteration), and
     the forces of the Hill-Mandel defect are made one at a time in the
     scratch of the solves, d + 5 fields of the node grid at the peak.
+
+    With ``stop="tensor"`` the resistivity is the energy form ``P_ab = (f_a . T_b + f_b . T_a
+    - T_a . A T_b) / V``, ``R`` minus the Hill-Mandel gap: its error is minus the Gram matrix
+    ``G_ab = e_a . A e_b / V`` of the energy errors, each case stops when the estimate of
+    ``e_a . A e_a`` is at most ``tol V P_aa``, and the bound on the tensor ``C = B P^-1 B^T``
+    is carried to first order: ``|dC_ij| <= s_i s_j``, ``s = |B P^-1| sqrt(diag G)``.
     """
     ndim = k.ndim
     grid = _grid(k, ("neumann",) * ndim, spacing, "q1", tensors)
@@ -403,19 +449,25 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors) -> Solution:
     gradients = np.empty((ndim, cases))
     iterations = [0] * ndim
     residuals = [0.0] * ndim
+    errors = [0.0 if stop == "tensor" else np.nan] * ndim
     for b in range(cases):
         f = load(basis[:, b], np.empty(grid.shape))
         solver.constrain(f)
         temperature = np.empty(grid.shape)
-        iterations[b], residuals[b] = solver.solve(f, temperature, 0.0)
+        if stop == "tensor":  # V Q . R Q at a CG iterate of energy s is s (f . T = T . A T)
+            iterations[b], residuals[b], errors[b] = solver.solve_energy(
+                f, temperature, 0.0, float
+            )
+        else:
+            iterations[b], residuals[b] = solver.solve(f, temperature, 0.0)
         gradients[:, b] = grid.mean_gradient(temperature)
         temperatures.append(temperature)
         del f
     resistivity = basis.T @ gradients
     tensor = np.zeros((ndim, ndim))
     gap = np.zeros((cases, cases))
+    tensor_error = np.nan if stop == "residual" else 0.0
     if cases:
-        tensor = basis @ np.linalg.inv(resistivity) @ basis.T
         f, force = solver.work[2], solver.work[3]  # the scratch of the solves, free again
         for b in range(cases):  # the force of case b: A T_b - f_b, minus the true residual
             load(basis[:, b], f)
@@ -427,9 +479,20 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors) -> Solution:
                 gap[a, b] = dot(temperatures[a].reshape(-1), force.reshape(-1))
         gap /= grid.volume
         defect = float(np.linalg.norm(gap) / np.linalg.norm(resistivity))
+        if stop == "tensor":
+            resistivity = resistivity - gap
+        inverse = np.linalg.inv(resistivity)
+        tensor = basis @ inverse @ basis.T
+        if stop == "tensor":
+            spread = np.abs(basis @ inverse) @ np.sqrt(
+                np.array(errors[:cases]) * np.diag(resistivity)
+            )
+            tensor_error = float(np.max(spread) ** 2)
     else:
         defect = 0.0
-    return Solution(tensor, iterations, residuals, defect, (True,) * ndim, notes)
+    return Solution(
+        tensor, iterations, residuals, defect, (True,) * ndim, notes, errors, tensor_error
+    )
 
 
 def _compatible_loads(load, labels, count, spacing, shape) -> np.ndarray:

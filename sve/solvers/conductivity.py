@@ -27,6 +27,7 @@ IMPLEMENTED_BCS = ("kinematic", "periodic", "static", "mixed")
 _ON_FAILURE = ("raise", "flag")
 _DISCRETIZATIONS = ("q1", "fv")
 _PRECONDITIONERS = ("fft", "multigrid")
+_STOPS = ("residual", "tensor")
 
 
 def apparent_conductivity(
@@ -40,6 +41,7 @@ def apparent_conductivity(
     on_failure: str = "raise",
     discretization: str = "q1",
     preconditioner: str = "fft",
+    stop: str = "residual",
 ) -> ConductivityResult:
     r"""Compute the apparent conductivity tensor of a voxel image.
 
@@ -81,8 +83,10 @@ def apparent_conductivity(
         Voxel edge length, in any length unit. The apparent tensor does not
         depend on it.
     tol : float, default 1e-6
-        Relative residual at which conjugate gradients stop, in (0, 1); see
-        Notes for what it guarantees on the tensor.
+        In (0, 1). With ``stop="residual"``, the relative residual at which
+        conjugate gradients stop (see Notes for what it guarantees on the
+        tensor); with ``stop="tensor"``, the requested relative accuracy of
+        the tensor entries.
     maxiter : int, default 1000
         Largest number of iterations per load case, >= 1.
     on_failure : {"raise", "flag"}, default "raise"
@@ -99,6 +103,12 @@ def apparent_conductivity(
         (``bc="periodic"``, ``discretization="q1"``, scalar conductivities,
         axes that halve down to at most 512 nodes, e.g. powers of two); see
         Notes, **Solver**. The result names the one that ran.
+    stop : {"residual", "tensor"}, default "residual"
+        Stopping rule of each load case: the relative residual (the tensor
+        is then the average flux), or the estimated error of the apparent
+        energy (the tensor is then its energy form, symmetric, and
+        ``tensor_accuracy`` estimates its error); see Notes, **Stopping on
+        the tensor**.
 
     Returns
     -------
@@ -107,7 +117,8 @@ def apparent_conductivity(
         (NaN off the diagonal under ``"mixed"``), with the diagnostics of the
         solve: iterations, residual, Hill-Mandel and symmetry defects,
         smallest eigenvalue, Voigt and Reuss means, percolation per axis,
-        notes, discretization and wall time.
+        notes, discretization and wall time; with ``stop="tensor"`` the
+        estimated ``tensor_accuracy``.
 
     Raises
     ------
@@ -310,6 +321,61 @@ def apparent_conductivity(
     energy ``b . M^-1 b`` is at round-off level of the affine field's
     (homogeneous medium, laminate along its layers) needs no iteration.
 
+    **Stopping on the tensor** (``stop="tensor"``; every boundary condition,
+    both discretizations and preconditioners). Under periodic, kinematic and
+    mixed conditions the apparent energy of a load ``E`` is the minimum over
+    the admissible fluctuations, ``E . K* E = min_u <(E + grad u) . k (E +
+    grad u)>``, and an approximate ``u`` exceeds it by exactly
+    ``||u* - u||_A^2 / V``. The tensor returned is the energy form ``W_ij =
+    <q_j . g_i>`` (the average flux plus the Hill-Mandel gap below, computed
+    anyway): ``W - K*`` is the Gram matrix ``e_i . A e_j / V`` of the energy
+    errors ``e_j = u*_j - u_j``, so ``W >= K*`` as quadratic forms, ``W`` is
+    symmetric, and
+
+    .. math:: |W_{ij} - K^*_{ij}| \le \sqrt{\varepsilon_i \varepsilon_j},
+              \qquad \varepsilon_j = \|e_j\|_A^2 / V
+
+    (Cauchy-Schwarz). The average flux has the same diagonal (for
+    conjugate-gradient iterates both forms agree there) but off-diagonal
+    errors of first order in ``e_j``. Under static conditions the same holds
+    for the resistivity from below: its energy form ``P_ab = (f_a . T_b +
+    f_b . T_a - T_a . A T_b) / V`` is short of ``R*`` by the Gram matrix of
+    the errors of the temperatures, so ``P^-1 >= K*``, and the bound is
+    carried through the inverse to first order, ``|dK_ij| <= s_i s_j``
+    with ``s = |P^-1| sqrt(eps)`` (``tol sqrt(K_ii K_jj)`` for a diagonal
+    ``R``, more for a strongly anisotropic one). Mixed conditions: the
+    diagonal only. Finite volumes: the same identities (two-point fluxes are
+    the gradient of a quadratic energy). Voids: the iterates stay in the
+    complement of the null space, where ``||.||_A`` is a norm.
+
+    Each load case stops when an estimate of ``eps_j`` is at most ``tol``
+    times its apparent energy ``W_jj`` (static: ``P_jj``), so that every
+    entry is within ``tol sqrt(K_ii K_jj) <= tol ||K||`` of ``K*``;
+    ``tensor_accuracy`` reports the largest bound over the entries divided
+    by ``||K||``. The estimate (Hestenes & Stiefel 1952; Strakos & Tichy
+    2002) sums ``||e_j||_A^2 - ||e_{j+1}||_A^2 = alpha_j r_j . z_j`` of the
+    conjugate-gradient iterations ``j = k .. m-1`` after an iterate ``x_k``:
+    a lower bound of ``||e_k||_A^2``, short of it by ``||e_m||_A^2``, that
+    costs nothing. The returned iterate is ``x_m``, whose error is at most
+    the estimate as soon as these ``d = m - k`` iterations halved the
+    squared error; ``d >= 2``, and long enough to divide the error by 16 at
+    the mean rate of the first ``k`` iterations (an adaptive delay in the
+    spirit of Meurant, Papez & Tichy 2021, not their rule;
+    ``sve/solvers/_pcg.py``). It is an estimate, not a guarantee: where
+    conjugate gradients stall for longer than the delay, right at the
+    tolerance, it falls short. Measured against solves at ``tol = 1e-12`` on
+    2-D (24**2) and 3-D (12**3) images with contrast 100, 1e4 and voids,
+    all four conditions, ``tol = 1e-3`` and ``1e-6``
+    (``tests/sve/solvers/test_tensor_stopping.py``): errors relative to
+    ``||K||`` of 1e-5 to 0.05 times ``tol`` without voids, 0.01 to 1.2
+    times ``tol`` with voids, the excess on a 3-D image whose iterations
+    stall near ``1e-3`` (its energy error falls 400-fold in 7 iterations,
+    then by 30 % in the next 4). It took fewer iterations than the residual
+    rule at the same ``tol`` in 42 of these 48 cases (e.g. 36 against 59 on
+    the 3-D image, contrast 100, periodic, ``tol = 1e-6``); in the other 6
+    (2-D, ``tol = 1e-3``) it took as many or up to 30 % more, where the
+    residual rule ended 0.3 to 47 times ``tol`` away from ``K*``.
+
     **Diagnostics.** ``symmetry_defect`` is ``||K - K^T|| / ||K||``.
     ``hill_mandel_defect`` is ``||W - K|| / ||K||`` with
     ``W_ij = <q_j . g_i>`` the volume average of flux times gradient over the
@@ -360,6 +426,12 @@ def apparent_conductivity(
        430-454.
     .. [12] U. Trottenberg, C. W. Oosterlee, A. Schüller, "Multigrid",
        Academic Press (2001).
+    .. [13] Z. Strakos, P. Tichy, "On error estimation in the conjugate
+       gradient method and why it works in finite precision computations",
+       Electron. Trans. Numer. Anal. 13 (2002) 56-80.
+    .. [14] G. Meurant, J. Papez, P. Tichy, "Accurate error estimation in
+       CG", Numer. Algorithms 88 (2021) 1337-1359,
+       doi:10.1007/s11075-021-01078-w.
 
     Examples
     --------
@@ -406,6 +478,7 @@ def apparent_conductivity(
     on_failure = check_choice("on_failure", on_failure, _ON_FAILURE)
     discretization = check_choice("discretization", discretization, _DISCRETIZATIONS)
     preconditioner = check_choice("preconditioner", preconditioner, _PRECONDITIONERS)
+    stop = check_choice("stop", stop, _STOPS)
     if discretization == "fv" and bc == "static":
         raise NotImplementedError(
             "bc='static' is implemented for discretization='q1' only; finite volumes "
@@ -445,6 +518,7 @@ def apparent_conductivity(
         maxiter=maxiter,
         tensors=tensors,
         use_multigrid=preconditioner == "multigrid",
+        stop=stop,
     )
     tensor = solution.tensor
     defined = np.nan_to_num(tensor)
@@ -471,7 +545,8 @@ def apparent_conductivity(
             above = np.linalg.eigvalsh(symmetric - voigt_tensor)
             below = np.linalg.eigvalsh(reuss_tensor - symmetric)
         outside = max(0.0, float(above.max()), float(below.max()))
-    converged = max(solution.residuals) <= tol
+    reached = solution.errors if stop == "tensor" else solution.residuals
+    converged = max(reached) <= tol
     result = ConductivityResult(
         tensor=tensor,
         bc=bc,
@@ -491,12 +566,17 @@ def apparent_conductivity(
         notes=tuple(notes + solution.notes),
         voigt_tensor=voigt_tensor,
         reuss_tensor=reuss_tensor,
+        stop=stop,
+        tensor_accuracy=float(
+            solution.tensor_error / scale if scale > 0 else solution.tensor_error
+        ),
     )
     if not converged and on_failure == "raise":
-        worst = int(np.argmax(solution.residuals))
+        worst = int(np.argmax(reached))
+        measure = "relative residual" if stop == "residual" else "estimated relative error"
         raise ConvergenceError(
             f"apparent_conductivity did not converge: load case {worst + 1} reached a "
-            f"relative residual of {solution.residuals[worst]:.3g} after "
+            f"{measure} of {reached[worst]:.3g} after "
             f"{solution.iterations[worst]} iterations (tol={tol:g}, maxiter={maxiter}); raise "
             "maxiter or tol, or pass on_failure='flag' to get the unconverged result",
             result,

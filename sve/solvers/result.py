@@ -41,7 +41,8 @@ class ConductivityResult:
         Largest final relative residual over the load cases, in the norm of
         the stopping rule of the solver.
     converged : bool
-        Whether every load case reached the requested tolerance.
+        Whether every load case reached the requested tolerance (in the norm
+        of `stop`).
     hill_mandel_defect : float
         Relative gap between the volume average of flux times gradient and
         the product of their volume averages (Frobenius norms).
@@ -80,6 +81,16 @@ class ConductivityResult:
     preconditioner : str
         The preconditioner of the conjugate gradients: ``"fft"`` (reference
         medium diagonalised by fast transforms) or ``"multigrid"``.
+    stop : str
+        The stopping rule: ``"residual"`` (relative residual at most ``tol``)
+        or ``"tensor"`` (estimated relative error of the apparent tensor at
+        most ``tol``).
+    tensor_accuracy : float
+        With ``stop="tensor"``: the estimated bound on ``|K_ij - K*_ij|``
+        over the entries, relative to ``||K||`` (Frobenius), ``K*`` the
+        exact tensor of the discrete problem; under static conditions to
+        first order. NaN under the residual rule, which does not estimate
+        it.
 
     Notes
     -----
@@ -105,6 +116,8 @@ class ConductivityResult:
     voigt_tensor: np.ndarray | None = None
     reuss_tensor: np.ndarray | None = None
     preconditioner: str = "fft"
+    stop: str = "residual"
+    tensor_accuracy: float = float("nan")
 
     def __post_init__(self) -> None:
         _read_only(self, ("tensor", "voigt_tensor", "reuss_tensor"))
