@@ -3,7 +3,8 @@
 Run as ``.venv/bin/python benchmarks/bench_conductivity.py`` (periodic
 sweep below, then every boundary condition), or with ``--bcs`` for the
 boundary-condition part only, ``--large`` to add 256^3 to its iteration
-sweep, ``--anisotropic`` for the anisotropic polycrystal part only.
+sweep, ``--anisotropic`` for the anisotropic polycrystal part only,
+``--tensor-stop`` for the stopping-rule comparison only.
 
 Periodic sweep. For two-phase
 media (level cut at the median of a smoothed periodic white noise, smoothing
@@ -21,6 +22,14 @@ boundary condition the iterations per load case at 32^3 and 64^3 (they
 depend on ``a``, not on the size: the preconditioner is isotropic), the
 time of the solve and the time of one application of the tensor operator
 over the scalar one on the same grid.
+
+Stopping rules (``--tensor-stop``). On the level cut below (periodic, 64^3
+and 128^3), per requested accuracy ``tol``: the iterations and the largest
+entry error (relative to ``||K||``, against a solve at relative residual
+1e-11) of ``stop="tensor"``, of the residual rule at the same ``tol``, and
+the iterations of the residual rule at the loosest residual tolerance (on a
+grid of 4 per decade) whose tensor is within ``tol`` of the reference, and
+within the error of ``stop="tensor"``.
 
 Boundary conditions (``--bcs``). A 3-D level cut at phi = 0.5 of a Gaussian
 field with a Gaussian covariance of correlation length 8 voxels, contrast
@@ -297,6 +306,44 @@ def anisotropic(sizes: list[int], ratios: list[float]) -> None:
                 )
 
 
+def _entry_error(tensor: np.ndarray, exact: np.ndarray) -> float:
+    """Largest entry error of `tensor`, relative to ``||exact||`` (Frobenius)."""
+    return float(np.abs(tensor - exact).max() / np.linalg.norm(exact))
+
+
+def tensor_stopping(sizes: list[int], tols: list[float]) -> None:
+    """Iterations and tensor errors of the two stopping rules on the periodic level cut."""
+    values = [1.0, 100.0]
+    grid = 10.0 ** -np.arange(1.0, 10.01, 0.25)  # residual tolerances scanned
+    print("\nstopping rules, periodic level cut, phi=0.5, length 8, contrast 100")
+    print(
+        f"{'size':>6} {'tol':>7} {'tensor: its':>16} {'error':>8} {'residual@tol: its':>18} "
+        f"{'error':>8} {'residual for <=tol':>22} {'residual for same':>22}"
+    )
+    for size in sizes:
+        phases = level_cut_medium(size, np.random.default_rng(size))
+        exact = apparent_conductivity(phases, values, tol=1e-11, maxiter=5000).tensor
+        error = partial(_entry_error, exact=exact)
+        scan = []  # (residual tol, iterations, error), loosest first
+        for residual_tol in grid:
+            result = apparent_conductivity(phases, values, tol=residual_tol)
+            scan.append((residual_tol, sum(result.iterations), error(result.tensor)))
+        for tol in tols:
+            tensor_rule = apparent_conductivity(phases, values, tol=tol, stop="tensor")
+            residual_rule = apparent_conductivity(phases, values, tol=tol)
+            reached = error(tensor_rule.tensor)
+            cells = []
+            for target in (tol, reached):
+                first = next(((t, n) for t, n, e in scan if e <= target), None)
+                cells.append(f"{first[1]} (tol {first[0]:.0e})" if first else "not reached")
+            print(
+                f"{size:>4}^3 {tol:>7.0e} {','.join(map(str, tensor_rule.iterations)):>16} "
+                f"{reached:>8.1e} {','.join(map(str, residual_rule.iterations)):>18} "
+                f"{error(residual_rule.tensor):>8.1e} {cells[0]:>22} {cells[1]:>22}",
+                flush=True,
+            )
+
+
 if __name__ == "__main__":
     if "--case" in sys.argv:  # one solve in a fresh interpreter, for its resident set
         index = sys.argv.index("--case")
@@ -304,6 +351,9 @@ if __name__ == "__main__":
         sys.exit()
     if "--anisotropic" in sys.argv:
         anisotropic([32, 64], [1.0, 10.0, 100.0])
+        sys.exit()
+    if "--tensor-stop" in sys.argv:
+        tensor_stopping([64, 128], [1e-3, 1e-6])
         sys.exit()
     if "--bcs" not in sys.argv:
         main()
