@@ -15,7 +15,7 @@ Operator = Callable[[np.ndarray, np.ndarray], None]
 # Tichy 2002), a lower bound, tight once those d iterations removed most of that error. d is
 # at least DELAY, and long enough to divide the error by CONTRACTION at the mean rate of the
 # iterations so far; see ``pcg_energy``.
-DELAY = 2
+DELAY = 3
 CONTRACTION = 16.0
 # r . M^-1 r at this fraction of its initial value is round-off: x_m solves the system.
 _EXACT = np.finfo(float).eps ** 2

@@ -358,7 +358,7 @@ def apparent_conductivity(
     a lower bound of ``||e_k||_A^2``, short of it by ``||e_m||_A^2``, that
     costs nothing. The returned iterate is ``x_m``, whose error is at most
     the estimate as soon as these ``d = m - k`` iterations halved the
-    squared error; ``d >= 2``, and long enough to divide the error by 16 at
+    squared error; ``d >= 3``, and long enough to divide the error by 16 at
     the mean rate of the first ``k`` iterations (an adaptive delay in the
     spirit of Meurant, Papez & Tichy 2021, not their rule;
     ``sve/solvers/_pcg.py``). It is an estimate, not a guarantee: where
@@ -370,11 +370,13 @@ def apparent_conductivity(
     ``||K||`` of 1e-5 to 0.05 times ``tol`` without voids, 0.01 to 1.2
     times ``tol`` with voids, the excess on a 3-D image whose iterations
     stall near ``1e-3`` (its energy error falls 400-fold in 7 iterations,
-    then by 30 % in the next 4). It took fewer iterations than the residual
-    rule at the same ``tol`` in 42 of these 48 cases (e.g. 36 against 59 on
-    the 3-D image, contrast 100, periodic, ``tol = 1e-6``); in the other 6
-    (2-D, ``tol = 1e-3``) it took as many or up to 30 % more, where the
-    residual rule ended 0.3 to 47 times ``tol`` away from ``K*``.
+    then by 30 % in the next 4); below ``tol`` with finite volumes, the
+    multigrid preconditioner and anisotropic tensors on the 3-D image. It
+    took fewer iterations than the residual rule at the same ``tol`` in 42
+    of these 48 cases (e.g. 39 against 59 on the 3-D image, contrast 100,
+    periodic, ``tol = 1e-6``); in the other 6 (2-D, ``tol = 1e-3``) it
+    took as many or up to 30 % more, where the residual rule ended 0.3 to
+    47 times ``tol`` away from ``K*``.
     On the level cut above (periodic, 64**3 and 128**3, all load cases;
     ``benchmarks/bench_conductivity.py --tensor-stop``): at ``tol = 1e-3``
     30 and 30 iterations, errors 2.4e-5 and 6.1e-5, against 41 and 51 for
