@@ -204,12 +204,16 @@ def _solve(args: argparse.Namespace) -> int:
             return apparent_conductivity(
                 phases, values, bc=bc, spacing=args.spacing, tol=args.tol,
                 discretization=args.discretization, on_failure="flag",
+                preconditioner=args.preconditioner, stop=args.stop,
             )  # fmt: skip
     else:
-        if args.discretization != "q1":
-            raise ValueError(
-                f"--discretization for --stiffness must be q1, got {args.discretization!r}"
-            )
+        for option, value, default in (
+            ("discretization", args.discretization, "q1"),
+            ("preconditioner", args.preconditioner, "fft"),
+            ("stop", args.stop, "residual"),
+        ):
+            if value != default:
+                raise ValueError(f"--{option} for --stiffness must be {default}, got {value!r}")
         materials = [_moduli(text) for text in args.stiffness]
         name = "stiffness (Mandel notation)"
 
@@ -235,6 +239,13 @@ def _solve(args: argparse.Namespace) -> int:
                 "notes": list(getattr(result, "notes", ())),
             }
         )
+        if args.conductivity is not None:
+            accuracy = result.tensor_accuracy
+            records[-1].update(
+                preconditioner=result.preconditioner,
+                stop=result.stop,
+                tensor_accuracy=None if np.isnan(accuracy) else accuracy,
+            )
         if not args.json:
             print(f"{result.bc} ({result.discretization}): apparent {name}")
             print(np.array2string(result.tensor, precision=6, suppress_small=True))
@@ -243,6 +254,8 @@ def _solve(args: argparse.Namespace) -> int:
                 f"converged {result.converged}, Hill-Mandel defect "
                 f"{result.hill_mandel_defect:.1e}, {result.wall_time:.2f} s"
             )
+            if records[-1].get("stop") == "tensor":
+                print(f"  estimated tensor accuracy {result.tensor_accuracy:.1e} (relative)")
     if args.json:
         print(json.dumps(records, indent=2))
     return 0 if all(r["converged"] for r in records) else 1
@@ -375,7 +388,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     solve.add_argument("--discretization", default="q1", help="q1 (default) or fv")
     solve.add_argument("--spacing", type=float, default=1.0, help="voxel edge")
-    solve.add_argument("--tol", type=float, default=1e-6, help="CG relative residual")
+    solve.add_argument(
+        "--tol",
+        type=float,
+        default=1e-6,
+        help="CG relative residual, or with --stop tensor the relative accuracy of the tensor",
+    )
+    solve.add_argument(
+        "--preconditioner", default="fft", help="fft (default) or multigrid (periodic q1 only)"
+    )
+    solve.add_argument(
+        "--stop",
+        default="residual",
+        help="residual (default) or tensor: stop on the estimated accuracy of the tensor",
+    )
     solve.add_argument("--json", action="store_true", help="print the results as JSON")
     solve.set_defaults(func=_solve)
 

@@ -185,3 +185,25 @@ def test_generate_polycrystal_saves_grain_ids(tmp_path, capsys):
     grains = np.load(image)
     assert grains.shape == (12, 12, 12) and grains.dtype == np.int32
     assert f"{np.count_nonzero(np.bincount(grains.ravel()))} grains" in capsys.readouterr().out
+
+
+def test_solve_with_multigrid_and_the_tensor_stopping_rule(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    phases = (rng.random((16, 16)) < 0.5).astype(np.int8)
+    image = tmp_path / "p.npy"
+    np.save(image, phases)
+    args = ["solve", str(image), "--conductivity", "1,100", "--preconditioner", "multigrid",
+            "--stop", "tensor", "--tol", "1e-6", "--json"]  # fmt: skip
+    assert main(args) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    expected = apparent_conductivity(
+        phases, [1.0, 100.0], preconditioner="multigrid", stop="tensor", tol=1e-6
+    )
+    np.testing.assert_array_equal(record["tensor"], expected.tensor)
+    assert record["preconditioner"] == "multigrid" and record["stop"] == "tensor"
+    assert 0 < record["tensor_accuracy"] <= 1e-6
+    assert main(["solve", str(image), "--conductivity", "1,2", "--stop", "sideways"]) == 2
+    assert "stop must be one of" in capsys.readouterr().err
+    stiffness = ["--stiffness", "E=1,nu=0.3", "--stiffness", "E=2,nu=0.3"]
+    assert main(["solve", str(image), *stiffness, "--stop", "tensor"]) == 2
+    assert "--stop for --stiffness must be residual" in capsys.readouterr().err
