@@ -101,6 +101,23 @@ def peer_python() -> Path:
     return python
 
 
+def _mixed_fv_solver(k: np.ndarray, clusters, axis: int, tol: float):
+    """The solver of load case `axis` of the mixed finite-volume problem, as
+    ``apparent_conductivity`` builds it."""
+    return load_case_solver(
+        k,
+        clusters,
+        bc="mixed",
+        axis=axis,
+        discretization="fv",
+        spacing=1.0,
+        tol=tol,
+        maxiter=1000,
+        tensors=None,
+        use_multigrid=False,
+    )
+
+
 def one_direction(phases: np.ndarray, axis: int, tol: float) -> tuple[float, int]:
     """Entry [axis, axis] of the mixed finite-volume problem, one load case only.
 
@@ -114,18 +131,7 @@ def one_direction(phases: np.ndarray, axis: int, tol: float) -> tuple[float, int
     clusters = find_clusters(k, periodic=False, discretization="fv")
     if not clusters.percolating(False)[axis]:
         return 0.0, 0
-    solver = load_case_solver(
-        k,
-        clusters,
-        bc="mixed",
-        axis=axis,
-        discretization="fv",
-        spacing=1.0,
-        tol=tol,
-        maxiter=1000,
-        tensors=None,
-        use_multigrid=False,
-    )
+    solver = _mixed_fv_solver(k, clusters, axis, tol)
     grid = solver.grid
     gradient = np.eye(ndim)[axis]
     load = np.empty(grid.shape)
@@ -145,18 +151,7 @@ def breakdown(phases: np.ndarray, axis: int) -> str:
     start = time.perf_counter()
     clusters = find_clusters(k, periodic=False, discretization="fv")
     labelling = time.perf_counter() - start
-    solver = load_case_solver(
-        k,
-        clusters,
-        bc="mixed",
-        axis=axis,
-        discretization="fv",
-        spacing=1.0,
-        tol=TOL,
-        maxiter=1000,
-        tensors=None,
-        use_multigrid=False,
-    )
+    solver = _mixed_fv_solver(k, clusters, axis, TOL)
     grid = solver.grid
     u = np.random.default_rng(0).standard_normal(grid.shape)
     out = np.empty(grid.shape)
