@@ -423,6 +423,10 @@ def _budget_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
                 "not estimated",
             ]
         )
+    if spec.stop == "tensor":
+        solver = "largest estimated entry error of the apparent tensors (solver.stop = 'tensor')"
+    else:
+        solver = "largest final relative residual × |mean|"
     return [
         Block("h2", "Error budget"),
         Block(
@@ -432,7 +436,7 @@ def _budget_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
             "parts are kept apart (a random error, a bounded systematic one, a numerical one). "
             f"Statistical: half-width of the {conf} % interval of the mean. BC bias: "
             f"|KUBC − SUBC| gap of the means ({numbers.attrs['bc_bias'] or 'n/a'}). Solver: "
-            f"largest final relative residual × |mean| (tolerance {spec.tol:g}). "
+            f"{solver} (tolerance {spec.tol:g}). "
             f"Discretization: {numbers.attrs['discretization']}.",
         ),
         Block(

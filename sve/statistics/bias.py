@@ -234,7 +234,11 @@ def error_budget(
         BCs, with the ``note`` attribute of :func:`boundary_bias`);
         ``solver``, the solver error bound :math:`r_\max \lvert \bar Z
         \rvert` with :math:`r_\max` the largest final relative residual of
-        the ok solves (or ``tol``; NaN when neither is known). All in the
+        the ok solves (or ``tol``; NaN when neither is known), or, when
+        ``ds`` has ``tensor_accuracy`` (a study with ``solver.stop =
+        "tensor"``), the largest estimated entry error ``tensor_accuracy ×
+        ||K||_F`` of the ok solves, which bounds the error of every entry and
+        of tr(K)/d. All in the
         units of the property; they are not summed (different natures: a
         random error, a bounded systematic one and a numerical one).
 
@@ -249,16 +253,23 @@ def error_budget(
         tol = check_real(tol, "tol", 0.0, 1.0)
     statistics = ensemble_statistics(ds, variable, isotropic=isotropic, confidence=confidence)
     bias = boundary_bias(ds, variable, isotropic=isotropic, confidence=confidence)
-    if "residual" in ds:
-        residual = ds["residual"].where(ds["status"] == 1).max("realization")
+    ok = ds["status"] == 1
+    if "tensor_accuracy" in ds:
+        norm = np.sqrt((ds[variable] ** 2).sum(("i", "j")))
+        solver = (ds["tensor_accuracy"] * norm).where(ok).max("realization")
+        solver = solver.broadcast_like(statistics["mean"])
     else:
-        residual = xr.full_like(statistics["mean"], np.nan if tol is None else tol)
+        if "residual" in ds:
+            residual = ds["residual"].where(ok).max("realization")
+        else:
+            residual = xr.full_like(statistics["mean"], np.nan if tol is None else tol)
+        solver = residual * np.abs(statistics["mean"])
     out = xr.Dataset(
         {
             "mean": statistics["mean"],
             "statistical": (statistics["ci_high"] - statistics["ci_low"]) / 2,
             "bc_bias": np.abs(bias["gap"]).broadcast_like(statistics["mean"]),
-            "solver": residual * np.abs(statistics["mean"]),
+            "solver": solver,
         }
     )
     out.attrs.update(

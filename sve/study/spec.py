@@ -45,6 +45,8 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     tol = 1e-6
     maxiter = 1000
     discretization = "q1"           # or "fv" (cell-centred finite volumes)
+    stop = "residual"               # or "tensor" (conductivity): tol is then the estimated
+                                    # relative accuracy of the apparent tensor
     batch = 8                       # realizations per Dask task
 
 Sampling modes (``sampling.mode``):
@@ -142,6 +144,8 @@ VARIABLES = {"conductivity": "conductivity", "elasticity": "stiffness"}
 _BCS = {"conductivity": CONDUCTIVITY_BCS, "elasticity": ELASTICITY_BCS}
 _SOLVERS = {"conductivity": "apparent_conductivity", "elasticity": "apparent_stiffness"}
 DISCRETIZATIONS = ("q1", "fv")
+#: Values of ``solver.stop`` (:func:`sve.apparent_conductivity`).
+STOPS = ("residual", "tensor")
 #: Values of ``property.modulus``: the scalar an elasticity study's statistics summarize
 #: (:func:`sve.statistics.isotropic_part`).
 MODULI = ("bulk", "shear")
@@ -210,6 +214,8 @@ class StudySpec:
     store: str = field(default="", compare=False)
     #: ``property.modulus`` (elasticity): "bulk" or "shear", the scalar of the statistics.
     modulus: str = "bulk"
+    #: ``solver.stop``: "residual" or "tensor" (:func:`sve.apparent_conductivity`'s ``stop``).
+    stop: str = "residual"
     #: ``property.crystal``: cubic constants ``{"c11", "c12", "c44"}`` of the polycrystal's
     #: grains (empty for two-phase media, whose ``phases`` are then empty).
     crystal: dict[str, float] = field(default_factory=dict)
@@ -324,6 +330,8 @@ class StudySpec:
             del data["sweep_field"], data["sweep_values"]
         if self.modulus == "bulk":
             del data["modulus"]
+        if self.stop == "residual":
+            del data["stop"]
         if not self.polycrystal:
             del data["crystal"]
         return json.dumps(data, sort_keys=True)
@@ -370,7 +378,7 @@ _SECTIONS = {
         "adaptive_target",
         "max_realizations",
     ),
-    "solver": ("bc", "tol", "maxiter", "discretization", "batch"),
+    "solver": ("bc", "tol", "maxiter", "discretization", "batch", "stop"),
 }
 _DEFAULTS = {
     "sampling.spacing": 1.0,
@@ -380,6 +388,7 @@ _DEFAULTS = {
     "solver.tol": 1e-6,
     "solver.maxiter": 1000,
     "solver.discretization": "q1",
+    "solver.stop": "residual",
     "solver.batch": 8,
 }
 
@@ -679,6 +688,11 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         )
     if discretization == "fv" and prop == "elasticity":
         raise SpecError("solver.discretization must be 'q1' for elasticity, got 'fv'")
+    stop = _get(data, "solver.stop")
+    if stop not in STOPS:
+        raise SpecError(f"solver.stop must be one of {STOPS}, got {stop!r}")
+    if stop == "tensor" and prop == "elasticity":
+        raise SpecError("solver.stop must be 'residual' for elasticity, got 'tensor'")
     if discretization == "fv" and "static" in bcs:
         raise SpecError("solver.bc: 'static' is not implemented with solver.discretization = 'fv'")
 
@@ -707,6 +721,7 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         max_realizations=budget,
         modulus=modulus,
         crystal=crystal,
+        stop=stop,
     )
 
 

@@ -234,6 +234,16 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
             "versions": json.dumps(_versions(), sort_keys=True),
         },
     )
+    if spec.stop == "tensor":
+        ds["tensor_accuracy"] = (
+            rec,
+            full((*n_base, n_bc), np.nan),
+            {
+                "long_name": "estimated bound on the entries' error of the apparent tensor, "
+                "relative to its Frobenius norm (solver.stop = 'tensor')",
+                "units": "1",
+            },
+        )
     if both:
         ds = ds.assign_coords(sampling=list(SAMPLINGS))
     if spec.windows:

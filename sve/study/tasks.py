@@ -159,7 +159,9 @@ def _empty_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
     """Pending records of n realizations; mode "both" adds an axis of 2 after the first."""
     n_bc, m = len(spec.bc), spec.tensor_size
     k = (n, len(SAMPLINGS)) if spec.sampling_mode == "both" else (n,)
+    accuracy = {"tensor_accuracy": np.full((*k, n_bc), np.nan)} if spec.stop == "tensor" else {}
     return {
+        **accuracy,
         spec.variable: np.full((*k, n_bc, m, m), np.nan),
         "volume_fraction": np.full(k, np.nan),
         "iterations": np.zeros((*k, n_bc), np.int32),
@@ -196,7 +198,8 @@ def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np
         (n, n_bc, m, m) in Mandel notation (NaN normal-shear coupling under mixed
         conditions), ``volume_fraction`` (n,; NaN for the polycrystal),
         ``iterations``, ``residual``, ``hill_mandel_defect``, ``wall_time``
-        (seconds) and ``status`` (see :data:`STATUS`), each (n, n_bc);
+        (seconds) and ``status`` (see :data:`STATUS`), each (n, n_bc), and
+        with ``solver.stop = "tensor"`` ``tensor_accuracy`` (n, n_bc);
         ``error`` (n,), empty strings. Mode "windows": realization k is
         window k of the parent, ``absent`` beyond :func:`window_count`. Mode
         "both": every array has an extra axis of length 2 after the first
@@ -220,7 +223,7 @@ def _solve(
     options = {"spacing": spec.spacing, "tol": spec.tol, "maxiter": spec.maxiter}
     if spec.property == "conductivity":
         solve, materials = apparent_conductivity, list(spec.phases)
-        options["discretization"] = spec.discretization
+        options.update(discretization=spec.discretization, stop=spec.stop)
     else:
         solve = apparent_stiffness
         materials = None if spec.polycrystal else spec.phase_stiffness()
@@ -245,4 +248,6 @@ def _solve(
             out["residual"][a, b] = result.residual
             out["hill_mandel_defect"][a, b] = result.hill_mandel_defect
             out["status"][a, b] = STATUS["ok" if result.converged else "not_converged"]
+            if spec.stop == "tensor":
+                out["tensor_accuracy"][a, b] = result.tensor_accuracy
     return out
