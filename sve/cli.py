@@ -395,7 +395,9 @@ def _parser() -> argparse.ArgumentParser:
         help="CG relative residual, or with --stop tensor the relative accuracy of the tensor",
     )
     solve.add_argument(
-        "--preconditioner", default="fft", help="fft (default) or multigrid (periodic q1 only)"
+        "--preconditioner",
+        default="fft",
+        help="fft (default) or multigrid (periodic q1; kinematic and mixed fv)",
     )
     solve.add_argument(
         "--stop",

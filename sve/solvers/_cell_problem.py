@@ -14,6 +14,7 @@ import numpy as np
 
 from sve.solvers._clusters import Clusters, find_clusters, projector
 from sve.solvers._fv import FVGrid
+from sve.solvers._fv_multigrid import fv_multigrid
 from sve.solvers._kernels import dot
 from sve.solvers._multigrid import multigrid
 from sve.solvers._pcg import pcg, pcg_energy
@@ -102,7 +103,9 @@ class _Solver:
         self.maxiter = maxiter
         if reference is None:
             reference = float(grid.k.mean())
-        if use_multigrid:  # periodic Q1, scalar k: the W-cycle of _multigrid.py
+        if use_multigrid and grid.discretization == "fv":  # kinematic, mixed: _fv_multigrid.py
+            self._apply_inverse = fv_multigrid(grid.conductances)
+        elif use_multigrid:  # periodic Q1, scalar k: the W-cycle of _multigrid.py
             self._apply_inverse = multigrid(grid.k, grid.spacing, voids=clusters is not None)
         else:  # Single precision transforms: the preconditioner need only be a good SPD
             # approximation, and they move half the bytes (see ``preconditioner``).
@@ -190,7 +193,8 @@ def solve_cell(
     per voxel (> 0 where it conducts, 0 for a void: its mean scales the
     round-off floor). See ``apparent_conductivity`` for the meaning of every
     boundary condition. `use_multigrid` replaces the transform preconditioner
-    by the multigrid cycle (periodic Q1 scalar problems, ``_multigrid.supported``).
+    by a multigrid cycle (periodic Q1 scalar problems, ``_multigrid.supported``; kinematic
+    and mixed finite volumes, ``_fv_multigrid.py``).
     ``stop="tensor"`` stops every load case on the estimated error of its apparent energy
     and returns the energy form of the tensor (see ``apparent_conductivity``).
     """

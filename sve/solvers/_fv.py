@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sve.solvers._fv_kernels import fv_flux, fv_mean_flux, harmonic
+from sve.solvers._fv_kernels import fv_apply, fv_flux, fv_mean_flux, harmonic
 
 
 class FVGrid:
@@ -80,7 +80,7 @@ class FVGrid:
                 g[tuple(last)] = 2.0 * cells[tuple(last)]
             g *= scale
             conductances.append(g)
-        self._g = tuple(conductances)
+        self.conductances = tuple(conductances)  # faces normal to axes 0, 1, 2 (2-D: padded)
         self._periodic = np.array([kind == "periodic" for kind in kinds] + [False] * (3 - ndim))
         self._cells = cells.shape
 
@@ -92,9 +92,12 @@ class FVGrid:
 
     def flux(self, u: np.ndarray, gradient: np.ndarray, out: np.ndarray) -> None:
         """``out = A (u + gradient . x)``."""
+        if not self._periodic.any() and not np.any(gradient):  # the operator of the solves
+            fv_apply(u.reshape(self._cells), *self.conductances, out.reshape(self._cells))
+            return
         fv_flux(
             u.reshape(self._cells),
-            *self._g,
+            *self.conductances,
             self._jump(gradient),
             self._periodic,
             out.reshape(self._cells),
@@ -105,7 +108,7 @@ class FVGrid:
         out = np.empty(3)
         fv_mean_flux(
             u.reshape(self._cells),
-            *self._g,
+            *self.conductances,
             self._jump(gradient),
             self._periodic,
             self.spacing,

@@ -1,4 +1,4 @@
-"""The geometric multigrid preconditioner of the periodic Q1 conductivity operator."""
+"""The geometric multigrid preconditioners: periodic Q1 and finite volumes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 
 from sve.solvers import apparent_conductivity
+from sve.solvers._fv import FVGrid
+from sve.solvers._fv_multigrid import dense as fv_dense
+from sve.solvers._fv_multigrid import fv_multigrid
+from sve.solvers._fv_multigrid import hierarchy as fv_hierarchy
 from sve.solvers._multigrid import (
     Cycle,
     child_interpolation,
@@ -160,3 +164,117 @@ def test_supported():
     assert supported(("periodic",) * 2, (20, 16))  # 20 -> 10 -> 5: 5 x 4 nodes at the end
     assert not supported(("dirichlet",) * 3, (64, 64, 64))
     assert not supported(("periodic",) * 3, (33, 33, 33))  # odd: 35937 nodes, no coarsening
+
+
+# Finite volumes, kinematic and mixed conditions: the aggregation W-cycle of _fv_multigrid.py.
+# Shapes with odd axes (aggregates of one cell at the end) and 2-D images (axis 2 of length 1).
+FV_SHAPES = [(24, 16), (15, 22), (16, 16, 16), (11, 14, 9)]
+
+
+def _porous(shape, seed):
+    """Smooth two-phase labels, phase 0 void, conducting along every axis (a line of phase 1
+    along each axis through the first voxel), with an island (one conducting voxel walled in
+    by voids in the middle); the smooth phases add dead ends of their own."""
+    phases = smooth_two_phase(shape, np.random.default_rng(seed), length=1.5)
+    middle = tuple(n // 2 for n in shape)
+    phases[tuple(slice(m - 1, m + 2) for m in middle)] = 0
+    phases[middle] = 1
+    for axis in range(len(shape)):
+        phases[tuple(slice(None) if a == axis else 0 for a in range(len(shape)))] = 1
+    return phases
+
+
+@pytest.mark.parametrize("bc", ["mixed", "kinematic"])
+@pytest.mark.parametrize("shape", FV_SHAPES)
+def test_fv_same_tensor_as_fft(shape, bc):
+    # Both solve to tol = 1e-10 on the preconditioned residual: the tensors agree far below
+    # 1e-8 (the condition numbers of these small images are below 1e3).
+    phases = _porous(shape, seed=sum(shape))
+    runs = [
+        apparent_conductivity(
+            phases, [0.0, 1.0], bc=bc, discretization="fv", tol=1e-10, preconditioner=name
+        )
+        for name in ("fft", "multigrid")
+    ]
+    fft, mg = runs
+    assert (fft.preconditioner, mg.preconditioner) == ("fft", "multigrid")
+    assert np.all(np.diag(fft.tensor) > 0.0)
+    scale = np.abs(np.nan_to_num(fft.tensor)).max()
+    difference = np.abs(np.nan_to_num(mg.tensor - fft.tensor)).max()
+    assert difference <= 1e-8 * scale
+    assert np.array_equal(np.isnan(mg.tensor), np.isnan(fft.tensor))
+    assert max(mg.iterations) < max(fft.iterations)
+    assert mg.notes == fft.notes and mg.percolating == fft.percolating
+    assert "0 of them floating" not in mg.notes[0]  # dead clusters made void
+
+
+def test_fv_contrast_without_voids_same_tensor_as_fft():
+    phases = smooth_two_phase((16, 12, 10), np.random.default_rng(5), length=1.5)
+    fft, mg = (
+        apparent_conductivity(
+            phases, [1.0, 1e3], bc="mixed", discretization="fv", tol=1e-10, preconditioner=name
+        )
+        for name in ("fft", "multigrid")
+    )
+    # As above; contrast 1e3 raises the condition number to about 1e5, still far inside 1e-8.
+    np.testing.assert_allclose(np.diag(mg.tensor), np.diag(fft.tensor), rtol=1e-8)
+
+
+def _fv_grid(shape, seed):
+    k = np.array([0.0, 1.0])[_porous(shape, seed)]
+    kinds = ("dirichlet",) + ("neumann",) * (len(shape) - 1)
+    return k, FVGrid(k, kinds, 1.0)
+
+
+@pytest.mark.parametrize("shape", FV_SHAPES)
+def test_fv_cycle_symmetric_positive_definite_zero_on_voids(shape):
+    k, grid = _fv_grid(shape, seed=3)
+    cycle = fv_multigrid(grid.conductances)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2,) + k.shape)  # nonzero on the voids too
+    bx, by = np.empty(k.shape), np.empty(k.shape)
+    cycle(x, bx)
+    cycle(y, by)
+    # Single-precision levels: symmetric to float32 round-off over a few sweeps (~1e-7 each).
+    scale = np.linalg.norm(bx) * np.linalg.norm(y)
+    assert abs(np.vdot(y, bx) - np.vdot(x, by)) <= 1e-5 * scale
+    assert np.all(bx[k == 0.0] == 0.0)  # zero rows on the voids ...
+    x_conducting = np.where(k > 0.0, x, 0.0)
+    b_conducting = np.empty(k.shape)
+    cycle(x_conducting, b_conducting)
+    assert np.array_equal(b_conducting, bx)  # ... and zero columns
+    for _ in range(5):
+        z = rng.standard_normal(k.shape)
+        bz = np.empty(k.shape)
+        cycle(z, bz)
+        assert np.vdot(z, bz) > 0.0  # definite on the conducting cells (module notes)
+
+
+@pytest.mark.parametrize("shape", [(15, 22), (11, 14, 9)])
+def test_fv_coarse_operators_are_galerkin_products(shape):
+    # Every level is P^T A P of the one above, P the piecewise-constant interpolation from
+    # the aggregates; to float32 round-off (the levels are stored in single precision).
+    k = np.random.default_rng(2).uniform(0.0, 2.0, size=shape)
+    k[k < 0.3] = 0.0  # some voids
+    kinds = ("dirichlet",) + ("neumann",) * (len(shape) - 1)
+    levels = fv_hierarchy(FVGrid(k, kinds, 0.5).conductances)
+    assert len(levels) >= 2
+    for fine, coarse in zip(levels[:-1], levels[1:], strict=True):
+        cells = np.indices(fine.diagonal.shape).reshape(3, -1) // 2
+        aggregate = np.ravel_multi_index(tuple(cells), coarse.diagonal.shape)
+        interpolation = np.zeros((fine.diagonal.size, coarse.diagonal.size))
+        interpolation[np.arange(fine.diagonal.size), aggregate] = 1.0
+        galerkin = interpolation.T @ fv_dense(fine) @ interpolation
+        assembled = fv_dense(coarse)
+        assert np.abs(assembled - galerkin).max() <= 1e-6 * np.abs(galerkin).max()
+
+
+def test_fv_dense_is_the_operator_of_the_grid():
+    k, grid = _fv_grid((7, 6, 5), seed=1)
+    level = fv_hierarchy(grid.conductances)[0]
+    u = np.random.default_rng(3).standard_normal(k.shape)
+    out = np.empty(k.shape)
+    grid.flux(u, np.zeros(3), out)
+    expected = fv_dense(level) @ u.reshape(-1)
+    # The level holds the conductances in single precision.
+    assert np.abs(out.reshape(-1) - expected).max() <= 1e-6 * np.abs(out).max()
