@@ -171,7 +171,7 @@ def fv_apply(u, g0, g1, g2, out):
     Gathered line by line along the last axis, the diagonal summed from the six faces:
     loops without a carried dependency or a branch per cell, which the compiler
     vectorizes (at 128^3, 4.0 ms against 5.1 ms for ``fv_flux`` in isolation, measured
-    here; 3-4 ms against 9 ms inside the conjugate gradients, see ``FVGrid.flux``).
+    here; 7 ms against 9-10 ms profiled inside the conjugate gradients, see ``FVGrid.flux``).
     """
     n0, n1, n2 = u.shape
     for i in range(n0):
