@@ -209,7 +209,7 @@ def _solve(args: argparse.Namespace) -> int:
     else:
         for option, value, default in (
             ("discretization", args.discretization, "q1"),
-            ("preconditioner", args.preconditioner, "fft"),
+            ("preconditioner", args.preconditioner, "auto"),
             ("stop", args.stop, "residual"),
         ):
             if value != default:
@@ -396,8 +396,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     solve.add_argument(
         "--preconditioner",
-        default="fft",
-        help="fft (default) or multigrid (periodic q1; kinematic and mixed fv)",
+        default="auto",
+        help="auto (default: the faster per case), fft, or multigrid (periodic q1; kinematic "
+        "and mixed fv)",
     )
     solve.add_argument(
         "--stop",

@@ -278,3 +278,24 @@ def test_fv_dense_is_the_operator_of_the_grid():
     expected = fv_dense(level) @ u.reshape(-1)
     # The level holds the conductances in single precision.
     assert np.abs(out.reshape(-1) - expected).max() <= 1e-6 * np.abs(out).max()
+
+
+@pytest.mark.parametrize(
+    ("bc", "discretization", "expected"),
+    [
+        ("mixed", "fv", "multigrid"),
+        ("kinematic", "fv", "multigrid"),
+        ("periodic", "fv", "fft"),
+        ("periodic", "q1", "fft"),
+        ("mixed", "q1", "fft"),
+        ("static", "q1", "fft"),
+    ],
+)
+def test_auto_takes_the_preconditioner_measured_faster_per_case(bc, discretization, expected):
+    phases = (np.random.default_rng(7).random((12, 10)) < 0.6).astype(np.int8)
+    auto = apparent_conductivity(phases, [0.0, 1.0], bc=bc, discretization=discretization)
+    assert auto.preconditioner == expected
+    chosen = apparent_conductivity(
+        phases, [0.0, 1.0], bc=bc, discretization=discretization, preconditioner=expected
+    )
+    np.testing.assert_array_equal(auto.tensor, chosen.tensor)
