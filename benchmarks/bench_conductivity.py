@@ -159,10 +159,12 @@ def _status_bytes(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def measure_case(path: str, bc: str) -> None:
+def measure_case(path: str, bc: str, preconditioner: str = "auto") -> None:
     """Child process of `resident_case`: solve one case, print one JSON line.
 
-    The labels are read from `path`; the solver is compiled (loaded from the
+    The labels are read from `path`; `preconditioner` is that of
+    ``apparent_conductivity`` (``--case FILE BC [PRECONDITIONER]`` on the
+    command line, for one measurement by hand); the solver is compiled (loaded from the
     cache) on a small image first. The peak resident set (``VmHWM``) is reset
     just before the solve (``/proc/self/clear_refs``), so ``peak`` is the
     largest resident set during the solve, whatever allocated it (numpy,
@@ -170,11 +172,14 @@ def measure_case(path: str, bc: str) -> None:
     resident set just before the solve (labels, interpreter, libraries).
     """
     phases = np.load(path)
-    apparent_conductivity(np.indices((4, 4, 4)).sum(axis=0) % 2, [1.0, 2.0], bc=bc)
+    small = np.indices((16, 16, 16)).sum(axis=0) % 2
+    apparent_conductivity(small, [1.0, 2.0], bc=bc, preconditioner=preconditioner)
     before = _status_bytes("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     start = time.perf_counter()
-    result = apparent_conductivity(phases, [1.0, 100.0], bc=bc, tol=TOL)
+    result = apparent_conductivity(
+        phases, [1.0, 100.0], bc=bc, tol=TOL, preconditioner=preconditioner
+    )
     solve = time.perf_counter() - start
     peak = _status_bytes("VmHWM")
     print(
@@ -347,7 +352,7 @@ def tensor_stopping(sizes: list[int], tols: list[float]) -> None:
 if __name__ == "__main__":
     if "--case" in sys.argv:  # one solve in a fresh interpreter, for its resident set
         index = sys.argv.index("--case")
-        measure_case(sys.argv[index + 1], sys.argv[index + 2])
+        measure_case(*sys.argv[index + 1 : index + 4])
         sys.exit()
     if "--anisotropic" in sys.argv:
         anisotropic([32, 64], [1.0, 10.0, 100.0])

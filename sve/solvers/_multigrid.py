@@ -76,6 +76,7 @@ from sve.solvers._multigrid_kernels import (
     chebyshev_next,
     galerkin,
     galerkin_scalar,
+    jacobi_add,
     prolong_add_2d,
     prolong_add_3d,
     residual,
@@ -249,9 +250,18 @@ def _inverse(diagonal: np.ndarray) -> np.ndarray:
 
 def _gershgorin(coefficients: np.ndarray, diagonal: np.ndarray) -> float:
     """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)."""
-    sums = np.abs(coefficients).sum(axis=-1).reshape(-1)
+    # One plane of nodes at a time: |coefficients| whole would be a second copy of the level.
+    sums = np.concatenate(
+        [np.abs(plane).sum(axis=-1, dtype=np.float64).reshape(-1) for plane in coefficients]
+    )
     rows = diagonal > 0.0
     return float((sums[rows] / diagonal[rows]).max()) if rows.any() else 1.0
+
+
+def _interval(upper: float) -> tuple[float, float]:
+    """Centre and half-width of the smoothed interval ``[upper / RATIO, upper]``."""
+    lower = upper / RATIO
+    return 0.5 * (upper + lower), 0.5 * (upper - lower)
 
 
 def _pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
@@ -276,7 +286,10 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
     for corner in corner_offsets(ndim):  # node n gets the voxels n - corner
         diagonal += element[0, 0] * np.roll(k, tuple(corner), axis=tuple(range(ndim)))
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
-    levels = [_Level(k.shape, apply_fine, _inverse(diagonal.reshape(-1)), upper)]
+    # The image's inverse diagonal in single precision (half a field of the image saved): it
+    # only scales the Jacobi sweep, which stays symmetric and energy-contracting.
+    inverse_diagonal = _inverse(diagonal.reshape(-1)).astype(np.float32)
+    levels = [_Level(k.shape, apply_fine, inverse_diagonal, upper)]
     child = child_interpolation(ndim)
     unit = np.einsum("cai,ab,cbj->cij", child, element, child)  # per child of level 0
     shapes = [k.shape]
@@ -287,7 +300,13 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
     for index in range(1, len(shapes)):
         shape = shapes[index]
         following = shapes[index + 1] if index + 1 < len(shapes) else None
-        coefficients = np.zeros(shape + (3**ndim,))
+        # Single precision but on the coarsest level: level 1's 27 coefficients per node would
+        # be 3.4 fields of the image in float64, the largest array of the hierarchy (1.7 in
+        # float32; same iterations, tensor to 2e-13 at 64^3). The coarsest stays in float64:
+        # in float32 too, its pseudo-inverse took 13-15 iterations instead of 9 at 64^3
+        # (round-off lifts the null space of the periodic operator off 0).
+        precision = np.float32 if following is not None else np.float64
+        coefficients = np.zeros(shape + (3**ndim,), dtype=precision)
         next_elements = None
         rows = shape[0]
         if following is not None:  # two rows of voxels make one row of the next level
@@ -313,7 +332,7 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
                 galerkin(part, local, child, next_elements[start : start + size])
         _symmetrize(coefficients)
         elements = next_elements
-        diagonal = coefficients[..., centre].reshape(-1)
+        diagonal = coefficients[..., centre].astype(np.float64).reshape(-1)
         upper = _gershgorin(coefficients, diagonal)
         levels.append(_Level(shape, _stencil_apply(coefficients), _inverse(diagonal), upper))
         if following is None:
@@ -351,11 +370,14 @@ class Cycle:
         self.levels = levels
         self.degrees = [fine_degree] + [degree] * (len(levels) - 1)
         self.gamma = gamma
-        # Per level: r, y, b, x, d, q and the b, x of a second cycle; level 0 gets its b and x
-        # from the caller and is never cycled twice, so it holds 4 fields of the image, not 8.
+        # Per level: r, y, b, x, d, q and the b, x of a second cycle. Level 0 gets its b and x
+        # from the caller and is never cycled twice. A level smoothed by one Jacobi sweep
+        # (degree 1, level 0 by default) needs q alone: the sweep is its own direction and the
+        # residuals b - A x are formed where they are read (restriction, second sweep), so
+        # level 0 holds 1 field of the image, not 4.
         self.work = [
             tuple(
-                None if index == 0 and slot in (2, 3, 6, 7) else np.empty(level.shape).reshape(-1)
+                None if self._unused(index, slot) else np.empty(level.shape).reshape(-1)
                 for slot in range(8)
             )
             for index, level in enumerate(levels)
@@ -363,25 +385,29 @@ class Cycle:
         self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
         self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
 
-    def _smooth(self, index: int, r: np.ndarray, y: np.ndarray, update: bool) -> None:
-        """``y = S r`` (Chebyshev from zero) on level `index`; with `update`, ``r -= A y``."""
+    def _unused(self, index: int, slot: int) -> bool:
+        """Whether work array `slot` of level `index` is never touched (see ``__init__``)."""
+        if index == 0 and slot in (2, 3, 6, 7):
+            return True
+        return self.degrees[index] == 1 and slot in (0, 1, 4)
+
+    def _smooth(self, index: int, b: np.ndarray, y: np.ndarray) -> None:
+        """``y = S b`` (Chebyshev from zero) on level `index`; `b` may be its residual r."""
         level = self.levels[index]
         degree = self.degrees[index]
-        d, q = self.work[index][4], self.work[index][5]
-        upper = level.upper
-        lower = upper / RATIO
-        theta = 0.5 * (upper + lower)
-        delta = 0.5 * (upper - lower)
+        r, d, q = self.work[index][0], self.work[index][4], self.work[index][5]
+        if degree == 1:  # one sweep: its direction is y itself
+            d = y
+        theta, delta = _interval(level.upper)
         sigma = theta / delta
         rho = 1.0 / sigma
-        chebyshev_first(y, d, r, level.inverse_diagonal, 1.0 / theta)
-        for step in range(1, degree + 1):
-            if step == degree and not update:
-                return
+        chebyshev_first(y, d, b, level.inverse_diagonal, 1.0 / theta)
+        for step in range(1, degree):
             level.apply(d, q)
-            subtract(r, q)
-            if step == degree:
-                return
+            if step == 1:
+                residual(b, q, r)
+            else:
+                subtract(r, q)
             rho_next = 1.0 / (2.0 * sigma - rho)
             chebyshev_next(y, d, r, level.inverse_diagonal, rho_next * rho, 2.0 * rho_next / delta)
             rho = rho_next
@@ -406,18 +432,22 @@ class Cycle:
             np.dot(level.coarsest, b, out=x)
             return
         work = self.work[index]
-        r, y = work[0], work[1]
-        coarse = self.levels[index + 1].shape
+        q = work[5]
+        shape, coarse = level.shape, self.levels[index + 1].shape
         coarse_b, coarse_x = self.work[index + 1][2], self.work[index + 1][3]
-        r[...] = b
-        self._smooth(index, r, x, update=True)  # x = S b, r = b - A x
-        self._restrict(r.reshape(level.shape), coarse_b.reshape(coarse))
+        self._smooth(index, b, x)  # x = S b
+        level.apply(x, q)
+        self._restrict(b.reshape(shape), q.reshape(shape), coarse_b.reshape(coarse))
         self._correction(index + 1, coarse_b, coarse_x)
-        self._prolong_add(coarse_x.reshape(coarse), x.reshape(level.shape))
-        level.apply(x, y)
-        residual(b, y, r)
-        self._smooth(index, r, y, update=False)
-        x += y
+        self._prolong_add(coarse_x.reshape(coarse), x.reshape(shape))
+        level.apply(x, q)  # x += S (b - A x)
+        if self.degrees[index] == 1:
+            jacobi_add(x, b, q, level.inverse_diagonal, 1.0 / _interval(level.upper)[0])
+        else:
+            r, y = work[0], work[1]
+            residual(b, q, r)
+            self._smooth(index, r, y)
+            x += y
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
         self._cycle(0, r.reshape(-1), out.reshape(-1))

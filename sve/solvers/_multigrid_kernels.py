@@ -28,6 +28,14 @@ def chebyshev_next(x, d, r, inverse_diagonal, keep, scale):
 
 
 @njit(cache=True, nogil=True)
+def jacobi_add(x, b, q, inverse_diagonal, scale):
+    """In place: ``x += scale * (b - q) / diag`` (one damped Jacobi sweep on the residual
+    ``b - q``, never stored)."""
+    for i in range(x.size):
+        x[i] += scale * inverse_diagonal[i] * (b[i] - q[i])
+
+
+@njit(cache=True, nogil=True)
 def subtract(r, q):
     """In place: ``r -= q``."""
     for i in range(r.size):
@@ -90,27 +98,31 @@ def stencil_3d(coefficients, x, out):
 
 
 @njit(cache=True, nogil=True)
-def restrict_2d(fine, coarse):
-    """``coarse = P^T fine``: bilinear restriction on periodic grids, fine (2 M0, 2 M1)."""
+def restrict_2d(b, q, coarse):
+    """``coarse = P^T (b - q)``: bilinear restriction of a residual on periodic grids, ``b``
+    and ``q`` (2 M0, 2 M1); the residual is formed where it is read, never stored."""
     m0, m1 = coarse.shape
-    n0, n1 = fine.shape
+    n0, n1 = b.shape
     for i in range(m0):
         for j in range(m1):
             s = 0.0
             for a in range(-1, 2):
                 wa = 1.0 if a == 0 else 0.5
-                row = fine[(2 * i + a) % n0]
-                for b in range(-1, 2):
-                    wb = 1.0 if b == 0 else 0.5
-                    s += wa * wb * row[(2 * j + b) % n1]
+                row_b = b[(2 * i + a) % n0]
+                row_q = q[(2 * i + a) % n0]
+                for c in range(-1, 2):
+                    wc = 1.0 if c == 0 else 0.5
+                    m = (2 * j + c) % n1
+                    s += wa * wc * (row_b[m] - row_q[m])
             coarse[i, j] = s
 
 
 @njit(cache=True, nogil=True)
-def restrict_3d(fine, coarse):
-    """``coarse = P^T fine``: trilinear restriction on periodic grids, fine (2 M0, 2 M1, 2 M2)."""
+def restrict_3d(b, q, coarse):
+    """``coarse = P^T (b - q)``: trilinear restriction of a residual on periodic grids, ``b``
+    and ``q`` (2 M0, 2 M1, 2 M2); the residual is formed where it is read, never stored."""
     m0, m1, m2 = coarse.shape
-    n0, n1, n2 = fine.shape
+    n0, n1, n2 = b.shape
     for i in range(m0):
         for j in range(m1):
             for l in range(m2):
@@ -120,10 +132,13 @@ def restrict_3d(fine, coarse):
                 s = 0.0
                 for a in range(-1, 2):
                     wa = 1.0 if a == 0 else 0.5
-                    for b in range(-1, 2):
-                        wb = 1.0 if b == 0 else 0.5
-                        row = fine[(2 * i + a) % n0, (2 * j + b) % n1]
-                        s += wa * wb * (row[centre] + 0.5 * (row[lower] + row[upper]))
+                    for c in range(-1, 2):
+                        wc = 1.0 if c == 0 else 0.5
+                        row_b = b[(2 * i + a) % n0, (2 * j + c) % n1]
+                        row_q = q[(2 * i + a) % n0, (2 * j + c) % n1]
+                        r_centre = row_b[centre] - row_q[centre]
+                        r_sides = (row_b[lower] - row_q[lower]) + (row_b[upper] - row_q[upper])
+                        s += wa * wc * (r_centre + 0.5 * r_sides)
                 coarse[i, j, l] = s
 
 

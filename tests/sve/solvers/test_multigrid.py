@@ -83,6 +83,15 @@ def test_cycle_symmetric_positive_semidefinite(shape, values, fine_degree, gamma
         assert np.vdot(z, bz) >= -1e-12 * np.linalg.norm(z) * np.linalg.norm(bz)
 
 
+def test_cycle_holds_one_field_of_the_image():
+    # One Jacobi sweep on level 0 needs q alone (residuals formed where read); level 1
+    # holds 8 arrays of 1/8 of the image.
+    _, k = _image((32, 32, 32), (1.0, 100.0), seed=3)
+    cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=2)
+    assert sum(a.nbytes for a in cycle.work[0] if a is not None) == k.nbytes
+    assert sum(a.nbytes for a in cycle.work[1] if a is not None) == k.nbytes
+
+
 def test_preconditioner_removes_the_constants():
     _, k = _image((16, 16, 16), (1.0, 100.0), seed=3)
     apply = multigrid(k, 1.0, voids=False)
@@ -95,8 +104,9 @@ def test_preconditioner_removes_the_constants():
 @pytest.mark.parametrize("shape", [(32, 16), (16, 8, 8)])
 def test_coarse_operators_are_galerkin_products(shape):
     # Every level is R A P of the one above, R = P^T, P the interpolation kernel, to
-    # round-off; these shapes have two coarse levels above COARSEST (64) nodes, and level 1
-    # is built two rows at a time.
+    # single-precision round-off (every level but the coarsest is stored in float32); these
+    # shapes have two coarse levels above COARSEST (64) nodes, and level 1 is built two rows
+    # at a time.
     k = np.random.default_rng(2).uniform(0.0, 2.0, size=shape)
     k[k < 0.3] = 0.0  # some voids
     levels = hierarchy(k, 0.5)
@@ -113,7 +123,7 @@ def test_coarse_operators_are_galerkin_products(shape):
         interpolation = _dense(prolong, coarse.shape, fine.shape)  # (fine nodes, coarse nodes)
         galerkin = interpolation.T @ _dense(fine_apply, fine.shape) @ interpolation
         assembled = _dense(coarse_apply, coarse.shape)
-        assert np.abs(assembled - galerkin).max() <= 1e-13 * np.abs(galerkin).max()
+        assert np.abs(assembled - galerkin).max() <= 1e-6 * np.abs(galerkin).max()
         assert np.array_equal(assembled, assembled.T)  # the lower half copies the upper
 
 
