@@ -168,16 +168,17 @@ def stencil(elements: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (*shape, 3**d), float64
-        The rows of the assembled matrix: entry ``s`` of node ``n`` couples
-        it to node ``n + o(s)``, ``o(s)`` the base-3 digits of ``s`` minus 1.
-        The lower half is copied from the upper (``A[n, n - o] = A[n - o,
-        n]``), so the operator is exactly symmetric (the layout of
-        ``stencil_2d`` and ``stencil_3d``).
+    ndarray of shape (*shape, (3**d + 1) // 2), float64
+        The upper half of the rows of the assembled matrix: entry ``t`` of
+        node ``n`` couples it to node ``n + o(s)``, ``s = t + (3**d - 1) / 2``
+        and ``o(s)`` the base-3 digits of ``s`` minus 1 (``t = 0`` the
+        diagonal). The lower half is that of the neighbours (``A[n, n - o] =
+        A[n - o, n]``), never stored: the operator is exactly symmetric and
+        its coarse levels take half the memory (the layout of ``stencil_2d``
+        and ``stencil_3d``).
     """
-    out = np.zeros(shape + (3 ** len(shape),))
+    out = np.zeros(shape + ((3 ** len(shape) + 1) // 2,))
     _assemble_rows(elements, shape, 0, out)
-    _symmetrize(out)
     return out
 
 
@@ -191,18 +192,16 @@ def _assemble_rows(elements: np.ndarray, shape: tuple[int, ...], first: int, out
     index[0] += first
     nodes = np.ravel_multi_index(tuple(index), shape, mode="wrap")
     offsets = np.ravel_multi_index(tuple((corners[None, :] - corners[:, None] + 1).T), (3,) * ndim)
-    flat = out.reshape(-1, 3**ndim)
+    offsets -= (3**ndim - 1) // 2  # stored entries; the lower half (negative) is skipped
+    flat = out.reshape(-1, out.shape[-1])
     assemble_stencil(elements, nodes, np.ascontiguousarray(offsets.T), flat)
 
 
-def _symmetrize(out: np.ndarray) -> None:
-    """Copy the upper half of a stencil onto its lower half (see `stencil`)."""
-    ndim = out.ndim - 1
-    centre = (3**ndim - 1) // 2
-    for index, offset in enumerate(np.ndindex((3,) * ndim)):
-        if index > centre:  # the coupling n -> n - o is that of n - o -> n: exactly symmetric
-            shift = tuple(o - 1 for o in offset)
-            out[..., 2 * centre - index] = np.roll(out[..., index], shift, axis=tuple(range(ndim)))
+def _upper_offsets(ndim: int) -> list[tuple[int, ...]]:
+    """The offsets ``o`` of the stored entries of a stencil (`stencil`), diagonal first."""
+    return [tuple(o - 1 for o in offset) for offset in np.ndindex((3,) * ndim)][
+        (3**ndim - 1) // 2 :
+    ]
 
 
 def _dense(coefficients: np.ndarray) -> np.ndarray:
@@ -213,10 +212,12 @@ def _dense(coefficients: np.ndarray) -> np.ndarray:
     nodes = np.indices(shape).reshape(ndim, -1)
     matrix = np.zeros((size, size))
     rows = np.arange(size)
-    for index, offset in enumerate(np.ndindex((3,) * ndim)):
-        neighbours = (nodes + np.array(offset).reshape(ndim, 1) - 1) % np.array(shape)[:, None]
+    for index, offset in enumerate(_upper_offsets(ndim)):
+        neighbours = (nodes + np.array(offset).reshape(ndim, 1)) % np.array(shape)[:, None]
         cols = np.ravel_multi_index(tuple(neighbours), shape)
         np.add.at(matrix, (rows, cols), coefficients[..., index].reshape(-1))
+        if index > 0:  # the lower half: A[n + o, n] = A[n, n + o]
+            np.add.at(matrix, (cols, rows), coefficients[..., index].reshape(-1))
     return matrix
 
 
@@ -250,10 +251,14 @@ def _inverse(diagonal: np.ndarray) -> np.ndarray:
 
 def _gershgorin(coefficients: np.ndarray, diagonal: np.ndarray) -> float:
     """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)."""
-    # One plane of nodes at a time: |coefficients| whole would be a second copy of the level.
-    sums = np.concatenate(
-        [np.abs(plane).sum(axis=-1, dtype=np.float64).reshape(-1) for plane in coefficients]
-    )
+    ndim = coefficients.ndim - 1
+    sums = np.zeros(coefficients.shape[:-1])
+    for index, offset in enumerate(_upper_offsets(ndim)):  # one entry at a time
+        entry = np.abs(coefficients[..., index])
+        sums += entry
+        if index > 0:  # the lower half: row n holds |A[n, n - o]| = |A[n - o, n]|
+            sums += np.roll(entry, offset, axis=tuple(range(ndim)))
+    sums = sums.reshape(-1)
     rows = diagonal > 0.0
     return float((sums[rows] / diagonal[rows]).max()) if rows.any() else 1.0
 
@@ -295,18 +300,18 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
     shapes = [k.shape]
     while shapes[-1] != _coarsest_shape(k.shape):
         shapes.append(tuple(n // 2 for n in shapes[-1]))
-    centre = (3**ndim - 1) // 2
     elements = None  # element matrices of the current level (level 1: made row by row)
     for index in range(1, len(shapes)):
         shape = shapes[index]
         following = shapes[index + 1] if index + 1 < len(shapes) else None
-        # Single precision but on the coarsest level: level 1's 27 coefficients per node would
-        # be 3.4 fields of the image in float64, the largest array of the hierarchy (1.7 in
-        # float32; same iterations, tensor to 2e-13 at 64^3). The coarsest stays in float64:
-        # in float32 too, its pseudo-inverse took 13-15 iterations instead of 9 at 64^3
-        # (round-off lifts the null space of the periodic operator off 0).
+        # The upper half of the rows (`stencil`), in single precision but on the coarsest
+        # level: level 1's 27 coefficients per node in float64 would be 3.4 fields of the image,
+        # the largest array of the hierarchy; its 14 in float32 are 0.9 (same iterations,
+        # tensor to 2e-13 at 64^3). The coarsest stays in float64: in float32 too, its
+        # pseudo-inverse took 13-15 iterations instead of 9 at 64^3 (round-off lifts the null
+        # space of the periodic operator off 0).
         precision = np.float32 if following is not None else np.float64
-        coefficients = np.zeros(shape + (3**ndim,), dtype=precision)
+        coefficients = np.zeros(shape + ((3**ndim + 1) // 2,), dtype=precision)
         next_elements = None
         rows = shape[0]
         if following is not None:  # two rows of voxels make one row of the next level
@@ -330,9 +335,8 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
                 size = int(np.prod(following[1:]))
                 start = first // 2 * size
                 galerkin(part, local, child, next_elements[start : start + size])
-        _symmetrize(coefficients)
         elements = next_elements
-        diagonal = coefficients[..., centre].astype(np.float64).reshape(-1)
+        diagonal = coefficients[..., 0].astype(np.float64).reshape(-1)
         upper = _gershgorin(coefficients, diagonal)
         levels.append(_Level(shape, _stencil_apply(coefficients), _inverse(diagonal), upper))
         if following is None:

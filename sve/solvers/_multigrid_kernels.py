@@ -51,10 +51,12 @@ def residual(b, q, r):
 
 @njit(cache=True, nogil=True)
 def stencil_2d(coefficients, x, out):
-    """``out = A x`` for a periodic 9-point operator, ``coefficients`` (N0, N1, 9).
+    """``out = A x`` for a symmetric periodic 9-point operator, ``coefficients`` (N0, N1, 5).
 
-    ``coefficients[i, j, 3 (a + 1) + (b + 1)]`` couples node ``(i, j)`` to
-    node ``(i + a, j + b)`` (modulo the grid), ``a, b`` in ``{-1, 0, 1}``.
+    The upper half of the rows: ``coefficients[i, j, s - 4]`` couples node
+    ``(i, j)`` to node ``(i + a, j + b)`` (modulo the grid), ``s = 3 (a + 1) +
+    (b + 1) >= 4``, ``a, b`` in ``{-1, 0, 1}``; the coupling for ``s < 4`` is
+    that of the neighbour, ``coefficients[i + a, j + b, 4 - s]``.
     """
     n0, n1 = x.shape
     for i in range(n0):
@@ -62,19 +64,26 @@ def stencil_2d(coefficients, x, out):
             s = 0.0
             index = 0
             for a in range(-1, 2):
-                row = x[(i + a) % n0]
+                ii = (i + a) % n0
+                row = x[ii]
                 for b in range(-1, 2):
-                    s += coefficients[i, j, index] * row[(j + b) % n1]
+                    jj = (j + b) % n1
+                    if index < 4:
+                        s += coefficients[ii, jj, 4 - index] * row[jj]
+                    else:
+                        s += coefficients[i, j, index - 4] * row[jj]
                     index += 1
             out[i, j] = s
 
 
 @njit(cache=True, nogil=True)
 def stencil_3d(coefficients, x, out):
-    """``out = A x`` for a periodic 27-point operator, ``coefficients`` (N0, N1, N2, 27).
+    """``out = A x`` for a symmetric periodic 27-point operator, ``coefficients`` (N0, N1, N2, 14).
 
-    ``coefficients[i, j, l, 9 (a + 1) + 3 (b + 1) + (c + 1)]`` couples node
-    ``(i, j, l)`` to node ``(i + a, j + b, l + c)`` (modulo the grid).
+    The upper half of the rows: ``coefficients[i, j, l, s - 13]`` couples node
+    ``(i, j, l)`` to node ``(i + a, j + b, l + c)`` (modulo the grid), ``s = 9
+    (a + 1) + 3 (b + 1) + (c + 1) >= 13``; the coupling for ``s < 13`` is that
+    of the neighbour, ``coefficients[i + a, j + b, l + c, 13 - s]``.
     """
     n0, n1, n2 = x.shape
     for i in range(n0):
@@ -87,12 +96,27 @@ def stencil_3d(coefficients, x, out):
                 index = 0
                 for a in range(-1, 2):
                     for b in range(-1, 2):
-                        row = x[(i + a) % n0, (j + b) % n1]
-                        s += (
-                            c[index] * row[lower]
-                            + c[index + 1] * row[l]
-                            + c[index + 2] * row[upper]
-                        )
+                        ii, jj = (i + a) % n0, (j + b) % n1
+                        row = x[ii, jj]
+                        if index < 12:  # the whole row (a, b) lies before the centre
+                            u = coefficients[ii, jj]
+                            s += (
+                                u[lower, 13 - index] * row[lower]
+                                + u[l, 12 - index] * row[l]
+                                + u[upper, 11 - index] * row[upper]
+                            )
+                        elif index == 12:  # (0, 0): l - 1 from the neighbour, l and l + 1 here
+                            s += (
+                                coefficients[i, j, lower, 1] * row[lower]
+                                + c[0] * row[l]
+                                + c[1] * row[upper]
+                            )
+                        else:
+                            s += (
+                                c[index - 13] * row[lower]
+                                + c[index - 12] * row[l]
+                                + c[index - 11] * row[upper]
+                            )
                         index += 3
                 out[i, j, l] = s
 
@@ -246,11 +270,13 @@ def assemble_stencil(elements, nodes, offsets, out):
     """``out[nodes[e, a], offsets[a, b]] += elements[e, a, b]`` (stencil rows of the sum).
 
     ``elements`` (voxels, 2**d, 2**d), ``nodes`` (voxels, 2**d) the node of every corner,
-    ``offsets`` (2**d, 2**d) the stencil entry joining corner ``a`` to corner ``b``,
-    ``out`` (nodes, 3**d) accumulated into.
+    ``offsets`` (2**d, 2**d) the stored stencil entry joining corner ``a`` to corner ``b``,
+    negative where it is not stored (the lower half of the rows), ``out`` (nodes, entries)
+    accumulated into.
     """
     for e in range(elements.shape[0]):
         for a in range(elements.shape[1]):
             row = nodes[e, a]
             for b in range(elements.shape[2]):
-                out[row, offsets[a, b]] += elements[e, a, b]
+                if offsets[a, b] >= 0:
+                    out[row, offsets[a, b]] += elements[e, a, b]

@@ -138,18 +138,29 @@ def test_child_interpolation_reproduces_linear_fields():
 
 
 def test_stencil_kernels_match_dense_rows():
-    # The 2-D and 3-D stencils with random coefficients against an explicit matrix.
+    # The 2-D and 3-D stencils with random coefficients against an explicit matrix: the
+    # stored upper half of the rows, the lower half that of the neighbours.
     rng = np.random.default_rng(4)
     for shape, kernel in (((5, 6), stencil_2d), ((3, 4, 5), stencil_3d)):
         ndim = len(shape)
-        coefficients = rng.standard_normal(shape + (3**ndim,))
+        centre = (3**ndim - 1) // 2
+        upper = rng.standard_normal(shape + (centre + 1,))
+        full = np.empty(shape + (3**ndim,))
+        for index, offset in enumerate(np.ndindex((3,) * ndim)):
+            if index >= centre:
+                full[..., index] = upper[..., index - centre]
+            else:  # A[n, n + o] = A[n + o, n], entry -o of node n + o
+                shift = tuple(1 - o for o in offset)
+                full[..., index] = np.roll(
+                    upper[..., centre - index], shift, axis=tuple(range(ndim))
+                )
         x = rng.standard_normal(shape)
         out = np.empty(shape)
-        kernel(coefficients, x, out)
+        kernel(upper, x, out)
         expected = np.zeros(shape)
         for index, offset in enumerate(np.ndindex((3,) * ndim)):
             shift = tuple(1 - o for o in offset)  # x[n + o - 1] at node n
-            expected += coefficients[..., index] * np.roll(x, shift, axis=tuple(range(ndim)))
+            expected += full[..., index] * np.roll(x, shift, axis=tuple(range(ndim)))
         assert np.allclose(out, expected, rtol=1e-13, atol=1e-13)
 
 
