@@ -1,6 +1,6 @@
 """Numba kernels of the multigrid preconditioner (private).
 
-Fused vector updates of the Chebyshev smoother on flat float64 arrays: one
+Fused vector updates of the Chebyshev smoother on flat arrays: one
 pass over memory instead of the three or four of the numpy expressions; periodic
 stencils and transfers of the coarse levels; the Galerkin products that build them.
 """
