@@ -49,8 +49,9 @@ coarse levels store the upper half of their stencil rows (14 of 27
 entries), in float32 but on the coarsest (level 1: 0.9), and 8 work arrays
 each (level 1: 1). About 3.8 fields in all, against 10.2 with four work
 arrays on level 0 and full float64 stencils; the apparent conductivity's
-256^3 peak resident set went from 2.74 to 1.90 GiB
-(``benchmarks/bench_conductivity.py --case FILE periodic multigrid``).
+256^3 peak resident set went from 2.70 to 1.94 GiB on the benchmark medium
+(``benchmarks/bench_conductivity.py --case FILE periodic multigrid``, see
+README).
 
 Null space
 ----------
