@@ -68,6 +68,7 @@ from sve.solvers._fv_multigrid_kernels import (
     residual,
     restrict_residual,
 )
+from sve.solvers._multigrid import pseudo_inverse
 
 Apply = Callable[[np.ndarray, np.ndarray], None]
 
@@ -82,9 +83,6 @@ GAMMA = 2
 # Precision of the cycle: it need only be a good SPD approximation, and single precision moves
 # half the bytes (Gauss-Seidel and the residual are memory-bound at 128^3).
 DTYPE = np.float32
-# Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
-_NULL = 1e-11
-
 Faces = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -134,19 +132,13 @@ def dense(level: _Level) -> np.ndarray:
     return matrix
 
 
-def _pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
-    values, vectors = np.linalg.eigh(matrix)
-    keep = values > _NULL * max(values.max(), 0.0)
-    return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
-
-
 def hierarchy(faces: Faces) -> list[_Level]:
     """The levels of the operator of the face conductances `faces` (``FVGrid.conductances``:
     3-D, no periodic axis), finest first."""
     levels = [_level(tuple(g.astype(DTYPE) for g in faces))]
     while levels[-1].diagonal.size > COARSEST:
         levels.append(_level(coarsen(levels[-1].faces)))
-    levels[-1].coarsest = _pseudo_inverse(dense(levels[-1])).astype(DTYPE)
+    levels[-1].coarsest = pseudo_inverse(dense(levels[-1])).astype(DTYPE)
     return levels
 
 

@@ -282,7 +282,9 @@ def _interval(upper: float) -> tuple[float, float]:
     return 0.5 * (upper + lower), 0.5 * (upper - lower)
 
 
-def _pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
+def pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
+    """Moore-Penrose inverse of a symmetric positive semi-definite coarsest-level matrix
+    (eigenvalues below ``_NULL`` times the largest taken for its null space)."""
     values, vectors = np.linalg.eigh(matrix)
     keep = values > _NULL * max(values.max(), 0.0)
     return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
@@ -353,11 +355,11 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
         upper = _gershgorin(coefficients, diagonal)
         levels.append(_Level(shape, _stencil_apply(coefficients), _inverse(diagonal), upper))
         if following is None:
-            levels[-1].coarsest = _pseudo_inverse(_dense(coefficients))
+            levels[-1].coarsest = pseudo_inverse(_dense(coefficients))
     if len(levels) == 1:  # the image itself is small enough to solve directly
         unit = np.broadcast_to(element, k.shape + element.shape)
         elements = (k.reshape(k.shape + (1, 1)) * unit).reshape((-1,) + element.shape)
-        levels[0].coarsest = _pseudo_inverse(_dense(stencil(elements, k.shape)))
+        levels[0].coarsest = pseudo_inverse(_dense(stencil(elements, k.shape)))
     return levels
 
 
