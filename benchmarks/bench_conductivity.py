@@ -64,6 +64,8 @@ import scipy.ndimage
 
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _measure import best_time, status_bytes  # noqa: E402
+
 from generators import Gaussian, gaussian_field, level_cut, voronoi_polycrystal  # noqa: E402
 from sve.solvers import CONDUCTIVITY_BCS, apparent_conductivity  # noqa: E402
 from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d  # noqa: E402
@@ -79,16 +81,6 @@ def two_phase_medium(shape: tuple[int, ...], rng: np.random.Generator) -> np.nda
     noise = rng.standard_normal(shape)
     field = scipy.ndimage.gaussian_filter(noise, max(shape) / 32.0, mode="wrap")
     return (field > np.median(field)).astype(np.int8)
-
-
-def best_time(function, repeats: int) -> tuple[float, object]:
-    """Smallest wall time of `repeats` calls of ``function()`` (s), and its last value."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = function()
-        times.append(time.perf_counter() - start)
-    return min(times), value
 
 
 def fft_pair_time(shape: tuple[int, ...], repeats: int) -> float:
@@ -151,14 +143,6 @@ def level_cut_medium(size: int, rng: np.random.Generator) -> np.ndarray:
     return level_cut(gaussian_field((size,) * 3, Gaussian(8.0), rng=rng), 0.5)
 
 
-def _status_bytes(field: str) -> int:
-    """A memory figure of this process from /proc/self/status (``VmRSS``, ``VmHWM``), bytes."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def measure_case(path: str, bc: str, preconditioner: str = "auto") -> None:
     """Child process of `resident_case`: solve one case, print one JSON line.
 
@@ -174,14 +158,14 @@ def measure_case(path: str, bc: str, preconditioner: str = "auto") -> None:
     phases = np.load(path)
     small = np.indices((16, 16, 16)).sum(axis=0) % 2
     apparent_conductivity(small, [1.0, 2.0], bc=bc, preconditioner=preconditioner)
-    before = _status_bytes("VmRSS")
+    before = status_bytes("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     start = time.perf_counter()
     result = apparent_conductivity(
         phases, [1.0, 100.0], bc=bc, tol=TOL, preconditioner=preconditioner
     )
     solve = time.perf_counter() - start
-    peak = _status_bytes("VmHWM")
+    peak = status_bytes("VmHWM")
     print(
         json.dumps(
             {

@@ -56,7 +56,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 from functools import partial
 from pathlib import Path
@@ -67,6 +66,8 @@ import scipy.fft
 # Runs from a checkout without installing the package: the repository root goes first.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _measure import best_time, status_bytes  # noqa: E402
+
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_stiffness  # noqa: E402
 from sve.solvers._elastic_precond import periodic_preconditioner  # noqa: E402
@@ -176,16 +177,6 @@ def level_cut_medium(size: int) -> np.ndarray:
     return level_cut(field, 0.5)
 
 
-def best_time(function, repeats: int) -> tuple[float, object]:
-    """Smallest wall time of `repeats` calls of ``function()`` (s), and its last value."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = function()
-        times.append(time.perf_counter() - start)
-    return min(times), value
-
-
 def fft_pair_time(size: int, repeats: int) -> float:
     """Time of one real FFT forward + inverse pair of a displacement field of size^3.
 
@@ -222,17 +213,6 @@ def parts_time(phases: np.ndarray, repeats: int) -> tuple[float, float]:
     return apply, precondition
 
 
-def _status_bytes(key: str) -> int | None:
-    """A ``kB`` entry of /proc/self/status (Linux) in bytes, None elsewhere."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def memory_child(path: str) -> None:
     """Solve the image at `path` and print one JSON line of memory figures (subprocess).
 
@@ -248,12 +228,12 @@ def memory_child(path: str) -> None:
         reset = True
     except OSError:
         reset = False
-    before = _status_bytes("VmRSS")
+    before = status_bytes("VmRSS")
     tracemalloc.start()
     apparent_stiffness(phases, MATERIALS, bc="periodic", tol=TOL, maxiter=MAXITER)
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    peak = _status_bytes("VmHWM")
+    peak = status_bytes("VmHWM")
     growth = peak - before if reset and peak is not None and before is not None else None
     print(json.dumps({"traced": traced, "rss_before": before, "rss_peak": peak, "growth": growth}))
 

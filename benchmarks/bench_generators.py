@@ -29,7 +29,6 @@ import gc
 import math
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -38,6 +37,8 @@ import scipy.fft
 
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _measure import best_time, status_bytes  # noqa: E402
+
 import generators  # noqa: E402
 from generators._kernels import rsa  # noqa: E402
 from generators.rsa import MAX_REFINEMENTS, PLAIN_FAILURES  # noqa: E402
@@ -45,16 +46,6 @@ from generators.rsa import MAX_REFINEMENTS, PLAIN_FAILURES  # noqa: E402
 SHAPE = (256, 256, 256)
 FRACTION = 0.3
 REPEATS = 3
-
-
-def best_time(function, repeats: int) -> float:
-    """Smallest wall time of ``repeats`` calls of ``function()`` (s)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def rsa_case(n_spheres: int, radius: float = 2.0) -> tuple[tuple[int, int, int], float]:
@@ -115,14 +106,6 @@ def peak_memory_ratio(function) -> float:
     return (peak - start) / output.nbytes
 
 
-def memory_kib(field: str) -> int:
-    """A field of /proc/self/status (VmRSS, VmHWM), in KiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def resident_memory_ratio(name: str) -> None:
     """Print the growth of the peak resident set during one call of case ``name``."""
     warm_up()
@@ -130,9 +113,9 @@ def resident_memory_ratio(name: str) -> None:
     function()  # the allocator's arenas and scipy.fft's plans, as in a long session
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
-    before = memory_kib("VmRSS")
+    before = status_bytes("VmRSS")
     output = function()
-    print((memory_kib("VmHWM") - before) * 1024.0 / output.nbytes)
+    print((status_bytes("VmHWM") - before) / output.nbytes)
 
 
 def resident_memory_ratio_in_fresh_process(name: str) -> str:
@@ -151,8 +134,8 @@ def main() -> None:
 
     calls = cases()
     noise = np.random.default_rng(0).standard_normal(SHAPE)
-    fft_pair = best_time(lambda: scipy.fft.irfftn(scipy.fft.rfftn(noise), s=SHAPE), 2)
-    gaussian = best_time(calls["gaussian_field"], 2)
+    fft_pair = best_time(lambda: scipy.fft.irfftn(scipy.fft.rfftn(noise), s=SHAPE), 2)[0]
+    gaussian = best_time(calls["gaussian_field"], 2)[0]
     print(
         f"gaussian_field 256^3: {gaussian:.2f} s = {gaussian / fft_pair:.2f} x one rfftn+irfftn "
         f"pair ({fft_pair:.2f} s)  [target <= 2]"
@@ -163,7 +146,7 @@ def main() -> None:
         shape, radius = rsa_case(n)
         times[n] = best_time(
             lambda s=shape, r=radius: generators.rsa_spheres(s, r, FRACTION, rng=2), REPEATS
-        )
+        )[0]
         packing = generators.rsa_spheres(shape, radius, FRACTION, rng=2)
         counts[n] = len(packing.radii)
         reached = counts[n] * 4.0 / 3.0 * math.pi * radius**3 / math.prod(shape)
@@ -178,9 +161,9 @@ def main() -> None:
         f"{counts[100_000] / counts[10_000]:.2f} x the spheres [linear: 10]"
     )
 
-    voxelize = best_time(calls["voxelize_spheres"], 2)
+    voxelize = best_time(calls["voxelize_spheres"], 2)[0]
     print(f"voxelize_spheres, 1e5 spheres on 256^3: {voxelize:.2f} s  [target ~1 s]")
-    voronoi = best_time(calls["voronoi_mosaic"], 2)
+    voronoi = best_time(calls["voronoi_mosaic"], 2)[0]
     print(f"voronoi_mosaic, 1e4 cells on 256^3: {voronoi:.2f} s  [target ~1 s]")
 
     for name, function in calls.items():

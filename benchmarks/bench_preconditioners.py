@@ -34,7 +34,8 @@ import numpy as np
 
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench_conductivity import best_time, fft_pair_time  # noqa: E402
+from _measure import best_time  # noqa: E402
+from bench_conductivity import fft_pair_time  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_conductivity  # noqa: E402
