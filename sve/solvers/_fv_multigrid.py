@@ -55,7 +55,6 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,8 +68,7 @@ from sve.solvers._fv_multigrid_kernels import (
     restrict_residual,
 )
 from sve.solvers._multigrid import pseudo_inverse
-
-Apply = Callable[[np.ndarray, np.ndarray], None]
+from sve.solvers._pcg import Operator
 
 # Largest number of cells solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a visit).
 COARSEST = 64
@@ -196,7 +194,7 @@ class Cycle:
         self._cycle(0, r.reshape(shape), out.reshape(shape))  # float64 fields, float32 levels
 
 
-def fv_multigrid(faces: Faces) -> Apply:
+def fv_multigrid(faces: Faces) -> Operator:
     """Return ``apply(r, out)``, the multigrid preconditioner of a finite-volume operator.
 
     Parameters

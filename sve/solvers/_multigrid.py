@@ -77,7 +77,6 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,9 +98,8 @@ from sve.solvers._multigrid_kernels import (
     stencil_3d,
     subtract,
 )
+from sve.solvers._pcg import Operator
 from sve.solvers._q1 import corner_hadamard, corner_offsets, element_modes
-
-Apply = Callable[[np.ndarray, np.ndarray], None]
 
 # Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
 COARSEST = 64
@@ -239,13 +237,13 @@ class _Level:
     """One level of the hierarchy: shape, operator, smoother data, coarsest solve."""
 
     shape: tuple[int, ...]
-    apply: Apply
+    apply: Operator
     inverse_diagonal: np.ndarray
     upper: float
     coarsest: np.ndarray | None = None
 
 
-def _stencil_apply(coefficients: np.ndarray) -> Apply:
+def _stencil_apply(coefficients: np.ndarray) -> Operator:
     shape = coefficients.shape[:-1]
     kernel = stencil_2d if len(shape) == 2 else stencil_3d
 
@@ -472,7 +470,7 @@ class Cycle:
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
 
-def multigrid(k: np.ndarray, spacing: float, *, voids: bool) -> Apply:
+def multigrid(k: np.ndarray, spacing: float, *, voids: bool) -> Operator:
     """Return ``apply(r, out)``, the multigrid preconditioner of the periodic Q1 operator.
 
     A `Cycle` with the smoother degrees ``DEGREE`` and ``FINE_DEGREE`` and
