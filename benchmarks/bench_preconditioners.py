@@ -1,8 +1,10 @@
-"""FFT reference-medium preconditioner against geometric multigrid, periodic Q1 conductivity.
+"""FFT reference-medium preconditioner against geometric multigrid, Q1 conductivity.
 
 Run as ``.venv/bin/python benchmarks/bench_preconditioners.py`` (``--quick``:
 sizes 32^3 and 64^3 only; ``--large`` adds the standard medium at 256^3,
-about 4 more minutes). It never asserts a time.
+about 4 more minutes; ``--bc NAME``: that boundary condition instead of
+``periodic``; ``--2d``: square images of 128^2 to 1024^2 instead of cubes). It
+never asserts a time.
 
 Media: 3-D level cuts of a Gaussian field with a Gaussian covariance of
 correlation length 8 voxels (one field per size, so every case of a size
@@ -11,7 +13,7 @@ shares the geometry), at 32^3, 64^3 and 128^3: the standard medium (phase
 contrast 1e4 and 1e6 (a near-superconducting phase 1 at phi = 0.5) and
 voids (conductivity 0 in phase 1, phi = 0.3 and 0.5 of voids).
 
-Both run through ``apparent_conductivity(..., bc="periodic",
+Both run through ``apparent_conductivity(..., bc=BC,
 preconditioner=...)`` (the same conjugate gradients, loads and void
 projection), tol = 1e-6, three load cases. Per case and preconditioner: the
 iterations per load case, the setup (multigrid hierarchy; the FFT symbol is
@@ -38,7 +40,8 @@ from _measure import best_time  # noqa: E402
 from bench_conductivity import fft_pair_time  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
-from sve.solvers import apparent_conductivity  # noqa: E402
+from sve.solvers import CONDUCTIVITY_BCS, apparent_conductivity  # noqa: E402
+from sve.solvers._cell_problem import _kinds  # noqa: E402
 from sve.solvers._multigrid import multigrid  # noqa: E402
 
 TOL = 1e-6
@@ -54,7 +57,7 @@ HARD = [
 
 
 def run_case(
-    name: str, phases: np.ndarray, conductivities: tuple, fft: float, repeats: int
+    name: str, phases: np.ndarray, conductivities: tuple, fft: float, repeats: int, bc: str
 ) -> None:
     """Solve `phases` with both preconditioners and print two rows.
 
@@ -73,16 +76,18 @@ def run_case(
             result = apparent_conductivity(
                 phases,
                 list(conductivities),
+                bc=bc,
                 tol=TOL,
                 maxiter=MAXITER,
                 preconditioner=preconditioner,
             )
             results[preconditioner] = result.tensor, result.iterations
             totals[preconditioner] = min(totals[preconditioner], time.perf_counter() - start)
-    setups = {
-        "fft": 0.0,
-        "multigrid": best_time(lambda: multigrid(k, 1.0, voids=voids), repeats)[0],
-    }
+    # One hierarchy per solve, but one per load case under mixed conditions.
+    hierarchies = phases.ndim if bc == "mixed" else 1
+    kinds = _kinds(bc, phases.ndim, 0)
+    setup = best_time(lambda: multigrid(k, 1.0, kinds, voids=voids), repeats)[0]
+    setups = {"fft": 0.0, "multigrid": hierarchies * setup}
     reference = results["fft"][0][0, 0]
     for preconditioner in names:
         tensor, iterations = results[preconditioner]
@@ -100,15 +105,18 @@ def run_case(
         )
 
 
-def main(sizes: list[int]) -> None:
-    """Every case of the module docstring at `sizes`."""
-    small = np.indices((8, 8, 8)).sum(axis=0) % 2
-    small[0, 0, 0] = 2  # one void voxel
-    for preconditioner in ("fft", "multigrid"):  # compile (or load from the cache) first
-        apparent_conductivity(small, [1.0, 2.0, 0.0], tol=TOL, preconditioner=preconditioner)
+def main(sizes: list[int], bc: str, ndim: int) -> None:
+    """Every case of the module docstring at `sizes` (edges of `ndim`-D images) under `bc`."""
+    for shape in ((8, 8, 8), (16, 16)):
+        small = np.indices(shape).sum(axis=0) % 2
+        small[(0,) * len(shape)] = 2  # one void voxel
+        for preconditioner in ("fft", "multigrid"):  # compile (or load from the cache) first
+            apparent_conductivity(
+                small, [1.0, 2.0, 0.0], bc=bc, tol=TOL, preconditioner=preconditioner
+            )
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores)")
     print(
-        f"periodic Q1, tol={TOL:g}, 3 load cases; 'iter/FFT': solve time per CG iteration "
+        f"{bc} Q1, tol={TOL:g}, {ndim} load cases; 'iter/FFT': solve time per CG iteration "
         "(setup excluded) over one numpy rfftn+irfftn pair (float64, same size); "
         "'/ fft': total time over the FFT-preconditioned total"
     )
@@ -117,21 +125,24 @@ def main(sizes: list[int]) -> None:
         f"{'total [s]':>9} {'iter/FFT':>13} {'/ fft':>8} {'K_00':>12} {'|dK_00|/K_00':>16}"
     )
     for size in sizes:
-        shape = (size,) * 3
+        shape = (size,) * ndim
         fft = fft_pair_time(shape, 3)
-        print(f"--- {size}^3: FFT pair {1e3 * fft:.2f} ms")
+        print(f"--- {size}^{ndim}: FFT pair {1e3 * fft:.2f} ms")
         field = gaussian_field(shape, Gaussian(8.0), rng=size)
-        for name, phi, conductivities in [STANDARD] + (HARD if size <= 128 else []):
+        voxels = size**ndim
+        for name, phi, conductivities in [STANDARD] + (HARD if voxels <= 128**3 else []):
             phases = level_cut(field, phi)
-            run_case(
-                name,
-                phases,
-                conductivities,
-                fft,
-                repeats=3 if size < 128 else (2 if size == 128 else 1),
-            )
+            repeats = 3 if voxels < 128**3 else (2 if voxels == 128**3 else 1)
+            run_case(name, phases, conductivities, fft, repeats, bc)
 
 
 if __name__ == "__main__":
-    sizes = [32, 64] if "--quick" in sys.argv else [32, 64, 128]
-    main(sizes + ([256] if "--large" in sys.argv else []))
+    arguments = sys.argv[1:]
+    bc = arguments[arguments.index("--bc") + 1] if "--bc" in arguments else "periodic"
+    if bc not in CONDUCTIVITY_BCS:
+        raise SystemExit(f"--bc must be one of {', '.join(CONDUCTIVITY_BCS)}, got {bc!r}")
+    if "--2d" in arguments:
+        main([128, 256] if "--quick" in arguments else [128, 256, 512, 1024], bc, 2)
+    else:
+        sizes = [32, 64] if "--quick" in arguments else [32, 64, 128]
+        main(sizes + ([256] if "--large" in arguments else []), bc, 3)

@@ -105,8 +105,9 @@ class _Solver:
             reference = float(grid.k.mean())
         if use_multigrid and grid.discretization == "fv":  # kinematic, mixed: _fv_multigrid.py
             self._apply_inverse = fv_multigrid(grid.conductances)
-        elif use_multigrid:  # periodic Q1, scalar k: the W-cycle of _multigrid.py
-            self._apply_inverse = multigrid(grid.k, grid.spacing, voids=clusters is not None)
+        elif use_multigrid:  # Q1, scalar k: the W-cycle of _multigrid.py
+            voids = not np.all(grid.k > 0.0)
+            self._apply_inverse = multigrid(grid.k, grid.spacing, grid.kinds, voids=voids)
         else:  # Single precision transforms: the preconditioner need only be a good SPD
             # approximation, and they move half the bytes (see ``preconditioner``).
             self._apply_inverse = preconditioner(
@@ -117,12 +118,19 @@ class _Solver:
                 reference,
                 dtype=np.float32,
             )
-        self._everywhere = all(s == slice(None) for s in grid.free)
+        # periodic, finite volumes and multigrid: the preconditioner takes every unknown (the
+        # cycle leaves the fixed nodes at zero)
+        self._everywhere = use_multigrid or all(s == slice(None) for s in grid.free)
         self._block = None if self._everywhere else np.empty(_free_shape(grid))
         self.project = None
         if clusters is not None:  # periodic and static: no Dirichlet face, every cluster floats
             self.project = projector(clusters.labels, clusters.floating(()))
-        self.work = tuple(np.empty(grid.shape) for _ in range(4))
+        # r (which takes the load: ``load``), z and q, p: see ``_pcg._iterations``
+        self.work = tuple(np.empty(grid.shape) for _ in range(3))
+
+    def load(self) -> np.ndarray:
+        """The array to write a load into before `solve` (the residual's: no field more)."""
+        return self.work[0]
 
     def constrain(self, x: np.ndarray) -> None:
         """Zero the fixed and empty unknowns, remove floating-cluster means."""
@@ -131,7 +139,7 @@ class _Solver:
             self.project(x)
 
     def precondition(self, r: np.ndarray, out: np.ndarray) -> None:
-        if self._everywhere:  # periodic and finite volumes: every unknown is free
+        if self._everywhere:
             self._apply_inverse(r, out)
         else:
             free = self.grid.free
@@ -142,7 +150,8 @@ class _Solver:
             self.project(out)
 
     def solve(self, load: np.ndarray, out: np.ndarray, floor: float) -> tuple[int, float]:
-        """Solve ``A out = load`` (`load` already constrained) to the relative residual `tol`."""
+        """Solve ``A out = load`` (`load` already constrained, overwritten if it is `load()`)
+        to the relative residual `tol`."""
         return pcg(self._apply, self.precondition, load, out, **self._options(floor))
 
     def solve_energy(
@@ -193,7 +202,7 @@ def solve_cell(
     per voxel (> 0 where it conducts, 0 for a void: its mean scales the
     round-off floor). See ``apparent_conductivity`` for the meaning of every
     boundary condition. `use_multigrid` replaces the transform preconditioner
-    by a multigrid cycle (periodic Q1 scalar problems, ``_multigrid.supported``; kinematic
+    by a multigrid cycle (Q1 scalar problems, ``_multigrid.supported``; kinematic
     and mixed finite volumes, ``_fv_multigrid.py``).
     ``stop="tensor"`` stops every load case on the estimated error of its apparent energy
     and returns the energy form of the tensor (see ``apparent_conductivity``).
@@ -218,7 +227,14 @@ def solve_cell(
         )
     if bc == "static":
         solution = _static(
-            k, clusters, spacing=spacing, tol=tol, maxiter=maxiter, tensors=tensors, stop=stop
+            k,
+            clusters,
+            spacing=spacing,
+            tol=tol,
+            maxiter=maxiter,
+            tensors=tensors,
+            use_multigrid=use_multigrid,
+            stop=stop,
         )
     else:
         solution = _affine(
@@ -358,7 +374,7 @@ def _affine(
             )
         grid = solver.grid
         gradient = np.eye(ndim)[j]
-        load = np.empty(grid.shape)
+        load = solver.load()
         grid.flux(np.zeros(grid.shape), gradient, load)
         np.negative(load, out=load)
         solver.constrain(load)
@@ -375,9 +391,8 @@ def _affine(
             tensor[j, j] = flux[j]
         else:
             tensor[:, j] = flux
-        del load
         if mixed:
-            force = solver.work[3]  # the scratch of the solve, free again
+            force = solver.work[1]  # the scratch of the solve, free again
             grid.flux(u, gradient, force)  # minus the true residual, zero on fixed nodes
             solver.constrain(force)
             gap[j, j] = dot(u.reshape(-1), force.reshape(-1)) / volume
@@ -385,9 +400,9 @@ def _affine(
             fluctuations[j] = u
     # The cross terms pair the load cases of one operator. The forces (minus the true
     # residuals) are made one at a time from the stored fluctuations, in the scratch of
-    # the solves: d + 4 fields of the node grid at the peak instead of 2 d + 4.
+    # the solves: d + 3 fields of the node grid at the peak instead of 2 d + 3.
     for j in fluctuations:
-        force = solver.work[3]
+        force = solver.work[1]
         grid.flux(fluctuations[j], np.eye(ndim)[j], force)
         solver.constrain(force)
         for i in fluctuations:
@@ -408,7 +423,7 @@ def _affine(
     )
 
 
-def _static(k, clusters, *, spacing, tol, maxiter, tensors, stop) -> Solution:
+def _static(k, clusters, *, spacing, tol, maxiter, tensors, use_multigrid, stop) -> Solution:
     """Uniform flux ``q . n = Q . n`` on the whole boundary (Q1 only).
 
     Solves ``A T = f(Q)`` with ``f = A_1 (Q . x)`` the nodal loads of the
@@ -416,10 +431,11 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors, stop) -> Solution:
     net load; the apparent resistivity there is ``R_ab = Q_a . <grad T_b>``
     and the conductivity is its inverse on the subspace, zero off it.
 
-    Only the d temperatures outlive their solve: a load is made again where
-    it is needed (one application of ``A_1``, the cost of one iteration), and
-    the forces of the Hill-Mandel defect are made one at a time in the
-    scratch of the solves, d + 5 fields of the node grid at the peak.
+    Only the d temperatures outlive their solve: a load is made in the residual's
+    array of the solver (``_Solver.load``) and again where it is needed (one
+    application of ``A_1``, the cost of one iteration), and the forces of the
+    Hill-Mandel defect are made one at a time in the scratch of the solves,
+    d + 3 fields of the node grid at the peak.
 
     With ``stop="tensor"`` the resistivity is the energy form ``P_ab = (f_a . T_b + f_b . T_a
     - T_a . A T_b) / V``, ``R`` minus the Hill-Mandel gap: its error is minus the Gram matrix
@@ -430,7 +446,9 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors, stop) -> Solution:
     ndim = k.ndim
     grid = _grid(k, ("neumann",) * ndim, spacing, "q1", tensors)
     reference = None if tensors is None else tensors.reference
-    solver = _Solver(grid, clusters, tol=tol, maxiter=maxiter, reference=reference)
+    solver = _Solver(
+        grid, clusters, tol=tol, maxiter=maxiter, reference=reference, use_multigrid=use_multigrid
+    )
     zero = np.zeros(grid.shape)
 
     def load(flux: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -455,7 +473,7 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors, stop) -> Solution:
     residuals = [0.0] * ndim
     errors = [0.0 if stop == "tensor" else np.nan] * ndim
     for b in range(cases):
-        f = load(basis[:, b], np.empty(grid.shape))
+        f = load(basis[:, b], solver.load())
         solver.constrain(f)
         temperature = np.empty(grid.shape)
         if stop == "tensor":  # V Q . R Q at a CG iterate of energy s is s (f . T = T . A T)
@@ -466,13 +484,12 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors, stop) -> Solution:
             iterations[b], residuals[b] = solver.solve(f, temperature, 0.0)
         gradients[:, b] = grid.mean_gradient(temperature)
         temperatures.append(temperature)
-        del f
     resistivity = basis.T @ gradients
     tensor = np.zeros((ndim, ndim))
     gap = np.zeros((cases, cases))
     tensor_error = np.nan if stop == "residual" else 0.0
     if cases:
-        f, force = solver.work[2], solver.work[3]  # the scratch of the solves, free again
+        f, force = solver.work[1], solver.work[2]  # the scratch of the solves, free again
         for b in range(cases):  # the force of case b: A T_b - f_b, minus the true residual
             load(basis[:, b], f)
             solver.constrain(f)

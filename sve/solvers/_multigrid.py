@@ -1,4 +1,4 @@
-"""Geometric multigrid preconditioner of the periodic Q1 conductivity operator (private).
+"""Geometric multigrid preconditioner of the Q1 conductivity operator (private).
 
 The measured alternative to the reference-medium preconditioner of
 ``_transforms.py``: ``apparent_conductivity(..., preconditioner="multigrid")``;
@@ -7,7 +7,7 @@ The measured alternative to the reference-medium preconditioner of
 Hierarchy
 ---------
 Level 0 is the image itself: the matrix-free Q1 operator of ``_kernels.py``
-on the periodic node grid. Each coarser level halves every axis; its
+on the node grid of ``_q1.Q1Grid``. Each coarser level halves every axis; its
 operator is the Galerkin product ``A_c = R A P`` with ``P`` the trilinear
 (bilinear in 2-D) interpolation from the coarse nodes and ``R = P^T``
 (Trottenberg, Oosterlee & Schüller 2001, sec. 2.3 and A.2.4). Q1 spaces
@@ -16,6 +16,16 @@ corners, so ``R A P`` is the assembly of the element products
 ``sum_c P_c^T K_e(c) P_c`` over the ``2**d`` children ``c`` of every coarse
 voxel: it is formed element by element (one dense ``2**d x 2**d`` matrix
 per coarse voxel) and assembled once per level with ``scipy.sparse``.
+Vertex-centred coarsening: coarse node ``i`` is fine node ``2 i``, so a
+periodic axis of ``2 m`` nodes gives ``m`` and an open axis (the ``N + 1``
+nodes of a Dirichlet or Neumann boundary) of ``2 m - 1`` gives ``m``, its end
+nodes staying end nodes. The Neumann operator needs nothing more: its
+element products are those of the voxels, and no coupling crosses the ends.
+The Dirichlet end nodes are fixed at zero on every level (zero inverse
+diagonal, left out of the coarsest solve): a coarse free node interpolates
+only onto fine free nodes, so the free block of ``R A P`` is the Galerkin
+product of the Dirichlet operator, and the residuals of the fixed nodes,
+never used, reach only fixed nodes below.
 Galerkin coarsening keeps the coarse operators faithful to jumping
 coefficients, which rediscretizing a coarsened image would not (Alcouffe,
 Brandt, Dendy & Painter 1981); with trilinear rather than
@@ -121,15 +131,47 @@ _NULL = 1e-11
 
 def supported(kinds: tuple[str, ...], shape: tuple[int, ...]) -> bool:
     """Whether `multigrid` serves an image of `shape` (voxels) with boundary `kinds`."""
-    if any(kind != "periodic" for kind in kinds):
-        return False
-    return int(np.prod(_coarsest_shape(shape))) <= LARGEST_COARSEST
+    coarsest = _coarsest_shape(shape)
+    return int(np.prod(_node_shape(coarsest, kinds))) <= LARGEST_COARSEST
 
 
 def _coarsest_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Voxels per axis of the coarsest level of an image of `shape` voxels."""
     while int(np.prod(shape)) > COARSEST and all(n % 2 == 0 and n >= 4 for n in shape):
         shape = tuple(n // 2 for n in shape)
     return shape
+
+
+def _node_shape(shape: tuple[int, ...], kinds: tuple[str, ...]) -> tuple[int, ...]:
+    """Nodes per axis of a grid of `shape` voxels: as many on a periodic axis, one more on
+    an open one (Dirichlet or Neumann), as in ``_q1.Q1Grid``."""
+    return tuple(n if kind == "periodic" else n + 1 for n, kind in zip(shape, kinds, strict=True))
+
+
+def restriction_taps(coarse: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Fine nodes and weights of the restriction along one axis (``restrict_2d``).
+
+    Coarse node ``i`` is fine node ``2 i``; it gathers ``2 i - 1, 2 i, 2 i + 1`` with the
+    weights ``1/2, 1, 1/2`` (``P^T`` of linear interpolation), wrapped on a periodic axis of
+    ``2 * coarse`` fine nodes; an open axis has ``2 * coarse - 1`` and no node beyond its ends
+    (weight 0).
+    """
+    fine = 2 * coarse if periodic else 2 * coarse - 1
+    taps = 2 * np.arange(coarse)[:, None] + np.array([-1, 0, 1])
+    weights = np.broadcast_to(np.array([0.5, 1.0, 0.5]), taps.shape).copy()
+    outside = ((taps < 0) | (taps >= fine)) & (not periodic)
+    weights[outside] = 0.0
+    taps = np.where(outside, 0, taps % fine)
+    return np.ascontiguousarray(taps), weights
+
+
+def prolongation_taps(coarse: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse nodes and weights of the interpolation along one axis (``prolong_add_2d``)."""
+    fine = np.arange(2 * coarse if periodic else 2 * coarse - 1)
+    taps = np.stack([fine // 2, (fine + 1) // 2 % coarse], axis=1)
+    odd = (fine % 2 == 1)[:, None]
+    weights = np.where(odd, 0.5, np.array([1.0, 0.0]))
+    return np.ascontiguousarray(taps), weights
 
 
 def child_interpolation(ndim: int) -> np.ndarray:
@@ -166,46 +208,56 @@ def _children(values: np.ndarray, ndim: int) -> np.ndarray:
     return grouped.transpose(order).reshape((-1, 2**ndim) + tail)
 
 
-def stencil(elements: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Assemble element matrices into the coefficients of a periodic nodal stencil.
+def stencil(
+    elements: np.ndarray, shape: tuple[int, ...], nodes: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """Assemble element matrices into the coefficients of a nodal stencil.
 
     Parameters
     ----------
     elements : ndarray of shape (voxels, 2**d, 2**d), float64
-        One symmetric matrix per voxel of a periodic grid of `shape`
-        voxels (C order), corners as in ``_q1.corner_offsets``.
+        One symmetric matrix per voxel of a grid of `shape` voxels (C
+        order), corners as in ``_q1.corner_offsets``.
     shape : tuple of int
-        Voxels (= nodes) per axis.
+        Voxels per axis.
+    nodes : tuple of int, optional
+        Nodes per axis: ``shape`` on a periodic axis (the default for every
+        axis), ``shape + 1`` on an open one (`_node_shape`).
 
     Returns
     -------
-    ndarray of shape (*shape, (3**d + 1) // 2), float64
+    ndarray of shape (*nodes, (3**d + 1) // 2), float64
         The upper half of the rows of the assembled matrix: entry ``t`` of
         node ``n`` couples it to node ``n + o(s)``, ``s = t + (3**d - 1) / 2``
         and ``o(s)`` the base-3 digits of ``s`` minus 1 (``t = 0`` the
         diagonal). The lower half is that of the neighbours (``A[n, n - o] =
         A[n - o, n]``), never stored: the operator is exactly symmetric and
         its coarse levels take half the memory (the layout of ``stencil_2d``
-        and ``stencil_3d``).
+        and ``stencil_3d``). On an open axis the couplings across the ends
+        are zero.
     """
-    out = np.zeros(shape + ((3 ** len(shape) + 1) // 2,))
-    _assemble_rows(elements, shape, 0, out)
+    nodes = shape if nodes is None else nodes
+    out = np.zeros(nodes + ((3 ** len(shape) + 1) // 2,))
+    _assemble_rows(elements, shape, nodes, 0, out)
     return out
 
 
-def _assemble_rows(elements: np.ndarray, shape: tuple[int, ...], first: int, out) -> None:
-    """Add to the stencil `out` the element matrices of the voxels of `shape` whose index
-    along axis 0 starts at `first` (as many rows as `elements` holds)."""
+def _assemble_rows(
+    elements: np.ndarray, shape: tuple[int, ...], nodes: tuple[int, ...], first: int, out
+) -> None:
+    """Add to the stencil `out` (`nodes` per axis) the element matrices of the voxels of
+    `shape` whose index along axis 0 starts at `first` (as many rows as `elements` holds)."""
     ndim = len(shape)
     corners = corner_offsets(ndim)
     rows = elements.shape[0] // int(np.prod(shape[1:]))
     index = np.indices((rows,) + shape[1:]).reshape(ndim, -1, 1) + corners.T[:, None, :]
     index[0] += first
-    nodes = np.ravel_multi_index(tuple(index), shape, mode="wrap")
+    # wraps only on periodic axes: an open axis has a node past its last voxel
+    corner_nodes = np.ravel_multi_index(tuple(index), nodes, mode="wrap")
     offsets = np.ravel_multi_index(tuple((corners[None, :] - corners[:, None] + 1).T), (3,) * ndim)
     offsets -= (3**ndim - 1) // 2  # stored entries; the lower half (negative) is skipped
     flat = out.reshape(-1, out.shape[-1])
-    assemble_stencil(elements, nodes, np.ascontiguousarray(offsets.T), flat)
+    assemble_stencil(elements, corner_nodes, np.ascontiguousarray(offsets.T), flat)
 
 
 def _upper_offsets(ndim: int) -> list[tuple[int, ...]]:
@@ -216,7 +268,7 @@ def _upper_offsets(ndim: int) -> list[tuple[int, ...]]:
 
 
 def _dense(coefficients: np.ndarray) -> np.ndarray:
-    """The matrix of a periodic stencil (`stencil`), dense."""
+    """The matrix of a stencil (`stencil`), dense."""
     shape = coefficients.shape[:-1]
     ndim = len(shape)
     size = int(np.prod(shape))
@@ -234,13 +286,17 @@ def _dense(coefficients: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Level:
-    """One level of the hierarchy: shape, operator, smoother data, coarsest solve."""
+    """One level of the hierarchy: nodes per axis, operator, smoother data, coarsest solve,
+    and the taps of the transfers from the level above (`restriction_taps`,
+    `prolongation_taps`: taps and weights of every axis in turn; empty on level 0)."""
 
     shape: tuple[int, ...]
     apply: Operator
     inverse_diagonal: np.ndarray
     upper: float
     coarsest: np.ndarray | None = None
+    restriction: tuple = ()
+    prolongation: tuple = ()
 
 
 def _stencil_apply(coefficients: np.ndarray) -> Operator:
@@ -260,8 +316,9 @@ def _inverse(diagonal: np.ndarray) -> np.ndarray:
     return out
 
 
-def _gershgorin(coefficients: np.ndarray, diagonal: np.ndarray) -> float:
-    """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)."""
+def _gershgorin(coefficients: np.ndarray, inverse_diagonal: np.ndarray) -> float:
+    """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)
+    on the rows of nonzero `inverse_diagonal` (flat)."""
     ndim = coefficients.ndim - 1
     sums = np.zeros(coefficients.shape[:-1])
     for index, offset in enumerate(_upper_offsets(ndim)):  # one entry at a time
@@ -270,8 +327,8 @@ def _gershgorin(coefficients: np.ndarray, diagonal: np.ndarray) -> float:
         if index > 0:  # the lower half: row n holds |A[n, n - o]| = |A[n - o, n]|
             sums += np.roll(entry, offset, axis=tuple(range(ndim)))
     sums = sums.reshape(-1)
-    rows = diagonal > 0.0
-    return float((sums[rows] / diagonal[rows]).max()) if rows.any() else 1.0
+    rows = inverse_diagonal > 0.0
+    return float((sums[rows] * inverse_diagonal[rows]).max()) if rows.any() else 1.0
 
 
 def _interval(upper: float) -> tuple[float, float]:
@@ -288,26 +345,35 @@ def pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
     return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
 
 
-def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
-    """The levels of the periodic Q1 operator of the voxel conductivities `k` (float64)."""
+def hierarchy(
+    k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = None
+) -> list[_Level]:
+    """The levels of the Q1 operator of the voxel conductivities `k` (float64).
+
+    `kinds` gives the boundary kind of every axis, as in ``_q1.Q1Grid``:
+    ``"periodic"`` (the default), ``"neumann"`` or ``"dirichlet"`` (an open
+    axis of ``N + 1`` nodes, its two end nodes fixed at zero: their inverse
+    diagonal is 0 on every level and their rows and columns are left out of
+    the coarsest solve, so the cycle never changes them).
+    """
     ndim = k.ndim
+    kinds = ("periodic",) * ndim if kinds is None else tuple(kinds)
+    periodic = [kind == "periodic" for kind in kinds]
     hadamard = corner_hadamard(ndim)
     modes = element_modes(ndim, spacing)
     element = hadamard @ np.diag(modes) @ hadamard  # the unit element stiffness
     flux = nodal_flux_2d if ndim == 2 else nodal_flux_3d
     offset = np.zeros(2**ndim)
+    image_nodes = _node_shape(k.shape, kinds)
 
     def apply_fine(x: np.ndarray, out: np.ndarray) -> None:
-        flux(x.reshape(k.shape), offset, k, modes, out.reshape(k.shape))
+        flux(x.reshape(image_nodes), offset, k, modes, out.reshape(image_nodes))
 
-    diagonal = np.zeros(k.shape)
-    for corner in corner_offsets(ndim):  # node n gets the voxels n - corner
-        diagonal += element[0, 0] * np.roll(k, tuple(corner), axis=tuple(range(ndim)))
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
     # The image's inverse diagonal in single precision (half a field of the image saved): it
     # only scales the Jacobi sweep, which stays symmetric and energy-contracting.
-    inverse_diagonal = _inverse(diagonal.reshape(-1)).astype(np.float32)
-    levels = [_Level(k.shape, apply_fine, inverse_diagonal, upper)]
+    inverse_diagonal = _image_inverse_diagonal(k, kinds, element[0, 0]).astype(np.float32)
+    levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper)]
     child = child_interpolation(ndim)
     unit = np.einsum("cai,ab,cbj->cij", child, element, child)  # per child of level 0
     shapes = [k.shape]
@@ -316,6 +382,7 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
     elements = None  # element matrices of the current level (level 1: made row by row)
     for index in range(1, len(shapes)):
         shape = shapes[index]
+        nodes = _node_shape(shape, kinds)
         following = shapes[index + 1] if index + 1 < len(shapes) else None
         # The upper half of the rows (`stencil`), in single precision but on the coarsest
         # level: level 1's 27 coefficients per node in float64 would be 3.4 fields of the image,
@@ -324,7 +391,7 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
         # pseudo-inverse took 13-15 iterations instead of 9 at 64^3 (round-off lifts the null
         # space of the periodic operator off 0).
         precision = np.float32 if following is not None else np.float64
-        coefficients = np.zeros(shape + ((3**ndim + 1) // 2,), dtype=precision)
+        coefficients = np.zeros(nodes + ((3**ndim + 1) // 2,), dtype=precision)
         next_elements = None
         rows = shape[0]
         if following is not None:  # two rows of voxels make one row of the next level
@@ -342,23 +409,71 @@ def hierarchy(k: np.ndarray, spacing: float) -> list[_Level]:
                 galerkin_scalar(k.reshape(-1), children, unit, part)
             else:
                 part = elements[first * row : (first + rows) * row]
-            _assemble_rows(part, shape, first, coefficients)
+            _assemble_rows(part, shape, nodes, first, coefficients)
             if following is not None:
                 local = _children(np.arange(int(np.prod(slab))).reshape(slab), ndim)
                 size = int(np.prod(following[1:]))
                 start = first // 2 * size
                 galerkin(part, local, child, next_elements[start : start + size])
         elements = next_elements
-        diagonal = coefficients[..., 0].astype(np.float64).reshape(-1)
-        upper = _gershgorin(coefficients, diagonal)
-        levels.append(_Level(shape, _stencil_apply(coefficients), _inverse(diagonal), upper))
+        diagonal = coefficients[..., 0].astype(np.float64)
+        inverse_diagonal = _fixed_to_zero(_inverse(diagonal), kinds).reshape(-1)
+        upper = _gershgorin(coefficients, inverse_diagonal)
+        level = _Level(nodes, _stencil_apply(coefficients), inverse_diagonal, upper)
+        level.restriction = _taps(restriction_taps, nodes, periodic)
+        level.prolongation = _taps(prolongation_taps, nodes, periodic)
+        levels.append(level)
         if following is None:
-            levels[-1].coarsest = pseudo_inverse(_dense(coefficients))
+            levels[-1].coarsest = _coarsest_inverse(_dense(coefficients), inverse_diagonal)
     if len(levels) == 1:  # the image itself is small enough to solve directly
         unit = np.broadcast_to(element, k.shape + element.shape)
         elements = (k.reshape(k.shape + (1, 1)) * unit).reshape((-1,) + element.shape)
-        levels[0].coarsest = pseudo_inverse(_dense(stencil(elements, k.shape)))
+        matrix = _dense(stencil(elements, k.shape, levels[0].shape))
+        levels[0].coarsest = _coarsest_inverse(matrix, inverse_diagonal)
     return levels
+
+
+def _image_inverse_diagonal(k: np.ndarray, kinds: tuple[str, ...], corner: float) -> np.ndarray:
+    """Inverse diagonal (flat, float64) of the Q1 operator of `k` on its node grid: node ``n``
+    gets ``corner`` (the diagonal entry of the unit element) times the conductivities of the
+    voxels ``n - c`` for the corners ``c``; 0 on fixed and empty nodes."""
+    ndim = k.ndim
+    padded = k  # every axis padded so that each corner is one slice
+    for axis, kind in enumerate(kinds):
+        width = [(0, 0)] * ndim
+        width[axis] = (1, 0) if kind == "periodic" else (1, 1)
+        padded = np.pad(padded, width, mode="wrap" if kind == "periodic" else "constant")
+    nodes = _node_shape(k.shape, kinds)
+    diagonal = np.zeros(nodes)
+    for c in corner_offsets(ndim):
+        diagonal += padded[tuple(slice(1 - a, 1 - a + n) for a, n in zip(c, nodes, strict=True))]
+    diagonal *= corner
+    return _fixed_to_zero(_inverse(diagonal), kinds).reshape(-1)
+
+
+def _fixed_to_zero(values: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
+    """`values` (a nodal field) with the end nodes of the Dirichlet axes set to 0."""
+    for axis, kind in enumerate(kinds):
+        if kind == "dirichlet":
+            index = [slice(None)] * values.ndim
+            for end in (0, -1):
+                index[axis] = end
+                values[tuple(index)] = 0.0
+    return values
+
+
+def _taps(make, nodes: tuple[int, ...], periodic: list[bool]) -> tuple:
+    """Taps and weights of every axis in turn, the arguments of the transfer kernels."""
+    return tuple(array for n, wraps in zip(nodes, periodic, strict=True) for array in make(n, wraps))
+
+
+def _coarsest_inverse(matrix: np.ndarray, inverse_diagonal: np.ndarray) -> np.ndarray:
+    """`pseudo_inverse` of the coarsest `matrix` without the fixed and empty nodes (those of
+    zero inverse diagonal): their rows and columns of the result are 0."""
+    keep = inverse_diagonal.reshape(-1) > 0.0
+    out = np.zeros_like(matrix)
+    out[np.ix_(keep, keep)] = pseudo_inverse(matrix[np.ix_(keep, keep)])
+    return out
 
 
 class Cycle:
@@ -454,9 +569,12 @@ class Cycle:
         coarse_b, coarse_x = self.work[index + 1][2], self.work[index + 1][3]
         self._smooth(index, b, x)  # x = S b
         level.apply(x, q)
-        self._restrict(b.reshape(shape), q.reshape(shape), coarse_b.reshape(coarse))
+        below = self.levels[index + 1]
+        self._restrict(
+            b.reshape(shape), q.reshape(shape), coarse_b.reshape(coarse), *below.restriction
+        )
         self._correction(index + 1, coarse_b, coarse_x)
-        self._prolong_add(coarse_x.reshape(coarse), x.reshape(shape))
+        self._prolong_add(coarse_x.reshape(coarse), x.reshape(shape), *below.prolongation)
         level.apply(x, q)  # x += S (b - A x)
         if self.degrees[index] == 1:
             jacobi_add(x, b, q, level.inverse_diagonal, 1.0 / _interval(level.upper)[0])
@@ -470,8 +588,10 @@ class Cycle:
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
 
-def multigrid(k: np.ndarray, spacing: float, *, voids: bool) -> Operator:
-    """Return ``apply(r, out)``, the multigrid preconditioner of the periodic Q1 operator.
+def multigrid(
+    k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = None, *, voids: bool
+) -> Operator:
+    """Return ``apply(r, out)``, the multigrid preconditioner of the Q1 operator.
 
     A `Cycle` with the smoother degrees ``DEGREE`` and ``FINE_DEGREE`` and
     ``GAMMA`` coarse cycles per correction (a W-cycle).
@@ -479,27 +599,33 @@ def multigrid(k: np.ndarray, spacing: float, *, voids: bool) -> Operator:
     Parameters
     ----------
     k : ndarray of shape (N0, N1[, N2]), float64
-        Voxel conductivities, >= 0; every axis periodic (see `supported`).
+        Voxel conductivities, >= 0 (see `supported` for the shapes).
     spacing : float
         Voxel edge ``h``.
+    kinds : tuple of {"periodic", "neumann", "dirichlet"}, optional
+        Boundary kind per axis (``_q1.Q1Grid``); every axis periodic by
+        default.
     voids : bool
-        Whether `k` has zeros. Without voids the mean of ``out`` is removed
-        (the null space of the periodic operator); with voids the caller
-        projects (``_clusters.projector``).
+        Whether `k` has zeros. Without voids and without a Dirichlet axis
+        the mean of ``out`` is removed (the null space of the periodic and
+        of the Neumann operator); with voids the caller projects
+        (``_clusters.projector``) where clusters float.
 
     Returns
     -------
     callable
         ``apply(r, out)`` with `r`, `out` float64 C-contiguous nodal fields
-        of the image shape; ``out = B r``, ``B`` symmetric positive
-        semi-definite (with its mean removed: ``Pi B Pi`` for ``r`` of
-        zero mean).
+        (``Q1Grid.shape``); ``out = B r``, ``B`` symmetric positive
+        semi-definite, zero on the fixed nodes (with its mean removed:
+        ``Pi B Pi`` for ``r`` of zero mean).
     """
-    cycle = Cycle(hierarchy(k, spacing), DEGREE, FINE_DEGREE, GAMMA)
+    kinds = ("periodic",) * k.ndim if kinds is None else tuple(kinds)
+    cycle = Cycle(hierarchy(k, spacing, kinds), DEGREE, FINE_DEGREE, GAMMA)
+    constants = not voids and "dirichlet" not in kinds
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:
         cycle(r, out)
-        if not voids:
+        if constants:
             out -= out.mean()
 
     return apply

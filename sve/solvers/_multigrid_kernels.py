@@ -1,8 +1,9 @@
 """Numba kernels of the multigrid preconditioner (private).
 
 Fused vector updates of the Chebyshev smoother on flat arrays: one
-pass over memory instead of the three or four of the numpy expressions; periodic
-stencils and transfers of the coarse levels; the Galerkin products that build them.
+pass over memory instead of the three or four of the numpy expressions; the
+stencils of the coarse levels; the transfers between levels, on periodic or
+open axes; the Galerkin products that build the levels.
 """
 
 import numpy as np
@@ -56,7 +57,9 @@ def stencil_2d(coefficients, x, out):
     The upper half of the rows: ``coefficients[i, j, s - 4]`` couples node
     ``(i, j)`` to node ``(i + a, j + b)`` (modulo the grid), ``s = 3 (a + 1) +
     (b + 1) >= 4``, ``a, b`` in ``{-1, 0, 1}``; the coupling for ``s < 4`` is
-    that of the neighbour, ``coefficients[i + a, j + b, 4 - s]``.
+    that of the neighbour, ``coefficients[i + a, j + b, 4 - s]``. On an open
+    (non-periodic) axis the couplings across the ends are zero, so the wrapped
+    reads add nothing.
     """
     n0, n1 = x.shape
     for i in range(n0):
@@ -83,7 +86,8 @@ def stencil_3d(coefficients, x, out):
     The upper half of the rows: ``coefficients[i, j, l, s - 13]`` couples node
     ``(i, j, l)`` to node ``(i + a, j + b, l + c)`` (modulo the grid), ``s = 9
     (a + 1) + 3 (b + 1) + (c + 1) >= 13``; the coupling for ``s < 13`` is that
-    of the neighbour, ``coefficients[i + a, j + b, l + c, 13 - s]``.
+    of the neighbour, ``coefficients[i + a, j + b, l + c, 13 - s]``; open axes as in
+    `stencil_2d`.
     """
     n0, n1, n2 = x.shape
     for i in range(n0):
@@ -122,94 +126,95 @@ def stencil_3d(coefficients, x, out):
 
 
 @njit(cache=True, nogil=True)
-def restrict_2d(b, q, coarse):
-    """``coarse = P^T (b - q)``: bilinear restriction of a residual on periodic grids, ``b``
-    and ``q`` (2 M0, 2 M1); the residual is formed where it is read, never stored."""
+def restrict_2d(b, q, coarse, taps0, weights0, taps1, weights1):
+    """``coarse = P^T (b - q)``: bilinear restriction of a residual, formed where it is read.
+
+    Per axis ``a``, ``taps_a`` (coarse nodes, 3) are the fine nodes ``2 i - 1, 2 i, 2 i + 1``
+    of coarse node ``i`` (wrapped on a periodic axis) and ``weights_a`` their weights
+    ``1/2, 1, 1/2``, 0 for a node outside an open axis (``restriction_taps``).
+    """
     m0, m1 = coarse.shape
-    n0, n1 = b.shape
     for i in range(m0):
         for j in range(m1):
             s = 0.0
-            for a in range(-1, 2):
-                wa = 1.0 if a == 0 else 0.5
-                ii = (2 * i + a) % n0
-                for c in range(-1, 2):
-                    wc = 1.0 if c == 0 else 0.5
-                    jj = (2 * j + c) % n1
-                    s += wa * wc * (b[ii, jj] - q[ii, jj])
+            for a in range(3):
+                wa = weights0[i, a]
+                ii = taps0[i, a]
+                for c in range(3):
+                    jj = taps1[j, c]
+                    s += wa * weights1[j, c] * (b[ii, jj] - q[ii, jj])
             coarse[i, j] = s
 
 
 @njit(cache=True, nogil=True)
-def restrict_3d(b, q, coarse):
-    """``coarse = P^T (b - q)``: trilinear restriction of a residual on periodic grids, ``b``
-    and ``q`` (2 M0, 2 M1, 2 M2); the residual is formed where it is read, never stored."""
+def restrict_3d(b, q, coarse, taps0, weights0, taps1, weights1, taps2, weights2):
+    """``coarse = P^T (b - q)``: trilinear restriction of a residual, formed where it is read
+    (the taps and weights of `restrict_2d`, one pair per axis)."""
     m0, m1, m2 = coarse.shape
-    n0, n1, n2 = b.shape
     for i in range(m0):
         for j in range(m1):
             for l in range(m2):
-                centre = 2 * l
-                lower = centre - 1 if centre > 0 else n2 - 1
-                upper = centre + 1 if centre + 1 < n2 else 0
+                lower, centre, upper = taps2[l, 0], taps2[l, 1], taps2[l, 2]
+                w_lower, w_upper = weights2[l, 0], weights2[l, 2]
                 s = 0.0
-                for a in range(-1, 2):
-                    wa = 1.0 if a == 0 else 0.5
-                    ii = (2 * i + a) % n0
-                    for c in range(-1, 2):
-                        wc = 1.0 if c == 0 else 0.5
-                        jj = (2 * j + c) % n1  # indexed whole: row views took 4x the time
+                for a in range(3):
+                    ii = taps0[i, a]
+                    for c in range(3):
+                        jj = taps1[j, c]  # indexed whole: row views took 4x the time
                         r_centre = b[ii, jj, centre] - q[ii, jj, centre]
                         r_lower = b[ii, jj, lower] - q[ii, jj, lower]
                         r_upper = b[ii, jj, upper] - q[ii, jj, upper]
-                        s += wa * wc * (r_centre + 0.5 * (r_lower + r_upper))
+                        s += (
+                            weights0[i, a]
+                            * weights1[j, c]
+                            * (r_centre + w_lower * r_lower + w_upper * r_upper)
+                        )
                 coarse[i, j, l] = s
 
 
 @njit(cache=True, nogil=True)
-def prolong_add_2d(coarse, fine):
-    """``fine += P coarse``: bilinear interpolation on periodic grids."""
-    m0, m1 = coarse.shape
-    for i in range(m0):
-        i1 = i + 1 if i + 1 < m0 else 0
-        for j in range(m1):
-            j1 = j + 1 if j + 1 < m1 else 0
-            c00, c01, c10, c11 = coarse[i, j], coarse[i, j1], coarse[i1, j], coarse[i1, j1]
-            fine[2 * i, 2 * j] += c00
-            fine[2 * i, 2 * j + 1] += 0.5 * (c00 + c01)
-            fine[2 * i + 1, 2 * j] += 0.5 * (c00 + c10)
-            fine[2 * i + 1, 2 * j + 1] += 0.25 * (c00 + c01 + c10 + c11)
+def prolong_add_2d(coarse, fine, taps0, weights0, taps1, weights1):
+    """``fine += P coarse``: bilinear interpolation.
+
+    Per axis ``a``, ``taps_a`` (fine nodes, 2) are the coarse nodes around fine node ``f``
+    (``f / 2`` twice for even ``f``; ``(f - 1) / 2`` and ``(f + 1) / 2``, wrapped on a
+    periodic axis, for odd ``f``) and ``weights_a`` their weights (``1, 0`` or ``1/2, 1/2``;
+    ``prolongation_taps``).
+    """
+    n0, n1 = fine.shape
+    for i in range(n0):
+        for a in range(2):
+            wa = weights0[i, a]
+            if wa == 0.0:
+                continue
+            row = coarse[taps0[i, a]]
+            for j in range(n1):
+                fine[i, j] += wa * (
+                    weights1[j, 0] * row[taps1[j, 0]] + weights1[j, 1] * row[taps1[j, 1]]
+                )
 
 
 @njit(cache=True, nogil=True)
-def prolong_add_3d(coarse, fine):
-    """``fine += P coarse``: trilinear interpolation on periodic grids."""
-    m0, m1, m2 = coarse.shape
-    for i in range(m0):
-        i1 = i + 1 if i + 1 < m0 else 0
-        for j in range(m1):
-            j1 = j + 1 if j + 1 < m1 else 0
-            for l in range(m2):
-                l1 = l + 1 if l + 1 < m2 else 0
-                c000, c001 = coarse[i, j, l], coarse[i, j, l1]
-                c010, c011 = coarse[i, j1, l], coarse[i, j1, l1]
-                c100, c101 = coarse[i1, j, l], coarse[i1, j, l1]
-                c110, c111 = coarse[i1, j1, l], coarse[i1, j1, l1]
-                # along axis 2 first, then 1, then 0
-                e00, e01, e10, e11 = c000, c010, c100, c110
-                h00 = 0.5 * (c000 + c001)
-                h01 = 0.5 * (c010 + c011)
-                h10 = 0.5 * (c100 + c101)
-                h11 = 0.5 * (c110 + c111)
-                for z in range(2):
-                    if z == 0:
-                        v00, v01, v10, v11 = e00, e01, e10, e11
-                    else:
-                        v00, v01, v10, v11 = h00, h01, h10, h11
-                    fine[2 * i, 2 * j, 2 * l + z] += v00
-                    fine[2 * i, 2 * j + 1, 2 * l + z] += 0.5 * (v00 + v01)
-                    fine[2 * i + 1, 2 * j, 2 * l + z] += 0.5 * (v00 + v10)
-                    fine[2 * i + 1, 2 * j + 1, 2 * l + z] += 0.25 * (v00 + v01 + v10 + v11)
+def prolong_add_3d(coarse, fine, taps0, weights0, taps1, weights1, taps2, weights2):
+    """``fine += P coarse``: trilinear interpolation (the taps and weights of
+    `prolong_add_2d`, one pair per axis)."""
+    n0, n1, n2 = fine.shape
+    for i in range(n0):
+        for a in range(2):
+            wa = weights0[i, a]
+            if wa == 0.0:
+                continue
+            for j in range(n1):
+                for c in range(2):
+                    wc = wa * weights1[j, c]
+                    if wc == 0.0:
+                        continue
+                    row = coarse[taps0[i, a], taps1[j, c]]
+                    out = fine[i, j]
+                    for l in range(n2):
+                        out[l] += wc * (
+                            weights2[l, 0] * row[taps2[l, 0]] + weights2[l, 1] * row[taps2[l, 1]]
+                        )
 
 
 @njit(cache=True, nogil=True)

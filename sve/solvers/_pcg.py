@@ -10,6 +10,8 @@ import numpy as np
 from sve.solvers._kernels import cg_direction, cg_step, dot
 
 Operator = Callable[[np.ndarray, np.ndarray], None]
+#: Scratch arrays of conjugate gradients, of the shape of the right-hand side: r, z and p.
+Work = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 # The estimate of the energy error of x_k is the sum of the d decreases after it (Strakos &
 # Tichy 2002), a lower bound, tight once those d iterations removed most of that error. d is
@@ -27,7 +29,7 @@ def _iterations(
     b: np.ndarray,
     x: np.ndarray,
     maxiter: int,
-    work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    work: Work,
 ) -> Iterator[tuple[float, float]]:
     """Run conjugate gradients from ``x = 0``, updating `x` in place.
 
@@ -35,11 +37,17 @@ def _iterations(
     (at most `maxiter`) the pair ``(alpha_k r_k . z_k, r_{k+1} . z_{k+1})``:
     the decrease of the squared energy error ``||x - x_k||_A^2 - ||x - x_{k+1}||_A^2``
     and the new preconditioned residual norm squared (``z = M^-1 r``).
+
+    ``q = A p`` lives in the array of ``z``: ``z`` is dead once it has made the
+    new direction ``p`` and ``q`` once it has updated ``r``, so three arrays
+    hold the four vectors. `b` may be the first of them (``r``).
     """
-    r, z, p, q = work
+    r, z, p = work
+    q = z
     flat_x, flat_r, flat_z, flat_p, flat_q = (a.reshape(-1) for a in (x, r, z, p, q))
     x[...] = 0.0
-    r[...] = b
+    if b is not r:
+        r[...] = b
     precondition(r, z)
     rz = dot(flat_r, flat_z)
     yield 0.0, rz
@@ -63,7 +71,7 @@ def pcg(
     *,
     tol: float,
     maxiter: int,
-    work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    work: Work,
     floor: float = 0.0,
 ) -> tuple[int, float]:
     """Solve ``A x = b`` from ``x = 0`` by preconditioned conjugate gradients.
@@ -77,15 +85,16 @@ def pcg(
         ``precondition(r, out)`` writes ``M^-1 r`` into ``out``; ``M^-1`` is
         symmetric positive semi-definite with the null space of ``A``.
     b : ndarray, float64, C-contiguous
-        Right-hand side.
+        Right-hand side; it may be ``work[0]``, which saves a field (it is
+        overwritten then).
     x : ndarray, float64, C-contiguous
         Overwritten with the solution, shape of `b`.
     tol : float
         Stop when ``sqrt(r . M^-1 r / b . M^-1 b) <= tol``.
     maxiter : int
         Largest number of iterations.
-    work : tuple of 4 ndarrays
-        Scratch arrays of the shape of `b`.
+    work : tuple of 3 ndarrays
+        Scratch arrays of the shape of `b` (``r``, ``z`` and ``A p``, ``p``).
     floor : float, default 0.0
         If ``b . M^-1 b <= floor``, `b` is taken for round-off: ``x = 0``
         is returned after no iteration.
@@ -125,7 +134,7 @@ def pcg_energy(
     energy: Callable[[float], float],
     tol: float,
     maxiter: int,
-    work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    work: Work,
     floor: float = 0.0,
 ) -> tuple[int, float, float]:
     """Solve ``A x = b`` from ``x = 0``; stop on the estimated energy error of the iterate.

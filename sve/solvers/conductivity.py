@@ -27,6 +27,10 @@ IMPLEMENTED_BCS = ("kinematic", "periodic", "static", "mixed")
 _ON_FAILURE = ("raise", "flag")
 _DISCRETIZATIONS = ("q1", "fv")
 _PRECONDITIONERS = ("auto", "fft", "multigrid")
+#: Largest phase contrast (largest over smallest voxel conductivity) for which
+#: ``preconditioner="auto"`` takes multigrid on a 3-D Q1 image: measured faster or even at
+#: contrast 100, even or slower at 1e4 (`_auto_preconditioner`).
+AUTO_CONTRAST = 1e3
 _STOPS = ("residual", "tensor")
 
 
@@ -100,14 +104,17 @@ def apparent_conductivity(
     preconditioner : {"auto", "fft", "multigrid"}, default "auto"
         The reference medium diagonalised by fast transforms (every case),
         or a geometric multigrid cycle with Galerkin coarse operators
-        (``bc="periodic"``, ``discretization="q1"``, scalar conductivities,
-        axes that halve down to at most 512 nodes, e.g. powers of two; or
-        ``discretization="fv"`` with ``bc="kinematic"`` or ``"mixed"``, any
-        shape); see Notes, **Solver**. ``"auto"`` takes the one measured
-        faster per case: multigrid for kinematic and mixed finite volumes
-        (about 3 times faster), the transforms everywhere else (periodic Q1
-        multigrid measured even with them, with more memory). The result
-        names the one that ran.
+        (``discretization="q1"`` under every boundary condition, scalar
+        conductivities, axes that halve down to at most 512 nodes, e.g.
+        powers of two; or ``discretization="fv"`` with ``bc="kinematic"`` or
+        ``"mixed"``, any shape); see Notes, **Solver**. ``"auto"`` takes the
+        one measured faster per case: multigrid for kinematic and mixed
+        finite volumes (about 3 times faster) and for 3-D Q1 images of
+        scalar conductivities without voids and with a contrast of at most
+        ``AUTO_CONTRAST`` (1e3; 0.6-0.8 times the transforms' time from
+        128**3 on, and iteration counts that do not grow with the size), the
+        transforms everywhere else (2-D images, higher contrasts, voids,
+        tensors). The result names the one that ran.
     stop : {"residual", "tensor"}, default "residual"
         Stopping rule of each load case: the relative residual (the tensor
         is then the average flux), or the estimated error of the apparent
@@ -286,21 +293,32 @@ def apparent_conductivity(
     geometry of the clusters, not on the resolution of a given geometry.
     Mixed conditions solve their load cases with one preconditioner each.
 
-    ``preconditioner="multigrid"`` (periodic Q1; kinematic and mixed finite
-    volumes) sees the geometry. Under periodic Q1 conditions:
-    coarse operators ``R A P`` with trilinear ``P`` (Alcouffe et al. 1981),
-    damped Jacobi on the image and Chebyshev smoothing on the coarse levels,
-    a W-cycle (``sve/solvers/_multigrid.py``; Trottenberg, Oosterlee &
-    Schüller 2001). On the level cut above (``tol = 1e-6``) it needs 9-10
-    iterations per load case at 32**3 and 64**3 and 9-16 at 128**3 (contrast
-    100 to 1e6, voids at phi = 0.3 and 0.5) where the transforms need 23-32
-    and 30-53; but one iteration costs 3-5 times more, so it took 0.7-1.1
-    times as long as the transforms up to 64**3 (up to 2.9 times on a loaded
-    machine), 0.84-1.06 times at 128**3 and 0.75-0.8 times at 256**3
-    (contrast 100; ``benchmarks/bench_preconditioners.py``). It needs more memory: a
-    traced peak of 19 fields of the image per solve against 11, the
-    hierarchy holding 10 (four work fields and the diagonal on the image,
-    the 27 coefficients per node of the first coarse level). Under kinematic
+    ``preconditioner="multigrid"`` (Q1 under every condition; kinematic and
+    mixed finite volumes) sees the geometry. For Q1 elements: coarse
+    operators ``R A P`` with trilinear ``P`` (Alcouffe et al. 1981) on the
+    node grid of the condition (periodic axes, or open axes of ``N + 1``
+    nodes whose Dirichlet end nodes stay fixed on every level), damped
+    Jacobi on the image and Chebyshev smoothing on the coarse levels, a
+    W-cycle (``sve/solvers/_multigrid.py``; Trottenberg, Oosterlee &
+    Schüller 2001). On the 3-D level cut above (contrast 100, ``tol =
+    1e-6``) it needs 9-12 iterations per load case from 32**3 to 128**3
+    under every condition and 9-16 at 256**3 (static 15-16: the 128**3
+    octants of that image need 12-16 on their own, so the count follows the
+    geometry near the faces, not the size), where the transforms need 23-55
+    and up to 45 (periodic) or 55 (static). One iteration costs 3-5 times
+    more, so it is even with the transforms up to 64**3 and takes 0.6-0.8
+    times their time from 128**3 on; in 2-D it took 1.4-3.7 times as long.
+    It is weaker against extreme contrast: at 1e4 and 1e6 under static
+    conditions (Neumann faces) 37-58 iterations at 64**3 instead of 12, and
+    in 2-D at contrast 1e6 the residual rule stopped early (the tensor off
+    by 8e-4 at ``tol = 1e-6``; ``benchmarks/bench_preconditioners.py --2d``),
+    because trilinear interpolation does not follow the coefficients. So
+    ``"auto"`` takes it only up to contrast ``AUTO_CONTRAST`` in 3-D. It
+    needs more memory: the hierarchy holds about 4-5 fields of the node
+    grid (the image's inverse diagonal in float32 and one work field, the
+    first coarse level's 14 float32 coefficients and 8 work arrays per
+    node), against about 2 float32 for the transforms; the 256**3 peak
+    stays under 2 GiB (README). Under kinematic
     and mixed finite-volume conditions it aggregates 2 cells per axis, whose
     Galerkin operators are again two-point fluxes (the conductances of the
     fine faces summed), with a scaled coarse correction (Braess 1995),
@@ -501,8 +519,7 @@ def apparent_conductivity(
     discretization = check_choice("discretization", discretization, _DISCRETIZATIONS)
     preconditioner = check_choice("preconditioner", preconditioner, _PRECONDITIONERS)
     if preconditioner == "auto":
-        fast = discretization == "fv" and bc in ("kinematic", "mixed")
-        preconditioner = "multigrid" if fast else "fft"
+        preconditioner = _auto_preconditioner(bc, discretization, k, stack)
     stop = check_choice("stop", stop, _STOPS)
     if discretization == "fv" and bc == "static":
         raise NotImplementedError(
@@ -511,18 +528,16 @@ def apparent_conductivity(
         )
     if preconditioner == "multigrid" and not (
         (
-            bc == "periodic"
-            and discretization == "q1"
+            discretization == "q1"
             and stack is None
-            and supported(("periodic",) * phases.ndim, phases.shape)
+            and supported(_multigrid_kinds(bc, phases.ndim), phases.shape)
         )
         or (discretization == "fv" and bc in ("kinematic", "mixed"))
     ):
         raise ValueError(
-            "preconditioner='multigrid' needs bc='periodic', discretization='q1', scalar "
-            "conductivities and axes that halve down to at most 512 nodes, or "
-            "discretization='fv' with bc='kinematic' or 'mixed', got "
-            f"bc={bc!r}, discretization={discretization!r}, "
+            "preconditioner='multigrid' needs discretization='q1', scalar conductivities and "
+            "axes that halve down to at most 512 nodes, or discretization='fv' with "
+            f"bc='kinematic' or 'mixed', got bc={bc!r}, discretization={discretization!r}, "
             f"{'tensors' if stack is not None else 'scalars'}, shape {phases.shape}"
         )
     tensors = None
@@ -611,6 +626,34 @@ def apparent_conductivity(
             result,
         )
     return result
+
+
+def _auto_preconditioner(bc: str, discretization: str, k: np.ndarray, stack) -> str:
+    """The preconditioner ``"auto"`` takes: the one measured faster for the case.
+
+    Multigrid for kinematic and mixed finite volumes (about 3 times faster),
+    and for 3-D Q1 images of scalar conductivities without voids and with a
+    contrast of at most `AUTO_CONTRAST` (even with the transforms up to 64**3,
+    0.64-0.8 times their time from 128**3 on, iterations that do not grow with
+    the size); the transforms everywhere else (2-D: multigrid took 1.4-3.7 times
+    as long; contrast 1e4 and more, voids: even or slower, up to 1.6 times
+    under static conditions). See ``benchmarks/bench_preconditioners.py`` and
+    the README.
+    """
+    if discretization == "fv":
+        return "multigrid" if bc in ("kinematic", "mixed") else "fft"
+    if stack is not None or k.ndim != 3 or not supported(_multigrid_kinds(bc, 3), k.shape):
+        return "fft"
+    lowest = float(k.min())
+    if lowest <= 0.0 or float(k.max()) > AUTO_CONTRAST * lowest:
+        return "fft"
+    return "multigrid"
+
+
+def _multigrid_kinds(bc: str, ndim: int) -> tuple[str, ...]:
+    """Boundary kinds of the node grid of `bc` for ``_multigrid.supported`` (only whether
+    an axis is periodic matters there)."""
+    return ("periodic",) * ndim if bc == "periodic" else ("neumann",) * ndim
 
 
 def _diagonal_for_fv(stack: np.ndarray) -> np.ndarray:

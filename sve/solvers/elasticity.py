@@ -444,7 +444,7 @@ class _Problem:
         return strain, stress
 
     def _pcg(self, apply, precondition, b, x, floor):
-        work = tuple(np.empty_like(b) for _ in range(4))
+        work = tuple(np.empty_like(b) for _ in range(3))
         return pcg(
             apply,
             precondition,

@@ -1,4 +1,4 @@
-"""The geometric multigrid preconditioners: periodic Q1 and finite volumes."""
+"""The geometric multigrid preconditioners: Q1 (every boundary condition) and finite volumes."""
 
 from __future__ import annotations
 
@@ -15,9 +15,19 @@ from sve.solvers._multigrid import (
     child_interpolation,
     hierarchy,
     multigrid,
+    prolongation_taps,
+    restriction_taps,
     supported,
 )
-from sve.solvers._multigrid_kernels import prolong_add_2d, prolong_add_3d, stencil_2d, stencil_3d
+from sve.solvers._multigrid_kernels import (
+    prolong_add_2d,
+    prolong_add_3d,
+    restrict_2d,
+    restrict_3d,
+    stencil_2d,
+    stencil_3d,
+)
+from sve.solvers._q1 import Q1Grid
 from tests.sve.solvers._media import smooth_two_phase
 
 # (shape, conductivities of phases 0 and 1): moderate and extreme contrast, voids; odd-sized
@@ -50,35 +60,64 @@ def _dense(apply, shape, out_shape=None):
     return np.array(columns).T
 
 
+BCS = ("periodic", "kinematic", "static", "mixed")
+# The boundary kinds of the Q1 node grid under each condition (mixed: its first load case).
+KINDS = {
+    2: [("periodic",) * 2, ("dirichlet",) * 2, ("neumann",) * 2, ("dirichlet", "neumann")],
+    3: [("periodic",) * 3, ("dirichlet",) * 3, ("neumann",) * 3, ("neumann", "dirichlet", "neumann")],
+}
+
+
+@pytest.mark.parametrize("bc", BCS)
 @pytest.mark.parametrize(("shape", "values"), CASES)
-def test_same_tensor_as_fft(shape, values):
+def test_same_tensor_as_fft(shape, values, bc):
     # Both solve to tol = 1e-10 in the energy norm: the tensors agree far below 1e-8.
     phases, _ = _image(shape, values, seed=len(shape))
-    fft = apparent_conductivity(phases, list(values), tol=1e-10, maxiter=2000)
-    mg = apparent_conductivity(
-        phases, list(values), tol=1e-10, maxiter=2000, preconditioner="multigrid"
+    fft, mg = (
+        apparent_conductivity(
+            phases, list(values), bc=bc, tol=1e-10, maxiter=3000, preconditioner=name
+        )
+        for name in ("fft", "multigrid")
     )
     assert (fft.preconditioner, mg.preconditioner) == ("fft", "multigrid")
-    assert np.abs(mg.tensor - fft.tensor).max() <= 1e-8 * np.abs(fft.tensor).max()
-    assert max(mg.iterations) < max(fft.iterations)
+    scale = np.nanmax(np.abs(fft.tensor))
+    if scale == 0.0:  # static with voids on the boundary: no flux, nothing solved
+        assert np.array_equal(mg.tensor, fft.tensor)
+    else:
+        assert np.nanmax(np.abs(mg.tensor - fft.tensor)) <= 1e-8 * scale
+        assert max(mg.iterations) < max(fft.iterations)
     assert mg.notes == fft.notes and mg.percolating == fft.percolating
 
 
+@pytest.mark.parametrize("condition", range(4))
 @pytest.mark.parametrize(("fine_degree", "gamma"), [(1, 2), (2, 1), (3, 2)])
 @pytest.mark.parametrize(("shape", "values"), CASES)
-def test_cycle_symmetric_positive_semidefinite(shape, values, fine_degree, gamma):
+def test_cycle_symmetric_positive_semidefinite(shape, values, fine_degree, gamma, condition):
+    # On the free nodes; the fixed nodes (Dirichlet ends) are never changed: the cycle
+    # writes 0 there whatever the input holds on them.
     _, k = _image(shape, values, seed=7)
-    cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=fine_degree, gamma=gamma)
+    kinds = KINDS[k.ndim][condition]
+    grid = Q1Grid(k, kinds, 1.0)
+    cycle = Cycle(hierarchy(k, 1.0, kinds), degree=2, fine_degree=fine_degree, gamma=gamma)
     rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((2,) + k.shape)
-    bx, by = np.empty(k.shape), np.empty(k.shape)
+    x, y = rng.standard_normal((2,) + grid.shape)
+    bx, by = np.empty(grid.shape), np.empty(grid.shape)
+    cycle(x, bx)
+    cycle(y, by)
+    for out in (bx, by):
+        fixed = out.copy()
+        grid.zero_fixed(fixed)
+        assert np.array_equal(fixed, out)
+    free = np.ones(grid.shape)
+    grid.zero_fixed(free)
+    x, y = x * free, y * free
     cycle(x, bx)
     cycle(y, by)
     scale = np.linalg.norm(bx) * np.linalg.norm(y)
     assert abs(np.vdot(y, bx) - np.vdot(x, by)) <= 1e-12 * scale  # round-off of a few sweeps
     for _ in range(5):
-        z = rng.standard_normal(k.shape)
-        bz = np.empty(k.shape)
+        z = rng.standard_normal(grid.shape) * free
+        bz = np.empty(grid.shape)
         cycle(z, bz)
         assert np.vdot(z, bz) >= -1e-12 * np.linalg.norm(z) * np.linalg.norm(bz)
 
@@ -92,26 +131,32 @@ def test_cycle_holds_one_field_of_the_image():
     assert sum(a.nbytes for a in cycle.work[1] if a is not None) == k.nbytes
 
 
-def test_preconditioner_removes_the_constants():
+@pytest.mark.parametrize("kind", ["periodic", "neumann"])
+def test_preconditioner_removes_the_constants(kind):
+    # The null space of the periodic and of the Neumann (static) operator without voids.
     _, k = _image((16, 16, 16), (1.0, 100.0), seed=3)
-    apply = multigrid(k, 1.0, voids=False)
-    r = np.random.default_rng(1).standard_normal(k.shape)
-    out = np.empty(k.shape)
+    shape = Q1Grid(k, (kind,) * 3, 1.0).shape
+    apply = multigrid(k, 1.0, (kind,) * 3, voids=False)
+    r = np.random.default_rng(1).standard_normal(shape)
+    out = np.empty(shape)
     apply(r, out)
     assert abs(out.mean()) <= 1e-14 * np.abs(out).max()
 
 
+@pytest.mark.parametrize("condition", range(4))
 @pytest.mark.parametrize("shape", [(32, 16), (16, 8, 8)])
-def test_coarse_operators_are_galerkin_products(shape):
+def test_coarse_operators_are_galerkin_products(shape, condition):
     # Every level is R A P of the one above, R = P^T, P the interpolation kernel, to
     # single-precision round-off (every level but the coarsest is stored in float32); these
-    # shapes have two coarse levels above COARSEST (64) nodes, and level 1 is built two rows
-    # at a time.
+    # shapes have two coarse levels above COARSEST (64) voxels, and level 1 is built two rows
+    # at a time. On open axes (Dirichlet, Neumann) the matrices are those of all N + 1 nodes.
     k = np.random.default_rng(2).uniform(0.0, 2.0, size=shape)
     k[k < 0.3] = 0.0  # some voids
-    levels = hierarchy(k, 0.5)
+    kinds = KINDS[len(shape)][condition]
+    levels = hierarchy(k, 0.5, kinds)
     assert len(levels) == 3
     prolong = prolong_add_2d if len(shape) == 2 else prolong_add_3d
+    restrict = restrict_2d if len(shape) == 2 else restrict_3d
     for fine, coarse in zip(levels[:-1], levels[1:], strict=True):
 
         def fine_apply(x, out, fine=fine):
@@ -120,11 +165,32 @@ def test_coarse_operators_are_galerkin_products(shape):
         def coarse_apply(x, out, coarse=coarse):
             coarse.apply(x.reshape(-1), out.reshape(-1))
 
-        interpolation = _dense(prolong, coarse.shape, fine.shape)  # (fine nodes, coarse nodes)
+        def interpolate(x, out, coarse=coarse):
+            prolong(x, out, *coarse.prolongation)
+
+        def restriction(x, out, coarse=coarse):
+            restrict(x, np.zeros_like(x), out, *coarse.restriction)
+
+        interpolation = _dense(interpolate, coarse.shape, fine.shape)  # (fine, coarse nodes)
+        assert np.array_equal(_dense(restriction, fine.shape, coarse.shape), interpolation.T)
         galerkin = interpolation.T @ _dense(fine_apply, fine.shape) @ interpolation
         assembled = _dense(coarse_apply, coarse.shape)
         assert np.abs(assembled - galerkin).max() <= 1e-6 * np.abs(galerkin).max()
         assert np.array_equal(assembled, assembled.T)  # the lower half copies the upper
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_interpolation_reproduces_linear_fields(periodic):
+    # Linear interpolation along one axis: exact for linear coarse values away from the
+    # periodic seam; an open axis of 2 m - 1 fine nodes has no seam.
+    coarse = 5
+    taps, weights = prolongation_taps(coarse, periodic)
+    values = 3.0 * np.arange(coarse) - 1.0
+    fine = (weights * values[taps]).sum(axis=1)
+    inside = len(fine) if not periodic else len(fine) - 1
+    assert np.allclose(fine[:inside], 1.5 * np.arange(inside) - 1.0)
+    taps, weights = restriction_taps(coarse, periodic)
+    assert weights.sum() == (2 * coarse if periodic else 2 * coarse - 1)  # each fine node once
 
 
 def test_child_interpolation_reproduces_linear_fields():
@@ -167,15 +233,17 @@ def test_stencil_kernels_match_dense_rows():
 @pytest.mark.parametrize(
     ("shape", "options"),
     [
-        ((16, 16), {"bc": "kinematic"}),
         ((16, 16), {"discretization": "fv"}),
         ((33, 33), {}),  # odd axes: no coarse level, 1089 nodes to solve directly
+        ((32, 32), {"bc": "static", "tensors": True}),  # scalar conductivities only
     ],
 )
 def test_apparent_conductivity_option_rejected(shape, options):
     phases = np.indices(shape).sum(axis=0) % 2
+    options = dict(options)
+    values = [np.diag([1.0, 2.0]), np.eye(2)] if options.pop("tensors", False) else [1.0, 2.0]
     with pytest.raises(ValueError, match="preconditioner='multigrid' needs"):
-        apparent_conductivity(phases, [1.0, 2.0], preconditioner="multigrid", **options)
+        apparent_conductivity(phases, values, preconditioner="multigrid", **options)
     with pytest.raises(ValueError, match="preconditioner must be one of"):
         apparent_conductivity(phases, [1.0, 2.0], preconditioner="amg")
 
@@ -183,8 +251,10 @@ def test_apparent_conductivity_option_rejected(shape, options):
 def test_supported():
     assert supported(("periodic",) * 3, (64, 64, 64))
     assert supported(("periodic",) * 2, (20, 16))  # 20 -> 10 -> 5: 5 x 4 nodes at the end
-    assert not supported(("dirichlet",) * 3, (64, 64, 64))
+    assert supported(("dirichlet",) * 3, (64, 64, 64))  # 4^3 voxels, 5^3 nodes at the end
     assert not supported(("periodic",) * 3, (33, 33, 33))  # odd: 35937 nodes, no coarsening
+    assert supported(("periodic",) * 3, (7, 7, 8))  # 392 nodes, solved directly
+    assert not supported(("neumann",) * 3, (7, 7, 8))  # 8 x 8 x 9 = 576 nodes > 512
 
 
 # Finite volumes, kinematic and mixed conditions: the aggregation W-cycle of _fv_multigrid.py.
@@ -302,21 +372,26 @@ def test_fv_dense_is_the_operator_of_the_grid():
 
 
 @pytest.mark.parametrize(
-    ("bc", "discretization", "expected"),
+    ("bc", "discretization", "shape", "values", "expected"),
     [
-        ("mixed", "fv", "multigrid"),
-        ("kinematic", "fv", "multigrid"),
-        ("periodic", "fv", "fft"),
-        ("periodic", "q1", "fft"),
-        ("mixed", "q1", "fft"),
-        ("static", "q1", "fft"),
+        ("mixed", "fv", (12, 10), [0.0, 1.0], "multigrid"),
+        ("kinematic", "fv", (12, 10), [0.0, 1.0], "multigrid"),
+        ("periodic", "fv", (12, 10), [0.0, 1.0], "fft"),
+        ("periodic", "q1", (12, 10), [1.0, 100.0], "fft"),  # 2-D
+        ("static", "q1", (8, 8, 8), [1.0, 100.0], "multigrid"),
+        ("mixed", "q1", (8, 8, 8), [1.0, 100.0], "multigrid"),
+        ("periodic", "q1", (8, 8, 8), [1.0, 1e4], "fft"),  # contrast above AUTO_CONTRAST
+        ("kinematic", "q1", (8, 8, 8), [0.0, 1.0], "fft"),  # voids
+        ("periodic", "q1", (9, 9, 9), [1.0, 100.0], "fft"),  # no coarse level
     ],
 )
-def test_auto_takes_the_preconditioner_measured_faster_per_case(bc, discretization, expected):
-    phases = (np.random.default_rng(7).random((12, 10)) < 0.6).astype(np.int8)
-    auto = apparent_conductivity(phases, [0.0, 1.0], bc=bc, discretization=discretization)
+def test_auto_takes_the_preconditioner_measured_faster_per_case(
+    bc, discretization, shape, values, expected
+):
+    phases = (np.random.default_rng(7).random(shape) < 0.6).astype(np.int8)
+    auto = apparent_conductivity(phases, values, bc=bc, discretization=discretization)
     assert auto.preconditioner == expected
     chosen = apparent_conductivity(
-        phases, [0.0, 1.0], bc=bc, discretization=discretization, preconditioner=expected
+        phases, values, bc=bc, discretization=discretization, preconditioner=expected
     )
     np.testing.assert_array_equal(auto.tensor, chosen.tensor)

@@ -91,12 +91,16 @@ def test_fewer_iterations_than_the_residual_rule(shape, tol):
     """Periodic, contrast 100: the residual rule at the same `tol` iterates more and ends
     farther from the exact tensor (its off-diagonal entries, the average flux, are first
     order in the error). Measured: 2-D 26 vs 29 and 37 vs 44 iterations, 3-D 26 vs 34 and
-    42 vs 63 (all load cases)."""
+    42 vs 63 (all load cases). With the transforms: under multigrid (the default on this
+    3-D image) the 5-9 iterations per case leave the estimate's delay (at least 3) no room,
+    and at tol 1e-3 the tensor rule took 16 against 15 (its error 2.5e-8 against 6e-6)."""
     phases = smooth_two_phase(shape, np.random.default_rng(2))
     values = (1.0, 100.0)
     reference = apparent_conductivity(phases, values, tol=1e-12, maxiter=5000).tensor
-    tensor_rule = apparent_conductivity(phases, values, tol=tol, stop="tensor")
-    residual_rule = apparent_conductivity(phases, values, tol=tol)
+    tensor_rule = apparent_conductivity(
+        phases, values, tol=tol, stop="tensor", preconditioner="fft"
+    )
+    residual_rule = apparent_conductivity(phases, values, tol=tol, preconditioner="fft")
     assert sum(tensor_rule.iterations) < sum(residual_rule.iterations)
     assert _error(tensor_rule.tensor, reference) <= _error(residual_rule.tensor, reference)
 
@@ -134,7 +138,7 @@ def test_decreases_are_the_energy_error_differences():
     delayed sum is a lower bound of the error of x_{k}, short of it by the error of x_{k+d}."""
     matrix, b, solution, diagonal = _spd_system(60, np.random.default_rng(0))
     x = np.empty_like(b)
-    work = tuple(np.empty_like(b) for _ in range(4))
+    work = tuple(np.empty_like(b) for _ in range(3))
     errors, decreases = [], []
     steps = _iterations(
         lambda p, out: np.matmul(matrix, p, out=out),
@@ -165,7 +169,7 @@ def test_pcg_energy_stops_at_the_first_estimate_below_tol():
     runs = []
     for maxiter in (200, None):
         x = np.empty_like(b)
-        work = tuple(np.empty_like(b) for _ in range(4))
+        work = tuple(np.empty_like(b) for _ in range(3))
         outcome = pcg_energy(
             lambda p, out: np.matmul(matrix, p, out=out),
             lambda r, out: np.divide(r, diagonal, out=out),
