@@ -449,11 +449,9 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors, use_multigrid, stop)
     solver = _Solver(
         grid, clusters, tol=tol, maxiter=maxiter, reference=reference, use_multigrid=use_multigrid
     )
-    zero = np.zeros(grid.shape)
-
     def load(flux: np.ndarray, out: np.ndarray) -> np.ndarray:
         """``out = A_1 (flux . x)``, the nodal loads of the uniform boundary flux."""
-        grid.unit_flux(zero, flux, out)
+        grid.boundary_load(flux, out)
         return out
 
     basis = np.eye(ndim)

@@ -216,10 +216,29 @@ class Q1Grid:
         self._nodal_flux(u, gradient @ self._corners, self.k, self._modes, out)
         self.zero_fixed(out)
 
-    def unit_flux(self, u: np.ndarray, gradient: np.ndarray, out: np.ndarray) -> None:
-        """``out = A_1 (u + gradient . x)`` for unit conductivity everywhere."""
-        ones = np.ones_like(self.k)
-        self._nodal_flux(u, gradient @ self._corners, ones, self._modes, out)
+    def boundary_load(self, flux: np.ndarray, out: np.ndarray) -> None:
+        """``out = A_1 (flux . x)``, the nodal loads of the uniform normal flux ``flux . n``
+        on the boundary of a grid with open axes (``N + 1`` nodes).
+
+        Exactly ``f_n = sum_faces (flux . n) int_face N_n dS`` (the divergence
+        theorem on every voxel; the interior faces cancel): on the faces normal
+        to axis ``a``, ``-flux_a`` at ``x_a = 0`` and ``+flux_a`` at ``x_a = L``
+        times ``h**(d-1)`` halved once per other axis on which the node is an
+        end node. Made on the faces alone: no field of unit conductivities.
+        """
+        ndim = self.k.ndim
+        out[...] = 0.0
+        for axis in range(ndim):
+            face = np.ones(())
+            for other in range(ndim):
+                if other != axis:
+                    weights = np.full(self.shape[other], self.spacing)
+                    weights[[0, -1]] *= 0.5
+                    face = np.multiply.outer(face, weights)
+            for end, sign in ((0, -1.0), (-1, 1.0)):
+                index = [slice(None)] * ndim
+                index[axis] = end
+                out[tuple(index)] += sign * flux[axis] * face
 
     def mean_flux(self, u: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         """Volume average of ``k grad(u + gradient . x)``, shape (d,)."""

@@ -168,17 +168,18 @@ def test_iteration_counts_do_not_grow_with_resolution(bc, coarse_shape, factor, 
     assert np.all(counts[1] <= counts[0] + np.maximum(0.25 * counts[0], 4)), counts
 
 
-@pytest.mark.parametrize(("preconditioner", "allowance"), [("fft", 8), ("multigrid", 11)])
+@pytest.mark.parametrize(("preconditioner", "allowance"), [("fft", 7), ("multigrid", 10)])
 @pytest.mark.parametrize("bc", BCS)
 def test_memory_of_a_solve_is_a_few_node_fields(bc, preconditioner, allowance):
     # The 2 GiB target at 256^3 (benchmarks/bench_conductivity.py) in the units that do not
     # depend on the machine: the solve holds d + 3 float64 fields of the node grid (3 of CG
     # scratch, the load written into the residual's, and the d solutions), the inputs
-    # (conductivities, labels) about 2 more, static conditions 2 for their loads (a zero
-    # field and unit conductivities), the transforms about 2 float32 and the multigrid
-    # hierarchy about 4-5 (measured 7.9-10.3 and 10.0-13.6 fields in all). Keeping the d
-    # static loads and d forces (static), or two load cases' scratch at once (mixed), went
-    # to 17.4 and 14.6 here; four CG arrays and a separate load, 2 fields more.
+    # (conductivities, labels) about 2 more, the transforms about 2 float32 and the
+    # multigrid hierarchy about 4-5 (measured 7.9-9.3 and 10.0-12.6 fields in all; the
+    # open grids of kinematic, static and mixed conditions have 25^3 nodes, not 24^3).
+    # Keeping the d static loads and d forces (static), or two load cases' scratch at once
+    # (mixed), went to 17.4 and 14.6 here; four CG arrays and a separate load, 2 fields
+    # more; the static loads made through the operator on unit conductivities, 1 more.
     phases = smooth_two_phase((24, 24, 24), np.random.default_rng(21))
     options = dict(bc=bc, preconditioner=preconditioner)
     apparent_conductivity(phases, [1.0, 100.0], **options)  # compiled kernels, warm caches

@@ -384,3 +384,21 @@ def test_invalid_input_is_rejected_naming_the_argument(
 ):
     with pytest.raises(error, match=pattern):
         apparent_conductivity(phases, conductivity, **options)
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (4, 6, 3)])
+def test_boundary_load_is_the_unit_operator_on_the_linear_field(shape):
+    # The static loads are made on the faces alone; they must be A_1 (Q . x), the operator of
+    # unit conductivity applied to the linear field (the kernel, on the whole node grid).
+    ndim = len(shape)
+    ones = np.ones(shape)
+    grid = Q1Grid(ones, ("neumann",) * ndim, 0.7)
+    kernel = nodal_flux_2d if ndim == 2 else nodal_flux_3d
+    corners = 0.7 * np.array(np.meshgrid(*([[0.0, 1.0]] * ndim), indexing="ij")).reshape(ndim, -1)
+    for flux in np.random.default_rng(3).standard_normal((3, ndim)):
+        made = np.empty(grid.shape)
+        grid.boundary_load(flux, made)
+        expected = np.empty(grid.shape)
+        kernel(np.zeros(grid.shape), flux @ corners, ones, element_modes(ndim, 0.7), expected)
+        np.testing.assert_allclose(made, expected, rtol=0.0, atol=1e-14)
+        assert made.sum() == pytest.approx(0.0, abs=1e-13)  # no net flux
