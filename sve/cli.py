@@ -397,8 +397,8 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument(
         "--preconditioner",
         default="auto",
-        help="auto (default: the faster per case), fft, or multigrid (periodic q1; kinematic "
-        "and mixed fv)",
+        help="auto (default: the faster per case), fft, or multigrid (q1 with scalar "
+        "conductivities; kinematic and mixed fv)",
     )
     solve.add_argument(
         "--stop",

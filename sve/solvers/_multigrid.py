@@ -464,7 +464,8 @@ def _fixed_to_zero(values: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
 
 def _taps(make, nodes: tuple[int, ...], periodic: list[bool]) -> tuple:
     """Taps and weights of every axis in turn, the arguments of the transfer kernels."""
-    return tuple(array for n, wraps in zip(nodes, periodic, strict=True) for array in make(n, wraps))
+    pairs = (make(n, wraps) for n, wraps in zip(nodes, periodic, strict=True))
+    return tuple(array for pair in pairs for array in pair)
 
 
 def _coarsest_inverse(matrix: np.ndarray, inverse_diagonal: np.ndarray) -> np.ndarray:

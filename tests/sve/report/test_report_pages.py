@@ -181,8 +181,9 @@ def test_empty_or_foreign_store_is_a_clear_error(spec, tmp_path):
 # the load event writes them and every image's naturalWidth into the DOM.
 PROBE = """<script>
 window.__errors = [];
-window.addEventListener('error', e => window.__errors.push(
-  e.message || ('failed to load ' + String(e.target && (e.target.src || e.target.href)).slice(0, 60))), true);
+window.addEventListener('error', e => window.__errors.push(e.message
+  || ('failed to load ' + String(e.target && (e.target.src || e.target.href)).slice(0, 60))),
+  true);
 document.addEventListener('securitypolicyviolation',
   e => window.__errors.push('CSP ' + e.violatedDirective + ' ' + e.blockedURI));
 const _error = console.error;

@@ -64,7 +64,12 @@ BCS = ("periodic", "kinematic", "static", "mixed")
 # The boundary kinds of the Q1 node grid under each condition (mixed: its first load case).
 KINDS = {
     2: [("periodic",) * 2, ("dirichlet",) * 2, ("neumann",) * 2, ("dirichlet", "neumann")],
-    3: [("periodic",) * 3, ("dirichlet",) * 3, ("neumann",) * 3, ("neumann", "dirichlet", "neumann")],
+    3: [
+        ("periodic",) * 3,
+        ("dirichlet",) * 3,
+        ("neumann",) * 3,
+        ("neumann", "dirichlet", "neumann"),
+    ],
 }
 
 
