@@ -225,30 +225,19 @@ def solve_cell(
             f"voids: {clusters.count} conducting cluster(s), {floating} of them floating "
             f"({handling})"
         )
+    options = dict(
+        spacing=spacing,
+        tol=tol,
+        maxiter=maxiter,
+        tensors=tensors,
+        use_multigrid=use_multigrid,
+        stop=stop,
+    )
     if bc == "static":
-        solution = _static(
-            k,
-            clusters,
-            spacing=spacing,
-            tol=tol,
-            maxiter=maxiter,
-            tensors=tensors,
-            use_multigrid=use_multigrid,
-            stop=stop,
-        )
+        solution = _static(k, clusters, **options)
     else:
         solution = _affine(
-            k,
-            clusters,
-            percolating,
-            bc=bc,
-            discretization=discretization,
-            spacing=spacing,
-            tol=tol,
-            maxiter=maxiter,
-            tensors=tensors,
-            use_multigrid=use_multigrid,
-            stop=stop,
+            k, clusters, percolating, bc=bc, discretization=discretization, **options
         )
     solution.percolating = percolating
     solution.notes = notes + solution.notes

@@ -61,7 +61,8 @@ each (level 1: 1). About 3.8 fields in all, against 10.2 with four work
 arrays on level 0 and full float64 stencils; the apparent conductivity's
 256^3 peak resident set went from 2.70 to 1.94 GiB on the benchmark medium
 (``benchmarks/bench_conductivity.py --case FILE periodic multigrid``, see
-README).
+README), and to 1.55-1.80 GiB under every condition once conjugate gradients
+held three arrays instead of four and a load.
 
 Null space
 ----------
@@ -69,9 +70,11 @@ Voids give rows of zero (nodes touching no conducting voxel: their inverse
 diagonal is 0) and floating clusters. The cycle ``B`` is symmetric
 positive semi-definite; the caller makes it the preconditioner ``Pi B Pi``
 with ``Pi`` the orthogonal projector that removes the null space of ``A``
-(the mean without voids, see ``multigrid``; the cluster means and empty
-nodes with voids, ``_clusters.projector``), as the transform preconditioner
-does.
+(periodic and static conditions: the mean without voids, see ``multigrid``;
+the cluster means and empty nodes with voids, ``_clusters.projector``), as
+the transform preconditioner does. Kinematic and mixed conditions have no
+null space once the clusters that carry no flux are made void
+(``_cell_problem.load_case_solver``).
 
 References
 ----------
