@@ -247,7 +247,10 @@ def _solve(args: argparse.Namespace) -> int:
                 tensor_accuracy=None if np.isnan(accuracy) else accuracy,
             )
         if not args.json:
-            print(f"{result.bc} ({result.discretization}): apparent {name}")
+            how = result.discretization
+            if args.conductivity is not None:  # which preconditioner "auto" took
+                how += f", {result.preconditioner} preconditioner"
+            print(f"{result.bc} ({how}): apparent {name}")
             print(np.array2string(result.tensor, precision=6, suppress_small=True))
             print(
                 f"  iterations {list(result.iterations)}, residual {result.residual:.2e}, "
