@@ -307,7 +307,9 @@ def apparent_conductivity(
     geometry near the faces, not the size), where the transforms need 23-55
     and up to 45 (periodic) or 55 (static). One iteration costs 3-5 times
     more, so it is even with the transforms up to 64**3 and takes 0.6-0.8
-    times their time from 128**3 on; in 2-D it took 1.4-3.7 times as long.
+    times their time from 128**3 on; in 2-D, where the transforms are cheap,
+    it took 0.7-1.4 times their time at contrast 100 and up to 3.2 times at
+    1e4-1e6.
     It is weaker against extreme contrast: at 1e4 and 1e6 under static
     conditions (Neumann faces) 37-58 iterations at 64**3 instead of 12, and
     in 2-D at contrast 1e6 the residual rule stopped early (the tensor off
@@ -635,9 +637,9 @@ def _auto_preconditioner(bc: str, discretization: str, k: np.ndarray, stack) -> 
     and for 3-D Q1 images of scalar conductivities without voids and with a
     contrast of at most `AUTO_CONTRAST` (even with the transforms up to 64**3,
     0.64-0.8 times their time from 128**3 on, iterations that do not grow with
-    the size); the transforms everywhere else (2-D: multigrid took 1.4-3.7 times
-    as long; contrast 1e4 and more, voids: even or slower, up to 1.6 times
-    under static conditions). See ``benchmarks/bench_preconditioners.py`` and
+    the size); the transforms everywhere else (2-D: multigrid took 0.7-1.4 times
+    their time at contrast 100, up to 3.2 times above; contrast 1e4 and more,
+    voids: even or slower, up to 1.6 times under static conditions). See ``benchmarks/bench_preconditioners.py`` and
     the README.
     """
     if discretization == "fv":
