@@ -639,8 +639,8 @@ def _auto_preconditioner(bc: str, discretization: str, k: np.ndarray, stack) -> 
     0.64-0.8 times their time from 128**3 on, iterations that do not grow with
     the size); the transforms everywhere else (2-D: multigrid took 0.7-1.4 times
     their time at contrast 100, up to 3.2 times above; contrast 1e4 and more,
-    voids: even or slower, up to 1.6 times under static conditions). See ``benchmarks/bench_preconditioners.py`` and
-    the README.
+    voids: even or slower, up to 1.6 times under static conditions). See
+    ``benchmarks/bench_preconditioners.py`` and the README.
     """
     if discretization == "fv":
         return "multigrid" if bc in ("kinematic", "mixed") else "fft"
