@@ -438,6 +438,7 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors, use_multigrid, stop)
     solver = _Solver(
         grid, clusters, tol=tol, maxiter=maxiter, reference=reference, use_multigrid=use_multigrid
     )
+
     def load(flux: np.ndarray, out: np.ndarray) -> np.ndarray:
         """``out = A_1 (flux . x)``, the nodal loads of the uniform boundary flux."""
         grid.boundary_load(flux, out)

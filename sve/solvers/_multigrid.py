@@ -348,9 +348,7 @@ def pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
     return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
 
 
-def hierarchy(
-    k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = None
-) -> list[_Level]:
+def hierarchy(k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = None) -> list[_Level]:
     """The levels of the Q1 operator of the voxel conductivities `k` (float64).
 
     `kinds` gives the boundary kind of every axis, as in ``_q1.Q1Grid``:

@@ -232,8 +232,10 @@ def apparent_conductivity(
     the subspace of fluxes that load every cluster with zero net flux, and
     a note says so.
 
-    **Solver.** Preconditioned conjugate gradients (Hestenes & Stiefel
-    1952; in FFT homogenization Zeman et al. 2010) with the operator of a
+    **Solver.** Conjugate gradients (Hestenes & Stiefel
+    1952; in FFT homogenization Zeman et al. 2010), preconditioned by a
+    geometric multigrid cycle or by the transforms below (``preconditioner``
+    says which ``"auto"`` takes). The transforms invert the operator of a
     homogeneous reference medium with the same boundary conditions,
     ``M = k_0 A_1`` (reference-medium preconditioning after Moulinec &
     Suquet 1998), diagonalised per axis by the FFT (periodic), the sine
