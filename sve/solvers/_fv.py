@@ -49,7 +49,6 @@ class FVGrid:
         self.spacing = spacing
         self.shape = k.shape
         self.volume = k.size * spacing**ndim
-        self.dirichlet_axes = ()  # boundary values enter through the face conductances
         self.free = (slice(None),) * ndim
         padding = (1,) * (3 - ndim)
         cells = k.reshape(k.shape + padding)

@@ -112,7 +112,7 @@ from sve.solvers._multigrid_kernels import (
     subtract,
 )
 from sve.solvers._pcg import Operator
-from sve.solvers._q1 import corner_hadamard, corner_offsets, element_modes
+from sve.solvers._q1 import corner_hadamard, corner_offsets, element_modes, zero_dirichlet_ends
 
 # Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
 COARSEST = 64
@@ -418,7 +418,7 @@ def hierarchy(k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = Non
                 galerkin(part, local, child, next_elements[start : start + size])
         elements = next_elements
         diagonal = coefficients[..., 0].astype(np.float64)
-        inverse_diagonal = _fixed_to_zero(_inverse(diagonal), kinds).reshape(-1)
+        inverse_diagonal = zero_dirichlet_ends(_inverse(diagonal), kinds).reshape(-1)
         upper = _gershgorin(coefficients, inverse_diagonal)
         level = _Level(nodes, _stencil_apply(coefficients), inverse_diagonal, upper)
         level.restriction = _taps(restriction_taps, nodes, periodic)
@@ -449,18 +449,7 @@ def _image_inverse_diagonal(k: np.ndarray, kinds: tuple[str, ...], corner: float
     for c in corner_offsets(ndim):
         diagonal += padded[tuple(slice(1 - a, 1 - a + n) for a, n in zip(c, nodes, strict=True))]
     diagonal *= corner
-    return _fixed_to_zero(_inverse(diagonal), kinds).reshape(-1)
-
-
-def _fixed_to_zero(values: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
-    """`values` (a nodal field) with the end nodes of the Dirichlet axes set to 0."""
-    for axis, kind in enumerate(kinds):
-        if kind == "dirichlet":
-            index = [slice(None)] * values.ndim
-            for end in (0, -1):
-                index[axis] = end
-                values[tuple(index)] = 0.0
-    return values
+    return zero_dirichlet_ends(_inverse(diagonal), kinds).reshape(-1)
 
 
 def _taps(make, nodes: tuple[int, ...], periodic: list[bool]) -> tuple:

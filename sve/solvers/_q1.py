@@ -178,6 +178,18 @@ def hadamard_coefficients(tensors: np.ndarray, spacing: float) -> np.ndarray:
     return np.ascontiguousarray(khat[:, rows, cols])
 
 
+def zero_dirichlet_ends(x: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
+    """Zero the nodal field `x` in place on the end nodes of its ``"dirichlet"`` axes (the
+    fixed nodes of a node grid with boundary `kinds`); return `x`."""
+    for axis, kind in enumerate(kinds):
+        if kind == "dirichlet":
+            index = [slice(None)] * x.ndim
+            for end in (0, -1):
+                index[axis] = end
+                x[tuple(index)] = 0.0
+    return x
+
+
 class Q1Grid:
     """The Q1 operator of one image on its node grid, for one set of boundary kinds.
 
@@ -204,7 +216,6 @@ class Q1Grid:
             n if kind == "periodic" else n + 1 for n, kind in zip(k.shape, kinds, strict=True)
         )
         self.volume = k.size * spacing**ndim
-        self.dirichlet_axes = tuple(a for a, kind in enumerate(kinds) if kind == "dirichlet")
         self.free = tuple(slice(1, -1) if kind == "dirichlet" else slice(None) for kind in kinds)
         self._modes = element_modes(ndim, spacing)
         self._corners = spacing * np.ascontiguousarray(corner_offsets(ndim).T, dtype=np.float64)
@@ -255,11 +266,7 @@ class Q1Grid:
 
     def zero_fixed(self, x: np.ndarray) -> None:
         """Zero `x` on the nodes of the Dirichlet faces."""
-        for axis in self.dirichlet_axes:
-            for end in (0, -1):
-                index = [slice(None)] * x.ndim
-                index[axis] = end
-                x[tuple(index)] = 0.0
+        zero_dirichlet_ends(x, self.kinds)
 
 
 class TensorQ1Grid(Q1Grid):

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sve.solvers._bc import implemented_bc
-from sve.solvers._cell_problem import Tensors, solve_cell
+from sve.solvers._cell_problem import Tensors, _kinds, solve_cell
 from sve.solvers._materials import distinct_tensors, volume_averages
 from sve.solvers._multigrid import supported
 from sve.solvers._validation import (
@@ -534,7 +534,7 @@ def apparent_conductivity(
         (
             discretization == "q1"
             and stack is None
-            and supported(_multigrid_kinds(bc, phases.ndim), phases.shape)
+            and supported(_kinds(bc, phases.ndim, 0), phases.shape)
         )
         or (discretization == "fv" and bc in ("kinematic", "mixed"))
     ):
@@ -646,18 +646,12 @@ def _auto_preconditioner(bc: str, discretization: str, k: np.ndarray, stack) -> 
     """
     if discretization == "fv":
         return "multigrid" if bc in ("kinematic", "mixed") else "fft"
-    if stack is not None or k.ndim != 3 or not supported(_multigrid_kinds(bc, 3), k.shape):
+    if stack is not None or k.ndim != 3 or not supported(_kinds(bc, 3, 0), k.shape):
         return "fft"
     lowest = float(k.min())
     if lowest <= 0.0 or float(k.max()) > AUTO_CONTRAST * lowest:
         return "fft"
     return "multigrid"
-
-
-def _multigrid_kinds(bc: str, ndim: int) -> tuple[str, ...]:
-    """Boundary kinds of the node grid of `bc` for ``_multigrid.supported`` (only whether
-    an axis is periodic matters there)."""
-    return ("periodic",) * ndim if bc == "periodic" else ("neumann",) * ndim
 
 
 def _diagonal_for_fv(stack: np.ndarray) -> np.ndarray:
