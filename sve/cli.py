@@ -187,8 +187,7 @@ def _moduli(text: str) -> dict[str, float]:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from sve.solvers import apparent_conductivity
-    from sve.solvers.elasticity import apparent_stiffness
+    from sve.solvers import apparent_conductivity, apparent_stiffness
 
     if (args.conductivity is None) == (args.stiffness is None):
         raise ValueError(

@@ -14,7 +14,7 @@ from numbers import Integral
 import numpy as np
 from numpy.typing import ArrayLike
 
-from sve.solvers._validation import check_positive
+from sve._validation import check_positive
 
 # Volume fractions are measured (counted voxels, rounded inputs): they must sum to one to
 # this relative accuracy, far above double round-off and far below any physical fraction.

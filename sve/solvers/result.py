@@ -131,7 +131,7 @@ class StiffnessResult:
     ----------
     tensor : ndarray of shape (3, 3) (2-D plane strain) or (6, 6) (3-D), float64
         Apparent stiffness in Mandel notation (``sqrt2`` on the shear
-        components, module ``sve.solvers.elastic_moduli``), in the units of
+        components, module ``sve.solvers.moduli``), in the units of
         the input stiffness. Under ``"mixed"`` conditions the d x d block of
         normal components and the block of shear components are defined;
         their coupling entries are NaN. Read-only.

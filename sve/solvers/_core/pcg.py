@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from sve.solvers._kernels import cg_direction, cg_step, dot
+from sve.solvers._core.pcg_kernels import cg_direction, cg_step, dot
 
 Operator = Callable[[np.ndarray, np.ndarray], None]
 #: Scratch arrays of conjugate gradients, of the shape of the right-hand side: r, z and p.

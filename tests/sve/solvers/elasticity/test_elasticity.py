@@ -1,4 +1,4 @@
-"""Tests of sve.solvers.elasticity.apparent_stiffness: Q1 voxel elasticity, every BC.
+"""Tests of sve.solvers.elasticity.apparent.apparent_stiffness: Q1 voxel elasticity, every BC.
 
 Oracles: the assembled scipy.sparse reference (``_elastic_reference.py``) on
 small images; exact results (homogeneous medium, Backus laminate, Hill's
@@ -15,15 +15,15 @@ import pytest
 import scipy.ndimage
 
 import generators
-import sve.solvers.elastic_moduli
-import sve.solvers.elasticity
-from sve.solvers._elastic_voids import zero_modes
+import sve.solvers.elasticity.apparent
+import sve.solvers.moduli
+from sve.solvers import StiffnessResult, apparent_stiffness
 from sve.solvers.bounds import cubic_polycrystal_shear_bounds
-from sve.solvers.elastic_moduli import cubic, isotropic, isotropic_projection
-from sve.solvers.elasticity import StiffnessResult, apparent_stiffness
+from sve.solvers.elasticity.voids import zero_modes
+from sve.solvers.moduli import cubic, isotropic, isotropic_projection
 from sve.solvers.result import ConvergenceError
-from tests.sve.solvers._elastic_reference import apparent_stiffness_reference
 from tests.sve.solvers._media import random_labels, refine, smooth_two_phase
+from tests.sve.solvers.elasticity._elastic_reference import apparent_stiffness_reference
 
 BCS = ("kinematic", "periodic", "static", "mixed")
 # Round-off of sums over at most ~1e4 voxels and of 6x6 inversions, far below any solver
@@ -395,7 +395,7 @@ def test_results_are_symmetric_positive_definite_with_small_hill_mandel_defect(b
 
 def test_bounds_defect_sees_a_tensor_outside_the_bounds_and_voids_zero_reuss():
     """A porous image: Reuss is 0; a tensor pushed above Voigt is measured, relative."""
-    from sve.solvers.elasticity import _bounds
+    from sve.solvers.elasticity.apparent import _bounds
 
     phases = smooth_two_phase((12, 12), np.random.default_rng(2), length=1.0)
     stack = np.array([np.zeros((3, 3)), isotropic(2, E=1.0, nu=0.3)])
@@ -519,7 +519,7 @@ def test_stiffness_of_the_wrong_type_is_rejected():
         apparent_stiffness(np.zeros((4, 4), np.int8), np.eye(3)[None] * 1j)
 
 
-@pytest.mark.parametrize("module", [sve.solvers.elasticity, sve.solvers.elastic_moduli])
+@pytest.mark.parametrize("module", [sve.solvers.elasticity.apparent, sve.solvers.moduli])
 def test_docstring_examples_run(module):
     failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert failures == 0

@@ -8,7 +8,7 @@ Mandel strain to the Mandel stress (the convention of
 factor 2 on the shear terms.
 
 Element degrees of freedom are ordered node-major: ``dof = a * d + c`` with
-``a`` the corner (binary digits, axis 0 most significant, as in ``_q1.py``)
+``a`` the corner (binary digits, axis 0 most significant, as in ``conductivity/q1.py``)
 and ``c`` the displacement component.
 """
 
@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from sve.solvers._q1 import corner_hadamard, corner_offsets
+from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets
 
 MANDEL_PAIRS = {2: ((0, 0), (1, 1), (0, 1)), 3: ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))}
 SQRT2 = math.sqrt(2.0)

@@ -4,7 +4,7 @@ The Q1 operator of a homogeneous medium is, per pair of displacement
 components ``(c, d)``, ``A_cd = sum_ij C0_cidj S_ij`` with ``S_ij`` the
 assembled matrices of ``int dN_a/dx_i dN_b/dx_j``. Per axis they are Kronecker
 products of the 1-D stiffness ``K``, mass ``M`` and first-moment matrix
-``D = int N_a' N_b`` (see ``_q1.py`` and ``_transforms.py``). On a periodic
+``D = int N_a' N_b`` (see ``conductivity/q1.py`` and ``_core/transforms.py``). On a periodic
 grid the DFT diagonalises ``K``, ``M`` and ``D`` (``D`` has the symbol
 ``-i sin(theta)``), hence per wave vector ``theta``
 
@@ -19,7 +19,7 @@ Bounded grids (kinematic, static, mixed conditions) use the block-diagonal
 part ``A_cc = mu0 sum_i S_ii + (lam0 + mu0) S_cc`` only, diagonalised per
 component by the sine transform DST-I along the axes where that component
 is fixed on both faces and the cosine transform DCT-I (with the end-node
-weights of ``_transforms.py``) along the others. For an isotropic reference
+weights of ``_core/transforms.py``) along the others. For an isotropic reference
 and a fluctuation that vanishes (kinematic) or has zero normal component
 (mixed) on the faces, ``int 2 eps:eps = int grad u:grad u + int (div u)**2``,
 so this block-diagonal operator is spectrally equivalent to the full one
@@ -35,8 +35,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.fft
 
-from sve.solvers._elastic_kernels import multiply_blocks
-from sve.solvers._transforms import fft_workers
+from sve.solvers._core.transforms import fft_workers
+from sve.solvers.elasticity.q1_kernels import multiply_blocks
 
 Apply = Callable[[np.ndarray, np.ndarray], None]
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from sve.solvers import apparent_conductivity
-from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d
-from sve.solvers._q1 import element_modes
-from sve.solvers._transforms import preconditioner
+from sve.solvers._core.transforms import preconditioner
+from sve.solvers.conductivity.q1 import element_modes
+from sve.solvers.conductivity.q1_kernels import nodal_flux_2d, nodal_flux_3d
 from tests._reference import bounded_conductivity_q1
 from tests.sve.solvers._media import (
     laminate,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sve.solvers._fv_kernels import fv_apply, fv_flux, fv_mean_flux, harmonic
+from sve.solvers.conductivity.fv_kernels import fv_apply, fv_flux, fv_mean_flux, harmonic
 
 
 class FVGrid:

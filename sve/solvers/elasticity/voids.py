@@ -27,8 +27,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.csgraph
 
-from sve.solvers._cluster_kernels import label_clusters
-from sve.solvers._elastic_kernels import unwrapped_positions
+from sve.solvers._core.cluster_kernels import label_clusters
+from sve.solvers.elasticity.q1_kernels import unwrapped_positions
 
 # Eigenvalues of the constraint Gram matrix of a group of parts below this fraction of its
 # largest are zero-energy modes. Rows have entries O(1) (positions in units of the largest

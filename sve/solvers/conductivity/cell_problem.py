@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sve.solvers._clusters import Clusters, find_clusters, projector
-from sve.solvers._fv import FVGrid
-from sve.solvers._fv_multigrid import fv_multigrid
-from sve.solvers._kernels import dot
-from sve.solvers._multigrid import multigrid
-from sve.solvers._pcg import pcg, pcg_energy
-from sve.solvers._q1 import Q1Grid, TensorQ1Grid
-from sve.solvers._transforms import preconditioner
+from sve.solvers._core.clusters import Clusters, find_clusters, projector
+from sve.solvers._core.pcg import pcg, pcg_energy
+from sve.solvers._core.pcg_kernels import dot
+from sve.solvers._core.transforms import preconditioner
+from sve.solvers.conductivity.fv import FVGrid
+from sve.solvers.conductivity.fv_multigrid import fv_multigrid
+from sve.solvers.conductivity.q1 import Q1Grid, TensorQ1Grid
+from sve.solvers.conductivity.q1_multigrid import multigrid
 
 # b . M^-1 b below this fraction of the energy of the affine field is round-off: the affine
 # field already solves the problem (homogeneous medium, laminate along its layers).
@@ -103,9 +103,9 @@ class _Solver:
         self.maxiter = maxiter
         if reference is None:
             reference = float(grid.k.mean())
-        if use_multigrid and grid.discretization == "fv":  # kinematic, mixed: _fv_multigrid.py
+        if use_multigrid and grid.discretization == "fv":  # kinematic, mixed: fv_multigrid.py
             self._apply_inverse = fv_multigrid(grid.conductances)
-        elif use_multigrid:  # Q1, scalar k: the W-cycle of _multigrid.py
+        elif use_multigrid:  # Q1, scalar k: the W-cycle of q1_multigrid.py
             voids = not np.all(grid.k > 0.0)
             self._apply_inverse = multigrid(grid.k, grid.spacing, grid.kinds, voids=voids)
         else:  # Single precision transforms: the preconditioner need only be a good SPD
@@ -202,8 +202,8 @@ def solve_cell(
     per voxel (> 0 where it conducts, 0 for a void: its mean scales the
     round-off floor). See ``apparent_conductivity`` for the meaning of every
     boundary condition. `use_multigrid` replaces the transform preconditioner
-    by a multigrid cycle (Q1 scalar problems, ``_multigrid.supported``; kinematic
-    and mixed finite volumes, ``_fv_multigrid.py``).
+    by a multigrid cycle (Q1 scalar problems, ``q1_multigrid.supported``; kinematic
+    and mixed finite volumes, ``conductivity/fv_multigrid.py``).
     ``stop="tensor"`` stops every load case on the estimated error of its apparent energy
     and returns the energy form of the tensor (see ``apparent_conductivity``).
     """

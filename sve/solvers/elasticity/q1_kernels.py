@@ -1,10 +1,10 @@
 """Numba kernels of the Q1 voxel elasticity cell problems (private).
 
-Conventions (as in ``_kernels.py``): element ``(i, j[, l])`` has its corners
+Conventions (as in ``conductivity/q1_kernels.py``): element ``(i, j[, l])`` has its corners
 at nodes ``i`` and ``i + 1`` per axis, indices wrapping modulo the node grid
 shape (periodic grids have as many nodes as elements per axis, bounded grids
 one more). Nodal displacements are arrays of shape ``node_shape + (d,)``;
-element dofs are ordered node-major, ``a * d + c`` (``_elastic_q1.py``).
+element dofs are ordered node-major, ``a * d + c`` (``elasticity/q1.py``).
 Materials are indexed per voxel (``material`` int32) into a stack of element
 stiffnesses: no tensor is stored per voxel.
 
@@ -15,7 +15,7 @@ per displacement component (``_hadamard``, unnormalised, ``H H = 2**d I``):
 mass and first-moment matrices are diagonal or rank one in the Hadamard
 basis): 171 of 576 entries in 3-D, 20 of 64 in 2-D. Its pattern (``rows``,
 ``cols``) is shared by all materials, the values ``vals`` (n, nnz) are per
-material (see ``sparse_hadamard`` in ``_elastic_q1.py``).
+material (see ``sparse_hadamard`` in ``elasticity/q1.py``).
 """
 
 import numpy as np

@@ -19,7 +19,7 @@ eigenvalues ``0`` on the mean and ``2 / h`` on the difference, ``M1`` has
 Assembled on a grid, ``K1`` and ``M1`` are diagonalised by a trigonometric
 transform per axis (Fourier, sine or cosine, after the boundary condition),
 so the operator of a homogeneous medium is diagonal with the same
-sum-of-products formula: see ``_transforms.py``.
+sum-of-products formula: see ``_core/transforms.py``.
 
 A conductivity tensor ``K`` gives ``Ke = sum_ij K_ij P_ij`` with
 ``P_ij = int d_i N (x) d_j N``, again a tensor product per axis: ``K1``
@@ -33,38 +33,21 @@ axes for every off-diagonal ``K_ij`` (``hadamard_coefficients``).
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
-from sve.solvers._aniso_kernels import (
+from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
+from sve.solvers.conductivity.q1_aniso_kernels import (
     tensor_flux_2d,
     tensor_flux_3d,
     tensor_mean_flux_2d,
     tensor_mean_flux_3d,
 )
-from sve.solvers._kernels import mean_flux_2d, mean_flux_3d, nodal_flux_2d, nodal_flux_3d
-
-
-def corner_offsets(ndim: int) -> np.ndarray:
-    """Return the corner offsets of a voxel, shape (2**ndim, ndim), int64.
-
-    Row ``a`` holds the binary digits of ``a``, axis 0 the most significant
-    (the node order of ``numpy.kron`` and of the kernels).
-    """
-    return np.array(list(itertools.product((0, 1), repeat=ndim)), dtype=np.int64)
-
-
-def corner_hadamard(ndim: int) -> np.ndarray:
-    """The unnormalised Hadamard matrix of the voxel corners, shape (2**d, 2**d).
-
-    ``H = [[1, 1], [1, -1]]`` to the Kronecker power d, in the corner order
-    of `corner_offsets`; ``H H = 2**d I``.
-    """
-    hadamard = np.ones((1, 1))
-    for _ in range(ndim):
-        hadamard = np.kron(hadamard, np.array([[1.0, 1.0], [1.0, -1.0]]))
-    return hadamard
+from sve.solvers.conductivity.q1_kernels import (
+    mean_flux_2d,
+    mean_flux_3d,
+    nodal_flux_2d,
+    nodal_flux_3d,
+)
 
 
 def element_modes(ndim: int, spacing: float) -> np.ndarray:
@@ -158,7 +141,7 @@ def element_hadamard(tensors: np.ndarray, spacing: float) -> np.ndarray:
     return 0.5 * (khat + khat.transpose(0, 2, 1))
 
 
-# The non-zero entries of Khat, in the order the kernels of _aniso_kernels.py read them: the
+# The non-zero entries of Khat, in the order the kernels of q1_aniso_kernels.py read them: the
 # diagonal (mode 0 excepted), then the pairs of difference modes coupled by K_01, K_02, K_12.
 HADAMARD_ENTRIES = {
     2: ((1, 1), (2, 2), (3, 3), (2, 1)),
@@ -176,18 +159,6 @@ def hadamard_coefficients(tensors: np.ndarray, spacing: float) -> np.ndarray:
     khat = element_hadamard(tensors, spacing)
     rows, cols = np.array(HADAMARD_ENTRIES[tensors.shape[-1]]).T
     return np.ascontiguousarray(khat[:, rows, cols])
-
-
-def zero_dirichlet_ends(x: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
-    """Zero the nodal field `x` in place on the end nodes of its ``"dirichlet"`` axes (the
-    fixed nodes of a node grid with boundary `kinds`); return `x`."""
-    for axis, kind in enumerate(kinds):
-        if kind == "dirichlet":
-            index = [slice(None)] * x.ndim
-            for end in (0, -1):
-                index[axis] = end
-                x[tuple(index)] = 0.0
-    return x
 
 
 class Q1Grid:

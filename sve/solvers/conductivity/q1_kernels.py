@@ -13,7 +13,7 @@ Conventions shared by every kernel here:
   3-D and ``a = 2 a0 + a1`` in 2-D, ``a_i = 1`` meaning the corner at
   ``+spacing`` along axis ``i``. This is the order of ``numpy.kron``.
 * The element stiffness of unit conductivity is applied in the Walsh-Hadamard
-  basis where it is diagonal (see ``element_modes`` in ``_q1.py``):
+  basis where it is diagonal (see ``element_modes`` in ``conductivity/q1.py``):
   ``Ke = H diag(modes) H`` with ``H`` the unnormalised ``2**d``-point
   Hadamard matrix and the factor ``2**-d`` folded into ``modes``.
 """
@@ -219,27 +219,3 @@ def mean_flux_3d(u, k, e, h, out):
     out[0] = q0 / n
     out[1] = q1 / n
     out[2] = q2 / n
-
-
-@njit(cache=True, nogil=True)
-def dot(a, b):
-    """Return ``a . b`` for 1-D arrays of equal length."""
-    s = 0.0
-    for i in range(a.size):
-        s += a[i] * b[i]
-    return s
-
-
-@njit(cache=True, nogil=True)
-def cg_step(x, r, p, q, alpha):
-    """In place: ``x += alpha p`` and ``r -= alpha q`` (1-D arrays)."""
-    for i in range(x.size):
-        x[i] += alpha * p[i]
-        r[i] -= alpha * q[i]
-
-
-@njit(cache=True, nogil=True)
-def cg_direction(p, z, beta):
-    """In place: ``p = z + beta p`` (1-D arrays)."""
-    for i in range(p.size):
-        p[i] = z[i] + beta * p[i]

@@ -8,11 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from sve.solvers._bc import implemented_bc
-from sve.solvers._cell_problem import Tensors, _kinds, solve_cell
-from sve.solvers._materials import distinct_tensors, volume_averages
-from sve.solvers._multigrid import supported
-from sve.solvers._validation import (
+from sve._validation import (
     SYMMETRY_TOLERANCE,
     check_choice,
     check_maxiter,
@@ -21,6 +17,10 @@ from sve.solvers._validation import (
     check_spd_or_zero,
     check_tol,
 )
+from sve.solvers._core.bc import implemented_bc
+from sve.solvers._core.materials import distinct_tensors, volume_averages
+from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
+from sve.solvers.conductivity.q1_multigrid import supported
 from sve.solvers.result import ConductivityResult, ConvergenceError
 
 IMPLEMENTED_BCS = ("kinematic", "periodic", "static", "mixed")
@@ -180,7 +180,7 @@ def apparent_conductivity(
     tensor-product element stiffness of unit conductivity (1-D stiffness
     and mass); it is applied matrix-free, diagonalised by the
     Walsh-Hadamard transform of the ``2**d`` corner values (see
-    ``sve/solvers/_q1.py``). The element average of the Q1 gradient is
+    ``sve/solvers/conductivity/q1.py``). The element average of the Q1 gradient is
     exact from the nodal values, so ``<q>`` is evaluated exactly.
 
     **Anisotropic tensors.** The flux is ``q = K grad T`` with ``K`` a
@@ -188,7 +188,7 @@ def apparent_conductivity(
     ``Ke = int grad N . K grad N`` of each distinct tensor is applied
     matrix-free in the corner Hadamard basis, where it has 5 (2-D) or 19
     (3-D) non-zero entries instead of the 4 or 8 of the isotropic diagonal
-    (``sve/solvers/_q1.py``): one application costs about 1.2 times the
+    (``sve/solvers/conductivity/q1.py``): one application costs about 1.2 times the
     scalar one. Tensors that are all multiples of the identity take the
     scalar path exactly (the same arithmetic, bit for bit). Every boundary
     condition and the hierarchy above carry over. Under ``"mixed"``
@@ -240,7 +240,7 @@ def apparent_conductivity(
     ``M = k_0 A_1`` (reference-medium preconditioning after Moulinec &
     Suquet 1998), diagonalised per axis by the FFT (periodic), the sine
     transform DST-I (Dirichlet) or the cosine transform DCT-I (Neumann); DST-II
-    and DCT-II for finite volumes (see ``sve/solvers/_transforms.py``). Its
+    and DCT-II for finite volumes (see ``sve/solvers/_core/transforms.py``). Its
     symbol is
 
     .. math:: \lambda(\theta) = \sum_i K_1(\theta_i)
@@ -301,7 +301,7 @@ def apparent_conductivity(
     node grid of the condition (periodic axes, or open axes of ``N + 1``
     nodes whose Dirichlet end nodes stay fixed on every level), damped
     Jacobi on the image and Chebyshev smoothing on the coarse levels, a
-    W-cycle (``sve/solvers/_multigrid.py``; Trottenberg, Oosterlee &
+    W-cycle (``sve/solvers/conductivity/q1_multigrid.py``; Trottenberg, Oosterlee &
     Schüller 2001). On the 3-D level cut above (contrast 100, ``tol =
     1e-6``) it needs 9-12 iterations per load case from 32**3 to 128**3
     under every condition and 9-16 at 256**3 (static 15-16: the 128**3
@@ -327,7 +327,7 @@ def apparent_conductivity(
     Galerkin operators are again two-point fluxes (the conductances of the
     fine faces summed), with a scaled coarse correction (Braess 1995),
     symmetric Gauss-Seidel smoothing and single-precision levels
-    (``sve/solvers/_fv_multigrid.py``): on the 128**3 level cut at phi = 0.5
+    (``sve/solvers/conductivity/fv_multigrid.py``): on the 128**3 level cut at phi = 0.5
     with voids (``benchmarks/bench_peers.py``) 12 iterations instead of 52
     and 0.66 s instead of 1.84 s for one mixed load case.
 
@@ -396,7 +396,7 @@ def apparent_conductivity(
     squared error; ``d >= 3``, and long enough to divide the error by 16 at
     the mean rate of the first ``k`` iterations (an adaptive delay in the
     spirit of Meurant, Papez & Tichy 2021, not their rule;
-    ``sve/solvers/_pcg.py``). It is an estimate, not a guarantee: where
+    ``sve/solvers/_core/pcg.py``). It is an estimate, not a guarantee: where
     conjugate gradients stall for longer than the delay, right at the
     tolerance, it falls short. Measured against solves at ``tol = 1e-12`` on
     2-D (24**2) and 3-D (12**3) images with contrast 100, 1e4 and voids,

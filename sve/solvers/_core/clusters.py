@@ -11,7 +11,7 @@ zeroes the empty unknowns and removes the mean of every floating cluster
 from each preconditioned residual, which leaves a symmetric positive
 semi-definite preconditioner with exactly the null space of the operator.
 Under Dirichlet conditions the clusters that carry no flux are made void
-instead (``_cell_problem.load_case_solver``).
+instead (``conductivity.cell_problem.load_case_solver``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sve.solvers._cluster_kernels import label_clusters, node_labels, project_clusters
+from sve.solvers._core.cluster_kernels import label_clusters, node_labels, project_clusters
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Numba kernels of the Q1 voxel conductivity cell problems with conductivity tensors (private).
 
-Conventions as in ``_kernels.py`` (element ``(i, j[, l])`` has its corners at
+Conventions as in ``conductivity/q1_kernels.py`` (element ``(i, j[, l])`` has its corners at
 nodes ``i`` and ``i + 1`` per axis, wrapping modulo the node grid shape;
 corner ``a`` numbered by its binary digits, axis 0 most significant).
 Every voxel has a material index (``material``, int32) into a stack of
@@ -9,18 +9,18 @@ conductivity tensors: no tensor is stored per voxel.
 The element stiffness ``Ke = int grad N . K grad N`` of a material is applied
 in the Walsh-Hadamard basis of the corners, ``Ke = H Khat H`` with ``H`` the
 unnormalised Hadamard matrix and ``Khat = H Ke H / 4**d``. For an isotropic
-tensor ``Khat`` is diagonal (``k modes``, see ``_q1.py``); an off-diagonal
+tensor ``Khat`` is diagonal (``k modes``, see ``conductivity/q1.py``); an off-diagonal
 entry ``K_ij`` only adds the two Hadamard entries per mode of the other
 axes that pair the difference mode along ``i`` with the one along ``j``:
 19 non-zero entries of 64 in 3-D, 5 of 16 in 2-D (the mean mode carries no
 gradient), 13 distinct values per material in 3-D and 4 in 2-D
-(``hadamard_coefficients`` in ``_q1.py``).
+(``hadamard_coefficients`` in ``conductivity/q1.py``).
 """
 
 import numpy as np
 from numba import njit
 
-from sve.solvers._kernels import element_gradient_2d, element_gradient_3d
+from sve.solvers.conductivity.q1_kernels import element_gradient_2d, element_gradient_3d
 
 
 @njit(cache=True, nogil=True)

@@ -14,7 +14,7 @@ import pytest
 
 from generators import voronoi_polycrystal
 from sve.solvers import apparent_conductivity
-from sve.solvers._q1 import HADAMARD_ENTRIES, Q1Grid, TensorQ1Grid, element_hadamard
+from sve.solvers.conductivity.q1 import HADAMARD_ENTRIES, Q1Grid, TensorQ1Grid, element_hadamard
 from tests._reference import (
     bounded_conductivity_q1,
     conductivity_fv,

@@ -5,7 +5,7 @@ under kinematic and mixed conditions (no periodic axis).
 
 Hierarchy
 ---------
-Level 0 is the cell-centred operator of ``_fv.py``: two-point fluxes with
+Level 0 is the cell-centred operator of ``conductivity/fv.py``: two-point fluxes with
 face conductances ``g``, the Dirichlet faces joining the end cells to the
 boundary value, zero conductance on the no-flux faces. Each coarser level
 aggregates the ``2 x 2 x 2`` cells ``2 I, 2 I + 1`` of every axis (one cell
@@ -59,7 +59,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sve.solvers._fv_multigrid_kernels import (
+from sve.solvers._core.pcg import Operator
+from sve.solvers.conductivity.fv_multigrid_kernels import (
     coarse_faces,
     diagonal,
     gauss_seidel,
@@ -67,8 +68,7 @@ from sve.solvers._fv_multigrid_kernels import (
     residual,
     restrict_residual,
 )
-from sve.solvers._multigrid import pseudo_inverse
-from sve.solvers._pcg import Operator
+from sve.solvers.conductivity.q1_multigrid import pseudo_inverse
 
 # Largest number of cells solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a visit).
 COARSEST = 64

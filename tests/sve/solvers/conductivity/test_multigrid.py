@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from sve.solvers import apparent_conductivity
-from sve.solvers._fv import FVGrid
-from sve.solvers._fv_multigrid import dense as fv_dense
-from sve.solvers._fv_multigrid import fv_multigrid
-from sve.solvers._fv_multigrid import hierarchy as fv_hierarchy
-from sve.solvers._multigrid import (
+from sve.solvers.conductivity.fv import FVGrid
+from sve.solvers.conductivity.fv_multigrid import dense as fv_dense
+from sve.solvers.conductivity.fv_multigrid import fv_multigrid
+from sve.solvers.conductivity.fv_multigrid import hierarchy as fv_hierarchy
+from sve.solvers.conductivity.q1 import Q1Grid
+from sve.solvers.conductivity.q1_multigrid import (
     Cycle,
     child_interpolation,
     hierarchy,
@@ -19,7 +20,7 @@ from sve.solvers._multigrid import (
     restriction_taps,
     supported,
 )
-from sve.solvers._multigrid_kernels import (
+from sve.solvers.conductivity.q1_multigrid_kernels import (
     prolong_add_2d,
     prolong_add_3d,
     restrict_2d,
@@ -27,7 +28,6 @@ from sve.solvers._multigrid_kernels import (
     stencil_2d,
     stencil_3d,
 )
-from sve.solvers._q1 import Q1Grid
 from tests.sve.solvers._media import smooth_two_phase
 
 # (shape, conductivities of phases 0 and 1): moderate and extreme contrast, voids; odd-sized
@@ -262,7 +262,7 @@ def test_supported():
     assert not supported(("neumann",) * 3, (7, 7, 8))  # 8 x 8 x 9 = 576 nodes > 512
 
 
-# Finite volumes, kinematic and mixed conditions: the aggregation W-cycle of _fv_multigrid.py.
+# Finite volumes, kinematic and mixed conditions: the aggregation W-cycle of fv_multigrid.py.
 # Shapes with odd axes (aggregates of one cell at the end) and 2-D images (axis 2 of length 1).
 FV_SHAPES = [(24, 16), (15, 22), (16, 16, 16), (11, 14, 9)]
 

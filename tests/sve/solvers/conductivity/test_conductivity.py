@@ -13,18 +13,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sve.solvers._bc
-import sve.solvers.conductivity
+import sve.solvers._core.bc
+import sve.solvers.conductivity.apparent
 from sve.solvers import (
     ConductivityResult,
     ConvergenceError,
     apparent_conductivity,
     canonical_bc,
 )
-from sve.solvers._cell_problem import _Solver
-from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d
-from sve.solvers._q1 import Q1Grid, element_modes
-from sve.solvers._transforms import preconditioner
+from sve.solvers._core.transforms import preconditioner
+from sve.solvers.conductivity.cell_problem import _Solver
+from sve.solvers.conductivity.q1 import Q1Grid, element_modes
+from sve.solvers.conductivity.q1_kernels import nodal_flux_2d, nodal_flux_3d
 from tests._reference import periodic_conductivity_q1, q1_element_integrals
 from tests.sve.solvers._media import random_labels, refine, smooth_two_phase
 
@@ -308,7 +308,7 @@ def test_result_is_frozen_and_error_survives_pickling():
     assert str(error) == "message" and error.result.bc == "periodic"
 
 
-@pytest.mark.parametrize("module", [sve.solvers.conductivity, sve.solvers._bc])
+@pytest.mark.parametrize("module", [sve.solvers.conductivity.apparent, sve.solvers._core.bc])
 def test_docstring_examples(module):
     assert doctest.testmod(module, raise_on_error=False).failed == 0
 

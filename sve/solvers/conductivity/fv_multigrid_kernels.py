@@ -1,6 +1,6 @@
 """Numba kernels of the finite-volume multigrid preconditioner (private).
 
-Conventions of ``_fv_kernels.py``: cell fields (N0, N1, N2), a 2-D image as
+Conventions of ``conductivity/fv_kernels.py``: cell fields (N0, N1, N2), a 2-D image as
 ``(N0, N1, 1)``; ``g0``, ``g1``, ``g2`` the face conductances, ``N_a + 1``
 faces along axis ``a``, faces 0 and ``N_a`` joining the end cells to a
 Dirichlet value 0 (or conductance 0: no flux). No periodic axis.

@@ -6,10 +6,10 @@ from functools import cache
 
 import numpy as np
 import pytest
-from _media import smooth_two_phase
 
 from sve.solvers import apparent_conductivity
-from sve.solvers._pcg import DELAY, _iterations, pcg_energy
+from sve.solvers._core.pcg import DELAY, _iterations, pcg_energy
+from tests.sve.solvers._media import smooth_two_phase
 
 SHAPES = [(24, 24), (12, 12, 12)]
 # Contrast 100, high contrast, and voids with contrast 100 between the conducting phases.

@@ -1,12 +1,12 @@
 """Geometric multigrid preconditioner of the Q1 conductivity operator (private).
 
 The measured alternative to the reference-medium preconditioner of
-``_transforms.py``: ``apparent_conductivity(..., preconditioner="multigrid")``;
+``_core/transforms.py``: ``apparent_conductivity(..., preconditioner="multigrid")``;
 ``benchmarks/bench_preconditioners.py`` compares them.
 
 Hierarchy
 ---------
-Level 0 is the image itself: the matrix-free Q1 operator of ``_kernels.py``
+Level 0 is the image itself: the matrix-free Q1 operator of ``conductivity/q1_kernels.py``
 on the node grid of ``_q1.Q1Grid``. Each coarser level halves every axis; its
 operator is the Galerkin product ``A_c = R A P`` with ``P`` the trilinear
 (bilinear in 2-D) interpolation from the coarse nodes and ``R = P^T``
@@ -74,7 +74,7 @@ with ``Pi`` the orthogonal projector that removes the null space of ``A``
 the cluster means and empty nodes with voids, ``_clusters.projector``), as
 the transform preconditioner does. Kinematic and mixed conditions have no
 null space once the clusters that carry no flux are made void
-(``_cell_problem.load_case_solver``).
+(``conductivity.cell_problem.load_case_solver``).
 
 References
 ----------
@@ -94,8 +94,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d
-from sve.solvers._multigrid_kernels import (
+from sve.solvers._core.pcg import Operator
+from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
+from sve.solvers.conductivity.q1 import element_modes
+from sve.solvers.conductivity.q1_kernels import nodal_flux_2d, nodal_flux_3d
+from sve.solvers.conductivity.q1_multigrid_kernels import (
     assemble_stencil,
     chebyshev_first,
     chebyshev_next,
@@ -111,8 +114,6 @@ from sve.solvers._multigrid_kernels import (
     stencil_3d,
     subtract,
 )
-from sve.solvers._pcg import Operator
-from sve.solvers._q1 import corner_hadamard, corner_offsets, element_modes, zero_dirichlet_ends
 
 # Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
 COARSEST = 64
