@@ -14,6 +14,7 @@ shear moduli, Young's modulus, Poisson's ratio, distance to isotropy) are in
 ``generators``.
 """
 
+from sve.microstructure import Microstructure
 from sve.report import report
 from sve.solvers import (
     ConductivityResult,
@@ -27,6 +28,7 @@ from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
 __all__ = [
     "ConductivityResult",
     "ConvergenceError",
+    "Microstructure",
     "SpecError",
     "StiffnessResult",
     "StudySpec",

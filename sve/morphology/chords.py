@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_axis, check_bool, check_phases, check_spacing, indicator
+from sve._validation import check_axis, check_bool, check_phases, check_spacing, indicator
+from sve.microstructure import labels_and_spacing
 
 
 def _lines(
     phases: ArrayLike, phase: int, axis: int, spacing: object, periodic: object
 ) -> tuple[np.ndarray, float, bool]:
     """Check the arguments; return the indicator as (lines, N), the step and ``periodic``."""
-    image = check_phases(phases)
+    image = check_phases(phases, ndims=(1, 2, 3), allow_bool=True, nonnegative=False)
     axis = check_axis(axis, image.ndim)
     inside = indicator(image, phase)
     step = check_spacing(spacing, image.ndim)[axis]
@@ -51,7 +52,7 @@ def chord_lengths(
     phase: int = 1,
     *,
     axis: int = 0,
-    spacing: float | tuple[float, ...] = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     periodic: bool = True,
     include_edges: bool = False,
 ) -> NDArray[np.float64]:
@@ -99,6 +100,7 @@ def chord_lengths(
     >>> chord_lengths([1, 1, 0, 1, 0, 0, 1], periodic=True)
     array([3., 1.])
     """
+    phases, spacing = labels_and_spacing(phases, spacing)
     lines, step, periodic = _lines(phases, phase, axis, spacing, periodic)
     include_edges = check_bool(include_edges, "include_edges")
     lengths, at_edge, _ = _runs(lines, periodic)
@@ -112,7 +114,7 @@ def chord_length_distribution(
     phase: int = 1,
     *,
     axis: int = 0,
-    spacing: float | tuple[float, ...] = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     periodic: bool = True,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     r"""Probability of each chord length, on the grid of lengths :math:`k \Delta`.
@@ -137,6 +139,7 @@ def chord_length_distribution(
     >>> p[:3]  # the run cut by the window start is left out
     array([0.5, 0.5, 0. ])
     """
+    phases, spacing = labels_and_spacing(phases, spacing)
     lines, step, periodic = _lines(phases, phase, axis, spacing, periodic)
     lengths, at_edge, _ = _runs(lines, periodic)
     n = lines.shape[1]
@@ -150,7 +153,7 @@ def lineal_path(
     phase: int = 1,
     *,
     axis: int = 0,
-    spacing: float | tuple[float, ...] = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     periodic: bool = True,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     r"""Lineal path function :math:`L(z)` along the grid lines of one axis.
@@ -193,6 +196,7 @@ def lineal_path(
     >>> lineal_path([1, 1, 1, 0])[1]
     array([0.75, 0.5 , 0.25, 0.  ])
     """
+    phases, spacing = labels_and_spacing(phases, spacing)
     lines, step, periodic = _lines(phases, phase, axis, spacing, periodic)
     n_lines, n = lines.shape
     lengths, _, full = _runs(lines, periodic)

@@ -6,11 +6,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from skimage import measure
 
-from ._validation import check_bool, check_phases, indicator, is_integer
+from sve._validation import check_bool, check_phases, indicator, is_integer
 
 
 def _check(phases: object, phase: object, periodic: object, connectivity: object):
-    image = check_phases(phases)
+    image = check_phases(phases, ndims=(1, 2, 3), allow_bool=True, nonnegative=False)
     inside = indicator(image, phase)
     periodic = check_bool(periodic, "periodic")
     if not is_integer(connectivity):

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import fft
 
-from ._validation import check_bool, check_phases, check_spacing, indicator
+from sve._validation import check_bool, check_phases, check_spacing, indicator
 
 
 def two_point_probability(
@@ -63,7 +63,7 @@ def two_point_probability(
     array([[0.25, 0.  ],
            [0.  , 0.  ]])
     """
-    image = check_phases(phases)
+    image = check_phases(phases, ndims=(1, 2, 3), allow_bool=True, nonnegative=False)
     mask = indicator(image, phase).astype(np.float64)
     periodic = check_bool(periodic, "periodic")
     if periodic:

@@ -8,7 +8,8 @@ import numpy as np
 import xarray as xr
 from scipy import optimize, stats
 
-from ._validation import check_confidence, check_real
+from sve._validation import check_confidence, check_real
+
 from .ensemble import check_study, ensemble_statistics, ok_values, weighted_line
 
 KINEMATIC = ("kinematic", "KUBC")

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from scipy import special, stats
 
-from ._validation import check_confidence, check_integer
+from sve._validation import check_confidence, check_integer
 
 OK = 1  # sve.study.tasks.STATUS["ok"]; the statistics layer must not import the study layer
 

@@ -16,7 +16,8 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ._validation import check_confidence, check_positive_values, check_real
+from sve._validation import check_confidence, check_positive_values, check_real
+
 from .ensemble import check_study, ok_values
 
 

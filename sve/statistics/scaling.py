@@ -6,7 +6,8 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from ._validation import check_integer, check_positive_values, check_real
+from sve._validation import check_integer, check_positive_values, check_real
+
 from .ensemble import check_fit_input, log_variance_fit
 
 _REFERENCE = (

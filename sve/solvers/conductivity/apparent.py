@@ -11,12 +11,13 @@ from numpy.typing import ArrayLike
 from sve._validation import (
     SYMMETRY_TOLERANCE,
     check_choice,
-    check_maxiter,
+    check_cubic_spacing,
+    check_integer,
     check_phases,
-    check_positive,
+    check_real,
     check_spd_or_zero,
-    check_tol,
 )
+from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.materials import distinct_tensors, volume_averages
 from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
@@ -39,7 +40,7 @@ def apparent_conductivity(
     conductivity: Sequence[float] | ArrayLike,
     *,
     bc: str = "periodic",
-    spacing: float = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     tol: float = 1e-6,
     maxiter: int = 1000,
     on_failure: str = "raise",
@@ -58,7 +59,7 @@ def apparent_conductivity(
 
     Parameters
     ----------
-    phases : array_like of shape (N0, N1) or (N0, N1, N2), integer
+    phases : array_like of shape (N0, N1) or (N0, N1, N2), integer, or Microstructure
         Phase label of every voxel, labels >= 0, at least 2 voxels per axis.
     conductivity : sequence of float, or ndarray
         One of
@@ -83,9 +84,10 @@ def apparent_conductivity(
         Boundary condition (Huet 1990; Hazanov & Huet 1994): ``"kinematic"``
         (``"KUBC"``), ``"periodic"`` (``"PBC"``), ``"static"``
         (``"SUBC"``) or ``"mixed"`` (``"MUBC"``); see Notes.
-    spacing : float, default 1.0
-        Voxel edge length, in any length unit. The apparent tensor does not
-        depend on it.
+    spacing : float or sequence of float, optional
+        Voxel edge length, in any length unit; the voxels must be cubic (one
+        number, or equal entries). Default: the spacing of a `Microstructure`
+        given as `phases`, else 1. The apparent tensor does not depend on it.
     tol : float, default 1e-6
         In (0, 1). With ``stop="residual"``, the relative residual at which
         conjugate gradients stop (see Notes for what it guarantees on the
@@ -512,19 +514,20 @@ def apparent_conductivity(
     [[1.4167 0.6667]
      [0.6667 2.6667]]
     """
+    phases, spacing = labels_and_spacing(phases, spacing)
     start = time.perf_counter()
     phases = check_phases(phases)
     k, material, stack = _element_conductivity(phases, conductivity)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_conductivity")
-    h = check_positive("spacing", spacing)
-    tol = check_tol(tol)
-    maxiter = check_maxiter(maxiter)
-    on_failure = check_choice("on_failure", on_failure, _ON_FAILURE)
-    discretization = check_choice("discretization", discretization, _DISCRETIZATIONS)
-    preconditioner = check_choice("preconditioner", preconditioner, _PRECONDITIONERS)
+    h = check_cubic_spacing(spacing, phases.ndim)
+    tol = check_real(tol, "tol", 0.0, 1.0)
+    maxiter = check_integer(maxiter, "maxiter", 1)
+    on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
+    discretization = check_choice(discretization, "discretization", _DISCRETIZATIONS)
+    preconditioner = check_choice(preconditioner, "preconditioner", _PRECONDITIONERS)
     if preconditioner == "auto":
         preconditioner = _auto_preconditioner(bc, discretization, k, stack)
-    stop = check_choice("stop", stop, _STOPS)
+    stop = check_choice(stop, "stop", _STOPS)
     if discretization == "fv" and bc == "static":
         raise NotImplementedError(
             "bc='static' is implemented for discretization='q1' only; finite volumes "

@@ -10,11 +10,12 @@ from numpy.typing import ArrayLike
 
 from sve._validation import (
     check_choice,
-    check_maxiter,
+    check_cubic_spacing,
+    check_integer,
     check_phases,
-    check_positive,
-    check_tol,
+    check_real,
 )
+from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.materials import distinct_tensors, volume_averages
 from sve.solvers.elasticity.cell_problem import MIXED_SHEAR, Problem
@@ -39,7 +40,7 @@ def apparent_stiffness(
     stiffness: Sequence | ArrayLike,
     *,
     bc: str = "periodic",
-    spacing: float = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     tol: float = 1e-6,
     maxiter: int = 1000,
     on_failure: str = "raise",
@@ -53,7 +54,7 @@ def apparent_stiffness(
 
     Parameters
     ----------
-    phases : array_like of shape (N0, N1) or (N0, N1, N2), integer
+    phases : array_like of shape (N0, N1) or (N0, N1, N2), integer, or Microstructure
         Phase label (or grain id) of every voxel, >= 0, at least 2 voxels
         per axis.
     stiffness : sequence or ndarray
@@ -76,8 +77,10 @@ def apparent_stiffness(
     bc : str, default "periodic"
         ``"kinematic"`` (``"KUBC"``), ``"periodic"`` (``"PBC"``),
         ``"static"`` (``"SUBC"``) or ``"mixed"`` (``"MUBC"``); see Notes.
-    spacing : float, default 1.0
-        Voxel edge length; the tensor does not depend on it.
+    spacing : float or sequence of float, optional
+        Voxel edge length; the voxels must be cubic (one number, or equal
+        entries). Default: the spacing of a `Microstructure` given as
+        `phases`, else 1. The tensor does not depend on it.
     tol : float, default 1e-6
         Relative residual (preconditioner norm) at which CG stops, in (0, 1).
     maxiter : int, default 1000
@@ -199,14 +202,15 @@ def apparent_stiffness(
     >>> bool(np.allclose(result.tensor, [[2, 1, 0], [1, 2, 0], [0, 0, 1]]))
     True
     """
+    phases, spacing = labels_and_spacing(phases, spacing)
     start = time.perf_counter()
     phases = check_phases(phases)
     material, stack = _materials(phases, stiffness)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_stiffness")
-    h = check_positive("spacing", spacing)
-    tol = check_tol(tol)
-    maxiter = check_maxiter(maxiter)
-    on_failure = check_choice("on_failure", on_failure, _ON_FAILURE)
+    h = check_cubic_spacing(spacing, phases.ndim)
+    tol = check_real(tol, "tol", 0.0, 1.0)
+    maxiter = check_integer(maxiter, "maxiter", 1)
+    on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
 
     problem = Problem(material, stack, h, tol, maxiter, bc)
     ndim = phases.ndim
