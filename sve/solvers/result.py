@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,7 +19,36 @@ def _read_only(result, names: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class ConductivityResult:
+class _ApparentResult:
+    """The fields every apparent-property result has (documented on each result)."""
+
+    tensor: np.ndarray
+    bc: str
+    discretization: str
+    iterations: tuple[int, ...]
+    residual: float
+    converged: bool
+    hill_mandel_defect: float
+    symmetry_defect: float
+    wall_time: float
+    min_eigenvalue: float = float("nan")
+    voigt: float = float("nan")
+    reuss: float = float("nan")
+    bounds_defect: float = float("nan")
+    percolating: tuple[bool, ...] = ()
+    notes: tuple[str, ...] = ()
+    voigt_tensor: np.ndarray | None = None
+    reuss_tensor: np.ndarray | None = None
+    preconditioner: str = "fft"
+    stop: str = "residual"
+    tensor_accuracy: float = float("nan")
+
+    def __post_init__(self) -> None:
+        _read_only(self, ("tensor", "voigt_tensor", "reuss_tensor"))
+
+
+@dataclass(frozen=True, eq=False)
+class ConductivityResult(_ApparentResult):
     """Apparent conductivity of one volume element and how it was obtained.
 
     Attributes
@@ -98,33 +127,12 @@ class ConductivityResult:
     ``numpy.allclose`` and a tolerance suited to the solver tolerance.
     """
 
-    tensor: np.ndarray
-    bc: str
-    discretization: str
-    iterations: tuple[int, ...]
-    residual: float
-    converged: bool
-    hill_mandel_defect: float
-    symmetry_defect: float
-    wall_time: float
-    min_eigenvalue: float = float("nan")
-    voigt: float = float("nan")
-    reuss: float = float("nan")
-    bounds_defect: float = float("nan")
-    percolating: tuple[bool, ...] = ()
-    notes: tuple[str, ...] = ()
-    voigt_tensor: np.ndarray | None = None
-    reuss_tensor: np.ndarray | None = None
-    preconditioner: str = "fft"
-    stop: str = "residual"
-    tensor_accuracy: float = float("nan")
-
     def __post_init__(self) -> None:
         _read_only(self, ("tensor", "voigt_tensor", "reuss_tensor"))
 
 
 @dataclass(frozen=True, eq=False)
-class StiffnessResult:
+class StiffnessResult(_ApparentResult):
     """Apparent stiffness of one volume element and how it was obtained.
 
     Attributes
@@ -175,23 +183,25 @@ class StiffnessResult:
         inside. Mixed conditions: each block ``b`` against ``<C>_bb`` and
         ``(<C^-1>_bb)^-1`` (which bounds the static compliance's block, hence
         the mixed block, from below).
+    voigt, reuss : float
+        Largest eigenvalue of `voigt_tensor` and smallest of `reuss_tensor`
+        (0 with voids): every eigenvalue of an apparent stiffness lies
+        between.
+    percolating : tuple of bool
+        Per axis, whether a face-connected solid cluster joins the two faces
+        normal to it (wraps around the period under periodic conditions).
+        All True without voids.
+    preconditioner : str
+        ``"fft"``: the reference medium diagonalised by fast transforms (the
+        only preconditioner of elasticity so far).
+    stop : str
+        ``"residual"``: the relative residual at most ``tol`` (the only
+        stopping rule of elasticity so far).
+    tensor_accuracy : float
+        NaN: the residual rule does not estimate the tensor's accuracy.
     """
 
-    tensor: np.ndarray
-    compliance: np.ndarray
-    bc: str
-    discretization: str
-    iterations: tuple[int, ...]
-    residual: float
-    converged: bool
-    hill_mandel_defect: float
-    symmetry_defect: float
-    min_eigenvalue: float
-    wall_time: float
-    notes: tuple[str, ...] = ()
-    voigt_tensor: np.ndarray | None = None
-    reuss_tensor: np.ndarray | None = None
-    bounds_defect: float = float("nan")
+    compliance: np.ndarray = field(kw_only=True)
 
     def __post_init__(self) -> None:
         _read_only(self, ("tensor", "compliance", "voigt_tensor", "reuss_tensor"))

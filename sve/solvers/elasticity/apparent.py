@@ -17,6 +17,7 @@ from sve._validation import (
 )
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
+from sve.solvers._core.clusters import find_clusters
 from sve.solvers._core.materials import distinct_tensors, volume_averages
 from sve.solvers.elasticity.cell_problem import MIXED_SHEAR, Problem
 from sve.solvers.elasticity.q1 import (
@@ -255,6 +256,7 @@ def apparent_stiffness(
     )
     voigt_tensor, reuss_tensor, bounds_defect = _bounds(material, stack, tensor, blocks)
     converged = max(residuals) <= tol
+    solid = np.linalg.norm(stack, axis=(1, 2))[material] > 0.0
     result = StiffnessResult(
         tensor=tensor,
         compliance=compliance,
@@ -271,6 +273,9 @@ def apparent_stiffness(
         voigt_tensor=voigt_tensor,
         reuss_tensor=reuss_tensor,
         bounds_defect=bounds_defect,
+        voigt=float(np.linalg.eigvalsh(voigt_tensor)[-1]),
+        reuss=float(np.linalg.eigvalsh(reuss_tensor)[0]),
+        percolating=_percolating(solid, bc),
     )
     if not converged and on_failure == "raise":
         worst = int(np.argmax(residuals))
@@ -313,6 +318,15 @@ def _bounds(material, stack, tensor, blocks) -> tuple[np.ndarray, np.ndarray, fl
         )
     scale = float(np.linalg.norm(voigt))  # 0 for an all-void image (every bound is 0)
     return voigt, reuss, outside / scale if scale > 0 else outside
+
+
+def _percolating(solid: np.ndarray, bc: str) -> tuple[bool, ...]:
+    """Per axis, whether a face-connected solid cluster joins the faces normal to it."""
+    if solid.all():
+        return (True,) * solid.ndim
+    periodic = bc == "periodic"
+    clusters = find_clusters(solid.astype(np.float64), periodic=periodic, discretization="fv")
+    return clusters.percolating(periodic)
 
 
 def _inverse(block: np.ndarray, resolution: float) -> np.ndarray | None:

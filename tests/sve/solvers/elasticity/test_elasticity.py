@@ -741,3 +741,32 @@ def test_huet_hierarchy_holds_with_interior_voids(shape):
     assert_below(np.linalg.inv(normal_block(results["static"].compliance)), mixed, slack)
     assert_below(mixed, normal_block(results["kinematic"].tensor), slack)
     assert all(result.min_eigenvalue > 0 for result in results.values())
+
+
+def test_both_results_have_the_same_fields():
+    """StiffnessResult has every field of ConductivityResult, plus its compliance."""
+    from dataclasses import fields
+
+    from sve.solvers import ConductivityResult
+
+    conductivity = [f.name for f in fields(ConductivityResult)]
+    stiffness = [f.name for f in fields(StiffnessResult)]
+    assert stiffness == conductivity + ["compliance"]
+
+
+def test_stiffness_bounds_and_percolation_fields():
+    """Voigt and Reuss scalars bound the eigenvalues; a void layer normal to axis 0 stops
+    percolation along axis 0 only (the solid is connected along axis 1)."""
+    phases = np.ones((8, 8), np.int8)
+    phases[3, :] = 0  # a void layer normal to axis 0
+    moduli = [np.zeros((3, 3)), {"E": 1.0, "nu": 0.3}]  # phase 0: a void
+    result = apparent_stiffness(phases, moduli, bc="kinematic")
+    assert result.percolating == (False, True)
+    assert result.reuss == 0.0  # a void: <C^-1> is infinite
+    assert result.voigt == pytest.approx(np.linalg.eigvalsh(result.voigt_tensor)[-1])
+    assert (result.preconditioner, result.stop) == ("fft", "residual")
+    assert np.isnan(result.tensor_accuracy)
+    full = apparent_stiffness(np.ones((6, 6), np.int8), [{"E": 2.0, "nu": 0.3}] * 2)
+    assert full.percolating == (True, True)
+    eigenvalues = np.linalg.eigvalsh(isotropic(2, E=2.0, nu=0.3))  # one phase: C itself
+    np.testing.assert_allclose([full.reuss, full.voigt], eigenvalues[[0, -1]], rtol=1e-12)
