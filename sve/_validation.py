@@ -157,24 +157,6 @@ def check_axis(axis: object, ndim: int) -> int:
     return int(axis) % ndim
 
 
-def check_dataset(ds: object, name: str, variables: tuple[str, ...], dims: tuple[str, ...]):
-    """An ``xarray.Dataset`` holding `variables`, the first of which has `dims`."""
-    import xarray as xr  # the solvers share this module and never load xarray
-
-    if not isinstance(ds, xr.Dataset):
-        raise TypeError(f"{name} must be an xarray.Dataset, got {type(ds).__name__}")
-    for variable in variables:
-        if variable not in ds:
-            raise ValueError(
-                f"{name} has no variable {variable!r}; variables: {list(ds.data_vars)}"
-            )
-    missing = [dim for dim in dims if dim not in ds[variables[0]].dims]
-    if missing:
-        raise ValueError(
-            f"{name}[{variables[0]!r}] must have dimensions {dims}, got {ds[variables[0]].dims}"
-        )
-
-
 def check_positive_values(values: object, name: str) -> object:
     """A real number or an ``xarray.DataArray`` whose values are all finite and > 0."""
     import xarray as xr

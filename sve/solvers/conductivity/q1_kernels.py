@@ -35,18 +35,6 @@ def _hadamard4(v):
 
 
 @njit(cache=True, nogil=True)
-def _hadamard8(v):
-    """Unnormalised Walsh-Hadamard transform of 8 values in place."""
-    for stride in (1, 2, 4):
-        for a in range(8):
-            if a & stride == 0:
-                x = v[a]
-                y = v[a + stride]
-                v[a] = x + y
-                v[a + stride] = x - y
-
-
-@njit(cache=True, nogil=True)
 def nodal_flux_2d(u, w, k, modes, out):
     """Write ``out = sum_e k_e Ke (u_e + w)``, the nodal fluxes of ``u + w``.
 
