@@ -9,7 +9,8 @@ import numpy as np
 
 def _read_only(result, names: tuple[str, ...]) -> None:
     """Store the array attributes `names` of a frozen result as read-only float64 copies
-    (None stays None)."""
+    (None stays None).
+    """
     for name in names:
         value = getattr(result, name)
         if value is not None:

@@ -50,7 +50,7 @@ class Clusters:
         return self.wraps.shape[0]
 
     def percolating(self, periodic: bool) -> tuple[bool, ...]:
-        """Per axis: does a cluster wrap around (periodic) or join both faces?"""
+        """Per axis, whether a cluster wraps around (periodic) or joins both faces."""
         joined = self.wraps if periodic else self.low & self.high
         return tuple(bool(b) for b in joined.any(axis=0))
 
@@ -97,7 +97,8 @@ def find_clusters(k: np.ndarray, *, periodic: bool, discretization: str) -> Clus
 
 def projector(labels: np.ndarray, floating: np.ndarray) -> Callable[[np.ndarray], None]:
     """Return ``project(x)``: in place, zero the empty unknowns of `x` and
-    remove its mean over every floating cluster (`labels` of the shape of x)."""
+    remove its mean over every floating cluster (`labels` of the shape of x).
+    """
     flat_labels = np.ascontiguousarray(labels).reshape(-1)
     counts = np.bincount(flat_labels[flat_labels >= 0], minlength=floating.size)
     inverse_counts = 1.0 / np.maximum(counts, 1)

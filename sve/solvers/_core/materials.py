@@ -12,7 +12,8 @@ import numpy as np
 
 def distinct_tensors(values: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Per-voxel tensors ``shape + (m, m)`` as a stack of the distinct ones (n, m, m),
-    float64, and the int32 index of every voxel into it (``numpy.unique``)."""
+    float64, and the int32 index of every voxel into it (``numpy.unique``).
+    """
     m = values.shape[-1]
     flat = values.reshape(-1, m * m).astype(np.float64)
     stack, inverse = np.unique(flat, axis=0, return_inverse=True)

@@ -210,7 +210,8 @@ def pcg_energy(
 
 def _estimate(decreases: list[float]) -> float:
     """``S_k``, the sum of ``decreases[k:]``, for the latest ``k`` at least `DELAY` back with
-    ``(m - k) ln(S_0 / S_k) >= k ln(CONTRACTION)`` (``m = len(decreases)``); ``S_0`` if none."""
+    ``(m - k) ln(S_0 / S_k) >= k ln(CONTRACTION)`` (``m = len(decreases)``); ``S_0`` if none.
+    """
     tails = np.cumsum(np.asarray(decreases)[::-1])[::-1]  # S_0 ... S_{m-1}
     m = len(decreases)
     for k in range(m - DELAY, 0, -1):

@@ -37,7 +37,8 @@ def corner_hadamard(ndim: int) -> np.ndarray:
 
 def zero_dirichlet_ends(x: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
     """Zero the nodal field `x` in place on the end nodes of its ``"dirichlet"`` axes (the
-    fixed nodes of a node grid with boundary `kinds`); return `x`."""
+    fixed nodes of a node grid with boundary `kinds`); return `x`.
+    """
     for axis, kind in enumerate(kinds):
         if kind == "dirichlet":
             index = [slice(None)] * x.ndim

@@ -659,7 +659,8 @@ def _auto_preconditioner(bc: str, discretization: str, k: np.ndarray, stack) -> 
 
 def _diagonal_for_fv(stack: np.ndarray) -> np.ndarray:
     """The tensors with their round-off off-diagonal entries dropped; ValueError if one is
-    not diagonal (two-point fluxes cannot represent it)."""
+    not diagonal (two-point fluxes cannot represent it).
+    """
     ndim = stack.shape[-1]
     off = stack * (1.0 - np.eye(ndim))
     norms = np.linalg.norm(stack, axis=(1, 2))

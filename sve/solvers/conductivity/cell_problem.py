@@ -151,14 +151,16 @@ class _Solver:
 
     def solve(self, load: np.ndarray, out: np.ndarray, floor: float) -> tuple[int, float]:
         """Solve ``A out = load`` (`load` already constrained, overwritten if it is `load()`)
-        to the relative residual `tol`."""
+        to the relative residual `tol`.
+        """
         return pcg(self._apply, self.precondition, load, out, **self._options(floor))
 
     def solve_energy(
         self, load: np.ndarray, out: np.ndarray, floor: float, energy
     ) -> tuple[int, float, float]:
         """Solve ``A out = load`` until the estimated relative error of ``energy(out . A out)``
-        (the apparent energy times the volume) is at most `tol`; see ``pcg_energy``."""
+        (the apparent energy times the volume) is at most `tol`; see ``pcg_energy``.
+        """
         options = self._options(floor)
         return pcg_energy(self._apply, self.precondition, load, out, energy=energy, **options)
 
@@ -326,7 +328,8 @@ def _affine(
     With ``stop="tensor"`` the tensor is the energy form ``W_ij = <q_j . g_i>`` instead,
     ``<q>`` plus the Hill-Mandel gap: for conjugate-gradient iterates its error is the Gram
     matrix ``e_i . A e_j / V`` of the energy errors (``e_j = u*_j - u_j``), and each case
-    ``j`` stops when the estimate of ``e_j . A e_j`` is at most ``tol V W_jj``."""
+    ``j`` stops when the estimate of ``e_j . A e_j`` is at most ``tol V W_jj``.
+    """
     ndim = k.ndim
     mixed = bc == "mixed"
     periodic = bc == "periodic"

@@ -20,7 +20,8 @@ def _end_faces(u_first, u_last, g_first, g_last, step, half, periodic):
     """Fluxes through the first and last faces along an axis: the periodic face (last
     cell to first, stored as face 0), or the two boundary faces to the Dirichlet value 0
     (a no-flux face has conductance 0). Returns the flux into the first cell and the
-    flux out of the last one."""
+    flux out of the last one.
+    """
     if periodic:
         flux = g_first * (u_first - u_last + step)
         return flux, flux
@@ -145,7 +146,8 @@ def fv_mean_flux(u, g0, g1, g2, jump, periodic, h, volume, out):
 @njit(cache=True, nogil=True, inline="always")
 def _end_thickness(u_first, u_last, g_first, g_last, step, half, periodic, h):
     """Flux times slab thickness of the end faces of one line (see ``_end_faces``): the
-    periodic face, a slab ``h``, or the two boundary faces, ``h / 2`` each."""
+    periodic face, a slab ``h``, or the two boundary faces, ``h / 2`` each.
+    """
     into, outof = _end_faces(u_first, u_last, g_first, g_last, step, half, periodic)
     if periodic:
         return h * into
@@ -155,7 +157,8 @@ def _end_thickness(u_first, u_last, g_first, g_last, step, half, periodic, h):
 @njit(cache=True, nogil=True)
 def harmonic(a, b, out):
     """Write the harmonic means ``2 a b / (a + b)`` of two (N0, N1, N2) arrays into
-    `out`, 0 where ``a + b = 0`` (two voids), in one pass (no temporaries)."""
+    `out`, 0 where ``a + b = 0`` (two voids), in one pass (no temporaries).
+    """
     n0, n1, n2 = a.shape
     for i in range(n0):
         for j in range(n1):

@@ -132,7 +132,8 @@ def dense(level: _Level) -> np.ndarray:
 
 def hierarchy(faces: Faces) -> list[_Level]:
     """The levels of the operator of the face conductances `faces` (``FVGrid.conductances``:
-    3-D, no periodic axis), finest first."""
+    3-D, no periodic axis), finest first.
+    """
     levels = [_level(tuple(g.astype(DTYPE) for g in faces))]
     while levels[-1].diagonal.size > COARSEST:
         levels.append(_level(coarsen(levels[-1].faces)))
@@ -190,6 +191,7 @@ class Cycle:
         gauss_seidel(*level.faces, level.inverse_diagonal, b, x, False)
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
+        """Write one W-cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
         shape = self.levels[0].diagonal.shape
         self._cycle(0, r.reshape(shape), out.reshape(shape))  # float64 fields, float32 levels
 

@@ -100,7 +100,8 @@ def _line(g0, g1, g2, inverse_diagonal, b, x, i, j, forward, zero, s, c):
 def gauss_seidel(g0, g1, g2, inverse_diagonal, b, x, forward):
     """One lexicographic Gauss-Seidel sweep on ``A x = b`` in place, backward (reverse C
     order), or forward (C order) from ``x = 0`` (`x` is only written); a cell of inverse
-    diagonal 0 (a void) is set to 0."""
+    diagonal 0 (a void) is set to 0.
+    """
     n0, n1, n2 = x.shape
     s = np.empty(n2, dtype=x.dtype)
     c = np.empty(n2, dtype=x.dtype)
@@ -117,7 +118,8 @@ def gauss_seidel(g0, g1, g2, inverse_diagonal, b, x, forward):
 @njit(cache=True, nogil=True)
 def coarse_faces(g, axis, out):
     """Galerkin conductances of the faces normal to `axis` after aggregation: coarse face
-    ``F`` is fine face ``min(2 F, N_axis)``, summed over the fine faces it covers."""
+    ``F`` is fine face ``min(2 F, N_axis)``, summed over the fine faces it covers.
+    """
     m0, m1, m2 = out.shape
     f0, f1, f2 = g.shape
     for i in range(m0):

@@ -133,7 +133,8 @@ def nodal_flux_3d(u, w, k, modes, out):
 def element_gradient_2d(u, i, i1, j, j1, h):
     """Element average of the Q1 gradient of nodal ``u`` on the element with corner nodes
     ``i, i1`` x ``j, j1``: the mean of the differences along the two element edges
-    parallel to each axis, divided by ``h``."""
+    parallel to each axis, divided by ``h``.
+    """
     g0 = (u[i1, j] - u[i, j] + u[i1, j1] - u[i, j1]) / (2.0 * h)
     g1 = (u[i, j1] - u[i, j] + u[i1, j1] - u[i1, j]) / (2.0 * h)
     return g0, g1
@@ -142,7 +143,8 @@ def element_gradient_2d(u, i, i1, j, j1, h):
 @njit(cache=True, nogil=True, inline="always")
 def element_gradient_3d(u, i, i1, j, j1, l, l1, h):
     """Element average of the Q1 gradient (3-D): the mean of the differences along the
-    four element edges parallel to each axis, divided by ``h``."""
+    four element edges parallel to each axis, divided by ``h``.
+    """
     g0 = (
         u[i1, j, l] - u[i, j, l] + u[i1, j1, l] - u[i, j1, l]
         + u[i1, j, l1] - u[i, j, l1] + u[i1, j1, l1] - u[i, j1, l1]

@@ -148,7 +148,8 @@ def _coarsest_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def _node_shape(shape: tuple[int, ...], kinds: tuple[str, ...]) -> tuple[int, ...]:
     """Nodes per axis of a grid of `shape` voxels: as many on a periodic axis, one more on
-    an open one (Dirichlet or Neumann), as in ``_q1.Q1Grid``."""
+    an open one (Dirichlet or Neumann), as in ``_q1.Q1Grid``.
+    """
     return tuple(n if kind == "periodic" else n + 1 for n, kind in zip(shape, kinds, strict=True))
 
 
@@ -250,7 +251,8 @@ def _assemble_rows(
     elements: np.ndarray, shape: tuple[int, ...], nodes: tuple[int, ...], first: int, out
 ) -> None:
     """Add to the stencil `out` (`nodes` per axis) the element matrices of the voxels of
-    `shape` whose index along axis 0 starts at `first` (as many rows as `elements` holds)."""
+    `shape` whose index along axis 0 starts at `first` (as many rows as `elements` holds).
+    """
     ndim = len(shape)
     corners = corner_offsets(ndim)
     rows = elements.shape[0] // int(np.prod(shape[1:]))
@@ -292,7 +294,8 @@ def _dense(coefficients: np.ndarray) -> np.ndarray:
 class _Level:
     """One level of the hierarchy: nodes per axis, operator, smoother data, coarsest solve,
     and the taps of the transfers from the level above (`restriction_taps`,
-    `prolongation_taps`: taps and weights of every axis in turn; empty on level 0)."""
+    `prolongation_taps`: taps and weights of every axis in turn; empty on level 0).
+    """
 
     shape: tuple[int, ...]
     apply: Operator
@@ -322,7 +325,8 @@ def _inverse(diagonal: np.ndarray) -> np.ndarray:
 
 def _gershgorin(coefficients: np.ndarray, inverse_diagonal: np.ndarray) -> float:
     """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)
-    on the rows of nonzero `inverse_diagonal` (flat)."""
+    on the rows of nonzero `inverse_diagonal` (flat).
+    """
     ndim = coefficients.ndim - 1
     sums = np.zeros(coefficients.shape[:-1])
     for index, offset in enumerate(_upper_offsets(ndim)):  # one entry at a time
@@ -343,7 +347,8 @@ def _interval(upper: float) -> tuple[float, float]:
 
 def pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
     """Moore-Penrose inverse of a symmetric positive semi-definite coarsest-level matrix
-    (eigenvalues below ``_NULL`` times the largest taken for its null space)."""
+    (eigenvalues below ``_NULL`` times the largest taken for its null space).
+    """
     values, vectors = np.linalg.eigh(matrix)
     keep = values > _NULL * max(values.max(), 0.0)
     return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
@@ -438,7 +443,8 @@ def hierarchy(k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = Non
 def _image_inverse_diagonal(k: np.ndarray, kinds: tuple[str, ...], corner: float) -> np.ndarray:
     """Inverse diagonal (flat, float64) of the Q1 operator of `k` on its node grid: node ``n``
     gets ``corner`` (the diagonal entry of the unit element) times the conductivities of the
-    voxels ``n - c`` for the corners ``c``; 0 on fixed and empty nodes."""
+    voxels ``n - c`` for the corners ``c``; 0 on fixed and empty nodes.
+    """
     ndim = k.ndim
     padded = k  # every axis padded so that each corner is one slice
     for axis, kind in enumerate(kinds):
@@ -461,7 +467,8 @@ def _taps(make, nodes: tuple[int, ...], periodic: list[bool]) -> tuple:
 
 def _coarsest_inverse(matrix: np.ndarray, inverse_diagonal: np.ndarray) -> np.ndarray:
     """`pseudo_inverse` of the coarsest `matrix` without the fixed and empty nodes (those of
-    zero inverse diagonal): their rows and columns of the result are 0."""
+    zero inverse diagonal): their rows and columns of the result are 0.
+    """
     keep = inverse_diagonal.reshape(-1) > 0.0
     out = np.zeros_like(matrix)
     out[np.ix_(keep, keep)] = pseudo_inverse(matrix[np.ix_(keep, keep)])
@@ -577,6 +584,7 @@ class Cycle:
             x += y
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
+        """Write one W-cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
 

@@ -31,7 +31,8 @@ def chebyshev_next(x, d, r, inverse_diagonal, keep, scale):
 @njit(cache=True, nogil=True)
 def jacobi_add(x, b, q, inverse_diagonal, scale):
     """In place: ``x += scale * (b - q) / diag`` (one damped Jacobi sweep on the residual
-    ``b - q``, never stored)."""
+    ``b - q``, never stored).
+    """
     for i in range(x.size):
         x[i] += scale * inverse_diagonal[i] * (b[i] - q[i])
 
@@ -155,7 +156,8 @@ def restrict_2d(b, q, coarse, taps0, weights0, taps1, weights1):
 @njit(cache=True, nogil=True)
 def restrict_3d(b, q, coarse, taps0, weights0, taps1, weights1, taps2, weights2):
     """``coarse = P^T (b - q)``: trilinear restriction of a residual, formed where it is read
-    (the taps and weights of `restrict_2d`, one pair per axis)."""
+    (the taps and weights of `restrict_2d`, one pair per axis).
+    """
     m0, m1, m2 = coarse.shape
     for i in range(m0):
         for j in range(m1):
@@ -203,7 +205,8 @@ def prolong_add_2d(coarse, fine, taps0, weights0, taps1, weights1):
 @njit(cache=True, nogil=True)
 def prolong_add_3d(coarse, fine, taps0, weights0, taps1, weights1, taps2, weights2):
     """``fine += P coarse``: trilinear interpolation (the taps and weights of
-    `prolong_add_2d`, one pair per axis)."""
+    `prolong_add_2d`, one pair per axis).
+    """
     n0, n1, n2 = fine.shape
     for i in range(n0):
         for a in range(2):

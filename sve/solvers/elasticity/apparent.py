@@ -295,7 +295,8 @@ def _bounds(material, stack, tensor, blocks) -> tuple[np.ndarray, np.ndarray, fl
 
     A block ``b`` of a mixed tensor is bounded by ``<C>_bb`` above and ``(<C^-1>_bb)^-1``
     below (it lies between the kinematic block and the inverse of the static
-    compliance's block, which the Voigt and Reuss tensors bound)."""
+    compliance's block, which the Voigt and Reuss tensors bound).
+    """
     voigt, mean_s = volume_averages(material, stack)
     m = len(voigt)
     # a void: <C^-1> is infinite, the Reuss bound is 0
@@ -332,7 +333,8 @@ def _percolating(solid: np.ndarray, bc: str) -> tuple[bool, ...]:
 def _inverse(block: np.ndarray, resolution: float) -> np.ndarray | None:
     """Inverse of a symmetric positive definite `block`; None if its smallest eigenvalue
     is below `resolution` (``tol`` times the norm of the stiffest material: the size of
-    the solver error, so nothing distinguishes it from zero) or ``_SINGULAR`` of its norm."""
+    the solver error, so nothing distinguishes it from zero) or ``_SINGULAR`` of its norm.
+    """
     lowest = np.linalg.eigvalsh(0.5 * (block + block.T)).min()
     if not lowest > max(resolution, _SINGULAR * np.linalg.norm(block)):
         return None

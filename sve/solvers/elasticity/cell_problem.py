@@ -1,6 +1,7 @@
 """The elastic cell problem of one image: operator, preconditioners, constraints and
 load cases under every boundary condition, solved by preconditioned conjugate gradients
-on Q1 voxel elements (private; the public wrapper is ``apparent.py``)."""
+on Q1 voxel elements (private; the public wrapper is ``apparent.py``).
+"""
 
 from __future__ import annotations
 
@@ -132,7 +133,8 @@ class Problem:
 
     def force(self, u, strain, out, ke=None) -> None:
         """``out = A (u + E . x)``, `strain` the Mandel vector of ``E``; `ke` another
-        (single, sparse Hadamard) element stiffness for every voxel."""
+        (single, sparse Hadamard) element stiffness for every voxel.
+        """
         w = affine_nodal(strain, self.h)
         material = self.material
         if ke is None:
@@ -142,6 +144,7 @@ class Problem:
         self._force(u, w, material, ke, out)
 
     def means(self, u) -> tuple[np.ndarray, np.ndarray]:
+        """Volume averages of the strain and the stress of `u`, as Mandel vectors."""
         strain, stress = np.empty(self.m), np.empty(self.m)
         self._means(u, self.material, self.stack, self.bbar, strain, stress)
         return strain, stress
@@ -164,6 +167,11 @@ class Problem:
         self.constrain(q)
 
     def affine(self, bc: str):
+        """Solve the load cases of a kinematic, periodic or mixed condition `bc`.
+
+        Returns the tensor, the iterations and residuals per load case and the
+        Hill-Mandel defect.
+        """
         ndim, m = self.ndim, self.m
         shape = self.material.shape
         node_shape = self.node_shape
@@ -210,6 +218,12 @@ class Problem:
         return tensor, iterations, residuals, defect
 
     def static(self):
+        """Solve the load cases of the static condition (uniform tractions).
+
+        Returns the stiffness (the inverse of the apparent compliance on the
+        compatible stresses), the iterations and residuals per load case and
+        the Hill-Mandel defect.
+        """
         ndim, m = self.ndim, self.m
         shape = self.material.shape
         node_shape = self.node_shape
@@ -281,7 +295,8 @@ class Problem:
 
 def _compatible_stresses(loads, voids, spacing) -> np.ndarray:
     """Orthonormal basis (m, s) of the uniform stresses whose boundary loads put no force
-    on a node touching no solid and do no work on any zero-energy mode."""
+    on a node touching no solid and do no work on any zero-energy mode.
+    """
     rows = np.array([voids.components(f) for f in loads]) / spacing ** (loads[0].ndim - 2)
     squares, vectors = np.linalg.eigh(rows @ rows.T)
     return vectors[:, squares <= _INCOMPATIBLE**2].copy()

@@ -60,7 +60,8 @@ class ZeroModes:
 
     def project(self, x: np.ndarray) -> None:
         """In place: zero the empty nodes of `x` (node grid + (d,)) and remove its
-        components along the zero-energy modes."""
+        components along the zero-energy modes.
+        """
         x[self.empty] = 0.0
         flat = x.reshape(-1)
         for dofs, basis in self.blocks:
@@ -221,7 +222,8 @@ def zero_modes(solid: np.ndarray, fixed: np.ndarray, *, periodic: bool) -> ZeroM
 
     def nodal(copies, params):
         """Flat dofs (sorted) and values (dofs, k) of part parameters `params` (n_parts, r, k)
-        at the nodes of `copies` (the copies of one node agree: constraints)."""
+        at the nodes of `copies` (the copies of one node agree: constraints).
+        """
         fields = np.einsum("ndr,nrk->ndk", t[copies], params[part[copies]])
         nodes, first_copy = np.unique(node[copies], return_index=True)
         values = fields[first_copy].reshape(-1, params.shape[2])
