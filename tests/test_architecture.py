@@ -31,6 +31,7 @@ LAYERS = {
     "sve._validation": 1,
     "sve._warnings": 1,
     "sve.microstructure": 1,
+    "sve.images": 2,
     "sve.solvers": 2,
     "sve.morphology": 2,
     "sve.statistics": 3,
