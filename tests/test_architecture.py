@@ -1,9 +1,9 @@
 """The layering rules of the architecture notes (docs/architecture), checked on the code's
 own imports (ast), so that the picture in the docs and the code tell one story.
 
-* Layers, lowest first: ``generators`` < the ``sve`` core (``sve._validation``,
-  ``sve.microstructure``, ``sve._warnings``) < ``sve.solvers`` and ``sve.morphology``
-  < ``sve.statistics`` < ``sve.study`` < ``sve.report`` < ``sve.cli`` and ``sve``
+* Layers, lowest first: ``generators`` < the argument checks and warnings
+  (``sve._validation``, ``sve._warnings``) < ``sve.microstructure`` < ``sve.images``,
+  ``sve.solvers`` and ``sve.morphology`` < ``sve.statistics`` < ``sve.study`` < ``sve.report`` < ``sve.cli`` and ``sve``
   itself. A module imports only from its own package or from a lower layer.
 * ``sve.solvers`` is split by physics over a shared core: ``sve.solvers._core``
   imports no other part of ``sve.solvers``; the physics packages
@@ -30,15 +30,15 @@ LAYERS = {
     "generators": 0,
     "sve._validation": 1,
     "sve._warnings": 1,
-    "sve.microstructure": 1,
-    "sve.images": 2,
-    "sve.solvers": 2,
-    "sve.morphology": 2,
-    "sve.statistics": 3,
-    "sve.study": 4,
-    "sve.report": 5,
-    "sve.cli": 6,
-    "sve": 7,
+    "sve.microstructure": 2,
+    "sve.images": 3,
+    "sve.solvers": 3,
+    "sve.morphology": 3,
+    "sve.statistics": 4,
+    "sve.study": 5,
+    "sve.report": 6,
+    "sve.cli": 7,
+    "sve": 8,
 }
 PHYSICS = ("sve.solvers.conductivity", "sve.solvers.elasticity")
 SHARED = ("sve.solvers.result", "sve.solvers.bounds", "sve.solvers.moduli")
