@@ -75,7 +75,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _print_status(ds, store, indent: str = "") -> None:
     """What one study store holds (one value of a sweep: indented)."""
-    from sve.study.store import adaptive_summary
+    from sve.study.adaptive import adaptive_summary
     from sve.study.tasks import STATUS
 
     def say(text: str) -> None:
@@ -105,10 +105,17 @@ def _print_status(ds, store, indent: str = "") -> None:
         say(f"  error: {error}")
     for run in json.loads(ds.attrs.get("runs", "[]")):
         hosts = f" on {run['hosts']} host(s)" if "hosts" in run else ""
+        workers = f" on {run['workers']} workers{hosts}" if "workers" in run else ""
+        scheduler = f" ({run['scheduler']})" if "scheduler" in run else ""
+        if run.get("interrupted"):
+            say(
+                f"  run {run['started']} -> interrupted: {run['tasks']} tasks{workers}{scheduler}"
+                ", killed or stopped before it ended (its finished records were kept)"
+            )
+            continue
         say(
-            f"  run {run['started']} -> {run['finished']}: {run['tasks']} tasks on "
-            f"{run['workers']} workers{hosts} ({run['scheduler']}), "
-            f"{run['failed_tasks']} failed"
+            f"  run {run['started']} -> {run['finished']}: {run['tasks']} tasks{workers}"
+            f"{scheduler}, {run['failed_tasks']} failed"
         )
     if "active_run" in ds.attrs:
         active = json.loads(ds.attrs["active_run"])

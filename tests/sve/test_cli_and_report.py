@@ -72,7 +72,7 @@ def test_report_and_status_commands(tiny_run, capsys):
 
 def test_partial_dataset_gets_a_banner(tmp_path):
     from sve.study import load_spec
-    from sve.study.store import empty_dataset
+    from sve.study.schema import empty_dataset
 
     spec = load_spec({**_tiny_dict(), "sampling": {"sizes": [6, 9, 12], "realizations": 4}})
     ds = empty_dataset(spec)

@@ -26,7 +26,7 @@ from sve.statistics import (
     rve_size,
 )
 from sve.study import load_spec
-from sve.study.store import empty_dataset
+from sve.study.schema import empty_dataset
 from sve.study.tasks import failed_batch, solve_batch
 
 TINY = """
