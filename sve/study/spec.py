@@ -193,36 +193,36 @@ class SpecError(ValueError):
     """A study specification that breaks a rule; the message names the field."""
 
 
-class Table(Mapping):
+class Table(dict):
     """A read-only table of a spec (``[medium]``, ``property.crystal``, a phase's moduli).
 
-    Compares equal to a dict of the same items, prints as one and hashes by
-    its content, so a frozen :class:`StudySpec` stays hashable.
+    A ``dict`` (it prints, compares and serializes to JSON as one) whose
+    items cannot change, hashed by its content, so a frozen
+    :class:`StudySpec` stays frozen and hashable. ``{**table, key: value}``
+    makes a changed (plain) copy.
     """
-
-    __slots__ = ("_items",)
 
     def __init__(self, items: Mapping[str, Any] | None = None, /, **more: Any) -> None:
         data = {**(items or {}), **more}
-        object.__setattr__(self, "_items", {k: _frozen(v) for k, v in data.items()})
+        super().__init__({key: _frozen(value) for key, value in data.items()})
 
-    def __getitem__(self, key: str) -> Any:
-        return self._items[key]
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a spec Table is read-only; build a changed copy: {**table, key: value}")
 
-    def __iter__(self):
-        return iter(self._items)
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
 
-    def __len__(self) -> int:
-        return len(self._items)
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(json.dumps(self, sort_keys=True))
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("a spec Table is read-only")
+    def __reduce__(self):
+        return (Table, (dict(self),))
 
-    def __hash__(self) -> int:
-        return hash(json.dumps(_plain(self), sort_keys=True))
+    def __copy__(self) -> Table:
+        return self
 
-    def __repr__(self) -> str:
-        return repr(self._items)
+    def __deepcopy__(self, memo: dict) -> Table:
+        return self
 
 
 def _frozen(value: Any) -> Any:
