@@ -31,9 +31,9 @@ from sve.statistics import (
     rve_size,
 )
 from sve.statistics.ergodicity import spatial_average_band, window_ergodicity
+from sve.study.adaptive import adaptive_summary
 from sve.study.media import indicator_integral_range
 from sve.study.spec import StudySpec
-from sve.study.adaptive import adaptive_summary
 from sve.study.tasks import STATUS
 
 __all__ = [

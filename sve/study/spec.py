@@ -6,6 +6,7 @@ received, e.g. ``sampling.sizes[2] must be an integer >= 2, got -4``.
 
 The TOML layout (see ``studies/default.toml`` for a commented example)::
 
+    schema_version = 2              # optional: the spec layout (1 and 2 read the same TOML)
     name = "default"
     seed = 20261121                 # root entropy of numpy.random.SeedSequence
     store = "results/default.zarr"  # optional: where to write when no store is given
@@ -17,6 +18,8 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     correlation_length = 4.0        # physical units (same as sampling.spacing)
     volume_fraction = 0.5           # of phase 1
     fraction = "expected"           # or "exact" (sve.study.media.FRACTIONS)
+    # voronoi_mosaic, voronoi_polycrystal: cell_size or intensity (germs per unit volume);
+    # boolean_spheres: volume_fraction or intensity (sve.study.media.ALTERNATIVES)
 
     [property]
     name = "conductivity"           # or "elasticity"
@@ -48,6 +51,15 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     stop = "residual"               # or "tensor" (conductivity): tol is then the estimated
                                     # relative accuracy of the apparent tensor
     batch = 8                       # realizations per Dask task
+
+A validated spec (:class:`StudySpec`) holds one frozen section per table:
+``spec.medium``, ``spec.physics`` (the ``[property]`` table),
+``spec.sampling``, ``spec.solver``, ``spec.sweep``; the flat names of before
+(``spec.sizes``, ``spec.tol``, ...) read the same values. Its JSON text (a
+store's ``spec`` attribute) is this layout with ``schema_version``
+(:data:`SCHEMA_VERSION`); the flat text of stores written before the
+sections (version 1) still reads, and a store is resumed by any spec equal to
+its own, whatever the layout each was written in.
 
 Sampling modes (``sampling.mode``):
 
