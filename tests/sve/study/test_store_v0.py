@@ -121,7 +121,7 @@ def test_resume_with_one_more_realization(tmp_path, client):
 
 
 @pytest.mark.slow
-def test_resume_of_a_killed_run_keeps_it_in_the_history(tmp_path, client):
+def test_resume_of_a_killed_run_keeps_it_in_the_history(tmp_path, client, capsys):
     store = _copy("store_v0_partial.zarr", tmp_path)
     before = open_study(store).load()
     killed = json.loads(before.attrs["active_run"])
@@ -135,6 +135,9 @@ def test_resume_of_a_killed_run_keeps_it_in_the_history(tmp_path, client):
     assert len(runs) == 2
     assert runs[0]["started"] == killed["started"] and runs[0]["interrupted"] is True
     assert runs[0]["finished"] is None and runs[1]["tasks"] == 2
+    assert main(["status", str(store)]) == 0
+    printed = capsys.readouterr().out
+    assert f"run {killed['started']} -> interrupted" in printed and "not finished" not in printed
     # the same records as the study run whole: streams depend on (size, realization) only
     complete = open_study(FIXTURES / "store_v0.zarr").load()
     for name in ("conductivity", "volume_fraction", "iterations", "residual", "status"):
