@@ -69,7 +69,7 @@ Sampling modes (``sampling.mode``):
 - ``"windows"``: the SVEs of size L are non-overlapping L-windows of ONE
   large periodic parent realization of edge ``sampling.parent_size``
   (drawn once per study from its own seed stream,
-  :func:`sve.study.tasks.parent_rng`). Windows are not periodic: kinematic,
+  :func:`sve.study.seeding.parent_rng`). Windows are not periodic: kinematic,
   static and mixed conditions are the natural ones; periodic conditions are
   allowed and give the apparent property of the periodized window.
 - ``"both"``: the two samples side by side (dataset dimension ``sampling``),
