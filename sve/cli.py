@@ -75,7 +75,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _print_status(ds, store, indent: str = "") -> None:
     """What one study store holds (one value of a sweep: indented)."""
-    from sve.study.store import adaptive_summary
+    from sve.study.adaptive import adaptive_summary
     from sve.study.tasks import STATUS
 
     def say(text: str) -> None:
@@ -105,10 +105,17 @@ def _print_status(ds, store, indent: str = "") -> None:
         say(f"  error: {error}")
     for run in json.loads(ds.attrs.get("runs", "[]")):
         hosts = f" on {run['hosts']} host(s)" if "hosts" in run else ""
+        workers = f" on {run['workers']} workers{hosts}" if "workers" in run else ""
+        scheduler = f" ({run['scheduler']})" if "scheduler" in run else ""
+        if run.get("interrupted"):
+            say(
+                f"  run {run['started']} -> interrupted: {run['tasks']} tasks{workers}{scheduler}"
+                ", killed or stopped before it ended (its finished records were kept)"
+            )
+            continue
         say(
-            f"  run {run['started']} -> {run['finished']}: {run['tasks']} tasks on "
-            f"{run['workers']} workers{hosts} ({run['scheduler']}), "
-            f"{run['failed_tasks']} failed"
+            f"  run {run['started']} -> {run['finished']}: {run['tasks']} tasks{workers}"
+            f"{scheduler}, {run['failed_tasks']} failed"
         )
     if "active_run" in ds.attrs:
         active = json.loads(ds.attrs["active_run"])
@@ -127,17 +134,26 @@ def _value(text: str):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from sve.study.media import POLYCRYSTAL, draw_medium, validate_medium
+    from sve.study.media import ALTERNATIVES, POLYCRYSTAL, draw_medium, validate_medium
     from sve.study.spec import SpecError, _positive
 
     table = {"generator": args.generator, "ndim": args.ndim}
-    if args.generator != POLYCRYSTAL:  # grains of one crystal: no phases
+    if args.volume_fraction is not None:
         table["volume_fraction"] = args.volume_fraction
+    if args.intensity is not None:
+        table["intensity"] = args.intensity
     for item in args.set or []:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
         table[key.strip()] = _value(text.strip())
+    pair = ALTERNATIVES.get(args.generator, ("volume_fraction", None))
+    if (
+        args.generator != POLYCRYSTAL  # grains of one crystal: no phases
+        and "volume_fraction" not in table
+        and not (pair[0] == "volume_fraction" and pair[1] in table)
+    ):
+        table["volume_fraction"] = 0.5
 
     def fail(message: str):
         raise SpecError(message.replace("medium.", "")) from None
@@ -359,7 +375,17 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("generator", help="gaussian_level_cut, boolean_spheres, rsa_spheres, ...")
     gen.add_argument("--ndim", type=int, default=2, help="2 or 3 (default 2)")
     gen.add_argument("--size", type=int, required=True, help="edge length in voxels")
-    gen.add_argument("--volume-fraction", type=float, default=0.5, help="of phase 1")
+    gen.add_argument(
+        "--volume-fraction",
+        type=float,
+        help="of phase 1 (default 0.5; boolean_spheres: or give --intensity)",
+    )
+    gen.add_argument(
+        "--intensity",
+        type=float,
+        help="germs per unit volume (physical units): instead of cell_size for "
+        "voronoi_mosaic and voronoi_polycrystal, of --volume-fraction for boolean_spheres",
+    )
     gen.add_argument(
         "--set",
         action="append",

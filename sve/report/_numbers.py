@@ -31,9 +31,9 @@ from sve.statistics import (
     rve_size,
 )
 from sve.statistics.ergodicity import spatial_average_band, window_ergodicity
+from sve.study.adaptive import adaptive_summary
 from sve.study.media import indicator_integral_range
 from sve.study.spec import StudySpec
-from sve.study.store import adaptive_summary
 from sve.study.tasks import STATUS
 
 __all__ = [
@@ -500,7 +500,7 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
           ``parent_band`` (half-width of the integral-range band around the
           expected fraction φ), ``parent_inside``.
         * adaptive studies (``sampling.adaptive_target``, per ``size``,
-          :func:`sve.study.store.adaptive_summary`): ``realizations_used``,
+          :func:`sve.study.adaptive.adaptive_summary`): ``realizations_used``,
           ``adaptive_state`` ("reached", "budget", or "running" while the
           study is unfinished), ``target_reached``,
           ``relative_half_width`` (of the mean's 95 % interval, largest over

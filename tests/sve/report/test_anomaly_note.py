@@ -1,19 +1,16 @@
 """The report's caution when a non-periodic condition is flagged anomalous."""
 
-import tomllib
-
 import pytest
 
 from sve.report import key_numbers
 from sve.report._document import _variance_section
 from sve.study import load_spec
-from tests.sve.report.test_report_pages import TINY, _solved
 
 
 @pytest.fixture(scope="module")
-def numbers_and_spec():
-    spec = load_spec(tomllib.loads(TINY))  # kinematic, periodic and static
-    return key_numbers(_solved(spec)), spec
+def numbers_and_spec(tiny_spec_data, solve_study):
+    spec = load_spec(tiny_spec_data(solver={"bc": ["kinematic", "periodic", "static"]}))
+    return key_numbers(solve_study(spec)), spec
 
 
 def _text(numbers, spec):

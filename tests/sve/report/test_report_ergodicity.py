@@ -17,7 +17,7 @@ from sve.report import key_numbers, report
 from sve.statistics import ensemble_statistics
 from sve.statistics.ergodicity import window_ergodicity
 from sve.study import load_spec
-from sve.study.store import empty_dataset
+from sve.study.schema import empty_dataset
 from sve.study.tasks import solve_batch
 
 BOTH = """

@@ -1,6 +1,6 @@
 """The convergence report: key numbers, Markdown, the HTML page in headless Chromium.
 
-A tiny study (the TINY spec of ``tests/sve/test_cli_and_report.py`` with the
+A tiny study (the ``tiny_spec_data`` of ``tests/conftest.py`` with the
 KUBC/PBC/SUBC bracket) is solved in-process once per module: no Dask, a few
 seconds.
 """
@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import tomllib
 
 import numpy as np
 import pytest
@@ -26,52 +25,18 @@ from sve.statistics import (
     rve_size,
 )
 from sve.study import load_spec
-from sve.study.store import empty_dataset
-from sve.study.tasks import failed_batch, solve_batch
-
-TINY = """
-name = "tiny"
-seed = 11
-[medium]
-generator = "gaussian_level_cut"
-ndim = 2
-covariance = "gaussian"
-correlation_length = 1.5
-volume_fraction = 0.5
-[property]
-name = "conductivity"
-phases = [1.0, 10.0]
-[sampling]
-sizes = [6, 9, 12, 18]
-realizations = 8
-[solver]
-bc = ["kinematic", "periodic", "static"]
-batch = 4
-"""
-
-
-def _solved(spec, sizes=None):
-    """The study dataset with the given size indices solved (all by default)."""
-    ds = empty_dataset(spec)
-    for k, size in enumerate(spec.sizes):
-        if sizes is None or k in sizes:
-            for name, values in solve_batch(spec, size, range(spec.realizations)).items():
-                ds[name][k] = values
-    ds.attrs["runs"] = json.dumps(
-        [{"started": "t0", "finished": "t1", "wall_time_s": 1.0, "workers": 2,
-          "scheduler": "test", "tasks": 8, "failed_tasks": 0}]
-    )
-    return ds
+from sve.study.schema import empty_dataset
+from sve.study.tasks import failed_batch
 
 
 @pytest.fixture(scope="module")
-def spec():
-    return load_spec(tomllib.loads(TINY))
+def spec(tiny_spec_data):
+    return load_spec(tiny_spec_data(solver={"bc": ["kinematic", "periodic", "static"]}))
 
 
 @pytest.fixture(scope="module")
-def study(spec):
-    return _solved(spec)
+def study(spec, solve_study):
+    return solve_study(spec)
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +106,8 @@ def test_markdown_and_html_show_the_layer_numbers(study, spec, written):
     assert os.fspath(written) == str(written.markdown)
 
 
-def test_partial_store_gets_a_banner_with_counts_per_size(spec, tmp_path):
-    ds = _solved(spec, sizes=(0, 1))  # the two smaller sizes finished, the others pending
+def test_partial_store_gets_a_banner_with_counts_per_size(spec, solve_study, tmp_path):
+    ds = solve_study(spec, sizes=(0, 1))  # the two smaller sizes finished, the others pending
     text = report(ds, tmp_path).read_text()
     assert "Partial study" in text and "48 of 96 solves finished" in text
     assert "| 6 | 24 | 0 | 0 | 0 | 24 |" in text  # size, ok, not conv., failed, missing, expected
