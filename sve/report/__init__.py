@@ -1,6 +1,6 @@
 """Convergence reports of a study: a self-contained HTML page, Markdown, PNG and SVG figures.
 
-:func:`report` writes the report of a (possibly partial) study dataset or
+:func:`write_report` writes the report of a (possibly partial) study dataset or
 store; :func:`key_numbers` returns the numbers it prints as a tidy
 :class:`xarray.Dataset`, for users who draw their own figures. A parameter
 sweep gets one report per value and a summary page (:func:`sweep_numbers`).
@@ -20,7 +20,7 @@ from sve.study.spec import StudySpec
 from sve.study.store import open_study
 from sve.study.sweep import is_sweep
 
-__all__ = ["FIGURES", "Report", "SweepReport", "key_numbers", "report", "sweep_numbers"]
+__all__ = ["FIGURES", "Report", "SweepReport", "key_numbers", "sweep_numbers", "write_report"]
 
 #: The figures of a report, written as ``NAME.png`` and ``NAME.svg``; a polycrystal's
 #: report has ``grains`` (grain volumes) in place of ``s2`` (it has no phases).
@@ -43,7 +43,7 @@ class Report:
         return f"{self.html} (Markdown: {self.markdown.name})"
 
     def read_text(self) -> str:
-        """The Markdown text (as ``Path.read_text``; ``report()`` used to return the path)."""
+        """The Markdown text (as ``Path.read_text``; ``write_report()`` used to return the path)."""
         return self.markdown.read_text()
 
 
@@ -56,7 +56,7 @@ class SweepReport(Report):
     reports: tuple[Report, ...] = ()
 
 
-def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
+def write_report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
     """Write the convergence report of a study.
 
     Parameters
@@ -89,7 +89,7 @@ def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
     """
     ds = source if isinstance(source, xr.Dataset) else open_study(source)
     if is_sweep(ds):
-        written = _sweep.write(ds.load(), Path(out_dir), report)
+        written = _sweep.write(ds.load(), Path(out_dir), write_report)
         return SweepReport(
             markdown=written.markdown,
             html=written.html,
@@ -122,7 +122,3 @@ def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
         numbers=numbers,
     )
 
-
-# ``sve.report`` is this function once ``sve`` is imported (``from sve.report import report``
-# in ``sve/__init__.py``): let ``sve.report.key_numbers`` work there too.
-report.key_numbers = key_numbers  # type: ignore[attr-defined]
