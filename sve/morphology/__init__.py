@@ -8,11 +8,11 @@ physical (``spacing`` units), lags are in FFT order.
 
 from __future__ import annotations
 
-from .chords import chord_length_distribution, chord_lengths, lineal_path
-from .connectivity import connected_components, percolates
-from .integral_range import IntegralRangeEstimate, integral_range
-from .surface import specific_surface
-from .two_point import radial_average, two_point_probability
+from sve.morphology.chords import chord_length_distribution, chord_lengths, lineal_path
+from sve.morphology.connectivity import connected_components, percolates
+from sve.morphology.integral_range import IntegralRangeEstimate, integral_range
+from sve.morphology.surface import specific_surface
+from sve.morphology.two_point import radial_average, two_point_probability
 
 __all__ = [
     "IntegralRangeEstimate",

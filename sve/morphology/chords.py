@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_axis, check_bool, check_phases, check_spacing, indicator
+from sve.morphology._validation import (
+    check_axis,
+    check_bool,
+    check_phases,
+    check_spacing,
+    indicator,
+)
 
 
 def _lines(

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from skimage import measure
 
-from ._validation import check_bool, check_phases, indicator, is_integer
+from sve.morphology._validation import check_bool, check_phases, indicator, is_integer
 
 
 def _check(phases: object, phase: object, periodic: object, connectivity: object):

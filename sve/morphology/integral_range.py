@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ._validation import (
+from sve.morphology._validation import (
     check_bool,
     check_confidence,
     check_phases,
@@ -19,7 +19,7 @@ from ._validation import (
     indicator,
     is_integer,
 )
-from .two_point import autocorrelation, lag_distance, window_pair_counts
+from sve.morphology.two_point import autocorrelation, lag_distance, window_pair_counts
 
 
 class IntegralRangeEstimate(NamedTuple):

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from skimage import measure
 
-from ._validation import check_bool, check_phases, check_spacing, indicator
+from sve.morphology._validation import check_bool, check_phases, check_spacing, indicator
 
 METHODS = ("faces", "marching_cubes")
 

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import fft
 
-from ._validation import check_bool, check_phases, check_spacing, indicator
+from sve.morphology._validation import check_bool, check_phases, check_spacing, indicator
 
 
 def two_point_probability(

@@ -8,6 +8,7 @@ sweep gets one report per value and a summary page (:func:`sweep_numbers`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class Report:
         return f"{self.html} (Markdown: {self.markdown.name})"
 
     def read_text(self) -> str:
-        """The Markdown text (as ``Path.read_text``; ``write_report()`` used to return the path)."""
+        """The Markdown text (``Path.read_text`` of :attr:`markdown`)."""
         return self.markdown.read_text()
 
 
@@ -83,10 +84,17 @@ def write_report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report
 
     Raises
     ------
+    TypeError
+        If ``source`` is neither a dataset nor a path.
     ValueError
         If ``source`` is not a study (no spec or status), or has no
         successful solve yet.
     """
+    if not isinstance(source, xr.Dataset | str | os.PathLike):
+        raise TypeError(
+            "source must be an xarray.Dataset or a path to a study store, "
+            f"got {type(source).__name__}"
+        )
     ds = source if isinstance(source, xr.Dataset) else open_study(source)
     if is_sweep(ds):
         written = _sweep.write(ds.load(), Path(out_dir), write_report)

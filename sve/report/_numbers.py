@@ -30,6 +30,7 @@ from sve.statistics import (
     point_variance,
     rve_size,
 )
+from sve.statistics.ensemble import in_memory
 from sve.statistics.ergodicity import spatial_average_band, window_ergodicity
 from sve.study.media import indicator_integral_range
 from sve.study.spec import StudySpec
@@ -91,7 +92,8 @@ def convergence_part(ds: xr.Dataset) -> xr.Dataset:
 
 
 def check_study_dataset(ds: object) -> xr.Dataset:
-    """``ds`` if it is a study dataset with at least one ok record, else a clear error."""
+    """``ds`` (in memory: a lazy one is computed) if it is a study dataset with at
+    least one ok record, else a clear error."""
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
     if "sweep" in ds.dims:
@@ -99,6 +101,7 @@ def check_study_dataset(ds: object) -> xr.Dataset:
             "a parameter sweep's dataset holds one study per value: take its key numbers "
             "per value (sve.study.split_sweep) or as a summary (sve.report.sweep_numbers)"
         )
+    ds = in_memory(ds)
     missing = ["status"] if "status" not in ds else []
     if not any(name in ds for name in ("conductivity", "stiffness")):
         missing.append("conductivity or stiffness")

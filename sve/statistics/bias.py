@@ -8,8 +8,14 @@ import numpy as np
 import xarray as xr
 from scipy import optimize, stats
 
-from ._validation import check_confidence, check_real
-from .ensemble import check_study, ensemble_statistics, ok_values, weighted_line
+from sve.statistics._validation import check_confidence, check_real
+from sve.statistics.ensemble import (
+    check_study,
+    ensemble_statistics,
+    in_memory,
+    ok_values,
+    weighted_line,
+)
 
 KINEMATIC = ("kinematic", "KUBC")
 STATIC = ("static", "SUBC")
@@ -88,6 +94,7 @@ def boundary_bias(
     .. [2] T. Kanit et al. (2003), Int. J. Solids Struct. 40, 3647-3679.
     """
     variable = check_study(ds, variable)
+    ds = in_memory(ds)
     confidence = check_confidence(confidence)
     if length not in ds.coords:
         raise ValueError(f"ds has no coordinate {length!r}")
@@ -249,6 +256,7 @@ def error_budget(
     residual itself as the relative error of the property is conservative.
     """
     variable = check_study(ds, variable)
+    ds = in_memory(ds)
     if tol is not None:
         tol = check_real(tol, "tol", 0.0, 1.0)
     statistics = ensemble_statistics(ds, variable, isotropic=isotropic, confidence=confidence)

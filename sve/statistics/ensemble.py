@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from scipy import special, stats
 
-from ._validation import check_confidence, check_integer
+from sve.statistics._validation import check_confidence, check_integer
 
 OK = 1  # sve.study.tasks.STATUS["ok"]; the statistics layer must not import the study layer
 
@@ -38,6 +38,9 @@ def isotropic_part(tensor: xr.DataArray, modulus: str = "bulk") -> xr.DataArray:
     diagonal only, so they are defined under mixed conditions too (whose
     normal-shear coupling is NaN).
     """
+    if not isinstance(tensor, xr.DataArray):
+        raise TypeError(f"tensor must be an xarray.DataArray, got {type(tensor).__name__}")
+    tensor = in_memory(tensor)
     for dim in ("i", "j"):
         if dim not in tensor.dims:
             raise ValueError(f"tensor must have dimensions 'i' and 'j', got {tensor.dims}")
@@ -56,6 +59,22 @@ def isotropic_part(tensor: xr.DataArray, modulus: str = "bulk") -> xr.DataArray:
         return (trace - d * bulk) / (2 * (m - 1))
     diagonal = tensor.where(tensor["i"] == tensor["j"])
     return diagonal.sum(("i", "j"), skipna=True, min_count=1) / m
+
+
+def in_memory(data):
+    """``data`` with every array in memory.
+
+    A lazy (Dask-backed) dataset or array, such as :func:`sve.open_study`
+    returns, is computed into a new object (the caller's stays lazy); one
+    already in memory is returned as is. Anything else is returned unchanged
+    for the caller's own type check.
+    """
+    if isinstance(data, xr.Dataset):
+        lazy = any(variable.chunks is not None for variable in data.variables.values())
+        return data.compute() if lazy else data
+    if isinstance(data, xr.DataArray):
+        return data.compute() if data.chunks is not None else data
+    return data
 
 
 #: The apparent tensors a study dataset may hold, one per study.
@@ -142,6 +161,7 @@ def ensemble_statistics(
        Chapman & Hall, 1993, chapter 13.
     """
     variable = check_study(ds, variable)
+    ds = in_memory(ds)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     bootstrap = check_integer(bootstrap, "bootstrap", 0)
@@ -283,6 +303,7 @@ def fit_variance_scaling(
     3647-3679.
     """
     check_fit_input(statistics, length, confidence)
+    statistics = in_memory(statistics)
     x = np.log(statistics[length])
 
     def fit(variance, n, x):

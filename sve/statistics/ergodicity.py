@@ -16,8 +16,8 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ._validation import check_confidence, check_positive_values, check_real
-from .ensemble import check_study, ok_values
+from sve.statistics._validation import check_confidence, check_positive_values, check_real
+from sve.statistics.ensemble import check_study, in_memory, ok_values
 
 
 def _field(values: ArrayLike, name: str, ndim: tuple[int, ...]) -> np.ndarray:
@@ -220,6 +220,7 @@ def window_ergodicity(
        387-403, 1991.
     """
     variable = check_study(ds, variable)
+    ds = in_memory(ds)
     confidence = check_confidence(confidence)
     samplings = list(ds["sampling"].values) if "sampling" in ds.dims else []
     if not {"independent", "windows"} <= set(samplings):

@@ -6,8 +6,8 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from ._validation import check_integer, check_positive_values, check_real
-from .ensemble import check_fit_input, log_variance_fit
+from sve.statistics._validation import check_integer, check_positive_values, check_real
+from sve.statistics.ensemble import check_fit_input, in_memory, log_variance_fit
 
 _REFERENCE = (
     "Kanit, T., Forest, S., Galliet, I., Mounoury, V., Jeulin, D. (2003), Int. J. Solids "
@@ -125,6 +125,7 @@ def fit_integral_range(
        387-403, 1991.
     """
     check_fit_input(statistics, length, confidence)
+    statistics = in_memory(statistics)
     ndim = check_integer(ndim, "ndim", 1)
     if ndim > 3:
         raise ValueError(f"ndim must be 1, 2 or 3, got {ndim!r}")
@@ -180,6 +181,8 @@ def fit_integral_range(
 
 def _largest_size_mean(statistics: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     """Mean at the largest size with a finite mean, and the variance of its logarithm."""
+    if not isinstance(statistics, xr.Dataset):
+        raise TypeError(f"statistics must be an xarray.Dataset, got {type(statistics).__name__}")
     for name in ("mean", "variance", "n"):
         if name not in statistics:
             raise ValueError(f"statistics has no variable {name!r}")
@@ -245,6 +248,7 @@ def rve_size(
     for name in ("exponent", "exponent_se", "log_length_center", "log_variance_center"):
         if not isinstance(fit, xr.Dataset) or name not in fit:
             raise ValueError(f"fit must be the output of fit_integral_range (no {name!r})")
+    fit, statistics = in_memory(fit), in_memory(statistics)
     zbar, log_zbar_var = _largest_size_mean(statistics)
     d = fit.attrs["ndim"]
     slope, c = fit["exponent"].where(fit["exponent"] < 0), fit["log_variance_center"]
@@ -304,6 +308,7 @@ def realizations_needed(statistics: xr.Dataset, *, relative_error: float) -> xr.
     """
     relative_error = check_real(relative_error, "relative_error", 0.0, 1.0)
     zbar, _ = _largest_size_mean(statistics)
+    statistics = in_memory(statistics)
     confidence = statistics.attrs.get("confidence", 0.95)
     dof = (statistics["n"] - 1).where(statistics["n"] >= 2)
     scale = 4 / (relative_error**2 * zbar**2)
