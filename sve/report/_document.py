@@ -237,10 +237,7 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block("h2", "Mean against size"),
         Block(
             "p",
-            "KUBC (kinematic) means decrease and SUBC (static) means increase with L toward "
-            f"the effective {numbers.attrs['quantity']}; PBC lies between them for every "
-            "realization. "
-            f"Bounds {numbers.attrs['bounds']}:",
+            f"{_size_effect(numbers)} {_bracket(numbers)} Bounds {numbers.attrs['bounds']}:",
         ),
         Block("list", rows=bounds),
         Block(
@@ -254,6 +251,90 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block("figure", "mean_vs_size", header=["mean against size"]),
         *_components(numbers, spec),
     ]
+
+
+def _names(bcs: list[str]) -> str:
+    return ", ".join(bcs)
+
+
+def _size_effect(numbers: xr.Dataset) -> str:
+    """What the means do with L, per bc, from the interval of their drift (``trend``)."""
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    last = int(numbers["size"].values[-1])
+    parts = []
+    for bc in numbers["bc"].values:
+        s = numbers.sel(bc=bc)
+        trend = str(s["trend"].item())
+        if trend == "not measured":
+            parts.append(f"{bc}: not measured (fewer than two sizes with an interval)")
+            continue
+        parts.append(
+            f"{bc}: {trend} (mean at L = {int(s['trend_from_size'])} minus mean at L = {last}: "
+            f"{fmt(s['trend_drift'], '.3g')}, {conf} % interval "
+            f"{interval(s['trend_drift_low'], s['trend_drift_high'], '.3g')})"
+        )
+    return f"The {numbers.attrs['quantity']} with growing L: " + "; ".join(parts) + "."
+
+
+def _bracket(numbers: xr.Dataset) -> str:
+    """Whether static <= periodic <= kinematic held realization by realization."""
+    checked = int(numbers["bracket_checked"])
+    if not checked:
+        return f"The order of the boundary conditions is {numbers.attrs['bracket']}."
+    held = int(numbers["bracket_held"])
+    order = numbers.attrs["bracket"]
+    if held == checked:
+        return (
+            f"Per realization, {order} holds for all {checked} (size, realization) pairs "
+            "solved under these conditions (to the solver tolerance)."
+        )
+    return (
+        f"Per realization, {order} **fails for {checked - held} of {checked}** (size, "
+        "realization) pairs solved under these conditions, beyond the solver tolerance."
+    )
+
+
+def _component_agreement(numbers: xr.Dataset) -> str:
+    """Whether the diagonal components at the largest size agree within their intervals."""
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    agree, differ, unknown = [], [], []
+    for bc in numbers["bc"].values:
+        mean = numbers["component_mean"].sel(bc=bc).isel(size=-1).values
+        half = numbers["component_statistical"].sel(bc=bc).isel(size=-1).values
+        if not np.all(np.isfinite(mean) & np.isfinite(half)):
+            unknown.append(str(bc))
+            continue
+        gaps = np.abs(mean[:, None] - mean[None, :]) - (half[:, None] + half[None, :])
+        (differ if np.any(gaps > 0) else agree).append(str(bc))
+    parts = []
+    if agree:
+        parts.append(f"they agree within their {conf} % intervals under {_names(agree)}")
+    if differ:
+        parts.append(
+            f"they differ beyond their {conf} % intervals under {_names(differ)} (the "
+            "apparent tensor is anisotropic at this size)"
+        )
+    if unknown:
+        parts.append(f"no interval under {_names(unknown)} (fewer than 2 realizations)")
+    return "; ".join(parts)
+
+
+def _alpha_sentence(numbers: xr.Dataset) -> str:
+    """Where the interval of Kanit's alpha holds 1 (A is then Matheron's integral range)."""
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    holds, excludes = [], []
+    for bc in numbers["bc"].values:
+        low, high = float(numbers["alpha_low"].sel(bc=bc)), float(numbers["alpha_high"].sel(bc=bc))
+        if np.isfinite(low) and np.isfinite(high):
+            (holds if low <= 1 <= high else excludes).append(str(bc))
+    if not holds and not excludes:
+        return "A is Matheron's integral range where α = 1; no α is fitted here."
+    parts = []
+    if holds:
+        parts.append(f"holds 1 under {_names(holds)}: there A reads as Matheron's integral range")
+    if excludes:
+        parts.append(f"excludes 1 under {_names(excludes)}: there A is only the scale of the law")
+    return f"The {conf} % interval of α " + "; it ".join(parts) + "."
 
 
 def _components(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
@@ -270,9 +351,7 @@ def _components(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block(
             "p",
             f"Mean diagonal components of the apparent tensor{notation} at the largest size "
-            f"L = {size} voxels: in a statistically isotropic medium they agree, in a "
-            "laminate or a textured medium each direction has its own limit and each "
-            "boundary condition its own bias.",
+            f"L = {size} voxels: {_component_agreement(numbers)}.",
         ),
         Block("table", header=header, rows=rows),
     ]
@@ -350,8 +429,7 @@ def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     else:
         kanit = (
             "Kanit's law D²(V) = D² (A/V)^α with the point variance D² = φ(1 − φ)(z1 − z0)², "
-            f"z the {numbers.attrs['quantity']} of each phase; "
-            "A is Matheron's integral range when α = 1."
+            f"z the {numbers.attrs['quantity']} of each phase. {_alpha_sentence(numbers)}"
         )
     blocks += [
         Block("p", kanit),

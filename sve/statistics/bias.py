@@ -67,8 +67,15 @@ def boundary_bias(
         :math:`\bar Z(L) = Z_\infty + c\,L^{\kappa}`: ``limit``
         :math:`Z_\infty` (the mean extrapolated to infinite size) and
         ``drift_exponent`` κ, each with ``_low``/``_high`` (NaN with fewer than
-        4 sizes or when the fit does not converge). Without both a kinematic
-        and a static bc every gap variable is NaN and the attribute ``note`` says why.
+        4 sizes or when the fit does not converge), and ``limit_supported``
+        (bool): whether the data identify the limit at all, that is the fit
+        converged and the whole interval of κ is below 0 (attribute
+        ``limit_rule``). Where it is False the means show no significant
+        decay with L, κ and :math:`Z_\infty` trade off against each other,
+        and ``limit`` is an artefact of the fit, not an extrapolation (its
+        interval is then typically orders of magnitude wider than the means'
+        spread). Without both a kinematic and a static bc every gap variable
+        is NaN and the attribute ``note`` says why.
 
     Notes
     -----
@@ -123,6 +130,9 @@ def boundary_bias(
         ("drift_exponent", fitted[2], fitted[3]),
     ):
         out.update({name: value, f"{name}_low": value - z * se, f"{name}_high": value + z * se})
+    # Z_inf + c L^kappa has a limit only if the means decay: kappa < 0 with the whole
+    # interval, else kappa -> 0 makes Z_inf and c degenerate (Z_inf - c and c both diverge)
+    out["limit_supported"] = np.isfinite(out["limit"]) & (out["drift_exponent_high"] < 0)
     kinematic, static = _find_bc(ds, KINEMATIC), _find_bc(ds, STATIC)
     if kinematic is None or static is None:
         nan = xr.full_like(statistics["mean"].isel(bc=0, drop=True), np.nan)
@@ -164,8 +174,21 @@ def boundary_bias(
             }
         )
         out.attrs["note"] = f"gap = {kinematic} - {static}, paired per realization"
-    out.attrs.update(variable=variable, isotropic=int(isotropic), confidence=confidence)
+    out.attrs.update(
+        variable=variable,
+        isotropic=int(isotropic),
+        confidence=confidence,
+        limit_rule=LIMIT_RULE.format(confidence=confidence),
+    )
     return out
+
+
+#: When ``boundary_bias`` calls its extrapolated limit supported by the data.
+LIMIT_RULE = (
+    "limit_supported: the fit of Z(L) = Z_inf + c L^kappa converged and the "
+    "{confidence:g} interval of kappa lies below 0 (a significant decay of the means); "
+    "otherwise Z_inf is not identified by the data"
+)
 
 
 def _drift_fit(

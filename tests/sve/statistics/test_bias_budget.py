@@ -88,3 +88,23 @@ def test_bad_inputs():
         error_budget(ds, tol=2.0)
     with pytest.raises(ValueError, match="dimensions 'size' and 'realization'"):
         boundary_bias(ds.isel(realization=0))
+
+
+@pytest.mark.statistical
+def test_limit_is_flagged_when_the_means_do_not_decay():
+    """Means with no size effect (3 + 0.3 noise): kappa -> 0 leaves Z_inf unidentified
+    (the fit returns a limit of hundreds with a +-1e6 interval for seeds 1, 3, 4, 5).
+    ``limit_supported`` must say so for every seed, and hold where the means decay."""
+    sizes = np.array([8, 12, 16, 24, 32, 48, 64])
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        flat = boundary_bias(study_dataset(3.0 + 0.3 * rng.standard_normal((7, 20)), sizes))
+        assert not bool(flat["limit_supported"].sel(bc="periodic")), seed
+        assert "limit_supported" in flat.attrs["limit_rule"]
+    rng = np.random.default_rng(7)
+    z = 3.0 + 2.0 / sizes[:, None] + 0.5 / sizes[:, None] * rng.standard_normal((7, 200))
+    decaying = boundary_bias(study_dataset(z, sizes)).sel(bc="periodic")
+    assert bool(decaying["limit_supported"])
+    # three sizes (the drift fit needs four): no fit, hence not supported either
+    few = boundary_bias(study_dataset(z[:3], sizes[:3]))
+    assert not few["limit_supported"].any()
