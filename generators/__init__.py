@@ -9,6 +9,7 @@ periodic voxel grid.
 
 from __future__ import annotations
 
+from ._warnings import ClippedEmbeddingWarning
 from .analytic import checkerboard, laminate, random_checkerboard
 from .boolean import (
     boolean_integral_range,
@@ -38,6 +39,7 @@ from .voronoi import Polycrystal, voronoi_integral_range, voronoi_mosaic, vorono
 
 __all__ = [
     "RSA_SATURATION",
+    "ClippedEmbeddingWarning",
     "CovarianceModel",
     "Exponential",
     "Gaussian",
