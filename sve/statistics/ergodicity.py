@@ -97,6 +97,17 @@ def ergodicity_test(
        387-403, 1991.
     .. [2] B. L. Welch, "The generalization of Student's problem when several
        different population variances are involved", Biometrika 34, 28-35, 1947.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> large = rng.standard_normal((64, 64))  # white noise: 16 windows of 16 x 16
+    >>> test = ergodicity_test(large, rng.standard_normal((20, 16, 16)))
+    >>> int(test["n_tiles"]), bool(test["flagged"])
+    (16, False)
+    >>> bool(ergodicity_test(large, 1.0 + rng.standard_normal((20, 16, 16)))["flagged"])
+    True
     """
     field = _field(large, "large", (1, 2, 3))
     ensemble = _field(realizations, "realizations", (field.ndim + 1,))
@@ -394,6 +405,15 @@ def spatial_average_convergence(
     ----------
     .. [1] G. Matheron, *Estimer et choisir*, Les Cahiers du CMM de
        Fontainebleau 7, 1978; C. Lantuéjoul (1991), J. Microsc. 161(3), 387-403.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> large = np.random.default_rng(0).standard_normal((64, 64))  # A = 1 voxel
+    >>> band = spatial_average_convergence(
+    ...     large, ensemble_mean=0.0, point_variance=1.0, integral_range=1.0)
+    >>> bool(band["converged"]), bool(band["inside"].all())
+    (True, True)
     """
     field = _field(large, "large", (1, 2, 3))
     check_real(ensemble_mean, "ensemble_mean", -np.inf, np.inf)
