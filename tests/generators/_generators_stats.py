@@ -32,3 +32,18 @@ def lags(ndim: int, steps: tuple[int, ...] = (1, 2, 4, 8)) -> list[tuple[int, ..
     along_axis = [(step,) + (0,) * (ndim - 1) for step in steps]
     diagonal = [(step,) * ndim for step in steps[:2]]
     return along_axis + diagonal
+
+
+def torus_fraction_variance(shape: tuple[int, ...], s2, reach: float) -> float:
+    """Variance of the phase fraction of one periodic realization on a torus of ``shape``
+    voxels: (1/N) sum_h C(h) with C(h) = S2(|h|) - S2(0)^2 at the minimum-image lag,
+    for a covariance that vanishes beyond ``reach`` voxels (less than half the box, so
+    the minimum image is exact). ``s2`` maps an array of distances (voxels) to S2."""
+    axes = [np.minimum(np.arange(n), n - np.arange(n)) for n in shape]
+    squared = sum(np.meshgrid(*[a**2 for a in axes], indexing="ij", sparse=True))
+    distances, counts = np.unique(squared, return_counts=True)
+    assert reach < min(shape) / 2
+    counts, distances = counts[distances < reach**2], distances[distances < reach**2]
+    phi = float(s2(np.array([0.0]))[0])
+    covariance = np.asarray(s2(np.sqrt(distances)), float) - phi**2
+    return float(np.sum(counts * covariance) / np.prod(shape))

@@ -12,7 +12,9 @@ import tomllib
 import numpy as np
 import pytest
 import xarray as xr
+from scipy import stats
 
+from generators import Exponential, level_cut_integral_range
 from sve.report import key_numbers, write_report
 from sve.statistics import ensemble_statistics
 from sve.statistics.ergodicity import window_ergodicity
@@ -73,6 +75,12 @@ def test_ergodic_medium_is_not_flagged(ergodic, tmp_path):
     assert p == pytest.approx(float(test["combined_p_value"]))
     np.testing.assert_allclose(numbers["ergodicity_p"], test["p_value"])
     assert bool(numbers["parent_inside"].all())
+    # the parent's band is z sqrt(phi (1 - phi) A / V) with the exact integral range of
+    # the level cut's indicator: a wider band could not fail the line above
+    area = level_cut_integral_range(Exponential(1.0), 0.5, 2)
+    edges = numbers["parent_length"].values.astype(float)
+    expected = stats.norm.ppf(0.995) * np.sqrt(0.25 * area / edges**2)
+    np.testing.assert_allclose(numbers["parent_band"], expected, rtol=1e-12)
     # the convergence pages use the independent realizations only
     independent = ergodic.sel(sampling="independent", drop=True)
     xr.testing.assert_allclose(numbers["mean"], ensemble_statistics(independent)["mean"])
