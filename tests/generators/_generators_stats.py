@@ -47,3 +47,22 @@ def torus_fraction_variance(shape: tuple[int, ...], s2, reach: float) -> float:
     phi = float(s2(np.array([0.0]))[0])
     covariance = np.asarray(s2(np.sqrt(distances)), float) - phi**2
     return float(np.sum(counts * covariance) / np.prod(shape))
+
+
+def gaussian_autocorrelation_sd(rho: np.ndarray) -> np.ndarray:
+    """Standard deviation, at every lag h, of the periodic autocorrelation estimate
+    (1/N) sum_x f(x) f(x + h) of one centred Gaussian field with grid covariance ``rho``
+    (FFT order): by Isserlis' theorem its variance is
+    (1/N) sum_k [rho(k)^2 + rho(k + h) rho(k - h)]. The bands of the covariance tests
+    are held to it, so that a field with the right mean covariance but too much scatter
+    (a band too wide) fails."""
+    n = rho.size
+    axes = range(rho.ndim)
+    squares = np.sum(rho**2)
+    spectrum = np.fft.fftn(rho)
+    # sum_k rho(k + h) rho(k - h) = sum_j rho(j) rho(j - 2h): the autocorrelation of rho
+    # at lag 2h (rho is even, so this is its self-convolution at 2h)
+    convolution = np.real(np.fft.ifftn(spectrum * spectrum, axes=axes))
+    index = np.indices(rho.shape)
+    doubled = tuple((2 * index[a]) % rho.shape[a] for a in axes)
+    return np.sqrt((squares + convolution[doubled]) / n)
