@@ -53,7 +53,6 @@ def check_mean_width(half_widths, expected: float, sd: float | None = None) -> f
     if sd is None:
         sd = float(half_widths.std(ddof=1))
     tolerance = N_SIGMA * sd / np.sqrt(half_widths.size)
-    print("WIDTH", mean / expected, tolerance / expected)
     assert abs(mean - expected) < tolerance, (mean, expected, tolerance)
     return mean
 
