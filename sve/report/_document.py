@@ -294,6 +294,36 @@ def _bracket(numbers: xr.Dataset) -> str:
     )
 
 
+def _anomaly_note(numbers: xr.Dataset, flagged: list[str], boundary: list[str]) -> str:
+    """What the anomalous flags under boundary conditions say, read against periodic."""
+    bcs = [str(bc) for bc in numbers["bc"].values]
+    text = f"Flagged under {_names(boundary)} conditions."
+    if "periodic" not in bcs:
+        return text + (
+            " This study has no periodic condition, the one without a boundary layer, to "
+            "tell a boundary effect from long-range correlation."
+        )
+    first, last = int(numbers["size"].values[0]), int(numbers["size"].values[-1])
+    ratios = []
+    for bc in boundary:
+        ratio = numbers["variance"].sel(bc=bc) / numbers["variance"].sel(bc="periodic")
+        ratios.append(
+            f"{bc} {fmt(ratio.isel(size=0), '.3g')} at L = {first} and "
+            f"{fmt(ratio.isel(size=-1), '.3g')} at L = {last}"
+        )
+    text += f" Variance relative to periodic: {'; '.join(ratios)}."
+    if "periodic" in flagged:
+        return text + (
+            " The periodic exponent, free of a boundary layer, is flagged too: the slow "
+            "decay is the medium's."
+        )
+    return text + (
+        " The periodic exponent, free of a boundary layer, is not flagged: the slower "
+        "decay is the boundary condition's (a pre-asymptotic boundary effect), not the "
+        "medium's."
+    )
+
+
 def _component_agreement(numbers: xr.Dataset) -> str:
     """Whether the diagonal components at the largest size agree within their intervals."""
     conf = int(round(100 * numbers.attrs["confidence"]))
@@ -395,17 +425,7 @@ def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     flagged = [str(bc) for bc in numbers["bc"].values if bool(numbers["anomalous"].sel(bc=bc))]
     boundary = [bc for bc in flagged if bc != "periodic"]
     if boundary:
-        blocks.append(
-            Block(
-                "p",
-                f"Flagged under {', '.join(boundary)} conditions: the boundary layer of these "
-                "conditions changes the variance of the small SVEs most, so a slower decay "
-                "there can be a pre-asymptotic boundary effect rather than long-range "
-                "correlation. The periodic exponent is the one that speaks for the medium"
-                + (" (it is flagged too)." if "periodic" in flagged else " (it is not flagged)."
-                   if "periodic" in numbers["bc"].values else "; this study has none."),
-            )
-        )  # fmt: skip
+        blocks.append(Block("p", _anomaly_note(numbers, flagged, boundary)))
     unit = spec.length_unit
     rows = [
         [
