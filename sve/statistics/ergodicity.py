@@ -229,6 +229,23 @@ def window_ergodicity(
     ----------
     .. [1] C. Lantuéjoul, "Ergodicity and integral range", J. Microsc. 161(3),
        387-403, 1991.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> z = 3.0 + np.random.default_rng(0).standard_normal((2, 12, 2, 2))
+    >>> ds = xr.Dataset(
+    ...     {"conductivity": (("size", "realization", "bc", "sampling", "i", "j"),
+    ...                       z[..., None, None]),
+    ...      "status": (("size", "realization", "bc", "sampling"), np.ones(z.shape, np.int8))},
+    ...     coords={"size": [8, 16], "bc": ["kinematic", "static"],
+    ...             "sampling": ["independent", "windows"], "i": [0], "j": [0]})
+    >>> out = window_ergodicity(ds)  # one law for windows and realizations
+    >>> int(out["n_tests"]), bool(out["flagged_combined"])
+    (4, False)
+    >>> ds["conductivity"].loc[{"sampling": "windows"}] += 2.0  # the windows are offset
+    >>> bool(window_ergodicity(ds)["flagged_combined"])
+    True
     """
     variable = check_study(ds, variable)
     ds = in_memory(ds)
@@ -323,6 +340,15 @@ def spatial_average_band(
         :math:`z \sqrt{\sigma^2 A / V}`), ``z_score``, ``inside``; scalar
         ``converged`` (every window inside) and ``last_inside`` (the
         largest window inside).
+
+    Examples
+    --------
+    >>> band = spatial_average_band([0.52, 0.49, 0.501], [8.0, 16.0, 32.0], ndim=2,
+    ...     ensemble_mean=0.5, point_variance=0.25, integral_range=4.0)
+    >>> band["band"].round(4).values  # z sqrt(D^2 A / L^2), z = 2.576 at 99 %
+    array([0.322 , 0.161 , 0.0805])
+    >>> bool(band["converged"])
+    True
     """
     means = np.asarray(spatial_mean, dtype=np.float64)
     lengths = np.asarray(lengths, dtype=np.float64)
