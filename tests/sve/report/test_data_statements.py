@@ -11,12 +11,14 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from sve.report import key_numbers
 from sve.report._document import build, to_markdown
 from sve.report._numbers import infinite_range_reason
 from sve.study import StudySpec, load_spec
 from sve.study.store import empty_dataset
+from tests._intervals import sd_factor_range
 
 SIZES = [8, 16, 32, 64]
 BCS = ["kinematic", "periodic", "static"]
@@ -107,6 +109,12 @@ def test_the_trend_is_decreasing_for_kubc_where_the_data_show_it():
     drift = numbers.sel(bc="kinematic")
     truth = 4.0 * (1 / 8 - 1 / 64)
     assert float(drift["trend_drift_low"]) < truth < float(drift["trend_drift_high"])
+    # its width: t_39 times the standard error of two independent means of 40 values of
+    # standard deviation 2/L, within the chi-square range of the sample deviations
+    se = np.sqrt((2 / 8) ** 2 / 40 + (2 / 64) ** 2 / 40)
+    low, high = sd_factor_range(40)
+    half = float(drift["trend_drift_high"] - drift["trend_drift_low"]) / 2
+    assert low * stats.t.ppf(0.975, 39) * se < half < high * stats.t.ppf(0.975, 39) * se
 
 
 def test_the_trend_is_not_measured_with_one_size():

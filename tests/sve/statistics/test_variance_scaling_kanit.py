@@ -200,6 +200,12 @@ def test_rve_formula_and_realizations_needed():
     )
     assert (needed["realizations_low"] <= needed["realizations"]).all()
     assert (needed["realizations"] <= needed["realizations_high"]).all()
+    # the interval is the chi-square one of s², (n-1)s²/chi2_{n-1,(1±c)/2}: no wider
+    scale = 4 * statistics["variance"].isel(bc=0).values / (0.05**2 * 9.0) * (n - 1)
+    for name, quantile in (("realizations_low", 0.975), ("realizations_high", 0.025)):
+        np.testing.assert_array_equal(
+            needed[name], np.ceil(scale / stats.chi2.ppf(quantile, n - 1))
+        )
 
 
 def test_point_variance():
