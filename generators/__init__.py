@@ -9,6 +9,7 @@ periodic voxel grid.
 
 from __future__ import annotations
 
+from ._warnings import ClippedEmbeddingWarning
 from .analytic import checkerboard, laminate, random_checkerboard
 from .boolean import (
     boolean_integral_range,
@@ -45,6 +46,7 @@ from .voronoi import (
 
 __all__ = [
     "RSA_SATURATION",
+    "ClippedEmbeddingWarning",
     "CovarianceModel",
     "Exponential",
     "Gaussian",

@@ -18,7 +18,7 @@ def _default_report_dir(store: Path) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sve.report import report
+    from sve.report import write_report
     from sve.study import load_spec, run_study
     from sve.study.tasks import STATUS
 
@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
         + (f" (one study store per value: {store}/sweep-K)" if spec.swept else "")
     )
     if not args.no_report:
-        out = report(ds, args.report_dir or _default_report_dir(store))
+        out = write_report(ds, args.report_dir or _default_report_dir(store))
         print(f"report: {out}")
     failed = int((ds["status"] == STATUS["failed"]).sum())
     if failed:
@@ -47,10 +47,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from sve.report import report
+    from sve.report import write_report
 
     store = Path(args.store)
-    out = report(store, args.out or _default_report_dir(store))
+    out = write_report(store, args.out or _default_report_dir(store))
     print(f"report: {out}")
     return 0
 

@@ -20,8 +20,7 @@ from sve._validation import (
     is_integer,
 )
 from sve.microstructure import labels_and_spacing
-
-from .two_point import autocorrelation, lag_distance, window_pair_counts
+from sve.morphology.two_point import autocorrelation, lag_distance, window_pair_counts
 
 
 class IntegralRangeEstimate(NamedTuple):

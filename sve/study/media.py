@@ -130,7 +130,7 @@ def _level_cut(medium, shape, spacing, rng):
     with warnings.catch_warnings():
         # a clipped periodic embedding is recorded per size in the dataset
         # (``field_variance_excess``), not repeated for every realization
-        warnings.filterwarnings("ignore", "the periodic embedding", UserWarning)
+        warnings.filterwarnings("ignore", category=generators.ClippedEmbeddingWarning)
         if medium["offset_variance"] > 0:
             field = generators.nonergodic_gaussian_field(
                 shape, model, medium["offset_variance"], spacing=spacing, rng=rng

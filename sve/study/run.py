@@ -82,7 +82,8 @@ def batches(spec: StudySpec) -> list[tuple[int, range]]:
 
 def round_batches(spec: StudySpec, rounds: tuple[int, ...]) -> list[range]:
     """The batches of an adaptive size's rounds (ends ``rounds``): each round from its
-    start in runs of ``spec.batch`` realizations."""
+    start in runs of ``spec.batch`` realizations.
+    """
     starts = (0, *rounds[:-1])
     return [
         range(r, min(r + spec.batch, end))
@@ -111,7 +112,8 @@ def _adaptive_todo(
 
 def _close_size(ds: xr.Dataset, spec: StudySpec, size_index: int, used: int) -> set:
     """Mark the realizations ``used ..`` of a finished adaptive size absent; the touched
-    ``(size_index, realization)`` pairs (none when they already are)."""
+    ``(size_index, realization)`` pairs (none when they already are).
+    """
     n = spec.max_realizations
     if used >= n or (ds["status"].values[size_index, used:] == STATUS["absent"]).all():
         return set()

@@ -172,7 +172,8 @@ _TENSOR_ATTRS = {
 
 def _tensor_attrs(spec: StudySpec) -> dict[str, str]:
     """Attributes of the apparent tensor; a stiffness names the modulus its statistics
-    summarize (``modulus``, read by :func:`sve.statistics.isotropic_part`'s callers)."""
+    summarize (``modulus``, read by :func:`sve.statistics.isotropic_part`'s callers).
+    """
     attrs = dict(_TENSOR_ATTRS[spec.property])
     if spec.property == "elasticity":
         attrs["modulus"] = spec.modulus

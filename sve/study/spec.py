@@ -537,7 +537,8 @@ class StudySpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The spec in the TOML layout, with ``schema_version``: what :func:`load_spec`
-        reads back to this spec (fields that do not apply are left out)."""
+        reads back to this spec (fields that do not apply are left out).
+        """
         physics: dict[str, Any] = {"name": self.property}
         if self.polycrystal:
             physics["crystal"] = _plain(self.crystal)
@@ -767,7 +768,8 @@ _WHOLE_VOXELS = 1e-9
 
 def _sizes(sampling: Any, spacing: float) -> tuple[int, ...]:
     """Edge lengths in voxels from ``sampling.sizes`` or, in physical units,
-    ``sampling.lengths`` (each a whole number of ``spacing``)."""
+    ``sampling.lengths`` (each a whole number of ``spacing``).
+    """
     table = sampling if isinstance(sampling, dict) else {}
     if "sizes" in table and "lengths" in table:
         raise SpecError("give sampling.sizes (voxels) or sampling.lengths (physical), not both")
@@ -1025,7 +1027,8 @@ def _phases(phases: Any, prop: str, ndim: int) -> tuple:
 
 def _modulus(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> str:
     """``property.modulus``: default "shear" for the polycrystal (whose bulk modulus is
-    exact, so it has no variance to study), "bulk" otherwise."""
+    exact, so it has no variance to study), "bulk" otherwise.
+    """
     table = data.get("property", {})
     if "modulus" not in table:
         return "shear" if medium["generator"] == POLYCRYSTAL else "bulk"

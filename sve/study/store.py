@@ -73,7 +73,8 @@ def different_spec_error(store: Path) -> ValueError:
 def built_beside(store: Path) -> Iterator[Path]:
     """Yield a scratch path beside `store` to build a store in, then move it in place
     (replacing `store`): a run killed while creating a store leaves no half-written
-    store behind."""
+    store behind.
+    """
     partial = store.with_name(f".{store.name}.creating-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     yield partial

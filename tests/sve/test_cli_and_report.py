@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sve import report
+from sve import write_report
 from sve.cli import main
 from sve.statistics import ensemble_statistics, fit_variance_scaling
 from sve.study import open_study
@@ -61,7 +61,7 @@ def test_partial_dataset_gets_a_banner(tmp_path, tiny_spec_data):
     ds["status"][:, :2] = 1
     ds["iterations"][:, :2] = 10
     ds["wall_time"][:, :2] = 0.1
-    text = report(ds, tmp_path).read_text()
+    text = write_report(ds, tmp_path).read_text()
     assert "Partial study" in text and "6 of 12 solves finished" in text
 
 

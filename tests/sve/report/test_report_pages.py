@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sve.report import FIGURES, key_numbers, report
+from sve.report import FIGURES, key_numbers, write_report
 from sve.statistics import (
     ensemble_statistics,
     fit_integral_range,
@@ -41,7 +41,7 @@ def study(spec, solve_study):
 
 @pytest.fixture(scope="module")
 def written(study, tmp_path_factory):
-    return report(study, tmp_path_factory.mktemp("report"))
+    return write_report(study, tmp_path_factory.mktemp("report"))
 
 
 def _layer(study, spec):
@@ -108,7 +108,7 @@ def test_markdown_and_html_show_the_layer_numbers(study, spec, written):
 
 def test_partial_store_gets_a_banner_with_counts_per_size(spec, solve_study, tmp_path):
     ds = solve_study(spec, sizes=(0, 1))  # the two smaller sizes finished, the others pending
-    text = report(ds, tmp_path).read_text()
+    text = write_report(ds, tmp_path).read_text()
     assert "Partial study" in text and "48 of 96 solves finished" in text
     assert "| 6 | 24 | 0 | 0 | 0 | 24 |" in text  # size, ok, not conv., failed, missing, expected
     assert "| 18 | 0 | 0 | 0 | 24 | 24 |" in text
@@ -121,22 +121,22 @@ def test_failed_records_are_listed_with_their_error(spec, study, tmp_path):
     failure = failed_batch(spec, range(2), RuntimeError("solver exploded"))
     for name, values in failure.items():
         ds[name][1, :2] = values
-    text = report(ds, tmp_path).read_text()
+    text = write_report(ds, tmp_path).read_text()
     assert "6 solves failed" in text and "## Failed records" in text
     assert "| RuntimeError: solver exploded | 2 | 9/0, 9/1 |" in text
 
 
 def test_empty_or_foreign_store_is_a_clear_error(spec, tmp_path):
     with pytest.raises(ValueError, match="no successful solve yet"):
-        report(empty_dataset(spec), tmp_path / "empty")
+        write_report(empty_dataset(spec), tmp_path / "empty")
     with pytest.raises(ValueError, match="not an SVE study"):
-        report(xr.Dataset({"x": ("a", [1.0])}), tmp_path / "foreign")
+        write_report(xr.Dataset({"x": ("a", [1.0])}), tmp_path / "foreign")
     foreign = tmp_path / "foreign.zarr"
     xr.Dataset({"x": ("a", [1.0])}).to_zarr(foreign, consolidated=False)
     with pytest.raises(ValueError, match="not an SVE study store"):
-        report(foreign, tmp_path / "foreign-report")
+        write_report(foreign, tmp_path / "foreign-report")
     with pytest.raises(ValueError, match="does not exist"):
-        report(tmp_path / "missing.zarr", tmp_path / "missing-report")
+        write_report(tmp_path / "missing.zarr", tmp_path / "missing-report")
 
 
 # ---------------------------------------------------------------- the page in a browser

@@ -12,7 +12,7 @@ import xarray as xr
 from distributed import Client
 
 from sve.cli import main
-from sve.report import report
+from sve.report import write_report
 from sve.statistics import ensemble_statistics
 from sve.study import load_spec, open_study, run_study
 from sve.study.adaptive import adaptive_progress, adaptive_summary, next_round
@@ -271,7 +271,7 @@ def test_failed_batch_halts_its_size_and_a_rerun_completes(monkeypatch, tmp_path
 
 @pytest.mark.slow
 def test_report_says_realizations_and_verdict(tmp_path, reference):
-    written = report(reference, tmp_path / "report")
+    written = write_report(reference, tmp_path / "report")
     numbers = written.numbers
     summary = adaptive_summary(reference)
     np.testing.assert_array_equal(numbers["realizations_used"], summary["realizations_used"])

@@ -11,7 +11,7 @@ import xarray as xr
 from distributed import Client
 
 from sve.cli import main
-from sve.report import key_numbers, report, sweep_numbers
+from sve.report import key_numbers, sweep_numbers, write_report
 from sve.report._sweep import SUMMARY_VARIABLES
 from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
 from sve.study.schema import empty_dataset
@@ -218,7 +218,7 @@ def test_summary_numbers_are_each_values_key_numbers(parts, tmp_path):
             rtol=1e-15,  # the same power of the same numbers
         )
 
-    out = report(ds, tmp_path / "rep")
+    out = write_report(ds, tmp_path / "rep")
     assert out.html.name == "sweep.html" and len(out.reports) == 3
     text = out.read_text()
     for k, value in enumerate(CONTRASTS):
@@ -235,7 +235,7 @@ def test_partial_sweep_report_leaves_out_unsolved_values(parts, tmp_path):
     spec = load_spec(SPEC)
     pending = parts[2].copy(deep=True)
     pending["status"][:] = STATUS["pending"]
-    out = report(combine_sweep(spec, [*parts[:2], pending]), tmp_path / "rep")
+    out = write_report(combine_sweep(spec, [*parts[:2], pending]), tmp_path / "rep")
     assert out.numbers["sweep"].values.tolist() == CONTRASTS[:2]
     assert "no successful solve yet at property.phases[1] = 100" in out.read_text()
 
