@@ -11,15 +11,16 @@ from numpy.typing import ArrayLike
 from sve._validation import (
     SYMMETRY_TOLERANCE,
     check_choice,
-    check_cubic_spacing,
     check_integer,
     check_phases,
     check_real,
+    check_spacing,
     check_spd_or_zero,
 )
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.materials import distinct_tensors, volume_averages
+from sve.solvers._core.spacing import normalized
 from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
 from sve.solvers.conductivity.q1_multigrid import supported
 from sve.solvers.result import ConductivityResult, ConvergenceError
@@ -519,7 +520,7 @@ def apparent_conductivity(
     phases = check_phases(phases)
     k, material, stack = _element_conductivity(phases, conductivity)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_conductivity")
-    h = check_cubic_spacing(spacing, phases.ndim)
+    h = normalized(check_spacing(spacing, phases.ndim))
     tol = check_real(tol, "tol", 0.0, 1.0)
     maxiter = check_integer(maxiter, "maxiter", 1)
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)

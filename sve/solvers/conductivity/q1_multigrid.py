@@ -354,7 +354,9 @@ def pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
     return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
 
 
-def hierarchy(k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = None) -> list[_Level]:
+def hierarchy(
+    k: np.ndarray, spacing: float | np.ndarray, kinds: tuple[str, ...] | None = None
+) -> list[_Level]:
     """The levels of the Q1 operator of the voxel conductivities `k` (float64).
 
     `kinds` gives the boundary kind of every axis, as in ``_q1.Q1Grid``:
@@ -589,7 +591,11 @@ class Cycle:
 
 
 def multigrid(
-    k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = None, *, voids: bool
+    k: np.ndarray,
+    spacing: float | np.ndarray,
+    kinds: tuple[str, ...] | None = None,
+    *,
+    voids: bool,
 ) -> Operator:
     """Return ``apply(r, out)``, the multigrid preconditioner of the Q1 operator.
 
@@ -600,8 +606,8 @@ def multigrid(
     ----------
     k : ndarray of shape (N0, N1[, N2]), float64
         Voxel conductivities, >= 0 (see `supported` for the shapes).
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or ndarray of shape (d,)
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
     kinds : tuple of {"periodic", "neumann", "dirichlet"}, optional
         Boundary kind per axis (``_q1.Q1Grid``); every axis periodic by
         default.

@@ -10,15 +10,16 @@ from numpy.typing import ArrayLike
 
 from sve._validation import (
     check_choice,
-    check_cubic_spacing,
     check_integer,
     check_phases,
     check_real,
+    check_spacing,
 )
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.clusters import find_clusters
 from sve.solvers._core.materials import distinct_tensors, volume_averages
+from sve.solvers._core.spacing import normalized
 from sve.solvers.elasticity.cell_problem import MIXED_SHEAR, Problem
 from sve.solvers.elasticity.q1 import (
     mandel_size,
@@ -208,7 +209,7 @@ def apparent_stiffness(
     phases = check_phases(phases)
     material, stack = _materials(phases, stiffness)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_stiffness")
-    h = check_cubic_spacing(spacing, phases.ndim)
+    h = normalized(check_spacing(spacing, phases.ndim))
     tol = check_real(tol, "tol", 0.0, 1.0)
     maxiter = check_integer(maxiter, "maxiter", 1)
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
