@@ -527,7 +527,7 @@ def apparent_conductivity(
     discretization = check_choice(discretization, "discretization", _DISCRETIZATIONS)
     preconditioner = check_choice(preconditioner, "preconditioner", _PRECONDITIONERS)
     if preconditioner == "auto":
-        preconditioner = _auto_preconditioner(bc, discretization, k, stack)
+        preconditioner = _auto_preconditioner(bc, discretization, k, stack, h)
     stop = check_choice(stop, "stop", _STOPS)
     if discretization == "fv" and bc == "static":
         raise NotImplementedError(
@@ -538,7 +538,7 @@ def apparent_conductivity(
         (
             discretization == "q1"
             and stack is None
-            and supported(_kinds(bc, phases.ndim, 0), phases.shape)
+            and supported(_kinds(bc, phases.ndim, 0), phases.shape, h)
         )
         or (discretization == "fv" and bc in ("kinematic", "mixed"))
     ):
@@ -636,7 +636,9 @@ def apparent_conductivity(
     return result
 
 
-def _auto_preconditioner(bc: str, discretization: str, k: np.ndarray, stack) -> str:
+def _auto_preconditioner(
+    bc: str, discretization: str, k: np.ndarray, stack, spacing: np.ndarray
+) -> str:
     """The preconditioner ``"auto"`` takes: the one measured faster for the case.
 
     Multigrid for kinematic and mixed finite volumes (about 3 times faster),
@@ -650,7 +652,7 @@ def _auto_preconditioner(bc: str, discretization: str, k: np.ndarray, stack) -> 
     """
     if discretization == "fv":
         return "multigrid" if bc in ("kinematic", "mixed") else "fft"
-    if stack is not None or k.ndim != 3 or not supported(_kinds(bc, 3, 0), k.shape):
+    if stack is not None or k.ndim != 3 or not supported(_kinds(bc, 3, 0), k.shape, spacing):
         return "fft"
     lowest = float(k.min())
     if lowest <= 0.0 or float(k.max()) > AUTO_CONTRAST * lowest:

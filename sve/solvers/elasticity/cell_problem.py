@@ -305,5 +305,3 @@ def _compatible_stresses(loads, voids, spacing) -> np.ndarray:
     rows = np.array([voids.components(f) for f in loads]) / face
     squares, vectors = np.linalg.eigh(rows @ rows.T)
     return vectors[:, squares <= _INCOMPATIBLE**2].copy()
-
-

@@ -66,9 +66,7 @@ def _tensor(vector: np.ndarray, ndim: int) -> np.ndarray:
     return out
 
 
-def apparent_stiffness_reference(
-    stiffness: np.ndarray, bc: str, spacing=1.0
-) -> np.ndarray:
+def apparent_stiffness_reference(stiffness: np.ndarray, bc: str, spacing=1.0) -> np.ndarray:
     """Apparent Mandel stiffness of per-voxel Mandel matrices by a direct sparse solve.
 
     Parameters
