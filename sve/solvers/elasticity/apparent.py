@@ -80,9 +80,14 @@ def apparent_stiffness(
         ``"kinematic"`` (``"KUBC"``), ``"periodic"`` (``"PBC"``),
         ``"static"`` (``"SUBC"``) or ``"mixed"`` (``"MUBC"``); see Notes.
     spacing : float or sequence of float, optional
-        Voxel edge length; the voxels must be cubic (one number, or equal
-        entries). Default: the spacing of a `Microstructure` given as
-        `phases`, else 1. The tensor does not depend on it.
+        Voxel edge length: one number (cubic voxels) or one per axis
+        ``(h0, h1[, h2])``, finite and > 0 (box voxels, e.g. ``(1, 1, 3)``
+        for FIB-SEM slices thicker than the pixels: the element stiffness,
+        the strain averages, the preconditioner's symbol and the rigid and
+        zero-energy modes take the edge of each axis). Default: the spacing
+        of a `Microstructure` given as `phases`, else 1. The tensor does not
+        depend on a uniform scaling of it, only on the ratios of its
+        entries.
     tol : float, default 1e-6
         Relative residual (preconditioner norm) at which CG stops, in (0, 1).
     maxiter : int, default 1000

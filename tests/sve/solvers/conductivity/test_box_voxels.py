@@ -261,3 +261,20 @@ def test_a_microstructure_brings_its_box_voxels():
 def test_bad_spacing_is_rejected_naming_it(spacing, error, match):
     with pytest.raises(error, match=match):
         apparent_conductivity(np.zeros((4, 4, 4), np.int8), [1.0], spacing=spacing)
+
+
+@pytest.mark.parametrize(
+    ("discretization", "bc", "spacing", "expected"),
+    [
+        ("q1", "periodic", (1.0, 1.0, 1.0), "multigrid"),
+        ("q1", "periodic", (1.0, 1.0, 1.2), "multigrid"),  # every axis still halved
+        ("q1", "periodic", (1.0, 1.0, 3.0), "fft"),  # semi-coarsened: not faster (docstring)
+        ("q1", "kinematic", (3.0, 1.0, 1.0), "fft"),
+        ("fv", "mixed", (1.0, 1.0, 3.0), "multigrid"),
+        ("fv", "kinematic", (1.0, 1.0, 3.0), "multigrid"),
+    ],
+)
+def test_auto_takes_the_transforms_for_q1_on_box_voxels(discretization, bc, spacing, expected):
+    phases = random_labels((16, 16, 16), 2, seed=2)
+    result = solve(phases, [1.0, 10.0], bc, discretization, spacing, tol=1e-6)
+    assert result.preconditioner == expected
