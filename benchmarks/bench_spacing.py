@@ -2,7 +2,9 @@
 
 Run as ``.venv/bin/python benchmarks/bench_spacing.py`` (``--size N``: cubes
 of N voxels per side, 64 by default; ``--stretch S``: voxels ``(1, 1, S)``,
-3 by default). It never asserts a time.
+3 by default; ``--elasticity``: ``apparent_stiffness`` instead, the
+correlation length 3 voxels, Young's moduli 1 and 10). It never asserts a
+time.
 
 Medium: one 3-D level cut (phase 1 at phi = 0.5) of a Gaussian field with a
 Gaussian covariance of correlation length 4 voxels, contrast 10 (phases 1
@@ -21,7 +23,8 @@ from pathlib import Path
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
-from sve.solvers import apparent_conductivity  # noqa: E402
+from sve.solvers import apparent_conductivity, apparent_stiffness  # noqa: E402
+from sve.solvers.moduli import isotropic  # noqa: E402
 
 TOL = 1e-6
 CASES = [
@@ -38,8 +41,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--stretch", type=float, default=3.0)
+    parser.add_argument("--elasticity", action="store_true")
     args = parser.parse_args()
     shape = (args.size,) * 3
+    if args.elasticity:
+        elasticity(shape, args.stretch)
+        return
     phases = level_cut(gaussian_field(shape, Gaussian(4.0), rng=0), 0.5)
     print(f"level cut {shape}, Gaussian covariance of length 4 voxels, contrast 10, tol {TOL:g}")
     print(f"{'bc':10s} {'disc':4s} {'precond':9s} {'cubic':>16s} {'(1,1,S)':>16s} ratio")
@@ -63,6 +70,21 @@ def main() -> None:
             f"{counts[1]!s:>16s} {ratio:.2f}",
             flush=True,
         )
+
+
+def elasticity(shape: tuple[int, ...], stretch: float) -> None:
+    """The counts of ``apparent_stiffness`` under the four conditions."""
+    phases = level_cut(gaussian_field(shape, Gaussian(3.0), rng=0), 0.5)
+    stack = [isotropic(3, E=1.0, nu=0.3), isotropic(3, E=10.0, nu=0.2)]
+    print(f"level cut {shape}, Gaussian covariance of length 3 voxels, E 1 and 10, tol {TOL:g}")
+    print(f"{'bc':10s} {'cubic':>24s} {'(1,1,S)':>24s} ratio")
+    for bc in ("kinematic", "periodic", "static", "mixed"):
+        counts = [
+            apparent_stiffness(phases, stack, bc=bc, spacing=spacing, tol=TOL).iterations
+            for spacing in ((1.0, 1.0, 1.0), (1.0, 1.0, stretch))
+        ]
+        ratio = max(counts[1]) / max(counts[0])
+        print(f"{bc:10s} {counts[0]!s:>24s} {counts[1]!s:>24s} {ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":

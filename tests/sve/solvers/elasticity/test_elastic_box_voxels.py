@@ -193,3 +193,27 @@ def test_a_uniform_scaling_of_box_voxels_changes_nothing(bc):
     np.testing.assert_allclose(
         results[1].tensor, results[0].tensor, rtol=0, atol=1e-12 * scale, equal_nan=True
     )
+
+
+# Measured (`benchmarks/bench_spacing.py --elasticity --size 32`: level cut of a Gaussian field
+# of correlation length 3 voxels, phi = 0.5, Young's contrast 10, tol 1e-6): the largest count
+# at spacing (1, 1, 3) over that at (1, 1, 1) was 1.00-1.10 under the four conditions (the
+# reference medium of the preconditioner has the same voxel edges). The issue asks for at
+# most 1.5.
+ITERATION_RATIO = 1.5
+
+
+@pytest.mark.parametrize("bc", BCS)
+def test_iteration_counts_on_box_voxels_stay_within_1_5_times_the_cubic_ones(bc):
+    from generators import Gaussian, gaussian_field, level_cut
+
+    phases = level_cut(gaussian_field((16, 16, 16), Gaussian(2.0), rng=0), 0.5)
+    counts = [
+        max(
+            apparent_stiffness(
+                phases, two_isotropic_phases(3), bc=bc, spacing=h, tol=1e-6
+            ).iterations
+        )
+        for h in ((1.0, 1.0, 1.0), (1.0, 1.0, 3.0))
+    ]
+    assert counts[1] <= ITERATION_RATIO * counts[0], counts
