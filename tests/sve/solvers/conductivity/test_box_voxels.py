@@ -278,3 +278,53 @@ def test_auto_takes_the_transforms_for_q1_on_box_voxels(discretization, bc, spac
     phases = random_labels((16, 16, 16), 2, seed=2)
     result = solve(phases, [1.0, 10.0], bc, discretization, spacing, tol=1e-6)
     assert result.preconditioner == expected
+
+
+@pytest.mark.parametrize("bc", BCS)
+@pytest.mark.parametrize(("shape", "spacing"), BOXES)
+def test_box_voxels_of_rotated_tensors_are_unit_cubes_of_the_mapped_tensors(bc, shape, spacing):
+    """The change of variables of `test_box_voxels_are_unit_cubes_of_the_mapped_tensor` for
+    full tensors: ``K`` on box voxels is ``prod(h) H^-1 K H^-1`` on unit cubes (Q1: the
+    element matrices in the corner Hadamard basis, off-diagonal couplings included)."""
+    ndim = len(shape)
+    h = np.array(spacing)
+    rng = np.random.default_rng(ndim)
+    tensors = []
+    for scale in (1.0, 6.0):
+        q, _ = np.linalg.qr(rng.standard_normal((ndim, ndim)))
+        tensors.append(scale * q @ np.diag(np.linspace(1.0, 3.0, ndim)) @ q.T)
+    tensors = np.array(tensors)
+    phases = random_labels(shape, 2, seed=5)
+    inverse = np.diag(1.0 / h)
+    box = solve(phases, tensors, bc, "q1", spacing)
+    cube = solve(phases, np.prod(h) * inverse @ tensors @ inverse, bc, "q1", 1.0)
+    mapped = np.diag(h) @ np.nan_to_num(cube.tensor) @ np.diag(h) / np.prod(h)
+    defined = ~np.isnan(cube.tensor)
+    np.testing.assert_array_equal(np.isnan(box.tensor), ~defined)
+    scale = np.abs(mapped).max()
+    np.testing.assert_allclose(box.tensor[defined], mapped[defined], rtol=0, atol=1e-8 * scale)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("bc", "discretization", "preconditioner"),
+    [
+        ("periodic", "q1", "fft"),
+        ("periodic", "q1", "multigrid"),
+        ("static", "q1", "multigrid"),
+        ("mixed", "fv", "multigrid"),
+    ],
+)
+def test_iteration_counts_on_box_voxels_at_64_cubed(bc, discretization, preconditioner):
+    # `benchmarks/bench_spacing.py` (64^3, the medium of the test above): ratios 1.00-1.11
+    phases = level_cut(gaussian_field((64, 64, 64), Gaussian(4.0), rng=0), 0.5)
+    counts = [
+        max(
+            solve(
+                phases, [1.0, 10.0], bc, discretization, spacing, tol=1e-6,
+                preconditioner=preconditioner,
+            ).iterations
+        )
+        for spacing in ((1.0, 1.0, 1.0), (1.0, 1.0, 3.0))
+    ]  # fmt: skip
+    assert counts[1] <= ITERATION_RATIO * counts[0], counts
