@@ -137,17 +137,6 @@ def check_spacing(spacing: object, ndim: int) -> tuple[float, ...]:
     return tuple(float(value) for value in entries)
 
 
-def check_cubic_spacing(spacing: object, ndim: int) -> float:
-    """The voxel edge of a solver, which needs cubic voxels: one number, or equal entries."""
-    entries = check_spacing(spacing, ndim)
-    if any(value != entries[0] for value in entries):
-        raise ValueError(
-            f"spacing must be the same along every axis for this solver (cubic voxels), "
-            f"got {spacing!r}"
-        )
-    return entries[0]
-
-
 def check_axis(axis: object, ndim: int) -> int:
     """An axis index in [-ndim, ndim), returned as a non-negative int."""
     if not is_integer(axis):

@@ -9,7 +9,9 @@ boundary condition along that axis, with eigenvalues
     S(theta) = (2 - 2 cos theta) / h,   M(theta) = h (4 + 2 cos theta) / 6 (Q1)
                                         M(theta) = h                       (FV)
 
-at angles ``theta`` listed below (``N`` voxels along the axis):
+with ``h`` the voxel edge along that axis (``h_i`` in ``S_i``, ``h_j`` in
+``M_j``: a box voxel changes the symbol, not the transforms), at angles
+``theta`` listed below (``N`` voxels along the axis):
 
 =========== ============ ===================== =========================
 axis        unknowns     transform             theta_m
@@ -38,6 +40,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.fft
 
+from sve.solvers._core.spacing import per_axis
+
 Apply = Callable[[np.ndarray, np.ndarray], None]
 
 # (transform, type, first m, number of unknowns minus N) per (discretization, axis kind).
@@ -64,7 +68,10 @@ def _angles(discretization: str, kind: str, n: int) -> np.ndarray:
 
 
 def symbol(
-    discretization: str, kinds: tuple[str, ...], shape: tuple[int, ...], spacing: float
+    discretization: str,
+    kinds: tuple[str, ...],
+    shape: tuple[int, ...],
+    spacing: float | tuple[float, ...] | np.ndarray,
 ) -> np.ndarray:
     """Return the eigenvalues of the unit homogeneous operator, full spectrum.
 
@@ -75,26 +82,27 @@ def symbol(
         Boundary condition per axis.
     shape : tuple of int
         Voxels per axis ``(N0, ..., N_{d-1})``.
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or sequence of float
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
 
     Returns
     -------
     ndarray, float64
-        ``sum_i S(theta_i) prod_{j != i} M(theta_j)`` on the grid of the
+        ``sum_i S_i(theta_i) prod_{j != i} M_j(theta_j)`` on the grid of the
         transform coefficients (one axis per unknown count of `unknowns`).
     """
     ndim = len(shape)
+    h = per_axis(spacing, ndim)
     stiffness, mass = [], []
     for axis, (kind, n) in enumerate(zip(kinds, shape, strict=True)):
         cos = np.cos(_angles(discretization, kind, n))
         broadcast = [1] * ndim
         broadcast[axis] = cos.size
-        stiffness.append(((2.0 - 2.0 * cos) / spacing).reshape(broadcast))
+        stiffness.append(((2.0 - 2.0 * cos) / h[axis]).reshape(broadcast))
         if discretization == "q1":
-            mass.append((spacing * (4.0 + 2.0 * cos) / 6.0).reshape(broadcast))
+            mass.append((h[axis] * (4.0 + 2.0 * cos) / 6.0).reshape(broadcast))
         else:
-            mass.append(np.full(broadcast, spacing))
+            mass.append(np.full(broadcast, h[axis]))
     total = 0.0
     for i in range(ndim):
         term = stiffness[i]
@@ -130,7 +138,7 @@ def preconditioner(
     discretization: str,
     kinds: tuple[str, ...],
     shape: tuple[int, ...],
-    spacing: float,
+    spacing: float | tuple[float, ...] | np.ndarray,
     reference: float,
     *,
     dtype: type = np.float64,

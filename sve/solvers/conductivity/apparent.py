@@ -11,17 +11,18 @@ from numpy.typing import ArrayLike
 from sve._validation import (
     SYMMETRY_TOLERANCE,
     check_choice,
-    check_cubic_spacing,
     check_integer,
     check_phases,
     check_real,
+    check_spacing,
     check_spd_or_zero,
 )
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.materials import distinct_tensors, volume_averages
+from sve.solvers._core.spacing import normalized
 from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
-from sve.solvers.conductivity.q1_multigrid import supported
+from sve.solvers.conductivity.q1_multigrid import coarsening_steps, supported
 from sve.solvers.result import ConductivityResult, ConvergenceError
 
 IMPLEMENTED_BCS = ("kinematic", "periodic", "static", "mixed")
@@ -85,9 +86,13 @@ def apparent_conductivity(
         (``"KUBC"``), ``"periodic"`` (``"PBC"``), ``"static"``
         (``"SUBC"``) or ``"mixed"`` (``"MUBC"``); see Notes.
     spacing : float or sequence of float, optional
-        Voxel edge length, in any length unit; the voxels must be cubic (one
-        number, or equal entries). Default: the spacing of a `Microstructure`
-        given as `phases`, else 1. The apparent tensor does not depend on it.
+        Voxel edge length, in any length unit: one number (cubic voxels) or
+        one per axis ``(h0, h1[, h2])``, finite and > 0, e.g. ``(1, 1, 3)``
+        for FIB-SEM slices three times thicker than the pixels (box voxels;
+        see Notes, **Box voxels**). Default: the spacing of a
+        `Microstructure` given as `phases`, else 1. The apparent tensor does
+        not depend on a uniform scaling of it, only on the ratios of its
+        entries.
     tol : float, default 1e-6
         In (0, 1). With ``stop="residual"``, the relative residual at which
         conjugate gradients stop (see Notes for what it guarantees on the
@@ -112,11 +117,13 @@ def apparent_conductivity(
         ``"mixed"``, any shape); see Notes, **Solver**. ``"auto"`` takes the
         one measured faster per case: multigrid for kinematic and mixed
         finite volumes (about 3 times faster) and for 3-D Q1 images of
-        scalar conductivities without voids and with a contrast of at most
+        scalar conductivities without voids, with a contrast of at most
         ``AUTO_CONTRAST`` (1e3; 0.6-0.8 times the transforms' time from
-        128**3 on, and iteration counts that do not grow with the size), the
-        transforms everywhere else (2-D images, higher contrasts, voids,
-        tensors). The result names the one that ran.
+        128**3 on, and iteration counts that do not grow with the size) and
+        voxels close enough to cubes that the cycle halves every axis
+        (``max(h) / min(h) <= sqrt(2)``), the transforms everywhere else
+        (2-D images, higher contrasts, voids, tensors, box voxels). The
+        result names the one that ran.
     stop : {"residual", "tensor"}, default "residual"
         Stopping rule of each load case: the relative residual (the tensor
         is then the average flux), or the estimated error of the apparent
@@ -177,7 +184,8 @@ def apparent_conductivity(
 
     **Discretization.** With ``A = sum_e k_e Ke`` assembled on the node
     grid and ``w_E`` the nodal values of ``E . x`` on one voxel
-    (``w_E[a] = h sum_i a_i E_i``), the Galerkin equations are
+    (``w_E[a] = sum_i h_i a_i E_i``, ``h_i`` the voxel edge along axis
+    ``i``), the Galerkin equations are
     ``A u = b = -sum_e k_e Ke w_E`` on the free nodes. ``Ke`` is the
     tensor-product element stiffness of unit conductivity (1-D stiffness
     and mass); it is applied matrix-free, diagonalised by the
@@ -250,8 +258,9 @@ def apparent_conductivity(
               K_1 = \frac{2 - 2\cos\theta}{h}, \quad
               M_1 = \frac{h (4 + 2\cos\theta)}{6},
 
-    with ``theta_i = 2 pi m_i / N_i`` (periodic) or ``pi m_i / N_i``;
-    the constant mode (``lambda = 0``, the null space of ``A`` under
+    with ``theta_i = 2 pi m_i / N_i`` (periodic) or ``pi m_i / N_i`` and
+    ``h = h_i`` in ``K_1(theta_i)``, ``h = h_j`` in ``M_1(theta_j)`` (the
+    edge of each axis); the constant mode (``lambda = 0``, the null space of ``A`` under
     periodic and static conditions) is removed. Since
     ``k_min A_1 <= A <= k_max A_1``, the preconditioned operator has a
     condition number at most ``kappa = k_max / k_min``, whatever the
@@ -332,6 +341,34 @@ def apparent_conductivity(
     (``sve/solvers/conductivity/fv_multigrid.py``): on the 128**3 level cut at phi = 0.5
     with voids (``benchmarks/bench_peers.py``) 12 iterations instead of 52
     and 0.66 s instead of 1.84 s for one mixed load case.
+
+    **Box voxels.** With a spacing ``(h0, h1[, h2])`` of different entries
+    every part of the solve takes the edge of its axis: the Q1 element
+    stiffness is the tensor-product sum with the 1-D stiffness ``K1 / h_i``
+    and mass ``M1 h_j`` of each axis (Hadamard modes ``kappa_i = 2 / h_i``,
+    ``mu_j = (h_j / 2, h_j / 6)``), element gradients divide by ``h_i``, a
+    finite-volume face normal to ``a`` has the conductance of its two
+    half cells times its area over the distance of the centres, ``prod(h) /
+    h_a**2``, the symbol of the transforms takes ``h_i`` per axis, and
+    averages weigh every voxel by ``prod(h)``. The change of variables
+    ``x_i = h_i y_i`` makes this exactly the problem of unit cubes with the
+    diagonal tensor ``k prod(h) / h_i**2`` and ``C = H C_cube H / prod(h)``,
+    ``H = diag(h)`` (the tests use it as an oracle). The reference medium
+    of the transforms has the same edges, so the condition-number bound
+    above holds unchanged; on a 3-D level cut (phi = 0.5, contrast 10,
+    ``tol = 1e-6``, ``benchmarks/bench_spacing.py``) the counts at spacing
+    ``(1, 1, 3)`` were 1.00-1.11 times those of cubic voxels at 32**3 and
+    64**3. Pointwise smoothers degrade on stretched grids (the faces normal
+    to a long axis couple weakly), so both multigrid cycles semi-coarsen:
+    they halve only the axes that couple strongly until the coarse voxels
+    are nearly cubic again (Trottenberg, Oosterlee & Schüller 2001, sec.
+    5.1); their counts were 1.00-1.25 times the cubic ones (without it
+    1.4-1.7 for Q1 and 2.3-2.8 for finite volumes at 32**3). A semi-coarsened
+    Q1 hierarchy is heavier (its first coarse level has a quarter of the
+    nodes instead of an eighth: about 2 fields of the node grid more, and
+    each cycle costs about 1.5 times more): at 128**3 (contrast 100) it took
+    0.9-1.1 times the transforms' time, so ``"auto"`` takes the transforms
+    for Q1 on box voxels; the finite-volume cycle stayed 2.4 times faster.
 
     **Stopping rule and accuracy.** A load case stops when the relative
     residual in the preconditioner norm,
@@ -519,14 +556,14 @@ def apparent_conductivity(
     phases = check_phases(phases)
     k, material, stack = _element_conductivity(phases, conductivity)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_conductivity")
-    h = check_cubic_spacing(spacing, phases.ndim)
+    h = normalized(check_spacing(spacing, phases.ndim))
     tol = check_real(tol, "tol", 0.0, 1.0)
     maxiter = check_integer(maxiter, "maxiter", 1)
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
     discretization = check_choice(discretization, "discretization", _DISCRETIZATIONS)
     preconditioner = check_choice(preconditioner, "preconditioner", _PRECONDITIONERS)
     if preconditioner == "auto":
-        preconditioner = _auto_preconditioner(bc, discretization, k, stack)
+        preconditioner = _auto_preconditioner(bc, discretization, k, stack, h)
     stop = check_choice(stop, "stop", _STOPS)
     if discretization == "fv" and bc == "static":
         raise NotImplementedError(
@@ -537,7 +574,7 @@ def apparent_conductivity(
         (
             discretization == "q1"
             and stack is None
-            and supported(_kinds(bc, phases.ndim, 0), phases.shape)
+            and supported(_kinds(bc, phases.ndim, 0), phases.shape, h)
         )
         or (discretization == "fv" and bc in ("kinematic", "mixed"))
     ):
@@ -635,7 +672,9 @@ def apparent_conductivity(
     return result
 
 
-def _auto_preconditioner(bc: str, discretization: str, k: np.ndarray, stack) -> str:
+def _auto_preconditioner(
+    bc: str, discretization: str, k: np.ndarray, stack, spacing: np.ndarray
+) -> str:
     """The preconditioner ``"auto"`` takes: the one measured faster for the case.
 
     Multigrid for kinematic and mixed finite volumes (about 3 times faster),
@@ -644,12 +683,17 @@ def _auto_preconditioner(bc: str, discretization: str, k: np.ndarray, stack) -> 
     0.64-0.8 times their time from 128**3 on, iterations that do not grow with
     the size); the transforms everywhere else (2-D: multigrid took 0.7-1.4 times
     their time at contrast 100, up to 3.2 times above; contrast 1e4 and more,
-    voids: even or slower, up to 1.6 times under static conditions). See
-    ``benchmarks/bench_preconditioners.py`` and the README.
+    voids: even or slower, up to 1.6 times under static conditions; box voxels
+    that the cycle semi-coarsens, e.g. ``(1, 1, 3)``: the same iteration counts,
+    but each costs about 1.5 times more, so 0.9-1.1 times the transforms' time
+    at 128**3 and 3 times at 64**3). See ``benchmarks/bench_preconditioners.py``,
+    ``benchmarks/bench_spacing.py`` and the README.
     """
     if discretization == "fv":
         return "multigrid" if bc in ("kinematic", "mixed") else "fft"
-    if stack is not None or k.ndim != 3 or not supported(_kinds(bc, 3, 0), k.shape):
+    if stack is not None or k.ndim != 3 or not supported(_kinds(bc, 3, 0), k.shape, spacing):
+        return "fft"
+    if not np.all(coarsening_steps(spacing) == 2):  # box voxels: semi-coarsened, not faster
         return "fft"
     lowest = float(k.min())
     if lowest <= 0.0 or float(k.max()) > AUTO_CONTRAST * lowest:

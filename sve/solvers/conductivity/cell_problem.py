@@ -25,7 +25,8 @@ from sve.solvers.conductivity.q1_multigrid import multigrid
 # field already solves the problem (homogeneous medium, laminate along its layers).
 _ROUND_OFF_ENERGY = (1e3 * np.finfo(float).eps) ** 2
 # A load vector Q outside the compatible subspace of a static problem: relative size of the
-# net load per cluster; exact loads are multiples of h**(d-1) / 2**(d-1) (face node weights).
+# net load per cluster; exact loads are multiples of the face area of a node over 2**(d-1)
+# (face node weights), a product of d - 1 voxel edges.
 _INCOMPATIBLE = 1e-8
 
 
@@ -191,7 +192,7 @@ def solve_cell(
     *,
     bc: str,
     discretization: str,
-    spacing: float,
+    spacing: np.ndarray,
     tol: float,
     maxiter: int,
     tensors: Tensors | None = None,
@@ -200,12 +201,13 @@ def solve_cell(
 ) -> Solution:
     """Solve the d load cases of `bc` and return the apparent tensor.
 
-    `k` holds the voxel conductivities, or with `tensors` a scalar stand-in
-    per voxel (> 0 where it conducts, 0 for a void: its mean scales the
-    round-off floor). See ``apparent_conductivity`` for the meaning of every
-    boundary condition. `use_multigrid` replaces the transform preconditioner
-    by a multigrid cycle (Q1 scalar problems, ``q1_multigrid.supported``; kinematic
-    and mixed finite volumes, ``conductivity/fv_multigrid.py``).
+    `spacing` holds the voxel edges per axis, float64 (d,). `k` holds the voxel
+    conductivities, or with `tensors` a scalar stand-in per voxel (> 0 where it
+    conducts, 0 for a void: its mean scales the round-off floor). See
+    ``apparent_conductivity`` for the meaning of every boundary condition.
+    `use_multigrid` replaces the transform preconditioner by a multigrid cycle (Q1
+    scalar problems, ``q1_multigrid.supported``; kinematic and mixed finite volumes,
+    ``conductivity/fv_multigrid.py``).
     ``stop="tensor"`` stops every load case on the estimated error of its apparent energy
     and returns the energy form of the tensor (see ``apparent_conductivity``).
     """
@@ -333,7 +335,7 @@ def _affine(
     ndim = k.ndim
     mixed = bc == "mixed"
     periodic = bc == "periodic"
-    volume = k.size * spacing**ndim
+    volume = k.size * float(np.prod(spacing))
     tensor = np.full((ndim, ndim), np.nan) if mixed else np.zeros((ndim, ndim))
     iterations = [0] * ndim
     residuals = [0.0] * ndim
@@ -517,10 +519,11 @@ def _compatible_loads(load, labels, count, spacing, shape) -> np.ndarray:
     ndim = len(shape)
     flat = labels.reshape(-1)
     active = flat >= 0
+    face = float(np.prod(spacing)) ** ((ndim - 1) / ndim)  # the scale of a face area
     rows = []
     f = np.empty(shape)
     for j in range(ndim):
-        values = load(np.eye(ndim)[j], f).reshape(-1) / spacing ** (ndim - 1)
+        values = load(np.eye(ndim)[j], f).reshape(-1) / face
         rows.append(
             np.concatenate(
                 [

@@ -3,10 +3,13 @@
 One unknown per voxel, two-point fluxes through the faces shared by two
 voxels (face connectivity: voxels touching at an edge or a corner only do
 not exchange flux). The conductance of an inner face is the harmonic mean
-of its two voxels, ``2 k1 k2 / (k1 + k2) h**(d-2)`` (series resistances of
-two half cells), zero when either is a void. A face on a Dirichlet boundary
-joins the end voxel to the boundary value half a cell away,
-``2 k h**(d-2)``; a no-flux boundary face has zero conductance. This is the
+of its two voxels times the face area over the distance of the two cell
+centres, ``2 k1 k2 / (k1 + k2) A_a / h_a`` for a face normal to axis ``a``
+with ``A_a`` the product of the voxel edges ``h_b`` of the other axes
+(series resistances of two half cells; ``h**(d-2)`` for cubic voxels), zero
+when either is a void. A face on a Dirichlet boundary joins the end voxel
+to the boundary value half a cell away, ``2 k A_a / h_a``; a no-flux
+boundary face has zero conductance. This is the
 scheme of the image-based tools TauFactor, PoreSpy and PuMA.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sve.solvers._core.spacing import padded, per_axis
 from sve.solvers.conductivity.fv_kernels import fv_apply, fv_flux, fv_mean_flux, harmonic
 
 
@@ -26,8 +30,8 @@ class FVGrid:
         Voxel conductivities, >= 0.
     kinds : tuple of {"periodic", "dirichlet", "neumann"}
         Boundary condition of the fluctuation per axis.
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or sequence of float
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
     along : tuple of ndarray of the shape of `k`, optional
         Per axis ``a``, the voxel conductivities across the faces normal to
         ``a`` (the ``K_aa`` of tensors diagonal in the grid axes: two-point
@@ -40,19 +44,23 @@ class FVGrid:
         self,
         k: np.ndarray,
         kinds: tuple[str, ...],
-        spacing: float,
+        spacing: float | tuple[float, ...],
         along: tuple[np.ndarray, ...] | None = None,
     ) -> None:
         ndim = k.ndim
+        h = per_axis(spacing, ndim)
         self.k = k
         self.kinds = kinds
-        self.spacing = spacing
+        self.spacing = h
         self.shape = k.shape
-        self.volume = k.size * spacing**ndim
+        self.volume = k.size * float(np.prod(h))
         self.free = (slice(None),) * ndim
         padding = (1,) * (3 - ndim)
         cells = k.reshape(k.shape + padding)
-        scale = spacing ** (ndim - 2)
+        # face area over centre distance, A_a / h_a = prod(h) / h_a**2 (2-D: per unit depth,
+        # the padded third axis has no inner face and no-flux ends)
+        self._h = padded(h)
+        scales = float(np.prod(h)) / self._h**2
         conductances = []
         for axis in range(3):
             if along is not None and axis < ndim:
@@ -77,7 +85,7 @@ class FVGrid:
             elif kind == "dirichlet":
                 g[tuple(first)] = 2.0 * cells[tuple(first)]
                 g[tuple(last)] = 2.0 * cells[tuple(last)]
-            g *= scale
+            g *= scales[axis]
             conductances.append(g)
         self.conductances = tuple(conductances)  # faces normal to axes 0, 1, 2 (2-D: padded)
         self._periodic = np.array([kind == "periodic" for kind in kinds] + [False] * (3 - ndim))
@@ -86,7 +94,7 @@ class FVGrid:
     def _jump(self, gradient: np.ndarray) -> np.ndarray:
         jump = np.zeros((3, 2))
         jump[: gradient.size, 0] = gradient * self.spacing
-        jump[: gradient.size, 1] = gradient * self.spacing / 2.0
+        jump[: gradient.size, 1] = gradient * self.spacing / 2.0  # E_a h_a, E_a h_a / 2
         return jump
 
     def flux(self, u: np.ndarray, gradient: np.ndarray, out: np.ndarray) -> None:
@@ -110,7 +118,7 @@ class FVGrid:
             *self.conductances,
             self._jump(gradient),
             self._periodic,
-            self.spacing,
+            self._h,
             self.volume,
             out,
         )

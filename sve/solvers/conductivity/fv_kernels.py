@@ -7,8 +7,9 @@ along ``a``; the conductance array ``g_a`` has ``N_a + 1`` faces along
 ``N_a`` is not used. On a bounded axis faces 0 and ``N_a`` join the end cells
 to the boundary, where the fluctuation vanishes (Dirichlet) or the
 conductance is zero (no flux). ``jump[a, 0]`` and ``jump[a, 1]`` are the
-increments of the affine field ``E . x`` across an inner face (``E_a h``)
-and across a boundary half-cell (``E_a h / 2``).
+increments of the affine field ``E . x`` across an inner face (``E_a h_a``)
+and across a boundary half-cell (``E_a h_a / 2``), ``h_a`` the voxel edge
+along ``a``; the conductances hold the face areas over the distances.
 """
 
 import numpy as np
@@ -100,8 +101,9 @@ def fv_flux(u, g0, g1, g2, jump, periodic, out):
 def fv_mean_flux(u, g0, g1, g2, jump, periodic, h, volume, out):
     """Write the volume average of the flux of ``u + w`` into ``out`` (3,).
 
-    A face normal to ``a`` stands for a slab of thickness ``h`` (``h / 2`` at
-    a boundary), so ``V <q_a> = sum_f flux_f * thickness_f``; ``volume`` is ``V``.
+    A face normal to ``a`` stands for a slab of thickness ``h[a]`` (``h[a] / 2`` at
+    a boundary), so ``V <q_a> = sum_f flux_f * thickness_f``; ``h`` (3,) holds the
+    voxel edges per axis (a 2-D image: 1 on the third), ``volume`` is ``V``.
     Inner faces in one sweep, the two end faces of every line apart, as in
     ``fv_flux`` (5 ms at 128^3 against 88 ms for a generic face routine with
     its tests per face, measured here).
@@ -124,23 +126,23 @@ def fv_mean_flux(u, g0, g1, g2, jump, periodic, h, volume, out):
         for l in range(n2):
             ends[0] += _end_thickness(
                 u[0, j, l], u[n0 - 1, j, l], g0[0, j, l], g0[n0, j, l], s0, jump[0, 1],
-                periodic[0], h,
+                periodic[0], h[0],
             )  # fmt: skip
     for i in range(n0):
         for l in range(n2):
             ends[1] += _end_thickness(
                 u[i, 0, l], u[i, n1 - 1, l], g1[i, 0, l], g1[i, n1, l], s1, jump[1, 1],
-                periodic[1], h,
+                periodic[1], h[1],
             )  # fmt: skip
     for i in range(n0):
         for j in range(n1):
             ends[2] += _end_thickness(
                 u[i, j, 0], u[i, j, n2 - 1], g2[i, j, 0], g2[i, j, n2], s2, jump[2, 1],
-                periodic[2], h,
+                periodic[2], h[2],
             )  # fmt: skip
-    out[0] = (h * inner0 + ends[0]) / volume
-    out[1] = (h * inner1 + ends[1]) / volume
-    out[2] = (h * inner2 + ends[2]) / volume
+    out[0] = (h[0] * inner0 + ends[0]) / volume
+    out[1] = (h[1] * inner1 + ends[1]) / volume
+    out[2] = (h[2] * inner2 + ends[2]) / volume
 
 
 @njit(cache=True, nogil=True, inline="always")

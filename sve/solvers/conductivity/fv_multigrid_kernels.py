@@ -4,8 +4,9 @@ Conventions of ``conductivity/fv_kernels.py``: cell fields (N0, N1, N2), a 2-D i
 ``(N0, N1, 1)``; ``g0``, ``g1``, ``g2`` the face conductances, ``N_a + 1``
 faces along axis ``a``, faces 0 and ``N_a`` joining the end cells to a
 Dirichlet value 0 (or conductance 0: no flux). No periodic axis.
-Coarse cell ``I`` aggregates the fine cells ``2 I`` and ``2 I + 1`` (the
-latter where it exists) along every axis.
+Coarse cell ``I`` aggregates the fine cells ``s I`` to ``s I + s - 1`` (those that
+exist) along every axis, ``s = steps[a]``: 2 along a coarsened axis, 1 along one
+left fine (semi-coarsening).
 """
 
 import numpy as np
@@ -116,34 +117,37 @@ def gauss_seidel(g0, g1, g2, inverse_diagonal, b, x, forward):
 
 
 @njit(cache=True, nogil=True)
-def coarse_faces(g, axis, out):
-    """Galerkin conductances of the faces normal to `axis` after aggregation: coarse face
-    ``F`` is fine face ``min(2 F, N_axis)``, summed over the fine faces it covers.
+def coarse_faces(g, axis, steps, out):
+    """Galerkin conductances of the faces normal to `axis` after aggregation by `steps`
+    (3,) cells per axis: coarse face ``F`` is fine face ``min(s F, N_axis)``, summed over
+    the fine faces it covers.
     """
     m0, m1, m2 = out.shape
     f0, f1, f2 = g.shape
+    s0, s1, s2 = steps[0], steps[1], steps[2]
     for i in range(m0):
         for j in range(m1):
             for l in range(m2):
                 s = 0.0
                 if axis == 0:
-                    for b in range(2 * j, min(2 * j + 2, f1)):
-                        for c in range(2 * l, min(2 * l + 2, f2)):
-                            s += g[min(2 * i, f0 - 1), b, c]
+                    for b in range(s1 * j, min(s1 * j + s1, f1)):
+                        for c in range(s2 * l, min(s2 * l + s2, f2)):
+                            s += g[min(s0 * i, f0 - 1), b, c]
                 elif axis == 1:
-                    for a in range(2 * i, min(2 * i + 2, f0)):
-                        for c in range(2 * l, min(2 * l + 2, f2)):
-                            s += g[a, min(2 * j, f1 - 1), c]
+                    for a in range(s0 * i, min(s0 * i + s0, f0)):
+                        for c in range(s2 * l, min(s2 * l + s2, f2)):
+                            s += g[a, min(s1 * j, f1 - 1), c]
                 else:
-                    for a in range(2 * i, min(2 * i + 2, f0)):
-                        for b in range(2 * j, min(2 * j + 2, f1)):
-                            s += g[a, b, min(2 * l, f2 - 1)]
+                    for a in range(s0 * i, min(s0 * i + s0, f0)):
+                        for b in range(s1 * j, min(s1 * j + s1, f1)):
+                            s += g[a, b, min(s2 * l, f2 - 1)]
                 out[i, j, l] = s
 
 
 @njit(cache=True, nogil=True)
-def restrict_residual(g0, g1, g2, x, coarse):
-    """``coarse = P^T r``, ``r`` the residual of a forward sweep from zero (`gauss_seidel`).
+def restrict_residual(g0, g1, g2, x, steps, coarse):
+    """``coarse = P^T r``, ``r`` the residual of a forward sweep from zero (`gauss_seidel`),
+    for aggregates of `steps` (3,) cells per axis.
 
     Such a sweep solved row ``c`` with the cells after ``c`` still at zero, so
     ``r_c = sum_{n > c} g_cn x_n``: the three faces towards the next cells along each
@@ -152,6 +156,7 @@ def restrict_residual(g0, g1, g2, x, coarse):
     right-hand side on voids as it ignores them in its result, which keeps it symmetric.
     """
     n0, n1, n2 = x.shape
+    s0, s1, s2 = steps[0], steps[1], steps[2]
     coarse[...] = 0.0
     r = np.empty(n2 + 1, dtype=coarse.dtype)  # one line, and a zero past its end
     r[n2] = 0.0
@@ -168,18 +173,25 @@ def restrict_residual(g0, g1, g2, x, coarse):
             if j + 1 < n1:
                 for l in range(n2):
                     r[l] += g1[i, j + 1, l] * x[i, j + 1, l]
-            row = coarse[i // 2, j // 2]
-            for m in range(row.size):
-                row[m] += r[2 * m] + r[2 * m + 1]
+            row = coarse[i // s0, j // s1]
+            if s2 == 2:
+                for m in range(row.size):
+                    row[m] += r[2 * m] + r[2 * m + 1]
+            else:
+                for m in range(row.size):
+                    row[m] += r[m]
 
 
 @njit(cache=True, nogil=True)
-def prolong_add(coarse, scale, fine):
-    """``fine += scale P coarse``: every fine cell gets its aggregate's value."""
+def prolong_add(coarse, scale, steps, fine):
+    """``fine += scale P coarse``: every fine cell gets its aggregate's value (aggregates
+    of `steps` (3,) cells per axis).
+    """
     n0, n1, n2 = fine.shape
+    s0, s1, s2 = steps[0], steps[1], steps[2]
     for i in range(n0):
         for j in range(n1):
-            row = coarse[i // 2, j // 2]
+            row = coarse[i // s0, j // s1]
             line = fine[i, j]
             for l in range(n2):
-                line[l] += scale * row[l // 2]
+                line[l] += scale * row[l // s2]

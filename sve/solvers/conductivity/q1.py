@@ -1,20 +1,22 @@
 """Q1 voxel finite elements: corner numbering and element stiffness (private).
 
-The element stiffness of unit conductivity on a voxel of edge ``h`` is the
+The element stiffness of unit conductivity on a voxel of edges
+``(h_0, ..., h_{d-1})`` (one per axis: the voxel may be a box) is the
 tensor-product sum
 
-    Ke = sum_i  A_0 (x) ... (x) A_{d-1},   A_j = K1 if j == i else M1,
+    Ke = sum_i  A_0 (x) ... (x) A_{d-1},   A_j = K1_j if j == i else M1_j,
 
-of the 1-D element stiffness ``K1 = [[1, -1], [-1, 1]] / h`` and mass
-``M1 = [[2, 1], [1, 2]] h / 6``. Both are diagonalised by the 2-point
-Hadamard matrix ``H = [[1, 1], [1, -1]]`` (``H @ H = 2 I``): ``K1`` has the
-eigenvalues ``0`` on the mean and ``2 / h`` on the difference, ``M1`` has
-``h / 2`` and ``h / 6``. Hence ``Ke = H_d diag(lambda) H_d / 2**d`` with
-``H_d`` the d-fold Kronecker power of ``H`` and, for a mode ``beta`` in
-``{0, 1}**d`` (1 = difference along that axis),
+of the 1-D element stiffness ``K1_j = [[1, -1], [-1, 1]] / h_j`` and mass
+``M1_j = [[2, 1], [1, 2]] h_j / 6`` of each axis. Both are diagonalised by
+the 2-point Hadamard matrix ``H = [[1, 1], [1, -1]]`` (``H @ H = 2 I``),
+whatever ``h_j``: ``K1_j`` has the eigenvalues ``0`` on the mean and
+``2 / h_j`` on the difference, ``M1_j`` has ``h_j / 2`` and ``h_j / 6``.
+Hence ``Ke = H_d diag(lambda) H_d / 2**d`` with ``H_d`` the d-fold Kronecker
+power of ``H`` and, for a mode ``beta`` in ``{0, 1}**d`` (1 = difference
+along that axis),
 
-    lambda(beta) = sum_i kappa(beta_i) prod_{j != i} mu(beta_j),
-    kappa = (0, 2 / h),  mu = (h / 2, h / 6).
+    lambda(beta) = sum_i kappa_i(beta_i) prod_{j != i} mu_j(beta_j),
+    kappa_i = (0, 2 / h_i),  mu_j = (h_j / 2, h_j / 6).
 
 Assembled on a grid, ``K1`` and ``M1`` are diagonalised by a trigonometric
 transform per axis (Fourier, sine or cosine, after the boundary condition),
@@ -36,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
+from sve.solvers._core.spacing import per_axis
 from sve.solvers.conductivity.q1_aniso_kernels import (
     tensor_flux_2d,
     tensor_flux_3d,
@@ -50,15 +53,15 @@ from sve.solvers.conductivity.q1_kernels import (
 )
 
 
-def element_modes(ndim: int, spacing: float) -> np.ndarray:
+def element_modes(ndim: int, spacing: float | tuple[float, ...] | np.ndarray) -> np.ndarray:
     """Return the Hadamard eigenvalues of the unit Q1 element stiffness.
 
     Parameters
     ----------
     ndim : int
         2 or 3.
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or sequence of float
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
 
     Returns
     -------
@@ -66,38 +69,41 @@ def element_modes(ndim: int, spacing: float) -> np.ndarray:
         ``lambda(beta) / 2**ndim`` for the modes ``beta`` in the order of
         `corner_offsets`, so that ``Ke = H_d diag(result) H_d``.
     """
-    kappa = np.array([0.0, 2.0 / spacing])
-    mu = np.array([spacing / 2.0, spacing / 6.0])
+    h = per_axis(spacing, ndim)
+    kappa = np.stack([np.zeros(ndim), 2.0 / h], axis=1)  # kappa[i, beta_i]
+    mu = np.stack([h / 2.0, h / 6.0], axis=1)
     modes = np.zeros(2**ndim)
     for index, beta in enumerate(corner_offsets(ndim)):
         for i in range(ndim):
-            term = kappa[beta[i]]
+            term = kappa[i, beta[i]]
             for j in range(ndim):
                 if j != i:
-                    term *= mu[beta[j]]
+                    term *= mu[j, beta[j]]
             modes[index] += term
     return modes / 2**ndim
 
 
-def gradient_products(ndim: int, spacing: float) -> np.ndarray:
+def gradient_products(ndim: int, spacing: float | tuple[float, ...] | np.ndarray) -> np.ndarray:
     """Return ``P[i, j, a, b] = int d_i N_a d_j N_b dV`` over one voxel.
 
     Parameters
     ----------
     ndim : int
         2 or 3.
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or sequence of float
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
 
     Returns
     -------
     ndarray of shape (d, d, 2**d, 2**d), float64
-        Exact tensor products of the 1-D stiffness ``K1``, mass ``M1`` and
-        first moment ``G = int N'_a N_b = [[-1, -1], [1, 1]] / 2``; the
-        element stiffness of a tensor ``K`` is ``sum_ij K_ij P[i, j]``.
+        Exact tensor products of the 1-D stiffness ``K1 / h``, mass
+        ``M1 h`` and first moment ``G = int N'_a N_b = [[-1, -1], [1, 1]] / 2``
+        (free of ``h``) of every axis; the element stiffness of a tensor
+        ``K`` is ``sum_ij K_ij P[i, j]``.
     """
-    k1 = np.array([[1.0, -1.0], [-1.0, 1.0]]) / spacing
-    m1 = np.array([[2.0, 1.0], [1.0, 2.0]]) * spacing / 6.0
+    h = per_axis(spacing, ndim)
+    k1 = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    m1 = np.array([[2.0, 1.0], [1.0, 2.0]]) / 6.0
     g1 = np.array([[-1.0, -1.0], [1.0, 1.0]]) / 2.0
     out = np.empty((ndim, ndim, 2**ndim, 2**ndim))
     for i in range(ndim):
@@ -105,27 +111,29 @@ def gradient_products(ndim: int, spacing: float) -> np.ndarray:
             product = np.ones((1, 1))
             for axis in range(ndim):
                 if axis == i == j:
-                    factor = k1
+                    factor = k1 / h[axis]
                 elif axis == i:
                     factor = g1
                 elif axis == j:
                     factor = g1.T
                 else:
-                    factor = m1
+                    factor = m1 * h[axis]
                 product = np.kron(product, factor)
             out[i, j] = product
     return out
 
 
-def element_hadamard(tensors: np.ndarray, spacing: float) -> np.ndarray:
+def element_hadamard(
+    tensors: np.ndarray, spacing: float | tuple[float, ...] | np.ndarray
+) -> np.ndarray:
     """Element stiffnesses of conductivity tensors in the corner Hadamard basis.
 
     Parameters
     ----------
     tensors : ndarray of shape (n, d, d), float64
         Symmetric conductivity tensor of each material.
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or sequence of float
+        Voxel edges ``h_i`` per axis.
 
     Returns
     -------
@@ -149,7 +157,9 @@ HADAMARD_ENTRIES = {
 }
 
 
-def hadamard_coefficients(tensors: np.ndarray, spacing: float) -> np.ndarray:
+def hadamard_coefficients(
+    tensors: np.ndarray, spacing: float | tuple[float, ...] | np.ndarray
+) -> np.ndarray:
     """Return the non-zero entries of ``Khat`` per material, shape (n, 4) or (n, 13).
 
     The order is ``HADAMARD_ENTRIES[d]``; every other entry of ``Khat`` is
@@ -172,24 +182,28 @@ class Q1Grid:
         Boundary condition of the fluctuation per axis: periodic (N nodes),
         zero on both faces (N + 1 nodes, the face nodes fixed) or free
         (N + 1 nodes).
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or sequence of float
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
     """
 
     discretization = "q1"
 
-    def __init__(self, k: np.ndarray, kinds: tuple[str, ...], spacing: float) -> None:
+    def __init__(
+        self, k: np.ndarray, kinds: tuple[str, ...], spacing: float | tuple[float, ...]
+    ) -> None:
         ndim = k.ndim
+        h = per_axis(spacing, ndim)
         self.k = k
         self.kinds = kinds
-        self.spacing = spacing
+        self.spacing = h
         self.shape = tuple(
             n if kind == "periodic" else n + 1 for n, kind in zip(k.shape, kinds, strict=True)
         )
-        self.volume = k.size * spacing**ndim
+        self.volume = k.size * float(np.prod(h))
         self.free = tuple(slice(1, -1) if kind == "dirichlet" else slice(None) for kind in kinds)
-        self._modes = element_modes(ndim, spacing)
-        self._corners = spacing * np.ascontiguousarray(corner_offsets(ndim).T, dtype=np.float64)
+        self._modes = element_modes(ndim, h)
+        # corner positions (d, 2**d): h_i times the binary digit of the corner along i
+        self._corners = np.ascontiguousarray(h[:, None] * corner_offsets(ndim).T)
         self._nodal_flux = nodal_flux_2d if ndim == 2 else nodal_flux_3d
         self._mean_flux = mean_flux_2d if ndim == 2 else mean_flux_3d
 
@@ -205,8 +219,9 @@ class Q1Grid:
         Exactly ``f_n = sum_faces (flux . n) int_face N_n dS`` (the divergence
         theorem on every voxel; the interior faces cancel): on the faces normal
         to axis ``a``, ``-flux_a`` at ``x_a = 0`` and ``+flux_a`` at ``x_a = L``
-        times ``h**(d-1)`` halved once per other axis on which the node is an
-        end node. Made on the faces alone: no field of unit conductivities.
+        times the face area of a node, the product of ``h_b`` over the other
+        axes ``b``, halved once per other axis on which the node is an end
+        node. Made on the faces alone: no field of unit conductivities.
         """
         ndim = self.k.ndim
         out[...] = 0.0
@@ -214,7 +229,7 @@ class Q1Grid:
             face = np.ones(())
             for other in range(ndim):
                 if other != axis:
-                    weights = np.full(self.shape[other], self.spacing)
+                    weights = np.full(self.shape[other], self.spacing[other])
                     weights[[0, -1]] *= 0.5
                     face = np.multiply.outer(face, weights)
             for end, sign in ((0, -1.0), (-1, 1.0)):
@@ -250,8 +265,8 @@ class TensorQ1Grid(Q1Grid):
         void); only its shape and sign pattern are used.
     kinds : tuple of {"periodic", "dirichlet", "neumann"}
         Boundary condition of the fluctuation per axis.
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or sequence of float
+        Voxel edges ``h_i`` per axis.
     material : ndarray of the shape of `k`, int32
         Index of every voxel into `tensors`.
     tensors : ndarray of shape (n, d, d), float64
@@ -262,14 +277,14 @@ class TensorQ1Grid(Q1Grid):
         self,
         k: np.ndarray,
         kinds: tuple[str, ...],
-        spacing: float,
+        spacing: float | tuple[float, ...],
         material: np.ndarray,
         tensors: np.ndarray,
     ) -> None:
         super().__init__(k, kinds, spacing)
         self.material = material
         self.tensors = tensors
-        self._coefficients = hadamard_coefficients(tensors, spacing)
+        self._coefficients = hadamard_coefficients(tensors, self.spacing)
         ndim = k.ndim
         self._tensor_flux = tensor_flux_2d if ndim == 2 else tensor_flux_3d
         self._tensor_mean_flux = tensor_mean_flux_2d if ndim == 2 else tensor_mean_flux_3d

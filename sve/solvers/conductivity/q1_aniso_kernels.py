@@ -127,7 +127,8 @@ def tensor_flux_3d(u, w, material, coef, out):
 def tensor_mean_flux_2d(u, material, tensors, e, h, out):
     """Write the volume average of ``K (e + grad u)`` into ``out`` (2,).
 
-    ``material`` (N0, N1) int32, ``tensors`` (n, 2, 2). The element averages
+    ``material`` (N0, N1) int32, ``tensors`` (n, 2, 2), ``h`` (2,) the voxel edges per
+    axis. The element averages
     of ``e + grad u`` are summed per material first, then multiplied by the
     tensors.
     """
@@ -153,7 +154,8 @@ def tensor_mean_flux_2d(u, material, tensors, e, h, out):
 def tensor_mean_flux_3d(u, material, tensors, e, h, out):
     """Write the volume average of ``K (e + grad u)`` into ``out`` (3,).
 
-    ``material`` (N0, N1, N2) int32, ``tensors`` (n, 3, 3).
+    ``material`` (N0, N1, N2) int32, ``tensors`` (n, 3, 3), ``h`` (3,) the voxel edges
+    per axis.
     """
     n0, n1, n2 = material.shape
     m0, m1, m2 = u.shape

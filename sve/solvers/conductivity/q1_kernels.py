@@ -11,7 +11,9 @@ Conventions shared by every kernel here:
 * The ``2**d`` corners of an element are numbered by the binary digits of the
   local index ``a``, axis 0 the most significant: ``a = 4 a0 + 2 a1 + a2`` in
   3-D and ``a = 2 a0 + a1`` in 2-D, ``a_i = 1`` meaning the corner at
-  ``+spacing`` along axis ``i``. This is the order of ``numpy.kron``.
+  ``+h_i`` along axis ``i``. This is the order of ``numpy.kron``.
+* ``h`` is the array of the voxel edges per axis, float64 (d,): the voxel may
+  be a box.
 * The element stiffness of unit conductivity is applied in the Walsh-Hadamard
   basis where it is diagonal (see ``element_modes`` in ``conductivity/q1.py``):
   ``Ke = H diag(modes) H`` with ``H`` the unnormalised ``2**d``-point
@@ -133,30 +135,30 @@ def nodal_flux_3d(u, w, k, modes, out):
 def element_gradient_2d(u, i, i1, j, j1, h):
     """Element average of the Q1 gradient of nodal ``u`` on the element with corner nodes
     ``i, i1`` x ``j, j1``: the mean of the differences along the two element edges
-    parallel to each axis, divided by ``h``.
+    parallel to each axis ``a``, divided by its edge ``h[a]``.
     """
-    g0 = (u[i1, j] - u[i, j] + u[i1, j1] - u[i, j1]) / (2.0 * h)
-    g1 = (u[i, j1] - u[i, j] + u[i1, j1] - u[i1, j]) / (2.0 * h)
+    g0 = (u[i1, j] - u[i, j] + u[i1, j1] - u[i, j1]) / (2.0 * h[0])
+    g1 = (u[i, j1] - u[i, j] + u[i1, j1] - u[i1, j]) / (2.0 * h[1])
     return g0, g1
 
 
 @njit(cache=True, nogil=True, inline="always")
 def element_gradient_3d(u, i, i1, j, j1, l, l1, h):
     """Element average of the Q1 gradient (3-D): the mean of the differences along the
-    four element edges parallel to each axis, divided by ``h``.
+    four element edges parallel to each axis ``a``, divided by its edge ``h[a]``.
     """
     g0 = (
         u[i1, j, l] - u[i, j, l] + u[i1, j1, l] - u[i, j1, l]
         + u[i1, j, l1] - u[i, j, l1] + u[i1, j1, l1] - u[i, j1, l1]
-    ) / (4.0 * h)  # fmt: skip
+    ) / (4.0 * h[0])  # fmt: skip
     g1 = (
         u[i, j1, l] - u[i, j, l] + u[i1, j1, l] - u[i1, j, l]
         + u[i, j1, l1] - u[i, j, l1] + u[i1, j1, l1] - u[i1, j, l1]
-    ) / (4.0 * h)  # fmt: skip
+    ) / (4.0 * h[1])  # fmt: skip
     g2 = (
         u[i, j, l1] - u[i, j, l] + u[i1, j, l1] - u[i1, j, l]
         + u[i, j1, l1] - u[i, j1, l] + u[i1, j1, l1] - u[i1, j1, l]
-    ) / (4.0 * h)  # fmt: skip
+    ) / (4.0 * h[2])  # fmt: skip
     return g0, g1, g2
 
 
@@ -165,7 +167,8 @@ def mean_flux_2d(u, k, e, h, out):
     """Write the volume average of ``k (e + grad u)`` into ``out`` (2,).
 
     The element average of the Q1 gradient along an axis is the mean of the
-    differences along the element edges parallel to it, divided by ``h``.
+    differences along the element edges parallel to it, divided by its edge ``h[a]``
+    (``h`` float64 (2,)).
     """
     n0, n1 = k.shape
     m0, m1 = u.shape
@@ -187,7 +190,8 @@ def mean_flux_3d(u, k, e, h, out):
     """Write the volume average of ``k (e + grad u)`` into ``out`` (3,).
 
     The element average of the Q1 gradient along an axis is the mean of the
-    differences along the four element edges parallel to it, divided by ``h``.
+    differences along the four element edges parallel to it, divided by its edge
+    ``h[a]`` (``h`` float64 (3,)).
     """
     n0, n1, n2 = k.shape
     m0, m1, m2 = u.shape

@@ -26,11 +26,33 @@ diagonal, left out of the coarsest solve): a coarse free node interpolates
 only onto fine free nodes, so the free block of ``R A P`` is the Galerkin
 product of the Dirichlet operator, and the residuals of the fixed nodes,
 never used, reach only fixed nodes below.
+On box voxels an axis may be left fine for a while (semi-coarsening, below):
+its coarse node is its fine node, with the identity as interpolation.
 Galerkin coarsening keeps the coarse operators faithful to jumping
 coefficients, which rediscretizing a coarsened image would not (Alcouffe,
 Brandt, Dendy & Painter 1981); with trilinear rather than
 operator-dependent interpolation it is not fully robust to them, which the
 benchmark measures.
+
+Semi-coarsening
+---------------
+With voxel edges ``h_a`` per axis, the Q1 operator couples neighbours along
+axis ``a`` with a weight proportional to ``prod(h) / h_a**2``: on ``(1, 1,
+3)`` voxels 9 times more weakly along the long axis. The pointwise smoother
+then leaves the errors that are smooth along the strong axes and oscillate
+along the weak one, and full coarsening cannot represent them (1.4-1.7 times
+the cubic iteration count at 32**3, ``benchmarks/bench_spacing.py``). Each
+level therefore halves only the axes whose edge ``H_a`` (the voxel edge times
+the coarsening so far) gives a coupling ``(min H / H_a)**2`` of at least
+``STRONG`` (`coarsening_steps`), which makes the coarse edges equal again
+before full coarsening resumes (Trottenberg, Oosterlee & Schüller 2001,
+sec. 5.1). Cubic voxels halve every axis on every level, as before. For a
+homogeneous medium the Galerkin operator of trilinear interpolation is the
+Q1 operator of the coarse voxels, so ``H_a`` is what the coarse level sees.
+The counts then stay those of cubic voxels (1.00 times at 32**3 and 64**3
+on ``(1, 1, 3)``), but a level that halves two axes of three keeps a quarter
+of the nodes instead of an eighth: the first coarse level holds about twice
+the memory given under Memory, and a cycle costs about 1.5 times more.
 
 Smoother and coarsest level
 ---------------------------
@@ -96,6 +118,7 @@ import numpy as np
 
 from sve.solvers._core.pcg import Operator
 from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
+from sve.solvers._core.spacing import per_axis
 from sve.solvers.conductivity.q1 import element_modes
 from sve.solvers.conductivity.q1_kernels import nodal_flux_2d, nodal_flux_3d
 from sve.solvers.conductivity.q1_multigrid_kernels import (
@@ -129,21 +152,46 @@ FINE_DEGREE = 1
 # Coarse cycles per coarse correction: the W-cycle halved the iterations of the V-cycle at
 # 128^3 with contrast 1e4 and with voids, for about 1.3 times its cost.
 GAMMA = 2
+# An axis is halved on a level where its coupling (min H / H_a)**2 is at least this fraction of
+# the strongest (H the coarse voxel edges; semi-coarsening; every axis on cubic voxels).
+STRONG = 0.5
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11
 
 
-def supported(kinds: tuple[str, ...], shape: tuple[int, ...]) -> bool:
-    """Whether `multigrid` serves an image of `shape` (voxels) with boundary `kinds`."""
-    coarsest = _coarsest_shape(shape)
+def supported(
+    kinds: tuple[str, ...], shape: tuple[int, ...], spacing: float | np.ndarray = 1.0
+) -> bool:
+    """Whether `multigrid` serves an image of `shape` (voxels, edges `spacing` per axis)
+    with boundary `kinds`.
+    """
+    coarsest = _level_shapes(shape, spacing)[-1]
     return int(np.prod(_node_shape(coarsest, kinds))) <= LARGEST_COARSEST
 
 
-def _coarsest_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Voxels per axis of the coarsest level of an image of `shape` voxels."""
-    while int(np.prod(shape)) > COARSEST and all(n % 2 == 0 and n >= 4 for n in shape):
-        shape = tuple(n // 2 for n in shape)
-    return shape
+def coarsening_steps(edges: np.ndarray) -> np.ndarray:
+    """Per axis, 2 where a level with voxel edges `edges` is halved and 1 where it is left
+    fine: the axes whose coupling ``(min(edges) / edges[a])**2`` is at least ``STRONG``.
+    """
+    coupling = (edges.min() / edges) ** 2
+    return np.where(coupling >= STRONG * (1.0 - 1e-12), 2, 1).astype(np.int64)
+
+
+def _level_shapes(shape: tuple[int, ...], spacing: float | np.ndarray) -> list[tuple[int, ...]]:
+    """Voxels per axis of every level of an image of `shape` voxels, finest first: each
+    level halves the axes of `coarsening_steps`, while it has more than ``COARSEST`` voxels
+    and those axes are even and at least 4 long.
+    """
+    shapes = [tuple(shape)]
+    edges = per_axis(spacing, len(shape))
+    while int(np.prod(shapes[-1])) > COARSEST:
+        steps = coarsening_steps(edges)
+        halved = [n for n, s in zip(shapes[-1], steps, strict=True) if s == 2]
+        if not all(n % 2 == 0 and n >= 4 for n in halved):
+            break
+        shapes.append(tuple(int(n // s) for n, s in zip(shapes[-1], steps, strict=True)))
+        edges = edges * steps
+    return shapes
 
 
 def _node_shape(shape: tuple[int, ...], kinds: tuple[str, ...]) -> tuple[int, ...]:
@@ -153,14 +201,17 @@ def _node_shape(shape: tuple[int, ...], kinds: tuple[str, ...]) -> tuple[int, ..
     return tuple(n if kind == "periodic" else n + 1 for n, kind in zip(shape, kinds, strict=True))
 
 
-def restriction_taps(coarse: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
+def restriction_taps(coarse: int, periodic: bool, step: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Fine nodes and weights of the restriction along one axis (``restrict_2d``).
 
     Coarse node ``i`` is fine node ``2 i``; it gathers ``2 i - 1, 2 i, 2 i + 1`` with the
     weights ``1/2, 1, 1/2`` (``P^T`` of linear interpolation), wrapped on a periodic axis of
     ``2 * coarse`` fine nodes; an open axis has ``2 * coarse - 1`` and no node beyond its ends
-    (weight 0).
+    (weight 0). An axis left fine (``step=1``) gathers its own node, weights ``0, 1, 0``.
     """
+    if step == 1:
+        taps = np.repeat(np.arange(coarse)[:, None], 3, axis=1)
+        return taps, np.broadcast_to(np.array([0.0, 1.0, 0.0]), taps.shape).copy()
     fine = 2 * coarse if periodic else 2 * coarse - 1
     taps = 2 * np.arange(coarse)[:, None] + np.array([-1, 0, 1])
     weights = np.broadcast_to(np.array([0.5, 1.0, 0.5]), taps.shape).copy()
@@ -170,8 +221,13 @@ def restriction_taps(coarse: int, periodic: bool) -> tuple[np.ndarray, np.ndarra
     return np.ascontiguousarray(taps), weights
 
 
-def prolongation_taps(coarse: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Coarse nodes and weights of the interpolation along one axis (``prolong_add_2d``)."""
+def prolongation_taps(coarse: int, periodic: bool, step: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse nodes and weights of the interpolation along one axis (``prolong_add_2d``);
+    an axis left fine (``step=1``) copies its node (weights ``1, 0``).
+    """
+    if step == 1:
+        taps = np.repeat(np.arange(coarse)[:, None], 2, axis=1)
+        return taps, np.broadcast_to(np.array([1.0, 0.0]), taps.shape).copy()
     fine = np.arange(2 * coarse if periodic else 2 * coarse - 1)
     taps = np.stack([fine // 2, (fine + 1) // 2 % coarse], axis=1)
     odd = (fine % 2 == 1)[:, None]
@@ -179,38 +235,49 @@ def prolongation_taps(coarse: int, periodic: bool) -> tuple[np.ndarray, np.ndarr
     return np.ascontiguousarray(taps), weights
 
 
-def child_interpolation(ndim: int) -> np.ndarray:
+def child_interpolation(ndim: int, steps: np.ndarray | None = None) -> np.ndarray:
     """Trilinear interpolation inside one coarse voxel, per child voxel.
+
+    `steps` gives the children per axis (2 on a halved axis, 1 on one left fine; 2 on
+    every axis by default).
 
     Returns
     -------
-    ndarray of shape (2**d, 2**d, 2**d), float64
+    ndarray of shape (prod(steps), 2**d, 2**d), float64
         ``P[c, a, b]``: weight of coarse corner ``b`` at corner ``a`` of the
-        child voxel ``c`` (children and corners numbered as in
+        child voxel ``c`` (children numbered in C order over `steps`, corners as in
         ``_q1.corner_offsets``).
     """
-    # 1-D weights of the coarse corners 0 and 1 at the fine positions 0, 1, 2 (coarse edge 2).
-    weights = np.array([[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]])
+    steps = np.full(ndim, 2) if steps is None else np.asarray(steps)
+    # 1-D weights of the coarse corners 0 and 1 at the fine positions 0, 1, 2 (coarse edge 2),
+    # and at the positions 0, 1 of an axis left fine (the identity).
+    weights = {2: np.array([[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]]), 1: np.eye(2)}
     offsets = corner_offsets(ndim)
-    out = np.ones((2**ndim,) * 3)
-    for c, child in enumerate(offsets):
+    children = list(np.ndindex(*(int(s) for s in steps)))
+    out = np.ones((len(children), 2**ndim, 2**ndim))
+    for c, child in enumerate(children):
         for a, corner in enumerate(offsets):
             for b, coarse in enumerate(offsets):
-                out[c, a, b] = np.prod(weights[coarse, child + corner])
+                out[c, a, b] = np.prod(
+                    [weights[int(steps[i])][coarse[i], child[i] + corner[i]] for i in range(ndim)]
+                )
     return out
 
 
-def _children(values: np.ndarray, ndim: int) -> np.ndarray:
-    """Regroup per-voxel `values` (shape (*shape, ...)) as (coarse voxels, 2**d children, ...)."""
+def _children(values: np.ndarray, ndim: int, steps: np.ndarray | None = None) -> np.ndarray:
+    """Regroup per-voxel `values` (shape (*shape, ...)) as (coarse voxels, prod(steps)
+    children, ...), `steps` voxels per child along each axis (2 by default).
+    """
+    steps = np.full(ndim, 2) if steps is None else steps
     shape = values.shape[:ndim]
     tail = values.shape[ndim:]
     split = []
-    for n in shape:
-        split += [n // 2, 2]
+    for n, step in zip(shape, steps, strict=True):
+        split += [n // int(step), int(step)]
     grouped = values.reshape(tuple(split) + tail)
     order = list(range(0, 2 * ndim, 2)) + list(range(1, 2 * ndim, 2))
     order += list(range(2 * ndim, 2 * ndim + len(tail)))
-    return grouped.transpose(order).reshape((-1, 2**ndim) + tail)
+    return grouped.transpose(order).reshape((-1, int(np.prod(steps))) + tail)
 
 
 def stencil(
@@ -354,7 +421,9 @@ def pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
     return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
 
 
-def hierarchy(k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = None) -> list[_Level]:
+def hierarchy(
+    k: np.ndarray, spacing: float | np.ndarray, kinds: tuple[str, ...] | None = None
+) -> list[_Level]:
     """The levels of the Q1 operator of the voxel conductivities `k` (float64).
 
     `kinds` gives the boundary kind of every axis, as in ``_q1.Q1Grid``:
@@ -381,11 +450,15 @@ def hierarchy(k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = Non
     # only scales the Jacobi sweep, which stays symmetric and energy-contracting.
     inverse_diagonal = _image_inverse_diagonal(k, kinds, element[0, 0]).astype(np.float32)
     levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper)]
-    child = child_interpolation(ndim)
-    unit = np.einsum("cai,ab,cbj->cij", child, element, child)  # per child of level 0
-    shapes = [k.shape]
-    while shapes[-1] != _coarsest_shape(k.shape):
-        shapes.append(tuple(n // 2 for n in shapes[-1]))
+    shapes = _level_shapes(k.shape, spacing)
+    # voxels per child along each axis from level i to level i + 1 (2 halved, 1 left fine)
+    steps = [
+        np.array([n // m for n, m in zip(fine, coarse, strict=True)], dtype=np.int64)
+        for fine, coarse in zip(shapes[:-1], shapes[1:], strict=True)
+    ]
+    if len(shapes) > 1:
+        child = child_interpolation(ndim, steps[0])
+        unit = np.einsum("cai,ab,cbj->cij", child, element, child)  # per child of level 0
     elements = None  # element matrices of the current level (level 1: made row by row)
     for index in range(1, len(shapes)):
         shape = shapes[index]
@@ -401,34 +474,36 @@ def hierarchy(k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = Non
         coefficients = np.zeros(nodes + ((3**ndim + 1) // 2,), dtype=precision)
         next_elements = None
         rows = shape[0]
-        if following is not None:  # two rows of voxels make one row of the next level
+        if following is not None:  # one or two rows of voxels make one row of the next level
+            next_steps = steps[index]
+            next_child = child_interpolation(ndim, next_steps)
             next_elements = np.empty((int(np.prod(following)), 2**ndim, 2**ndim))
-            rows = 2
+            rows = int(next_steps[0])
         row = int(np.prod(shape[1:]))
         for first in range(0, shape[0], rows):
             slab = (rows,) + shape[1:]
             if index == 1:  # the children of level 0 are k times the unit element: level 1
-                # is made two rows at a time, never whole (8 fields of the image)
-                fine = (2 * rows,) + k.shape[1:]
-                children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim)
-                children += 2 * first * int(np.prod(k.shape[1:]))
+                # is made a row or two at a time, never whole (8 fields of the image)
+                fine = (int(steps[0][0]) * rows,) + k.shape[1:]
+                children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim, steps[0])
+                children += int(steps[0][0]) * first * int(np.prod(k.shape[1:]))
                 part = np.empty((children.shape[0], 2**ndim, 2**ndim))
                 galerkin_scalar(k.reshape(-1), children, unit, part)
             else:
                 part = elements[first * row : (first + rows) * row]
             _assemble_rows(part, shape, nodes, first, coefficients)
             if following is not None:
-                local = _children(np.arange(int(np.prod(slab))).reshape(slab), ndim)
+                local = _children(np.arange(int(np.prod(slab))).reshape(slab), ndim, next_steps)
                 size = int(np.prod(following[1:]))
-                start = first // 2 * size
-                galerkin(part, local, child, next_elements[start : start + size])
+                start = first // rows * size
+                galerkin(part, local, next_child, next_elements[start : start + size])
         elements = next_elements
         diagonal = coefficients[..., 0].astype(np.float64)
         inverse_diagonal = zero_dirichlet_ends(_inverse(diagonal), kinds).reshape(-1)
         upper = _gershgorin(coefficients, inverse_diagonal)
         level = _Level(nodes, _stencil_apply(coefficients), inverse_diagonal, upper)
-        level.restriction = _taps(restriction_taps, nodes, periodic)
-        level.prolongation = _taps(prolongation_taps, nodes, periodic)
+        level.restriction = _taps(restriction_taps, nodes, periodic, steps[index - 1])
+        level.prolongation = _taps(prolongation_taps, nodes, periodic, steps[index - 1])
         levels.append(level)
         if following is None:
             levels[-1].coarsest = _coarsest_inverse(_dense(coefficients), inverse_diagonal)
@@ -459,9 +534,13 @@ def _image_inverse_diagonal(k: np.ndarray, kinds: tuple[str, ...], corner: float
     return zero_dirichlet_ends(_inverse(diagonal), kinds).reshape(-1)
 
 
-def _taps(make, nodes: tuple[int, ...], periodic: list[bool]) -> tuple:
-    """Taps and weights of every axis in turn, the arguments of the transfer kernels."""
-    pairs = (make(n, wraps) for n, wraps in zip(nodes, periodic, strict=True))
+def _taps(make, nodes: tuple[int, ...], periodic: list[bool], steps: np.ndarray) -> tuple:
+    """Taps and weights of every axis in turn (`steps`: 2 on a halved axis, 1 on one left
+    fine), the arguments of the transfer kernels.
+    """
+    pairs = (
+        make(n, wraps, int(step)) for n, wraps, step in zip(nodes, periodic, steps, strict=True)
+    )
     return tuple(array for pair in pairs for array in pair)
 
 
@@ -589,7 +668,11 @@ class Cycle:
 
 
 def multigrid(
-    k: np.ndarray, spacing: float, kinds: tuple[str, ...] | None = None, *, voids: bool
+    k: np.ndarray,
+    spacing: float | np.ndarray,
+    kinds: tuple[str, ...] | None = None,
+    *,
+    voids: bool,
 ) -> Operator:
     """Return ``apply(r, out)``, the multigrid preconditioner of the Q1 operator.
 
@@ -600,8 +683,8 @@ def multigrid(
     ----------
     k : ndarray of shape (N0, N1[, N2]), float64
         Voxel conductivities, >= 0 (see `supported` for the shapes).
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or ndarray of shape (d,)
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
     kinds : tuple of {"periodic", "neumann", "dirichlet"}, optional
         Boundary kind per axis (``_q1.Q1Grid``); every axis periodic by
         default.

@@ -10,15 +10,16 @@ from numpy.typing import ArrayLike
 
 from sve._validation import (
     check_choice,
-    check_cubic_spacing,
     check_integer,
     check_phases,
     check_real,
+    check_spacing,
 )
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.clusters import find_clusters
 from sve.solvers._core.materials import distinct_tensors, volume_averages
+from sve.solvers._core.spacing import normalized
 from sve.solvers.elasticity.cell_problem import MIXED_SHEAR, Problem
 from sve.solvers.elasticity.q1 import (
     mandel_size,
@@ -79,9 +80,14 @@ def apparent_stiffness(
         ``"kinematic"`` (``"KUBC"``), ``"periodic"`` (``"PBC"``),
         ``"static"`` (``"SUBC"``) or ``"mixed"`` (``"MUBC"``); see Notes.
     spacing : float or sequence of float, optional
-        Voxel edge length; the voxels must be cubic (one number, or equal
-        entries). Default: the spacing of a `Microstructure` given as
-        `phases`, else 1. The tensor does not depend on it.
+        Voxel edge length: one number (cubic voxels) or one per axis
+        ``(h0, h1[, h2])``, finite and > 0 (box voxels, e.g. ``(1, 1, 3)``
+        for FIB-SEM slices thicker than the pixels: the element stiffness,
+        the strain averages, the preconditioner's symbol and the rigid and
+        zero-energy modes take the edge of each axis). Default: the spacing
+        of a `Microstructure` given as `phases`, else 1. The tensor does not
+        depend on a uniform scaling of it, only on the ratios of its
+        entries.
     tol : float, default 1e-6
         Relative residual (preconditioner norm) at which CG stops, in (0, 1).
     maxiter : int, default 1000
@@ -208,7 +214,7 @@ def apparent_stiffness(
     phases = check_phases(phases)
     material, stack = _materials(phases, stiffness)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_stiffness")
-    h = check_cubic_spacing(spacing, phases.ndim)
+    h = normalized(check_spacing(spacing, phases.ndim))
     tol = check_real(tol, "tol", 0.0, 1.0)
     maxiter = check_integer(maxiter, "maxiter", 1)
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)

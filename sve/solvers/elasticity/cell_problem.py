@@ -9,6 +9,7 @@ import numpy as np
 
 from sve.solvers._core.pcg import pcg
 from sve.solvers._core.pcg_kernels import dot
+from sve.solvers._core.spacing import per_axis
 from sve.solvers.elasticity.fft_preconditioner import (
     bounded_preconditioner,
     periodic_preconditioner,
@@ -39,7 +40,7 @@ MIXED_SHEAR = "mixed_shear"
 _ROUND_OFF_ENERGY = (1e3 * np.finfo(float).eps) ** 2
 # A load outside the compatible subspace of a static problem with voids: relative size of
 # its force on empty nodes and its work on zero-energy modes (exact loads are multiples of
-# h**(d-1) / 2**(d-1), the face node weights).
+# the face area of a node over 2**(d-1), the face node weights).
 _INCOMPATIBLE = 1e-8
 
 
@@ -56,7 +57,7 @@ class Problem:
     def __init__(self, material, stack, spacing, tol, maxiter, bc) -> None:
         self.material = material
         self.stack = stack
-        self.h = spacing
+        self.h = spacing = per_axis(spacing, material.ndim)  # voxel edges per axis
         self.tol = tol
         self.maxiter = maxiter
         self.ndim = ndim = material.ndim
@@ -67,7 +68,7 @@ class Problem:
         self._means = mean_strain_stress_2d if ndim == 2 else mean_strain_stress_3d
         counts = np.bincount(material.reshape(-1), minlength=len(stack))
         self.mean_c = np.einsum("n,nij->ij", counts / material.size, stack)
-        self.volume = material.size * spacing**ndim
+        self.volume = material.size * float(np.prod(spacing))
         solid = np.any(stack != 0.0, axis=(1, 2))
         # Reference medium from the solid materials present (any, for an all-void image).
         present = solid & (counts > 0)
@@ -112,7 +113,9 @@ class Problem:
                         self.fixed[tuple(index)] = True
         self.voids = None
         if not solid[material].all():
-            self.voids = zero_modes(solid[material], self.fixed, periodic=bc == "periodic")
+            self.voids = zero_modes(
+                solid[material], self.fixed, periodic=bc == "periodic", spacing=spacing
+            )
             self.notes.append(
                 f"voids: {self.voids.parts} face-connected solid part(s), "
                 f"{self.voids.hinges} hinge node(s) shared by parts through an edge or corner "
@@ -297,8 +300,8 @@ def _compatible_stresses(loads, voids, spacing) -> np.ndarray:
     """Orthonormal basis (m, s) of the uniform stresses whose boundary loads put no force
     on a node touching no solid and do no work on any zero-energy mode.
     """
-    rows = np.array([voids.components(f) for f in loads]) / spacing ** (loads[0].ndim - 2)
+    ndim = loads[0].ndim - 1
+    face = float(np.prod(spacing)) ** ((ndim - 1) / ndim)  # the scale of a face area
+    rows = np.array([voids.components(f) for f in loads]) / face
     squares, vectors = np.linalg.eigh(rows @ rows.T)
     return vectors[:, squares <= _INCOMPATIBLE**2].copy()
-
-

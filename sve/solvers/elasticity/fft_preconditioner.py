@@ -11,7 +11,9 @@ grid the DFT diagonalises ``K``, ``M`` and ``D`` (``D`` has the symbol
 .. math:: S_{ii} = K(\theta_i) \prod_{k \ne i} M(\theta_k), \quad
           S_{ij} = \sin\theta_i \sin\theta_j \prod_{k \ne i, j} M(\theta_k),
 
-``K = (2 - 2 cos theta) / h``, ``M = h (4 + 2 cos theta) / 6``: a real
+``K = (2 - 2 cos theta) / h``, ``M = h (4 + 2 cos theta) / 6`` with ``h``
+the voxel edge of that axis (``h_i`` in ``K(theta_i)``, ``h_k`` in
+``M(theta_k)``; ``D`` is free of it): a real
 symmetric d x d block ``A(theta)``, inverted per frequency (the zero
 frequency, the rigid translations, is dropped).
 
@@ -35,6 +37,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.fft
 
+from sve.solvers._core.spacing import per_axis
 from sve.solvers._core.transforms import fft_workers
 from sve.solvers.elasticity.q1_kernels import multiply_blocks
 
@@ -46,14 +49,17 @@ def _one_d(theta: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray, n
     return (2.0 - 2.0 * cos) / spacing, spacing * (4.0 + 2.0 * cos) / 6.0, np.sin(theta)
 
 
-def _s_blocks(thetas: list[np.ndarray], spacing: float) -> np.ndarray:
-    """``S_ij(theta)`` on the tensor grid of `thetas`, shape grid + (d, d)."""
+def _s_blocks(thetas: list[np.ndarray], spacing: float | np.ndarray) -> np.ndarray:
+    """``S_ij(theta)`` on the tensor grid of `thetas`, shape grid + (d, d); `spacing` the
+    voxel edges per axis (one number: cubic voxels).
+    """
     ndim = len(thetas)
+    h = per_axis(spacing, ndim)
     k, m, s = [], [], []
     for axis, theta in enumerate(thetas):
         shape = [1] * ndim
         shape[axis] = theta.size
-        kk, mm, ss = _one_d(theta, spacing)
+        kk, mm, ss = _one_d(theta, h[axis])
         k.append(kk.reshape(shape))
         m.append(mm.reshape(shape))
         s.append(ss.reshape(shape))
@@ -69,7 +75,9 @@ def _s_blocks(thetas: list[np.ndarray], spacing: float) -> np.ndarray:
     return out
 
 
-def periodic_preconditioner(shape: tuple[int, ...], spacing: float, c0: np.ndarray) -> Apply:
+def periodic_preconditioner(
+    shape: tuple[int, ...], spacing: float | np.ndarray, c0: np.ndarray
+) -> Apply:
     """``apply(r, out)``: ``out = pinv(A0) r`` for nodal vectors (shape + (d,)).
 
     `c0` is the reference stiffness as a full 4th-order tensor (d, d, d, d).
@@ -102,7 +110,7 @@ def periodic_preconditioner(shape: tuple[int, ...], spacing: float, c0: np.ndarr
 def bounded_preconditioner(
     kinds: tuple[tuple[str, ...], ...],
     shape: tuple[int, ...],
-    spacing: float,
+    spacing: float | np.ndarray,
     lam0: float,
     mu0: float,
 ) -> Apply:
@@ -157,13 +165,18 @@ def bounded_preconditioner(
     return apply
 
 
-def rigid_modes(node_shape: tuple[int, ...], spacing: float) -> np.ndarray:
+def rigid_modes(node_shape: tuple[int, ...], spacing: float | np.ndarray) -> np.ndarray:
     """Orthonormal basis of the rigid-body displacements on a node grid.
 
-    Returns an array of shape (r,) + node_shape + (d,), r = 3 (2-D) or 6 (3-D).
+    Returns an array of shape (r,) + node_shape + (d,), r = 3 (2-D) or 6 (3-D). The
+    rotations are those of the physical positions, ``h_i`` times the node index along
+    axis ``i`` (`spacing` per axis).
     """
     ndim = len(node_shape)
-    x = np.stack(np.meshgrid(*[spacing * np.arange(n) for n in node_shape], indexing="ij"))
+    h = per_axis(spacing, ndim)
+    x = np.stack(
+        np.meshgrid(*[h[a] * np.arange(n) for a, n in enumerate(node_shape)], indexing="ij")
+    )
     x -= x.reshape(ndim, -1).mean(axis=1).reshape((ndim,) + (1,) * ndim)
     modes = []
     for c in range(ndim):

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets
+from sve.solvers._core.spacing import per_axis
 
 MANDEL_PAIRS = {2: ((0, 0), (1, 1), (0, 1)), 3: ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))}
 SQRT2 = math.sqrt(2.0)
@@ -45,8 +46,12 @@ def mandel_basis(ndim: int) -> np.ndarray:
     return np.array([mandel_to_matrix(row) for row in np.eye(mandel_size(ndim))])
 
 
-def gauss_gradients(ndim: int, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+def gauss_gradients(
+    ndim: int, spacing: float | tuple[float, ...] | np.ndarray
+) -> tuple[np.ndarray, float]:
     """Shape-function gradients at the 2**d Gauss points and the quadrature weight.
+
+    `spacing` holds the voxel edges ``h_i`` per axis (one number: cubic voxels).
 
     Returns
     -------
@@ -54,22 +59,25 @@ def gauss_gradients(ndim: int, spacing: float) -> tuple[np.ndarray, np.ndarray]:
         ``gradients[g, a, i]``: derivative along axis ``i`` of the shape
         function of corner ``a`` at Gauss point ``g``.
     weight : float
-        Quadrature weight of every point, ``(h / 2)**d``.
+        Quadrature weight of every point, ``prod_i h_i / 2**d``.
     """
+    h = per_axis(spacing, ndim)
     corners = corner_offsets(ndim)
     points = (0.5 - 0.5 / math.sqrt(3.0), 0.5 + 0.5 / math.sqrt(3.0))
     gradients = np.empty((2**ndim, 2**ndim, ndim))
     for g, point in enumerate(itertools.product(points, repeat=ndim)):
         x = np.array(point)
         value = np.where(corners == 1, x, 1.0 - x)
-        slope = np.where(corners == 1, 1.0, -1.0) / spacing
+        slope = np.where(corners == 1, 1.0, -1.0) / h  # d/dx_i divides by h_i
         for i in range(ndim):
             others = [j for j in range(ndim) if j != i]
             gradients[g, :, i] = slope[:, i] * np.prod(value[:, others], axis=1)
-    return gradients, (spacing / 2.0) ** ndim
+    return gradients, float(np.prod(h / 2.0))
 
 
-def strain_matrices(ndim: int, spacing: float) -> tuple[np.ndarray, float]:
+def strain_matrices(
+    ndim: int, spacing: float | tuple[float, ...] | np.ndarray
+) -> tuple[np.ndarray, float]:
     """Mandel strain-displacement matrices ``B`` at the Gauss points.
 
     Returns
@@ -92,15 +100,17 @@ def strain_matrices(ndim: int, spacing: float) -> tuple[np.ndarray, float]:
     return b, weight
 
 
-def element_stiffness(stiffness: np.ndarray, spacing: float) -> np.ndarray:
+def element_stiffness(
+    stiffness: np.ndarray, spacing: float | tuple[float, ...] | np.ndarray
+) -> np.ndarray:
     """Element stiffness ``sum_g w B_g^T C B_g`` of each material.
 
     Parameters
     ----------
     stiffness : ndarray of shape (n, m, m)
         Mandel stiffness of each material.
-    spacing : float
-        Voxel edge ``h``.
+    spacing : float or sequence of float
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
 
     Returns
     -------
@@ -113,17 +123,21 @@ def element_stiffness(stiffness: np.ndarray, spacing: float) -> np.ndarray:
     return np.ascontiguousarray(0.5 * (ke + ke.transpose(0, 2, 1)))
 
 
-def mean_strain_matrix(ndim: int, spacing: float) -> np.ndarray:
+def mean_strain_matrix(ndim: int, spacing: float | tuple[float, ...] | np.ndarray) -> np.ndarray:
     """``Bbar`` (m, d 2**d): the element average of the Mandel strain is ``Bbar @ u_e``."""
     b, _ = strain_matrices(ndim, spacing)
     return np.ascontiguousarray(b.mean(axis=0))
 
 
-def affine_nodal(strain: np.ndarray, spacing: float) -> np.ndarray:
-    """Element dofs of the displacement ``E . x`` (E from a Mandel vector), shape (d 2**d,)."""
+def affine_nodal(
+    strain: np.ndarray, spacing: float | tuple[float, ...] | np.ndarray
+) -> np.ndarray:
+    """Element dofs of the displacement ``E . x`` (E from a Mandel vector), shape (d 2**d,);
+    the corners sit at ``h_i`` times their binary digits.
+    """
     tensor = mandel_to_matrix(strain)
     ndim = tensor.shape[0]
-    corners = spacing * corner_offsets(ndim).astype(np.float64)
+    corners = per_axis(spacing, ndim) * corner_offsets(ndim).astype(np.float64)
     return np.ascontiguousarray((corners @ tensor.T).reshape(-1))
 
 

@@ -28,6 +28,7 @@ import scipy.sparse
 import scipy.sparse.csgraph
 
 from sve.solvers._core.cluster_kernels import label_clusters
+from sve.solvers._core.spacing import per_axis
 from sve.solvers.elasticity.q1_kernels import unwrapped_positions
 
 # Eigenvalues of the constraint Gram matrix of a group of parts below this fraction of its
@@ -110,7 +111,9 @@ def rigid_matrix(y: np.ndarray) -> np.ndarray:
     return out
 
 
-def zero_modes(solid: np.ndarray, fixed: np.ndarray, *, periodic: bool) -> ZeroModes:
+def zero_modes(
+    solid: np.ndarray, fixed: np.ndarray, *, periodic: bool, spacing: object = 1.0
+) -> ZeroModes:
     """Zero-energy modes of the Q1 elasticity operator of an image with voids.
 
     Parameters
@@ -121,6 +124,10 @@ def zero_modes(solid: np.ndarray, fixed: np.ndarray, *, periodic: bool) -> ZeroM
         Degrees of freedom held at zero (Dirichlet faces).
     periodic : bool
         Periodic node grid (N nodes per axis) or bounded (N + 1).
+    spacing : float or sequence of float, default 1
+        Voxel edges per axis: the rotations are those of the physical positions
+        (node index times ``h_i``), which differ from those of the indices when the
+        voxels are boxes.
     """
     ndim = solid.ndim
     shape = solid.shape
@@ -146,13 +153,14 @@ def zero_modes(solid: np.ndarray, fixed: np.ndarray, *, periodic: bool) -> ZeroM
     node = np.ravel_multi_index(tuple((y % np.array(node_shape)).T), node_shape)
     copies = _distinct_copies(node, part, y, node_shape, n_parts)
     node, part, y = node[copies], part[copies], y[copies].astype(np.float64)
+    y *= per_axis(spacing, ndim)  # physical positions
     empty.reshape(-1)[node] = False
     counts = np.bincount(part, minlength=n_parts)
     centroid = np.stack(
         [np.bincount(part, weights=y[:, i], minlength=n_parts) for i in range(ndim)], axis=1
     )
     centroid /= counts[:, None]
-    scale = float(max(shape))
+    scale = float(np.max(np.array(shape) * per_axis(spacing, ndim)))
     t = rigid_matrix((y - centroid[part]) / scale)  # (copies, d, r)
 
     # Constraint rows, each on one part (a) or two (a, b): coefficients (rows, r).

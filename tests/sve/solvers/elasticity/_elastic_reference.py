@@ -23,8 +23,15 @@ import scipy.sparse.linalg
 _PAIRS = {2: ((0, 0), (1, 1), (0, 1)), 3: ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))}
 
 
-def _element(ndim: int, spacing: float):
-    """Element corners (2**d, d), Gauss-point strain matrices B (g, m, d 2**d), weight."""
+def _edges(spacing, ndim: int) -> np.ndarray:
+    """The voxel edges per axis (d,): one number for cubic voxels, or one per axis."""
+    return np.broadcast_to(np.asarray(spacing, dtype=float), (ndim,)).copy()
+
+
+def _element(ndim: int, spacing):
+    """Element corners (2**d, d), Gauss-point strain matrices B (g, m, d 2**d), weight
+    (voxel edges `spacing`, one number or one per axis)."""
+    h = _edges(spacing, ndim)
     corners = np.array(list(itertools.product((0, 1), repeat=ndim)))
     points = (0.5 - 0.5 / math.sqrt(3.0), 0.5 + 0.5 / math.sqrt(3.0))
     m = len(_PAIRS[ndim])
@@ -37,7 +44,7 @@ def _element(ndim: int, spacing: float):
                 g = 1.0
                 for j in range(ndim):
                     if j == i:
-                        g *= (1.0 if corner[j] else -1.0) / spacing
+                        g *= (1.0 if corner[j] else -1.0) / h[j]
                     else:
                         g *= x[j] if corner[j] else 1.0 - x[j]
                 grad[a, i] = g
@@ -49,7 +56,7 @@ def _element(ndim: int, spacing: float):
                 if i != j:
                     b[k, a * ndim + j] += factor * grad[a, i]
         bs.append(b)
-    return corners, np.array(bs), (spacing / 2.0) ** ndim
+    return corners, np.array(bs), float(np.prod(h / 2.0))
 
 
 def _tensor(vector: np.ndarray, ndim: int) -> np.ndarray:
@@ -59,9 +66,7 @@ def _tensor(vector: np.ndarray, ndim: int) -> np.ndarray:
     return out
 
 
-def apparent_stiffness_reference(
-    stiffness: np.ndarray, bc: str, spacing: float = 1.0
-) -> np.ndarray:
+def apparent_stiffness_reference(stiffness: np.ndarray, bc: str, spacing=1.0) -> np.ndarray:
     """Apparent Mandel stiffness of per-voxel Mandel matrices by a direct sparse solve.
 
     Parameters
@@ -70,6 +75,8 @@ def apparent_stiffness_reference(
     bc : {"periodic", "kinematic", "static", "mixed"}
         As in ``apparent_stiffness``; ``"mixed"`` returns the normal block
         and the shear block, NaN in the normal-shear coupling blocks.
+    spacing : float or sequence of float, default 1
+        Voxel edges, one number or one per axis.
 
     Returns
     -------
@@ -80,6 +87,7 @@ def apparent_stiffness_reference(
     m = len(_PAIRS[ndim])
     periodic = bc == "periodic"
     voids = bool(np.any(np.all(stiffness == 0.0, axis=(-2, -1))))
+    h = _edges(spacing, ndim)
 
     def solve(matrix, rhs):
         if not voids:
@@ -110,7 +118,7 @@ def apparent_stiffness_reference(
         vals.extend(ke.reshape(-1))
         elements.append((element, dofs, ke))
     matrix = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(n_dof, n_dof)).tocsr()
-    positions = spacing * np.stack(np.indices(node_shape), axis=-1).reshape(-1, ndim)
+    positions = h * np.stack(np.indices(node_shape), axis=-1).reshape(-1, ndim)
     n_voxels = int(np.prod(shape))
 
     def averages(u_total):
@@ -164,7 +172,7 @@ def apparent_stiffness_reference(
             for axis in range(ndim):
                 if dirichlet(c, axis):
                     on_face = (positions[:, axis] == 0) | np.isclose(
-                        positions[:, axis], spacing * shape[axis]
+                        positions[:, axis], h[axis] * shape[axis]
                     )
                     fixed[on_face, c] = True
         return fixed.reshape(-1)
@@ -191,13 +199,13 @@ def apparent_stiffness_reference(
             if periodic:
                 load = np.zeros(n_dof)
                 for _, dofs, ke in elements:
-                    w = (spacing * corners) @ strain_tensor.T  # E . x on the unwrapped element
+                    w = (h * corners) @ strain_tensor.T  # E . x on the unwrapped element
                     load[dofs] -= ke @ w.reshape(-1)
                 u = np.zeros(n_dof)
                 u[free] = solve(reduced, load[free])
                 stress = np.zeros(m)
                 for element, dofs, _ in elements:
-                    w = ((spacing * corners) @ strain_tensor.T).reshape(-1)
+                    w = ((h * corners) @ strain_tensor.T).reshape(-1)
                     e = bbar @ (u[dofs] + w)
                     stress += stiffness[element] @ e
                 tensor[:, k] = stress / n_voxels
