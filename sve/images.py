@@ -58,6 +58,7 @@ def read_image(
     threshold: float | str | None = None,
     spacing: float | tuple[float, ...] = 1.0,
     unit: str = "voxel",
+    min_phases: int = 2,
 ) -> Microstructure:
     """Read a measured voxel image as a microstructure of phase labels.
 
@@ -91,6 +92,9 @@ def read_image(
         Voxel edge length, one number or one per axis, in `unit`.
     unit : str, default "voxel"
         Unit of `spacing`: ``"nm"``, ``"um"``, ``"mm"``, ``"m"``, ``"voxel"``...
+    min_phases : int, default 2
+        Fewest distinct labels accepted: a study needs two; 1 reads a
+        homogeneous image (a check of a solver).
 
     Returns
     -------
@@ -143,10 +147,10 @@ def read_image(
     else:
         labels = _as_labels(values, path)
     present = np.unique(labels)
-    if present.size < 2:
+    if present.size < min_phases:
         raise ImageError(
-            f"{path}: the image holds one phase only (label {int(present[0])}); a study needs "
-            "at least two (check the mapping or the threshold)"
+            f"{path}: the image holds {present.size} phase(s) ({present.tolist()}); at least "
+            f"{min_phases} are needed (check the mapping or the threshold)"
         )
     try:
         return Microstructure(labels, spacing=spacing, unit=unit, provenance=provenance)

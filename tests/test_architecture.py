@@ -3,8 +3,9 @@ own imports (ast), so that the picture in the docs and the code tell one story.
 
 * Layers, lowest first: ``generators`` < the argument checks and warnings
   (``sve._validation``, ``sve._warnings``) < ``sve.microstructure`` < ``sve.images``,
-  ``sve.solvers`` and ``sve.morphology`` < ``sve.statistics`` < ``sve.study`` < ``sve.report`` < ``sve.cli`` and ``sve``
-  itself. A module imports only from its own package or from a lower layer.
+  ``sve.solvers`` and ``sve.morphology`` < ``sve.statistics`` < ``sve.study``
+  < ``sve.report`` < ``sve.cli`` and ``sve`` itself. A module imports only from its
+  own package or from a lower layer.
 * ``sve.solvers`` is split by physics over a shared core: ``sve.solvers._core``
   imports no other part of ``sve.solvers``; the physics packages
   (``conductivity``, ``elasticity``) never import each other; ``result``,

@@ -128,7 +128,7 @@ def test_a_raw_file_with_a_header(tmp_path, labels):
         ("scan.npy", {"mapping": {"a": 0}}, "mapping keys must be numbers"),
         ("scan.npy", {"mapping": {0: 0, 1: 1}, "threshold": 0.5}, "not both"),
         ("scan.npy", {"threshold": "median"}, "threshold must be a number or 'otsu'"),
-        ("scan.npy", {"threshold": 5.0}, "one phase only"),
+        ("scan.npy", {"threshold": 5.0}, r"holds 1 phase\(s\)"),
         ("scan.npy", {"spacing": (1.0, 2.0, 3.0)}, "spacing must have one entry per axis"),
         ("grey.npy", {}, "needs threshold="),
         ("line.npy", {}, "must be 2-D or 3-D"),
