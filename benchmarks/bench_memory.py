@@ -1,0 +1,277 @@
+"""Memory budget of the solvers: the estimate against the measured peak.
+
+For every (property, boundary condition, discretization, preconditioner), with
+scalar or tensor conductivities and with or without voids, at a few sizes, each
+solve runs in a fresh interpreter: the same case is solved once on a 16**3
+image first (Numba compiles its kernels, whose memory is not the solve's), the
+resident high-water mark is reset (``/proc/self/clear_refs``), and the growth is
+``VmHWM`` after the solve minus ``VmRSS`` before it (the labels, the interpreter
+and the libraries are the input). tracemalloc would miss Numba's and
+scipy.fft's buffers. ``maxiter`` is 3 (``on_failure="flag"``): every array of
+the solve is allocated by the first iteration, so the peak is that of a full
+solve at a fraction of its time.
+
+Usage::
+
+    python benchmarks/bench_memory.py                # 3-D, 64**3 and 128**3
+    python benchmarks/bench_memory.py --sizes 96 160 --only conductivity
+    python benchmarks/bench_memory.py --no-record
+
+Writes ``benchmarks/records/memory.json`` (date, commit, machine; see the other
+benchmarks' records) unless ``--no-record``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import status_bytes  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORD = ROOT / "benchmarks" / "records" / "memory.json"
+
+#: (property, bc, discretization, preconditioner, tensors, voids)
+CASES = [
+    *[
+        ("conductivity", bc, "q1", pre, False, False)
+        for bc in ("periodic", "kinematic", "static", "mixed")
+        for pre in ("fft", "multigrid")
+    ],
+    ("conductivity", "periodic", "fv", "fft", False, False),
+    ("conductivity", "kinematic", "fv", "fft", False, False),
+    ("conductivity", "kinematic", "fv", "multigrid", False, False),
+    ("conductivity", "mixed", "fv", "fft", False, False),
+    ("conductivity", "mixed", "fv", "multigrid", False, False),
+    *[("conductivity", bc, "q1", "fft", True, False) for bc in ("periodic", "kinematic", "static", "mixed")],
+    ("conductivity", "periodic", "fv", "fft", True, False),
+    ("conductivity", "mixed", "fv", "multigrid", True, False),
+    ("conductivity", "periodic", "q1", "fft", False, True),
+    ("conductivity", "kinematic", "q1", "fft", False, True),
+    ("conductivity", "static", "q1", "fft", False, True),
+    ("conductivity", "mixed", "q1", "fft", False, True),
+    ("conductivity", "periodic", "fv", "fft", False, True),
+    ("conductivity", "mixed", "fv", "multigrid", False, True),
+    *[("elasticity", bc, "q1", "fft", False, False) for bc in ("periodic", "kinematic", "static", "mixed")],
+    ("elasticity", "periodic", "q1", "fft", False, True),
+    ("elasticity", "kinematic", "q1", "fft", False, True),
+]
+
+
+def medium(shape: tuple[int, ...], seed: int = 7) -> np.ndarray:
+    """A two-phase level cut (correlation length 4 voxels, half of each phase), int8."""
+    from generators import Gaussian, gaussian_field, level_cut
+
+    return level_cut(gaussian_field(shape, Gaussian(length=4.0), rng=seed), 0.5).astype(np.int8)
+
+
+def materials(prop: str, ndim: int, tensors: bool, voids: bool):
+    """The phase values of a case: contrast 10, a void phase 0 with `voids`."""
+    if prop == "elasticity":
+        from sve.solvers import isotropic
+
+        hard = isotropic(ndim, lam=10.0, mu=5.0)
+        return np.stack([0.0 * hard if voids else 0.1 * hard, hard])
+    if tensors:
+        low = np.zeros((ndim, ndim)) if voids else np.diag(np.arange(1.0, ndim + 1.0))
+        return np.stack([low, np.diag(np.arange(ndim, 0.0, -1.0)) * 10.0])
+    return [0.0 if voids else 1.0, 10.0]
+
+
+def solve(phases, case, maxiter: int = 3):
+    import sve
+
+    prop, bc, discretization, preconditioner, tensors, voids = case
+    values = materials(prop, phases.ndim, tensors, voids)
+    if prop == "elasticity":
+        return sve.apparent_stiffness(phases, values, bc=bc, maxiter=maxiter, on_failure="flag")
+    return sve.apparent_conductivity(
+        phases,
+        values,
+        bc=bc,
+        discretization=discretization,
+        preconditioner=preconditioner,
+        maxiter=maxiter,
+        on_failure="flag",
+    )
+
+
+def child(path: str, case: list) -> None:
+    """Measure one solve of the image at `path` (see the module docstring); print JSON."""
+    case = tuple(case)
+    phases = np.load(path)
+    solve(medium((16,) * phases.ndim, seed=1), case)  # compile the kernels
+    before = status_bytes("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    start = time.perf_counter()
+    solve(phases, case)
+    elapsed = time.perf_counter() - start
+    peak = status_bytes("VmHWM")
+    print(json.dumps({"before": before, "peak": peak, "growth": peak - before, "time": elapsed}))
+
+
+def measure(phases: np.ndarray, case: tuple, directory: str) -> dict:
+    """Run `child` on `phases` in a fresh interpreter; its figures."""
+    path = str(Path(directory) / "phases.npy")
+    np.save(path, phases)
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", path, json.dumps(list(case))],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def estimate(shape, case) -> dict | None:
+    try:
+        from sve.solvers import memory_estimate
+    except ImportError:
+        return None
+    prop, bc, discretization, preconditioner, tensors, voids = case
+    return memory_estimate(
+        shape,
+        property=prop,
+        bc=bc,
+        discretization=discretization,
+        preconditioner=preconditioner,
+        tensors=tensors,
+        voids=voids,
+    )
+
+
+def label(case) -> str:
+    prop, bc, discretization, preconditioner, tensors, voids = case
+    parts = [prop, bc, discretization, preconditioner]
+    if tensors:
+        parts.append("tensors")
+    if voids:
+        parts.append("voids")
+    return " ".join(parts)
+
+
+def _git(*arguments: str) -> str:
+    try:
+        done = subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return ""
+    return done.stdout.strip()
+
+
+def write_record(rows: list, command: str, headlines: list[str]) -> None:
+    """`rows` as ``benchmarks/records/memory.json`` (the layout of the other records)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    measured = ["sve", "generators", "pyproject.toml", "benchmarks/bench_memory.py"]
+    record = {
+        "benchmark": "memory",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": _git("rev-parse", "HEAD") or "unknown",
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", *measured)),
+        "machine": {
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "load_average": round(os.getloadavg()[0], 2),
+        "command": command,
+        "headlines": headlines,
+        "tables": [
+            {
+                "title": "Memory estimate against the measured peak growth of the solve",
+                "columns": [
+                    "case",
+                    "shape",
+                    "estimate [MB]",
+                    "measured [MB]",
+                    "estimate / measured",
+                    "estimate [B/voxel]",
+                    "measured [B/voxel]",
+                ],
+                "rows": rows,
+                "note": "growth: VmHWM after the solve minus VmRSS before it, in a fresh "
+                "interpreter after a 16**3 warm-up solve of the same case; maxiter=3",
+            }
+        ],
+    }
+    RECORD.parent.mkdir(parents=True, exist_ok=True)
+    RECORD.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {RECORD.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--ndim", type=int, default=3)
+    parser.add_argument("--only", default="", help="run the cases whose label contains this")
+    parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.child:
+        child(arguments.child[0], json.loads(arguments.child[1]))
+        return
+    rows, ratios = [], []
+    mb = 1e6
+    with tempfile.TemporaryDirectory() as directory:
+        for size in arguments.sizes:
+            shape = (size,) * arguments.ndim
+            phases = medium(shape)
+            for case in CASES:
+                if arguments.only not in label(case):
+                    continue
+                if arguments.ndim == 2 and case[3] == "multigrid" and case[2] == "q1":
+                    pass
+                figures = measure(phases, case, directory)
+                voxels = float(np.prod(shape))
+                est = estimate(shape, case)
+                total = est["bytes"] if est else float("nan")
+                ratio = total / figures["growth"]
+                if est:
+                    ratios.append(ratio)
+                row = [
+                    label(case),
+                    "x".join(map(str, shape)),
+                    round(total / mb, 1),
+                    round(figures["growth"] / mb, 1),
+                    round(ratio, 3),
+                    round(total / voxels, 1),
+                    round(figures["growth"] / voxels, 1),
+                ]
+                rows.append(row)
+                print(
+                    f"{row[0]:<48} {row[1]:>12} est {row[2]:>9.1f} MB  meas {row[3]:>9.1f} MB  "
+                    f"ratio {row[4]:.3f}  {row[6]:>6.1f} B/voxel  ({figures['time']:.1f} s)",
+                    flush=True,
+                )
+    headlines = []
+    if ratios:
+        headlines.append(
+            f"memory estimate / measured peak growth: {min(ratios):.2f} to {max(ratios):.2f} "
+            f"over {len(ratios)} solves"
+        )
+        print(headlines[0])
+    if not arguments.no_record:
+        command = "python benchmarks/bench_memory.py " + " ".join(sys.argv[1:])
+        write_record(rows, command.strip(), headlines)
+
+
+if __name__ == "__main__":
+    main()
