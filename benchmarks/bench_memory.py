@@ -54,7 +54,10 @@ CASES = [
     ("conductivity", "kinematic", "fv", "multigrid", False, False),
     ("conductivity", "mixed", "fv", "fft", False, False),
     ("conductivity", "mixed", "fv", "multigrid", False, False),
-    *[("conductivity", bc, "q1", "fft", True, False) for bc in ("periodic", "kinematic", "static", "mixed")],
+    *[
+        ("conductivity", bc, "q1", "fft", True, False)
+        for bc in ("periodic", "kinematic", "static", "mixed")
+    ],
     ("conductivity", "periodic", "fv", "fft", True, False),
     ("conductivity", "mixed", "fv", "multigrid", True, False),
     ("conductivity", "periodic", "q1", "fft", False, True),
@@ -63,7 +66,10 @@ CASES = [
     ("conductivity", "mixed", "q1", "fft", False, True),
     ("conductivity", "periodic", "fv", "fft", False, True),
     ("conductivity", "mixed", "fv", "multigrid", False, True),
-    *[("elasticity", bc, "q1", "fft", False, False) for bc in ("periodic", "kinematic", "static", "mixed")],
+    *[
+        ("elasticity", bc, "q1", "fft", False, False)
+        for bc in ("periodic", "kinematic", "static", "mixed")
+    ],
     ("elasticity", "periodic", "q1", "fft", False, True),
     ("elasticity", "kinematic", "q1", "fft", False, True),
 ]
@@ -182,7 +188,7 @@ def write_record(rows: list, command: str, headlines: list[str]) -> None:
     measured = ["sve", "generators", "pyproject.toml", "benchmarks/bench_memory.py"]
     record = {
         "benchmark": "memory",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "commit": _git("rev-parse", "HEAD") or "unknown",
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", *measured)),
         "machine": {

@@ -21,6 +21,7 @@ from sve.report import write_report
 from sve.solvers import (
     ConductivityResult,
     ConvergenceError,
+    MemoryBudgetError,
     StiffnessResult,
     apparent_conductivity,
     apparent_stiffness,
@@ -31,6 +32,7 @@ __all__ = [
     "ConductivityResult",
     "ConvergenceError",
     "ImageError",
+    "MemoryBudgetError",
     "Microstructure",
     "SpecError",
     "StiffnessResult",

@@ -1,6 +1,7 @@
 """Cell problems: apparent properties of voxel images under boundary conditions."""
 
 from sve.solvers._core.bc import canonical_bc, implemented_bc
+from sve.solvers._core.memory import MemoryBudgetError, MemoryEstimate, memory_estimate
 from sve.solvers.bounds import (
     cubic_polycrystal_shear_bounds,
     hashin_shtrikman_bounds,
@@ -29,6 +30,8 @@ __all__ = [
     "ConductivityResult",
     "ConvergenceError",
     "IsotropicProjection",
+    "MemoryBudgetError",
+    "MemoryEstimate",
     "StiffnessResult",
     "apparent_conductivity",
     "apparent_stiffness",
@@ -43,6 +46,7 @@ __all__ = [
     "isotropic_projection",
     "lame_parameters",
     "maxwell_garnett",
+    "memory_estimate",
     "reuss_bound",
     "voigt_bound",
 ]

@@ -51,6 +51,8 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     stop = "residual"               # or "tensor" (conductivity): tol is then the estimated
                                     # relative accuracy of the apparent tensor
     batch = 8                       # realizations per Dask task
+    memory_limit = "8 GB"           # optional: bytes per solve (default: the machine's,
+                                    # or the Dask worker's memory limit)
 
 A validated spec (:class:`StudySpec`) holds one frozen section per table:
 ``spec.medium``, ``spec.physics`` (the ``[property]`` table),
@@ -307,6 +309,8 @@ class SolverSection:
     discretization: str = "q1"
     batch: int = 8
     stop: str = "residual"
+    #: Bytes a solve may use; 0: the machine's available memory (or the Dask worker's).
+    memory_limit: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bc", tuple(self.bc))
@@ -653,7 +657,7 @@ _SECTIONS = {
         "adaptive_target",
         "max_realizations",
     ),
-    "solver": ("bc", "tol", "maxiter", "discretization", "batch", "stop"),
+    "solver": ("bc", "tol", "maxiter", "discretization", "batch", "stop", "memory_limit"),
 }
 _DEFAULTS = {
     "sampling.spacing": 1.0,
@@ -665,6 +669,7 @@ _DEFAULTS = {
     "solver.discretization": "q1",
     "solver.stop": "residual",
     "solver.batch": 8,
+    "solver.memory_limit": 0,
 }
 
 
@@ -1000,8 +1005,42 @@ def _validate(data: dict[str, Any]) -> StudySpec:
             discretization=discretization,
             batch=batch,
             stop=stop,
+            memory_limit=_memory_budget(
+                data, prop, medium["ndim"], sizes, bcs, discretization, phases
+            ),
         ),
     )
+
+
+def _memory_budget(data, prop, ndim, sizes, bcs, discretization, phases) -> int:
+    """``solver.memory_limit`` in bytes (0: unset), checked: the largest size must fit it
+    (unset: the memory available here) under every boundary condition.
+    """
+    from sve.solvers._core.memory import (
+        MemoryBudgetError,
+        check_budget,
+        memory_estimate,
+        memory_limit_bytes,
+        parse_memory,
+    )
+
+    value = _get(data, "solver.memory_limit")
+    try:
+        limit = 0 if value in (0, "") else parse_memory(value, "solver.memory_limit")
+        available, source = memory_limit_bytes(limit or None)
+        if prop == "conductivity" and phases:  # contrast and voids, as "auto" sees them
+            values = [float(v) for v in phases]
+            case = dict(voids=min(values) <= 0.0, contrast=max(values) / max(min(values), 1e-300))
+        else:
+            case = {}
+        for bc in bcs:
+            estimate = memory_estimate(
+                (max(sizes),) * ndim, property=prop, bc=bc, discretization=discretization, **case
+            )
+            check_budget(estimate, available, "study", source=source)
+    except (TypeError, ValueError, MemoryBudgetError) as err:
+        raise SpecError(f"solver.memory_limit: {err}") from None
+    return limit
 
 
 def _schema_version(value: Any) -> int:

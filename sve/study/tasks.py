@@ -128,12 +128,32 @@ def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np
     return _solve(spec, size, realizations, None)
 
 
+def _memory_limit(spec: StudySpec) -> int | None:
+    """Bytes a solve may use: ``solver.memory_limit``, else on a Dask worker its memory
+    limit less what the worker holds, else None (the machine's available memory).
+    """
+    if spec.solver.memory_limit:
+        return spec.solver.memory_limit
+    try:
+        from distributed import get_worker
+
+        limit = get_worker().memory_limit
+    except (ImportError, ValueError):  # not on a Dask worker
+        return None
+    if not limit:
+        return None
+    from sve.solvers._core.memory import resident_bytes
+
+    return max(1, int(limit) - resident_bytes())
+
+
 def _solve(
     spec: StudySpec, size: int, realizations: range, sampling: str | None
 ) -> dict[str, np.ndarray]:
     out = _empty_batch(spec.replace(sampling_mode="independent"), len(realizations))
     windows = sampling == "windows" or (sampling is None and spec.sampling_mode == "windows")
     options = {"spacing": spec.spacing, "tol": spec.tol, "maxiter": spec.maxiter}
+    options["memory_limit"] = _memory_limit(spec)
     if spec.property == "conductivity":
         solve, materials = apparent_conductivity, list(spec.phases)
         options.update(discretization=spec.discretization, stop=spec.stop)

@@ -20,6 +20,7 @@ from sve._validation import (
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.materials import distinct_tensors, volume_averages
+from sve.solvers._core.memory import check_budget, memory_estimate, memory_limit_bytes
 from sve.solvers._core.spacing import normalized
 from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
 from sve.solvers.conductivity.q1_multigrid import coarsening_steps, supported
@@ -48,6 +49,7 @@ def apparent_conductivity(
     discretization: str = "q1",
     preconditioner: str = "auto",
     stop: str = "residual",
+    memory_limit: int | str | None = None,
 ) -> ConductivityResult:
     r"""Compute the apparent conductivity tensor of a voxel image.
 
@@ -130,6 +132,13 @@ def apparent_conductivity(
         energy (the tensor is then its energy form, symmetric, and
         ``tensor_accuracy`` estimates its error); see Notes, **Stopping on
         the tensor**.
+    memory_limit : int or str, optional
+        Bytes the solve may use (a number, or a string such as ``"8 GB"`` or
+        ``"8 GiB"``). Default: the memory available on the machine
+        (``MemAvailable`` of /proc/meminfo, or the room under the cgroup's
+        limit when lower). The solve's peak is estimated before anything
+        large is allocated (`sve.solvers.memory_estimate`) and a solve that
+        would exceed the limit is refused with `MemoryBudgetError`.
 
     Returns
     -------
@@ -150,6 +159,11 @@ def apparent_conductivity(
         For ``bc="static"`` with ``discretization="fv"``.
     ConvergenceError
         If a load case does not converge and ``on_failure="raise"``.
+    MemoryBudgetError
+        If the estimated peak memory of the solve exceeds `memory_limit` (or
+        the available memory); the message says how much it needs, how much
+        is available and what would fit (the other preconditioner, finite
+        volumes, a smaller window), before anything large is allocated.
 
     Notes
     -----
@@ -554,7 +568,6 @@ def apparent_conductivity(
     phases, spacing = labels_and_spacing(phases, spacing)
     start = time.perf_counter()
     phases = check_phases(phases)
-    k, material, stack = _element_conductivity(phases, conductivity)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_conductivity")
     h = normalized(check_spacing(spacing, phases.ndim))
     tol = check_real(tol, "tol", 0.0, 1.0)
@@ -562,14 +575,18 @@ def apparent_conductivity(
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
     discretization = check_choice(discretization, "discretization", _DISCRETIZATIONS)
     preconditioner = check_choice(preconditioner, "preconditioner", _PRECONDITIONERS)
-    if preconditioner == "auto":
-        preconditioner = _auto_preconditioner(bc, discretization, k, stack, h)
     stop = check_choice(stop, "stop", _STOPS)
     if discretization == "fv" and bc == "static":
         raise NotImplementedError(
             "bc='static' is implemented for discretization='q1' only; finite volumes "
             "support 'periodic', 'kinematic' and 'mixed'"
         )
+    limit, source = memory_limit_bytes(memory_limit)
+    # Before any field is allocated: the smallest estimate the case may have.
+    _check_memory(phases.shape, bc, discretization, preconditioner, h, limit, source)
+    k, material, stack = _element_conductivity(phases, conductivity)
+    if preconditioner == "auto":
+        preconditioner = _auto_preconditioner(bc, discretization, k, stack, h)
     if preconditioner == "multigrid" and not (
         (
             discretization == "q1"
@@ -584,6 +601,18 @@ def apparent_conductivity(
             f"bc='kinematic' or 'mixed', got bc={bc!r}, discretization={discretization!r}, "
             f"{'tensors' if stack is not None else 'scalars'}, shape {phases.shape}"
         )
+    # Now that the case is known (tensors, voids, the preconditioner "auto" takes).
+    _check_memory(
+        phases.shape,
+        bc,
+        discretization,
+        preconditioner,
+        h,
+        limit,
+        source,
+        tensors=stack is not None,
+        voids=bool(k.min() <= 0.0),
+    )
     tensors = None
     notes = []
     if stack is not None:
@@ -670,6 +699,71 @@ def apparent_conductivity(
             result,
         )
     return result
+
+
+def _check_memory(
+    shape,
+    bc,
+    discretization,
+    preconditioner,
+    spacing,
+    limit,
+    source,
+    *,
+    tensors=False,
+    voids=False,
+) -> None:
+    """Refuse the solve (`MemoryBudgetError`) if its estimate exceeds `limit` bytes.
+
+    With ``preconditioner="auto"`` (before the conductivities are read) the smaller
+    estimate of its candidates, so that only a case that cannot fit is refused early.
+    """
+    if limit is None:
+        return
+
+    def estimate(**change):
+        case = dict(
+            property="conductivity",
+            bc=bc,
+            discretization=discretization,
+            preconditioner=preconditioner,
+            tensors=tensors,
+            voids=voids,
+            spacing=spacing,
+        )
+        case.update(change)
+        if case["preconditioner"] == "auto":
+            return min(
+                (estimate(preconditioner=p) for p in ("fft", "multigrid") if _allowed(case, p)),
+                key=lambda e: e.bytes,
+            )
+        return memory_estimate(shape, **case)
+
+    def _allowed(case, option):
+        if option == "fft":
+            return True
+        if case["discretization"] == "fv":
+            return case["bc"] in ("kinematic", "mixed")
+        return not case["tensors"] and supported(_kinds(case["bc"], len(shape), 0), shape, spacing)
+
+    if preconditioner != "auto" and not _allowed(
+        dict(discretization=discretization, bc=bc, tensors=tensors), preconditioner
+    ):
+        return  # refused with its own ValueError
+    alternatives = {}
+    base = dict(discretization=discretization, bc=bc, tensors=tensors)
+    for option in ("fft", "multigrid"):
+        if preconditioner != "auto" and option != preconditioner and _allowed(base, option):
+            alternatives[f"preconditioner={option!r}"] = estimate(preconditioner=option)
+    if discretization == "q1" and bc != "static":
+        for option in ("fft", "multigrid"):
+            if _allowed(dict(discretization="fv", bc=bc, tensors=tensors), option):
+                alternatives[f"discretization='fv', preconditioner={option!r}"] = estimate(
+                    discretization="fv", preconditioner=option
+                )
+    check_budget(
+        estimate(), limit, "apparent_conductivity", source=source, alternatives=alternatives
+    )
 
 
 def _auto_preconditioner(

@@ -19,6 +19,7 @@ from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.clusters import find_clusters
 from sve.solvers._core.materials import distinct_tensors, volume_averages
+from sve.solvers._core.memory import check_budget, memory_estimate, memory_limit_bytes
 from sve.solvers._core.spacing import normalized
 from sve.solvers.elasticity.cell_problem import MIXED_SHEAR, Problem
 from sve.solvers.elasticity.q1 import (
@@ -46,6 +47,7 @@ def apparent_stiffness(
     tol: float = 1e-6,
     maxiter: int = 1000,
     on_failure: str = "raise",
+    memory_limit: int | str | None = None,
 ) -> StiffnessResult:
     r"""Compute the apparent stiffness tensor of a voxel image.
 
@@ -95,6 +97,13 @@ def apparent_stiffness(
     on_failure : {"raise", "flag"}, default "raise"
         Raise `ConvergenceError` on non-convergence, or return the result
         with ``converged=False``.
+    memory_limit : int or str, optional
+        Bytes the solve may use (a number, or a string such as ``"8 GB"`` or
+        ``"8 GiB"``). Default: the memory available on the machine
+        (``MemAvailable`` of /proc/meminfo, or the room under the cgroup's
+        limit when lower). The solve's peak is estimated before anything
+        large is allocated (`sve.solvers.memory_estimate`) and a solve that
+        would exceed the limit is refused with `MemoryBudgetError`.
 
     Returns
     -------
@@ -106,6 +115,11 @@ def apparent_stiffness(
         For an invalid argument; the message names it.
     ConvergenceError
         If a load case does not converge and ``on_failure="raise"``.
+    MemoryBudgetError
+        If the estimated peak memory of the solve exceeds `memory_limit` (or
+        the available memory); the message says how much it needs, how much
+        is available and the largest window that would fit, before anything
+        large is allocated.
 
     Notes
     -----
@@ -212,12 +226,19 @@ def apparent_stiffness(
     phases, spacing = labels_and_spacing(phases, spacing)
     start = time.perf_counter()
     phases = check_phases(phases)
-    material, stack = _materials(phases, stiffness)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_stiffness")
     h = normalized(check_spacing(spacing, phases.ndim))
     tol = check_real(tol, "tol", 0.0, 1.0)
     maxiter = check_integer(maxiter, "maxiter", 1)
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
+    limit, source = memory_limit_bytes(memory_limit)
+    # Before any field is allocated (voids unknown: the smaller estimate), then exactly.
+    estimate = memory_estimate(phases.shape, property="elasticity", bc=bc)
+    check_budget(estimate, limit, "apparent_stiffness", source=source)
+    material, stack = _materials(phases, stiffness)
+    if not np.all(np.linalg.norm(stack, axis=(1, 2)) > 0.0):  # a void phase (maybe absent)
+        estimate = memory_estimate(phases.shape, property="elasticity", bc=bc, voids=True)
+        check_budget(estimate, limit, "apparent_stiffness", source=source)
 
     problem = Problem(material, stack, h, tol, maxiter, bc)
     ndim = phases.ndim
