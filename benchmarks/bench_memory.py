@@ -13,8 +13,8 @@ solve at a fraction of its time.
 
 Usage::
 
-    python benchmarks/bench_memory.py                # 3-D, 64**3 and 128**3
-    python benchmarks/bench_memory.py --sizes 96 160 --only conductivity
+    python benchmarks/bench_memory.py                # 64**3, 128**3 and 2048**2
+    python benchmarks/bench_memory.py --sizes 96 160 --sizes-2d --only conductivity
     python benchmarks/bench_memory.py --no-record
 
 Writes ``benchmarks/records/memory.json`` (date, commit, machine; see the other
@@ -75,11 +75,17 @@ CASES = [
 ]
 
 
-def medium(shape: tuple[int, ...], seed: int = 7) -> np.ndarray:
-    """A two-phase level cut (correlation length 4 voxels, half of each phase), int8."""
+def medium(shape: tuple[int, ...], seed: int = 7, fraction: float = 0.5) -> np.ndarray:
+    """A two-phase level cut (correlation length 4 voxels, `fraction` of phase 1), int8."""
     from generators import Gaussian, gaussian_field, level_cut
 
-    return level_cut(gaussian_field(shape, Gaussian(length=4.0), rng=seed), 0.5).astype(np.int8)
+    field = gaussian_field(shape, Gaussian(length=4.0), rng=seed)
+    return level_cut(field, fraction).astype(np.int8)
+
+
+def case_medium(shape: tuple[int, ...], case: tuple) -> np.ndarray:
+    """The image of `case`: with voids, 70 % of phase 1 (the solid percolates in 2-D too)."""
+    return medium(shape, fraction=0.7 if case[5] else 0.5)
 
 
 def materials(prop: str, ndim: int, tensors: bool, voids: bool):
@@ -117,7 +123,7 @@ def child(path: str, case: list) -> None:
     """Measure one solve of the image at `path` (see the module docstring); print JSON."""
     case = tuple(case)
     phases = np.load(path)
-    solve(medium((16,) * phases.ndim, seed=1), case)  # compile the kernels
+    solve(case_medium((16,) * phases.ndim, case), case)  # compile the kernels
     before = status_bytes("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     start = time.perf_counter()
@@ -131,13 +137,14 @@ def measure(phases: np.ndarray, case: tuple, directory: str) -> dict:
     """Run `child` on `phases` in a fresh interpreter; its figures."""
     path = str(Path(directory) / "phases.npy")
     np.save(path, phases)
-    output = subprocess.run(
+    done = subprocess.run(
         [sys.executable, __file__, "--child", path, json.dumps(list(case))],
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{label(case)}: the measuring interpreter failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def estimate(shape, case) -> dict | None:
@@ -225,9 +232,11 @@ def write_record(rows: list, command: str, headlines: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--ndim", type=int, default=3)
-    parser.add_argument("--only", default="", help="run the cases whose label contains this")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[64, 128], help="3-D edges")
+    parser.add_argument("--sizes-2d", type=int, nargs="*", default=[2048], help="2-D edges")
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="run the cases whose label contains all these"
+    )
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -237,18 +246,16 @@ def main() -> None:
     rows, ratios = [], []
     mb = 1e6
     with tempfile.TemporaryDirectory() as directory:
-        for size in arguments.sizes:
-            shape = (size,) * arguments.ndim
-            phases = medium(shape)
+        shapes = [(n,) * 3 for n in arguments.sizes] + [(n,) * 2 for n in arguments.sizes_2d]
+        for shape in shapes:
+            images = {False: medium(shape), True: medium(shape, fraction=0.7)}
             for case in CASES:
-                if arguments.only not in label(case):
+                if not all(word in label(case) for word in arguments.only):
                     continue
-                if arguments.ndim == 2 and case[3] == "multigrid" and case[2] == "q1":
-                    pass
-                figures = measure(phases, case, directory)
+                figures = measure(images[case[5]], case, directory)
                 voxels = float(np.prod(shape))
                 est = estimate(shape, case)
-                total = est["bytes"] if est else float("nan")
+                total = est.bytes if est else float("nan")
                 ratio = total / figures["growth"]
                 if est:
                     ratios.append(ratio)

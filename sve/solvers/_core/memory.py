@@ -54,45 +54,76 @@ _TENSORS: dict[tuple[str, str, int], float] = {}
 # -- calibration (benchmarks/bench_memory.py) --
 _PER_POINT.update(
     {
+        ("conductivity", "kinematic", "fv", "fft", 2): 88.6,
         ("conductivity", "kinematic", "fv", "fft", 3): 91.3,
+        ("conductivity", "kinematic", "fv", "multigrid", 2): 117.2,
         ("conductivity", "kinematic", "fv", "multigrid", 3): 104.3,
+        ("conductivity", "kinematic", "q1", "fft", 2): 67.6,
         ("conductivity", "kinematic", "q1", "fft", 3): 74.1,
+        ("conductivity", "kinematic", "q1", "multigrid", 2): 90.7,
         ("conductivity", "kinematic", "q1", "multigrid", 3): 87.5,
+        ("conductivity", "mixed", "fv", "fft", 2): 112.6,
         ("conductivity", "mixed", "fv", "fft", 3): 99.5,
+        ("conductivity", "mixed", "fv", "multigrid", 2): 119.9,
         ("conductivity", "mixed", "fv", "multigrid", 3): 104.4,
+        ("conductivity", "mixed", "q1", "fft", 2): 67.7,
         ("conductivity", "mixed", "q1", "fft", 3): 70.7,
+        ("conductivity", "mixed", "q1", "multigrid", 2): 90.7,
         ("conductivity", "mixed", "q1", "multigrid", 3): 87.4,
+        ("conductivity", "periodic", "fv", "fft", 2): 97.6,
         ("conductivity", "periodic", "fv", "fft", 3): 97.3,
+        ("conductivity", "periodic", "q1", "fft", 2): 65.6,
         ("conductivity", "periodic", "q1", "fft", 3): 73.1,
+        ("conductivity", "periodic", "q1", "multigrid", 2): 90.6,
         ("conductivity", "periodic", "q1", "multigrid", 3): 85.3,
+        ("conductivity", "static", "q1", "fft", 2): 68.7,
         ("conductivity", "static", "q1", "fft", 3): 78.8,
+        ("conductivity", "static", "q1", "multigrid", 2): 98.7,
         ("conductivity", "static", "q1", "multigrid", 3): 95.4,
-        ("elasticity", "kinematic", "q1", "fft", 3): 413.7,
-        ("elasticity", "mixed", "q1", "fft", 3): 289.9,
-        ("elasticity", "periodic", "q1", "fft", 3): 462.4,
-        ("elasticity", "static", "q1", "fft", 3): 969.3,
+        ("elasticity", "kinematic", "q1", "fft", 2): 205.4,
+        ("elasticity", "kinematic", "q1", "fft", 3): 426.4,
+        ("elasticity", "mixed", "q1", "fft", 2): 166.5,
+        ("elasticity", "mixed", "q1", "fft", 3): 286.6,
+        ("elasticity", "periodic", "q1", "fft", 2): 215.6,
+        ("elasticity", "periodic", "q1", "fft", 3): 476.4,
+        ("elasticity", "static", "q1", "fft", 2): 340.7,
+        ("elasticity", "static", "q1", "fft", 3): 963.2,
     }
 )
 _TENSORS.update(
     {
+        ("kinematic", "q1", 2): 4.0,
         ("kinematic", "q1", 3): 3.9,
+        ("mixed", "fv", 2): 4.0,
         ("mixed", "fv", 3): 1.2,
+        ("mixed", "q1", 2): 4.0,
         ("mixed", "q1", 3): 3.9,
+        ("periodic", "fv", 2): 4.0,
         ("periodic", "fv", 3): 4.1,
+        ("periodic", "q1", 2): 4.0,
         ("periodic", "q1", 3): 4.1,
+        ("static", "q1", 2): 4.0,
         ("static", "q1", 3): 4.0,
     }
 )
 _VOIDS.update(
     {
+        ("conductivity", "kinematic", "q1", 2): 16.0,
         ("conductivity", "kinematic", "q1", 3): 16.8,
-        ("conductivity", "mixed", "fv", 3): 15.2,
+        ("conductivity", "mixed", "fv", 2): 24.2,
+        ("conductivity", "mixed", "fv", 3): 16.1,
+        ("conductivity", "mixed", "q1", 2): 16.0,
         ("conductivity", "mixed", "q1", 3): 24.5,
+        ("conductivity", "periodic", "fv", 2): 8.0,
         ("conductivity", "periodic", "fv", 3): 8.0,
-        ("conductivity", "periodic", "q1", 3): 8.0,
-        ("conductivity", "static", "q1", 3): 5.4,
-        ("elasticity", "kinematic", "q1", 3): 21.4,
-        ("elasticity", "periodic", "q1", 3): 93.3,
+        ("conductivity", "periodic", "q1", 2): 8.0,
+        ("conductivity", "periodic", "q1", 3): 8.1,
+        ("conductivity", "static", "q1", 2): 0.0,
+        ("conductivity", "static", "q1", 3): 0.0,
+        ("elasticity", "kinematic", "q1", 2): 32.1,
+        ("elasticity", "kinematic", "q1", 3): 164.5,
+        ("elasticity", "periodic", "q1", 2): 111.7,
+        ("elasticity", "periodic", "q1", 3): 141.9,
     }
 )
 # -- end calibration --
@@ -461,12 +492,35 @@ def _gb(value: float) -> str:
     return f"{value / 1e9:.3g} GB"
 
 
-def memory_limit_bytes(memory_limit: object | None) -> tuple[int | None, str]:
-    """The limit a solve is checked against, in bytes, and where it comes from:
-    `memory_limit` (bytes or a string such as "8 GB") if given, else
-    `available_memory` (None where unknown: no check).
+#: Below this upper bound a solve is not checked against the machine (reading its
+#: available memory costs about 0.5 ms, as much as a small solve's budget).
+SMALL_BYTES = 64 * 2**20
+
+
+def upper_bound(shape: tuple[int, ...]) -> float:
+    """Bytes no solve of `shape` exceeds by the model: the largest per-point cost of any
+    case (voids and tensors included) on the node grid, plus `FIXED_BYTES`.
+    """
+    ndim = len(shape)
+    per_point = (
+        max(v for k, v in _PER_POINT.items() if k[-1] == ndim)
+        + max((v for k, v in _VOIDS.items() if k[-1] == ndim), default=0.0)
+        + max((v for k, v in _TENSORS.items() if k[-1] == ndim), default=0.0)
+    )
+    return per_point * float(np.prod([n + 1 for n in shape], dtype=np.float64)) + FIXED_BYTES
+
+
+def memory_limit_bytes(
+    memory_limit: object | None, shape: tuple[int, ...] | None = None
+) -> tuple[int | None, str]:
+    """The limit a solve of `shape` is checked against, in bytes, and where it comes from:
+    `memory_limit` (bytes or a string such as "8 GB") if given, else `available_memory`;
+    None (no check) where that is unknown, or when no solve of `shape` reaches
+    `SMALL_BYTES` and `memory_limit` is not given.
     """
     if memory_limit is None:
+        if shape is not None and upper_bound(shape) <= SMALL_BYTES:
+            return None, ""
         return available_memory(), "available (MemAvailable, or the cgroup limit if lower)"
     return parse_memory(memory_limit), "memory_limit"
 

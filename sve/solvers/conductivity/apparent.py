@@ -20,7 +20,12 @@ from sve._validation import (
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.materials import distinct_tensors, volume_averages
-from sve.solvers._core.memory import check_budget, memory_estimate, memory_limit_bytes
+from sve.solvers._core.memory import (
+    check_budget,
+    memory_estimate,
+    memory_limit_bytes,
+    upper_bound,
+)
 from sve.solvers._core.spacing import normalized
 from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
 from sve.solvers.conductivity.q1_multigrid import coarsening_steps, supported
@@ -581,7 +586,7 @@ def apparent_conductivity(
             "bc='static' is implemented for discretization='q1' only; finite volumes "
             "support 'periodic', 'kinematic' and 'mixed'"
         )
-    limit, source = memory_limit_bytes(memory_limit)
+    limit, source = memory_limit_bytes(memory_limit, phases.shape)
     # Before any field is allocated: the smallest estimate the case may have.
     _check_memory(phases.shape, bc, discretization, preconditioner, h, limit, source)
     k, material, stack = _element_conductivity(phases, conductivity)
@@ -718,7 +723,7 @@ def _check_memory(
     With ``preconditioner="auto"`` (before the conductivities are read) the smaller
     estimate of its candidates, so that only a case that cannot fit is refused early.
     """
-    if limit is None:
+    if limit is None or upper_bound(shape) <= limit:
         return
 
     def estimate(**change):

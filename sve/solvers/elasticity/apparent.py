@@ -19,7 +19,12 @@ from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.clusters import find_clusters
 from sve.solvers._core.materials import distinct_tensors, volume_averages
-from sve.solvers._core.memory import check_budget, memory_estimate, memory_limit_bytes
+from sve.solvers._core.memory import (
+    check_budget,
+    memory_estimate,
+    memory_limit_bytes,
+    upper_bound,
+)
 from sve.solvers._core.spacing import normalized
 from sve.solvers.elasticity.cell_problem import MIXED_SHEAR, Problem
 from sve.solvers.elasticity.q1 import (
@@ -231,12 +236,13 @@ def apparent_stiffness(
     tol = check_real(tol, "tol", 0.0, 1.0)
     maxiter = check_integer(maxiter, "maxiter", 1)
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
-    limit, source = memory_limit_bytes(memory_limit)
-    # Before any field is allocated (voids unknown: the smaller estimate), then exactly.
-    estimate = memory_estimate(phases.shape, property="elasticity", bc=bc)
-    check_budget(estimate, limit, "apparent_stiffness", source=source)
+    limit, source = memory_limit_bytes(memory_limit, phases.shape)
+    check = limit is not None and upper_bound(phases.shape) > limit
+    if check:  # before any field is allocated (voids unknown: the smaller estimate)
+        estimate = memory_estimate(phases.shape, property="elasticity", bc=bc)
+        check_budget(estimate, limit, "apparent_stiffness", source=source)
     material, stack = _materials(phases, stiffness)
-    if not np.all(np.linalg.norm(stack, axis=(1, 2)) > 0.0):  # a void phase (maybe absent)
+    if check and not np.all(np.linalg.norm(stack, axis=(1, 2)) > 0.0):  # a void phase
         estimate = memory_estimate(phases.shape, property="elasticity", bc=bc, voids=True)
         check_budget(estimate, limit, "apparent_stiffness", source=source)
 
