@@ -12,7 +12,7 @@ FIXED_BYTES`` (interpreter, transform plans and small arrays). ``c`` is the sum
 of the arrays counted in the code (below) and of the preconditioner's work
 arrays and the temporaries, which were measured (``benchmarks/bench_memory.py``:
 VmHWM of a fresh interpreter after the solve, minus its VmRSS before it, at
-128**3 voxels in 3-D and 1024**2 in 2-D; tracemalloc would miss Numba's and
+128**3 voxels in 3-D and 2048**2 in 2-D; tracemalloc would miss Numba's and
 scipy.fft's buffers). Counted, per grid point, in bytes (``d`` the dimension):
 
 * the conductivity of every voxel, float64: 8 (per voxel);
@@ -26,10 +26,10 @@ scipy.fft's buffers). Counted, per grid point, in bytes (``d`` the dimension):
   symbol, or the multigrid hierarchy), the load, the clusters of voids and the
   temporaries of the flux averages.
 
-The measured totals ``c`` (bytes per grid point; 3-D; conductivity with
-contrast 10, elasticity with isotropic phases; scalar conductivities; add
-``VOIDS`` for a zero phase and ``TENSORS`` for anisotropic tensors) are in
-``_PER_POINT``; :func:`memory_estimate` returns them with the breakdown.
+The measured totals ``c`` (bytes per grid point; conductivity with contrast 10,
+elasticity with two isotropic phases, scalar conductivities) are in ``_PER_POINT``,
+the extra of a void phase in ``_VOIDS`` and of anisotropic tensors in ``_TENSORS``;
+:func:`memory_estimate` returns them with the breakdown.
 """
 
 from __future__ import annotations
@@ -353,22 +353,40 @@ def memory_estimate(
 
     Notes
     -----
-    The model is ``bytes = c G + B0``: ``G`` grid points (the nodes
+    The model, in bytes, is ``B = c G + B0``: ``G`` grid points (the nodes
     ``prod(n_i + 1)`` for Q1 under kinematic, static and mixed conditions,
-    the voxels ``prod(n_i)`` otherwise), ``c`` bytes per grid point and ``B0``
-    = 8 MiB. ``c`` is the sum of the arrays counted in the code (conductivity
-    field 8 B per voxel; tensors: a 4-byte index per voxel (Q1) or ``8 d``
-    bytes of per-axis conductivities (finite volumes); the kept solutions,
-    8 B per component and load case: ``8 d`` for conductivity, ``8 d m`` for
-    elasticity with ``m = d (d + 1) / 2``; three conjugate-gradient vectors,
-    ``24`` or ``24 d`` bytes) and of a part measured with
-    ``benchmarks/bench_memory.py`` (the preconditioner: single-precision
-    transform buffers or the multigrid hierarchy; the load; the clusters of
-    voids; temporaries). Measured at 3-D 64**3 to 256**3 and 2-D 1024**2,
-    the estimate is within 15 % of the peak resident growth of the solve.
-    In 3-D, scalar conductivity, ``c`` is about 74-82 bytes with the
-    transforms and 86-99 with multigrid (Q1), 94-101 (finite volumes); the
-    3-D elasticity solve about 440-470 bytes (static: about 1020).
+    the voxels ``prod(n_i)`` otherwise), ``c`` bytes per grid point and
+    ``B0 = FIXED_BYTES`` (2 MiB). ``c`` is the sum of the arrays counted in
+    the code, in bytes per grid point (``d`` the dimension):
+
+    * the conductivity of every voxel, float64: 8 (per voxel);
+    * tensors: their index per voxel, int32: 4 (per voxel);
+    * the solution of every load case, kept for the Hill-Mandel defect,
+      float64: ``8 d`` (conductivity); ``8 d m`` (elasticity, ``m = d (d +
+      1) / 2`` load cases of ``d`` components);
+    * three conjugate-gradient vectors, float64: 24 (conductivity), ``24 d``
+      (elasticity);
+
+    and of a part measured with ``benchmarks/bench_memory.py`` (VmHWM of a
+    fresh interpreter after the solve minus its VmRSS before it, at 128**3
+    and 2048**2, voids at 70 % solid): the preconditioner (single-precision
+    transform buffers, or the multigrid hierarchy), the load, the clusters
+    of voids and the temporaries. Measured totals ``c`` in 3-D, scalar
+    conductivity, no voids: 71-79 bytes with the transforms and 85-95 with
+    multigrid (Q1), 91-104 (finite volumes); voids add 0-25, tensors 4;
+    elasticity 287 (mixed), 426 (kinematic), 476 (periodic), 963 (static),
+    voids add 140-165. In 2-D: 66-69 (Q1, transforms), 91-99 (Q1,
+    multigrid), 89-120 (finite volumes), elasticity 167-341. Measured from
+    64**3 to 256**3 and at 1024**2 and 2048**2 the estimate was within 15 %
+    of the peak (the table of ``benchmarks/records/memory.json``).
+
+    Limits: with voids the elasticity solve searches the zero-energy modes
+    of the solid parts (``sve/solvers/elasticity/voids.py``), whose memory
+    grows with the number of floating parts faster than the image: a
+    2048**2 periodic image at 50 % solid peaked at 18.1 GB (4300 bytes per
+    voxel) where 1024**2 took 329 bytes per voxel; the estimate does not
+    see that. Voids at another solid fraction than the 70 % measured change
+    the elasticity figure (at 50 %: 10-30 % less than estimated).
 
     Examples
     --------

@@ -319,4 +319,8 @@ def test_estimate_within_15_percent_of_the_measured_peak(shape, case):
     )
     assert estimate.bytes >= 10**9
     growth = _measured_growth(shape, case)
+    print(
+        f"{' '.join(map(str, case))} {shape}: estimate {estimate.bytes / 1e9:.3f} GB, "
+        f"measured {growth / 1e9:.3f} GB, ratio {estimate.bytes / growth:.3f}"
+    )
     assert 0.85 <= estimate.bytes / growth <= 1.15, (estimate.bytes, growth)
