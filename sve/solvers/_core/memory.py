@@ -120,7 +120,7 @@ _VOIDS.update(
         ("conductivity", "periodic", "q1", 3): 8.1,
         ("conductivity", "static", "q1", 2): 0.0,
         ("conductivity", "static", "q1", 3): 0.0,
-        ("elasticity", "kinematic", "q1", 2): 32.1,
+        ("elasticity", "kinematic", "q1", 2): 77.5,
         ("elasticity", "kinematic", "q1", 3): 164.5,
         ("elasticity", "periodic", "q1", 2): 111.7,
         ("elasticity", "periodic", "q1", 3): 141.9,
