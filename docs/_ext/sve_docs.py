@@ -1,0 +1,176 @@
+"""Sphinx directives of the sve-toolkit docs.
+
+``.. public-api:: PACKAGE``
+    One autodoc entry per name in ``PACKAGE.__all__``: functions, classes and
+    data, in the order of ``__all__``. The reference follows the code's own
+    public list, so a name added to (or dropped from) ``__all__`` appears in
+    (or leaves) the docs without an edit here.
+
+    With ``:no-index:`` the entries are not targets of cross-references (for
+    the top-level ``sve`` page, whose names are documented again, and
+    indexed, on their subpackages' pages).
+
+``.. benchmark-tables:: NAME``
+    The tables of ``benchmarks/records/NAME.json`` (written by
+    ``benchmarks/bench_NAME.py``), with the date, commit and machine of the
+    run. The docs never hold a measured number of their own.
+
+``.. benchmark-summary::``
+    One line per record: benchmark, date, commit, machine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+RECORDS = Path(__file__).resolve().parents[2] / "benchmarks" / "records"
+
+
+def _kind(value: object) -> str:
+    if inspect.isclass(value):
+        if issubclass(value, BaseException):
+            return "autoexception"
+        return "autoclass"
+    if callable(value):
+        return "autofunction"
+    return "autodata"
+
+
+class PublicAPI(SphinxDirective):
+    """Autodoc entries for every name of a package's ``__all__``."""
+
+    required_arguments = 1
+    has_content = False
+    option_spec = {"no-index": directives.flag}
+
+    def run(self) -> list[nodes.Node]:
+        package = self.arguments[0]
+        module = importlib.import_module(package)
+        names = getattr(module, "__all__", None)
+        if not names:
+            raise self.error(f"{package} has no __all__")
+        lines = []
+        for name in names:
+            value = getattr(module, name)
+            kind = _kind(value)
+            lines += [f".. {kind}:: {package}.{name}"]
+            if kind == "autodata":
+                lines += ["   :no-value:"]
+            if "no-index" in self.options:
+                lines += ["   :no-index:"]
+            lines += [""]
+        self.env.note_dependency(inspect.getfile(module))
+        container = nodes.section()
+        container.document = self.state.document
+        self.state.nested_parse(StringList(lines, source=f"<public-api {package}>"), 0, container)
+        return container.children
+
+
+def load_record(name: str) -> dict:
+    """The benchmark record ``benchmarks/records/NAME.json``."""
+    path = RECORDS / f"{name}.json"
+    with path.open() as file:
+        return json.load(file)
+
+
+def _provenance(record: dict) -> str:
+    machine = record["machine"]
+    load = record.get("load_average")
+    load_text = f", load average {load:.1f}" if isinstance(load, int | float) else ""
+    return (
+        f"Recorded {record['date']} at commit ``{record['commit'][:10]}``"
+        f"{' (uncommitted changes)' if record.get('dirty') else ''} on "
+        f"{machine['cpu']} ({machine['cores']} cores{load_text}), Python "
+        f"{machine['python']}; command ``{record['command']}``."
+    )
+
+
+def _table(table: dict) -> list[str]:
+    """A ``list-table`` of one recorded table."""
+    columns = table["columns"]
+    lines = [f".. list-table:: {table['title']}", "   :header-rows: 1", ""]
+    for row in [columns, *table["rows"]]:
+        if len(row) != len(columns):
+            raise ValueError(f"row {row!r} of {table['title']!r} does not match {columns!r}")
+        lines.append("   * - " + _cell(row[0]))
+        lines += [f"     - {_cell(cell)}" for cell in row[1:]]
+    lines.append("")
+    if table.get("note"):
+        lines += [table["note"], ""]
+    return lines
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "--"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    text = str(value)
+    return text if text.strip() else "--"
+
+
+class BenchmarkTables(SphinxDirective):
+    """The tables of one benchmark record, with its provenance."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        name = self.arguments[0]
+        path = RECORDS / f"{name}.json"
+        if not path.exists():
+            raise self.error(f"no benchmark record {path}: run benchmarks/bench_{name}.py")
+        self.env.note_dependency(str(path))
+        record = load_record(name)
+        lines = [_provenance(record), ""]
+        for table in record["tables"]:
+            lines += _table(table)
+        container = nodes.section()
+        container.document = self.state.document
+        self.state.nested_parse(StringList(lines, source=str(path)), 0, container)
+        return container.children
+
+
+class BenchmarkSummary(SphinxDirective):
+    """One row per benchmark record: when, where and with which commit it ran."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        rows = []
+        for path in sorted(RECORDS.glob("*.json")):
+            self.env.note_dependency(str(path))
+            record = load_record(path.stem)
+            machine = record["machine"]
+            rows.append(
+                [
+                    f"``{path.stem}``",
+                    record["date"],
+                    f"``{record['commit'][:10]}``",
+                    f"{machine['cpu']}, {machine['cores']} cores",
+                ]
+            )
+        table = {
+            "title": "Benchmark records",
+            "columns": ["benchmark", "date", "commit", "machine"],
+            "rows": rows,
+        }
+        container = nodes.section()
+        container.document = self.state.document
+        self.state.nested_parse(StringList(_table(table), source=str(RECORDS)), 0, container)
+        return container.children
+
+
+def setup(app):
+    app.add_directive("public-api", PublicAPI)
+    app.add_directive("benchmark-tables", BenchmarkTables)
+    app.add_directive("benchmark-summary", BenchmarkSummary)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
