@@ -66,7 +66,9 @@ def _git(*arguments: str) -> str:
 def commit() -> tuple[str, bool]:
     """The checked-out commit and whether the code differs from it (records excluded)."""
     head = _git("rev-parse", "HEAD") or "unknown"
-    changes = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/records")
+    changes = _git(
+        "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/records"
+    )
     return head, bool(changes)
 
 

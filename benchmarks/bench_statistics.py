@@ -24,6 +24,7 @@ from scipy import fft
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _record import Record  # noqa: E402
+
 from sve.morphology import two_point_probability  # noqa: E402
 from sve.statistics import (  # noqa: E402
     boundary_bias,
