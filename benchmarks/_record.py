@@ -64,11 +64,11 @@ def _git(*arguments: str) -> str:
 
 
 def commit() -> tuple[str, bool]:
-    """The checked-out commit and whether the code differs from it (records excluded)."""
+    """The checked-out commit, and whether the measured code (the packages, pyproject.toml
+    and the running benchmark script) differs from it."""
     head = _git("rev-parse", "HEAD") or "unknown"
-    changes = _git(
-        "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/records"
-    )
+    measured = ["sve", "generators", "pyproject.toml", f"benchmarks/{Path(sys.argv[0]).name}"]
+    changes = _git("status", "--porcelain", "--untracked-files=no", "--", *measured)
     return head, bool(changes)
 
 
