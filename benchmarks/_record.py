@@ -12,7 +12,11 @@ A record::
      "commit": "<40 hex>", "dirty": false,
      "machine": {"cpu": "...", "cores": 2, "platform": "...", "python": "3.11.2"},
      "load_average": 1.3, "command": "python benchmarks/bench_generators.py",
+     "headlines": ["gaussian_field 256^3: 0.85 s, 1.2x one FFT pair", ...],
      "tables": [{"title": "...", "columns": [...], "rows": [[...], ...], "note": "..."}]}
+
+Headlines are one-line summaries computed from the figures of the run; the
+README's "Performance at a glance" is made of them (``benchmarks/summary.py``).
 
 Cells are numbers or short strings; times are in seconds unless a column says
 otherwise. ``--no-record`` on any benchmark's command line skips the file.
@@ -108,6 +112,11 @@ class Record:
     def __init__(self, name: str) -> None:
         self.name = name
         self.tables: list[Table] = []
+        self.headlines: list[str] = []
+
+    def headline(self, text: str) -> None:
+        """A one-line summary of the run, for the README and the docs."""
+        self.headlines.append(text)
 
     def table(self, title: str, columns: list[str], note: str = "") -> Table:
         table = Table(title, columns, note)
@@ -129,6 +138,7 @@ class Record:
             "command": " ".join(
                 ["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]
             ).replace(" --no-record", ""),
+            "headlines": self.headlines,
             "tables": [table.as_dict() for table in self.tables],
         }
         RECORDS.mkdir(parents=True, exist_ok=True)

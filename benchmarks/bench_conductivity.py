@@ -159,6 +159,11 @@ def main(shapes: list[tuple[int, ...]]) -> None:
                 f"{','.join(map(str, iterations)):>14} {1e3 * fft:>13.2f} "
                 f"{per_iteration / fft:>13.2f} {apply / fft:>9.2f}"
             )
+            if shape == (64, 64, 64) and contrast == 100.0:
+                record.headline(
+                    f"periodic conductivity of a 64³ two-phase image (contrast 100) in "
+                    f"{solve:.2f} s, {max(iterations)} iterations per load case"
+                )
             table.add(
                 "x".join(map(str, shape)),
                 contrast,

@@ -396,6 +396,11 @@ def main(large: bool, with_mugrid: bool) -> None:
             f"{precondition / fft:>9.2f}"
         )
         results[size] = (result.tensor.copy(), result)
+        if size == 64:
+            record.headline(
+                f"the 6×6 periodic stiffness of a 64³ level cut (contrast 100) in {solve:.1f} s, "
+                f"{max(result.iterations)} iterations per load case"
+            )
         table.add(
             f"{size}^3",
             solve,

@@ -101,6 +101,8 @@ def main() -> None:
         "<= 1",
     )
     table.add(f"bootstrap, 1000 resamples, {records} records", boot, None, "", "")
+    record.headline(f"S₂ of a 256³ image in {s2 / pair:.1f}× one FFT pair of that size")
+    record.headline(f"the statistics of a study of 10⁵ solves in {seconds:.2f} s")
     record.write()
 
 

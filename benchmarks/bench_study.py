@@ -67,6 +67,10 @@ def scaling(folder: Path, record: Record) -> None:
         )
         table.add(workers, loop[workers], 100 * overhead, "<= 5 %")
     print(f"throughput scaling 1 -> 2 workers: {loop[1] / loop[2]:.2f}x (target >= 1.7)")
+    record.headline(
+        f"the default study in {loop[1]:.0f} s on 1 worker and {loop[2]:.0f} s on 2 "
+        f"({loop[1] / loop[2]:.1f}× throughput)"
+    )
     table.note = (
         f"Throughput scaling from 1 to 2 workers: {loop[1] / loop[2]:.2f}x (target >= 1.7)."
     )

@@ -21,7 +21,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 project = "sve-toolkit"
 author = "the sve-toolkit developers"
-copyright = "the sve-toolkit developers"  # noqa: A001 (Sphinx's name)
+copyright = "the sve-toolkit developers"
 
 extensions = [
     "sphinx.ext.autodoc",

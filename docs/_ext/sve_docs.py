@@ -16,7 +16,7 @@
     run. The docs never hold a measured number of their own.
 
 ``.. benchmark-summary::``
-    One line per record: benchmark, date, commit, machine.
+    One line per record: benchmark, its headlines, date, commit, machine.
 """
 
 from __future__ import annotations
@@ -153,6 +153,7 @@ class BenchmarkSummary(SphinxDirective):
             rows.append(
                 [
                     f"``{path.stem}``",
+                    "; ".join(record.get("headlines", [])),
                     record["date"],
                     f"``{record['commit'][:10]}``",
                     f"{machine['cpu']}, {machine['cores']} cores",
@@ -160,7 +161,7 @@ class BenchmarkSummary(SphinxDirective):
             )
         table = {
             "title": "Benchmark records",
-            "columns": ["benchmark", "date", "commit", "machine"],
+            "columns": ["benchmark", "at a glance", "date", "commit", "machine"],
             "rows": rows,
         }
         container = nodes.section()

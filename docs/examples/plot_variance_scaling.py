@@ -24,9 +24,11 @@ realizations = 16
 covariance = generators.Gaussian(length=2.0)
 tensors = np.empty((len(sizes), realizations, 1, 2, 2))
 for s, size in enumerate(sizes):
-    seeds = np.random.SeedSequence(2026).spawn(realizations)  # one stream per realization
+    # one random stream per (size, realization), as a study seeds them
+    seeds = np.random.SeedSequence(2026, spawn_key=(size,)).spawn(realizations)
     for r, seed in enumerate(seeds):
-        field = generators.gaussian_field((size, size), covariance, rng=np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        field = generators.gaussian_field((size, size), covariance, rng=rng)
         phases = generators.level_cut(field, 0.5, exact=False)
         tensors[s, r, 0] = sve.apparent_conductivity(phases, [1.0, 10.0], tol=1e-8).tensor
 
