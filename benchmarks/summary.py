@@ -35,15 +35,18 @@ def records() -> list[dict]:
 def block() -> str:
     """The Markdown block, markers included."""
     lines = [BEGIN]
-    machines = set()
+    machines, loads = set(), []
     for record in records():
         machine = record["machine"]
         machines.add(f"{machine['cpu']}, {machine['cores']} cores")
+        if isinstance(record.get("load_average"), int | float):
+            loads.append(record["load_average"])
         for headline in record.get("headlines", []):
             lines.append(f"- {headline} (`{record['benchmark']}`, {record['date'][:10]})")
     lines.append("")
-    lines.append(f"Measured on {'; '.join(sorted(machines))}; every figure with its commit and")
-    lines.append("machine, and the full tables, on the performance page of the docs.")
+    load = f" (load average {min(loads):.1f} to {max(loads):.1f})" if loads else ""
+    lines.append(f"Measured on {'; '.join(sorted(machines))}{load}; every figure with its")
+    lines.append("commit and machine, and the full tables, on the performance page of the docs.")
     lines.append(END)
     return "\n".join(lines)
 
