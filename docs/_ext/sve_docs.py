@@ -108,6 +108,24 @@ def _table(table: dict) -> list[str]:
     return lines
 
 
+_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*`_<>[]"})
+
+
+def _escape(text: str) -> str:
+    """Text of a record, read literally (no reStructuredText markup)."""
+    return text.translate(_SPECIAL)
+
+
+def _escaped(table: dict) -> dict:
+    """A recorded table with its text cells, columns, title and note escaped."""
+    return {
+        "title": _escape(table["title"]),
+        "columns": [_escape(column) for column in table["columns"]],
+        "rows": [[_escape(c) if isinstance(c, str) else c for c in row] for row in table["rows"]],
+        "note": _escape(table.get("note", "")),
+    }
+
+
 def _cell(value: object) -> str:
     if value is None:
         return "--"
@@ -132,7 +150,7 @@ class BenchmarkTables(SphinxDirective):
         record = load_record(name)
         lines = [_provenance(record), ""]
         for table in record["tables"]:
-            lines += _table(table)
+            lines += _table(_escaped(table))
         container = nodes.section()
         container.document = self.state.document
         self.state.nested_parse(StringList(lines, source=str(path)), 0, container)
@@ -153,7 +171,7 @@ class BenchmarkSummary(SphinxDirective):
             rows.append(
                 [
                     f"``{path.stem}``",
-                    "; ".join(record.get("headlines", [])),
+                    _escape("; ".join(record.get("headlines", []))),
                     record["date"],
                     f"``{record['commit'][:10]}``",
                     f"{machine['cpu']}, {machine['cores']} cores",

@@ -461,8 +461,8 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
 
         * per ``size`` and ``bc``: ``mean``, ``ci_low``, ``ci_high``,
           ``variance``, ``n`` (ok realizations); the error budget
-          ``statistical`` (CI half-width), ``bc_bias`` (|KUBC − SUBC| gap,
-          NaN without both), ``solver`` (largest residual × |mean|),
+          ``statistical`` (CI half-width), ``bc_bias`` (the ``|KUBC − SUBC|`` gap,
+          NaN without both), ``solver`` (largest residual × ``|mean|``),
           ``discretization`` (NaN: not estimated without a refinement
           check); ``max_residual``;
         * per ``bc``: the variance fit ``exponent`` γ of D² ∝ L^γ with

@@ -230,7 +230,7 @@ def error_budget(
     xarray.Dataset
         Per ``size`` and ``bc`` (and component): ``mean``; ``statistical``,
         the half-width of its Student interval; ``bc_bias``, the upper
-        bound |KUBC − SUBC gap| of the BC bias of the mean (NaN without both
+        bound ``|KUBC − SUBC|`` (the gap) of the BC bias of the mean (NaN without both
         BCs, with the ``note`` attribute of :func:`boundary_bias`);
         ``solver``, the solver error bound :math:`r_\max \lvert \bar Z
         \rvert` with :math:`r_\max` the largest final relative residual of
