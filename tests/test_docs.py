@@ -1,0 +1,90 @@
+"""The README and the docs tell what the code and the benchmark records say.
+
+The README's performance block is made from the benchmark records
+(``benchmarks/summary.py``): it must be exactly what the records give, so no
+number in it is typed by hand. Every record carries its provenance (date,
+commit, machine) and well-formed tables, which the docs render. The README
+keeps the two commands CI and new users run, and stays a front door.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = sorted((ROOT / "benchmarks" / "records").glob("*.json"))
+README = (ROOT / "README.md").read_text()
+
+
+def _summary():
+    spec = importlib.util.spec_from_file_location("summary", ROOT / "benchmarks" / "summary.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_performance_block_is_made_from_the_records():
+    summary = _summary()
+    assert summary.readme_block(README) == summary.block(), (
+        "README.md's performance block differs from the benchmark records: run "
+        "`.venv/bin/python benchmarks/summary.py --write-readme`"
+    )
+
+
+def test_there_are_records_with_headlines():
+    assert RECORDS, "no benchmark record in benchmarks/records"
+    assert any(json.loads(path.read_text())["headlines"] for path in RECORDS)
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda path: path.stem)
+def test_every_record_names_date_commit_and_machine(path):
+    record = json.loads(path.read_text())
+    assert record["benchmark"] == path.stem
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", record["date"])
+    assert re.fullmatch(r"[0-9a-f]{40}", record["commit"])
+    assert isinstance(record["dirty"], bool)
+    assert record["machine"]["cpu"] and record["machine"]["cores"] >= 1
+    assert record["command"].startswith("python benchmarks/bench_")
+    assert record["tables"]
+    for table in record["tables"]:
+        assert table["title"] and table["rows"], table["title"]
+        for row in table["rows"]:
+            assert len(row) == len(table["columns"]), (table["title"], row)
+
+
+def test_readme_keeps_the_two_commands():
+    for command in (
+        "python3 -m venv .venv && .venv/bin/pip install -q -e . && "
+        ".venv/bin/sve run studies/default.toml",
+        'python3 -m venv .venv && .venv/bin/pip install -q -e ".[test]" && '
+        ".venv/bin/python -m pytest",
+    ):
+        assert command in README
+
+
+def test_readme_is_a_front_door():
+    # ~150 lines (issue 16): a pitch, two commands, the pipeline, the CLI, capabilities,
+    # limitations, performance at a glance and links; 200 leaves room for the generated block.
+    assert len(README.splitlines()) <= 200
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["sve", "generators", "sve.solvers", "sve.morphology", "sve.statistics", "sve.study",
+     "sve.report"],
+)  # fmt: skip
+def test_every_public_package_has_an_api_page(package):
+    pages = {
+        path.read_text().split(".. public-api:: ", 1)[1].split()[0]
+        for path in (ROOT / "docs" / "api").glob("*.rst")
+        if ".. public-api:: " in path.read_text()
+    }
+    assert package in pages
+    module = importlib.import_module(package)
+    assert getattr(module, "__all__", None), f"{package} has no __all__ to document"
