@@ -5,7 +5,7 @@ Variance of the apparent conductivity against the size
 For a random medium with a finite integral range :math:`A`, the variance of
 a volume average decays like :math:`\\sigma^2 A / V`, so the variance of
 apparent properties falls like :math:`L^{-d}` (:doc:`/physics`). Here a small
-ensemble of independent periodic 2-D level cuts at five sizes, solved under
+ensemble of independent periodic 2-D level cuts at four sizes, solved under
 periodic conditions, and the fitted exponent of the variance with its
 95 % interval from :func:`sve.statistics.fit_variance_scaling`. A full study
 does the same on Dask with many more realizations (:doc:`/guide/studies`).
@@ -19,8 +19,8 @@ import generators
 import sve
 from sve.statistics import ensemble_statistics, fit_variance_scaling
 
-sizes = [12, 16, 24, 32, 48]
-realizations = 16
+sizes = [12, 24, 48, 96]
+realizations = 48
 covariance = generators.Gaussian(length=2.0)
 tensors = np.empty((len(sizes), realizations, 1, 2, 2))
 for s, size in enumerate(sizes):
@@ -44,11 +44,21 @@ fit = fit_variance_scaling(statistics)
 print(fit)
 
 variance = statistics["variance"].sel(bc="periodic").values
-fig, ax = plt.subplots(figsize=(5, 4))
-ax.loglog(sizes, variance, "o", label="variance of tr K / 2")
+gamma = float(fit["exponent"].sel(bc="periodic"))
+low, high = (float(fit[k].sel(bc="periodic")) for k in ("exponent_low", "exponent_high"))
 L = np.array(sizes, float)
-ax.loglog(L, variance[0] * (L / L[0]) ** -2.0, "--", label="L⁻²")
+fig, ax = plt.subplots(figsize=(5, 4))
+ax.loglog(L, variance, "o", label=f"variance of tr K / 2, {realizations} realizations")
+ax.loglog(
+    L,
+    float(fit["prefactor"].sel(bc="periodic")) * L**gamma,
+    "-",
+    label=f"fit: γ = {gamma:.2f}, 95 % interval [{low:.2f}, {high:.2f}]",
+)
+ax.loglog(L, variance[0] * (L / L[0]) ** -2.0, ":", color="gray", label="L⁻² (d = 2)")
+ax.set_xticks(L, [str(size) for size in sizes])
+ax.xaxis.set_minor_formatter(plt.NullFormatter())
 ax.set_xlabel("edge L [voxels]")
 ax.set_ylabel("variance")
-ax.legend()
+ax.legend(fontsize="small")
 fig.tight_layout()
