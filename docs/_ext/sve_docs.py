@@ -15,12 +15,18 @@
     ``benchmarks/bench_NAME.py``), with the date, commit and machine of the
     run. The docs never hold a measured number of their own.
 
+``.. module-tree:: PATH``
+    The modules under ``PATH`` (a folder of the repository), one line each
+    with the summary of the module's docstring, read from the source
+    (nothing is imported): the layout shown is the layout of the code.
+
 ``.. benchmark-summary::``
     One line per record: benchmark, its headlines, date, commit, machine.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import json
@@ -31,7 +37,8 @@ from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
-RECORDS = Path(__file__).resolve().parents[2] / "benchmarks" / "records"
+ROOT = Path(__file__).resolve().parents[2]
+RECORDS = ROOT / "benchmarks" / "records"
 
 
 def _kind(value: object) -> str:
@@ -188,8 +195,56 @@ class BenchmarkSummary(SphinxDirective):
         return container.children
 
 
+def _summary_line(path: Path) -> str:
+    """The summary (first paragraph) of a module's docstring, without its final period."""
+    docstring = ast.get_docstring(ast.parse(path.read_text()))
+    if not docstring:
+        return ""
+    return " ".join(docstring.split("\n\n")[0].split()).rstrip(".")
+
+
+def _tree(folder: Path, prefix: str = "") -> list[tuple[str, str]]:
+    """(drawn name, summary) of every module and subpackage under `folder`."""
+    entries = sorted(
+        [p for p in folder.iterdir() if p.suffix == ".py" and p.name != "__init__.py"]
+        + [p for p in folder.iterdir() if p.is_dir() and (p / "__init__.py").exists()],
+        key=lambda p: (p.is_dir(), p.name),
+    )
+    rows = []
+    for k, path in enumerate(entries):
+        last = k == len(entries) - 1
+        branch, indent = ("└── ", "    ") if last else ("├── ", "│   ")
+        if path.is_dir():
+            rows.append((f"{prefix}{branch}{path.name}/", _summary_line(path / "__init__.py")))
+            rows += _tree(path, prefix + indent)
+        else:
+            rows.append((f"{prefix}{branch}{path.name}", _summary_line(path)))
+    return rows
+
+
+class ModuleTree(SphinxDirective):
+    """The modules of a folder of the repository with the summaries of their docstrings."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        folder = ROOT / self.arguments[0]
+        if not (folder / "__init__.py").exists():
+            raise self.error(f"{self.arguments[0]} is not a package of the repository")
+        rows = [(f"{self.arguments[0].rstrip('/')}/", _summary_line(folder / "__init__.py"))]
+        rows += _tree(folder)
+        for path in folder.rglob("*.py"):
+            self.env.note_dependency(str(path))
+        width = max(len(name) for name, _ in rows) + 2
+        text = "\n".join(f"{name:<{width}}{summary}".rstrip() for name, summary in rows)
+        block = nodes.literal_block(text, text)
+        return [block]
+
+
 def setup(app):
     app.add_directive("public-api", PublicAPI)
     app.add_directive("benchmark-tables", BenchmarkTables)
     app.add_directive("benchmark-summary", BenchmarkSummary)
+    app.add_directive("module-tree", ModuleTree)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
