@@ -88,12 +88,17 @@ def load_record(name: str) -> dict:
         return json.load(file)
 
 
+def _date(record: dict) -> str:
+    """The record's date as ``YYYY-MM-DD HH:MM UTC``."""
+    return record["date"][:16].replace("T", " ") + " UTC"
+
+
 def _provenance(record: dict) -> str:
     machine = record["machine"]
     load = record.get("load_average")
     load_text = f", load average {load:.1f}" if isinstance(load, int | float) else ""
     return (
-        f"Recorded {record['date']} at commit ``{record['commit'][:10]}``"
+        f"Recorded {_date(record)} at commit ``{record['commit'][:10]}``"
         f"{' (uncommitted changes)' if record.get('dirty') else ''} on "
         f"{machine['cpu']} ({machine['cores']} cores{load_text}), Python "
         f"{machine['python']}; command ``{record['command']}``."
@@ -179,7 +184,7 @@ class BenchmarkSummary(SphinxDirective):
                 [
                     f"``{path.stem}``",
                     _escape("; ".join(record.get("headlines", []))),
-                    record["date"],
+                    _date(record),
                     f"``{record['commit'][:10]}``",
                     f"{machine['cpu']}, {machine['cores']} cores",
                 ]
