@@ -35,6 +35,8 @@ from pathlib import Path
 from docutils import nodes
 from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
+from sphinx.errors import PycodeError
+from sphinx.pycode import ModuleAnalyzer
 from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +51,27 @@ def _kind(value: object) -> str:
     if callable(value):
         return "autofunction"
     return "autodata"
+
+
+def _short_repr(value: object, width: int = 70) -> str:
+    text = " ".join(repr(value).split())
+    return text if len(text) <= width else text[: width - 4] + " ..."
+
+
+def _data_doc(package, name: str) -> list[str]:
+    """The ``#:`` comment above ``name = ...`` in the package or its modules ([] if none)."""
+    root = Path(package.__file__).parent
+    for path in [root / "__init__.py", *sorted(root.rglob("*.py"))]:
+        parts = [p for p in path.relative_to(root).with_suffix("").parts if p != "__init__"]
+        module_name = ".".join([package.__name__, *parts])
+        try:
+            analyzer = ModuleAnalyzer.for_module(module_name)
+            docs = analyzer.find_attr_docs()
+        except PycodeError:
+            continue
+        if ("", name) in docs:
+            return list(docs[("", name)])
+    return []
 
 
 class PublicAPI(SphinxDirective):
@@ -68,9 +91,13 @@ class PublicAPI(SphinxDirective):
         for name in names:
             value = getattr(module, name)
             kind = _kind(value)
+            if kind == "autodata":  # documented by its #: comment where it is defined
+                lines += [f".. py:data:: {package}.{name}", f"   :value: {_short_repr(value)}"]
+                if "no-index" in self.options:
+                    lines += ["   :no-index:"]
+                lines += ["", *(f"   {line}" for line in _data_doc(module, name)), ""]
+                continue
             lines += [f".. {kind}:: {package}.{name}"]
-            if kind == "autodata":
-                lines += ["   :no-value:"]
             if "no-index" in self.options:
                 lines += ["   :no-index:"]
             lines += [""]
