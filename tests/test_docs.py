@@ -88,3 +88,41 @@ def test_every_public_package_has_an_api_page(package):
     assert package in pages
     module = importlib.import_module(package)
     assert getattr(module, "__all__", None), f"{package} has no __all__ to document"
+
+
+def _study_module(attribute: str):
+    """The study module that defines `attribute` (the schema moves between modules)."""
+    for name in ("sve.study.schema", "sve.study.store", "sve.study.tasks"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, attribute):
+            return getattr(module, attribute)
+    raise AssertionError(f"no study module defines {attribute}")
+
+
+SCHEMA_PAGE = (ROOT / "docs" / "schema.rst").read_text()
+
+
+def test_schema_page_lists_every_status_code():
+    for name, code in _study_module("STATUS").items():
+        assert re.search(rf"\* - {code}\n\s+- ``{name}``", SCHEMA_PAGE), (name, code)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "studies/default.toml",  # the plain layout
+        "studies/ergodicity.toml",  # windows of a parent: mode "both"
+        "studies/adaptive.toml",  # adaptive sampling
+        "studies/elasticity.toml",  # stiffness
+    ],
+)
+def test_schema_page_names_every_variable_coordinate_and_attribute(spec):
+    from sve.study import load_spec
+
+    ds = _study_module("empty_dataset")(load_spec(ROOT / spec))
+    names = {*ds.data_vars, *ds.coords, *ds.dims, *ds.attrs}
+    missing = sorted(name for name in names if f"``{name}``" not in SCHEMA_PAGE)
+    assert not missing, f"docs/schema.rst does not document {missing}"
