@@ -126,3 +126,26 @@ def test_schema_page_names_every_variable_coordinate_and_attribute(spec):
     names = {*ds.data_vars, *ds.coords, *ds.dims, *ds.attrs}
     missing = sorted(name for name in names if f"``{name}``" not in SCHEMA_PAGE)
     assert not missing, f"docs/schema.rst does not document {missing}"
+
+
+def _literals(table: dict, top: bool = True) -> set[str]:
+    """How the spec page must write each field of a spec: ``[table]`` or ``field``."""
+    literals = set()
+    for key, value in table.items():
+        if top and isinstance(value, dict):  # a TOML table, and its fields
+            literals.add(f"``[{key}]``")
+            if key != "sweep":  # the sweep's keys are the swept fields' names
+                literals |= _literals(value, top=False)
+        else:
+            literals.add(f"``{key}``")
+    return literals
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "studies").glob("*.toml")), ids=lambda p: p.stem)
+def test_spec_page_documents_every_field_the_studies_use(path):
+    import tomllib
+
+    page = (ROOT / "docs" / "spec.rst").read_text()
+    spec = tomllib.loads(path.read_text())
+    missing = sorted(literal for literal in _literals(spec) if literal not in page)
+    assert not missing, f"docs/spec.rst does not mention {missing} (used by {path.name})"
