@@ -73,8 +73,8 @@ from _record import Record  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut, voronoi_polycrystal  # noqa: E402
 from sve.solvers import CONDUCTIVITY_BCS, apparent_conductivity  # noqa: E402
-from sve.solvers._kernels import nodal_flux_2d, nodal_flux_3d  # noqa: E402
-from sve.solvers._q1 import Q1Grid, TensorQ1Grid, element_modes  # noqa: E402
+from sve.solvers.conductivity.q1 import Q1Grid, TensorQ1Grid, element_modes  # noqa: E402
+from sve.solvers.conductivity.q1_kernels import nodal_flux_2d, nodal_flux_3d  # noqa: E402
 
 SHAPES = [(128, 128), (256, 256), (512, 512), (32, 32, 32), (64, 64, 64), (128, 128, 128)]
 CONTRASTS = [10.0, 100.0]

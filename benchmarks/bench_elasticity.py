@@ -71,10 +71,11 @@ from _record import Record  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_stiffness  # noqa: E402
-from sve.solvers._elastic_precond import periodic_preconditioner  # noqa: E402
-from sve.solvers._transforms import fft_workers  # noqa: E402
-from sve.solvers.elastic_moduli import isotropic  # noqa: E402
-from sve.solvers.elasticity import _materials, _Problem, _to_full  # noqa: E402
+from sve.solvers._core.transforms import fft_workers  # noqa: E402
+from sve.solvers.elasticity.apparent import _materials  # noqa: E402
+from sve.solvers.elasticity.cell_problem import Problem, _to_full  # noqa: E402
+from sve.solvers.elasticity.fft_preconditioner import periodic_preconditioner  # noqa: E402
+from sve.solvers.moduli import isotropic  # noqa: E402
 
 YOUNG = (1.0, 100.0)
 POISSON = 0.3
@@ -183,7 +184,7 @@ def fft_pair_time(size: int, repeats: int) -> float:
 
     ``scipy.fft.rfftn`` + ``irfftn`` over the 3 spatial axes of a (size, size,
     size, 3) float64 array, on the threads the periodic preconditioner uses
-    (``sve.solvers._transforms.fft_workers``): the transforms of one
+    (``sve.solvers._core.transforms.fft_workers``): the transforms of one
     preconditioner application.
     """
     shape = (size,) * 3
@@ -204,7 +205,7 @@ def fft_pair_time(size: int, repeats: int) -> float:
 def parts_time(phases: np.ndarray, repeats: int) -> tuple[float, float]:
     """Time of one operator application and one preconditioner application."""
     material, stack = _materials(phases, MATERIALS)
-    problem = _Problem(material, stack, 1.0, TOL, MAXITER, "periodic")
+    problem = Problem(material, stack, 1.0, TOL, MAXITER, "periodic")
     c0 = _to_full(isotropic(3, lam=problem.lam0, mu=problem.mu0))
     inverse = periodic_preconditioner(phases.shape, 1.0, c0)
     u = np.random.default_rng(0).standard_normal(phases.shape + (3,))

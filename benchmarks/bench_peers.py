@@ -69,11 +69,11 @@ from _record import Record  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_conductivity  # noqa: E402
-from sve.solvers._cell_problem import (  # noqa: E402
+from sve.solvers._core.clusters import find_clusters  # noqa: E402
+from sve.solvers.conductivity.cell_problem import (  # noqa: E402
     _ROUND_OFF_ENERGY,
     load_case_solver,
 )
-from sve.solvers._clusters import find_clusters  # noqa: E402
 
 VENV = Path(__file__).resolve().parent / ".peers-venv"
 HELPER = Path(__file__).resolve().parent / "_peer_solve.py"
@@ -129,7 +129,7 @@ def one_direction(
 
     The path of ``apparent_conductivity(phases, [0, 1], bc="mixed",
     discretization="fv")`` for that load case (``_affine`` in
-    ``sve/solvers/_cell_problem.py``) without the other two; it must give the
+    ``sve/solvers/conductivity/cell_problem.py``) without the other two; it must give the
     same number.
     """
     k = np.array([0.0, 1.0])[phases]

@@ -42,8 +42,8 @@ from bench_conductivity import fft_pair_time  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import CONDUCTIVITY_BCS, apparent_conductivity  # noqa: E402
-from sve.solvers._cell_problem import _kinds  # noqa: E402
-from sve.solvers._multigrid import multigrid  # noqa: E402
+from sve.solvers.conductivity.cell_problem import _kinds  # noqa: E402
+from sve.solvers.conductivity.q1_multigrid import multigrid  # noqa: E402
 
 TOL = 1e-6
 MAXITER = 5000

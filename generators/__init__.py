@@ -9,9 +9,11 @@ periodic voxel grid.
 
 from __future__ import annotations
 
+from ._warnings import ClippedEmbeddingWarning
 from .analytic import checkerboard, laminate, random_checkerboard
 from .boolean import (
     boolean_integral_range,
+    boolean_intensity,
     boolean_s2,
     boolean_spheres,
     boolean_volume_fraction,
@@ -34,10 +36,17 @@ from .level_cut import level_cut, level_cut_integral_range, level_cut_s2
 from .packing import Packing, voxelize_spheres
 from .rsa import RSA_SATURATION, rsa_spheres
 from .tensors import grain_tensors, random_rotations, rotate_tensor
-from .voronoi import Polycrystal, voronoi_integral_range, voronoi_mosaic, voronoi_polycrystal
+from .voronoi import (
+    Polycrystal,
+    voronoi_integral_range,
+    voronoi_intensity,
+    voronoi_mosaic,
+    voronoi_polycrystal,
+)
 
 __all__ = [
     "RSA_SATURATION",
+    "ClippedEmbeddingWarning",
     "CovarianceModel",
     "Exponential",
     "Gaussian",
@@ -46,6 +55,7 @@ __all__ = [
     "Polycrystal",
     "PowerLaw",
     "boolean_integral_range",
+    "boolean_intensity",
     "boolean_s2",
     "boolean_spheres",
     "boolean_volume_fraction",
@@ -65,6 +75,7 @@ __all__ = [
     "rotate_tensor",
     "rsa_spheres",
     "voronoi_integral_range",
+    "voronoi_intensity",
     "voronoi_mosaic",
     "voronoi_polycrystal",
     "voxelize_spheres",

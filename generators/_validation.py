@@ -59,6 +59,20 @@ def as_positive(value: object, name: str) -> float:
     return as_real_in(value, name, 0.0, math.inf)
 
 
+def exactly_one(**alternatives: object) -> str:
+    """The name of the one argument given (not None) of two alternative parameterizations.
+
+    ``exactly_one(intensity=a, cell_size=b)``: ``ValueError`` naming both
+    when none or both are given.
+    """
+    given = [name for name, value in alternatives.items() if value is not None]
+    if len(given) != 1:
+        names = " and ".join(alternatives)
+        values = ", ".join(f"{name}={value!r}" for name, value in alternatives.items())
+        raise ValueError(f"give exactly one of {names}, got {values}")
+    return given[0]
+
+
 def as_float_array(values: object, name: str, low: float, high: float) -> np.ndarray:
     """Check real values, none NaN, all in the closed interval [low, high]."""
     array = np.asarray(values)

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._typing import RngLike, ShapeLike
-from ._validation import as_generator, as_integer, as_real_in, as_shape
+from ._validation import as_generator, as_integer, as_real_in, as_shape, exactly_one
 
 
 def laminate(
@@ -131,7 +131,13 @@ def checkerboard(shape: ShapeLike, cell: int) -> NDArray[np.int8]:
 
 
 def random_checkerboard(
-    shape: ShapeLike, cell: int, probability: float = 0.5, *, rng: RngLike = None
+    shape: ShapeLike,
+    cell: int | None = None,
+    probability: float | None = None,
+    *,
+    cell_size: int | None = None,
+    volume_fraction: float | None = None,
+    rng: RngLike = None,
 ) -> NDArray[np.int8]:
     r"""Periodic random checkerboard: each cell phase 1 independently.
 
@@ -140,10 +146,16 @@ def random_checkerboard(
     shape : sequence of int
         Number of voxels (N0,), (N0, N1) or (N0, N1, N2); each a multiple of
         ``cell``.
-    cell : int
-        Cell edge in voxels, >= 1.
-    probability : float, default 0.5
-        Probability :math:`p \in (0, 1)` that a cell is phase 1.
+    cell : int, optional
+        Cell edge in voxels, >= 1; exactly one of ``cell`` and ``cell_size``.
+    probability : float, optional
+        Probability :math:`p \in (0, 1)` that a cell is phase 1 (0.5 when
+        neither it nor ``volume_fraction`` is given).
+    cell_size : int, optional
+        The cell edge in voxels under the name study specs use.
+    volume_fraction : float, optional
+        The expected phase-1 fraction, which is :math:`p` (the name study
+        specs use); at most one of ``probability`` and ``volume_fraction``.
     rng : int, numpy.random.Generator, numpy.random.SeedSequence or None
         Source of randomness (one uniform deviate per cell, in C order).
 
@@ -174,10 +186,16 @@ def random_checkerboard(
     ((8, 8), dtype('int8'))
     """
     shape = as_shape(shape)
-    cell = as_integer(cell, "cell", minimum=1)
+    name = exactly_one(cell=cell, cell_size=cell_size)
+    cell = as_integer(cell if name == "cell" else cell_size, name, minimum=1)
     if any(n % cell for n in shape):
-        raise ValueError(f"shape entries must be multiples of cell = {cell}, got shape {shape}")
-    probability = as_real_in(probability, "probability", 0.0, 1.0)
+        raise ValueError(f"shape entries must be multiples of {name} = {cell}, got shape {shape}")
+    if probability is None and volume_fraction is None:
+        probability = 0.5
+    elif exactly_one(probability=probability, volume_fraction=volume_fraction) != "probability":
+        probability = volume_fraction
+    name = "probability" if volume_fraction is None else "volume_fraction"
+    probability = as_real_in(probability, name, 0.0, 1.0)
     rng = as_generator(rng)
     cells = (rng.random(tuple(n // cell for n in shape)) < probability).astype(np.int8)
     for axis in range(len(shape)):

@@ -33,6 +33,7 @@ from ._validation import (
     as_positive,
     as_real_in,
     as_shape,
+    exactly_one,
 )
 from .packing import Packing, ball_volume, check_radius_fits, paint
 
@@ -125,6 +126,37 @@ def boolean_spheres(
     else:
         radii = np.asarray(radius.rvs(size=count, random_state=rng), dtype=np.float64)
     return Packing(paint(shape, centres, radii, spacing), centres, radii)
+
+
+def boolean_intensity(volume_fraction: float, radius: RadiusLike, ndim: int) -> float:
+    r"""Intensity of the Boolean model of spheres with a given expected volume fraction.
+
+    The inverse of :func:`boolean_volume_fraction`:
+    :math:`\lambda = -\ln(1 - \varphi) / \mathrm{E}[v(R)]`, what
+    :func:`boolean_spheres` uses when given ``volume_fraction``.
+
+    Parameters
+    ----------
+    volume_fraction : float
+        Expected fraction :math:`\varphi \in (0, 1)` of the union of grains.
+    radius : float or frozen scipy.stats continuous distribution
+        Grain radius (module docstring).
+    ndim : int
+        Dimension, 1 to 3.
+
+    Returns
+    -------
+    float
+        Germs per unit d-volume.
+
+    Examples
+    --------
+    >>> round(boolean_intensity(boolean_volume_fraction(0.1, 1.0, 2), 1.0, 2), 12)
+    0.1
+    """
+    ndim = _check_ndim(ndim)
+    _check_radius(radius, "radius", None, 1.0)
+    return _intensity(None, volume_fraction, radius, ndim)
 
 
 def boolean_volume_fraction(intensity: float, radius: RadiusLike, ndim: int) -> float:
@@ -370,12 +402,7 @@ def _check_radius(
 
 
 def _intensity(intensity: object, volume_fraction: object, radius: RadiusLike, ndim: int) -> float:
-    if (intensity is None) == (volume_fraction is None):
-        raise ValueError(
-            "give exactly one of intensity and volume_fraction, got "
-            f"intensity={intensity!r} and volume_fraction={volume_fraction!r}"
-        )
-    if intensity is not None:
+    if exactly_one(intensity=intensity, volume_fraction=volume_fraction) == "intensity":
         return as_positive(intensity, "intensity")
     phi = as_real_in(volume_fraction, "volume_fraction", 0.0, 1.0)
     return -math.log1p(-phi) / _mean_ball_volume(radius, ndim)

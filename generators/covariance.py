@@ -608,7 +608,8 @@ def covariance_model(name: str, **params: object) -> CovarianceModel:
     **params
         The model's parameters, e.g. ``length=2.0`` or ``length=2.0,
         nu=1.5``; ``length`` may be per-axis and ``rotation`` given
-        (:class:`CovarianceModel`).
+        (:class:`CovarianceModel`). ``correlation_length`` (the name study
+        specs use) is ``length`` by another name; give one of them.
 
     Returns
     -------
@@ -628,6 +629,8 @@ def covariance_model(name: str, **params: object) -> CovarianceModel:
     Gaussian(length=3.0)
     >>> covariance_model("matern", length=1.0, nu=2.5)
     Matern(length=1.0, nu=2.5)
+    >>> covariance_model("gaussian", correlation_length=3.0)
+    Gaussian(length=3.0)
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {name!r}")
@@ -636,4 +639,12 @@ def covariance_model(name: str, **params: object) -> CovarianceModel:
             f"name must be one of the known covariance models ({', '.join(sorted(_MODELS))}), "
             f"got {name!r}"
         )
+    if "correlation_length" in params:
+        if "length" in params:
+            raise ValueError(
+                "give exactly one of length and correlation_length (the same parameter), got "
+                f"length={params['length']!r}, correlation_length={params['correlation_length']!r}"
+            )
+        params = dict(params)
+        params["length"] = params.pop("correlation_length")
     return _MODELS[name](**params)

@@ -11,6 +11,7 @@ from scipy.fft import dct, fftn, irfftn, rfft, rfftn
 
 from ._typing import RngLike, ShapeLike
 from ._validation import as_generator, as_positive, as_shape
+from ._warnings import ClippedEmbeddingWarning
 from .covariance import CovarianceModel
 
 CLIPPED_VARIANCE_WARNING = 1e-6
@@ -52,8 +53,9 @@ def gaussian_field(
 
     Warns
     -----
-    UserWarning
-        When the periodic embedding of the covariance is not positive
+    ClippedEmbeddingWarning
+        (a ``UserWarning``, with the relative excess as its ``excess``
+        attribute) when the periodic embedding of the covariance is not positive
         definite (the box is too small for the correlation length) and the
         negative eigenvalues clipped to zero inflate the variance by more than
         a relative ``CLIPPED_VARIANCE_WARNING``.
@@ -114,11 +116,13 @@ def gaussian_field(
     amplitude, excess = _embedding(shape, covariance, spacing)
     if excess > CLIPPED_VARIANCE_WARNING:
         warnings.warn(
-            f"the periodic embedding of {covariance!r} on a grid of shape {shape} with "
-            f"spacing {spacing:g} is not positive definite: clipping its negative "
-            f"eigenvalues raises the field variance by a relative {excess:.2e}; "
-            "use a box several correlation lengths wide",
-            UserWarning,
+            ClippedEmbeddingWarning(
+                f"the periodic embedding of {covariance!r} on a grid of shape {shape} with "
+                f"spacing {spacing:g} is not positive definite: clipping its negative "
+                f"eigenvalues raises the field variance by a relative {excess:.2e}; "
+                "use a box several correlation lengths wide",
+                excess,
+            ),
             stacklevel=2,
         )
     np.sqrt(amplitude, out=amplitude)

@@ -16,7 +16,15 @@ from numpy.typing import NDArray
 
 from ._kernels import nearest_germ_in_blocks
 from ._typing import RngLike, ShapeLike
-from ._validation import MAX_NDIM, as_generator, as_integer, as_positive, as_real_in, as_shape
+from ._validation import (
+    MAX_NDIM,
+    as_generator,
+    as_integer,
+    as_positive,
+    as_real_in,
+    as_shape,
+    exactly_one,
+)
 from .tensors import random_rotations
 
 CELL_VOLUME_VARIANCE = {1: 0.5, 2: 0.280176, 3: 0.1790}
@@ -54,9 +62,11 @@ class Polycrystal:
 
 def voronoi_mosaic(
     shape: ShapeLike,
-    intensity: float,
-    probability: float = 0.5,
+    intensity: float | None = None,
+    probability: float | None = None,
     *,
+    cell_size: float | None = None,
+    volume_fraction: float | None = None,
     spacing: float = 1.0,
     rng: RngLike = None,
 ) -> NDArray[np.int8]:
@@ -66,11 +76,20 @@ def voronoi_mosaic(
     ----------
     shape : sequence of int
         Number of voxels (N0,), (N0, N1) or (N0, N1, N2); each >= 2.
-    intensity : float
+    intensity : float, optional
         Germs per unit d-volume, :math:`\lambda > 0` (mean cell volume
-        :math:`1/\lambda`); at least one germ expected in the box.
-    probability : float, default 0.5
-        Probability :math:`p \in (0, 1)` that a cell is phase 1.
+        :math:`1/\lambda`); at least one germ expected in the box. Exactly
+        one of ``intensity`` and ``cell_size``.
+    probability : float, optional
+        Probability :math:`p \in (0, 1)` that a cell is phase 1 (0.5 when
+        neither it nor ``volume_fraction`` is given).
+    cell_size : float, optional
+        Edge :math:`c` of the mean cell, physical units: the mean cell
+        volume is :math:`c^d`, so :math:`\lambda = c^{-d}` (the name study
+        specs use).
+    volume_fraction : float, optional
+        The expected phase-1 fraction, which is :math:`p` (the name study
+        specs use); at most one of ``probability`` and ``volume_fraction``.
     spacing : float, default 1.0
         Voxel edge length, > 0.
     rng : int, numpy.random.Generator, numpy.random.SeedSequence or None
@@ -98,11 +117,20 @@ def voronoi_mosaic(
     >>> phases = voronoi_mosaic((32, 32), 0.01, rng=2)
     >>> phases.shape, phases.dtype
     ((32, 32), dtype('int8'))
+    >>> same = voronoi_mosaic((32, 32), cell_size=10.0, volume_fraction=0.5, rng=2)
+    >>> bool((same == phases).all())  # cell_size 10 in 2-D is intensity 0.01
+    True
     """
     shape = as_shape(shape)
     spacing = as_positive(spacing, "spacing")
+    intensity = voronoi_intensity(intensity, cell_size, len(shape))
     intensity = _check_intensity(intensity, shape, spacing)
-    probability = as_real_in(probability, "probability", 0.0, 1.0)
+    if probability is None and volume_fraction is None:
+        probability = 0.5
+    elif exactly_one(probability=probability, volume_fraction=volume_fraction) != "probability":
+        probability = volume_fraction
+    name = "probability" if volume_fraction is None else "volume_fraction"
+    probability = as_real_in(probability, name, 0.0, 1.0)
     rng = as_generator(rng)
     germs = _poisson_germs(shape, spacing, intensity, rng)
     phases = (rng.random(len(germs)) < probability).astype(np.int8)
@@ -110,7 +138,12 @@ def voronoi_mosaic(
 
 
 def voronoi_polycrystal(
-    shape: ShapeLike, intensity: float, *, spacing: float = 1.0, rng: RngLike = None
+    shape: ShapeLike,
+    intensity: float | None = None,
+    *,
+    cell_size: float | None = None,
+    spacing: float = 1.0,
+    rng: RngLike = None,
 ) -> Polycrystal:
     r"""Poisson-Voronoi polycrystal with uniformly random grain orientations.
 
@@ -118,8 +151,11 @@ def voronoi_polycrystal(
     ----------
     shape : sequence of int
         Number of voxels (N0, N1) or (N0, N1, N2); each >= 2.
-    intensity : float
+    intensity : float, optional
         Grains per unit d-volume, > 0 (mean grain volume :math:`1/\lambda`).
+        Exactly one of ``intensity`` and ``cell_size``.
+    cell_size : float, optional
+        Edge :math:`c` of the mean grain, physical units: :math:`\lambda = c^{-d}`.
     spacing : float, default 1.0
         Voxel edge length, > 0.
     rng : int, numpy.random.Generator, numpy.random.SeedSequence or None
@@ -148,6 +184,7 @@ def voronoi_polycrystal(
     if len(shape) < 2:
         raise ValueError(f"shape must have 2 or 3 entries for a polycrystal, got {shape}")
     spacing = as_positive(spacing, "spacing")
+    intensity = voronoi_intensity(intensity, cell_size, len(shape))
     intensity = _check_intensity(intensity, shape, spacing)
     rng = as_generator(rng)
     germs = _poisson_germs(shape, spacing, intensity, rng)
@@ -156,15 +193,52 @@ def voronoi_polycrystal(
     return Polycrystal(grain_ids, rotations, germs)
 
 
-def voronoi_integral_range(intensity: float, ndim: int) -> float:
+def voronoi_intensity(
+    intensity: float | None = None, cell_size: float | None = None, ndim: int | None = None
+) -> float:
+    r"""Germs per unit d-volume from either parameterization of a Poisson-Voronoi model.
+
+    Parameters
+    ----------
+    intensity : float, optional
+        :math:`\lambda > 0`, returned as it is.
+    cell_size : float, optional
+        Edge :math:`c > 0` of the mean cell (mean cell volume :math:`c^d`):
+        :math:`\lambda = c^{-d}`. Exactly one of the two.
+    ndim : int
+        Dimension d, 1 to 3 (needed with ``cell_size``).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> voronoi_intensity(cell_size=2.0, ndim=3)
+    0.125
+    """
+    if exactly_one(intensity=intensity, cell_size=cell_size) == "intensity":
+        return as_positive(intensity, "intensity")
+    if ndim is None:
+        raise TypeError("voronoi_intensity needs ndim with cell_size")
+    ndim = as_integer(ndim, "ndim", minimum=1)
+    return 1.0 / as_positive(cell_size, "cell_size") ** ndim
+
+
+def voronoi_integral_range(
+    intensity: float | None = None, ndim: int | None = None, *, cell_size: float | None = None
+) -> float:
     r"""Integral range of the phase indicator of a Poisson-Voronoi mosaic.
 
     Parameters
     ----------
-    intensity : float
+    intensity : float, optional
         Germs per unit d-volume, :math:`\lambda > 0`.
     ndim : int
-        Dimension d, 1 to 3.
+        Dimension d, 1 to 3 (required).
+    cell_size : float, optional
+        Edge :math:`c` of the mean cell, :math:`\lambda = c^{-d}`; exactly
+        one of ``intensity`` and ``cell_size``.
 
     Returns
     -------
@@ -199,10 +273,12 @@ def voronoi_integral_range(intensity: float, ndim: int) -> float:
     >>> voronoi_integral_range(2.0, 1)
     0.75
     """
-    intensity = as_positive(intensity, "intensity")
+    if ndim is None:
+        raise TypeError("voronoi_integral_range() missing required argument 'ndim'")
     ndim = as_integer(ndim, "ndim", minimum=1)
     if ndim > MAX_NDIM:
         raise ValueError(f"ndim must be 1 to {MAX_NDIM}, got {ndim}")
+    intensity = voronoi_intensity(intensity, cell_size, ndim)
     return (1.0 + CELL_VOLUME_VARIANCE[ndim]) / intensity
 
 

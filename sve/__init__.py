@@ -6,15 +6,18 @@ Public API::
     sve.apparent_stiffness(phases, stiffness, *, bc="periodic", ...)
     sve.run_study(spec, *, client=None, store=None)
     sve.open_study(store)
-    sve.report(dataset_or_store, out_dir)
+    sve.write_report(dataset_or_store, out_dir)
 
 Isotropic and cubic stiffness tensors and isotropic projections (bulk and
 shear moduli, Young's modulus, Poisson's ratio, distance to isotropy) are in
 ``sve.solvers``. The random media themselves come from the sibling package
-``generators``.
+``generators``. The report package is ``sve.report`` (``sve.report.key_numbers``,
+``sve.report.sweep_numbers``); ``sve.write_report`` is its function that writes a report.
 """
 
-from sve.report import report
+from sve.images import ImageError, read_image
+from sve.microstructure import Microstructure
+from sve.report import write_report
 from sve.solvers import (
     ConductivityResult,
     ConvergenceError,
@@ -27,6 +30,8 @@ from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
 __all__ = [
     "ConductivityResult",
     "ConvergenceError",
+    "ImageError",
+    "Microstructure",
     "SpecError",
     "StiffnessResult",
     "StudySpec",
@@ -34,6 +39,7 @@ __all__ = [
     "apparent_stiffness",
     "load_spec",
     "open_study",
-    "report",
+    "read_image",
     "run_study",
+    "write_report",
 ]

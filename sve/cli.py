@@ -1,4 +1,6 @@
-"""The ``sve`` command line: studies (run, report, status) and single SVEs (generate, solve)."""
+"""The ``sve`` command line: studies (run, report, status) and single images (generate, solve,
+morphology, representativity).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ def _default_report_dir(store: Path) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sve.report import report
+    from sve.report import write_report
     from sve.study import load_spec, run_study
     from sve.study.tasks import STATUS
 
@@ -37,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
         + (f" (one study store per value: {store}/sweep-K)" if spec.swept else "")
     )
     if not args.no_report:
-        out = report(ds, args.report_dir or _default_report_dir(store))
+        out = write_report(ds, args.report_dir or _default_report_dir(store))
         print(f"report: {out}")
     failed = int((ds["status"] == STATUS["failed"]).sum())
     if failed:
@@ -47,10 +49,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from sve.report import report
+    from sve.report import write_report
 
     store = Path(args.store)
-    out = report(store, args.out or _default_report_dir(store))
+    out = write_report(store, args.out or _default_report_dir(store))
     print(f"report: {out}")
     return 0
 
@@ -75,7 +77,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _print_status(ds, store, indent: str = "") -> None:
     """What one study store holds (one value of a sweep: indented)."""
-    from sve.study.store import adaptive_summary
+    from sve.study.adaptive import adaptive_summary
     from sve.study.tasks import STATUS
 
     def say(text: str) -> None:
@@ -105,10 +107,17 @@ def _print_status(ds, store, indent: str = "") -> None:
         say(f"  error: {error}")
     for run in json.loads(ds.attrs.get("runs", "[]")):
         hosts = f" on {run['hosts']} host(s)" if "hosts" in run else ""
+        workers = f" on {run['workers']} workers{hosts}" if "workers" in run else ""
+        scheduler = f" ({run['scheduler']})" if "scheduler" in run else ""
+        if run.get("interrupted"):
+            say(
+                f"  run {run['started']} -> interrupted: {run['tasks']} tasks{workers}{scheduler}"
+                ", killed or stopped before it ended (its finished records were kept)"
+            )
+            continue
         say(
-            f"  run {run['started']} -> {run['finished']}: {run['tasks']} tasks on "
-            f"{run['workers']} workers{hosts} ({run['scheduler']}), "
-            f"{run['failed_tasks']} failed"
+            f"  run {run['started']} -> {run['finished']}: {run['tasks']} tasks{workers}"
+            f"{scheduler}, {run['failed_tasks']} failed"
         )
     if "active_run" in ds.attrs:
         active = json.loads(ds.attrs["active_run"])
@@ -127,17 +136,26 @@ def _value(text: str):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from sve.study.media import POLYCRYSTAL, draw_medium, validate_medium
+    from sve.study.media import ALTERNATIVES, POLYCRYSTAL, draw_medium, validate_medium
     from sve.study.spec import SpecError, _positive
 
     table = {"generator": args.generator, "ndim": args.ndim}
-    if args.generator != POLYCRYSTAL:  # grains of one crystal: no phases
+    if args.volume_fraction is not None:
         table["volume_fraction"] = args.volume_fraction
+    if args.intensity is not None:
+        table["intensity"] = args.intensity
     for item in args.set or []:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
         table[key.strip()] = _value(text.strip())
+    pair = ALTERNATIVES.get(args.generator, ("volume_fraction", None))
+    if (
+        args.generator != POLYCRYSTAL  # grains of one crystal: no phases
+        and "volume_fraction" not in table
+        and not (pair[0] == "volume_fraction" and pair[1] in table)
+    ):
+        table["volume_fraction"] = 0.5
 
     def fail(message: str):
         raise SpecError(message.replace("medium.", "")) from None
@@ -158,17 +176,49 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_image(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise ValueError(f"image {str(path)!r} does not exist")
-    if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False)
-    from skimage import io
-
+def _numbers(text: str, option: str, kind=float) -> tuple:
+    """``"1,1,3"`` -> ``(1.0, 1.0, 3.0)``; a clear error naming `option` otherwise."""
     try:
-        return io.imread(path)  # TIFF stacks, PNG, ...: integer labels expected
-    except Exception as err:  # the readers raise many types for a foreign file
-        raise ValueError(f"cannot read image {str(path)!r}: {err}") from None
+        return tuple(kind(item) for item in text.split(","))
+    except ValueError:
+        raise ValueError(
+            f"--{option} takes comma-separated {kind.__name__}s, got {text!r}"
+        ) from None
+
+
+def _mapping(text: str) -> dict[str, int]:
+    """``"0=0,255=1"`` -> ``{"0": 0, "255": 1}`` (stored value -> phase label)."""
+    mapping = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip().isdigit():
+            raise ValueError(f"--mapping takes STORED=LABEL pairs, e.g. 0=0,255=1, got {text!r}")
+        mapping[key.strip()] = int(value)
+    return mapping
+
+
+def _read_image(args: argparse.Namespace, min_phases: int = 2):
+    """The image of a command's IMAGE argument and reading options, as a Microstructure."""
+    from sve.images import read_image
+
+    spacing = _numbers(args.spacing, "spacing")
+    threshold = args.threshold
+    if threshold is not None and threshold != "otsu":
+        threshold = _numbers(threshold, "threshold")[0]
+    return read_image(
+        Path(args.image),
+        format=args.format,
+        dataset=args.dataset,
+        shape=None if args.shape is None else _numbers(args.shape, "shape", int),
+        dtype=args.dtype,
+        byte_order=args.byte_order,
+        offset=args.offset,
+        mapping=None if args.mapping is None else _mapping(args.mapping),
+        threshold=threshold,
+        spacing=spacing[0] if len(spacing) == 1 else spacing,
+        unit=args.unit,
+        min_phases=min_phases,
+    )
 
 
 def _moduli(text: str) -> dict[str, float]:
@@ -187,22 +237,21 @@ def _moduli(text: str) -> dict[str, float]:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from sve.solvers import apparent_conductivity
-    from sve.solvers.elasticity import apparent_stiffness
+    from sve.solvers import apparent_conductivity, apparent_stiffness
 
     if (args.conductivity is None) == (args.stiffness is None):
         raise ValueError(
             "give either --conductivity (one value per phase) or --stiffness "
             "(once per phase), not both or neither"
         )
-    phases = _read_image(Path(args.image))
+    phases = _read_image(args, min_phases=1)  # a homogeneous image checks a solver
     if args.conductivity is not None:
         values = [_value(v) for v in args.conductivity.split(",")]
         name = "conductivity"
 
         def solve(bc):
             return apparent_conductivity(
-                phases, values, bc=bc, spacing=args.spacing, tol=args.tol,
+                phases, values, bc=bc, tol=args.tol,
                 discretization=args.discretization, on_failure="flag",
                 preconditioner=args.preconditioner, stop=args.stop,
             )  # fmt: skip
@@ -218,9 +267,7 @@ def _solve(args: argparse.Namespace) -> int:
         name = "stiffness (Mandel notation)"
 
         def solve(bc):
-            return apparent_stiffness(
-                phases, materials, bc=bc, spacing=args.spacing, tol=args.tol, on_failure="flag"
-            )
+            return apparent_stiffness(phases, materials, bc=bc, tol=args.tol, on_failure="flag")
 
     records = []
     for bc in args.bc or ["periodic"]:
@@ -274,12 +321,11 @@ def _morphology(args: argparse.Namespace) -> int:
         two_point_probability,
     )
 
-    phases = _read_image(Path(args.image))
+    image = _read_image(args)
+    phases = image.labels
     periodic = not args.window
-    options = {"spacing": args.spacing, "periodic": periodic}
-    if phases.ndim not in (2, 3):
-        raise ValueError(f"image must be 2-D or 3-D, got {phases.ndim}-D of shape {phases.shape}")
-    inside = np.asarray(phases) == args.phase
+    options = {"spacing": image.spacing, "periodic": periodic}
+    inside = phases == args.phase
     if not inside.any() or inside.all():
         raise ValueError(f"--phase {args.phase} must be present and not fill the image")
     estimate = integral_range(phases, args.phase, **options)
@@ -300,7 +346,7 @@ def _morphology(args: argparse.Namespace) -> int:
     }
     if args.s2:
         radii, profile = radial_average(
-            two_point_probability(phases, args.phase, periodic=periodic), spacing=args.spacing
+            two_point_probability(phases, args.phase, periodic=periodic), spacing=image.spacing
         )
         np.savetxt(args.s2, np.column_stack([radii, profile]), delimiter=",",
                    header="r,S2", comments="")  # fmt: skip
@@ -321,6 +367,56 @@ def _morphology(args: argparse.Namespace) -> int:
     if args.s2:
         print(f"  radial S2 written to   {args.s2}")
     return 0
+
+
+def _representativity(args: argparse.Namespace) -> int:
+    from sve.statistics import image_representativity
+
+    image = _read_image(args)
+    result = image_representativity(
+        image, target=args.target, confidence=args.confidence, periodic=args.periodic
+    )
+    rows = [
+        {name: result[name].sel(phase=phase).item() for name in result.data_vars}
+        | {"phase": int(phase)}
+        for phase in result.phase.values
+    ]
+    if args.json:
+        print(json.dumps({"image": str(args.image), "unit": image.unit, "phases": rows}, indent=2))
+        return 0
+    unit, d = image.unit, image.ndim
+    print(f"{args.image}: {image.shape} voxels of {image.spacing} {unit}, "
+          f"target {args.target:.1%} at {args.confidence:.0%} confidence")  # fmt: skip
+    for row in rows:
+        verdict = "representative" if row["representative"] else "not representative"
+        print(
+            f"  phase {row['phase']}: volume fraction {row['volume_fraction']:.4f} "
+            f"+- {row['relative_error']:.1%} (relative), {verdict}; integral range "
+            f"{row['integral_range']:.4g} {unit}^{d}; edge for the target "
+            f"{row['rve_edge']:.4g} {unit} [{row['rve_edge_low']:.4g}, "
+            f"{row['rve_edge_high']:.4g}]"
+        )
+    return 0
+
+
+def _image_options(parser: argparse.ArgumentParser) -> None:
+    """The arguments that read a measured image (sve.images.read_image)."""
+    parser.add_argument(
+        "image",
+        help="TIFF (stack), folder of TIFF/PNG slices, .npy, raw binary, Zarr or HDF5 file",
+    )
+    parser.add_argument(
+        "--spacing", default="1", help="voxel edge, one number or one per axis: 1 or 1,1,3"
+    )
+    parser.add_argument("--unit", default="voxel", help="unit of --spacing: nm, um, mm, ...")
+    parser.add_argument("--mapping", help="stored value -> phase label, e.g. 0=0,255=1")
+    parser.add_argument("--threshold", help="grey image: a number, or otsu (above: phase 1)")
+    parser.add_argument("--format", help="tiff, slices, npy, raw, zarr or hdf5 (default: suffix)")
+    parser.add_argument("--dataset", help="array inside a Zarr group or an HDF5 file")
+    parser.add_argument("--shape", help="raw files: voxels per axis, e.g. 500,500,500")
+    parser.add_argument("--dtype", help="raw files: uint8, uint16, float32, ...")
+    parser.add_argument("--byte-order", default="little", help="raw files: little or big")
+    parser.add_argument("--offset", type=int, default=0, help="raw files: header bytes")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -360,7 +456,17 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("generator", help="gaussian_level_cut, boolean_spheres, rsa_spheres, ...")
     gen.add_argument("--ndim", type=int, default=2, help="2 or 3 (default 2)")
     gen.add_argument("--size", type=int, required=True, help="edge length in voxels")
-    gen.add_argument("--volume-fraction", type=float, default=0.5, help="of phase 1")
+    gen.add_argument(
+        "--volume-fraction",
+        type=float,
+        help="of phase 1 (default 0.5; boolean_spheres: or give --intensity)",
+    )
+    gen.add_argument(
+        "--intensity",
+        type=float,
+        help="germs per unit volume (physical units): instead of cell_size for "
+        "voronoi_mosaic and voronoi_polycrystal, of --volume-fraction for boolean_spheres",
+    )
     gen.add_argument(
         "--set",
         action="append",
@@ -375,7 +481,7 @@ def _parser() -> argparse.ArgumentParser:
     solve = sub.add_parser(
         "solve", help="apparent conductivity or stiffness of one image (.npy, .tif, ...)"
     )
-    solve.add_argument("image", help="integer phase labels: .npy, or an image scikit-image reads")
+    _image_options(solve)
     solve.add_argument("--conductivity", help="comma-separated value per phase label, e.g. 1,10")
     solve.add_argument(
         "--stiffness",
@@ -390,7 +496,6 @@ def _parser() -> argparse.ArgumentParser:
         help="kinematic, periodic, static or mixed (repeat for several; default periodic)",
     )
     solve.add_argument("--discretization", default="q1", help="q1 (default) or fv")
-    solve.add_argument("--spacing", type=float, default=1.0, help="voxel edge")
     solve.add_argument(
         "--tol",
         type=float,
@@ -414,15 +519,29 @@ def _parser() -> argparse.ArgumentParser:
     morph = sub.add_parser(
         "morphology", help="volume fraction, surface, percolation, chords, integral range, S2"
     )
-    morph.add_argument("image", help="integer phase labels: .npy, or an image scikit-image reads")
+    _image_options(morph)
     morph.add_argument("--phase", type=int, default=1, help="phase label measured (default 1)")
-    morph.add_argument("--spacing", type=float, default=1.0, help="voxel edge (physical units)")
     morph.add_argument(
         "--window", action="store_true", help="the image is a window, not one period"
     )
     morph.add_argument("--s2", metavar="FILE.csv", help="write the radial S2(r) profile")
     morph.add_argument("--json", action="store_true", help="print the results as JSON")
     morph.set_defaults(func=_morphology)
+
+    rep_image = sub.add_parser(
+        "representativity",
+        help="precision of each volume fraction at the image's size, and the edge for a target",
+    )
+    _image_options(rep_image)
+    rep_image.add_argument(
+        "--target", type=float, default=0.05, help="relative precision (default 0.05)"
+    )
+    rep_image.add_argument("--confidence", type=float, default=0.95, help="default 0.95")
+    rep_image.add_argument(
+        "--periodic", action="store_true", help="the image is one period (a generated medium)"
+    )
+    rep_image.add_argument("--json", action="store_true", help="print the results as JSON")
+    rep_image.set_defaults(func=_representativity)
     return parser
 
 

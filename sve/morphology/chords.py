@@ -2,17 +2,26 @@ r"""Runs of one phase along the grid lines: chord lengths and the lineal path fu
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_axis, check_bool, check_phases, check_spacing, indicator
+from sve._validation import (
+    check_axis,
+    check_bool,
+    check_phases,
+    check_spacing,
+    indicator,
+)
+from sve.microstructure import labels_and_spacing
 
 
 def _lines(
     phases: ArrayLike, phase: int, axis: int, spacing: object, periodic: object
 ) -> tuple[np.ndarray, float, bool]:
     """Check the arguments; return the indicator as (lines, N), the step and ``periodic``."""
-    image = check_phases(phases)
+    image = check_phases(phases, ndims=(1, 2, 3), allow_bool=True, nonnegative=False)
     axis = check_axis(axis, image.ndim)
     inside = indicator(image, phase)
     step = check_spacing(spacing, image.ndim)[axis]
@@ -51,7 +60,7 @@ def chord_lengths(
     phase: int = 1,
     *,
     axis: int = 0,
-    spacing: float | tuple[float, ...] = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     periodic: bool = True,
     include_edges: bool = False,
 ) -> NDArray[np.float64]:
@@ -99,6 +108,7 @@ def chord_lengths(
     >>> chord_lengths([1, 1, 0, 1, 0, 0, 1], periodic=True)
     array([3., 1.])
     """
+    phases, spacing = labels_and_spacing(phases, spacing)
     lines, step, periodic = _lines(phases, phase, axis, spacing, periodic)
     include_edges = check_bool(include_edges, "include_edges")
     lengths, at_edge, _ = _runs(lines, periodic)
@@ -107,14 +117,32 @@ def chord_lengths(
     return lengths * step
 
 
+class ChordLengthDistribution(NamedTuple):
+    """Result of :func:`chord_length_distribution` (unpacks as ``lengths, probability``)."""
+
+    lengths: NDArray[np.float64]
+    r"""Chord lengths :math:`k \Delta_{axis}`, k = 1 ... N, physical length units."""
+    probability: NDArray[np.float64]
+    """Fraction of the chords with each length (sums to 1; all zero without a chord)."""
+
+
+class LinealPath(NamedTuple):
+    """Result of :func:`lineal_path` (unpacks as ``lengths, probability``)."""
+
+    lengths: NDArray[np.float64]
+    r"""Segment lengths :math:`z = r \Delta_{axis}`, r = 0 ... N - 1, physical length units."""
+    probability: NDArray[np.float64]
+    """:math:`L(z)`, the probability that the segment lies wholly in the phase."""
+
+
 def chord_length_distribution(
     phases: ArrayLike,
     phase: int = 1,
     *,
     axis: int = 0,
-    spacing: float | tuple[float, ...] = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     periodic: bool = True,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+) -> ChordLengthDistribution:
     r"""Probability of each chord length, on the grid of lengths :math:`k \Delta`.
 
     Parameters
@@ -124,25 +152,32 @@ def chord_length_distribution(
 
     Returns
     -------
-    lengths : ndarray of shape (N,), float64
-        :math:`k \Delta_{axis}` for k = 1 ... N (N voxels along ``axis``),
-        physical length units.
-    probability : ndarray of shape (N,), float64
-        Fraction of the chords with each length (sums to 1; all zero when the
-        image has no chord).
+    result : ChordLengthDistribution
+        A named tuple; unpacks as ``lengths, probability``. Fields:
+
+        lengths : ndarray of shape (N,), float64
+            :math:`k \Delta_{axis}` for k = 1 ... N (N voxels along ``axis``),
+            physical length units.
+        probability : ndarray of shape (N,), float64
+            Fraction of the chords with each length (sums to 1; all zero when the
+            image has no chord).
 
     Examples
     --------
-    >>> lengths, p = chord_length_distribution([1, 1, 0, 1, 1, 0, 1, 0], periodic=False)
-    >>> p[:3]  # the run cut by the window start is left out
+    >>> result = chord_length_distribution([1, 1, 0, 1, 1, 0, 1, 0], periodic=False)
+    >>> result.probability[:3]  # the run cut by the window start is left out
     array([0.5, 0.5, 0. ])
+    >>> lengths, p = result  # a named tuple unpacks
+    >>> lengths[:3]
+    array([1., 2., 3.])
     """
+    phases, spacing = labels_and_spacing(phases, spacing)
     lines, step, periodic = _lines(phases, phase, axis, spacing, periodic)
     lengths, at_edge, _ = _runs(lines, periodic)
     n = lines.shape[1]
     counts = np.bincount(lengths[~at_edge], minlength=n + 1)[1:].astype(float)
     total = counts.sum()
-    return np.arange(1, n + 1) * step, counts / total if total else counts
+    return ChordLengthDistribution(np.arange(1, n + 1) * step, counts / total if total else counts)
 
 
 def lineal_path(
@@ -150,9 +185,9 @@ def lineal_path(
     phase: int = 1,
     *,
     axis: int = 0,
-    spacing: float | tuple[float, ...] = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     periodic: bool = True,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+) -> LinealPath:
     r"""Lineal path function :math:`L(z)` along the grid lines of one axis.
 
     Parameters
@@ -162,13 +197,16 @@ def lineal_path(
 
     Returns
     -------
-    lengths : ndarray of shape (N,), float64
-        Segment lengths :math:`z = r \Delta_{axis}`, r = 0 ... N - 1, in
-        physical length units.
-    probability : ndarray of shape (N,), float64
-        :math:`L(z)`: probability that the segment from a voxel centre to the
-        voxel centre r steps further (r + 1 voxels) lies wholly in the phase;
-        :math:`L(0) = \varphi`, non-increasing.
+    result : LinealPath
+        A named tuple; unpacks as ``lengths, probability``. Fields:
+
+        lengths : ndarray of shape (N,), float64
+            Segment lengths :math:`z = r \Delta_{axis}`, r = 0 ... N - 1, in
+            physical length units.
+        probability : ndarray of shape (N,), float64
+            :math:`L(z)`: probability that the segment from a voxel centre to the
+            voxel centre r steps further (r + 1 voxels) lies wholly in the phase;
+            :math:`L(0) = \varphi`, non-increasing.
 
     Notes
     -----
@@ -190,9 +228,10 @@ def lineal_path(
 
     Examples
     --------
-    >>> lineal_path([1, 1, 1, 0])[1]
+    >>> lineal_path([1, 1, 1, 0]).probability
     array([0.75, 0.5 , 0.25, 0.  ])
     """
+    phases, spacing = labels_and_spacing(phases, spacing)
     lines, step, periodic = _lines(phases, phase, axis, spacing, periodic)
     n_lines, n = lines.shape
     lengths, _, full = _runs(lines, periodic)
@@ -204,4 +243,4 @@ def lineal_path(
     r = np.arange(n)
     segments = above_weight[r] - r * above_count[r] + full * n
     positions = n_lines * (n if periodic else n - r)
-    return r * step, segments / positions
+    return LinealPath(r * step, segments / positions)

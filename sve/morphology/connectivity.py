@@ -2,15 +2,17 @@ r"""Connected clusters of one phase and percolation per direction, periodic-awar
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from skimage import measure
 
-from ._validation import check_bool, check_phases, indicator, is_integer
+from sve._validation import check_bool, check_phases, indicator, is_integer
 
 
 def _check(phases: object, phase: object, periodic: object, connectivity: object):
-    image = check_phases(phases)
+    image = check_phases(phases, ndims=(1, 2, 3), allow_bool=True, nonnegative=False)
     inside = indicator(image, phase)
     periodic = check_bool(periodic, "periodic")
     if not is_integer(connectivity):
@@ -23,9 +25,18 @@ def _check(phases: object, phase: object, periodic: object, connectivity: object
     return inside, periodic, int(connectivity)
 
 
+class Clusters(NamedTuple):
+    """Result of :func:`connected_components` (unpacks as ``labels, count``)."""
+
+    labels: NDArray[np.int64]
+    """0 outside the phase, clusters numbered 1 ... count; the shape of the image."""
+    count: int
+    """Number of clusters."""
+
+
 def connected_components(
     phases: ArrayLike, phase: int = 1, *, periodic: bool = True, connectivity: int = 1
-) -> tuple[NDArray[np.int64], int]:
+) -> Clusters:
     r"""Label the connected clusters of one phase.
 
     Parameters
@@ -42,10 +53,13 @@ def connected_components(
 
     Returns
     -------
-    labels : ndarray of the shape of ``phases``, int64
-        0 outside the phase, clusters numbered 1 ... n.
-    n : int
-        Number of clusters.
+    result : Clusters
+        A named tuple; unpacks as ``labels, count``. Fields:
+
+        labels : ndarray of the shape of ``phases``, int64
+            0 outside the phase, clusters numbered 1 ... count.
+        count : int
+            Number of clusters.
 
     Notes
     -----
@@ -54,19 +68,20 @@ def connected_components(
     Examples
     --------
     >>> connected_components([1, 0, 1], periodic=True)
-    (array([1, 0, 1]), 1)
-    >>> connected_components([1, 0, 1], periodic=False)
+    Clusters(labels=array([1, 0, 1]), count=1)
+    >>> labels, count = connected_components([1, 0, 1], periodic=False)
+    >>> labels, count
     (array([1, 0, 2]), 2)
     """
     inside, periodic, connectivity = _check(phases, phase, periodic, connectivity)
     if not periodic:
         labels, n = measure.label(inside, connectivity=connectivity, return_num=True)
-        return labels.astype(np.int64), int(n)
+        return Clusters(labels.astype(np.int64), int(n))
     central, root, _ = _periodic_clusters(inside, connectivity)
     clusters = root[central]
     unique, labels = np.unique(clusters, return_inverse=True)
     labels = labels.reshape(inside.shape) + (unique[0] != 0)  # 0 stays outside
-    return np.where(inside, labels, 0).astype(np.int64), int(np.count_nonzero(unique))
+    return Clusters(np.where(inside, labels, 0).astype(np.int64), int(np.count_nonzero(unique)))
 
 
 def percolates(

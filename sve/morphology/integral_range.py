@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ._validation import (
+from sve._validation import (
     check_bool,
     check_confidence,
     check_phases,
@@ -19,7 +19,8 @@ from ._validation import (
     indicator,
     is_integer,
 )
-from .two_point import autocorrelation, lag_distance, window_pair_counts
+from sve.microstructure import labels_and_spacing
+from sve.morphology.two_point import autocorrelation, lag_distance, window_pair_counts
 
 
 class IntegralRangeEstimate(NamedTuple):
@@ -43,7 +44,7 @@ def integral_range(
     phases: ArrayLike,
     phase: int = 1,
     *,
-    spacing: float | tuple[float, ...] = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     radius: float | None = None,
     periodic: bool = True,
     blocks: int | None = None,
@@ -131,7 +132,8 @@ def integral_range(
     >>> bool(estimate.low < 1.0 < estimate.high), estimate.replicates
     (True, 16)
     """
-    image = check_phases(phases)
+    phases, spacing = labels_and_spacing(phases, spacing)
+    image = check_phases(phases, ndims=(1, 2, 3), allow_bool=True, nonnegative=False)
     inside = indicator(image, phase).astype(np.float64)
     steps = check_spacing(spacing, image.ndim)
     periodic = check_bool(periodic, "periodic")

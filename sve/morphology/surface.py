@@ -6,7 +6,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from skimage import measure
 
-from ._validation import check_bool, check_phases, check_spacing, indicator
+from sve._validation import check_bool, check_phases, check_spacing, indicator
+from sve.microstructure import labels_and_spacing
 
 METHODS = ("faces", "marching_cubes")
 
@@ -15,7 +16,7 @@ def specific_surface(
     phases: ArrayLike,
     phase: int = 1,
     *,
-    spacing: float | tuple[float, ...] = 1.0,
+    spacing: float | tuple[float, ...] | None = None,
     periodic: bool = True,
     method: str = "marching_cubes",
 ) -> float:
@@ -73,7 +74,8 @@ def specific_surface(
     >>> float(specific_surface(layers, method="faces"))  # two lines of length 8 in 64
     0.25
     """
-    image = check_phases(phases)
+    phases, spacing = labels_and_spacing(phases, spacing)
+    image = check_phases(phases, ndims=(1, 2, 3), allow_bool=True, nonnegative=False)
     inside = indicator(image, phase)
     steps = check_spacing(spacing, image.ndim)
     periodic = check_bool(periodic, "periodic")

@@ -2,11 +2,13 @@ r"""Two-point probability function by FFT, periodic or in a window, and radial a
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import fft
 
-from ._validation import check_bool, check_phases, check_spacing, indicator
+from sve._validation import check_bool, check_phases, check_spacing, indicator
 
 
 def two_point_probability(
@@ -63,7 +65,7 @@ def two_point_probability(
     array([[0.25, 0.  ],
            [0.  , 0.  ]])
     """
-    image = check_phases(phases)
+    image = check_phases(phases, ndims=(1, 2, 3), allow_bool=True, nonnegative=False)
     mask = indicator(image, phase).astype(np.float64)
     periodic = check_bool(periodic, "periodic")
     if periodic:
@@ -114,9 +116,18 @@ def lag_distance(shape: tuple[int, ...], spacing: tuple[float, ...]) -> np.ndarr
     return np.sqrt(squared)
 
 
+class RadialProfile(NamedTuple):
+    """Result of :func:`radial_average` (unpacks as ``radii, profile``)."""
+
+    radii: NDArray[np.float64]
+    """Shell centres, physical length units, increasing from 0."""
+    profile: NDArray[np.float64]
+    """Mean of the lag function over each shell."""
+
+
 def radial_average(
     values: ArrayLike, *, spacing: float | tuple[float, ...] = 1.0, bin_width: float | None = None
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+) -> RadialProfile:
     r"""Average of a lag function over spherical shells of the lag length.
 
     Parameters
@@ -131,12 +142,15 @@ def radial_average(
 
     Returns
     -------
-    radii : ndarray of shape (M,), float64
-        Shell centres :math:`k w`, physical length units, for the shells that
-        hold at least one lag, increasing from 0.
-    profile : ndarray of shape (M,), float64
-        Mean of ``values`` over the lags :math:`h` with
-        :math:`\operatorname{rint}(\lvert h \rvert / w) = k`.
+    result : RadialProfile
+        A named tuple; unpacks as ``radii, profile``. Fields:
+
+        radii : ndarray of shape (M,), float64
+            Shell centres :math:`k w`, physical length units, for the shells that
+            hold at least one lag, increasing from 0.
+        profile : ndarray of shape (M,), float64
+            Mean of ``values`` over the lags :math:`h` with
+            :math:`\operatorname{rint}(\lvert h \rvert / w) = k`.
 
     Notes
     -----
@@ -146,9 +160,9 @@ def radial_average(
     Examples
     --------
     >>> import numpy as np
-    >>> radii, profile = radial_average(np.arange(4.0))
-    >>> radii, profile
-    (array([0., 1., 2.]), array([0., 2., 2.]))
+    >>> radial_average(np.arange(4.0))
+    RadialProfile(radii=array([0., 1., 2.]), profile=array([0., 2., 2.]))
+    >>> radii, profile = radial_average(np.arange(4.0))  # a named tuple unpacks
     """
     array = np.asarray(values, dtype=np.float64)
     if not 1 <= array.ndim <= 3:
@@ -162,4 +176,4 @@ def radial_average(
     counts = np.bincount(shell)
     sums = np.bincount(shell, weights=array.ravel())
     held = counts > 0
-    return np.flatnonzero(held) * float(bin_width), sums[held] / counts[held]
+    return RadialProfile(np.flatnonzero(held) * float(bin_width), sums[held] / counts[held])

@@ -1,6 +1,6 @@
 """Convergence reports of a study: a self-contained HTML page, Markdown, PNG and SVG figures.
 
-:func:`report` writes the report of a (possibly partial) study dataset or
+:func:`write_report` writes the report of a (possibly partial) study dataset or
 store; :func:`key_numbers` returns the numbers it prints as a tidy
 :class:`xarray.Dataset`, for users who draw their own figures. A parameter
 sweep gets one report per value and a summary page (:func:`sweep_numbers`).
@@ -8,6 +8,7 @@ sweep gets one report per value and a summary page (:func:`sweep_numbers`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from sve.study.spec import StudySpec
 from sve.study.store import open_study
 from sve.study.sweep import is_sweep
 
-__all__ = ["FIGURES", "Report", "SweepReport", "key_numbers", "report", "sweep_numbers"]
+__all__ = ["FIGURES", "Report", "SweepReport", "key_numbers", "sweep_numbers", "write_report"]
 
 #: The figures of a report, written as ``NAME.png`` and ``NAME.svg``; a polycrystal's
 #: report has ``grains`` (grain volumes) in place of ``s2`` (it has no phases).
@@ -43,7 +44,7 @@ class Report:
         return f"{self.html} (Markdown: {self.markdown.name})"
 
     def read_text(self) -> str:
-        """The Markdown text (as ``Path.read_text``; ``report()`` used to return the path)."""
+        """The Markdown text (``Path.read_text`` of :attr:`markdown`)."""
         return self.markdown.read_text()
 
 
@@ -51,12 +52,13 @@ class Report:
 class SweepReport(Report):
     """The files of a parameter sweep's report: the summary page (``sweep.html``,
     ``sweep.md``, figure ``sweep``), its numbers (:func:`sweep_numbers`) and
-    the report of each value (``reports``, in the folders ``sweep-K``)."""
+    the report of each value (``reports``, in the folders ``sweep-K``).
+    """
 
     reports: tuple[Report, ...] = ()
 
 
-def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
+def write_report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
     """Write the convergence report of a study.
 
     Parameters
@@ -83,13 +85,20 @@ def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
 
     Raises
     ------
+    TypeError
+        If ``source`` is neither a dataset nor a path.
     ValueError
         If ``source`` is not a study (no spec or status), or has no
         successful solve yet.
     """
+    if not isinstance(source, xr.Dataset | str | os.PathLike):
+        raise TypeError(
+            "source must be an xarray.Dataset or a path to a study store, "
+            f"got {type(source).__name__}"
+        )
     ds = source if isinstance(source, xr.Dataset) else open_study(source)
     if is_sweep(ds):
-        written = _sweep.write(ds.load(), Path(out_dir), report)
+        written = _sweep.write(ds.load(), Path(out_dir), write_report)
         return SweepReport(
             markdown=written.markdown,
             html=written.html,
@@ -122,7 +131,3 @@ def report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
         numbers=numbers,
     )
 
-
-# ``sve.report`` is this function once ``sve`` is imported (``from sve.report import report``
-# in ``sve/__init__.py``): let ``sve.report.key_numbers`` work there too.
-report.key_numbers = key_numbers  # type: ignore[attr-defined]

@@ -237,10 +237,7 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block("h2", "Mean against size"),
         Block(
             "p",
-            "KUBC (kinematic) means decrease and SUBC (static) means increase with L toward "
-            f"the effective {numbers.attrs['quantity']}; PBC lies between them for every "
-            "realization. "
-            f"Bounds {numbers.attrs['bounds']}:",
+            f"{_size_effect(numbers)} {_bracket(numbers)} Bounds {numbers.attrs['bounds']}:",
         ),
         Block("list", rows=bounds),
         Block(
@@ -254,6 +251,120 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block("figure", "mean_vs_size", header=["mean against size"]),
         *_components(numbers, spec),
     ]
+
+
+def _names(bcs: list[str]) -> str:
+    return ", ".join(bcs)
+
+
+def _size_effect(numbers: xr.Dataset) -> str:
+    """What the means do with L, per bc, from the interval of their drift (``trend``)."""
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    last = int(numbers["size"].values[-1])
+    parts = []
+    for bc in numbers["bc"].values:
+        s = numbers.sel(bc=bc)
+        trend = str(s["trend"].item())
+        if trend == "not measured":
+            parts.append(f"{bc}: not measured (fewer than two sizes with an interval)")
+            continue
+        parts.append(
+            f"{bc}: {trend} (mean at L = {int(s['trend_from_size'])} minus mean at L = {last}: "
+            f"{fmt(s['trend_drift'], '.3g')}, {conf} % interval "
+            f"{interval(s['trend_drift_low'], s['trend_drift_high'], '.3g')})"
+        )
+    return f"The {numbers.attrs['quantity']} with growing L: " + "; ".join(parts) + "."
+
+
+def _bracket(numbers: xr.Dataset) -> str:
+    """Whether static <= periodic <= kinematic held realization by realization."""
+    checked = int(numbers["bracket_checked"])
+    if not checked:
+        return f"The order of the boundary conditions is {numbers.attrs['bracket']}."
+    held = int(numbers["bracket_held"])
+    order = numbers.attrs["bracket"]
+    if held == checked:
+        return (
+            f"Per realization, {order} holds for all {checked} (size, realization) pairs "
+            "solved under these conditions (to the solver tolerance)."
+        )
+    return (
+        f"Per realization, {order} **fails for {checked - held} of {checked}** (size, "
+        "realization) pairs solved under these conditions, beyond the solver tolerance."
+    )
+
+
+def _anomaly_note(numbers: xr.Dataset, flagged: list[str], boundary: list[str]) -> str:
+    """What the anomalous flags under boundary conditions say, read against periodic."""
+    bcs = [str(bc) for bc in numbers["bc"].values]
+    text = f"Flagged under {_names(boundary)} conditions."
+    if "periodic" not in bcs:
+        return text + (
+            " This study has no periodic condition, the one without a boundary layer, to "
+            "tell a boundary effect from long-range correlation."
+        )
+    first, last = int(numbers["size"].values[0]), int(numbers["size"].values[-1])
+    ratios = []
+    for bc in boundary:
+        ratio = numbers["variance"].sel(bc=bc) / numbers["variance"].sel(bc="periodic")
+        ratios.append(
+            f"{bc} {fmt(ratio.isel(size=0), '.3g')} at L = {first} and "
+            f"{fmt(ratio.isel(size=-1), '.3g')} at L = {last}"
+        )
+    text += f" Variance relative to periodic: {'; '.join(ratios)}."
+    if "periodic" in flagged:
+        return text + (
+            " The periodic exponent, free of a boundary layer, is flagged too: the slow "
+            "decay is the medium's."
+        )
+    return text + (
+        " The periodic exponent, free of a boundary layer, is not flagged: the slower "
+        "decay is the boundary condition's (a pre-asymptotic boundary effect), not the "
+        "medium's."
+    )
+
+
+def _component_agreement(numbers: xr.Dataset) -> str:
+    """Whether the diagonal components at the largest size agree within their intervals."""
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    agree, differ, unknown = [], [], []
+    for bc in numbers["bc"].values:
+        mean = numbers["component_mean"].sel(bc=bc).isel(size=-1).values
+        half = numbers["component_statistical"].sel(bc=bc).isel(size=-1).values
+        if not np.all(np.isfinite(mean) & np.isfinite(half)):
+            unknown.append(str(bc))
+            continue
+        gaps = np.abs(mean[:, None] - mean[None, :]) - (half[:, None] + half[None, :])
+        (differ if np.any(gaps > 0) else agree).append(str(bc))
+    parts = []
+    if agree:
+        parts.append(f"they agree within their {conf} % intervals under {_names(agree)}")
+    if differ:
+        parts.append(
+            f"they differ beyond their {conf} % intervals under {_names(differ)} (the "
+            "apparent tensor is anisotropic at this size)"
+        )
+    if unknown:
+        parts.append(f"no interval under {_names(unknown)} (fewer than 2 realizations)")
+    return "; ".join(parts)
+
+
+def _alpha_sentence(numbers: xr.Dataset) -> str:
+    """Where the interval of Kanit's alpha holds 1 (A is then Matheron's integral range)."""
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    holds, excludes = [], []
+    for bc in numbers["bc"].values:
+        low, high = float(numbers["alpha_low"].sel(bc=bc)), float(numbers["alpha_high"].sel(bc=bc))
+        if np.isfinite(low) and np.isfinite(high):
+            (holds if low <= 1 <= high else excludes).append(str(bc))
+    if not holds and not excludes:
+        return "A is Matheron's integral range where α = 1; no α is fitted here."
+    parts = []
+    if holds:
+        parts.append(f"holds 1 under {_names(holds)}: there A reads as Matheron's integral range")
+    if excludes:
+        parts.append(f"excludes 1 under {_names(excludes)}: there A is only the scale of the law")
+    return f"The {conf} % interval of α " + "; it ".join(parts) + "."
 
 
 def _components(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
@@ -270,9 +381,7 @@ def _components(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block(
             "p",
             f"Mean diagonal components of the apparent tensor{notation} at the largest size "
-            f"L = {size} voxels: in a statistically isotropic medium they agree, in a "
-            "laminate or a textured medium each direction has its own limit and each "
-            "boundary condition its own bias.",
+            f"L = {size} voxels: {_component_agreement(numbers)}.",
         ),
         Block("table", header=header, rows=rows),
     ]
@@ -316,17 +425,7 @@ def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     flagged = [str(bc) for bc in numbers["bc"].values if bool(numbers["anomalous"].sel(bc=bc))]
     boundary = [bc for bc in flagged if bc != "periodic"]
     if boundary:
-        blocks.append(
-            Block(
-                "p",
-                f"Flagged under {', '.join(boundary)} conditions: the boundary layer of these "
-                "conditions changes the variance of the small SVEs most, so a slower decay "
-                "there can be a pre-asymptotic boundary effect rather than long-range "
-                "correlation. The periodic exponent is the one that speaks for the medium"
-                + (" (it is flagged too)." if "periodic" in flagged else " (it is not flagged)."
-                   if "periodic" in numbers["bc"].values else "; this study has none."),
-            )
-        )  # fmt: skip
+        blocks.append(Block("p", _anomaly_note(numbers, flagged, boundary)))
     unit = spec.length_unit
     rows = [
         [
@@ -350,8 +449,7 @@ def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     else:
         kanit = (
             "Kanit's law D²(V) = D² (A/V)^α with the point variance D² = φ(1 − φ)(z1 − z0)², "
-            f"z the {numbers.attrs['quantity']} of each phase; "
-            "A is Matheron's integral range when α = 1."
+            f"z the {numbers.attrs['quantity']} of each phase. {_alpha_sentence(numbers)}"
         )
     blocks += [
         Block("p", kanit),

@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import xarray as xr
+from scipy import stats
 
 from sve.solvers import isotropic_projection
 from sve.solvers.bounds import (
@@ -30,10 +31,12 @@ from sve.statistics import (
     point_variance,
     rve_size,
 )
+from sve.statistics.bias import KINEMATIC, STATIC
+from sve.statistics.ensemble import in_memory, ok_values
 from sve.statistics.ergodicity import spatial_average_band, window_ergodicity
-from sve.study.media import indicator_integral_range
+from sve.study.adaptive import adaptive_summary
+from sve.study.media import covariance, indicator_integral_range
 from sve.study.spec import StudySpec
-from sve.study.store import adaptive_summary
 from sve.study.tasks import STATUS
 
 __all__ = [
@@ -91,7 +94,9 @@ def convergence_part(ds: xr.Dataset) -> xr.Dataset:
 
 
 def check_study_dataset(ds: object) -> xr.Dataset:
-    """``ds`` if it is a study dataset with at least one ok record, else a clear error."""
+    """``ds`` (in memory: a lazy one is computed) if it is a study dataset with at
+    least one ok record, else a clear error.
+    """
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
     if "sweep" in ds.dims:
@@ -99,6 +104,7 @@ def check_study_dataset(ds: object) -> xr.Dataset:
             "a parameter sweep's dataset holds one study per value: take its key numbers "
             "per value (sve.study.split_sweep) or as a summary (sve.report.sweep_numbers)"
         )
+    ds = in_memory(ds)
     missing = ["status"] if "status" not in ds else []
     if not any(name in ds for name in ("conductivity", "stiffness")):
         missing.append("conductivity or stiffness")
@@ -201,7 +207,7 @@ def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
             if np.isinf(indicator_integral_range(spec.medium, spec.spacing)):
                 notes["integral_range"] = (
                     "a scale parameter of the fitted law only: this medium has no finite "
-                    "integral range (a laminate's covariance does not decay along the layers), "
+                    f"integral range ({infinite_range_reason(spec.medium)}), "
                     "so A, α and the RVE sizes extrapolate a fit, not Matheron's law"
                 )
             if spec.polycrystal:
@@ -252,6 +258,101 @@ def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
     rve["rve_volume"].attrs.update(units=f"({unit})^{spec.ndim}")
     out.update(rve)
     return out.drop_vars(["size", "length"], errors="ignore")
+
+
+def infinite_range_reason(medium: dict) -> str:
+    """Why a medium's indicator has no finite integral range, named from the medium itself."""
+    generator, ndim = medium["generator"], medium["ndim"]
+    if generator == "random_laminate":
+        return (
+            "its layers extend across the whole domain, so the covariance of a random "
+            "laminate does not decay along them"
+        )
+    if generator == "gaussian_level_cut":
+        model = covariance(medium)
+        beta = getattr(model, "beta", None)
+        decay = f"r^-{beta:g}, with exponent {beta:g} ≤ d = {ndim}" if beta is not None else ""
+        return (
+            f"the {medium['covariance']} covariance of its Gaussian field decays "
+            + (f"as {decay}" if decay else "too slowly")
+            + f", too slowly to be integrable in {ndim}-D (long-range correlation)"
+        )
+    return (
+        f"the covariance of its indicator is not integrable in {ndim}-D "
+        f"(the {generator} generator's exact integral range is infinite)"
+    )
+
+
+def _trends(bias: xr.Dataset) -> xr.Dataset:
+    """Per bc: mean at the smallest measured size minus mean at the largest, and its verdict.
+
+    ``trend`` is "decreasing" (the interval of the difference is above 0),
+    "increasing" (below 0), "no significant change" (it holds 0) or "not
+    measured" (fewer than two sizes with an interval).
+    """
+    out = xr.Dataset()
+    names = ("trend_drift", "trend_drift_low", "trend_drift_high", "trend_from_size")
+    values = {name: [] for name in (*names, "trend")}
+    sizes = bias["size"].values
+    for bc in bias["bc"].values:
+        b = bias.sel(bc=bc)
+        finite = np.isfinite(b["drift_low"].values) & np.isfinite(b["drift_high"].values)
+        usable = np.flatnonzero(finite[:-1]) if np.isfinite(b["drift"].values[-1]) else []
+        if not len(usable):
+            for name in names:
+                values[name].append(np.nan)
+            values["trend"].append("not measured")
+            continue
+        k = usable[0]
+        low, high = float(b["drift_low"][k]), float(b["drift_high"][k])
+        values["trend_drift"].append(float(b["drift"][k]))
+        values["trend_drift_low"].append(low)
+        values["trend_drift_high"].append(high)
+        values["trend_from_size"].append(float(sizes[k]))
+        values["trend"].append(
+            "decreasing" if low > 0 else "increasing" if high < 0 else "no significant change"
+        )
+    for name, column in values.items():
+        out[name] = ("bc", np.array(column, dtype=object if name == "trend" else float))
+    out["trend"] = out["trend"].astype(str)
+    return out.assign_coords(bc=bias["bc"].values)
+
+
+#: The order of the apparent scalar over boundary conditions, smallest first, as
+#: (names of the bc, label); a realization is checked on the ones the study has.
+BRACKET = (STATIC, ("periodic", "PBC"), KINEMATIC)
+
+
+def _bracket(ds: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Dataset:
+    """How many realizations hold static <= periodic <= kinematic (to the solver tolerance).
+
+    Each record's summarized scalar Z has a relative error of at most its final
+    relative residual (the error budget's bound, at least the requested
+    ``tol``), so ``a <= b`` holds when ``a - b <= r_a |a| + r_b |b|``.
+    """
+    out = xr.Dataset({"bracket_held": np.nan, "bracket_checked": 0})
+    present = [str(bc) for bc in ds["bc"].values]
+    order = [next(bc for bc in present if bc in names) for names in BRACKET
+             if any(bc in names for bc in present)]  # fmt: skip
+    if len(order) < 2:
+        notes["bracket"] = (
+            f"not checked: it needs at least two of the static, periodic and kinematic "
+            f"conditions, got {present}"
+        )
+        return out
+    ok = ds["status"] == STATUS["ok"]
+    scalar = ok_values(ds, spec.variable, isotropic=True)
+    residual = ds["residual"] if "residual" in ds else xr.full_like(scalar, np.nan)
+    error = np.abs(scalar) * np.maximum(residual.fillna(spec.tol), spec.tol)
+    held = xr.ones_like(ok.isel(bc=0, drop=True), dtype=bool)
+    checked = ok.sel(bc=order).all("bc")
+    for low, high in zip(order[:-1], order[1:], strict=True):
+        slack = error.sel(bc=low, drop=True) + error.sel(bc=high, drop=True)
+        held = held & (scalar.sel(bc=low, drop=True) - scalar.sel(bc=high, drop=True) <= slack)
+    out["bracket_checked"] = int(checked.sum())
+    out["bracket_held"] = int((held & checked).sum()) if int(checked.sum()) else np.nan
+    notes["bracket"] = " ≤ ".join(order)
+    return out
 
 
 def _indicator_range(full: xr.Dataset, spec: StudySpec) -> tuple[float, str]:
@@ -379,17 +480,24 @@ def _parent_band(full: xr.Dataset, spec: StudySpec, sentences: list[str]) -> xr.
     return out
 
 
-def _component_mean(ds: xr.Dataset, spec: StudySpec) -> xr.DataArray:
-    """Mean over ok realizations of each diagonal component of the apparent tensor."""
+def _component_mean(ds: xr.Dataset, spec: StudySpec) -> xr.Dataset:
+    """Mean over ok realizations of each diagonal component of the apparent tensor, and
+    the half-width of its Student interval at the report's confidence.
+    """
     diagonal = xr.DataArray(np.arange(spec.tensor_size), dims="component")
     values = ds[spec.variable].where(ds["status"] == STATUS["ok"])
-    mean = values.isel(i=diagonal, j=diagonal).mean("realization")
-    return mean.drop_vars(["i", "j"], errors="ignore")
+    values = values.isel(i=diagonal, j=diagonal).drop_vars(["i", "j"], errors="ignore")
+    n = values.count("realization")
+    t = xr.apply_ufunc(lambda k: stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(k - 1, 1)), n)
+    half = (t * np.sqrt(values.var("realization", ddof=1) / n)).where(n >= 2)
+    mean = values.mean("realization")
+    return xr.Dataset({"component_mean": mean, "component_statistical": half})
 
 
 def _bounds(spec: StudySpec, ds: xr.Dataset, notes: dict[str, str]) -> xr.Dataset:
     """Voigt, Reuss and Hashin-Shtrikman bounds of the summarized scalar; for a
-    polycrystal also its exact bulk modulus and the largest deviation from it."""
+    polycrystal also its exact bulk modulus and the largest deviation from it.
+    """
     out = xr.Dataset()
     if spec.polycrystal:
         crystal = spec.crystal_stiffness()
@@ -479,7 +587,18 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
           ``gap`` KUBC − SUBC with ``gap_low``/``gap_high``;
         * per ``size``, ``bc`` and ``component`` (0 … m − 1): ``component_mean``,
           the mean of each diagonal component of the apparent tensor over the
-          ok realizations;
+          ok realizations, and ``component_statistical``, the half-width of
+          its interval;
+        * per ``bc``, the size effect on the mean: ``trend_drift`` (mean at the
+          smallest size with an interval, ``trend_from_size``, minus the mean at
+          the largest) with ``trend_drift_low``/``trend_drift_high``, and
+          ``trend``: "decreasing" or "increasing" where that interval
+          excludes 0, "no significant change" where it holds 0, "not measured";
+        * ``bracket_checked``, the (size, realization) pairs solved under at
+          least two of static, periodic and kinematic conditions, and
+          ``bracket_held``, how many of them hold static ≤ periodic ≤
+          kinematic to the solver tolerance (``attrs["bracket"]`` names the
+          order checked, or why nothing is);
         * scalars: ``voigt``, ``reuss``, ``hs_lower``, ``hs_upper`` (bounds
           of the summarized scalar at the spec's volume fraction, or of an
           untextured polycrystal; ``attrs["bounds"]`` says which), for a
@@ -500,7 +619,7 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
           ``parent_band`` (half-width of the integral-range band around the
           expected fraction φ), ``parent_inside``.
         * adaptive studies (``sampling.adaptive_target``, per ``size``,
-          :func:`sve.study.store.adaptive_summary`): ``realizations_used``,
+          :func:`sve.study.adaptive.adaptive_summary`): ``realizations_used``,
           ``adaptive_state`` ("reached", "budget", or "running" while the
           study is unfinished), ``target_reached``,
           ``relative_half_width`` (of the mean's 95 % interval, largest over
@@ -508,7 +627,8 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
 
         ``attrs`` hold the notes the report prints: ``ergodicity``,
         ``dykhne``, ``fit`` (why a fit is missing), ``integral_range``
-        (polycrystal: why A is NaN), ``bounds``, ``bc_bias``,
+        (polycrystal: why A is NaN; a medium with no finite integral range:
+        why, from its generator and covariance), ``bounds``, ``bracket``, ``bc_bias``,
         ``discretization``, ``s2``, ``complete`` (1 when every record is
         finished).
 
@@ -553,7 +673,9 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         out.update(adaptive_summary(full))
         notes.update(adaptive_target=spec.adaptive_target, max_realizations=spec.max_realizations)
     out.update(_bounds(spec, ds, notes))
-    out["component_mean"] = _component_mean(ds, spec)
+    out.update(_component_mean(ds, spec))
+    out.update(_trends(bias))
+    out.update(_bracket(ds, spec, notes))
     out["dykhne"], notes["dykhne"] = _dykhne(spec)
     out.update(_ergodicity(full, spec, notes))
     out["wall_time"] = float(full["wall_time"].sum())
@@ -572,9 +694,9 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         )
     elif medium.get("generator") == "gaussian_level_cut" and medium.get("fraction") == "exact":
         notes["s2"] = (
-            "the 'exact' (rank) level cut conditions every realization on its fraction: "
-            "the measured S2 falls short of the exact curve at long range by about the "
-            "variance of the fraction"
+            "the 'exact' (rank) level cut conditions every realization on its fraction, "
+            "so its S2 is expected to fall short of the exact curve at long range by about "
+            "the variance of the fraction; the figure shows the measured curve against it"
         )
     elif medium.get("generator") == "boolean_spheres":
         notes["s2"] = (

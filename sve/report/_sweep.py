@@ -51,7 +51,8 @@ SUMMARY_ERRORS = (0.01, 0.05)
 def summarize(spec: StudySpec, values: list[float], numbers: list[xr.Dataset]) -> xr.Dataset:
     """The summary Dataset: :data:`SUMMARY_VARIABLES` of each value's key numbers along
     ``sweep`` (coordinate ``values``), plus ``rve_length_low`` / ``rve_length_high``
-    (the interval of the RVE volume as edge lengths, ``V^(1/d)``)."""
+    (the interval of the RVE volume as edge lengths, ``V^(1/d)``).
+    """
     parts = []
     for n in numbers:
         part = n[list(SUMMARY_VARIABLES)]
@@ -85,7 +86,32 @@ def summarize(spec: StudySpec, values: list[float], numbers: list[xr.Dataset]) -
 
 def sweep_numbers(ds: xr.Dataset) -> xr.Dataset:
     """The summary numbers (:func:`summarize`) of a sweep dataset, over the values that
-    have at least one ok solve."""
+    have at least one ok solve.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A parameter sweep's dataset (a ``sweep`` dimension), in memory or lazy
+        (:func:`sve.open_study` of a sweep's store).
+
+    Returns
+    -------
+    xarray.Dataset
+        Per swept value and bc: the variance exponent, the integral range
+        and the RVE size with their intervals (:func:`summarize`).
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` is not a sweep or no value has an ok solve yet.
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if SWEEP_DIM not in ds.dims or "spec" not in ds.attrs:
+        raise ValueError(
+            f"ds must be a parameter sweep's dataset (a {SWEEP_DIM!r} dimension and a "
+            f"'spec' attribute), got dimensions {tuple(ds.dims)}"
+        )
     spec = StudySpec.from_json(ds.attrs["spec"])
     values, numbers = [], []
     for value, part in zip(ds[SWEEP_DIM].values, split_sweep(ds), strict=True):
@@ -283,7 +309,8 @@ class Written:
 
 def write(ds: xr.Dataset, out_dir: Path, report) -> Written:
     """Write each value's report (``out_dir/sweep-K``, by ``report``) and the summary
-    (``sweep.md``, ``sweep.html``, ``sweep.png``/``.svg``) into ``out_dir``."""
+    (``sweep.md``, ``sweep.html``, ``sweep.png``/``.svg``) into ``out_dir``.
+    """
     spec = StudySpec.from_json(ds.attrs["spec"])
     out_dir.mkdir(parents=True, exist_ok=True)
     reports, values, skipped = [], [], []

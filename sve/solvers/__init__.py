@@ -1,6 +1,6 @@
 """Cell problems: apparent properties of voxel images under boundary conditions."""
 
-from sve.solvers._bc import canonical_bc, implemented_bc
+from sve.solvers._core.bc import canonical_bc, implemented_bc
 from sve.solvers.bounds import (
     cubic_polycrystal_shear_bounds,
     hashin_shtrikman_bounds,
@@ -10,17 +10,17 @@ from sve.solvers.bounds import (
     reuss_bound,
     voigt_bound,
 )
-from sve.solvers.conductivity import IMPLEMENTED_BCS as CONDUCTIVITY_BCS
-from sve.solvers.conductivity import apparent_conductivity
-from sve.solvers.elastic_moduli import (
+from sve.solvers.conductivity.apparent import IMPLEMENTED_BCS as CONDUCTIVITY_BCS
+from sve.solvers.conductivity.apparent import apparent_conductivity
+from sve.solvers.elasticity.apparent import IMPLEMENTED_BCS as ELASTICITY_BCS
+from sve.solvers.elasticity.apparent import apparent_stiffness
+from sve.solvers.moduli import (
     IsotropicProjection,
     cubic,
     isotropic,
     isotropic_projection,
     lame_parameters,
 )
-from sve.solvers.elasticity import IMPLEMENTED_BCS as ELASTICITY_BCS
-from sve.solvers.elasticity import apparent_stiffness
 from sve.solvers.result import ConductivityResult, ConvergenceError, StiffnessResult
 
 __all__ = [

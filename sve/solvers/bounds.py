@@ -14,7 +14,7 @@ from numbers import Integral
 import numpy as np
 from numpy.typing import ArrayLike
 
-from sve.solvers._validation import check_positive
+from sve._validation import check_positive
 
 # Volume fractions are measured (counted voxels, rounded inputs): they must sum to one to
 # this relative accuracy, far above double round-off and far below any physical fraction.
@@ -371,7 +371,7 @@ def maxwell_garnett(matrix: float, inclusion: float, volume_fraction: float, ndi
     >>> round(maxwell_garnett(1.0, 0.0, 0.1, ndim=2), 6)
     0.818182
     """
-    matrix = check_positive("matrix", matrix)
+    matrix = check_positive(matrix, "matrix")
     ndim = _check_ndim(ndim)
     if not 0.0 <= volume_fraction < 1.0:
         raise ValueError(f"volume_fraction must be in [0, 1), got {volume_fraction!r}")

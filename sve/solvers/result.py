@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 
 def _read_only(result, names: tuple[str, ...]) -> None:
     """Store the array attributes `names` of a frozen result as read-only float64 copies
-    (None stays None)."""
+    (None stays None).
+    """
     for name in names:
         value = getattr(result, name)
         if value is not None:
@@ -19,7 +20,36 @@ def _read_only(result, names: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class ConductivityResult:
+class _ApparentResult:
+    """The fields every apparent-property result has (documented on each result)."""
+
+    tensor: np.ndarray
+    bc: str
+    discretization: str
+    iterations: tuple[int, ...]
+    residual: float
+    converged: bool
+    hill_mandel_defect: float
+    symmetry_defect: float
+    wall_time: float
+    min_eigenvalue: float = float("nan")
+    voigt: float = float("nan")
+    reuss: float = float("nan")
+    bounds_defect: float = float("nan")
+    percolating: tuple[bool, ...] = ()
+    notes: tuple[str, ...] = ()
+    voigt_tensor: np.ndarray | None = None
+    reuss_tensor: np.ndarray | None = None
+    preconditioner: str = "fft"
+    stop: str = "residual"
+    tensor_accuracy: float = float("nan")
+
+    def __post_init__(self) -> None:
+        _read_only(self, ("tensor", "voigt_tensor", "reuss_tensor"))
+
+
+@dataclass(frozen=True, eq=False)
+class ConductivityResult(_ApparentResult):
     """Apparent conductivity of one volume element and how it was obtained.
 
     Attributes
@@ -98,40 +128,19 @@ class ConductivityResult:
     ``numpy.allclose`` and a tolerance suited to the solver tolerance.
     """
 
-    tensor: np.ndarray
-    bc: str
-    discretization: str
-    iterations: tuple[int, ...]
-    residual: float
-    converged: bool
-    hill_mandel_defect: float
-    symmetry_defect: float
-    wall_time: float
-    min_eigenvalue: float = float("nan")
-    voigt: float = float("nan")
-    reuss: float = float("nan")
-    bounds_defect: float = float("nan")
-    percolating: tuple[bool, ...] = ()
-    notes: tuple[str, ...] = ()
-    voigt_tensor: np.ndarray | None = None
-    reuss_tensor: np.ndarray | None = None
-    preconditioner: str = "fft"
-    stop: str = "residual"
-    tensor_accuracy: float = float("nan")
-
     def __post_init__(self) -> None:
         _read_only(self, ("tensor", "voigt_tensor", "reuss_tensor"))
 
 
 @dataclass(frozen=True, eq=False)
-class StiffnessResult:
+class StiffnessResult(_ApparentResult):
     """Apparent stiffness of one volume element and how it was obtained.
 
     Attributes
     ----------
     tensor : ndarray of shape (3, 3) (2-D plane strain) or (6, 6) (3-D), float64
         Apparent stiffness in Mandel notation (``sqrt2`` on the shear
-        components, module ``sve.solvers.elastic_moduli``), in the units of
+        components, module ``sve.solvers.moduli``), in the units of
         the input stiffness. Under ``"mixed"`` conditions the d x d block of
         normal components and the block of shear components are defined;
         their coupling entries are NaN. Read-only.
@@ -175,23 +184,25 @@ class StiffnessResult:
         inside. Mixed conditions: each block ``b`` against ``<C>_bb`` and
         ``(<C^-1>_bb)^-1`` (which bounds the static compliance's block, hence
         the mixed block, from below).
+    voigt, reuss : float
+        Largest eigenvalue of `voigt_tensor` and smallest of `reuss_tensor`
+        (0 with voids): every eigenvalue of an apparent stiffness lies
+        between.
+    percolating : tuple of bool
+        Per axis, whether a face-connected solid cluster joins the two faces
+        normal to it (wraps around the period under periodic conditions).
+        All True without voids.
+    preconditioner : str
+        ``"fft"``: the reference medium diagonalised by fast transforms (the
+        only preconditioner of elasticity so far).
+    stop : str
+        ``"residual"``: the relative residual at most ``tol`` (the only
+        stopping rule of elasticity so far).
+    tensor_accuracy : float
+        NaN: the residual rule does not estimate the tensor's accuracy.
     """
 
-    tensor: np.ndarray
-    compliance: np.ndarray
-    bc: str
-    discretization: str
-    iterations: tuple[int, ...]
-    residual: float
-    converged: bool
-    hill_mandel_defect: float
-    symmetry_defect: float
-    min_eigenvalue: float
-    wall_time: float
-    notes: tuple[str, ...] = ()
-    voigt_tensor: np.ndarray | None = None
-    reuss_tensor: np.ndarray | None = None
-    bounds_defect: float = float("nan")
+    compliance: np.ndarray = field(kw_only=True)
 
     def __post_init__(self) -> None:
         _read_only(self, ("tensor", "compliance", "voigt_tensor", "reuss_tensor"))

@@ -10,15 +10,22 @@ the study layer.
 
 from __future__ import annotations
 
-from .bias import boundary_bias, error_budget
-from .ensemble import ensemble_statistics, fit_variance_scaling, isotropic_part
-from .ergodicity import (
+from sve.statistics.bias import boundary_bias, error_budget
+from sve.statistics.ensemble import ensemble_statistics, fit_variance_scaling, isotropic_part
+from sve.statistics.ergodicity import (
     ergodicity_test,
     spatial_average_band,
     spatial_average_convergence,
     window_ergodicity,
 )
-from .scaling import fit_integral_range, point_variance, realizations_needed, rve_size
+from sve.statistics.representativity import image_representativity
+from sve.statistics.scaling import (
+    fit_integral_range,
+    point_variance,
+    realizations_needed,
+    rve_size,
+)
+from sve.statistics.synthetic import synthetic_study
 
 __all__ = [
     "boundary_bias",
@@ -27,11 +34,13 @@ __all__ = [
     "error_budget",
     "fit_integral_range",
     "fit_variance_scaling",
+    "image_representativity",
     "isotropic_part",
     "point_variance",
     "realizations_needed",
     "rve_size",
     "spatial_average_band",
     "spatial_average_convergence",
+    "synthetic_study",
     "window_ergodicity",
 ]

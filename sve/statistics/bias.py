@@ -8,8 +8,14 @@ import numpy as np
 import xarray as xr
 from scipy import optimize, stats
 
-from ._validation import check_confidence, check_real
-from .ensemble import check_study, ensemble_statistics, ok_values, weighted_line
+from sve._validation import check_confidence, check_real
+from sve.statistics.ensemble import (
+    check_study,
+    ensemble_statistics,
+    in_memory,
+    ok_values,
+    weighted_line,
+)
 
 KINEMATIC = ("kinematic", "KUBC")
 STATIC = ("static", "SUBC")
@@ -61,8 +67,15 @@ def boundary_bias(
         :math:`\bar Z(L) = Z_\infty + c\,L^{\kappa}`: ``limit``
         :math:`Z_\infty` (the mean extrapolated to infinite size) and
         ``drift_exponent`` κ, each with ``_low``/``_high`` (NaN with fewer than
-        4 sizes or when the fit does not converge). Without both a kinematic
-        and a static bc every gap variable is NaN and the attribute ``note`` says why.
+        4 sizes or when the fit does not converge), and ``limit_supported``
+        (bool): whether the data identify the limit at all, that is the fit
+        converged and the whole interval of κ is below 0 (attribute
+        ``limit_rule``). Where it is False the means show no significant
+        decay with L, κ and :math:`Z_\infty` trade off against each other,
+        and ``limit`` is an artefact of the fit, not an extrapolation (its
+        interval is then typically orders of magnitude wider than the means'
+        spread). Without both a kinematic and a static bc every gap variable
+        is NaN and the attribute ``note`` says why.
 
     Notes
     -----
@@ -86,8 +99,22 @@ def boundary_bias(
     .. [1] C. Huet, "Application of variational concepts to size effects in
        elastic heterogeneous bodies", J. Mech. Phys. Solids 38, 813-841, 1990.
     .. [2] T. Kanit et al. (2003), Int. J. Solids Struct. 40, 3647-3679.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study(realizations=40, point_variance=1.0, gap=2.0,
+    ...                      bc=["kinematic", "periodic", "static"])  # gap = 2 / L
+    >>> bias = boundary_bias(ds)
+    >>> bool(bias["gap_exponent_low"] < -1.0 < bias["gap_exponent_high"])  # gap = 2 / L
+    True
+    >>> # PBC means do not drift with L here: their extrapolated limit is not identified
+    >>> bool(bias["limit_supported"].sel(bc="periodic"))
+    False
     """
     variable = check_study(ds, variable)
+    ds = in_memory(ds)
     confidence = check_confidence(confidence)
     if length not in ds.coords:
         raise ValueError(f"ds has no coordinate {length!r}")
@@ -116,6 +143,9 @@ def boundary_bias(
         ("drift_exponent", fitted[2], fitted[3]),
     ):
         out.update({name: value, f"{name}_low": value - z * se, f"{name}_high": value + z * se})
+    # Z_inf + c L^kappa has a limit only if the means decay: kappa < 0 with the whole
+    # interval, else kappa -> 0 makes Z_inf and c degenerate (Z_inf - c and c both diverge)
+    out["limit_supported"] = np.isfinite(out["limit"]) & (out["drift_exponent_high"] < 0)
     kinematic, static = _find_bc(ds, KINEMATIC), _find_bc(ds, STATIC)
     if kinematic is None or static is None:
         nan = xr.full_like(statistics["mean"].isel(bc=0, drop=True), np.nan)
@@ -157,8 +187,21 @@ def boundary_bias(
             }
         )
         out.attrs["note"] = f"gap = {kinematic} - {static}, paired per realization"
-    out.attrs.update(variable=variable, isotropic=int(isotropic), confidence=confidence)
+    out.attrs.update(
+        variable=variable,
+        isotropic=int(isotropic),
+        confidence=confidence,
+        limit_rule=LIMIT_RULE.format(confidence=confidence),
+    )
     return out
+
+
+#: When ``boundary_bias`` calls its extrapolated limit supported by the data.
+LIMIT_RULE = (
+    "limit_supported: the fit of Z(L) = Z_inf + c L^kappa converged and the "
+    "{confidence:g} interval of kappa lies below 0 (a significant decay of the means); "
+    "otherwise Z_inf is not identified by the data"
+)
 
 
 def _drift_fit(
@@ -247,8 +290,21 @@ def error_budget(
     The apparent property is a quadratic form (an energy) of the solution,
     so its error is of second order in the field error; taking the relative
     residual itself as the relative error of the property is conservative.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study(realizations=40, point_variance=1.0, gap=2.0,
+    ...                      bc=["kinematic", "periodic", "static"])  # gap = 2 / L
+    >>> budget = error_budget(ds, tol=1e-6).sel(bc="periodic")
+    >>> [name for name in budget.data_vars]
+    ['mean', 'statistical', 'bc_bias', 'solver']
+    >>> bool((budget["bc_bias"] > budget["solver"]).all())
+    True
     """
     variable = check_study(ds, variable)
+    ds = in_memory(ds)
     if tol is not None:
         tol = check_real(tol, "tol", 0.0, 1.0)
     statistics = ensemble_statistics(ds, variable, isotropic=isotropic, confidence=confidence)

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from scipy import special, stats
 
-from ._validation import check_confidence, check_integer
+from sve._validation import check_confidence, check_integer
 
 OK = 1  # sve.study.tasks.STATUS["ok"]; the statistics layer must not import the study layer
 
@@ -37,7 +37,17 @@ def isotropic_part(tensor: xr.DataArray, modulus: str = "bulk") -> xr.DataArray:
     (``bulk_voigt``, ``shear_voigt``); they read the normal block and the
     diagonal only, so they are defined under mixed conditions too (whose
     normal-shear coupling is NaN).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> K = xr.DataArray([[2.0, 0.1], [0.1, 4.0]], dims=("i", "j"), name="conductivity")
+    >>> float(isotropic_part(K))  # tr(K) / d
+    3.0
     """
+    if not isinstance(tensor, xr.DataArray):
+        raise TypeError(f"tensor must be an xarray.DataArray, got {type(tensor).__name__}")
+    tensor = in_memory(tensor)
     for dim in ("i", "j"):
         if dim not in tensor.dims:
             raise ValueError(f"tensor must have dimensions 'i' and 'j', got {tensor.dims}")
@@ -56,6 +66,22 @@ def isotropic_part(tensor: xr.DataArray, modulus: str = "bulk") -> xr.DataArray:
         return (trace - d * bulk) / (2 * (m - 1))
     diagonal = tensor.where(tensor["i"] == tensor["j"])
     return diagonal.sum(("i", "j"), skipna=True, min_count=1) / m
+
+
+def in_memory(data):
+    """``data`` with every array in memory.
+
+    A lazy (Dask-backed) dataset or array, such as :func:`sve.open_study`
+    returns, is computed into a new object (the caller's stays lazy); one
+    already in memory is returned as is. Anything else is returned unchanged
+    for the caller's own type check.
+    """
+    if isinstance(data, xr.Dataset):
+        lazy = any(variable.chunks is not None for variable in data.variables.values())
+        return data.compute() if lazy else data
+    if isinstance(data, xr.DataArray):
+        return data.compute() if data.chunks is not None else data
+    return data
 
 
 #: The apparent tensors a study dataset may hold, one per study.
@@ -83,7 +109,8 @@ def check_study(ds: xr.Dataset, variable: str | None) -> str:
 
 def ok_values(ds: xr.Dataset, variable: str, isotropic: bool) -> xr.DataArray:
     """``variable`` where ``status`` is ok (NaN elsewhere), its isotropic part if asked
-    (of a stiffness: the modulus its ``modulus`` attribute names, bulk by default)."""
+    (of a stiffness: the modulus its ``modulus`` attribute names, bulk by default).
+    """
     modulus = ds[variable].attrs.get("modulus", "bulk")
     values = ds[variable].where(ds["status"] == OK)
     return isotropic_part(values, modulus) if isotropic else values
@@ -140,8 +167,21 @@ def ensemble_statistics(
     ----------
     .. [1] B. Efron and R. J. Tibshirani, *An Introduction to the Bootstrap*,
        Chapman & Hall, 1993, chapter 13.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
+    >>> stats = ensemble_statistics(ds)
+    >>> stats["n"].values.ravel()
+    array([50, 50, 50, 50])
+    >>> bool(((stats["ci_low"] < 3.0) & (3.0 < stats["ci_high"])).all())  # the true mean
+    True
     """
     variable = check_study(ds, variable)
+    ds = in_memory(ds)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     bootstrap = check_integer(bootstrap, "bootstrap", 0)
@@ -281,8 +321,21 @@ def fit_variance_scaling(
     Determination of the size of the representative volume element for random
     composites: statistical and numerical approach. Int. J. Solids Struct. 40,
     3647-3679.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
+    >>> fit = fit_variance_scaling(ensemble_statistics(ds)).sel(bc="periodic")
+    >>> round(float(fit["exponent"]), 1)  # short range in 2-D: -d
+    -2.0
+    >>> bool(fit["exponent_low"] < -2.0 < fit["exponent_high"])
+    True
     """
     check_fit_input(statistics, length, confidence)
+    statistics = in_memory(statistics)
     x = np.log(statistics[length])
 
     def fit(variance, n, x):

@@ -16,8 +16,8 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ._validation import check_confidence, check_positive_values, check_real
-from .ensemble import check_study, ok_values
+from sve._validation import check_confidence, check_positive_values, check_real
+from sve.statistics.ensemble import check_study, in_memory, ok_values
 
 
 def _field(values: ArrayLike, name: str, ndim: tuple[int, ...]) -> np.ndarray:
@@ -97,6 +97,17 @@ def ergodicity_test(
        387-403, 1991.
     .. [2] B. L. Welch, "The generalization of Student's problem when several
        different population variances are involved", Biometrika 34, 28-35, 1947.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> large = rng.standard_normal((64, 64))  # white noise: 16 windows of 16 x 16
+    >>> test = ergodicity_test(large, rng.standard_normal((20, 16, 16)))
+    >>> int(test["n_tiles"]), bool(test["flagged"])
+    (16, False)
+    >>> bool(ergodicity_test(large, 1.0 + rng.standard_normal((20, 16, 16)))["flagged"])
+    True
     """
     field = _field(large, "large", (1, 2, 3))
     ensemble = _field(realizations, "realizations", (field.ndim + 1,))
@@ -218,8 +229,26 @@ def window_ergodicity(
     ----------
     .. [1] C. Lantuéjoul, "Ergodicity and integral range", J. Microsc. 161(3),
        387-403, 1991.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> z = 3.0 + np.random.default_rng(0).standard_normal((2, 12, 2, 2))
+    >>> ds = xr.Dataset(
+    ...     {"conductivity": (("size", "realization", "bc", "sampling", "i", "j"),
+    ...                       z[..., None, None]),
+    ...      "status": (("size", "realization", "bc", "sampling"), np.ones(z.shape, np.int8))},
+    ...     coords={"size": [8, 16], "bc": ["kinematic", "static"],
+    ...             "sampling": ["independent", "windows"], "i": [0], "j": [0]})
+    >>> out = window_ergodicity(ds)  # one law for windows and realizations
+    >>> int(out["n_tests"]), bool(out["flagged_combined"])
+    (4, False)
+    >>> ds["conductivity"].loc[{"sampling": "windows"}] += 2.0  # the windows are offset
+    >>> bool(window_ergodicity(ds)["flagged_combined"])
+    True
     """
     variable = check_study(ds, variable)
+    ds = in_memory(ds)
     confidence = check_confidence(confidence)
     samplings = list(ds["sampling"].values) if "sampling" in ds.dims else []
     if not {"independent", "windows"} <= set(samplings):
@@ -311,6 +340,15 @@ def spatial_average_band(
         :math:`z \sqrt{\sigma^2 A / V}`), ``z_score``, ``inside``; scalar
         ``converged`` (every window inside) and ``last_inside`` (the
         largest window inside).
+
+    Examples
+    --------
+    >>> band = spatial_average_band([0.52, 0.49, 0.501], [8.0, 16.0, 32.0], ndim=2,
+    ...     ensemble_mean=0.5, point_variance=0.25, integral_range=4.0)
+    >>> band["band"].round(4).values  # z sqrt(D^2 A / L^2), z = 2.576 at 99 %
+    array([0.322 , 0.161 , 0.0805])
+    >>> bool(band["converged"])
+    True
     """
     means = np.asarray(spatial_mean, dtype=np.float64)
     lengths = np.asarray(lengths, dtype=np.float64)
@@ -393,6 +431,15 @@ def spatial_average_convergence(
     ----------
     .. [1] G. Matheron, *Estimer et choisir*, Les Cahiers du CMM de
        Fontainebleau 7, 1978; C. Lantuéjoul (1991), J. Microsc. 161(3), 387-403.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> large = np.random.default_rng(0).standard_normal((64, 64))  # A = 1 voxel
+    >>> band = spatial_average_convergence(
+    ...     large, ensemble_mean=0.0, point_variance=1.0, integral_range=1.0)
+    >>> bool(band["converged"]), bool(band["inside"].all())
+    (True, True)
     """
     field = _field(large, "large", (1, 2, 3))
     check_real(ensemble_mean, "ensemble_mean", -np.inf, np.inf)

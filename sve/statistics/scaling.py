@@ -6,8 +6,8 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from ._validation import check_integer, check_positive_values, check_real
-from .ensemble import check_fit_input, log_variance_fit
+from sve._validation import check_integer, check_positive_values, check_real
+from sve.statistics.ensemble import check_fit_input, in_memory, log_variance_fit
 
 _REFERENCE = (
     "Kanit, T., Forest, S., Galliet, I., Mounoury, V., Jeulin, D. (2003), Int. J. Solids "
@@ -123,8 +123,22 @@ def fit_integral_range(
     .. [1] T. Kanit et al. (2003), Int. J. Solids Struct. 40, 3647-3679.
     .. [2] C. Lantuéjoul, "Ergodicity and integral range", J. Microsc. 161(3),
        387-403, 1991.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
+    >>> from sve.statistics import ensemble_statistics
+    >>> kanit = fit_integral_range(ensemble_statistics(ds), ndim=2, point_variance=4.0)
+    >>> str(kanit["scaling"].sel(bc="periodic").values)  # D^2(V) = 4 (A / V), A = 1
+    'short-range (L^-d)'
+    >>> bool(kanit["integral_range_low"] < 1.0 < kanit["integral_range_high"])
+    True
     """
     check_fit_input(statistics, length, confidence)
+    statistics = in_memory(statistics)
     ndim = check_integer(ndim, "ndim", 1)
     if ndim > 3:
         raise ValueError(f"ndim must be 1, 2 or 3, got {ndim!r}")
@@ -180,6 +194,8 @@ def fit_integral_range(
 
 def _largest_size_mean(statistics: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     """Mean at the largest size with a finite mean, and the variance of its logarithm."""
+    if not isinstance(statistics, xr.Dataset):
+        raise TypeError(f"statistics must be an xarray.Dataset, got {type(statistics).__name__}")
     for name in ("mean", "variance", "n"):
         if name not in statistics:
             raise ValueError(f"statistics has no variable {name!r}")
@@ -239,12 +255,29 @@ def rve_size(
     References
     ----------
     .. [1] T. Kanit et al. (2003), Int. J. Solids Struct. 40, 3647-3679, eq. (23).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
+    >>> from sve.statistics import ensemble_statistics
+    >>> stats = ensemble_statistics(ds)
+    >>> kanit = fit_integral_range(stats, ndim=2, point_variance=4.0)
+    >>> rve = rve_size(kanit, stats, relative_error=0.01).sel(bc="periodic")
+    >>> # 2 D / (Z sqrt(V)) = 0.01 with D^2 = 4 / V, Z = 3: L = sqrt(V) = 400 / 3 = 133
+    >>> bool(rve["rve_volume_low"] < (400 / 3) ** 2 < rve["rve_volume_high"])
+    True
+    >>> bool(rve["extrapolated"])  # beyond the largest measured size, 64
+    True
     """
     relative_error = check_real(relative_error, "relative_error", 0.0, 1.0)
     realizations = check_integer(realizations, "realizations", 1)
     for name in ("exponent", "exponent_se", "log_length_center", "log_variance_center"):
         if not isinstance(fit, xr.Dataset) or name not in fit:
             raise ValueError(f"fit must be the output of fit_integral_range (no {name!r})")
+    fit, statistics = in_memory(fit), in_memory(statistics)
     zbar, log_zbar_var = _largest_size_mean(statistics)
     d = fit.attrs["ndim"]
     slope, c = fit["exponent"].where(fit["exponent"] < 0), fit["log_variance_center"]
@@ -301,9 +334,23 @@ def realizations_needed(statistics: xr.Dataset, *, relative_error: float) -> xr.
     References
     ----------
     .. [1] T. Kanit et al. (2003), Int. J. Solids Struct. 40, 3647-3679.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
+    >>> from sve.statistics import ensemble_statistics
+    >>> needed = realizations_needed(ensemble_statistics(ds), relative_error=0.01)
+    >>> n = needed.sel(bc="periodic")  # 4 s^2 / (0.01 Z)^2 with s^2 = 4 / L^2, Z = 3
+    >>> bool(((n["realizations_low"] <= 4 * 4 / (0.03 * sizes) ** 2)
+    ...       & (4 * 4 / (0.03 * sizes) ** 2 <= n["realizations_high"])).all())
+    True
     """
     relative_error = check_real(relative_error, "relative_error", 0.0, 1.0)
     zbar, _ = _largest_size_mean(statistics)
+    statistics = in_memory(statistics)
     confidence = statistics.attrs.get("confidence", 0.95)
     dof = (statistics["n"] - 1).where(statistics["n"] >= 2)
     scale = 4 / (relative_error**2 * zbar**2)

@@ -28,6 +28,17 @@ Generators and their parameters besides ``ndim`` and ``volume_fraction``:
 
 ``random_checkerboard`` and ``random_laminate`` need sizes (and a parent)
 that are whole multiples of ``cell_size``.
+
+Alternative parameterizations (:data:`ALTERNATIVES`; the names the
+generators take too): a Poisson-Voronoi medium (``voronoi_mosaic``,
+``voronoi_polycrystal``) may give ``intensity`` (germs per unit volume,
+physical units) instead of ``cell_size``, and ``boolean_spheres`` may give
+``intensity`` instead of ``volume_fraction``; exactly one of each pair. The
+validated table holds the canonical one (``cell_size = intensity**(-1/ndim)``;
+``volume_fraction = 1 - exp(-intensity * ball volume)``,
+:func:`generators.boolean_volume_fraction`), computed to rounding, so a study
+reads the same however it was written and stores written before keep their
+identity.
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ import numpy as np
 import generators
 
 __all__ = [
+    "ALTERNATIVES",
     "MEDIA",
     "CELL_MEDIA",
     "FRACTIONS",
@@ -85,6 +97,14 @@ MEDIA = {
     "voronoi_polycrystal": Medium(("cell_size",), {}, "cell_size"),
 }
 
+#: Pairs of parameters of which a ``[medium]`` table gives exactly one, per generator:
+#: ``generator -> (canonical, alternative)``; the validated table holds the canonical one.
+ALTERNATIVES = {
+    "voronoi_mosaic": ("cell_size", "intensity"),
+    "voronoi_polycrystal": ("cell_size", "intensity"),
+    "boolean_spheres": ("volume_fraction", "intensity"),
+}
+
 #: The one medium of grains of a single crystal (labels are grain ids, no phases).
 POLYCRYSTAL = "voronoi_polycrystal"
 
@@ -101,7 +121,7 @@ def covariance(medium: dict[str, Any]) -> generators.CovarianceModel:
     """The covariance model of a ``gaussian_level_cut`` medium."""
     extra = {name: medium[name] for name in ("nu", "beta") if medium.get(name) is not None}
     return generators.covariance_model(
-        medium["covariance"], length=medium["correlation_length"], **extra
+        medium["covariance"], correlation_length=medium["correlation_length"], **extra
     )
 
 
@@ -110,7 +130,7 @@ def _level_cut(medium, shape, spacing, rng):
     with warnings.catch_warnings():
         # a clipped periodic embedding is recorded per size in the dataset
         # (``field_variance_excess``), not repeated for every realization
-        warnings.filterwarnings("ignore", "the periodic embedding", UserWarning)
+        warnings.filterwarnings("ignore", category=generators.ClippedEmbeddingWarning)
         if medium["offset_variance"] > 0:
             field = generators.nonergodic_gaussian_field(
                 shape, model, medium["offset_variance"], spacing=spacing, rng=rng
@@ -126,22 +146,27 @@ def draw_polycrystal(
     medium: dict[str, Any], size: int, spacing: float, rng: np.random.Generator
 ) -> generators.Polycrystal:
     """Grains and orientations of one SVE of a validated ``voronoi_polycrystal`` medium."""
-    intensity = 1.0 / medium["cell_size"] ** medium["ndim"]
     return generators.voronoi_polycrystal(
-        (size,) * medium["ndim"], intensity, spacing=spacing, rng=rng
+        (size,) * medium["ndim"], cell_size=medium["cell_size"], spacing=spacing, rng=rng
     )
 
 
 def _voronoi(medium, shape, spacing, rng):
-    intensity = 1.0 / medium["cell_size"] ** len(shape)
     return generators.voronoi_mosaic(
-        shape, intensity, medium["volume_fraction"], spacing=spacing, rng=rng
+        shape,
+        cell_size=medium["cell_size"],
+        volume_fraction=medium["volume_fraction"],
+        spacing=spacing,
+        rng=rng,
     )
 
 
 def _laminate(medium, shape, spacing, rng):
     layers = generators.random_checkerboard(
-        shape[:1], int(medium["cell_size"]), medium["volume_fraction"], rng=rng
+        shape[:1],
+        cell_size=int(medium["cell_size"]),
+        volume_fraction=medium["volume_fraction"],
+        rng=rng,
     )
     return np.broadcast_to(layers.reshape((-1,) + (1,) * (len(shape) - 1)), shape).copy()
 
@@ -160,7 +185,7 @@ _DRAW: dict[str, Callable] = {
     ),
     "voronoi_mosaic": _voronoi,
     "random_checkerboard": lambda m, shape, spacing, rng: generators.random_checkerboard(
-        shape, int(m["cell_size"]), m["volume_fraction"], rng=rng
+        shape, cell_size=int(m["cell_size"]), volume_fraction=m["volume_fraction"], rng=rng
     ),
     "random_laminate": _laminate,
     POLYCRYSTAL: lambda m, shape, spacing, rng: (
@@ -185,7 +210,7 @@ def indicator_integral_range(medium: dict[str, Any], spacing: float) -> float:
     if generator == "gaussian_level_cut":
         return float(generators.level_cut_integral_range(covariance(medium), phi, ndim))
     if generator == "voronoi_mosaic":
-        return float(generators.voronoi_integral_range(1.0 / medium["cell_size"] ** ndim, ndim))
+        return float(generators.voronoi_integral_range(cell_size=medium["cell_size"], ndim=ndim))
     if generator == "random_checkerboard":
         return float((medium["cell_size"] * spacing) ** ndim)
     if generator == "random_laminate":
@@ -216,20 +241,37 @@ def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
         fail(f"medium.generator must be one of {tuple(MEDIA)}, got {generator!r}")
     kind = MEDIA[generator]
     fraction = () if generator == POLYCRYSTAL else ("volume_fraction",)
+    canonical, alternative = ALTERNATIVES.get(generator, (None, None))
     known = {"generator", "ndim", *fraction, *kind.required, *kind.optional}
+    if alternative:
+        known.add(alternative)
     for key in table:
         if key not in known:
             fail(
                 f"unknown field 'medium.{key}' for generator {generator!r}; "
                 f"known: {', '.join(sorted(known))}"
             )
+    if alternative and (canonical in table) == (alternative in table):
+        fail(
+            f"give exactly one of medium.{canonical} and medium.{alternative} for generator "
+            f"{generator!r}, got "
+            + (" and ".join(f"{k} = {table[k]!r}" for k in (canonical, alternative)) if
+               canonical in table else "neither")
+        )  # fmt: skip
     for key in ("ndim", *fraction, *kind.required):
-        if key not in table:
+        if key not in table and key != canonical:
             fail(f"missing field 'medium.{key}'")
     out = {**kind.optional, **table}
     ndim = out["ndim"]
     if isinstance(ndim, bool) or ndim not in (2, 3):
         fail(f"medium.ndim must be 2 or 3, got {ndim!r}")
+    if alternative in out:
+        intensity = positive(out.pop(alternative), f"medium.{alternative}")
+        if canonical == "cell_size":
+            out["cell_size"] = intensity ** (-1.0 / ndim)
+        else:
+            radius = positive(out.get("radius"), "medium.radius")
+            out["volume_fraction"] = generators.boolean_volume_fraction(intensity, radius, ndim)
     phi = out.get("volume_fraction")
     if fraction and (isinstance(phi, bool) or not isinstance(phi, int | float) or not 0 < phi < 1):
         fail(f"medium.volume_fraction must be in (0, 1), got {phi!r}")

@@ -7,7 +7,7 @@ interrupted study resumes from what is done.
 
 Adaptive studies (``sampling.adaptive_target``) run in rounds per size: the
 batches of every size's current round are submitted together; when the last
-batch of a size's round arrives, :func:`sve.study.store.adaptive_progress`
+batch of a size's round arrives, :func:`sve.study.adaptive.adaptive_progress`
 judges the size on the realizations it has and either finishes it (the
 realizations it did not need are marked ``absent``) or submits its next
 round. Other sizes keep the workers busy meanwhile. A batch that failed
@@ -37,19 +37,19 @@ import zarr
 from distributed import Client, LocalCluster, as_completed
 
 from sve.solvers import apparent_conductivity, apparent_stiffness
+from sve.study.adaptive import SizeProgress, adaptive_progress
+from sve.study.schema import STATUS, completed, empty_dataset
 from sve.study.spec import StudySpec, load_spec
 from sve.study.store import (
-    SizeProgress,
-    adaptive_progress,
-    completed,
+    close_interrupted_run,
     create_store,
-    empty_dataset,
+    create_sweep_store,
     open_group,
     record_run,
     write_records,
 )
-from sve.study.sweep import combine_sweep, create_sweep_store
-from sve.study.tasks import STATUS, absent_batch, failed_batch, solve_batch
+from sve.study.sweep import combine_sweep
+from sve.study.tasks import absent_batch, failed_batch, solve_batch
 
 __all__ = ["run_study", "batches"]
 
@@ -82,7 +82,8 @@ def batches(spec: StudySpec) -> list[tuple[int, range]]:
 
 def round_batches(spec: StudySpec, rounds: tuple[int, ...]) -> list[range]:
     """The batches of an adaptive size's rounds (ends ``rounds``): each round from its
-    start in runs of ``spec.batch`` realizations."""
+    start in runs of ``spec.batch`` realizations.
+    """
     starts = (0, *rounds[:-1])
     return [
         range(r, min(r + spec.batch, end))
@@ -111,7 +112,8 @@ def _adaptive_todo(
 
 def _close_size(ds: xr.Dataset, spec: StudySpec, size_index: int, used: int) -> set:
     """Mark the realizations ``used ..`` of a finished adaptive size absent; the touched
-    ``(size_index, realization)`` pairs (none when they already are)."""
+    ``(size_index, realization)`` pairs (none when they already are).
+    """
     n = spec.max_realizations
     if used >= n or (ds["status"].values[size_index, used:] == STATUS["absent"]).all():
         return set()
@@ -158,6 +160,11 @@ def _client(stack: ExitStack, client: Client | str | None, workers: int | None) 
         )
     )
     return stack.enter_context(Client(cluster))
+
+
+def _scheduler(dask_client: Client, client: Client | str | None) -> str:
+    """The scheduler a run used, as its history records it."""
+    return dask_client.scheduler.address if client is not None else "embedded LocalCluster"
 
 
 def _verdict(spec: StudySpec, progress: SizeProgress, submitted: int) -> str:
@@ -219,7 +226,7 @@ def run_study(
     Returns
     -------
     xarray.Dataset
-        The study dataset (schema in :mod:`sve.study.store`), loaded in memory.
+        The study dataset (schema in :mod:`sve.study.schema`), loaded in memory.
         A parameter sweep (a ``[sweep]`` table): its sub-studies' datasets
         joined along a leading dimension ``sweep`` whose coordinate holds the
         swept values (:func:`sve.study.sweep.combine_sweep`); ``store`` is
@@ -235,7 +242,7 @@ def run_study(
     ``attrs["runs"]``.
 
     Every realization's random stream depends only on the root seed, the size
-    and the realization index (:func:`sve.study.tasks.realization_rng`), so
+    and the realization index (:func:`sve.study.seeding.realization_rng`), so
     the dataset is bit-identical whatever the client, the number of workers
     or the order in which tasks finish. The sub-studies of a sweep share the
     root seed (common random numbers) and run on one client, their batches
@@ -318,10 +325,10 @@ def _prepare(spec: StudySpec, store: str | Path | None, overwrite: bool, label: 
         todo = [(s, r) for s, r in batches(spec) if not done[s, r.start : r.stop].all()]
         say(f"{name}: {len(todo)} of {len(batches(spec))} tasks to run")
 
-    if not todo and store is not None and "active_run" in ds.attrs:
-        # an interrupted run had written everything but its provenance: nothing is running
-        open_group(store).attrs.pop("active_run", None)
-        ds.attrs.pop("active_run")
+    if "active_run" in ds.attrs:  # the run before this one was killed: keep it in the history
+        close_interrupted_run(ds, open_group(store) if store is not None else None)
+        say(f"{name}: the run started {json.loads(ds.attrs['runs'])[-1]['started']} was "
+            "interrupted; its finished records are kept")  # fmt: skip
     return _Part(spec=spec, ds=ds, store=store, label=label, todo=todo)
 
 
@@ -352,7 +359,13 @@ def _execute(parts: list[_Part], client: Client | str | None, workers: int | Non
             if part.store is not None and part.todo:  # `sve status` shows it until the run ends
                 part.group = open_group(part.store)
                 part.group.attrs["active_run"] = json.dumps(
-                    {"started": started, "tasks": len(part.todo)}
+                    {
+                        "started": started,
+                        "tasks": len(part.todo),
+                        "workers": n_workers,
+                        "hosts": n_hosts,
+                        "scheduler": _scheduler(dask_client, client),
+                    }
                 )
 
         def submit(p: int, s: int, r: range):
@@ -411,7 +424,7 @@ def _execute(parts: list[_Part], client: Client | str | None, workers: int | Non
                         write_records(part.group, part.ds, touched)
                     touched.clear()
                 flushed = time.perf_counter()
-        scheduler = dask_client.scheduler.address
+        scheduler = _scheduler(dask_client, client)
     for part in parts:
         if not part.todo:
             continue
@@ -421,12 +434,13 @@ def _execute(parts: list[_Part], client: Client | str | None, workers: int | Non
             "wall_time_s": round(time.perf_counter() - start, 3),
             "workers": n_workers,
             "hosts": n_hosts,
-            "scheduler": scheduler if client is not None else "embedded LocalCluster",
+            "scheduler": scheduler,
             "tasks": part.tasks,
             "failed_tasks": part.failures,
+            "interrupted": False,
         }
         record_run(part.ds, run, part.group)
-        part.ds.attrs.pop("active_run", None)  # left by an interrupted run: this one finished
+        part.ds.attrs.pop("active_run", None)
         if part.group is not None:
             part.group.attrs.pop("active_run", None)
         if part.failures:

@@ -5,9 +5,10 @@ starts*: every error names the offending field, the rule and the value
 received, e.g. ``sampling.sizes[2] must be an integer >= 2, got -4``.
 
 The TOML layout, every field with its default, the sampling modes, adaptive
-sampling and parameter sweeps are documented in the docs' study
-specification reference (``docs/spec.rst``); ``studies/default.toml`` is a
-commented example.
+sampling, parameter sweeps and the schema versions are documented in the
+docs' study specification reference (``docs/spec.rst``);
+``studies/default.toml`` is a commented example. A validated spec
+(:class:`StudySpec`) holds one frozen section per table.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,24 @@ from sve.study.media import (
     validate_medium,
 )
 
-__all__ = ["StudySpec", "SpecError", "load_spec"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "PhysicsSection",
+    "SamplingSection",
+    "SolverSection",
+    "SpecError",
+    "StudySpec",
+    "SweepSection",
+    "Table",
+    "load_spec",
+]
+
+#: Layout of a spec's JSON text (the ``spec`` attribute of every store):
+#: 1, the flat fields of the spec before its sections (stores written before
+#: issue 16; read, never written); 2, the TOML tables with ``schema_version``
+#: (:meth:`StudySpec.to_dict`). A TOML file may give ``schema_version`` (1 or 2:
+#: the TOML layout is the same); without it, it is read as the current one.
+SCHEMA_VERSION = 2
 
 PROPERTIES = ("conductivity", "elasticity")
 #: The dataset variable of each property: its apparent tensor (d x d conductivity, or
@@ -79,50 +98,243 @@ class SpecError(ValueError):
     """A study specification that breaks a rule; the message names the field."""
 
 
+class Table(dict):
+    """A read-only table of a spec (``[medium]``, ``property.crystal``, a phase's moduli).
+
+    A ``dict`` (it prints, compares and serializes to JSON as one) whose
+    items cannot change, hashed by its content, so a frozen
+    :class:`StudySpec` stays frozen and hashable. ``{**table, key: value}``
+    makes a changed (plain) copy.
+    """
+
+    def __init__(self, items: Mapping[str, Any] | None = None, /, **more: Any) -> None:
+        data = {**(items or {}), **more}
+        super().__init__({key: _frozen(value) for key, value in data.items()})
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a spec Table is read-only; build a changed copy: {**table, key: value}")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(json.dumps(self, sort_keys=True))
+
+    def __reduce__(self):
+        return (Table, (dict(self),))
+
+    def __copy__(self) -> Table:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Table:
+        return self
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return value if isinstance(value, Table) else Table(value)
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: tables as dicts, tuples as lists."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class PhysicsSection:
+    """The ``[property]`` table: what is solved, and the phases' (or crystal's) values.
+
+    ``name``: "conductivity" or "elasticity"; ``phases``: conductivity of
+    phase 0 and phase 1, or their isotropic moduli tables (empty for the
+    polycrystal); ``modulus`` (elasticity): "bulk" or "shear", the scalar
+    the statistics summarize; ``crystal``: cubic constants ``c11, c12, c44``
+    of the polycrystal's grains (empty for two-phase media).
+    """
+
+    name: str
+    phases: tuple[float, ...] | tuple[Table, ...] = ()
+    modulus: str = "bulk"
+    crystal: Table = field(default_factory=Table)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phases", _frozen(tuple(self.phases)))
+        object.__setattr__(self, "crystal", _frozen(dict(self.crystal)))
+
+
+@dataclass(frozen=True)
+class SamplingSection:
+    """The ``[sampling]`` table: sizes (voxels), voxel edge, realizations, sampling mode.
+
+    ``mode``: "independent", "windows" or "both"; ``parent_size``: edge of the
+    window modes' parent (0 without one); ``adaptive_target`` and
+    ``max_realizations``: adaptive sampling (0, 0: a fixed ``realizations``).
+    """
+
+    sizes: tuple[int, ...]
+    realizations: int
+    spacing: float = 1.0
+    length_unit: str = "1"
+    mode: str = "independent"
+    parent_size: int = 0
+    adaptive_target: float = 0.0
+    max_realizations: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sizes", tuple(self.sizes))
+
+
+@dataclass(frozen=True)
+class SolverSection:
+    """The ``[solver]`` table: boundary conditions, tolerance, discretization, batch."""
+
+    bc: tuple[str, ...]
+    tol: float = 1e-6
+    maxiter: int = 1000
+    discretization: str = "q1"
+    batch: int = 8
+    stop: str = "residual"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bc", tuple(self.bc))
+
+
+@dataclass(frozen=True)
+class SweepSection:
+    """The ``[sweep]`` table: the swept field (e.g. "property.phases[1]") and its values.
+
+    ``field`` "" and no values: no sweep.
+    """
+
+    field: str = ""
+    values: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", tuple(self.values))
+
+
+#: Where each flat attribute of the spec of before the sections lives now:
+#: ``name -> (section, field)``; kept as read-only properties of :class:`StudySpec`.
+FLAT_FIELDS = {
+    "property": ("physics", "name"),
+    "phases": ("physics", "phases"),
+    "modulus": ("physics", "modulus"),
+    "crystal": ("physics", "crystal"),
+    "sizes": ("sampling", "sizes"),
+    "spacing": ("sampling", "spacing"),
+    "length_unit": ("sampling", "length_unit"),
+    "realizations": ("sampling", "realizations"),
+    "sampling_mode": ("sampling", "mode"),
+    "parent_size": ("sampling", "parent_size"),
+    "adaptive_target": ("sampling", "adaptive_target"),
+    "max_realizations": ("sampling", "max_realizations"),
+    "bc": ("solver", "bc"),
+    "tol": ("solver", "tol"),
+    "maxiter": ("solver", "maxiter"),
+    "discretization": ("solver", "discretization"),
+    "batch": ("solver", "batch"),
+    "stop": ("solver", "stop"),
+    "sweep_field": ("sweep", "field"),
+    "sweep_values": ("sweep", "values"),
+}
+
+
+def _flat(name: str, doc: str) -> property:
+    section, key = FLAT_FIELDS[name]
+    return property(lambda self: getattr(getattr(self, section), key), doc=doc)
+
+
 @dataclass(frozen=True)
 class StudySpec:
     """A validated size-convergence study (immutable; build with :func:`load_spec`).
 
-    Attributes mirror the TOML layout of the module docstring; lengths are in
+    Nested frozen sections mirror the TOML tables: ``medium`` (the
+    ``[medium]`` table, a read-only :class:`Table`), ``physics``
+    (``[property]``, :class:`PhysicsSection`), ``sampling``
+    (:class:`SamplingSection`), ``solver`` (:class:`SolverSection`) and
+    ``sweep`` (:class:`SweepSection`). The flat attributes of before the
+    sections (``spec.sizes``, ``spec.tol``, ``spec.property``, ...; the map
+    is :data:`FLAT_FIELDS`) stay as read-only properties. Lengths are in
     physical units (``length_unit``), sizes in voxels.
+
+    ``schema_version`` is the layout of :meth:`to_json` (:data:`SCHEMA_VERSION`);
+    it is not part of the study's identity (neither is ``store``), so a spec
+    read from a store of an older layout equals the same spec loaded today.
     """
 
     name: str
     seed: int
-    medium: dict[str, Any]
-    property: str
-    phases: tuple[float, ...] | tuple[dict[str, float], ...]
-    sizes: tuple[int, ...]
-    spacing: float
-    length_unit: str
-    realizations: int
-    bc: tuple[str, ...]
-    tol: float
-    maxiter: int
-    discretization: str
-    batch: int
-    #: ``sampling.mode`` and ``sampling.parent_size`` (0: no parent, mode "independent").
-    sampling_mode: str = "independent"
-    parent_size: int = 0
-    #: ``sampling.adaptive_target`` (0: a fixed number of realizations) and
-    #: ``sampling.max_realizations`` (0 when not adaptive).
-    adaptive_target: float = 0.0
-    max_realizations: int = 0
-    #: ``[sweep]``: the swept field (e.g. "property.phases[1]") and its values ("": no sweep).
-    sweep_field: str = ""
-    sweep_values: tuple[float, ...] = ()
+    medium: Table
+    physics: PhysicsSection
+    sampling: SamplingSection
+    solver: SolverSection
+    sweep: SweepSection = field(default_factory=SweepSection)
     #: Top-level ``store``: where `sve run` and `run_study` write when given no store
     #: ("": ``results/NAME.zarr`` on the command line, memory only in Python). Not part
     #: of the study's identity: left out of the JSON and of equality, so a moved store
     #: still resumes.
     store: str = field(default="", compare=False)
-    #: ``property.modulus`` (elasticity): "bulk" or "shear", the scalar of the statistics.
-    modulus: str = "bulk"
-    #: ``solver.stop``: "residual" or "tensor" (:func:`sve.apparent_conductivity`'s ``stop``).
-    stop: str = "residual"
-    #: ``property.crystal``: cubic constants ``{"c11", "c12", "c44"}`` of the polycrystal's
-    #: grains (empty for two-phase media, whose ``phases`` are then empty).
-    crystal: dict[str, float] = field(default_factory=dict)
+    schema_version: int = field(default=SCHEMA_VERSION, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "medium", _frozen(dict(self.medium)))
+
+    @classmethod
+    def from_flat(cls, **fields: Any) -> StudySpec:
+        """A spec from the flat fields of before the sections (:data:`FLAT_FIELDS`).
+
+        Top-level fields (``name``, ``seed``, ``medium``, ``store``) are taken
+        as they are; no validation (:func:`load_spec` validates).
+        """
+        sections: dict[str, dict[str, Any]] = {
+            "physics": {}, "sampling": {}, "solver": {}, "sweep": {}
+        }  # fmt: skip
+        top = {}
+        for key, value in fields.items():
+            if key in FLAT_FIELDS:
+                section, name = FLAT_FIELDS[key]
+                sections[section][name] = value
+            else:
+                top[key] = value
+        return cls(
+            **top,
+            physics=PhysicsSection(**sections["physics"]),
+            sampling=SamplingSection(**sections["sampling"]),
+            solver=SolverSection(**sections["solver"]),
+            sweep=SweepSection(**sections["sweep"]),
+        )
+
+    def replace(self, **changes: Any) -> StudySpec:
+        """A copy with fields changed: top-level or section fields, or flat names.
+
+        ``spec.replace(realizations=16, tol=1e-8)`` changes
+        ``sampling.realizations`` and ``solver.tol``; ``spec.replace(name="b")``
+        the name. Not validated (give the result to :func:`load_spec` via
+        :meth:`to_dict` to check it).
+        """
+        top: dict[str, Any] = {}
+        sections: dict[str, dict[str, Any]] = {}
+        for key, value in changes.items():
+            if key in FLAT_FIELDS:
+                section, name = FLAT_FIELDS[key]
+                sections.setdefault(section, {})[name] = value
+            elif key in {f.name for f in fields(self)}:
+                top[key] = value
+            else:
+                raise TypeError(f"StudySpec has no field {key!r}")
+        for section, values in sections.items():
+            top[section] = replace(top.get(section, getattr(self, section)), **values)
+        return replace(self, **top)
+
+    def with_sampling(self, **changes: Any) -> StudySpec:
+        """A copy with ``sampling`` fields changed (names of :class:`SamplingSection`)."""
+        return replace(self, sampling=replace(self.sampling, **changes))
 
     @property
     def swept(self) -> bool:
@@ -133,7 +345,7 @@ class StudySpec:
         """The sub-study of each sweep value: this spec with the value in the swept field.
 
         Plain specs (no sweep), named ``"NAME [FIELD = VALUE]"``; every one has
-        this spec's seed (common random numbers, module docstring). Empty
+        this spec's seed (common random numbers, docs/spec.rst). Empty
         without a sweep.
         """
         return tuple(_with_value(self, value) for value in self.sweep_values)
@@ -216,38 +428,91 @@ class StudySpec:
         """The medium's characteristic length (correlation length, radius or cell size)."""
         return characteristic_length(self.medium)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The spec in the TOML layout, with ``schema_version``: what :func:`load_spec`
+        reads back to this spec (fields that do not apply are left out).
+        """
+        physics: dict[str, Any] = {"name": self.property}
+        if self.polycrystal:
+            physics["crystal"] = _plain(self.crystal)
+        else:
+            physics["phases"] = _plain(self.phases)
+        if self.property == "elasticity":
+            physics["modulus"] = self.modulus
+        sampling: dict[str, Any] = {
+            "sizes": list(self.sizes),
+            "spacing": self.spacing,
+            "length_unit": self.length_unit,
+            "realizations": self.realizations,
+            "mode": self.sampling_mode,
+        }
+        if self.windows:
+            sampling["parent_size"] = self.parent_size
+        if self.adaptive:
+            sampling.update(
+                adaptive_target=self.adaptive_target, max_realizations=self.max_realizations
+            )
+        data = {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "seed": self.seed,
+            "medium": _plain(self.medium),
+            "property": physics,
+            "sampling": sampling,
+            "solver": {key: _plain(value) for key, value in asdict(self.solver).items()},
+        }
+        if self.swept:
+            data["sweep"] = {self.sweep_field: list(self.sweep_values)}
+        return data
+
     def to_json(self) -> str:
         """The spec as canonical JSON text (stored in the dataset's attributes).
 
-        The sampling fields are left out at their defaults (mode
-        "independent", no adaptive target), so specs and stores written
-        before the window modes and adaptive sampling existed keep their
-        exact text (and resume).
+        The layout of :meth:`to_dict` (the TOML tables, with
+        ``schema_version``); :meth:`from_json` also reads the flat text of
+        stores written before the sections (schema version 1, no
+        ``schema_version`` field).
         """
-        data = asdict(self)
-        del data["store"]
-        if self.sampling_mode == "independent":
-            del data["sampling_mode"], data["parent_size"]
-        if not self.adaptive:
-            del data["adaptive_target"], data["max_realizations"]
-        if not self.swept:
-            del data["sweep_field"], data["sweep_values"]
-        if self.modulus == "bulk":
-            del data["modulus"]
-        if self.stop == "residual":
-            del data["stop"]
-        if not self.polycrystal:
-            del data["crystal"]
-        return json.dumps(data, sort_keys=True)
+        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> StudySpec:
-        """Inverse of :meth:`to_json`."""
-        data = json.loads(text)
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        """Inverse of :meth:`to_json`; reads every schema version (1: flat fields).
 
-    def __hash__(self) -> int:
-        return hash(self.to_json())
+        Version 2 text is validated again (:func:`load_spec`); version 1 text
+        is taken as it was written, as before. A version newer than this
+        code's :data:`SCHEMA_VERSION` raises ``ValueError``.
+        """
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"a spec's JSON text must hold an object, got {type(data).__name__}")
+        if "schema_version" not in data:  # version 1: the flat dataclass fields
+            return cls.from_flat(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+            )
+        _schema_version(data["schema_version"])
+        return load_spec(data)
+
+    phases = _flat("phases", "``property.phases`` (empty for the polycrystal).")
+    modulus = _flat("modulus", "``property.modulus``: 'bulk' or 'shear' (elasticity).")
+    crystal = _flat("crystal", "``property.crystal``: cubic constants, or empty.")
+    sizes = _flat("sizes", "``sampling.sizes``: edge lengths in voxels.")
+    spacing = _flat("spacing", "``sampling.spacing``: voxel edge, physical units.")
+    length_unit = _flat("length_unit", "``sampling.length_unit``.")
+    realizations = _flat("realizations", "``sampling.realizations`` (first round if adaptive).")
+    sampling_mode = _flat("sampling_mode", "``sampling.mode``.")
+    parent_size = _flat("parent_size", "``sampling.parent_size`` (0: no parent).")
+    adaptive_target = _flat("adaptive_target", "``sampling.adaptive_target`` (0: none).")
+    max_realizations = _flat("max_realizations", "``sampling.max_realizations`` (0: none).")
+    bc = _flat("bc", "``solver.bc``.")
+    tol = _flat("tol", "``solver.tol``.")
+    maxiter = _flat("maxiter", "``solver.maxiter``.")
+    discretization = _flat("discretization", "``solver.discretization``.")
+    batch = _flat("batch", "``solver.batch``: realizations per task.")
+    stop = _flat("stop", "``solver.stop``.")
+    sweep_field = _flat("sweep_field", "``[sweep]``: the swept field ('' without a sweep).")
+    sweep_values = _flat("sweep_values", "``[sweep]``: the swept values.")
+    property = _flat("property", "``property.name``: 'conductivity' or 'elasticity'.")
 
 
 def _with_value(spec: StudySpec, value: float) -> StudySpec:
@@ -255,8 +520,7 @@ def _with_value(spec: StudySpec, value: float) -> StudySpec:
     match = _SWEEP_FIELD.match(spec.sweep_field)
     fields: dict[str, Any] = {
         "name": f"{spec.name} [{spec.sweep_field} = {value:g}]",
-        "sweep_field": "",
-        "sweep_values": (),
+        "sweep": SweepSection(),
     }
     if match["medium"]:
         fields["medium"] = {**spec.medium, match["medium"]: value}
@@ -265,7 +529,7 @@ def _with_value(spec: StudySpec, value: float) -> StudySpec:
         k = int(match["phase"])
         phases[k] = {**phases[k], match["modulus"]: value} if match["modulus"] else value
         fields["phases"] = tuple(phases)
-    return replace(spec, **fields)
+    return spec.replace(**fields)
 
 
 _SECTIONS = {
@@ -303,7 +567,7 @@ def load_spec(source: str | Path | dict[str, Any] | StudySpec) -> StudySpec:
     Parameters
     ----------
     source : path to a TOML file, dict with the same layout, or StudySpec
-        The specification (layout in the module docstring).
+        The specification (layout in docs/spec.rst).
 
     Returns
     -------
@@ -397,7 +661,8 @@ _WHOLE_VOXELS = 1e-9
 
 def _sizes(sampling: Any, spacing: float) -> tuple[int, ...]:
     """Edge lengths in voxels from ``sampling.sizes`` or, in physical units,
-    ``sampling.lengths`` (each a whole number of ``spacing``)."""
+    ``sampling.lengths`` (each a whole number of ``spacing``).
+    """
     table = sampling if isinstance(sampling, dict) else {}
     if "sizes" in table and "lengths" in table:
         raise SpecError("give sampling.sizes (voxels) or sampling.lengths (physical), not both")
@@ -514,15 +779,15 @@ def _validate_sweep(data: dict[str, Any]) -> StudySpec:
     if len(set(swept)) != len(swept):
         raise SpecError(f"{name} must hold distinct values, got {values!r}")
     return replace(
-        specs[0], name=_string(_get(data, "name"), "name"), sweep_field=field,
-        sweep_values=tuple(swept),
+        specs[0], name=_string(_get(data, "name"), "name"),
+        sweep=SweepSection(field=field, values=tuple(swept)),
     )  # fmt: skip
 
 
 def _validate(data: dict[str, Any]) -> StudySpec:
     if "sweep" in data:
         return _validate_sweep(data)
-    known = {"name", "seed", "store", "sweep", *_SECTIONS}
+    known = {"schema_version", "name", "seed", "store", "sweep", *_SECTIONS}
     for key, value in data.items():
         if key not in known:
             raise SpecError(f"unknown field {key!r}; known: {', '.join(sorted(known))}")
@@ -535,6 +800,8 @@ def _validate(data: dict[str, Any]) -> StudySpec:
                         f"unknown field '{key}.{sub}'; known: {', '.join(_SECTIONS[key])}"
                     )
 
+    if "schema_version" in data:
+        _schema_version(data["schema_version"])
     name = _string(_get(data, "name"), "name")
     seed = _integer(_get(data, "seed"), "seed", 0)
 
@@ -608,25 +875,36 @@ def _validate(data: dict[str, Any]) -> StudySpec:
         name=name,
         seed=seed,
         medium=medium,
-        property=prop,
-        phases=phases,
-        sizes=sizes,
-        spacing=spacing,
-        length_unit=length_unit,
-        realizations=realizations,
-        bc=bcs,
-        tol=tol,
-        maxiter=maxiter,
-        discretization=discretization,
-        batch=batch,
-        sampling_mode=mode,
-        parent_size=parent_size,
-        adaptive_target=target,
-        max_realizations=budget,
-        modulus=modulus,
-        crystal=crystal,
-        stop=stop,
+        physics=PhysicsSection(name=prop, phases=phases, modulus=modulus, crystal=crystal),
+        sampling=SamplingSection(
+            sizes=sizes,
+            realizations=realizations,
+            spacing=spacing,
+            length_unit=length_unit,
+            mode=mode,
+            parent_size=parent_size,
+            adaptive_target=target,
+            max_realizations=budget,
+        ),
+        solver=SolverSection(
+            bc=bcs,
+            tol=tol,
+            maxiter=maxiter,
+            discretization=discretization,
+            batch=batch,
+            stop=stop,
+        ),
     )
+
+
+def _schema_version(value: Any) -> int:
+    """A spec's ``schema_version``, checked: an integer from 1 to :data:`SCHEMA_VERSION`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= SCHEMA_VERSION:
+        raise SpecError(
+            f"schema_version must be an integer from 1 to {SCHEMA_VERSION} (this version of "
+            f"sve reads no later spec layout), got {value!r}"
+        )
+    return value
 
 
 def _phases(phases: Any, prop: str, ndim: int) -> tuple:
@@ -642,7 +920,8 @@ def _phases(phases: Any, prop: str, ndim: int) -> tuple:
 
 def _modulus(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> str:
     """``property.modulus``: default "shear" for the polycrystal (whose bulk modulus is
-    exact, so it has no variance to study), "bulk" otherwise."""
+    exact, so it has no variance to study), "bulk" otherwise.
+    """
     table = data.get("property", {})
     if "modulus" not in table:
         return "shear" if medium["generator"] == POLYCRYSTAL else "bulk"

@@ -11,7 +11,9 @@ attributes hold the sweep's spec (``spec``, with ``sweep_field`` and
 ``sweep_values``) and, one per value, ``STORE/sweep-K/`` a complete study
 store of sub-study K (``sve status STORE/sweep-1`` works on it directly). The
 group and every sub-store are created together, beside the final path, and
-moved in place, so a sweep store is never half created.
+moved in place, so a sweep store is never half created
+(:func:`sve.study.store.create_sweep_store`; this module is the dataset side:
+paths, attributes, combining and splitting).
 
 :func:`combine_sweep` joins the sub-studies' datasets along a new first
 dimension ``sweep`` (coordinate: the swept values, in the spec's order;
@@ -30,16 +32,15 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from sve.study.schema import ZARR_FORMAT
 from sve.study.spec import StudySpec
-from sve.study.store import ZARR_FORMAT, built_beside, create_store, different_spec_error
 
 __all__ = [
     "SWEEP_DIM",
     "SWEEP_SEEDING",
     "combine_sweep",
-    "create_sweep_store",
     "is_sweep",
-    "open_sweep",
+    "root_attrs",
     "split_sweep",
     "sweep_store_paths",
 ]
@@ -61,7 +62,8 @@ def sweep_store_paths(spec: StudySpec, store: str | Path) -> list[Path]:
     return [Path(store) / f"sweep-{k}" for k in range(len(spec.sweep_values))]
 
 
-def _root_attrs(spec: StudySpec, store: Path) -> dict:
+def root_attrs(spec: StudySpec, store: Path) -> dict:
+    """Attributes of a sweep store's root group (the sweep's spec, values, sub-stores)."""
     return {
         "title": f"SVE parameter sweep {spec.name!r}",
         "spec": spec.to_json(),
@@ -70,38 +72,6 @@ def _root_attrs(spec: StudySpec, store: Path) -> dict:
         "sweep_stores": [p.name for p in sweep_store_paths(spec, store)],
         "sweep_seeding": SWEEP_SEEDING,
     }
-
-
-def create_sweep_store(
-    spec: StudySpec, store: str | Path, *, overwrite: bool = False
-) -> list[Path]:
-    """Create (or reopen, to resume) a sweep store; return its sub-study store paths.
-
-    An existing store is resumed when it holds the same sweep spec (each
-    sub-store through :func:`sve.study.store.create_store`); a different spec
-    (or a plain study) raises ``ValueError`` unless ``overwrite``.
-    """
-    if not spec.swept:
-        raise ValueError(f"spec {spec.name!r} has no [sweep] table")
-    store = Path(store)
-    if store.exists() and not overwrite:
-        try:
-            held = dict(zarr.open_group(str(store), mode="r", zarr_format=ZARR_FORMAT).attrs)
-        except Exception as err:  # zarr raises several types for a foreign directory
-            raise ValueError(f"store {str(store)!r} is not a readable Zarr store: {err}") from None
-        if held.get("spec") != spec.to_json():
-            raise different_spec_error(store)
-        paths = sweep_store_paths(spec, store)
-        for sub, path in zip(spec.sweep_specs(), paths, strict=True):
-            create_store(sub, path)  # resumes it (or creates one deleted by hand)
-        return paths
-    store.parent.mkdir(parents=True, exist_ok=True)
-    with built_beside(store) as partial:
-        group = zarr.open_group(str(partial), mode="w", zarr_format=ZARR_FORMAT)
-        group.attrs.update(_root_attrs(spec, store))
-        for sub, path in zip(spec.sweep_specs(), sweep_store_paths(spec, partial), strict=True):
-            create_store(sub, path)
-    return sweep_store_paths(spec, store)
 
 
 def is_sweep(source: xr.Dataset | str | Path) -> bool:
@@ -179,13 +149,3 @@ def split_sweep(ds: xr.Dataset) -> list[xr.Dataset]:
         part.attrs = dict(own)
         parts.append(part)
     return parts
-
-
-def open_sweep(store: str | Path) -> xr.Dataset:
-    """Open a sweep store (lazily) as one dataset (:func:`combine_sweep`)."""
-    from sve.study.store import open_study
-
-    store = Path(store)
-    attrs = zarr.open_group(str(store), mode="r", zarr_format=ZARR_FORMAT).attrs
-    spec = StudySpec.from_json(attrs["spec"])
-    return combine_sweep(spec, [open_study(path) for path in sweep_store_paths(spec, store)])

@@ -4,28 +4,30 @@ A task is a function of plain arguments (the spec, a size, a run of
 realization indices) that generates its SVEs inside the worker and returns
 small arrays; it never touches the store and knows nothing of Dask.
 
-Window modes (``sampling.mode`` "windows" or "both", :mod:`sve.study.spec`):
-the parent never travels through the scheduler. Each task regenerates it
-from the spec (:func:`generate_parent`, a pure function of the spec: 0.01 s
-for a 512^2 level cut, 0.07 s for 1024^2, 0.15 s for 128^3, 1.5 s for
-256^3 on this machine) and keeps the last one per worker process, so a worker
-draws it once per study; the generators draw whole periodic fields (FFT),
-so drawing only a window's region is not possible.
+The window modes' parent and its windows are :mod:`sve.study.windows`, the
+random streams :mod:`sve.study.seeding`, the record layout and status codes
+:mod:`sve.study.schema` (names re-exported here for existing callers).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import time
-from dataclasses import replace
 
 import numpy as np
 
 from generators import rotate_tensor
 from sve.solvers import apparent_conductivity, apparent_stiffness
 from sve.study.media import draw_medium, draw_polycrystal
+from sve.study.schema import ERROR_LENGTH, SAMPLINGS, STATUS
+from sve.study.seeding import (
+    PARENT_SEEDING_SCHEME,
+    PARENT_TAG,
+    SEEDING_SCHEME,
+    parent_rng,
+    realization_rng,
+)
 from sve.study.spec import StudySpec
+from sve.study.windows import generate_parent, generate_window, window_count, window_origin
 
 __all__ = [
     "STATUS",
@@ -38,103 +40,14 @@ __all__ = [
     "solve_batch",
     "failed_batch",
     "absent_batch",
+    # defined in sve.study.schema, .seeding and .windows; importable from here too
+    "ERROR_LENGTH",
+    "PARENT_SEEDING_SCHEME",
+    "PARENT_TAG",
+    "SAMPLINGS",
+    "SEEDING_SCHEME",
+    "generate_window",
 ]
-
-#: Status codes of each (size, realization, bc) record, stored as int8. ``failed``:
-#: the task raised (or its workers kept dying); the error text is in ``error``.
-#: ``absent``: a record that is not sampled: in the window modes a window index beyond
-#: the windows the parent holds at that size (:func:`window_count`); in an adaptive
-#: study a realization beyond those its size needed (:func:`sve.study.store.adaptive_progress`).
-#: No value, never solved, counts as finished.
-STATUS = {"pending": 0, "ok": 1, "not_converged": 2, "failed": 3, "absent": 4}
-
-#: The ``sampling`` coordinate of a mode "both" dataset (dimension after ``realization``).
-SAMPLINGS = ("independent", "windows")
-
-#: Second spawn-key word of the parent's stream: a realization index no study reaches,
-#: so the parent never shares a stream with an independent realization.
-PARENT_TAG = 2**63 - 1
-
-#: Length of the stored error messages (fixed-width strings in the store).
-ERROR_LENGTH = 200
-
-SEEDING_SCHEME = (
-    "numpy.random.SeedSequence(entropy=seed, spawn_key=(size_in_voxels, realization)) "
-    "-> numpy.random.default_rng (PCG64)"
-)
-PARENT_SEEDING_SCHEME = (
-    f"numpy.random.SeedSequence(entropy=seed, spawn_key=(parent_size, {PARENT_TAG})) "
-    "-> numpy.random.default_rng (PCG64); windows tile the parent from its origin"
-)
-
-
-def realization_rng(seed: int, size: int, realization: int) -> np.random.Generator:
-    """The random stream of one realization: a pure function of its identity.
-
-    Keyed by the *size in voxels* (not its position in the list of sizes), so
-    that adding, removing or reordering sizes or realizations leaves every
-    existing realization bit-for-bit unchanged, whatever the worker or the
-    order of execution.
-    """
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(size, realization)))
-
-
-def parent_rng(seed: int, parent_size: int) -> np.random.Generator:
-    """The random stream of a study's parent (window modes): keyed by its edge only."""
-    return np.random.default_rng(
-        np.random.SeedSequence(seed, spawn_key=(int(parent_size), PARENT_TAG))
-    )
-
-
-@functools.lru_cache(maxsize=1)
-def _parent(medium_json: str, seed: int, parent_size: int, spacing: float) -> np.ndarray:
-    medium = json.loads(medium_json)
-    phases = draw_medium(medium, parent_size, spacing, parent_rng(seed, parent_size))
-    phases.flags.writeable = False  # shared by every task of this worker
-    return phases
-
-
-def generate_parent(spec: StudySpec) -> np.ndarray:
-    """Phase labels (int8, read-only, shape ``(parent_size,) * ndim``) of the study's parent.
-
-    One periodic realization of the medium, a pure function of the spec
-    (seed, medium, parent size, spacing); the last one is cached per process.
-    """
-    if not spec.windows:
-        raise ValueError(f"the study samples no windows (sampling.mode {spec.sampling_mode!r})")
-    medium = json.dumps(spec.medium, sort_keys=True)
-    return _parent(medium, spec.seed, spec.parent_size, spec.spacing)
-
-
-def window_count(spec: StudySpec, size: int) -> int:
-    """Windows of edge ``size`` the study uses: ``min(realizations, (parent // size)**d)``."""
-    return min(spec.realizations, (spec.parent_size // size) ** spec.ndim)
-
-
-def window_origin(spec: StudySpec, size: int, window: int) -> tuple[int, ...]:
-    """Voxel index of the corner of window ``window`` (< :func:`window_count`) of ``size``.
-
-    The parent holds ``c**d`` non-overlapping windows (``c = parent_size //
-    size``, tiled from the origin, the remainder unused). When the study
-    takes ``n < c**d`` of them it spreads them over the parent: window ``k``
-    is tile number ``k * c**d // n`` in C order, so they are not all
-    neighbours.
-    """
-    available = (spec.parent_size // size) ** spec.ndim
-    n = window_count(spec, size)
-    if not 0 <= window < n:
-        raise ValueError(f"window must be in [0, {n}) at size {size}, got {window}")
-    tile = window * available // n
-    grid = np.unravel_index(tile, (spec.parent_size // size,) * spec.ndim)
-    return tuple(int(g) * size for g in grid)
-
-
-def generate_window(spec: StudySpec, size: int, window: int) -> np.ndarray:
-    """Phase labels (int8, shape ``(size,) * ndim``) of one window of the parent (a copy)."""
-    corner = window_origin(spec, size, window)
-    region = tuple(slice(c, c + size) for c in corner)
-    return np.array(generate_parent(spec)[region])
-
 
 def generate_sve(
     spec: StudySpec, size: int, realization: int, sampling: str | None = None
@@ -218,7 +131,7 @@ def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np
 def _solve(
     spec: StudySpec, size: int, realizations: range, sampling: str | None
 ) -> dict[str, np.ndarray]:
-    out = _empty_batch(replace(spec, sampling_mode="independent"), len(realizations))
+    out = _empty_batch(spec.replace(sampling_mode="independent"), len(realizations))
     windows = sampling == "windows" or (sampling is None and spec.sampling_mode == "windows")
     options = {"spacing": spec.spacing, "tol": spec.tol, "maxiter": spec.maxiter}
     if spec.property == "conductivity":

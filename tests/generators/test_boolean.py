@@ -5,7 +5,13 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
-from _generators_stats import N_SIGMA, lags, mean_and_standard_error, periodic_autocorrelation
+from _generators_stats import (
+    N_SIGMA,
+    lags,
+    mean_and_standard_error,
+    periodic_autocorrelation,
+    torus_fraction_variance,
+)
 from scipy import integrate
 
 from generators import (
@@ -39,11 +45,18 @@ def test_two_point_probability_and_fraction_match_the_exact_ones(shape, radius, 
     ]
     labels = np.stack([p.labels for p in packings])
     ndim = len(shape)
-    fraction, error = mean_and_standard_error(labels.reshape(len(labels), -1).mean(axis=1))
-    assert abs(fraction - volume_fraction) <= N_SIGMA * error
     moment = radius**ndim if isinstance(radius, float) else radius.moment(ndim)
     mean_volume = math.pi ** (ndim / 2) / math.gamma(ndim / 2 + 1) * moment
     intensity = -math.log1p(-volume_fraction) / mean_volume
+    # the band of the fraction comes from its exact variance on the torus, and the spread
+    # of the 32 fractions is held to it (relative error of a sample variance sqrt(2/31))
+    fractions = labels.reshape(len(labels), -1).mean(axis=1)
+    reach = 2 * (radius if isinstance(radius, float) else radius.isf(TAIL_PROBABILITY))
+    variance = torus_fraction_variance(
+        shape, lambda r: boolean_s2(r, intensity, radius, ndim), reach
+    )
+    assert abs(fractions.mean() - volume_fraction) <= N_SIGMA * math.sqrt(variance / 32)
+    assert abs(fractions.var(ddof=1) / variance - 1.0) <= N_SIGMA * math.sqrt(2.0 / 31)
     # the log-normal law is truncated at its 1 - 1e-9 quantile: E[R^2] moves by ~1e-8
     assert boolean_volume_fraction(intensity, radius, ndim) == pytest.approx(volume_fraction)
     mean, error = mean_and_standard_error([periodic_autocorrelation(c) for c in labels])

@@ -7,6 +7,7 @@ import pytest
 from _generators_stats import (
     N_REALIZATIONS,
     N_SIGMA,
+    gaussian_autocorrelation_sd,
     lags,
     mean_and_standard_error,
     periodic_autocorrelation,
@@ -14,6 +15,7 @@ from _generators_stats import (
 from scipy import stats
 
 from generators import (
+    ClippedEmbeddingWarning,
     Exponential,
     Gaussian,
     Matern,
@@ -34,6 +36,14 @@ MODELS = [Exponential(2.0), Gaussian(2.0)]
 pytestmark = pytest.mark.filterwarnings("error::UserWarning")
 
 
+def check_band_width(error, sd, n=N_REALIZATIONS):
+    """The band's standard error (from the spread of n realizations) against its exact
+    value sd / sqrt(n): a sample standard deviation of n near-normal values has relative
+    standard error 1 / sqrt(2 (n - 1)), so the ratio lies within N_SIGMA of those."""
+    ratio = error / (sd / math.sqrt(n))
+    assert abs(ratio - 1.0) <= N_SIGMA / math.sqrt(2 * (n - 1)), ratio
+
+
 def realizations(shape, model, spacing, seed, n=N_REALIZATIONS):
     rng = np.random.default_rng(seed)
     return np.stack([gaussian_field(shape, model, spacing=spacing, rng=rng) for _ in range(n)])
@@ -45,9 +55,11 @@ def realizations(shape, model, spacing, seed, n=N_REALIZATIONS):
 def test_empirical_covariance_matches_the_model_in_physical_units(shape, spacing, model):
     fields = realizations(shape, model, spacing, seed=20240611)
     mean, error = mean_and_standard_error([periodic_autocorrelation(f) for f in fields])
+    sd = gaussian_autocorrelation_sd(_grid_correlation(shape, model, spacing))
     for lag in lags(len(shape)):
         expected = model.correlation(spacing * math.hypot(*lag))
         assert abs(mean[lag] - expected) <= N_SIGMA * error[lag], (lag, mean[lag], expected)
+        check_band_width(error[lag], sd[lag])
 
 
 @pytest.mark.statistical
@@ -113,8 +125,9 @@ def test_embedding_variance_excess_is_the_variance_the_fields_gain():
     shape, model = (16, 16), Gaussian(6.0)
     excess = embedding_variance_excess(shape, model)
     assert excess > 0.01  # a box under 3 correlation lengths: clipping is not negligible
-    with pytest.warns(UserWarning, match=f"{excess:.2e}"):
+    with pytest.warns(ClippedEmbeddingWarning) as caught:
         fields = realizations(shape, model, 1.0, seed=8, n=4000)
+    assert caught[0].message.excess == pytest.approx(excess, rel=1e-12)
     # per-realization mean square: independent draws, so the band is 4 standard errors
     mean, se = mean_and_standard_error((fields**2).mean(axis=(1, 2)))
     assert abs(mean - (1 + excess)) < N_SIGMA * se
@@ -138,8 +151,12 @@ def test_a_generator_advances_between_calls():
 
 def test_clipped_eigenvalues_are_reported():
     # a Gaussian correlation as long as half the box is not positive definite on its torus
-    with pytest.warns(UserWarning, match=r"not positive definite.*variance by a relative"):
+    with pytest.warns(ClippedEmbeddingWarning) as caught:
         field = gaussian_field((16, 16), Gaussian(8.0), rng=1)
+    assert issubclass(ClippedEmbeddingWarning, UserWarning)  # caught by UserWarning filters
+    assert caught[0].message.excess == pytest.approx(
+        embedding_variance_excess((16, 16), Gaussian(8.0)), rel=1e-12
+    )
     assert np.isfinite(field).all()
 
 
@@ -201,11 +218,13 @@ def test_empirical_covariance_of_new_and_anisotropic_models(shape, model):
     assert embedding_variance_excess(shape, model) == 0.0
     fields = realizations(shape, model, 1.0, seed=515)
     mean, error = mean_and_standard_error([periodic_autocorrelation(f) for f in fields])
+    sd = gaussian_autocorrelation_sd(_grid_correlation(shape, model, 1.0))
     ndim = len(shape)
     lag_list = lags(ndim) + [tuple((-1) ** a * (a + 2) for a in range(ndim))]
     for lag in lag_list:
         expected = model.correlation_at(np.array(lag, dtype=float))
         assert abs(mean[lag] - expected) <= N_SIGMA * error[lag], (lag, mean[lag], expected)
+        check_band_width(error[lag], sd[lag])
 
 
 def test_rotated_model_is_symmetric_on_the_grid():
@@ -225,9 +244,11 @@ def test_correlation_length_is_unchanged_when_only_the_box_grows():
     big = realizations((128, 128), model, 1.0, seed=9)
     for fields in (small, big):
         mean, error = mean_and_standard_error([periodic_autocorrelation(f) for f in fields])
+        sd = gaussian_autocorrelation_sd(_grid_correlation(fields.shape[1:], model, 1.0))
         for lag in lags(2):
             expected = model.correlation(math.hypot(*lag))
             assert abs(mean[lag] - expected) <= N_SIGMA * error[lag]
+            check_band_width(error[lag], sd[lag])
 
 
 @pytest.mark.statistical

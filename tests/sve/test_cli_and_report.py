@@ -8,37 +8,17 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sve import report
+from sve import write_report
 from sve.cli import main
 from sve.statistics import ensemble_statistics, fit_variance_scaling
 from sve.study import open_study
 
-TINY = """
-name = "tiny"
-seed = 11
-[medium]
-generator = "gaussian_level_cut"
-ndim = 2
-covariance = "gaussian"
-correlation_length = 1.5
-volume_fraction = 0.5
-[property]
-name = "conductivity"
-phases = [1.0, 10.0]
-[sampling]
-sizes = [6, 9, 12, 18]
-realizations = 8
-[solver]
-bc = ["periodic"]
-batch = 4
-"""
-
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def tiny_run(tmp_path_factory, tiny_toml):
     folder = tmp_path_factory.mktemp("cli")
     spec = folder / "tiny.toml"
-    spec.write_text(TINY)
+    spec.write_text(tiny_toml)
     store = folder / "tiny.zarr"
     code = main(["run", str(spec), "--store", str(store), "--workers", "2"])
     assert code == 0
@@ -70,30 +50,24 @@ def test_report_and_status_commands(tiny_run, capsys):
     assert "ok: 32" in printed and "pending: 0" in printed
 
 
-def test_partial_dataset_gets_a_banner(tmp_path):
+def test_partial_dataset_gets_a_banner(tmp_path, tiny_spec_data):
     from sve.study import load_spec
-    from sve.study.store import empty_dataset
+    from sve.study.schema import empty_dataset
 
-    spec = load_spec({**_tiny_dict(), "sampling": {"sizes": [6, 9, 12], "realizations": 4}})
+    spec = load_spec(tiny_spec_data(sampling={"sizes": [6, 9, 12], "realizations": 4}))
     ds = empty_dataset(spec)
     rng = np.random.default_rng(0)
     ds["conductivity"][:, :2] = 3 + rng.random((3, 2, 1, 2, 2))
     ds["status"][:, :2] = 1
     ds["iterations"][:, :2] = 10
     ds["wall_time"][:, :2] = 0.1
-    text = report(ds, tmp_path).read_text()
+    text = write_report(ds, tmp_path).read_text()
     assert "Partial study" in text and "6 of 12 solves finished" in text
 
 
-def _tiny_dict():
-    import tomllib
-
-    return tomllib.loads(TINY)
-
-
-def test_bad_spec_exits_2_naming_the_field(tmp_path, capsys):
+def test_bad_spec_exits_2_naming_the_field(tmp_path, capsys, tiny_toml):
     spec = tmp_path / "bad.toml"
-    spec.write_text(TINY.replace("volume_fraction = 0.5", "volume_fraction = 1.3"))
+    spec.write_text(tiny_toml.replace("volume_fraction = 0.5", "volume_fraction = 1.3"))
     assert main(["run", str(spec), "--store", str(tmp_path / "s.zarr")]) == 2
     assert "medium.volume_fraction must be in (0, 1), got 1.3" in capsys.readouterr().err
     assert not (tmp_path / "s.zarr").exists()

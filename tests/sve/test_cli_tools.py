@@ -79,7 +79,7 @@ def test_solve_laminate_every_bc(tmp_path, capsys):
             "--out must end in .npy",
         ),
         (["generate", "nope", "--size", "16", "--out", "x.npy"], "generator must be one of"),
-        (["solve", "missing.npy", "--conductivity", "1,2"], "does not exist"),
+        (["solve", "missing.npy", "--conductivity", "1,2"], "no such file or folder"),
     ],
 )
 def test_bad_input_exits_2_naming_it(tmp_path, monkeypatch, capsys, argv, message):
@@ -99,7 +99,7 @@ def test_solve_rejects_bad_values(tmp_path, capsys):
 
 def test_solve_stiffness_matches_the_python_api(tmp_path, capsys):
     """`--stiffness` once per phase gives the tensor of `apparent_stiffness`, bit for bit."""
-    from sve.solvers.elasticity import apparent_stiffness
+    from sve.solvers import apparent_stiffness
 
     image = tmp_path / "laminate.npy"
     phases = laminate((8, 8), 0.5, axis=0)
@@ -212,3 +212,51 @@ def test_solve_with_multigrid_and_the_tensor_stopping_rule(tmp_path, capsys):
     stiffness = ["--stiffness", "E=1,nu=0.3", "--stiffness", "E=2,nu=0.3"]
     assert main(["solve", str(image), *stiffness, "--stop", "tensor"]) == 2
     assert "--stop for --stiffness must be residual" in capsys.readouterr().err
+
+
+def test_solve_reads_a_tiff_with_a_mapping_and_box_voxels(tmp_path, capsys):
+    """Layers along axis 1 of a 255/0 TIFF: across them the arithmetic mean, along them the
+    harmonic one (exact for every voxel shape)."""
+    import tifffile
+
+    grey = np.zeros((8, 8), np.uint8)
+    grey[:, 4:] = 255
+    tifffile.imwrite(tmp_path / "scan.tif", grey)
+    argv = ["solve", str(tmp_path / "scan.tif"), "--mapping", "0=0,255=1", "--spacing", "1,3",
+            "--unit", "um", "--conductivity", "1,3", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    tensor = np.array(json.loads(capsys.readouterr().out)[0]["tensor"])
+    np.testing.assert_allclose(np.diag(tensor), [2.0, 1.5], rtol=1e-6)
+
+
+def test_representativity_of_a_thresholded_image(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    grey = np.where(rng.random((64, 64)) < 0.4, 200.0, 50.0) + rng.normal(0, 5, (64, 64))
+    np.save(tmp_path / "grey.npy", grey)
+    argv = ["representativity", str(tmp_path / "grey.npy"), "--threshold", "otsu",
+            "--spacing", "0.5", "--unit", "mm", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["unit"] == "mm" and [p["phase"] for p in record["phases"]] == [0, 1]
+    one = record["phases"][1]
+    assert abs(one["volume_fraction"] - 0.4) < 0.05  # 4 binomial sigmas of 4096 voxels
+    assert one["rve_edge_low"] <= one["rve_edge"] <= one["rve_edge_high"]
+    assert main(argv[:-1]) == 0  # the table form
+    assert "phase 1: volume fraction" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--mapping", "0:0"], "--mapping takes STORED=LABEL pairs"),
+        (["--spacing", "1,x"], "--spacing takes comma-separated floats"),
+        (["--threshold", "high"], "--threshold takes comma-separated floats"),
+        (["--mapping", "0=0"], "values outside the mapping"),
+    ],
+)
+def test_image_options_errors_name_the_option(tmp_path, capsys, argv, message):
+    image = np.zeros((8, 8), np.uint8)
+    image[:, 4:] = 1
+    np.save(tmp_path / "labels.npy", image)
+    assert main(["representativity", str(tmp_path / "labels.npy"), *argv]) == 2
+    assert message in capsys.readouterr().err

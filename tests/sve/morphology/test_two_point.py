@@ -78,7 +78,7 @@ def test_bad_inputs(phases, kwargs, error, match):
 
 
 def test_radial_average_bad_inputs():
-    with pytest.raises(ValueError, match="spacing entries must be finite and > 0"):
+    with pytest.raises(ValueError, match="spacing must be finite and > 0"):
         radial_average(np.zeros((4, 4)), spacing=-1.0)
     with pytest.raises(ValueError, match="bin_width must be"):
         radial_average(np.zeros((4, 4)), bin_width=0.0)

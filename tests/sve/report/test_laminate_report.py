@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sve import report
+from sve import write_report
 from sve.study import load_spec, run_study
 
 
@@ -21,7 +21,7 @@ def test_laminate_report_drops_isotropic_bounds_and_flags_the_integral_range(tmp
         }
     )
     ds = run_study(spec, store=tmp_path / "layers.zarr", workers=1)
-    written = report(ds, tmp_path / "report")
+    written = write_report(ds, tmp_path / "report")
     numbers, text = written.numbers, written.markdown.read_text()
     assert np.isnan(float(numbers["hs_lower"])) and "Hashin–Shtrikman (2-D)" not in text
     assert "assume statistical isotropy" in text and "no finite integral range" in text

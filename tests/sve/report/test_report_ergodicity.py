@@ -12,12 +12,14 @@ import tomllib
 import numpy as np
 import pytest
 import xarray as xr
+from scipy import stats
 
-from sve.report import key_numbers, report
+from generators import Exponential, level_cut_integral_range
+from sve.report import key_numbers, write_report
 from sve.statistics import ensemble_statistics
 from sve.statistics.ergodicity import window_ergodicity
 from sve.study import load_spec
-from sve.study.store import empty_dataset
+from sve.study.schema import empty_dataset
 from sve.study.tasks import solve_batch
 
 BOTH = """
@@ -73,10 +75,16 @@ def test_ergodic_medium_is_not_flagged(ergodic, tmp_path):
     assert p == pytest.approx(float(test["combined_p_value"]))
     np.testing.assert_allclose(numbers["ergodicity_p"], test["p_value"])
     assert bool(numbers["parent_inside"].all())
+    # the parent's band is z sqrt(phi (1 - phi) A / V) with the exact integral range of
+    # the level cut's indicator: a wider band could not fail the line above
+    area = level_cut_integral_range(Exponential(1.0), 0.5, 2)
+    edges = numbers["parent_length"].values.astype(float)
+    expected = stats.norm.ppf(0.995) * np.sqrt(0.25 * area / edges**2)
+    np.testing.assert_allclose(numbers["parent_band"], expected, rtol=1e-12)
     # the convergence pages use the independent realizations only
     independent = ergodic.sel(sampling="independent", drop=True)
     xr.testing.assert_allclose(numbers["mean"], ensemble_statistics(independent)["mean"])
-    text = report(ergodic, tmp_path).read_text()
+    text = write_report(ergodic, tmp_path).read_text()
     section = text.split("## Ergodicity", 1)[1].split("\n## ", 1)[0]
     assert f"Verdict: **not rejected**, p = {p:.3g}." in section
     assert "| 16 | static | 16 |" in section and "| 64 | 0.4968 |" in section
@@ -90,13 +98,13 @@ def test_nonergodic_control_is_flagged(control, tmp_path):
     assert p < 1e-6 and bool(numbers["ergodicity_flagged"])
     assert "non-ergodic: rejected at the 0.01 level" in numbers.attrs["ergodicity"]
     assert not bool(numbers["parent_inside"].isel(parent_length=-1))
-    text = report(control, tmp_path).read_text()
+    text = write_report(control, tmp_path).read_text()
     assert f"Verdict: **non-ergodic**, p = {p:.3g}." in text
 
 
 def test_windows_only_study_reports_without_a_p_value(tmp_path):
     ds = solved(0.0, mode="windows")
-    written = report(ds, tmp_path)
+    written = write_report(ds, tmp_path)
     numbers = written.numbers
     assert np.isnan(float(numbers["ergodicity_p_value"]))
     assert 'sampling.mode = "windows"' in numbers.attrs["ergodicity"]

@@ -1,6 +1,6 @@
 """The convergence report: key numbers, Markdown, the HTML page in headless Chromium.
 
-A tiny study (the TINY spec of ``tests/sve/test_cli_and_report.py`` with the
+A tiny study (the ``tiny_spec_data`` of ``tests/conftest.py`` with the
 KUBC/PBC/SUBC bracket) is solved in-process once per module: no Dask, a few
 seconds.
 """
@@ -11,13 +11,12 @@ import os
 import re
 import shutil
 import subprocess
-import tomllib
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from sve.report import FIGURES, key_numbers, report
+from sve.report import FIGURES, key_numbers, write_report
 from sve.statistics import (
     ensemble_statistics,
     fit_integral_range,
@@ -26,57 +25,23 @@ from sve.statistics import (
     rve_size,
 )
 from sve.study import load_spec
-from sve.study.store import empty_dataset
-from sve.study.tasks import failed_batch, solve_batch
-
-TINY = """
-name = "tiny"
-seed = 11
-[medium]
-generator = "gaussian_level_cut"
-ndim = 2
-covariance = "gaussian"
-correlation_length = 1.5
-volume_fraction = 0.5
-[property]
-name = "conductivity"
-phases = [1.0, 10.0]
-[sampling]
-sizes = [6, 9, 12, 18]
-realizations = 8
-[solver]
-bc = ["kinematic", "periodic", "static"]
-batch = 4
-"""
-
-
-def _solved(spec, sizes=None):
-    """The study dataset with the given size indices solved (all by default)."""
-    ds = empty_dataset(spec)
-    for k, size in enumerate(spec.sizes):
-        if sizes is None or k in sizes:
-            for name, values in solve_batch(spec, size, range(spec.realizations)).items():
-                ds[name][k] = values
-    ds.attrs["runs"] = json.dumps(
-        [{"started": "t0", "finished": "t1", "wall_time_s": 1.0, "workers": 2,
-          "scheduler": "test", "tasks": 8, "failed_tasks": 0}]
-    )
-    return ds
+from sve.study.schema import empty_dataset
+from sve.study.tasks import failed_batch
 
 
 @pytest.fixture(scope="module")
-def spec():
-    return load_spec(tomllib.loads(TINY))
+def spec(tiny_spec_data):
+    return load_spec(tiny_spec_data(solver={"bc": ["kinematic", "periodic", "static"]}))
 
 
 @pytest.fixture(scope="module")
-def study(spec):
-    return _solved(spec)
+def study(spec, solve_study):
+    return solve_study(spec)
 
 
 @pytest.fixture(scope="module")
 def written(study, tmp_path_factory):
-    return report(study, tmp_path_factory.mktemp("report"))
+    return write_report(study, tmp_path_factory.mktemp("report"))
 
 
 def _layer(study, spec):
@@ -141,9 +106,9 @@ def test_markdown_and_html_show_the_layer_numbers(study, spec, written):
     assert os.fspath(written) == str(written.markdown)
 
 
-def test_partial_store_gets_a_banner_with_counts_per_size(spec, tmp_path):
-    ds = _solved(spec, sizes=(0, 1))  # the two smaller sizes finished, the others pending
-    text = report(ds, tmp_path).read_text()
+def test_partial_store_gets_a_banner_with_counts_per_size(spec, solve_study, tmp_path):
+    ds = solve_study(spec, sizes=(0, 1))  # the two smaller sizes finished, the others pending
+    text = write_report(ds, tmp_path).read_text()
     assert "Partial study" in text and "48 of 96 solves finished" in text
     assert "| 6 | 24 | 0 | 0 | 0 | 24 |" in text  # size, ok, not conv., failed, missing, expected
     assert "| 18 | 0 | 0 | 0 | 24 | 24 |" in text
@@ -156,22 +121,22 @@ def test_failed_records_are_listed_with_their_error(spec, study, tmp_path):
     failure = failed_batch(spec, range(2), RuntimeError("solver exploded"))
     for name, values in failure.items():
         ds[name][1, :2] = values
-    text = report(ds, tmp_path).read_text()
+    text = write_report(ds, tmp_path).read_text()
     assert "6 solves failed" in text and "## Failed records" in text
     assert "| RuntimeError: solver exploded | 2 | 9/0, 9/1 |" in text
 
 
 def test_empty_or_foreign_store_is_a_clear_error(spec, tmp_path):
     with pytest.raises(ValueError, match="no successful solve yet"):
-        report(empty_dataset(spec), tmp_path / "empty")
+        write_report(empty_dataset(spec), tmp_path / "empty")
     with pytest.raises(ValueError, match="not an SVE study"):
-        report(xr.Dataset({"x": ("a", [1.0])}), tmp_path / "foreign")
+        write_report(xr.Dataset({"x": ("a", [1.0])}), tmp_path / "foreign")
     foreign = tmp_path / "foreign.zarr"
     xr.Dataset({"x": ("a", [1.0])}).to_zarr(foreign, consolidated=False)
     with pytest.raises(ValueError, match="not an SVE study store"):
-        report(foreign, tmp_path / "foreign-report")
+        write_report(foreign, tmp_path / "foreign-report")
     with pytest.raises(ValueError, match="does not exist"):
-        report(tmp_path / "missing.zarr", tmp_path / "missing-report")
+        write_report(tmp_path / "missing.zarr", tmp_path / "missing-report")
 
 
 # ---------------------------------------------------------------- the page in a browser

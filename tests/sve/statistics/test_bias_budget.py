@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 from _synthetic import study_dataset
+from scipy import stats
 
 from sve.statistics import boundary_bias, error_budget
+from tests._intervals import fit_half_width_range, sd_factor_range
 
 SIZES = np.array([8, 16, 32, 64])
 
@@ -36,6 +38,25 @@ def test_gap_and_its_exponent():
     assert ((periodic["drift_low"] < 0) & (0 < periodic["drift_high"])).all()
     assert (bias["drift"].isel(size=-1) == 0).all()
 
+    # widths, from the law of the data: the paired gap has sd 0.2/L per realization; a
+    # drift combines two independent means of variance 0.05/L² (KUBC, SUBC: z + g/2,
+    # z - g/2) or 0.04/L² (PBC); each sample sd lies in its chi-square range
+    n, t = 40, stats.t.ppf(0.9995, 39)
+    low, high = sd_factor_range(n)
+    gap_half = (bias["gap_high"] - bias["gap_low"]).values / 2
+    expected = t * 0.2 / SIZES / np.sqrt(n)
+    assert ((low * expected < gap_half) & (gap_half < high * expected)).all()
+    for bc, variance in (("kinematic", 0.05), ("static", 0.05), ("periodic", 0.04)):
+        half = (drift.sel(bc=bc)["drift_high"] - drift.sel(bc=bc)["drift_low"]).values / 2
+        se = np.sqrt(variance / SIZES[:-1] ** 2 / n + variance / SIZES[-1] ** 2 / n)
+        assert ((low * t * se < half) & (half < high * t * se)).all(), bc
+    # the gap exponent: a line through ln gap (relative se 0.1/sqrt(n) at every size)
+    x = np.log(SIZES)
+    se0 = np.sqrt(0.01 / n / np.sum((x - x.mean()) ** 2))
+    fit_low, fit_high = fit_half_width_range(se0, len(SIZES) - 2, 0.999)
+    half = float(bias["gap_exponent_high"] - bias["gap_exponent_low"]) / 2
+    assert low * fit_low < half < high * fit_high
+
 
 @pytest.mark.statistical
 def test_drift_fit_recovers_limit_and_exponent():
@@ -47,7 +68,25 @@ def test_drift_fit_recovers_limit_and_exponent():
     bias = boundary_bias(study_dataset(z, sizes), confidence=0.999).sel(bc="periodic")
     assert float(bias["limit_low"]) < 3.0 < float(bias["limit_high"])
     assert float(bias["drift_exponent_low"]) < -1.0 < float(bias["drift_exponent_high"])
-    assert float(bias["limit_high"] - bias["limit_low"]) < 0.05  # far narrower than the drift
+    # widths: the Fisher standard errors of Z_inf + c x^kappa (x = L / 64, c = 2/64,
+    # kappa = -1) with the exact standard errors 0.5 / (L sqrt(200)) of the means,
+    # bounded over the 4-sigma box of (c, kappa) around the truth, times the sample-sd
+    # range of the means' errors and the chi-square inflation range on 7 - 3 dof
+    x, sigma = sizes / 64, 0.5 / sizes / np.sqrt(200)
+
+    def fisher(c, kappa):
+        jacobian = np.stack([np.ones_like(x), x**kappa, c * x**kappa * np.log(x)], axis=1)
+        return np.sqrt(np.diag(np.linalg.inv(jacobian.T @ (jacobian / sigma[:, None] ** 2))))
+
+    truth = fisher(2 / 64, -1.0)
+    box = [fisher(2 / 64 + a * 4 * truth[1], -1.0 + b * 4 * truth[2])
+           for a in (-1, 1) for b in (-1, 1)]  # fmt: skip
+    s_low, s_high = sd_factor_range(200)
+    for k, name in ((0, "limit"), (2, "drift_exponent")):
+        low, _ = fit_half_width_range(min(se[k] for se in box), len(sizes) - 3, 0.999)
+        _, high = fit_half_width_range(max(se[k] for se in box), len(sizes) - 3, 0.999)
+        half = float(bias[f"{name}_high"] - bias[f"{name}_low"]) / 2
+        assert s_low * low < half < s_high * high, (name, s_low * low, half, s_high * high)
 
 
 def test_drift_fit_needs_four_sizes():
@@ -88,3 +127,23 @@ def test_bad_inputs():
         error_budget(ds, tol=2.0)
     with pytest.raises(ValueError, match="dimensions 'size' and 'realization'"):
         boundary_bias(ds.isel(realization=0))
+
+
+@pytest.mark.statistical
+def test_limit_is_flagged_when_the_means_do_not_decay():
+    """Means with no size effect (3 + 0.3 noise): kappa -> 0 leaves Z_inf unidentified
+    (the fit returns a limit of hundreds with a +-1e6 interval for seeds 1, 3, 4, 5).
+    ``limit_supported`` must say so for every seed, and hold where the means decay."""
+    sizes = np.array([8, 12, 16, 24, 32, 48, 64])
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        flat = boundary_bias(study_dataset(3.0 + 0.3 * rng.standard_normal((7, 20)), sizes))
+        assert not bool(flat["limit_supported"].sel(bc="periodic")), seed
+        assert "limit_supported" in flat.attrs["limit_rule"]
+    rng = np.random.default_rng(7)
+    z = 3.0 + 2.0 / sizes[:, None] + 0.5 / sizes[:, None] * rng.standard_normal((7, 200))
+    decaying = boundary_bias(study_dataset(z, sizes)).sel(bc="periodic")
+    assert bool(decaying["limit_supported"])
+    # three sizes (the drift fit needs four): no fit, hence not supported either
+    few = boundary_bias(study_dataset(z[:3], sizes[:3]))
+    assert not few["limit_supported"].any()

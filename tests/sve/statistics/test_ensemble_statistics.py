@@ -3,9 +3,15 @@
 import numpy as np
 import pytest
 import xarray as xr
-from scipy import stats
+from scipy import special, stats
 
 from sve.statistics import ensemble_statistics, fit_variance_scaling, isotropic_part
+from tests._intervals import (
+    check_coverage,
+    check_mean_width,
+    chi2_inflation,
+    student_half_width,
+)
 
 
 def synthetic(rng, *, exponent=-2.0, n=40, sizes=(8, 16, 32, 64, 128), trials=1, d=2):
@@ -56,17 +62,44 @@ def test_pending_records_left_out():
 @pytest.mark.statistical
 @pytest.mark.parametrize("exponent", [-2.0, -3.0, -1.2])
 def test_exponent_interval_covers_truth_at_nominal_rate(exponent):
-    """Over 400 independent synthetic studies the 95 % interval covers the true
-    exponent 95 % of the time; band: 4 binomial standard errors."""
-    trials = 400
-    ds = synthetic(np.random.default_rng(3), exponent=exponent, trials=trials)
+    """Over 400 independent synthetic studies the 95 % interval covers the true exponent
+    at the nominal rate on both sides, and it is as wide as theory says.
+
+    Width: ln s² of n normal values has variance ψ₁((n-1)/2), which sets the fit's
+    weights w, so the half-width is z se₀ √max(χ²/dof, 1) with se₀ = 1/√(Σ w (x - x̄)²)
+    exact and χ² the fit's chi-square on 5 - 2 = 3 degrees of freedom; its mean over
+    the trials is held to z se₀ E[√max(χ²₃/3, 1)] within 4 standard errors."""
+    trials, n = 400, 40
+    ds = synthetic(np.random.default_rng(3), exponent=exponent, n=n, trials=trials)
     fit = fit_variance_scaling(ensemble_statistics(ds))
-    covered = ((fit["exponent_low"] <= exponent) & (exponent <= fit["exponent_high"])).mean()
-    band = 4 * np.sqrt(0.95 * 0.05 / trials)
-    assert abs(float(covered) - 0.95) < band
+    check_coverage(fit["exponent_low"], fit["exponent_high"], exponent, 0.95)
+    x = np.log(ds["length"].values)
+    w = 1.0 / special.polygamma(1, (n - 1) / 2.0)  # equal n: equal weights
+    se0 = 1.0 / np.sqrt(w * np.sum((x - x.mean()) ** 2))
+    z = stats.norm.ppf(0.975)
+    half = (fit["exponent_high"] - fit["exponent_low"]).values / 2
+    assert (half >= z * se0 * (1 - 1e-12)).all()  # the inflation never narrows it
+    inflation, spread = chi2_inflation(len(x) - 2)
+    check_mean_width(half, z * se0 * inflation, z * se0 * spread)
     # and the estimate is unbiased within its standard error of the mean over trials
     spread = float(fit["exponent"].std()) / np.sqrt(trials)
     assert abs(float(fit["exponent"].mean()) - exponent) < 4 * spread + 0.02  # 0.02: ln s² bias
+
+
+@pytest.mark.statistical
+def test_mean_interval_coverage_and_width():
+    """Student intervals of the mean over 500 independent cells (5 sizes x 100 trials):
+    two-sided coverage at 95 %, and mean half-width t c₄(n) σ/√n (E[s] = c₄ σ) per size
+    within 4 standard errors of its sampling spread."""
+    n, trials = 20, 100
+    ds = synthetic(np.random.default_rng(11), n=n, trials=trials)
+    s = ensemble_statistics(ds)
+    check_coverage(s["ci_low"], s["ci_high"], 3.0, 0.95)
+    for size in ds["size"].values:
+        sigma = np.sqrt(0.5 * float(size) ** -2.0)
+        cell = s.sel(size=size)
+        expected, sd = student_half_width(sigma, n, 0.95)
+        check_mean_width((cell["ci_high"] - cell["ci_low"]) / 2, expected, sd)
 
 
 def test_fit_errors():
@@ -96,18 +129,28 @@ def test_statistics_errors():
 @pytest.mark.statistical
 def test_bootstrap_intervals():
     """Normal data: the percentile interval of the mean matches Student's to O(1/n) and a
-    fixed seed reproduces it; the variance interval holds the true variance."""
-    ds = synthetic(np.random.default_rng(6), n=200, trials=3)
+    fixed seed reproduces it; over 200 independent cells both bootstrap intervals cover
+    the truth two-sided at 95 %, and the variance interval is as wide as the sampling
+    law of s² says (half-width z √2 σ²/√(n-1) for normal data)."""
+    n = 200
+    ds = synthetic(np.random.default_rng(6), n=n, trials=40)
     plain = ensemble_statistics(ds)
     boot = ensemble_statistics(ds, bootstrap=2000, rng=9)
     assert boot[list(plain.data_vars)].identical(plain)
     width = plain["ci_high"] - plain["ci_low"]
     # bootstrap quantiles of 2000 resamples scatter by ~3 % of the width; n=200: z vs t ~1 %
     np.testing.assert_allclose(boot["mean_boot_high"] - boot["mean_boot_low"], width, rtol=0.1)
+    check_coverage(boot["mean_boot_low"], boot["mean_boot_high"], 3.0, 0.95)
     truth = 0.5 * ds["size"].astype(float) ** -2.0
-    assert (
-        (boot["variance_boot_low"] < truth) & (truth < boot["variance_boot_high"])
-    ).mean() > 0.8
+    low, high = boot["variance_boot_low"] / truth, boot["variance_boot_high"] / truth
+    check_coverage(low, high, 1.0, 0.95)
+    # relative half-width of the variance interval: z sqrt(2 / (n - 1)) (Var s² = 2σ⁴/(n-1));
+    # the bootstrap reads it off the sample's own kurtosis, whose estimate from n = 200
+    # normal values has a relative standard deviation of sqrt(24 / n) / 2 on the width
+    half = ((high - low) / 2).values
+    z = stats.norm.ppf(0.975)
+    expected = z * np.sqrt(2 / (n - 1))
+    check_mean_width(half, expected, expected * np.sqrt(24 / n) / 2)
     again = ensemble_statistics(ds, bootstrap=2000, rng=9)
     assert again.identical(boot)
 

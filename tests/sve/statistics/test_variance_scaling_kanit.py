@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from _synthetic import study_dataset
+from scipy import special, stats
 
 from generators import Gaussian, PowerLaw, gaussian_field
 from sve.statistics import (
@@ -12,6 +13,12 @@ from sve.statistics import (
     point_variance,
     realizations_needed,
     rve_size,
+)
+from tests._intervals import (
+    check_coverage,
+    check_mean_width,
+    chi2_inflation,
+    fit_half_width_range,
 )
 
 CONFIDENCE = 0.999  # 3.3 sigma: a pinned seed fails by chance with probability 1e-3
@@ -40,6 +47,23 @@ def test_short_range_exponent_and_integral_range(ndim, sizes, n):
     assert not bool(fit["anomalous"])
     exact = model.integral_range(ndim)  # unit field: D^2 = 1
     assert float(fit["integral_range_low"]) < exact < float(fit["integral_range_high"])
+    # widths: alpha's half-width is z se₀/d times the inflation (between 1 and its 1e-4
+    # quantile); ln A's is the delta method, bounded over the 4-sigma box of the fitted
+    # slope and centre around the truth, times the same inflation range
+    se0, sigma_c, _, c = _expected_fit(sizes, n, 1.0, exact, 1.0, ndim)
+    low, high = fit_half_width_range(se0 / ndim, len(sizes) - 2, CONFIDENCE)
+    assert low * (1 - 1e-9) < float(fit["alpha_high"] - fit["alpha_low"]) / 2 < high
+    gammas = -ndim + 4 * se0 * np.array([-1.0, 1.0])
+    centres = c + 4 * sigma_c * np.array([-1.0, 1.0])
+    spread = [
+        np.hypot(ndim / g * sigma_c, ndim * (0.0 - k) / g**2 * se0)  # ln D² = 0
+        for g in gammas
+        for k in centres
+    ]
+    low, _ = fit_half_width_range(min(spread), len(sizes) - 2, CONFIDENCE)
+    _, high = fit_half_width_range(max(spread), len(sizes) - 2, CONFIDENCE)
+    log_half = float(np.log(fit["integral_range_high"] / fit["integral_range_low"])) / 2
+    assert low < log_half < high, (low, log_half, high)
     # the Kanit fit is the same line as fit_variance_scaling
     plain = fit_variance_scaling(statistics).isel(bc=0)
     assert float(fit["exponent"]) == pytest.approx(float(plain["exponent"]), rel=1e-12)
@@ -87,6 +111,12 @@ def test_long_range_flagged_anomalous():
     expected = float(fit_variance_scaling(exact)["exponent"].isel(bc=0))
     assert abs(expected + beta) < 0.1  # the long-range decay, slightly slowed (docstring)
     assert abs(float(fit["exponent"]) - expected) < 4 * float(fit["exponent_se"])
+    # that band is the fit's own standard error: bound it by the weights' se₀ times the
+    # chi-square inflation range, or a too-wide error would let any exponent pass
+    se0, _, _, _ = _expected_fit(sizes, count, 1.0, 1.0, beta / 2)
+    low, high = fit_half_width_range(se0, len(sizes) - 2, 0.95)
+    z = stats.norm.ppf(0.975)
+    assert low / z * (1 - 1e-9) < float(fit["exponent_se"]) < high / z
 
 
 def kanit_dataset(rng, *, d2=2.0, area=5.0, alpha=1.0, sizes=(4, 8, 16, 32, 64), n=50, trials=1):
@@ -97,24 +127,55 @@ def kanit_dataset(rng, *, d2=2.0, area=5.0, alpha=1.0, sizes=(4, 8, 16, 32, 64),
     return study_dataset(values, sizes.astype(int), bc=range(trials))
 
 
+def _expected_fit(sizes, n, d2, area, alpha, ndim=2):
+    """Weighted fit of ln s² on ln L at the truth: the weight w of every size, se₀ of the
+    slope and σ_c of the centre (before inflation), the centre x̄ and the expected centre
+    E[c] (E ln s² = ln σ² + ψ((n-1)/2) - ln((n-1)/2) for n normal values)."""
+    x = np.log(np.asarray(sizes, float))
+    w = np.full(x.shape, 1.0 / special.polygamma(1, (n - 1) / 2.0))
+    variance = d2 * (area / np.exp(x) ** ndim) ** alpha
+    log_s2 = np.log(variance) + special.digamma((n - 1) / 2) - np.log((n - 1) / 2)
+    xm = np.sum(w * x) / np.sum(w)
+    se0 = 1.0 / np.sqrt(np.sum(w * (x - xm) ** 2))
+    return se0, 1.0 / np.sqrt(np.sum(w)), xm, np.sum(w * log_s2) / np.sum(w)
+
+
 @pytest.mark.statistical
 def test_kanit_relations_coverage():
-    """Over 300 synthetic studies with known D^2, A, alpha, the 95 % intervals of alpha, A
-    and V_RVE cover the truth at the nominal rate (band: 4 binomial standard errors)."""
-    trials, d2, area, alpha = 300, 2.0, 5.0, 0.8
-    ds = kanit_dataset(np.random.default_rng(7), d2=d2, area=area, alpha=alpha, trials=trials)
+    """Over 400 synthetic studies with known D^2, A, alpha, the 95 % intervals of alpha, A
+    and V_RVE cover the truth two-sided at the nominal rate, and their mean half-widths
+    (of alpha; of ln A and ln V_RVE, whose intervals are log-normal) are those of the
+    delta method at the truth times the mean chi-square inflation E[√max(χ²₃/3, 1)].
+
+    The width bands are t tests of the mean half-width over the trials (their spread
+    comes from the inflation and from the estimated slope in the delta method)."""
+    trials, d2, area, alpha, n, d = 400, 2.0, 5.0, 0.8, 50, 2
+    sizes = (4, 8, 16, 32, 64)
+    ds = kanit_dataset(
+        np.random.default_rng(7), d2=d2, area=area, alpha=alpha, sizes=sizes, n=n, trials=trials
+    )
     statistics = ensemble_statistics(ds)
-    fit = fit_integral_range(statistics, ndim=2, point_variance=d2)
-    rve = rve_size(fit, statistics, relative_error=0.01, realizations=5)
-    true_rve = area * (4 * d2 / (0.01**2 * 3.0**2 * 5)) ** (1 / alpha)
-    band = 0.95 - 4 * np.sqrt(0.95 * 0.05 / trials)
-    for low, high, truth in [
-        (fit["alpha_low"], fit["alpha_high"], alpha),
-        (fit["integral_range_low"], fit["integral_range_high"], area),
-        (rve["rve_volume_low"], rve["rve_volume_high"], true_rve),
-    ]:
-        assert float(((low < truth) & (truth < high)).mean()) > band
+    fit = fit_integral_range(statistics, ndim=d, point_variance=d2)
+    eps, count, zbar = 0.01, 5, 3.0
+    rve = rve_size(fit, statistics, relative_error=eps, realizations=count)
+    true_rve = area * (4 * d2 / (eps**2 * zbar**2 * count)) ** (1 / alpha)
+    check_coverage(fit["alpha_low"], fit["alpha_high"], alpha, 0.95)
+    check_coverage(fit["integral_range_low"], fit["integral_range_high"], area, 0.95)
+    check_coverage(rve["rve_volume_low"], rve["rve_volume_high"], true_rve, 0.95)
     assert bool(rve["extrapolated"].all())  # 1 % needs far more than L = 64
+
+    z, gamma = stats.norm.ppf(0.975), -alpha * d
+    se0, sigma_c, xm, c = _expected_fit(sizes, n, d2, area, alpha)
+    inflation, _ = chi2_inflation(len(sizes) - 2)
+    check_mean_width((fit["alpha_high"] - fit["alpha_low"]) / 2, z * se0 / d * inflation)
+    se_log_area = np.hypot(d / gamma * sigma_c, d * (np.log(d2) - c) / gamma**2 * se0)
+    log_half = np.log(fit["integral_range_high"] / fit["integral_range_low"]) / 2
+    check_mean_width(log_half, z * se_log_area * inflation)
+    target = np.log(eps**2 * zbar**2 * count / 4)
+    se_log_length = np.hypot(sigma_c / gamma, (target - c) / gamma**2 * se0)
+    # the third term, (2/γ)² s²/(n Z²) at the largest size, is < 1e-6 of the others
+    log_half = np.log(rve["rve_volume_high"] / rve["rve_volume_low"]) / 2
+    check_mean_width(log_half, z * d * se_log_length * inflation)
 
 
 def test_rve_formula_and_realizations_needed():
@@ -139,6 +200,12 @@ def test_rve_formula_and_realizations_needed():
     )
     assert (needed["realizations_low"] <= needed["realizations"]).all()
     assert (needed["realizations"] <= needed["realizations_high"]).all()
+    # the interval is the chi-square one of s², (n-1)s²/chi2_{n-1,(1±c)/2}: no wider
+    scale = 4 * statistics["variance"].isel(bc=0).values / (0.05**2 * 9.0) * (n - 1)
+    for name, quantile in (("realizations_low", 0.975), ("realizations_high", 0.025)):
+        np.testing.assert_array_equal(
+            needed[name], np.ceil(scale / stats.chi2.ppf(quantile, n - 1))
+        )
 
 
 def test_point_variance():

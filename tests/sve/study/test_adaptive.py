@@ -12,18 +12,13 @@ import xarray as xr
 from distributed import Client
 
 from sve.cli import main
-from sve.report import report
+from sve.report import write_report
 from sve.statistics import ensemble_statistics
 from sve.study import load_spec, open_study, run_study
+from sve.study.adaptive import adaptive_progress, adaptive_summary, next_round
 from sve.study.run import round_batches
-from sve.study.store import (
-    adaptive_progress,
-    adaptive_summary,
-    empty_dataset,
-    next_round,
-    open_group,
-)
-from sve.study.tasks import STATUS
+from sve.study.schema import STATUS, empty_dataset
+from sve.study.store import open_group
 
 SPEC = {
     "name": "adaptive-tiny",
@@ -132,7 +127,7 @@ def test_round_batches():
 def test_fixed_spec_text_unchanged():
     """Without the adaptive fields the spec's JSON (the store's identity) is as before."""
     fixed = {**SPEC, "sampling": {"sizes": [8, 16], "realizations": 4}}
-    keys = json.loads(load_spec(fixed).to_json())
+    keys = json.loads(load_spec(fixed).to_json())["sampling"]
     assert "adaptive_target" not in keys and "max_realizations" not in keys
     ds = empty_dataset(load_spec(fixed))
     assert ds.sizes["realization"] == 4 and "absent" not in ds["status"].attrs["flag_meanings"]
@@ -276,7 +271,7 @@ def test_failed_batch_halts_its_size_and_a_rerun_completes(monkeypatch, tmp_path
 
 @pytest.mark.slow
 def test_report_says_realizations_and_verdict(tmp_path, reference):
-    written = report(reference, tmp_path / "report")
+    written = write_report(reference, tmp_path / "report")
     numbers = written.numbers
     summary = adaptive_summary(reference)
     np.testing.assert_array_equal(numbers["realizations_used"], summary["realizations_used"])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sve import report
+from sve import write_report
 from sve.solvers import (
     apparent_stiffness,
     hashin_shtrikman_bulk_bounds,
@@ -108,7 +108,7 @@ def test_elasticity_study_runs_and_reports(tmp_path):
                          ("static", "mixed"), ("mixed", "kinematic")):  # fmt: skip
         assert bool((bulk.sel(bc=lower) <= bulk.sel(bc=upper) + tol).all())
 
-    written = report(ds, tmp_path / "report")
+    written = write_report(ds, tmp_path / "report")
     text = written.markdown.read_text()
     stats = ensemble_statistics(ds)
     mean = float(stats["mean"].sel(bc="periodic").isel(size=-1))

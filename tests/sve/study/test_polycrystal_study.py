@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 import generators
-from sve import report
+from sve import write_report
 from sve.solvers import (
     apparent_stiffness,
     cubic,
@@ -145,7 +145,7 @@ def test_polycrystal_study_runs_and_reports(tmp_path):
     assert bool((shear.sel(bc="static") <= shear.sel(bc="periodic") + tol).all())
     assert bool((shear.sel(bc="periodic") <= shear.sel(bc="kinematic") + tol).all())
 
-    written = report(ds, tmp_path / "report")
+    written = write_report(ds, tmp_path / "report")
     text = written.markdown.read_text()
     assert "shear modulus" in text and "grains.png" in text and "s2.png" not in text
     assert set(written.figures) == {"thumbnails", "grains", "mean_vs_size", "variance_vs_size"}

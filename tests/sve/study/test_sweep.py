@@ -11,11 +11,12 @@ import xarray as xr
 from distributed import Client
 
 from sve.cli import main
-from sve.report import key_numbers, report, sweep_numbers
+from sve.report import key_numbers, sweep_numbers, write_report
 from sve.report._sweep import SUMMARY_VARIABLES
 from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
+from sve.study.schema import empty_dataset
 from sve.study.spec import _substitute
-from sve.study.store import empty_dataset, open_group
+from sve.study.store import open_group
 from sve.study.sweep import combine_sweep, is_sweep, split_sweep, sweep_store_paths
 from sve.study.tasks import STATUS, solve_batch
 
@@ -159,7 +160,7 @@ def test_sub_studies_are_the_validated_specs_with_each_value():
         assert sub == replace(alone, name=sub.name)
         assert sub.name == f"sweep-tiny [property.phases[1] = {value:g}]"
         assert not sub.swept and sub.seed == spec.seed  # common random numbers
-        assert "sweep_field" not in json.loads(sub.to_json())
+        assert "sweep" not in json.loads(sub.to_json())
     # the swept field may be left out of its table (a value given there is replaced)
     data = with_sweep({"medium.volume_fraction": [0.3, 0.6]})
     del data["medium"]["volume_fraction"]
@@ -169,9 +170,9 @@ def test_sub_studies_are_the_validated_specs_with_each_value():
 def test_spec_text_round_trip_and_plain_specs_unchanged():
     spec = load_spec(SPEC)
     assert StudySpec.from_json(spec.to_json()) == spec
-    assert json.loads(spec.to_json())["sweep_values"] == CONTRASTS
+    assert json.loads(spec.to_json())["sweep"] == {"property.phases[1]": CONTRASTS}
     plain = load_spec(BASE).to_json()
-    assert "sweep_field" not in json.loads(plain)  # stores written before sweeps existed resume
+    assert "sweep" not in json.loads(plain)
     assert load_spec(BASE).sweep_specs() == ()
 
 
@@ -217,7 +218,7 @@ def test_summary_numbers_are_each_values_key_numbers(parts, tmp_path):
             rtol=1e-15,  # the same power of the same numbers
         )
 
-    out = report(ds, tmp_path / "rep")
+    out = write_report(ds, tmp_path / "rep")
     assert out.html.name == "sweep.html" and len(out.reports) == 3
     text = out.read_text()
     for k, value in enumerate(CONTRASTS):
@@ -234,7 +235,7 @@ def test_partial_sweep_report_leaves_out_unsolved_values(parts, tmp_path):
     spec = load_spec(SPEC)
     pending = parts[2].copy(deep=True)
     pending["status"][:] = STATUS["pending"]
-    out = report(combine_sweep(spec, [*parts[:2], pending]), tmp_path / "rep")
+    out = write_report(combine_sweep(spec, [*parts[:2], pending]), tmp_path / "rep")
     assert out.numbers["sweep"].values.tolist() == CONTRASTS[:2]
     assert "no successful solve yet at property.phases[1] = 100" in out.read_text()
 

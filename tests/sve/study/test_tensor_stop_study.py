@@ -7,7 +7,8 @@ import pytest
 
 from sve import apparent_conductivity
 from sve.statistics import error_budget
-from sve.study import SpecError, load_spec, run_study
+from sve.study import SpecError, StudySpec, load_spec, run_study
+from sve.study.spec import FLAT_FIELDS
 from sve.study.tasks import generate_sve, solve_batch
 
 
@@ -23,8 +24,15 @@ def _spec(**solver):
     }
 
 
-def test_stop_is_validated_and_left_out_of_the_json_at_its_default():
-    assert "stop" not in json.loads(load_spec(_spec()).to_json())  # existing stores resume
+def test_stop_is_validated_and_stores_written_without_it_resume():
+    spec = load_spec(_spec())
+    assert json.loads(spec.to_json())["solver"]["stop"] == "residual"
+    # a store of before solver.stop existed: flat spec text (schema version 1) without "stop"
+    flat = {key: getattr(spec, key) for key in FLAT_FIELDS if key not in ("stop", "sweep_field",
+            "sweep_values", "sampling_mode", "parent_size", "adaptive_target",
+            "max_realizations", "modulus", "crystal")}  # fmt: skip
+    text = json.dumps({**flat, "name": spec.name, "seed": spec.seed, "medium": dict(spec.medium)})
+    assert StudySpec.from_json(text) == spec
     assert load_spec(_spec(stop="tensor")).stop == "tensor"
     with pytest.raises(SpecError, match=r"solver\.stop must be one of \('residual', 'tensor'\)"):
         load_spec(_spec(stop="energy"))

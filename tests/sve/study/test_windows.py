@@ -9,15 +9,9 @@ import xarray as xr
 
 from sve.study import SpecError, load_spec
 from sve.study.media import draw_medium
+from sve.study.schema import completed, empty_dataset
 from sve.study.spec import MAX_PARENT_VOXELS
-from sve.study.store import (
-    completed,
-    create_store,
-    empty_dataset,
-    open_group,
-    open_study,
-    write_records,
-)
+from sve.study.store import create_store, open_group, open_study, write_records
 from sve.study.tasks import (
     STATUS,
     generate_parent,
@@ -70,7 +64,7 @@ def test_independent_mode_is_unchanged():
     spec = load_spec(data)
     assert spec.sampling_mode == "independent" and spec.parent_size == 0 and not spec.windows
     text = spec.to_json()
-    assert "sampling_mode" not in text and "parent_size" not in text
+    assert json.loads(text)["sampling"]["mode"] == "independent" and "parent_size" not in text
     assert load_spec({**data, "sampling": {**data["sampling"], "mode": "independent"}}) == spec
     expected = realization_rng(3, 8, 2)
     np.testing.assert_array_equal(
@@ -117,7 +111,7 @@ def test_checkerboard_parent_must_hold_whole_cells():
 
 def test_json_round_trip_keeps_the_mode():
     spec = spec_with()
-    assert json.loads(spec.to_json())["sampling_mode"] == "both"
+    assert json.loads(spec.to_json())["sampling"]["mode"] == "both"
     assert type(spec).from_json(spec.to_json()) == spec
 
 

@@ -1,0 +1,212 @@
+"""Reference-medium preconditioners diagonalised by fast transforms (private).
+
+The operator of a homogeneous medium is a sum of Kronecker products of 1-D
+matrices, ``A_1 = sum_i S_i (x) prod_{j != i} M_j``: a 1-D stiffness ``S``
+and a 1-D mass ``M`` per axis. On a uniform grid, each 1-D pair is
+diagonalised by one trigonometric transform that depends only on the
+boundary condition along that axis, with eigenvalues
+
+    S(theta) = (2 - 2 cos theta) / h,   M(theta) = h (4 + 2 cos theta) / 6 (Q1)
+                                        M(theta) = h                       (FV)
+
+with ``h`` the voxel edge along that axis (``h_i`` in ``S_i``, ``h_j`` in
+``M_j``: a box voxel changes the symbol, not the transforms), at angles
+``theta`` listed below (``N`` voxels along the axis):
+
+=========== ============ ===================== =========================
+axis        unknowns     transform             theta_m
+=========== ============ ===================== =========================
+periodic    N            DFT                   2 pi m / N, m = 0..N-1
+Q1 Dirichl. N - 1 nodes  DST-I                 pi m / N,   m = 1..N-1
+Q1 Neumann  N + 1 nodes  DCT-I (+ weights)     pi m / N,   m = 0..N
+FV Dirichl. N cells      DST-II                pi m / N,   m = 1..N
+FV Neumann  N cells      DCT-II                pi m / N,   m = 0..N-1
+=========== ============ ===================== =========================
+
+Q1 Neumann needs care: the assembled 1-D matrices are ``S = W L`` and
+``M = W Mt`` with ``W = diag(1/2, 1, ..., 1, 1/2)`` and ``L``, ``Mt`` the
+matrices whose eigenvectors are the DCT-I vectors, so
+``A_1^+ = C Lambda^+ C^-1 W^-1`` (``W`` the tensor product of the 1-D
+weights). The pseudo-inverse drops the constant mode where it exists
+(all-Neumann or all-periodic); the result is symmetric positive
+semi-definite with the null space of ``A_1``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+import scipy.fft
+
+from sve.solvers._core.spacing import per_axis
+
+Apply = Callable[[np.ndarray, np.ndarray], None]
+
+# (transform, type, first m, number of unknowns minus N) per (discretization, axis kind).
+_TRANSFORMS = {
+    ("q1", "dirichlet"): ("dst", 1, 1, -1),
+    ("q1", "neumann"): ("dct", 1, 0, 1),
+    ("fv", "dirichlet"): ("dst", 2, 1, 0),
+    ("fv", "neumann"): ("dct", 2, 0, 0),
+}
+
+
+def unknowns(discretization: str, kind: str, n: int) -> int:
+    """Number of unknowns along an axis of `n` voxels with boundary `kind`."""
+    if kind == "periodic":
+        return n
+    return n + _TRANSFORMS[discretization, kind][3]
+
+
+def _angles(discretization: str, kind: str, n: int) -> np.ndarray:
+    if kind == "periodic":
+        return 2.0 * np.pi * np.arange(n) / n
+    first = _TRANSFORMS[discretization, kind][2]
+    return np.pi * (first + np.arange(unknowns(discretization, kind, n))) / n
+
+
+def symbol(
+    discretization: str,
+    kinds: tuple[str, ...],
+    shape: tuple[int, ...],
+    spacing: float | tuple[float, ...] | np.ndarray,
+) -> np.ndarray:
+    """Return the eigenvalues of the unit homogeneous operator, full spectrum.
+
+    Parameters
+    ----------
+    discretization : {"q1", "fv"}
+    kinds : tuple of {"periodic", "dirichlet", "neumann"}
+        Boundary condition per axis.
+    shape : tuple of int
+        Voxels per axis ``(N0, ..., N_{d-1})``.
+    spacing : float or sequence of float
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
+
+    Returns
+    -------
+    ndarray, float64
+        ``sum_i S_i(theta_i) prod_{j != i} M_j(theta_j)`` on the grid of the
+        transform coefficients (one axis per unknown count of `unknowns`).
+    """
+    ndim = len(shape)
+    h = per_axis(spacing, ndim)
+    stiffness, mass = [], []
+    for axis, (kind, n) in enumerate(zip(kinds, shape, strict=True)):
+        cos = np.cos(_angles(discretization, kind, n))
+        broadcast = [1] * ndim
+        broadcast[axis] = cos.size
+        stiffness.append(((2.0 - 2.0 * cos) / h[axis]).reshape(broadcast))
+        if discretization == "q1":
+            mass.append((h[axis] * (4.0 + 2.0 * cos) / 6.0).reshape(broadcast))
+        else:
+            mass.append(np.full(broadcast, h[axis]))
+    total = 0.0
+    for i in range(ndim):
+        term = stiffness[i]
+        for j in range(ndim):
+            if j != i:
+                term = term * mass[j]
+        total = total + term
+    return total
+
+
+def _pseudo_inverse(values: np.ndarray) -> np.ndarray:
+    inverse = np.zeros_like(values)
+    np.divide(1.0, values, out=inverse, where=values > 1e-12 * values.max())
+    return inverse
+
+
+def fft_workers() -> int:
+    """Threads for the transforms: the cores this process may run on.
+
+    ``scipy.fft.set_workers`` overrides it (a context manager), e.g. to keep
+    one thread per task when a study runs one solve per core.
+    """
+    chosen = scipy.fft.get_workers()
+    if chosen != 1:
+        return chosen
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def preconditioner(
+    discretization: str,
+    kinds: tuple[str, ...],
+    shape: tuple[int, ...],
+    spacing: float | tuple[float, ...] | np.ndarray,
+    reference: float,
+    *,
+    dtype: type = np.float64,
+) -> Apply:
+    """Return ``apply(r, out)``: ``out = pinv(reference * A_1) r``.
+
+    `r` and `out` are arrays of the unknowns (``unknowns`` per axis). All
+    axes periodic uses real FFTs; otherwise every axis must be Dirichlet or
+    Neumann and real trigonometric transforms are used, one call per
+    transform type.
+    The symbol and the buffers are made once here; the transforms of
+    ``scipy.fft`` run on `fft_workers` threads, in place where they can.
+
+    `dtype` is the precision of the transforms: ``numpy.float32`` halves
+    their memory traffic and is what the conjugate gradients use. The result
+    is then ``pinv(reference * A_1) r`` up to a relative rounding of about
+    ``1e-7``, a fixed SPD operator up to that rounding: conjugate gradients
+    do not see the difference at any tolerance above about ``1e-12``
+    (``tests/sve/solvers/test_conductivity.py`` checks 1e-10).
+    """
+    ndim = len(shape)
+    axes = tuple(range(ndim))
+    dtype = np.dtype(dtype)
+    if all(kind == "periodic" for kind in kinds):
+        full = symbol(discretization, kinds, shape, spacing)
+        inverse = _pseudo_inverse(reference * full[..., : shape[-1] // 2 + 1]).astype(dtype)
+        buffer = np.empty(shape, dtype=dtype)
+
+        def apply_fft(r: np.ndarray, out: np.ndarray) -> None:
+            workers = fft_workers()
+            buffer[...] = r
+            spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers, overwrite_x=True)
+            np.multiply(spectrum, inverse, out=spectrum)
+            out[...] = scipy.fft.irfftn(
+                spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True
+            )
+
+        return apply_fft
+
+    inverse = _pseudo_inverse(reference * symbol(discretization, kinds, shape, spacing))
+    groups = {}  # (transform, type) -> axes, so that each group is one n-dimensional call
+    for axis, kind in enumerate(kinds):
+        groups.setdefault(_TRANSFORMS[discretization, kind][:2], []).append(axis)
+    plan = [(name, kind, tuple(group)) for (name, kind), group in groups.items()]
+    weight = np.ones(inverse.shape)
+    for axis, kind in enumerate(kinds):
+        if (discretization, kind) == ("q1", "neumann"):
+            ends = [slice(None)] * ndim
+            for end in (0, -1):
+                ends[axis] = end
+                weight[tuple(ends)] *= 2.0  # W^-1: the end nodes carry half the 1-D weight
+    weighted = None if np.all(weight == 1.0) else weight.astype(dtype)
+    inverse = inverse.astype(dtype)
+    buffer = np.empty(inverse.shape, dtype=dtype)
+
+    def apply_real(r: np.ndarray, out: np.ndarray) -> None:
+        workers = fft_workers()
+        buffer[...] = r
+        x = buffer
+        if weighted is not None:
+            x *= weighted
+        for name, kind, group in plan:
+            forward = scipy.fft.dstn if name == "dst" else scipy.fft.dctn
+            x = forward(x, type=kind, axes=group, overwrite_x=True, workers=workers)
+        x *= inverse
+        for name, kind, group in plan:
+            backward = scipy.fft.idstn if name == "dst" else scipy.fft.idctn
+            x = backward(x, type=kind, axes=group, overwrite_x=True, workers=workers)
+        out[...] = x
+
+    return apply_real

@@ -1,0 +1,12 @@
+"""Conductivity cell problems: apparent conductivity (thermal, electrical, diffusive).
+
+The public surface is `apparent_conductivity` and `IMPLEMENTED_BCS`; the modules
+beside it hold its cell problem (``cell_problem``), its two discretizations
+(``q1*``: Q1 voxel finite elements; ``fv*``: cell-centred finite volumes) and
+their multigrid preconditioners (``*_multigrid``), each with its Numba kernels
+(``*_kernels``).
+"""
+
+from sve.solvers.conductivity.apparent import IMPLEMENTED_BCS, apparent_conductivity
+
+__all__ = ["IMPLEMENTED_BCS", "apparent_conductivity"]

@@ -1,0 +1,822 @@
+"""Apparent conductivity of a voxel image (Q1 voxel finite elements)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from sve._validation import (
+    SYMMETRY_TOLERANCE,
+    check_choice,
+    check_integer,
+    check_phases,
+    check_real,
+    check_spacing,
+    check_spd_or_zero,
+)
+from sve.microstructure import labels_and_spacing
+from sve.solvers._core.bc import implemented_bc
+from sve.solvers._core.materials import distinct_tensors, volume_averages
+from sve.solvers._core.spacing import normalized
+from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
+from sve.solvers.conductivity.q1_multigrid import coarsening_steps, supported
+from sve.solvers.result import ConductivityResult, ConvergenceError
+
+IMPLEMENTED_BCS = ("kinematic", "periodic", "static", "mixed")
+_ON_FAILURE = ("raise", "flag")
+_DISCRETIZATIONS = ("q1", "fv")
+_PRECONDITIONERS = ("auto", "fft", "multigrid")
+#: Largest phase contrast (largest over smallest voxel conductivity) for which
+#: ``preconditioner="auto"`` takes multigrid on a 3-D Q1 image: measured faster or even at
+#: contrast 100, even or slower at 1e4 (`_auto_preconditioner`).
+AUTO_CONTRAST = 1e3
+_STOPS = ("residual", "tensor")
+
+
+def apparent_conductivity(
+    phases: ArrayLike,
+    conductivity: Sequence[float] | ArrayLike,
+    *,
+    bc: str = "periodic",
+    spacing: float | tuple[float, ...] | None = None,
+    tol: float = 1e-6,
+    maxiter: int = 1000,
+    on_failure: str = "raise",
+    discretization: str = "q1",
+    preconditioner: str = "auto",
+    stop: str = "residual",
+) -> ConductivityResult:
+    r"""Compute the apparent conductivity tensor of a voxel image.
+
+    Each voxel is one Q1 finite element (bilinear in 2-D, trilinear in 3-D)
+    with one conductivity (a scalar or a symmetric d x d tensor) and nodal
+    temperatures, or, with
+    ``discretization="fv"``, one cell-centred finite volume. One cell
+    problem is solved per load case (unit macroscopic gradient or flux along
+    each axis).
+
+    Parameters
+    ----------
+    phases : array_like of shape (N0, N1) or (N0, N1, N2), integer, or Microstructure
+        Phase label of every voxel, labels >= 0, at least 2 voxels per axis.
+    conductivity : sequence of float, or ndarray
+        One of
+
+        * one value per phase label (``conductivity[label]``; length
+          greater than the largest label);
+        * one value per voxel (an array of the shape of `phases`; the labels
+          are then not used);
+        * one d x d tensor per label, an ndarray (n, d, d), e.g. per grain
+          ``generators.rotate_tensor(k_crystal, crystal.rotations)`` with
+          ``phases = crystal.grain_ids``;
+        * one d x d tensor per voxel, an ndarray ``phases.shape + (d, d)``
+          (the labels are then not used; distinct tensors are found with
+          ``numpy.unique``, so prefer the per-label form for many voxels).
+
+        Scalars are finite and >= 0; tensors are finite, symmetric (to
+        ``1e-10`` relative, round-off of a rotation) and positive definite,
+        or exactly zero. Any unit (W/(m K), S/m, ...); zero marks a void. At
+        least one voxel must conduct. An array of the shape of `phases` is
+        read as per-voxel scalars, whatever its trailing axes.
+    bc : str, default "periodic"
+        Boundary condition (Huet 1990; Hazanov & Huet 1994): ``"kinematic"``
+        (``"KUBC"``), ``"periodic"`` (``"PBC"``), ``"static"``
+        (``"SUBC"``) or ``"mixed"`` (``"MUBC"``); see Notes.
+    spacing : float or sequence of float, optional
+        Voxel edge length, in any length unit: one number (cubic voxels) or
+        one per axis ``(h0, h1[, h2])``, finite and > 0, e.g. ``(1, 1, 3)``
+        for FIB-SEM slices three times thicker than the pixels (box voxels;
+        see Notes, **Box voxels**). Default: the spacing of a
+        `Microstructure` given as `phases`, else 1. The apparent tensor does
+        not depend on a uniform scaling of it, only on the ratios of its
+        entries.
+    tol : float, default 1e-6
+        In (0, 1). With ``stop="residual"``, the relative residual at which
+        conjugate gradients stop (see Notes for what it guarantees on the
+        tensor); with ``stop="tensor"``, the requested relative accuracy of
+        the tensor entries.
+    maxiter : int, default 1000
+        Largest number of iterations per load case, >= 1.
+    on_failure : {"raise", "flag"}, default "raise"
+        What to do when a load case does not reach `tol` within `maxiter`:
+        raise `ConvergenceError` (its ``result`` attribute holds the
+        unconverged result), or return the result with ``converged=False``.
+    discretization : {"q1", "fv"}, default "q1"
+        Q1 voxel finite elements (every boundary condition), or cell-centred
+        finite volumes with harmonic-mean face conductances (``"periodic"``,
+        ``"kinematic"``, ``"mixed"``; scalars and diagonal tensors only).
+    preconditioner : {"auto", "fft", "multigrid"}, default "auto"
+        The reference medium diagonalised by fast transforms (every case),
+        or a geometric multigrid cycle with Galerkin coarse operators
+        (``discretization="q1"`` under every boundary condition, scalar
+        conductivities, axes that halve down to at most 512 nodes, e.g.
+        powers of two; or ``discretization="fv"`` with ``bc="kinematic"`` or
+        ``"mixed"``, any shape); see Notes, **Solver**. ``"auto"`` takes the
+        one measured faster per case: multigrid for kinematic and mixed
+        finite volumes (about 3 times faster) and for 3-D Q1 images of
+        scalar conductivities without voids, with a contrast of at most
+        ``AUTO_CONTRAST`` (1e3; 0.6-0.8 times the transforms' time from
+        128**3 on, and iteration counts that do not grow with the size) and
+        voxels close enough to cubes that the cycle halves every axis
+        (``max(h) / min(h) <= sqrt(2)``), the transforms everywhere else
+        (2-D images, higher contrasts, voids, tensors, box voxels). The
+        result names the one that ran.
+    stop : {"residual", "tensor"}, default "residual"
+        Stopping rule of each load case: the relative residual (the tensor
+        is then the average flux), or the estimated error of the apparent
+        energy (the tensor is then its energy form, symmetric, and
+        ``tensor_accuracy`` estimates its error); see Notes, **Stopping on
+        the tensor**.
+
+    Returns
+    -------
+    ConductivityResult
+        ``tensor`` of shape (d, d), float64, in the units of `conductivity`
+        (NaN off the diagonal under ``"mixed"``), with the diagnostics of the
+        solve: iterations, residual, Hill-Mandel and symmetry defects,
+        smallest eigenvalue, Voigt and Reuss means, percolation per axis,
+        notes, discretization and wall time; with ``stop="tensor"`` the
+        estimated ``tensor_accuracy``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an invalid argument; the message names it. Also for tensors that
+        are not diagonal with ``discretization="fv"``.
+    NotImplementedError
+        For ``bc="static"`` with ``discretization="fv"``.
+    ConvergenceError
+        If a load case does not converge and ``on_failure="raise"``.
+
+    Notes
+    -----
+    **Boundary conditions.** The flux is ``q = k grad T`` (conductivity
+    times gradient, without the minus sign of Fourier's law) and ``<.>`` is
+    the volume average.
+
+    * ``periodic``: ``T = E . x + u`` with ``u`` periodic; column ``j`` of
+      the tensor is ``<q>`` for ``E = e_j``. The node grid has N nodes per
+      axis.
+    * ``kinematic``: ``T = E . x`` on the whole boundary, ``u = 0`` there;
+      column ``j`` is ``<q>`` for ``E = e_j``. Non-periodic problems live on
+      the (N + 1)**d node grid.
+    * ``static``: the flux ``q . n = Q . n`` on the whole boundary, i.e. the
+      consistent nodal loads ``f = int (Q . n) N_a dS = A_1 (Q . x)``; the
+      Neumann problem ``A T = f`` is solved with its constants removed,
+      column ``j`` of the apparent resistivity ``R`` is ``<grad T>`` for
+      ``Q = e_j``, and the tensor is ``R^-1``.
+    * ``mixed`` (orthogonal uniform mixed, the condition of TauFactor,
+      PoreSpy and PuMA): for load direction ``i``, ``T = x_i`` on the two
+      faces normal to ``i`` and no flux through the others; the diagonal
+      entry ``i`` is ``<q_i>``. The averages ``<q_j>``, ``j != i``, of this
+      problem are not entries of a tensor (the other load cases fix other
+      faces), so the off-diagonal entries are NaN. The diagonal obeys
+      Hill-Mandel exactly: ``<q . grad T> = <q_i>``.
+
+    With one conforming discretization, the ordering of Huet (1990) holds
+    for every image exactly, not only in the limit: ``C_static <= C_periodic
+    <= C_kinematic`` as quadratic forms and
+    ``1 / (R_static)_ii <= C_mixed,ii <= (C_kinematic)_ii`` (Hazanov &
+    Huet 1994), up to the solver tolerance.
+
+    **Discretization.** With ``A = sum_e k_e Ke`` assembled on the node
+    grid and ``w_E`` the nodal values of ``E . x`` on one voxel
+    (``w_E[a] = sum_i h_i a_i E_i``, ``h_i`` the voxel edge along axis
+    ``i``), the Galerkin equations are
+    ``A u = b = -sum_e k_e Ke w_E`` on the free nodes. ``Ke`` is the
+    tensor-product element stiffness of unit conductivity (1-D stiffness
+    and mass); it is applied matrix-free, diagonalised by the
+    Walsh-Hadamard transform of the ``2**d`` corner values (see
+    ``sve/solvers/conductivity/q1.py``). The element average of the Q1 gradient is
+    exact from the nodal values, so ``<q>`` is evaluated exactly.
+
+    **Anisotropic tensors.** The flux is ``q = K grad T`` with ``K`` a
+    symmetric positive definite tensor per voxel, and the element stiffness
+    ``Ke = int grad N . K grad N`` of each distinct tensor is applied
+    matrix-free in the corner Hadamard basis, where it has 5 (2-D) or 19
+    (3-D) non-zero entries instead of the 4 or 8 of the isotropic diagonal
+    (``sve/solvers/conductivity/q1.py``): one application costs about 1.2 times the
+    scalar one. Tensors that are all multiples of the identity take the
+    scalar path exactly (the same arithmetic, bit for bit). Every boundary
+    condition and the hierarchy above carry over. Under ``"mixed"``
+    conditions a homogeneous medium returns its tensor only if it is
+    diagonal in the grid axes: otherwise the no-flux lateral faces bend the
+    field and ``1 / (K^-1)_ii < C_mixed,ii < K_ii``. The Voigt and Reuss
+    bounds become the tensors ``<K>`` and ``<K^-1>^-1`` (``voigt_tensor``,
+    ``reuss_tensor``), checked as quadratic forms.
+
+    Finite volumes accept diagonal (axis-aligned) tensors: the face normal
+    to axis ``a`` gets the harmonic mean of ``K_aa`` of its two voxels,
+    which is exact two-point flux for tensors diagonal in the grid axes. A
+    tensor with off-diagonal entries (a rotated crystal) is rejected with a
+    ``ValueError``: two-point fluxes cannot carry the cross terms (they
+    would silently drop them); use Q1.
+
+    **Q1 or finite volumes.** Both converge to the same continuum tensor,
+    at first order in the voxel size for staircase interfaces. They differ
+    most where voxels of a good conductor touch along an edge or at a
+    corner only: Q1 elements share the node and conduct through it (too
+    well: a checkerboard lies above the exact ``sqrt(k1 k2)``), finite
+    volumes exchange flux through faces only (too little: below it). With
+    voids this decides percolation itself: a diagonal chain of voxels
+    percolates in Q1 and not in finite volumes. Image-analysis tools
+    (TauFactor, PoreSpy, PuMA) use finite volumes; use ``"fv"`` to compare
+    with them and ``"q1"`` for the exact boundary-condition hierarchy.
+
+    **Voids and floating clusters.** Zero conductivities are allowed.
+    Under kinematic and mixed conditions a cluster of conducting voxels
+    that touches no face (mixed: that does not join the two faces normal to
+    the load) holds a constant temperature and carries no flux: it is made
+    void before the solve, which leaves the operator without null space;
+    unknowns that touch no conducting voxel have empty rows and enter no
+    flux. Under periodic and static conditions every cluster floats: the
+    empty unknowns are zeroed and the mean of every cluster is projected
+    out of the preconditioned residual, so conjugate gradients work on the
+    range of the operator. A direction without a conducting path gets exactly 0
+    under periodic and mixed conditions (no solve, a note, and
+    ``percolating[i] = False``). Under static conditions a uniform flux
+    through void boundary faces is incompatible: the tensor is 0 outside
+    the subspace of fluxes that load every cluster with zero net flux, and
+    a note says so.
+
+    **Solver.** Conjugate gradients (Hestenes & Stiefel
+    1952; in FFT homogenization Zeman et al. 2010), preconditioned by a
+    geometric multigrid cycle or by the transforms below (``preconditioner``
+    says which ``"auto"`` takes). The transforms invert the operator of a
+    homogeneous reference medium with the same boundary conditions,
+    ``M = k_0 A_1`` (reference-medium preconditioning after Moulinec &
+    Suquet 1998), diagonalised per axis by the FFT (periodic), the sine
+    transform DST-I (Dirichlet) or the cosine transform DCT-I (Neumann); DST-II
+    and DCT-II for finite volumes (see ``sve/solvers/_core/transforms.py``). Its
+    symbol is
+
+    .. math:: \lambda(\theta) = \sum_i K_1(\theta_i)
+              \prod_{j \ne i} M_1(\theta_j), \quad
+              K_1 = \frac{2 - 2\cos\theta}{h}, \quad
+              M_1 = \frac{h (4 + 2\cos\theta)}{6},
+
+    with ``theta_i = 2 pi m_i / N_i`` (periodic) or ``pi m_i / N_i`` and
+    ``h = h_i`` in ``K_1(theta_i)``, ``h = h_j`` in ``M_1(theta_j)`` (the
+    edge of each axis); the constant mode (``lambda = 0``, the null space of ``A`` under
+    periodic and static conditions) is removed. Since
+    ``k_min A_1 <= A <= k_max A_1``, the preconditioned operator has a
+    condition number at most ``kappa = k_max / k_min``, whatever the
+    resolution: the iteration count is at most about
+    ``sqrt(kappa) / 2 ln(2 sqrt(kappa) / tol)`` (84 for ``kappa = 100``,
+    ``tol = 1e-6``), a bound set by the contrast, not by the grid size.
+    ``k_0`` is the mean conductivity; the iterates do not depend on it
+    (conjugate gradients are invariant under a scaling of the
+    preconditioner: the choice of ``k_0`` that governs the fixed-point
+    schemes of Moulinec & Suquet 1998 and Eyre & Milton 1999 plays no part
+    here).
+
+    Below that bound the count depends on how the spectrum of
+    ``A_1^-1 A`` fills ``[k_min, k_max]``, i.e. on the geometry (each
+    eigenvalue lies in the range of ``k`` over the support of one basis
+    function, Gergelits et al. 2019), and a larger sample of a random
+    medium holds more, and rarer, features. On a level cut (``phi = 0.5``,
+    Gaussian covariance of length 8 voxels, contrast 100, ``tol = 1e-6``)
+    the periodic count grows from 23-28 at 32**3 to 32-46 at 128**3 and
+    43-46 at 256**3, while refining one 32**3 sample 2 and 4 times gives
+    26, 26, 25 iterations and tiling an image periodically gives those of
+    the tile. The smallest Ritz values of the conjugate-gradient runs
+    (times ``k_0``) fall from 2-8 at 32**3 to 1.2-4 at 128**3, and the
+    slowest modes examined are lobes of the good conductor hanging on the
+    rest by a neck one voxel wide: their temperature floats against the
+    rest, 35-40 % of their energy lies in the good conductor and half of
+    that in the 2 or 3 voxels of the neck. A larger sample holds more such
+    necks, and the thinnest sets the smallest eigenvalue. Loose
+    tolerances do not see them (``tol = 1e-2``: 8 to 10 iterations from
+    32**3 to 256**3).
+
+    With tensors the reference medium stays isotropic, ``k_0 = sqrt(l_min
+    l_max)`` with ``l_min`` and ``l_max`` the smallest and largest
+    eigenvalues of the tensors present, so ``kappa = l_max / l_min``: the
+    anisotropy ratio of a single-crystal polycrystal counts like a phase
+    contrast. On a Voronoi polycrystal of uniaxial grains ``diag(1, 1, a)``
+    (32**3 and 64**3 alike, ``tol=1e-6``) the iterations per load case are
+    about 20 for ``a = 10`` and 50 for ``a = 100`` (about 63 under static
+    conditions); a homogeneous medium needs none under affine conditions.
+    The notes state the eigenvalue range and ``kappa``.
+
+    Voids make ``k_min = 0``: the iteration count then depends on the
+    geometry of the clusters, not on the resolution of a given geometry.
+    Mixed conditions solve their load cases with one preconditioner each.
+
+    ``preconditioner="multigrid"`` (Q1 under every condition; kinematic and
+    mixed finite volumes) sees the geometry. For Q1 elements: coarse
+    operators ``R A P`` with trilinear ``P`` (Alcouffe et al. 1981) on the
+    node grid of the condition (periodic axes, or open axes of ``N + 1``
+    nodes whose Dirichlet end nodes stay fixed on every level), damped
+    Jacobi on the image and Chebyshev smoothing on the coarse levels, a
+    W-cycle (``sve/solvers/conductivity/q1_multigrid.py``; Trottenberg, Oosterlee &
+    Schüller 2001). On the 3-D level cut above (contrast 100, ``tol =
+    1e-6``) it needs 9-12 iterations per load case from 32**3 to 128**3
+    under every condition and 9-16 at 256**3 (static 15-16: the 128**3
+    octants of that image need 12-16 on their own, so the count follows the
+    geometry near the faces, not the size), where the transforms need 23-55
+    and up to 45 (periodic) or 55 (static). One iteration costs 3-5 times
+    more, so it is even with the transforms up to 64**3 and takes 0.6-0.8
+    times their time from 128**3 on; in 2-D, where the transforms are cheap,
+    it took 0.7-1.4 times their time at contrast 100 and up to 3.2 times at
+    1e4-1e6.
+    It is weaker against extreme contrast: at 1e4 and 1e6 under static
+    conditions (Neumann faces) 37-58 iterations at 64**3 instead of 12, and
+    in 2-D at contrast 1e6 the residual rule stopped early (the tensor off
+    by 8e-4 at ``tol = 1e-6``; ``benchmarks/bench_preconditioners.py --2d``),
+    because trilinear interpolation does not follow the coefficients. So
+    ``"auto"`` takes it only up to contrast ``AUTO_CONTRAST`` in 3-D. It
+    needs more memory: the hierarchy holds about 4-5 fields of the node
+    grid (the image's inverse diagonal in float32 and one work field, the
+    first coarse level's 14 float32 coefficients and 8 work arrays per
+    node), against about 2 float32 for the transforms; the 256**3 peak
+    stays under 2 GiB (README). Under kinematic
+    and mixed finite-volume conditions it aggregates 2 cells per axis, whose
+    Galerkin operators are again two-point fluxes (the conductances of the
+    fine faces summed), with a scaled coarse correction (Braess 1995),
+    symmetric Gauss-Seidel smoothing and single-precision levels
+    (``sve/solvers/conductivity/fv_multigrid.py``): on the 128**3 level cut at phi = 0.5
+    with voids (``benchmarks/bench_peers.py``) 12 iterations instead of 52
+    and 0.66 s instead of 1.84 s for one mixed load case.
+
+    **Box voxels.** With a spacing ``(h0, h1[, h2])`` of different entries
+    every part of the solve takes the edge of its axis: the Q1 element
+    stiffness is the tensor-product sum with the 1-D stiffness ``K1 / h_i``
+    and mass ``M1 h_j`` of each axis (Hadamard modes ``kappa_i = 2 / h_i``,
+    ``mu_j = (h_j / 2, h_j / 6)``), element gradients divide by ``h_i``, a
+    finite-volume face normal to ``a`` has the conductance of its two
+    half cells times its area over the distance of the centres, ``prod(h) /
+    h_a**2``, the symbol of the transforms takes ``h_i`` per axis, and
+    averages weigh every voxel by ``prod(h)``. The change of variables
+    ``x_i = h_i y_i`` makes this exactly the problem of unit cubes with the
+    diagonal tensor ``k prod(h) / h_i**2`` and ``C = H C_cube H / prod(h)``,
+    ``H = diag(h)`` (the tests use it as an oracle). The reference medium
+    of the transforms has the same edges, so the condition-number bound
+    above holds unchanged; on a 3-D level cut (phi = 0.5, contrast 10,
+    ``tol = 1e-6``, ``benchmarks/bench_spacing.py``) the counts at spacing
+    ``(1, 1, 3)`` were 1.00-1.11 times those of cubic voxels at 32**3 and
+    64**3. Pointwise smoothers degrade on stretched grids (the faces normal
+    to a long axis couple weakly), so both multigrid cycles semi-coarsen:
+    they halve only the axes that couple strongly until the coarse voxels
+    are nearly cubic again (Trottenberg, Oosterlee & Schüller 2001, sec.
+    5.1); their counts were 1.00-1.25 times the cubic ones (without it
+    1.4-1.7 for Q1 and 2.3-2.8 for finite volumes at 32**3). A semi-coarsened
+    Q1 hierarchy is heavier (its first coarse level has a quarter of the
+    nodes instead of an eighth: about 2 fields of the node grid more, and
+    each cycle costs about 1.5 times more): at 128**3 (contrast 100) it took
+    0.9-1.1 times the transforms' time, so ``"auto"`` takes the transforms
+    for Q1 on box voxels; the finite-volume cycle stayed 2.4 times faster.
+
+    **Stopping rule and accuracy.** A load case stops when the relative
+    residual in the preconditioner norm,
+    ``rho = sqrt(r . M^-1 r / b . M^-1 b)``, is at most `tol` (``r`` is the
+    recursively updated residual). In exact arithmetic this bounds the
+    energy error of ``u`` by ``sqrt(kappa) rho`` relative to the energy
+    of the exact fluctuation, and the error of the tensor with respect to
+    the exact discrete tensor ``K*`` by
+
+    .. math:: |K_{ij} - K^*_{ij}| \le \sqrt{\kappa}\, \rho_j
+              \sqrt{(\bar k - K^*_{ii})(\bar k - K^*_{jj})},
+              \qquad
+              0 \le K_{jj} - K^*_{jj} \le \kappa \rho_j^2
+              (\bar k - K^*_{jj}),
+
+    with ``kbar`` the mean conductivity (Voigt bound): off-diagonal entries
+    are accurate to about ``sqrt(kappa) tol`` and diagonal ones to about
+    ``kappa tol**2``, relative to the gap to the Voigt bound. Measured on
+    the level cut above at 64**3 and 128**3 against a solve at
+    ``tol = 1e-11``, relative to ``||K||``: ``tol = 1e-3`` leaves errors
+    of 3e-7 to 2e-6 on the diagonal and 2e-5 to 5e-5 off it, ``tol = 1e-6``
+    below 1e-12 and 2e-8 to 1e-7. The
+    discretization error (voxel staircase, Q1) is separate. A load whose
+    energy ``b . M^-1 b`` is at round-off level of the affine field's
+    (homogeneous medium, laminate along its layers) needs no iteration.
+
+    **Stopping on the tensor** (``stop="tensor"``; every boundary condition,
+    both discretizations and preconditioners). Under periodic, kinematic and
+    mixed conditions the apparent energy of a load ``E`` is the minimum over
+    the admissible fluctuations, ``E . K* E = min_u <(E + grad u) . k (E +
+    grad u)>``, and an approximate ``u`` exceeds it by exactly
+    ``||u* - u||_A^2 / V``. The tensor returned is the energy form ``W_ij =
+    <q_j . g_i>`` (the average flux plus the Hill-Mandel gap below, computed
+    anyway): ``W - K*`` is the Gram matrix ``e_i . A e_j / V`` of the energy
+    errors ``e_j = u*_j - u_j``, so ``W >= K*`` as quadratic forms, ``W`` is
+    symmetric, and
+
+    .. math:: |W_{ij} - K^*_{ij}| \le \sqrt{\varepsilon_i \varepsilon_j},
+              \qquad \varepsilon_j = \|e_j\|_A^2 / V
+
+    (Cauchy-Schwarz). The average flux has the same diagonal (for
+    conjugate-gradient iterates both forms agree there) but off-diagonal
+    errors of first order in ``e_j``. Under static conditions the same holds
+    for the resistivity from below: its energy form ``P_ab = (f_a . T_b +
+    f_b . T_a - T_a . A T_b) / V`` is short of ``R*`` by the Gram matrix of
+    the errors of the temperatures, so ``P^-1 >= K*``, and the bound is
+    carried through the inverse to first order, ``|dK_ij| <= s_i s_j``
+    with ``s = |P^-1| sqrt(eps)`` (``tol sqrt(K_ii K_jj)`` for a diagonal
+    ``R``, more for a strongly anisotropic one). Mixed conditions: the
+    diagonal only. Finite volumes: the same identities (two-point fluxes are
+    the gradient of a quadratic energy). Voids: the iterates stay in the
+    complement of the null space, where ``||.||_A`` is a norm.
+
+    Each load case stops when an estimate of ``eps_j`` is at most ``tol``
+    times its apparent energy ``W_jj`` (static: ``P_jj``), so that every
+    entry is within ``tol sqrt(K_ii K_jj) <= tol ||K||`` of ``K*``;
+    ``tensor_accuracy`` reports the largest bound over the entries divided
+    by ``||K||``. The estimate (Hestenes & Stiefel 1952; Strakos & Tichy
+    2002) sums ``||e_j||_A^2 - ||e_{j+1}||_A^2 = alpha_j r_j . z_j`` of the
+    conjugate-gradient iterations ``j = k .. m-1`` after an iterate ``x_k``:
+    a lower bound of ``||e_k||_A^2``, short of it by ``||e_m||_A^2``, that
+    costs nothing. The returned iterate is ``x_m``, whose error is at most
+    the estimate as soon as these ``d = m - k`` iterations halved the
+    squared error; ``d >= 3``, and long enough to divide the error by 16 at
+    the mean rate of the first ``k`` iterations (an adaptive delay in the
+    spirit of Meurant, Papez & Tichy 2021, not their rule;
+    ``sve/solvers/_core/pcg.py``). It is an estimate, not a guarantee: where
+    conjugate gradients stall for longer than the delay, right at the
+    tolerance, it falls short. Measured against solves at ``tol = 1e-12`` on
+    2-D (24**2) and 3-D (12**3) images with contrast 100, 1e4 and voids,
+    all four conditions, ``tol = 1e-3`` and ``1e-6``
+    (``tests/sve/solvers/test_tensor_stopping.py``): errors relative to
+    ``||K||`` of 1e-5 to 0.05 times ``tol`` without voids, 0.01 to 1.2
+    times ``tol`` with voids, the excess on a 3-D image whose iterations
+    stall near ``1e-3`` (its energy error falls 400-fold in 7 iterations,
+    then by 30 % in the next 4); below ``tol`` with finite volumes, the
+    multigrid preconditioner and anisotropic tensors on the 3-D image. It
+    took fewer iterations than the residual rule at the same ``tol`` in 42
+    of these 48 cases (e.g. 39 against 59 on the 3-D image, contrast 100,
+    periodic, ``tol = 1e-6``); in the other 6 (2-D, ``tol = 1e-3``) it
+    took as many or up to 30 % more, where the residual rule ended 0.3 to
+    47 times ``tol`` away from ``K*``.
+    On the level cut above (periodic, 64**3 and 128**3, all load cases;
+    ``benchmarks/bench_conductivity.py --tensor-stop``): at ``tol = 1e-3``
+    30 and 30 iterations, errors 2.4e-5 and 6.1e-5, against 41 and 51 for
+    the residual rule at the same ``tol`` and 23 and 21 at the loosest
+    residual tolerance that reaches ``1e-3`` (2e-2 and 3e-2, known only in
+    hindsight); at ``tol = 1e-6`` 50 and 71 iterations, errors 1.1e-8 and
+    1.5e-7, against 79 and 128, and 63 and 85.
+
+    **Diagnostics.** ``symmetry_defect`` is ``||K - K^T|| / ||K||``.
+    ``hill_mandel_defect`` is ``||W - K|| / ||K||`` with
+    ``W_ij = <q_j . g_i>`` the volume average of flux times gradient over the
+    load cases ``i, j`` and ``K_ij = <q_j> . <g_i>``; it equals
+    ``u_i . f_j / V`` with ``f_j`` the nodal residual of load case ``j``
+    (static: the same with ``R`` and the temperatures; mixed: the diagonal
+    only). Its diagonal vanishes for every Galerkin (conjugate-gradient)
+    iterate, up to round-off; its off-diagonal part, like the symmetry
+    defect, is of the order of the tensor error above. ``bounds_defect``
+    measures how far the eigenvalues leave ``[reuss, voigt]``.
+
+    References
+    ----------
+    .. [1] M. R. Hestenes, E. Stiefel, "Methods of conjugate gradients for
+       solving linear systems", J. Res. Natl. Bur. Stand. 49 (1952) 409-436.
+    .. [2] H. Moulinec, P. Suquet, "A numerical method for computing the
+       overall response of nonlinear composites with complex
+       microstructure", Comput. Methods Appl. Mech. Engrg. 157 (1998)
+       69-94.
+    .. [3] J. Zeman, J. Vondrejc, J. Novak, I. Marek, "Accelerating a
+       FFT-based solver for numerical homogenization of periodic media by
+       conjugate gradients", J. Comput. Phys. 229 (2010) 8065-8071.
+    .. [4] E. J. Garboczi, "Finite element and finite difference programs
+       for computing the linear electric and elastic properties of digital
+       images of random materials", NISTIR 6269 (1998).
+    .. [5] C. Huet, "Application of variational concepts to size effects in
+       elastic heterogeneous bodies", J. Mech. Phys. Solids 38 (1990)
+       813-841.
+    .. [6] S. Hazanov, C. Huet, "Order relationships for boundary conditions
+       effect in heterogeneous bodies smaller than the representative
+       volume", J. Mech. Phys. Solids 42 (1994) 1995-2011.
+    .. [7] S. J. Cooper, A. Bertei, P. R. Shearing, J. A. Kilner, N. P.
+       Brandon, "TauFactor: an open-source application for calculating
+       tortuosity factors from tomographic data", SoftwareX 5 (2016)
+       203-210.
+    .. [8] G. W. Milton, "The Theory of Composites", Cambridge University
+       Press (2002), ch. 9 (laminates).
+    .. [9] D. J. Eyre, G. W. Milton, "A fast numerical scheme for computing
+       the response of composites using grid refinement", Eur. Phys. J.
+       Appl. Phys. 6 (1999) 41-47.
+    .. [10] T. Gergelits, K.-A. Mardal, B. F. Nielsen, Z. Strakos,
+       "Laplacian preconditioning of elliptic PDEs: localization of the
+       eigenvalues of the discretized operator", SIAM J. Numer. Anal. 57
+       (2019) 1369-1394.
+    .. [11] R. E. Alcouffe, A. Brandt, J. E. Dendy, J. W. Painter, "The
+       multi-grid method for the diffusion equation with strongly
+       discontinuous coefficients", SIAM J. Sci. Stat. Comput. 2 (1981)
+       430-454.
+    .. [12] U. Trottenberg, C. W. Oosterlee, A. Schüller, "Multigrid",
+       Academic Press (2001).
+    .. [13] Z. Strakos, P. Tichy, "On error estimation in the conjugate
+       gradient method and why it works in finite precision computations",
+       Electron. Trans. Numer. Anal. 13 (2002) 56-80.
+    .. [14] G. Meurant, J. Papez, P. Tichy, "Accurate error estimation in
+       CG", Numer. Algorithms 88 (2021) 1337-1359,
+       doi:10.1007/s11075-021-01078-w.
+
+    Examples
+    --------
+    A laminate of two phases with layers normal to axis 1: the arithmetic
+    mean along the layers, the harmonic mean across them.
+
+    >>> import numpy as np
+    >>> phases = np.zeros((4, 4), dtype=np.int8)
+    >>> phases[:, 2:] = 1
+    >>> result = apparent_conductivity(phases, [1.0, 10.0])
+    >>> bool(np.allclose(result.tensor, [[5.5, 0.0], [0.0, 20.0 / 11.0]]))
+    True
+    >>> result.bc, result.converged
+    ('periodic', True)
+
+    The same laminate under the four conditions, along the layers (axis 0):
+    only static conditions fall below the arithmetic mean.
+
+    >>> for bc in ("kinematic", "periodic", "mixed", "static"):
+    ...     tensor = apparent_conductivity(phases, [1.0, 10.0], bc=bc, tol=1e-10).tensor
+    ...     print(bc, round(float(tensor[0, 0]), 4))
+    kinematic 5.5
+    periodic 5.5
+    mixed 5.5
+    static 2.8454
+
+    Anisotropic layers: each phase a tensor. Across the layers the normal
+    flux and the tangential gradient are continuous (the tensor laminate
+    formula; Milton 2002, ch. 9).
+
+    >>> layers = np.array([[[2.0, 1.0], [1.0, 2.0]], [[1.0, 0.0], [0.0, 4.0]]])
+    >>> tensor = apparent_conductivity(phases, layers, tol=1e-10).tensor
+    >>> print(np.round(tensor, 4))
+    [[1.4167 0.6667]
+     [0.6667 2.6667]]
+    """
+    phases, spacing = labels_and_spacing(phases, spacing)
+    start = time.perf_counter()
+    phases = check_phases(phases)
+    k, material, stack = _element_conductivity(phases, conductivity)
+    bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_conductivity")
+    h = normalized(check_spacing(spacing, phases.ndim))
+    tol = check_real(tol, "tol", 0.0, 1.0)
+    maxiter = check_integer(maxiter, "maxiter", 1)
+    on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
+    discretization = check_choice(discretization, "discretization", _DISCRETIZATIONS)
+    preconditioner = check_choice(preconditioner, "preconditioner", _PRECONDITIONERS)
+    if preconditioner == "auto":
+        preconditioner = _auto_preconditioner(bc, discretization, k, stack, h)
+    stop = check_choice(stop, "stop", _STOPS)
+    if discretization == "fv" and bc == "static":
+        raise NotImplementedError(
+            "bc='static' is implemented for discretization='q1' only; finite volumes "
+            "support 'periodic', 'kinematic' and 'mixed'"
+        )
+    if preconditioner == "multigrid" and not (
+        (
+            discretization == "q1"
+            and stack is None
+            and supported(_kinds(bc, phases.ndim, 0), phases.shape, h)
+        )
+        or (discretization == "fv" and bc in ("kinematic", "mixed"))
+    ):
+        raise ValueError(
+            "preconditioner='multigrid' needs discretization='q1', scalar conductivities and "
+            "axes that halve down to at most 512 nodes, or discretization='fv' with "
+            f"bc='kinematic' or 'mixed', got bc={bc!r}, discretization={discretization!r}, "
+            f"{'tensors' if stack is not None else 'scalars'}, shape {phases.shape}"
+        )
+    tensors = None
+    notes = []
+    if stack is not None:
+        if discretization == "fv":
+            stack = _diagonal_for_fv(stack)
+        voigt_tensor, reuss_tensor, mixed_lower, lowest, highest = _tensor_bounds(material, stack)
+        tensors = Tensors(material, stack, float(np.sqrt(lowest * highest)))
+        notes.append(
+            f"anisotropic: {len(stack)} distinct tensor(s), eigenvalues in [{lowest:.4g}, "
+            f"{highest:.4g}]; isotropic reference {tensors.reference:.4g} of the "
+            f"preconditioner, condition number up to {highest / lowest:.4g}"
+        )
+
+    solution = solve_cell(
+        k,
+        bc=bc,
+        discretization=discretization,
+        spacing=h,
+        tol=tol,
+        maxiter=maxiter,
+        tensors=tensors,
+        use_multigrid=preconditioner == "multigrid",
+        stop=stop,
+    )
+    tensor = solution.tensor
+    defined = np.nan_to_num(tensor)
+    scale = np.linalg.norm(defined)
+    if bc == "mixed":
+        eigenvalues = np.diag(tensor)
+    else:
+        eigenvalues = np.linalg.eigvalsh(0.5 * (tensor + tensor.T))
+    ndim = phases.ndim
+    if tensors is None:
+        voigt = float(k.mean())
+        reuss = float(1.0 / np.mean(1.0 / k)) if np.all(k > 0.0) else 0.0
+        outside = max(0.0, eigenvalues.max() - voigt, reuss - eigenvalues.min())
+        voigt_tensor, reuss_tensor = voigt * np.eye(ndim), reuss * np.eye(ndim)
+    else:
+        voigt = float(np.linalg.eigvalsh(voigt_tensor).max())
+        reuss = float(np.linalg.eigvalsh(reuss_tensor).min())
+        if bc == "mixed":
+            diagonal = np.diag(tensor)
+            above = diagonal - np.diag(voigt_tensor)
+            below = mixed_lower - diagonal
+        else:
+            symmetric = 0.5 * (tensor + tensor.T)
+            above = np.linalg.eigvalsh(symmetric - voigt_tensor)
+            below = np.linalg.eigvalsh(reuss_tensor - symmetric)
+        outside = max(0.0, float(above.max()), float(below.max()))
+    reached = solution.errors if stop == "tensor" else solution.residuals
+    converged = max(reached) <= tol
+    result = ConductivityResult(
+        tensor=tensor,
+        bc=bc,
+        discretization=discretization,
+        preconditioner=preconditioner,
+        iterations=tuple(solution.iterations),
+        residual=max(solution.residuals),
+        converged=converged,
+        hill_mandel_defect=solution.hill_mandel_defect,
+        symmetry_defect=float(np.linalg.norm(defined - defined.T) / scale) if scale > 0 else 0.0,
+        wall_time=time.perf_counter() - start,
+        min_eigenvalue=float(eigenvalues.min()),
+        voigt=voigt,
+        reuss=reuss,
+        bounds_defect=float(outside / voigt),
+        percolating=solution.percolating,
+        notes=tuple(notes + solution.notes),
+        voigt_tensor=voigt_tensor,
+        reuss_tensor=reuss_tensor,
+        stop=stop,
+        tensor_accuracy=float(
+            solution.tensor_error / scale if scale > 0 else solution.tensor_error
+        ),
+    )
+    if not converged and on_failure == "raise":
+        worst = int(np.argmax(reached))
+        measure = "relative residual" if stop == "residual" else "estimated relative error"
+        raise ConvergenceError(
+            f"apparent_conductivity did not converge: load case {worst + 1} reached a "
+            f"{measure} of {reached[worst]:.3g} after "
+            f"{solution.iterations[worst]} iterations (tol={tol:g}, maxiter={maxiter}); raise "
+            "maxiter or tol, or pass on_failure='flag' to get the unconverged result",
+            result,
+        )
+    return result
+
+
+def _auto_preconditioner(
+    bc: str, discretization: str, k: np.ndarray, stack, spacing: np.ndarray
+) -> str:
+    """The preconditioner ``"auto"`` takes: the one measured faster for the case.
+
+    Multigrid for kinematic and mixed finite volumes (about 3 times faster),
+    and for 3-D Q1 images of scalar conductivities without voids and with a
+    contrast of at most `AUTO_CONTRAST` (even with the transforms up to 64**3,
+    0.64-0.8 times their time from 128**3 on, iterations that do not grow with
+    the size); the transforms everywhere else (2-D: multigrid took 0.7-1.4 times
+    their time at contrast 100, up to 3.2 times above; contrast 1e4 and more,
+    voids: even or slower, up to 1.6 times under static conditions; box voxels
+    that the cycle semi-coarsens, e.g. ``(1, 1, 3)``: the same iteration counts,
+    but each costs about 1.5 times more, so 0.9-1.1 times the transforms' time
+    at 128**3 and 3 times at 64**3). See ``benchmarks/bench_preconditioners.py``,
+    ``benchmarks/bench_spacing.py`` and the README.
+    """
+    if discretization == "fv":
+        return "multigrid" if bc in ("kinematic", "mixed") else "fft"
+    if stack is not None or k.ndim != 3 or not supported(_kinds(bc, 3, 0), k.shape, spacing):
+        return "fft"
+    if not np.all(coarsening_steps(spacing) == 2):  # box voxels: semi-coarsened, not faster
+        return "fft"
+    lowest = float(k.min())
+    if lowest <= 0.0 or float(k.max()) > AUTO_CONTRAST * lowest:
+        return "fft"
+    return "multigrid"
+
+
+def _diagonal_for_fv(stack: np.ndarray) -> np.ndarray:
+    """The tensors with their round-off off-diagonal entries dropped; ValueError if one is
+    not diagonal (two-point fluxes cannot represent it).
+    """
+    ndim = stack.shape[-1]
+    off = stack * (1.0 - np.eye(ndim))
+    norms = np.linalg.norm(stack, axis=(1, 2))
+    bad = np.flatnonzero(np.linalg.norm(off, axis=(1, 2)) > SYMMETRY_TOLERANCE * norms)
+    if bad.size:
+        raise ValueError(
+            "conductivity must hold diagonal (axis-aligned) tensors with discretization='fv' "
+            "(two-point face fluxes carry no cross term), got "
+            f"{stack[bad[0]].tolist()!r}; use discretization='q1' for rotated tensors"
+        )
+    return np.ascontiguousarray(stack * np.eye(ndim))
+
+
+def _element_conductivity(
+    phases: np.ndarray, conductivity: ArrayLike
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Read `conductivity` as scalars or tensors.
+
+    Returns
+    -------
+    k : ndarray of the shape of `phases`, float64
+        Scalar conductivity of every voxel; for anisotropic tensors, a
+        stand-in (trace / d, zero for a void).
+    material : ndarray of the shape of `phases`, int32, or None
+        Tensor index of every voxel (None for scalars, and for tensors that
+        are all multiples of the identity: they take the scalar path).
+    tensors : ndarray of shape (n, d, d), float64, or None
+    """
+    values = np.asarray(conductivity)
+    if values.dtype == np.bool_ or not (
+        np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
+    ):
+        raise TypeError(f"conductivity must hold real numbers, got dtype {values.dtype}")
+    ndim = phases.ndim
+    if values.ndim == 1 or values.shape == phases.shape:
+        return _scalar_conductivity(phases, values), None, None
+    per_voxel = values.shape == phases.shape + (ndim, ndim)
+    if not per_voxel and not (values.ndim == 3 and values.shape[1:] == (ndim, ndim)):
+        raise ValueError(
+            "conductivity must be a 1-D sequence of per-phase values (n,), an array of the "
+            f"shape of phases {phases.shape}, one {ndim}x{ndim} tensor per label "
+            f"(n, {ndim}, {ndim}) or one per voxel {phases.shape + (ndim, ndim)}, got shape "
+            f"{values.shape}"
+        )
+    values = values.astype(np.float64)
+    if per_voxel:
+        stack, material = distinct_tensors(values, phases.shape)
+
+        def where(index: int) -> str:
+            voxel = np.unravel_index(int(np.flatnonzero(material == index)[0]), phases.shape)
+            return f"voxel {tuple(int(i) for i in voxel)}"
+
+    else:
+        stack = values
+        if len(stack) <= int(phases.max()):
+            raise ValueError(
+                f"conductivity must give one tensor per phase label 0..{int(phases.max())}, "
+                f"got {len(stack)} tensor(s)"
+            )
+        material = phases.astype(np.int32)
+
+        def where(index: int) -> str:
+            return f"conductivity[{index}]"
+
+    stack = check_spd_or_zero("conductivity", np.ascontiguousarray(stack), where)
+    present = np.zeros(len(stack), dtype=bool)
+    present[np.unique(material)] = True
+    solid = np.linalg.norm(stack, axis=(1, 2)) > 0.0
+    if not np.any(solid & present):
+        raise ValueError("conductivity must be > 0 in at least one voxel, got zero everywhere")
+    diagonal = np.einsum("nii->ni", stack)
+    isotropic = np.all(stack == diagonal[:, :, None] * np.eye(ndim)) and np.all(
+        diagonal == diagonal[:, :1]
+    )
+    if isotropic:  # multiples of the identity: exactly the scalar problem
+        return np.ascontiguousarray(diagonal[:, 0][material]), None, None
+    k = np.ascontiguousarray((diagonal.sum(axis=1) / ndim)[material])
+    return k, np.ascontiguousarray(material), np.ascontiguousarray(stack)
+
+
+def _scalar_conductivity(phases: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return the conductivity of every voxel, float64, shape of `phases`."""
+    per_phase = values.ndim == 1
+    if per_phase:
+        largest = int(phases.max())
+        if values.size <= largest:
+            raise ValueError(
+                f"conductivity must give one value per phase label 0..{largest}, "
+                f"got {values.size} value(s)"
+            )
+    values = values.astype(np.float64)
+    for rule, bad in (("finite", ~np.isfinite(values)), (">= 0", values < 0.0)):
+        if bad.any():
+            raise ValueError(f"conductivity must be {rule}, got {float(values[bad][0])!r}")
+    field = values[phases] if per_phase else values
+    if not np.any(field > 0.0):
+        raise ValueError("conductivity must be > 0 in at least one voxel, got zero everywhere")
+    return np.ascontiguousarray(field, dtype=np.float64)
+
+
+def _tensor_bounds(material: np.ndarray, tensors: np.ndarray):
+    """Voigt and Reuss tensors, the mixed lower bounds, the reference and its range."""
+    ndim = tensors.shape[-1]
+    present = np.bincount(material.reshape(-1), minlength=len(tensors)) > 0
+    solid = np.linalg.norm(tensors, axis=(1, 2)) > 0.0
+    voigt, compliance = volume_averages(material, tensors)
+    if compliance is not None:
+        reuss = np.linalg.inv(compliance)
+        mixed_lower = 1.0 / np.diag(compliance)
+    else:
+        reuss = np.zeros((ndim, ndim))
+        mixed_lower = np.zeros(ndim)
+    eigenvalues = np.linalg.eigvalsh(tensors[present & solid])
+    lowest, highest = float(eigenvalues.min()), float(eigenvalues.max())
+    return voigt, reuss, mixed_lower, lowest, highest

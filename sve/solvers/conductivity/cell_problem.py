@@ -1,0 +1,537 @@
+"""Load cases of the conductivity cell problem under each boundary condition (private).
+
+One driver for both discretizations: a grid object (``Q1Grid`` or
+``FVGrid``) applies the operator and averages fluxes; this module chooses
+the unknowns, the loads and the preconditioner of every boundary condition,
+runs conjugate gradients and turns the solutions into the apparent tensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sve.solvers._core.clusters import Clusters, find_clusters, projector
+from sve.solvers._core.pcg import pcg, pcg_energy
+from sve.solvers._core.pcg_kernels import dot
+from sve.solvers._core.transforms import preconditioner
+from sve.solvers.conductivity.fv import FVGrid
+from sve.solvers.conductivity.fv_multigrid import fv_multigrid
+from sve.solvers.conductivity.q1 import Q1Grid, TensorQ1Grid
+from sve.solvers.conductivity.q1_multigrid import multigrid
+
+# b . M^-1 b below this fraction of the energy of the affine field is round-off: the affine
+# field already solves the problem (homogeneous medium, laminate along its layers).
+_ROUND_OFF_ENERGY = (1e3 * np.finfo(float).eps) ** 2
+# A load vector Q outside the compatible subspace of a static problem: relative size of the
+# net load per cluster; exact loads are multiples of the face area of a node over 2**(d-1)
+# (face node weights), a product of d - 1 voxel edges.
+_INCOMPATIBLE = 1e-8
+
+
+@dataclass(frozen=True)
+class Tensors:
+    """Conductivity tensors of an image: one material index per voxel into a stack.
+
+    Attributes
+    ----------
+    material : ndarray of the image shape, int32
+        Index of every voxel into `tensors`.
+    tensors : ndarray of shape (n, d, d), float64
+        Symmetric tensors, positive definite or zero (a void). For finite
+        volumes they are diagonal.
+    reference : float
+        Conductivity of the isotropic reference medium of the preconditioner.
+    """
+
+    material: np.ndarray
+    tensors: np.ndarray
+    reference: float
+
+
+def _grid(k, kinds, spacing, discretization, tensors: Tensors | None):
+    """The operator of `discretization` on the image, scalar or tensor conductivities."""
+    if discretization == "fv":  # tensors are diagonal here: K_aa across faces normal to a
+        along = None
+        if tensors is not None:
+            along = tuple(
+                np.ascontiguousarray(tensors.tensors[:, a, a][tensors.material])
+                for a in range(k.ndim)
+            )
+        return FVGrid(k, kinds, spacing, along=along)
+    if tensors is None:
+        return Q1Grid(k, kinds, spacing)
+    return TensorQ1Grid(k, kinds, spacing, tensors.material, tensors.tensors)
+
+
+@dataclass
+class Solution:
+    """Raw outcome of the load cases of one call."""
+
+    tensor: np.ndarray
+    iterations: list[int]
+    residuals: list[float]
+    hill_mandel_defect: float
+    percolating: tuple[bool, ...]
+    notes: list[str] = field(default_factory=list)
+    # stop="tensor": estimated relative energy error per load case, and the bound it gives on
+    # every entry of `tensor` (its units); NaN under the residual rule.
+    errors: list[float] = field(default_factory=list)
+    tensor_error: float = float("nan")
+
+
+class _Solver:
+    """PCG on one grid with the transform (or multigrid) preconditioner and the void projection.
+
+    `clusters` are given where the clusters float (periodic and static conditions) and None
+    where no projection is needed (no voids, or the dead clusters made void: see
+    ``load_case_solver``).
+    """
+
+    def __init__(
+        self,
+        grid,
+        clusters: Clusters | None,
+        *,
+        tol: float,
+        maxiter: int,
+        reference: float | None = None,
+        use_multigrid: bool = False,
+    ) -> None:
+        self.grid = grid
+        self.tol = tol
+        self.maxiter = maxiter
+        if reference is None:
+            reference = float(grid.k.mean())
+        if use_multigrid and grid.discretization == "fv":  # kinematic, mixed: fv_multigrid.py
+            self._apply_inverse = fv_multigrid(grid.conductances)
+        elif use_multigrid:  # Q1, scalar k: the W-cycle of q1_multigrid.py
+            voids = not np.all(grid.k > 0.0)
+            self._apply_inverse = multigrid(grid.k, grid.spacing, grid.kinds, voids=voids)
+        else:  # Single precision transforms: the preconditioner need only be a good SPD
+            # approximation, and they move half the bytes (see ``preconditioner``).
+            self._apply_inverse = preconditioner(
+                grid.discretization,
+                grid.kinds,
+                grid.k.shape,
+                grid.spacing,
+                reference,
+                dtype=np.float32,
+            )
+        # periodic, finite volumes and multigrid: the preconditioner takes every unknown (the
+        # cycle leaves the fixed nodes at zero)
+        self._everywhere = use_multigrid or all(s == slice(None) for s in grid.free)
+        self._block = None if self._everywhere else np.empty(_free_shape(grid))
+        self.project = None
+        if clusters is not None:  # periodic and static: no Dirichlet face, every cluster floats
+            self.project = projector(clusters.labels, clusters.floating(()))
+        # r (which takes the load: ``load``), z and q, p: see ``_pcg._iterations``
+        self.work = tuple(np.empty(grid.shape) for _ in range(3))
+
+    def load(self) -> np.ndarray:
+        """The array to write a load into before `solve` (the residual's: no field more)."""
+        return self.work[0]
+
+    def constrain(self, x: np.ndarray) -> None:
+        """Zero the fixed and empty unknowns, remove floating-cluster means."""
+        self.grid.zero_fixed(x)
+        if self.project is not None:
+            self.project(x)
+
+    def precondition(self, r: np.ndarray, out: np.ndarray) -> None:
+        if self._everywhere:
+            self._apply_inverse(r, out)
+        else:
+            free = self.grid.free
+            out[...] = 0.0  # the fixed nodes
+            self._apply_inverse(r[free], self._block)
+            out[free] = self._block
+        if self.project is not None:
+            self.project(out)
+
+    def solve(self, load: np.ndarray, out: np.ndarray, floor: float) -> tuple[int, float]:
+        """Solve ``A out = load`` (`load` already constrained, overwritten if it is `load()`)
+        to the relative residual `tol`.
+        """
+        return pcg(self._apply, self.precondition, load, out, **self._options(floor))
+
+    def solve_energy(
+        self, load: np.ndarray, out: np.ndarray, floor: float, energy
+    ) -> tuple[int, float, float]:
+        """Solve ``A out = load`` until the estimated relative error of ``energy(out . A out)``
+        (the apparent energy times the volume) is at most `tol`; see ``pcg_energy``.
+        """
+        options = self._options(floor)
+        return pcg_energy(self._apply, self.precondition, load, out, energy=energy, **options)
+
+    def _apply(self, p: np.ndarray, q: np.ndarray) -> None:
+        self.grid.flux(p, np.zeros(self.grid.k.ndim), q)
+
+    def _options(self, floor: float) -> dict:
+        return dict(tol=self.tol, maxiter=self.maxiter, work=self.work, floor=floor)
+
+
+def _free_shape(grid) -> tuple[int, ...]:
+    """Shape of the free unknowns of `grid`."""
+    return np.empty(grid.shape, dtype=np.int8)[grid.free].shape
+
+
+def _kinds(bc: str, ndim: int, axis: int) -> tuple[str, ...]:
+    if bc == "periodic":
+        return ("periodic",) * ndim
+    if bc == "kinematic":
+        return ("dirichlet",) * ndim
+    if bc == "static":
+        return ("neumann",) * ndim
+    return tuple("dirichlet" if a == axis else "neumann" for a in range(ndim))
+
+
+def solve_cell(
+    k: np.ndarray,
+    *,
+    bc: str,
+    discretization: str,
+    spacing: np.ndarray,
+    tol: float,
+    maxiter: int,
+    tensors: Tensors | None = None,
+    use_multigrid: bool = False,
+    stop: str = "residual",
+) -> Solution:
+    """Solve the d load cases of `bc` and return the apparent tensor.
+
+    `spacing` holds the voxel edges per axis, float64 (d,). `k` holds the voxel
+    conductivities, or with `tensors` a scalar stand-in per voxel (> 0 where it
+    conducts, 0 for a void: its mean scales the round-off floor). See
+    ``apparent_conductivity`` for the meaning of every boundary condition.
+    `use_multigrid` replaces the transform preconditioner by a multigrid cycle (Q1
+    scalar problems, ``q1_multigrid.supported``; kinematic and mixed finite volumes,
+    ``conductivity/fv_multigrid.py``).
+    ``stop="tensor"`` stops every load case on the estimated error of its apparent energy
+    and returns the energy form of the tensor (see ``apparent_conductivity``).
+    """
+    ndim = k.ndim
+    periodic = bc == "periodic"
+    clusters = None
+    percolating = (True,) * ndim
+    notes = []
+    if not np.all(k > 0.0):
+        clusters = find_clusters(k, periodic=periodic, discretization=discretization)
+        percolating = clusters.percolating(periodic)
+        floating = int(np.count_nonzero(clusters.floating(_dirichlet_axes(bc, ndim))))
+        handling = (
+            "made void: they carry no flux"
+            if bc in ("kinematic", "mixed")
+            else "their means are projected out of the iterates"
+        )
+        notes.append(
+            f"voids: {clusters.count} conducting cluster(s), {floating} of them floating "
+            f"({handling})"
+        )
+    options = dict(
+        spacing=spacing,
+        tol=tol,
+        maxiter=maxiter,
+        tensors=tensors,
+        use_multigrid=use_multigrid,
+        stop=stop,
+    )
+    if bc == "static":
+        solution = _static(k, clusters, **options)
+    else:
+        solution = _affine(
+            k, clusters, percolating, bc=bc, discretization=discretization, **options
+        )
+    solution.percolating = percolating
+    solution.notes = notes + solution.notes
+    return solution
+
+
+def _dirichlet_axes(bc: str, ndim: int) -> tuple[int, ...]:
+    """Axes whose faces hold a cluster (for counting floating clusters; mixed: any)."""
+    return tuple(range(ndim)) if bc in ("kinematic", "mixed") else ()
+
+
+def load_case_solver(
+    k, clusters, *, bc, axis, discretization, spacing, tol, maxiter, tensors, use_multigrid
+) -> _Solver:
+    """The solver of load case `axis` (gradient along it) of a periodic, kinematic or
+    mixed condition; one solver serves every case of the periodic and kinematic ones.
+
+    Under Dirichlet conditions the clusters that carry no flux are made void
+    first (``_carrying``): their temperature is constant in the exact
+    solution, so the tensor does not change, and what remains has no null
+    space. The solver then needs no projection: the void unknowns have empty
+    rows and a zero load, so the residual stays zero on them and they enter
+    no flux; conjugate gradients on the conducting unknowns are the same
+    with or without them (the nonzero spectrum of ``M^-1 A`` is that of the
+    preconditioner restricted to the conducting unknowns).
+    """
+    kinds = _kinds(bc, k.ndim, axis)
+    if clusters is not None and bc != "periodic":
+        k, tensors = _voided(k, clusters, _carrying(clusters, bc, axis), tensors)
+        clusters = None
+    grid = _grid(k, kinds, spacing, discretization, tensors)
+    return _Solver(
+        grid,
+        clusters,
+        tol=tol,
+        maxiter=maxiter,
+        reference=None if tensors is None else tensors.reference,
+        use_multigrid=use_multigrid,
+    )
+
+
+def _carrying(clusters: Clusters, bc: str, axis: int) -> np.ndarray:
+    """Per cluster, whether it can carry flux under `bc` (kinematic or mixed along `axis`).
+
+    Kinematic: a cluster that touches a face, where the temperature is ``E . x``.
+    Mixed: a cluster that joins the two faces normal to `axis`; one touching a
+    single face holds the constant temperature of that face, one touching none
+    a constant of its own.
+    """
+    if bc == "mixed":
+        return clusters.low[:, axis] & clusters.high[:, axis]
+    return (clusters.low | clusters.high).any(axis=1)
+
+
+def _voided(k, clusters: Clusters, carrying, tensors: Tensors | None):
+    """`k` and `tensors` with the voxels of the clusters not `carrying` made void."""
+    corner = clusters.labels[tuple(slice(0, n) for n in k.shape)]  # Q1: the first node
+    dead = (k > 0.0) & ~carrying[corner]
+    if not dead.any():
+        return k, tensors
+    k = np.where(dead, 0.0, k)
+    if tensors is not None:  # one zero tensor more, for the dead voxels
+        material = np.where(dead, tensors.tensors.shape[0], tensors.material).astype(np.int32)
+        stack = np.concatenate([tensors.tensors, np.zeros((1,) + tensors.tensors.shape[1:])])
+        tensors = Tensors(material, stack, tensors.reference)
+    return k, tensors
+
+
+def _affine(
+    k,
+    clusters,
+    percolating,
+    *,
+    bc,
+    discretization,
+    spacing,
+    tol,
+    maxiter,
+    tensors,
+    use_multigrid,
+    stop,
+) -> Solution:
+    """Periodic, kinematic and mixed conditions: ``T = E . x + u``, ``u`` periodic or zero
+    on the Dirichlet faces; column ``j`` of the tensor is ``<q>`` for ``E = e_j``.
+
+    With ``stop="tensor"`` the tensor is the energy form ``W_ij = <q_j . g_i>`` instead,
+    ``<q>`` plus the Hill-Mandel gap: for conjugate-gradient iterates its error is the Gram
+    matrix ``e_i . A e_j / V`` of the energy errors (``e_j = u*_j - u_j``), and each case
+    ``j`` stops when the estimate of ``e_j . A e_j`` is at most ``tol V W_jj``.
+    """
+    ndim = k.ndim
+    mixed = bc == "mixed"
+    periodic = bc == "periodic"
+    volume = k.size * float(np.prod(spacing))
+    tensor = np.full((ndim, ndim), np.nan) if mixed else np.zeros((ndim, ndim))
+    iterations = [0] * ndim
+    residuals = [0.0] * ndim
+    errors = [0.0 if stop == "tensor" else np.nan] * ndim
+    notes = []
+    fluctuations = {}
+    gap = np.zeros((ndim, ndim))
+    solver = None
+    floor = _ROUND_OFF_ENERGY * float(k.mean()) * volume
+    for j in range(ndim):
+        if bc in ("periodic", "mixed") and not percolating[j]:
+            tensor[j, j] = 0.0
+            notes.append(
+                f"no conducting path along axis {j}: the apparent conductivity along it is 0"
+            )
+            continue
+        if solver is None or mixed:
+            solver = u = None  # mixed: the previous case's scratch goes before the next is made
+            solver = load_case_solver(
+                k,
+                clusters,
+                bc=bc,
+                axis=j,
+                discretization=discretization,
+                spacing=spacing,
+                tol=tol,
+                maxiter=maxiter,
+                tensors=tensors,
+                use_multigrid=use_multigrid,
+            )
+        grid = solver.grid
+        gradient = np.eye(ndim)[j]
+        load = solver.load()
+        grid.flux(np.zeros(grid.shape), gradient, load)
+        np.negative(load, out=load)
+        solver.constrain(load)
+        u = np.empty(grid.shape)
+        if stop == "tensor":  # V E . K E at a CG iterate of energy s: V <E . k E> - s
+            affine = volume * float(grid.mean_flux(np.zeros(grid.shape), gradient)[j])
+            iterations[j], residuals[j], errors[j] = solver.solve_energy(
+                load, u, floor, lambda s, affine=affine: affine - s
+            )
+        else:
+            iterations[j], residuals[j] = solver.solve(load, u, floor)
+        flux = grid.mean_flux(u, gradient)
+        if mixed:
+            tensor[j, j] = flux[j]
+        else:
+            tensor[:, j] = flux
+        if mixed:
+            force = solver.work[1]  # the scratch of the solve, free again
+            grid.flux(u, gradient, force)  # minus the true residual, zero on fixed nodes
+            solver.constrain(force)
+            gap[j, j] = dot(u.reshape(-1), force.reshape(-1)) / volume
+        else:  # keep the fluctuations for the Hill-Mandel defect, cross terms included
+            fluctuations[j] = u
+    # The cross terms pair the load cases of one operator. The forces (minus the true
+    # residuals) are made one at a time from the stored fluctuations, in the scratch of
+    # the solves: d + 3 fields of the node grid at the peak instead of 2 d + 3.
+    for j in fluctuations:
+        force = solver.work[1]
+        grid.flux(fluctuations[j], np.eye(ndim)[j], force)
+        solver.constrain(force)
+        for i in fluctuations:
+            gap[i, j] = dot(fluctuations[i].reshape(-1), force.reshape(-1)) / volume
+    if stop == "tensor":  # the energy form <q_j . g_i> = <q_j> . e_i + gap[i, j]
+        tensor += gap  # mixed: gap is diagonal, the NaN stay
+    if periodic:
+        closed = [j for j in range(ndim) if not percolating[j]]
+        tensor[closed, :] = 0.0  # <q_j> = 0 whatever E when no cluster wraps along j
+        tensor[:, closed] = 0.0
+    scale = np.linalg.norm(np.nan_to_num(tensor))
+    defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
+    tensor_error = np.nan
+    if stop == "tensor":  # |W_ij - W*_ij| <= sqrt(eps_i eps_j) (Cauchy-Schwarz), eps_j the
+        tensor_error = max(errors[j] * tensor[j, j] for j in range(ndim))  # energy error / V
+    return Solution(
+        tensor, iterations, residuals, defect, percolating, notes, errors, float(tensor_error)
+    )
+
+
+def _static(k, clusters, *, spacing, tol, maxiter, tensors, use_multigrid, stop) -> Solution:
+    """Uniform flux ``q . n = Q . n`` on the whole boundary (Q1 only).
+
+    Solves ``A T = f(Q)`` with ``f = A_1 (Q . x)`` the nodal loads of the
+    boundary flux, for ``Q`` in the subspace where every cluster receives no
+    net load; the apparent resistivity there is ``R_ab = Q_a . <grad T_b>``
+    and the conductivity is its inverse on the subspace, zero off it.
+
+    Only the d temperatures outlive their solve: a load is made in the residual's
+    array of the solver (``_Solver.load``) and again where it is needed (one
+    application of ``A_1``, the cost of one iteration), and the forces of the
+    Hill-Mandel defect are made one at a time in the scratch of the solves,
+    d + 3 fields of the node grid at the peak.
+
+    With ``stop="tensor"`` the resistivity is the energy form ``P_ab = (f_a . T_b + f_b . T_a
+    - T_a . A T_b) / V``, ``R`` minus the Hill-Mandel gap: its error is minus the Gram matrix
+    ``G_ab = e_a . A e_b / V`` of the energy errors, each case stops when the estimate of
+    ``e_a . A e_a`` is at most ``tol V P_aa``, and the bound on the tensor ``C = B P^-1 B^T``
+    is carried to first order: ``|dC_ij| <= s_i s_j``, ``s = |B P^-1| sqrt(diag G)``.
+    """
+    ndim = k.ndim
+    grid = _grid(k, ("neumann",) * ndim, spacing, "q1", tensors)
+    reference = None if tensors is None else tensors.reference
+    solver = _Solver(
+        grid, clusters, tol=tol, maxiter=maxiter, reference=reference, use_multigrid=use_multigrid
+    )
+
+    def load(flux: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``out = A_1 (flux . x)``, the nodal loads of the uniform boundary flux."""
+        grid.boundary_load(flux, out)
+        return out
+
+    basis = np.eye(ndim)
+    notes = []
+    if clusters is not None:
+        basis = _compatible_loads(load, clusters.labels, clusters.count, spacing, grid.shape)
+        if basis.shape[1] < ndim:
+            notes.append(
+                "static: voids on the boundary (or clusters reaching one face only) cannot "
+                f"carry a uniform flux; the apparent conductivity is 0 outside a subspace of "
+                f"dimension {basis.shape[1]}"
+            )
+    cases = basis.shape[1]
+    temperatures = []
+    gradients = np.empty((ndim, cases))
+    iterations = [0] * ndim
+    residuals = [0.0] * ndim
+    errors = [0.0 if stop == "tensor" else np.nan] * ndim
+    for b in range(cases):
+        f = load(basis[:, b], solver.load())
+        solver.constrain(f)
+        temperature = np.empty(grid.shape)
+        if stop == "tensor":  # V Q . R Q at a CG iterate of energy s is s (f . T = T . A T)
+            iterations[b], residuals[b], errors[b] = solver.solve_energy(
+                f, temperature, 0.0, float
+            )
+        else:
+            iterations[b], residuals[b] = solver.solve(f, temperature, 0.0)
+        gradients[:, b] = grid.mean_gradient(temperature)
+        temperatures.append(temperature)
+    resistivity = basis.T @ gradients
+    tensor = np.zeros((ndim, ndim))
+    gap = np.zeros((cases, cases))
+    tensor_error = np.nan if stop == "residual" else 0.0
+    if cases:
+        f, force = solver.work[1], solver.work[2]  # the scratch of the solves, free again
+        for b in range(cases):  # the force of case b: A T_b - f_b, minus the true residual
+            load(basis[:, b], f)
+            solver.constrain(f)
+            grid.flux(temperatures[b], np.zeros(ndim), force)
+            force -= f
+            solver.constrain(force)
+            for a in range(cases):
+                gap[a, b] = dot(temperatures[a].reshape(-1), force.reshape(-1))
+        gap /= grid.volume
+        defect = float(np.linalg.norm(gap) / np.linalg.norm(resistivity))
+        if stop == "tensor":
+            resistivity = resistivity - gap
+        inverse = np.linalg.inv(resistivity)
+        tensor = basis @ inverse @ basis.T
+        if stop == "tensor":
+            spread = np.abs(basis @ inverse) @ np.sqrt(
+                np.array(errors[:cases]) * np.diag(resistivity)
+            )
+            tensor_error = float(np.max(spread) ** 2)
+    else:
+        defect = 0.0
+    return Solution(
+        tensor, iterations, residuals, defect, (True,) * ndim, notes, errors, tensor_error
+    )
+
+
+def _compatible_loads(load, labels, count, spacing, shape) -> np.ndarray:
+    """Orthonormal basis (d, s) of the flux vectors that load no cluster with a net flux
+    and put no load on a node that touches no conducting voxel.
+
+    ``load(Q, out)`` writes the nodal loads of the uniform flux ``Q`` into `out` (an
+    array of `shape`), made one axis at a time.
+    """
+    ndim = len(shape)
+    flat = labels.reshape(-1)
+    active = flat >= 0
+    face = float(np.prod(spacing)) ** ((ndim - 1) / ndim)  # the scale of a face area
+    rows = []
+    f = np.empty(shape)
+    for j in range(ndim):
+        values = load(np.eye(ndim)[j], f).reshape(-1) / face
+        rows.append(
+            np.concatenate(
+                [
+                    np.bincount(flat[active], weights=values[active], minlength=count),
+                    values[~active],
+                ]
+            )
+        )
+    net = np.array(rows)  # (d, clusters + empty nodes)
+    squares, vectors = np.linalg.eigh(net @ net.T)  # ascending singular values squared
+    return vectors[:, squares <= _INCOMPATIBLE**2].copy()

@@ -1,0 +1,260 @@
+"""Aggregation multigrid preconditioner of the finite-volume operator (private).
+
+``apparent_conductivity(..., discretization="fv", preconditioner="multigrid")``
+under kinematic and mixed conditions (no periodic axis).
+
+Hierarchy
+---------
+Level 0 is the cell-centred operator of ``conductivity/fv.py``: two-point fluxes with
+face conductances ``g``, the Dirichlet faces joining the end cells to the
+boundary value, zero conductance on the no-flux faces. Each coarser level
+aggregates the cells ``2 I, 2 I + 1`` of every coarsened axis (one cell where
+an axis is odd or of length 1), and ``P`` is the piecewise-constant
+interpolation from the aggregates, ``R = P^T`` the sum over them. The
+Galerkin operator ``R A P`` is then again a two-point operator on the
+coarse cells: the flux between two aggregates is the sum of the fine fluxes
+through the faces they share, so a coarse face has the sum of the
+conductances of the fine faces it covers, Dirichlet faces included, and the
+faces inside an aggregate drop out (``coarse_faces``). The boundary
+conditions need no special treatment, void cells give zero coarse
+conductances, and every level is applied by the same 7-point kernels. The
+coarsest level (at most ``COARSEST`` cells) is solved with the symmetric
+pseudo-inverse of its dense matrix (aggregates of voids are empty rows).
+
+Semi-coarsening
+---------------
+An axis is coarsened when its faces couple strongly: when the mean
+conductance of its inner faces is at least ``STRONG`` times the largest
+such mean over the axes (`coarsened_axes`). On cubic voxels every axis
+qualifies (full coarsening, ``2 x 2 x 2`` aggregates). On box voxels the
+conductance of a face normal to ``a`` scales as ``prod(h) / h_a**2``: with
+voxels ``(1, 1, 3)`` the faces normal to the long axis couple 9 times more
+weakly, and pointwise Gauss-Seidel leaves the errors that are smooth along
+the strongly coupled axes but oscillate along the weak one; full coarsening
+cannot represent them, and the iteration count grew 2.3-2.8 times at 32**3
+(``benchmarks/bench_spacing.py``). Aggregating along the strong axes only
+keeps those errors on the coarse level (Trottenberg, Oosterlee & Schüller
+2001, sec. 5.1) until the coarse conductances, which grow with the
+aggregates' cross-sections, balance the axes; full coarsening resumes there.
+
+Cycle
+-----
+Piecewise-constant interpolation makes ``R A P`` about twice too stiff for
+smooth errors (the jumps of ``P e_c`` between aggregates carry energy), so
+the coarse correction is multiplied by ``SCALE`` < 2 (Braess 1995; Notay
+2010 for its analysis). Smoothing is one lexicographic Gauss-Seidel sweep
+forward before the correction and one backward after it: the backward
+sweep is the adjoint of the forward one, so the cycle ``B`` is symmetric
+(Trottenberg, Oosterlee & Schüller 2001, sec. 2.4). Cells with a zero
+diagonal (voids) are set to zero by both sweeps, so ``B`` is zero on them.
+
+Definiteness. On one level ``I - B A = S^* (I - SCALE P B_c P^T A) S``,
+``S`` the forward sweep (an A-norm contraction on the conducting cells) and
+``S^*`` its A-adjoint. If the eigenvalues of ``B_c A_c`` lie in ``[0, 1]``
+those of the middle factor lie in ``[1 - SCALE, 1]``, inside ``(-1, 1]``,
+so those of ``B A`` lie in ``[0, 2)``: ``B`` is positive semi-definite, and
+definite on the conducting cells. The W-cycle (``GAMMA = 2``) passes up
+``B_2 = 2 B - B A B``, whose ``B_2 A`` has the eigenvalues ``1 - (1 -
+lambda)^2`` in ``[0, 1]`` again, which is what the next level needs; a
+V-cycle with ``SCALE > 1`` would not keep this, which is why the W-cycle is
+not optional here.
+
+References
+----------
+.. [1] D. Braess, "Towards algebraic multigrid for elliptic problems of
+   second order", Computing 55 (1995) 379-393.
+.. [2] Y. Notay, "An aggregation-based algebraic multigrid method",
+   Electron. Trans. Numer. Anal. 37 (2010) 123-146.
+.. [3] U. Trottenberg, C. W. Oosterlee, A. Schüller, "Multigrid", Academic
+   Press (2001).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sve.solvers._core.pcg import Operator
+from sve.solvers.conductivity.fv_multigrid_kernels import (
+    coarse_faces,
+    diagonal,
+    gauss_seidel,
+    prolong_add,
+    residual,
+    restrict_residual,
+)
+from sve.solvers.conductivity.q1_multigrid import pseudo_inverse
+
+# Largest number of cells solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a visit).
+COARSEST = 64
+# Scale of the coarse correction, < 2 for a positive definite cycle (see the module notes):
+# at 128^3 (level cut, voids) 1.6, 1.8 and 1.9 took 13, 12 and 12 iterations.
+SCALE = 1.8
+# Coarse cycles per coarse correction: 2, a W-cycle (needed with SCALE > 1, see above; the
+# V-cycle also took 22 iterations where the W-cycle took 12).
+GAMMA = 2
+# An axis is coarsened where the mean conductance of its inner faces is at least this fraction
+# of the largest over the axes (semi-coarsening; every axis on cubic voxels).
+STRONG = 0.5
+# Precision of the cycle: it need only be a good SPD approximation, and single precision moves
+# half the bytes (Gauss-Seidel and the residual are memory-bound at 128^3).
+DTYPE = np.float32
+Faces = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass
+class _Level:
+    """One level: face conductances, the diagonal and its inverse (0 on voids), and the
+    cells per aggregate of every axis towards the next level (`coarsened_axes`).
+    """
+
+    faces: Faces
+    diagonal: np.ndarray
+    inverse_diagonal: np.ndarray
+    coarsest: np.ndarray | None = None
+    steps: np.ndarray | None = None
+
+
+def _level(faces: Faces) -> _Level:
+    shape = tuple(faces[axis].shape[axis] - 1 for axis in range(3))
+    d = np.empty(shape, dtype=DTYPE)
+    diagonal(*faces, d)
+    inverse = np.zeros(shape, dtype=DTYPE)
+    np.divide(1.0, d, out=inverse, where=d > 0.0)
+    return _Level(faces, d, inverse)
+
+
+def coarsened_axes(faces: Faces) -> np.ndarray:
+    """Cells per aggregate along each axis, int64 (3,): 2 on the axes whose inner faces
+    couple strongly (mean conductance at least ``STRONG`` times the largest mean), 1 on the
+    others and on axes of one cell.
+    """
+    cells = [faces[axis].shape[axis] - 1 for axis in range(3)]
+    means = np.zeros(3)
+    for axis in range(3):
+        if cells[axis] > 1:
+            inner = [slice(None)] * 3
+            inner[axis] = slice(1, -1)
+            means[axis] = float(np.mean(faces[axis][tuple(inner)], dtype=np.float64))
+    longer = np.array([n > 1 for n in cells])
+    strong = longer & (means >= STRONG * means.max())
+    if not strong.any():  # no inner face conducts: aggregate every axis longer than a cell
+        strong = longer
+    return np.where(strong, 2, 1).astype(np.int64)
+
+
+def coarsen(faces: Faces, steps: np.ndarray | None = None) -> Faces:
+    """The face conductances of ``R A P``, aggregates of `steps` cells per axis (2 on every
+    axis by default; see the notes).
+    """
+    steps = np.full(3, 2, dtype=np.int64) if steps is None else steps
+    cells = tuple(faces[axis].shape[axis] - 1 for axis in range(3))
+    shape = tuple((n + s - 1) // s for n, s in zip(cells, steps, strict=True))
+    coarse = []
+    for axis in range(3):
+        out = np.empty(tuple(n + (a == axis) for a, n in enumerate(shape)), dtype=DTYPE)
+        coarse_faces(faces[axis], axis, steps, out)
+        coarse.append(out)
+    return tuple(coarse)
+
+
+def dense(level: _Level) -> np.ndarray:
+    """The matrix of the operator of `level`, dense, column by column."""
+    size = level.diagonal.size
+    matrix = np.empty((size, size))
+    unit = np.zeros(level.diagonal.shape, dtype=DTYPE)
+    zero = np.zeros(level.diagonal.shape, dtype=DTYPE)
+    column = np.empty(level.diagonal.shape, dtype=DTYPE)
+    for index in range(size):
+        unit.reshape(-1)[index] = 1.0
+        residual(*level.faces, level.diagonal, zero, unit, column)  # -A e_index
+        matrix[:, index] = -column.reshape(-1)
+        unit.reshape(-1)[index] = 0.0
+    return matrix
+
+
+def hierarchy(faces: Faces) -> list[_Level]:
+    """The levels of the operator of the face conductances `faces` (``FVGrid.conductances``:
+    3-D, no periodic axis), finest first.
+    """
+    levels = [_level(tuple(g.astype(DTYPE) for g in faces))]
+    while levels[-1].diagonal.size > COARSEST:
+        levels[-1].steps = coarsened_axes(levels[-1].faces)
+        levels.append(_level(coarsen(levels[-1].faces, levels[-1].steps)))
+    levels[-1].coarsest = pseudo_inverse(dense(levels[-1])).astype(DTYPE)
+    return levels
+
+
+class Cycle:
+    """``cycle(r, out)``: ``out = B r``, one symmetric W-cycle from zero on `levels`.
+
+    Parameters
+    ----------
+    levels : list of _Level
+        From `hierarchy`, finest first.
+    scale : float
+        Factor of the coarse correction, in (0, 2).
+    gamma : int
+        Coarse cycles per coarse correction, the later ones on the residual
+        of the earlier (``B_2 = 2 B - B A B`` for two).
+    """
+
+    def __init__(self, levels: list[_Level], scale: float = SCALE, gamma: int = GAMMA) -> None:
+        self.levels = levels
+        self.scale = scale
+        self.gamma = gamma
+        # Per level but the first (whose b and x are the caller's): b, x, and the b, x of the
+        # later coarse cycles.
+        self.work = [()] + [
+            tuple(np.empty(level.diagonal.shape, dtype=DTYPE) for _ in range(4))
+            for level in levels[1:]
+        ]
+
+    def _correction(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
+        """``x = B_gamma b`` on level `index`."""
+        self._cycle(index, b, x)
+        level = self.levels[index]
+        if level.coarsest is not None:
+            return  # exact: a second pass would add nothing
+        later_b, later_x = self.work[index][2], self.work[index][3]
+        for _ in range(1, self.gamma):
+            residual(*level.faces, level.diagonal, b, x, later_b)
+            self._cycle(index, later_b, later_x)
+            x += later_x
+
+    def _cycle(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
+        level = self.levels[index]
+        if level.coarsest is not None:
+            np.dot(level.coarsest, b.reshape(-1), out=x.reshape(-1))
+            return
+        coarse_b, coarse_x = self.work[index + 1][0], self.work[index + 1][1]
+        gauss_seidel(*level.faces, level.inverse_diagonal, b, x, True)  # from x = 0
+        restrict_residual(*level.faces, x, level.steps, coarse_b)
+        self._correction(index + 1, coarse_b, coarse_x)
+        prolong_add(coarse_x, self.scale, level.steps, x)
+        gauss_seidel(*level.faces, level.inverse_diagonal, b, x, False)
+
+    def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
+        """Write one W-cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
+        shape = self.levels[0].diagonal.shape
+        self._cycle(0, r.reshape(shape), out.reshape(shape))  # float64 fields, float32 levels
+
+
+def fv_multigrid(faces: Faces) -> Operator:
+    """Return ``apply(r, out)``, the multigrid preconditioner of a finite-volume operator.
+
+    Parameters
+    ----------
+    faces : tuple of 3 ndarrays, float64
+        ``FVGrid.conductances`` of a grid without periodic axes (shapes
+        (N0 + 1, N1, N2), (N0, N1 + 1, N2), (N0, N1, N2 + 1)).
+
+    Returns
+    -------
+    callable
+        ``apply(r, out)`` with `r`, `out` float64 C-contiguous cell fields;
+        ``out = B r``, ``B`` symmetric positive semi-definite, zero on the
+        cells of zero diagonal and definite on the others.
+    """
+    return Cycle(hierarchy(faces))

@@ -1,0 +1,714 @@
+"""Geometric multigrid preconditioner of the Q1 conductivity operator (private).
+
+The measured alternative to the reference-medium preconditioner of
+``_core/transforms.py``: ``apparent_conductivity(..., preconditioner="multigrid")``;
+``benchmarks/bench_preconditioners.py`` compares them.
+
+Hierarchy
+---------
+Level 0 is the image itself: the matrix-free Q1 operator of ``conductivity/q1_kernels.py``
+on the node grid of ``_q1.Q1Grid``. Each coarser level halves every axis; its
+operator is the Galerkin product ``A_c = R A P`` with ``P`` the trilinear
+(bilinear in 2-D) interpolation from the coarse nodes and ``R = P^T``
+(Trottenberg, Oosterlee & Schüller 2001, sec. 2.3 and A.2.4). Q1 spaces
+are nested and ``P`` interpolates inside each coarse voxel from its own
+corners, so ``R A P`` is the assembly of the element products
+``sum_c P_c^T K_e(c) P_c`` over the ``2**d`` children ``c`` of every coarse
+voxel: it is formed element by element (one dense ``2**d x 2**d`` matrix
+per coarse voxel) and assembled once per level with ``scipy.sparse``.
+Vertex-centred coarsening: coarse node ``i`` is fine node ``2 i``, so a
+periodic axis of ``2 m`` nodes gives ``m`` and an open axis (the ``N + 1``
+nodes of a Dirichlet or Neumann boundary) of ``2 m - 1`` gives ``m``, its end
+nodes staying end nodes. The Neumann operator needs nothing more: its
+element products are those of the voxels, and no coupling crosses the ends.
+The Dirichlet end nodes are fixed at zero on every level (zero inverse
+diagonal, left out of the coarsest solve): a coarse free node interpolates
+only onto fine free nodes, so the free block of ``R A P`` is the Galerkin
+product of the Dirichlet operator, and the residuals of the fixed nodes,
+never used, reach only fixed nodes below.
+On box voxels an axis may be left fine for a while (semi-coarsening, below):
+its coarse node is its fine node, with the identity as interpolation.
+Galerkin coarsening keeps the coarse operators faithful to jumping
+coefficients, which rediscretizing a coarsened image would not (Alcouffe,
+Brandt, Dendy & Painter 1981); with trilinear rather than
+operator-dependent interpolation it is not fully robust to them, which the
+benchmark measures.
+
+Semi-coarsening
+---------------
+With voxel edges ``h_a`` per axis, the Q1 operator couples neighbours along
+axis ``a`` with a weight proportional to ``prod(h) / h_a**2``: on ``(1, 1,
+3)`` voxels 9 times more weakly along the long axis. The pointwise smoother
+then leaves the errors that are smooth along the strong axes and oscillate
+along the weak one, and full coarsening cannot represent them (1.4-1.7 times
+the cubic iteration count at 32**3, ``benchmarks/bench_spacing.py``). Each
+level therefore halves only the axes whose edge ``H_a`` (the voxel edge times
+the coarsening so far) gives a coupling ``(min H / H_a)**2`` of at least
+``STRONG`` (`coarsening_steps`), which makes the coarse edges equal again
+before full coarsening resumes (Trottenberg, Oosterlee & Schüller 2001,
+sec. 5.1). Cubic voxels halve every axis on every level, as before. For a
+homogeneous medium the Galerkin operator of trilinear interpolation is the
+Q1 operator of the coarse voxels, so ``H_a`` is what the coarse level sees.
+The counts then stay those of cubic voxels (1.00 times at 32**3 and 64**3
+on ``(1, 1, 3)``), but a level that halves two axes of three keeps a quarter
+of the nodes instead of an eighth: the first coarse level holds about twice
+the memory given under Memory, and a cycle costs about 1.5 times more.
+
+Smoother and coarsest level
+---------------------------
+A Chebyshev polynomial in ``D^-1 A`` (``D`` the diagonal of ``A``) on
+``[lambda_max / RATIO, lambda_max]`` (Adams, Brezina, Hu & Tuminaro 2003),
+of degree ``DEGREE`` on the coarse levels and ``FINE_DEGREE`` on the image
+(degree 1 is damped Jacobi): pointwise, so indifferent to the size of the
+coefficients. The same polynomial before and after the coarse correction
+makes the cycle symmetric. ``lambda_max`` is a bound, never an estimate,
+so that the smoother contracts in the energy norm and the cycle is
+positive semi-definite: on level 0 the element bound ``max_e
+lambda_max(diag(K_e)^-1 K_e)`` (3/2 for Q1 in 2-D and 3-D, every scalar
+conductivity), on the coarse levels the Gershgorin bound of the assembled
+matrix. The coarsest level (at most ``COARSEST`` nodes, or the first level
+with an odd axis) is solved with the symmetric pseudo-inverse of its dense
+matrix. The default cycle is a W-cycle (two coarse cycles per correction,
+``GAMMA``): against jumping coefficients it needed half the iterations of
+the V-cycle for about 1.3 times its cost.
+
+Memory
+------
+In fields of the image (float64): level 0 holds its inverse diagonal in
+float32 (0.5) and one work array (one Jacobi sweep forms the residuals
+``b - A x`` where it reads them: ``restrict_3d``, ``jacobi_add``); the
+coarse levels store the upper half of their stencil rows (14 of 27
+entries), in float32 but on the coarsest (level 1: 0.9), and 8 work arrays
+each (level 1: 1). About 3.8 fields in all, against 10.2 with four work
+arrays on level 0 and full float64 stencils; the apparent conductivity's
+256^3 peak resident set went from 2.70 to 1.94 GiB on the benchmark medium
+(``benchmarks/bench_conductivity.py --case FILE periodic multigrid``, see
+README), and to 1.55-1.80 GiB under every condition once conjugate gradients
+held three arrays instead of four and a load.
+
+Null space
+----------
+Voids give rows of zero (nodes touching no conducting voxel: their inverse
+diagonal is 0) and floating clusters. The cycle ``B`` is symmetric
+positive semi-definite; the caller makes it the preconditioner ``Pi B Pi``
+with ``Pi`` the orthogonal projector that removes the null space of ``A``
+(periodic and static conditions: the mean without voids, see ``multigrid``;
+the cluster means and empty nodes with voids, ``_clusters.projector``), as
+the transform preconditioner does. Kinematic and mixed conditions have no
+null space once the clusters that carry no flux are made void
+(``conductivity.cell_problem.load_case_solver``).
+
+References
+----------
+.. [1] U. Trottenberg, C. W. Oosterlee, A. Schüller, "Multigrid", Academic
+   Press (2001).
+.. [2] R. E. Alcouffe, A. Brandt, J. E. Dendy, J. W. Painter, "The
+   multi-grid method for the diffusion equation with strongly discontinuous
+   coefficients", SIAM J. Sci. Stat. Comput. 2 (1981) 430-454.
+.. [3] M. Adams, M. Brezina, J. Hu, R. Tuminaro, "Parallel multigrid
+   smoothing: polynomial versus Gauss-Seidel", J. Comput. Phys. 188 (2003)
+   593-610.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sve.solvers._core.pcg import Operator
+from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
+from sve.solvers._core.spacing import per_axis
+from sve.solvers.conductivity.q1 import element_modes
+from sve.solvers.conductivity.q1_kernels import nodal_flux_2d, nodal_flux_3d
+from sve.solvers.conductivity.q1_multigrid_kernels import (
+    assemble_stencil,
+    chebyshev_first,
+    chebyshev_next,
+    galerkin,
+    galerkin_scalar,
+    jacobi_add,
+    prolong_add_2d,
+    prolong_add_3d,
+    residual,
+    restrict_2d,
+    restrict_3d,
+    stencil_2d,
+    stencil_3d,
+    subtract,
+)
+
+# Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
+COARSEST = 64
+# Largest coarsest level accepted when an odd axis stops the coarsening early.
+LARGEST_COARSEST = 512
+# The smoother damps the eigenvalues of D^-1 A in [lambda_max / RATIO, lambda_max]; with the
+# degree 2 this pair took the fewest operator applications over the benchmark's media.
+RATIO = 8.0
+DEGREE = 2
+# Degree on level 0, where an operator application costs 4-8 times that of level 1: a single
+# damped Jacobi sweep there took 4-15 % less time than degree 2 at 128^3 (more iterations).
+FINE_DEGREE = 1
+# Coarse cycles per coarse correction: the W-cycle halved the iterations of the V-cycle at
+# 128^3 with contrast 1e4 and with voids, for about 1.3 times its cost.
+GAMMA = 2
+# An axis is halved on a level where its coupling (min H / H_a)**2 is at least this fraction of
+# the strongest (H the coarse voxel edges; semi-coarsening; every axis on cubic voxels).
+STRONG = 0.5
+# Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
+_NULL = 1e-11
+
+
+def supported(
+    kinds: tuple[str, ...], shape: tuple[int, ...], spacing: float | np.ndarray = 1.0
+) -> bool:
+    """Whether `multigrid` serves an image of `shape` (voxels, edges `spacing` per axis)
+    with boundary `kinds`.
+    """
+    coarsest = _level_shapes(shape, spacing)[-1]
+    return int(np.prod(_node_shape(coarsest, kinds))) <= LARGEST_COARSEST
+
+
+def coarsening_steps(edges: np.ndarray) -> np.ndarray:
+    """Per axis, 2 where a level with voxel edges `edges` is halved and 1 where it is left
+    fine: the axes whose coupling ``(min(edges) / edges[a])**2`` is at least ``STRONG``.
+    """
+    coupling = (edges.min() / edges) ** 2
+    return np.where(coupling >= STRONG * (1.0 - 1e-12), 2, 1).astype(np.int64)
+
+
+def _level_shapes(shape: tuple[int, ...], spacing: float | np.ndarray) -> list[tuple[int, ...]]:
+    """Voxels per axis of every level of an image of `shape` voxels, finest first: each
+    level halves the axes of `coarsening_steps`, while it has more than ``COARSEST`` voxels
+    and those axes are even and at least 4 long.
+    """
+    shapes = [tuple(shape)]
+    edges = per_axis(spacing, len(shape))
+    while int(np.prod(shapes[-1])) > COARSEST:
+        steps = coarsening_steps(edges)
+        halved = [n for n, s in zip(shapes[-1], steps, strict=True) if s == 2]
+        if not all(n % 2 == 0 and n >= 4 for n in halved):
+            break
+        shapes.append(tuple(int(n // s) for n, s in zip(shapes[-1], steps, strict=True)))
+        edges = edges * steps
+    return shapes
+
+
+def _node_shape(shape: tuple[int, ...], kinds: tuple[str, ...]) -> tuple[int, ...]:
+    """Nodes per axis of a grid of `shape` voxels: as many on a periodic axis, one more on
+    an open one (Dirichlet or Neumann), as in ``_q1.Q1Grid``.
+    """
+    return tuple(n if kind == "periodic" else n + 1 for n, kind in zip(shape, kinds, strict=True))
+
+
+def restriction_taps(coarse: int, periodic: bool, step: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Fine nodes and weights of the restriction along one axis (``restrict_2d``).
+
+    Coarse node ``i`` is fine node ``2 i``; it gathers ``2 i - 1, 2 i, 2 i + 1`` with the
+    weights ``1/2, 1, 1/2`` (``P^T`` of linear interpolation), wrapped on a periodic axis of
+    ``2 * coarse`` fine nodes; an open axis has ``2 * coarse - 1`` and no node beyond its ends
+    (weight 0). An axis left fine (``step=1``) gathers its own node, weights ``0, 1, 0``.
+    """
+    if step == 1:
+        taps = np.repeat(np.arange(coarse)[:, None], 3, axis=1)
+        return taps, np.broadcast_to(np.array([0.0, 1.0, 0.0]), taps.shape).copy()
+    fine = 2 * coarse if periodic else 2 * coarse - 1
+    taps = 2 * np.arange(coarse)[:, None] + np.array([-1, 0, 1])
+    weights = np.broadcast_to(np.array([0.5, 1.0, 0.5]), taps.shape).copy()
+    outside = ((taps < 0) | (taps >= fine)) & (not periodic)
+    weights[outside] = 0.0
+    taps = np.where(outside, 0, taps % fine)
+    return np.ascontiguousarray(taps), weights
+
+
+def prolongation_taps(coarse: int, periodic: bool, step: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse nodes and weights of the interpolation along one axis (``prolong_add_2d``);
+    an axis left fine (``step=1``) copies its node (weights ``1, 0``).
+    """
+    if step == 1:
+        taps = np.repeat(np.arange(coarse)[:, None], 2, axis=1)
+        return taps, np.broadcast_to(np.array([1.0, 0.0]), taps.shape).copy()
+    fine = np.arange(2 * coarse if periodic else 2 * coarse - 1)
+    taps = np.stack([fine // 2, (fine + 1) // 2 % coarse], axis=1)
+    odd = (fine % 2 == 1)[:, None]
+    weights = np.where(odd, 0.5, np.array([1.0, 0.0]))
+    return np.ascontiguousarray(taps), weights
+
+
+def child_interpolation(ndim: int, steps: np.ndarray | None = None) -> np.ndarray:
+    """Trilinear interpolation inside one coarse voxel, per child voxel.
+
+    `steps` gives the children per axis (2 on a halved axis, 1 on one left fine; 2 on
+    every axis by default).
+
+    Returns
+    -------
+    ndarray of shape (prod(steps), 2**d, 2**d), float64
+        ``P[c, a, b]``: weight of coarse corner ``b`` at corner ``a`` of the
+        child voxel ``c`` (children numbered in C order over `steps`, corners as in
+        ``_q1.corner_offsets``).
+    """
+    steps = np.full(ndim, 2) if steps is None else np.asarray(steps)
+    # 1-D weights of the coarse corners 0 and 1 at the fine positions 0, 1, 2 (coarse edge 2),
+    # and at the positions 0, 1 of an axis left fine (the identity).
+    weights = {2: np.array([[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]]), 1: np.eye(2)}
+    offsets = corner_offsets(ndim)
+    children = list(np.ndindex(*(int(s) for s in steps)))
+    out = np.ones((len(children), 2**ndim, 2**ndim))
+    for c, child in enumerate(children):
+        for a, corner in enumerate(offsets):
+            for b, coarse in enumerate(offsets):
+                out[c, a, b] = np.prod(
+                    [weights[int(steps[i])][coarse[i], child[i] + corner[i]] for i in range(ndim)]
+                )
+    return out
+
+
+def _children(values: np.ndarray, ndim: int, steps: np.ndarray | None = None) -> np.ndarray:
+    """Regroup per-voxel `values` (shape (*shape, ...)) as (coarse voxels, prod(steps)
+    children, ...), `steps` voxels per child along each axis (2 by default).
+    """
+    steps = np.full(ndim, 2) if steps is None else steps
+    shape = values.shape[:ndim]
+    tail = values.shape[ndim:]
+    split = []
+    for n, step in zip(shape, steps, strict=True):
+        split += [n // int(step), int(step)]
+    grouped = values.reshape(tuple(split) + tail)
+    order = list(range(0, 2 * ndim, 2)) + list(range(1, 2 * ndim, 2))
+    order += list(range(2 * ndim, 2 * ndim + len(tail)))
+    return grouped.transpose(order).reshape((-1, int(np.prod(steps))) + tail)
+
+
+def stencil(
+    elements: np.ndarray, shape: tuple[int, ...], nodes: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """Assemble element matrices into the coefficients of a nodal stencil.
+
+    Parameters
+    ----------
+    elements : ndarray of shape (voxels, 2**d, 2**d), float64
+        One symmetric matrix per voxel of a grid of `shape` voxels (C
+        order), corners as in ``_q1.corner_offsets``.
+    shape : tuple of int
+        Voxels per axis.
+    nodes : tuple of int, optional
+        Nodes per axis: ``shape`` on a periodic axis (the default for every
+        axis), ``shape + 1`` on an open one (`_node_shape`).
+
+    Returns
+    -------
+    ndarray of shape (*nodes, (3**d + 1) // 2), float64
+        The upper half of the rows of the assembled matrix: entry ``t`` of
+        node ``n`` couples it to node ``n + o(s)``, ``s = t + (3**d - 1) / 2``
+        and ``o(s)`` the base-3 digits of ``s`` minus 1 (``t = 0`` the
+        diagonal). The lower half is that of the neighbours (``A[n, n - o] =
+        A[n - o, n]``), never stored: the operator is exactly symmetric and
+        its coarse levels take half the memory (the layout of ``stencil_2d``
+        and ``stencil_3d``). On an open axis the couplings across the ends
+        are zero.
+    """
+    nodes = shape if nodes is None else nodes
+    out = np.zeros(nodes + ((3 ** len(shape) + 1) // 2,))
+    _assemble_rows(elements, shape, nodes, 0, out)
+    return out
+
+
+def _assemble_rows(
+    elements: np.ndarray, shape: tuple[int, ...], nodes: tuple[int, ...], first: int, out
+) -> None:
+    """Add to the stencil `out` (`nodes` per axis) the element matrices of the voxels of
+    `shape` whose index along axis 0 starts at `first` (as many rows as `elements` holds).
+    """
+    ndim = len(shape)
+    corners = corner_offsets(ndim)
+    rows = elements.shape[0] // int(np.prod(shape[1:]))
+    index = np.indices((rows,) + shape[1:]).reshape(ndim, -1, 1) + corners.T[:, None, :]
+    index[0] += first
+    # wraps only on periodic axes: an open axis has a node past its last voxel
+    corner_nodes = np.ravel_multi_index(tuple(index), nodes, mode="wrap")
+    offsets = np.ravel_multi_index(tuple((corners[None, :] - corners[:, None] + 1).T), (3,) * ndim)
+    offsets -= (3**ndim - 1) // 2  # stored entries; the lower half (negative) is skipped
+    flat = out.reshape(-1, out.shape[-1])
+    assemble_stencil(elements, corner_nodes, np.ascontiguousarray(offsets.T), flat)
+
+
+def _upper_offsets(ndim: int) -> list[tuple[int, ...]]:
+    """The offsets ``o`` of the stored entries of a stencil (`stencil`), diagonal first."""
+    return [tuple(o - 1 for o in offset) for offset in np.ndindex((3,) * ndim)][
+        (3**ndim - 1) // 2 :
+    ]
+
+
+def _dense(coefficients: np.ndarray) -> np.ndarray:
+    """The matrix of a stencil (`stencil`), dense."""
+    shape = coefficients.shape[:-1]
+    ndim = len(shape)
+    size = int(np.prod(shape))
+    nodes = np.indices(shape).reshape(ndim, -1)
+    matrix = np.zeros((size, size))
+    rows = np.arange(size)
+    for index, offset in enumerate(_upper_offsets(ndim)):
+        neighbours = (nodes + np.array(offset).reshape(ndim, 1)) % np.array(shape)[:, None]
+        cols = np.ravel_multi_index(tuple(neighbours), shape)
+        np.add.at(matrix, (rows, cols), coefficients[..., index].reshape(-1))
+        if index > 0:  # the lower half: A[n + o, n] = A[n, n + o]
+            np.add.at(matrix, (cols, rows), coefficients[..., index].reshape(-1))
+    return matrix
+
+
+@dataclass
+class _Level:
+    """One level of the hierarchy: nodes per axis, operator, smoother data, coarsest solve,
+    and the taps of the transfers from the level above (`restriction_taps`,
+    `prolongation_taps`: taps and weights of every axis in turn; empty on level 0).
+    """
+
+    shape: tuple[int, ...]
+    apply: Operator
+    inverse_diagonal: np.ndarray
+    upper: float
+    coarsest: np.ndarray | None = None
+    restriction: tuple = ()
+    prolongation: tuple = ()
+
+
+def _stencil_apply(coefficients: np.ndarray) -> Operator:
+    shape = coefficients.shape[:-1]
+    kernel = stencil_2d if len(shape) == 2 else stencil_3d
+
+    def apply(x: np.ndarray, out: np.ndarray) -> None:
+        kernel(coefficients, x.reshape(shape), out.reshape(shape))
+
+    return apply
+
+
+def _inverse(diagonal: np.ndarray) -> np.ndarray:
+    """``1 / diagonal`` where positive, 0 on the empty rows of voids."""
+    out = np.zeros_like(diagonal)
+    np.divide(1.0, diagonal, out=out, where=diagonal > 0.0)
+    return out
+
+
+def _gershgorin(coefficients: np.ndarray, inverse_diagonal: np.ndarray) -> float:
+    """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)
+    on the rows of nonzero `inverse_diagonal` (flat).
+    """
+    ndim = coefficients.ndim - 1
+    sums = np.zeros(coefficients.shape[:-1])
+    for index, offset in enumerate(_upper_offsets(ndim)):  # one entry at a time
+        entry = np.abs(coefficients[..., index])
+        sums += entry
+        if index > 0:  # the lower half: row n holds |A[n, n - o]| = |A[n - o, n]|
+            sums += np.roll(entry, offset, axis=tuple(range(ndim)))
+    sums = sums.reshape(-1)
+    rows = inverse_diagonal > 0.0
+    return float((sums[rows] * inverse_diagonal[rows]).max()) if rows.any() else 1.0
+
+
+def _interval(upper: float) -> tuple[float, float]:
+    """Centre and half-width of the smoothed interval ``[upper / RATIO, upper]``."""
+    lower = upper / RATIO
+    return 0.5 * (upper + lower), 0.5 * (upper - lower)
+
+
+def pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
+    """Moore-Penrose inverse of a symmetric positive semi-definite coarsest-level matrix
+    (eigenvalues below ``_NULL`` times the largest taken for its null space).
+    """
+    values, vectors = np.linalg.eigh(matrix)
+    keep = values > _NULL * max(values.max(), 0.0)
+    return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+
+
+def hierarchy(
+    k: np.ndarray, spacing: float | np.ndarray, kinds: tuple[str, ...] | None = None
+) -> list[_Level]:
+    """The levels of the Q1 operator of the voxel conductivities `k` (float64).
+
+    `kinds` gives the boundary kind of every axis, as in ``_q1.Q1Grid``:
+    ``"periodic"`` (the default), ``"neumann"`` or ``"dirichlet"`` (an open
+    axis of ``N + 1`` nodes, its two end nodes fixed at zero: their inverse
+    diagonal is 0 on every level and their rows and columns are left out of
+    the coarsest solve, so the cycle never changes them).
+    """
+    ndim = k.ndim
+    kinds = ("periodic",) * ndim if kinds is None else tuple(kinds)
+    periodic = [kind == "periodic" for kind in kinds]
+    hadamard = corner_hadamard(ndim)
+    modes = element_modes(ndim, spacing)
+    element = hadamard @ np.diag(modes) @ hadamard  # the unit element stiffness
+    flux = nodal_flux_2d if ndim == 2 else nodal_flux_3d
+    offset = np.zeros(2**ndim)
+    image_nodes = _node_shape(k.shape, kinds)
+
+    def apply_fine(x: np.ndarray, out: np.ndarray) -> None:
+        flux(x.reshape(image_nodes), offset, k, modes, out.reshape(image_nodes))
+
+    upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
+    # The image's inverse diagonal in single precision (half a field of the image saved): it
+    # only scales the Jacobi sweep, which stays symmetric and energy-contracting.
+    inverse_diagonal = _image_inverse_diagonal(k, kinds, element[0, 0]).astype(np.float32)
+    levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper)]
+    shapes = _level_shapes(k.shape, spacing)
+    # voxels per child along each axis from level i to level i + 1 (2 halved, 1 left fine)
+    steps = [
+        np.array([n // m for n, m in zip(fine, coarse, strict=True)], dtype=np.int64)
+        for fine, coarse in zip(shapes[:-1], shapes[1:], strict=True)
+    ]
+    if len(shapes) > 1:
+        child = child_interpolation(ndim, steps[0])
+        unit = np.einsum("cai,ab,cbj->cij", child, element, child)  # per child of level 0
+    elements = None  # element matrices of the current level (level 1: made row by row)
+    for index in range(1, len(shapes)):
+        shape = shapes[index]
+        nodes = _node_shape(shape, kinds)
+        following = shapes[index + 1] if index + 1 < len(shapes) else None
+        # The upper half of the rows (`stencil`), in single precision but on the coarsest
+        # level: level 1's 27 coefficients per node in float64 would be 3.4 fields of the image,
+        # the largest array of the hierarchy; its 14 in float32 are 0.9 (same iterations,
+        # tensor to 2e-13 at 64^3). The coarsest stays in float64: in float32 too, its
+        # pseudo-inverse took 13-15 iterations instead of 9 at 64^3 (round-off lifts the null
+        # space of the periodic operator off 0).
+        precision = np.float32 if following is not None else np.float64
+        coefficients = np.zeros(nodes + ((3**ndim + 1) // 2,), dtype=precision)
+        next_elements = None
+        rows = shape[0]
+        if following is not None:  # one or two rows of voxels make one row of the next level
+            next_steps = steps[index]
+            next_child = child_interpolation(ndim, next_steps)
+            next_elements = np.empty((int(np.prod(following)), 2**ndim, 2**ndim))
+            rows = int(next_steps[0])
+        row = int(np.prod(shape[1:]))
+        for first in range(0, shape[0], rows):
+            slab = (rows,) + shape[1:]
+            if index == 1:  # the children of level 0 are k times the unit element: level 1
+                # is made a row or two at a time, never whole (8 fields of the image)
+                fine = (int(steps[0][0]) * rows,) + k.shape[1:]
+                children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim, steps[0])
+                children += int(steps[0][0]) * first * int(np.prod(k.shape[1:]))
+                part = np.empty((children.shape[0], 2**ndim, 2**ndim))
+                galerkin_scalar(k.reshape(-1), children, unit, part)
+            else:
+                part = elements[first * row : (first + rows) * row]
+            _assemble_rows(part, shape, nodes, first, coefficients)
+            if following is not None:
+                local = _children(np.arange(int(np.prod(slab))).reshape(slab), ndim, next_steps)
+                size = int(np.prod(following[1:]))
+                start = first // rows * size
+                galerkin(part, local, next_child, next_elements[start : start + size])
+        elements = next_elements
+        diagonal = coefficients[..., 0].astype(np.float64)
+        inverse_diagonal = zero_dirichlet_ends(_inverse(diagonal), kinds).reshape(-1)
+        upper = _gershgorin(coefficients, inverse_diagonal)
+        level = _Level(nodes, _stencil_apply(coefficients), inverse_diagonal, upper)
+        level.restriction = _taps(restriction_taps, nodes, periodic, steps[index - 1])
+        level.prolongation = _taps(prolongation_taps, nodes, periodic, steps[index - 1])
+        levels.append(level)
+        if following is None:
+            levels[-1].coarsest = _coarsest_inverse(_dense(coefficients), inverse_diagonal)
+    if len(levels) == 1:  # the image itself is small enough to solve directly
+        unit = np.broadcast_to(element, k.shape + element.shape)
+        elements = (k.reshape(k.shape + (1, 1)) * unit).reshape((-1,) + element.shape)
+        matrix = _dense(stencil(elements, k.shape, levels[0].shape))
+        levels[0].coarsest = _coarsest_inverse(matrix, inverse_diagonal)
+    return levels
+
+
+def _image_inverse_diagonal(k: np.ndarray, kinds: tuple[str, ...], corner: float) -> np.ndarray:
+    """Inverse diagonal (flat, float64) of the Q1 operator of `k` on its node grid: node ``n``
+    gets ``corner`` (the diagonal entry of the unit element) times the conductivities of the
+    voxels ``n - c`` for the corners ``c``; 0 on fixed and empty nodes.
+    """
+    ndim = k.ndim
+    padded = k  # every axis padded so that each corner is one slice
+    for axis, kind in enumerate(kinds):
+        width = [(0, 0)] * ndim
+        width[axis] = (1, 0) if kind == "periodic" else (1, 1)
+        padded = np.pad(padded, width, mode="wrap" if kind == "periodic" else "constant")
+    nodes = _node_shape(k.shape, kinds)
+    diagonal = np.zeros(nodes)
+    for c in corner_offsets(ndim):
+        diagonal += padded[tuple(slice(1 - a, 1 - a + n) for a, n in zip(c, nodes, strict=True))]
+    diagonal *= corner
+    return zero_dirichlet_ends(_inverse(diagonal), kinds).reshape(-1)
+
+
+def _taps(make, nodes: tuple[int, ...], periodic: list[bool], steps: np.ndarray) -> tuple:
+    """Taps and weights of every axis in turn (`steps`: 2 on a halved axis, 1 on one left
+    fine), the arguments of the transfer kernels.
+    """
+    pairs = (
+        make(n, wraps, int(step)) for n, wraps, step in zip(nodes, periodic, steps, strict=True)
+    )
+    return tuple(array for pair in pairs for array in pair)
+
+
+def _coarsest_inverse(matrix: np.ndarray, inverse_diagonal: np.ndarray) -> np.ndarray:
+    """`pseudo_inverse` of the coarsest `matrix` without the fixed and empty nodes (those of
+    zero inverse diagonal): their rows and columns of the result are 0.
+    """
+    keep = inverse_diagonal.reshape(-1) > 0.0
+    out = np.zeros_like(matrix)
+    out[np.ix_(keep, keep)] = pseudo_inverse(matrix[np.ix_(keep, keep)])
+    return out
+
+
+class Cycle:
+    """``apply(r, out)``: ``out = B r``, one symmetric multigrid cycle from zero on `levels`.
+
+    Parameters
+    ----------
+    levels : list of _Level
+        From `hierarchy`, finest first.
+    degree : int
+        Degree of the Chebyshev smoother on the coarse levels, before and
+        after the coarse correction (``2 * degree`` operator applications
+        per visit of a level).
+    fine_degree : int
+        The same on level 0 (the image).
+    gamma : {1, 2}
+        Coarse cycles per coarse correction: 1 a V-cycle, 2 a W-cycle
+        (level ``l`` visited ``2**l`` times). The second cycle solves for
+        the residual of the first, ``B_2 = 2 B - B A B``: symmetric, and
+        positive semi-definite because the eigenvalues of ``B A`` lie in
+        ``[0, 1]`` for a symmetric cycle with an energy-contracting smoother
+        (Trottenberg, Oosterlee & Schüller 2001, sec. 2.4 and 7.8).
+    """
+
+    def __init__(self, levels: list[_Level], degree: int, fine_degree: int, gamma: int) -> None:
+        self.levels = levels
+        self.degrees = [fine_degree] + [degree] * (len(levels) - 1)
+        self.gamma = gamma
+        # Per level: r, y, b, x, d, q and the b, x of a second cycle. Level 0 gets its b and x
+        # from the caller and is never cycled twice. A level smoothed by one Jacobi sweep
+        # (degree 1, level 0 by default) needs q alone: the sweep is its own direction and the
+        # residuals b - A x are formed where they are read (restriction, second sweep), so
+        # level 0 holds 1 field of the image, not 4.
+        self.work = [
+            tuple(
+                None if self._unused(index, slot) else np.empty(level.shape).reshape(-1)
+                for slot in range(8)
+            )
+            for index, level in enumerate(levels)
+        ]
+        self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
+        self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
+
+    def _unused(self, index: int, slot: int) -> bool:
+        """Whether work array `slot` of level `index` is never touched (see ``__init__``)."""
+        if index == 0 and slot in (2, 3, 6, 7):
+            return True
+        return self.degrees[index] == 1 and slot in (0, 1, 4)
+
+    def _smooth(self, index: int, b: np.ndarray, y: np.ndarray) -> None:
+        """``y = S b`` (Chebyshev from zero) on level `index`; `b` may be its residual r."""
+        level = self.levels[index]
+        degree = self.degrees[index]
+        r, d, q = self.work[index][0], self.work[index][4], self.work[index][5]
+        if degree == 1:  # one sweep: its direction is y itself
+            d = y
+        theta, delta = _interval(level.upper)
+        sigma = theta / delta
+        rho = 1.0 / sigma
+        chebyshev_first(y, d, b, level.inverse_diagonal, 1.0 / theta)
+        for step in range(1, degree):
+            level.apply(d, q)
+            if step == 1:
+                residual(b, q, r)
+            else:
+                subtract(r, q)
+            rho_next = 1.0 / (2.0 * sigma - rho)
+            chebyshev_next(y, d, r, level.inverse_diagonal, rho_next * rho, 2.0 * rho_next / delta)
+            rho = rho_next
+
+    def _correction(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
+        """``x = B_gamma b`` on level `index` (`gamma` cycles, the later ones on residuals)."""
+        self._cycle(index, b, x)
+        level = self.levels[index]
+        if level.coarsest is not None:
+            return  # exact: a second pass would add nothing
+        work = self.work[index]
+        second_b, second_x = work[6], work[7]
+        for _ in range(1, self.gamma):
+            level.apply(x, second_b)
+            residual(b, second_b, second_b)
+            self._cycle(index, second_b, second_x)
+            x += second_x
+
+    def _cycle(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
+        level = self.levels[index]
+        if level.coarsest is not None:
+            np.dot(level.coarsest, b, out=x)
+            return
+        work = self.work[index]
+        q = work[5]
+        shape, coarse = level.shape, self.levels[index + 1].shape
+        coarse_b, coarse_x = self.work[index + 1][2], self.work[index + 1][3]
+        self._smooth(index, b, x)  # x = S b
+        level.apply(x, q)
+        below = self.levels[index + 1]
+        self._restrict(
+            b.reshape(shape), q.reshape(shape), coarse_b.reshape(coarse), *below.restriction
+        )
+        self._correction(index + 1, coarse_b, coarse_x)
+        self._prolong_add(coarse_x.reshape(coarse), x.reshape(shape), *below.prolongation)
+        level.apply(x, q)  # x += S (b - A x)
+        if self.degrees[index] == 1:
+            jacobi_add(x, b, q, level.inverse_diagonal, 1.0 / _interval(level.upper)[0])
+        else:
+            r, y = work[0], work[1]
+            residual(b, q, r)
+            self._smooth(index, r, y)
+            x += y
+
+    def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
+        """Write one W-cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
+        self._cycle(0, r.reshape(-1), out.reshape(-1))
+
+
+def multigrid(
+    k: np.ndarray,
+    spacing: float | np.ndarray,
+    kinds: tuple[str, ...] | None = None,
+    *,
+    voids: bool,
+) -> Operator:
+    """Return ``apply(r, out)``, the multigrid preconditioner of the Q1 operator.
+
+    A `Cycle` with the smoother degrees ``DEGREE`` and ``FINE_DEGREE`` and
+    ``GAMMA`` coarse cycles per correction (a W-cycle).
+
+    Parameters
+    ----------
+    k : ndarray of shape (N0, N1[, N2]), float64
+        Voxel conductivities, >= 0 (see `supported` for the shapes).
+    spacing : float or ndarray of shape (d,)
+        Voxel edges ``h_i`` per axis (one number: cubic voxels).
+    kinds : tuple of {"periodic", "neumann", "dirichlet"}, optional
+        Boundary kind per axis (``_q1.Q1Grid``); every axis periodic by
+        default.
+    voids : bool
+        Whether `k` has zeros. Without voids and without a Dirichlet axis
+        the mean of ``out`` is removed (the null space of the periodic and
+        of the Neumann operator); with voids the caller projects
+        (``_clusters.projector``) where clusters float.
+
+    Returns
+    -------
+    callable
+        ``apply(r, out)`` with `r`, `out` float64 C-contiguous nodal fields
+        (``Q1Grid.shape``); ``out = B r``, ``B`` symmetric positive
+        semi-definite, zero on the fixed nodes (with its mean removed:
+        ``Pi B Pi`` for ``r`` of zero mean).
+    """
+    kinds = ("periodic",) * k.ndim if kinds is None else tuple(kinds)
+    cycle = Cycle(hierarchy(k, spacing, kinds), DEGREE, FINE_DEGREE, GAMMA)
+    constants = not voids and "dirichlet" not in kinds
+
+    def apply(r: np.ndarray, out: np.ndarray) -> None:
+        cycle(r, out)
+        if constants:
+            out -= out.mean()
+
+    return apply

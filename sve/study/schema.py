@@ -1,0 +1,361 @@
+"""The study dataset: its dimensions, variables, attributes and status codes.
+
+One schema everywhere (docs: the dataset schema): dimensions ``size`` (edge
+length in voxels), ``realization``, ``bc`` and tensor indices ``i``, ``j``.
+A store (:mod:`sve.study.store`) is created whole from :func:`empty_dataset`
+(every record ``pending``) before any task runs, then each finished batch is
+written into its own region, so an interrupted study leaves a readable store
+whose ``status`` says what is done.
+
+Status codes (variable ``status``, int8, one per record: size, realization
+[, sampling], bc; :data:`STATUS`, meanings in :data:`STATUS_MEANINGS`):
+
+- 0 ``pending``: not solved yet (a new store, or a run that was stopped);
+  the next run computes it.
+- 1 ``ok``: solved, the solver converged.
+- 2 ``not_converged``: solved, the solver stopped at ``solver.maxiter``
+  before ``solver.tol``; values are kept (``residual`` says how far), the
+  statistics leave them out.
+- 3 ``failed``: the task raised, or its workers kept dying; no values, the
+  error text is in ``error``; the next run retries it.
+- 4 ``absent``: not sampled (no values, never solved): a window index
+  beyond the windows the parent holds at that size (window modes), or an
+  adaptive study's realization beyond those its size needed. Counts as
+  finished. Only in studies with windows or adaptive sampling.
+
+Record variables: the apparent tensor (``conductivity`` (i, j) = d x d, or
+``stiffness``, Mandel m x m), ``volume_fraction``, ``iterations``,
+``residual``, ``hill_mandel_defect``, ``wall_time``, ``error``, ``status``
+and, with ``solver.stop = "tensor"``, ``tensor_accuracy``; per size:
+``field_variance_excess``. Attributes: ``title``, ``spec`` (the spec's JSON
+text, :meth:`sve.study.StudySpec.to_json`), ``seed_entropy``,
+``seeding_scheme`` (:mod:`sve.study.seeding`), ``discretization``,
+``versions``, and once run ``runs`` (JSON list, one entry per run, killed
+runs included: :func:`sve.study.store.record_run`) and, while a run goes
+on, ``active_run``.
+
+Sampling modes (``sampling.mode``, :mod:`sve.study.spec`) and the schema:
+
+- ``"independent"``: the schema above, unchanged.
+- ``"windows"``: the same schema, so every consumer (ensemble statistics,
+  report, ``sve status``) works on windows as it does on realizations;
+  ``realization`` k is window k of the parent
+  (:func:`sve.study.tasks.window_origin`) and the records beyond the
+  windows the parent holds at a size are ``absent`` (status 4, NaN values).
+- ``"both"``: one more dimension ``sampling`` = ("independent", "windows"),
+  placed right after ``realization`` on every record variable. ``ds.sel(sampling=s)``
+  is a dataset of the single-mode schema (what the report's convergence
+  pages use, with "independent"), and the two samples side by side are what
+  :func:`sve.statistics.ergodicity.window_ergodicity` compares. A new dimension rather
+  than ``*_windows`` copies of every variable: one selection gives any
+  consumer the sample it wants, and the run loop, the store writes and
+  ``completed`` need no change of shape logic (records stay indexed by size
+  and realization first).
+
+Window modes add ``window_count`` (per size: windows used) and, along
+``parent_edge``, ``parent_volume_fraction``: the phase-1 fraction of the
+parent's corner windows of growing edge (``parent_size / 2**k``, the whole
+parent last), drawn here on the client once (small), for the spatial-average
+convergence check; attributes ``sampling_mode``, ``parent_size``,
+``parent_seeding_scheme``.
+
+Adaptive sampling (``sampling.adaptive_target``, :mod:`sve.study.spec`)
+keeps the schema: ``realization`` is allocated at ``max_realizations``, the
+realizations a size did not need end ``absent`` once the size is finished,
+and the attributes ``adaptive_target``, ``max_realizations`` and
+``adaptive_rule`` say how the rounds were chosen. How many realizations a
+size used and whether it reached the target is derived from the dataset
+itself (:func:`sve.study.adaptive.adaptive_progress`,
+:func:`sve.study.adaptive.adaptive_summary`), so a resumed
+run, ``sve status`` and the report all read the same state from the store.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+
+import numpy as np
+import xarray as xr
+
+from generators import embedding_variance_excess
+from sve.study.media import covariance
+from sve.study.seeding import PARENT_SEEDING_SCHEME, SEEDING_SCHEME
+from sve.study.spec import StudySpec
+from sve.study.windows import generate_parent, parent_edges, window_count
+
+__all__ = [
+    "ADAPTIVE_CONFIDENCE",
+    "ADAPTIVE_RULE",
+    "ERROR_LENGTH",
+    "ROUND_GROWTH",
+    "SAMPLINGS",
+    "STATUS",
+    "STATUS_MEANINGS",
+    "ZARR_FORMAT",
+    "completed",
+    "empty_dataset",
+    "parent_edges",
+    "record_variables",
+]
+
+#: Status codes of each (size, realization[, sampling], bc) record, stored as int8
+#: (module docstring; :data:`STATUS_MEANINGS`).
+STATUS = {"pending": 0, "ok": 1, "not_converged": 2, "failed": 3, "absent": 4}
+#: What each status code means (the dataset schema's documentation of ``status``).
+STATUS_MEANINGS = {
+    "pending": "not solved yet; the next run computes it",
+    "ok": "solved, the solver converged",
+    "not_converged": "solved, the solver stopped at solver.maxiter before solver.tol",
+    "failed": "the task raised or its workers kept dying; see 'error'; the next run retries it",
+    "absent": "not sampled: a window beyond those the parent holds at the size, or an adaptive "
+    "realization its size did not need; counts as finished",
+}
+
+#: The ``sampling`` coordinate of a mode "both" dataset (dimension after ``realization``).
+SAMPLINGS = ("independent", "windows")
+
+#: Length of the stored error messages (fixed-width strings in the store).
+ERROR_LENGTH = 200
+
+#: Zarr format 2: its string encoding (the ``bc`` coordinate) is stable and read by every
+#: Zarr library, while Zarr 3 still marks fixed-length strings as unspecified.
+ZARR_FORMAT = 2
+
+# ------------------------------------------- the adaptive rule (attribute ``adaptive_rule``)
+# Part of the schema: :func:`sve.study.adaptive.adaptive_progress` replays this rule on
+# the stored records, so changing it would change what an existing store means.
+
+#: Largest growth of one round: a size holds at most this many times its realizations
+#: after its next round (the variance of a few realizations is itself uncertain).
+ROUND_GROWTH = 4
+#: Confidence level of the adaptive target's interval (as the report's).
+ADAPTIVE_CONFIDENCE = 0.95
+ADAPTIVE_RULE = (
+    "round 1: sampling.realizations; after each complete round of n realizations, stop if "
+    "the relative 95 % CI half-width r of the mean isotropic scalar is <= adaptive_target "
+    "for every bc, or if n = max_realizations; else the next round brings the size to "
+    f"min(max_realizations, max(n + realizations, min({ROUND_GROWTH} n, "
+    "ceil(n (r / adaptive_target)^2))))"
+)
+
+
+_DEPENDENCIES = ("numpy", "scipy", "numba", "xarray", "dask", "distributed", "zarr")
+
+
+def _versions() -> dict[str, str]:
+    names = ("sve-toolkit", *_DEPENDENCIES)
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+_TENSOR_ATTRS = {
+    "conductivity": {
+        "long_name": "apparent conductivity tensor (flux = K · gradient)",
+        "units": "same as property.phases",
+    },
+    "elasticity": {
+        "long_name": "apparent stiffness tensor, Mandel notation (sigma = C eps; shear "
+        "components scaled by sqrt 2; 2-D plane strain); NaN normal-shear coupling under mixed "
+        "conditions",
+        "units": "same as the moduli of property.phases",
+        "notation": "mandel",
+    },
+}
+
+
+def _tensor_attrs(spec: StudySpec) -> dict[str, str]:
+    """Attributes of the apparent tensor; a stiffness names the modulus its statistics
+    summarize (``modulus``, read by :func:`sve.statistics.isotropic_part`'s callers).
+    """
+    attrs = dict(_TENSOR_ATTRS[spec.property])
+    if spec.property == "elasticity":
+        attrs["modulus"] = spec.modulus
+        if spec.polycrystal:
+            attrs["units"] = "same as property.crystal"
+    return attrs
+
+
+def empty_dataset(spec: StudySpec) -> xr.Dataset:
+    """The study dataset with every record pending (NaN values, status 0)."""
+    n_size, n_bc, d = len(spec.sizes), len(spec.bc), spec.ndim
+    n_real = spec.allocated_realizations
+    m = spec.tensor_size
+    both = spec.sampling_mode == "both"
+    # every record variable is (size, realization[, sampling], ...): see the module docstring
+    base = ("size", "realization", "sampling") if both else ("size", "realization")
+    n_base = (n_size, n_real, len(SAMPLINGS)) if both else (n_size, n_real)
+    rec = (*base, "bc")
+    if spec.medium["generator"] == "gaussian_level_cut":
+        model = covariance(spec.medium)
+        # mode "windows": every SVE is cut from the parent, whose embedding is what counts
+        edges = [spec.parent_size] * n_size if spec.sampling_mode == "windows" else spec.sizes
+        excess = [embedding_variance_excess((n,) * d, model, spacing=spec.spacing) for n in edges]
+    else:
+        excess = [0.0] * n_size  # no Gaussian field: nothing is clipped
+
+    def full(shape, fill, dtype=np.float64):
+        return np.full(shape, fill, dtype=dtype)
+
+    # "absent" exists only with windows or adaptive sampling: other studies keep their attributes
+    sparse = spec.windows or spec.adaptive
+    flags = STATUS if sparse else {k: v for k, v in STATUS.items() if k != "absent"}
+
+    ds = xr.Dataset(
+        {
+            spec.variable: (
+                (*rec, "i", "j"),
+                full((*n_base, n_bc, m, m), np.nan),
+                _tensor_attrs(spec),
+            ),
+            "volume_fraction": (
+                base,
+                full(n_base, np.nan),
+                {"long_name": "volume fraction of phase 1", "units": "1"},
+            ),
+            "iterations": (
+                rec,
+                full((*n_base, n_bc), 0, np.int32),
+                {"long_name": "CG iterations (largest over load cases)"},
+            ),
+            "residual": (
+                rec,
+                full((*n_base, n_bc), np.nan),
+                {"long_name": "final relative residual (largest over load cases)", "units": "1"},
+            ),
+            "hill_mandel_defect": (
+                rec,
+                full((*n_base, n_bc), np.nan),
+                {"long_name": "relative Hill-Mandel defect", "units": "1"},
+            ),
+            "wall_time": (
+                rec,
+                full((*n_base, n_bc), np.nan),
+                {"long_name": "wall time of the solve", "units": "s"},
+            ),
+            "field_variance_excess": (
+                "size",
+                excess,
+                {
+                    "long_name": "relative variance added to the Gaussian field by clipping "
+                    "its periodic circulant embedding (0: exact covariance)",
+                    "units": "1",
+                },
+            ),
+            "error": (
+                base,
+                np.full(n_base, "", dtype=f"<U{ERROR_LENGTH}"),
+                {"long_name": "error of a failed task (empty when none)"},
+            ),
+            "status": (
+                rec,
+                full((*n_base, n_bc), STATUS["pending"], np.int8),
+                {
+                    "long_name": "record status",
+                    "flag_values": list(flags.values()),
+                    "flag_meanings": " ".join(flags),
+                },
+            ),
+        },
+        coords={
+            "size": ("size", np.array(spec.sizes), {"long_name": "edge length", "units": "voxel"}),
+            "length": (
+                "size",
+                np.array(spec.sizes) * spec.spacing,
+                {"long_name": "physical edge length", "units": spec.length_unit},
+            ),
+            "realization": np.arange(n_real),
+            "bc": list(spec.bc),
+            "i": np.arange(m),
+            "j": np.arange(m),
+        },
+        attrs={
+            "title": f"SVE size-convergence study {spec.name!r}",
+            "spec": spec.to_json(),
+            "seed_entropy": str(spec.seed),
+            "seeding_scheme": SEEDING_SCHEME,
+            "discretization": {
+                "q1": "q1 voxel finite elements",
+                "fv": "cell-centred finite volumes (harmonic face conductances)",
+            }[spec.discretization],
+            "versions": json.dumps(_versions(), sort_keys=True),
+        },
+    )
+    if spec.stop == "tensor":
+        ds["tensor_accuracy"] = (
+            rec,
+            full((*n_base, n_bc), np.nan),
+            {
+                "long_name": "estimated bound on the entries' error of the apparent tensor, "
+                "relative to its Frobenius norm (solver.stop = 'tensor')",
+                "units": "1",
+            },
+        )
+    if both:
+        ds = ds.assign_coords(sampling=list(SAMPLINGS))
+    if spec.windows:
+        _add_parent(ds, spec)
+    if spec.adaptive:
+        ds.attrs.update(
+            adaptive_target=spec.adaptive_target,
+            max_realizations=spec.max_realizations,
+            adaptive_rule=ADAPTIVE_RULE,
+        )
+    return ds
+
+
+def _add_parent(ds: xr.Dataset, spec: StudySpec) -> None:
+    """The window-mode variables and attributes (module docstring), in place."""
+    ds["window_count"] = (
+        "size",
+        np.array([window_count(spec, n) for n in spec.sizes], dtype=np.int64),
+        {"long_name": "windows of the parent used at each size: min(realizations, "
+         "(parent_size // size)**ndim)"},
+    )  # fmt: skip
+    parent = generate_parent(spec)
+    edges = parent_edges(spec.parent_size)
+    fractions = [
+        np.count_nonzero(parent[(slice(0, n),) * spec.ndim] == 1) / n**spec.ndim for n in edges
+    ]
+    ds["parent_volume_fraction"] = (
+        "parent_edge",
+        np.array(fractions),
+        {"long_name": "phase-1 fraction of the parent's corner window of each edge", "units": "1"},
+    )
+    ds.coords["parent_edge"] = (
+        "parent_edge",
+        np.array(edges),
+        {"long_name": "edge of the parent's corner window", "units": "voxel"},
+    )
+    ds.coords["parent_length"] = (
+        "parent_edge",
+        np.array(edges) * spec.spacing,
+        {"long_name": "physical edge of the parent's corner window", "units": spec.length_unit},
+    )
+    ds.attrs.update(
+        sampling_mode=spec.sampling_mode,
+        parent_size=spec.parent_size,
+        parent_seeding_scheme=PARENT_SEEDING_SCHEME,
+    )
+
+
+def record_variables(ds: xr.Dataset) -> list[str]:
+    """Variables with one entry per (size, realization) record; the others are fixed."""
+    return [name for name in ds.data_vars if "realization" in ds[name].dims]
+
+
+def completed(ds: xr.Dataset) -> np.ndarray:
+    """Boolean (size, realization): every bc (and sampling) of that realization has a result.
+
+    ``failed`` records do not count: a rerun retries them; ``absent`` windows
+    (nothing to solve) do.
+    """
+    finished = ds["status"].isin([STATUS["ok"], STATUS["not_converged"], STATUS["absent"]])
+    others = [dim for dim in finished.dims if dim not in ("size", "realization")]
+    return finished.all(others).values

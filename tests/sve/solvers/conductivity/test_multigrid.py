@@ -1,0 +1,402 @@
+"""The geometric multigrid preconditioners: Q1 (every boundary condition) and finite volumes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sve.solvers import apparent_conductivity
+from sve.solvers.conductivity.fv import FVGrid
+from sve.solvers.conductivity.fv_multigrid import dense as fv_dense
+from sve.solvers.conductivity.fv_multigrid import fv_multigrid
+from sve.solvers.conductivity.fv_multigrid import hierarchy as fv_hierarchy
+from sve.solvers.conductivity.q1 import Q1Grid
+from sve.solvers.conductivity.q1_multigrid import (
+    Cycle,
+    child_interpolation,
+    hierarchy,
+    multigrid,
+    prolongation_taps,
+    restriction_taps,
+    supported,
+)
+from sve.solvers.conductivity.q1_multigrid_kernels import (
+    prolong_add_2d,
+    prolong_add_3d,
+    restrict_2d,
+    restrict_3d,
+    stencil_2d,
+    stencil_3d,
+)
+from tests.sve.solvers._media import smooth_two_phase
+
+# (shape, conductivities of phases 0 and 1): moderate and extreme contrast, voids; odd-sized
+# axes stop the coarsening early (20 -> 10 -> 5).
+CASES = [
+    ((16, 24), (1.0, 10.0)),
+    ((20, 16), (1.0, 0.0)),
+    ((16, 16, 16), (1.0, 100.0)),
+    ((12, 12, 12), (1.0, 1e6)),
+    ((16, 16, 16), (0.0, 1.0)),
+]
+
+
+def _image(shape, values, seed):
+    phases = smooth_two_phase(shape, np.random.default_rng(seed), length=1.5)
+    return phases, np.array(values)[phases]
+
+
+def _dense(apply, shape, out_shape=None):
+    """Matrix of a linear map from fields of `shape` to fields of `out_shape`, by columns."""
+    out_shape = shape if out_shape is None else out_shape
+    size = int(np.prod(shape))
+    columns = []
+    for j in range(size):
+        unit = np.zeros(size)
+        unit[j] = 1.0
+        out = np.zeros(out_shape)
+        apply(unit.reshape(shape), out)
+        columns.append(out.reshape(-1))
+    return np.array(columns).T
+
+
+BCS = ("periodic", "kinematic", "static", "mixed")
+# The boundary kinds of the Q1 node grid under each condition (mixed: its first load case).
+KINDS = {
+    2: [("periodic",) * 2, ("dirichlet",) * 2, ("neumann",) * 2, ("dirichlet", "neumann")],
+    3: [
+        ("periodic",) * 3,
+        ("dirichlet",) * 3,
+        ("neumann",) * 3,
+        ("neumann", "dirichlet", "neumann"),
+    ],
+}
+
+
+@pytest.mark.parametrize("bc", BCS)
+@pytest.mark.parametrize(("shape", "values"), CASES)
+def test_same_tensor_as_fft(shape, values, bc):
+    # Both solve to tol = 1e-10 in the energy norm: the tensors agree far below 1e-8.
+    phases, _ = _image(shape, values, seed=len(shape))
+    fft, mg = (
+        apparent_conductivity(
+            phases, list(values), bc=bc, tol=1e-10, maxiter=3000, preconditioner=name
+        )
+        for name in ("fft", "multigrid")
+    )
+    assert (fft.preconditioner, mg.preconditioner) == ("fft", "multigrid")
+    scale = np.nanmax(np.abs(fft.tensor))
+    if scale == 0.0:  # static with voids on the boundary: no flux, nothing solved
+        assert np.array_equal(mg.tensor, fft.tensor)
+    else:
+        assert np.nanmax(np.abs(mg.tensor - fft.tensor)) <= 1e-8 * scale
+        assert max(mg.iterations) < max(fft.iterations)
+    assert mg.notes == fft.notes and mg.percolating == fft.percolating
+
+
+@pytest.mark.parametrize("condition", range(4))
+@pytest.mark.parametrize(("fine_degree", "gamma"), [(1, 2), (2, 1), (3, 2)])
+@pytest.mark.parametrize(("shape", "values"), CASES)
+def test_cycle_symmetric_positive_semidefinite(shape, values, fine_degree, gamma, condition):
+    # On the free nodes; the fixed nodes (Dirichlet ends) are never changed: the cycle
+    # writes 0 there whatever the input holds on them.
+    _, k = _image(shape, values, seed=7)
+    kinds = KINDS[k.ndim][condition]
+    grid = Q1Grid(k, kinds, 1.0)
+    cycle = Cycle(hierarchy(k, 1.0, kinds), degree=2, fine_degree=fine_degree, gamma=gamma)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2,) + grid.shape)
+    bx, by = np.empty(grid.shape), np.empty(grid.shape)
+    cycle(x, bx)
+    cycle(y, by)
+    for out in (bx, by):
+        fixed = out.copy()
+        grid.zero_fixed(fixed)
+        assert np.array_equal(fixed, out)
+    free = np.ones(grid.shape)
+    grid.zero_fixed(free)
+    x, y = x * free, y * free
+    cycle(x, bx)
+    cycle(y, by)
+    scale = np.linalg.norm(bx) * np.linalg.norm(y)
+    assert abs(np.vdot(y, bx) - np.vdot(x, by)) <= 1e-12 * scale  # round-off of a few sweeps
+    for _ in range(5):
+        z = rng.standard_normal(grid.shape) * free
+        bz = np.empty(grid.shape)
+        cycle(z, bz)
+        assert np.vdot(z, bz) >= -1e-12 * np.linalg.norm(z) * np.linalg.norm(bz)
+
+
+def test_cycle_holds_one_field_of_the_image():
+    # One Jacobi sweep on level 0 needs q alone (residuals formed where read); level 1
+    # holds 8 arrays of 1/8 of the image.
+    _, k = _image((32, 32, 32), (1.0, 100.0), seed=3)
+    cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=2)
+    assert sum(a.nbytes for a in cycle.work[0] if a is not None) == k.nbytes
+    assert sum(a.nbytes for a in cycle.work[1] if a is not None) == k.nbytes
+
+
+@pytest.mark.parametrize("kind", ["periodic", "neumann"])
+def test_preconditioner_removes_the_constants(kind):
+    # The null space of the periodic and of the Neumann (static) operator without voids.
+    _, k = _image((16, 16, 16), (1.0, 100.0), seed=3)
+    shape = Q1Grid(k, (kind,) * 3, 1.0).shape
+    apply = multigrid(k, 1.0, (kind,) * 3, voids=False)
+    r = np.random.default_rng(1).standard_normal(shape)
+    out = np.empty(shape)
+    apply(r, out)
+    assert abs(out.mean()) <= 1e-14 * np.abs(out).max()
+
+
+@pytest.mark.parametrize("condition", range(4))
+@pytest.mark.parametrize("shape", [(32, 16), (16, 8, 8)])
+def test_coarse_operators_are_galerkin_products(shape, condition):
+    # Every level is R A P of the one above, R = P^T, P the interpolation kernel, to
+    # single-precision round-off (every level but the coarsest is stored in float32); these
+    # shapes have two coarse levels above COARSEST (64) voxels, and level 1 is built two rows
+    # at a time. On open axes (Dirichlet, Neumann) the matrices are those of all N + 1 nodes.
+    k = np.random.default_rng(2).uniform(0.0, 2.0, size=shape)
+    k[k < 0.3] = 0.0  # some voids
+    kinds = KINDS[len(shape)][condition]
+    levels = hierarchy(k, 0.5, kinds)
+    assert len(levels) == 3
+    prolong = prolong_add_2d if len(shape) == 2 else prolong_add_3d
+    restrict = restrict_2d if len(shape) == 2 else restrict_3d
+    for fine, coarse in zip(levels[:-1], levels[1:], strict=True):
+
+        def fine_apply(x, out, fine=fine):
+            fine.apply(x.reshape(-1), out.reshape(-1))
+
+        def coarse_apply(x, out, coarse=coarse):
+            coarse.apply(x.reshape(-1), out.reshape(-1))
+
+        def interpolate(x, out, coarse=coarse):
+            prolong(x, out, *coarse.prolongation)
+
+        def restriction(x, out, coarse=coarse):
+            restrict(x, np.zeros_like(x), out, *coarse.restriction)
+
+        interpolation = _dense(interpolate, coarse.shape, fine.shape)  # (fine, coarse nodes)
+        assert np.array_equal(_dense(restriction, fine.shape, coarse.shape), interpolation.T)
+        galerkin = interpolation.T @ _dense(fine_apply, fine.shape) @ interpolation
+        assembled = _dense(coarse_apply, coarse.shape)
+        assert np.abs(assembled - galerkin).max() <= 1e-6 * np.abs(galerkin).max()
+        assert np.array_equal(assembled, assembled.T)  # the lower half copies the upper
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_interpolation_reproduces_linear_fields(periodic):
+    # Linear interpolation along one axis: exact for linear coarse values away from the
+    # periodic seam; an open axis of 2 m - 1 fine nodes has no seam.
+    coarse = 5
+    taps, weights = prolongation_taps(coarse, periodic)
+    values = 3.0 * np.arange(coarse) - 1.0
+    fine = (weights * values[taps]).sum(axis=1)
+    inside = len(fine) if not periodic else len(fine) - 1
+    assert np.allclose(fine[:inside], 1.5 * np.arange(inside) - 1.0)
+    taps, weights = restriction_taps(coarse, periodic)
+    assert weights.sum() == (2 * coarse if periodic else 2 * coarse - 1)  # each fine node once
+
+
+def test_child_interpolation_reproduces_linear_fields():
+    # Trilinear interpolation is exact for the coarse corner values of x_0 + 2 x_1 - x_2.
+    child = child_interpolation(3)
+    corners = np.array(np.meshgrid(*([[0, 2]] * 3), indexing="ij")).reshape(3, -1).T
+    linear = corners @ np.array([1.0, 2.0, -1.0])
+    fine = np.array(np.meshgrid(*([[0, 1]] * 3), indexing="ij")).reshape(3, -1).T
+    for c, offset in enumerate(fine):
+        assert np.allclose(child[c] @ linear, (fine + offset) @ np.array([1.0, 2.0, -1.0]))
+
+
+def test_stencil_kernels_match_dense_rows():
+    # The 2-D and 3-D stencils with random coefficients against an explicit matrix: the
+    # stored upper half of the rows, the lower half that of the neighbours.
+    rng = np.random.default_rng(4)
+    for shape, kernel in (((5, 6), stencil_2d), ((3, 4, 5), stencil_3d)):
+        ndim = len(shape)
+        centre = (3**ndim - 1) // 2
+        upper = rng.standard_normal(shape + (centre + 1,))
+        full = np.empty(shape + (3**ndim,))
+        for index, offset in enumerate(np.ndindex((3,) * ndim)):
+            if index >= centre:
+                full[..., index] = upper[..., index - centre]
+            else:  # A[n, n + o] = A[n + o, n], entry -o of node n + o
+                shift = tuple(1 - o for o in offset)
+                full[..., index] = np.roll(
+                    upper[..., centre - index], shift, axis=tuple(range(ndim))
+                )
+        x = rng.standard_normal(shape)
+        out = np.empty(shape)
+        kernel(upper, x, out)
+        expected = np.zeros(shape)
+        for index, offset in enumerate(np.ndindex((3,) * ndim)):
+            shift = tuple(1 - o for o in offset)  # x[n + o - 1] at node n
+            expected += full[..., index] * np.roll(x, shift, axis=tuple(range(ndim)))
+        assert np.allclose(out, expected, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("shape", "options"),
+    [
+        ((16, 16), {"discretization": "fv"}),
+        ((33, 33), {}),  # odd axes: no coarse level, 1089 nodes to solve directly
+        ((32, 32), {"bc": "static", "tensors": True}),  # scalar conductivities only
+    ],
+)
+def test_apparent_conductivity_option_rejected(shape, options):
+    phases = np.indices(shape).sum(axis=0) % 2
+    options = dict(options)
+    values = [np.diag([1.0, 2.0]), np.eye(2)] if options.pop("tensors", False) else [1.0, 2.0]
+    with pytest.raises(ValueError, match="preconditioner='multigrid' needs"):
+        apparent_conductivity(phases, values, preconditioner="multigrid", **options)
+    with pytest.raises(ValueError, match="preconditioner must be one of"):
+        apparent_conductivity(phases, [1.0, 2.0], preconditioner="amg")
+
+
+def test_supported():
+    assert supported(("periodic",) * 3, (64, 64, 64))
+    assert supported(("periodic",) * 2, (20, 16))  # 20 -> 10 -> 5: 5 x 4 nodes at the end
+    assert supported(("dirichlet",) * 3, (64, 64, 64))  # 4^3 voxels, 5^3 nodes at the end
+    assert not supported(("periodic",) * 3, (33, 33, 33))  # odd: 35937 nodes, no coarsening
+    assert supported(("periodic",) * 3, (7, 7, 8))  # 392 nodes, solved directly
+    assert not supported(("neumann",) * 3, (7, 7, 8))  # 8 x 8 x 9 = 576 nodes > 512
+
+
+# Finite volumes, kinematic and mixed conditions: the aggregation W-cycle of fv_multigrid.py.
+# Shapes with odd axes (aggregates of one cell at the end) and 2-D images (axis 2 of length 1).
+FV_SHAPES = [(24, 16), (15, 22), (16, 16, 16), (11, 14, 9)]
+
+
+def _porous(shape, seed):
+    """Smooth two-phase labels, phase 0 void, conducting along every axis (a line of phase 1
+    along each axis through the first voxel), with an island (one conducting voxel walled in
+    by voids in the middle); the smooth phases add dead ends of their own."""
+    phases = smooth_two_phase(shape, np.random.default_rng(seed), length=1.5)
+    middle = tuple(n // 2 for n in shape)
+    phases[tuple(slice(m - 1, m + 2) for m in middle)] = 0
+    phases[middle] = 1
+    for axis in range(len(shape)):
+        phases[tuple(slice(None) if a == axis else 0 for a in range(len(shape)))] = 1
+    return phases
+
+
+@pytest.mark.parametrize("bc", ["mixed", "kinematic"])
+@pytest.mark.parametrize("shape", FV_SHAPES)
+def test_fv_same_tensor_as_fft(shape, bc):
+    # Both solve to tol = 1e-10 on the preconditioned residual: the tensors agree far below
+    # 1e-8 (the condition numbers of these small images are below 1e3).
+    phases = _porous(shape, seed=sum(shape))
+    runs = [
+        apparent_conductivity(
+            phases, [0.0, 1.0], bc=bc, discretization="fv", tol=1e-10, preconditioner=name
+        )
+        for name in ("fft", "multigrid")
+    ]
+    fft, mg = runs
+    assert (fft.preconditioner, mg.preconditioner) == ("fft", "multigrid")
+    assert np.all(np.diag(fft.tensor) > 0.0)
+    scale = np.abs(np.nan_to_num(fft.tensor)).max()
+    difference = np.abs(np.nan_to_num(mg.tensor - fft.tensor)).max()
+    assert difference <= 1e-8 * scale
+    assert np.array_equal(np.isnan(mg.tensor), np.isnan(fft.tensor))
+    assert max(mg.iterations) < max(fft.iterations)
+    assert mg.notes == fft.notes and mg.percolating == fft.percolating
+    assert "0 of them floating" not in mg.notes[0]  # dead clusters made void
+
+
+def test_fv_contrast_without_voids_same_tensor_as_fft():
+    phases = smooth_two_phase((16, 12, 10), np.random.default_rng(5), length=1.5)
+    fft, mg = (
+        apparent_conductivity(
+            phases, [1.0, 1e3], bc="mixed", discretization="fv", tol=1e-10, preconditioner=name
+        )
+        for name in ("fft", "multigrid")
+    )
+    # As above; contrast 1e3 raises the condition number to about 1e5, still far inside 1e-8.
+    np.testing.assert_allclose(np.diag(mg.tensor), np.diag(fft.tensor), rtol=1e-8)
+
+
+def _fv_grid(shape, seed):
+    k = np.array([0.0, 1.0])[_porous(shape, seed)]
+    kinds = ("dirichlet",) + ("neumann",) * (len(shape) - 1)
+    return k, FVGrid(k, kinds, 1.0)
+
+
+@pytest.mark.parametrize("shape", FV_SHAPES)
+def test_fv_cycle_symmetric_positive_definite_zero_on_voids(shape):
+    k, grid = _fv_grid(shape, seed=3)
+    cycle = fv_multigrid(grid.conductances)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2,) + k.shape)  # nonzero on the voids too
+    bx, by = np.empty(k.shape), np.empty(k.shape)
+    cycle(x, bx)
+    cycle(y, by)
+    # Single-precision levels: symmetric to float32 round-off over a few sweeps (~1e-7 each).
+    scale = np.linalg.norm(bx) * np.linalg.norm(y)
+    assert abs(np.vdot(y, bx) - np.vdot(x, by)) <= 1e-5 * scale
+    assert np.all(bx[k == 0.0] == 0.0)  # zero rows on the voids ...
+    x_conducting = np.where(k > 0.0, x, 0.0)
+    b_conducting = np.empty(k.shape)
+    cycle(x_conducting, b_conducting)
+    assert np.array_equal(b_conducting, bx)  # ... and zero columns
+    for _ in range(5):
+        z = rng.standard_normal(k.shape)
+        bz = np.empty(k.shape)
+        cycle(z, bz)
+        assert np.vdot(z, bz) > 0.0  # definite on the conducting cells (module notes)
+
+
+@pytest.mark.parametrize("shape", [(15, 22), (11, 14, 9)])
+def test_fv_coarse_operators_are_galerkin_products(shape):
+    # Every level is P^T A P of the one above, P the piecewise-constant interpolation from
+    # the aggregates; to float32 round-off (the levels are stored in single precision).
+    k = np.random.default_rng(2).uniform(0.0, 2.0, size=shape)
+    k[k < 0.3] = 0.0  # some voids
+    kinds = ("dirichlet",) + ("neumann",) * (len(shape) - 1)
+    levels = fv_hierarchy(FVGrid(k, kinds, 0.5).conductances)
+    assert len(levels) >= 2
+    for fine, coarse in zip(levels[:-1], levels[1:], strict=True):
+        cells = np.indices(fine.diagonal.shape).reshape(3, -1) // 2
+        aggregate = np.ravel_multi_index(tuple(cells), coarse.diagonal.shape)
+        interpolation = np.zeros((fine.diagonal.size, coarse.diagonal.size))
+        interpolation[np.arange(fine.diagonal.size), aggregate] = 1.0
+        galerkin = interpolation.T @ fv_dense(fine) @ interpolation
+        assembled = fv_dense(coarse)
+        assert np.abs(assembled - galerkin).max() <= 1e-6 * np.abs(galerkin).max()
+
+
+def test_fv_dense_is_the_operator_of_the_grid():
+    k, grid = _fv_grid((7, 6, 5), seed=1)
+    level = fv_hierarchy(grid.conductances)[0]
+    u = np.random.default_rng(3).standard_normal(k.shape)
+    out = np.empty(k.shape)
+    grid.flux(u, np.zeros(3), out)
+    expected = fv_dense(level) @ u.reshape(-1)
+    # The level holds the conductances in single precision.
+    assert np.abs(out.reshape(-1) - expected).max() <= 1e-6 * np.abs(out).max()
+
+
+@pytest.mark.parametrize(
+    ("bc", "discretization", "shape", "values", "expected"),
+    [
+        ("mixed", "fv", (12, 10), [0.0, 1.0], "multigrid"),
+        ("kinematic", "fv", (12, 10), [0.0, 1.0], "multigrid"),
+        ("periodic", "fv", (12, 10), [0.0, 1.0], "fft"),
+        ("periodic", "q1", (12, 10), [1.0, 100.0], "fft"),  # 2-D
+        ("static", "q1", (8, 8, 8), [1.0, 100.0], "multigrid"),
+        ("mixed", "q1", (8, 8, 8), [1.0, 100.0], "multigrid"),
+        ("periodic", "q1", (8, 8, 8), [1.0, 1e4], "fft"),  # contrast above AUTO_CONTRAST
+        ("kinematic", "q1", (8, 8, 8), [0.0, 1.0], "fft"),  # voids
+        ("periodic", "q1", (9, 9, 9), [1.0, 100.0], "fft"),  # no coarse level
+    ],
+)
+def test_auto_takes_the_preconditioner_measured_faster_per_case(
+    bc, discretization, shape, values, expected
+):
+    phases = (np.random.default_rng(7).random(shape) < 0.6).astype(np.int8)
+    auto = apparent_conductivity(phases, values, bc=bc, discretization=discretization)
+    assert auto.preconditioner == expected
+    chosen = apparent_conductivity(
+        phases, values, bc=bc, discretization=discretization, preconditioner=expected
+    )
+    np.testing.assert_array_equal(auto.tensor, chosen.tensor)
