@@ -21,7 +21,15 @@ README = ROOT / "README.md"
 BEGIN = "<!-- performance:begin (made by benchmarks/summary.py from benchmarks/records) -->"
 END = "<!-- performance:end -->"
 #: The order of the records in the block; records not named here follow, sorted.
-ORDER = ("generators", "conductivity", "preconditioners", "elasticity", "statistics", "study")
+ORDER = (
+    "generators",
+    "conductivity",
+    "preconditioners",
+    "spacing",
+    "elasticity",
+    "statistics",
+    "study",
+)
 
 
 def records() -> list[dict]:
