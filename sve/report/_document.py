@@ -193,6 +193,15 @@ def _sampling(spec: StudySpec) -> list[list[str]]:
     """The summary line of the window modes (none for independent realizations)."""
     if not spec.windows:
         return []
+    if spec.image:
+        placement = {"tiles": "non-overlapping tiles", "random": "windows at seeded random "
+                     "positions (they may overlap: their confidence intervals are too narrow)"}
+        return [[f"Sampling: every SVE of size L is one of the {placement[spec.window_placement]}"
+                 f" of edge L of the measured image {spec.medium['image']} "
+                 f"({' x '.join(map(str, spec.medium['image_shape']))} voxels of "
+                 f"{' x '.join(f'{h:g}' for h in spec.voxel_size)} {spec.medium['unit']}); "
+                 "they are one realization: their spread is the uncertainty of this "
+                 "image, not of the medium"]]  # fmt: skip
     return [[f"Sampling: {_SAMPLING[spec.sampling_mode]} of {spec.parent_size} voxels a side"]]
 
 
@@ -208,7 +217,7 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
                 [
                     str(bc),
                     str(int(size)),
-                    f"{float(s['length']) / spec.length:.1f}",
+                    f"{float(s['length']) / spec.length:.1f}" if spec.length > 0 else "n/a",
                     str(int(s["n"])),
                     fmt(s["mean"], ".5g"),
                     interval(s["ci_low"], s["ci_high"], ".5g"),

@@ -528,7 +528,7 @@ def _bounds(spec: StudySpec, ds: xr.Dataset, notes: dict[str, str]) -> xr.Datase
     phases = list(spec.phase_scalars)
     out["voigt"] = voigt_bound(fractions, phases)
     out["reuss"] = reuss_bound(fractions, phases)
-    if spec.medium["generator"] == "random_laminate":
+    if spec.medium.get("generator") == "random_laminate":
         notes["bounds"] = (
             f"at the spec's volume fraction φ = {spec.volume_fraction:g}; on aligned layers "
             "they are the exact means along (Voigt) and across (Reuss) the layers, and the "
@@ -702,6 +702,11 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         notes["s2"] = (
             "exact for the Boolean model at the intensity of the expected fraction "
             "(generators.boolean_s2); voxelization rounds the grains' edges"
+        )
+    elif spec.image:
+        notes["s2"] = (
+            "measured on the first windows of the largest size of the image (not periodic: "
+            "long lags are biased); a measured image has no exact S2"
         )
     elif medium.get("generator") != "gaussian_level_cut":
         notes["s2"] = f"no exact S2 is known here for the {medium.get('generator')} generator"

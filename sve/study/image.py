@@ -61,7 +61,7 @@ files and uncompressed TIFF, chunk reads of a Zarr array or an HDF5
 dataset, and page by page (only the pages a window spans) for other TIFF
 stacks and folders of slices.
 
-Void phases and tortuosity: :func:`percolation_summary`.
+Void phases and tortuosity: :func:`sve.study.percolation.percolation_summary`.
 """
 
 from __future__ import annotations
@@ -87,7 +87,6 @@ __all__ = [
     "ImageSource",
     "image_sha256",
     "open_source",
-    "percolation_summary",
     "read_window",
     "validate_image_medium",
     "window_shape",
@@ -127,9 +126,11 @@ class ImageSource:
 
     @property
     def ndim(self) -> int:
+        """Number of axes."""
         return len(self.shape)
 
     def read(self, region: tuple[slice, ...]) -> np.ndarray:
+        """The stored values of ``region`` (one slice per axis)."""
         return np.asarray(self._reader(region))
 
     def slabs(self):
@@ -142,6 +143,7 @@ class ImageSource:
             )
 
     def close(self) -> None:
+        """Close the file a reader keeps open (HDF5, paged TIFF); else nothing."""
         if self._closer is not None:
             self._closer()
 
@@ -579,7 +581,7 @@ def validate_image_medium(
     derived = json.loads(_scan_cached(str(path), stamp, json.dumps(out, sort_keys=True)))
     if "error" in derived:
         fail(derived["error"])
-    for key in DERIVED_FIELDS:
+    for key in ("sha256", *DERIVED_FIELDS):  # a changed file is named as such first
         if key in table and key in derived and table[key] != derived[key]:
             if key == "sha256":
                 fail(f"medium.sha256: the image {str(path)!r} changed: its SHA-256 is "
@@ -600,47 +602,3 @@ def window_shape(medium: dict[str, Any], size: int) -> tuple[int, ...]:
     h = medium["voxel_size"]
     finest = min(h)
     return tuple(int(math.floor(size * finest / hi + 0.5)) for hi in h)
-
-
-# ----------------------------------------------------------------- percolation
-
-
-def percolation_summary(ds):
-    """Per size, bc and axis: the fraction of windows that percolate, and tau.
-
-    For a conductivity study with an insulating phase (dataset variables
-    ``percolating`` and ``tortuosity``). Returns an ``xarray.Dataset`` with
-    ``percolating_fraction`` (sampled windows with a conducting path along
-    the axis, among those solved) and ``tortuosity``: TauFactor's
-    ``tau = phi * D0 / D_eff`` of the size, with ``phi`` the mean conducting
-    fraction, ``D0`` the conducting phase's conductivity and ``D_eff`` the
-    mean apparent diagonal conductivity along the axis, windows that do not
-    percolate counting as 0 (so ``tau`` is never averaged over infinite
-    values; it is infinite only when no window percolates).
-    """
-    import xarray as xr
-
-    from sve.study.schema import STATUS
-
-    solved = ds["status"].isin([STATUS["ok"]])
-    flags = ds["percolating"].where(solved & (ds["percolating"] >= 0))
-    fraction = flags.mean("realization")
-    d0 = float(ds["tortuosity"].attrs["conducting_conductivity"])
-    phase = int(ds["tortuosity"].attrs["conducting_phase"])
-    phi = ds["volume_fraction"] if phase == 1 else 1 - ds["volume_fraction"]
-    diagonal = ds["conductivity"].where(ds["i"] == ds["j"]).sum("j", min_count=1)
-    d_eff = xr.where(flags == 1, diagonal, 0.0).where(flags.notnull())
-    tau = phi.where(solved).mean("realization") * d0 / d_eff.mean("realization")
-    return xr.Dataset(
-        {
-            "percolating_fraction": fraction.assign_attrs(
-                long_name="fraction of the solved windows with a conducting path along axis i",
-                units="1",
-            ),
-            "tortuosity": tau.assign_attrs(
-                long_name="tortuosity factor phi D0 / D_eff of the size (TauFactor), windows "
-                "that do not percolate counting as zero conductivity",
-                units="1",
-            ),
-        }
-    )

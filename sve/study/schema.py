@@ -317,7 +317,7 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
                 "convention: phi the window's conducting fraction, D0 the conducting phase's "
                 "conductivity, D_eff the apparent diagonal conductivity); NaN where the window "
                 "does not percolate along i (zero conductivity: never an infinite tau; "
-                "per-size values and fractions: sve.study.image.percolation_summary)",
+                "per-size values and fractions: sve.study.percolation.percolation_summary)",
                 "units": "1",
                 "conducting_phase": phase,
                 "conducting_conductivity": spec.phases[phase],

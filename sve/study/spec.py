@@ -1097,11 +1097,13 @@ def _phases(phases: Any, prop: str, ndim: int) -> tuple:
         values = []
         for i, v in enumerate(phases):
             field = f"property.phases[{i}]"
-            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0 or v == math.inf:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < math.inf:
                 raise SpecError(f"{field} must be a finite number >= 0 (0: a void), got {v!r}")
             values.append(float(v))
         if not any(values):
-            raise SpecError(f"property.phases must have one conducting phase (> 0), got {phases!r}")
+            raise SpecError(
+                f"property.phases must have one conducting phase (> 0), got {phases!r}"
+            )
         return tuple(values)
     return tuple(_moduli(v, f"property.phases[{i}]", ndim) for i, v in enumerate(phases))
 

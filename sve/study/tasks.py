@@ -217,7 +217,7 @@ def _tortuosity(spec: StudySpec, out: dict, record: tuple, result, fraction: flo
     phi is the window's conducting fraction, D0 the conducting phase's
     conductivity, D_eff the apparent diagonal value along the axis; NaN
     where the window does not percolate along it (no path: zero
-    conductivity, :func:`sve.study.image.percolation_summary`).
+    conductivity, :func:`sve.study.percolation.percolation_summary`).
     """
     phase = spec.conducting_phase
     phi = fraction if phase == 1 else 1 - fraction
