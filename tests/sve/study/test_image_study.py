@@ -153,8 +153,8 @@ def test_grey_image_with_a_threshold_and_otsu(tmp_path):
     spec = load_spec(data)
     assert spec.medium["volume_fraction"] == labels.mean()
     corner = window_origin(spec, 8, 1)
-    np.testing.assert_array_equal(sve_microstructure(spec, 8, 1).labels,
-                                  labels[corner[0] : corner[0] + 8, corner[1] : corner[1] + 8])  # fmt: skip
+    expected = labels[corner[0] : corner[0] + 8, corner[1] : corner[1] + 8]
+    np.testing.assert_array_equal(sve_microstructure(spec, 8, 1).labels, expected)
     # Otsu's threshold lies between the two modes (the histogram has 256 bins: it may
     # sit at the edge of the lower mode, within a bin of its largest value)
     data["medium"]["threshold"] = "otsu"
@@ -461,3 +461,60 @@ def test_image_study_is_the_same_on_one_and_two_workers(tmp_path):
     one = run_study(copy.deepcopy(data), workers=1)
     two = run_study(copy.deepcopy(data), workers=2)
     xr.testing.assert_identical(results(one), results(two))
+
+
+# ----------------------------------------------------------------- report
+
+
+def exact_law_dataset(tmp_path):
+    """Windows whose isotropic value is 3 ± 2/L (alternating): the variance law is
+    exactly D² = 4/L² · n/(n − 1), so the answers at the image's size are known.
+    """
+    labels = np.zeros((200, 200), np.int8)
+    labels[:, ::2] = 1
+    data = spec_data(write(labels, tmp_path, "npy"), sizes=[5, 10, 20, 40], realizations=24,
+                     target_precision=0.005)  # fmt: skip
+    data["property"]["phases"] = [0.0, 1.0]
+    spec = load_spec(data)
+    ds = empty_dataset(spec)
+    n = spec.realizations
+    for k, size in enumerate(spec.sizes):
+        value = 3 + 2 / size * np.where(np.arange(n) % 2, 1.0, -1.0)
+        ds["conductivity"].values[k, :, 0] = value[:, None, None] * np.eye(2)
+    ds["volume_fraction"].values[:] = 0.5
+    ds["status"].values[:] = STATUS["ok"]
+    ds["percolating"].values[:] = 1
+    return ds
+
+
+Z = 1.959963984540054  # the normal quantile of the report's 95 %
+
+
+def test_image_answers_from_an_exact_variance_law(tmp_path):
+    from sve.report import key_numbers
+
+    ds = exact_law_dataset(tmp_path)
+    n, z = ds.sizes["realization"], Z
+    numbers = key_numbers(ds).sel(bc="mixed")
+    spread = z * 2 / 200 * np.sqrt(n / (n - 1))  # z D at L_image = 200 voxels of 1 um
+    assert float(numbers["image_value"]) == pytest.approx(3.0, rel=1e-12)
+    assert float(numbers["image_value_high"]) == pytest.approx(3 + spread, rel=1e-9)
+    assert float(numbers["image_relative_error"]) == pytest.approx(spread / 3, rel=1e-9)
+    assert not bool(numbers["image_representative"])  # 0.66 % > 0.5 %
+    edge = z * 2 * np.sqrt(n / (n - 1)) / (3 * 0.005)
+    assert float(numbers["image_rve_length"]) == pytest.approx(edge, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_report_of_an_image_study_answers_at_the_top(tmp_path):
+    from sve.report import write_report
+
+    ds = exact_law_dataset(tmp_path)
+    n = ds.sizes["realization"]
+    edge = Z * 2 * np.sqrt(n / (n - 1)) / (3 * 0.005)
+    write_report(ds, tmp_path / "report")
+    text = (tmp_path / "report" / "report.md").read_text()
+    top = text.split("## ")[0]
+    assert "is not representative at the target precision 0.5 %" in top
+    assert f"the edge that would be is {edge:.3g} um" in top
+    assert "## Percolation and tortuosity" in text
