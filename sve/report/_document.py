@@ -724,7 +724,8 @@ def _image_answers(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
             [f"{bc}: the value at the image's size is {fmt(s['image_value'], '.4g')} ± "
              f"{fmt(float(s['image_value_high']) - float(s['image_value']), '.2g')} "
              f"({int(round(100 * CONFIDENCE_LEVEL))} %: the mean of the windows of the largest "
-             f"size, L = {largest}, ± 1.96 D(V_image) from the fitted variance law at the "
+             f"size, L = {largest * spec.spacing:g} {unit}, ± 1.96 D(V_image) from the fitted "
+             "variance law at the "
              f"volume of the whole image, {shape} voxels, an equivalent edge of "
              f"{edge:.4g} {unit}; the boundary-condition gap and the discretization are "
              "given separately below)."],
