@@ -293,13 +293,34 @@ def open_source(medium: dict[str, Any]) -> ImageSource:
 # ----------------------------------------------------------------- segmentation
 
 
+def _small_integers(values: np.ndarray) -> bool:
+    """Integers of at most 16 bits: counted and mapped through tables, not sorted."""
+    return np.issubdtype(values.dtype, np.integer) and values.dtype.itemsize <= 2
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    """The distinct values of ``values``, sorted (a bincount for small integers)."""
+    if _small_integers(values) and values.size:
+        low = int(values.min())
+        return np.flatnonzero(np.bincount((values.reshape(-1) - low).astype(np.intp))) + low
+    return np.unique(values)
+
+
 def _segment(values: np.ndarray, medium: dict[str, Any]) -> np.ndarray:
     """Phase labels (int8) of stored values, by the medium's mapping or threshold."""
     if "mapping" in medium:
         table = {float(k): v for k, v in medium["mapping"].items()}
-        present = np.unique(values)
-        lookup = np.array([table.get(float(v), -1) for v in present.tolist()], dtype=np.int8)
-        labels = lookup[np.searchsorted(present, values)]
+        if _small_integers(values):
+            info = np.iinfo(values.dtype)
+            lookup = np.full(int(info.max) - int(info.min) + 1, -1, np.int8)
+            for key, label in table.items():
+                if key.is_integer() and info.min <= key <= info.max:
+                    lookup[int(key) - int(info.min)] = label
+            labels = lookup[values.astype(np.intp) - int(info.min)]
+        else:
+            present = np.unique(values)
+            lookup = np.array([table.get(float(v), -1) for v in present.tolist()], np.int8)
+            labels = lookup[np.searchsorted(present, values)]
         if (labels < 0).any():  # a window of a changed image: never silently mislabelled
             raise ImageError(f"{medium['image']}: values outside medium.mapping in a window")
         return labels
@@ -492,12 +513,12 @@ def _scan(path: Path, medium: dict[str, Any], fail) -> dict[str, Any]:
         for region in source.slabs():
             values = source.read(region)
             if "mapping" in medium:
-                unknown = [v for v in np.unique(values).tolist() if float(v) not in keys]
+                unknown = [v for v in _present(values).tolist() if float(v) not in keys]
                 if unknown:
                     fail(f"medium.mapping: {where} holds values outside the mapping: "
                          f"{unknown[:10]} (mapping keys: {sorted(keys)})")  # fmt: skip
             elif "threshold" not in medium:
-                present = np.unique(values).tolist()
+                present = _present(values).tolist()
                 if not set(present) <= {0, 1}:
                     fail(f"medium.mapping: {where} holds the values {present[:10]}, not phase "
                          "labels 0 and 1: give medium.mapping (e.g. {0 = 0, 255 = 1}) or "
