@@ -20,10 +20,13 @@ The TOML layout (see ``studies/default.toml`` for a commented example)::
     fraction = "expected"           # or "exact" (sve.study.media.FRACTIONS)
     # voronoi_mosaic, voronoi_polycrystal: cell_size or intensity (germs per unit volume);
     # boolean_spheres: volume_fraction or intensity (sve.study.media.ALTERNATIVES)
+    # or a measured image instead of a generator (sve.study.image): image = "scan.tif",
+    # mapping = {0 = 0, 255 = 1} or threshold, voxel_size, unit; sampling.mode "windows"
 
     [property]
     name = "conductivity"           # or "elasticity"
-    phases = [1.0, 10.0]            # value of phase 0, phase 1
+    phases = [1.0, 10.0]            # value of phase 0, phase 1 (conductivity 0: a void,
+                                    # in one phase at most: percolation and tortuosity)
     # elasticity: isotropic moduli of phase 0 and phase 1 (one pair each: E and nu,
     # K and G, or lam and mu; 2-D is plane strain), e.g.
     # phases = [{E = 1.0, nu = 0.3}, {E = 10.0, nu = 0.2}]
