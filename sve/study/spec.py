@@ -933,6 +933,11 @@ def _validate_sweep(data: dict[str, Any], **context: Any) -> StudySpec:
             if where in str(err):
                 raise SpecError(f"{name}[{k}]: {err}") from None
             raise
+    if len({spec.conducting_phase for spec in specs}) > 1:
+        raise SpecError(
+            f"{name} must not make a phase void (0) at some values only, got {values!r}: a "
+            "void phase gives the study percolation and tortuosity records the others lack"
+        )
     swept = [_swept_value(spec, field) for spec in specs]
     if len(set(swept)) != len(swept):
         raise SpecError(f"{name} must hold distinct values, got {values!r}")

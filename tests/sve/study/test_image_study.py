@@ -370,6 +370,12 @@ def test_a_void_phase_in_a_generated_study(tiny_spec_data):
     assert np.isnan(out["tortuosity"][~flags]).all() and (out["tortuosity"][flags] >= 1).all()
     with pytest.raises(SpecError, match="one conducting phase"):
         load_spec(tiny_spec_data(property={"phases": [0.0, 0.0]}))
+    swept = tiny_spec_data(sweep={"property.phases[0]": [0.0, 0.5]})
+    with pytest.raises(SpecError, match=r'sweep\."property\.phases\[0\]" must not make'):
+        load_spec(swept)
+    swept["sweep"] = {"property.phases[0]": [0.0, 0.0]}
+    with pytest.raises(SpecError, match="distinct"):
+        load_spec(swept)
 
 
 # ----------------------------------------------------------------- generated SVEs
