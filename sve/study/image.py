@@ -54,8 +54,9 @@ information). Neighbouring tiles are correlated too, over the correlation
 length, but much less. The dataset says which it holds (attribute
 ``window_placement``, ``windows_overlap``).
 
-**Reading** (:func:`open_source`): each task opens the image itself (the
-client never ships it through the scheduler) and keeps it open per worker
+**Reading** (:func:`open_source`, through :func:`sve.images.open_image`): each
+task opens the image itself (the client never ships it through the scheduler)
+and keeps it open per worker
 process; it reads only its windows' voxels: a memory map for ``.npy``, raw
 files and uncompressed TIFF, chunk reads of a Zarr array or an HDF5
 dataset, and page by page (only the pages a window spans) for other TIFF
@@ -72,19 +73,30 @@ import json
 import math
 import numbers
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sve.images import BYTE_ORDERS, FORMATS, SLICE_SUFFIXES, ImageError, _format, _natural_key
+from sve.images import (
+    BYTE_ORDERS,
+    FORMATS,
+    SLAB_BYTES,
+    SLICE_SUFFIXES,
+    ImageError,
+    ImageSource,
+    _format,
+    _natural_key,
+    distinct_values,
+    open_image,
+    otsu_threshold,
+    segment,
+)
 
 __all__ = [
     "IMAGE_FIELDS",
     "WINDOW_PLACEMENTS",
     "WINDOW_TAG",
-    "ImageSource",
     "image_sha256",
     "open_source",
     "read_window",
@@ -103,180 +115,23 @@ DERIVED_FIELDS = ("ndim", "image_shape", "volume_fraction", "sha256", "otsu_thre
 WINDOW_PLACEMENTS = ("tiles", "random")
 #: Second spawn-key word of the random windows' positions (no realization index reaches it).
 WINDOW_TAG = 2**63 - 2
-#: Bytes read per slab by the validation pass (and the hash's block size).
-SLAB_BYTES = 1 << 26
 
 
-# ----------------------------------------------------------------- lazy sources
-
-
-class ImageSource:
-    """A stored image opened for reading parts of it: ``shape``, ``dtype``, ``read``.
-
-    ``read(region)`` (a tuple of slices, one per axis) returns the stored
-    values of that region as a NumPy array, reading no more than the format
-    needs (module docstring).
-    """
-
-    def __init__(self, shape, dtype, reader: Callable, closer: Callable | None = None):
-        self.shape = tuple(int(n) for n in shape)
-        self.dtype = np.dtype(dtype)
-        self._reader = reader
-        self._closer = closer
-
-    @property
-    def ndim(self) -> int:
-        """Number of axes."""
-        return len(self.shape)
-
-    def read(self, region: tuple[slice, ...]) -> np.ndarray:
-        """The stored values of ``region`` (one slice per axis)."""
-        return np.asarray(self._reader(region))
-
-    def slabs(self):
-        """Consecutive regions along axis 0 of about :data:`SLAB_BYTES` each."""
-        plane = math.prod(self.shape[1:]) * self.dtype.itemsize
-        step = max(1, SLAB_BYTES // max(plane, 1))
-        for start in range(0, self.shape[0], step):
-            yield (slice(start, min(start + step, self.shape[0])),) + (slice(None),) * (
-                self.ndim - 1
-            )
-
-    def close(self) -> None:
-        """Close the file a reader keeps open (HDF5, paged TIFF); else nothing."""
-        if self._closer is not None:
-            self._closer()
-
-
-def _array_source(array) -> ImageSource:
-    return ImageSource(array.shape, array.dtype, lambda region: array[region])
-
-
-def _paged_source(count: int, read_plane: Callable[[int], np.ndarray], closer=None):
-    """A stack of 2-D planes read one by one: a region reads only the planes it spans."""
-    first = read_plane(0)
-    shape = (count, *first.shape)
-
-    def read(region):
-        return np.stack([read_plane(k)[region[1:]] for k in range(*region[0].indices(count))])
-
-    return ImageSource(shape, first.dtype, read, closer)
-
-
-def _read_slice(file: Path) -> np.ndarray:
-    """One slice of a folder (module-level: tests count the slices read)."""
-    from sve.images import _slice
-
-    return _slice(file)
-
-
-def _tiff_source(path: Path) -> ImageSource:
-    import tifffile
-
-    try:
-        return _array_source(tifffile.memmap(path, mode="r"))
-    except Exception:  # compressed or not contiguous: read page by page
-        pass
-    try:
-        tiff = tifffile.TiffFile(path)
-    except Exception as error:
-        raise ImageError(f"{path}: not a readable TIFF file ({error})") from None
-    series = tiff.series
-    if len(series) > 1 and all(s.shape == series[0].shape for s in series):
-        if len(series[0].shape) != 2:
-            tiff.close()
-            raise ImageError(f"{path}: series of shape {series[0].shape}; expected 2-D pages")
-        return _paged_source(len(series), lambda k: series[k].asarray(), tiff.close)
-    shape = series[0].shape
-    if len(shape) == 3 and len(tiff.pages) == shape[0]:
-        return _paged_source(shape[0], lambda k: tiff.pages[k].asarray(), tiff.close)
-    values = tiff.asarray()  # one page, or a layout read whole
-    tiff.close()
-    return _array_source(values)
-
-
-def _slices_source(path: Path) -> ImageSource:
-    files = sorted(
-        (p for p in path.iterdir() if p.suffix.lower() in SLICE_SUFFIXES), key=_natural_key
-    )
-    if not files:
-        raise ImageError(f"{path}: the folder holds no slices ({', '.join(SLICE_SUFFIXES)})")
-    first = _read_slice(files[0])
-
-    def plane(k: int) -> np.ndarray:
-        values = first if k == 0 else _read_slice(files[k])
-        if values.shape != first.shape or values.dtype != first.dtype:
-            raise ImageError(
-                f"{files[k]}: slice of shape {values.shape} and dtype {values.dtype}, unlike "
-                f"{files[0].name} ({first.shape}, {first.dtype})"
-            )
-        return values
-
-    return _paged_source(len(files), plane)
-
-
-def _zarr_source(path: Path, dataset) -> ImageSource:
-    import zarr
-
-    try:
-        node = zarr.open(str(path), mode="r")
-    except Exception as error:
-        raise ImageError(f"{path}: not a readable Zarr store ({error})") from None
-    if isinstance(node, zarr.Group):
-        if dataset is None:
-            names = sorted(name for name, _ in node.arrays())
-            raise ImageError(f"{path}: a Zarr group needs dataset= (one of {names})")
-        if dataset not in node:
-            raise ImageError(f"{path}: no array {dataset!r} in the Zarr group")
-        node = node[dataset]
-    return _array_source(node)
-
-
-def _hdf5_source(path: Path, dataset) -> ImageSource:
-    try:
-        import h5py
-    except ImportError:
-        raise ImageError(
-            f"{path}: reading HDF5 needs h5py: pip install 'sve-toolkit[hdf5]'"
-        ) from None
-    if dataset is None:
-        raise ImageError(f"{path}: an HDF5 file needs dataset= (the array's path in the file)")
-    try:
-        file = h5py.File(path, "r")
-    except OSError as error:
-        raise ImageError(f"{path}: not a readable HDF5 file ({error})") from None
-    if dataset not in file or not isinstance(file[dataset], h5py.Dataset):
-        file.close()
-        raise ImageError(f"{path}: no dataset {dataset!r} in the HDF5 file")
-    node = file[dataset]
-    return ImageSource(node.shape, node.dtype, lambda region: node[region], file.close)
+# ----------------------------------------------------------------- reading
 
 
 def _open(path: Path, medium: dict[str, Any]) -> ImageSource:
     """The image of a ``[medium]`` table, opened lazily (``ImageError`` naming the file)."""
-    from sve.images import _npy, _raw
-
-    fmt = medium["format"]
-    if fmt == "npy":
-        return _array_source(_npy(path))
-    if fmt == "raw":
-        shape = medium.get("shape")
-        return _array_source(
-            _raw(
-                path,
-                shape=tuple(shape) if shape is not None else None,
-                dtype=medium.get("dtype"),
-                byte_order=medium.get("byte_order", "little"),
-                offset=medium.get("offset", 0),
-            )
-        )
-    if fmt == "tiff":
-        return _tiff_source(path)
-    if fmt == "slices":
-        return _slices_source(path)
-    if fmt == "zarr":
-        return _zarr_source(path, medium.get("dataset"))
-    return _hdf5_source(path, medium.get("dataset"))
+    shape = medium.get("shape")
+    return open_image(
+        path,
+        format=medium["format"],
+        dataset=medium.get("dataset"),
+        shape=tuple(shape) if shape is not None else None,
+        dtype=medium.get("dtype"),
+        byte_order=medium.get("byte_order", "little"),
+        offset=medium.get("offset", 0),
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -293,41 +148,11 @@ def open_source(medium: dict[str, Any]) -> ImageSource:
 # ----------------------------------------------------------------- segmentation
 
 
-def _small_integers(values: np.ndarray) -> bool:
-    """Integers of at most 16 bits: counted and mapped through tables, not sorted."""
-    return np.issubdtype(values.dtype, np.integer) and values.dtype.itemsize <= 2
-
-
-def _present(values: np.ndarray) -> np.ndarray:
-    """The distinct values of ``values``, sorted (a bincount for small integers)."""
-    if _small_integers(values) and values.size:
-        low = int(values.min())
-        return np.flatnonzero(np.bincount((values.reshape(-1) - low).astype(np.intp))) + low
-    return np.unique(values)
-
-
 def _segment(values: np.ndarray, medium: dict[str, Any]) -> np.ndarray:
     """Phase labels (int8) of stored values, by the medium's mapping or threshold."""
-    if "mapping" in medium:
-        table = {float(k): v for k, v in medium["mapping"].items()}
-        if _small_integers(values):
-            info = np.iinfo(values.dtype)
-            lookup = np.full(int(info.max) - int(info.min) + 1, -1, np.int8)
-            for key, label in table.items():
-                if key.is_integer() and info.min <= key <= info.max:
-                    lookup[int(key) - int(info.min)] = label
-            labels = lookup[values.astype(np.intp) - int(info.min)]
-        else:
-            present = np.unique(values)
-            lookup = np.array([table.get(float(v), -1) for v in present.tolist()], np.int8)
-            labels = lookup[np.searchsorted(present, values)]
-        if (labels < 0).any():  # a window of a changed image: never silently mislabelled
-            raise ImageError(f"{medium['image']}: values outside medium.mapping in a window")
-        return labels
-    if "threshold" in medium:
-        cut = medium.get("otsu_threshold", medium["threshold"])
-        return (values > cut).astype(np.int8)
-    return values.astype(np.int8)
+    threshold = medium.get("otsu_threshold", medium.get("threshold"))
+    return segment(values, mapping=medium.get("mapping"), threshold=threshold,
+                   where=medium["image"]).astype(np.int8)  # fmt: skip
 
 
 def read_window(medium: dict[str, Any], origin, shape) -> np.ndarray:
@@ -401,8 +226,10 @@ def _check_options(table: dict[str, Any], path: Path, fail) -> dict[str, Any]:
                 fail(f"medium.{key} is only used by raw images ({where} is {out['format']})")
     else:
         shape = table.get("shape")
-        if not isinstance(shape, list | tuple) or len(shape) not in (2, 3) or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape
+        if (
+            not isinstance(shape, list | tuple)
+            or len(shape) not in (2, 3)
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
         ):
             fail(f"medium.shape must be 2 or 3 integers >= 1 for the raw image {where}, "
                  f"got {shape!r}")  # fmt: skip
@@ -452,40 +279,10 @@ def _check_options(table: dict[str, Any], path: Path, fail) -> dict[str, Any]:
 
 def _voxel_size(value: Any, ndim: int, fail) -> list[float]:
     entries = value if isinstance(value, list | tuple) else [value] * ndim
-    if len(entries) != ndim or not all(
-        _number(h) and math.isfinite(h) and h > 0 for h in entries
-    ):
+    if len(entries) != ndim or not all(_number(h) and math.isfinite(h) and h > 0 for h in entries):
         fail(f"medium.voxel_size must be one number > 0 or {ndim} (one per axis), "
              f"got {value!r}")  # fmt: skip
     return [float(h) for h in entries]
-
-
-def _otsu(source: ImageSource) -> float:
-    """Otsu's threshold of the whole image's histogram, accumulated slab by slab."""
-    from skimage.filters import threshold_otsu
-
-    if np.issubdtype(source.dtype, np.integer) and source.dtype.itemsize <= 2:
-        low = int(np.iinfo(source.dtype).min)
-        counts = np.zeros(2 ** (8 * source.dtype.itemsize), np.int64)
-        for region in source.slabs():
-            values = source.read(region).astype(np.int64).ravel() - low
-            counts[: values.max() + 1] += np.bincount(values)
-        centers = np.arange(counts.size) + low
-        keep = np.flatnonzero(counts)
-        counts, centers = counts[keep[0] : keep[-1] + 1], centers[keep[0] : keep[-1] + 1]
-    else:
-        low, high = math.inf, -math.inf
-        for region in source.slabs():
-            values = source.read(region)
-            low, high = min(low, float(values.min())), max(high, float(values.max()))
-        edges = np.linspace(low, high, 257)
-        counts = np.zeros(256, np.int64)
-        for region in source.slabs():
-            counts += np.histogram(source.read(region), bins=edges)[0]
-        centers = (edges[:-1] + edges[1:]) / 2
-    if counts.size < 2:
-        return float(centers[0])
-    return float(threshold_otsu(hist=(counts, centers)))
 
 
 def _scan(path: Path, medium: dict[str, Any], fail) -> dict[str, Any]:
@@ -503,7 +300,7 @@ def _scan(path: Path, medium: dict[str, Any], fail) -> dict[str, Any]:
             fail(f"medium.image: {where} must hold at least 2 voxels per axis, got {source.shape}")
         derived: dict[str, Any] = {}
         if medium.get("threshold") == "otsu":
-            derived["otsu_threshold"] = _otsu(source)
+            derived["otsu_threshold"] = otsu_threshold(source)
         elif "mapping" not in medium and "threshold" not in medium:
             if not (np.issubdtype(source.dtype, np.integer) or source.dtype == np.bool_):
                 fail(f"medium.mapping: {where} holds grey values ({source.dtype}): give "
@@ -513,12 +310,12 @@ def _scan(path: Path, medium: dict[str, Any], fail) -> dict[str, Any]:
         for region in source.slabs():
             values = source.read(region)
             if "mapping" in medium:
-                unknown = [v for v in _present(values).tolist() if float(v) not in keys]
+                unknown = [v for v in distinct_values(values).tolist() if float(v) not in keys]
                 if unknown:
                     fail(f"medium.mapping: {where} holds values outside the mapping: "
                          f"{unknown[:10]} (mapping keys: {sorted(keys)})")  # fmt: skip
             elif "threshold" not in medium:
-                present = _present(values).tolist()
+                present = distinct_values(values).tolist()
                 if not set(present) <= {0, 1}:
                     fail(f"medium.mapping: {where} holds the values {present[:10]}, not phase "
                          "labels 0 and 1: give medium.mapping (e.g. {0 = 0, 255 = 1}) or "

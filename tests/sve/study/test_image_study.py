@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 import generators
+import sve.images
 from sve.solvers import apparent_conductivity
 from sve.study import SpecError, load_spec, open_study, run_study
 from sve.study import image as image_module
@@ -304,8 +305,8 @@ def test_windows_are_read_lazily(tmp_path, monkeypatch):
     labels = level_cut((16, 8, 8))
     spec = load_spec(spec_data(write(labels, tmp_path, "slices"), sizes=[4], realizations=3))
     read = []
-    original = image_module._read_slice
-    monkeypatch.setattr(image_module, "_read_slice", lambda file: read.append(file.name)
+    original = sve.images._slice
+    monkeypatch.setattr(sve.images, "_slice", lambda file: read.append(file.name)
                         or original(file))  # fmt: skip
     image_module._cached_source.cache_clear()
     solve_batch(spec, 4, range(3))
