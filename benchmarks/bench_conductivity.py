@@ -1,7 +1,8 @@
 """Speed of the conductivity solver, as ratios to FFTs timed in the same run.
 
 Run as ``.venv/bin/python benchmarks/bench_conductivity.py`` (periodic
-sweep below, then every boundary condition), or with ``--bcs`` for the
+sweep below, then every boundary condition), or with ``--quick`` for the
+periodic sweep up to 64^3 only (about a minute), ``--bcs`` for the
 boundary-condition part only, ``--large`` to add 256^3 to its iteration
 sweep, ``--anisotropic`` for the anisotropic polycrystal part only,
 ``--tensor-stop`` for the stopping-rule comparison only.
@@ -68,6 +69,7 @@ import scipy.ndimage
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _measure import best_time, status_bytes  # noqa: E402
+from _record import Record  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut, voronoi_polycrystal  # noqa: E402
 from sve.solvers import CONDUCTIVITY_BCS, apparent_conductivity  # noqa: E402
@@ -114,7 +116,7 @@ def operator_time(phases: np.ndarray, contrast: float, repeats: int) -> float:
     return best_time(partial(kernel, u, offset, k, modes, out), repeats)[0]
 
 
-def main() -> None:
+def main(shapes: list[tuple[int, ...]]) -> None:
     for ndim in (2, 3):  # compile (or load from the cache) before timing
         apparent_conductivity(np.indices((4,) * ndim).sum(axis=0) % 2, [1.0, 2.0])
     rng = np.random.default_rng(20240611)
@@ -124,7 +126,23 @@ def main() -> None:
         f"{'FFT pair [ms]':>13} {'CG iter / FFT':>13} {'A u / FFT':>9}"
     )
     print(header)
-    for shape in SHAPES:
+    record = Record("conductivity")
+    table = record.table(
+        f"Periodic Q1 conductivity, two-phase media, tol {TOL:g}",
+        [
+            "shape",
+            "contrast",
+            "preconditioner",
+            "solve [s]",
+            "iterations",
+            "FFT pair [ms]",
+            "CG iteration / FFT pair",
+            "A u / FFT pair",
+        ],
+        "Ratios are to one numpy real FFT forward + inverse pair of the same size, timed in "
+        "the same run; the preconditioner is what preconditioner='auto' took.",
+    )
+    for shape in shapes:
         size = int(np.prod(shape))
         repeats = 5 if size <= 2**17 else (3 if size <= 2**19 else 1)
         fft = fft_pair_time(shape, max(repeats, 3))
@@ -141,6 +159,22 @@ def main() -> None:
                 f"{','.join(map(str, iterations)):>14} {1e3 * fft:>13.2f} "
                 f"{per_iteration / fft:>13.2f} {apply / fft:>9.2f}"
             )
+            if shape == (64, 64, 64) and contrast == 100.0:
+                record.headline(
+                    f"periodic conductivity of a 64³ two-phase image (contrast 100) in "
+                    f"{solve:.2f} s, {max(iterations)} iterations per load case"
+                )
+            table.add(
+                "x".join(map(str, shape)),
+                contrast,
+                result.preconditioner,
+                solve,
+                ",".join(map(str, iterations)),
+                1e3 * fft,
+                per_iteration / fft,
+                apply / fft,
+            )
+    record.write()
 
 
 def level_cut_medium(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -224,6 +258,21 @@ def boundary_conditions(sizes: list[int]) -> None:
         f"{'tracemalloc [MiB]':>17} {'peak RSS [MiB]':>14} {'growth [MiB]':>12}"
     )
     tensors = {}
+    record = Record("conductivity-bcs")
+    table = record.table(
+        f"Every boundary condition, 128^3 level cut, contrast 100, tol {TOL:g}",
+        [
+            "bc",
+            "solve [s]",
+            "iterations",
+            "CG iteration / FFT pair",
+            "tracemalloc [MiB]",
+            "peak RSS [MiB]",
+            "growth [MiB]",
+        ],
+        "Peak RSS: resident set of a fresh interpreter during the solve (VmHWM, reset just "
+        "before), interpreter and libraries included; growth: minus the resident set before.",
+    )
     with tempfile.TemporaryDirectory() as directory:
         for bc in CONDUCTIVITY_BCS:
             tracemalloc.start()
@@ -240,6 +289,15 @@ def boundary_conditions(sizes: list[int]) -> None:
                 f"{per_iteration / fft:>13.2f} {peak / 2**20:>17.0f} "
                 f"{resident['peak'] / 2**20:>14.0f} {resident['growth'] / 2**20:>12.0f}"
             )
+            table.add(
+                bc,
+                solve,
+                ",".join(map(str, result.iterations)),
+                per_iteration / fft,
+                peak / 2**20,
+                resident["peak"] / 2**20,
+                resident["growth"] / 2**20,
+            )
         print("\napparent tensors of the 128^3 case (mixed: diagonal only, off-diagonal NaN)")
         for bc, tensor in tensors.items():
             lines = _tensor_lines(tensor)
@@ -252,11 +310,26 @@ def boundary_conditions(sizes: list[int]) -> None:
             "RSS [MiB] / solve [s] (residual rule); target: peak <= 2048 MiB at 256^3"
         )
         print(f"{'size':>6} " + " ".join(f"{bc:>36}" for bc in CONDUCTIVITY_BCS))
+        sweep = record.table(
+            "Iterations per load case against size (residual rule | stop='tensor')",
+            ["size", *CONDUCTIVITY_BCS],
+            "Each case in a fresh interpreter; one level cut per size (phi = 0.5, Gaussian "
+            "covariance of length 8 voxels, contrast 100).",
+        )
+        memory = record.table(
+            "Peak resident set [MiB] and solve time [s] against size (residual rule)",
+            ["size", *CONDUCTIVITY_BCS],
+        )
         for size in sizes:
             phases = level_cut_medium(size, np.random.default_rng(size))
-            cells = []
+            cells, counts, peaks = [], [], []
             for bc in CONDUCTIVITY_BCS:
                 figures = resident_case(phases, bc, directory)
+                counts.append(
+                    f"{','.join(map(str, figures['iterations']))} | "
+                    f"{','.join(map(str, figures['tensor_iterations']))}"
+                )
+                peaks.append(f"{figures['peak'] / 2**20:.0f} MiB, {figures['solve']:.2f} s")
                 cells.append(
                     f"{','.join(map(str, figures['iterations']))} | "
                     f"{','.join(map(str, figures['tensor_iterations']))} / "
@@ -270,6 +343,9 @@ def boundary_conditions(sizes: list[int]) -> None:
                         flush=True,
                     )
             print(f"{size:>6} " + " ".join(f"{c:>36}" for c in cells), flush=True)
+            sweep.add(f"{size}^3", *counts)
+            memory.add(f"{size}^3", *peaks)
+    record.write()
 
 
 def anisotropic(sizes: list[int], ratios: list[float]) -> None:
@@ -278,6 +354,13 @@ def anisotropic(sizes: list[int], ratios: list[float]) -> None:
     print(
         f"{'size':>6} {'a':>6} {'bc':>10} {'solve [s]':>10} {'iterations':>14} "
         f"{'A_K u / A_k u':>13}"
+    )
+    record = Record("conductivity-anisotropic")
+    table = record.table(
+        f"Voronoi polycrystal of uniaxial grains R diag(1, 1, a) R^T, tol {TOL:g}",
+        ["size", "a", "bc", "solve [s]", "iterations", "tensor A u / scalar A u"],
+        "Mean grain volume 8^3 voxels; the last column is the time of one application of "
+        "the tensor operator over the scalar one on the same grid.",
     )
     for size in sizes:
         shape = (size,) * 3
@@ -304,6 +387,15 @@ def anisotropic(sizes: list[int], ratios: list[float]) -> None:
                     f"{size:>6} {ratio:>6g} {bc:>10} {solve:>10.2f} "
                     f"{','.join(map(str, result.iterations)):>14} {ratio_time:>13.2f}"
                 )
+                table.add(
+                    f"{size}^3",
+                    ratio,
+                    bc,
+                    solve,
+                    ",".join(map(str, result.iterations)),
+                    ratio_time,
+                )
+    record.write()
 
 
 def _entry_error(tensor: np.ndarray, exact: np.ndarray) -> float:
@@ -319,6 +411,22 @@ def tensor_stopping(sizes: list[int], tols: list[float]) -> None:
     print(
         f"{'size':>6} {'tol':>7} {'tensor: its':>16} {'error':>8} {'residual@tol: its':>18} "
         f"{'error':>8} {'residual for <=tol':>22} {'residual for same':>22}"
+    )
+    record = Record("conductivity-tensor-stop")
+    table = record.table(
+        "Stopping rules on the periodic level cut (contrast 100, FFT preconditioner)",
+        [
+            "size",
+            "tol",
+            "tensor rule: iterations",
+            "error / ||K||",
+            "residual rule at tol: iterations",
+            "error / ||K||",
+            "residual rule reaching tol",
+            "residual rule reaching the same error",
+        ],
+        "Errors: largest entry error relative to ||K||, against a solve at residual 1e-11; "
+        "the last two columns scan residual tolerances (4 per decade), known only in hindsight.",
     )
     for size in sizes:
         phases = level_cut_medium(size, np.random.default_rng(size))
@@ -342,6 +450,17 @@ def tensor_stopping(sizes: list[int], tols: list[float]) -> None:
                 f"{error(residual_rule.tensor):>8.1e} {cells[0]:>22} {cells[1]:>22}",
                 flush=True,
             )
+            table.add(
+                f"{size}^3",
+                tol,
+                ",".join(map(str, tensor_rule.iterations)),
+                reached,
+                ",".join(map(str, residual_rule.iterations)),
+                error(residual_rule.tensor),
+                cells[0],
+                cells[1],
+            )
+    record.write()
 
 
 if __name__ == "__main__":
@@ -355,6 +474,9 @@ if __name__ == "__main__":
     if "--tensor-stop" in sys.argv:
         tensor_stopping([64, 128], [1e-3, 1e-6])
         sys.exit()
+    if "--quick" in sys.argv:  # 2-D and small 3-D images only, about a minute
+        main([shape for shape in SHAPES if np.prod(shape) <= 64**3])
+        sys.exit()
     if "--bcs" not in sys.argv:
-        main()
+        main(SHAPES)
     boundary_conditions([32, 64, 128] + ([256] if "--large" in sys.argv else []))

@@ -38,6 +38,7 @@ import scipy.fft
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _measure import best_time, status_bytes  # noqa: E402
+from _record import Record  # noqa: E402
 
 import generators  # noqa: E402
 from generators._kernels import rsa  # noqa: E402
@@ -132,6 +133,11 @@ def main() -> None:
     warm_up()
     print(f"generators benchmark on {SHAPE} grids (machine-independent ratios first)")
 
+    record = Record("generators")
+    speed = record.table(
+        "Generators: time and ratio to a reference measured in the same run",
+        ["case", "time [s]", "ratio", "reference", "target"],
+    )
     calls = cases()
     noise = np.random.default_rng(0).standard_normal(SHAPE)
     fft_pair = best_time(lambda: scipy.fft.irfftn(scipy.fft.rfftn(noise), s=SHAPE), 2)[0]
@@ -139,6 +145,13 @@ def main() -> None:
     print(
         f"gaussian_field 256^3: {gaussian:.2f} s = {gaussian / fft_pair:.2f} x one rfftn+irfftn "
         f"pair ({fft_pair:.2f} s)  [target <= 2]"
+    )
+    speed.add(
+        "gaussian_field 256^3", gaussian, gaussian / fft_pair, "one rfftn + irfftn pair", "<= 2"
+    )
+    record.headline(
+        f"a 256³ Gaussian field in {gaussian:.2f} s, {gaussian / fft_pair:.1f}× one FFT pair "
+        "of that size"
     )
 
     times, counts = {}, {}
@@ -156,15 +169,37 @@ def main() -> None:
             f"({times[n] / counts[n] * 1e6:.1f} us per sphere, {attempts / counts[n]:.1f} "
             f"attempts per sphere, {times[n] / attempts * 1e9:.0f} ns per attempt)"
         )
+        speed.add(
+            f"rsa_spheres, {counts[n]} spheres at {reached:.3f}",
+            times[n],
+            attempts / counts[n],
+            "attempts per sphere",
+            "",
+        )
     print(
         f"rsa_spheres time ratio 1e5 / 1e4 spheres: {times[100_000] / times[10_000]:.1f} for "
         f"{counts[100_000] / counts[10_000]:.2f} x the spheres [linear: 10]"
+    )
+    speed.add(
+        "rsa_spheres 1e5 / 1e4 spheres",
+        times[100_000],
+        times[100_000] / times[10_000],
+        f"time of 1e4 spheres, {counts[100_000] / counts[10_000]:.2f} x fewer",
+        "linear: 10",
     )
 
     voxelize = best_time(calls["voxelize_spheres"], 2)[0]
     print(f"voxelize_spheres, 1e5 spheres on 256^3: {voxelize:.2f} s  [target ~1 s]")
     voronoi = best_time(calls["voronoi_mosaic"], 2)[0]
     print(f"voronoi_mosaic, 1e4 cells on 256^3: {voronoi:.2f} s  [target ~1 s]")
+    speed.add("voxelize_spheres, 1e5 spheres on 256^3", voxelize, None, "", "~1 s")
+    speed.add("voronoi_mosaic, 1e4 cells on 256^3", voronoi, None, "", "~1 s")
+    memory = record.table(
+        "Generators: peak memory over the output array (256^3)",
+        ["generator", "traced", "resident", "target"],
+        "traced: tracemalloc (NumPy arrays, not the buffers of Numba kernels or scipy.fft); "
+        "resident: growth of the peak resident set in a fresh process (Linux)",
+    )
 
     for name, function in calls.items():
         ratio = peak_memory_ratio(function)
@@ -173,6 +208,8 @@ def main() -> None:
             f"peak memory of {name} / its output array: {ratio:.2f} traced, {resident} "
             "resident  [target <= 4]"
         )
+        memory.add(name, ratio, resident, "<= 4")
+    record.write()
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ import numpy as np
 # Runs from a checkout without installing the package: the repository root goes first.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _record import Record  # noqa: E402
+
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_conductivity  # noqa: E402
 from sve.solvers._core.clusters import find_clusters  # noqa: E402
@@ -215,6 +217,7 @@ def main() -> None:
         f"{size}^3 level cut, phi=0.5, length 8; phase 1 conducts (1), phase 0 void; "
         f"mixed BC along axis {axis}, face-connected finite volumes"
     )
+
     def best_of_two(tol: float, multigrid: bool) -> tuple[float, int, float]:
         times = []
         for _ in range(2):
@@ -239,6 +242,20 @@ def main() -> None:
         f"{'identical' if same else 'DIFFERENT: ' + repr(full.tensor[axis, axis])}"
     )
     print("ours fft " + breakdown(phases, axis).removeprefix("ours "))
+    record = Record("peers")
+    table = record.table(
+        f"Side by side with TauFactor and PoreSpy: {size}^3 level cut with voids, mixed "
+        f"conditions along axis {axis}, finite volumes",
+        ["solver", "rule", "value", "vs ours [%]", "iterations", "call [s]", "call / ours"],
+        "call: the public call, its setup included, imports excluded; ours: the default "
+        "path (preconditioner='auto'), one direction, best of 2. Targets: values within "
+        "0.5 %, ours at least 3 times faster.",
+    )
+    table.add("ours", f"tol={TOL:g}", ours, 0.0, iterations, ours_time, 1.0)
+    record.headline(
+        f"one direction of a {size}³ finite-volume tortuosity case in {ours_time:.2f} s "
+        f"({iterations} iterations)"
+    )
     print(
         f"\n{'peer':>10} {'rule':>14} {'value':>9} {'vs ours':>9} {'iters':>6} "
         f"{'ms/iter':>7} {'call [s]':>9} {'solve [s]':>9} {'call/ours':>9} {'call/3 dirs':>11}"
@@ -251,6 +268,15 @@ def main() -> None:
             f"{1e3 * elapsed / max(count, 1):>7.1f} {elapsed:>9.2f} {'':>9} "
             f"{elapsed / ours_time:>9.2f}",
             flush=True,
+        )
+        table.add(
+            "ours fft",
+            f"tol={loose:g}",
+            value,
+            100 * (value / ours - 1.0),
+            count,
+            elapsed,
+            elapsed / ours_time,
         )
     rows = [(peer, None) for peer in PEERS]
     if tight:
@@ -282,6 +308,15 @@ def main() -> None:
                 f"{figures['call'] / full_time:>11.2f}",
                 flush=True,
             )
+            table.add(
+                peer,
+                figures["option"],
+                figures["value"],
+                100 * difference,
+                count,
+                figures["call"],
+                figures["call"] / ours_time,
+            )
     print(
         "\ntargets: |vs ours| < 0.5 %, call/ours >= 3. call: the peer's public call, its "
         "setup included, imports excluded; solve: what the peer reports as solving; "
@@ -290,6 +325,7 @@ def main() -> None:
         "over ours)"
     )
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    record.write()
 
 
 if __name__ == "__main__":

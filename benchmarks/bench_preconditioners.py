@@ -37,6 +37,7 @@ import numpy as np
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _measure import best_time  # noqa: E402
+from _record import Record  # noqa: E402
 from bench_conductivity import fft_pair_time  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
@@ -57,7 +58,14 @@ HARD = [
 
 
 def run_case(
-    name: str, phases: np.ndarray, conductivities: tuple, fft: float, repeats: int, bc: str
+    name: str,
+    phases: np.ndarray,
+    conductivities: tuple,
+    fft: float,
+    repeats: int,
+    bc: str,
+    table,
+    record,
 ) -> None:
     """Solve `phases` with both preconditioners and print two rows.
 
@@ -105,6 +113,25 @@ def run_case(
             f"{total / totals['fft']:>8.2f} {tensor[0, 0]:>12.6g} {agreement:>16}",
             flush=True,
         )
+        if preconditioner == "multigrid" and name == STANDARD[0]:
+            record.headline(
+                f"{bc} Q1 conductivity at {size} (contrast 100): multigrid "
+                f"{max(iterations)} iterations per load case against "
+                f"{max(results['fft'][1])} for the FFT preconditioner, "
+                f"{total / totals['fft']:.2f}× its time"
+            )
+        table.add(
+            name,
+            size,
+            preconditioner,
+            ",".join(map(str, iterations)),
+            setup,
+            total,
+            per_iteration / fft,
+            total / totals["fft"],
+            float(tensor[0, 0]),
+            agreement,
+        )
 
 
 def main(sizes: list[int], bc: str, ndim: int) -> None:
@@ -126,6 +153,26 @@ def main(sizes: list[int], bc: str, ndim: int) -> None:
         f"{'case':>13} {'size':>11} {'precond':>9} {'iterations':>10} {'setup [s]':>9} "
         f"{'total [s]':>9} {'iter/FFT':>13} {'/ fft':>8} {'K_00':>12} {'|dK_00|/K_00':>16}"
     )
+    variant = "" if (bc, ndim) == ("periodic", 3) else f"-{bc}" + ("-2d" if ndim == 2 else "")
+    record = Record(f"preconditioners{variant}")
+    table = record.table(
+        f"FFT reference medium against multigrid, {bc} Q1 conductivity, {ndim}-D, tol {TOL:g}",
+        [
+            "case",
+            "size",
+            "preconditioner",
+            "iterations",
+            "setup [s]",
+            "total [s]",
+            "iteration / FFT pair",
+            "time / FFT time",
+            "K_00",
+            "|dK_00| / K_00",
+        ],
+        "iteration / FFT pair: solve time per CG iteration (setup excluded) over one numpy "
+        "rfftn + irfftn pair of float64 of the same size, timed in the same run; "
+        "time / FFT time: total time over the FFT-preconditioned total.",
+    )
     for size in sizes:
         shape = (size,) * ndim
         fft = fft_pair_time(shape, 3)
@@ -135,7 +182,8 @@ def main(sizes: list[int], bc: str, ndim: int) -> None:
         for name, phi, conductivities in [STANDARD] + (HARD if voxels <= 128**3 else []):
             phases = level_cut(field, phi)
             repeats = 3 if voxels < 128**3 else (2 if voxels == 128**3 else 1)
-            run_case(name, phases, conductivities, fft, repeats, bc)
+            run_case(name, phases, conductivities, fft, repeats, bc, table, record)
+    record.write()
 
 
 if __name__ == "__main__":

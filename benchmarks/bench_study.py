@@ -14,6 +14,7 @@ this run (never asserts a time):
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,17 +22,24 @@ from pathlib import Path
 import numpy as np
 from distributed import Client, LocalCluster, get_task_stream
 
-from sve.study import load_spec, open_study, run_study
-from sve.study.run import _fill, batches
-from sve.study.store import create_store, open_group, write_records
-from sve.study.tasks import STATUS, solve_batch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import Record  # noqa: E402
+
+from sve.study import load_spec, open_study, run_study  # noqa: E402
+from sve.study.run import _fill, batches  # noqa: E402
+from sve.study.store import create_store, open_group, write_records  # noqa: E402
+from sve.study.tasks import STATUS, solve_batch  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
 
 
-def scaling(folder: Path) -> None:
+def scaling(folder: Path, record: Record) -> None:
     spec = load_spec(ROOT / "studies" / "default.toml")
     loop = {}
+    table = record.table(
+        "Default study on a local cluster: time and scheduler + storage overhead",
+        ["workers", "time [s]", "overhead [% of worker time]", "target"],
+    )
     for workers in (1, 2):
         with (
             LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as c,
@@ -57,10 +65,18 @@ def scaling(folder: Path) -> None:
             f"default study, {workers} worker(s): {loop[workers]:6.2f} s; "
             f"scheduler + storage overhead {100 * overhead:4.1f} % of worker time"
         )
+        table.add(workers, loop[workers], 100 * overhead, "<= 5 %")
     print(f"throughput scaling 1 -> 2 workers: {loop[1] / loop[2]:.2f}x (target >= 1.7)")
+    record.headline(
+        f"the default study in {loop[1]:.0f} s on 1 worker and {loop[2]:.0f} s on 2 "
+        f"({loop[1] / loop[2]:.1f}× throughput)"
+    )
+    table.note = (
+        f"Throughput scaling from 1 to 2 workers: {loop[1] / loop[2]:.2f}x (target >= 1.7)."
+    )
 
 
-def large_store(folder: Path) -> None:
+def large_store(folder: Path, record: Record) -> None:
     sizes = [8 * k for k in range(1, 11)]
     spec = load_spec(
         {
@@ -101,6 +117,10 @@ def large_store(folder: Path) -> None:
         f"{len(tasks)}-task store: create {t_create:.2f} s, write all batches {t_write:.2f} s "
         f"({1e3 * t_write / len(tasks):.2f} ms per task), assemble {t_load:.2f} s"
     )
+    table = record.table(f"A {len(tasks)}-task study store", ["step", "time [s]", "per task [ms]"])
+    table.add("create", t_create, None)
+    table.add("write every batch (500 tasks per flush)", t_write, 1e3 * t_write / len(tasks))
+    table.add("assemble (open_study(...).load())", t_load, None)
 
 
 def load_spec_dict() -> dict:
@@ -110,6 +130,8 @@ def load_spec_dict() -> dict:
 
 
 if __name__ == "__main__":
+    record = Record("study")
     with tempfile.TemporaryDirectory() as tmp:
-        large_store(Path(tmp))
-        scaling(Path(tmp))
+        large_store(Path(tmp), record)
+        scaling(Path(tmp), record)
+    record.write()

@@ -9,16 +9,16 @@ periodic voxel grid.
 
 from __future__ import annotations
 
-from ._warnings import ClippedEmbeddingWarning
-from .analytic import checkerboard, laminate, random_checkerboard
-from .boolean import (
+from generators._warnings import ClippedEmbeddingWarning
+from generators.analytic import checkerboard, laminate, random_checkerboard
+from generators.boolean import (
     boolean_integral_range,
     boolean_intensity,
     boolean_s2,
     boolean_spheres,
     boolean_volume_fraction,
 )
-from .covariance import (
+from generators.covariance import (
     CovarianceModel,
     Exponential,
     Gaussian,
@@ -26,17 +26,17 @@ from .covariance import (
     PowerLaw,
     covariance_model,
 )
-from .gaussian import (
+from generators.gaussian import (
     embedding_variance_excess,
     gaussian_field,
     lognormal_field,
     nonergodic_gaussian_field,
 )
-from .level_cut import level_cut, level_cut_integral_range, level_cut_s2
-from .packing import Packing, voxelize_spheres
-from .rsa import RSA_SATURATION, rsa_spheres
-from .tensors import grain_tensors, random_rotations, rotate_tensor
-from .voronoi import (
+from generators.level_cut import level_cut, level_cut_integral_range, level_cut_s2
+from generators.packing import Packing, voxelize_spheres
+from generators.rsa import RSA_SATURATION, rsa_spheres
+from generators.tensors import grain_tensors, random_rotations, rotate_tensor
+from generators.voronoi import (
     Polycrystal,
     voronoi_integral_range,
     voronoi_intensity,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ._typing import RngLike, ShapeLike
-from ._validation import as_generator, as_integer, as_real_in, as_shape, exactly_one
+from generators._typing import RngLike, ShapeLike
+from generators._validation import as_generator, as_integer, as_real_in, as_shape, exactly_one
 
 
 def laminate(

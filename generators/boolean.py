@@ -24,8 +24,8 @@ import scipy.stats
 from numpy.typing import ArrayLike, NDArray
 from scipy import integrate
 
-from ._typing import RngLike, ShapeLike
-from ._validation import (
+from generators._typing import RngLike, ShapeLike
+from generators._validation import (
     MAX_NDIM,
     as_float_array,
     as_generator,
@@ -35,7 +35,7 @@ from ._validation import (
     as_shape,
     exactly_one,
 )
-from .packing import Packing, ball_volume, check_radius_fits, paint
+from generators.packing import Packing, ball_volume, check_radius_fits, paint
 
 RadiusLike = float | scipy.stats.rv_continuous  # a frozen distribution in practice
 

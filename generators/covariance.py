@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln, kve
 
-from ._validation import MAX_NDIM, as_float_array, as_integer, as_real_in
+from generators._validation import MAX_NDIM, as_float_array, as_integer, as_real_in
 
 ROTATION_TOLERANCE = 1e-9
 """Allowed deviation of ``rotation`` from a proper orthogonal matrix (entries of

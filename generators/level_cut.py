@@ -12,8 +12,8 @@ from scipy import integrate
 from scipy.special import owens_t
 from scipy.stats import norm
 
-from ._validation import as_float_array, as_integer, as_real_in
-from .covariance import CovarianceModel
+from generators._validation import as_float_array, as_integer, as_real_in
+from generators.covariance import CovarianceModel
 
 SUM_TOLERANCE = 1e-9
 """Allowed distance of the sum of ``volume_fractions`` from 1: far above the

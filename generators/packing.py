@@ -13,14 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._kernels import paint_spheres
-from ._typing import ShapeLike
-from ._validation import as_float_array, as_positive, as_shape
+from generators._kernels import paint_spheres
+from generators._typing import ShapeLike
+from generators._validation import as_float_array, as_positive, as_shape
 
 
 @dataclass(frozen=True, eq=False)
 class Packing:
-    """Spheres (disks in 2-D) in a periodic box, with their voxel image.
+    r"""Spheres (disks in 2-D) in a periodic box, with their voxel image.
 
     Attributes
     ----------

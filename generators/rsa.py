@@ -7,10 +7,10 @@ import numbers
 
 import numpy as np
 
-from ._kernels import rsa
-from ._typing import RngLike, ShapeLike
-from ._validation import as_generator, as_positive, as_real_in, as_shape
-from .packing import Packing, ball_volume, check_radius_fits, paint
+from generators._kernels import rsa
+from generators._typing import RngLike, ShapeLike
+from generators._validation import as_generator, as_positive, as_real_in, as_shape
+from generators.packing import Packing, ball_volume, check_radius_fits, paint
 
 RSA_SATURATION = {1: 0.7475979202534114, 2: 0.547067, 3: 0.384131}
 """Saturation (jamming) volume fraction of RSA of identical d-balls in R^d: Rényi's

@@ -15,8 +15,8 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._typing import RngLike
-from ._validation import as_float_array, as_generator, as_integer
+from generators._typing import RngLike
+from generators._validation import as_float_array, as_generator, as_integer
 
 ROTATION_TOLERANCE = 1e-9
 """Allowed deviation of a rotation from a proper orthogonal matrix: far above the

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ._kernels import nearest_germ_in_blocks
-from ._typing import RngLike, ShapeLike
-from ._validation import (
+from generators._kernels import nearest_germ_in_blocks
+from generators._typing import RngLike, ShapeLike
+from generators._validation import (
     MAX_NDIM,
     as_generator,
     as_integer,
@@ -25,7 +25,7 @@ from ._validation import (
     as_shape,
     exactly_one,
 )
-from .tensors import random_rotations
+from generators.tensors import random_rotations
 
 CELL_VOLUME_VARIANCE = {1: 0.5, 2: 0.280176, 3: 0.1790}
 """Variance of the volume of the typical Poisson-Voronoi cell at unit intensity:

@@ -8,6 +8,13 @@ or ``"otsu"``); an integer image with neither is taken as labels already.
 Every problem with the file or the arguments raises `ImageError` (a
 ``ValueError``) naming the file and the argument, before any work starts.
 
+`open_image` opens the same files lazily, as an `ImageSource` that reads any
+region without reading the rest: a memory map for ``.npy``, raw files and
+uncompressed TIFF, chunk reads of a Zarr array or an HDF5 dataset, and page
+by page (only the pages a region spans) for other TIFF stacks and folders of
+slices. The studies of windows of an image read through it, one window at a
+time; `segment` and `otsu_threshold` turn stored values into labels there too.
+
 Axis order: as stored, C order. A multi-page TIFF and a folder of slices stack
 their pages (slices) along axis 0, so a ``(z, y, x)`` stack gives labels of
 shape ``(Nz, Ny, Nx)``, and ``spacing`` is given in that order.
@@ -18,14 +25,24 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 
+from sve._validation import is_integer
 from sve.microstructure import Microstructure
 
-__all__ = ["FORMATS", "ImageError", "read_image"]
+__all__ = [
+    "FORMATS",
+    "ImageError",
+    "ImageSource",
+    "distinct_values",
+    "open_image",
+    "otsu_threshold",
+    "read_image",
+    "segment",
+]
 
 #: Format name -> file suffixes (a folder of slices has no suffix of its own).
 FORMATS = {
@@ -39,10 +56,99 @@ FORMATS = {
 #: Suffixes of the slices a folder may hold.
 SLICE_SUFFIXES = (".tif", ".tiff", ".png")
 BYTE_ORDERS = {"little": "<", "big": ">"}
+#: Bytes per slab when a whole image is streamed (`ImageSource.slabs`).
+SLAB_BYTES = 1 << 26
 
 
 class ImageError(ValueError):
     """An image that cannot be read or segmented as asked, named with its file."""
+
+
+class ImageSource:
+    """A stored image opened for reading parts of it: ``shape``, ``dtype``, ``read``.
+
+    ``read(region)`` (a tuple of slices, one per axis) returns the stored
+    values of that region as a NumPy array, reading no more than the format
+    needs (module docstring).
+    """
+
+    def __init__(self, shape, dtype, reader: Callable, closer: Callable | None = None):
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        self._reader = reader
+        self._closer = closer
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return len(self.shape)
+
+    def read(self, region: tuple[slice, ...] | None = None) -> np.ndarray:
+        """The stored values of `region` (one slice per axis; the whole image if None)."""
+        if region is None:
+            region = (slice(None),) * self.ndim
+        return np.asarray(self._reader(region))
+
+    def slabs(self):
+        """Consecutive regions along axis 0 of about :data:`SLAB_BYTES` each."""
+        plane = math.prod(self.shape[1:]) * self.dtype.itemsize
+        step = max(1, SLAB_BYTES // max(plane, 1))
+        for start in range(0, self.shape[0], step):
+            yield (slice(start, min(start + step, self.shape[0])),) + (slice(None),) * (
+                self.ndim - 1
+            )
+
+    def close(self) -> None:
+        """Close the file a reader keeps open (HDF5, paged TIFF); else nothing."""
+        if self._closer is not None:
+            self._closer()
+
+
+def open_image(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    dataset: str | None = None,
+    shape: tuple[int, ...] | None = None,
+    dtype: str | np.dtype | None = None,
+    byte_order: str = "little",
+    offset: int = 0,
+) -> ImageSource:
+    """Open a stored image lazily: nothing but its header is read until `ImageSource.read`.
+
+    Parameters
+    ----------
+    path, format, dataset, shape, dtype, byte_order, offset
+        As in `read_image`.
+
+    Returns
+    -------
+    ImageSource
+        ``shape``, ``dtype``, ``read(region)``, ``slabs()``, ``close()``.
+
+    Raises
+    ------
+    ImageError
+        A missing or unreadable file, an unknown format, a missing or
+        inconsistent argument.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"path: no such file or folder: {path}")
+    format = _format(path, format)
+    if format == "npy":
+        return _array_source(_npy(path))
+    if format == "raw":
+        return _array_source(
+            _raw(path, shape=shape, dtype=dtype, byte_order=byte_order, offset=offset)
+        )
+    if format == "tiff":
+        return _tiff_source(path)
+    if format == "slices":
+        return _slices_source(path)
+    if format == "zarr":
+        return _zarr_source(path, dataset)
+    return _hdf5_source(path, dataset)
 
 
 def read_image(
@@ -125,28 +231,30 @@ def read_image(
     (12, (2.0, 3.0), 'npy')
     """
     path = Path(path)
-    if not path.exists():
-        raise ImageError(f"path: no such file or folder: {path}")
-    format = _format(path, format)
     if mapping is not None and threshold is not None:
         raise ImageError(f"{path}: give mapping or threshold, not both")
-    values = _READERS[format](
-        path, dataset=dataset, shape=shape, dtype=dtype, byte_order=byte_order, offset=offset
-    )
-    if values.ndim not in (2, 3):
-        raise ImageError(
-            f"{path}: the image must be 2-D or 3-D, got {values.ndim}-D with shape {values.shape}"
-        )
-    provenance = {"source": str(path), "format": format}
-    if dataset is not None:
-        provenance["dataset"] = dataset
+    source = open_image(path, format=format, dataset=dataset, shape=shape, dtype=dtype,
+                        byte_order=byte_order, offset=offset)  # fmt: skip
+    try:
+        if source.ndim not in (2, 3):
+            raise ImageError(
+                f"{path}: the image must be 2-D or 3-D, got {source.ndim}-D with shape "
+                f"{source.shape}"
+            )
+        provenance = {"source": str(path), "format": _format(path, format)}
+        if dataset is not None:
+            provenance["dataset"] = dataset
+        if threshold == "otsu":
+            threshold = otsu_threshold(source)
+        values = source.read()
+    finally:
+        source.close()
     if mapping is not None:
-        labels, provenance["mapping"] = _mapped(values, mapping, path)
+        provenance["mapping"] = {_key(k): v for k, v in _mapping_table(mapping, path).items()}
     elif threshold is not None:
-        labels, provenance["threshold"] = _thresholded(values, threshold, path)
-    else:
-        labels = _as_labels(values, path)
-    present = np.unique(labels)
+        provenance["threshold"] = _check_threshold(threshold, path)
+    labels = segment(values, mapping=mapping, threshold=threshold, where=path)
+    present = distinct_values(labels)
     if present.size < min_phases:
         raise ImageError(
             f"{path}: the image holds {present.size} phase(s) ({present.tolist()}); at least "
@@ -176,40 +284,10 @@ def _format(path: Path, format: str | None) -> str:
     )
 
 
-def _tiff(path: Path, **_) -> np.ndarray:
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tiff:
-            series = tiff.series
-            if len(series) > 1 and all(s.shape == series[0].shape for s in series):
-                return np.stack([s.asarray() for s in series])  # pages written one by one
-            return tiff.asarray()
-    except Exception as error:  # tifffile raises many kinds on a damaged file
-        raise ImageError(f"{path}: not a readable TIFF file ({error})") from None
-
-
 def _natural_key(path: Path) -> list:
     return [
         int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)
     ]
-
-
-def _slices(path: Path, **_) -> np.ndarray:
-    files = sorted(
-        (p for p in path.iterdir() if p.suffix.lower() in SLICE_SUFFIXES), key=_natural_key
-    )
-    if not files:
-        raise ImageError(f"{path}: the folder holds no slices ({', '.join(SLICE_SUFFIXES)})")
-    planes = [_slice(file) for file in files]
-    first = planes[0]
-    for file, plane in zip(files, planes, strict=True):
-        if plane.shape != first.shape or plane.dtype != first.dtype:
-            raise ImageError(
-                f"{file}: slice of shape {plane.shape} and dtype {plane.dtype}, unlike "
-                f"{files[0].name} ({first.shape}, {first.dtype})"
-            )
-    return np.stack(planes)
 
 
 def _slice(file: Path) -> np.ndarray:
@@ -221,7 +299,11 @@ def _slice(file: Path) -> np.ndarray:
         except Exception as error:
             raise ImageError(f"{file}: not a readable PNG file ({error})") from None
     else:
-        plane = _tiff(file)
+        source = _tiff_source(file)
+        try:
+            plane = source.read()
+        finally:
+            source.close()
     if plane.ndim != 2:
         raise ImageError(f"{file}: a slice must be a 2-D grey or label image, got {plane.shape}")
     return plane
@@ -260,7 +342,70 @@ def _raw(path: Path, *, shape, dtype, byte_order, offset, **_) -> np.ndarray:
     return np.memmap(path, dtype=kind, mode="r", offset=int(offset), shape=tuple(shape))
 
 
-def _zarr(path: Path, *, dataset, **_) -> np.ndarray:
+def _array_source(array) -> ImageSource:
+    return ImageSource(array.shape, array.dtype, lambda region: array[region])
+
+
+def _paged_source(count: int, read_plane: Callable[[int], np.ndarray], closer=None):
+    """A stack of 2-D planes read one by one: a region reads only the planes it spans."""
+    first = read_plane(0)
+    shape = (count, *first.shape)
+
+    def read(region):
+        return np.stack([read_plane(k)[region[1:]] for k in range(*region[0].indices(count))])
+
+    return ImageSource(shape, first.dtype, read, closer)
+
+
+def _tiff_source(path: Path) -> ImageSource:
+    import tifffile
+
+    try:
+        tiff = tifffile.TiffFile(path)
+    except Exception as error:
+        raise ImageError(f"{path}: not a readable TIFF file ({error})") from None
+    series = tiff.series
+    if len(series) == 1:
+        try:
+            mapped = tifffile.memmap(path, mode="r")
+            tiff.close()
+            return _array_source(mapped)
+        except Exception:  # compressed or not contiguous: read page by page
+            pass
+    if len(series) > 1 and all(s.shape == series[0].shape for s in series):
+        if len(series[0].shape) != 2:
+            tiff.close()
+            raise ImageError(f"{path}: series of shape {series[0].shape}; expected 2-D pages")
+        return _paged_source(len(series), lambda k: series[k].asarray(), tiff.close)
+    shape = series[0].shape
+    if len(shape) == 3 and len(tiff.pages) == shape[0]:
+        return _paged_source(shape[0], lambda k: tiff.pages[k].asarray(), tiff.close)
+    values = tiff.asarray()  # one page, or a layout read whole
+    tiff.close()
+    return _array_source(values)
+
+
+def _slices_source(path: Path) -> ImageSource:
+    files = sorted(
+        (p for p in path.iterdir() if p.suffix.lower() in SLICE_SUFFIXES), key=_natural_key
+    )
+    if not files:
+        raise ImageError(f"{path}: the folder holds no slices ({', '.join(SLICE_SUFFIXES)})")
+    first = _slice(files[0])
+
+    def plane(k: int) -> np.ndarray:
+        values = first if k == 0 else _slice(files[k])
+        if values.shape != first.shape or values.dtype != first.dtype:
+            raise ImageError(
+                f"{files[k]}: slice of shape {values.shape} and dtype {values.dtype}, unlike "
+                f"{files[0].name} ({first.shape}, {first.dtype})"
+            )
+        return values
+
+    return _paged_source(len(files), plane)
+
+
+def _zarr_source(path: Path, dataset) -> ImageSource:
     import zarr
 
     try:
@@ -274,10 +419,10 @@ def _zarr(path: Path, *, dataset, **_) -> np.ndarray:
         if dataset not in node:
             raise ImageError(f"{path}: no array {dataset!r} in the Zarr group")
         node = node[dataset]
-    return np.asarray(node[...])
+    return _array_source(node)
 
 
-def _hdf5(path: Path, *, dataset, **_) -> np.ndarray:
+def _hdf5_source(path: Path, dataset) -> ImageSource:
     try:
         import h5py
     except ImportError:
@@ -287,22 +432,14 @@ def _hdf5(path: Path, *, dataset, **_) -> np.ndarray:
     if dataset is None:
         raise ImageError(f"{path}: an HDF5 file needs dataset= (the array's path in the file)")
     try:
-        with h5py.File(path, "r") as file:
-            if dataset not in file or not isinstance(file[dataset], h5py.Dataset):
-                raise ImageError(f"{path}: no dataset {dataset!r} in the HDF5 file")
-            return file[dataset][...]
+        file = h5py.File(path, "r")
     except OSError as error:
         raise ImageError(f"{path}: not a readable HDF5 file ({error})") from None
-
-
-_READERS = {
-    "tiff": _tiff,
-    "slices": _slices,
-    "npy": _npy,
-    "raw": _raw,
-    "zarr": _zarr,
-    "hdf5": _hdf5,
-}
+    if dataset not in file or not isinstance(file[dataset], h5py.Dataset):
+        file.close()
+        raise ImageError(f"{path}: no dataset {dataset!r} in the HDF5 file")
+    node = file[dataset]
+    return ImageSource(node.shape, node.dtype, lambda region: node[region], file.close)
 
 
 def _is_count(value: object) -> bool:
@@ -313,61 +450,140 @@ def _label_dtype(highest: int) -> type:
     return np.int8 if highest <= np.iinfo(np.int8).max else np.int32
 
 
-def _mapped(values: np.ndarray, mapping: Mapping, path: Path) -> tuple[np.ndarray, dict]:
-    if not isinstance(mapping, Mapping) or not mapping:
-        raise ImageError(f"{path}: mapping must be a non-empty mapping, got {mapping!r}")
-    table = {}
-    for key, label in mapping.items():
-        try:
-            stored = float(key)
-        except (TypeError, ValueError):
-            raise ImageError(f"{path}: mapping keys must be numbers, got {key!r}") from None
-        if not (
-            isinstance(label, numbers.Integral) and not isinstance(label, bool) and label >= 0
-        ):
-            raise ImageError(f"{path}: mapping values must be labels >= 0, got {label!r}")
-        table[stored] = int(label)
-    present = np.unique(values)
-    unknown = [v for v in present.tolist() if float(v) not in table]
-    if unknown:
-        raise ImageError(
-            f"{path}: the image holds values outside the mapping: {unknown[:10]}"
-            f"{' ...' if len(unknown) > 10 else ''} (mapping keys: {sorted(table)})"
-        )
-    lookup = np.array([table[float(v)] for v in present.tolist()])
-    labels = lookup[np.searchsorted(present, values)].astype(_label_dtype(int(lookup.max())))
-    return labels, {_key(k): v for k, v in table.items()}
+def _small_integers(values: np.ndarray) -> bool:
+    """Integers of at most 16 bits: counted and mapped through tables, not sorted."""
+    return np.issubdtype(values.dtype, np.integer) and values.dtype.itemsize <= 2
+
+
+def distinct_values(values: np.ndarray) -> np.ndarray:
+    """The distinct values of `values`, sorted (a bincount for integers of <= 16 bits)."""
+    if _small_integers(values) and values.size:
+        low = int(values.min())
+        return np.flatnonzero(np.bincount((values.reshape(-1) - low).astype(np.intp))) + low
+    return np.unique(values)
 
 
 def _key(value: float) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def _thresholded(values: np.ndarray, threshold, path: Path) -> tuple[np.ndarray, float]:
-    values = np.asarray(values)
-    if isinstance(threshold, str):
-        if threshold != "otsu":
-            raise ImageError(f"{path}: threshold must be a number or 'otsu', got {threshold!r}")
-        from skimage.filters import threshold_otsu
+def _mapping_table(mapping: object, where) -> dict[float, int]:
+    """The mapping's stored values (as floats; string keys as TOML writes them) -> labels."""
+    if not isinstance(mapping, Mapping) or not mapping:
+        raise ImageError(f"{where}: mapping must be a non-empty mapping, got {mapping!r}")
+    table = {}
+    for key, label in mapping.items():
+        try:
+            stored = float(key)
+        except (TypeError, ValueError):
+            raise ImageError(f"{where}: mapping keys must be numbers, got {key!r}") from None
+        if not (is_integer(label) and label >= 0):
+            raise ImageError(f"{where}: mapping values must be labels >= 0, got {label!r}")
+        table[stored] = int(label)
+    return table
 
-        threshold = float(threshold_otsu(values))
-    elif isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise ImageError(f"{path}: threshold must be a number or 'otsu', got {threshold!r}")
-    elif not math.isfinite(threshold):
-        raise ImageError(f"{path}: threshold must be finite, got {threshold!r}")
-    return (values > threshold).astype(np.int8), float(threshold)
+
+def _check_threshold(threshold: object, where) -> float:
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise ImageError(f"{where}: threshold must be a number or 'otsu', got {threshold!r}")
+    if not math.isfinite(threshold):
+        raise ImageError(f"{where}: threshold must be finite, got {threshold!r}")
+    return float(threshold)
 
 
-def _as_labels(values: np.ndarray, path: Path) -> np.ndarray:
-    values = np.asarray(values)
+def segment(
+    values: np.ndarray,
+    *,
+    mapping: Mapping | None = None,
+    threshold: float | None = None,
+    where: object = "image",
+) -> np.ndarray:
+    """Phase labels of stored `values`: through `mapping`, above `threshold`, or as they are.
+
+    Parameters
+    ----------
+    values : ndarray
+        Stored values (any shape).
+    mapping : mapping, optional
+        Stored value -> label >= 0; every value present must be a key.
+    threshold : float, optional
+        Voxels above it are 1, the others 0 (``"otsu"``: see `otsu_threshold`).
+    where : object, default "image"
+        Names the file in error messages.
+
+    Returns
+    -------
+    ndarray of the shape of `values`
+        int8 labels (int32 when a label exceeds 127).
+    """
+    if mapping is not None and threshold is not None:
+        raise ImageError(f"{where}: give mapping or threshold, not both")
+    if mapping is not None:
+        table = _mapping_table(mapping, where)
+        dtype = _label_dtype(max(table.values()))
+        if _small_integers(values):
+            info = np.iinfo(values.dtype)
+            lookup = np.full(int(info.max) - int(info.min) + 1, -1, np.int32)
+            for key, label in table.items():
+                if key.is_integer() and info.min <= key <= info.max:
+                    lookup[int(key) - int(info.min)] = label
+            labels = lookup[values.astype(np.intp) - int(info.min)]
+        else:
+            present = np.unique(values)
+            lookup = np.array([table.get(float(v), -1) for v in present.tolist()], np.int32)
+            labels = lookup[np.searchsorted(present, values)]
+        if (labels < 0).any():
+            unknown = [v for v in distinct_values(values).tolist() if float(v) not in table]
+            raise ImageError(
+                f"{where}: the image holds values outside the mapping: {unknown[:10]}"
+                f"{' ...' if len(unknown) > 10 else ''} (mapping keys: {sorted(table)})"
+            )
+        return labels.astype(dtype)
+    if threshold is not None:
+        return (values > _check_threshold(threshold, where)).astype(np.int8)
     if values.dtype == np.bool_:
         return values.astype(np.int8)
     if not np.issubdtype(values.dtype, np.integer):
         raise ImageError(
-            f"{path}: a grey image of dtype {values.dtype} needs threshold= (a number or "
+            f"{where}: a grey image of dtype {values.dtype} needs threshold= (a number or "
             "'otsu') or mapping= to become phase labels"
         )
     lowest, highest = int(values.min()), int(values.max())
     if lowest < 0:
-        raise ImageError(f"{path}: phase labels must be >= 0, got {lowest} (give mapping=)")
+        raise ImageError(f"{where}: phase labels must be >= 0, got {lowest} (give mapping=)")
     return values.astype(_label_dtype(highest))
+
+
+def otsu_threshold(source: ImageSource) -> float:
+    """Otsu's threshold of the whole image's histogram, accumulated slab by slab.
+
+    Integers of at most 16 bits are counted value by value; other values in
+    256 bins between their extremes (two streamed passes). Otsu's method
+    (scikit-image ``threshold_otsu`` on the histogram) maximizes the
+    between-class variance; N. Otsu, IEEE Trans. Syst. Man Cybern. 9, 62-66,
+    1979.
+    """
+    from skimage.filters import threshold_otsu
+
+    if np.issubdtype(source.dtype, np.integer) and source.dtype.itemsize <= 2:
+        low = int(np.iinfo(source.dtype).min)
+        counts = np.zeros(2 ** (8 * source.dtype.itemsize), np.int64)
+        for region in source.slabs():
+            values = source.read(region).astype(np.int64).ravel() - low
+            counts[: values.max() + 1] += np.bincount(values)
+        centers = np.arange(counts.size) + low
+        keep = np.flatnonzero(counts)
+        counts, centers = counts[keep[0] : keep[-1] + 1], centers[keep[0] : keep[-1] + 1]
+    else:
+        low, high = math.inf, -math.inf
+        for region in source.slabs():
+            values = source.read(region)
+            low, high = min(low, float(values.min())), max(high, float(values.max()))
+        edges = np.linspace(low, high, 257)
+        counts = np.zeros(256, np.int64)
+        for region in source.slabs():
+            counts += np.histogram(source.read(region), bins=edges)[0]
+        centers = (edges[:-1] + edges[1:]) / 2
+    if counts.size < 2:
+        return float(centers[0])
+    return float(threshold_otsu(hist=(counts, centers)))

@@ -33,6 +33,10 @@ class Block:
     header: list[str] = field(default_factory=list)
 
 
+#: The confidence of the report's intervals (:data:`sve.report._numbers.CONFIDENCE`).
+CONFIDENCE_LEVEL = 0.95
+
+
 def fmt(value: float, spec: str) -> str:
     """``value`` formatted with ``spec``; an en dash for NaN."""
     value = float(value)
@@ -193,6 +197,15 @@ def _sampling(spec: StudySpec) -> list[list[str]]:
     """The summary line of the window modes (none for independent realizations)."""
     if not spec.windows:
         return []
+    if spec.image:
+        placement = {"tiles": "non-overlapping tiles", "random": "windows at seeded random "
+                     "positions (they may overlap: their confidence intervals are too narrow)"}
+        return [[f"Sampling: every SVE of size L is one of the {placement[spec.window_placement]}"
+                 f" of edge L of the measured image {spec.medium['image']} "
+                 f"({' x '.join(map(str, spec.medium['image_shape']))} voxels of "
+                 f"{' x '.join(f'{h:g}' for h in spec.voxel_size)} {spec.medium['unit']}); "
+                 "they are one realization: their spread is the uncertainty of this "
+                 "image, not of the medium"]]  # fmt: skip
     return [[f"Sampling: {_SAMPLING[spec.sampling_mode]} of {spec.parent_size} voxels a side"]]
 
 
@@ -208,7 +221,7 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
                 [
                     str(bc),
                     str(int(size)),
-                    f"{float(s['length']) / spec.length:.1f}",
+                    f"{float(s['length']) / spec.length:.1f}" if spec.length > 0 else "n/a",
                     str(int(s["n"])),
                     fmt(s["mean"], ".5g"),
                     interval(s["ci_low"], s["ci_high"], ".5g"),
@@ -687,6 +700,70 @@ def _morphology(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     ]
 
 
+def _image_answers(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    """An image study's answers, one sentence each per bc, from the key numbers."""
+    if not spec.image or "image_value" not in numbers:
+        return []
+    unit = spec.length_unit
+    shape = " x ".join(map(str, spec.medium["image_shape"]))
+    eps = spec.target_precision
+    largest = int(numbers["size"].values[-1]) if numbers.sizes.get("size") else 0
+    lengths = [n * h for n, h in zip(spec.medium["image_shape"], spec.voxel_size, strict=True)]
+    edge = float(np.prod(lengths)) ** (1 / spec.ndim)
+    items = []
+    for bc in numbers["bc"].values:
+        s = numbers.sel(bc=bc)
+        if not np.isfinite(float(s["image_value"])) or not np.isfinite(
+            float(s["image_relative_error"])
+        ):
+            items.append([f"{bc}: no answer at the image's size: it needs a decreasing "
+                          "variance fitted on >= 3 sizes"])  # fmt: skip
+            continue
+        verdict = "is" if bool(s["image_representative"]) else "is not"
+        items += [
+            [f"{bc}: the value at the image's size is {fmt(s['image_value'], '.4g')} ± "
+             f"{fmt(float(s['image_value_high']) - float(s['image_value']), '.2g')} "
+             f"({int(round(100 * CONFIDENCE_LEVEL))} %: the mean of the windows of the largest "
+             f"size, L = {largest * spec.spacing:g} {unit}, ± 1.96 D(V_image) from the fitted "
+             "variance law at the "
+             f"volume of the whole image, {shape} voxels, an equivalent edge of "
+             f"{edge:.4g} {unit}; the boundary-condition gap and the discretization are "
+             "given separately below)."],
+            [f"{bc}: the image {verdict} representative at the target precision "
+             f"{100 * eps:g} % (relative uncertainty at its size "
+             f"{100 * float(s['image_relative_error']):.2g} %)."],
+            [f"{bc}: the edge that would be is {fmt(s['image_rve_length'], '.3g')} {unit}."],
+        ]  # fmt: skip
+    return [Block("p", "The answers for this image (from the windows study):"),
+            Block("list", rows=items)]  # fmt: skip
+
+
+def _tortuosity_section(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
+    """Percolation and tortuosity per size (conductivity studies with a void phase)."""
+    if "tortuosity" not in ds:
+        return []
+    from sve.study.percolation import percolation_summary
+
+    summary = percolation_summary(ds.load() if hasattr(ds, "load") else ds)
+    rows = []
+    for bc in summary["bc"].values:
+        for size in summary["size"].values:
+            for axis in summary["i"].values:
+                s = summary.sel(bc=bc, size=size, i=axis)
+                fraction, tau = fmt(s["percolating_fraction"], ".3g"), fmt(s["tortuosity"], ".4g")
+                rows.append([str(bc), str(int(size)), str(int(axis)), fraction, tau])
+    return [
+        Block("h2", "Percolation and tortuosity"),
+        Block("p", "Tortuosity factor τ = φ·D0/D_eff in TauFactor's convention (φ the mean "
+              "conducting fraction, D0 the conducting phase's conductivity, D_eff the mean "
+              "apparent diagonal conductivity along the axis); windows that do not percolate "
+              "along the axis count as zero conductivity, so τ is never averaged over "
+              "infinite values. Percolating: the fraction of the solved windows with a "
+              "conducting path between the two faces normal to the axis."),  # fmt: skip
+        Block("table", header=["bc", "L [voxel]", "axis", "percolating", "τ"], rows=rows),
+    ]
+
+
 def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     """The report's blocks, every number formatted from ``numbers``.
 
@@ -704,6 +781,7 @@ def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         window_failures = []
     return [
         Block("h1", f"Size-convergence report: {spec.name}"),
+        *_image_answers(numbers, spec),
         *_banners(ds, numbers),
         *_summary(ds, spec),
         *_adaptive(numbers, spec),
@@ -713,6 +791,7 @@ def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         *_mean_section(numbers, spec),
         *_variance_section(numbers, spec),
         *_rve_section(numbers, spec),
+        *_tortuosity_section(ds, spec),
         *_ergodicity_section(numbers, spec),
         *_budget_section(numbers, spec),
         *_failures(ds),

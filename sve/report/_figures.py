@@ -19,7 +19,7 @@ import generators
 from sve.morphology import radial_average, two_point_probability
 from sve.study.media import covariance
 from sve.study.spec import StudySpec
-from sve.study.tasks import generate_parent, generate_sve
+from sve.study.tasks import generate_parent, generate_sve, window_count
 
 __all__ = ["grains", "mean_vs_size", "s2", "save", "thumbnails", "variance_vs_size"]
 
@@ -114,15 +114,19 @@ def measured_s2(spec: StudySpec) -> tuple[np.ndarray, np.ndarray, int]:
     size = max(spec.sizes)
     count = min(S2_REALIZATIONS, spec.realizations)
     images = (generate_sve(spec, size, realization) for realization in range(count))
-    if spec.sampling_mode == "windows":
+    if spec.image:  # windows of the image (not periodic: S2 at long lags is biased)
+        images = (generate_sve(spec, size, k) for k in range(min(count, window_count(spec, size))))
+        count = min(count, window_count(spec, size))
+    elif spec.sampling_mode == "windows":
         # the SVEs are non-periodic windows: measure the (periodic) parent they are cut from
         size, count, images = spec.parent_size, 1, iter([generate_parent(spec)])
     profiles = []
     for phases in images:
-        radii, profile = radial_average(two_point_probability(phases), spacing=spec.spacing)
+        radii, profile = radial_average(two_point_probability(phases), spacing=spec.voxel_size)
         profiles.append(profile)
     # longer lags wrap around the period; past a few lengths S2 is flat at about φ²
-    keep = radii <= min(size * spec.spacing / 2, 8 * spec.length)
+    reach = 8 * spec.length if spec.length > 0 else math.inf
+    keep = radii <= min(size * spec.spacing / 2, reach)
     return radii[keep], np.mean(profiles, axis=0)[keep], count, size
 
 

@@ -233,6 +233,8 @@ def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
     ).astype(str)
     unit = stats["length"].attrs.get("units", "1")
     out["integral_range"].attrs.update(units=f"({unit})^{spec.ndim}")
+    if spec.image:
+        out.update(_image_answer(kanit, usable, spec, nan_bc))
     rows = []
     for eps in RELATIVE_ERRORS:
         cols = []
@@ -528,7 +530,7 @@ def _bounds(spec: StudySpec, ds: xr.Dataset, notes: dict[str, str]) -> xr.Datase
     phases = list(spec.phase_scalars)
     out["voigt"] = voigt_bound(fractions, phases)
     out["reuss"] = reuss_bound(fractions, phases)
-    if spec.medium["generator"] == "random_laminate":
+    if spec.medium.get("generator") == "random_laminate":
         notes["bounds"] = (
             f"at the spec's volume fraction φ = {spec.volume_fraction:g}; on aligned layers "
             "they are the exact means along (Voigt) and across (Reuss) the layers, and the "
@@ -546,6 +548,56 @@ def _bounds(spec: StudySpec, ds: xr.Dataset, notes: dict[str, str]) -> xr.Datase
             hs = hashin_shtrikman_bulk_bounds(fractions, bulk, shear, spec.ndim)
     out["hs_lower"], out["hs_upper"] = hs
     notes["bounds"] = f"at the spec's volume fraction φ = {spec.volume_fraction:g}"
+    return out
+
+
+#: The per-bc answers of an image study (:func:`_image_answer`).
+IMAGE_ANSWERS = (
+    "image_value",
+    "image_value_low",
+    "image_value_high",
+    "image_relative_error",
+    "image_representative",
+    "image_rve_length",
+)
+
+
+def _image_answer(kanit, usable: xr.Dataset, spec: StudySpec, nan_bc) -> xr.Dataset:
+    """An image study's three answers per bc, from the data and the fitted variance law.
+
+    ``image_value``: the mean of the windows of the largest size (the whole
+    image is not solved), with ``image_value_low``/``_high`` = value ∓ z
+    D(V_image), D² the fitted law ``ln D² = c + γ (ln L − x̄)`` at the image's
+    equivalent edge ``L_image = V_image^(1/d)`` (the medium's spread at the
+    image's volume, not the windows' uncertainty); ``image_relative_error`` =
+    z D(V_image) / |value|; ``image_representative`` = it is at most
+    ``sampling.target_precision``; ``image_rve_length``: the edge at which
+    z D(V) / |value| equals the target, from the same line. z is the normal
+    quantile of the report's confidence. NaN without a fit (or where the
+    variance does not decrease).
+    """
+    out = xr.Dataset({name: nan_bc for name in IMAGE_ANSWERS})
+    out["image_representative"] = xr.zeros_like(nan_bc, dtype=bool)
+    if kanit is None or not usable.sizes["size"]:
+        return out
+    z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
+    shape, h = spec.medium["image_shape"], spec.voxel_size
+    edge = float(np.prod([n * hi for n, hi in zip(shape, h, strict=True)])) ** (1 / spec.ndim)
+    value = usable["mean"].isel(size=-1, drop=True)
+    slope = kanit["exponent"].where(kanit["exponent"] < 0)
+    c, center = kanit["log_variance_center"], kanit["log_length_center"]
+    spread = z * np.sqrt(np.exp(c + slope * (np.log(edge) - center)))
+    relative = spread / abs(value)
+    eps = spec.target_precision
+    out["image_value"] = value
+    out["image_value_low"], out["image_value_high"] = value - spread, value + spread
+    out["image_relative_error"] = relative
+    out["image_representative"] = relative <= eps
+    out["image_rve_length"] = np.exp(center + (np.log((eps * value / z) ** 2) - c) / slope)
+    out["image_rve_length"].attrs.update(units=spec.length_unit)
+    out.attrs = {}
+    for name in IMAGE_ANSWERS:
+        out[name] = out[name].drop_vars(["size", "length"], errors="ignore")
     return out
 
 
@@ -569,8 +621,8 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
 
         * per ``size`` and ``bc``: ``mean``, ``ci_low``, ``ci_high``,
           ``variance``, ``n`` (ok realizations); the error budget
-          ``statistical`` (CI half-width), ``bc_bias`` (|KUBC − SUBC| gap,
-          NaN without both), ``solver`` (largest residual × |mean|),
+          ``statistical`` (CI half-width), ``bc_bias`` (the ``|KUBC − SUBC|`` gap,
+          NaN without both), ``solver`` (largest residual × ``|mean|``),
           ``discretization`` (NaN: not estimated without a refinement
           check); ``max_residual``;
         * per ``bc``: the variance fit ``exponent`` γ of D² ∝ L^γ with
@@ -702,6 +754,11 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         notes["s2"] = (
             "exact for the Boolean model at the intensity of the expected fraction "
             "(generators.boolean_s2); voxelization rounds the grains' edges"
+        )
+    elif spec.image:
+        notes["s2"] = (
+            "measured on the first windows of the largest size of the image (not periodic: "
+            "long lags are biased); a measured image has no exact S2"
         )
     elif medium.get("generator") != "gaussian_level_cut":
         notes["s2"] = f"no exact S2 is known here for the {medium.get('generator')} generator"

@@ -269,7 +269,8 @@ def build(spec: StudySpec, summary: xr.Dataset, skipped: list[float]) -> list[Bl
             rows=[
                 [f"Swept: `{spec.sweep_field}` = {values} ({len(spec.sweep_values)} sub-studies)"],
                 [
-                    f"Each value is a full study: {first.ndim}-D {first.medium['generator']}, "
+                    f"Each value is a full study: {first.ndim}-D "
+                    f"{first.medium.get('generator', 'measured image')}, "
                     f"{first.property}, sizes {list(first.sizes)} voxels, "
                     f"{first.realizations} realizations"
                     f"{' (adaptive)' if first.adaptive else ''}, boundary conditions "

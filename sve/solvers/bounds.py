@@ -253,7 +253,7 @@ def hashin_shtrikman_shear_bounds(
     -----
     Walpole's form, valid for any ordering of the phases' moduli:
 
-    .. math:: G_{HS}(K_0, G_0) = \Bigl[\sum_i rac{f_i}{G_i + \zeta}\Bigr]^{-1} - \zeta,
+    .. math:: G_{HS}(K_0, G_0) = \Bigl[\sum_i \frac{f_i}{G_i + \zeta}\Bigr]^{-1} - \zeta,
 
     with :math:`\zeta = G_0 (9 K_0 + 8 G_0) / (6 (K_0 + 2 G_0))` in 3-D and
     :math:`\zeta = K_0 G_0 / (K_0 + 2 G_0)` in 2-D; the lower bound takes

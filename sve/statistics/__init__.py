@@ -25,6 +25,7 @@ from sve.statistics.scaling import (
     realizations_needed,
     rve_size,
 )
+from sve.statistics.synthetic import synthetic_study
 
 __all__ = [
     "boundary_bias",
@@ -40,5 +41,6 @@ __all__ = [
     "rve_size",
     "spatial_average_band",
     "spatial_average_convergence",
+    "synthetic_study",
     "window_ergodicity",
 ]

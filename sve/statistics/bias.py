@@ -103,15 +103,9 @@ def boundary_bias(
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> sizes, rng = np.array([8, 16, 32, 64]), np.random.default_rng(0)
-    >>> z = 3.0 + (1.0 / sizes)[:, None] * rng.standard_normal((4, 40))
-    >>> gap = (2.0 / sizes)[:, None] * (1 + 0.1 * rng.standard_normal((4, 40)))  # 2 / L
-    >>> values = np.stack([z + gap / 2, z, z - gap / 2], axis=-1)[..., None, None]
-    >>> ds = xr.Dataset(
-    ...     {"conductivity": (("size", "realization", "bc", "i", "j"), values),
-    ...      "status": (("size", "realization", "bc"), np.ones((4, 40, 3), np.int8))},
-    ...     coords={"size": sizes, "length": ("size", 1.0 * sizes),
-    ...             "bc": ["kinematic", "periodic", "static"], "i": [0], "j": [0]})
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study(realizations=40, point_variance=1.0, gap=2.0,
+    ...                      bc=["kinematic", "periodic", "static"])  # gap = 2 / L
     >>> bias = boundary_bias(ds)
     >>> bool(bias["gap_exponent_low"] < -1.0 < bias["gap_exponent_high"])  # gap = 2 / L
     True
@@ -279,7 +273,7 @@ def error_budget(
     xarray.Dataset
         Per ``size`` and ``bc`` (and component): ``mean``; ``statistical``,
         the half-width of its Student interval; ``bc_bias``, the upper
-        bound |KUBC − SUBC gap| of the BC bias of the mean (NaN without both
+        bound ``|KUBC − SUBC|`` (the gap) of the BC bias of the mean (NaN without both
         BCs, with the ``note`` attribute of :func:`boundary_bias`);
         ``solver``, the solver error bound :math:`r_\max \lvert \bar Z
         \rvert` with :math:`r_\max` the largest final relative residual of
@@ -300,15 +294,9 @@ def error_budget(
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> sizes, rng = np.array([8, 16, 32, 64]), np.random.default_rng(0)
-    >>> z = 3.0 + (1.0 / sizes)[:, None] * rng.standard_normal((4, 40))
-    >>> gap = (2.0 / sizes)[:, None] * (1 + 0.1 * rng.standard_normal((4, 40)))  # 2 / L
-    >>> values = np.stack([z + gap / 2, z, z - gap / 2], axis=-1)[..., None, None]
-    >>> ds = xr.Dataset(
-    ...     {"conductivity": (("size", "realization", "bc", "i", "j"), values),
-    ...      "status": (("size", "realization", "bc"), np.ones((4, 40, 3), np.int8))},
-    ...     coords={"size": sizes, "length": ("size", 1.0 * sizes),
-    ...             "bc": ["kinematic", "periodic", "static"], "i": [0], "j": [0]})
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study(realizations=40, point_variance=1.0, gap=2.0,
+    ...                      bc=["kinematic", "periodic", "static"])  # gap = 2 / L
     >>> budget = error_budget(ds, tol=1e-6).sel(bc="periodic")
     >>> [name for name in budget.data_vars]
     ['mean', 'statistical', 'bc_bias', 'solver']

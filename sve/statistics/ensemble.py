@@ -171,13 +171,9 @@ def ensemble_statistics(
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> sizes, rng = np.array([8, 16, 32, 64]), np.random.default_rng(0)
-    >>> z = 3.0 + (2.0 / sizes)[:, None] * rng.standard_normal((4, 50))  # variance 4 / L^2
-    >>> ds = xr.Dataset(
-    ...     {"conductivity": (("size", "realization", "bc", "i", "j"), z[:, :, None, None, None]),
-    ...      "status": (("size", "realization", "bc"), np.ones((4, 50, 1), np.int8))},
-    ...     coords={"size": sizes, "length": ("size", 1.0 * sizes), "bc": ["periodic"],
-    ...             "i": [0], "j": [0]})
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
     >>> stats = ensemble_statistics(ds)
     >>> stats["n"].values.ravel()
     array([50, 50, 50, 50])
@@ -329,13 +325,9 @@ def fit_variance_scaling(
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> sizes, rng = np.array([8, 16, 32, 64]), np.random.default_rng(0)
-    >>> z = 3.0 + (2.0 / sizes)[:, None] * rng.standard_normal((4, 50))  # variance 4 / L^2
-    >>> ds = xr.Dataset(
-    ...     {"conductivity": (("size", "realization", "bc", "i", "j"), z[:, :, None, None, None]),
-    ...      "status": (("size", "realization", "bc"), np.ones((4, 50, 1), np.int8))},
-    ...     coords={"size": sizes, "length": ("size", 1.0 * sizes), "bc": ["periodic"],
-    ...             "i": [0], "j": [0]})
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
     >>> fit = fit_variance_scaling(ensemble_statistics(ds)).sel(bc="periodic")
     >>> round(float(fit["exponent"]), 1)  # short range in 2-D: -d
     -2.0

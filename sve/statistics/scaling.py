@@ -127,13 +127,9 @@ def fit_integral_range(
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> sizes, rng = np.array([8, 16, 32, 64]), np.random.default_rng(0)
-    >>> z = 3.0 + (2.0 / sizes)[:, None] * rng.standard_normal((4, 50))  # variance 4 / L^2
-    >>> ds = xr.Dataset(
-    ...     {"conductivity": (("size", "realization", "bc", "i", "j"), z[:, :, None, None, None]),
-    ...      "status": (("size", "realization", "bc"), np.ones((4, 50, 1), np.int8))},
-    ...     coords={"size": sizes, "length": ("size", 1.0 * sizes), "bc": ["periodic"],
-    ...             "i": [0], "j": [0]})
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
     >>> from sve.statistics import ensemble_statistics
     >>> kanit = fit_integral_range(ensemble_statistics(ds), ndim=2, point_variance=4.0)
     >>> str(kanit["scaling"].sel(bc="periodic").values)  # D^2(V) = 4 (A / V), A = 1
@@ -263,13 +259,9 @@ def rve_size(
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> sizes, rng = np.array([8, 16, 32, 64]), np.random.default_rng(0)
-    >>> z = 3.0 + (2.0 / sizes)[:, None] * rng.standard_normal((4, 50))  # variance 4 / L^2
-    >>> ds = xr.Dataset(
-    ...     {"conductivity": (("size", "realization", "bc", "i", "j"), z[:, :, None, None, None]),
-    ...      "status": (("size", "realization", "bc"), np.ones((4, 50, 1), np.int8))},
-    ...     coords={"size": sizes, "length": ("size", 1.0 * sizes), "bc": ["periodic"],
-    ...             "i": [0], "j": [0]})
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
     >>> from sve.statistics import ensemble_statistics
     >>> stats = ensemble_statistics(ds)
     >>> kanit = fit_integral_range(stats, ndim=2, point_variance=4.0)
@@ -346,13 +338,9 @@ def realizations_needed(statistics: xr.Dataset, *, relative_error: float) -> xr.
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> sizes, rng = np.array([8, 16, 32, 64]), np.random.default_rng(0)
-    >>> z = 3.0 + (2.0 / sizes)[:, None] * rng.standard_normal((4, 50))  # variance 4 / L^2
-    >>> ds = xr.Dataset(
-    ...     {"conductivity": (("size", "realization", "bc", "i", "j"), z[:, :, None, None, None]),
-    ...      "status": (("size", "realization", "bc"), np.ones((4, 50, 1), np.int8))},
-    ...     coords={"size": sizes, "length": ("size", 1.0 * sizes), "bc": ["periodic"],
-    ...             "i": [0], "j": [0]})
+    >>> from sve.statistics import synthetic_study
+    >>> ds = synthetic_study()  # sizes 8 to 64, 50 realizations, variance 4 / L^2
+    >>> sizes = ds["size"].values
     >>> from sve.statistics import ensemble_statistics
     >>> needed = realizations_needed(ensemble_statistics(ds), relative_error=0.01)
     >>> n = needed.sel(bc="periodic")  # 4 s^2 / (0.01 Z)^2 with s^2 = 4 / L^2, Z = 3

@@ -206,7 +206,7 @@ def indicator_integral_range(medium: dict[str, Any], spacing: float) -> float:
     realizations' volume fractions).
     """
     ndim, phi = medium["ndim"], medium.get("volume_fraction")
-    generator = medium["generator"]
+    generator = medium.get("generator")  # none for a measured image: NaN
     if generator == "gaussian_level_cut":
         return float(generators.level_cut_integral_range(covariance(medium), phi, ndim))
     if generator == "voronoi_mosaic":

@@ -83,7 +83,7 @@ from generators import embedding_variance_excess
 from sve.study.media import covariance
 from sve.study.seeding import PARENT_SEEDING_SCHEME, SEEDING_SCHEME
 from sve.study.spec import StudySpec
-from sve.study.windows import generate_parent, parent_edges, window_count
+from sve.study.windows import generate_parent, parent_edges, window_count, window_origin
 
 __all__ = [
     "ADAPTIVE_CONFIDENCE",
@@ -192,7 +192,7 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
     base = ("size", "realization", "sampling") if both else ("size", "realization")
     n_base = (n_size, n_real, len(SAMPLINGS)) if both else (n_size, n_real)
     rec = (*base, "bc")
-    if spec.medium["generator"] == "gaussian_level_cut":
+    if spec.medium.get("generator") == "gaussian_level_cut":
         model = covariance(spec.medium)
         # mode "windows": every SVE is cut from the parent, whose embedding is what counts
         edges = [spec.parent_size] * n_size if spec.sampling_mode == "windows" else spec.sizes
@@ -297,9 +297,37 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
                 "units": "1",
             },
         )
+    if spec.conducting_phase is not None:
+        phase = spec.conducting_phase
+        ds["percolating"] = (
+            (*rec, "i"),
+            full((*n_base, n_bc, d), -1, np.int8),
+            {
+                "long_name": "1: the conducting phase joins the two faces normal to axis i "
+                "(under the record's bc), 0: it does not, -1: not solved",
+                "flag_values": [-1, 0, 1],
+                "flag_meanings": "not_solved not_percolating percolating",
+            },
+        )
+        ds["tortuosity"] = (
+            (*rec, "i"),
+            full((*n_base, n_bc, d), np.nan),
+            {
+                "long_name": "tortuosity factor tau = phi D0 / D_eff along axis i (TauFactor's "
+                "convention: phi the window's conducting fraction, D0 the conducting phase's "
+                "conductivity, D_eff the apparent diagonal conductivity); NaN where the window "
+                "does not percolate along i (zero conductivity: never an infinite tau; "
+                "per-size values and fractions: sve.study.percolation.percolation_summary)",
+                "units": "1",
+                "conducting_phase": phase,
+                "conducting_conductivity": spec.phases[phase],
+            },
+        )
     if both:
         ds = ds.assign_coords(sampling=list(SAMPLINGS))
-    if spec.windows:
+    if spec.image:
+        _add_image(ds, spec)
+    elif spec.windows:
         _add_parent(ds, spec)
     if spec.adaptive:
         ds.attrs.update(
@@ -343,6 +371,72 @@ def _add_parent(ds: xr.Dataset, spec: StudySpec) -> None:
         parent_size=spec.parent_size,
         parent_seeding_scheme=PARENT_SEEDING_SCHEME,
     )
+
+
+#: What overlapping (random) windows do to the statistics: the dataset attribute
+#: ``windows_overlap`` of an image study (:mod:`sve.study.image`).
+OVERLAP_NOTES = {
+    "tiles": "no: non-overlapping tiles (neighbouring tiles are still correlated over the "
+    "correlation length, so a confidence interval treating them as independent is somewhat "
+    "too narrow when windows are not much larger than it)",
+    "random": "yes: windows at random positions may share voxels; their spread still estimates "
+    "the variance of one window's value, but they are correlated, so a confidence interval "
+    "treating them as independent is too narrow (at most about image volume / window volume "
+    "of them are independent)",
+}
+
+
+def _add_image(ds: xr.Dataset, spec: StudySpec) -> None:
+    """The image study's variables and attributes (:mod:`sve.study.image`), in place."""
+    medium = spec.medium
+    n_real, d = spec.allocated_realizations, spec.ndim
+    counts = [window_count(spec, n) for n in spec.sizes]
+    origins = np.full((len(spec.sizes), n_real, d), -1, dtype=np.int64)
+    for k, size in enumerate(spec.sizes):
+        for w in range(counts[k]):
+            origins[k, w] = window_origin(spec, size, w)
+    ds["window_count"] = (
+        "size",
+        np.array(counts, dtype=np.int64),
+        {"long_name": "windows of the image used at each size (tiles: min(realizations, "
+         "prod(image_shape // window_shape)); random: realizations)"},
+    )  # fmt: skip
+    ds["window_shape"] = (
+        ("size", "axis"),
+        np.array([spec.window_shape(n) for n in spec.sizes], dtype=np.int64),
+        {"long_name": "voxels of a window along each axis (a cube in physical length: "
+         "round(length / voxel_size))", "units": "voxel"},
+    )  # fmt: skip
+    ds["window_origin"] = (
+        ("size", "window", "axis"),
+        origins,
+        {"long_name": "voxel index of each window's first voxel in the image (window k is "
+         "realization k; -1: not sampled)", "units": "voxel"},
+    )  # fmt: skip
+    ds.coords["axis"] = ("axis", np.arange(d))
+    ds.coords["voxel_size"] = (
+        "axis", np.array(spec.voxel_size), {"long_name": "voxel edge", "units": medium["unit"]}
+    )  # fmt: skip
+    provenance = {
+        key: medium[key]
+        for key in ("image", "format", "dataset", "sha256", "image_shape", "voxel_size",
+                    "unit", "mapping", "threshold", "otsu_threshold", "volume_fraction")
+        if key in medium
+    }  # fmt: skip
+    ds.attrs.update(
+        sampling_mode=spec.sampling_mode,
+        image=json.dumps(provenance, sort_keys=True),
+        image_volume_fraction=medium["volume_fraction"],
+        window_placement=spec.window_placement,
+        windows_overlap=OVERLAP_NOTES[spec.window_placement],
+        target_precision=spec.target_precision,
+    )
+    if spec.window_placement == "random":
+        ds.attrs["window_seeding_scheme"] = (
+            "numpy.random.SeedSequence(entropy=seed, spawn_key=(size_in_voxels, "
+            "2**63 - 2)) -> default_rng.integers(0, image_shape - window_shape + 1, "
+            "size=(realizations, ndim)); window k is row k"
+        )
 
 
 def record_variables(ds: xr.Dataset) -> list[str]:

@@ -4,120 +4,11 @@ A spec is read from TOML (or a plain dict) and validated *before any work
 starts*: every error names the offending field, the rule and the value
 received, e.g. ``sampling.sizes[2] must be an integer >= 2, got -4``.
 
-The TOML layout (see ``studies/default.toml`` for a commented example)::
-
-    schema_version = 2              # optional: the spec layout (1 and 2 read the same TOML)
-    name = "default"
-    seed = 20261121                 # root entropy of numpy.random.SeedSequence
-    store = "results/default.zarr"  # optional: where to write when no store is given
-
-    [medium]                        # generators and their parameters: sve/study/media.py
-    generator = "gaussian_level_cut"
-    ndim = 2
-    covariance = "gaussian"         # exponential, gaussian, matern (nu), power_law (beta)
-    correlation_length = 4.0        # physical units (same as sampling.spacing)
-    volume_fraction = 0.5           # of phase 1
-    fraction = "expected"           # or "exact" (sve.study.media.FRACTIONS)
-    # voronoi_mosaic, voronoi_polycrystal: cell_size or intensity (germs per unit volume);
-    # boolean_spheres: volume_fraction or intensity (sve.study.media.ALTERNATIVES)
-
-    [property]
-    name = "conductivity"           # or "elasticity"
-    phases = [1.0, 10.0]            # value of phase 0, phase 1
-    # elasticity: isotropic moduli of phase 0 and phase 1 (one pair each: E and nu,
-    # K and G, or lam and mu; 2-D is plane strain), e.g.
-    # phases = [{E = 1.0, nu = 0.3}, {E = 10.0, nu = 0.2}]
-    # modulus = "bulk"              # elasticity: the scalar the statistics summarize, or "shear"
-    # medium.generator = "voronoi_polycrystal" (elasticity only): no phases, one cubic crystal
-    # crystal = {c11 = 168.4, c12 = 121.4, c44 = 75.4}   # Voigt constants (copper, GPa)
-
-    [sampling]
-    sizes = [16, 32, 64, 128, 256]  # edge length in voxels
-    # or, instead of sizes, physical edge lengths (multiples of spacing):
-    # lengths = [8.0, 16.0, 32.0]   # -> sizes = lengths / spacing
-    spacing = 1.0                   # voxel edge, physical units
-    length_unit = "1"               # units attribute of physical lengths
-    realizations = 64
-    mode = "independent"            # or "windows", "both" (see below)
-    # parent_size = 512             # windows / both: edge of the one large parent, voxels
-    # adaptive_target = 0.01        # adaptive sampling (see below): relative CI half-width
-    # max_realizations = 256        # adaptive sampling: budget of realizations per size
-
-    [solver]
-    bc = ["periodic"]
-    tol = 1e-6
-    maxiter = 1000
-    discretization = "q1"           # or "fv" (cell-centred finite volumes)
-    stop = "residual"               # or "tensor" (conductivity): tol is then the estimated
-                                    # relative accuracy of the apparent tensor
-    batch = 8                       # realizations per Dask task
-    memory_limit = "8 GB"           # optional: bytes per solve (default: the machine's,
-                                    # or the Dask worker's memory limit)
-
-A validated spec (:class:`StudySpec`) holds one frozen section per table:
-``spec.medium``, ``spec.physics`` (the ``[property]`` table),
-``spec.sampling``, ``spec.solver``, ``spec.sweep``; the flat names of before
-(``spec.sizes``, ``spec.tol``, ...) read the same values. Its JSON text (a
-store's ``spec`` attribute) is this layout with ``schema_version``
-(:data:`SCHEMA_VERSION`); the flat text of stores written before the
-sections (version 1) still reads, and a store is resumed by any spec equal to
-its own, whatever the layout each was written in.
-
-Sampling modes (``sampling.mode``):
-
-- ``"independent"`` (default): every SVE is an independent periodic
-  realization of its size (today's datasets and seeds, bit for bit: the
-  spec's JSON text omits the two new fields at their defaults).
-- ``"windows"``: the SVEs of size L are non-overlapping L-windows of ONE
-  large periodic parent realization of edge ``sampling.parent_size``
-  (drawn once per study from its own seed stream,
-  :func:`sve.study.seeding.parent_rng`). Windows are not periodic: kinematic,
-  static and mixed conditions are the natural ones; periodic conditions are
-  allowed and give the apparent property of the periodized window.
-- ``"both"``: the two samples side by side (dataset dimension ``sampling``),
-  which is what the ergodicity test of the report compares.
-
-``sampling.parent_size`` is required by (and only allowed with) the window
-modes: an integer >= the largest size (any integer: the windows tile the
-parent from its origin and the remainder is unused), at most
-:data:`MAX_PARENT_VOXELS` voxels in all; with ``random_checkerboard`` or
-``random_laminate`` a multiple of ``medium.cell_size`` (the generator needs
-whole cells; so must every size). Each size uses ``min(realizations,
-(parent_size // size)**ndim)`` windows.
-
-Adaptive sampling (``sampling.adaptive_target`` = ε and
-``sampling.max_realizations``, given together; mode "independent" only):
-``sampling.realizations`` is then the first round at each size, and a size
-gets more rounds until the relative 95 % confidence-interval half-width of
-the mean of its isotropic scalar (:func:`sve.statistics.isotropic_part`,
-:func:`sve.statistics.ensemble_statistics`) is <= ε for *every* boundary
-condition of the study, or until it holds ``max_realizations`` (the budget).
-The rule (:func:`sve.study.adaptive.next_round`, :func:`sve.study.adaptive.adaptive_progress`)
-depends only on the results of the realizations it has, so the dataset does
-not depend on timing or workers. ε must be in (0, 1) and ``max_realizations``
->= ``realizations``. Without the two fields the spec (and its JSON text, so
-existing stores resume) is exactly what it was.
-
-Parameter sweeps (an optional ``[sweep]`` table holding ONE swept field)::
-
-    [sweep]
-    "property.phases[1]" = [2.0, 10.0, 100.0]   # conductivity of phase 1
-    # or "medium.volume_fraction" = [0.3, 0.5, 0.7], "medium.correlation_length" = [...],
-    # any numeric parameter of the generator (radius, cell_size, nu, beta, offset_variance),
-    # or for elasticity one modulus of one phase: "property.phases[1].E" = [10.0, 100.0]
-
-Each value gives a sub-study: the spec with that value in the swept field
-(:meth:`StudySpec.sweep_specs`), validated like any spec, so an error names
-the value, e.g. ``sweep."medium.volume_fraction"[2]: medium.volume_fraction
-must be in (0, 1), got 1.3``. The swept field may be left out of its table
-(``medium.volume_fraction``); a value given there is replaced. Values: a list
-of >= 2 distinct numbers (:data:`MAX_SWEEP_VALUES` at most), kept in the
-order given. Every sub-study uses the same root seed: common random numbers,
-the same realizations of the underlying random field at every value (a level
-cut at another contrast is the same geometry), so differences between values
-are not blurred by independent sampling noise. A swept spec's own fields are
-those of its first value; ``sweep_field`` and ``sweep_values`` are left out
-of its JSON text when there is no sweep, so existing stores resume.
+The TOML layout, every field with its default, the sampling modes, adaptive
+sampling, parameter sweeps and the schema versions are documented in the
+docs' study specification reference (``docs/spec.rst``);
+``studies/default.toml`` is a commented example. A validated spec
+(:class:`StudySpec`) holds one frozen section per table.
 """
 
 from __future__ import annotations
@@ -142,6 +33,7 @@ from sve.solvers import (
     isotropic,
     isotropic_projection,
 )
+from sve.study.image import WINDOW_PLACEMENTS, validate_image_medium, window_shape
 from sve.study.media import (
     CELL_MEDIA,
     MEDIA,
@@ -284,6 +176,10 @@ class SamplingSection:
     ``mode``: "independent", "windows" or "both"; ``parent_size``: edge of the
     window modes' parent (0 without one); ``adaptive_target`` and
     ``max_realizations``: adaptive sampling (0, 0: a fixed ``realizations``).
+    Image studies (:mod:`sve.study.image`): ``windows``, the placement of the
+    windows ("tiles" or "random"), and ``target_precision``, the relative
+    precision the report asks the image to be representative at; ``spacing``
+    is the finest voxel edge and ``length_unit`` the image's unit.
     """
 
     sizes: tuple[int, ...]
@@ -294,6 +190,8 @@ class SamplingSection:
     parent_size: int = 0
     adaptive_target: float = 0.0
     max_realizations: int = 0
+    windows: str = "tiles"
+    target_precision: float = 0.05
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(self.sizes))
@@ -345,6 +243,8 @@ FLAT_FIELDS = {
     "parent_size": ("sampling", "parent_size"),
     "adaptive_target": ("sampling", "adaptive_target"),
     "max_realizations": ("sampling", "max_realizations"),
+    "window_placement": ("sampling", "windows"),
+    "target_precision": ("sampling", "target_precision"),
     "bc": ("solver", "bc"),
     "tol": ("solver", "tol"),
     "maxiter": ("solver", "maxiter"),
@@ -456,7 +356,7 @@ class StudySpec:
         """The sub-study of each sweep value: this spec with the value in the swept field.
 
         Plain specs (no sweep), named ``"NAME [FIELD = VALUE]"``; every one has
-        this spec's seed (common random numbers, module docstring). Empty
+        this spec's seed (common random numbers, docs/spec.rst). Empty
         without a sweep.
         """
         return tuple(_with_value(self, value) for value in self.sweep_values)
@@ -475,6 +375,33 @@ class StudySpec:
     def windows(self) -> bool:
         """True when the study samples windows of one large parent (mode windows or both)."""
         return self.sampling_mode != "independent"
+
+    @property
+    def image(self) -> bool:
+        """True when the study samples windows of a measured image (``medium.image``)."""
+        return "image" in self.medium
+
+    @property
+    def conducting_phase(self) -> int | None:
+        """The conducting phase of a conductivity study with a void phase (conductivity
+        0), whose windows get percolation flags and tortuosity factors; else None.
+        """
+        if self.property != "conductivity" or self.polycrystal or all(self.phases):
+            return None
+        return 0 if self.phases[0] else 1
+
+    @property
+    def voxel_size(self) -> tuple[float, ...]:
+        """Voxel edge per axis: the image's ``medium.voxel_size``, else ``spacing`` each."""
+        if self.image:
+            return tuple(self.medium["voxel_size"])
+        return (self.spacing,) * self.ndim
+
+    def window_shape(self, size: int) -> tuple[int, ...]:
+        """Voxels per axis of an SVE of edge ``size``: ``(size,) * ndim`` but for an
+        image of box voxels (:func:`sve.study.image.window_shape`).
+        """
+        return window_shape(self.medium, size) if self.image else (size,) * self.ndim
 
     @property
     def ndim(self) -> int:
@@ -536,7 +463,11 @@ class StudySpec:
 
     @property
     def length(self) -> float:
-        """The medium's characteristic length (correlation length, radius or cell size)."""
+        """The medium's characteristic length (correlation length, radius or cell size);
+        NaN for an image (none is known).
+        """
+        if self.image:
+            return math.nan
         return characteristic_length(self.medium)
 
     def to_dict(self) -> dict[str, Any]:
@@ -557,7 +488,10 @@ class StudySpec:
             "realizations": self.realizations,
             "mode": self.sampling_mode,
         }
-        if self.windows:
+        if self.image:  # the voxel size and unit are the image's (medium.voxel_size, unit)
+            del sampling["spacing"], sampling["length_unit"]
+            sampling.update(windows=self.window_placement, target_precision=self.target_precision)
+        elif self.windows:
             sampling["parent_size"] = self.parent_size
         if self.adaptive:
             sampling.update(
@@ -602,7 +536,7 @@ class StudySpec:
                 **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
             )
         _schema_version(data["schema_version"])
-        return load_spec(data)
+        return _validate(data, trusted=True)
 
     phases = _flat("phases", "``property.phases`` (empty for the polycrystal).")
     modulus = _flat("modulus", "``property.modulus``: 'bulk' or 'shear' (elasticity).")
@@ -614,6 +548,8 @@ class StudySpec:
     sampling_mode = _flat("sampling_mode", "``sampling.mode``.")
     parent_size = _flat("parent_size", "``sampling.parent_size`` (0: no parent).")
     adaptive_target = _flat("adaptive_target", "``sampling.adaptive_target`` (0: none).")
+    window_placement = _flat("window_placement", "``sampling.windows`` (image studies).")
+    target_precision = _flat("target_precision", "``sampling.target_precision`` (images).")
     max_realizations = _flat("max_realizations", "``sampling.max_realizations`` (0: none).")
     bc = _flat("bc", "``solver.bc``.")
     tol = _flat("tol", "``solver.tol``.")
@@ -656,6 +592,8 @@ _SECTIONS = {
         "parent_size",
         "adaptive_target",
         "max_realizations",
+        "windows",
+        "target_precision",
     ),
     "solver": ("bc", "tol", "maxiter", "discretization", "batch", "stop", "memory_limit"),
 }
@@ -679,7 +617,7 @@ def load_spec(source: str | Path | dict[str, Any] | StudySpec) -> StudySpec:
     Parameters
     ----------
     source : path to a TOML file, dict with the same layout, or StudySpec
-        The specification (layout in the module docstring).
+        The specification (layout in docs/spec.rst).
 
     Returns
     -------
@@ -706,7 +644,8 @@ def load_spec(source: str | Path | dict[str, Any] | StudySpec) -> StudySpec:
         data = source
     else:
         raise TypeError(f"spec must be a path, a dict or a StudySpec, got {type(source).__name__}")
-    return _validate(data)
+    base = path.parent if isinstance(source, str | Path) else None
+    return _validate(data, base=base)
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:
@@ -834,7 +773,7 @@ def _swept_value(spec: StudySpec, field: str) -> float:
     return phase[match["modulus"]] if match["modulus"] else phase
 
 
-def _validate_sweep(data: dict[str, Any]) -> StudySpec:
+def _validate_sweep(data: dict[str, Any], **context: Any) -> StudySpec:
     """A spec with a ``[sweep]`` table: every sub-study validated, errors naming the value."""
     table = data["sweep"]
     if not isinstance(table, dict) or len(table) != 1:
@@ -880,13 +819,18 @@ def _validate_sweep(data: dict[str, Any]) -> StudySpec:
         ):
             raise SpecError(f"{name}[{k}] must be a finite number, got {value!r}")
         try:
-            specs.append(_validate(_substitute(data, field, value)))
+            specs.append(_validate(_substitute(data, field, value), **context))
         except SpecError as err:
             # an error about the swept field is the value's; any other is the base spec's
             where = field.split("].")[0] + "]" if match["modulus"] else field
             if where in str(err):
                 raise SpecError(f"{name}[{k}]: {err}") from None
             raise
+    if len({spec.conducting_phase for spec in specs}) > 1:
+        raise SpecError(
+            f"{name} must not make a phase void (0) at some values only, got {values!r}: a "
+            "void phase gives the study percolation and tortuosity records the others lack"
+        )
     swept = [_swept_value(spec, field) for spec in specs]
     if len(set(swept)) != len(swept):
         raise SpecError(f"{name} must hold distinct values, got {values!r}")
@@ -896,9 +840,13 @@ def _validate_sweep(data: dict[str, Any]) -> StudySpec:
     )  # fmt: skip
 
 
-def _validate(data: dict[str, Any]) -> StudySpec:
+def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = False) -> StudySpec:
+    """Validate a spec's raw tables. ``base``: the folder a relative ``medium.image`` is
+    relative to (the spec file's; ``None``: the working directory); ``trusted``: the text
+    of a store, whose image fields are taken as written (:mod:`sve.study.image`).
+    """
     if "sweep" in data:
-        return _validate_sweep(data)
+        return _validate_sweep(data, base=base, trusted=trusted)
     known = {"schema_version", "name", "seed", "store", "sweep", *_SECTIONS}
     for key, value in data.items():
         if key not in known:
@@ -923,7 +871,12 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     def fail(message: str):
         raise SpecError(message) from None
 
-    medium = validate_medium(data["medium"], _positive, fail)
+    table = data["medium"]
+    image = isinstance(table, dict) and "image" in table
+    if image:
+        medium = validate_image_medium(table, base, fail, trusted=trusted)
+    else:
+        medium = validate_medium(table, _positive, fail)
 
     prop = _string(_get(data, "property.name"), "property.name")
     if prop not in PROPERTIES:
@@ -931,11 +884,21 @@ def _validate(data: dict[str, Any]) -> StudySpec:
     modulus, crystal = _modulus(data, prop, medium), _crystal(data, prop, medium)
     phases = () if crystal else _phases(_get(data, "property.phases"), prop, medium["ndim"])
 
-    spacing = _positive(_get(data, "sampling.spacing"), "sampling.spacing")
+    if image:
+        for key in ("spacing", "length_unit", "parent_size"):
+            if key in data.get("sampling", {}):
+                raise SpecError(
+                    f"sampling.{key} is not used with medium.image (the voxel size and unit "
+                    "are medium.voxel_size and medium.unit; the image is the parent)"
+                )
+        spacing, length_unit = min(medium["voxel_size"]), medium["unit"]
+    else:
+        spacing = _positive(_get(data, "sampling.spacing"), "sampling.spacing")
+        length_unit = _string(_get(data, "sampling.length_unit"), "sampling.length_unit")
     sizes = _sizes(data.get("sampling"), spacing)
-    length_unit = _string(_get(data, "sampling.length_unit"), "sampling.length_unit")
     realizations = _integer(_get(data, "sampling.realizations"), "sampling.realizations", 2)
-    if medium["generator"] in CELL_MEDIA:
+    placement, precision = _image_sampling(data, medium, sizes)
+    if medium.get("generator") in CELL_MEDIA:
         cell = int(medium["cell_size"])
         for i, size in enumerate(sizes):
             if size % cell:
@@ -997,6 +960,8 @@ def _validate(data: dict[str, Any]) -> StudySpec:
             parent_size=parent_size,
             adaptive_target=target,
             max_realizations=budget,
+            windows=placement,
+            target_precision=precision,
         ),
         solver=SolverSection(
             bc=bcs,
@@ -1005,14 +970,12 @@ def _validate(data: dict[str, Any]) -> StudySpec:
             discretization=discretization,
             batch=batch,
             stop=stop,
-            memory_limit=_memory_budget(
-                data, prop, medium["ndim"], sizes, bcs, discretization, phases
-            ),
+            memory_limit=_memory_budget(data, prop, medium, sizes, bcs, discretization, phases),
         ),
     )
 
 
-def _memory_budget(data, prop, ndim, sizes, bcs, discretization, phases) -> int:
+def _memory_budget(data, prop, medium, sizes, bcs, discretization, phases) -> int:
     """``solver.memory_limit`` in bytes (0: unset), checked: the largest size must fit it
     (unset: the memory available here) under every boundary condition.
     """
@@ -1035,7 +998,12 @@ def _memory_budget(data, prop, ndim, sizes, bcs, discretization, phases) -> int:
             case = {}
         for bc in bcs:
             estimate = memory_estimate(
-                (max(sizes),) * ndim, property=prop, bc=bc, discretization=discretization, **case
+                (max(sizes),) * medium["ndim"],
+                property=prop,
+                bc=bc,
+                discretization=discretization,
+                spacing=medium.get("voxel_size"),  # measured images: box voxels change "auto"
+                **case,
             )
             check_budget(estimate, available, "study", source=source)
     except (TypeError, ValueError, MemoryBudgetError) as err:
@@ -1054,13 +1022,27 @@ def _schema_version(value: Any) -> int:
 
 
 def _phases(phases: Any, prop: str, ndim: int) -> tuple:
-    """``property.phases`` of a two-phase medium: conductivities or moduli tables, checked."""
+    """``property.phases`` of a two-phase medium: conductivities or moduli tables, checked.
+
+    A conductivity may be 0 (a void phase: the pores of a tortuosity study, the
+    holes of a foam), in one phase at most.
+    """
     if not isinstance(phases, list) or len(phases) != 2:
         raise SpecError(
             f"property.phases must be a list of 2 values (phase 0, phase 1), got {phases!r}"
         )
     if prop == "conductivity":
-        return tuple(_positive(v, f"property.phases[{i}]") for i, v in enumerate(phases))
+        values = []
+        for i, v in enumerate(phases):
+            field = f"property.phases[{i}]"
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < math.inf:
+                raise SpecError(f"{field} must be a finite number >= 0 (0: a void), got {v!r}")
+            values.append(float(v))
+        if not any(values):
+            raise SpecError(
+                f"property.phases must have one conducting phase (> 0), got {phases!r}"
+            )
+        return tuple(values)
     return tuple(_moduli(v, f"property.phases[{i}]", ndim) for i, v in enumerate(phases))
 
 
@@ -1070,7 +1052,7 @@ def _modulus(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> str:
     """
     table = data.get("property", {})
     if "modulus" not in table:
-        return "shear" if medium["generator"] == POLYCRYSTAL else "bulk"
+        return "shear" if medium.get("generator") == POLYCRYSTAL else "bulk"
     if prop != "elasticity":
         raise SpecError(f"property.modulus is only used by elasticity studies, got {prop!r}")
     if table["modulus"] not in MODULI:
@@ -1081,11 +1063,11 @@ def _modulus(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> str:
 def _crystal(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> dict[str, float]:
     """``property.crystal`` of a polycrystal (cubic constants, checked), else ``{}``."""
     table = data.get("property", {})
-    if medium["generator"] != POLYCRYSTAL:
+    if medium.get("generator") != POLYCRYSTAL:
         if "crystal" in table:
             raise SpecError(
                 f"property.crystal is only used by medium.generator {POLYCRYSTAL!r}, "
-                f"got {medium['generator']!r}"
+                f"got {medium.get('generator', 'an image')!r}"
             )
         return {}
     if prop != "elasticity":
@@ -1157,6 +1139,14 @@ def _sampling_mode(
     data: dict[str, Any], medium: dict[str, Any], sizes: tuple[int, ...]
 ) -> tuple[str, int]:
     """``sampling.mode`` and ``sampling.parent_size`` (0 without a parent), checked."""
+    if "image" in medium:
+        mode = data.get("sampling", {}).get("mode", "windows")
+        if mode != "windows":
+            raise SpecError(
+                f"sampling.mode must be 'windows' for a study of medium.image (its windows are "
+                f"all there is: no independent realizations), got {mode!r}"
+            )
+        return mode, 0
     mode = _get(data, "sampling.mode")
     if mode not in SAMPLING_MODES:
         raise SpecError(f"sampling.mode must be one of {SAMPLING_MODES}, got {mode!r}")
@@ -1187,3 +1177,39 @@ def _sampling_mode(
             f"{int(medium['cell_size'])} for the {medium['generator']} generator, got {parent}"
         )
     return mode, parent
+
+
+def _image_sampling(
+    data: dict[str, Any], medium: dict[str, Any], sizes: tuple[int, ...]
+) -> tuple[str, float]:
+    """``sampling.windows`` and ``sampling.target_precision`` (image studies), and the
+    check that every window fits in the image.
+    """
+    sampling = data.get("sampling", {}) if isinstance(data.get("sampling"), dict) else {}
+    if "image" not in medium:
+        for key in ("windows", "target_precision"):
+            if key in sampling:
+                raise SpecError(f"sampling.{key} is only used with medium.image")
+        return "tiles", 0.05
+    placement = sampling.get("windows", "tiles")
+    if placement not in WINDOW_PLACEMENTS:
+        raise SpecError(f"sampling.windows must be one of {WINDOW_PLACEMENTS}, got {placement!r}")
+    precision = sampling.get("target_precision", 0.05)
+    if isinstance(precision, bool) or not isinstance(precision, int | float) or not (
+        0 < precision < 1
+    ):
+        raise SpecError(
+            f"sampling.target_precision must be a number in (0, 1) (relative), got {precision!r}"
+        )
+    name = "sampling.lengths" if "lengths" in sampling else "sampling.sizes"
+    shape = tuple(medium["image_shape"])
+    for k, size in enumerate(sizes):
+        window = window_shape(medium, size)
+        if min(window) < 2 or any(n > total for n, total in zip(window, shape, strict=True)):
+            raise SpecError(
+                f"{name}[{k}]: the window of edge {size * min(medium['voxel_size']):g} "
+                f"{medium['unit']} ({' x '.join(map(str, window))} voxels) must hold at least "
+                f"2 voxels per axis and fit in the image {medium['image']!r} of shape "
+                f"{' x '.join(map(str, shape))}"
+            )
+    return placement, float(precision)

@@ -170,6 +170,13 @@ def create_store(spec: StudySpec, store: str | Path, *, overwrite: bool = False)
             return existing
         if grows(held, spec):
             return _grow(store, existing, spec)
+        if held.image and spec.image and held.medium["sha256"] != spec.medium["sha256"]:
+            raise ValueError(
+                f"store {str(store)!r} was made from another version of the image "
+                f"{spec.medium['image']!r} (SHA-256 {held.medium['sha256']}, the file now "
+                f"{spec.medium['sha256']}): its windows would not be those the store holds; "
+                "restore the image, or pass overwrite=True (command line: --overwrite)"
+            )
         raise different_spec_error(store)
     ds = empty_dataset(spec)
     _write_whole(ds, store, records=False)

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from generators import rotate_tensor
+from sve.microstructure import Microstructure
 from sve.solvers import apparent_conductivity, apparent_stiffness
 from sve.study.media import draw_medium, draw_polycrystal
 from sve.study.schema import ERROR_LENGTH, SAMPLINGS, STATUS
@@ -27,7 +28,13 @@ from sve.study.seeding import (
     realization_rng,
 )
 from sve.study.spec import StudySpec
-from sve.study.windows import generate_parent, generate_window, window_count, window_origin
+from sve.study.windows import (
+    generate_parent,
+    generate_window,
+    window_count,
+    window_origin,
+    window_sve,
+)
 
 __all__ = [
     "STATUS",
@@ -35,6 +42,7 @@ __all__ = [
     "parent_rng",
     "generate_sve",
     "generate_parent",
+    "sve_microstructure",
     "window_count",
     "window_origin",
     "solve_batch",
@@ -68,11 +76,43 @@ def generate_sve(
     return draw_medium(spec.medium, size, spec.spacing, rng)
 
 
+def sve_microstructure(
+    spec: StudySpec, size: int, realization: int, sampling: str | None = None
+) -> Microstructure:
+    """One record's SVE as the microstructure the solver takes, with its provenance.
+
+    Generated: the labels of :func:`generate_sve` with the study's spacing
+    and provenance (generator, seed, size, realization; a window also its
+    origin in the parent, :func:`sve.study.windows.window_sve`). An image
+    study: the window read from the image, with its voxel size per axis.
+    """
+    if sampling is None:
+        sampling = "windows" if spec.sampling_mode == "windows" else "independent"
+    if sampling == "windows":
+        sve = window_sve(spec, size, realization)
+        if spec.image:
+            return sve
+        provenance = {**sve.provenance, "size": size, "realization": realization}
+        return Microstructure(sve.labels, spacing=sve.spacing, provenance=provenance,
+                              origin=sve.origin)  # fmt: skip
+    labels = generate_sve(spec, size, realization, sampling)
+    provenance = {
+        "generator": spec.medium["generator"],
+        "seed": spec.seed,
+        "size": size,
+        "realization": realization,
+    }
+    return Microstructure(labels, spacing=spec.spacing, provenance=provenance)
+
+
 def _empty_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
     """Pending records of n realizations; mode "both" adds an axis of 2 after the first."""
     n_bc, m = len(spec.bc), spec.tensor_size
     k = (n, len(SAMPLINGS)) if spec.sampling_mode == "both" else (n,)
     accuracy = {"tensor_accuracy": np.full((*k, n_bc), np.nan)} if spec.stop == "tensor" else {}
+    if spec.conducting_phase is not None:
+        accuracy["percolating"] = np.full((*k, n_bc, spec.ndim), -1, np.int8)
+        accuracy["tortuosity"] = np.full((*k, n_bc, spec.ndim), np.nan)
     return {
         **accuracy,
         spec.variable: np.full((*k, n_bc, m, m), np.nan),
@@ -152,7 +192,7 @@ def _solve(
 ) -> dict[str, np.ndarray]:
     out = _empty_batch(spec.replace(sampling_mode="independent"), len(realizations))
     windows = sampling == "windows" or (sampling is None and spec.sampling_mode == "windows")
-    options = {"spacing": spec.spacing, "tol": spec.tol, "maxiter": spec.maxiter}
+    options = {"tol": spec.tol, "maxiter": spec.maxiter}  # the SVE brings its voxel size
     options["memory_limit"] = _memory_limit(spec)
     if spec.property == "conductivity":
         solve, materials = apparent_conductivity, list(spec.phases)
@@ -167,11 +207,14 @@ def _solve(
         if spec.polycrystal:  # grain ids, one rotated crystal per grain; no phase fraction
             rng = realization_rng(spec.seed, size, realization)
             crystal = draw_polycrystal(spec.medium, size, spec.spacing, rng)
-            phases = crystal.grain_ids
+            provenance = {"generator": spec.medium["generator"], "seed": spec.seed,
+                          "size": size, "realization": realization}  # fmt: skip
+            phases = Microstructure(crystal.grain_ids, spacing=spec.spacing, provenance=provenance)
             materials = rotate_tensor(spec.crystal_stiffness(), crystal.rotations)
         else:
-            phases = generate_sve(spec, size, realization, sampling)
-            out["volume_fraction"][a] = np.count_nonzero(phases == 1) / phases.size
+            phases = sve_microstructure(spec, size, realization, sampling)
+            labels = phases.labels
+            out["volume_fraction"][a] = np.count_nonzero(labels == 1) / labels.size
         for b, bc in enumerate(spec.bc):
             start = time.perf_counter()
             result = solve(phases, materials, bc=bc, on_failure="flag", **options)
@@ -183,4 +226,24 @@ def _solve(
             out["status"][a, b] = STATUS["ok" if result.converged else "not_converged"]
             if spec.stop == "tensor":
                 out["tensor_accuracy"][a, b] = result.tensor_accuracy
+            if spec.conducting_phase is not None:
+                _tortuosity(spec, out, (a, b), result, out["volume_fraction"][a])
     return out
+
+
+def _tortuosity(spec: StudySpec, out: dict, record: tuple, result, fraction: float) -> None:
+    """Percolation flags and TauFactor's tau = phi D0 / D_eff per axis of one record.
+
+    phi is the window's conducting fraction, D0 the conducting phase's
+    conductivity, D_eff the apparent diagonal value along the axis; NaN
+    where the window does not percolate along it (no path: zero
+    conductivity, :func:`sve.study.percolation.percolation_summary`).
+    """
+    phase = spec.conducting_phase
+    phi = fraction if phase == 1 else 1 - fraction
+    flags = np.array(result.percolating, dtype=bool)
+    diagonal = np.diagonal(result.tensor)
+    out["percolating"][record] = flags
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = phi * spec.phases[phase] / diagonal
+    out["tortuosity"][record] = np.where(flags & (diagonal > 0), tau, np.nan)

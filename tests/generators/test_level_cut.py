@@ -44,7 +44,7 @@ def cut_realizations(shape, model, volume_fraction, seed, n=N_REALIZATIONS):
 
 
 def s2_by_quadrature(rho, volume_fraction):
-    # PHYSICS.md: S2 = phi^2 + (1/2 pi) int_0^rho exp(-alpha^2 / (1 + t)) / sqrt(1 - t^2) dt,
+    # docs/physics.rst: S2 = phi^2 + (1/2 pi) int_0^rho exp(-alpha^2 / (1 + t)) / sqrt(1 - t^2) dt,
     # with t = sin(theta) to remove the end-point singularity at t = 1
     alpha = norm.isf(volume_fraction)
     integral, _ = integrate.quad(

@@ -30,7 +30,7 @@ def imported_roots(path: Path) -> set[str]:
     "path", sorted(Path(generators.__file__).parent.glob("*.py")), ids=lambda p: p.name
 )
 def test_generators_never_import_sve(path):
-    # layer 1 of ARCHITECTURE.md
+    # layer 1 of docs/architecture.rst
     assert "sve" not in imported_roots(path)
 
 

@@ -162,3 +162,32 @@ def test_bad_input_names_the_file_and_the_argument(name, options, text, tmp_path
         read_image(tmp_path / name, **options)
     assert str(tmp_path / name) in str(caught.value) or name in {"mixed"}
     assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("fmt", ["tiff", "tiff-pages", "tiff-slices", "npy", "zarr", "hdf5"])
+def test_open_image_reads_regions_and_slabs(fmt, tmp_path, labels):
+    from sve.images import open_image
+
+    path, options = _write(fmt, tmp_path, labels.astype(np.uint8))
+    source = open_image(path, **options)
+    try:
+        assert source.shape == labels.shape and source.ndim == 3
+        region = (slice(1, 4), slice(2, 9), slice(0, 5))
+        np.testing.assert_array_equal(source.read(region), labels[region])
+        np.testing.assert_array_equal(
+            np.concatenate([source.read(r) for r in source.slabs()]), labels
+        )
+    finally:
+        source.close()
+
+
+def test_segment_by_table_and_by_search_agree():
+    from sve.images import segment
+
+    small = np.array([[0, 255], [128, 0]], np.uint8)
+    wide = small.astype(np.float64)
+    mapping = {"0": 0, "128": 2, "255": 1}
+    np.testing.assert_array_equal(segment(small, mapping=mapping), [[0, 1], [2, 0]])
+    np.testing.assert_array_equal(segment(wide, mapping=mapping), [[0, 1], [2, 0]])
+    with pytest.raises(ImageError, match=r"outside the mapping: \[128\]"):
+        segment(small, mapping={0: 0, 255: 1}, where="scan.tif")

@@ -3,7 +3,6 @@
 Shared by every cell problem; ``pcg.py`` calls them on 1-D views of the fields.
 """
 
-
 from numba import njit
 
 

@@ -122,15 +122,13 @@ def apparent_conductivity(
         conductivities, axes that halve down to at most 512 nodes, e.g.
         powers of two; or ``discretization="fv"`` with ``bc="kinematic"`` or
         ``"mixed"``, any shape); see Notes, **Solver**. ``"auto"`` takes the
-        one measured faster per case: multigrid for kinematic and mixed
-        finite volumes (about 3 times faster) and for 3-D Q1 images of
+        one measured faster per case (``docs/performance.rst``): multigrid
+        for kinematic and mixed finite volumes, and for 3-D Q1 images of
         scalar conductivities without voids, with a contrast of at most
-        ``AUTO_CONTRAST`` (1e3; 0.6-0.8 times the transforms' time from
-        128**3 on, and iteration counts that do not grow with the size) and
-        voxels close enough to cubes that the cycle halves every axis
-        (``max(h) / min(h) <= sqrt(2)``), the transforms everywhere else
-        (2-D images, higher contrasts, voids, tensors, box voxels). The
-        result names the one that ran.
+        ``AUTO_CONTRAST`` and voxels close enough to cubes that the cycle
+        halves every axis (``max(h) / min(h) <= sqrt(2)``); the transforms
+        everywhere else (2-D images, higher contrasts, voids, tensors, box
+        voxels). The result names the one that ran.
     stop : {"residual", "tensor"}, default "residual"
         Stopping rule of each load case: the relative residual (the tensor
         is then the average flux), or the estimated error of the apparent
@@ -172,6 +170,11 @@ def apparent_conductivity(
 
     Notes
     -----
+    The theory and the measured behaviour of this solver (iteration counts,
+    accuracy of the stopping rules, times and memory) are in the docs: the
+    solver notes (``docs/solver_notes.rst``) and the performance page
+    (``docs/performance.rst``, made from the benchmark records).
+
     **Boundary conditions.** The flux is ``q = k grad T`` (conductivity
     times gradient, without the minus sign of Fourier's law) and ``<.>`` is
     the volume average.
@@ -206,71 +209,51 @@ def apparent_conductivity(
     (``w_E[a] = sum_i h_i a_i E_i``, ``h_i`` the voxel edge along axis
     ``i``), the Galerkin equations are
     ``A u = b = -sum_e k_e Ke w_E`` on the free nodes. ``Ke`` is the
-    tensor-product element stiffness of unit conductivity (1-D stiffness
-    and mass); it is applied matrix-free, diagonalised by the
-    Walsh-Hadamard transform of the ``2**d`` corner values (see
-    ``sve/solvers/conductivity/q1.py``). The element average of the Q1 gradient is
-    exact from the nodal values, so ``<q>`` is evaluated exactly.
-
-    **Anisotropic tensors.** The flux is ``q = K grad T`` with ``K`` a
-    symmetric positive definite tensor per voxel, and the element stiffness
-    ``Ke = int grad N . K grad N`` of each distinct tensor is applied
-    matrix-free in the corner Hadamard basis, where it has 5 (2-D) or 19
-    (3-D) non-zero entries instead of the 4 or 8 of the isotropic diagonal
-    (``sve/solvers/conductivity/q1.py``): one application costs about 1.2 times the
-    scalar one. Tensors that are all multiples of the identity take the
-    scalar path exactly (the same arithmetic, bit for bit). Every boundary
-    condition and the hierarchy above carry over. Under ``"mixed"``
-    conditions a homogeneous medium returns its tensor only if it is
-    diagonal in the grid axes: otherwise the no-flux lateral faces bend the
-    field and ``1 / (K^-1)_ii < C_mixed,ii < K_ii``. The Voigt and Reuss
+    tensor-product element stiffness of unit conductivity, applied
+    matrix-free and diagonal in the Walsh-Hadamard transform of the ``2**d``
+    corner values. The element average of the Q1 gradient is exact from the
+    nodal values, so ``<q>`` is evaluated exactly. A tensor ``K`` per voxel
+    gives ``Ke = int grad N . K grad N``; tensors that are all multiples of
+    the identity take the scalar path bit for bit, and the Voigt and Reuss
     bounds become the tensors ``<K>`` and ``<K^-1>^-1`` (``voigt_tensor``,
-    ``reuss_tensor``), checked as quadratic forms.
+    ``reuss_tensor``), checked as quadratic forms. Under ``"mixed"``
+    conditions a homogeneous anisotropic medium gives
+    ``1 / (K^-1)_ii <= C_mixed,ii <= K_ii``, with equality only for tensors
+    diagonal in the grid axes.
 
-    Finite volumes accept diagonal (axis-aligned) tensors: the face normal
-    to axis ``a`` gets the harmonic mean of ``K_aa`` of its two voxels,
-    which is exact two-point flux for tensors diagonal in the grid axes. A
-    tensor with off-diagonal entries (a rotated crystal) is rejected with a
-    ``ValueError``: two-point fluxes cannot carry the cross terms (they
-    would silently drop them); use Q1.
+    Finite volumes (``discretization="fv"``) give the face normal to axis
+    ``a`` the harmonic mean of ``K_aa`` of its two voxels (two-point flux,
+    exact for tensors diagonal in the grid axes; other tensors are
+    refused). Q1 elements conduct through voxels that share only an edge or
+    a corner, finite volumes do not; both converge to the same continuum
+    tensor at first order in the voxel size.
 
-    **Q1 or finite volumes.** Both converge to the same continuum tensor,
-    at first order in the voxel size for staircase interfaces. They differ
-    most where voxels of a good conductor touch along an edge or at a
-    corner only: Q1 elements share the node and conduct through it (too
-    well: a checkerboard lies above the exact ``sqrt(k1 k2)``), finite
-    volumes exchange flux through faces only (too little: below it). With
-    voids this decides percolation itself: a diagonal chain of voxels
-    percolates in Q1 and not in finite volumes. Image-analysis tools
-    (TauFactor, PoreSpy, PuMA) use finite volumes; use ``"fv"`` to compare
-    with them and ``"q1"`` for the exact boundary-condition hierarchy.
+    **Voids.** Zero conductivities are allowed. Under kinematic and mixed
+    conditions a cluster that touches no loaded face carries no flux and is
+    made void before the solve; under periodic and static conditions the
+    mean of every floating cluster is projected out of the preconditioned
+    residual. A direction without a conducting path gets exactly 0
+    (``percolating[i] = False``, with a note); under static conditions the
+    tensor is 0 outside the fluxes that every cluster can carry (a note
+    says so).
 
-    **Voids and floating clusters.** Zero conductivities are allowed.
-    Under kinematic and mixed conditions a cluster of conducting voxels
-    that touches no face (mixed: that does not join the two faces normal to
-    the load) holds a constant temperature and carries no flux: it is made
-    void before the solve, which leaves the operator without null space;
-    unknowns that touch no conducting voxel have empty rows and enter no
-    flux. Under periodic and static conditions every cluster floats: the
-    empty unknowns are zeroed and the mean of every cluster is projected
-    out of the preconditioned residual, so conjugate gradients work on the
-    range of the operator. A direction without a conducting path gets exactly 0
-    under periodic and mixed conditions (no solve, a note, and
-    ``percolating[i] = False``). Under static conditions a uniform flux
-    through void boundary faces is incompatible: the tensor is 0 outside
-    the subspace of fluxes that load every cluster with zero net flux, and
-    a note says so.
+    **Box voxels.** With a spacing ``(h0, h1[, h2])`` of different entries
+    every part of the solve takes the edge of its axis (element stiffness,
+    gradients, finite-volume conductances ``prod(h) / h_a**2`` times the
+    harmonic mean, the symbol of the transforms, averages weighted by
+    ``prod(h)``). The change of variables ``x_i = h_i y_i`` makes this
+    exactly the problem of unit cubes with the diagonal tensor
+    ``k prod(h) / h_i**2`` and ``C = H C_cube H / prod(h)``, ``H = diag(h)``.
+    The reference medium has the same edges, so the condition-number bound
+    below holds unchanged; both multigrid cycles semi-coarsen, halving only
+    the strongly coupled axes until the coarse voxels are nearly cubic
+    (Trottenberg, Oosterlee & Schüller 2001, sec. 5.1).
 
-    **Solver.** Conjugate gradients (Hestenes & Stiefel
-    1952; in FFT homogenization Zeman et al. 2010), preconditioned by a
-    geometric multigrid cycle or by the transforms below (``preconditioner``
-    says which ``"auto"`` takes). The transforms invert the operator of a
-    homogeneous reference medium with the same boundary conditions,
-    ``M = k_0 A_1`` (reference-medium preconditioning after Moulinec &
-    Suquet 1998), diagonalised per axis by the FFT (periodic), the sine
-    transform DST-I (Dirichlet) or the cosine transform DCT-I (Neumann); DST-II
-    and DCT-II for finite volumes (see ``sve/solvers/_core/transforms.py``). Its
-    symbol is
+    **Solver.** Conjugate gradients (Hestenes & Stiefel 1952; Zeman et al.
+    2010), preconditioned by a geometric multigrid cycle or by the operator
+    ``M = k_0 A_1`` of a homogeneous reference medium (Moulinec & Suquet
+    1998) diagonalised by the FFT (periodic), DST-I (Dirichlet) or DCT-I
+    (Neumann) per axis (DST-II and DCT-II for finite volumes). Its symbol is
 
     .. math:: \lambda(\theta) = \sum_i K_1(\theta_i)
               \prod_{j \ne i} M_1(\theta_j), \quad
@@ -278,124 +261,25 @@ def apparent_conductivity(
               M_1 = \frac{h (4 + 2\cos\theta)}{6},
 
     with ``theta_i = 2 pi m_i / N_i`` (periodic) or ``pi m_i / N_i`` and
-    ``h = h_i`` in ``K_1(theta_i)``, ``h = h_j`` in ``M_1(theta_j)`` (the
-    edge of each axis); the constant mode (``lambda = 0``, the null space of ``A`` under
-    periodic and static conditions) is removed. Since
-    ``k_min A_1 <= A <= k_max A_1``, the preconditioned operator has a
-    condition number at most ``kappa = k_max / k_min``, whatever the
-    resolution: the iteration count is at most about
-    ``sqrt(kappa) / 2 ln(2 sqrt(kappa) / tol)`` (84 for ``kappa = 100``,
-    ``tol = 1e-6``), a bound set by the contrast, not by the grid size.
-    ``k_0`` is the mean conductivity; the iterates do not depend on it
-    (conjugate gradients are invariant under a scaling of the
-    preconditioner: the choice of ``k_0`` that governs the fixed-point
-    schemes of Moulinec & Suquet 1998 and Eyre & Milton 1999 plays no part
-    here).
-
-    Below that bound the count depends on how the spectrum of
-    ``A_1^-1 A`` fills ``[k_min, k_max]``, i.e. on the geometry (each
-    eigenvalue lies in the range of ``k`` over the support of one basis
-    function, Gergelits et al. 2019), and a larger sample of a random
-    medium holds more, and rarer, features. On a level cut (``phi = 0.5``,
-    Gaussian covariance of length 8 voxels, contrast 100, ``tol = 1e-6``)
-    the periodic count grows from 23-28 at 32**3 to 32-46 at 128**3 and
-    43-46 at 256**3, while refining one 32**3 sample 2 and 4 times gives
-    26, 26, 25 iterations and tiling an image periodically gives those of
-    the tile. The smallest Ritz values of the conjugate-gradient runs
-    (times ``k_0``) fall from 2-8 at 32**3 to 1.2-4 at 128**3, and the
-    slowest modes examined are lobes of the good conductor hanging on the
-    rest by a neck one voxel wide: their temperature floats against the
-    rest, 35-40 % of their energy lies in the good conductor and half of
-    that in the 2 or 3 voxels of the neck. A larger sample holds more such
-    necks, and the thinnest sets the smallest eigenvalue. Loose
-    tolerances do not see them (``tol = 1e-2``: 8 to 10 iterations from
-    32**3 to 256**3).
-
-    With tensors the reference medium stays isotropic, ``k_0 = sqrt(l_min
-    l_max)`` with ``l_min`` and ``l_max`` the smallest and largest
-    eigenvalues of the tensors present, so ``kappa = l_max / l_min``: the
-    anisotropy ratio of a single-crystal polycrystal counts like a phase
-    contrast. On a Voronoi polycrystal of uniaxial grains ``diag(1, 1, a)``
-    (32**3 and 64**3 alike, ``tol=1e-6``) the iterations per load case are
-    about 20 for ``a = 10`` and 50 for ``a = 100`` (about 63 under static
-    conditions); a homogeneous medium needs none under affine conditions.
-    The notes state the eigenvalue range and ``kappa``.
-
-    Voids make ``k_min = 0``: the iteration count then depends on the
-    geometry of the clusters, not on the resolution of a given geometry.
-    Mixed conditions solve their load cases with one preconditioner each.
-
-    ``preconditioner="multigrid"`` (Q1 under every condition; kinematic and
-    mixed finite volumes) sees the geometry. For Q1 elements: coarse
-    operators ``R A P`` with trilinear ``P`` (Alcouffe et al. 1981) on the
-    node grid of the condition (periodic axes, or open axes of ``N + 1``
-    nodes whose Dirichlet end nodes stay fixed on every level), damped
-    Jacobi on the image and Chebyshev smoothing on the coarse levels, a
-    W-cycle (``sve/solvers/conductivity/q1_multigrid.py``; Trottenberg, Oosterlee &
-    Schüller 2001). On the 3-D level cut above (contrast 100, ``tol =
-    1e-6``) it needs 9-12 iterations per load case from 32**3 to 128**3
-    under every condition and 9-16 at 256**3 (static 15-16: the 128**3
-    octants of that image need 12-16 on their own, so the count follows the
-    geometry near the faces, not the size), where the transforms need 23-55
-    and up to 45 (periodic) or 55 (static). One iteration costs 3-5 times
-    more, so it is even with the transforms up to 64**3 and takes 0.6-0.8
-    times their time from 128**3 on; in 2-D, where the transforms are cheap,
-    it took 0.7-1.4 times their time at contrast 100 and up to 3.2 times at
-    1e4-1e6.
-    It is weaker against extreme contrast: at 1e4 and 1e6 under static
-    conditions (Neumann faces) 37-58 iterations at 64**3 instead of 12, and
-    in 2-D at contrast 1e6 the residual rule stopped early (the tensor off
-    by 8e-4 at ``tol = 1e-6``; ``benchmarks/bench_preconditioners.py --2d``),
-    because trilinear interpolation does not follow the coefficients. So
-    ``"auto"`` takes it only up to contrast ``AUTO_CONTRAST`` in 3-D. It
-    needs more memory: the hierarchy holds about 4-5 fields of the node
-    grid (the image's inverse diagonal in float32 and one work field, the
-    first coarse level's 14 float32 coefficients and 8 work arrays per
-    node), against about 2 float32 for the transforms; the 256**3 peak
-    stays under 2 GiB (README). Under kinematic
-    and mixed finite-volume conditions it aggregates 2 cells per axis, whose
-    Galerkin operators are again two-point fluxes (the conductances of the
-    fine faces summed), with a scaled coarse correction (Braess 1995),
-    symmetric Gauss-Seidel smoothing and single-precision levels
-    (``sve/solvers/conductivity/fv_multigrid.py``): on the 128**3 level cut at phi = 0.5
-    with voids (``benchmarks/bench_peers.py``) 12 iterations instead of 52
-    and 0.66 s instead of 1.84 s for one mixed load case.
-
-    **Box voxels.** With a spacing ``(h0, h1[, h2])`` of different entries
-    every part of the solve takes the edge of its axis: the Q1 element
-    stiffness is the tensor-product sum with the 1-D stiffness ``K1 / h_i``
-    and mass ``M1 h_j`` of each axis (Hadamard modes ``kappa_i = 2 / h_i``,
-    ``mu_j = (h_j / 2, h_j / 6)``), element gradients divide by ``h_i``, a
-    finite-volume face normal to ``a`` has the conductance of its two
-    half cells times its area over the distance of the centres, ``prod(h) /
-    h_a**2``, the symbol of the transforms takes ``h_i`` per axis, and
-    averages weigh every voxel by ``prod(h)``. The change of variables
-    ``x_i = h_i y_i`` makes this exactly the problem of unit cubes with the
-    diagonal tensor ``k prod(h) / h_i**2`` and ``C = H C_cube H / prod(h)``,
-    ``H = diag(h)`` (the tests use it as an oracle). The reference medium
-    of the transforms has the same edges, so the condition-number bound
-    above holds unchanged; on a 3-D level cut (phi = 0.5, contrast 10,
-    ``tol = 1e-6``, ``benchmarks/bench_spacing.py``) the counts at spacing
-    ``(1, 1, 3)`` were 1.00-1.11 times those of cubic voxels at 32**3 and
-    64**3. Pointwise smoothers degrade on stretched grids (the faces normal
-    to a long axis couple weakly), so both multigrid cycles semi-coarsen:
-    they halve only the axes that couple strongly until the coarse voxels
-    are nearly cubic again (Trottenberg, Oosterlee & Schüller 2001, sec.
-    5.1); their counts were 1.00-1.25 times the cubic ones (without it
-    1.4-1.7 for Q1 and 2.3-2.8 for finite volumes at 32**3). A semi-coarsened
-    Q1 hierarchy is heavier (its first coarse level has a quarter of the
-    nodes instead of an eighth: about 2 fields of the node grid more, and
-    each cycle costs about 1.5 times more): at 128**3 (contrast 100) it took
-    0.9-1.1 times the transforms' time, so ``"auto"`` takes the transforms
-    for Q1 on box voxels; the finite-volume cycle stayed 2.4 times faster.
+    ``h = h_i`` in ``K_1(theta_i)``, ``h = h_j`` in ``M_1(theta_j)``.
+    Since ``k_min A_1 <= A <= k_max A_1``, the preconditioned operator has a
+    condition number at most ``kappa = k_max / k_min`` whatever the
+    resolution, and the iteration count is at most about
+    ``sqrt(kappa) / 2 ln(2 sqrt(kappa) / tol)``. The iterates do not depend
+    on ``k_0``. With tensors ``k_0 = sqrt(l_min l_max)`` over their
+    eigenvalues and ``kappa = l_max / l_min``. The multigrid cycle (Q1:
+    Galerkin coarse operators ``R A P`` with trilinear ``P``, Alcouffe et
+    al. 1981, damped Jacobi and Chebyshev smoothing, W-cycle; kinematic and
+    mixed finite volumes: aggregation of 2 cells per axis with a scaled
+    coarse correction, Braess 1995) sees the geometry; ``"auto"`` takes it
+    where it was measured faster (not for Q1 on box voxels, whose
+    semi-coarsened cycle costs more per iteration).
 
     **Stopping rule and accuracy.** A load case stops when the relative
     residual in the preconditioner norm,
-    ``rho = sqrt(r . M^-1 r / b . M^-1 b)``, is at most `tol` (``r`` is the
-    recursively updated residual). In exact arithmetic this bounds the
-    energy error of ``u`` by ``sqrt(kappa) rho`` relative to the energy
-    of the exact fluctuation, and the error of the tensor with respect to
-    the exact discrete tensor ``K*`` by
+    ``rho = sqrt(r . M^-1 r / b . M^-1 b)``, is at most `tol`. In exact
+    arithmetic the error of the tensor with respect to the exact discrete
+    tensor ``K*`` is then bounded by
 
     .. math:: |K_{ij} - K^*_{ij}| \le \sqrt{\kappa}\, \rho_j
               \sqrt{(\bar k - K^*_{ii})(\bar k - K^*_{jj})},
@@ -403,91 +287,35 @@ def apparent_conductivity(
               0 \le K_{jj} - K^*_{jj} \le \kappa \rho_j^2
               (\bar k - K^*_{jj}),
 
-    with ``kbar`` the mean conductivity (Voigt bound): off-diagonal entries
-    are accurate to about ``sqrt(kappa) tol`` and diagonal ones to about
-    ``kappa tol**2``, relative to the gap to the Voigt bound. Measured on
-    the level cut above at 64**3 and 128**3 against a solve at
-    ``tol = 1e-11``, relative to ``||K||``: ``tol = 1e-3`` leaves errors
-    of 3e-7 to 2e-6 on the diagonal and 2e-5 to 5e-5 off it, ``tol = 1e-6``
-    below 1e-12 and 2e-8 to 1e-7. The
-    discretization error (voxel staircase, Q1) is separate. A load whose
-    energy ``b . M^-1 b`` is at round-off level of the affine field's
-    (homogeneous medium, laminate along its layers) needs no iteration.
+    with ``kbar`` the mean conductivity (Voigt bound). The discretization
+    error (voxel staircase) is separate.
 
-    **Stopping on the tensor** (``stop="tensor"``; every boundary condition,
-    both discretizations and preconditioners). Under periodic, kinematic and
-    mixed conditions the apparent energy of a load ``E`` is the minimum over
-    the admissible fluctuations, ``E . K* E = min_u <(E + grad u) . k (E +
-    grad u)>``, and an approximate ``u`` exceeds it by exactly
-    ``||u* - u||_A^2 / V``. The tensor returned is the energy form ``W_ij =
-    <q_j . g_i>`` (the average flux plus the Hill-Mandel gap below, computed
-    anyway): ``W - K*`` is the Gram matrix ``e_i . A e_j / V`` of the energy
-    errors ``e_j = u*_j - u_j``, so ``W >= K*`` as quadratic forms, ``W`` is
+    **Stopping on the tensor** (``stop="tensor"``). The tensor returned is
+    the energy form ``W_ij = <q_j . g_i>``; under periodic, kinematic and
+    mixed conditions ``W - K*`` is the Gram matrix ``e_i . A e_j / V`` of
+    the energy errors ``e_j = u*_j - u_j``, so ``W >= K*``, ``W`` is
     symmetric, and
 
     .. math:: |W_{ij} - K^*_{ij}| \le \sqrt{\varepsilon_i \varepsilon_j},
-              \qquad \varepsilon_j = \|e_j\|_A^2 / V
+              \qquad \varepsilon_j = \|e_j\|_A^2 / V.
 
-    (Cauchy-Schwarz). The average flux has the same diagonal (for
-    conjugate-gradient iterates both forms agree there) but off-diagonal
-    errors of first order in ``e_j``. Under static conditions the same holds
-    for the resistivity from below: its energy form ``P_ab = (f_a . T_b +
-    f_b . T_a - T_a . A T_b) / V`` is short of ``R*`` by the Gram matrix of
-    the errors of the temperatures, so ``P^-1 >= K*``, and the bound is
-    carried through the inverse to first order, ``|dK_ij| <= s_i s_j``
-    with ``s = |P^-1| sqrt(eps)`` (``tol sqrt(K_ii K_jj)`` for a diagonal
-    ``R``, more for a strongly anisotropic one). Mixed conditions: the
-    diagonal only. Finite volumes: the same identities (two-point fluxes are
-    the gradient of a quadratic energy). Voids: the iterates stay in the
-    complement of the null space, where ``||.||_A`` is a norm.
-
-    Each load case stops when an estimate of ``eps_j`` is at most ``tol``
-    times its apparent energy ``W_jj`` (static: ``P_jj``), so that every
-    entry is within ``tol sqrt(K_ii K_jj) <= tol ||K||`` of ``K*``;
-    ``tensor_accuracy`` reports the largest bound over the entries divided
-    by ``||K||``. The estimate (Hestenes & Stiefel 1952; Strakos & Tichy
-    2002) sums ``||e_j||_A^2 - ||e_{j+1}||_A^2 = alpha_j r_j . z_j`` of the
-    conjugate-gradient iterations ``j = k .. m-1`` after an iterate ``x_k``:
-    a lower bound of ``||e_k||_A^2``, short of it by ``||e_m||_A^2``, that
-    costs nothing. The returned iterate is ``x_m``, whose error is at most
-    the estimate as soon as these ``d = m - k`` iterations halved the
-    squared error; ``d >= 3``, and long enough to divide the error by 16 at
-    the mean rate of the first ``k`` iterations (an adaptive delay in the
-    spirit of Meurant, Papez & Tichy 2021, not their rule;
-    ``sve/solvers/_core/pcg.py``). It is an estimate, not a guarantee: where
-    conjugate gradients stall for longer than the delay, right at the
-    tolerance, it falls short. Measured against solves at ``tol = 1e-12`` on
-    2-D (24**2) and 3-D (12**3) images with contrast 100, 1e4 and voids,
-    all four conditions, ``tol = 1e-3`` and ``1e-6``
-    (``tests/sve/solvers/test_tensor_stopping.py``): errors relative to
-    ``||K||`` of 1e-5 to 0.05 times ``tol`` without voids, 0.01 to 1.2
-    times ``tol`` with voids, the excess on a 3-D image whose iterations
-    stall near ``1e-3`` (its energy error falls 400-fold in 7 iterations,
-    then by 30 % in the next 4); below ``tol`` with finite volumes, the
-    multigrid preconditioner and anisotropic tensors on the 3-D image. It
-    took fewer iterations than the residual rule at the same ``tol`` in 42
-    of these 48 cases (e.g. 39 against 59 on the 3-D image, contrast 100,
-    periodic, ``tol = 1e-6``); in the other 6 (2-D, ``tol = 1e-3``) it
-    took as many or up to 30 % more, where the residual rule ended 0.3 to
-    47 times ``tol`` away from ``K*``.
-    On the level cut above (periodic, 64**3 and 128**3, all load cases;
-    ``benchmarks/bench_conductivity.py --tensor-stop``): at ``tol = 1e-3``
-    30 and 30 iterations, errors 2.4e-5 and 6.1e-5, against 41 and 51 for
-    the residual rule at the same ``tol`` and 23 and 21 at the loosest
-    residual tolerance that reaches ``1e-3`` (2e-2 and 3e-2, known only in
-    hindsight); at ``tol = 1e-6`` 50 and 71 iterations, errors 1.1e-8 and
-    1.5e-7, against 79 and 128, and 63 and 85.
+    Under static conditions the same holds for the resistivity from below,
+    carried through the inverse to first order; mixed conditions bound the
+    diagonal only. Each load case stops when an estimate of ``eps_j`` is at
+    most ``tol`` times its apparent energy, so every entry is within
+    ``tol sqrt(K_ii K_jj) <= tol ||K||`` of ``K*``; ``tensor_accuracy``
+    reports the largest bound over the entries divided by ``||K||``. The
+    estimate sums ``alpha_j r_j . z_j`` over a delay of later iterations
+    (Strakos & Tichy 2002; Meurant, Papez & Tichy 2021): a lower bound of
+    the squared energy error, so an estimate, not a guarantee.
 
     **Diagnostics.** ``symmetry_defect`` is ``||K - K^T|| / ||K||``.
     ``hill_mandel_defect`` is ``||W - K|| / ||K||`` with
-    ``W_ij = <q_j . g_i>`` the volume average of flux times gradient over the
-    load cases ``i, j`` and ``K_ij = <q_j> . <g_i>``; it equals
-    ``u_i . f_j / V`` with ``f_j`` the nodal residual of load case ``j``
-    (static: the same with ``R`` and the temperatures; mixed: the diagonal
-    only). Its diagonal vanishes for every Galerkin (conjugate-gradient)
-    iterate, up to round-off; its off-diagonal part, like the symmetry
-    defect, is of the order of the tensor error above. ``bounds_defect``
-    measures how far the eigenvalues leave ``[reuss, voigt]``.
+    ``W_ij = <q_j . g_i>`` and ``K_ij = <q_j> . <g_i>`` (mixed: the diagonal
+    only); its diagonal vanishes for every conjugate-gradient iterate, up to
+    round-off, and its off-diagonal part is of the order of the tensor
+    error. ``bounds_defect`` measures how far the eigenvalues leave
+    ``[reuss, voigt]``.
 
     References
     ----------
@@ -776,17 +604,12 @@ def _auto_preconditioner(
 ) -> str:
     """The preconditioner ``"auto"`` takes: the one measured faster for the case.
 
-    Multigrid for kinematic and mixed finite volumes (about 3 times faster),
-    and for 3-D Q1 images of scalar conductivities without voids and with a
-    contrast of at most `AUTO_CONTRAST` (even with the transforms up to 64**3,
-    0.64-0.8 times their time from 128**3 on, iterations that do not grow with
-    the size); the transforms everywhere else (2-D: multigrid took 0.7-1.4 times
-    their time at contrast 100, up to 3.2 times above; contrast 1e4 and more,
-    voids: even or slower, up to 1.6 times under static conditions; box voxels
-    that the cycle semi-coarsens, e.g. ``(1, 1, 3)``: the same iteration counts,
-    but each costs about 1.5 times more, so 0.9-1.1 times the transforms' time
-    at 128**3 and 3 times at 64**3). See ``benchmarks/bench_preconditioners.py``,
-    ``benchmarks/bench_spacing.py`` and the README.
+    Multigrid for kinematic and mixed finite volumes, and for 3-D Q1 images of
+    scalar conductivities without voids, with a contrast of at most
+    `AUTO_CONTRAST` and nearly cubic voxels; the transforms everywhere else (2-D
+    images, higher contrasts, voids, tensors, box voxels). The measurements
+    behind the rule are those of ``benchmarks/bench_preconditioners.py`` and
+    ``benchmarks/bench_spacing.py``, rendered in ``docs/performance.rst``.
     """
     if discretization == "fv":
         return "multigrid" if bc in ("kinematic", "mixed") else "fft"

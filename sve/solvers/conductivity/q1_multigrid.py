@@ -83,8 +83,8 @@ each (level 1: 1). About 3.8 fields in all, against 10.2 with four work
 arrays on level 0 and full float64 stencils; the apparent conductivity's
 256^3 peak resident set went from 2.70 to 1.94 GiB on the benchmark medium
 (``benchmarks/bench_conductivity.py --case FILE periodic multigrid``, see
-README), and to 1.55-1.80 GiB under every condition once conjugate gradients
-held three arrays instead of four and a load.
+docs/solver_notes.rst), and to 1.55-1.80 GiB under every condition once
+conjugate gradients held three arrays instead of four and a load.
 
 Null space
 ----------

@@ -128,6 +128,9 @@ def apparent_stiffness(
 
     Notes
     -----
+    The theory of the cell problems, their boundary conditions and
+    preconditioners is in the docs' solver notes (``docs/solver_notes.rst``).
+
     **Mandel notation.** Strain ``(e11, e22, e33, sqrt2 e23, sqrt2 e13,
     sqrt2 e12)`` (2-D: ``(e11, e22, sqrt2 e12)``), stress likewise, and
     ``sigma = C eps``; the energy is ``eps . C eps``. Column ``k`` of the

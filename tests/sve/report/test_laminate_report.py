@@ -13,8 +13,12 @@ def test_laminate_report_drops_isotropic_bounds_and_flags_the_integral_range(tmp
         {
             "name": "layers",
             "seed": 11,
-            "medium": {"generator": "random_laminate", "ndim": 2, "cell_size": 2,
-                       "volume_fraction": 0.5},  # fmt: skip
+            "medium": {
+                "generator": "random_laminate",
+                "ndim": 2,
+                "cell_size": 2,
+                "volume_fraction": 0.5,
+            },  # fmt: skip
             "property": {"name": "conductivity", "phases": [1.0, 10.0]},
             "sampling": {"sizes": [8, 16, 32], "realizations": 4},
             "solver": {"bc": ["kinematic", "periodic"], "batch": 4},

@@ -283,7 +283,7 @@ def test_report_says_realizations_and_verdict(tmp_path, reference):
 
 
 def test_example_study_loads():
-    """studies/adaptive.toml (run in the README) is a valid adaptive spec."""
+    """studies/adaptive.toml (run in the docs, guide to studies) is a valid adaptive spec."""
     spec = load_spec(Path(__file__).parents[3] / "studies" / "adaptive.toml")
     assert spec.adaptive and spec.allocated_realizations == spec.max_realizations
     assert spec.realizations < spec.max_realizations

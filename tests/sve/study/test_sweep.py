@@ -112,7 +112,7 @@ def with_sweep(table, **changes):
         (
             with_sweep({"property.phases[1]": [-1.0, 2.0]}),
             r'^sweep\."property\.phases\[1\]"\[0\]: property\.phases\[1\] must be a finite '
-            r"number > 0, got -1\.0$",
+            r"number >= 0 \(0: a void\), got -1\.0$",
         ),
         (
             with_sweep({"medium.correlation_length": [2.0, 0.0]}),

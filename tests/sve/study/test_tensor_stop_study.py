@@ -16,8 +16,13 @@ def _spec(**solver):
     return {
         "name": "tensor-stop",
         "seed": 3,
-        "medium": {"generator": "gaussian_level_cut", "ndim": 2, "covariance": "gaussian",
-                   "correlation_length": 2.0, "volume_fraction": 0.5},  # fmt: skip
+        "medium": {
+            "generator": "gaussian_level_cut",
+            "ndim": 2,
+            "covariance": "gaussian",
+            "correlation_length": 2.0,
+            "volume_fraction": 0.5,
+        },  # fmt: skip
         "property": {"name": "conductivity", "phases": [1.0, 100.0]},
         "sampling": {"sizes": [8, 12, 16], "realizations": 3},
         "solver": {"bc": ["kinematic", "periodic", "static"], "tol": 1e-4, **solver},

@@ -344,7 +344,7 @@ def test_huet_hierarchy_holds_per_realization(shape, seed):
     mixed = normal_block(results["mixed"].tensor)
     assert_below(np.linalg.inv(normal_block(results["static"].compliance)), mixed, slack)
     assert_below(mixed, normal_block(kinematic), slack)
-    # Hazanov & Huet (1994), diagonal form, as in PHYSICS.md.
+    # Hazanov & Huet (1994), diagonal form, as in docs/physics.rst.
     static_diagonal = 1.0 / np.diag(results["static"].compliance)[:ndim]
     assert np.all(static_diagonal <= np.diag(mixed) * (1 + slack))
     assert np.all(np.diag(mixed) <= np.diag(kinematic)[:ndim] * (1 + slack))

@@ -1,0 +1,52 @@
+"""Percolation and tortuosity per size of a conductivity study with a void phase.
+
+The records hold, per window and axis, whether the conducting phase joins
+the two faces normal to the axis (``percolating``) and TauFactor's
+tortuosity factor of the window (``tortuosity``, NaN where it does not
+percolate); :func:`percolation_summary` gives the per-size values.
+"""
+
+from __future__ import annotations
+
+import xarray as xr
+
+from sve.study.schema import STATUS
+
+__all__ = ["percolation_summary"]
+
+
+def percolation_summary(ds):
+    """Per size, bc and axis: the fraction of windows that percolate, and tau.
+
+    For a conductivity study with an insulating phase (dataset variables
+    ``percolating`` and ``tortuosity``). Returns an ``xarray.Dataset`` with
+    ``percolating_fraction`` (sampled windows with a conducting path along
+    the axis, among those solved) and ``tortuosity``: TauFactor's
+    ``tau = phi * D0 / D_eff`` of the size, with ``phi`` the mean conducting
+    fraction, ``D0`` the conducting phase's conductivity and ``D_eff`` the
+    mean apparent diagonal conductivity along the axis, windows that do not
+    percolate counting as 0 (so ``tau`` is never averaged over infinite
+    values; it is infinite only when no window percolates).
+    """
+    solved = ds["status"].isin([STATUS["ok"]])
+    flags = ds["percolating"].where(solved & (ds["percolating"] >= 0))
+    fraction = flags.mean("realization")
+    d0 = float(ds["tortuosity"].attrs["conducting_conductivity"])
+    phase = int(ds["tortuosity"].attrs["conducting_phase"])
+    phi = ds["volume_fraction"] if phase == 1 else 1 - ds["volume_fraction"]
+    diagonal = ds["conductivity"].where(ds["i"] == ds["j"]).sum("j", min_count=1)
+    d_eff = xr.where(flags == 1, diagonal, 0.0).where(flags.notnull())
+    tau = phi.where(solved).mean("realization") * d0 / d_eff.mean("realization")
+    return xr.Dataset(
+        {
+            "percolating_fraction": fraction.assign_attrs(
+                long_name="fraction of the solved windows with a conducting path along axis i",
+                units="1",
+            ),
+            "tortuosity": tau.assign_attrs(
+                long_name="tortuosity factor phi D0 / D_eff of the size (TauFactor), windows "
+                "that do not percolate counting as zero conductivity",
+                units="1",
+            ),
+        }
+    )
