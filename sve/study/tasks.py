@@ -177,9 +177,11 @@ def _memory_limit(spec: StudySpec) -> int | None:
     try:
         from distributed import get_worker
 
-        limit = get_worker().memory_limit
+        worker = get_worker()
     except (ImportError, ValueError):  # not on a Dask worker
         return None
+    manager = getattr(worker, "memory_manager", worker)  # distributed >= 2021.11: the manager
+    limit = getattr(manager, "memory_limit", None)
     if not limit:
         return None
     from sve.solvers._core.memory import resident_bytes

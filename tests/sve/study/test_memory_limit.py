@@ -72,3 +72,22 @@ def test_tasks_pass_the_limit_to_the_solvers():
         solve_batch(tight, 64, range(1))
     batch = solve_batch(spec, 8, range(1))
     assert np.all(np.isfinite(batch[spec.variable]))
+
+
+def test_on_a_dask_worker_its_memory_limit_less_what_it_holds(monkeypatch):
+    import types
+
+    import distributed
+
+    from sve.solvers._core.memory import resident_bytes
+
+    worker = types.SimpleNamespace(memory_manager=types.SimpleNamespace(memory_limit=2**40))
+    monkeypatch.setattr(distributed, "get_worker", lambda: worker)
+    spec = load_spec(base())
+    limit = _memory_limit(spec)
+    assert 2**40 - resident_bytes() - 2**28 <= limit <= 2**40 - resident_bytes() + 2**28
+    worker.memory_manager.memory_limit = None  # a worker without a limit: the machine's
+    assert _memory_limit(spec) is None
+    data = base()
+    data["solver"]["memory_limit"] = "4 GB"  # the spec's limit wins
+    assert _memory_limit(load_spec(data)) == 4 * 10**9
