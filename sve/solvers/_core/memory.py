@@ -35,6 +35,7 @@ the extra of a void phase in ``_VOIDS`` and of anisotropic tensors in ``_TENSORS
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,28 +282,16 @@ def _points(shape: tuple[int, ...], bc: str, discretization: str) -> int:
     return int(np.prod(shape, dtype=np.float64))
 
 
-def _candidates(
-    shape, *, property, bc, discretization, tensors, voids, spacing, contrast
-) -> tuple[str, ...]:
+#: Per property, the function that lists the preconditioners ``"auto"`` may take
+#: (registered by the physics package, which the core does not import).
+AUTO_CANDIDATES: dict[str, Callable[..., tuple[str, ...]]] = {}
+
+
+def _candidates(shape, *, property, **case) -> tuple[str, ...]:
     """The preconditioners ``"auto"`` may take for the case (one where it is decided)."""
-    if property == "elasticity":
+    if property not in AUTO_CANDIDATES:
         return ("fft",)
-    if discretization == "fv":
-        return ("multigrid",) if bc in ("kinematic", "mixed") else ("fft",)
-    from sve.solvers.conductivity.cell_problem import _kinds
-    from sve.solvers.conductivity.q1_multigrid import coarsening_steps, supported
-
-    h = np.ones(len(shape)) if spacing is None else np.asarray(spacing, dtype=float)
-    h = np.broadcast_to(h, (len(shape),)) / np.min(h)
-    if tensors or voids or len(shape) != 3 or not supported(_kinds(bc, 3, 0), shape, h):
-        return ("fft",)
-    if not np.all(coarsening_steps(h) == 2):
-        return ("fft",)
-    if contrast is None:
-        return ("fft", "multigrid")
-    from sve.solvers.conductivity.apparent import AUTO_CONTRAST
-
-    return ("multigrid",) if contrast <= AUTO_CONTRAST else ("fft",)
+    return AUTO_CANDIDATES[property](shape, **case)
 
 
 def memory_estimate(

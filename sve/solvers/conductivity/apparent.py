@@ -21,6 +21,7 @@ from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.materials import distinct_tensors, volume_averages
 from sve.solvers._core.memory import (
+    AUTO_CANDIDATES,
     check_budget,
     memory_estimate,
     memory_limit_bytes,
@@ -532,6 +533,28 @@ def apparent_conductivity(
             result,
         )
     return result
+
+
+def _auto_candidates(
+    shape, *, bc, discretization, tensors, voids, spacing, contrast
+) -> tuple[str, ...]:
+    """The preconditioners ``"auto"`` may take for a case described without its image
+    (`_auto_preconditioner`'s rule; both where `contrast` is None and it decides).
+    """
+    if discretization == "fv":
+        return ("multigrid",) if bc in ("kinematic", "mixed") else ("fft",)
+    h = np.ones(len(shape)) if spacing is None else np.asarray(spacing, dtype=float)
+    h = np.broadcast_to(h, (len(shape),)) / np.min(h)
+    if tensors or voids or len(shape) != 3 or not supported(_kinds(bc, 3, 0), shape, h):
+        return ("fft",)
+    if not np.all(coarsening_steps(h) == 2):
+        return ("fft",)
+    if contrast is None:
+        return ("fft", "multigrid")
+    return ("multigrid",) if contrast <= AUTO_CONTRAST else ("fft",)
+
+
+AUTO_CANDIDATES["conductivity"] = _auto_candidates
 
 
 def _check_memory(
