@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
+import os
+import threading
 import warnings
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import scipy.fft
 from numpy.typing import NDArray
-from scipy.fft import dct, fftn, irfftn, rfft, rfftn
+from scipy.fft import dct, fftn, ifftn, irfft, rfft, rfftn
 
 from ._typing import RngLike, ShapeLike
-from ._validation import as_generator, as_positive, as_shape
+from ._validation import as_generator, as_positive, as_shape, is_integer
 from ._warnings import ClippedEmbeddingWarning
 from .covariance import CovarianceModel
 
@@ -19,6 +24,14 @@ CLIPPED_VARIANCE_WARNING = 1e-6
 given: far above floating-point round-off (below 1e-14 measured on 256^3 and
 4096^2 grids), far below what an ensemble of realizations could resolve."""
 
+AMPLITUDE_CACHE_BYTES = 256 * 2**20
+"""Bytes of square-rooted embedding eigenvalues kept between calls, least recently
+used first out: 3 grids of 256^3 (67 MB each in the half-spectrum layout); a grid
+whose amplitudes alone exceed it is recomputed at every call."""
+
+_PAGE_DOUBLES = 512  # float64 entries per 4 KiB memory page
+_SLAB_BYTES = 4 * 2**20  # spectrum drawn and weighted in slabs of about this size
+
 
 def gaussian_field(
     shape: ShapeLike,
@@ -26,6 +39,7 @@ def gaussian_field(
     *,
     spacing: float = 1.0,
     rng: RngLike = None,
+    workers: int | None = None,
 ) -> NDArray[np.float64]:
     r"""Periodic Gaussian random field with zero mean and unit variance.
 
@@ -42,6 +56,13 @@ def gaussian_field(
     rng : int, numpy.random.Generator, numpy.random.SeedSequence or None
         Source of randomness, normalized with
         :func:`numpy.random.default_rng`.
+    workers : int or None, default None
+        Threads for the Fourier transforms and for weighting the spectrum
+        while the normal deviates are drawn (the draws themselves stay on one
+        thread, in one stream): an int >= 1, or -1 for all cores; None takes
+        ``scipy.fft.get_workers()`` where a ``scipy.fft.set_workers`` context
+        sets it above 1, else the cores this process may run on. The field is
+        bit-identical whatever the number of workers.
 
     Returns
     -------
@@ -84,7 +105,9 @@ def gaussian_field(
     :math:`h_j` the signed minimum image, which only changes it on the
     half-box planes where the image is ambiguous.
 
-    Cost: one inverse real FFT of the grid and N normal deviates. The
+    Cost: one inverse real FFT of the grid and N normal deviates; the square
+    roots of the eigenvalues are kept between calls for the last few grids
+    (``AMPLITUDE_CACHE_BYTES``), keyed by shape, spacing and model. The
     eigenvalues of a model with axis-aligned principal axes are even in every
     axis, so they come from a type-I discrete cosine transform of one
     :math:`2^{-d}` corner of the grid (a real FFT of the full grid for a
@@ -112,8 +135,9 @@ def gaussian_field(
     """
     shape, spacing = _check_grid(shape, covariance, spacing)
     rng = as_generator(rng)
+    workers = _as_workers(workers)
 
-    amplitude, excess = _embedding(shape, covariance, spacing)
+    amplitude, excess = _amplitude(shape, covariance, spacing)
     if excess > CLIPPED_VARIANCE_WARNING:
         warnings.warn(
             ClippedEmbeddingWarning(
@@ -125,11 +149,8 @@ def gaussian_field(
             ),
             stacklevel=2,
         )
-    np.sqrt(amplitude, out=amplitude)
-    spectrum = _white_noise_spectrum(shape, rng)
-    spectrum *= amplitude
-    del amplitude
-    return irfftn(spectrum, s=shape, overwrite_x=True)
+    spectrum = _weighted_white_noise_spectrum(shape, rng, amplitude, workers)
+    return _inverse_rfftn(spectrum, shape, workers)
 
 
 def nonergodic_gaussian_field(
@@ -286,7 +307,7 @@ def embedding_variance_excess(
     True
     """
     shape, spacing = _check_grid(shape, covariance, spacing)
-    return _embedding(shape, covariance, spacing)[1]
+    return _amplitude(shape, covariance, spacing)[1]
 
 
 def _check_grid(
@@ -344,17 +365,141 @@ def _aligned_eigenvalues(
     return corner[np.ix_(*index)]
 
 
-def _white_noise_spectrum(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """A draw of ``rfftn(w)`` for a real white noise w of unit variance (gaussian_field Notes)."""
+def _as_workers(workers: object) -> int:
+    """Threads for ``gaussian_field``: an int >= 1 or -1 (all cores); None as documented."""
+    if workers is None:
+        chosen = scipy.fft.get_workers()
+        if chosen != 1:
+            return chosen
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
+    if not is_integer(workers):
+        raise TypeError(f"workers must be an integer or None, got {workers!r}")
+    if workers == -1:
+        return os.cpu_count() or 1
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1 or -1 (all cores), got {workers!r}")
+    return int(workers)
+
+
+_amplitudes: OrderedDict[tuple, tuple[NDArray[np.float64], float]] = OrderedDict()
+_amplitudes_lock = threading.Lock()
+
+
+def _cache_key(shape: tuple[int, ...], covariance: CovarianceModel, spacing: float):
+    """Key of a grid's amplitudes, None where the model's state cannot be keyed.
+
+    The model's attributes enter by their ``repr`` (exact for floats, -0.0 included),
+    with its class: two models share amplitudes only if they compute the same ones.
+    """
+    try:
+        state = tuple(sorted((name, repr(value)) for name, value in vars(covariance).items()))
+    except TypeError:  # no __dict__ (slots)
+        return None
+    return (shape, repr(spacing), type(covariance), state)
+
+
+def _amplitude(
+    shape: tuple[int, ...], covariance: CovarianceModel, spacing: float
+) -> tuple[NDArray[np.float64], float]:
+    """Square roots of the clipped eigenvalues (read-only) and the clipping's excess.
+
+    From the cache of the last grids (``AMPLITUDE_CACHE_BYTES``), or computed and kept.
+    """
+    key = _cache_key(shape, covariance, spacing)
+    if key is not None:
+        with _amplitudes_lock:
+            if key in _amplitudes:
+                _amplitudes.move_to_end(key)
+                return _amplitudes[key]
+    eigenvalues, excess = _embedding(shape, covariance, spacing)
+    amplitude = np.sqrt(eigenvalues, out=eigenvalues)
+    amplitude.setflags(write=False)
+    if key is not None and amplitude.nbytes <= AMPLITUDE_CACHE_BYTES:
+        with _amplitudes_lock:
+            _amplitudes[key] = amplitude, excess
+            while sum(a.nbytes for a, _ in _amplitudes.values()) > AMPLITUDE_CACHE_BYTES:
+                _amplitudes.popitem(last=False)
+    return amplitude, excess
+
+
+def _weighted_white_noise_spectrum(
+    shape: tuple[int, ...], rng: np.random.Generator, amplitude: NDArray[np.float64], workers: int
+) -> np.ndarray:
+    """``amplitude`` times a draw of ``rfftn(w)`` for a real white noise w of unit variance
+    (gaussian_field Notes).
+
+    The deviates fill the half spectrum in C order from one stream, in slabs along
+    axis 0; with ``workers > 1`` a second thread weights the slab drawn before (and
+    touches the memory pages of the next one) while the next is drawn. Every entry
+    gets the same operations in the same order as in one pass over the whole array:
+    the values are the same for any slab size and number of workers.
+    """
     n_last = shape[-1]
     leading = shape[:-1]
     spectrum = np.empty((*leading, n_last // 2 + 1), dtype=np.complex128)
-    rng.standard_normal(out=spectrum.view(np.float64))
-    spectrum *= math.sqrt(math.prod(shape) / 2.0)
+    scale = math.sqrt(math.prod(shape) / 2.0)
+    rows = max(1, _SLAB_BYTES // (spectrum[0].nbytes or 1)) if leading else _SLAB_BYTES // 16
+    slabs = [slice(start, start + rows) for start in range(0, spectrum.shape[0], rows)]
+
+    def weight(index: int) -> None:
+        slab = spectrum[slabs[index]]
+        slab *= scale
+        slab *= amplitude[slabs[index]]
+
+    def touch(index: int) -> None:
+        spectrum[slabs[index]].view(np.float64).reshape(-1)[::_PAGE_DOUBLES] = 0.0
+
+    if workers == 1 or len(slabs) < 3:
+        for index, where in enumerate(slabs):
+            rng.standard_normal(out=spectrum[where].view(np.float64))
+            weight(index)
+    else:
+
+        def beside(index: int) -> None:  # while slab `index` is drawn
+            if index > 0:
+                weight(index - 1)
+            if index + 1 < len(slabs):
+                touch(index + 1)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            touch(0)
+            for index, where in enumerate(slabs):
+                job = pool.submit(beside, index)
+                rng.standard_normal(out=spectrum[where].view(np.float64))
+                job.result()
+            weight(len(slabs) - 1)
+    # the self-conjugate planes, drawn after the rest, replace what was drawn there
     for k in (0, n_last // 2) if n_last % 2 == 0 else (0,):
         plane = math.sqrt(n_last) * rng.standard_normal(leading)
-        spectrum[..., k] = fftn(plane) if leading else plane
+        plane = fftn(plane, workers=workers) if leading else plane
+        spectrum[..., k] = plane * amplitude[..., k]
     return spectrum
+
+
+def _inverse_rfftn(spectrum: np.ndarray, shape: tuple[int, ...], workers: int) -> np.ndarray:
+    """``irfftn(spectrum, s=shape)``, bit for bit, with less memory.
+
+    The same transforms as scipy's ``irfftn`` (pocketfft: complex inverse transforms
+    along the leading axes in their order, the real one along the last axis, then the
+    product with ``1 / N`` rounded from long double), but the complex ones in place
+    where ``irfftn`` copies the whole half spectrum first.
+    """
+    if len(shape) > 1:
+        spectrum = ifftn(
+            spectrum,
+            axes=tuple(range(len(shape) - 1)),
+            norm="forward",
+            overwrite_x=True,
+            workers=workers,
+        )
+    field = irfft(
+        spectrum, n=shape[-1], axis=-1, norm="forward", overwrite_x=True, workers=workers
+    )
+    field *= float(np.longdouble(1) / np.longdouble(math.prod(shape)))
+    return field
 
 
 def _grid_correlation(
