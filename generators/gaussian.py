@@ -163,48 +163,48 @@ def nonergodic_gaussian_field(
 ) -> NDArray[np.float64]:
     r"""Gaussian field plus a random offset drawn once per realization.
 
-        The standard counter-example for ergodicity tests: every realization is
-        stationary, but the spatial average of one realization, however large,
-        converges to its own offset rather than to the ensemble mean 0.
+    The standard counter-example for ergodicity tests: every realization is
+    stationary, but the spatial average of one realization, however large,
+    converges to its own offset rather than to the ensemble mean 0.
 
-        Parameters
-        ----------
-        shape, covariance, spacing
-            As for :func:`gaussian_field`.
-        offset_variance : float
-            Variance :math:`s^2 > 0` of the offset.
-        rng : int, numpy.random.Generator, numpy.random.SeedSequence or None
-            Source of randomness; the field is drawn first, then the offset.
+    Parameters
+    ----------
+    shape, covariance, spacing
+        As for :func:`gaussian_field`.
+    offset_variance : float
+        Variance :math:`s^2 > 0` of the offset.
+    rng : int, numpy.random.Generator, numpy.random.SeedSequence or None
+        Source of randomness; the field is drawn first, then the offset.
 
-        Returns
-        -------
-        ndarray of shape ``shape``, float64
-            :math:`g(x) = f(x) + Y` with :math:`f` from :func:`gaussian_field`
-            and :math:`Y \sim N(0, s^2)` independent of it.
+    Returns
+    -------
+    ndarray of shape ``shape``, float64
+        :math:`g(x) = f(x) + Y` with :math:`f` from :func:`gaussian_field`
+        and :math:`Y \sim N(0, s^2)` independent of it.
 
-        Notes
-        -----
-        The ensemble covariance :math:`\mathrm{E}[g(x) g(x + h)] =
-        \rho(h) + s^2`
-        does not vanish at large lags, so the variance of the average over a
-        window of volume V tends to :math:`s^2`, not to 0 like
-        :math:`A / V`: the medium is stationary but not ergodic [1]_. An
-        ergodicity test must flag it: the spread of the sub-window averages of
-        one large realization (about :math:`\sqrt{A / V}`) is much smaller than
-        the spread of the averages of independent realizations (about
-        :math:`\sqrt{s^2 + A / V}`).
+    Notes
+    -----
+    The ensemble covariance :math:`\mathrm{E}[g(x) g(x + h)] =
+    \rho(h) + s^2`
+    does not vanish at large lags, so the variance of the average over a
+    window of volume V tends to :math:`s^2`, not to 0 like
+    :math:`A / V`: the medium is stationary but not ergodic [1]_. An
+    ergodicity test must flag it: the spread of the sub-window averages of
+    one large realization (about :math:`\sqrt{A / V}`) is much smaller than
+    the spread of the averages of independent realizations (about
+    :math:`\sqrt{s^2 + A / V}`).
 
-        References
-        ----------
-        .. [1] C. Lantuéjoul, "Ergodicity and integral range", J. Microsc.
-           161(3), 387-403, 1991.
+    References
+    ----------
+    .. [1] C. Lantuéjoul, "Ergodicity and integral range", J. Microsc.
+       161(3), 387-403, 1991.
 
-        Examples
-        --------
-        >>> from generators import Exponential, nonergodic_gaussian_field
-        >>> field = nonergodic_gaussian_field((32, 32), Exponential(2.0), 4.0, rng=1)
-        >>> field.shape
-        (32, 32)
+    Examples
+    --------
+    >>> from generators import Exponential, nonergodic_gaussian_field
+    >>> field = nonergodic_gaussian_field((32, 32), Exponential(2.0), 4.0, rng=1)
+    >>> field.shape
+    (32, 32)
     """
     shape, spacing = _check_grid(shape, covariance, spacing)
     offset_variance = as_positive(offset_variance, "offset_variance")
@@ -225,49 +225,49 @@ def lognormal_field(
 ) -> NDArray[np.float64]:
     r"""Positive property field with exact mean and coefficient of variation.
 
-        Parameters
-        ----------
-        shape, covariance, spacing, rng
-            As for :func:`gaussian_field`; ``covariance`` is that of the
-            underlying Gaussian field.
-        mean : float
-            Ensemble mean :math:`m > 0` of the property, in its own units.
-        cv : float
-            Coefficient of variation :math:`c > 0` (standard deviation / mean).
+    Parameters
+    ----------
+    shape, covariance, spacing, rng
+        As for :func:`gaussian_field`; ``covariance`` is that of the
+        underlying Gaussian field.
+    mean : float
+        Ensemble mean :math:`m > 0` of the property, in its own units.
+    cv : float
+        Coefficient of variation :math:`c > 0` (standard deviation / mean).
 
-        Returns
-        -------
-        ndarray of shape ``shape``, float64
-            :math:`Z = \exp(\mu + \sigma f)`, positive, with :math:`f` from
-            :func:`gaussian_field`.
+    Returns
+    -------
+    ndarray of shape ``shape``, float64
+        :math:`Z = \exp(\mu + \sigma f)`, positive, with :math:`f` from
+        :func:`gaussian_field`.
 
-        Notes
-        -----
-        With :math:`\sigma^2 = \ln(1 + c^2)` and :math:`\mu = \ln m - \sigma^2 /
-        2`, :math:`\mathrm{E}[Z] = m` and :math:`\operatorname{sd}(Z) = c\, m`
-        exactly in distribution, and the covariance of Z is [1]_
+    Notes
+    -----
+    With :math:`\sigma^2 = \ln(1 + c^2)` and :math:`\mu = \ln m - \sigma^2 /
+    2`, :math:`\mathrm{E}[Z] = m` and :math:`\operatorname{sd}(Z) = c\, m`
+    exactly in distribution, and the covariance of Z is [1]_
 
-        .. math::
+    .. math::
 
-            \operatorname{Cov}(Z(x), Z(x + h)) = m^2
-            \left(e^{\sigma^2 \rho(h)} - 1\right),
+        \operatorname{Cov}(Z(x), Z(x + h)) = m^2
+        \left(e^{\sigma^2 \rho(h)} - 1\right),
 
-        whose correlation :math:`(e^{\sigma^2 \rho} - 1) / c^2` is below
-        :math:`\rho` and so has a smaller integral range. A clipped embedding
-        (the warning of :func:`gaussian_field`) inflates the variance of f and
-        with it the mean and cv of Z.
+    whose correlation :math:`(e^{\sigma^2 \rho} - 1) / c^2` is below
+    :math:`\rho` and so has a smaller integral range. A clipped embedding
+    (the warning of :func:`gaussian_field`) inflates the variance of f and
+    with it the mean and cv of Z.
 
-        References
-        ----------
-        .. [1] C. Lantuéjoul, *Geostatistical Simulation: Models and Algorithms*,
-           Springer, 2002.
+    References
+    ----------
+    .. [1] C. Lantuéjoul, *Geostatistical Simulation: Models and Algorithms*,
+       Springer, 2002.
 
-        Examples
-        --------
-        >>> from generators import Gaussian, lognormal_field
-        >>> field = lognormal_field((16, 16), Gaussian(2.0), 10.0, 0.5, rng=3)
-        >>> bool(field.min() > 0)
-        True
+    Examples
+    --------
+    >>> from generators import Gaussian, lognormal_field
+    >>> field = lognormal_field((16, 16), Gaussian(2.0), 10.0, 0.5, rng=3)
+    >>> bool(field.min() > 0)
+    True
     """
     shape, spacing = _check_grid(shape, covariance, spacing)
     mean = as_positive(mean, "mean")
@@ -283,7 +283,7 @@ def lognormal_field(
 def embedding_variance_excess(
     shape: ShapeLike, covariance: CovarianceModel, *, spacing: float = 1.0
 ) -> float:
-    """Relative field variance added by clipping the periodic embedding.
+    r"""Relative field variance added by clipping the periodic embedding.
 
     Parameters
     ----------
@@ -293,7 +293,7 @@ def embedding_variance_excess(
     Returns
     -------
     float
-        :math:`\\sum_m \\lvert\\min(\\lambda_m, 0)\\rvert / N` (dimensionless, >= 0):
+        :math:`\sum_m \lvert\min(\lambda_m, 0)\rvert / N` (dimensionless, >= 0):
         0 when the minimum-image correlation is positive definite on the grid;
         otherwise the excess variance of every field :func:`gaussian_field`
         draws on that grid (a study records it per size).
