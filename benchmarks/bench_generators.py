@@ -2,8 +2,14 @@
 
 Run as ``.venv/bin/python benchmarks/bench_generators.py``. It prints
 
-- ``gaussian_field`` on 256^3 against one real FFT forward + inverse pair of the
-  same size (scipy.fft, the library the generator uses); target <= 2;
+- ``gaussian_field`` on 256^3 (Exponential(4.0), rng=1, default workers: all cores)
+  against FFT_REFERENCE, "one scipy.fft rfftn + irfftn pair of 256^3, workers=-1"
+  (the library the generator uses, on all cores as the generator is); target <= 1.5.
+  Timed alternately with the pair, ``GAUSSIAN_REPEATS`` times each, best and median:
+  a repeated call (amplitudes from the cache), a first call on the grid (cache
+  emptied before each), and the 256^3 normal deviates alone (one
+  ``standard_normal`` fill: the part that stays on one thread, since the stream of
+  a seed must not change);
 - RSA of 1e5 spheres at volume fraction 0.3 in 3-D (seconds), and the time ratio
   of 1e5 to 1e4 spheres at the same fraction (linear scaling: 10), best of
   ``REPEATS`` runs each, after the kernels are compiled; with the number of attempts
@@ -27,8 +33,10 @@ from __future__ import annotations
 
 import gc
 import math
+import statistics
 import subprocess
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -38,6 +46,7 @@ import scipy.fft
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _measure import best_time, status_bytes  # noqa: E402
+from _record import Record  # noqa: E402
 
 import generators  # noqa: E402
 from generators._kernels import rsa  # noqa: E402
@@ -46,6 +55,8 @@ from generators.rsa import MAX_REFINEMENTS, PLAIN_FAILURES  # noqa: E402
 SHAPE = (256, 256, 256)
 FRACTION = 0.3
 REPEATS = 3
+GAUSSIAN_REPEATS = 5
+FFT_REFERENCE = "one scipy.fft rfftn + irfftn pair of 256^3, workers=-1"
 
 
 def rsa_case(n_spheres: int, radius: float = 2.0) -> tuple[tuple[int, int, int], float]:
@@ -93,6 +104,50 @@ def cases() -> dict:
     }
 
 
+GAUSSIAN_CASES = (
+    "gaussian_field 256^3, repeated (amplitudes cached)",
+    "gaussian_field 256^3, first call on the grid",
+    "its 2^24 normal deviates alone (one thread)",
+)
+
+
+def gaussian_times(field) -> dict[str, tuple[float, float]]:
+    """Best and median seconds of ``field()`` (a 256^3 Gaussian field), of the same call
+    with the amplitude cache emptied first, of the normal deviates alone and of the
+    reference pair, timed in turn ``GAUSSIAN_REPEATS`` times so that a change of load
+    touches them all."""
+    noise = np.random.default_rng(0).standard_normal(SHAPE)
+    deviates = np.empty((*SHAPE[:-1], SHAPE[-1] // 2 + 1), dtype=np.complex128)
+    rng = np.random.default_rng(1)
+
+    def first_call():
+        generators.gaussian._amplitudes.clear()
+        start = time.perf_counter()
+        field()
+        return time.perf_counter() - start
+
+    def timed(function):
+        start = time.perf_counter()
+        function()
+        return time.perf_counter() - start
+
+    field()  # compiled plans, warm allocator and cache, as in a long session
+    samples = {name: [] for name in ("reference pair", *GAUSSIAN_CASES)}
+    for _ in range(GAUSSIAN_REPEATS):
+        samples["reference pair"].append(
+            timed(
+                lambda: scipy.fft.irfftn(scipy.fft.rfftn(noise, workers=-1), s=SHAPE, workers=-1)
+            )
+        )
+        samples[GAUSSIAN_CASES[0]].append(timed(field))
+        samples[GAUSSIAN_CASES[1]].append(first_call())
+        samples[GAUSSIAN_CASES[2]].append(
+            timed(lambda: rng.standard_normal(out=deviates.view(np.float64)))
+        )
+    field()  # leave the cache filled for the memory cases
+    return {name: (min(t), statistics.median(t)) for name, t in samples.items()}
+
+
 def peak_memory_ratio(function) -> float:
     """Peak of the memory traced during one call of ``function()``, over its output size."""
     gc.collect()
@@ -132,13 +187,33 @@ def main() -> None:
     warm_up()
     print(f"generators benchmark on {SHAPE} grids (machine-independent ratios first)")
 
+    record = Record("generators")
+    speed = record.table(
+        "Generators: time and ratio to a reference measured in the same run",
+        ["case", "time [s]", "ratio", "reference", "target"],
+    )
     calls = cases()
-    noise = np.random.default_rng(0).standard_normal(SHAPE)
-    fft_pair = best_time(lambda: scipy.fft.irfftn(scipy.fft.rfftn(noise), s=SHAPE), 2)[0]
-    gaussian = best_time(calls["gaussian_field"], 2)[0]
-    print(
-        f"gaussian_field 256^3: {gaussian:.2f} s = {gaussian / fft_pair:.2f} x one rfftn+irfftn "
-        f"pair ({fft_pair:.2f} s)  [target <= 2]"
+    gaussian = gaussian_times(calls["gaussian_field"])
+    pair = gaussian["reference pair"]
+    for name, (best, median) in gaussian.items():
+        print(
+            f"{name}: best {best:.3f} s = {best / pair[0]:.2f} x, median {median:.3f} s = "
+            f"{median / pair[1]:.2f} x {FFT_REFERENCE}"
+            + ("  [target <= 1.5]" if name == GAUSSIAN_CASES[0] else "")
+        )
+        if name != "reference pair":
+            speed.add(
+                name,
+                best,
+                best / pair[0],
+                f"{FFT_REFERENCE}: {pair[0]:.3g} s (best of {GAUSSIAN_REPEATS}; ratio of "
+                f"the medians {median / pair[1]:.2f})",
+                "<= 1.5" if name == GAUSSIAN_CASES[0] else "",
+            )
+    repeated = gaussian[GAUSSIAN_CASES[0]][0]
+    record.headline(
+        f"a 256³ Gaussian field in {repeated:.2f} s, {repeated / pair[0]:.1f}× one all-core "
+        "FFT pair of that size"
     )
 
     times, counts = {}, {}
@@ -156,15 +231,37 @@ def main() -> None:
             f"({times[n] / counts[n] * 1e6:.1f} us per sphere, {attempts / counts[n]:.1f} "
             f"attempts per sphere, {times[n] / attempts * 1e9:.0f} ns per attempt)"
         )
+        speed.add(
+            f"rsa_spheres, {counts[n]} spheres at {reached:.3f}",
+            times[n],
+            attempts / counts[n],
+            "attempts per sphere",
+            "",
+        )
     print(
         f"rsa_spheres time ratio 1e5 / 1e4 spheres: {times[100_000] / times[10_000]:.1f} for "
         f"{counts[100_000] / counts[10_000]:.2f} x the spheres [linear: 10]"
+    )
+    speed.add(
+        "rsa_spheres 1e5 / 1e4 spheres",
+        times[100_000],
+        times[100_000] / times[10_000],
+        f"time of 1e4 spheres, {counts[100_000] / counts[10_000]:.2f} x fewer",
+        "linear: 10",
     )
 
     voxelize = best_time(calls["voxelize_spheres"], 2)[0]
     print(f"voxelize_spheres, 1e5 spheres on 256^3: {voxelize:.2f} s  [target ~1 s]")
     voronoi = best_time(calls["voronoi_mosaic"], 2)[0]
     print(f"voronoi_mosaic, 1e4 cells on 256^3: {voronoi:.2f} s  [target ~1 s]")
+    speed.add("voxelize_spheres, 1e5 spheres on 256^3", voxelize, None, "", "~1 s")
+    speed.add("voronoi_mosaic, 1e4 cells on 256^3", voronoi, None, "", "~1 s")
+    memory = record.table(
+        "Generators: peak memory over the output array (256^3)",
+        ["generator", "traced", "resident", "target"],
+        "traced: tracemalloc (NumPy arrays, not the buffers of Numba kernels or scipy.fft); "
+        "resident: growth of the peak resident set in a fresh process (Linux)",
+    )
 
     for name, function in calls.items():
         ratio = peak_memory_ratio(function)
@@ -173,6 +270,8 @@ def main() -> None:
             f"peak memory of {name} / its output array: {ratio:.2f} traced, {resident} "
             "resident  [target <= 4]"
         )
+        memory.add(name, ratio, resident, "<= 4")
+    record.write()
 
 
 if __name__ == "__main__":
