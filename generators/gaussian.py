@@ -140,7 +140,7 @@ def gaussian_field(
     rng = as_generator(rng)
     workers = _as_workers(workers)
 
-    amplitude, excess = _amplitude(shape, covariance, spacing)
+    amplitude, excess = _amplitude(shape, covariance, spacing, workers)
     if excess > CLIPPED_VARIANCE_WARNING:
         warnings.warn(
             ClippedEmbeddingWarning(
@@ -329,13 +329,17 @@ def _check_grid(
 
 
 def _embedding(
-    shape: tuple[int, ...], covariance: CovarianceModel, spacing: float
+    shape: tuple[int, ...], covariance: CovarianceModel, spacing: float, workers: int = 1
 ) -> tuple[NDArray[np.float64], float]:
-    """Clipped eigenvalues in the layout of ``rfftn`` and the variance clipping adds."""
+    """Clipped eigenvalues in the layout of ``rfftn`` and the variance clipping adds.
+
+    The same whatever the ``workers`` of the transforms.
+    """
     if covariance.rotation is None:
-        eigenvalues = _aligned_eigenvalues(shape, covariance, spacing)
+        eigenvalues = _aligned_eigenvalues(shape, covariance, spacing, workers)
     else:
-        eigenvalues = rfftn(_grid_correlation(shape, covariance, spacing)).real.copy()
+        correlation = _grid_correlation(shape, covariance, spacing)
+        eigenvalues = rfftn(correlation, workers=workers).real.copy()
     negative = np.minimum(eigenvalues, 0.0)
     if not negative.any():
         return eigenvalues, 0.0
@@ -348,7 +352,7 @@ def _embedding(
 
 
 def _aligned_eigenvalues(
-    shape: tuple[int, ...], covariance: CovarianceModel, spacing: float
+    shape: tuple[int, ...], covariance: CovarianceModel, spacing: float, workers: int = 1
 ) -> NDArray[np.float64]:
     """Eigenvalues of a correlation even in every axis, from one corner of the grid."""
     offsets = []
@@ -361,7 +365,11 @@ def _aligned_eigenvalues(
         )
     corner = covariance._unit_correlation(covariance._scaled_distance(offsets))
     for axis, n in enumerate(shape):
-        corner = dct(corner, type=1, axis=axis) if n % 2 == 0 else rfft(corner, axis=axis).real
+        corner = (
+            dct(corner, type=1, axis=axis, workers=workers)
+            if n % 2 == 0
+            else rfft(corner, axis=axis, workers=workers).real
+        )
     # spread the corner over the rfftn layout: frequency k and n - k share their eigenvalue
     index = [np.minimum(np.arange(n), n - np.arange(n)) for n in shape[:-1]]
     index.append(np.arange(shape[-1] // 2 + 1))
@@ -405,7 +413,7 @@ def _cache_key(shape: tuple[int, ...], covariance: CovarianceModel, spacing: flo
 
 
 def _amplitude(
-    shape: tuple[int, ...], covariance: CovarianceModel, spacing: float
+    shape: tuple[int, ...], covariance: CovarianceModel, spacing: float, workers: int = 1
 ) -> tuple[NDArray[np.float64], float]:
     """Square roots of the clipped eigenvalues (read-only) and the clipping's excess.
 
@@ -417,7 +425,7 @@ def _amplitude(
             if key in _amplitudes:
                 _amplitudes.move_to_end(key)
                 return _amplitudes[key]
-    eigenvalues, excess = _embedding(shape, covariance, spacing)
+    eigenvalues, excess = _embedding(shape, covariance, spacing, workers)
     amplitude = np.sqrt(eigenvalues, out=eigenvalues)
     amplitude.setflags(write=False)
     if key is not None and amplitude.nbytes <= AMPLITUDE_CACHE_BYTES:

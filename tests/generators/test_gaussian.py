@@ -492,9 +492,9 @@ def counting_embedding(monkeypatch):
     calls = []
     original = gaussian_module._embedding
 
-    def embedding(shape, covariance, spacing):
+    def embedding(shape, covariance, spacing, workers=1):
         calls.append((shape, covariance, spacing))
-        return original(shape, covariance, spacing)
+        return original(shape, covariance, spacing, workers)
 
     monkeypatch.setattr(gaussian_module, "_embedding", embedding)
     return calls
