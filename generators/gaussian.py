@@ -14,10 +14,10 @@ import scipy.fft
 from numpy.typing import NDArray
 from scipy.fft import dct, fftn, ifftn, irfft, rfft, rfftn
 
-from ._typing import RngLike, ShapeLike
-from ._validation import as_generator, as_positive, as_shape, is_integer
-from ._warnings import ClippedEmbeddingWarning
-from .covariance import CovarianceModel
+from generators._typing import RngLike, ShapeLike
+from generators._validation import as_generator, as_positive, as_shape, is_integer
+from generators._warnings import ClippedEmbeddingWarning
+from generators.covariance import CovarianceModel
 
 CLIPPED_VARIANCE_WARNING = 1e-6
 """Relative variance excess from clipped eigenvalues above which a warning is
