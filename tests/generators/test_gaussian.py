@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import warnings
+from collections import OrderedDict
 
 import numpy as np
 import pytest
+import scipy.fft
 from _generators_stats import (
     N_REALIZATIONS,
     N_SIGMA,
@@ -25,7 +30,8 @@ from generators import (
     lognormal_field,
     nonergodic_gaussian_field,
 )
-from generators.gaussian import _grid_correlation
+from generators import gaussian as gaussian_module
+from generators.gaussian import _embedding, _grid_correlation
 
 # (shape, spacing) pairs: 1-D, the same physical box at two resolutions, a bigger box, 3-D;
 # every box spans >= 16 correlation lengths of the models below, so no eigenvalue is clipped
@@ -324,3 +330,230 @@ def test_odd_and_even_axes_give_the_full_spectrum_eigenvalues(shape):
     direct = np.fft.rfftn(_grid_correlation(shape, model, 0.7)).real
     eigenvalues, _ = _embedding(shape, model, 0.7)
     np.testing.assert_allclose(eigenvalues, np.maximum(direct, 0.0), atol=1e-12 * direct.max())
+
+
+# --- the same field, bit for bit, however it is computed --------------------------------
+#
+# gaussian_field caches the amplitudes, draws and weights the spectrum in slabs (with a
+# second thread when workers > 1) and runs the transforms on `workers` threads. Committed
+# study stores and their resume tests depend on a field being a function of the seed
+# only, so none of this may change a bit of it.
+
+# SHA-256 of two successive fields drawn from default_rng(seed) followed by the next two
+# deviates of the stream, computed with the code before these changes (commit 3e2d9cb).
+# PowerLaw(length, 2.0) evaluates to 1 / (1 + u^2) with u from sqrt: correctly rounded
+# operations only, so the digests do not depend on the CPU's exp; some of these grids
+# clip the embedding (the warning is not under test here).
+STORED_DIGESTS = [
+    (
+        (16, 12, 10),
+        PowerLaw(1.5, 2.0),
+        0.5,
+        11,
+        "270488613d7e18551e570eec4280e315e827112c797ee9f721c660e5f3568b7d",
+    ),
+    (
+        (9, 8, 7),
+        PowerLaw(1.0, 2.0),
+        1.0,
+        12,
+        "60fe2de2d3eb71b81970b6971024e0af4b9350456ec44608b95a40772b2889c5",
+    ),
+    (
+        (24, 20),
+        PowerLaw((3.0, 1.5), 2.0),
+        1.0,
+        13,
+        "0e9edb0bb59aca8f2606350ee42078ad15bd23a52f6c23a3011a8bd727c060c1",
+    ),
+    (
+        (33,),
+        PowerLaw(2.0, 2.0),
+        1.0,
+        15,
+        "9450aba3888da9ea213e85f42e417e8e425c9a6e2a4c9c34850625b68986860a",
+    ),
+    (
+        (40, 36, 32),
+        PowerLaw((2.0, 3.0, 1.0), 2.0),
+        0.75,
+        16,
+        "a587628e4a9618f06115d886356367ae4fe28ebdeb2ad518df86139e0cd9e299",
+    ),
+]
+
+# slab sizes: the default (one slab for these small grids: drawn, then weighted) and one
+# row or a few per slab (many slabs: the second thread weights while the next is drawn)
+SLAB_BYTES = [None, 1024]
+
+
+@pytest.fixture
+def fresh_cache(monkeypatch):
+    """An empty amplitude cache for the test, so that what it computes is its own."""
+    monkeypatch.setattr(gaussian_module, "_amplitudes", OrderedDict())
+    return gaussian_module
+
+
+def stream_digest(shape, model, spacing, seed, **options):
+    rng = np.random.default_rng(seed)
+    digest = hashlib.sha256()
+    for _ in range(2):
+        digest.update(gaussian_field(shape, model, spacing=spacing, rng=rng, **options).tobytes())
+    digest.update(rng.standard_normal(2).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("slab_bytes", SLAB_BYTES)
+@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize(
+    ("shape", "model", "spacing", "seed", "expected"), STORED_DIGESTS, ids=lambda v: repr(v)[:24]
+)
+def test_field_and_stream_are_those_of_the_previous_code(
+    fresh_cache, monkeypatch, shape, model, spacing, seed, expected, workers, slab_bytes
+):
+    if slab_bytes is not None:
+        monkeypatch.setattr(gaussian_module, "_SLAB_BYTES", slab_bytes)
+    warnings.simplefilter("ignore", ClippedEmbeddingWarning)  # reset after the test
+    # twice: the amplitudes computed, then taken from the cache
+    for _ in range(2):
+        assert stream_digest(shape, model, spacing, seed, workers=workers) == expected
+
+
+def previous_gaussian_field(shape, model, spacing, rng):
+    """gaussian_field before the amplitudes were cached and the spectrum drawn in slabs
+    (commit 3e2d9cb): whole-array passes on one thread, scipy's irfftn."""
+    eigenvalues, _ = _embedding(shape, model, spacing)
+    amplitude = np.sqrt(eigenvalues)
+    n_last, leading = shape[-1], shape[:-1]
+    spectrum = np.empty((*leading, n_last // 2 + 1), dtype=np.complex128)
+    rng.standard_normal(out=spectrum.view(np.float64))
+    spectrum *= math.sqrt(math.prod(shape) / 2.0)
+    for k in (0, n_last // 2) if n_last % 2 == 0 else (0,):
+        plane = math.sqrt(n_last) * rng.standard_normal(leading)
+        spectrum[..., k] = scipy.fft.fftn(plane) if leading else plane
+    spectrum *= amplitude
+    return scipy.fft.irfftn(spectrum, s=shape)
+
+
+# models whose correlation calls exp, Bessel functions, a rotation: compared with the
+# previous code run here, on whatever CPU runs the tests
+PREVIOUS_CASES = [
+    ((16, 12, 10), Exponential(3.0), 0.5),
+    ((9, 8, 7), Gaussian(2.0), 1.0),
+    ((24, 20), Gaussian((3.0, 1.5), rotation=0.4), 1.0),
+    ((12, 10, 8), Matern((2.0, 3.0, 1.0), 1.5), 1.0),
+    ((33,), Exponential(2.0), 1.0),
+    ((8, 8), Gaussian(4.0), 1.0),  # clipped
+]
+
+
+@pytest.mark.parametrize("slab_bytes", SLAB_BYTES)
+@pytest.mark.parametrize("workers", [1, 2, -1])
+@pytest.mark.parametrize(("shape", "model", "spacing"), PREVIOUS_CASES, ids=repr)
+def test_field_equals_the_previous_code_bit_for_bit(
+    fresh_cache, monkeypatch, shape, model, spacing, workers, slab_bytes
+):
+    if slab_bytes is not None:
+        monkeypatch.setattr(gaussian_module, "_SLAB_BYTES", slab_bytes)
+    warnings.simplefilter("ignore", ClippedEmbeddingWarning)  # reset after the test
+    new_rng, old_rng = np.random.default_rng(99), np.random.default_rng(99)
+    for _ in range(2):
+        new = gaussian_field(shape, model, spacing=spacing, rng=new_rng, workers=workers)
+        old = previous_gaussian_field(shape, model, spacing, old_rng)
+        assert new.dtype == np.float64 and new.flags.c_contiguous
+        assert np.array_equal(new, old)
+    assert new_rng.bit_generator.state == old_rng.bit_generator.state
+
+
+@pytest.mark.slow
+def test_benchmark_field_equals_the_previous_code_bit_for_bit():
+    # 256^3: 37 slabs of the default size, weighted by the second thread
+    shape, model = (256, 256, 256), Exponential(4.0)
+    new = gaussian_field(shape, model, rng=1, workers=2)
+    old = previous_gaussian_field(shape, model, 1.0, np.random.default_rng(1))
+    assert np.array_equal(new, old)
+
+
+def test_default_workers_follow_scipy_set_workers_and_give_the_same_field(fresh_cache):
+    shape, model = (20, 18, 16), Gaussian(1.5)
+    reference = gaussian_field(shape, model, rng=5, workers=1)
+    assert np.array_equal(gaussian_field(shape, model, rng=5), reference)
+    with scipy.fft.set_workers(3):
+        assert gaussian_module._as_workers(None) == 3
+        assert np.array_equal(gaussian_field(shape, model, rng=5), reference)
+    assert gaussian_module._as_workers(-1) == (os.cpu_count() or 1)
+
+
+# --- the amplitude cache -----------------------------------------------------------------
+
+
+def counting_embedding(monkeypatch):
+    """Replace _embedding by a wrapper that records the grids it is called for."""
+    calls = []
+    original = gaussian_module._embedding
+
+    def embedding(shape, covariance, spacing, workers=1):
+        calls.append((shape, covariance, spacing))
+        return original(shape, covariance, spacing, workers)
+
+    monkeypatch.setattr(gaussian_module, "_embedding", embedding)
+    return calls
+
+
+def test_amplitudes_are_computed_once_per_shape_spacing_and_model(fresh_cache, monkeypatch):
+    warnings.simplefilter("ignore", ClippedEmbeddingWarning)  # small boxes; reset after
+    calls = counting_embedding(monkeypatch)
+    gaussian_field((16, 16), Exponential(2.0), rng=0)
+    gaussian_field((16, 16), Exponential(2), rng=1)  # an equal model, another instance
+    embedding_variance_excess((16, 16), Exponential(2.0))
+    assert len(calls) == 1
+    gaussian_field((16, 16), Gaussian(2.0), rng=0)  # same parameters, other model
+    gaussian_field((16, 16), Exponential(2.0), spacing=0.5, rng=0)
+    gaussian_field((16, 18), Exponential(2.0), rng=0)
+    gaussian_field((16, 16), Exponential((2.0, 1.0)), rng=0)
+    assert len(calls) == 5
+    amplitude, _ = gaussian_module._amplitude((16, 16), Exponential(2.0), 1.0)
+    assert not amplitude.flags.writeable
+    assert len(calls) == 5
+
+
+def test_amplitude_cache_is_bounded_in_bytes_least_recently_used_out(fresh_cache, monkeypatch):
+    warnings.simplefilter("ignore", ClippedEmbeddingWarning)  # small boxes; reset after
+    calls = counting_embedding(monkeypatch)
+    one_grid = 16 * 9 * 8  # bytes of the amplitudes of a 16 x 16 grid
+    monkeypatch.setattr(gaussian_module, "AMPLITUDE_CACHE_BYTES", 2 * one_grid)
+    first, second, third = Exponential(2.0), Exponential(3.0), Exponential(4.0)
+    for model in (first, second, first, third):  # `second` is now the least recent
+        gaussian_field((16, 16), model, rng=0)
+    assert len(calls) == 3
+    assert len(gaussian_module._amplitudes) == 2
+    gaussian_field((16, 16), first, rng=0)
+    assert len(calls) == 3
+    gaussian_field((16, 16), second, rng=0)
+    assert len(calls) == 4
+    # a grid larger than the whole cache is computed every time and evicts nothing
+    gaussian_field((32, 32), first, rng=0)
+    gaussian_field((32, 32), first, rng=0)
+    assert len(calls) == 6
+    assert len(gaussian_module._amplitudes) == 2
+
+
+def test_clipping_warning_is_given_at_every_call_from_the_cache(fresh_cache):
+    for _ in range(2):
+        with pytest.warns(ClippedEmbeddingWarning) as record:
+            gaussian_field((8, 8), Gaussian(4.0), rng=0)
+        assert record[0].message.excess > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("workers", "error", "message"),
+    [
+        (0, ValueError, "workers must be >= 1 or -1"),
+        (-2, ValueError, "workers must be >= 1 or -1"),
+        (1.5, TypeError, "workers must be an integer or None"),
+        ("2", TypeError, "workers must be an integer or None"),
+    ],
+)
+def test_workers_is_validated(workers, error, message):
+    with pytest.raises(error, match=message):
+        gaussian_field((8, 8), Exponential(1.0), workers=workers)
