@@ -238,13 +238,6 @@ def main() -> None:
         f"a 256³ Gaussian field in {repeated:.2f} s, {repeated / pair[0]:.1f}× one all-core "
         f"FFT pair of that size (which ran {speedup:.1f}× faster than on one core)"
     )
-    speed.add(
-        "gaussian_field 256^3", gaussian, gaussian / fft_pair, "one rfftn + irfftn pair", "<= 2"
-    )
-    record.headline(
-        f"a 256³ Gaussian field in {gaussian:.2f} s, {gaussian / fft_pair:.1f}× one FFT pair "
-        "of that size"
-    )
 
     times, counts = {}, {}
     for n in (10_000, 100_000):

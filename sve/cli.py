@@ -251,7 +251,7 @@ def _solve(args: argparse.Namespace) -> int:
 
         def solve(bc):
             return apparent_conductivity(
-                phases, values, bc=bc, tol=args.tol,
+                phases, values, bc=bc, tol=args.tol, memory_limit=args.memory_limit,
                 discretization=args.discretization, on_failure="flag",
                 preconditioner=args.preconditioner, stop=args.stop,
             )  # fmt: skip
@@ -267,7 +267,14 @@ def _solve(args: argparse.Namespace) -> int:
         name = "stiffness (Mandel notation)"
 
         def solve(bc):
-            return apparent_stiffness(phases, materials, bc=bc, tol=args.tol, on_failure="flag")
+            return apparent_stiffness(
+                phases,
+                materials,
+                bc=bc,
+                tol=args.tol,
+                on_failure="flag",
+                memory_limit=args.memory_limit,
+            )
 
     records = []
     for bc in args.bc or ["periodic"]:
@@ -513,6 +520,11 @@ def _parser() -> argparse.ArgumentParser:
         default="residual",
         help="residual (default) or tensor: stop on the estimated accuracy of the tensor",
     )
+    solve.add_argument(
+        "--memory-limit",
+        help="refuse a solve whose estimated peak exceeds this, e.g. 8GB (default: the "
+        "machine's available memory)",
+    )
     solve.add_argument("--json", action="store_true", help="print the results as JSON")
     solve.set_defaults(func=_solve)
 
@@ -550,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, NotImplementedError) as err:  # bad input, named
+    except (ValueError, TypeError, NotImplementedError, MemoryError) as err:  # named
         print(f"sve {args.command}: error: {err}", file=sys.stderr)
         return 2
 

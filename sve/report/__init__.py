@@ -130,4 +130,3 @@ def write_report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report
         figures={name: out_dir / f"{name}.png" for name in drawn},
         numbers=numbers,
     )
-

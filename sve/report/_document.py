@@ -128,8 +128,7 @@ def _phases(spec: StudySpec) -> str:
         return f"phase conductivities {list(spec.phases)} (phase 0, phase 1)"
     moduli = "; ".join(", ".join(f"{k} = {v:g}" for k, v in p.items()) for p in spec.phases)
     return (
-        f"isotropic phases {moduli} (phase 0, phase 1); statistics of the {spec.modulus} "
-        "modulus"
+        f"isotropic phases {moduli} (phase 0, phase 1); statistics of the {spec.modulus} modulus"
     )
 
 
@@ -198,8 +197,11 @@ def _sampling(spec: StudySpec) -> list[list[str]]:
     if not spec.windows:
         return []
     if spec.image:
-        placement = {"tiles": "non-overlapping tiles", "random": "windows at seeded random "
-                     "positions (they may overlap: their confidence intervals are too narrow)"}
+        placement = {
+            "tiles": "non-overlapping tiles",
+            "random": "windows at seeded random "
+            "positions (they may overlap: their confidence intervals are too narrow)",
+        }
         return [[f"Sampling: every SVE of size L is one of the {placement[spec.window_placement]}"
                  f" of edge L of the measured image {spec.medium['image']} "
                  f"({' x '.join(map(str, spec.medium['image_shape']))} voxels of "
@@ -207,8 +209,6 @@ def _sampling(spec: StudySpec) -> list[list[str]]:
                  "they are one realization: their spread is the uncertainty of this "
                  "image, not of the medium"]]  # fmt: skip
     return [[f"Sampling: {_SAMPLING[spec.sampling_mode]} of {spec.parent_size} voxels a side"]]
-
-
 
 
 def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
@@ -229,8 +229,10 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
                 ]
             )
     bounds = [
-        [f"Voigt (arithmetic mean) {fmt(numbers['voigt'], '.5g')}, Reuss (harmonic mean) "
-         f"{fmt(numbers['reuss'], '.5g')}"],
+        [
+            f"Voigt (arithmetic mean) {fmt(numbers['voigt'], '.5g')}, Reuss (harmonic mean) "
+            f"{fmt(numbers['reuss'], '.5g')}"
+        ],
     ]
     if np.isfinite(float(numbers["hs_lower"])):
         bounds.append([f"Hashin–Shtrikman ({spec.ndim}-D) [{fmt(numbers['hs_lower'], '.5g')}, "
@@ -256,8 +258,13 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block(
             "table",
             header=[
-                "bc", "L [voxel]", "L / ℓ", "n", f"mean {numbers.attrs['quantity']}",
-                f"{conf} % CI", "variance",
+                "bc",
+                "L [voxel]",
+                "L / ℓ",
+                "n",
+                f"mean {numbers.attrs['quantity']}",
+                f"{conf} % CI",
+                "variance",
             ],  # fmt: skip
             rows=rows,
         ),
@@ -469,7 +476,10 @@ def _variance_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block(
             "table",
             header=[
-                "bc", "α", f"{conf} % interval", f"integral range A{_unit(unit, d)}",
+                "bc",
+                "α",
+                f"{conf} % interval",
+                f"integral range A{_unit(unit, d)}",
                 f"{conf} % interval",
             ],  # fmt: skip
             rows=rows,
@@ -586,8 +596,10 @@ def _provenance(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Bl
     status = ds["status"].values
     ok = ds["iterations"].where(ds["status"] == STATUS["ok"])
     items = [
-        [f"Seed entropy {ds.attrs.get('seed_entropy', spec.seed)}; seeding: "
-         f"{ds.attrs.get('seeding_scheme', 'unknown')}"],
+        [
+            f"Seed entropy {ds.attrs.get('seed_entropy', spec.seed)}; seeding: "
+            f"{ds.attrs.get('seeding_scheme', 'unknown')}"
+        ],
         [f"Versions: {versions or 'unknown'}"],
         [
             f"Total solver wall time: {fmt(numbers['wall_time'], '.1f')} s over "
@@ -601,7 +613,12 @@ def _provenance(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Bl
             Block(
                 "table",
                 header=[
-                    "run started", "finished", "wall time [s]", "workers", "scheduler", "tasks",
+                    "run started",
+                    "finished",
+                    "wall time [s]",
+                    "workers",
+                    "scheduler",
+                    "tasks",
                     "failed",
                 ],  # fmt: skip
                 rows=[
@@ -660,9 +677,17 @@ def _ergodicity_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
             ),
             Block(
                 "table",
-                header=["size [voxel]", "bc", "windows", "windows mean / variance",
-                        "independent", "independent mean / variance", "p (Welch t)",
-                        "p (F)", "p"],
+                header=[
+                    "size [voxel]",
+                    "bc",
+                    "windows",
+                    "windows mean / variance",
+                    "independent",
+                    "independent mean / variance",
+                    "p (Welch t)",
+                    "p (F)",
+                    "p",
+                ],
                 rows=rows,
             ),  # fmt: skip
         ]
@@ -680,8 +705,12 @@ def _ergodicity_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         blocks.append(
             Block(
                 "table",
-                header=[f"parent corner window edge{unit}", "phase-1 fraction",
-                        f"band around φ = {spec.volume_fraction:g}", "inside"],
+                header=[
+                    f"parent corner window edge{unit}",
+                    "phase-1 fraction",
+                    f"band around φ = {spec.volume_fraction:g}",
+                    "inside",
+                ],
                 rows=rows,
             )  # fmt: skip
         )
@@ -754,12 +783,15 @@ def _tortuosity_section(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
                 rows.append([str(bc), str(int(size)), str(int(axis)), fraction, tau])
     return [
         Block("h2", "Percolation and tortuosity"),
-        Block("p", "Tortuosity factor τ = φ·D0/D_eff in TauFactor's convention (φ the mean "
-              "conducting fraction, D0 the conducting phase's conductivity, D_eff the mean "
-              "apparent diagonal conductivity along the axis); windows that do not percolate "
-              "along the axis count as zero conductivity, so τ is never averaged over "
-              "infinite values. Percolating: the fraction of the solved windows with a "
-              "conducting path between the two faces normal to the axis."),  # fmt: skip
+        Block(
+            "p",
+            "Tortuosity factor τ = φ·D0/D_eff in TauFactor's convention (φ the mean "
+            "conducting fraction, D0 the conducting phase's conductivity, D_eff the mean "
+            "apparent diagonal conductivity along the axis); windows that do not percolate "
+            "along the axis count as zero conductivity, so τ is never averaged over "
+            "infinite values. Percolating: the fraction of the solved windows with a "
+            "conducting path between the two faces normal to the axis.",
+        ),  # fmt: skip
         Block("table", header=["bc", "L [voxel]", "axis", "percolating", "τ"], rows=rows),
     ]
 
@@ -838,9 +870,7 @@ def _inline(text: str) -> str:
     escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
     escaped = re.sub(r"(?<![\w*])\*(?!\s)(.+?)\*", r"<em>\1</em>", escaped)
     # relative links to other pages of a report folder: [text](folder/page.html)
-    escaped = re.sub(
-        r"\[([^\]]+)\]\(([\w./-]+\.(?:html|md))\)", r'<a href="\2">\1</a>', escaped
-    )
+    escaped = re.sub(r"\[([^\]]+)\]\(([\w./-]+\.(?:html|md))\)", r'<a href="\2">\1</a>', escaped)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
 
 
@@ -891,7 +921,7 @@ def to_html(blocks: list[Block], images: dict[str, bytes]) -> str:
         elif block.kind == "code":
             body.append(f"<pre><code>{html.escape(block.text)}</code></pre>")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"

@@ -66,6 +66,7 @@ def summarized(spec: StudySpec) -> str:
     """The key of :data:`PROPERTY` and :data:`QUANTITY` of a study."""
     return "conductivity" if spec.property == "conductivity" else spec.modulus
 
+
 #: Confidence level of every interval in the report.
 CONFIDENCE = 0.95
 
@@ -241,10 +242,7 @@ def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
         for n in RVE_REALIZATIONS:
             if kanit is None:
                 rve = xr.Dataset(
-                    {
-                        name: nan_bc
-                        for name in ("rve_volume", "rve_volume_low", "rve_volume_high")
-                    }
+                    {name: nan_bc for name in ("rve_volume", "rve_volume_low", "rve_volume_high")}
                 )
                 rve["rve_length"] = nan_bc
                 rve["extrapolated"] = xr.zeros_like(nan_bc, dtype=bool)

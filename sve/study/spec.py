@@ -1195,8 +1195,10 @@ def _image_sampling(
     if placement not in WINDOW_PLACEMENTS:
         raise SpecError(f"sampling.windows must be one of {WINDOW_PLACEMENTS}, got {placement!r}")
     precision = sampling.get("target_precision", 0.05)
-    if isinstance(precision, bool) or not isinstance(precision, int | float) or not (
-        0 < precision < 1
+    if (
+        isinstance(precision, bool)
+        or not isinstance(precision, int | float)
+        or not (0 < precision < 1)
     ):
         raise SpecError(
             f"sampling.target_precision must be a number in (0, 1) (relative), got {precision!r}"

@@ -57,6 +57,7 @@ __all__ = [
     "generate_window",
 ]
 
+
 def generate_sve(
     spec: StudySpec, size: int, realization: int, sampling: str | None = None
 ) -> np.ndarray:

@@ -260,3 +260,12 @@ def test_image_options_errors_name_the_option(tmp_path, capsys, argv, message):
     np.save(tmp_path / "labels.npy", image)
     assert main(["representativity", str(tmp_path / "labels.npy"), *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_solve_refuses_what_does_not_fit_the_memory_limit(tmp_path, capsys):
+    image = np.zeros((64, 64, 64), np.int8)
+    image[:, :, 32:] = 1
+    np.save(tmp_path / "big.npy", image)
+    argv = ["solve", str(tmp_path / "big.npy"), "--conductivity", "1,2", "--memory-limit", "1MB"]
+    assert main(argv) == 2
+    assert "memory" in capsys.readouterr().err.lower()

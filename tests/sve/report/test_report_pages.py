@@ -186,9 +186,11 @@ def test_html_page_renders_in_headless_chromium(written, tmp_path):
     chromium = _chromium()
     html = written.html.read_text()
     assert "http://" not in html and "https://" not in html  # nothing to fetch
-    probed = html.replace("script-src", "").replace(
-        "default-src 'none'", "default-src 'none'; script-src 'unsafe-inline'"
-    ).replace("<head>", "<head>\n" + PROBE, 1)
+    probed = (
+        html.replace("script-src", "")
+        .replace("default-src 'none'", "default-src 'none'; script-src 'unsafe-inline'")
+        .replace("<head>", "<head>\n" + PROBE, 1)
+    )
     copy = tmp_path / "probed.html"
     copy.write_text(probed)
     result = _browse(chromium, copy, tmp_path / "profile1", "--dump-dom")

@@ -321,8 +321,12 @@ def test_random_laminate_draws_layers_of_whole_cells():
     from sve.study.tasks import generate_sve
 
     data = base()
-    data["medium"] = {"generator": "random_laminate", "ndim": 3, "volume_fraction": 0.4,
-                      "cell_size": 2}
+    data["medium"] = {
+        "generator": "random_laminate",
+        "ndim": 3,
+        "volume_fraction": 0.4,
+        "cell_size": 2,
+    }
     phases = generate_sve(load_spec(data), 16, 3)
     layers = phases[:, 0, 0]
     # constant across axis 0 (layers normal to it), whole cells of 2 voxels along it
