@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sve._validation import (
+    SYMMETRY_TOLERANCE,
     check_choice,
     check_integer,
     check_phases,
@@ -35,9 +36,6 @@ from sve.solvers.result import ConvergenceError, StiffnessResult
 
 IMPLEMENTED_BCS = ("kinematic", "periodic", "static", "mixed")
 _ON_FAILURE = ("raise", "flag")
-# Relative asymmetry of an input stiffness accepted as round-off of its computation
-# (e.g. rotate_tensor): far above 1e-16, far below any physical anisotropy.
-_SYMMETRY_TOLERANCE = 1e-10
 # An apparent stiffness whose smallest eigenvalue is below this fraction of its norm is
 # singular (a solid that does not carry some load: round-off or solver error only).
 _SINGULAR = 1e-10
@@ -427,7 +425,7 @@ def _materials(phases: np.ndarray, stiffness) -> tuple[np.ndarray, np.ndarray]:
     for index, matrix in enumerate(stack):
         name = "stiffness (a voxel matrix)" if per_voxel else f"stiffness[{index}]"
         norm = np.linalg.norm(matrix)
-        if np.linalg.norm(matrix - matrix.T) > _SYMMETRY_TOLERANCE * max(norm, 1e-300):
+        if np.linalg.norm(matrix - matrix.T) > SYMMETRY_TOLERANCE * max(norm, 1e-300):
             raise ValueError(f"{name} must be symmetric, got asymmetry {matrix - matrix.T!r}")
         if norm == 0.0:
             continue  # a void
