@@ -319,6 +319,32 @@ def test_windows_are_read_lazily(tmp_path, monkeypatch):
     assert len(set(read)) < 16  # the image has 16 slices; the study read 9 of them
 
 
+def test_zarr_windows_read_only_their_chunks(tmp_path, monkeypatch):
+    """A Zarr image: the solves of a study fetch only the chunks their windows span."""
+    zarr = pytest.importorskip("zarr")
+    labels = level_cut((16, 8, 8))
+    spec = load_spec(spec_data(write(labels, tmp_path, "zarr"), sizes=[4], realizations=3))
+    fetched = []
+
+    class CountingStore(zarr.storage.LocalStore):
+        async def get(self, key, prototype, byte_range=None):
+            if "/c/" in key:  # a chunk, not metadata
+                fetched.append(key)
+            return await super().get(key, prototype, byte_range)
+
+    original = zarr.open
+    monkeypatch.setattr(zarr, "open", lambda path, mode: original(
+        store=CountingStore(path, read_only=True), mode=mode))  # fmt: skip
+    image_module._cached_source.cache_clear()
+    solve_batch(spec, 4, range(3))
+    spanned = set()
+    for w in range(3):
+        origin = window_origin(spec, 4, w)
+        assert all(o % 4 == 0 for o in origin)  # tiles: each one chunk of edge 4
+        spanned.add("seg/c/" + "/".join(str(o // 4) for o in origin))
+    assert set(fetched) == spanned and len(fetched) == 3  # 3 of the 16 chunks, once each
+
+
 # ----------------------------------------------------------------- void phases
 
 
