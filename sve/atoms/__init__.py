@@ -23,6 +23,7 @@ from sve.atoms.chain import (
     chain_stress,
 )
 from sve.atoms.potentials import Harmonic, LennardJones, Morse, PairPotential, get_potential
+from sve.atoms.relaxation import broken_chain_stretch, stretch_chain
 from sve.atoms.triangular import (
     TriangularStability,
     triangular_bonds,
@@ -42,6 +43,7 @@ __all__ = [
     "Morse",
     "PairPotential",
     "TriangularStability",
+    "broken_chain_stretch",
     "chain_dispersion",
     "chain_energy_density",
     "chain_modulus",
@@ -49,6 +51,7 @@ __all__ = [
     "chain_stability",
     "chain_stress",
     "get_potential",
+    "stretch_chain",
     "triangular_bonds",
     "triangular_dispersion",
     "triangular_elastic_constants",
