@@ -23,6 +23,11 @@ from sve.atoms.chain import (
     chain_stress,
 )
 from sve.atoms.potentials import Harmonic, LennardJones, Morse, PairPotential, get_potential
+from sve.atoms.random_chain import (
+    harmonic_chain_stiffness,
+    random_chain_scaling,
+    random_chain_study,
+)
 from sve.atoms.relaxation import broken_chain_stretch, stretch_chain
 from sve.atoms.triangular import (
     TriangularStability,
@@ -51,6 +56,9 @@ __all__ = [
     "chain_stability",
     "chain_stress",
     "get_potential",
+    "harmonic_chain_stiffness",
+    "random_chain_scaling",
+    "random_chain_study",
     "stretch_chain",
     "triangular_bonds",
     "triangular_dispersion",
