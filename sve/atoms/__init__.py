@@ -22,6 +22,7 @@ from sve.atoms.chain import (
     chain_stability,
     chain_stress,
 )
+from sve.atoms.plots import plot_chain_relaxation, plot_dispersion
 from sve.atoms.potentials import Harmonic, LennardJones, Morse, PairPotential, get_potential
 from sve.atoms.random_chain import (
     harmonic_chain_stiffness,
@@ -57,6 +58,8 @@ __all__ = [
     "chain_stress",
     "get_potential",
     "harmonic_chain_stiffness",
+    "plot_chain_relaxation",
+    "plot_dispersion",
     "random_chain_scaling",
     "random_chain_study",
     "stretch_chain",
