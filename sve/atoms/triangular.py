@@ -402,20 +402,6 @@ class TriangularStability:
     shells: int
 
 
-def _loading(loading, stretch):
-    if loading == "equibiaxial":
-        return np.diag([stretch, stretch])
-    return np.diag([stretch, 1.0])
-
-
-def _acoustic_minimum(potential, F, shells, directions=180):
-    angles = np.linspace(0.0, np.pi, directions, endpoint=False)
-    N = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    A = triangular_tangent(potential, F, shells=shells)
-    Q = np.einsum("iJkL,nJ,nL->nik", A, N, N)
-    return float(np.linalg.eigvalsh(Q)[:, 0].min())
-
-
 def triangular_stability(
     potential: object,
     *,
@@ -474,30 +460,46 @@ def triangular_stability(
     k, norm = k[keep], norm[keep]
     area = np.sqrt(3.0) / 2.0 * a0**2
 
+    angles = np.linspace(0.0, np.pi, 180, endpoint=False)
+    directions = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+    def gradients(stretch):
+        stretch = np.atleast_1d(stretch)
+        F = np.zeros(stretch.shape + (2, 2))
+        F[:, 0, 0] = stretch
+        F[:, 1, 1] = stretch if loading == "equibiaxial" else 1.0
+        return F
+
     def lattice(stretch):
-        D = _dynamical(potential, _loading(loading, stretch), k, shells, 1.0)
-        w2 = np.linalg.eigvalsh(D)[:, 0] / norm
-        i = int(np.argmin(w2))
-        return float(w2[i]), i
+        """Lowest branch over the grid, scaled; (values per stretch, argmin per stretch)."""
+        D = _dynamical(potential, gradients(stretch), k, shells, 1.0)
+        w2 = np.linalg.eigvalsh(D)[..., 0] / norm
+        return w2.min(axis=-1), w2.argmin(axis=-1)
 
     def acoustic(stretch):
-        return area * _acoustic_minimum(potential, _loading(loading, stretch), shells) / len(bonds)
+        A = triangular_tangent(potential, gradients(stretch), shells=shells)
+        Q = np.einsum("...iJkL,nJ,nL->...nik", A, directions, directions)
+        return area * np.linalg.eigvalsh(Q)[..., 0].min(axis=-1) / len(bonds)
 
     def first_root(function):
         stretches = np.linspace(1.0, stretch_max, 301)
-        values = np.array([function(s) for s in stretches])
+        values = function(stretches)
         if values[0] <= 0:
             raise ValueError("the lattice is unstable at its stress-free spacing")
         below = np.flatnonzero(values <= 0)
         if not below.size:
             return np.inf
         j = below[0]
-        return float(optimize.brentq(function, stretches[j - 1], stretches[j], xtol=1e-13))
+        return float(
+            optimize.brentq(
+                lambda s: float(function(s)[0]), stretches[j - 1], stretches[j], xtol=1e-13
+            )
+        )
 
     lambda_acoustic = first_root(acoustic)
     lambda_lattice = first_root(lambda s: lattice(s)[0])
     if lambda_lattice < lambda_acoustic:
-        wavevector = tuple(float(v) for v in k[lattice(lambda_lattice)[1]])
+        wavevector = tuple(float(v) for v in k[int(lattice(lambda_lattice)[1][0])])
         critical = lambda_lattice
     else:
         wavevector, critical = (0.0, 0.0), lambda_acoustic
