@@ -21,6 +21,7 @@ from sve.atoms.chain import (
     chain_spacing,
     chain_stability,
     chain_stress,
+    resolve_neighbours,
 )
 from sve.atoms.plots import plot_chain_relaxation, plot_dispersion
 from sve.atoms.potentials import Harmonic, LennardJones, Morse, PairPotential, get_potential
@@ -62,6 +63,7 @@ __all__ = [
     "plot_dispersion",
     "random_chain_scaling",
     "random_chain_study",
+    "resolve_neighbours",
     "stretch_chain",
     "triangular_bonds",
     "triangular_dispersion",

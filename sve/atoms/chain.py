@@ -33,6 +33,7 @@ __all__ = [
     "chain_spacing",
     "chain_stability",
     "chain_stress",
+    "resolve_neighbours",
 ]
 
 
@@ -40,16 +41,52 @@ def _orders(n_neighbours: int) -> np.ndarray:
     return np.arange(1, n_neighbours + 1, dtype=np.float64)
 
 
-def chain_spacing(potential: object, *, n_neighbours: int = 1) -> float:
+def resolve_neighbours(potential: object, n_neighbours: int | None) -> int:
+    """The number of neighbours: `n_neighbours` checked, or, for None, all within the cutoff.
+
+    With None, the neighbours counted are those closer than ``potential.cutoff``
+    at the chain's own stress-free spacing, found by iterating n -> floor(cutoff / a0(n))
+    from 1 until it no longer grows (attractive tails pull the chain in as
+    neighbours join). Neighbours farther than the cutoff at the reference spacing
+    are left out even where a compression would bring them inside it.
+
+    Examples
+    --------
+    >>> from sve.atoms import LennardJones
+    >>> resolve_neighbours(LennardJones(cutoff=2.5), None)
+    2
+    >>> resolve_neighbours(LennardJones(cutoff=3.36), None)  # 3.36 / a0(2) = 3.001
+    3
+    """
+    if n_neighbours is not None:
+        return check_neighbours(n_neighbours)
+    potential = check_potential(potential)
+    if not np.isfinite(potential.cutoff):
+        raise ValueError(
+            "n_neighbours=None takes every neighbour within the potential's cutoff, "
+            f"but {potential!r} has none: give n_neighbours or a cutoff"
+        )
+    n = 1
+    for _ in range(10_000):
+        grown = max(int(np.floor(potential.cutoff / chain_spacing(potential, n_neighbours=n))), 1)
+        if grown <= n:
+            return n
+        n = grown
+    raise ValueError(f"no stable neighbour count within cutoff {potential.cutoff!r}")
+
+
+def chain_spacing(potential: object, *, n_neighbours: int | None = 1) -> float:
     r"""Stress-free spacing :math:`a_0` of an infinite chain with `n_neighbours` neighbours.
 
     Parameters
     ----------
     potential : str or pair potential
         A :mod:`sve.atoms.potentials` object or a name (``"lj"``, ...).
-    n_neighbours : int, default 1
+    n_neighbours : int or None, default 1
         Neighbours each atom interacts with on each side (>= 1); the
-        potential's cutoff may switch farther ones off.
+        potential's cutoff may switch farther ones off. None: every
+        neighbour within the potential's cutoff at the stress-free spacing
+        (:func:`resolve_neighbours`).
 
     Returns
     -------
@@ -81,7 +118,7 @@ def chain_spacing(potential: object, *, n_neighbours: int = 1) -> float:
     1.1193
     """
     potential = check_potential(potential)
-    n = _orders(check_neighbours(n_neighbours))
+    n = _orders(resolve_neighbours(potential, n_neighbours))
 
     def force(a):
         return float(np.sum(n * potential.dphi(n * a)))
@@ -105,7 +142,7 @@ def chain_spacing(potential: object, *, n_neighbours: int = 1) -> float:
 
 def _bond_terms(potential, stretch, n_neighbours, which):
     potential = check_potential(potential)
-    n_neighbours = check_neighbours(n_neighbours)
+    n_neighbours = resolve_neighbours(potential, n_neighbours)
     stretch = check_stretch(stretch)
     a0 = chain_spacing(potential, n_neighbours=n_neighbours)
     n = _orders(n_neighbours)
@@ -113,7 +150,7 @@ def _bond_terms(potential, stretch, n_neighbours, which):
     return getattr(potential, which)(r), n, a0
 
 
-def chain_energy_density(potential: object, stretch: object, *, n_neighbours: int = 1):
+def chain_energy_density(potential: object, stretch: object, *, n_neighbours: int | None = 1):
     r"""Cauchy–Born strain-energy density :math:`W(\lambda)` per unit reference length.
 
     Parameters
@@ -122,8 +159,9 @@ def chain_energy_density(potential: object, stretch: object, *, n_neighbours: in
         The pair potential (object or name).
     stretch : float or array_like
         Macroscopic stretch :math:`\lambda > 0` (1: the stress-free chain).
-    n_neighbours : int, default 1
-        Neighbours on each side (>= 1).
+    n_neighbours : int or None, default 1
+        Neighbours on each side (>= 1), or None for all within the
+        potential's cutoff (:func:`resolve_neighbours`).
 
     Returns
     -------
@@ -140,7 +178,7 @@ def chain_energy_density(potential: object, stretch: object, *, n_neighbours: in
     return phi.sum(axis=-1) / a0
 
 
-def chain_stress(potential: object, stretch: object, *, n_neighbours: int = 1):
+def chain_stress(potential: object, stretch: object, *, n_neighbours: int | None = 1):
     r"""Cauchy–Born stress :math:`W'(\lambda) = \sum_n n \varphi'(n \lambda a_0)` (a force).
 
     Parameters
@@ -149,8 +187,9 @@ def chain_stress(potential: object, stretch: object, *, n_neighbours: int = 1):
         The pair potential (object or name).
     stretch : float or array_like
         Macroscopic stretch :math:`\lambda > 0`.
-    n_neighbours : int, default 1
-        Neighbours on each side (>= 1).
+    n_neighbours : int or None, default 1
+        Neighbours on each side (>= 1), or None for all within the
+        potential's cutoff (:func:`resolve_neighbours`).
 
     Returns
     -------
@@ -167,7 +206,7 @@ def chain_stress(potential: object, stretch: object, *, n_neighbours: int = 1):
     return (n * dphi).sum(axis=-1)
 
 
-def chain_modulus(potential: object, stretch: object, *, n_neighbours: int = 1):
+def chain_modulus(potential: object, stretch: object, *, n_neighbours: int | None = 1):
     r"""Cauchy–Born tangent modulus :math:`W''(\lambda) = \sum_n n^2 a_0 \varphi''(n\lambda a_0)`.
 
     Parameters
@@ -176,8 +215,9 @@ def chain_modulus(potential: object, stretch: object, *, n_neighbours: int = 1):
         The pair potential (object or name).
     stretch : float or array_like
         Macroscopic stretch :math:`\lambda > 0`.
-    n_neighbours : int, default 1
-        Neighbours on each side (>= 1).
+    n_neighbours : int or None, default 1
+        Neighbours on each side (>= 1), or None for all within the
+        potential's cutoff (:func:`resolve_neighbours`).
 
     Returns
     -------
@@ -200,7 +240,7 @@ def chain_dispersion(
     stretch: object,
     q: object = None,
     *,
-    n_neighbours: int = 1,
+    n_neighbours: int | None = 1,
     mass: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Phonon dispersion :math:`\omega^2(q)` of the uniformly stretched chain.
@@ -215,8 +255,9 @@ def chain_dispersion(
         Reduced wavenumbers :math:`q = k a_0` (phase per atom, radians);
         by default 257 points over the half Brillouin zone :math:`[0, \pi]`
         (:math:`\omega^2` is even and :math:`2\pi`-periodic in q).
-    n_neighbours : int, default 1
-        Neighbours on each side (>= 1).
+    n_neighbours : int or None, default 1
+        Neighbours on each side (>= 1), or None for all within the
+        potential's cutoff (:func:`resolve_neighbours`).
     mass : float, default 1.0
         Mass of an atom (mass units), > 0.
 
@@ -323,7 +364,7 @@ def _ratio_weights(n: np.ndarray, q: np.ndarray) -> np.ndarray:
 def chain_stability(
     potential: object,
     *,
-    n_neighbours: int = 1,
+    n_neighbours: int | None = 1,
     stretch_max: float = 2.0,
     points: int = 513,
 ) -> ChainStability:
@@ -333,8 +374,9 @@ def chain_stability(
     ----------
     potential : str or pair potential
         The pair potential (object or name).
-    n_neighbours : int, default 1
-        Neighbours on each side (>= 1).
+    n_neighbours : int or None, default 1
+        Neighbours on each side (>= 1), or None for all within the
+        potential's cutoff (:func:`resolve_neighbours`).
     stretch_max : float, default 2.0
         Largest stretch searched (> 1).
     points : int, default 513
@@ -380,7 +422,7 @@ def chain_stability(
     ('long-wave', True)
     """
     potential = check_potential(potential)
-    n_neighbours = check_neighbours(n_neighbours)
+    n_neighbours = resolve_neighbours(potential, n_neighbours)
     stretch_max = check_real(stretch_max, "stretch_max", 1.0, np.inf)
     from sve._validation import check_integer
 

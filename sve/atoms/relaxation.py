@@ -15,8 +15,8 @@ import xarray as xr
 from scipy import linalg, optimize
 
 from sve._validation import check_integer, check_positive, check_real
-from sve.atoms._checks import check_neighbours, check_stretch
-from sve.atoms.chain import chain_spacing, chain_stability, chain_stress
+from sve.atoms._checks import check_stretch
+from sve.atoms.chain import chain_spacing, chain_stability, chain_stress, resolve_neighbours
 from sve.atoms.potentials import check_potential
 
 __all__ = ["broken_chain_stretch", "stretch_chain"]
@@ -162,9 +162,10 @@ def stretch_chain(
         one relaxed from the affine chain.
     bonds : int, default 50
         Reference spacings in the chain (>= 2 ``n_neighbours`` + 1).
-    n_neighbours : int, default 1
-        Neighbours on each side (>= 1); that many atoms are clamped at each
-        end.
+    n_neighbours : int or None, default 1
+        Neighbours on each side (>= 1; None: all within the potential's
+        cutoff, :func:`sve.atoms.resolve_neighbours`); that many atoms are
+        clamped at each end.
     perturbation : float, default 1e-6
         Standard deviation of the Gaussian displacement added to the free
         atoms before each relaxation, in units of :math:`a_0` (>= 0).
@@ -218,7 +219,7 @@ def stretch_chain(
     [False, False, True]
     """
     potential = check_potential(potential)
-    n_neighbours = check_neighbours(n_neighbours)
+    n_neighbours = resolve_neighbours(potential, n_neighbours)
     bonds = check_integer(bonds, "bonds", 2 * n_neighbours + 1)
     stretches = check_stretch(stretches, "stretches")
     if stretches.ndim != 1 or stretches.size < 1:

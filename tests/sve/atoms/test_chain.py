@@ -18,6 +18,7 @@ from sve.atoms import (
     chain_stability,
     chain_stress,
     get_potential,
+    resolve_neighbours,
 )
 
 LAMBDA_C = (13.0 / 7.0) ** (1.0 / 6.0)
@@ -157,3 +158,15 @@ def test_cutoff_switches_farther_neighbours_off():
     cut = LennardJones(cutoff=1.5)
     assert chain_spacing(cut, n_neighbours=3) == pytest.approx(2 ** (1 / 6), rel=1e-15)
     assert chain_stability(cut, n_neighbours=3).mode == "all"
+
+
+def test_none_takes_every_neighbour_within_the_cutoff():
+    # a0(1) = 1.12246, a0(2) = 1.11961, a0(3) = 1.11936: a cutoff of 3.36 holds 2 neighbours
+    # at a0(1) (2.993) but 3 at a0(2) (3.001), and still 3 at a0(3)
+    lj = LennardJones(cutoff=3.36)
+    assert resolve_neighbours(lj, None) == 3
+    assert chain_spacing(lj, n_neighbours=None) == chain_spacing(lj, n_neighbours=3)
+    assert chain_stability(lj, n_neighbours=None).n_neighbours == 3
+    assert resolve_neighbours(LennardJones(cutoff=1.5), None) == 1
+    with pytest.raises(ValueError, match="n_neighbours=None"):
+        resolve_neighbours(LennardJones(), None)
