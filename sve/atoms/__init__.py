@@ -4,10 +4,10 @@ Pair potentials (Lennard-Jones, Morse, harmonic, or a user's with its
 derivatives); the Cauchy–Born energy, stress and tangent of a 1-D chain
 (nearest and farther neighbours) and of the 2-D triangular lattice, each at
 its own stress-free spacing; the phonon dispersion of the uniformly deformed
-lattice and the stretch where its first mode goes soft; a finite chain
-stretched quasi-statically and relaxed atom by atom, against Cauchy–Born;
-and a chain of random bond stiffnesses as a 1-D SVE, run through the
-variance-scaling estimators of :mod:`sve.statistics`. Layer 5: imports
+lattice and the stretch where its first mode goes soft; a finite chain and a
+triangular patch stretched quasi-statically and relaxed atom by atom, against
+Cauchy–Born; and a chain of random bond stiffnesses as a 1-D SVE, run through
+the variance-scaling estimators of :mod:`sve.statistics`. Layer 5: imports
 ``sve.statistics`` and below, never Dask or the study layer.
 """
 
@@ -23,6 +23,7 @@ from sve.atoms.chain import (
     chain_stress,
     resolve_neighbours,
 )
+from sve.atoms.patch import stretch_patch
 from sve.atoms.plots import plot_chain_relaxation, plot_dispersion
 from sve.atoms.potentials import Harmonic, LennardJones, Morse, PairPotential, get_potential
 from sve.atoms.random_chain import (
@@ -65,6 +66,7 @@ __all__ = [
     "random_chain_study",
     "resolve_neighbours",
     "stretch_chain",
+    "stretch_patch",
     "triangular_bonds",
     "triangular_dispersion",
     "triangular_elastic_constants",

@@ -116,7 +116,8 @@ def _relax(chain, start, clamped, gtol, max_iterations, scale, unit):
             damped = H.copy()
             damped[-1] += mu
             try:
-                step = -linalg.solveh_banded(damped, gradient)
+                factor = linalg.cholesky_banded(damped)  # LinAlgError: not positive definite
+                step = -linalg.cho_solve_banded((factor, False), gradient)
             except linalg.LinAlgError:
                 mu = max(4.0 * mu, 1e-6 * top)
                 continue
@@ -197,7 +198,7 @@ def stretch_chain(
     Each step starts from the previous minimum mapped affinely,
     :math:`x_i \to x_i \lambda_{k}/\lambda_{k-1}`, plus the perturbation;
     damped Newton steps with the exact banded Hessian
-    (:func:`scipy.linalg.solveh_banded`, Levenberg–Marquardt damping where
+    (:func:`scipy.linalg.cholesky_banded`, Levenberg–Marquardt damping where
     it is not positive definite) bring it to a stationary point within
     `gtol`. If the Hessian there is not positive definite (the uniform state
     past :math:`\lambda_c` is a saddle), the state is pushed down along the
