@@ -102,6 +102,9 @@ def plot_chain_relaxation(ds: xr.Dataset):
     ax.plot(stretch, ds["cauchy_born_stress"], "-", color="gray", label="Cauchy–Born W′(λ)")
     ax.plot(stretch, ds["stress"], "o", ms=3, label=f"relaxed chain, {ds.attrs['bonds']} bonds")
     ax.axvline(ds.attrs["critical_stretch"], color="C3", ls=":", label="λc (first soft phonon)")
+    broken = ds.attrs.get("broken_stretch", np.nan)
+    if np.isfinite(broken):
+        ax.axvline(broken, color="C2", ls="--", label="a broken chain has less energy")
     ax.set_xlabel("stretch λ")
     ax.set_ylabel("force (energy / length)")
     ax.legend(fontsize=8)

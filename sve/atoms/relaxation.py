@@ -141,6 +141,15 @@ def _relax(chain, start, clamped, gtol, max_iterations, scale, unit):
     return free, residual, iteration, False
 
 
+def _broken_or_nan(potential, bonds, n_neighbours) -> float:
+    if n_neighbours != 1:
+        return np.nan
+    try:
+        return float(broken_chain_stretch(potential, bonds))
+    except ValueError:  # a potential without a broken state (harmonic)
+        return np.nan
+
+
 def stretch_chain(
     potential: object,
     stretches: object,
@@ -191,7 +200,11 @@ def stretch_chain(
         ``iterations``; ``positions`` (stretch, atom). Attributes: ``bonds``,
         ``n_neighbours``, ``spacing`` :math:`a_0`, ``critical_stretch``
         (:func:`chain_stability`), ``departure_stretch`` (the first stretch
-        whose relaxed chain is localized, NaN if none).
+        whose relaxed chain is localized, NaN if none) and, beside them,
+        ``broken_stretch``: where a chain of as many bonds with one broken
+        bond first has less energy than the uniform one
+        (:func:`broken_chain_stretch`; nearest neighbours and potentials
+        that vanish at large distances only, NaN otherwise).
 
     Notes
     -----
@@ -291,6 +304,7 @@ def stretch_chain(
         spacing=a0,
         critical_stretch=chain_stability(potential, n_neighbours=n_neighbours).stretch,
         departure_stretch=departure,
+        broken_stretch=_broken_or_nan(potential, bonds, n_neighbours),
         perturbation=perturbation,
         gtol=gtol,
     )

@@ -42,6 +42,9 @@ def _check_against_cauchy_born(ds):
 def test_relaxed_lj_chain_follows_cauchy_born_until_lambda_c_then_breaks():
     ds = stretch_chain("lj", STRETCHES, bonds=50, rng=2026)
     _check_against_cauchy_born(ds)
+    # metastable window: a broken chain of 50 bonds has less energy from 1.0255 on
+    assert ds.attrs["broken_stretch"] == broken_chain_stretch("lj", 50)
+    assert 1.0 < ds.attrs["broken_stretch"] < ds.attrs["critical_stretch"] - 0.05
     # one broken bond: the longest holds the excess length, the others are near a0
     last = ds.isel(stretch=-1)
     gaps = np.diff(last["positions"].values) / ds.attrs["spacing"]
