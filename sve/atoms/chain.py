@@ -349,15 +349,16 @@ class ChainStability:
 
 
 def _ratio_weights(n: np.ndarray, q: np.ndarray) -> np.ndarray:
-    r"""(1 - cos n q) / (1 - cos q), with its limit n² at q = 0; shape (n, q)."""
-    q = np.atleast_1d(q)
+    r"""(1 - cos n q) / (1 - cos q) = (sin(n q/2) / sin(q/2))², n² at q = 0; shape (n, q).
+
+    The sine form has no cancellation at small q.
+    """
+    q = np.atleast_1d(np.asarray(q, dtype=np.float64))
     out = np.empty((n.size, q.size))
-    small = np.abs(q) < 1e-6
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[:, ~small] = (1.0 - np.cos(np.multiply.outer(n, q[~small]))) / (
-            1.0 - np.cos(q[~small])
-        )
-    out[:, small] = n[:, None] ** 2 * (1 - (n[:, None] ** 2 - 1) * q[small] ** 2 / 12.0)
+    zero = q == 0.0
+    half = 0.5 * q[~zero]
+    out[:, ~zero] = (np.sin(np.multiply.outer(n, half)) / np.sin(half)) ** 2
+    out[:, zero] = n[:, None] ** 2
     return out
 
 
