@@ -16,7 +16,9 @@ from sve.atoms.potentials import check_potential
 __all__ = ["plot_chain_relaxation", "plot_dispersion"]
 
 
-def plot_dispersion(potential: object, stretches: object = None, *, n_neighbours: int = 1):
+def plot_dispersion(
+    potential: object, stretches: object = None, *, n_neighbours: int = 1, ax=None
+):
     r"""Phonon dispersion :math:`\omega^2(q)` of the stretched chain, one curve per stretch.
 
     Parameters
@@ -28,11 +30,13 @@ def plot_dispersion(potential: object, stretches: object = None, *, n_neighbours
         :math:`\lambda_c`, :math:`\lambda_c` itself and one past it.
     n_neighbours : int, default 1
         Neighbours on each side (>= 1).
+    ax : matplotlib.axes.Axes or None
+        Axes to draw on; by default those of a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
-        :math:`\omega^2` against :math:`q \in [0, \pi]` (unit mass), the
+        The figure of the axes: :math:`\omega^2` against :math:`q \in [0, \pi]` (unit mass), the
         critical stretch and soft mode in the title.
 
     Examples
@@ -50,8 +54,9 @@ def plot_dispersion(potential: object, stretches: object = None, *, n_neighbours
         stretches = [1.0, 1 + (top - 1) / 3, 1 + 2 * (top - 1) / 3, top, 1 + 1.1 * (top - 1)]
     stretches = np.atleast_1d(check_stretch(stretches, "stretches"))
     q, w2 = chain_dispersion(potential, stretches, n_neighbours=n_neighbours)
-    fig = Figure(figsize=(5.5, 4.0), layout="constrained")
-    ax = fig.add_subplot()
+    if ax is None:
+        fig = Figure(figsize=(5.5, 4.0), layout="constrained")
+        ax = fig.add_subplot()
     colors = [f"C{i}" for i in range(len(stretches))]
     for stretch, curve, color in zip(stretches, w2, colors, strict=True):
         critical = np.isclose(stretch, limit.stretch, rtol=1e-9)
@@ -70,16 +75,18 @@ def plot_dispersion(potential: object, stretches: object = None, *, n_neighbours
         fontsize=10,
     )
     ax.legend(fontsize=8)
-    return fig
+    return ax.figure
 
 
-def plot_chain_relaxation(ds: xr.Dataset):
+def plot_chain_relaxation(ds: xr.Dataset, *, ax=None):
     """Relaxed stress against stretch, beside the Cauchy–Born stress (:func:`stretch_chain`).
 
     Parameters
     ----------
     ds : xarray.Dataset
         :func:`sve.atoms.stretch_chain` output.
+    ax : matplotlib.axes.Axes or None
+        Axes to draw on; by default those of a new figure.
 
     Returns
     -------
@@ -96,8 +103,9 @@ def plot_chain_relaxation(ds: xr.Dataset):
 
     if not isinstance(ds, xr.Dataset) or "stress" not in ds:
         raise TypeError("ds must be the xarray.Dataset of stretch_chain")
-    fig = Figure(figsize=(5.5, 4.0), layout="constrained")
-    ax = fig.add_subplot()
+    if ax is None:
+        fig = Figure(figsize=(5.5, 4.0), layout="constrained")
+        ax = fig.add_subplot()
     stretch = ds["stretch"].values
     ax.plot(stretch, ds["cauchy_born_stress"], "-", color="gray", label="Cauchy–Born W′(λ)")
     ax.plot(stretch, ds["stress"], "o", ms=3, label=f"relaxed chain, {ds.attrs['bonds']} bonds")
@@ -108,4 +116,4 @@ def plot_chain_relaxation(ds: xr.Dataset):
     ax.set_xlabel("stretch λ")
     ax.set_ylabel("force (energy / length)")
     ax.legend(fontsize=8)
-    return fig
+    return ax.figure
