@@ -24,14 +24,19 @@ from sve.atoms import (
 LAMBDA_C = (13.0 / 7.0) ** (1.0 / 6.0)
 
 
-def test_nearest_neighbour_lj_critical_stretch_is_13_over_7_to_the_sixth():
-    # phi'' = 0 at r^6 = 26/7 sigma^6, a0^6 = 2 sigma^6; Brent's xtol 1e-14 on lambda.
-    limit = chain_stability("lj")
+@pytest.mark.parametrize(
+    "lj", [LennardJones(), LennardJones(epsilon=2.5, sigma=3.4)], ids=["reduced", "argon-like"]
+)
+def test_nearest_neighbour_lj_critical_stretch_is_13_over_7_to_the_sixth(lj):
+    # phi'' = 0 at r^6 = 26/7 sigma^6, a0^6 = 2 sigma^6, whatever epsilon and sigma;
+    # Brent's xtol 1e-14 on lambda.
+    limit = chain_stability(lj)
     assert abs(limit.stretch - LAMBDA_C) < 1e-10
     assert limit.mode == "all" and np.isnan(limit.wavenumber)
-    # every mode softens at once: omega^2(q) vanishes for every q at lambda_c
-    _, w2 = chain_dispersion("lj", limit.stretch)
-    assert np.max(np.abs(w2)) < 1e-9 * 4 * 57.146
+    # every mode softens at once: omega^2(q) vanishes for every q at lambda_c (relative
+    # to the zone-boundary value 4 phi''(a0) at rest; round-off and xtol ~ 1e-12)
+    _, w2 = chain_dispersion(lj, limit.stretch)
+    assert np.max(np.abs(w2)) < 1e-9 * 4 * lj.d2phi(lj.r_min)
 
 
 @pytest.mark.parametrize("sigma", [1.0, 3.4])
