@@ -494,7 +494,10 @@ def apparent_conductivity(
 
     collector = None
     if mode is not None:
-        collector = Collector(phases, k <= 0.0, mode, spacing)
+        nodes = phases.shape
+        if discretization == "q1" and bc != "periodic":
+            nodes = tuple(n + 1 for n in nodes)
+        collector = Collector(phases, k <= 0.0, mode, spacing, nodes, discretization)
     solution = solve_cell(
         k,
         collector=collector,

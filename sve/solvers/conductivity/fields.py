@@ -37,9 +37,12 @@ class Collector:
     spacing : ndarray (d,)
         The voxel edges in the user's unit (the solver works with them over their
         smallest: the corrector is scaled back).
+    grid_shape : tuple of int
+        Shape of the solver's unknowns (Q1 nodes or finite-volume cells).
+    discretization : {"q1", "fv"}
     """
 
-    def __init__(self, labels, void, mode, spacing) -> None:
+    def __init__(self, labels, void, mode, spacing, grid_shape, discretization) -> None:
         self.sums = PhaseSums(labels)
         self.void = void
         self.full = mode == "full"
@@ -47,8 +50,8 @@ class Collector:
         self.scale = float(self.spacing.min())
         self.cases: dict[int, dict] = {}
         self.loads: dict[int, np.ndarray] = {}
-        self.grid_shape = None
-        self.discretization = "q1"
+        self.grid_shape = tuple(grid_shape)
+        self.discretization = discretization
         self.count = None  # the number of load cases, where not d (static with voids)
 
     def record(self, case: int, grid, u: np.ndarray, gradient: np.ndarray, load=None) -> None:
@@ -56,8 +59,6 @@ class Collector:
         (affine conditions, macroscopic `gradient`) or of the temperature (static:
         `gradient` zero, `load` the flux ``Q``).
         """
-        self.discretization = grid.discretization
-        self.grid_shape = u.shape
         self.loads[case] = np.array(gradient if load is None else load, dtype=np.float64)
         if grid.discretization == "fv":
             fields = self._fv(grid, u, gradient)
@@ -203,7 +204,7 @@ class Collector:
         if not self.full:
             return summary, None
         image = self.void.shape
-        grid_shape = self.grid_shape if self.grid_shape is not None else image
+        grid_shape = self.grid_shape
         corrector = np.full((total,) + grid_shape, np.nan)
         gradient = np.full((total,) + image + (ndim,), np.nan)
         flux = np.full((total,) + image + (ndim,), np.nan)
