@@ -114,3 +114,39 @@ class PhaseSums:
 def axis_positions(count: int, step: float, centred: bool) -> np.ndarray:
     """``count`` positions ``i h`` (nodes) or ``(i + 1/2) h`` (centres) along one axis."""
     return (np.arange(count) + (0.5 if centred else 0.0)) * step
+
+
+def periodic_interpolation(
+    values: np.ndarray, spacing: np.ndarray, points: np.ndarray, centred: bool
+) -> np.ndarray:
+    """Multilinear interpolation of periodic grid values at arbitrary points.
+
+    Parameters
+    ----------
+    values : ndarray of shape (L,) + grid + trailing
+        Values on a periodic grid of ``grid[i]`` points per axis at ``j h_i``
+        (nodes) or ``(j + 1/2) h_i`` (`centred`: cell centres).
+    spacing : ndarray (d,)
+        Grid step per axis.
+    points : ndarray of shape (n, d)
+        Positions, any real numbers: they are wrapped into the period
+        ``grid[i] h_i``.
+
+    Returns
+    -------
+    ndarray of shape (L, n) + trailing
+        On a Q1 node grid, the values of the Q1 interpolant itself.
+    """
+    ndim = len(spacing)
+    grid = np.array(values.shape[1 : 1 + ndim])
+    y = points / spacing - (0.5 if centred else 0.0)
+    base = np.floor(y)
+    t = y - base
+    base = base.astype(np.int64)
+    out = 0.0
+    for offset in corner_offsets(ndim):
+        index = tuple((base[:, a] + offset[a]) % grid[a] for a in range(ndim))
+        weight = np.prod(np.where(offset == 1, t, 1.0 - t), axis=1)
+        corner = values[(slice(None),) + index]  # (L, n) + trailing
+        out = out + corner * weight.reshape((1, -1) + (1,) * (corner.ndim - 2))
+    return out

@@ -497,7 +497,7 @@ def apparent_conductivity(
         nodes = phases.shape
         if discretization == "q1" and bc != "periodic":
             nodes = tuple(n + 1 for n in nodes)
-        collector = Collector(phases, k <= 0.0, mode, spacing, nodes, discretization)
+        collector = Collector(phases, k <= 0.0, mode, spacing, nodes, discretization, bc)
     solution = solve_cell(
         k,
         collector=collector,

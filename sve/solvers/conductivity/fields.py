@@ -40,9 +40,12 @@ class Collector:
     grid_shape : tuple of int
         Shape of the solver's unknowns (Q1 nodes or finite-volume cells).
     discretization : {"q1", "fv"}
+    bc : str
+        The boundary condition.
     """
 
-    def __init__(self, labels, void, mode, spacing, grid_shape, discretization) -> None:
+    def __init__(self, labels, void, mode, spacing, grid_shape, discretization, bc) -> None:
+        self.bc = bc
         self.sums = PhaseSums(labels)
         self.void = void
         self.full = mode == "full"
@@ -226,5 +229,7 @@ class Collector:
             gradient=gradient,
             flux=flux,
             location="cell" if centred else "element average",
+            bc=self.bc,
+            spacing=tuple(float(h) for h in self.spacing),
         )
         return summary, fields

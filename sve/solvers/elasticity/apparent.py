@@ -278,7 +278,7 @@ def apparent_stiffness(
     m = mandel_size(ndim)
     collector = None
     if mode is not None:
-        collector = Collector(phases, mode, spacing, problem.node_shape)
+        collector = Collector(phases, mode, spacing, problem.node_shape, bc)
     if bc == "static":
         tensor, iterations, residuals, defect = problem.static(collector)
     else:

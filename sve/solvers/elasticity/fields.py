@@ -32,9 +32,12 @@ class Collector:
         solver's edges over their smallest).
     node_shape : tuple of int
         Shape of the nodal displacements, component axis included.
+    bc : str
+        The boundary condition.
     """
 
-    def __init__(self, labels, mode, spacing, node_shape) -> None:
+    def __init__(self, labels, mode, spacing, node_shape, bc) -> None:
+        self.bc = bc
         self.sums = PhaseSums(labels)
         self.full = mode == "full"
         self.spacing = np.asarray(spacing, dtype=np.float64)
@@ -141,5 +144,7 @@ class Collector:
             strain=strain,
             stress=stress,
             location="element average",
+            bc=self.bc,
+            spacing=tuple(float(h) for h in self.spacing),
         )
         return summary, fields

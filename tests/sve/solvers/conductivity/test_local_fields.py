@@ -256,3 +256,68 @@ def test_hill_mandel_in_3d_with_rotated_tensors(bc):
         fields.flux, np.einsum("...ij,l...j->l...i", stack, fields.gradient), rtol=1e-12
     )
     assert fields.corrector.shape[1:] == ((4, 5, 6) if bc == "periodic" else (5, 6, 7))
+
+
+def test_corrector_at_interpolates_the_q1_corrector_periodically():
+    phases = random_labels((6, 8), 2, seed=7)
+    spacing = (0.5, 1.5)
+    fields = apparent_conductivity(phases, [1.0, 5.0], spacing=spacing, fields=True).fields
+    x, y = np.meshgrid(*fields.coordinates, indexing="ij")
+    nodes = np.stack([x.ravel(), y.ravel()], axis=1)
+    at_nodes = fields.corrector_at(nodes).reshape(fields.corrector.shape)
+    np.testing.assert_allclose(at_nodes, fields.corrector, atol=1e-15)
+    period = np.array([6 * 0.5, 8 * 1.5])
+    np.testing.assert_allclose(  # one period further, and negative positions: the same
+        fields.corrector_at(nodes + period), fields.corrector_at(nodes), atol=1e-13
+    )
+    np.testing.assert_allclose(
+        fields.corrector_at(nodes - 2 * period), fields.corrector_at(nodes), atol=1e-13
+    )
+    # the centre of the last voxel: the mean of its four corners, two of them wrapped
+    centre = fields.corrector_at([5.5 * 0.5, 7.5 * 1.5])[:, 0]
+    w = fields.corrector
+    corners = (w[:, 5, 7] + w[:, 0, 7] + w[:, 5, 0] + w[:, 0, 0]) / 4.0
+    np.testing.assert_allclose(centre, corners, atol=1e-15)
+
+
+@pytest.mark.parametrize("discretization", ["q1", "fv"])
+def test_first_order_correction_of_a_laminate_is_the_exact_corrector(discretization):
+    """Across the layers w_1'(y) = H / k(y) - 1 (H the harmonic mean): the correction at two
+    points differs by epsilon times the integral of it between them.
+    """
+    k = np.array([1.0, 4.0])
+    layers = [0, 0, 0, 1, 1, 0, 1, 1]
+    phases = laminate(2, normal=1, layers=layers, width=4)
+    fields = apparent_conductivity(
+        phases, k, discretization=discretization, tol=1e-12, fields="full"
+    ).fields
+    harmonic = 1.0 / np.mean(1.0 / k[layers])
+    slope = harmonic / k[layers] - 1.0  # per layer (unit voxels)
+    epsilon = 0.1
+    # positions along axis 1 at layer boundaries (q1 nodes) or layer centres (fv cells)
+    offset = 0.5 if discretization == "fv" else 0.0
+    ys = (np.arange(8) + offset) * epsilon
+    points = np.stack([np.full(8, 0.37), ys], axis=1)
+    correction = fields.first_order_correction(points, np.tile([0.0, 1.0], (8, 1)), epsilon)
+    if discretization == "q1":
+        exact = epsilon * np.concatenate([[0.0], np.cumsum(slope)[:-1]])
+    else:  # centre to centre: half of each neighbouring layer
+        exact = epsilon * np.concatenate([[0.0], np.cumsum(0.5 * (slope[:-1] + slope[1:]))])
+    np.testing.assert_allclose(correction - correction[0], exact, atol=1e-10)
+    # along the layers the corrector vanishes
+    along = fields.first_order_correction(points, np.tile([1.0, 0.0], (8, 1)), epsilon)
+    np.testing.assert_allclose(along, 0.0, atol=1e-10)
+
+
+def test_corrector_functions_check_their_input():
+    phases = random_labels((4, 4), 2, seed=8)
+    fields = apparent_conductivity(phases, [1.0, 2.0], fields=True).fields
+    with pytest.raises(ValueError, match="gradient"):
+        fields.first_order_correction(np.zeros((3, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="points"):
+        fields.corrector_at(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="epsilon"):
+        fields.first_order_correction(np.zeros((3, 2)), np.zeros((3, 2)), epsilon=0.0)
+    kinematic = apparent_conductivity(phases, [1.0, 2.0], bc="kinematic", fields=True).fields
+    with pytest.raises(ValueError, match="periodic"):
+        kinematic.corrector_at([0.5, 0.5])

@@ -134,3 +134,16 @@ def test_voids_give_zero_stress_and_undetermined_strain():
 def test_fields_argument_is_checked():
     with pytest.raises(ValueError, match="fields"):
         apparent_stiffness(np.zeros((4, 4), int), [{"lam": 1.0, "mu": 1.0}], fields="all")
+
+
+def test_elastic_first_order_correction_is_a_displacement_per_point():
+    phases = random_labels((6, 6), 2, seed=9)
+    fields = apparent_stiffness(phases, MATERIALS, tol=1e-10, fields=True).fields
+    points = np.array([[0.0, 0.0], [2.0, 3.0], [0.25, 5.5]])
+    strain = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.3, -0.2, 0.1]])
+    correction = fields.first_order_correction(points, strain, epsilon=1.0)
+    assert correction.shape == (3, 2)
+    at = fields.corrector_at(points)  # (m, n, d)
+    np.testing.assert_allclose(correction[0], fields.corrector[0, 0, 0], atol=1e-15)
+    np.testing.assert_allclose(correction[1], fields.corrector[2, 2, 3], atol=1e-15)
+    np.testing.assert_allclose(correction[2], np.einsum("k,kc->c", strain[2], at[:, 2]))
