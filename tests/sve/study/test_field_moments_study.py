@@ -114,3 +114,14 @@ def xr_phase_fractions(ds):
     """The volume fraction of phases 0 and 1 per record, along ``phase``."""
     fraction = ds["volume_fraction"]
     return xr.concat([1 - fraction, fraction], dim="phase")
+
+
+@pytest.mark.parametrize("prop", ["conductivity", "elasticity"])
+def test_schema_page_documents_the_moment_variables(prop):
+    from pathlib import Path
+
+    page = (Path(__file__).parents[3] / "docs" / "schema.rst").read_text()
+    ds = empty_dataset(load_spec(_spec(prop, field_moments=True)))
+    names = {*ds.data_vars, *ds.coords, *ds.dims}
+    missing = sorted(name for name in names if f"``{name}``" not in page)
+    assert not missing, f"docs/schema.rst does not document {missing}"
