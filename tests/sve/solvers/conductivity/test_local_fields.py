@@ -321,3 +321,24 @@ def test_corrector_functions_check_their_input():
     kinematic = apparent_conductivity(phases, [1.0, 2.0], bc="kinematic", fields=True).fields
     with pytest.raises(ValueError, match="periodic"):
         kinematic.corrector_at([0.5, 0.5])
+
+
+ISLAND_CASES = [("q1", "kinematic"), ("q1", "periodic"), ("fv", "kinematic"), ("fv", "mixed")]
+
+
+@pytest.mark.parametrize(("discretization", "bc"), ISLAND_CASES)
+def test_an_isolated_island_has_a_constant_temperature(discretization, bc):
+    """An island inside a void ring carries nothing: its gradient and flux vanish (made void
+    under kinematic and mixed conditions: exactly 0; floating under periodic: to the solver
+    tolerance).
+    """
+    phases = np.ones((8, 8), dtype=np.int8)
+    phases[2:6, 2:6] = 0
+    phases[3:5, 3:5] = 2
+    result = apparent_conductivity(
+        phases, [0.0, 1.0, 5.0], bc=bc, discretization=discretization, tol=1e-12, fields=True
+    )
+    island = phases == 2
+    np.testing.assert_allclose(result.fields.gradient[:, island], 0.0, atol=1e-9)
+    np.testing.assert_allclose(result.fields.flux[:, island], 0.0, atol=1e-9)
+    np.testing.assert_allclose(result.phase_moments.energy[:, 2], 0.0, atol=1e-12)
