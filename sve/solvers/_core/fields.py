@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from sve._validation import check_choice
+from sve.solvers._core.field_kernels import run_gauss_moments
 from sve.solvers._core.q1_geometry import corner_offsets
 
 FIELD_MODES = ("summary", "full")
@@ -54,6 +55,17 @@ def q1_gauss_gradients(ndim: int, spacing: np.ndarray) -> np.ndarray:
             others = [j for j in range(ndim) if j != i]
             out[g, :, i] = slope[:, i] * np.prod(value[:, others], axis=1)
     return out
+
+
+def gauss_moments(corners: np.ndarray, weights: np.ndarray, load: np.ndarray):
+    """Mean and second moment over the 2**d equal-weight Gauss points of each voxel.
+
+    `corners` (..., K) holds the K corner dofs of n voxels, `weights` (G, K, c)
+    maps them to ``c`` components at ``G`` points and `load` (c,) is added at
+    every point (the affine part). Returns the mean (n, c) and the second moment
+    (n, c, c), by one Numba loop over the voxels (``field_kernels.py``).
+    """
+    return run_gauss_moments(corners, weights, load)
 
 
 def slabs(n0: int, rest: tuple[int, ...]):

@@ -15,6 +15,7 @@ from sve.solvers._core.fields import (
     PhaseSums,
     axis_positions,
     corner_values,
+    gauss_moments,
     q1_gauss_gradients,
     slabs,
 )
@@ -91,9 +92,10 @@ class Collector:
         full_q = np.empty(k.shape + (ndim,)) if self.full else None
         for start, stop in slabs(k.shape[0], k.shape[1:]):
             corners = corner_values(u, k.shape, start, stop)
-            points = np.einsum("...a,gai->...gi", corners, weights) + gradient
-            mean = points.mean(axis=-2)
-            moment = np.einsum("...gi,...gj->...ij", points, points) / points.shape[-2]
+            mean, moment = gauss_moments(corners, weights, gradient)
+            rows = (stop - start,) + k.shape[1:]
+            mean = mean.reshape(rows + (ndim,))
+            moment = moment.reshape(rows + (ndim, ndim))
             carrying = k[start:stop] > 0.0
             void = self.void[start:stop]
             mean[~carrying] = 0.0  # a cluster that carries nothing: constant temperature
@@ -104,12 +106,12 @@ class Collector:
                 c = k[start:stop]
                 flux = c[..., None] * mean
                 flux_moment = c[..., None, None] ** 2 * moment
-                energy = c * np.einsum("...ii->...", moment)
+                energy = c * np.trace(moment, axis1=-2, axis2=-1)
             else:
                 c = tensors[grid.material[start:stop]]
-                flux = np.einsum("...ij,...j->...i", c, mean)
-                flux_moment = np.einsum("...ij,...jk,...kl->...il", c, moment, c)
-                energy = np.einsum("...ij,...ji->...", c, moment)
+                flux = np.matmul(c, mean[..., None])[..., 0]
+                flux_moment = np.matmul(np.matmul(c, moment), c)
+                energy = np.trace(np.matmul(c, moment), axis1=-2, axis2=-1)
             for array in (flux, flux_moment, energy):
                 array[~carrying] = 0.0
             self._add(start, stop, mean, flux, moment, flux_moment, energy)

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sve.solvers._core.fields import PhaseSums, axis_positions, corner_values, slabs
+from sve.solvers._core.fields import (
+    PhaseSums,
+    axis_positions,
+    corner_values,
+    gauss_moments,
+    slabs,
+)
 from sve.solvers.elasticity.q1 import mandel_size, mandel_to_matrix, strain_matrices
 from sve.solvers.result import StiffnessFields, StiffnessMoments
 
@@ -56,20 +62,22 @@ class Collector:
         ndim, m = problem.ndim, problem.m
         shape = problem.material.shape
         b, _ = strain_matrices(ndim, problem.h)
+        weights = b.transpose(0, 2, 1)  # (G, d 2**d, m): dofs to Mandel strain per point
         solid = np.any(problem.stack != 0.0, axis=(1, 2))
         full_e = np.empty(shape + (m,)) if self.full else None
         full_s = np.empty(shape + (m,)) if self.full else None
         for start, stop in slabs(shape[0], shape[1:]):
-            corners = corner_values(u, shape, start, stop)  # (..., 2**d, d)
-            dofs = corners.reshape(corners.shape[:-2] + (-1,))  # node-major: a * d + c
-            points = np.einsum("...k,gmk->...gm", dofs, b) + strain
-            mean = points.mean(axis=-2)
-            moment = np.einsum("...gi,...gj->...ij", points, points) / points.shape[-2]
+            corners = corner_values(u, shape, start, stop)  # (..., 2**d, d): dof a * d + c
+            mean, moment = gauss_moments(corners, weights, strain)
+            rows = (stop - start,) + shape[1:]
+            mean = mean.reshape(rows + (m,))
+            moment = moment.reshape(rows + (m, m))
             material = problem.material[start:stop]
             c = problem.stack[material]
-            stress = np.einsum("...ij,...j->...i", c, mean)
-            stress_moment = np.einsum("...ij,...jk,...kl->...il", c, moment, c)
-            energy = np.einsum("...ij,...ji->...", c, moment)
+            stress = np.matmul(c, mean[..., None])[..., 0]
+            cm = np.matmul(c, moment)
+            stress_moment = np.matmul(cm, c)
+            energy = np.trace(cm, axis1=-2, axis2=-1)
             void = ~solid[material]
             mean[void] = np.nan  # the strain of a void is undetermined
             moment[void] = np.nan
