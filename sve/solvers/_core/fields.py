@@ -28,10 +28,10 @@ def fields_mode(fields: object) -> str | None:
     False and None are off, True is ``"full"``; anything else must be one of
     `FIELD_MODES` (ValueError naming ``fields``).
     """
-    if fields is None or fields is False:
+    if fields is None:
         return None
-    if fields is True:
-        return "full"
+    if isinstance(fields, bool | np.bool_):
+        return "full" if fields else None
     return check_choice(fields, "fields", FIELD_MODES)
 
 

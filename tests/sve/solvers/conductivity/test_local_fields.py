@@ -178,7 +178,7 @@ def test_fields_do_not_change_the_solve(discretization, bc):
     with_fields = apparent_conductivity(
         phases, K3, bc=bc, discretization=discretization, fields="full"
     )
-    off = apparent_conductivity(phases, K3, bc=bc, discretization=discretization, fields=False)
+    off = apparent_conductivity(phases, K3, bc=bc, discretization=discretization, fields=np.False_)
     for other in (with_fields, off):
         np.testing.assert_array_equal(other.tensor, plain.tensor)
         assert other.iterations == plain.iterations
