@@ -290,6 +290,21 @@ class ConductivityMoments:
     scheme having no cross term. In a void (zero conductivity) the flux is
     0 and the gradient undetermined (NaN); the moments of a phase with a
     void voxel are NaN for the gradient.
+
+    Examples
+    --------
+    The phase energies weighted by the volume fractions give the diagonal
+    of the apparent tensor (Hill-Mandel):
+
+    >>> import numpy as np
+    >>> from sve.solvers import apparent_conductivity
+    >>> phases = np.random.default_rng(0).integers(0, 2, (8, 8))
+    >>> result = apparent_conductivity(phases, [1.0, 10.0], tol=1e-10, fields="summary")
+    >>> moments = result.phase_moments
+    >>> moments.mean_gradient.shape, moments.gradient_moment.shape
+    ((2, 2, 2), (2, 2, 2, 2))
+    >>> bool(np.allclose(moments.energy @ moments.volume_fraction, np.diag(result.tensor)))
+    True
     """
 
     labels: np.ndarray
@@ -423,6 +438,24 @@ class ConductivityFields:
     is below the energy ``<q . g>`` of the solve by that intra-element part
     (which vanishes under refinement); the exact energies are in
     `ConductivityMoments`.
+
+    Examples
+    --------
+    A laminate with layers normal to axis 1: across them (load case 1) the
+    flux is the harmonic mean everywhere, the gradient that over each
+    layer's conductivity.
+
+    >>> import numpy as np
+    >>> from sve.solvers import apparent_conductivity
+    >>> phases = np.zeros((4, 4), dtype=np.int8)
+    >>> phases[:, 2:] = 1
+    >>> fields = apparent_conductivity(phases, [1.0, 10.0], tol=1e-10, fields=True).fields
+    >>> fields.gradient.shape, fields.corrector.shape
+    ((2, 4, 4, 2), (2, 4, 4))
+    >>> print(np.round(fields.flux[1, 0, :, 1], 4))
+    [1.8182 1.8182 1.8182 1.8182]
+    >>> print(np.round(fields.gradient[1, 0, :, 1], 4))
+    [1.8182 1.8182 0.1818 0.1818]
     """
 
     loads: np.ndarray
