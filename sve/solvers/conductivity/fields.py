@@ -72,8 +72,8 @@ class Collector:
         self.sums.sums.clear()
         if self.full:
             corrector = u.copy()
-            if load is not None:  # static: T - <g> . x
-                mean = np.einsum("p,pi->i", self.sums.volume_fraction, entry["mean_gradient"])
+            if load is not None:  # static: T - <g> . x, <g> over every voxel as the solver's
+                mean = grid.mean_gradient(u)
                 positions = np.meshgrid(
                     *[np.arange(n) * h for n, h in zip(u.shape, grid.spacing, strict=True)],
                     indexing="ij",

@@ -92,8 +92,8 @@ class Collector:
         self.sums.sums.clear()
         if self.full:
             corrector = u.copy()
-            if load is not None:  # static: u - <eps> . x
-                mean = np.einsum("p,pi->i", self.sums.volume_fraction, entry["mean_strain"])
+            if load is not None:  # static: u - <eps> . x, <eps> over every voxel as the solver's
+                mean = problem.means(u)[0]
                 tensor = mandel_to_matrix(mean)
                 positions = np.meshgrid(
                     *[np.arange(n) * h for n, h in zip(u.shape[:-1], problem.h, strict=True)],

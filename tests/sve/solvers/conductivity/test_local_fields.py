@@ -342,3 +342,12 @@ def test_an_isolated_island_has_a_constant_temperature(discretization, bc):
     np.testing.assert_allclose(result.fields.gradient[:, island], 0.0, atol=1e-9)
     np.testing.assert_allclose(result.fields.flux[:, island], 0.0, atol=1e-9)
     np.testing.assert_allclose(result.phase_moments.energy[:, 2], 0.0, atol=1e-12)
+
+
+def test_static_corrector_with_an_interior_void_is_defined():
+    phases = np.ones((6, 6), dtype=np.int8)
+    phases[2:4, 2:4] = 0
+    result = apparent_conductivity(phases, [0.0, 2.0], bc="static", tol=1e-12, fields=True)
+    fields = result.fields
+    assert fields.loads.shape == (2, 2) and np.all(np.isfinite(fields.corrector))
+    np.testing.assert_allclose(fields.flux.mean(axis=(1, 2)), fields.loads, atol=1e-10)

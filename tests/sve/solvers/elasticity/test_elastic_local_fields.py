@@ -171,3 +171,12 @@ def test_laminate_strains_are_the_exact_piecewise_constants():
     expected[2, ..., 2] = 1.0 / np.mean(1 / (2 * mu[phases])) / (2 * mu[phases])  # shear
     # CG at 1e-12 on 48 unknowns: 1e-10 absolute
     np.testing.assert_allclose(strain, expected, atol=1e-10)
+
+
+def test_static_corrector_with_an_interior_void_is_defined():
+    phases = np.ones((6, 6), dtype=np.int8)
+    phases[2:4, 2:4] = 0
+    stack = [np.zeros((3, 3)), isotropic(2, lam=1.0, mu=1.0)]
+    fields = apparent_stiffness(phases, stack, bc="static", tol=1e-10, fields=True).fields
+    assert fields.loads.shape == (3, 3) and np.all(np.isfinite(fields.corrector))
+    np.testing.assert_allclose(fields.stress.mean(axis=(1, 2)), fields.loads, atol=1e-8)
