@@ -439,6 +439,13 @@ class ConductivityFields:
     (which vanishes under refinement); the exact energies are in
     `ConductivityMoments`.
 
+    Under periodic conditions two methods evaluate the correctors anywhere:
+    ``corrector_at(points)`` (shape (L, n), multilinear, wrapped into the
+    cell) and ``first_order_correction(points, gradient, epsilon=1.0)``,
+    the term ``epsilon sum_j w_j(x / epsilon) G_j`` of the two-scale
+    expansion ``u0 + epsilon w(x / epsilon) . grad u0`` for the macroscopic
+    gradient ``G`` at each point (shape (n,)).
+
     Examples
     --------
     A laminate with layers normal to axis 1: across them (load case 1) the
@@ -554,6 +561,14 @@ class StiffnessFields:
         The boundary condition of the solve.
     spacing : tuple of float
         The voxel edges per axis, in the user's unit.
+
+    Notes
+    -----
+    Under periodic conditions ``corrector_at(points)`` (shape (L, n, d))
+    and ``first_order_correction(points, strain, epsilon=1.0)`` (the
+    displacement ``epsilon sum_k w_k(x / epsilon) E_k``, shape (n, d), for
+    the macroscopic Mandel strain ``E`` at each point) evaluate the
+    correctors anywhere, as for `ConductivityFields`.
     """
 
     loads: np.ndarray
