@@ -513,24 +513,20 @@ def calibrate(
         mask.shape, steps, box, max_lag, periodic, z_star, fixed, confidence, isotropic is None
     )
     candidates = _candidates(fits)
-    for rank, chosen in enumerate(candidates):
+    for chosen in candidates:
         outcome = _bootstrap(chosen, observed, measure, seed, n_bootstrap)
         if outcome.consistent:
             break
         failed = ", ".join(c.name for c in outcome.checks if not c.passed) or "family-wise"
-        if rank + 1 < len(candidates):
-            notes.append(
-                f"{chosen.model} (S2 misfit {chosen.misfit:.3g}) fails the checks ({failed}); "
-                f"trying {candidates[rank + 1].model} (S2 misfit "
-                f"{candidates[rank + 1].misfit:.3g})"
-            )
+        notes.append(f"{chosen.model} (S2 misfit {chosen.misfit:.3g}) fails the checks ({failed})")
     if not outcome.consistent:
         chosen = candidates[0]
-        outcome = _bootstrap(chosen, observed, measure, seed, n_bootstrap)
+        if len(candidates) > 1:
+            outcome = _bootstrap(chosen, observed, measure, seed, n_bootstrap)
         notes.append(
-            "no model within a factor "
-            f"{1 + CANDIDATE_TOLERANCE:g} of the least S2 misfit passes the checks: the image "
-            f"is not statistically a {chosen.model} medium; the least-misfit choice is kept"
+            f"none of the models within a factor {1 + CANDIDATE_TOLERANCE:g} of the least S2 "
+            f"misfit passes the checks: the image is not a medium of the models tried; "
+            f"{chosen.model}, the first choice, is kept"
         )
     anisotropy = {}
     if outcome.spreads is not None:  # the bootstrap test of isotropy (isotropic=None)
