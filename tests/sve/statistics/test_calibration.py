@@ -177,14 +177,18 @@ def test_anisotropic_lengths_per_axis():
 
 
 def test_voxel_size_and_unit_carry_into_the_lengths():
-    """The same image with voxels of 0.5 um: lengths halve (to the fit's tolerance)."""
-    image = level_cut_image("exponential", shape=(128, 128), length=4.0)
-    plain = calibrate(image, models=("exponential",), seed=1)
+    """The same image with voxels of 0.5 um: every length halves (to 1e-6: the fit stops
+    at its own tolerance, in the logarithm of the length), standard errors too."""
+    image = level_cut_image("exponential", shape=(96, 96), length=3.0)
+    plain = calibrate(image, models=("exponential",), seed=1, isotropic=True)
     scaled = calibrate(Microstructure(image, spacing=0.5, unit="um"), models=("exponential",),
-                       seed=1)  # fmt: skip
+                       seed=1, isotropic=True)  # fmt: skip
     assert scaled.unit == "um" and scaled.max_lag == pytest.approx(plain.max_lag / 2)
     assert scaled.parameters["correlation_length"] == pytest.approx(
         plain.parameters["correlation_length"] / 2, rel=1e-6
+    )
+    assert scaled.standard_errors["correlation_length"] == pytest.approx(
+        plain.standard_errors["correlation_length"] / 2, rel=1e-6
     )
 
 
@@ -192,7 +196,7 @@ def test_reproducible_and_seed_dependent():
     image = level_cut_image("exponential", shape=(96, 96), length=3.0)
     a = calibrate(image, models=("exponential",), seed=7)
     b = calibrate(image, models=("exponential",), seed=7)
-    c = calibrate(image, models=("exponential",), seed=8)
+    c = calibrate(image, models=("exponential",), seed=8, isotropic=True)
     np.testing.assert_array_equal(
         a.bootstrap_parameters["correlation_length"], b.bootstrap_parameters["correlation_length"]
     )
@@ -204,8 +208,8 @@ def test_reproducible_and_seed_dependent():
 def test_phase_and_mask_inputs_agree():
     """Labels with the phase named, and the boolean mask of that phase, give one fit."""
     labels = 2 * level_cut_image("exponential", shape=(96, 96), length=3.0)  # labels 0, 2
-    by_label = calibrate(labels, phase=2, models=("exponential",), seed=1)
-    by_mask = calibrate(labels == 2, models=("exponential",), seed=1)
+    by_label = calibrate(labels, phase=2, models=("exponential",), seed=1, isotropic=True)
+    by_mask = calibrate(labels == 2, models=("exponential",), seed=1, isotropic=True)
     assert by_label.to_dict() == by_mask.to_dict()
 
 
