@@ -425,10 +425,13 @@ def calibrate(
     surface (voxel faces: the staircase, compared like with like). The
     band is the normal prediction interval of one more image, :math:`\bar x
     \pm t_{n-1} s \sqrt{1 + 1/n}` [4]_; a check passes when the image lies
-    in it. With 5
-    checks at 95 % a correct model fails one about 23 % of the time; the
-    overall verdict ``consistent`` therefore uses bands at level
+    in it. With 5 checks at 95 % a correct model fails one about 23 % of the
+    time; the overall verdict ``consistent`` therefore uses bands at level
     :math:`1 - (1 - \text{confidence}) / 5` (Bonferroni).
+
+    **Cost.** Each bootstrap image is drawn, measured (one FFT of the image
+    padded by ``max_lag``) and refitted: about 0.1 s for 512^2 and 1 s for
+    128^3 on one core, twice that with the default isotropy test.
 
     References
     ----------
