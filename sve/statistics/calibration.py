@@ -430,8 +430,9 @@ def calibrate(
     :math:`1 - (1 - \text{confidence}) / 5` (Bonferroni).
 
     **Cost.** Each bootstrap image is drawn, measured (one FFT of the image
-    padded by ``max_lag``) and refitted: about 0.1 s for 512^2 and 1 s for
-    128^3 on one core, twice that with the default isotropy test.
+    padded by ``max_lag``) and refitted: with 20 images, one family, 3 s for
+    a 512^2 image and 20 s for a 128^3 one (2 cores shared at a load
+    average of 15); each further model adds one fit of the image.
 
     References
     ----------
