@@ -7,6 +7,7 @@ Public API::
     sve.run_study(spec, *, client=None, store=None)
     sve.open_study(store)
     sve.write_report(dataset_or_store, out_dir)
+    sve.calibrate(image, *, models=..., n_bootstrap=20, seed=0)
 
 Isotropic and cubic stiffness tensors and isotropic projections (bulk and
 shear moduli, Young's modulus, Poisson's ratio, distance to isotropy) are in
@@ -26,9 +27,11 @@ from sve.solvers import (
     apparent_conductivity,
     apparent_stiffness,
 )
+from sve.statistics.calibration import Calibration, calibrate
 from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
 
 __all__ = [
+    "Calibration",
     "ConductivityResult",
     "ConvergenceError",
     "ImageError",
@@ -39,6 +42,7 @@ __all__ = [
     "StudySpec",
     "apparent_conductivity",
     "apparent_stiffness",
+    "calibrate",
     "load_spec",
     "open_study",
     "read_image",

@@ -47,7 +47,9 @@ def _report(args: argparse.Namespace) -> int:
     from sve.report import write_report
 
     store = Path(args.store)
-    out = write_report(store, args.out or _default_report_dir(store))
+    out = write_report(
+        store, args.out or _default_report_dir(store), compare_with=args.compare_with
+    )
     print(f"report: {out}")
     return 0
 
@@ -143,6 +145,11 @@ def register(sub) -> None:
     )
     rep.add_argument("store", help="study store (.zarr)")
     rep.add_argument("--out", help="report folder (default: beside the store)")
+    rep.add_argument(
+        "--compare-with",
+        metavar="WINDOWS_STORE",
+        help="a calibrated study: the windows study of its image, set beside it",
+    )
     rep.set_defaults(func=_report)
 
     status = sub.add_parser("status", help="show how much of a study store is finished")

@@ -4,6 +4,7 @@
 store; :func:`key_numbers` returns the numbers it prints as a tidy
 :class:`xarray.Dataset`, for users who draw their own figures. A parameter
 sweep gets one report per value and a summary page (:func:`sweep_numbers`).
+:func:`compare_studies` sets a calibrated study beside the windows study of its image.
 """
 
 from __future__ import annotations
@@ -15,13 +16,22 @@ from pathlib import Path
 import xarray as xr
 
 from sve.report import _document, _figures, _sweep
+from sve.report._compare import compare_studies, comparison_blocks
 from sve.report._numbers import check_study_dataset, key_numbers
 from sve.report._sweep import sweep_numbers
 from sve.study.spec import StudySpec
 from sve.study.store import open_study
 from sve.study.sweep import is_sweep
 
-__all__ = ["FIGURES", "Report", "SweepReport", "key_numbers", "sweep_numbers", "write_report"]
+__all__ = [
+    "FIGURES",
+    "Report",
+    "SweepReport",
+    "compare_studies",
+    "key_numbers",
+    "sweep_numbers",
+    "write_report",
+]
 
 #: The figures of a report, written as ``NAME.png`` and ``NAME.svg``; a polycrystal's
 #: report has ``grains`` (grain volumes) in place of ``s2`` (it has no phases).
@@ -58,7 +68,12 @@ class SweepReport(Report):
     reports: tuple[Report, ...] = ()
 
 
-def write_report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report:
+def write_report(
+    source: xr.Dataset | str | Path,
+    out_dir: str | Path,
+    *,
+    compare_with: xr.Dataset | str | Path | None = None,
+) -> Report:
     """Write the convergence report of a study.
 
     Parameters
@@ -71,6 +86,11 @@ def write_report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report
         figures are embedded, nothing is fetched), ``report.md`` and the
         figures ``NAME.png`` / ``NAME.svg`` for NAME in :data:`FIGURES`
         (``grains`` in place of ``s2`` for a polycrystal).
+    compare_with : xarray.Dataset or path to a study store, optional
+        The windows study of the image that ``source``'s medium was
+        calibrated to (:func:`sve.calibrate`): the report adds a section
+        with both studies' means and integral ranges side by side
+        (:func:`compare_studies`).
 
     Returns
     -------
@@ -120,6 +140,8 @@ def write_report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report
     }
     images = {name: _figures.save(fig, out_dir, name) for name, fig in drawn.items()}
     blocks = _document.build(ds, numbers, spec)
+    if compare_with is not None:
+        blocks += comparison_blocks(compare_studies(ds, compare_with))
     markdown = out_dir / "report.md"
     markdown.write_text(_document.to_markdown(blocks), encoding="utf-8")
     page = out_dir / "report.html"
