@@ -1,0 +1,45 @@
+"""Macro finite elements fed by SVEs: effective tensor, mesoscale random field, FE² on Dask.
+
+Macro problems of conductivity and linear elasticity on scikit-fem meshes
+(:func:`box_mesh`, :func:`read_mesh`, :func:`solve_macro`) take the material as
+one effective tensor, one tensor per element (the windows of a parent image,
+:func:`window_tensors` and :func:`mesoscale_tensors`), or a cell problem per
+Gauss point (a :class:`CellModel` such as :class:`SVECell`, evaluated by
+:func:`evaluate_cells` as Dask tasks, each distinct cell once, results kept in a
+:class:`CellCache`). The guide page is ``docs/guide/multiscale.rst``.
+"""
+
+from sve.multiscale.fe2 import (
+    CellCache,
+    CellModel,
+    CellProblem,
+    GaussPoint,
+    SVECell,
+    evaluate_cells,
+)
+from sve.multiscale.macro import MacroResult, solve_macro
+from sve.multiscale.mesh import BOX_FACES, box_mesh, read_mesh
+from sve.multiscale.mesoscale import (
+    ResponseStatistics,
+    mesoscale_tensors,
+    response_statistics,
+    window_tensors,
+)
+
+__all__ = [
+    "BOX_FACES",
+    "CellCache",
+    "CellModel",
+    "CellProblem",
+    "GaussPoint",
+    "MacroResult",
+    "ResponseStatistics",
+    "SVECell",
+    "box_mesh",
+    "evaluate_cells",
+    "mesoscale_tensors",
+    "read_mesh",
+    "response_statistics",
+    "solve_macro",
+    "window_tensors",
+]
