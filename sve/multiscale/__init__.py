@@ -25,6 +25,7 @@ from sve.multiscale.mesoscale import (
     response_statistics,
     window_tensors,
 )
+from sve.multiscale.spec import MODELS, run_macro
 
 __all__ = [
     "BOX_FACES",
@@ -32,6 +33,7 @@ __all__ = [
     "CellModel",
     "CellProblem",
     "GaussPoint",
+    "MODELS",
     "MacroResult",
     "ResponseStatistics",
     "SVECell",
@@ -40,6 +42,7 @@ __all__ = [
     "mesoscale_tensors",
     "read_mesh",
     "response_statistics",
+    "run_macro",
     "solve_macro",
     "window_tensors",
 ]

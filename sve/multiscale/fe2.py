@@ -344,6 +344,8 @@ def _evaluate_batch(model: CellModel, cells: list, gradients: np.ndarray) -> lis
     for cell, gradient in zip(cells, gradients, strict=True):
         tangent = np.asarray(model.tangent(cell, gradient), dtype=np.float64)
         if model.linear:
+            # An apparent tensor is symmetric up to the cell solver's tolerance.
+            tangent = 0.5 * (tangent + tangent.T)
             response = tangent @ gradient
         else:
             response = np.asarray(model.response(cell, gradient), dtype=np.float64)
@@ -397,6 +399,9 @@ def evaluate_cells(
     -------
     responses : ndarray of shape (n, m), float64
     tangents : ndarray of shape (n, m, m), float64
+        For a linear model, the symmetric part of what ``model.tangent``
+        returns (an apparent tensor is symmetric up to the cell solver's
+        tolerance).
     solved : int
         Evaluations run by this call.
     hits : int
