@@ -467,10 +467,10 @@ def solve_conductivity_bvp(
     maxiter : int, default 2000
         Largest number of iterations.
     preconditioner : {"auto", "multigrid", "fft"}, default "auto"
-        Geometric multigrid cycle of the cell solvers (scalar
-        conductivities, axes that halve down to at most 512 nodes), or the
-        DCT/DST reference medium (every case). ``"auto"`` takes multigrid
-        where it applies.
+        Geometric multigrid cycle of the cell solvers (axes that halve down
+        to at most 512 nodes, e.g. powers of two; for tensors the cycle of
+        the scalar medium ``trace(K) / d``), or the DCT/DST reference
+        medium (every shape). ``"auto"`` takes multigrid where it applies.
     on_failure : {"raise", "flag"}, default "raise"
         Non-convergence raises `ConvergenceError` (the result in its
         ``result`` attribute), or is flagged by ``converged=False``.
@@ -583,12 +583,11 @@ def solve_conductivity_bvp(
     _check_memory(phases.shape, preconditioner, limit, origin)
     k, material, stack = _element_conductivity(phases, conductivity)
     if preconditioner == "auto":
-        preconditioner = "multigrid" if stack is None and _multigrid_fits(k.shape, h) else "fft"
-    if preconditioner == "multigrid" and not (stack is None and _multigrid_fits(k.shape, h)):
+        preconditioner = "multigrid" if _multigrid_fits(k.shape, h) else "fft"
+    if preconditioner == "multigrid" and not _multigrid_fits(k.shape, h):
         raise ValueError(
-            "preconditioner='multigrid' needs scalar conductivities and axes that halve down "
-            f"to at most 512 nodes, got {'tensors' if stack is not None else 'scalars'}, "
-            f"shape {phases.shape}; use preconditioner='fft'"
+            "preconditioner='multigrid' needs axes that halve down to at most 512 nodes "
+            f"(e.g. powers of two), got shape {phases.shape}; use preconditioner='fft'"
         )
     problem = _Problem(k, material, stack, h)
     fixed, prescribed, dirichlet_faces = _dirichlet(problem, dirichlet)
@@ -665,7 +664,7 @@ def solve_conductivity_bvp(
         full_faces = [(a, end) for a in range(ndim) for end in (0, -1) if kinds[a] == "dirichlet"]
         reference = float(k[k > 0].mean()) if stack is None else _reference(stack, material)
         inverse = _transform(kinds, k.shape, h, reference)
-    else:
+    else:  # tensors: the cycle of the scalar stand-in (trace / d per voxel)
         inverse = _face_multigrid(k, h, full_faces, voids)
     covered = np.zeros(problem.nodes, dtype=bool)
     for a, end in full_faces:
