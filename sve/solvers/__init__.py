@@ -23,17 +23,29 @@ from sve.solvers.moduli import (
     isotropic_projection,
     lame_parameters,
 )
-from sve.solvers.result import ConductivityResult, ConvergenceError, StiffnessResult
+from sve.solvers.result import (
+    ConductivityFields,
+    ConductivityMoments,
+    ConductivityResult,
+    ConvergenceError,
+    StiffnessFields,
+    StiffnessMoments,
+    StiffnessResult,
+)
 
 __all__ = [
     "BoundaryValueResult",
     "CONDUCTIVITY_BCS",
     "ELASTICITY_BCS",
+    "ConductivityFields",
+    "ConductivityMoments",
     "ConductivityResult",
     "ConvergenceError",
     "IsotropicProjection",
     "MemoryBudgetError",
     "MemoryEstimate",
+    "StiffnessFields",
+    "StiffnessMoments",
     "StiffnessResult",
     "apparent_conductivity",
     "apparent_stiffness",
