@@ -4,6 +4,7 @@ Public API::
 
     sve.apparent_conductivity(phases, conductivity, *, bc="periodic", ...)
     sve.apparent_stiffness(phases, stiffness, *, bc="periodic", ...)
+    sve.solve_conductivity_bvp(phases, conductivity, *, dirichlet=..., flux=..., source=...)
     sve.run_study(spec, *, client=None, store=None)
     sve.open_study(store)
     sve.write_report(dataset_or_store, out_dir)
@@ -25,6 +26,7 @@ from sve.solvers import (
     StiffnessResult,
     apparent_conductivity,
     apparent_stiffness,
+    solve_conductivity_bvp,
 )
 from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
 
@@ -43,5 +45,6 @@ __all__ = [
     "open_study",
     "read_image",
     "run_study",
+    "solve_conductivity_bvp",
     "write_report",
 ]

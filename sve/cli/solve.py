@@ -25,6 +25,21 @@ def _moduli(text: str) -> dict[str, float]:
     return moduli
 
 
+def _field_arrays(result) -> dict[str, np.ndarray]:
+    """The local fields and per-phase moments of `result` as named arrays, each name
+    prefixed by the boundary condition (``periodic_gradient``, ...).
+    """
+    arrays = {}
+    for part in (result.fields, result.phase_moments):
+        for name, value in vars(part).items():
+            if isinstance(value, tuple):  # coordinates and centres: one array per axis
+                for axis, positions in enumerate(value):
+                    arrays[f"{result.bc}_{name}_{axis}"] = positions
+            elif isinstance(value, np.ndarray):
+                arrays[f"{result.bc}_{name}"] = value
+    return arrays
+
+
 def _solve(args: argparse.Namespace) -> int:
     from sve.solvers import apparent_conductivity, apparent_stiffness
 
@@ -34,6 +49,7 @@ def _solve(args: argparse.Namespace) -> int:
             "(once per phase), not both or neither"
         )
     phases = _read_image(args, min_phases=1)  # a homogeneous image checks a solver
+    fields = "full" if args.fields else False
     if args.conductivity is not None:
         values = [_value(v) for v in args.conductivity.split(",")]
         name = "conductivity"
@@ -42,7 +58,7 @@ def _solve(args: argparse.Namespace) -> int:
             return apparent_conductivity(
                 phases, values, bc=bc, tol=args.tol, memory_limit=args.memory_limit,
                 discretization=args.discretization, on_failure="flag",
-                preconditioner=args.preconditioner, stop=args.stop,
+                preconditioner=args.preconditioner, stop=args.stop, fields=fields,
             )  # fmt: skip
     else:
         for option, value, default in (
@@ -63,11 +79,15 @@ def _solve(args: argparse.Namespace) -> int:
                 tol=args.tol,
                 on_failure="flag",
                 memory_limit=args.memory_limit,
+                fields=fields,
             )
 
     records = []
+    arrays = {}
     for bc in args.bc or ["periodic"]:
         result = solve(bc)
+        if args.fields:
+            arrays.update(_field_arrays(result))
         records.append(
             {
                 "bc": result.bc,
@@ -102,6 +122,12 @@ def _solve(args: argparse.Namespace) -> int:
             )
             if records[-1].get("stop") == "tensor":
                 print(f"  estimated tensor accuracy {result.tensor_accuracy:.1e} (relative)")
+    if args.fields:
+        np.savez_compressed(args.fields, **arrays)
+        for record in records:
+            record["fields"] = str(args.fields)
+        if not args.json:
+            print(f"local fields written to {args.fields}")
     if args.json:
         print(json.dumps(records, indent=2))
     return 0 if all(r["converged"] for r in records) else 1
@@ -148,6 +174,13 @@ def register(sub) -> None:
         "--memory-limit",
         help="refuse a solve whose estimated peak exceeds this, e.g. 8GB (default: the "
         "machine's available memory)",
+    )
+    solve.add_argument(
+        "--fields",
+        metavar="OUT.npz",
+        help="write the local fields (corrector, gradient and flux, or strain and stress, "
+        "per load case) and their per-phase moments to this .npz file, names prefixed by "
+        "the bc, e.g. periodic_flux",
     )
     solve.add_argument("--json", action="store_true", help="print the results as JSON")
     solve.set_defaults(func=_solve)

@@ -13,6 +13,7 @@ from sve.solvers.bounds import (
 )
 from sve.solvers.conductivity.apparent import IMPLEMENTED_BCS as CONDUCTIVITY_BCS
 from sve.solvers.conductivity.apparent import apparent_conductivity
+from sve.solvers.conductivity.boundary_value import BoundaryValueResult, solve_conductivity_bvp
 from sve.solvers.elasticity.apparent import IMPLEMENTED_BCS as ELASTICITY_BCS
 from sve.solvers.elasticity.apparent import apparent_stiffness
 from sve.solvers.moduli import (
@@ -22,16 +23,29 @@ from sve.solvers.moduli import (
     isotropic_projection,
     lame_parameters,
 )
-from sve.solvers.result import ConductivityResult, ConvergenceError, StiffnessResult
+from sve.solvers.result import (
+    ConductivityFields,
+    ConductivityMoments,
+    ConductivityResult,
+    ConvergenceError,
+    StiffnessFields,
+    StiffnessMoments,
+    StiffnessResult,
+)
 
 __all__ = [
+    "BoundaryValueResult",
     "CONDUCTIVITY_BCS",
     "ELASTICITY_BCS",
+    "ConductivityFields",
+    "ConductivityMoments",
     "ConductivityResult",
     "ConvergenceError",
     "IsotropicProjection",
     "MemoryBudgetError",
     "MemoryEstimate",
+    "StiffnessFields",
+    "StiffnessMoments",
     "StiffnessResult",
     "apparent_conductivity",
     "apparent_stiffness",
@@ -48,5 +62,6 @@ __all__ = [
     "maxwell_garnett",
     "memory_estimate",
     "reuss_bound",
+    "solve_conductivity_bvp",
     "voigt_bound",
 ]

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sve._validation import check_positive
+from sve.solvers._core.fields import periodic_interpolation
+
 
 def _read_only(result, names: tuple[str, ...]) -> None:
     """Store the array attributes `names` of a frozen result as read-only float64 copies
@@ -43,6 +46,8 @@ class _ApparentResult:
     preconditioner: str = "fft"
     stop: str = "residual"
     tensor_accuracy: float = float("nan")
+    fields: object = None
+    phase_moments: object = None
 
     def __post_init__(self) -> None:
         _read_only(self, ("tensor", "voigt_tensor", "reuss_tensor"))
@@ -121,6 +126,12 @@ class ConductivityResult(_ApparentResult):
         exact tensor of the discrete problem; under static conditions to
         first order. NaN under the residual rule, which does not estimate
         it.
+    fields : ConductivityFields or None
+        With ``fields="full"`` (or True): the corrector, gradient and flux of
+        every load case. None otherwise.
+    phase_moments : ConductivityMoments or None
+        With ``fields="summary"`` or ``"full"``: per-phase means and second
+        moments of the gradient and the flux. None otherwise.
 
     Notes
     -----
@@ -200,6 +211,12 @@ class StiffnessResult(_ApparentResult):
         stopping rule of elasticity so far).
     tensor_accuracy : float
         NaN: the residual rule does not estimate the tensor's accuracy.
+    fields : StiffnessFields or None
+        With ``fields="full"`` (or True): the displacement fluctuation,
+        strain and stress of every load case. None otherwise.
+    phase_moments : StiffnessMoments or None
+        With ``fields="summary"`` or ``"full"``: per-phase means and second
+        moments of the strain and the stress. None otherwise.
     """
 
     compliance: np.ndarray = field(kw_only=True)
@@ -226,3 +243,394 @@ class ConvergenceError(RuntimeError):
     def __reduce__(self):
         # Keep the result when the error travels between processes (Dask).
         return type(self), (self.args[0], self.result)
+
+
+@dataclass(frozen=True, eq=False)
+class ConductivityMoments:
+    """Per-phase means and second moments of the local fields of a conductivity solve.
+
+    Every array has a leading load-case axis ``L`` (the load cases of the
+    solve, in the order of `loads`) and a phase axis ``P`` (the labels in
+    `labels`). ``<.>_a`` is the average over the voxels of phase ``a``;
+    ``sum_a volume_fraction[a] <f>_a`` is the volume average of ``f``.
+    Read-only arrays, float64.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (P,), int64
+        The phase labels present in the image, ascending.
+    volume_fraction : ndarray of shape (P,)
+        Volume fraction of each phase.
+    loads : ndarray of shape (L, d)
+        The macroscopic load of each case: the gradient ``E`` (periodic,
+        kinematic and mixed conditions) or the flux ``Q`` (static).
+    mean_gradient, mean_flux : ndarray of shape (L, P, d)
+        ``<g>_a`` and ``<q>_a``, ``g = grad T`` (units of the load's
+        gradient) and ``q = k g`` (units of the conductivity times those).
+    gradient_moment, flux_moment : ndarray of shape (L, P, d, d)
+        ``<g (x) g>_a`` and ``<q (x) q>_a``, the exact integrals of the
+        discrete fields (Q1: 2**d-point Gauss rule, exact for the products of
+        the element's gradients; finite volumes: the two half-cells of every
+        face, see Notes).
+    energy : ndarray of shape (L, P)
+        ``<q . g>_a``: ``sum_a volume_fraction[a] energy[:, a]`` is the
+        apparent energy ``<q . g>`` of each case, and for a scalar
+        conductivity per phase ``volume_fraction[a] <g . g>_a`` is the
+        derivative of the energy ``E . K E`` of the apparent tensor in
+        ``k_a`` (periodic, kinematic, mixed conditions; minus the derivative
+        of ``Q . K^-1 Q`` under static ones).
+
+    Notes
+    -----
+    Finite volumes carry one flux per face, constant over the two half
+    cells beside it; the gradient in a half cell is that flux over the
+    cell's conductivity. The diagonal of the moments is exact for this
+    model (``<g_a g_a>`` is the mean over the two half cells along ``a``);
+    the off-diagonal entries are the products of the cell values, the
+    scheme having no cross term. In a void (zero conductivity) the flux is
+    0 and the gradient undetermined (NaN); the moments of a phase with a
+    void voxel are NaN for the gradient.
+    """
+
+    labels: np.ndarray
+    volume_fraction: np.ndarray
+    loads: np.ndarray
+    mean_gradient: np.ndarray
+    mean_flux: np.ndarray
+    gradient_moment: np.ndarray
+    flux_moment: np.ndarray
+    energy: np.ndarray
+
+    def __post_init__(self) -> None:
+        _read_only(
+            self,
+            (
+                "volume_fraction",
+                "loads",
+                "mean_gradient",
+                "mean_flux",
+                "gradient_moment",
+                "flux_moment",
+                "energy",
+            ),
+        )
+        labels = np.array(self.labels, dtype=np.int64)
+        labels.setflags(write=False)
+        object.__setattr__(self, "labels", labels)
+
+
+@dataclass(frozen=True, eq=False)
+class StiffnessMoments:
+    """Per-phase means and second moments of the local strain and stress of an elastic solve.
+
+    As `ConductivityMoments`, with Mandel vectors of length ``m`` (3 in 2-D,
+    6 in 3-D; ``sqrt2`` on the shear components, so that ``sigma . eps`` is
+    the energy density without factors).
+
+    Attributes
+    ----------
+    labels : ndarray of shape (P,), int64
+        The phase labels present in the image, ascending.
+    volume_fraction : ndarray of shape (P,)
+        Volume fraction of each phase.
+    loads : ndarray of shape (L, m)
+        The macroscopic Mandel strain ``E`` of each case (periodic, kinematic,
+        mixed) or Mandel stress ``Sigma`` (static).
+    mean_strain, mean_stress : ndarray of shape (L, P, m)
+        ``<eps>_a`` and ``<sigma>_a`` (stress in the units of the stiffness).
+    strain_moment, stress_moment : ndarray of shape (L, P, m, m)
+        ``<eps (x) eps>_a`` and ``<sigma (x) sigma>_a``, exact integrals of
+        the Q1 fields (2**d-point Gauss rule).
+    energy : ndarray of shape (L, P)
+        ``<sigma . eps>_a``; ``volume_fraction[a] <eps . dC eps>_a`` is the
+        derivative of the apparent energy ``E . C E`` along a change ``dC`` of
+        the stiffness of phase ``a`` (periodic, kinematic, mixed), e.g.
+        ``2 volume_fraction[a] trace(strain_moment)`` for the shear modulus
+        ``mu_a`` of an isotropic phase. In a void the stress is 0 and the
+        strain NaN.
+    """
+
+    labels: np.ndarray
+    volume_fraction: np.ndarray
+    loads: np.ndarray
+    mean_strain: np.ndarray
+    mean_stress: np.ndarray
+    strain_moment: np.ndarray
+    stress_moment: np.ndarray
+    energy: np.ndarray
+
+    def __post_init__(self) -> None:
+        _read_only(
+            self,
+            (
+                "volume_fraction",
+                "loads",
+                "mean_strain",
+                "mean_stress",
+                "strain_moment",
+                "stress_moment",
+                "energy",
+            ),
+        )
+        labels = np.array(self.labels, dtype=np.int64)
+        labels.setflags(write=False)
+        object.__setattr__(self, "labels", labels)
+
+
+@dataclass(frozen=True, eq=False)
+class ConductivityFields:
+    """The local fields of a conductivity solve, one entry per load case.
+
+    Attributes
+    ----------
+    loads : ndarray of shape (L, d)
+        Macroscopic gradient ``E`` (periodic, kinematic, mixed) or flux ``Q``
+        (static) of each load case: the unit vectors, or under static
+        conditions with voids the compatible fluxes.
+    corrector : ndarray of shape (L,) + grid shape
+        The fluctuation ``w = T - E . x`` on the solver's grid, in the length
+        unit of the spacing times the load: Q1 nodes (``N_i`` per axis
+        periodic, ``N_i + 1`` otherwise), finite-volume cell centres (``N_i``).
+        Periodic: the periodic corrector of the unit load ``e_j``, ``w_j``,
+        zero mean on every conducting cluster. Static: ``T - <g> . x`` with
+        ``<g>`` the case's mean gradient (``T`` defined up to a constant).
+    coordinates : tuple of d ndarray
+        Positions along each axis of the points of `corrector` (the origin at
+        the low corner of the first voxel), in the unit of the spacing.
+    centres : tuple of d ndarray
+        Positions of the voxel centres along each axis, ``(i + 1/2) h_i``.
+    gradient, flux : ndarray of shape (L,) + image shape + (d,)
+        Temperature gradient ``g = E + grad w`` and flux ``q = k g`` of every
+        voxel: Q1 element averages (equal to the values at the voxel centre,
+        the gradient of a Q1 field being multilinear in the other axes);
+        finite volumes: the mean of the two face fluxes of the cell along each
+        axis over the face area, and that over the cell's conductivity. Void
+        voxels: flux 0, gradient NaN; clusters that carry no flux under
+        kinematic or mixed conditions: both 0 (constant temperature).
+    location : str
+        ``"element average"`` (Q1) or ``"cell"`` (finite volumes).
+    bc : str
+        The boundary condition of the solve.
+    spacing : tuple of float
+        The voxel edges per axis, in the user's unit.
+
+    Notes
+    -----
+    ``T = E . x + w`` is the full temperature of a case; the volume average
+    of `gradient` is ``E`` under periodic and kinematic conditions, and of
+    `flux` is ``Q`` under static ones. The product of the voxel values
+    misses the variation inside a Q1 element, so ``mean(flux . gradient)``
+    is below the energy ``<q . g>`` of the solve by that intra-element part
+    (which vanishes under refinement); the exact energies are in
+    `ConductivityMoments`.
+    """
+
+    loads: np.ndarray
+    corrector: np.ndarray
+    coordinates: tuple
+    centres: tuple
+    gradient: np.ndarray
+    flux: np.ndarray
+    location: str
+    bc: str = "periodic"
+    spacing: tuple = ()
+
+    def __post_init__(self) -> None:
+        _read_only(self, ("loads", "corrector", "gradient", "flux"))
+
+    def corrector_at(self, points) -> np.ndarray:
+        """The periodic corrector of every load case at arbitrary points.
+
+        Parameters
+        ----------
+        points : array_like of shape (n, d) or (d,)
+            Positions in the unit of the spacing, wrapped into the cell
+            (``N_i h_i`` per axis), the origin at the low corner of the first
+            voxel.
+
+        Returns
+        -------
+        ndarray of shape (L, n), float64
+            The multilinear interpolant of `corrector` (on Q1 nodes, the Q1
+            field itself; finite volumes: between the cell centres).
+
+        Raises
+        ------
+        ValueError
+            If the fields are not those of periodic conditions, or `points`
+            is not (n, d) real and finite.
+        """
+        return _periodic_corrector(self, points)
+
+    def first_order_correction(self, points, gradient, epsilon: float = 1.0) -> np.ndarray:
+        """The first-order corrector term ``epsilon w(x / epsilon) . grad u0`` at `points`.
+
+        The two-scale expansion ``u_eps ~ u0 + epsilon sum_j w_j(x / epsilon)
+        G_j(x)`` of a medium ``k(x / epsilon)`` with this cell as its period
+        (Bensoussan, Lions & Papanicolaou 1978): ``G`` the macroscopic
+        gradient of ``u0`` at each point, ``w_j`` the corrector of the unit load
+        ``e_j``.
+
+        Parameters
+        ----------
+        points : array_like of shape (n, d)
+            Positions ``x`` (macroscopic coordinates).
+        gradient : array_like of shape (n, d)
+            gradient of the homogenized solution at `points`.
+        epsilon : float, default 1.0
+            Scale ratio: the period of the medium is ``epsilon`` times the
+            cell.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            To add to ``u0(points)``.
+
+        Raises
+        ------
+        ValueError
+            If the fields are not periodic with the unit load cases, or the
+            shapes do not match.
+        """
+        return _first_order_correction(self, points, gradient, epsilon)
+
+
+@dataclass(frozen=True, eq=False)
+class StiffnessFields:
+    """The local fields of an elastic solve, one entry per load case.
+
+    Attributes
+    ----------
+    loads : ndarray of shape (L, m)
+        Macroscopic Mandel strain ``E`` (periodic, kinematic, mixed) or stress
+        ``Sigma`` (static) of each load case.
+    corrector : ndarray of shape (L,) + node shape + (d,)
+        The displacement fluctuation ``w = u - E . x`` at the Q1 nodes
+        (``N_i`` per axis periodic, ``N_i + 1`` otherwise), in the length unit
+        of the spacing times the load. Static: ``u - <eps> . x``.
+    coordinates : tuple of d ndarray
+        Node positions along each axis, in the unit of the spacing.
+    centres : tuple of d ndarray
+        Voxel centres along each axis.
+    strain, stress : ndarray of shape (L,) + image shape + (m,)
+        Mandel strain and stress, element averages (the values at the voxel
+        centre). Void voxels: stress 0, strain NaN.
+    location : str
+        ``"element average"``.
+    bc : str
+        The boundary condition of the solve.
+    spacing : tuple of float
+        The voxel edges per axis, in the user's unit.
+    """
+
+    loads: np.ndarray
+    corrector: np.ndarray
+    coordinates: tuple
+    centres: tuple
+    strain: np.ndarray
+    stress: np.ndarray
+    location: str
+    bc: str = "periodic"
+    spacing: tuple = ()
+
+    def __post_init__(self) -> None:
+        _read_only(self, ("loads", "corrector", "strain", "stress"))
+
+    def corrector_at(self, points) -> np.ndarray:
+        """The periodic corrector of every load case at arbitrary points.
+
+        Parameters
+        ----------
+        points : array_like of shape (n, d) or (d,)
+            Positions in the unit of the spacing, wrapped into the cell
+            (``N_i h_i`` per axis), the origin at the low corner of the first
+            voxel.
+
+        Returns
+        -------
+        ndarray of shape (L, n) + (d,), float64
+            The multilinear interpolant of `corrector` (on Q1 nodes, the Q1
+            field itself; finite volumes: between the cell centres).
+
+        Raises
+        ------
+        ValueError
+            If the fields are not those of periodic conditions, or `points`
+            is not (n, d) real and finite.
+        """
+        return _periodic_corrector(self, points)
+
+    def first_order_correction(self, points, gradient, epsilon: float = 1.0) -> np.ndarray:
+        """The first-order corrector term ``epsilon w(x / epsilon) . grad u0`` at `points`.
+
+        The two-scale expansion ``u_eps ~ u0 + epsilon sum_j w_j(x / epsilon)
+        G_j(x)`` of a medium ``k(x / epsilon)`` with this cell as its period
+        (Bensoussan, Lions & Papanicolaou 1978): ``G`` the macroscopic
+        Mandel strain of ``u0`` at each point, ``w_j`` the corrector of the unit load
+        ``e_j``.
+
+        Parameters
+        ----------
+        points : array_like of shape (n, d)
+            Positions ``x`` (macroscopic coordinates).
+        gradient : array_like of shape (n, m)
+            Mandel strain of the homogenized solution at `points`.
+        epsilon : float, default 1.0
+            Scale ratio: the period of the medium is ``epsilon`` times the
+            cell.
+
+        Returns
+        -------
+        ndarray of shape (n,) + (d,)
+            To add to ``u0(points)``.
+
+        Raises
+        ------
+        ValueError
+            If the fields are not periodic with the unit load cases, or the
+            shapes do not match.
+        """
+        return _first_order_correction(self, points, gradient, epsilon)
+
+
+def _periodic_corrector(fields, points) -> np.ndarray:
+    """`corrector_at` of both field classes."""
+    if fields.bc != "periodic":
+        raise ValueError(
+            f"corrector_at needs the fields of periodic conditions, got bc={fields.bc!r}"
+        )
+    ndim = len(fields.spacing)
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim == 1:
+        points = points[None]
+    if points.ndim != 2 or points.shape[1] != ndim or not np.all(np.isfinite(points)):
+        raise ValueError(
+            f"points must be finite positions of shape (n, {ndim}), got shape {points.shape}"
+        )
+    return periodic_interpolation(
+        np.asarray(fields.corrector),
+        np.asarray(fields.spacing, dtype=np.float64),
+        points,
+        centred=fields.location == "cell",
+    )
+
+
+def _first_order_correction(fields, points, gradient, epsilon) -> np.ndarray:
+    """`first_order_correction` of both field classes."""
+    cases = fields.loads.shape[1]
+    if fields.loads.shape[0] != cases or not np.array_equal(fields.loads, np.eye(cases)):
+        raise ValueError(
+            "first_order_correction needs the correctors of the unit load cases (periodic "
+            "conditions, every direction percolating)"
+        )
+    epsilon = check_positive(epsilon, "epsilon")
+    points = np.asarray(points, dtype=np.float64)
+    gradient = np.asarray(gradient, dtype=np.float64)
+    if gradient.shape != (len(points), cases):
+        raise ValueError(
+            f"gradient must have shape (n, {cases}) for {len(points)} point(s), got "
+            f"{gradient.shape}"
+        )
+    values = _periodic_corrector(fields, points / epsilon)  # (L, n) or (L, n, d)
+    trailing = (1,) * (values.ndim - 2)
+    return epsilon * np.sum(values * gradient.T.reshape(gradient.T.shape + trailing), axis=0)

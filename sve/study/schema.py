@@ -86,6 +86,7 @@ from sve.study.spec import StudySpec
 from sve.study.windows import generate_parent, parent_edges, window_count, window_origin
 
 __all__ = [
+    "FIELD_MOMENTS",
     "ADAPTIVE_CONFIDENCE",
     "ADAPTIVE_RULE",
     "ERROR_LENGTH",
@@ -139,6 +140,44 @@ ADAPTIVE_RULE = (
     f"min(max_realizations, max(n + realizations, min({ROUND_GROWTH} n, "
     "ceil(n (r / adaptive_target)^2))))"
 )
+
+
+#: The per-phase field moments a study stores with ``property.field_moments = true``:
+#: per property, the attribute of the solver's ``phase_moments`` (stored as the variable
+#: ``phase_<name>``), its extra dimensions after (load_case, phase) and its long name.
+FIELD_MOMENTS = {
+    "conductivity": {
+        "mean_gradient": (("i",), "phase mean of the temperature gradient <g>_phase"),
+        "mean_flux": (("i",), "phase mean of the flux <q>_phase"),
+        "gradient_moment": (("i", "j"), "phase second moment of the gradient <g_i g_j>_phase"),
+        "flux_moment": (("i", "j"), "phase second moment of the flux <q_i q_j>_phase"),
+        "energy": ((), "phase mean of q . g"),
+    },
+    "elasticity": {
+        "mean_strain": (("i",), "phase mean of the Mandel strain <eps>_phase"),
+        "mean_stress": (("i",), "phase mean of the Mandel stress <sigma>_phase"),
+        "strain_moment": (("i", "j"), "phase second moment of the Mandel strain"),
+        "stress_moment": (("i", "j"), "phase second moment of the Mandel stress"),
+        "energy": ((), "phase mean of sigma . eps"),
+    },
+}
+#: Units of each field moment (after the property's units).
+_MOMENT_UNITS = {
+    "conductivity": {
+        "mean_gradient": "1 (per unit load gradient)",
+        "mean_flux": "same as property.phases",
+        "gradient_moment": "1",
+        "flux_moment": "(same as property.phases)^2",
+        "energy": "same as property.phases",
+    },
+    "elasticity": {
+        "mean_strain": "1 (per unit load strain)",
+        "mean_stress": "same as the moduli",
+        "strain_moment": "1",
+        "stress_moment": "(same as the moduli)^2",
+        "energy": "same as the moduli",
+    },
+}
 
 
 _DEPENDENCIES = ("numpy", "scipy", "numba", "xarray", "dask", "distributed", "zarr")
@@ -323,6 +362,8 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
                 "conducting_conductivity": spec.phases[phase],
             },
         )
+    if spec.field_moments:
+        _add_field_moments(ds, spec, rec, (*n_base, n_bc))
     if both:
         ds = ds.assign_coords(sampling=list(SAMPLINGS))
     if spec.image:
@@ -336,6 +377,30 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
             adaptive_rule=ADAPTIVE_RULE,
         )
     return ds
+
+
+def _add_field_moments(ds: xr.Dataset, spec: StudySpec, rec: tuple, shape: tuple) -> None:
+    """The per-phase field moments of ``property.field_moments`` (:data:`FIELD_MOMENTS`),
+    in place: one variable ``phase_<name>`` per moment, (record, load_case, phase, ...).
+    """
+    m = spec.tensor_size
+    load = (
+        "unit gradient (flux under static conditions) along axis load_case"
+        if spec.property == "conductivity"
+        else "unit Mandel strain (stress under static conditions) component load_case"
+    )
+    for name, (dims, long_name) in FIELD_MOMENTS[spec.property].items():
+        ds[f"phase_{name}"] = (
+            (*rec, "load_case", "phase", *dims),
+            np.full((*shape, m, 2) + (m,) * len(dims), np.nan),
+            {
+                "long_name": f"{long_name}, per load case ({load}); NaN where the phase is "
+                "absent from the SVE or the case is not solved",
+                "units": _MOMENT_UNITS[spec.property][name],
+            },
+        )
+    ds.coords["load_case"] = ("load_case", np.arange(m))
+    ds.coords["phase"] = ("phase", np.arange(2))
 
 
 def _add_parent(ds: xr.Dataset, spec: StudySpec) -> None:

@@ -156,13 +156,16 @@ class PhysicsSection:
     phase 0 and phase 1, or their isotropic moduli tables (empty for the
     polycrystal); ``modulus`` (elasticity): "bulk" or "shear", the scalar
     the statistics summarize; ``crystal``: cubic constants ``c11, c12, c44``
-    of the polycrystal's grains (empty for two-phase media).
+    of the polycrystal's grains (empty for two-phase media);
+    ``field_moments``: store the per-phase means and second moments of the
+    local fields of every record (two-phase media only).
     """
 
     name: str
     phases: tuple[float, ...] | tuple[Table, ...] = ()
     modulus: str = "bulk"
     crystal: Table = field(default_factory=Table)
+    field_moments: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phases", _frozen(tuple(self.phases)))
@@ -235,6 +238,7 @@ FLAT_FIELDS = {
     "phases": ("physics", "phases"),
     "modulus": ("physics", "modulus"),
     "crystal": ("physics", "crystal"),
+    "field_moments": ("physics", "field_moments"),
     "sizes": ("sampling", "sizes"),
     "spacing": ("sampling", "spacing"),
     "length_unit": ("sampling", "length_unit"),
@@ -481,6 +485,8 @@ class StudySpec:
             physics["phases"] = _plain(self.phases)
         if self.property == "elasticity":
             physics["modulus"] = self.modulus
+        if self.field_moments:  # only when set: the JSON of other specs is unchanged
+            physics["field_moments"] = True
         sampling: dict[str, Any] = {
             "sizes": list(self.sizes),
             "spacing": self.spacing,
@@ -541,6 +547,9 @@ class StudySpec:
     phases = _flat("phases", "``property.phases`` (empty for the polycrystal).")
     modulus = _flat("modulus", "``property.modulus``: 'bulk' or 'shear' (elasticity).")
     crystal = _flat("crystal", "``property.crystal``: cubic constants, or empty.")
+    field_moments = _flat(
+        "field_moments", "``property.field_moments``: store per-phase field moments."
+    )
     sizes = _flat("sizes", "``sampling.sizes``: edge lengths in voxels.")
     spacing = _flat("spacing", "``sampling.spacing``: voxel edge, physical units.")
     length_unit = _flat("length_unit", "``sampling.length_unit``.")
@@ -581,7 +590,7 @@ def _with_value(spec: StudySpec, value: float) -> StudySpec:
 
 _SECTIONS = {
     "medium": None,  # depends on the generator: checked by sve.study.media
-    "property": ("name", "phases", "modulus", "crystal"),
+    "property": ("name", "phases", "modulus", "crystal", "field_moments"),
     "sampling": (
         "sizes",
         "lengths",
@@ -883,6 +892,7 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
         raise SpecError(f"property.name must be one of {PROPERTIES}, got {prop!r}")
     modulus, crystal = _modulus(data, prop, medium), _crystal(data, prop, medium)
     phases = () if crystal else _phases(_get(data, "property.phases"), prop, medium["ndim"])
+    field_moments = _field_moments(data, crystal)
 
     if image:
         for key in ("spacing", "length_unit", "parent_size"):
@@ -950,7 +960,9 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
         name=name,
         seed=seed,
         medium=medium,
-        physics=PhysicsSection(name=prop, phases=phases, modulus=modulus, crystal=crystal),
+        physics=PhysicsSection(
+            name=prop, phases=phases, modulus=modulus, crystal=crystal, field_moments=field_moments
+        ),
         sampling=SamplingSection(
             sizes=sizes,
             realizations=realizations,
@@ -1044,6 +1056,19 @@ def _phases(phases: Any, prop: str, ndim: int) -> tuple:
             )
         return tuple(values)
     return tuple(_moduli(v, f"property.phases[{i}]", ndim) for i, v in enumerate(phases))
+
+
+def _field_moments(data: dict[str, Any], crystal: dict[str, float]) -> bool:
+    """``property.field_moments``: a boolean (default false); two-phase media only."""
+    value = data.get("property", {}).get("field_moments", False)
+    if not isinstance(value, bool):
+        raise SpecError(f"property.field_moments must be true or false, got {value!r}")
+    if value and crystal:
+        raise SpecError(
+            f"property.field_moments is for two-phase media, not the {POLYCRYSTAL} medium "
+            "(one phase per grain)"
+        )
+    return value
 
 
 def _modulus(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from generators import rotate_tensor
 from sve.microstructure import Microstructure
 from sve.solvers import apparent_conductivity, apparent_stiffness
 from sve.study.media import draw_medium, draw_polycrystal
-from sve.study.schema import ERROR_LENGTH, SAMPLINGS, STATUS
+from sve.study.schema import ERROR_LENGTH, FIELD_MOMENTS, SAMPLINGS, STATUS
 from sve.study.seeding import (
     PARENT_SEEDING_SCHEME,
     PARENT_TAG,
@@ -111,6 +111,10 @@ def _empty_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
     n_bc, m = len(spec.bc), spec.tensor_size
     k = (n, len(SAMPLINGS)) if spec.sampling_mode == "both" else (n,)
     accuracy = {"tensor_accuracy": np.full((*k, n_bc), np.nan)} if spec.stop == "tensor" else {}
+    if spec.field_moments:  # (record, load_case, phase, ...): see sve.study.schema
+        for name, (dims, _) in FIELD_MOMENTS[spec.property].items():
+            shape = (*k, n_bc, m, 2) + (m,) * len(dims)
+            accuracy[f"phase_{name}"] = np.full(shape, np.nan)
     if spec.conducting_phase is not None:
         accuracy["percolating"] = np.full((*k, n_bc, spec.ndim), -1, np.int8)
         accuracy["tortuosity"] = np.full((*k, n_bc, spec.ndim), np.nan)
@@ -203,6 +207,8 @@ def _solve(
     else:
         solve = apparent_stiffness
         materials = None if spec.polycrystal else spec.phase_stiffness()
+    if spec.field_moments:
+        options["fields"] = "summary"
     for a, realization in enumerate(realizations):
         if windows and realization >= window_count(spec, size):
             out["status"][a] = STATUS["absent"]
@@ -231,7 +237,21 @@ def _solve(
                 out["tensor_accuracy"][a, b] = result.tensor_accuracy
             if spec.conducting_phase is not None:
                 _tortuosity(spec, out, (a, b), result, out["volume_fraction"][a])
+            if spec.field_moments:
+                _field_moments(spec, out, (a, b), result.phase_moments)
     return out
+
+
+def _field_moments(spec: StudySpec, out: dict, record: tuple, moments) -> None:
+    """The per-phase field moments of one record, phase labels 0 and 1 in their slots
+    (a phase absent from the SVE stays NaN; so do the load cases a static solve with
+    voids leaves out).
+    """
+    cases = moments.loads.shape[0]
+    for name in FIELD_MOMENTS[spec.property]:
+        values = getattr(moments, name)
+        for p, label in enumerate(moments.labels):
+            out[f"phase_{name}"][record][:cases, int(label)] = values[:, p]
 
 
 def _tortuosity(spec: StudySpec, out: dict, record: tuple, result, fraction: float) -> None:

@@ -19,6 +19,7 @@ from sve._validation import (
 )
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
+from sve.solvers._core.fields import fields_mode
 from sve.solvers._core.materials import distinct_tensors, volume_averages
 from sve.solvers._core.memory import (
     AUTO_CANDIDATES,
@@ -29,6 +30,7 @@ from sve.solvers._core.memory import (
 )
 from sve.solvers._core.spacing import normalized
 from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
+from sve.solvers.conductivity.fields import Collector
 from sve.solvers.conductivity.q1_multigrid import coarsening_steps, supported
 from sve.solvers.result import ConductivityResult, ConvergenceError
 
@@ -56,6 +58,7 @@ def apparent_conductivity(
     preconditioner: str = "auto",
     stop: str = "residual",
     memory_limit: int | str | None = None,
+    fields: bool | str = False,
 ) -> ConductivityResult:
     r"""Compute the apparent conductivity tensor of a voxel image.
 
@@ -143,6 +146,15 @@ def apparent_conductivity(
         limit when lower). The solve's peak is estimated before anything
         large is allocated (`sve.solvers.memory_estimate`) and a solve that
         would exceed the limit is refused with `MemoryBudgetError`.
+    fields : bool or {"summary", "full"}, default False
+        The local fields of every load case: ``"summary"`` stores the
+        per-phase means and second moments of the gradient and the flux
+        (``phase_moments``, a `ConductivityMoments`), ``"full"`` (or True)
+        also the corrector, gradient and flux of every voxel (``fields``, a
+        `ConductivityFields`: ``2 d`` image-sized arrays per load case more,
+        not counted by `memory_limit`). Off by default: the solve and its
+        result are then exactly those without the option. See Notes,
+        **Local fields**.
 
     Returns
     -------
@@ -310,6 +322,22 @@ def apparent_conductivity(
     (Strakos & Tichy 2002; Meurant, Papez & Tichy 2021): a lower bound of
     the squared energy error, so an estimate, not a guarantee.
 
+    **Local fields** (``fields=``). Per load case the gradient
+    ``g = E + grad w`` and the flux ``q = k g`` of every voxel (Q1: element
+    averages, which are the values at the voxel centres; finite volumes: the
+    means of the two face fluxes of the cell along each axis) and the
+    fluctuation ``w`` on the solver's grid (Q1 nodes, cell centres), and per
+    phase ``a`` the means ``<g>_a``, ``<q>_a``, the second moments
+    ``<g (x) g>_a``, ``<q (x) q>_a`` and the energy ``<q . g>_a``, integrated
+    exactly over the discrete fields. They satisfy Hill-Mandel on the fields,
+    ``sum_a phi_a <q . g>_a = <q> . <g>`` (periodic, kinematic, static, to
+    the solver tolerance; mixed: ``= E . <q> = <q_i>``, the averages
+    ``<q_j>``, ``<g_j>``, ``j != i``, need not vanish), and for scalar
+    conductivities per phase ``phi_a <g . g>_a = d(E . K E) / d k_a``
+    (the minimum principle of the cell problem; static: minus the derivative
+    of ``Q . K^-1 Q``), the numbers of sensitivity, localization and
+    nonlinear (secant) estimates (Ponte Castañeda & Suquet 1998).
+
     **Diagnostics.** ``symmetry_defect`` is ``||K - K^T|| / ||K||``.
     ``hill_mandel_defect`` is ``||W - K|| / ||K||`` with
     ``W_ij = <q_j . g_i>`` and ``K_ij = <q_j> . <g_i>`` (mixed: the diagonal
@@ -363,6 +391,8 @@ def apparent_conductivity(
     .. [14] G. Meurant, J. Papez, P. Tichy, "Accurate error estimation in
        CG", Numer. Algorithms 88 (2021) 1337-1359,
        doi:10.1007/s11075-021-01078-w.
+    .. [15] P. Ponte Castañeda, P. Suquet, "Nonlinear composites", Adv.
+       Appl. Mech. 34 (1998) 171-302.
 
     Examples
     --------
@@ -403,7 +433,9 @@ def apparent_conductivity(
     start = time.perf_counter()
     phases = check_phases(phases)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_conductivity")
-    h = normalized(check_spacing(spacing, phases.ndim))
+    spacing = check_spacing(spacing, phases.ndim)
+    h = normalized(spacing)
+    mode = fields_mode(fields)
     tol = check_real(tol, "tol", 0.0, 1.0)
     maxiter = check_integer(maxiter, "maxiter", 1)
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
@@ -460,8 +492,15 @@ def apparent_conductivity(
             f"preconditioner, condition number up to {highest / lowest:.4g}"
         )
 
+    collector = None
+    if mode is not None:
+        nodes = phases.shape
+        if discretization == "q1" and bc != "periodic":
+            nodes = tuple(n + 1 for n in nodes)
+        collector = Collector(phases, k <= 0.0, mode, spacing, nodes, discretization, bc)
     solution = solve_cell(
         k,
+        collector=collector,
         bc=bc,
         discretization=discretization,
         spacing=h,
@@ -498,6 +537,9 @@ def apparent_conductivity(
         outside = max(0.0, float(above.max()), float(below.max()))
     reached = solution.errors if stop == "tensor" else solution.residuals
     converged = max(reached) <= tol
+    extra = {}
+    if collector is not None:
+        extra["phase_moments"], extra["fields"] = collector.results(ndim)
     result = ConductivityResult(
         tensor=tensor,
         bc=bc,
@@ -521,6 +563,7 @@ def apparent_conductivity(
         tensor_accuracy=float(
             solution.tensor_error / scale if scale > 0 else solution.tensor_error
         ),
+        **extra,
     )
     if not converged and on_failure == "raise":
         worst = int(np.argmax(reached))

@@ -198,6 +198,7 @@ def solve_cell(
     tensors: Tensors | None = None,
     use_multigrid: bool = False,
     stop: str = "residual",
+    collector=None,
 ) -> Solution:
     """Solve the d load cases of `bc` and return the apparent tensor.
 
@@ -210,6 +211,8 @@ def solve_cell(
     ``conductivity/fv_multigrid.py``).
     ``stop="tensor"`` stops every load case on the estimated error of its apparent energy
     and returns the energy form of the tensor (see ``apparent_conductivity``).
+    `collector` (``conductivity/fields.py``), when given, takes every load case's solution
+    for the local fields.
     """
     ndim = k.ndim
     periodic = bc == "periodic"
@@ -236,6 +239,7 @@ def solve_cell(
         tensors=tensors,
         use_multigrid=use_multigrid,
         stop=stop,
+        collector=collector,
     )
     if bc == "static":
         solution = _static(k, clusters, **options)
@@ -323,6 +327,7 @@ def _affine(
     tensors,
     use_multigrid,
     stop,
+    collector=None,
 ) -> Solution:
     """Periodic, kinematic and mixed conditions: ``T = E . x + u``, ``u`` periodic or zero
     on the Dirichlet faces; column ``j`` of the tensor is ``<q>`` for ``E = e_j``.
@@ -381,6 +386,8 @@ def _affine(
         else:
             iterations[j], residuals[j] = solver.solve(load, u, floor)
         flux = grid.mean_flux(u, gradient)
+        if collector is not None:
+            collector.record(j, grid, u, gradient)
         if mixed:
             tensor[j, j] = flux[j]
         else:
@@ -417,7 +424,9 @@ def _affine(
     )
 
 
-def _static(k, clusters, *, spacing, tol, maxiter, tensors, use_multigrid, stop) -> Solution:
+def _static(
+    k, clusters, *, spacing, tol, maxiter, tensors, use_multigrid, stop, collector=None
+) -> Solution:
     """Uniform flux ``q . n = Q . n`` on the whole boundary (Q1 only).
 
     Solves ``A T = f(Q)`` with ``f = A_1 (Q . x)`` the nodal loads of the
@@ -460,6 +469,8 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors, use_multigrid, stop)
                 f"dimension {basis.shape[1]}"
             )
     cases = basis.shape[1]
+    if collector is not None:
+        collector.count = cases
     temperatures = []
     gradients = np.empty((ndim, cases))
     iterations = [0] * ndim
@@ -476,6 +487,8 @@ def _static(k, clusters, *, spacing, tol, maxiter, tensors, use_multigrid, stop)
         else:
             iterations[b], residuals[b] = solver.solve(f, temperature, 0.0)
         gradients[:, b] = grid.mean_gradient(temperature)
+        if collector is not None:
+            collector.record(b, grid, temperature, np.zeros(ndim), load=basis[:, b])
         temperatures.append(temperature)
     resistivity = basis.T @ gradients
     tensor = np.zeros((ndim, ndim))

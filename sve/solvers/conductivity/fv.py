@@ -50,6 +50,7 @@ class FVGrid:
         ndim = k.ndim
         h = per_axis(spacing, ndim)
         self.k = k
+        self.along = along
         self.kinds = kinds
         self.spacing = h
         self.shape = k.shape

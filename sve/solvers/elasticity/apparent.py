@@ -19,6 +19,7 @@ from sve._validation import (
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.clusters import find_clusters
+from sve.solvers._core.fields import fields_mode
 from sve.solvers._core.materials import distinct_tensors, volume_averages
 from sve.solvers._core.memory import (
     check_budget,
@@ -28,6 +29,7 @@ from sve.solvers._core.memory import (
 )
 from sve.solvers._core.spacing import normalized
 from sve.solvers.elasticity.cell_problem import MIXED_SHEAR, Problem
+from sve.solvers.elasticity.fields import Collector
 from sve.solvers.elasticity.q1 import (
     mandel_size,
 )
@@ -51,6 +53,7 @@ def apparent_stiffness(
     maxiter: int = 1000,
     on_failure: str = "raise",
     memory_limit: int | str | None = None,
+    fields: bool | str = False,
 ) -> StiffnessResult:
     r"""Compute the apparent stiffness tensor of a voxel image.
 
@@ -107,6 +110,15 @@ def apparent_stiffness(
         limit when lower). The solve's peak is estimated before anything
         large is allocated (`sve.solvers.memory_estimate`) and a solve that
         would exceed the limit is refused with `MemoryBudgetError`.
+    fields : bool or {"summary", "full"}, default False
+        The local fields of every load case: ``"summary"`` stores the
+        per-phase means and second moments of the strain and the stress
+        (``phase_moments``, a `StiffnessMoments`), ``"full"`` (or True) also
+        the displacement fluctuation, strain and stress of every voxel
+        (``fields``, a `StiffnessFields`: about ``2 m + d`` image-sized
+        arrays per load case more, not counted by `memory_limit`). Off by
+        default: the solve and its result are then exactly those without the
+        option. See Notes, **Local fields**.
 
     Returns
     -------
@@ -191,6 +203,18 @@ def apparent_stiffness(
     matrix-free, indexed per voxel. The element average of the Q1 strain is
     ``Bbar u_e``, so averages are exact.
 
+    **Local fields** (``fields=``). Per load case the Mandel strain and
+    stress of every voxel (element averages, the values at the voxel
+    centres) and the displacement fluctuation at the nodes; per phase ``a``
+    the means ``<eps>_a``, ``<sigma>_a``, the second moments
+    ``<eps (x) eps>_a``, ``<sigma (x) sigma>_a`` and the energy
+    ``<sigma . eps>_a``, exact integrals of the Q1 fields (2**d-point Gauss
+    rule). Hill-Mandel holds on them: ``sum_a phi_a <sigma . eps>_a =
+    <sigma> . <eps>`` (periodic, kinematic, static, to the solver tolerance;
+    mixed: ``= E . <sigma>``), and ``phi_a <eps . dC eps>_a`` is the
+    derivative of ``E . C E`` along a change ``dC`` of the stiffness of
+    phase ``a`` (minimum principle).
+
     **Solver.** Preconditioned conjugate gradients with the operator of a
     homogeneous isotropic reference medium (moduli: geometric means of the
     extreme Voigt-type bulk and shear moduli of the materials). Periodic:
@@ -233,7 +257,9 @@ def apparent_stiffness(
     start = time.perf_counter()
     phases = check_phases(phases)
     bc = implemented_bc(bc, IMPLEMENTED_BCS, "apparent_stiffness")
-    h = normalized(check_spacing(spacing, phases.ndim))
+    spacing = check_spacing(spacing, phases.ndim)
+    h = normalized(spacing)
+    mode = fields_mode(fields)
     tol = check_real(tol, "tol", 0.0, 1.0)
     maxiter = check_integer(maxiter, "maxiter", 1)
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
@@ -250,15 +276,20 @@ def apparent_stiffness(
     problem = Problem(material, stack, h, tol, maxiter, bc)
     ndim = phases.ndim
     m = mandel_size(ndim)
+    collector = None
+    if mode is not None:
+        collector = Collector(phases, mode, spacing, problem.node_shape, bc)
     if bc == "static":
-        tensor, iterations, residuals, defect = problem.static()
+        tensor, iterations, residuals, defect = problem.static(collector)
     else:
-        tensor, iterations, residuals, defect = problem.affine(bc)
+        tensor, iterations, residuals, defect = problem.affine(bc, collector)
     notes = list(problem.notes)  # after the solve: static adds its own
     blocks = [slice(0, m)]
     if bc == "mixed":  # the shear block: the complementary conditions, another operator
         shear = Problem(material, stack, h, tol, maxiter, MIXED_SHEAR)
-        shear_tensor, shear_iterations, shear_residuals, shear_defect = shear.affine(MIXED_SHEAR)
+        shear_tensor, shear_iterations, shear_residuals, shear_defect = shear.affine(
+            MIXED_SHEAR, collector
+        )
         tensor[ndim:, ndim:] = shear_tensor[ndim:, ndim:]
         iterations, residuals = iterations + shear_iterations, residuals + shear_residuals
         defect = max(defect, shear_defect)
@@ -291,6 +322,9 @@ def apparent_stiffness(
     voigt_tensor, reuss_tensor, bounds_defect = _bounds(material, stack, tensor, blocks)
     converged = max(residuals) <= tol
     solid = np.linalg.norm(stack, axis=(1, 2))[material] > 0.0
+    extra = {}
+    if collector is not None:
+        extra["phase_moments"], extra["fields"] = collector.results(ndim)
     result = StiffnessResult(
         tensor=tensor,
         compliance=compliance,
@@ -310,6 +344,7 @@ def apparent_stiffness(
         voigt=float(np.linalg.eigvalsh(voigt_tensor)[-1]),
         reuss=float(np.linalg.eigvalsh(reuss_tensor)[0]),
         percolating=_percolating(solid, bc),
+        **extra,
     )
     if not converged and on_failure == "raise":
         worst = int(np.argmax(residuals))

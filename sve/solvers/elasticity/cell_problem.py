@@ -169,11 +169,12 @@ class Problem:
         self._force(p, np.zeros(2**self.ndim * self.ndim), self.material, self.ke, q)
         self.constrain(q)
 
-    def affine(self, bc: str):
+    def affine(self, bc: str, collector=None):
         """Solve the load cases of a kinematic, periodic or mixed condition `bc`.
 
         Returns the tensor, the iterations and residuals per load case and the
-        Hill-Mandel defect.
+        Hill-Mandel defect. `collector` (``elasticity/fields.py``), when given, takes
+        every load case's solution for the local fields.
         """
         ndim, m = self.ndim, self.m
         shape = self.material.shape
@@ -204,6 +205,8 @@ class Problem:
             its, res = self._pcg(self._apply, precondition, load, u, self.floor)
             iterations.append(its)
             residuals.append(res)
+            if collector is not None:
+                collector.record(k, self, u, strain)
             _, stress = self.means(u)
             stress += self.mean_c @ strain
             tensor[rows, k] = stress[rows]
@@ -220,12 +223,12 @@ class Problem:
         defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
         return tensor, iterations, residuals, defect
 
-    def static(self):
+    def static(self, collector=None):
         """Solve the load cases of the static condition (uniform tractions).
 
         Returns the stiffness (the inverse of the apparent compliance on the
         compatible stresses), the iterations and residuals per load case and
-        the Hill-Mandel defect.
+        the Hill-Mandel defect; `collector` as in `affine`.
         """
         ndim, m = self.ndim, self.m
         shape = self.material.shape
@@ -266,6 +269,8 @@ class Problem:
                     f"stresses of dimension {basis.shape[1]}"
                 )
         cases = basis.shape[1]
+        if collector is not None:
+            collector.count = cases
         strains = np.zeros((m, cases))
         iterations, residuals = [0] * m, [0.0] * m
         solutions, forces = [], []
@@ -275,6 +280,8 @@ class Problem:
             u = np.empty(node_shape)
             iterations[b], residuals[b] = self._pcg(apply, precondition, load, u, 0.0)
             strains[:, b], _ = self.means(u)
+            if collector is not None:
+                collector.record(b, self, u, np.zeros(m), load=basis[:, b])
             residual = np.empty(node_shape)
             apply(u, residual)
             residual -= load
