@@ -353,6 +353,53 @@ def _evaluate_batch(model: CellModel, cells: list, gradients: np.ndarray) -> lis
     return out
 
 
+def check_client(client) -> None:
+    """A Client, a scheduler address, "serial" or None; TypeError otherwise."""
+    if client is None or isinstance(client, str):
+        return
+    from distributed import Client
+
+    if not isinstance(client, Client):
+        raise TypeError(
+            "client must be a distributed.Client, a scheduler address, 'serial' or None, "
+            f"got {type(client).__name__}"
+        )
+
+
+def _cells_batch(model: CellModel, points: list) -> list:
+    """The task: the cell problems of some points."""
+    return [model.cell(point) for point in points]
+
+
+def make_cells(model: CellModel, points: Sequence[GaussPoint], *, client="serial") -> list:
+    """The cell problem of every point (``model.cell``), drawn on the workers of `client`.
+
+    Parameters
+    ----------
+    model : CellModel
+    points : sequence of GaussPoint
+    client : distributed.Client or "serial"
+        Where to draw: in batches on the workers (the draws of many SVEs are
+        then parallel too), or in this process.
+
+    Returns
+    -------
+    list
+        The cells in the order of `points` (the same whatever the client: each
+        cell is a pure function of its point).
+    """
+    points = list(points)
+    if client == "serial" or not points:
+        return _cells_batch(model, points)
+    n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    size = math.ceil(len(points) / (4 * n_workers))
+    futures = [
+        client.submit(_cells_batch, model, points[start : start + size], pure=False)
+        for start in range(0, len(points), size)
+    ]
+    return [cell for part in client.gather(futures) for cell in part]
+
+
 def _dask_client(stack: ExitStack, client, workers: int | None):
     # The study layer's rule: a Client, a scheduler address, or a local cluster.
     from sve.study.run import _client
@@ -424,14 +471,7 @@ def evaluate_cells(
     elif not isinstance(cache, CellCache):
         raise TypeError(f"cache must be a CellCache or None, got {type(cache).__name__}")
     check_integer(batches_per_worker, "batches_per_worker", 1)
-    if not (client is None or client == "serial" or isinstance(client, str)):
-        from distributed import Client
-
-        if not isinstance(client, Client):
-            raise TypeError(
-                "client must be a distributed.Client, a scheduler address, 'serial' or None, "
-                f"got {type(client).__name__}"
-            )
+    check_client(client)
     if model.linear:
         gradients = np.zeros_like(gradients)
     keys = [_evaluation_key(model, cell, g) for cell, g in zip(cells, gradients, strict=True)]

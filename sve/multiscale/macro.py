@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -461,7 +462,40 @@ def solve_macro(
     >>> round(result.boundary_flux("xmax"), 12), round(result.energy, 12)
     (2.0, 1.0)
     """
-    from sve.multiscale.fe2 import CellModel, GaussPoint, evaluate_cells
+    with ExitStack() as stack:
+        return _solve_macro(
+            stack, mesh, material, physics=physics, dirichlet=dirichlet, flux=flux,
+            source=source, intorder=intorder, tol=tol, maxiter=maxiter, client=client,
+            workers=workers, cache=cache,
+        )  # fmt: skip
+
+
+def _solve_macro(
+    stack: ExitStack,
+    mesh,
+    material,
+    *,
+    physics,
+    dirichlet,
+    flux,
+    source,
+    intorder,
+    tol,
+    maxiter,
+    client,
+    workers,
+    cache,
+) -> MacroResult:
+    """The body of `solve_macro`; `stack` holds a Dask client it opens (FE2)."""
+    from sve.multiscale.fe2 import (
+        CellCache,
+        CellModel,
+        GaussPoint,
+        _dask_client,
+        check_client,
+        evaluate_cells,
+        make_cells,
+    )
 
     if not isinstance(mesh, skfem.Mesh):
         raise TypeError(f"mesh must be a scikit-fem Mesh, got {type(mesh).__name__}")
@@ -550,7 +584,13 @@ def solve_macro(
             raise ValueError(f"material: the cell model is {model.ndim}-D, the mesh {ndim}-D")
         x = np.asarray(basis.global_coordinates())  # (d, n_el, n_pts)
         points = [GaussPoint(e, q, x[:, e, q].copy()) for e in range(n_el) for q in range(n_pts)]
-        cells = [model.cell(point) for point in points]
+        check_client(client)
+        if cache is not None and not isinstance(cache, CellCache):
+            raise TypeError(f"cache must be a CellCache or None, got {type(cache).__name__}")
+        cache = CellCache() if cache is None else cache
+        if client != "serial":  # one client for the draws and every Newton iteration
+            client = _dask_client(stack, client, workers)
+        cells = make_cells(model, points, client=client)
         tangent = None
     else:
         tangent = _material_tensors(material, physics, ndim, (n_el, n_pts))
