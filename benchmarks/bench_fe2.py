@@ -127,7 +127,7 @@ def main() -> None:
     record.headline(
         f"FE² {args.shape}² Q1 mesh x 4 points of {args.sve}² SVEs on {args.workers} workers: "
         f"{result.cell_solves / fe2_time:.0f} cell solves/s, "
-        f"{loop_time / fe2_time:.2f}x a plain loop"
+        f"{loop_time / fe2_time:.2f}x a plain loop (load average {load:.1f})"
     )
     if not args.no_record:
         record.write()
