@@ -135,3 +135,31 @@ def test_cli_error_exit_status(tmp_path, capsys):
     path.write_text("physics = 'heat'\n")
     assert main(["macro", str(path)]) == 2
     assert "physics" in capsys.readouterr().err
+
+
+def test_spec_with_a_mesh_file(tmp_path):
+    meshio = pytest.importorskip("meshio")
+    from sve.multiscale import box_mesh
+
+    mesh = box_mesh((4, 2), length=(2.0, 1.0), element="tri")
+    meshio.Mesh(mesh.p.T, [("triangle", mesh.t.T)]).write(tmp_path / "plate.vtk")
+    spec = tmp_path / "plate.toml"
+    spec.write_text(
+        '[mesh]\nfile = "plate.vtk"\n[material]\nconductivity = 2.0\n'
+        "[dirichlet]\nboundary = {gradient = [1.0, 0.0]}\n"
+    )
+    out = run_macro(spec)
+    # u = x on the whole boundary of a 2 x 1 plate of conductivity 2: energy 1/2 2 |Omega|.
+    assert out["realizations"][0]["energy"] == pytest.approx(2.0, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_serial_numbers():
+    """FE² on a local cluster of 2 worker processes: bit-identical to the serial loop."""
+    import tomllib
+
+    data = tomllib.loads(FE2)
+    serial = run_macro(data, client="serial")
+    parallel = run_macro(data, workers=2)
+    for a, b in zip(serial["realizations"], parallel["realizations"], strict=True):
+        assert a["energy"] == b["energy"] and a["boundary_flux"] == b["boundary_flux"]
