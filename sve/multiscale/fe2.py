@@ -426,8 +426,9 @@ def evaluate_cells(
     cells : sequence
         Cell problems (``model.cell(point)`` of each point).
     gradients : ndarray of shape (n, m), float64
-        The macro gradient at each cell (ignored by a linear model, which is
-        evaluated at zero).
+        The macro gradient at each cell. A linear model is evaluated once per
+        distinct cell, at zero gradient, and its response is the tangent
+        times the given gradient.
     client : distributed.Client, str, "serial" or None
         A client, the address of a running scheduler, ``None`` (a local
         cluster of `workers` processes, one thread each, for this call, as
@@ -472,6 +473,7 @@ def evaluate_cells(
         raise TypeError(f"cache must be a CellCache or None, got {type(cache).__name__}")
     check_integer(batches_per_worker, "batches_per_worker", 1)
     check_client(client)
+    given = gradients
     if model.linear:
         gradients = np.zeros_like(gradients)
     keys = [_evaluation_key(model, cell, g) for cell, g in zip(cells, gradients, strict=True)]
@@ -517,5 +519,5 @@ def evaluate_cells(
     for i, key in enumerate(keys):
         response, tangent = found[key]
         tangents[i] = tangent
-        responses[i] = tangent @ gradients[i] if model.linear else response
+        responses[i] = tangent @ given[i] if model.linear else response
     return responses, tangents, len(order), len(cells) - len(order)

@@ -45,23 +45,19 @@ def mandel_size(ndim: int) -> int:
 
 
 def _kind(mesh: skfem.Mesh) -> str:
-    for kind, cls in (
-        ("quad", skfem.MeshQuad1),
-        ("tri", skfem.MeshTri1),
-        ("hex", skfem.MeshHex1),
-        ("tet", skfem.MeshTet1),
-    ):
-        if isinstance(mesh, cls) and type(mesh).__name__.rstrip("1") in {
-            "MeshQuad",
-            "MeshTri",
-            "MeshHex",
-            "MeshTet",
-        }:
-            return kind
-    raise TypeError(
-        "mesh must be a linear scikit-fem MeshTri, MeshQuad, MeshTet or MeshHex, "
-        f"got {type(mesh).__name__}"
-    )
+    """The element kind of a linear mesh; TypeError for any other mesh."""
+    kinds = {
+        skfem.MeshQuad1: "quad",
+        skfem.MeshTri1: "tri",
+        skfem.MeshHex1: "hex",
+        skfem.MeshTet1: "tet",
+    }
+    if type(mesh) not in kinds:
+        raise TypeError(
+            "mesh must be a linear scikit-fem MeshTri, MeshQuad, MeshTet or MeshHex, "
+            f"got {type(mesh).__name__}"
+        )
+    return kinds[type(mesh)]
 
 
 def _mandel(eps: np.ndarray) -> np.ndarray:
