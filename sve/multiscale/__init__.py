@@ -20,7 +20,9 @@ from sve.multiscale.fe2 import (
 from sve.multiscale.macro import MacroResult, solve_macro
 from sve.multiscale.mesh import BOX_FACES, box_mesh, read_mesh
 from sve.multiscale.mesoscale import (
+    Bracket,
     ResponseStatistics,
+    mesoscale_bracket,
     mesoscale_tensors,
     response_statistics,
     window_tensors,
@@ -29,6 +31,7 @@ from sve.multiscale.spec import MODELS, run_macro
 
 __all__ = [
     "BOX_FACES",
+    "Bracket",
     "CellCache",
     "CellModel",
     "CellProblem",
@@ -39,6 +42,7 @@ __all__ = [
     "SVECell",
     "box_mesh",
     "evaluate_cells",
+    "mesoscale_bracket",
     "mesoscale_tensors",
     "read_mesh",
     "response_statistics",
