@@ -304,7 +304,7 @@ def mesoscale_bracket(
     --------
     >>> import numpy as np
     >>> parent = np.zeros((8, 8), dtype=np.int8)
-    >>> parent[:, 4:] = 1
+    >>> parent[:, 2:6] = 1
     >>> b = mesoscale_bracket(parent, (2, 2), [1.0, 3.0], gradient=[1.0, 0.0])
     >>> bool(b.static <= b.kinematic)
     True
