@@ -1,7 +1,7 @@
 """The ``sve`` command line, one module per group of commands: studies (``study``: run,
-report, status), ``generate``, ``solve``, and measures of one image (``image``: morphology,
-representativity). A new command is a module with a ``register(sub)`` function, listed in
-``COMMANDS``.
+report, status), ``generate``, ``solve``, ``bvp`` (a boundary-value problem on one image),
+and measures of one image (``image``: morphology, representativity). A new command is a
+module with a ``register(sub)`` function, listed in ``COMMANDS``.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sve.cli import generate, image, solve, study
+from sve.cli import bvp, generate, image, solve, study
 
 __all__ = ["main"]
 
 #: The modules whose ``register`` adds commands, in the order ``sve --help`` lists them.
-COMMANDS = (study, generate, solve, image)
+COMMANDS = (study, generate, solve, bvp, image)
 
 
 def _parser() -> argparse.ArgumentParser:
