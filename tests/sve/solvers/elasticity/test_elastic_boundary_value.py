@@ -146,3 +146,15 @@ def test_hole_balance_and_unbalanced_loads():
 def test_bad_inputs(kwargs, error, match):
     with pytest.raises(error, match=match):
         solve_elasticity_bvp(np.zeros((6, 6), np.int8), [{"E": 1.0, "nu": 0.3}], **kwargs)
+
+
+def test_elastic_memory_budget_is_checked():
+    from sve.solvers import MemoryBudgetError
+
+    with pytest.raises(MemoryBudgetError, match="solve_elasticity_bvp"):
+        solve_elasticity_bvp(
+            np.zeros((32, 32), np.int8),
+            [{"E": 1.0, "nu": 0.3}],
+            displacement={"xmin": (0.0, 0.0)},
+            memory_limit="1 MB",
+        )
