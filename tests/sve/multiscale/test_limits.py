@@ -119,3 +119,20 @@ def test_random_limits_same_realization_bounds_and_reproducible():
     reference = [e * np.sqrt(np.log(1 / e)) for e in (1 / 8, 1 / 16)]
     expected = np.log(reference[0] / reference[1]) / np.log(2.0)
     assert result.literature_slope == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_hole_concentration_macro_response_and_micro_peak():
+    """A hole of radius 0.2 in periodic disks, unit drop along x: the flux through xmax of
+    the DNS approaches that of the homogenized medium with the same hole (relative gap
+    2.2 % at eps = 1/4, where the hole is 0.8 cell wide, below 0.5 % from 1/8 on;
+    measured 0.05 % at 1/32), while the largest voxel flux next to the hole stays above
+    the homogenized peak at every eps (by 22 % to 95 % measured): the microscopic
+    concentration that the homogenized field does not carry."""
+    from sve.multiscale.limits import hole_concentration
+
+    result = hole_concentration((1 / 4, 1 / 8, 1 / 16, 1 / 32), cell_voxels=8)
+    gap = np.abs(result.total_flux / result.total_flux_homogenized - 1)
+    assert gap[0] > 0.01
+    assert np.all(gap[1:] < 0.005)
+    assert np.all(result.peak_flux > 1.1 * result.peak_flux_homogenized)
