@@ -1,7 +1,8 @@
 """The ``sve`` command line, one module per group of commands: studies (``study``: run,
-report, status), ``generate``, ``solve``, measures of one image (``image``: morphology,
-representativity), and macro problems (``macro``). A new command is a module with a
-``register(sub)`` function, listed in ``COMMANDS``.
+report, status), ``generate``, ``solve``, ``bvp`` (a boundary-value problem on one image),
+measures of one image (``image``: morphology, representativity), and macro problems
+(``macro``). A new command is a module with a ``register(sub)`` function, listed in
+``COMMANDS``.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sve.cli import generate, image, macro, solve, study
+from sve.cli import bvp, generate, image, macro, solve, study
 
 __all__ = ["main"]
 
 #: The modules whose ``register`` adds commands, in the order ``sve --help`` lists them.
-COMMANDS = (study, generate, solve, image, macro)
+COMMANDS = (study, generate, solve, bvp, image, macro)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ returned. It is the fully resolved reference (DNS) of a macro problem.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +26,16 @@ from sve._validation import (
     is_real,
 )
 from sve.microstructure import labels_and_spacing
+from sve.solvers._core.boundary import (
+    Data,
+    element_gradients,
+    face_index,
+    face_names,
+    face_points,
+    face_slice,
+    masked_mass,
+    nodal_values,
+)
 from sve.solvers._core.clusters import find_clusters, projector
 from sve.solvers._core.memory import check_budget, memory_estimate, memory_limit_bytes
 from sve.solvers._core.pcg import pcg
@@ -45,7 +55,7 @@ from sve.solvers.conductivity.q1_multigrid import (
 )
 from sve.solvers.result import ConvergenceError
 
-_AXES = "xyz"
+AXES = "xyz"
 _PRECONDITIONERS = ("auto", "multigrid", "fft")
 _ON_FAILURE = ("raise", "flag")
 # Net load of a floating cluster, relative to the largest nodal load, taken for round-off.
@@ -53,17 +63,6 @@ _INCOMPATIBLE = 1e-9
 # Two Dirichlet values given for one node (two faces sharing an edge) that differ by more
 # than this, relative to the largest value, are a conflict.
 _CONFLICT = 1e-12
-
-Data = float | ArrayLike | Callable[..., ArrayLike]
-
-
-def face_names(ndim: int) -> tuple[str, ...]:
-    """Names of the faces of a `ndim`-D box: ``"xmin", "xmax", "ymin", ...``.
-
-    Axis 0 is ``x``, axis 1 ``y``, axis 2 ``z``; ``min`` is the face at
-    coordinate 0, ``max`` the face at ``N_a h_a``.
-    """
-    return tuple(f"{_AXES[a]}{end}" for a in range(ndim) for end in ("min", "max"))
 
 
 @dataclass(frozen=True)
@@ -140,107 +139,6 @@ class BoundaryValueResult:
         )
 
 
-def _face_index(face: str, ndim: int) -> tuple[int, int]:
-    """(axis, end) of a face name; end 0 for ``min``, -1 for ``max``."""
-    names = face_names(ndim)
-    if not isinstance(face, str) or face not in names:
-        raise ValueError(f"face must be one of {names} (or 'boundary'), got {face!r}")
-    return _AXES.index(face[0]), 0 if face.endswith("min") else -1
-
-
-def _face_slice(axis: int, end: int, ndim: int) -> tuple:
-    index = [slice(None)] * ndim
-    index[axis] = end
-    return tuple(index)
-
-
-def _nodal_values(name: str, value: Data, points: tuple[np.ndarray, ...], shape) -> np.ndarray:
-    """Values of `value` (number, array of `shape`, or callable of the coordinates) at the
-    nodes of `points` (one coordinate array per axis, each of `shape`).
-    """
-    if callable(value):
-        out = np.asarray(value(*points), dtype=np.float64)
-        try:
-            out = np.broadcast_to(out, shape)
-        except ValueError:
-            raise ValueError(
-                f"{name}: the function returned shape {out.shape}, expected {shape}"
-            ) from None
-    elif is_real(value):
-        out = np.full(shape, float(value))
-    else:
-        out = np.asarray(value)
-        if out.dtype == np.bool_ or not np.issubdtype(out.dtype, np.number):
-            raise TypeError(f"{name} must be a number, an array or a callable, got {value!r}")
-        if out.shape != shape:
-            raise ValueError(
-                f"{name} must have the node shape {shape} of its face, got {out.shape}"
-            )
-        out = out.astype(np.float64)
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{name} must be finite, got a non-finite value")
-    return np.array(out, dtype=np.float64)
-
-
-def _face_points(nodes: tuple[int, ...], h: np.ndarray, axis: int, end: int):
-    """Coordinates (one array per axis) of the nodes of a face, and their shape."""
-    ndim = len(nodes)
-    axes = []
-    for a in range(ndim):
-        if a == axis:
-            axes.append(np.array([0.0 if end == 0 else (nodes[a] - 1) * h[a]]))
-        else:
-            axes.append(np.arange(nodes[a]) * h[a])
-    grids = np.meshgrid(*axes, indexing="ij")
-    shape = tuple(n for a, n in enumerate(nodes) if a != axis)
-    return tuple(g.reshape(shape) for g in grids), shape
-
-
-def _mass_1d(v: np.ndarray, axis: int, h: float) -> np.ndarray:
-    """``M1 v`` along `axis`: the assembled 1-D Q1 mass ``h/6 [v_{i-1} + 4 v_i + v_{i+1}]``
-    (ends ``h/6 [2 v_0 + v_1]``), on an element mask already folded into `v` by the caller.
-    """
-    out = 4.0 * v
-    lo = [slice(None)] * v.ndim
-    hi = [slice(None)] * v.ndim
-    lo[axis], hi[axis] = slice(0, -1), slice(1, None)
-    out[tuple(lo)] += v[tuple(hi)]
-    out[tuple(hi)] += v[tuple(lo)]
-    for end in (0, -1):
-        index = [slice(None)] * v.ndim
-        index[axis] = end
-        out[tuple(index)] -= 2.0 * v[tuple(index)]
-    return out * (h / 6.0)
-
-
-def _masked_mass(values: np.ndarray, mask: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """``sum_e mask_e M_e values|_e``: the consistent Q1 mass of the elements of `mask`
-    (shape of the elements; `values` on their node grid, one more per axis) applied to
-    nodal `values`. ``M_e`` is the tensor product of the 1-D element masses
-    ``h/6 [[2, 1], [1, 2]]``.
-    """
-    ndim = values.ndim
-    if mask.all():  # the tensor product on the whole grid
-        out = values
-        for axis in range(ndim):
-            out = _mass_1d(out, axis, float(h[axis]))
-        return out
-    offsets = corner_offsets(ndim)
-    weights = np.array([[2.0, 1.0], [1.0, 2.0]]) / 6.0
-    out = np.zeros_like(values)
-    shape = mask.shape
-    m = mask.astype(np.float64) * float(np.prod(h))
-    for a in offsets:
-        slot_a = tuple(slice(o, o + n) for o, n in zip(a, shape, strict=True))
-        total = np.zeros(shape)
-        for b in offsets:
-            weight = float(np.prod([weights[i, j] for i, j in zip(a, b, strict=True)]))
-            slot_b = tuple(slice(o, o + n) for o, n in zip(b, shape, strict=True))
-            total += weight * values[slot_b]
-        out[slot_a] += m * total
-    return out
-
-
 class _Problem:
     """The assembled data of one boundary-value problem on the node grid."""
 
@@ -284,7 +182,7 @@ def _dirichlet(problem: _Problem, dirichlet) -> tuple[np.ndarray, np.ndarray, li
             raise TypeError(f"dirichlet mask must be a boolean array, got dtype {mask.dtype}")
         if mask.shape != nodes:
             raise ValueError(f"dirichlet mask must have the node shape {nodes}, got {mask.shape}")
-        given = _nodal_values("dirichlet values", given, (), nodes)
+        given = nodal_values("dirichlet values", given, (), nodes)
         fixed[...] = mask
         values[mask] = given[mask]
         return fixed, values, faces
@@ -297,10 +195,10 @@ def _dirichlet(problem: _Problem, dirichlet) -> tuple[np.ndarray, np.ndarray, li
     for face, data in dirichlet.items():
         targets = face_names(ndim) if face == "boundary" else (face,)
         for target in targets:
-            axis, end = _face_index(target, ndim)
-            points, shape = _face_points(nodes, h, axis, end)
-            face_values = _nodal_values(f"dirichlet[{face!r}]", data, points, shape)
-            index = _face_slice(axis, end, ndim)
+            axis, end = face_index(target, ndim)
+            points, shape = face_points(nodes, h, axis, end)
+            face_values = nodal_values(f"dirichlet[{face!r}]", data, points, shape)
+            index = face_slice(axis, end, ndim)
             already = fixed[index]
             old = values[index]
             scale = max(float(np.abs(face_values).max()), float(np.abs(old).max()), 1e-300)
@@ -329,16 +227,16 @@ def _flux_loads(problem: _Problem, flux, dirichlet_faces) -> dict[str, np.ndarra
     if not isinstance(flux, Mapping):
         raise TypeError(f"flux must be a mapping of face name to data, got {type(flux).__name__}")
     for face, data in flux.items():
-        axis, end = _face_index(face, ndim)
+        axis, end = face_index(face, ndim)
         if face in dirichlet_faces:
             raise ValueError(f"flux: face {face!r} already has Dirichlet data")
-        points, shape = _face_points(nodes, h, axis, end)
-        j = _nodal_values(f"flux[{face!r}]", data, points, shape)
+        points, shape = face_points(nodes, h, axis, end)
+        j = nodal_values(f"flux[{face!r}]", data, points, shape)
         # the voxels behind the face: their face elements carry the flux
-        layer = problem.conducting[_face_slice(axis, end, ndim)]
+        layer = problem.conducting[face_slice(axis, end, ndim)]
         others = np.array([h[a] for a in range(ndim) if a != axis])
         load = np.zeros(nodes)
-        load[_face_slice(axis, end, ndim)] = _masked_mass(j, layer, others)
+        load[face_slice(axis, end, ndim)] = masked_mass(j, layer, others)
         loads[face] = load
     return loads
 
@@ -352,8 +250,8 @@ def _source_loads(problem: _Problem, source) -> np.ndarray:
         return np.zeros(nodes)
     if callable(source):
         points = np.meshgrid(*(np.arange(n) * h[a] for a, n in enumerate(nodes)), indexing="ij")
-        s = _nodal_values("source", source, tuple(points), nodes)
-        return _masked_mass(s, problem.conducting, h)
+        s = nodal_values("source", source, tuple(points), nodes)
+        return masked_mass(s, problem.conducting, h)
     shape = problem.k.shape
     if is_real(source):
         s = np.full(shape, float(source))
@@ -371,38 +269,6 @@ def _source_loads(problem: _Problem, source) -> np.ndarray:
     for c in corner_offsets(ndim):
         out[tuple(slice(o, o + n) for o, n in zip(c, shape, strict=True))] += s
     return out
-
-
-def element_gradients(potential: np.ndarray, spacing) -> np.ndarray:
-    """Average of the Q1 gradient of nodal `potential` over every voxel.
-
-    Parameters
-    ----------
-    potential : ndarray of shape (N0 + 1, ..., N_{d-1} + 1), float64
-        Nodal values.
-    spacing : float or sequence of float
-        Voxel edges per axis.
-
-    Returns
-    -------
-    ndarray of shape (N0, ..., N_{d-1}, d), float64
-        Along axis ``a``, the mean of the differences over the ``2**(d-1)``
-        voxel edges parallel to it, divided by ``h_a`` (exact average of the
-        Q1 gradient).
-    """
-    ndim = potential.ndim
-    h = np.broadcast_to(np.asarray(spacing, dtype=np.float64), (ndim,))
-    out = []
-    for a in range(ndim):
-        g = np.diff(potential, axis=a) / h[a]
-        for b in range(ndim):
-            if b != a:
-                lo = [slice(None)] * ndim
-                hi = [slice(None)] * ndim
-                lo[b], hi[b] = slice(0, -1), slice(1, None)
-                g = 0.5 * (g[tuple(lo)] + g[tuple(hi)])
-        out.append(g)
-    return np.stack(out, axis=-1)
 
 
 def solve_conductivity_bvp(
@@ -653,8 +519,8 @@ def solve_conductivity_bvp(
         (a, end)
         for a in range(ndim)
         for end in (0, -1)
-        if (fixed | ~problem.touched)[_face_slice(a, end, ndim)].all()
-        and fixed[_face_slice(a, end, ndim)].any()
+        if (fixed | ~problem.touched)[face_slice(a, end, ndim)].all()
+        and fixed[face_slice(a, end, ndim)].any()
     ]
     if preconditioner == "fft":
         kinds = tuple(
@@ -668,7 +534,7 @@ def solve_conductivity_bvp(
         inverse = _face_multigrid(k, h, full_faces, voids)
     covered = np.zeros(problem.nodes, dtype=bool)
     for a, end in full_faces:
-        covered[_face_slice(a, end, ndim)] = True
+        covered[face_slice(a, end, ndim)] = True
     coarse = None
     if (fixed & ~covered & problem.touched).any():
         coarse = _constant_correction(problem, free, labels, floating, covered)
@@ -768,7 +634,7 @@ def _face_multigrid(k, h, faces, voids):
     for level in levels:
         diagonal = level.inverse_diagonal.reshape(level.shape)
         for axis, end in faces:
-            diagonal[_face_slice(axis, end, ndim)] = 0.0
+            diagonal[face_slice(axis, end, ndim)] = 0.0
         if level.coarsest is not None and faces:
             matrix = pseudo_inverse(level.coarsest)
             level.coarsest = _coarsest_inverse(matrix, level.inverse_diagonal)
@@ -847,8 +713,8 @@ def _face_fluxes(reaction, fixed, flux_loads, q, h) -> dict[str, float]:
     sharing = np.zeros(reaction.shape)
     estimated = np.zeros(reaction.shape)
     for face in faces:
-        axis, end = _face_index(face, ndim)
-        index = _face_slice(axis, end, ndim)
+        axis, end = face_index(face, ndim)
+        index = face_slice(axis, end, ndim)
         inner = fixed[index][tuple(slice(1, -1) for _ in range(ndim - 1))]
         holds[face] = bool(inner.any())
         if not holds[face]:
@@ -865,8 +731,8 @@ def _face_fluxes(reaction, fixed, flux_loads, q, h) -> dict[str, float]:
         estimated[index] += np.where(fixed[index], share, 0.0)
     out = {}
     for face in faces:
-        axis, end = _face_index(face, ndim)
-        index = _face_slice(axis, end, ndim)
+        axis, end = face_index(face, ndim)
+        index = face_slice(axis, end, ndim)
         total = float(flux_loads[face].sum()) if face in flux_loads else 0.0
         mask = fixed[index]
         if holds[face] and mask.any():

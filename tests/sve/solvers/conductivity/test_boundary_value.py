@@ -327,3 +327,15 @@ def test_non_convergence_says_so():
         solve_conductivity_bvp(phases, [1.0, 100.0], **options)
     result = solve_conductivity_bvp(phases, [1.0, 100.0], on_failure="flag", **options)
     assert not result.converged and result.iterations == 2
+
+
+def test_memory_budget_is_checked_before_the_solve():
+    """A limit below the estimate refuses the solve with MemoryBudgetError (a MemoryError)
+    naming the function; a generous one lets it run."""
+    from sve.solvers import MemoryBudgetError
+
+    phases = np.zeros((64, 64), np.int8)
+    with pytest.raises(MemoryBudgetError, match="solve_conductivity_bvp"):
+        solve_conductivity_bvp(phases, [1.0], dirichlet={"xmin": 0.0}, memory_limit="1 MB")
+    result = solve_conductivity_bvp(phases, [1.0], dirichlet={"xmin": 0.0}, memory_limit="2 GB")
+    assert result.converged
