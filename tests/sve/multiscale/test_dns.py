@@ -95,3 +95,34 @@ def test_homogeneous_part_all_four_models_agree():
     fe2 = solve_macro(mesh, cell, dirichlet=data, client="serial")
     for energy in (dns.energy, homogenized.energy, meso.energy, fe2.energy):
         assert energy == pytest.approx(exact, rel=1e-8)
+
+
+def test_elastic_bracket_against_the_elastic_dns():
+    """Elasticity, one realization: the elastic DNS (`solve_elasticity_bvp`) under affine
+    displacement u = E x on the whole boundary stores the parent's KUBC energy and at
+    most the macro energy of KUBC windows; under uniform traction t = S n the DNS
+    (complementary) energy is at most that of SUBC windows."""
+    from sve import apparent_stiffness
+    from sve.multiscale import mesoscale_bracket
+    from sve.solvers import isotropic, solve_elasticity_bvp
+
+    rng = np.random.default_rng(0)
+    field = generators.gaussian_field((24, 24), generators.Exponential(3.0), rng=rng)
+    parent = generators.level_cut(field, 0.4)
+    phases = [isotropic(2, E=1.0, nu=0.3), isotropic(2, E=10.0, nu=0.3)]
+    E = np.array([[0.01, 0.002], [0.002, -0.003]])
+    bracket = mesoscale_bracket(
+        parent, (2, 2), phases, physics="elasticity", gradient=E, flux=E, tol=1e-10
+    )
+    dns = solve_elasticity_bvp(
+        parent, phases, displacement={"boundary": lambda x, y: np.stack([x, y], -1) @ E.T},
+        tol=1e-10,
+    )  # fmt: skip
+    mandel = np.array([E[0, 0], E[1, 1], np.sqrt(2) * E[0, 1]])
+    kinematic = apparent_stiffness(parent, phases, bc="kinematic", tol=1e-10).tensor
+    assert dns.energy == pytest.approx(0.5 * 24.0**2 * mandel @ kinematic @ mandel, rel=1e-6)
+    assert dns.energy <= bracket.kinematic
+    columns = {"xmin": -E[:, 0], "xmax": E[:, 0], "ymin": -E[:, 1], "ymax": E[:, 1]}
+    traction = {face: [float(c) for c in t] for face, t in columns.items()}
+    dns_t = solve_elasticity_bvp(parent, phases, traction=traction, tol=1e-10)
+    assert dns_t.energy <= bracket.static_complementary
