@@ -224,6 +224,8 @@ def run_macro(
     size = _integer(material.get("sve_size", 32), "material.sve_size", 2)
     spacing = _positive(material.get("spacing", 1.0), "material.spacing")
     if "file" in mesh_table:
+        if model == "mesoscale":
+            raise SpecError("material.model = 'mesoscale' needs a box (mesh.shape), not mesh.file")
         path = Path(mesh_table["file"])
         mesh = read_mesh(path if path.is_absolute() or base is None else base / path)
         shape = None

@@ -118,6 +118,10 @@ def test_homogenized_elasticity_spec(tmp_path, capsys):
         ("[mesh]\nshape = [2, 2]\n[material]\n", "needs tensor"),
         ("colour = 1", "unknown top-level"),
         (
+            "[mesh]\nfile = 'a.msh'\n[material]\nmodel = 'mesoscale'\nphases = [1.0]\n" + MEDIUM,
+            "mesh.shape",
+        ),
+        (
             "[mesh]\nshape = [2, 2]\n[material]\nconductivity = 1.0\n[dirichlet]\nxmin = 'a'",
             "dirichlet.xmin",
         ),
