@@ -353,7 +353,7 @@ def _evaluate_batch(model: CellModel, cells: list, gradients: np.ndarray) -> lis
     return out
 
 
-def check_client(client) -> None:
+def _check_client(client) -> None:
     """A Client, a scheduler address, "serial" or None; TypeError otherwise."""
     if client is None or isinstance(client, str):
         return
@@ -371,7 +371,7 @@ def _cells_batch(model: CellModel, points: list) -> list:
     return [model.cell(point) for point in points]
 
 
-def make_cells(model: CellModel, points: Sequence[GaussPoint], *, client="serial") -> list:
+def _make_cells(model: CellModel, points: Sequence[GaussPoint], *, client="serial") -> list:
     """The cell problem of every point (``model.cell``), drawn on the workers of `client`.
 
     Parameters
@@ -472,7 +472,7 @@ def evaluate_cells(
     elif not isinstance(cache, CellCache):
         raise TypeError(f"cache must be a CellCache or None, got {type(cache).__name__}")
     check_integer(batches_per_worker, "batches_per_worker", 1)
-    check_client(client)
+    _check_client(client)
     given = gradients
     if model.linear:
         gradients = np.zeros_like(gradients)

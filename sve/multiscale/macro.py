@@ -487,10 +487,10 @@ def _solve_macro(
         CellCache,
         CellModel,
         GaussPoint,
+        _check_client,
         _dask_client,
-        check_client,
+        _make_cells,
         evaluate_cells,
-        make_cells,
     )
 
     if not isinstance(mesh, skfem.Mesh):
@@ -580,13 +580,13 @@ def _solve_macro(
             raise ValueError(f"material: the cell model is {model.ndim}-D, the mesh {ndim}-D")
         x = np.asarray(basis.global_coordinates())  # (d, n_el, n_pts)
         points = [GaussPoint(e, q, x[:, e, q].copy()) for e in range(n_el) for q in range(n_pts)]
-        check_client(client)
+        _check_client(client)
         if cache is not None and not isinstance(cache, CellCache):
             raise TypeError(f"cache must be a CellCache or None, got {type(cache).__name__}")
         cache = CellCache() if cache is None else cache
         if client != "serial":  # one client for the draws and every Newton iteration
             client = _dask_client(stack, client, workers)
-        cells = make_cells(model, points, client=client)
+        cells = _make_cells(model, points, client=client)
         tangent = None
     else:
         tangent = _material_tensors(material, physics, ndim, (n_el, n_pts))
