@@ -6,7 +6,11 @@ one effective tensor, one tensor per element (the windows of a parent image,
 :func:`window_tensors` and :func:`mesoscale_tensors`), or a cell problem per
 Gauss point (a :class:`CellModel` such as :class:`SVECell`, evaluated by
 :func:`evaluate_cells` as Dask tasks, each distinct cell once, results kept in a
-:class:`CellCache`). The guide page is ``docs/guide/multiscale.rst``.
+:class:`CellCache`). :func:`mesoscale_bracket` gives the KUBC and SUBC macro
+energies of one parent (Huet's bracket), :func:`response_statistics` the mean,
+variance and interval of a macro response over realizations, and
+:func:`run_macro` runs a TOML spec (``sve macro``). The guide page is
+``docs/guide/multiscale.rst``.
 """
 
 from sve.multiscale.fe2 import (
