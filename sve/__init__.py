@@ -4,6 +4,8 @@ Public API::
 
     sve.apparent_conductivity(phases, conductivity, *, bc="periodic", ...)
     sve.apparent_stiffness(phases, stiffness, *, bc="periodic", ...)
+    sve.solve_conductivity_bvp(phases, conductivity, *, dirichlet=..., flux=..., source=...)
+    sve.solve_elasticity_bvp(phases, stiffness, *, displacement=..., traction=..., ...)
     sve.run_study(spec, *, client=None, store=None)
     sve.open_study(store)
     sve.write_report(dataset_or_store, out_dir)
@@ -26,6 +28,8 @@ from sve.solvers import (
     StiffnessResult,
     apparent_conductivity,
     apparent_stiffness,
+    solve_conductivity_bvp,
+    solve_elasticity_bvp,
 )
 from sve.statistics.calibration import Calibration, calibrate
 from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
@@ -47,5 +51,7 @@ __all__ = [
     "open_study",
     "read_image",
     "run_study",
+    "solve_conductivity_bvp",
+    "solve_elasticity_bvp",
     "write_report",
 ]

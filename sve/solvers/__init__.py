@@ -13,8 +13,13 @@ from sve.solvers.bounds import (
 )
 from sve.solvers.conductivity.apparent import IMPLEMENTED_BCS as CONDUCTIVITY_BCS
 from sve.solvers.conductivity.apparent import apparent_conductivity
+from sve.solvers.conductivity.boundary_value import BoundaryValueResult, solve_conductivity_bvp
 from sve.solvers.elasticity.apparent import IMPLEMENTED_BCS as ELASTICITY_BCS
 from sve.solvers.elasticity.apparent import apparent_stiffness
+from sve.solvers.elasticity.boundary_value import (
+    ElasticBoundaryValueResult,
+    solve_elasticity_bvp,
+)
 from sve.solvers.moduli import (
     IsotropicProjection,
     cubic,
@@ -33,8 +38,10 @@ from sve.solvers.result import (
 )
 
 __all__ = [
+    "BoundaryValueResult",
     "CONDUCTIVITY_BCS",
     "ELASTICITY_BCS",
+    "ElasticBoundaryValueResult",
     "ConductivityFields",
     "ConductivityMoments",
     "ConductivityResult",
@@ -60,5 +67,7 @@ __all__ = [
     "maxwell_garnett",
     "memory_estimate",
     "reuss_bound",
+    "solve_conductivity_bvp",
+    "solve_elasticity_bvp",
     "voigt_bound",
 ]

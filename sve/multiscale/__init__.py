@@ -1,0 +1,56 @@
+"""Macro finite elements fed by SVEs: effective tensor, mesoscale random field, FE² on Dask.
+
+Macro problems of conductivity and linear elasticity on scikit-fem meshes
+(:func:`box_mesh`, :func:`read_mesh`, :func:`solve_macro`) take the material as
+one effective tensor, one tensor per element (the windows of a parent image,
+:func:`window_tensors` and :func:`mesoscale_tensors`), or a cell problem per
+Gauss point (a :class:`CellModel` such as :class:`SVECell`, evaluated by
+:func:`evaluate_cells` as Dask tasks, each distinct cell once, results kept in a
+:class:`CellCache`). :func:`mesoscale_bracket` gives the KUBC and SUBC macro
+energies of one parent (Huet's bracket), :func:`response_statistics` the mean,
+variance and interval of a macro response over realizations, and
+:func:`run_macro` runs a TOML spec (``sve macro``). The guide page is
+``docs/guide/multiscale.rst``.
+"""
+
+from sve.multiscale.fe2 import (
+    CellCache,
+    CellModel,
+    CellProblem,
+    GaussPoint,
+    SVECell,
+    evaluate_cells,
+)
+from sve.multiscale.macro import MacroResult, solve_macro
+from sve.multiscale.mesh import BOX_FACES, box_mesh, read_mesh
+from sve.multiscale.mesoscale import (
+    Bracket,
+    ResponseStatistics,
+    mesoscale_bracket,
+    mesoscale_tensors,
+    response_statistics,
+    window_tensors,
+)
+from sve.multiscale.spec import MODELS, run_macro
+
+__all__ = [
+    "BOX_FACES",
+    "Bracket",
+    "CellCache",
+    "CellModel",
+    "CellProblem",
+    "GaussPoint",
+    "MODELS",
+    "MacroResult",
+    "ResponseStatistics",
+    "SVECell",
+    "box_mesh",
+    "evaluate_cells",
+    "mesoscale_bracket",
+    "mesoscale_tensors",
+    "read_mesh",
+    "response_statistics",
+    "run_macro",
+    "solve_macro",
+    "window_tensors",
+]

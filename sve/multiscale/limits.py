@@ -1,0 +1,733 @@
+"""Limits of homogenization: the homogenized and corrector-rebuilt fields against the DNS.
+
+A macro problem on the unit square is solved three ways on the voxels of a part
+made of many cells of a microstructure of period (or correlation length) ``eps``:
+
+* the fully resolved reference (DNS), `sve.solvers.solve_conductivity_bvp` on
+  the voxels of the whole part;
+* the homogenized solution ``u0``, a manufactured macro field (here
+  ``u0 = sin(pi x) sin(pi y)``, zero on the boundary) whose source is
+  ``-div(K* grad u0)`` with ``K*`` the effective tensor of the cell;
+* the first-order two-scale reconstruction ``u1 = u0 + eps w(x / eps) . grad u0``
+  with ``w`` the periodic correctors of the cell problem.
+
+The errors ``||u_eps - u0||_L2`` (rate 1), ``|u_eps - u1|_H1`` over the part
+(rate 1/2, the boundary layer: ``u1`` does not vanish on the boundary) and away
+from it (rate 1) measure where the homogenized answer can be trusted
+(Bensoussan, Lions & Papanicolaou 1978; Jikov, Kozlov & Oleinik 1994, ch. 1;
+Allaire 1992).
+
+The DNS and the cell problem share the Q1 voxel discretization (the grid of the
+part is the grid of the cell, tiled): the discrete two-scale expansion then
+holds with the discrete effective tensor and correctors, and the measured
+errors are those of homogenization, not of the voxel staircase.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sve._validation import check_integer, check_real
+from sve.solvers import apparent_conductivity, solve_conductivity_bvp
+
+__all__ = [
+    "HoleConcentration",
+    "PeriodicLimits",
+    "RandomLimits",
+    "disk_cell",
+    "hole_concentration",
+    "l2_norm_squared",
+    "periodic_limits",
+    "q1_gradient_density",
+    "q1_seminorm_squared",
+    "random_limits",
+]
+
+
+def disk_cell(voxels: int, volume_fraction: float) -> np.ndarray:
+    """A square periodic cell with one centred disk, phase 1, phase 0 around it.
+
+    Parameters
+    ----------
+    voxels : int
+        Voxels per side, >= 4.
+    volume_fraction : float
+        Area fraction of the disk, in (0, pi / 4]; the voxels whose centre
+        lies in the disk of that area are phase 1 (the voxel fraction is
+        close to, not exactly, `volume_fraction`).
+
+    Returns
+    -------
+    ndarray of shape (voxels, voxels), int8
+    """
+    voxels = check_integer(voxels, "voxels", 4)
+    volume_fraction = check_real(volume_fraction, "volume_fraction", 0.0, math.pi / 4)
+    centre = (np.arange(voxels) + 0.5) / voxels - 0.5
+    x, y = np.meshgrid(centre, centre, indexing="ij")
+    return (x**2 + y**2 < volume_fraction / math.pi).astype(np.int8)
+
+
+@dataclass(frozen=True)
+class PeriodicLimits:
+    """Errors of the homogenized and the corrector-rebuilt fields against the DNS.
+
+    Attributes
+    ----------
+    eps : ndarray of shape (n,)
+        Scale ratios, cell edge over part edge (the part is the unit square).
+    voxels : ndarray of shape (n,), int
+        Voxels per side of the part (``cell_voxels / eps``).
+    l2_error : ndarray of shape (n,)
+        ``||u_eps - u0||_L2`` over the part (Q1 fields, exact integral of
+        the interpolant's square by the nodal mass).
+    h1_error_homogenized : ndarray of shape (n,)
+        ``|u_eps - u0|_H1``: does not vanish (the gradient of ``u_eps``
+        oscillates), the reason for the corrector.
+    h1_error : ndarray of shape (n,)
+        ``|u_eps - u1|_H1`` over the part, ``u1 = u0 + eps w . grad u0``.
+    h1_error_interior : ndarray of shape (n,)
+        The same over the voxels farther than ``interior`` from the
+        boundary (fixed subdomain).
+    h1_error_margin : ndarray of shape (n,)
+        The same over the voxels farther than ``margin * eps`` from the
+        boundary; NaN where there is none.
+    energy_error : ndarray of shape (n,)
+        ``|E_eps - E_0| / E_0`` with ``E = 1/2 int grad u . K grad u``.
+    l2_slope, h1_slope, h1_interior_slope, h1_margin_slope : float
+        Least-squares slopes of the log errors against ``log eps`` (over
+        the finite entries; NaN with fewer than two).
+    profile : ndarray of shape (m,)
+        For the smallest ``eps``: the root mean square of ``|grad(u_eps -
+        u1)|`` over the voxels at a distance in ``[j eps, (j + 1) eps)``
+        from the boundary, ``j = 0 .. m - 1`` (the boundary layer, cell by
+        cell).
+    effective_tensor : ndarray of shape (2, 2)
+        ``K*`` of the cell (periodic Q1 cell problem).
+    volume_fraction : float
+        Voxel fraction of the disk phase.
+    interior, margin : float
+        The distances that define the two inner subdomains.
+    fields : dict of str to ndarray
+        For the smallest ``eps``: nodal fields ``"dns"``, ``"homogenized"``,
+        ``"corrected"`` and ``"error"`` (dns minus corrected) of shape
+        ``(N + 1, N + 1)``, node ``(i, j)`` at ``(i / N, j / N)``.
+    iterations : tuple of int
+        Conjugate-gradient iterations of each DNS.
+    """
+
+    eps: np.ndarray
+    voxels: np.ndarray
+    l2_error: np.ndarray
+    h1_error_homogenized: np.ndarray
+    h1_error: np.ndarray
+    h1_error_interior: np.ndarray
+    h1_error_margin: np.ndarray
+    energy_error: np.ndarray
+    l2_slope: float
+    h1_slope: float
+    h1_interior_slope: float
+    h1_margin_slope: float
+    profile: np.ndarray
+    effective_tensor: np.ndarray
+    volume_fraction: float
+    interior: float
+    margin: float
+    fields: dict = field(default_factory=dict)
+    iterations: tuple = ()
+
+
+def _slope(eps: np.ndarray, errors: np.ndarray) -> float:
+    keep = np.isfinite(errors) & (errors > 0)
+    if keep.sum() < 2:
+        return math.nan
+    return float(np.polyfit(np.log(eps[keep]), np.log(errors[keep]), 1)[0])
+
+
+def q1_gradient_density(e: np.ndarray, h: float) -> np.ndarray:
+    """Mean of ``|grad e_h|^2`` over every voxel for the Q1 interpolant of nodal `e`
+    (2-D, square voxels of edge `h`), shape (N, N).
+
+    On a voxel, ``d e_h / dx`` is linear in y between the differences ``a / h``
+    and ``b / h`` along its two x edges, so the mean of its square is
+    ``(a**2 + a b + b**2) / (3 h**2)``; the same along y.
+    """
+    dx = np.diff(e, axis=0)
+    dy = np.diff(e, axis=1)
+    ax, bx = dx[:, :-1], dx[:, 1:]
+    ay, by = dy[:-1, :], dy[1:, :]
+    return (ax**2 + ax * bx + bx**2 + ay**2 + ay * by + by**2) / (3.0 * h * h)
+
+
+def q1_seminorm_squared(e: np.ndarray, h: float, elements: np.ndarray | None = None) -> float:
+    """``int |grad e_h|^2`` of the Q1 interpolant of nodal `e` (2-D, square voxels of
+    edge `h`) over the voxels where `elements` is True (all by default); see
+    `q1_gradient_density`.
+    """
+    density = q1_gradient_density(e, h)
+    if elements is not None:
+        density = density[elements]
+    return float(density.sum()) * h * h
+
+
+def l2_norm_squared(e: np.ndarray, h: float) -> float:
+    """``int e_h^2`` of the Q1 interpolant of nodal `e` (2-D, square voxels of edge `h`):
+    the tensor product of the 1-D element mass ``h / 6 [[2, 1], [1, 2]]`` per axis.
+    """
+    out = e
+    for axis in range(2):
+        m = 4.0 * out
+        lo = [slice(None)] * 2
+        hi = [slice(None)] * 2
+        lo[axis], hi[axis] = slice(0, -1), slice(1, None)
+        m[tuple(lo)] += out[tuple(hi)]
+        m[tuple(hi)] += out[tuple(lo)]
+        for end in (0, -1):
+            index = [slice(None)] * 2
+            index[axis] = end
+            m[tuple(index)] -= 2.0 * out[tuple(index)]
+        out = m * (h / 6.0)
+    return float(np.sum(e * out))
+
+
+def periodic_limits(
+    eps=(1 / 4, 1 / 8, 1 / 16),
+    *,
+    volume_fraction: float = 0.3,
+    conductivity=(1.0, 10.0),
+    cell_voxels: int = 16,
+    interior: float = 0.25,
+    margin: float = 4.0,
+    offset: float = 0.25,
+    tol: float = 1e-10,
+) -> PeriodicLimits:
+    r"""Measure the homogenization errors of periodic disks against the DNS.
+
+    The part is the unit square, made of ``1 / eps`` by ``1 / eps`` copies of
+    `disk_cell`; the macro solution is ``u0 = sin(pi x) sin(pi y)``, with the
+    source ``f = -div(K* grad u0)`` and ``u = 0`` on the boundary for both
+    the homogenized and the resolved problem.
+
+    Parameters
+    ----------
+    eps : sequence of float, default (1/4, 1/8, 1/16)
+        Scale ratios; each ``1 / eps`` must be an integer.
+    volume_fraction : float, default 0.3
+        Area fraction of the disks.
+    conductivity : pair of float, default (1, 10)
+        Conductivity of the matrix and of the disks, > 0.
+    cell_voxels : int, default 16
+        Voxels per cell side (even, >= 4); the part has ``cell_voxels / eps``.
+    interior : float, default 0.25
+        The interior error is taken over the voxels whose centre lies
+        farther than `interior` from the boundary (a fixed subdomain, in
+        units of the part's edge; ``4 eps`` for ``eps = 1/16``).
+    margin : float, default 4
+        The margin error is taken over the voxels farther than ``margin *
+        eps`` from the boundary (a subdomain that grows as ``eps`` falls).
+    offset : float, default 0.25
+        Shift of the lattice of disks against the part, in cells along
+        both axes. With ``0`` the part's edges are cell edges between disks,
+        where the correctors vanish by symmetry (``w . grad u0 = 0`` on the
+        boundary: no boundary layer); any other value cuts the cells where
+        they do not.
+    tol : float, default 1e-10
+        Solver tolerance of the cell problem and of the DNS.
+
+    Returns
+    -------
+    PeriodicLimits
+
+    Notes
+    -----
+    With ``w_j`` the periodic corrector of the unit cell (``K (e_j + grad_y
+    w_j)`` divergence-free, ``w_j`` of zero mean), the two-scale expansion
+    ``u_eps = u0 + eps w(x / eps) . grad u0 + O(eps)`` (in H1 away from the
+    boundary) gives (Bensoussan, Lions & Papanicolaou 1978; Jikov, Kozlov &
+    Oleinik 1994, sec. 1.4; Allaire 1992):
+
+    * ``||u_eps - u0||_L2 = O(eps)``;
+    * ``|u_eps - u1|_H1 = O(eps^(1/2))`` over the part: ``u1`` misses the
+      boundary data by ``eps w . grad u0``, and the boundary layer that
+      corrects it carries an H1 norm of order ``eps^(1/2)``;
+    * ``|u_eps - u1|_H1 = O(eps)`` on any subdomain at a fixed distance from
+      the boundary (`interior`).
+
+    Measured (``tests/sve/multiscale/test_limits.py``, contrast 10, phi =
+    0.3, 8 voxels per cell, offset 0.25, eps = 1/16 .. 1/64): L2 slope 1.00,
+    global H1 slope 0.58 (local slopes 0.67, 0.60, 0.56 from 1/8 to 1/64:
+    still approaching 1/2), fixed interior slope 1.00. The boundary layer
+    of ``u1`` is one cell wide (`profile`: the rms gradient error in the
+    first cell is about 0.37 whatever eps, ten times that of the next); but
+    the error beyond it is largest near the boundary, so that the error
+    beyond ``4 eps`` (a subdomain that grows as eps falls) has the slope
+    0.49 only. With ``offset=0`` the correctors vanish on the boundary and
+    the global H1 slope is 1.
+
+    The manufactured ``u0`` is the exact homogenized solution, so the
+    errors contain no macro discretization error; the DNS is solved on the
+    tiled voxel grid with the consistent Q1 load of ``f``.
+
+    References
+    ----------
+    .. [1] A. Bensoussan, J.-L. Lions, G. Papanicolaou, "Asymptotic Analysis
+       for Periodic Structures", North-Holland (1978).
+    .. [2] V. V. Jikov, S. M. Kozlov, O. A. Oleinik, "Homogenization of
+       Differential Operators and Integral Functionals", Springer (1994).
+    .. [3] G. Allaire, "Homogenization and two-scale convergence", SIAM J.
+       Math. Anal. 23 (1992) 1482-1518.
+    """
+    cell_voxels = check_integer(cell_voxels, "cell_voxels", 4)
+    if cell_voxels % 2:
+        raise ValueError(f"cell_voxels must be even, got {cell_voxels}")
+    interior = check_real(interior, "interior", 0.0, 0.5)
+    margin = check_real(margin, "margin", 0.0, math.inf)
+    k = np.asarray(conductivity, dtype=np.float64)
+    if k.shape != (2,) or not np.all(np.isfinite(k)) or not np.all(k > 0):
+        raise ValueError(f"conductivity must be two finite values > 0, got {conductivity!r}")
+    counts = []
+    values = np.atleast_1d(np.asarray(eps, dtype=np.float64))
+    if values.size == 0 or values.ndim != 1:
+        raise ValueError(f"eps must hold at least one value 1 / n, got {eps!r}")
+    for value in values:
+        count = 1.0 / value if value > 0 else math.inf
+        if not (math.isfinite(count) and abs(count - round(count)) < 1e-9 and count >= 1):
+            raise ValueError(f"eps must hold values 1 / n with n a positive integer, got {eps!r}")
+        counts.append(int(round(count)))
+    offset = check_real(offset, "offset", -1.0, 1.0) if offset != 0 else 0.0
+    shift = int(round(offset * cell_voxels)) % cell_voxels
+    cell = disk_cell(cell_voxels, volume_fraction)
+    cell_result = apparent_conductivity(
+        cell, k, bc="periodic", spacing=1.0 / cell_voxels, tol=tol, fields="full"
+    )
+    tensor = cell_result.tensor
+    cell_fields = cell_result.fields  # correctors of the unit cell (edge 1)
+    symmetric = 0.5 * (tensor + tensor.T)
+
+    def u0(x, y):
+        return np.sin(np.pi * x) * np.sin(np.pi * y)
+
+    def grad_u0(x, y):
+        return (
+            np.pi * np.cos(np.pi * x) * np.sin(np.pi * y),
+            np.pi * np.sin(np.pi * x) * np.cos(np.pi * y),
+        )
+
+    def source(x, y):  # -div(K* grad u0)
+        s, c = np.sin(np.pi * x), np.cos(np.pi * x)
+        t, d = np.sin(np.pi * y), np.cos(np.pi * y)
+        return np.pi**2 * (
+            (symmetric[0, 0] + symmetric[1, 1]) * s * t - 2.0 * symmetric[0, 1] * c * d
+        )
+
+    homogenized_energy = 0.25 * np.pi**2 * (symmetric[0, 0] + symmetric[1, 1]) / 2.0
+    rows = []
+    iterations = []
+    fields = {}
+    for count in counts:
+        n = cell_voxels * count
+        h = 1.0 / n
+        phases = np.roll(np.tile(cell, (count, count)), (shift, shift), axis=(0, 1))
+        result = solve_conductivity_bvp(
+            phases, k, dirichlet={"boundary": 0.0}, source=source, spacing=h, tol=tol
+        )
+        iterations.append(result.iterations)
+        x, y = np.meshgrid(*result.coordinates, indexing="ij")
+        base = u0(x, y)
+        gx, gy = grad_u0(x, y)
+        scale = 1.0 / count
+        # the lattice is shifted by `shift` voxels: the cell sees x - shift h
+        points = np.stack([x.ravel() - shift * h, y.ravel() - shift * h], axis=1)
+        gradient = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        correction = cell_fields.first_order_correction(points, gradient, epsilon=scale)
+        rebuilt = base + correction.reshape(base.shape)
+        dns = result.potential
+        centres = (np.arange(n) + 0.5) * h
+        near = np.minimum(centres, 1.0 - centres)
+        distance = np.minimum(near[:, None], near[None, :])
+        inner = distance > interior
+        outer = distance > margin * scale
+        error = dns - rebuilt
+        rows.append(
+            (
+                math.sqrt(l2_norm_squared(dns - base, h)),
+                math.sqrt(q1_seminorm_squared(dns - base, h)),
+                math.sqrt(q1_seminorm_squared(error, h)),
+                math.sqrt(q1_seminorm_squared(error, h, inner)) if inner.any() else math.nan,
+                math.sqrt(q1_seminorm_squared(error, h, outer)) if outer.any() else math.nan,
+                abs(result.energy - homogenized_energy) / homogenized_energy,
+            )
+        )
+        if count == max(counts):
+            fields = {"dns": dns, "homogenized": base, "corrected": rebuilt, "error": error}
+            density = q1_gradient_density(error, h)
+            strip = np.floor(distance / scale).astype(int)
+            profile = np.sqrt(
+                np.bincount(strip.ravel(), weights=density.ravel()) / np.bincount(strip.ravel())
+            )
+    table = np.array(rows)
+    values = np.array([1.0 / c for c in counts])
+    return PeriodicLimits(
+        eps=values,
+        voxels=np.array([cell_voxels * c for c in counts]),
+        l2_error=table[:, 0],
+        h1_error_homogenized=table[:, 1],
+        h1_error=table[:, 2],
+        h1_error_interior=table[:, 3],
+        h1_error_margin=table[:, 4],
+        energy_error=table[:, 5],
+        l2_slope=_slope(values, table[:, 0]),
+        h1_slope=_slope(values, table[:, 2]),
+        h1_interior_slope=_slope(values, table[:, 3]),
+        h1_margin_slope=_slope(values, table[:, 4]),
+        profile=profile,
+        effective_tensor=tensor,
+        volume_fraction=float(cell.mean()),
+        interior=float(interior),
+        margin=float(margin),
+        fields=fields,
+        iterations=tuple(iterations),
+    )
+
+
+@dataclass(frozen=True)
+class RandomLimits:
+    """Errors of homogenization in a random medium, per realization, against the DNS.
+
+    Attributes
+    ----------
+    eps : ndarray of shape (n,)
+        Scale ratios, correlation length over part edge.
+    voxels : ndarray of shape (n,), int
+        Voxels per side of the part.
+    l2_error, h1_error, h1_error_interior : ndarray of shape (r, n)
+        Per realization: ``||u_eps - u0||_L2``, ``|u_eps - u1|_H1`` over the
+        part and over the voxels farther than `interior` from the boundary.
+    tensors : ndarray of shape (r, n, 2, 2)
+        The periodic apparent tensor of each realization (its ``K*``).
+    fractions : ndarray of shape (r, n)
+        Voxel fraction of phase 1 of each realization.
+    l2_slope, h1_slope, h1_interior_slope : float
+        Slopes of the log of the mean errors over realizations against
+        ``log eps``.
+    fluctuation_slope : float
+        Slope of the log standard deviation of ``K_00`` over the
+        realizations against ``log eps`` (the central limit theorem:
+        ``d / 2 = 1`` in 2-D).
+    literature_slope : float
+        Slope of ``eps |ln eps|^(1/2)`` (2-D; Gloria, Neukamm & Otto 2015;
+        Armstrong, Kuusi & Mourrat 2019) over the same ``eps``.
+    volume_fraction : float
+        Mean voxel fraction of phase 1.
+    interior : float
+        Distance from the boundary that defines the interior.
+    """
+
+    eps: np.ndarray
+    voxels: np.ndarray
+    l2_error: np.ndarray
+    h1_error: np.ndarray
+    h1_error_interior: np.ndarray
+    tensors: np.ndarray
+    fractions: np.ndarray
+    l2_slope: float
+    h1_slope: float
+    h1_interior_slope: float
+    fluctuation_slope: float
+    literature_slope: float
+    volume_fraction: float
+    interior: float
+
+
+def random_limits(
+    eps=(1 / 8, 1 / 16, 1 / 32),
+    *,
+    volume_fraction: float = 0.3,
+    conductivity=(1.0, 10.0),
+    voxels_per_length: int = 8,
+    realizations: int = 4,
+    interior: float = 0.25,
+    seed: int = 0,
+    tol: float = 1e-9,
+) -> RandomLimits:
+    r"""Measure the homogenization errors of a random two-phase medium against the DNS.
+
+    Per ``eps`` and realization: a periodic level cut (phase 1 at
+    `volume_fraction`) of a Gaussian field with a Gaussian covariance of
+    length ``eps`` on the unit square (`voxels_per_length` voxels per
+    length); its periodic apparent tensor ``K`` and correctors ``w`` (the
+    periodic cell problem of the whole realization, the part taken for one
+    period: the correctors come from the same realization as the DNS, never
+    from a tiled window); the macro solution ``u0 = sin(pi x) sin(pi y)``
+    with the source ``-div(K grad u0)``; the DNS of the same source with
+    ``u = 0`` on the boundary; and ``u1 = u0 + w(x) . grad u0``.
+
+    Parameters
+    ----------
+    eps : sequence of float, default (1/8, 1/16, 1/32)
+        Correlation length over the part's edge; ``voxels_per_length /
+        eps`` must be an integer.
+    volume_fraction : float, default 0.3
+        Fraction of phase 1, in (0, 1).
+    conductivity : pair of float, default (1, 10)
+        Phases 0 and 1, > 0.
+    voxels_per_length : int, default 8
+        Voxels per correlation length, >= 2.
+    realizations : int, default 4
+        Realizations per ``eps``, >= 2.
+    interior : float, default 0.25
+        Distance from the boundary beyond which the interior error is taken.
+    seed : int, default 0
+        Seed of the realizations (``numpy.random.SeedSequence``, one child
+        per ``eps`` and realization).
+    tol : float, default 1e-9
+        Solver tolerance.
+
+    Returns
+    -------
+    RandomLimits
+
+    Notes
+    -----
+    In a stationary ergodic medium with finite-range correlations, the
+    first-order two-scale expansion built on the (stationary) corrector has
+    an H1 error of order ``eps`` in 3-D and ``eps |ln eps|^(1/2)`` in 2-D in
+    the interior, and the L2 error of ``u0`` the same order (Gloria, Neukamm
+    & Otto 2015; Armstrong, Kuusi & Mourrat 2019, ch. 6-7); the fluctuations
+    of the apparent tensor of a window of edge ``L`` fall as ``(l / L)^(d /
+    2)``. Here the corrector is the periodic one of the realization (the
+    periodization method of Gloria & Otto), and ``u0`` uses the
+    realization's own apparent tensor, so that its fluctuation does not
+    enter the errors. Measured values are in the docs (guide:
+    boundary-value problems).
+
+    References
+    ----------
+    .. [1] A. Gloria, S. Neukamm, F. Otto, "Quantification of ergodicity in
+       stochastic homogenization: optimal bounds via spectral gap on Glauber
+       dynamics", Invent. Math. 199 (2015) 455-515.
+    .. [2] S. Armstrong, T. Kuusi, J.-C. Mourrat, "Quantitative Stochastic
+       Homogenization and Large-Scale Regularity", Springer (2019).
+    """
+    from generators import Gaussian, gaussian_field, level_cut
+
+    voxels_per_length = check_integer(voxels_per_length, "voxels_per_length", 2)
+    realizations = check_integer(realizations, "realizations", 2)
+    volume_fraction = check_real(volume_fraction, "volume_fraction", 0.0, 1.0)
+    interior = check_real(interior, "interior", 0.0, 0.5)
+    seed = check_integer(seed, "seed", 0)
+    k = np.asarray(conductivity, dtype=np.float64)
+    if k.shape != (2,) or not np.all(np.isfinite(k)) or not np.all(k > 0):
+        raise ValueError(f"conductivity must be two finite values > 0, got {conductivity!r}")
+    values = np.atleast_1d(np.asarray(eps, dtype=np.float64))
+    if values.size < 1 or values.ndim != 1 or np.any(values <= 0) or np.any(values > 1):
+        raise ValueError(f"eps must hold values in (0, 1], got {eps!r}")
+    sizes = voxels_per_length / values
+    if np.any(np.abs(sizes - np.round(sizes)) > 1e-9):
+        raise ValueError(
+            f"voxels_per_length / eps must be integers, got {voxels_per_length} / {eps!r}"
+        )
+    sizes = np.round(sizes).astype(int)
+    children = np.random.SeedSequence(seed).spawn(values.size * realizations)
+    shape = (realizations, values.size)
+    l2, h1, h1_inner = np.empty(shape), np.empty(shape), np.empty(shape)
+    tensors = np.empty(shape + (2, 2))
+    fractions = np.empty(shape)
+    for j, n in enumerate(sizes):
+        h = 1.0 / n
+        for r in range(realizations):
+            rng = np.random.default_rng(children[j * realizations + r])
+            field_ = gaussian_field((n, n), Gaussian(float(voxels_per_length)), rng=rng)
+            phases = level_cut(field_, [1.0 - volume_fraction, volume_fraction])
+            fractions[r, j] = float(phases.mean())
+            cell = apparent_conductivity(
+                phases, k, bc="periodic", spacing=h, tol=tol, fields="full"
+            )
+            tensor = 0.5 * (cell.tensor + cell.tensor.T)
+            tensors[r, j] = cell.tensor
+
+            def source(x, y, tensor=tensor):
+                s, c = np.sin(np.pi * x), np.cos(np.pi * x)
+                t, d = np.sin(np.pi * y), np.cos(np.pi * y)
+                return np.pi**2 * (
+                    (tensor[0, 0] + tensor[1, 1]) * s * t - 2.0 * tensor[0, 1] * c * d
+                )
+
+            result = solve_conductivity_bvp(
+                phases, k, dirichlet={"boundary": 0.0}, source=source, spacing=h, tol=tol
+            )
+            x, y = np.meshgrid(*result.coordinates, indexing="ij")
+            base = np.sin(np.pi * x) * np.sin(np.pi * y)
+            gradient = np.stack(
+                [
+                    (np.pi * np.cos(np.pi * x) * np.sin(np.pi * y)).ravel(),
+                    (np.pi * np.sin(np.pi * x) * np.cos(np.pi * y)).ravel(),
+                ],
+                axis=1,
+            )
+            points = np.stack([x.ravel(), y.ravel()], axis=1)
+            rebuilt = base + cell.fields.first_order_correction(points, gradient).reshape(
+                base.shape
+            )
+            error = result.potential - rebuilt
+            centres = (np.arange(n) + 0.5) * h
+            near = np.minimum(centres, 1.0 - centres)
+            inner = np.minimum(near[:, None], near[None, :]) > interior
+            l2[r, j] = math.sqrt(l2_norm_squared(result.potential - base, h))
+            h1[r, j] = math.sqrt(q1_seminorm_squared(error, h))
+            h1_inner[r, j] = math.sqrt(q1_seminorm_squared(error, h, inner))
+    spread = tensors[:, :, 0, 0].std(axis=0, ddof=1)
+    literature = values * np.sqrt(np.abs(np.log(values)))
+    return RandomLimits(
+        eps=values,
+        voxels=sizes,
+        l2_error=l2,
+        h1_error=h1,
+        h1_error_interior=h1_inner,
+        tensors=tensors,
+        fractions=fractions,
+        l2_slope=_slope(values, l2.mean(axis=0)),
+        h1_slope=_slope(values, h1.mean(axis=0)),
+        h1_interior_slope=_slope(values, h1_inner.mean(axis=0)),
+        fluctuation_slope=_slope(values, spread),
+        literature_slope=_slope(values, literature),
+        volume_fraction=float(np.mean(fractions)),
+        interior=float(interior),
+    )
+
+
+@dataclass(frozen=True)
+class HoleConcentration:
+    """Flux concentration at a hole in the DNS against the homogenized medium.
+
+    Attributes
+    ----------
+    eps : ndarray of shape (n,)
+        Cell edge over part edge.
+    total_flux, total_flux_homogenized : ndarray of shape (n,)
+        Flux through the face ``xmax`` of the DNS and of the homogenized
+        medium with the same hole (the macro response).
+    window_flux, window_flux_homogenized : ndarray of shape (n,)
+        Mean of ``q_x`` over a window one cell wide and one cell high that
+        rests on the top of the hole (where the homogenized flux peaks),
+        over the far-field flux ``k* / 1`` (a concentration factor).
+    peak_flux : ndarray of shape (n,)
+        Largest ``|q|`` of a voxel in that window in the DNS, over the
+        far-field flux: the microscopic peak that homogenization never
+        sees.
+    peak_flux_homogenized : ndarray of shape (n,)
+        Largest ``|q|`` of the homogenized field over the far-field flux
+        (2 for a circular hole in the continuum; the staircase lowers or
+        raises it).
+    effective_conductivity : float
+        ``K*_00`` of the cell.
+    hole_radius : float
+    """
+
+    eps: np.ndarray
+    total_flux: np.ndarray
+    total_flux_homogenized: np.ndarray
+    window_flux: np.ndarray
+    window_flux_homogenized: np.ndarray
+    peak_flux: np.ndarray
+    peak_flux_homogenized: np.ndarray
+    effective_conductivity: float
+    hole_radius: float
+
+
+def hole_concentration(
+    eps=(1 / 4, 1 / 8, 1 / 16, 1 / 32),
+    *,
+    hole_radius: float = 0.2,
+    volume_fraction: float = 0.3,
+    conductivity=(1.0, 10.0),
+    cell_voxels: int = 8,
+    tol: float = 1e-9,
+) -> HoleConcentration:
+    r"""Measure the flux concentration at a hole in periodic disks against homogenization.
+
+    The unit square of periodic disks (`disk_cell`) with a circular hole of
+    radius `hole_radius` at its centre (void voxels), ``u = 0`` on ``xmin``
+    and ``u = 1`` on ``xmax``, the other faces insulated. The homogenized
+    reference is the same problem, on the same voxels and with the same
+    hole, for the homogeneous medium ``K*`` of the cell, so that the
+    staircase of the hole is common to both. As ``eps / hole_radius``
+    falls, the DNS flux averaged over a cell next to the hole tends to the
+    homogenized one; when the hole is a few cells wide it does not (the
+    size effect), and the microscopic peak inside the window stays above
+    the homogenized peak at every ``eps``.
+
+    Parameters
+    ----------
+    eps : sequence of float, default (1/4, 1/8, 1/16, 1/32)
+        Values ``1 / n``.
+    hole_radius : float, default 0.2
+        In (0, 0.5).
+    volume_fraction, conductivity, cell_voxels, tol
+        As in `periodic_limits`.
+
+    Returns
+    -------
+    HoleConcentration
+    """
+    cell_voxels = check_integer(cell_voxels, "cell_voxels", 4)
+    hole_radius = check_real(hole_radius, "hole_radius", 0.0, 0.5)
+    k = np.asarray(conductivity, dtype=np.float64)
+    if k.shape != (2,) or not np.all(np.isfinite(k)) or not np.all(k > 0):
+        raise ValueError(f"conductivity must be two finite values > 0, got {conductivity!r}")
+    values = np.atleast_1d(np.asarray(eps, dtype=np.float64))
+    counts = []
+    for value in values:
+        count = 1.0 / value if value > 0 else math.inf
+        if not (math.isfinite(count) and abs(count - round(count)) < 1e-9 and count >= 1):
+            raise ValueError(f"eps must hold values 1 / n with n a positive integer, got {eps!r}")
+        counts.append(int(round(count)))
+    cell = disk_cell(cell_voxels, volume_fraction)
+    tensor = apparent_conductivity(
+        cell, k, bc="periodic", spacing=1.0 / cell_voxels, tol=tol
+    ).tensor
+    effective = float(tensor[0, 0])
+    rows = []
+    for count in counts:
+        n = cell_voxels * count
+        h = 1.0 / n
+        centres = (np.arange(n) + 0.5) * h
+        x, y = np.meshgrid(centres, centres, indexing="ij")
+        hole = (x - 0.5) ** 2 + (y - 0.5) ** 2 < hole_radius**2
+        phases = np.where(hole, 2, np.tile(cell, (count, count))).astype(np.int8)
+        data = dict(dirichlet={"xmin": 0.0, "xmax": 1.0}, spacing=h, tol=tol)
+        dns = solve_conductivity_bvp(phases, [k[0], k[1], 0.0], **data)
+        homogenized = solve_conductivity_bvp(hole.astype(np.int8), [effective, 0.0], **data)
+        scale = 1.0 / count
+        window = (
+            (np.abs(x - 0.5) < scale / 2)
+            & (y > 0.5 + hole_radius - h)
+            & (y < 0.5 + hole_radius + scale)
+            & ~hole
+        )
+        far = effective  # the far-field flux of a unit drop over a unit length
+        magnitude = np.linalg.norm(dns.flux, axis=-1)
+        rows.append(
+            (
+                dns.face_flux["xmax"],
+                homogenized.face_flux["xmax"],
+                float(dns.flux[window][:, 0].mean()) / far,
+                float(homogenized.flux[window][:, 0].mean()) / far,
+                float(magnitude[window].max()) / far,
+                float(np.linalg.norm(homogenized.flux, axis=-1).max()) / far,
+            )
+        )
+    table = np.array(rows)
+    return HoleConcentration(
+        eps=np.array([1.0 / c for c in counts]),
+        total_flux=table[:, 0],
+        total_flux_homogenized=table[:, 1],
+        window_flux=table[:, 2],
+        window_flux_homogenized=table[:, 3],
+        peak_flux=table[:, 4],
+        peak_flux_homogenized=table[:, 5],
+        effective_conductivity=effective,
+        hole_radius=float(hole_radius),
+    )

@@ -1,0 +1,169 @@
+"""``sve macro SPEC.toml`` and ``run_macro``: the three material models from a spec, the
+statistics over realizations, errors that name the field."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sve.cli import main
+from sve.multiscale import run_macro
+from sve.study import SpecError
+
+MEDIUM = """
+[medium]
+generator = "gaussian_level_cut"
+ndim = 2
+covariance = "exponential"
+correlation_length = 2.0
+volume_fraction = 0.5
+"""
+
+FE2 = (
+    """
+seed = 3
+realizations = 2
+[mesh]
+shape = [2, 2]
+[material]
+model = "fe2"
+phases = [1.0, 10.0]
+sve_size = 8
+grading = [0.2, 0.8]
+[dirichlet]
+xmin = 0.0
+xmax = 1.0
+"""
+    + MEDIUM
+)
+
+MESOSCALE = (
+    """
+seed = 3
+realizations = 3
+[mesh]
+shape = [4, 4]
+[material]
+model = "mesoscale"
+phases = [1.0, 10.0]
+sve_size = 8
+bc = "kinematic"
+[dirichlet]
+boundary = {gradient = [1.0, 0.0]}
+"""
+    + MEDIUM
+)
+
+
+def test_cli_fe2_spec_runs_and_reports_json(tmp_path, capsys):
+    path = tmp_path / "fe2.toml"
+    path.write_text(FE2)
+    assert main(["macro", str(path), "--serial", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] == "fe2" and out["gauss_points"] == 16
+    first, second = out["realizations"]
+    assert first["cell_solves"] == 16  # every Gauss point its own SVE
+    # Conservation: what enters at xmin leaves at xmax (discrete, to round-off).
+    assert first["boundary_flux"]["xmax"] == pytest.approx(-first["boundary_flux"]["xmin"])
+    assert first["energy"] != second["energy"]  # two realizations of the medium
+    stats = out["statistics"]["energy"]
+    assert stats["n"] == 2 and stats["low"] < stats["mean"] < stats["high"]
+    # A cache folder: the rerun solves nothing and gives the same numbers.
+    cache = tmp_path / "cache"
+    main(["macro", str(path), "--serial", "--json", "--cache", str(cache)])
+    capsys.readouterr()
+    assert main(["macro", str(path), "--serial", "--json", "--cache", str(cache)]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [r["cell_solves"] for r in again["realizations"]] == [0, 0]
+    assert again["realizations"][0]["energy"] == first["energy"]
+
+
+def test_mesoscale_spec_energy_lies_between_the_bounds_of_the_windows():
+    """With affine data u = x on the whole boundary of a box of KUBC windows, the macro
+    energy is at most that of the affine field (1/2 sum |e| K_e,00): the affine field is
+    admissible; and positive."""
+    out = run_macro(__import__("tomllib").loads(MESOSCALE), client="serial")
+    energies = [r["energy"] for r in out["realizations"]]
+    assert all(e > 0 for e in energies) and len(set(energies)) == 3
+    assert out["realizations"][0]["cell_solves"] == 16  # 4 x 4 windows
+    box = 32.0 * 32.0  # 4 windows of 8 voxels per axis
+    # Between the phase conductivities times 1/2 |Omega| |G|^2.
+    assert 0.5 * box * 1.0 < np.mean(energies) < 0.5 * box * 10.0
+
+
+def test_homogenized_elasticity_spec(tmp_path, capsys):
+    path = tmp_path / "plate.toml"
+    path.write_text(
+        'physics = "elasticity"\n[mesh]\nshape = [4, 2]\nlength = [2.0, 1.0]\n'
+        "[material]\nmoduli = {E = 1.0, nu = 0.3}\n"
+        "[dirichlet]\nxmin = [0.0, 0.0]\n[flux]\nxmax = [0.0, -0.01]\n"
+    )
+    assert main(["macro", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (record,) = out["realizations"]
+    # Equilibrium: the clamp holds the load applied on xmax (0, -0.01 x area 1).
+    assert record["boundary_flux"]["xmin"] == pytest.approx([0.0, 0.01], abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("physics = 'heat'", "physics"),
+        ("[mesh]\nshape = 3", "mesh.shape"),
+        ("[mesh]\nshape = [2, 2]\n[material]\nmodel = 'dns'", "material.model"),
+        ("[mesh]\nshape = [2, 2]\n[material]\nmodel = 'fe2'\nphases = [1.0]", r"\[medium\]"),
+        ("[mesh]\nshape = [2, 2]\n[material]\nconductivity = -1.0", "material.conductivity"),
+        ("[mesh]\nshape = [2, 2]\n[material]\n", "needs tensor"),
+        ("colour = 1", "unknown top-level"),
+        (
+            "[mesh]\nfile = 'a.msh'\n[material]\nmodel = 'mesoscale'\nphases = [1.0]\n" + MEDIUM,
+            "mesh.shape",
+        ),
+        (
+            "[mesh]\nshape = [2, 2]\n[material]\nconductivity = 1.0\n[dirichlet]\nxmin = 'a'",
+            "dirichlet.xmin",
+        ),
+    ],
+)
+def test_bad_specs_name_the_field(text, match):
+    import tomllib
+
+    with pytest.raises(SpecError, match=match):
+        run_macro(tomllib.loads(text), client="serial")
+
+
+def test_cli_error_exit_status(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text("physics = 'heat'\n")
+    assert main(["macro", str(path)]) == 2
+    assert "physics" in capsys.readouterr().err
+
+
+def test_spec_with_a_mesh_file(tmp_path):
+    meshio = pytest.importorskip("meshio")
+    from sve.multiscale import box_mesh
+
+    mesh = box_mesh((4, 2), length=(2.0, 1.0), element="tri")
+    meshio.Mesh(mesh.p.T, [("triangle", mesh.t.T)]).write(tmp_path / "plate.vtk")
+    spec = tmp_path / "plate.toml"
+    spec.write_text(
+        '[mesh]\nfile = "plate.vtk"\n[material]\nconductivity = 2.0\n'
+        "[dirichlet]\nboundary = {gradient = [1.0, 0.0]}\n"
+    )
+    out = run_macro(spec)
+    # u = x on the whole boundary of a 2 x 1 plate of conductivity 2: energy 1/2 2 |Omega|.
+    assert out["realizations"][0]["energy"] == pytest.approx(2.0, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_serial_numbers():
+    """FE² on a local cluster of 2 worker processes: bit-identical to the serial loop."""
+    import tomllib
+
+    data = tomllib.loads(FE2)
+    serial = run_macro(data, client="serial")
+    parallel = run_macro(data, workers=2)
+    for a, b in zip(serial["realizations"], parallel["realizations"], strict=True):
+        assert a["energy"] == b["energy"] and a["boundary_flux"] == b["boundary_flux"]
