@@ -20,6 +20,7 @@ from sve.fluctuations.green_kubo import (
     running_integral,
     sokal_cutoff,
 )
+from sve.fluctuations.memory import MemoryKernel, memory_kernel
 from sve.fluctuations.synthetic import (
     brownian_velocities,
     gle_autocorrelation,
@@ -33,6 +34,7 @@ from sve.fluctuations.synthetic import (
 __all__ = [
     "BOLTZMANN",
     "GreenKuboResult",
+    "MemoryKernel",
     "autocorrelation",
     "block_variance",
     "brownian_velocities",
@@ -40,6 +42,7 @@ __all__ = [
     "gle_kernel",
     "gle_velocities",
     "green_kubo",
+    "memory_kernel",
     "ornstein_uhlenbeck",
     "ou_autocorrelation",
     "ou_sum",
