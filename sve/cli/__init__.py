@@ -1,6 +1,7 @@
 """The ``sve`` command line, one module per group of commands: studies (``study``: run,
-report, status), ``generate``, ``solve``, and measures of one image (``image``: morphology,
-representativity). A new command is a module with a ``register(sub)`` function, listed in
+report, status), ``generate``, ``solve``, measures of one image (``image``: morphology,
+representativity) and equilibrium fluctuations (``fluctuations``: green-kubo,
+memory-kernel). A new command is a module with a ``register(sub)`` function, listed in
 ``COMMANDS``.
 """
 
@@ -9,12 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sve.cli import generate, image, solve, study
+from sve.cli import fluctuations, generate, image, solve, study
 
 __all__ = ["main"]
 
 #: The modules whose ``register`` adds commands, in the order ``sve --help`` lists them.
-COMMANDS = (study, generate, solve, image)
+COMMANDS = (study, generate, solve, image, fluctuations)
 
 
 def _parser() -> argparse.ArgumentParser:

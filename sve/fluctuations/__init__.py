@@ -21,6 +21,7 @@ from sve.fluctuations.green_kubo import (
     sokal_cutoff,
 )
 from sve.fluctuations.memory import MemoryKernel, memory_kernel
+from sve.fluctuations.plots import plot_green_kubo, plot_memory_kernel
 from sve.fluctuations.synthetic import (
     brownian_velocities,
     gle_autocorrelation,
@@ -46,6 +47,8 @@ __all__ = [
     "ornstein_uhlenbeck",
     "ou_autocorrelation",
     "ou_sum",
+    "plot_green_kubo",
+    "plot_memory_kernel",
     "running_integral",
     "sokal_cutoff",
 ]

@@ -48,6 +48,10 @@ MIN_STEPS = 16
 BLOCK_CUTOFFS = 4
 #: Fewest blocks in all for an error bar (direct method).
 MIN_BLOCKS = 4
+#: Replicates of the block bootstrap of the direct method's error, and their seed
+#: (fixed: the same input gives the same error bar).
+BOOTSTRAP_REPLICATES = 400
+BOOTSTRAP_SEED = 20171215
 #: Fewest samples of the coarse-grained series of the cepstral method.
 MIN_COARSE = 32
 #: Relative tolerance on the spread of the steps of ``times``.
@@ -449,18 +453,34 @@ def green_kubo(
     **Direct method.** The pooled unbiased autocorrelation
     (:func:`autocorrelation`) is integrated by the trapezoid rule
     (:func:`running_integral`) up to Sokal's window M
-    (:func:`sokal_cutoff`). The estimate is a time average: it equals, up to
-    the last M products of each row, the mean of
-    :math:`y_n = \Delta t\, x_n (x_n/2 + x_{n+1} + \dots + x_{n+M-1} +
-    x_{n+M}/2)`. The variance of a time average over a length T decays like
-    :math:`T^{-1}` (the d = 1 variance law of :mod:`sve.statistics`), so the
-    standard error comes from the block means of y: the series is cut into
-    blocks of at least :data:`BLOCK_CUTOFFS` × M steps, and the variance
-    :math:`s^2` of the block means of length L gives the error
-    :math:`s\sqrt{L / T_{total}}` of the whole estimate. The interval is
-    Student's t with (number of blocks − 1) degrees of freedom (at least
-    :data:`MIN_BLOCKS` blocks). The truncation bias (relative
-    :math:`\approx e^{-c}` for an exponential decay) is not corrected.
+    (:func:`sokal_cutoff`). The estimate is a time average of lagged
+    products, so its variance decays like :math:`T^{-1}` (the d = 1 variance
+    law of :mod:`sve.statistics`) and blocks of the series measure it: each
+    row is cut into blocks of at least :data:`BLOCK_CUTOFFS` × M steps (at
+    least :data:`MIN_BLOCKS` blocks in all), block b holding the products
+    :math:`x_i x_{i+k}` that start in it, so that the blocks' sums add up to
+    the whole estimate exactly. The standard error is the standard
+    deviation of :data:`BOOTSTRAP_REPLICATES` block-bootstrap replicates [4]_
+    (blocks drawn with replacement, seed fixed, so the same input gives the
+    same error bar), each of which chooses its own window again by the same
+    rule. The interval is log-normal,
+    :math:`\hat I\,e^{\pm t\,s/\hat I}` with Student's t at (blocks − 1)
+    degrees of freedom, when the estimate is resolved from zero
+    (:math:`\hat I > t s`; the integral is :math:`S(0)/2 \ge 0` and its
+    error scales with it), and :math:`\hat I \pm t s` otherwise.
+
+    Why this error bar: on Ornstein–Uhlenbeck series of 2^14 steps with τ =
+    10 Δt, the variance of block means of the fixed-window integral (the
+    plain batch-means error) comes out 5 % low with blocks of 4 windows, the
+    choice of the window adds 6 % to the scatter of the estimate (the
+    estimate is about :math:`C(0) M / c`: an early crossing of the rule gives
+    a low estimate and a small error together), and the symmetric interval
+    misses low estimates; together they covered the exact value in 91-93 %
+    of 1000 series. The bootstrap with re-chosen windows and the log-normal
+    interval cover it in 93-95 % (the tests). The truncation bias
+    (relative :math:`\approx e^{-c}` for an exponential decay) is not
+    corrected; a slow decay carrying much of the integral but little of
+    the variance is cut too early by the window (see the guide: raise `c`).
 
     **Cepstral method** [1]_. The rows are first coarse-grained: averaged
     over blocks of q steps, q the nearest integer to :math:`\tau_{int}/\Delta t`
@@ -486,7 +506,7 @@ def green_kubo(
     minimizer :math:`P^*` (reported as ``n_coefficients``), the estimate
     averages the :math:`L_P` with Akaike weights
     :math:`w_P \propto e^{-\mathrm{AIC}(P)/2}`, and its standard deviation is
-    the unconditional one of Burnham and Anderson [4]_,
+    the unconditional one of Burnham and Anderson [5]_,
     :math:`\sigma = \sum_P w_P \sqrt{\sigma_P^2 + (L_P - \bar L)^2}`, which
     counts the uncertainty of the choice of P. (With :math:`P^*` alone the
     95 % interval covered the exact value of Ornstein–Uhlenbeck tests in only
@@ -509,7 +529,9 @@ def green_kubo(
        foundations and new algorithms", Plenum (1997).
     .. [3] R. Kubo, "Statistical-mechanical theory of irreversible processes. I",
        J. Phys. Soc. Jpn. 12, 570 (1957).
-    .. [4] K. P. Burnham, D. R. Anderson, *Model Selection and Multimodel
+    .. [4] H. R. Künsch, "The jackknife and the bootstrap for general stationary
+       observations", Ann. Statist. 17, 1217-1241 (1989).
+    .. [5] K. P. Burnham, D. R. Anderson, *Model Selection and Multimodel
        Inference*, 2nd ed., Springer (2002), sec. 4.3.2 (eq. 4.9).
 
     Examples
@@ -572,11 +594,16 @@ def green_kubo(
         n_steps=n,
     )
     if method == "direct":
-        value, se, dof, blocks = _direct_error(rows, dt, lag, integral[lag])
+        value = float(integral[lag])
+        se, dof, blocks = _direct_error(rows, dt, lag, c, cutoff is not None)
         t = stats.t.ppf(0.5 + confidence / 2, dof)
+        if value > t * se:  # resolved from zero: the log-scale interval
+            low, high = value * math.exp(-t * se / value), value * math.exp(t * se / value)
+        else:
+            low, high = value - t * se, value + t * se
         return GreenKuboResult(
             value=prefactor * value,
-            interval=(prefactor * (value - t * se), prefactor * (value + t * se)),
+            interval=(prefactor * low, prefactor * high),
             standard_error=prefactor * se,
             method="direct",
             n_blocks=blocks,
@@ -609,13 +636,37 @@ def green_kubo(
     )
 
 
-def _direct_error(
-    rows: np.ndarray, dt: float, lag: int, value: float
-) -> tuple[float, float, int, int]:
-    """Standard error of the integral up to `lag` from block means; value, se, dof, blocks."""
+def _block_sums(rows: np.ndarray, per_row: int, reach: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lagged-product sums and counts of each block, lags 0 ... `reach`.
+
+    Block b holds the products :math:`x_i x_{i+k}` whose first index i lies in it
+    (the second may reach into the next block), so the blocks' sums add up to the
+    whole row's, exactly.
+    """
     m, n = rows.shape
-    length = n - lag  # products y_n with every lag 0..M inside the row
-    per_row = max(1, length // (BLOCK_CUTOFFS * lag))
+    edges = np.linspace(0, n, per_row + 1).astype(int)
+    starts, widths = edges[:-1], np.diff(edges)
+    length = int(widths.max())
+    size = fft.next_fast_len(length + reach + 1, real=True)
+    padded = np.zeros((m, n + length + reach + 1))
+    padded[:, :n] = rows
+    index = starts[:, None] + np.arange(length + reach + 1)
+    head = np.where(np.arange(length) < widths[:, None], padded[:, index[:, :length]], 0.0)
+    tail = padded[:, index]
+    spectrum = np.conj(fft.rfft(head, size, axis=-1)) * fft.rfft(tail, size, axis=-1)
+    sums = fft.irfft(spectrum, size, axis=-1)[..., : reach + 1].reshape(m * per_row, reach + 1)
+    lags = np.arange(reach + 1)
+    last = np.minimum(edges[1:, None], n - lags)  # x_i x_{i+k} needs i + k < n
+    counts = np.tile(np.clip(last - starts[:, None], 0, None), (m, 1)).astype(float)
+    return sums, counts
+
+
+def _direct_error(
+    rows: np.ndarray, dt: float, lag: int, c: float, fixed: bool
+) -> tuple[float, int, int]:
+    """Block-bootstrap standard error of the windowed integral; se, dof, blocks."""
+    m, n = rows.shape
+    per_row = max(1, n // (BLOCK_CUTOFFS * lag))
     blocks = m * per_row
     if blocks < MIN_BLOCKS:
         raise ValueError(
@@ -623,13 +674,28 @@ def _direct_error(
             f"block(s) of {BLOCK_CUTOFFS} cutoffs ({BLOCK_CUTOFFS * lag} steps), need "
             f">= {MIN_BLOCKS}; use longer or more series"
         )
-    sums = np.concatenate([np.zeros((m, 1)), np.cumsum(rows, axis=-1)], axis=-1)
-    window = sums[:, lag + 1 : lag + 1 + length] - sums[:, :length]  # x_n + ... + x_{n+M}
-    y = dt * rows[:, :length] * (window - 0.5 * rows[:, :length] - 0.5 * rows[:, lag:n])
-    size = length // per_row
-    means = y[:, : per_row * size].reshape(m, per_row, size).mean(axis=-1).ravel()
-    se = float(np.std(means, ddof=1) * math.sqrt(size / (m * length)))
-    return float(value), se, blocks - 1, blocks
+    reach = lag if fixed else min(n - 1, 3 * lag + 2)
+    sums, counts = _block_sums(rows, per_row, reach)
+    picks = np.random.default_rng(BOOTSTRAP_SEED).integers(
+        0, blocks, size=(BOOTSTRAP_REPLICATES, blocks)
+    )
+    replicate = np.arange(BOOTSTRAP_REPLICATES)[:, None] * blocks
+    draws = np.bincount((replicate + picks).ravel(), minlength=BOOTSTRAP_REPLICATES * blocks)
+    draws = draws.reshape(BOOTSTRAP_REPLICATES, blocks).astype(float)
+    # einsum, not BLAS: for these small products it is faster and thread-free
+    with np.errstate(divide="ignore", invalid="ignore"):
+        acf = np.einsum("rb,bk->rk", draws, sums) / np.einsum("rb,bk->rk", draws, counts)
+    acf = np.nan_to_num(acf)
+    integral = dt * (np.cumsum(acf, axis=1) - 0.5 * (acf[:, :1] + acf))
+    if fixed:
+        window = np.full(BOOTSTRAP_REPLICATES, lag)
+    else:  # each replicate chooses its own window, as the estimate did
+        lags = np.arange(reach + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ok = (lags >= 1) & (lags * acf[:, :1] * dt >= c * integral)
+        window = np.where(ok.any(axis=1), np.argmax(ok, axis=1), reach)
+    estimates = integral[np.arange(BOOTSTRAP_REPLICATES), window]
+    return float(np.std(estimates, ddof=1)), blocks - 1, blocks
 
 
 def _cepstral(rows: np.ndarray, dt: float) -> tuple[float, float, int]:
