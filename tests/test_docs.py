@@ -77,7 +77,7 @@ def test_readme_is_a_front_door():
 @pytest.mark.parametrize(
     "package",
     ["sve", "generators", "sve.microstructure", "sve.images", "sve.solvers", "sve.morphology",
-     "sve.statistics", "sve.study", "sve.report"],
+     "sve.statistics", "sve.study", "sve.report", "sve.fluctuations"],
 )  # fmt: skip
 def test_every_public_package_has_an_api_page(package):
     pages = {
