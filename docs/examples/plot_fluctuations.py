@@ -45,8 +45,9 @@ acfs = autocorrelation(velocities, average=False)[:, :80]
 kernels = np.array([memory_kernel(acf, dt).kernel for acf in acfs])
 mean = memory_kernel(acfs.mean(axis=0), dt)
 se = kernels.std(axis=0, ddof=1) / np.sqrt(len(kernels))
-print(f"friction int K = {mean.friction:.3f} over t <= {mean.times[-1]:.2f} "
-      f"(exact K0 tau (1 - e^-{mean.times[-1]:.2f}) = {1 - np.exp(-mean.times[-1]):.3f})")  # fmt: skip
+t_max = mean.times[-1]
+exact_friction = 1 - np.exp(-t_max)  # K0 tau (1 - e^(-t / tau))
+print(f"friction int K = {mean.friction:.3f} over t <= {t_max:.2f} (exact {exact_friction:.3f})")
 fig = plot_memory_kernel(
     mean, exact=gle_kernel(mean.times, strength=1.0, tau=1.0), spread=se, time_unit="τ"
 )
