@@ -414,8 +414,9 @@ def green_kubo(
         Level of the interval.
     coarse_graining : int, optional
         Cepstral method: the block of q steps the series is averaged over
-        before its periodogram (default: the nearest integer to
-        :math:`\tau_{int}/\Delta t`, 1 when Sokal's window fails).
+        before its periodogram (default: the nearest integer to M / c, M
+        Sokal's window in steps, about :math:`\tau_{int}/\Delta t`; 1 when
+        the window fails).
     axis : int, default -1
         The time axis of `flux`.
 
@@ -483,7 +484,8 @@ def green_kubo(
     the variance is cut too early by the window (see the guide: raise `c`).
 
     **Cepstral method** [1]_. The rows are first coarse-grained: averaged
-    over blocks of q steps, q the nearest integer to :math:`\tau_{int}/\Delta t`
+    over blocks of q steps, q the nearest integer to M / c, M Sokal's
+    window in steps (so :math:`q\,\Delta t \approx \tau_{int}`)
     (``coarse_graining=`` overrides it). Block averaging is a filter of unit
     gain at zero frequency whose aliases vanish there, so the coarse series
     has the same :math:`S(0)` exactly, while its log-spectrum is smooth over
