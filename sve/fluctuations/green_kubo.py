@@ -562,6 +562,8 @@ def green_kubo(
         raise ValueError("flux is identically zero: no fluctuation to correlate")
     half = n // 2
     integral = running_integral(acf[: half + 1], dt)
+    if coarse_graining is not None and method != "cepstral":
+        raise ValueError("coarse_graining applies to method='cepstral' only")
     if cutoff is not None:
         if method != "direct":
             raise ValueError("cutoff applies to method='direct' only")
@@ -579,7 +581,15 @@ def green_kubo(
             lag = sokal_cutoff(acf, dt, c=c)
         except ValueError as err:
             if method == "direct":
-                raise ValueError(f"flux: {err}") from None
+                mean = float(np.mean(rows))
+                hint = (
+                    f" (its mean {mean:.4g} is {abs(mean) / math.sqrt(acf[0]):.2g} of its rms: "
+                    "a flux with a non-zero mean never decorrelates; subtract the mean if "
+                    "it is not physical)"
+                    if mean**2 > 0.1 * acf[0]
+                    else ""
+                )
+                raise ValueError(f"flux: {err}{hint}") from None
             lag = None
     lags = dt * np.arange(integral.size)
     tau_int = float(integral[lag] / acf[0]) if lag is not None else math.nan

@@ -158,6 +158,13 @@ def test_block_variance_layout():
         ({"cutoff": 1e9}, ValueError, "cutoff .* lies past the series"),
         ({"cutoff": 0.1}, ValueError, "cutoff must be at least one step"),
         ({"cutoff": 10.0, "method": "cepstral"}, ValueError, "cutoff applies to"),
+        ({"coarse_graining": 4}, ValueError, "coarse_graining applies to"),
+        ({"coarse_graining": 0, "method": "cepstral"}, ValueError, "coarse_graining must be"),
+        (
+            {"coarse_graining": 1000, "method": "cepstral"},
+            ValueError,
+            "too short for the cepstral method",
+        ),  # fmt: skip
         ({"dt": None}, ValueError, "exactly one of dt and times"),
         ({"dt": -1.0}, ValueError, "dt must be finite and > 0"),
         (
@@ -180,5 +187,7 @@ def test_a_series_short_for_its_correlation_time_says_so():
     slow = ornstein_uhlenbeck(256, 1.0, tau=100.0, rng=3)
     with pytest.raises(ValueError, match="flux: the series is too short"):
         green_kubo(slow, 1.0)
+    with pytest.raises(ValueError, match="non-zero mean never decorrelates"):
+        green_kubo(3.0 + ornstein_uhlenbeck(4096, 1.0, tau=10.0, rng=3), 1.0)
     with pytest.raises(ValueError, match="too short for an error bar"):
         green_kubo(ornstein_uhlenbeck(128, 1.0, tau=3.0, rng=3), 1.0)
