@@ -13,6 +13,7 @@ memory kernel of a generalized Langevin equation with the exact kernel
 sampled series (:doc:`/guide/fluctuations`).
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from sve.fluctuations import (
@@ -33,7 +34,7 @@ for result in (direct, cepstral):
     low, high = result.interval
     print(f"{result.method:8s} {result.value:.4f}  95 % [{low:.4f}, {high:.4f}]  "
           f"cutoff {result.cutoff:.2f}, tau_int {result.tau_int:.3f}")  # fmt: skip
-fig = plot_green_kubo(direct, exact=1.0, time_unit="τ")
+plot_green_kubo(direct, exact=1.0, time_unit="τ", fig=plt.figure())
 
 # %%
 # The memory kernel: 20 series of a GLE (K0 = 1, tau = 1), their autocorrelations,
@@ -48,6 +49,5 @@ se = kernels.std(axis=0, ddof=1) / np.sqrt(len(kernels))
 t_max = mean.times[-1]
 exact_friction = 1 - np.exp(-t_max)  # K0 tau (1 - e^(-t / tau))
 print(f"friction int K = {mean.friction:.3f} over t <= {t_max:.2f} (exact {exact_friction:.3f})")
-fig = plot_memory_kernel(
-    mean, exact=gle_kernel(mean.times, strength=1.0, tau=1.0), spread=se, time_unit="τ"
-)
+exact = gle_kernel(mean.times, strength=1.0, tau=1.0)
+plot_memory_kernel(mean, exact=exact, spread=se, time_unit="τ", fig=plt.figure())

@@ -11,12 +11,24 @@ from sve.fluctuations.memory import MemoryKernel
 __all__ = ["plot_green_kubo", "plot_memory_kernel"]
 
 
+def _figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
+    """A new constrained-layout Figure of `size`, or the caller's (resized)."""
+    if fig is None:
+        return Figure(figsize=size, layout="constrained")
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    fig.set_size_inches(*size)
+    fig.set_layout_engine("constrained")
+    return fig
+
+
 def plot_green_kubo(
     result: GreenKuboResult,
     *,
     exact: float | None = None,
     time_unit: str = "",
     value_unit: str = "",
+    fig: Figure | None = None,
 ) -> Figure:
     """The running Green–Kubo integral with the estimate's band and the cutoff.
 
@@ -28,6 +40,9 @@ def plot_green_kubo(
         A reference value drawn as a dashed line (e.g. a known exact result).
     time_unit, value_unit : str
         Unit labels of the axes.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw into (e.g. ``matplotlib.pyplot.figure()``);
+        by default a new one, not registered with pyplot.
 
     Returns
     -------
@@ -46,7 +61,7 @@ def plot_green_kubo(
     """
     if not isinstance(result, GreenKuboResult):
         raise TypeError(f"result must be a GreenKuboResult, got {type(result).__name__}")
-    fig = Figure(figsize=(6.0, 3.6), layout="constrained")
+    fig = _figure(fig, (6.0, 3.6))
     ax = fig.add_subplot()
     lags, integral = result.lags, result.running_integral
     if np.isfinite(result.cutoff):
@@ -77,6 +92,7 @@ def plot_memory_kernel(
     exact: np.ndarray | None = None,
     spread: np.ndarray | None = None,
     time_unit: str = "",
+    fig: Figure | None = None,
 ) -> Figure:
     r"""The memory kernel K(t) and its running integral (the friction).
 
@@ -91,6 +107,8 @@ def plot_memory_kernel(
         band of ±2 of it.
     time_unit : str
         Unit label of the time axis.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw into; by default a new one.
 
     Returns
     -------
@@ -108,7 +126,7 @@ def plot_memory_kernel(
     """
     if not isinstance(kernel, MemoryKernel):
         raise TypeError(f"kernel must be a MemoryKernel, got {type(kernel).__name__}")
-    fig = Figure(figsize=(8.0, 3.4), layout="constrained")
+    fig = _figure(fig, (8.0, 3.4))
     left, right = fig.subplots(1, 2)
     t = kernel.times
     unit = f" [{time_unit}]" if time_unit else ""

@@ -191,3 +191,20 @@ def test_a_series_short_for_its_correlation_time_says_so():
         green_kubo(3.0 + ornstein_uhlenbeck(4096, 1.0, tau=10.0, rng=3), 1.0)
     with pytest.raises(ValueError, match="too short for an error bar"):
         green_kubo(ornstein_uhlenbeck(128, 1.0, tau=3.0, rng=3), 1.0)
+
+
+def test_figure_of_the_running_integral(flux):
+    from matplotlib.figure import Figure
+
+    from sve.fluctuations import plot_green_kubo
+
+    result = green_kubo(flux, 1.0)
+    fig = plot_green_kubo(result, exact=10.0, time_unit="dt")
+    (ax,) = fig.axes
+    assert ax.get_xlim()[1] >= 3 * result.cutoff  # the plateau past the cutoff is shown
+    mine = Figure()
+    assert plot_green_kubo(result, fig=mine) is mine
+    with pytest.raises(TypeError, match="result must be a GreenKuboResult"):
+        plot_green_kubo(result.to_dict())
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        plot_green_kubo(result, fig="figure.png")
