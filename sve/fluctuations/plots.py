@@ -79,8 +79,8 @@ def plot_green_kubo(
         ax.axhline(exact, color="k", ls="--", lw=1.0, label=f"exact {exact:.4g}")
     unit = f" [{time_unit}]" if time_unit else ""
     ax.set_xlabel(f"lag t{unit}")
-    kind = result.kind.replace("_", " ")
-    ax.set_ylabel(f"{kind}" + (f" [{value_unit}]" if value_unit else ""))
+    label = "∫₀ᵗ C ds" if result.kind == "raw" else result.kind.replace("_", " ")
+    ax.set_ylabel(label + (f" [{value_unit}]" if value_unit else ""))
     ax.set_title("Green–Kubo running integral", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     return fig
