@@ -221,8 +221,9 @@ def autocorrelation(series: np.ndarray, *, axis: int = -1, average: bool = True)
     makes every lag unbiased for a zero-mean stationary series; its variance
     grows at large k, where few products remain. The mean is not subtracted:
     equilibrium fluxes have zero mean, and subtracting the sample mean
-    biases the integral low by about :math:`\int_0^\infty C\,dt \cdot 2/N\Delta t`
-    per unit time [1]_.
+    :math:`\bar x` lowers every lag by about its variance
+    :math:`2 I / (N\Delta t)`, :math:`I = \int_0^\infty C\,dt`, so the
+    integral up to a window of M lags by about 2M/N of itself [1]_.
 
     References
     ----------
