@@ -471,13 +471,13 @@ def green_kubo(
     (:math:`\hat I > t s`; the integral is :math:`S(0)/2 \ge 0` and its
     error scales with it), and :math:`\hat I \pm t s` otherwise.
 
-    Why this error bar: on Ornstein–Uhlenbeck series of 2^14 steps with τ =
-    10 Δt, the variance of block means of the fixed-window integral (the
+    Why this error bar: on Ornstein–Uhlenbeck series of 2^12-2^14 steps with
+    τ = 10 Δt, the variance of block means of the fixed-window integral (the
     plain batch-means error) comes out 5 % low with blocks of 4 windows, the
-    choice of the window adds 6 % to the scatter of the estimate (the
+    choice of the window adds 6-11 % to the scatter of the estimate (the
     estimate is about :math:`C(0) M / c`: an early crossing of the rule gives
     a low estimate and a small error together), and the symmetric interval
-    misses low estimates; together they covered the exact value in 91-93 %
+    misses low estimates; together they covered the exact value in 91-94 %
     of 1000 series. The bootstrap with re-chosen windows and the log-normal
     interval cover it in 93-95 % (the tests). The truncation bias
     (relative :math:`\approx e^{-c}` for an exponential decay) is not
@@ -513,8 +513,9 @@ def green_kubo(
     :math:`\sigma = \sum_P w_P \sqrt{\sigma_P^2 + (L_P - \bar L)^2}`, which
     counts the uncertainty of the choice of P. (With :math:`P^*` alone the
     95 % interval covered the exact value of Ornstein–Uhlenbeck tests in only
-    60-85 % of series: the selection's noise and the truncation bias it
-    causes were missing from :math:`\sigma_{P^*}`.) The value is
+    60-92 % of series, depending on the coarse-graining: the selection's
+    noise and the truncation bias it causes were missing from
+    :math:`\sigma_{P^*}`.) The value is
     :math:`e^{\bar L} / 2`, the interval log-normal with the normal quantile,
     the standard error :math:`\text{value} \times \sigma`. The rows are
     assumed independent with one spectrum.
