@@ -37,8 +37,8 @@ the estimator runs once per series (5-60 ms each).
 The sum of two processes has its slow term carrying most of the variance. With the
 variances the other way round (sigmas 1 and 1.5), tau_int = 4.5 dt while the slow
 term (tau = 10 dt) carries 69 % of the integral: Sokal's window at 5 tau_int cuts it
-7 % short and the direct interval covers 83 % (cepstral 87 %); with c = 12 the direct
-one covers 95 % again (test_a_slow_minor_term_needs_a_wider_window).
+8 % short and the direct interval covers 79 % (cepstral 91 %, 4 % low); with c = 12
+the direct one covers 94.5 % (test_a_slow_minor_term_needs_a_wider_window).
 """
 
 from __future__ import annotations
