@@ -77,7 +77,8 @@ def test_readme_is_a_front_door():
 @pytest.mark.parametrize(
     "package",
     ["sve", "generators", "sve.microstructure", "sve.images", "sve.solvers", "sve.morphology",
-     "sve.statistics", "sve.study", "sve.atoms", "sve.multiscale", "sve.report"],
+     "sve.statistics", "sve.study", "sve.atoms", "sve.fluctuations", "sve.multiscale",
+     "sve.report"],
 )  # fmt: skip
 def test_every_public_package_has_an_api_page(package):
     pages = {
