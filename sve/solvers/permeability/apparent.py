@@ -100,6 +100,12 @@ def permeability_memory_estimate(
 
 def _pore_mask(pores: object, pore_label: object) -> np.ndarray:
     array = np.asarray(pores)
+    if array.ndim not in (2, 3):
+        raise ValueError(
+            f"pores must be a 2-D or 3-D image, got {array.ndim}-D with shape {array.shape}"
+        )
+    if min(array.shape) < 2:
+        raise ValueError(f"pores must have at least 2 voxels along every axis, got {array.shape}")
     if array.dtype == np.bool_:
         if pore_label is not None and not isinstance(pore_label, bool | np.bool_):
             raise TypeError(

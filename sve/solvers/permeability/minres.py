@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sve.solvers.permeability.mac_kernels import dot
+
 
 def minres(
     apply: Callable[[np.ndarray, np.ndarray], None],
@@ -33,7 +35,7 @@ def minres(
     r1 = b.copy()
     y = np.empty(n)
     precondition(r1, y)
-    beta1 = float(np.dot(r1, y))
+    beta1 = float(dot(r1, y))
     if beta1 < 0.0:
         raise ArithmeticError("the preconditioner is not positive semi-definite")
     beta1 = math.sqrt(beta1)
@@ -59,13 +61,13 @@ def minres(
         apply(v, y)
         if iterations >= 2:
             y -= (beta / oldb) * r1
-        alfa = float(np.dot(v, y))
+        alfa = float(dot(v, y))
         y -= (alfa / beta) * r2
         r1, r2 = r2, r1
         r2[:] = y
         precondition(r2, y)
         oldb = beta
-        beta2 = float(np.dot(r2, y))
+        beta2 = float(dot(r2, y))
         if beta2 < 0.0:
             raise ArithmeticError("the preconditioner is not positive semi-definite")
         beta = math.sqrt(beta2)

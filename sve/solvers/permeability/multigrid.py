@@ -30,6 +30,7 @@ from sve.solvers.permeability.mac import Stencil
 from sve.solvers.permeability.mac_kernels import (
     coarse_stencil,
     gauss_seidel,
+    matvec,
     prolong_add,
     restrict,
     stencil_apply,
@@ -98,7 +99,7 @@ class AggregationMultigrid:
 
     def _cycle(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
         if index == len(self.levels) - 1:
-            x.reshape(-1)[:] = self.coarse @ b.reshape(-1)
+            matvec(self.coarse, b.reshape(-1), x.reshape(-1))
             return
         level = self.levels[index]
         s = level.stencil
