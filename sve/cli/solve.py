@@ -32,7 +32,7 @@ def _solve(args: argparse.Namespace) -> int:
     if sum(given) != 1:
         raise ValueError(
             "give one of --conductivity (one value per phase), --stiffness (once per "
-            "phase) or --permeability (with --pore-label)"
+            "phase) or --permeability (with --pore-label), not both or neither"
         )
     phases = _read_image(args, min_phases=1)  # a homogeneous image checks a solver
     if args.permeability:
