@@ -37,6 +37,9 @@ WALLS = ("no-slip", "free-slip")
 _ON_FAILURE = ("raise", "flag")
 #: Narrowest throat (voxels across, ``2 r_c - 1``) below which a warning is issued.
 THROAT_WARNING = 4.0
+#: Periodic images are padded by this many voxels per side for the distance map: the
+#: throat estimate is exact up to widths of about twice this.
+THROAT_MARGIN = 8
 #: Measured peak bytes per voxel of a solve (``benchmarks/bench_permeability.py``),
 #: per dimension; the estimate is this times the voxels plus ``FIXED_BYTES``.
 BYTES_PER_VOXEL = {2: 360.0, 3: 560.0}
@@ -137,11 +140,13 @@ def throat_width(fluid: np.ndarray, axis: int, *, periodic: bool) -> float:
     conditions); ``r_c`` the largest threshold such that ``{r >= r_c}`` still
     percolates along `axis` (wraps around, or joins the two faces); the width is
     ``2 r_c - 1``: exact for a channel of an odd number of voxels, one voxel
-    short for an even one. NaN if the pores do not percolate.
+    short for an even one. NaN if the pores do not percolate. Periodic images are
+    padded by ``THROAT_MARGIN`` voxels per side, so distances beyond it may be
+    overestimated: widths up to about ``2 THROAT_MARGIN`` are exact.
     """
     margin = [(0, 0)] * fluid.ndim
     if periodic:
-        margin = [(min(n, 32), min(n, 32)) for n in fluid.shape]
+        margin = [(min(n, THROAT_MARGIN),) * 2 for n in fluid.shape]
         padded = np.pad(fluid, margin, mode="wrap")
     else:
         padded = fluid

@@ -274,3 +274,18 @@ def matvec(matrix, x, y):
         for j in range(m):
             total += matrix[i, j] * x[j]
         y[i] = total
+
+
+@njit(cache=True, nogil=True)
+def axpy(a, x, y):
+    """In place ``y += a x`` (1-D arrays, no temporary)."""
+    for i in range(x.size):
+        y[i] += a * x[i]
+
+
+@njit(cache=True, nogil=True)
+def minres_direction(v, w1, w2, oldeps, delta, gamma, w):
+    """In place ``w = (v - oldeps w1 - delta w2) / gamma`` (1-D arrays)."""
+    inverse = 1.0 / gamma
+    for i in range(v.size):
+        w[i] = (v[i] - oldeps * w1[i] - delta * w2[i]) * inverse

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sve.solvers.permeability.mac_kernels import dot
+from sve.solvers.permeability.mac_kernels import axpy, dot, minres_direction
 
 
 def minres(
@@ -60,9 +60,9 @@ def minres(
         np.multiply(y, 1.0 / beta, out=v)
         apply(v, y)
         if iterations >= 2:
-            y -= (beta / oldb) * r1
+            axpy(-beta / oldb, r1, y)
         alfa = float(dot(v, y))
-        y -= (alfa / beta) * r2
+        axpy(-alfa / beta, r2, y)
         r1, r2 = r2, r1
         r2[:] = y
         precondition(r2, y)
@@ -84,12 +84,8 @@ def minres(
         phi = cs * phibar
         phibar = sn * phibar
         w1, w2, w = w2, w, w1
-        # w = (v - oldeps * w1 - delta * w2) / gamma, in place on the old w1 buffer
-        np.multiply(w1, -oldeps, out=w)
-        w -= delta * w2
-        w += v
-        w *= 1.0 / gamma
-        x += phi * w
+        minres_direction(v, w1, w2, oldeps, delta, gamma, w)  # in the old w1 buffer
+        axpy(phi, w, x)
         relative = phibar / beta1
         if relative <= tol or beta == 0.0:
             break
