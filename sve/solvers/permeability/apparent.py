@@ -420,6 +420,23 @@ def apparent_permeability(
     velocity_fields = np.zeros((ndim, ndim) + shape) if fields else None
     pressure_fields = np.zeros((ndim,) + shape) if fields else None
 
+    # Before the solve, so that the distance map is freed before the solver's arrays exist.
+    widths = [throat_width(fluid, a, periodic=bc == "periodic") for a in range(ndim)]
+    widths = [w for w in widths if not np.isnan(w)]
+    throat = float(min(widths)) if widths else float("nan")
+    if widths:
+        notes.append(f"narrowest throat about {throat:g} voxels across (2 r_c - 1)")
+    if widths and throat < THROAT_WARNING:
+        warnings.warn(
+            UnresolvedThroatWarning(
+                f"apparent_permeability: the narrowest throat is about {throat:g} voxel(s) "
+                f"across (under {THROAT_WARNING:g}); the permeability is then a resolution "
+                "artefact as much as a property: refine the image",
+                throat,
+            ),
+            stacklevel=2,
+        )
+
     if bc == "periodic":
         clusters = find_clusters(fluid.astype(float), periodic=True, discretization="fv")
         keep = clusters.wraps.any(axis=1)
@@ -494,23 +511,6 @@ def apparent_permeability(
     for a in range(ndim):
         if not percolating[a]:
             notes.append(f"no pore path along axis {a}: permeability 0 there")
-
-    widths = [
-        throat_width(fluid, a, periodic=bc == "periodic") for a in range(ndim) if percolating[a]
-    ]
-    throat = float(min(widths)) if widths else float("nan")
-    if widths:
-        notes.append(f"narrowest throat about {throat:g} voxels across (2 r_c - 1)")
-    if widths and throat < THROAT_WARNING:
-        warnings.warn(
-            UnresolvedThroatWarning(
-                f"apparent_permeability: the narrowest throat is about {throat:g} voxel(s) "
-                f"across (under {THROAT_WARNING:g}); the permeability is then a resolution "
-                "artefact as much as a property: refine the image",
-                throat,
-            ),
-            stacklevel=2,
-        )
 
     area = scale**2
     tensor *= area
