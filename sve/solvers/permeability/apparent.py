@@ -40,9 +40,11 @@ THROAT_WARNING = 4.0
 #: Periodic images are padded by this many voxels per side for the distance map: the
 #: throat estimate is exact up to widths of about twice this.
 THROAT_MARGIN = 8
-#: Measured peak bytes per voxel of a solve (``benchmarks/bench_permeability.py``),
-#: per dimension; the estimate is this times the voxels plus ``FIXED_BYTES``.
-BYTES_PER_VOXEL = {2: 360.0, 3: 560.0}
+#: Peak bytes per voxel of a periodic solve, per dimension, rounded up from the
+#: measured growth of the resident set (``benchmarks/bench_permeability.py``: 770,
+#: 663, 646 at 32^3, 48^3, 64^3; 579, 492 at 256^2, 512^2 at pore fraction 0.65);
+#: the estimate is this times the voxels plus ``FIXED_BYTES``.
+BYTES_PER_VOXEL = {2: 600.0, 3: 700.0}
 
 
 class UnresolvedThroatWarning(UserWarning):
