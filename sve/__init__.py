@@ -6,6 +6,7 @@ Public API::
     sve.apparent_stiffness(phases, stiffness, *, bc="periodic", ...)
     sve.solve_conductivity_bvp(phases, conductivity, *, dirichlet=..., flux=..., source=...)
     sve.solve_elasticity_bvp(phases, stiffness, *, displacement=..., traction=..., ...)
+    sve.apparent_permeability(pores, *, pore_label=None, bc="periodic", ...)
     sve.run_study(spec, *, client=None, store=None)
     sve.open_study(store)
     sve.write_report(dataset_or_store, out_dir)
@@ -25,8 +26,10 @@ from sve.solvers import (
     ConductivityResult,
     ConvergenceError,
     MemoryBudgetError,
+    PermeabilityResult,
     StiffnessResult,
     apparent_conductivity,
+    apparent_permeability,
     apparent_stiffness,
     solve_conductivity_bvp,
     solve_elasticity_bvp,
@@ -41,10 +44,12 @@ __all__ = [
     "ImageError",
     "MemoryBudgetError",
     "Microstructure",
+    "PermeabilityResult",
     "SpecError",
     "StiffnessResult",
     "StudySpec",
     "apparent_conductivity",
+    "apparent_permeability",
     "apparent_stiffness",
     "calibrate",
     "load_spec",

@@ -27,11 +27,18 @@ from sve.solvers.moduli import (
     isotropic_projection,
     lame_parameters,
 )
+from sve.solvers.permeability.apparent import IMPLEMENTED_BCS as PERMEABILITY_BCS
+from sve.solvers.permeability.apparent import (
+    UnresolvedThroatWarning,
+    apparent_permeability,
+    permeability_memory_estimate,
+)
 from sve.solvers.result import (
     ConductivityFields,
     ConductivityMoments,
     ConductivityResult,
     ConvergenceError,
+    PermeabilityResult,
     StiffnessFields,
     StiffnessMoments,
     StiffnessResult,
@@ -51,8 +58,12 @@ __all__ = [
     "MemoryEstimate",
     "StiffnessFields",
     "StiffnessMoments",
+    "PERMEABILITY_BCS",
+    "PermeabilityResult",
     "StiffnessResult",
+    "UnresolvedThroatWarning",
     "apparent_conductivity",
+    "apparent_permeability",
     "apparent_stiffness",
     "canonical_bc",
     "cubic",
@@ -66,6 +77,7 @@ __all__ = [
     "lame_parameters",
     "maxwell_garnett",
     "memory_estimate",
+    "permeability_memory_estimate",
     "reuss_bound",
     "solve_conductivity_bvp",
     "solve_elasticity_bvp",
