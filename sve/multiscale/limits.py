@@ -32,6 +32,8 @@ import numpy as np
 
 from sve._validation import check_integer, check_real
 from sve.solvers import apparent_conductivity, solve_conductivity_bvp
+from sve.solvers._core.boundary import mass_1d
+from sve.solvers._core.q1_geometry import corner_offsets
 
 __all__ = [
     "HoleConcentration",
@@ -47,27 +49,36 @@ __all__ = [
 ]
 
 
-def disk_cell(voxels: int, volume_fraction: float) -> np.ndarray:
-    """A square periodic cell with one centred disk, phase 1, phase 0 around it.
+def disk_cell(voxels: int, volume_fraction: float, ndim: int = 2) -> np.ndarray:
+    """A periodic cell with one centred disk (2-D) or sphere (3-D), phase 1 in phase 0.
 
     Parameters
     ----------
     voxels : int
         Voxels per side, >= 4.
     volume_fraction : float
-        Area fraction of the disk, in (0, pi / 4]; the voxels whose centre
-        lies in the disk of that area are phase 1 (the voxel fraction is
-        close to, not exactly, `volume_fraction`).
+        Area (volume) fraction of the inclusion, in (0, pi / 4] in 2-D and
+        (0, pi / 6] in 3-D; the voxels whose centre lies in the inclusion of
+        that size are phase 1 (the voxel fraction is close to, not exactly,
+        `volume_fraction`).
+    ndim : {2, 3}, default 2
 
     Returns
     -------
-    ndarray of shape (voxels, voxels), int8
+    ndarray of shape (voxels,) * ndim, int8
     """
     voxels = check_integer(voxels, "voxels", 4)
-    volume_fraction = check_real(volume_fraction, "volume_fraction", 0.0, math.pi / 4)
+    if ndim not in (2, 3):
+        raise ValueError(f"ndim must be 2 or 3, got {ndim!r}")
+    largest = math.pi / 4 if ndim == 2 else math.pi / 6
+    volume_fraction = check_real(volume_fraction, "volume_fraction", 0.0, largest)
+    if ndim == 2:
+        radius = math.sqrt(volume_fraction / math.pi)
+    else:
+        radius = (3.0 * volume_fraction / (4.0 * math.pi)) ** (1.0 / 3.0)
     centre = (np.arange(voxels) + 0.5) / voxels - 0.5
-    x, y = np.meshgrid(centre, centre, indexing="ij")
-    return (x**2 + y**2 < volume_fraction / math.pi).astype(np.int8)
+    grids = np.meshgrid(*([centre] * ndim), indexing="ij")
+    return (sum(g**2 for g in grids) < radius**2).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -148,47 +159,54 @@ def _slope(eps: np.ndarray, errors: np.ndarray) -> float:
 
 def q1_gradient_density(e: np.ndarray, h: float) -> np.ndarray:
     """Mean of ``|grad e_h|^2`` over every voxel for the Q1 interpolant of nodal `e`
-    (2-D, square voxels of edge `h`), shape (N, N).
+    (2-D or 3-D, cubic voxels of edge `h`), shape (N, ...).
 
-    On a voxel, ``d e_h / dx`` is linear in y between the differences ``a / h``
-    and ``b / h`` along its two x edges, so the mean of its square is
-    ``(a**2 + a b + b**2) / (3 h**2)``; the same along y.
+    Along axis ``a`` the derivative of ``e_h`` is multilinear in the other axes
+    between the differences ``d`` along the ``2**(d-1)`` voxel edges parallel to
+    ``a``, divided by `h`; the mean of its square is ``d . M d / h**2`` with ``M``
+    the tensor product over the other axes of the 1-D mass ``[[1/3, 1/6], [1/6,
+    1/3]]`` (in 2-D: ``(a**2 + a b + b**2) / (3 h**2)``).
     """
-    dx = np.diff(e, axis=0)
-    dy = np.diff(e, axis=1)
-    ax, bx = dx[:, :-1], dx[:, 1:]
-    ay, by = dy[:-1, :], dy[1:, :]
-    return (ax**2 + ax * bx + bx**2 + ay**2 + ay * by + by**2) / (3.0 * h * h)
+    ndim = e.ndim
+    weights = np.array([[1.0 / 3.0, 1.0 / 6.0], [1.0 / 6.0, 1.0 / 3.0]])
+    corners = corner_offsets(ndim - 1)
+    total = 0.0
+    for axis in range(ndim):
+        d = np.diff(e, axis=axis)
+        others = [b for b in range(ndim) if b != axis]
+        edges = []
+        for corner in corners:
+            index = [slice(None)] * ndim
+            for b, o in zip(others, corner, strict=True):
+                index[b] = slice(o, d.shape[b] - 1 + o)
+            edges.append(d[tuple(index)])
+        for p, first in enumerate(corners):
+            for q, second in enumerate(corners):
+                weight = float(
+                    np.prod([weights[i, j] for i, j in zip(first, second, strict=True)])
+                )
+                total = total + weight * edges[p] * edges[q]
+    return total / (h * h)
 
 
 def q1_seminorm_squared(e: np.ndarray, h: float, elements: np.ndarray | None = None) -> float:
-    """``int |grad e_h|^2`` of the Q1 interpolant of nodal `e` (2-D, square voxels of
+    """``int |grad e_h|^2`` of the Q1 interpolant of nodal `e` (2-D or 3-D, cubic voxels of
     edge `h`) over the voxels where `elements` is True (all by default); see
     `q1_gradient_density`.
     """
     density = q1_gradient_density(e, h)
     if elements is not None:
         density = density[elements]
-    return float(density.sum()) * h * h
+    return float(density.sum()) * h**e.ndim
 
 
 def l2_norm_squared(e: np.ndarray, h: float) -> float:
-    """``int e_h^2`` of the Q1 interpolant of nodal `e` (2-D, square voxels of edge `h`):
-    the tensor product of the 1-D element mass ``h / 6 [[2, 1], [1, 2]]`` per axis.
+    """``int e_h^2`` of the Q1 interpolant of nodal `e` (2-D or 3-D, cubic voxels of edge
+    `h`): the tensor product of the 1-D element mass ``h / 6 [[2, 1], [1, 2]]`` per axis.
     """
     out = e
-    for axis in range(2):
-        m = 4.0 * out
-        lo = [slice(None)] * 2
-        hi = [slice(None)] * 2
-        lo[axis], hi[axis] = slice(0, -1), slice(1, None)
-        m[tuple(lo)] += out[tuple(hi)]
-        m[tuple(hi)] += out[tuple(lo)]
-        for end in (0, -1):
-            index = [slice(None)] * 2
-            index[axis] = end
-            m[tuple(index)] -= 2.0 * out[tuple(index)]
-        out = m * (h / 6.0)
+    for axis in range(e.ndim):
+        out = mass_1d(out, axis, h)
     return float(np.sum(e * out))
 
 
@@ -201,6 +219,7 @@ def periodic_limits(
     interior: float = 0.25,
     margin: float = 4.0,
     offset: float = 0.25,
+    ndim: int = 2,
     tol: float = 1e-10,
 ) -> PeriodicLimits:
     r"""Measure the homogenization errors of periodic disks against the DNS.
@@ -233,6 +252,9 @@ def periodic_limits(
         where the correctors vanish by symmetry (``w . grad u0 = 0`` on the
         boundary: no boundary layer); any other value cuts the cells where
         they do not.
+    ndim : {2, 3}, default 2
+        The unit square of disks, or the unit cube of spheres with ``u0 =
+        sin(pi x) sin(pi y) sin(pi z)``.
     tol : float, default 1e-10
         Solver tolerance of the cell problem and of the DNS.
 
@@ -298,7 +320,7 @@ def periodic_limits(
         counts.append(int(round(count)))
     offset = check_real(offset, "offset", -1.0, 1.0) if offset != 0 else 0.0
     shift = int(round(offset * cell_voxels)) % cell_voxels
-    cell = disk_cell(cell_voxels, volume_fraction)
+    cell = disk_cell(cell_voxels, volume_fraction, ndim)
     cell_result = apparent_conductivity(
         cell, k, bc="periodic", spacing=1.0 / cell_voxels, tol=tol, fields="full"
     )
@@ -306,47 +328,61 @@ def periodic_limits(
     cell_fields = cell_result.fields  # correctors of the unit cell (edge 1)
     symmetric = 0.5 * (tensor + tensor.T)
 
-    def u0(x, y):
-        return np.sin(np.pi * x) * np.sin(np.pi * y)
+    def u0(*x):
+        return np.prod([np.sin(np.pi * xi) for xi in x], axis=0)
 
-    def grad_u0(x, y):
-        return (
-            np.pi * np.cos(np.pi * x) * np.sin(np.pi * y),
-            np.pi * np.sin(np.pi * x) * np.cos(np.pi * y),
-        )
+    def grad_u0(*x):
+        out = []
+        for i in range(len(x)):
+            factors = [
+                np.cos(np.pi * xi) if j == i else np.sin(np.pi * xi) for j, xi in enumerate(x)
+            ]
+            out.append(np.pi * np.prod(factors, axis=0))
+        return out
 
-    def source(x, y):  # -div(K* grad u0)
-        s, c = np.sin(np.pi * x), np.cos(np.pi * x)
-        t, d = np.sin(np.pi * y), np.cos(np.pi * y)
-        return np.pi**2 * (
-            (symmetric[0, 0] + symmetric[1, 1]) * s * t - 2.0 * symmetric[0, 1] * c * d
-        )
+    def source(*x):  # -div(K* grad u0) = -sum_ij K*_ij d_i d_j u0
+        total = np.pi**2 * np.trace(symmetric) * u0(*x)
+        for i in range(len(x)):
+            for j in range(len(x)):
+                if i != j:
+                    factors = [
+                        np.cos(np.pi * xl) if l in (i, j) else np.sin(np.pi * xl)
+                        for l, xl in enumerate(x)
+                    ]
+                    total = total - np.pi**2 * symmetric[i, j] * np.prod(factors, axis=0)
+        return total
 
-    homogenized_energy = 0.25 * np.pi**2 * (symmetric[0, 0] + symmetric[1, 1]) / 2.0
+    # 1/2 sum_i K_ii int (d_i u0)^2 = 1/2 tr(K) pi^2 / 2**d (the cross terms vanish)
+    homogenized_energy = 0.5 * np.trace(symmetric) * np.pi**2 / 2**ndim
     rows = []
     iterations = []
     fields = {}
     for count in counts:
         n = cell_voxels * count
         h = 1.0 / n
-        phases = np.roll(np.tile(cell, (count, count)), (shift, shift), axis=(0, 1))
+        axes = tuple(range(ndim))
+        phases = np.roll(np.tile(cell, (count,) * ndim), (shift,) * ndim, axis=axes)
         result = solve_conductivity_bvp(
             phases, k, dirichlet={"boundary": 0.0}, source=source, spacing=h, tol=tol
         )
         iterations.append(result.iterations)
-        x, y = np.meshgrid(*result.coordinates, indexing="ij")
-        base = u0(x, y)
-        gx, gy = grad_u0(x, y)
+        x = np.meshgrid(*result.coordinates, indexing="ij")
+        base = u0(*x)
+        grads = grad_u0(*x)
         scale = 1.0 / count
         # the lattice is shifted by `shift` voxels: the cell sees x - shift h
-        points = np.stack([x.ravel() - shift * h, y.ravel() - shift * h], axis=1)
-        gradient = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        points = np.stack([xi.ravel() - shift * h for xi in x], axis=1)
+        gradient = np.stack([g.ravel() for g in grads], axis=1)
+        del grads
         correction = cell_fields.first_order_correction(points, gradient, epsilon=scale)
+        del points, gradient
         rebuilt = base + correction.reshape(base.shape)
         dns = result.potential
         centres = (np.arange(n) + 0.5) * h
         near = np.minimum(centres, 1.0 - centres)
-        distance = np.minimum(near[:, None], near[None, :])
+        distance = near
+        for _ in range(ndim - 1):
+            distance = np.minimum.outer(distance, near)
         inner = distance > interior
         outer = distance > margin * scale
         error = dns - rebuilt

@@ -162,3 +162,121 @@ def element_gradients(potential: np.ndarray, spacing) -> np.ndarray:
                 g = 0.5 * (g[tuple(lo)] + g[tuple(hi)])
         out.append(g)
     return np.stack(out, axis=-1)
+
+
+# -- reference-medium solver with a Dirichlet or Neumann condition at each end of each axis --
+
+#: End conditions of an axis: (low, high), "d" Dirichlet (end node fixed), "n" Neumann.
+ENDS = ("nn", "dd", "dn", "nd")
+
+
+def _axis_transform(ends: str, n: int, h: float):
+    """The 1-D pieces of the reference operator along one axis of `n` voxels.
+
+    Returns ``(free, theta, weight, analysis, synthesis, norms)``: the slice of the free
+    nodes, the angles of the eigenvectors, the 1-D node weights ``w`` (1/2 at a Neumann
+    end), ``analysis(x, axis)`` = ``Phi^T x`` and ``synthesis(c, axis)`` = ``Phi c`` along
+    `axis`, and ``D = diag(Phi^T W Phi)``. The eigenvectors ``Phi`` of the Q1 stiffness and
+    mass pencils (``K Phi = W Phi diag(2 - 2 cos theta)``, ``M Phi = W Phi diag((4 + 2 cos
+    theta) / 6)``, unit edge) are cosines (``nn``: DCT-I), sines (``dd``: DST-I) or the
+    quarter-wave sines ``sin(pi (2 k + 1) i / (2 n))`` (``dn``: DST-III analysis, DST-II
+    synthesis; ``nd`` is ``dn`` read backwards).
+    """
+    import scipy.fft
+
+    if ends == "nn":
+        free = slice(None)
+        theta = np.pi * np.arange(n + 1) / n
+        weight = np.ones(n + 1)
+        weight[[0, -1]] = 0.5
+
+        def analysis(x, axis):
+            return 0.5 * scipy.fft.dct(x / _along(weight, axis, x.ndim), type=1, axis=axis)
+
+        synthesis = analysis
+        norms = np.full(n + 1, n / 2.0)
+        norms[[0, -1]] = n
+    elif ends == "dd":
+        free = slice(1, -1)
+        theta = np.pi * np.arange(1, n) / n
+        weight = np.ones(n - 1)
+
+        def analysis(x, axis):
+            return 0.5 * scipy.fft.dst(x, type=1, axis=axis)
+
+        synthesis = analysis
+        norms = np.full(n - 1, n / 2.0)
+    else:
+        theta = np.pi * (2 * np.arange(n) + 1) / (2 * n)
+        weight = np.ones(n)
+        if ends == "dn":
+            free = slice(1, None)
+            weight[-1] = 0.5
+            flip = False
+        else:
+            free = slice(0, -1)
+            weight[0] = 0.5
+            flip = True
+
+        def analysis(x, axis):
+            y = x / _along(weight, axis, x.ndim)
+            if flip:
+                y = np.flip(y, axis=axis)
+            return 0.5 * scipy.fft.dst(y, type=3, axis=axis)
+
+        def synthesis(c, axis):
+            y = 0.5 * scipy.fft.dst(c, type=2, axis=axis)
+            return np.flip(y, axis=axis) if flip else y
+
+        norms = np.full(n, n / 2.0)
+    return free, theta, weight, analysis, synthesis, norms
+
+
+def _along(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
+    shape = [1] * ndim
+    shape[axis] = values.size
+    return values.reshape(shape)
+
+
+def reference_solver(ends: tuple[str, ...], shape: tuple[int, ...], spacing, weights):
+    """Return ``apply(r, out)``: the (pseudo-)inverse of the Q1 operator
+    ``sum_i weights[i] K_i (x) prod_{j != i} M_j`` of a homogeneous medium on the node grid
+    of an image of `shape` voxels, each axis with the end conditions ``ends[a]`` (`ENDS`).
+
+    `r` and `out` are whole node fields (``N + 1`` per axis); the fixed end nodes of `out`
+    are set to zero and those of `r` are not read. With ``weights = k0 * ones(d)`` this is
+    the reference medium of the conductivity solver; with ``mu0 + (lam0 + mu0) e_c`` that
+    of component ``c`` of the elastic one. Exact: the eigenvectors of the 1-D stiffness and
+    mass pencils are the same (`_axis_transform`), so the operator is diagonal in the
+    tensor product of the axis transforms, ``A^-1 = Phi diag(1 / (lambda D)) Phi^T``.
+    """
+    ndim = len(shape)
+    h = np.broadcast_to(np.asarray(spacing, dtype=np.float64), (ndim,))
+    pieces = [_axis_transform(e, n, float(ha)) for e, n, ha in zip(ends, shape, h, strict=True)]
+    kappa = [(2.0 - 2.0 * np.cos(p[1])) / ha for p, ha in zip(pieces, h, strict=True)]
+    mu = [(4.0 + 2.0 * np.cos(p[1])) * ha / 6.0 for p, ha in zip(pieces, h, strict=True)]
+    symbol = 0.0
+    for i in range(ndim):
+        term = np.ones(())
+        for j in range(ndim):
+            term = np.multiply.outer(term, kappa[j] if j == i else mu[j])
+        symbol = symbol + weights[i] * term
+    norms = np.ones(())
+    for p in pieces:
+        norms = np.multiply.outer(norms, p[5])
+    scaled = symbol * norms
+    inverse = np.zeros_like(scaled)
+    np.divide(1.0, scaled, out=inverse, where=scaled > 1e-12 * scaled.max())
+    free = tuple(p[0] for p in pieces)
+
+    def apply(r: np.ndarray, out: np.ndarray) -> None:
+        x = r[free]
+        for axis, p in enumerate(pieces):
+            x = p[3](x, axis)
+        x *= inverse
+        for axis, p in enumerate(pieces):
+            x = p[4](x, axis)
+        out[...] = 0.0
+        out[free] = x
+
+    return apply

@@ -35,12 +35,12 @@ from sve.solvers._core.boundary import (
     face_slice,
     masked_mass,
     nodal_values,
+    reference_solver,
 )
 from sve.solvers._core.clusters import find_clusters, projector
 from sve.solvers._core.memory import check_budget, memory_estimate, memory_limit_bytes
 from sve.solvers._core.pcg import pcg
 from sve.solvers._core.q1_geometry import corner_offsets
-from sve.solvers._core.transforms import preconditioner as transform_preconditioner
 from sve.solvers.conductivity.apparent import _element_conductivity
 from sve.solvers.conductivity.q1 import Q1Grid, TensorQ1Grid
 from sve.solvers.conductivity.q1_multigrid import (
@@ -375,15 +375,15 @@ def solve_conductivity_bvp(
 
     **Solver.** Conjugate gradients preconditioned by ``Pi B Pi``, with
     ``B`` the multigrid cycle (or the reference-medium transform) of the
-    image on a node grid whose axes are Dirichlet where both of their faces
-    are fully prescribed and Neumann otherwise, and ``Pi`` the projection
-    that zeroes the prescribed nodes and the nodes inside holes and removes
-    the mean of every floating cluster. ``Pi B Pi`` is symmetric positive
-    definite on the free unknowns. Where the prescribed nodes are exactly
-    whole pairs of faces the cycle is that of the cell solvers' kinematic
-    and mixed problems; otherwise (one face of an axis, part of a face) it
-    is the cycle of a less constrained grid, which stays a good
-    preconditioner (iteration counts in the docs).
+    image on the node grid with every fully prescribed face held at zero
+    (multigrid: on every level; transforms: a sine, cosine or quarter-wave
+    sine transform per axis after its two end conditions), and ``Pi`` the
+    projection that zeroes the prescribed nodes and the nodes inside holes
+    and removes the mean of every floating cluster. ``Pi B Pi`` is
+    symmetric positive definite on the free unknowns. Prescribed nodes off
+    whole faces (part of a face, interior nodes) are held by ``Pi`` alone,
+    with an additive coarse correction on the constants of each cluster
+    that no whole prescribed face holds (iteration counts in the docs).
 
     **Voids.** A void voxel is a hole. Nodes that touch no conducting voxel
     are not unknowns (NaN in `potential`). A conducting cluster that
@@ -523,13 +523,12 @@ def solve_conductivity_bvp(
         and fixed[face_slice(a, end, ndim)].any()
     ]
     if preconditioner == "fft":
-        kinds = tuple(
-            "dirichlet" if (a, 0) in full_faces and (a, -1) in full_faces else "neumann"
+        reference = float(k[k > 0].mean()) if stack is None else _reference(stack, material)
+        ends = tuple(
+            ("d" if (a, 0) in full_faces else "n") + ("d" if (a, -1) in full_faces else "n")
             for a in range(ndim)
         )
-        full_faces = [(a, end) for a in range(ndim) for end in (0, -1) if kinds[a] == "dirichlet"]
-        reference = float(k[k > 0].mean()) if stack is None else _reference(stack, material)
-        inverse = _transform(kinds, k.shape, h, reference)
+        inverse = reference_solver(ends, k.shape, h, np.full(ndim, reference))
     else:  # tensors: the cycle of the scalar stand-in (trace / d per voxel)
         inverse = _face_multigrid(k, h, full_faces, voids)
     covered = np.zeros(problem.nodes, dtype=bool)
@@ -599,24 +598,6 @@ def solve_conductivity_bvp(
             result,
         )
     return result
-
-
-def _transform(kinds, shape, h, reference):
-    """The reference-medium preconditioner on the free block of `kinds` (Dirichlet axes:
-    their end nodes left out), as a map of whole node fields.
-    """
-    inverse = transform_preconditioner("q1", kinds, shape, h, reference, dtype=np.float32)
-    block = tuple(slice(1, -1) if kind == "dirichlet" else slice(None) for kind in kinds)
-    if all(s == slice(None) for s in block):
-        return inverse
-    buffer = np.empty(tuple(n + 1 for n in shape))[block].copy()
-
-    def apply(r: np.ndarray, out: np.ndarray) -> None:
-        out[...] = 0.0
-        inverse(np.ascontiguousarray(r[block]), buffer)
-        out[block] = buffer
-
-    return apply
 
 
 def _face_multigrid(k, h, faces, voids):

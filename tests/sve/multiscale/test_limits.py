@@ -62,20 +62,28 @@ def test_no_boundary_layer_when_the_correctors_vanish_on_the_boundary():
 
 
 def test_norms_of_q1_fields_are_exact():
-    """On a 4 x 4 grid of edge 1/4: int (x + 2 y)^2 = 1/3 + 1 + 4/3 = 8/3 ... its Q1
-    interpolant is itself; |grad|^2 integrates to 5. Exact to round-off."""
+    """Fields in the Q1 space on grids of edge 1/4 (2-D and 3-D): the norms are exact
+    integrals, to round-off: int (x + 2 y)^2 = 8/3, int |grad(x + 2 y)|^2 = 5, ..."""
     x, y = np.meshgrid(np.linspace(0, 1, 5), np.linspace(0, 1, 5), indexing="ij")
     field = x + 2 * y
     assert l2_norm_squared(field, 0.25) == pytest.approx(1 / 3 + 1 + 4 / 3, rel=1e-12)
     assert q1_seminorm_squared(field, 0.25) == pytest.approx(5.0, rel=1e-12)
     bilinear = x * y  # |grad|^2 = y^2 + x^2 -> 2/3, exact for the Q1 field x y
     assert q1_seminorm_squared(bilinear, 0.25) == pytest.approx(2 / 3, rel=1e-12)
+    x, y, z = np.meshgrid(*([np.linspace(0, 1, 5)] * 3), indexing="ij")
+    assert q1_seminorm_squared(x + 2 * y - z, 0.25) == pytest.approx(6.0, rel=1e-12)
+    # |grad xyz|^2 = y2 z2 + x2 z2 + x2 y2 -> 3 / 9; int (x y)^2 = 1 / 9
+    assert q1_seminorm_squared(x * y * z, 0.25) == pytest.approx(1 / 3, rel=1e-12)
+    assert l2_norm_squared(x * y, 0.25) == pytest.approx(1 / 9, rel=1e-12)
 
 
 def test_disk_cell_fraction():
     cell = disk_cell(64, 0.3)
     assert cell.dtype == np.int8
     assert abs(cell.mean() - 0.3) < 0.01  # staircase of a disk of radius 19.6 voxels
+    sphere = disk_cell(32, 0.3, ndim=3)
+    assert sphere.shape == (32, 32, 32)
+    assert abs(sphere.mean() - 0.3) < 0.01  # a sphere of radius 13.2 voxels
 
 
 @pytest.mark.parametrize(
