@@ -9,8 +9,10 @@ Gauss point (a :class:`CellModel` such as :class:`SVECell`, evaluated by
 :class:`CellCache`). :func:`mesoscale_bracket` gives the KUBC and SUBC macro
 energies of one parent (Huet's bracket), :func:`response_statistics` the mean,
 variance and interval of a macro response over realizations, and
-:func:`run_macro` runs a TOML spec (``sve macro``). The guide page is
-``docs/guide/multiscale.rst``.
+:func:`run_macro` runs a TOML spec (``sve macro``). The limits of homogenization
+(:func:`periodic_limits`, :func:`random_limits`, :func:`hole_concentration`) compare
+homogenized and corrector-rebuilt fields with fully resolved solutions. The guide pages
+are ``docs/guide/multiscale.rst`` and ``docs/guide/boundary_value.rst``.
 """
 
 from sve.multiscale.fe2 import (
@@ -20,6 +22,14 @@ from sve.multiscale.fe2 import (
     GaussPoint,
     SVECell,
     evaluate_cells,
+)
+from sve.multiscale.limits import (
+    HoleConcentration,
+    PeriodicLimits,
+    RandomLimits,
+    hole_concentration,
+    periodic_limits,
+    random_limits,
 )
 from sve.multiscale.macro import MacroResult, solve_macro
 from sve.multiscale.mesh import BOX_FACES, box_mesh, read_mesh
@@ -40,14 +50,20 @@ __all__ = [
     "CellModel",
     "CellProblem",
     "GaussPoint",
+    "HoleConcentration",
     "MODELS",
     "MacroResult",
+    "PeriodicLimits",
+    "RandomLimits",
     "ResponseStatistics",
     "SVECell",
     "box_mesh",
     "evaluate_cells",
+    "hole_concentration",
     "mesoscale_bracket",
     "mesoscale_tensors",
+    "periodic_limits",
+    "random_limits",
     "read_mesh",
     "response_statistics",
     "run_macro",
