@@ -1,7 +1,8 @@
 r"""Numerics shared by the atomistic models of ``sve.atoms`` (private).
 
-The quasi-static loading of a clamped system: argument checks and damped
-Newton relaxation with the exact banded Hessian. A system
+The stress-free spacing of a lattice (the root of its virial next to the
+pair minimum), and the quasi-static loading of a clamped system: argument
+checks and damped Newton relaxation with the exact banded Hessian. A system
 for :func:`relax` has ``energy_gradient(free, clamped)`` (energy and the
 gradient over the free coordinates) and ``hessian_banded(free, clamped)``
 (the Hessian of the free coordinates in upper banded storage).
@@ -10,10 +11,30 @@ gradient over the free coordinates) and ``hessian_banded(free, clamped)``
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, optimize
 
 from sve._validation import check_integer, check_positive, check_real
 from sve.atoms._checks import check_stretch
+
+
+def stress_free_spacing(virial, start: float, hint: str = "") -> float:
+    """The root of ``virial(a)`` next to ``start`` (the pair minimum), to 1e-15 relative.
+
+    Scans outwards in steps of 2 % of `start` (down to 0.2, then up to 1.8
+    times it) for a sign change and refines it by Brent's method; a
+    ValueError (its message ending in `hint`) if there is none.
+    """
+    if virial(start) == 0.0:
+        return float(start)
+    for factors in 1.0 - 0.02 * np.arange(1, 40), 1.0 + 0.02 * np.arange(1, 40):
+        low = start
+        for factor in factors:
+            high = start * factor
+            if np.sign(virial(high)) != np.sign(virial(low)):
+                a, b = sorted((low, high))
+                return float(optimize.brentq(virial, a, b, xtol=1e-15 * start, rtol=1e-15))
+            low = high
+    raise ValueError(f"no stress-free spacing within a factor 0.2 to 1.8 of r_min={start!r}{hint}")
 
 
 def check_loading(stretches, perturbation, gtol, max_iterations):
