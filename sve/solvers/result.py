@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 
 import numpy as np
 
@@ -20,6 +21,16 @@ def _read_only(result, names: tuple[str, ...]) -> None:
             array = np.array(value, dtype=np.float64)
             array.setflags(write=False)
             object.__setattr__(result, name, array)
+
+
+def _freeze_moments(moments) -> None:
+    """Store the arrays of a frozen phase-moments result read-only: the labels as int64,
+    every other field as float64 (`_read_only`).
+    """
+    _read_only(moments, tuple(f.name for f in dataclass_fields(moments) if f.name != "labels"))
+    labels = np.array(moments.labels, dtype=np.int64)
+    labels.setflags(write=False)
+    object.__setattr__(moments, "labels", labels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -317,21 +328,7 @@ class ConductivityMoments:
     energy: np.ndarray
 
     def __post_init__(self) -> None:
-        _read_only(
-            self,
-            (
-                "volume_fraction",
-                "loads",
-                "mean_gradient",
-                "mean_flux",
-                "gradient_moment",
-                "flux_moment",
-                "energy",
-            ),
-        )
-        labels = np.array(self.labels, dtype=np.int64)
-        labels.setflags(write=False)
-        object.__setattr__(self, "labels", labels)
+        _freeze_moments(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -375,21 +372,7 @@ class StiffnessMoments:
     energy: np.ndarray
 
     def __post_init__(self) -> None:
-        _read_only(
-            self,
-            (
-                "volume_fraction",
-                "loads",
-                "mean_strain",
-                "mean_stress",
-                "strain_moment",
-                "stress_moment",
-                "energy",
-            ),
-        )
-        labels = np.array(self.labels, dtype=np.int64)
-        labels.setflags(write=False)
-        object.__setattr__(self, "labels", labels)
+        _freeze_moments(self)
 
 
 class _PeriodicCorrectors:
