@@ -23,6 +23,7 @@ from scipy import optimize
 
 from sve._validation import check_positive, check_real
 from sve.atoms._checks import check_neighbours, check_stretch, check_wavenumbers
+from sve.atoms._relax import stress_free_spacing
 from sve.atoms.potentials import check_potential
 
 __all__ = [
@@ -123,20 +124,8 @@ def chain_spacing(potential: object, *, n_neighbours: int | None = 1) -> float:
     def force(a):
         return float(np.sum(n * potential.dphi(n * a)))
 
-    start = potential.r_min
-    if force(start) == 0.0:
-        return float(start)
-    for step in 1.0 - 0.02 * np.arange(1, 40), 1.0 + 0.02 * np.arange(1, 40):
-        low = start
-        for factor in step:
-            high = start * factor
-            if np.sign(force(high)) != np.sign(force(low)):
-                a, b = sorted((low, high))
-                return float(optimize.brentq(force, a, b, xtol=1e-15 * start, rtol=1e-15))
-            low = high
-    raise ValueError(
-        f"no stress-free spacing within a factor 0.2 to 1.8 of r_min={start!r}: "
-        f"is potential.r_min the distance of its minimum?"
+    return stress_free_spacing(
+        force, potential.r_min, ": is potential.r_min the distance of its minimum?"
     )
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy import linalg, sparse
+from scipy import sparse
 
-from sve._validation import check_choice, check_integer, check_positive, check_real
-from sve.atoms._checks import check_stretch
+from sve._validation import check_choice, check_integer
+from sve.atoms._relax import check_loading, lowest_mode, relax
 from sve.atoms.potentials import check_potential
 from sve.atoms.triangular import (
     triangular_bonds,
@@ -103,6 +103,10 @@ class _Patch:
         H = H[np.ix_(index, index)]
         return H
 
+    def hessian_banded(self, free, clamped):
+        """The Hessian of the free coordinates in upper banded storage."""
+        return _banded(self.hessian(free, clamped))
+
     def stress(self, x):
         """Average first Piola stress of the bonds leaving the stress atoms."""
         keep = self.stress_atoms[self.p]
@@ -124,57 +128,6 @@ def _banded(H: np.ndarray) -> np.ndarray:
     for k in range(u + 1):
         ab[u - k, k:] = np.diagonal(H, k)
     return ab
-
-
-def _lowest(H: np.ndarray) -> tuple[float, np.ndarray]:
-    values, vectors = linalg.eig_banded(_banded(H), select="i", select_range=(0, 0))
-    return float(values[0]), vectors[:, 0]
-
-
-def _relax(patch, start, clamped, gtol, max_iterations, scale, unit):
-    """Damped Newton with the exact (banded) Hessian; see sve.atoms.relaxation._relax."""
-    free = start.copy()
-    energy, gradient = patch.energy_gradient(free, clamped)
-    mu = 0.0
-    iteration = 0
-    for iteration in range(1, max_iterations + 1):  # noqa: B007
-        residual = float(np.max(np.abs(gradient)))
-        if residual <= gtol * scale:
-            lowest, vector = _lowest(patch.hessian(free, clamped))
-            if lowest > 0:
-                return free, residual, iteration - 1, True
-            trials = [free + s * unit * np.sqrt(free.size) * vector for s in (1, -1)]
-            results = [patch.energy_gradient(t, clamped) for t in trials]
-            best = int(np.argmin([v[0] for v in results]))
-            free, (energy, gradient) = trials[best], results[best]
-            continue
-        H = _banded(patch.hessian(free, clamped))
-        top = float(np.max(np.abs(H[-1])))
-        for _ in range(60):
-            damped = H.copy()
-            damped[-1] += mu
-            try:
-                # Cholesky then two triangular solves (solveh_banded is far slower here
-                # when BLAS threads compete for the cores)
-                step = -linalg.cho_solve_banded((linalg.cholesky_banded(damped), False), gradient)
-            except linalg.LinAlgError:
-                mu = max(4.0 * mu, 1e-6 * top)
-                continue
-            largest = float(np.max(np.abs(step)))
-            if largest > 5.0 * unit:
-                step *= 5.0 * unit / largest
-            trial = free + step
-            new_energy, new_gradient = patch.energy_gradient(trial, clamped)
-            level = new_energy <= energy + 1e-13 * (abs(energy) + 1.0)
-            smaller = np.max(np.abs(new_gradient)) < np.max(np.abs(gradient))
-            if new_energy <= energy or (level and smaller):
-                free, energy, gradient = trial, new_energy, new_gradient
-                mu = 0.0 if mu < 1e-8 * top else mu / 4.0
-                break
-            mu = max(4.0 * mu, 1e-6 * top)
-        else:
-            break
-    return free, float(np.max(np.abs(gradient))), iteration, False
 
 
 def stretch_patch(
@@ -248,16 +201,9 @@ def stretch_patch(
     potential = check_potential(potential)
     shells = check_integer(shells, "shells", 1)
     loading = check_choice(loading, "loading", ("equibiaxial", "uniaxial"))
-    stretches = check_stretch(stretches, "stretches")
-    if stretches.ndim != 1 or stretches.size < 1:
-        raise ValueError(f"stretches must be a 1-D sequence, got shape {stretches.shape}")
-    if np.any(np.diff(stretches) <= 0):
-        raise ValueError(f"stretches must increase, got {stretches.tolist()!r}")
-    perturbation = check_real(perturbation, "perturbation", -np.inf, np.inf)
-    if perturbation < 0:
-        raise ValueError(f"perturbation must be >= 0, got {perturbation!r}")
-    gtol = check_positive(gtol, "gtol")
-    max_iterations = check_integer(max_iterations, "max_iterations", 1)
+    stretches, perturbation, gtol, max_iterations = check_loading(
+        stretches, perturbation, gtol, max_iterations
+    )
     rng = np.random.default_rng(rng)
     a0 = triangular_spacing(potential, shells=shells)
     reach = int(np.max(np.abs(np.rint(triangular_bonds(shells) @ np.linalg.inv(_E)))))
@@ -284,8 +230,8 @@ def stretch_patch(
             2 * patch.free.size
         )
         affine = clamped[patch.free].ravel()
-        rows["lowest"].append(_lowest(patch.hessian(affine, clamped))[0])
-        free, residual, _, ok = _relax(
+        rows["lowest"].append(lowest_mode(patch, affine, clamped)[0])
+        free, residual, _, ok = relax(
             patch, start, clamped, gtol, max_iterations, scale, 1e-2 * a0
         )
         x = patch.full(free, clamped)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy import linalg, optimize
+from scipy import optimize
 
-from sve._validation import check_integer, check_positive, check_real
-from sve.atoms._checks import check_stretch
+from sve._validation import check_integer
+from sve.atoms._relax import check_loading, relax
 from sve.atoms.chain import chain_spacing, chain_stability, chain_stress, resolve_neighbours
 from sve.atoms.potentials import check_potential
 
@@ -76,69 +76,6 @@ class _Chain:
             for shift in range(n):
                 forces[shift : shift + f.size] += f
         return forces
-
-
-def _lowest_mode(chain, free, clamped):
-    lowest, vector = linalg.eig_banded(
-        chain.hessian_banded(free, clamped), select="i", select_range=(0, 0)
-    )
-    return float(lowest[0]), vector[:, 0]
-
-
-def _relax(chain, start, clamped, gtol, max_iterations, scale, unit):
-    r"""Damped Newton descent from `start` to a minimum (positive definite Hessian).
-
-    Returns (free positions, largest force, iterations, stable). Each step solves
-    :math:`(H + \mu I) p = -g` with the exact banded Hessian, :math:`\mu \ge 0` the
-    smallest of a geometric ladder that makes the matrix positive definite and the
-    energy decrease, the step capped at ``5 unit`` per atom (Levenberg–Marquardt
-    damping: Newton's quadratic convergence near a minimum, descent elsewhere). A
-    stationary point that is not a minimum (the uniform state past its stability
-    limit) is left downhill along its negative-curvature mode.
-    """
-    free = start.copy()
-    energy, gradient = chain.energy_gradient(free, clamped)
-    mu = 0.0
-    for iteration in range(1, max_iterations + 1):
-        residual = float(np.max(np.abs(gradient)))
-        if residual <= gtol * scale:
-            lowest, vector = _lowest_mode(chain, free, clamped)
-            if lowest > 0:
-                return free, residual, iteration - 1, True
-            trials = [free + sign * unit * np.sqrt(free.size) * vector for sign in (1, -1)]
-            values = [chain.energy_gradient(t, clamped) for t in trials]
-            best = int(np.argmin([v[0] for v in values]))
-            free, (energy, gradient) = trials[best], values[best]
-            continue
-        H = chain.hessian_banded(free, clamped)
-        top = float(np.max(np.abs(H[-1])))
-        for _ in range(60):
-            damped = H.copy()
-            damped[-1] += mu
-            try:
-                factor = linalg.cholesky_banded(damped)  # LinAlgError: not positive definite
-                step = -linalg.cho_solve_banded((factor, False), gradient)
-            except linalg.LinAlgError:
-                mu = max(4.0 * mu, 1e-6 * top)
-                continue
-            largest = float(np.max(np.abs(step)))
-            if largest > 5.0 * unit:
-                step *= 5.0 * unit / largest
-            trial = free + step
-            new_energy, new_gradient = chain.energy_gradient(trial, clamped)
-            # downhill, or (near a minimum, where the energy change drowns in round-off)
-            # level within round-off with smaller forces
-            level = new_energy <= energy + 1e-13 * (abs(energy) + 1.0)
-            smaller = np.max(np.abs(new_gradient)) < np.max(np.abs(gradient))
-            if new_energy <= energy or (level and smaller):
-                free, energy, gradient = trial, new_energy, new_gradient
-                mu = 0.0 if mu < 1e-8 * top else mu / 4.0
-                break
-            mu = max(4.0 * mu, 1e-6 * top)
-        else:
-            break
-    residual = float(np.max(np.abs(gradient)))
-    return free, residual, iteration, False
 
 
 def _broken_or_nan(potential, bonds, n_neighbours) -> float:
@@ -235,16 +172,9 @@ def stretch_chain(
     potential = check_potential(potential)
     n_neighbours = resolve_neighbours(potential, n_neighbours)
     bonds = check_integer(bonds, "bonds", 2 * n_neighbours + 1)
-    stretches = check_stretch(stretches, "stretches")
-    if stretches.ndim != 1 or stretches.size < 1:
-        raise ValueError(f"stretches must be a 1-D sequence, got shape {stretches.shape}")
-    if np.any(np.diff(stretches) <= 0):
-        raise ValueError(f"stretches must increase, got {stretches.tolist()!r}")
-    perturbation = check_real(perturbation, "perturbation", -np.inf, np.inf)
-    if perturbation < 0:
-        raise ValueError(f"perturbation must be >= 0, got {perturbation!r}")
-    gtol = check_positive(gtol, "gtol")
-    max_iterations = check_integer(max_iterations, "max_iterations", 1)
+    stretches, perturbation, gtol, max_iterations = check_loading(
+        stretches, perturbation, gtol, max_iterations
+    )
     rng = np.random.default_rng(rng)
 
     a0 = chain_spacing(potential, n_neighbours=n_neighbours)
@@ -262,7 +192,7 @@ def stretch_chain(
         start = clamped[chain.free] + perturbation * a0 * rng.standard_normal(
             bonds + 1 - 2 * n_neighbours
         )
-        free, residual, its, ok = _relax(
+        free, residual, its, ok = relax(
             chain, start, clamped, gtol, max_iterations, scale, 1e-2 * a0
         )
         x = chain.full(free, clamped)

@@ -21,6 +21,7 @@ from scipy import optimize
 
 from sve._validation import check_choice, check_integer, check_positive, check_real
 from sve.atoms._checks import check_gradient
+from sve.atoms._relax import stress_free_spacing
 from sve.atoms.potentials import check_potential
 
 __all__ = [
@@ -103,18 +104,7 @@ def triangular_spacing(potential: object, *, shells: int = 1) -> float:
     def virial(a):
         return float(np.sum(lengths * potential.dphi(lengths * a)))
 
-    start = potential.r_min
-    if virial(start) == 0.0:
-        return float(start)
-    for factors in 1.0 - 0.02 * np.arange(1, 40), 1.0 + 0.02 * np.arange(1, 40):
-        low = start
-        for factor in factors:
-            high = start * factor
-            if np.sign(virial(high)) != np.sign(virial(low)):
-                a, b = sorted((low, high))
-                return float(optimize.brentq(virial, a, b, xtol=1e-15 * start, rtol=1e-15))
-            low = high
-    raise ValueError(f"no stress-free spacing within a factor 0.2 to 1.8 of r_min={start!r}")
+    return stress_free_spacing(virial, potential.r_min)
 
 
 def _setup(potential, F, shells, spacing):

@@ -1,10 +1,11 @@
-"""Argument parsing shared by the commands: TOML values, number lists, phase mappings and
-the options that read an image.
+"""Argument parsing shared by the commands: TOML values, number lists, phase mappings,
+the options that read an image, and the ``--json`` output.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tomllib
 from pathlib import Path
 
@@ -80,3 +81,14 @@ def _image_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", help="raw files: uint8, uint16, float32, ...")
     parser.add_argument("--byte-order", default="little", help="raw files: little or big")
     parser.add_argument("--offset", type=int, default=0, help="raw files: header bytes")
+
+
+def _json_option(parser: argparse.ArgumentParser, what: str = "results") -> None:
+    """The ``--json`` flag: print the `what` as JSON instead of the text report."""
+    parser.add_argument("--json", action="store_true", help=f"print the {what} as JSON")
+
+
+def _print_json(record) -> int:
+    """Print `record` as indented JSON; the command's exit status (0)."""
+    print(json.dumps(record, indent=2))
+    return 0

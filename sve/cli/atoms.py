@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
+
+from sve.cli._common import _json_option, _print_json
 
 #: Command-line options that set a potential parameter, by potential.
 _PARAMETERS = {
@@ -80,8 +81,7 @@ def _cauchy_born(args: argparse.Namespace) -> int:
             "acoustic_stretch": _number(limit.acoustic_stretch),
         }
     if args.json:
-        print(json.dumps(record, indent=2))
-        return 0
+        return _print_json(record)
     if args.lattice == "chain":
         where = {"all": "every mode at once", "none": "no mode below stretch 2"}.get(
             limit.mode, f"{limit.mode}, q = {record['soft_wavenumber']}"
@@ -130,5 +130,5 @@ def register(sub) -> None:
         ("cutoff", "distance beyond which the potential is zero (default none)"),
     ):
         cb.add_argument(f"--{name}", type=float, default=None, help=text)
-    cb.add_argument("--json", action="store_true", help="print the results as JSON")
+    _json_option(cb)
     cb.set_defaults(func=_cauchy_born)

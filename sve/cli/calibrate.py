@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from sve.cli._common import _image_options, _read_image
+from sve.cli._common import _image_options, _json_option, _print_json, _read_image
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -31,9 +30,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         Path(args.out).write_text(text)
         written = str(args.out)
     if args.json:
-        print(json.dumps({"image": str(args.image), **result.to_dict(), "out": written},
-                         indent=2))  # fmt: skip
-        return 0
+        return _print_json({"image": str(args.image), **result.to_dict(), "out": written})
     print(
         f"{args.image}: {image.shape} voxels of {image.spacing} {image.unit}, phase {args.phase}"
     )
@@ -73,5 +70,5 @@ def register(sub) -> None:
         "--periodic", action="store_true", help="the image is one period (a generated medium)"
     )
     parser.add_argument("--confidence", type=float, default=0.95, help="default 0.95")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _json_option(parser, "result")
     parser.set_defaults(func=_calibrate)

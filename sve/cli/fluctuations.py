@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
+
+from sve.cli._common import _json_option, _print_json
 
 
 def _read_series(path: str) -> np.ndarray:
@@ -46,8 +47,7 @@ def _green_kubo(args: argparse.Namespace) -> int:
         fig.savefig(args.plot, dpi=110)
         record["plot"] = str(args.plot)
     if args.json:
-        print(json.dumps(record, indent=2))
-        return 0
+        return _print_json(record)
     low, high = result.interval
     print(f"{args.flux}: {result.n_series} series of {result.n_steps} steps, dt = {args.dt:g}")
     print(f"  {result.kind} ({result.method})  {result.value:.6g}  "
@@ -98,8 +98,7 @@ def _memory_kernel(args: argparse.Namespace) -> int:
         plot_memory_kernel(result).savefig(args.plot, dpi=110)
         record["plot"] = str(args.plot)
     if args.json:
-        print(json.dumps(record, indent=2))
-        return 0
+        return _print_json(record)
     print(f"{args.series}: memory kernel to t = {record['max_time']:.6g}, dt = {args.dt:g}")
     print(f"  K(0) {record['kernel_at_zero']:.6g} [1/time^2], friction int K = "
           f"{result.friction:.6g} [1/time], kT {result.kT:.6g}, mass {result.mass:g}")  # fmt: skip
@@ -139,7 +138,7 @@ def register(sub) -> None:
         "series or component)",
     )  # fmt: skip
     gk.add_argument("--plot", metavar="FILE.png", help="write the running-integral figure")
-    gk.add_argument("--json", action="store_true", help="print the results as JSON")
+    _json_option(gk)
     gk.set_defaults(func=_green_kubo)
 
     mk = sub.add_parser(
@@ -158,5 +157,5 @@ def register(sub) -> None:
     mk.add_argument("--kT", type=float, help="kB T, for the noise (default mass * C(0))")
     mk.add_argument("--out", metavar="FILE.csv", help="write t, K, noise autocorrelation")
     mk.add_argument("--plot", metavar="FILE.png", help="write the kernel figure")
-    mk.add_argument("--json", action="store_true", help="print the results as JSON")
+    _json_option(mk)
     mk.set_defaults(func=_memory_kernel)

@@ -10,9 +10,10 @@ few numbers; the two share the ``[medium]`` table and the Dask options.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
+
+from sve.cli._common import _json_option, _print_json
 
 
 def _macro(args: argparse.Namespace) -> int:
@@ -22,8 +23,7 @@ def _macro(args: argparse.Namespace) -> int:
     cache = CellCache(args.cache) if args.cache else None
     out = run_macro(args.spec, client=client, workers=args.workers, cache=cache)
     if args.json:
-        print(json.dumps(out, indent=2))
-        return 0
+        return _print_json(out)
     print(
         f"{out['physics']}, {out['model']}: {out['elements']} elements, "
         f"{out['gauss_points']} Gauss points"
@@ -61,5 +61,5 @@ def register(sub) -> None:
         "--serial", action="store_true", help="solve the cell problems in this process, no Dask"
     )
     macro.add_argument("--cache", help="folder that keeps the cell results between runs")
-    macro.add_argument("--json", action="store_true", help="print the results as JSON")
+    _json_option(macro)
     macro.set_defaults(func=_macro)

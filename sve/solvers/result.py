@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 
 import numpy as np
 
@@ -20,6 +21,16 @@ def _read_only(result, names: tuple[str, ...]) -> None:
             array = np.array(value, dtype=np.float64)
             array.setflags(write=False)
             object.__setattr__(result, name, array)
+
+
+def _freeze_moments(moments) -> None:
+    """Store the arrays of a frozen phase-moments result read-only: the labels as int64,
+    every other field as float64 (`_read_only`).
+    """
+    _read_only(moments, tuple(f.name for f in dataclass_fields(moments) if f.name != "labels"))
+    labels = np.array(moments.labels, dtype=np.int64)
+    labels.setflags(write=False)
+    object.__setattr__(moments, "labels", labels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -406,21 +417,7 @@ class ConductivityMoments:
     energy: np.ndarray
 
     def __post_init__(self) -> None:
-        _read_only(
-            self,
-            (
-                "volume_fraction",
-                "loads",
-                "mean_gradient",
-                "mean_flux",
-                "gradient_moment",
-                "flux_moment",
-                "energy",
-            ),
-        )
-        labels = np.array(self.labels, dtype=np.int64)
-        labels.setflags(write=False)
-        object.__setattr__(self, "labels", labels)
+        _freeze_moments(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -464,25 +461,107 @@ class StiffnessMoments:
     energy: np.ndarray
 
     def __post_init__(self) -> None:
-        _read_only(
-            self,
-            (
-                "volume_fraction",
-                "loads",
-                "mean_strain",
-                "mean_stress",
-                "strain_moment",
-                "stress_moment",
-                "energy",
-            ),
+        _freeze_moments(self)
+
+
+class _PeriodicCorrectors:
+    """`corrector_at` and `first_order_correction` of `ConductivityFields` and
+    `StiffnessFields` (the conductivity corrector is a scalar per load case, the
+    elastic one a displacement: a trailing axis of d).
+    """
+
+    def corrector_at(self, points) -> np.ndarray:
+        """The periodic corrector of every load case at arbitrary points.
+
+        Parameters
+        ----------
+        points : array_like of shape (n, d) or (d,)
+            Positions in the unit of the spacing, wrapped into the cell
+            (``N_i h_i`` per axis), the origin at the low corner of the first
+            voxel.
+
+        Returns
+        -------
+        ndarray of shape (L, n), or (L, n, d) for `StiffnessFields`, float64
+            The multilinear interpolant of `corrector` (on Q1 nodes, the Q1
+            field itself; finite volumes: between the cell centres).
+
+        Raises
+        ------
+        ValueError
+            If the fields are not those of periodic conditions, or `points`
+            is not (n, d) real and finite.
+        """
+        if self.bc != "periodic":
+            raise ValueError(
+                f"corrector_at needs the fields of periodic conditions, got bc={self.bc!r}"
+            )
+        ndim = len(self.spacing)
+        points = np.asarray(points, dtype=np.float64)
+        if points.ndim == 1:
+            points = points[None]
+        if points.ndim != 2 or points.shape[1] != ndim or not np.all(np.isfinite(points)):
+            raise ValueError(
+                f"points must be finite positions of shape (n, {ndim}), got shape {points.shape}"
+            )
+        return periodic_interpolation(
+            np.asarray(self.corrector),
+            np.asarray(self.spacing, dtype=np.float64),
+            points,
+            centred=self.location == "cell",
         )
-        labels = np.array(self.labels, dtype=np.int64)
-        labels.setflags(write=False)
-        object.__setattr__(self, "labels", labels)
+
+    def first_order_correction(self, points, gradient, epsilon: float = 1.0) -> np.ndarray:
+        """The first-order corrector term ``epsilon w(x / epsilon) . grad u0`` at `points`.
+
+        The two-scale expansion ``u_eps ~ u0 + epsilon sum_j w_j(x / epsilon)
+        G_j(x)`` of a medium ``k(x / epsilon)`` with this cell as its period
+        (Bensoussan, Lions & Papanicolaou 1978): ``G`` the macroscopic
+        gradient (`StiffnessFields`: Mandel strain) of ``u0`` at each point,
+        ``w_j`` the corrector of the unit load ``e_j``.
+
+        Parameters
+        ----------
+        points : array_like of shape (n, d)
+            Positions ``x`` (macroscopic coordinates).
+        gradient : array_like of shape (n, d), or (n, m) for `StiffnessFields`
+            Gradient (Mandel strain) of the homogenized solution at `points`.
+        epsilon : float, default 1.0
+            Scale ratio: the period of the medium is ``epsilon`` times the
+            cell.
+
+        Returns
+        -------
+        ndarray of shape (n,), or (n, d) for `StiffnessFields`
+            To add to ``u0(points)``.
+
+        Raises
+        ------
+        ValueError
+            If the fields are not periodic with the unit load cases, or the
+            shapes do not match.
+        """
+        cases = self.loads.shape[1]
+        if self.loads.shape[0] != cases or not np.array_equal(self.loads, np.eye(cases)):
+            raise ValueError(
+                "first_order_correction needs the correctors of the unit load cases (periodic "
+                "conditions, every direction percolating)"
+            )
+        epsilon = check_positive(epsilon, "epsilon")
+        points = np.asarray(points, dtype=np.float64)
+        gradient = np.asarray(gradient, dtype=np.float64)
+        if gradient.shape != (len(points), cases):
+            raise ValueError(
+                f"gradient must have shape (n, {cases}) for {len(points)} point(s), got "
+                f"{gradient.shape}"
+            )
+        values = self.corrector_at(points / epsilon)  # (L, n) or (L, n, d)
+        trailing = (1,) * (values.ndim - 2)
+        return epsilon * np.sum(values * gradient.T.reshape(gradient.T.shape + trailing), axis=0)
 
 
 @dataclass(frozen=True, eq=False)
-class ConductivityFields:
+class ConductivityFields(_PeriodicCorrectors):
     """The local fields of a conductivity solve, one entry per load case.
 
     Attributes
@@ -567,65 +646,9 @@ class ConductivityFields:
     def __post_init__(self) -> None:
         _read_only(self, ("loads", "corrector", "gradient", "flux"))
 
-    def corrector_at(self, points) -> np.ndarray:
-        """The periodic corrector of every load case at arbitrary points.
-
-        Parameters
-        ----------
-        points : array_like of shape (n, d) or (d,)
-            Positions in the unit of the spacing, wrapped into the cell
-            (``N_i h_i`` per axis), the origin at the low corner of the first
-            voxel.
-
-        Returns
-        -------
-        ndarray of shape (L, n), float64
-            The multilinear interpolant of `corrector` (on Q1 nodes, the Q1
-            field itself; finite volumes: between the cell centres).
-
-        Raises
-        ------
-        ValueError
-            If the fields are not those of periodic conditions, or `points`
-            is not (n, d) real and finite.
-        """
-        return _periodic_corrector(self, points)
-
-    def first_order_correction(self, points, gradient, epsilon: float = 1.0) -> np.ndarray:
-        """The first-order corrector term ``epsilon w(x / epsilon) . grad u0`` at `points`.
-
-        The two-scale expansion ``u_eps ~ u0 + epsilon sum_j w_j(x / epsilon)
-        G_j(x)`` of a medium ``k(x / epsilon)`` with this cell as its period
-        (Bensoussan, Lions & Papanicolaou 1978): ``G`` the macroscopic
-        gradient of ``u0`` at each point, ``w_j`` the corrector of the unit load
-        ``e_j``.
-
-        Parameters
-        ----------
-        points : array_like of shape (n, d)
-            Positions ``x`` (macroscopic coordinates).
-        gradient : array_like of shape (n, d)
-            gradient of the homogenized solution at `points`.
-        epsilon : float, default 1.0
-            Scale ratio: the period of the medium is ``epsilon`` times the
-            cell.
-
-        Returns
-        -------
-        ndarray of shape (n,)
-            To add to ``u0(points)``.
-
-        Raises
-        ------
-        ValueError
-            If the fields are not periodic with the unit load cases, or the
-            shapes do not match.
-        """
-        return _first_order_correction(self, points, gradient, epsilon)
-
 
 @dataclass(frozen=True, eq=False)
-class StiffnessFields:
+class StiffnessFields(_PeriodicCorrectors):
     """The local fields of an elastic solve, one entry per load case.
 
     Attributes
@@ -672,102 +695,3 @@ class StiffnessFields:
 
     def __post_init__(self) -> None:
         _read_only(self, ("loads", "corrector", "strain", "stress"))
-
-    def corrector_at(self, points) -> np.ndarray:
-        """The periodic corrector of every load case at arbitrary points.
-
-        Parameters
-        ----------
-        points : array_like of shape (n, d) or (d,)
-            Positions in the unit of the spacing, wrapped into the cell
-            (``N_i h_i`` per axis), the origin at the low corner of the first
-            voxel.
-
-        Returns
-        -------
-        ndarray of shape (L, n) + (d,), float64
-            The multilinear interpolant of `corrector` (on Q1 nodes, the Q1
-            field itself; finite volumes: between the cell centres).
-
-        Raises
-        ------
-        ValueError
-            If the fields are not those of periodic conditions, or `points`
-            is not (n, d) real and finite.
-        """
-        return _periodic_corrector(self, points)
-
-    def first_order_correction(self, points, gradient, epsilon: float = 1.0) -> np.ndarray:
-        """The first-order corrector term ``epsilon w(x / epsilon) . grad u0`` at `points`.
-
-        The two-scale expansion ``u_eps ~ u0 + epsilon sum_j w_j(x / epsilon)
-        G_j(x)`` of a medium ``k(x / epsilon)`` with this cell as its period
-        (Bensoussan, Lions & Papanicolaou 1978): ``G`` the macroscopic
-        Mandel strain of ``u0`` at each point, ``w_j`` the corrector of the unit load
-        ``e_j``.
-
-        Parameters
-        ----------
-        points : array_like of shape (n, d)
-            Positions ``x`` (macroscopic coordinates).
-        gradient : array_like of shape (n, m)
-            Mandel strain of the homogenized solution at `points`.
-        epsilon : float, default 1.0
-            Scale ratio: the period of the medium is ``epsilon`` times the
-            cell.
-
-        Returns
-        -------
-        ndarray of shape (n,) + (d,)
-            To add to ``u0(points)``.
-
-        Raises
-        ------
-        ValueError
-            If the fields are not periodic with the unit load cases, or the
-            shapes do not match.
-        """
-        return _first_order_correction(self, points, gradient, epsilon)
-
-
-def _periodic_corrector(fields, points) -> np.ndarray:
-    """`corrector_at` of both field classes."""
-    if fields.bc != "periodic":
-        raise ValueError(
-            f"corrector_at needs the fields of periodic conditions, got bc={fields.bc!r}"
-        )
-    ndim = len(fields.spacing)
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim == 1:
-        points = points[None]
-    if points.ndim != 2 or points.shape[1] != ndim or not np.all(np.isfinite(points)):
-        raise ValueError(
-            f"points must be finite positions of shape (n, {ndim}), got shape {points.shape}"
-        )
-    return periodic_interpolation(
-        np.asarray(fields.corrector),
-        np.asarray(fields.spacing, dtype=np.float64),
-        points,
-        centred=fields.location == "cell",
-    )
-
-
-def _first_order_correction(fields, points, gradient, epsilon) -> np.ndarray:
-    """`first_order_correction` of both field classes."""
-    cases = fields.loads.shape[1]
-    if fields.loads.shape[0] != cases or not np.array_equal(fields.loads, np.eye(cases)):
-        raise ValueError(
-            "first_order_correction needs the correctors of the unit load cases (periodic "
-            "conditions, every direction percolating)"
-        )
-    epsilon = check_positive(epsilon, "epsilon")
-    points = np.asarray(points, dtype=np.float64)
-    gradient = np.asarray(gradient, dtype=np.float64)
-    if gradient.shape != (len(points), cases):
-        raise ValueError(
-            f"gradient must have shape (n, {cases}) for {len(points)} point(s), got "
-            f"{gradient.shape}"
-        )
-    values = _periodic_corrector(fields, points / epsilon)  # (L, n) or (L, n, d)
-    trailing = (1,) * (values.ndim - 2)
-    return epsilon * np.sum(values * gradient.T.reshape(gradient.T.shape + trailing), axis=0)

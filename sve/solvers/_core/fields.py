@@ -123,6 +123,66 @@ class PhaseSums:
         return total / self.counts.reshape((-1,) + (1,) * (total.ndim - 1))
 
 
+class CaseCollector:
+    """Per-phase sums and per-load-case results of one cell solve (base of the physics
+    packages' ``Collector``).
+
+    Parameters
+    ----------
+    labels : ndarray of the image shape, integer
+        Phase labels (the moments are per label).
+    mode : {"summary", "full"}
+        Whether the voxel fields are kept.
+    spacing : ndarray (d,)
+        The voxel edges in the user's unit (the solver works with them over their
+        smallest: the corrector is scaled back by `scale`).
+    bc : str
+        The boundary condition.
+    """
+
+    def __init__(self, labels, mode, spacing, bc) -> None:
+        self.bc = bc
+        self.sums = PhaseSums(labels)
+        self.full = mode == "full"
+        self.spacing = np.asarray(spacing, dtype=np.float64)
+        self.scale = float(self.spacing.min())
+        self.cases: dict[int, dict] = {}
+        self.loads: dict[int, np.ndarray] = {}
+        self.count = None  # the number of load cases, where not the default (static, voids)
+
+    def gathered_moments(self, names: tuple[str, ...], size: int):
+        """The loads (total, size) and the per-phase moments of every load case.
+
+        `names` are the mean, the conjugate mean, their second moments and the
+        energy; `size` the number of components (and of the unit load cases,
+        unless `count` says otherwise). A case not solved is NaN (its load the
+        unit load).
+        """
+        total = size if self.count is None else self.count
+        phases = len(self.sums.present)
+        loads = np.eye(size)[:total]
+        shapes = ((phases, size), (phases, size), (phases, size, size), (phases, size, size))
+        template = dict(zip(names, shapes + ((phases,),), strict=True))
+        moments = {name: np.full((total,) + shape, np.nan) for name, shape in template.items()}
+        for case, entry in self.cases.items():
+            loads[case] = self.loads[case]
+            for name in template:
+                moments[name][case] = entry[name]
+        return loads, moments
+
+    def gathered_fields(self, size: int, shapes: dict[str, tuple[int, ...]]):
+        """The field `name` (shape ``shapes[name]``) of every load case (`size` or
+        `count` of them, as in `gathered_moments`) stacked on a first axis, NaN for a
+        case not solved.
+        """
+        total = size if self.count is None else self.count
+        fields = {name: np.full((total,) + shape, np.nan) for name, shape in shapes.items()}
+        for case, entry in self.cases.items():
+            for name in shapes:
+                fields[name][case] = entry[name]
+        return fields
+
+
 def axis_positions(count: int, step: float, centred: bool) -> np.ndarray:
     """``count`` positions ``i h`` (nodes) or ``(i + 1/2) h`` (centres) along one axis."""
     return (np.arange(count) + (0.5 if centred else 0.0)) * step

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sve.solvers._core.fields import (
-    PhaseSums,
+    CaseCollector,
     axis_positions,
     corner_values,
     gauss_moments,
@@ -24,7 +24,7 @@ from sve.solvers.result import ConductivityFields, ConductivityMoments
 _NAMES = ("mean_gradient", "mean_flux", "gradient_moment", "flux_moment", "energy")
 
 
-class Collector:
+class Collector(CaseCollector):
     """Fields and per-phase sums of the load cases of one solve.
 
     Parameters
@@ -46,17 +46,10 @@ class Collector:
     """
 
     def __init__(self, labels, void, mode, spacing, grid_shape, discretization, bc) -> None:
-        self.bc = bc
-        self.sums = PhaseSums(labels)
+        super().__init__(labels, mode, spacing, bc)
         self.void = void
-        self.full = mode == "full"
-        self.spacing = np.asarray(spacing, dtype=np.float64)
-        self.scale = float(self.spacing.min())
-        self.cases: dict[int, dict] = {}
-        self.loads: dict[int, np.ndarray] = {}
         self.grid_shape = tuple(grid_shape)
         self.discretization = discretization
-        self.count = None  # the number of load cases, where not d (static with voids)
 
     def record(self, case: int, grid, u: np.ndarray, gradient: np.ndarray, load=None) -> None:
         """Take load case `case`: nodal (Q1) or cell (FV) values `u` of the fluctuation
@@ -185,21 +178,7 @@ class Collector:
 
     def results(self, ndim: int) -> tuple[ConductivityMoments, ConductivityFields | None]:
         """The moments and (``"full"``) the fields, NaN for the cases not solved."""
-        total = ndim if self.count is None else self.count
-        phases = len(self.sums.present)
-        loads = np.eye(ndim)[:total]
-        template = {
-            "mean_gradient": (phases, ndim),
-            "mean_flux": (phases, ndim),
-            "gradient_moment": (phases, ndim, ndim),
-            "flux_moment": (phases, ndim, ndim),
-            "energy": (phases,),
-        }
-        moments = {name: np.full((total,) + shape, np.nan) for name, shape in template.items()}
-        for case, entry in self.cases.items():
-            loads[case] = self.loads[case]
-            for name in template:
-                moments[name][case] = entry[name]
+        loads, moments = self.gathered_moments(_NAMES, ndim)
         summary = ConductivityMoments(
             labels=self.sums.present,
             volume_fraction=self.sums.volume_fraction,
@@ -210,17 +189,14 @@ class Collector:
             return summary, None
         image = self.void.shape
         grid_shape = self.grid_shape
-        corrector = np.full((total,) + grid_shape, np.nan)
-        gradient = np.full((total,) + image + (ndim,), np.nan)
-        flux = np.full((total,) + image + (ndim,), np.nan)
-        for case, entry in self.cases.items():
-            corrector[case] = entry["corrector"]
-            gradient[case] = entry["gradient"]
-            flux[case] = entry["flux"]
+        full = self.gathered_fields(
+            ndim,
+            {"corrector": grid_shape, "gradient": image + (ndim,), "flux": image + (ndim,)},
+        )
         centred = self.discretization == "fv"
         fields = ConductivityFields(
             loads=loads,
-            corrector=corrector,
+            corrector=full["corrector"],
             coordinates=tuple(
                 axis_positions(n, h, centred)
                 for n, h in zip(grid_shape, self.spacing, strict=True)
@@ -228,8 +204,8 @@ class Collector:
             centres=tuple(
                 axis_positions(n, h, True) for n, h in zip(image, self.spacing, strict=True)
             ),
-            gradient=gradient,
-            flux=flux,
+            gradient=full["gradient"],
+            flux=full["flux"],
             location="cell" if centred else "element average",
             bc=self.bc,
             spacing=tuple(float(h) for h in self.spacing),

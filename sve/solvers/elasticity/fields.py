@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sve.solvers._core.fields import (
-    PhaseSums,
+    CaseCollector,
     axis_positions,
     corner_values,
     gauss_moments,
@@ -24,7 +24,7 @@ from sve.solvers.result import StiffnessFields, StiffnessMoments
 _NAMES = ("mean_strain", "mean_stress", "strain_moment", "stress_moment", "energy")
 
 
-class Collector:
+class Collector(CaseCollector):
     """Fields and per-phase sums of the load cases of one elastic solve.
 
     Parameters
@@ -43,15 +43,8 @@ class Collector:
     """
 
     def __init__(self, labels, mode, spacing, node_shape, bc) -> None:
-        self.bc = bc
-        self.sums = PhaseSums(labels)
-        self.full = mode == "full"
-        self.spacing = np.asarray(spacing, dtype=np.float64)
-        self.scale = float(self.spacing.min())
+        super().__init__(labels, mode, spacing, bc)
         self.node_shape = tuple(node_shape)
-        self.cases: dict[int, dict] = {}
-        self.loads: dict[int, np.ndarray] = {}
-        self.count = None  # the number of load cases, where not m (static with voids)
 
     def record(self, case: int, problem, u: np.ndarray, strain: np.ndarray, load=None) -> None:
         """Take load case `case`: the nodal fluctuation `u` under the Mandel strain
@@ -108,21 +101,7 @@ class Collector:
     def results(self, ndim: int) -> tuple[StiffnessMoments, StiffnessFields | None]:
         """The moments and (``"full"``) the fields, NaN for the cases not solved."""
         m = mandel_size(ndim)
-        total = m if self.count is None else self.count
-        phases = len(self.sums.present)
-        loads = np.eye(m)[:total]
-        template = {
-            "mean_strain": (phases, m),
-            "mean_stress": (phases, m),
-            "strain_moment": (phases, m, m),
-            "stress_moment": (phases, m, m),
-            "energy": (phases,),
-        }
-        moments = {name: np.full((total,) + shape, np.nan) for name, shape in template.items()}
-        for case, entry in self.cases.items():
-            loads[case] = self.loads[case]
-            for name in template:
-                moments[name][case] = entry[name]
+        loads, moments = self.gathered_moments(_NAMES, m)
         summary = StiffnessMoments(
             labels=self.sums.present,
             volume_fraction=self.sums.volume_fraction,
@@ -132,16 +111,13 @@ class Collector:
         if not self.full:
             return summary, None
         image = self.sums.labels.shape
-        corrector = np.full((total,) + self.node_shape, np.nan)
-        strain = np.full((total,) + image + (m,), np.nan)
-        stress = np.full((total,) + image + (m,), np.nan)
-        for case, entry in self.cases.items():
-            corrector[case] = entry["corrector"]
-            strain[case] = entry["strain"]
-            stress[case] = entry["stress"]
+        full = self.gathered_fields(
+            m,
+            {"corrector": self.node_shape, "strain": image + (m,), "stress": image + (m,)},
+        )
         fields = StiffnessFields(
             loads=loads,
-            corrector=corrector,
+            corrector=full["corrector"],
             coordinates=tuple(
                 axis_positions(n, h, False)
                 for n, h in zip(self.node_shape[:-1], self.spacing, strict=True)
@@ -149,8 +125,8 @@ class Collector:
             centres=tuple(
                 axis_positions(n, h, True) for n, h in zip(image, self.spacing, strict=True)
             ),
-            strain=strain,
-            stress=stress,
+            strain=full["strain"],
+            stress=full["stress"],
             location="element average",
             bc=self.bc,
             spacing=tuple(float(h) for h in self.spacing),
