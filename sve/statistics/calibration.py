@@ -164,11 +164,9 @@ class Calibration:
     def medium(self) -> dict:
         """The ``[medium]`` table of a study spec for the fitted model (a dict).
 
-        Raises
-        ------
-        ValueError
-            For an anisotropic fit: a study's ``medium.correlation_length`` is
-            one number.
+        An anisotropic level cut writes one ``correlation_length`` per axis
+        (C order, principal axes along the grid axes), which a study's
+        ``gaussian_level_cut`` medium accepts.
         """
         p = self.parameters
         if self.model == "boolean":
@@ -178,17 +176,13 @@ class Calibration:
                 "radius": p["radius"],
                 "volume_fraction": p["volume_fraction"],
             }
-        if not self.isotropic:
-            raise ValueError(
-                "the fitted level cut is anisotropic (correlation_length "
-                f"{p['correlation_length']}) and a study's medium.correlation_length is one "
-                "number; calibrate with isotropic=True for a study medium"
-            )
         table = {
             "generator": "gaussian_level_cut",
             "ndim": self.ndim,
             "covariance": self.model,
-            "correlation_length": p["correlation_length"],
+            "correlation_length": (
+                list(p["correlation_length"]) if not self.isotropic else p["correlation_length"]
+            ),
             "volume_fraction": p["volume_fraction"],
             "fraction": "expected",
         }
@@ -1010,6 +1004,8 @@ def _format(value) -> str:
 
 
 def _toml_value(value) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, bool):

@@ -8,7 +8,10 @@ polycrystal, two-phase (labels 0 and 1); ``volume_fraction`` is the
 
 Generators and their parameters besides ``ndim`` and ``volume_fraction``:
 
-- ``gaussian_level_cut``: ``covariance``, ``correlation_length``; optional
+- ``gaussian_level_cut``: ``covariance``, ``correlation_length`` (one
+  length, or one per axis in C order: ``[l0, l1]`` in 2-D, ``[l0, l1, l2]``
+  in 3-D, the principal axes along the grid axes, as
+  :func:`sve.calibrate` writes an anisotropic fit); optional
   ``nu`` (Matérn), ``beta`` (power law), ``fraction`` ("expected" or
   "exact"), ``offset_variance`` (> 0: the non-ergodic control medium).
 - ``boolean_spheres``: ``radius`` (overlapping disks/spheres are phase 1).
@@ -113,16 +116,23 @@ CELL_MEDIA = ("random_checkerboard", "random_laminate")
 
 
 def characteristic_length(medium: dict[str, Any]) -> float:
-    """The length scale of a validated ``[medium]`` table (physical units)."""
-    return float(medium[MEDIA[medium["generator"]].length])
+    """The length scale of a validated ``[medium]`` table (physical units).
+
+    Per-axis correlation lengths: the longest (what an SVE must outgrow).
+    """
+    length = medium[MEDIA[medium["generator"]].length]
+    return float(max(length) if isinstance(length, list | tuple) else length)
 
 
 def covariance(medium: dict[str, Any]) -> generators.CovarianceModel:
-    """The covariance model of a ``gaussian_level_cut`` medium."""
+    """The covariance model of a ``gaussian_level_cut`` medium (per-axis lengths: anisotropic,
+    principal axes along the grid axes).
+    """
     extra = {name: medium[name] for name in ("nu", "beta") if medium.get(name) is not None}
-    return generators.covariance_model(
-        medium["covariance"], correlation_length=medium["correlation_length"], **extra
-    )
+    length = medium["correlation_length"]
+    if isinstance(length, list | tuple):
+        length = tuple(length)
+    return generators.covariance_model(medium["covariance"], correlation_length=length, **extra)
 
 
 def _level_cut(medium, shape, spacing, rng):
@@ -277,7 +287,18 @@ def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
         fail(f"medium.volume_fraction must be in (0, 1), got {phi!r}")
     if fraction:
         out["volume_fraction"] = float(phi)
-    for key in ("correlation_length", "radius", "cell_size", "nu", "beta"):
+    length = out.get("correlation_length")
+    if generator == "gaussian_level_cut" and isinstance(length, list | tuple):
+        if len(length) != ndim:
+            fail(f"medium.correlation_length must be one number or {ndim} (one per axis, C "
+                 f"order) for a {ndim}-D medium, got {len(length)}: {length!r}")  # fmt: skip
+        out["correlation_length"] = [
+            positive(value, f"medium.correlation_length[{axis}]")
+            for axis, value in enumerate(length)
+        ]
+    for key in ("radius", "cell_size", "nu", "beta", "correlation_length"):
+        if isinstance(out.get(key), list):
+            continue
         if out.get(key) is not None:
             out[key] = positive(out[key], f"medium.{key}")
     if generator == "gaussian_level_cut":
