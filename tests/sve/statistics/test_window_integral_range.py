@@ -99,7 +99,8 @@ def test_conductivity_integral_range_at_low_contrast_from_image_studies(tmp_path
     one parent's interval. 20 parents of 512^2 written as .npy images, each studied by
     the image study's own path (64 tiles at sizes 16 to 128, periodic bc, solve_batch,
     key_numbers): the intervals cover the exact A of the indicator inside the two-sided
-    binomial band for 20 (coverage within 0.195 of 0.95, each tail at most 2 misses)."""
+    binomial band for 20 (coverage within 0.195 of 0.95, each tail at most 2 misses).
+    About 100 s here."""
     from sve.report import key_numbers
     from sve.study import image as image_module
     from sve.study import load_spec
