@@ -135,15 +135,19 @@ def main() -> None:
     table = record.table(
         f"Windows study of a {args.edge}^3 image (sizes {sizes[0]}-{sizes[-1]}, mixed, fv, "
         f"{args.workers} workers)",
-        ["process", "baseline RSS [MiB]", "peak RSS [MiB]", "predicted peak [MiB]"],
-    )
-    table.add("client", mib(client_before), mib(client_peak), None)
-    for address, peak in sorted(worker_peaks.items()):
+        ["process", "baseline RSS [MiB]", "peak RSS [MiB]",
+         "predicted, largest window [MiB]", "predicted, whole image [MiB]"],
+    )  # fmt: skip
+    table.add("client", mib(client_before), mib(client_peak), None, None)
+    for k, (address, peak) in enumerate(sorted(worker_peaks.items())):
         base = baseline[address]
-        predicted = None if base is None else (base + solve_peak) / MIB
-        print(f"worker {address}: baseline {mib(base):.0f} MiB, peak {mib(peak):.0f} MiB, "
-              f"predicted {predicted:.0f} MiB")  # fmt: skip
-        table.add(f"worker {address}", mib(base), mib(peak), predicted)
+        window = None if base is None else (base + largest) / MIB
+        whole = None if base is None else (base + solve_peak) / MIB
+        print(
+            f"worker {k}: baseline {mib(base):.0f} MiB, peak {mib(peak):.0f} MiB, "
+            f"predicted {window:.0f} MiB (largest window), {whole:.0f} MiB (whole image)"
+        )
+        table.add(f"worker {k}", mib(base), mib(peak), window, whole)
     base = max(b for b in baseline.values() if b is not None)
     budget = min(v for v in limits.values() if v) if any(limits.values()) else None
     big_window, big_whole = estimate((500,) * 3), estimate((1000,) * 3)
@@ -152,7 +156,8 @@ def main() -> None:
     table.note = (
         f"Wall time {wall:.1f} s ({ok} windows; whole image {outcome['mode']}); load average "
         f"during the run in the record. Predicted: the worker's RSS before the run plus "
-        f"memory_estimate of its largest solve. 1000^3 (sizes to 500): the whole image needs "
+        f"memory_estimate of the largest window, or of the whole image for the one worker "
+        f"that solves it (when solved). 1000^3 (sizes to 500): the whole image needs "
         f"{big_whole / 2**30:.1f} GiB (a worker budget of "
         f"{'unknown' if budget is None else f'{budget / 2**30:.1f} GiB'} here: "
         f"{'solved' if whole_fits else 'extrapolated'}); a worker's predicted peak "
