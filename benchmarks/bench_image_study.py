@@ -164,9 +164,12 @@ def main() -> None:
         f"{big_worker / 2**30:.1f} GiB, the client's unchanged ({mib(client_peak):.0f} MiB)."
     )
     print(table.note)
+    full = args.edge == 500 and sizes == [50, 100, 150, 200, 250]
     record.headline(
-        f"image windows study {args.edge}^3 (sizes {sizes[0]}-{sizes[-1]}, 2 workers): "
-        f"{wall:.0f} s, worker peak {max(mib(p) for p in worker_peaks.values()):.0f} MiB"
+        f"image windows study {args.edge}^3 (sizes {sizes[0]}-{sizes[-1]}, "
+        f"{args.workers} workers{'' if full else '; reduced case, full: 500^3'}): "
+        f"{wall:.0f} s, worker peak {max(mib(p) for p in worker_peaks.values()):.0f} MiB, "
+        f"client peak {mib(client_peak):.0f} MiB"
     )
     record.write()
 
