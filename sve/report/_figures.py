@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 import generators
 from sve.morphology import radial_average, two_point_probability
-from sve.study.media import covariance
+from sve.study.media import boolean_radius, covariance
 from sve.study.spec import StudySpec
 from sve.study.tasks import generate_parent, generate_sve, window_count
 
@@ -162,7 +162,8 @@ def exact_s2(spec: StudySpec, r: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
     measured radial average estimates: :func:`direction_average`). Boolean
     spheres (phase 1 = the union of grains): :func:`generators.boolean_s2` at
     the intensity of the spec's expected fraction,
-    ``lambda = -ln(1 - phi) / (omega_d R^d)``.
+    ``lambda = -ln(1 - phi) / E[omega_d R^d]`` (one radius, or the log-normal
+    law of ``radius_sigma``).
     """
     medium, phi = spec.medium, spec.volume_fraction
     if medium.get("generator") == "gaussian_level_cut":
@@ -173,10 +174,9 @@ def exact_s2(spec: StudySpec, r: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
             model.correlation_at, r, model.ndim, lambda c: generators.level_cut_s2(c, phi)
         )
     if medium.get("generator") == "boolean_spheres":
-        radius, d = float(medium["radius"]), spec.ndim
-        ball = math.pi * radius**2 if d == 2 else 4.0 / 3.0 * math.pi * radius**3
-        intensity = -math.log1p(-phi) / ball
-        return r, generators.boolean_s2(r, intensity, radius, d)
+        radius = boolean_radius(medium)  # a number, or the log-normal law
+        intensity = generators.boolean_intensity(phi, radius, spec.ndim)
+        return r, generators.boolean_s2(r, intensity, radius, spec.ndim)
     return None
 
 

@@ -14,7 +14,11 @@ Generators and their parameters besides ``ndim`` and ``volume_fraction``:
   :func:`sve.calibrate` writes an anisotropic fit); optional
   ``nu`` (Matérn), ``beta`` (power law), ``fraction`` ("expected" or
   "exact"), ``offset_variance`` (> 0: the non-ergodic control medium).
-- ``boolean_spheres``: ``radius`` (overlapping disks/spheres are phase 1).
+- ``boolean_spheres``: ``radius`` (overlapping disks/spheres are phase 1);
+  optional ``radius_sigma`` in (0, 1]: the radii are then log-normal, of
+  median ``radius`` and standard deviation ``radius_sigma`` of their
+  logarithm (:func:`boolean_radius`; what :func:`sve.calibrate` fits as
+  ``"boolean_lognormal"``); absent (or 0): one radius.
 - ``rsa_spheres``: ``radius`` (hard disks/spheres to the target fraction).
 - ``voronoi_mosaic``: ``cell_size`` (mean cell volume ``cell_size**ndim``;
   each cell is phase 1 with probability ``volume_fraction``).
@@ -108,6 +112,10 @@ ALTERNATIVES = {
     "boolean_spheres": ("volume_fraction", "intensity"),
 }
 
+#: Optional parameters a validated table holds only when given (so the tables of
+#: stores written before them keep their identity): ``generator -> names``.
+EXTRA_OPTIONAL = {"boolean_spheres": ("radius_sigma",)}
+
 #: The one medium of grains of a single crystal (labels are grain ids, no phases).
 POLYCRYSTAL = "voronoi_polycrystal"
 
@@ -181,13 +189,30 @@ def _laminate(medium, shape, spacing, rng):
     return np.broadcast_to(layers.reshape((-1,) + (1,) * (len(shape) - 1)), shape).copy()
 
 
+def boolean_radius(medium: dict[str, Any]):
+    """The radius of a ``boolean_spheres`` medium: a number, or with ``radius_sigma`` the
+    frozen log-normal law ``scipy.stats.lognorm(radius_sigma, scale=radius)`` (median
+    ``radius``; the generator truncates it at its 1 - 1e-6 quantile).
+    """
+    sigma = medium.get("radius_sigma")
+    if not sigma:
+        return float(medium["radius"])
+    from scipy import stats
+
+    return stats.lognorm(float(sigma), scale=float(medium["radius"]))
+
+
 _DRAW: dict[str, Callable] = {
     "gaussian_level_cut": _level_cut,
     "boolean_spheres": lambda m, shape, spacing, rng: (
         generators.boolean_spheres(
-            shape, m["radius"], volume_fraction=m["volume_fraction"], spacing=spacing, rng=rng
+            shape,
+            boolean_radius(m),
+            volume_fraction=m["volume_fraction"],
+            spacing=spacing,
+            rng=rng,
         ).labels
-    ),
+    ),  # fmt: skip
     "rsa_spheres": lambda m, shape, spacing, rng: (
         generators.rsa_spheres(
             shape, m["radius"], m["volume_fraction"], spacing=spacing, rng=rng
@@ -252,7 +277,8 @@ def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
     kind = MEDIA[generator]
     fraction = () if generator == POLYCRYSTAL else ("volume_fraction",)
     canonical, alternative = ALTERNATIVES.get(generator, (None, None))
-    known = {"generator", "ndim", *fraction, *kind.required, *kind.optional}
+    known = {"generator", "ndim", *fraction, *kind.required, *kind.optional,
+             *EXTRA_OPTIONAL.get(generator, ())}  # fmt: skip
     if alternative:
         known.add(alternative)
     for key in table:
@@ -275,13 +301,24 @@ def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
     ndim = out["ndim"]
     if isinstance(ndim, bool) or ndim not in (2, 3):
         fail(f"medium.ndim must be 2 or 3, got {ndim!r}")
+    if "radius_sigma" in out:
+        sigma = out["radius_sigma"]
+        if isinstance(sigma, bool) or not isinstance(sigma, int | float) or not 0 <= sigma <= 1:
+            fail(f"medium.radius_sigma must be a number in [0, 1] (the standard deviation of "
+                 f"ln R), got {sigma!r}")  # fmt: skip
+        if sigma == 0:
+            del out["radius_sigma"]  # one radius: the canonical table has no radius_sigma
+        else:
+            out["radius_sigma"] = float(sigma)
     if alternative in out:
         intensity = positive(out.pop(alternative), f"medium.{alternative}")
         if canonical == "cell_size":
             out["cell_size"] = intensity ** (-1.0 / ndim)
         else:
             radius = positive(out.get("radius"), "medium.radius")
-            out["volume_fraction"] = generators.boolean_volume_fraction(intensity, radius, ndim)
+            out["volume_fraction"] = generators.boolean_volume_fraction(
+                intensity, boolean_radius({**out, "radius": radius}), ndim
+            )
     phi = out.get("volume_fraction")
     if fraction and (isinstance(phi, bool) or not isinstance(phi, int | float) or not 0 < phi < 1):
         fail(f"medium.volume_fraction must be in (0, 1), got {phi!r}")
