@@ -102,7 +102,8 @@ def test_boolean_radius_sigma_draws_the_lognormal_law():
     """radius_sigma makes the radii log-normal: a 512^2 draw's S2 at lags 0..20 matches
     generators.boolean_s2 of that law within 0.027 (4 SD of one draw's S2 at the worst
     lag, 0.0067 over 8 seeded draws; this seed's largest deviation 0.0076, the 8 draws'
-    mean's 0.0029); the one-radius S2 misses by more than 0.03 at some lag. radius_sigma = 0 is one radius (dropped from the canonical table);
+    mean's 0.0029); the one-radius S2 misses by more than 0.03 at some lag.
+    radius_sigma = 0 is one radius (dropped from the canonical table);
     out-of-range values are refused by name."""
     import scipy.stats
 
