@@ -326,10 +326,13 @@ def calibrate(
     phase : int, default 1
         The label of the phase whose S2 is fitted: the excursion set of a
         level cut, the union of grains of the Boolean model.
-    models : sequence of str, default all
+    models : sequence of str, default ``DEFAULT_MODELS``
         Models to try: ``"gaussian"``, ``"exponential"``, ``"matern"``,
         ``"power_law"`` (level cuts of a Gaussian field of that covariance)
-        and ``"boolean"`` (Boolean spheres of one radius).
+        and ``"boolean"`` (Boolean spheres of one radius), the defaults;
+        on request ``"boolean_lognormal"`` (Boolean spheres of log-normal
+        radius: median ``radius`` and ``radius_sigma``, the standard
+        deviation of ln R, both fitted).
     spacing : float or sequence of float, optional
         Voxel edge, one or one per axis, in the image's length unit; default
         the microstructure's, else 1.
