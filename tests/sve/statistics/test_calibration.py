@@ -21,7 +21,7 @@ import pytest
 
 import generators
 from sve import Microstructure, calibrate, load_spec
-from sve.statistics.calibration import MIN_BOOTSTRAP, MODELS
+from sve.statistics.calibration import DEFAULT_MODELS, MIN_BOOTSTRAP
 
 SHAPE = {"matern": {"nu": 1.5}, "power_law": {"beta": 3.0}}
 
@@ -49,7 +49,7 @@ def test_gaussian_level_cut_recovered_and_chosen():
     assert result.model == "gaussian" and result.isotropic
     assert_recovered(result, {"correlation_length": 8.0}, {"correlation_length": 0.05})
     assert abs(result.parameters["volume_fraction"] - 0.4) <= 0.005
-    assert {f.model for f in result.fits} == set(MODELS)
+    assert {f.model for f in result.fits} == set(DEFAULT_MODELS)
     assert result.misfit == min(f.misfit for f in result.fits if f.model == "gaussian")
     # the Gaussian family's misfit is a fraction of the wrong smoothness's
     misfits = {f.model: f.misfit for f in result.fits}
