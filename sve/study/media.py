@@ -202,6 +202,29 @@ def boolean_radius(medium: dict[str, Any]):
     return stats.lognorm(float(sigma), scale=float(medium["radius"]))
 
 
+def radius_law_message(medium: dict[str, Any], sizes, spacing: float) -> str:
+    """Why the smallest size cannot hold a log-normal Boolean medium's grains, or "".
+
+    The generator truncates the law at its ``1 - TAIL_PROBABILITY`` quantile,
+    which must be at most half the SVE's edge (a grain must not meet its own
+    periodic image).
+    """
+    if medium.get("generator") != "boolean_spheres" or not medium.get("radius_sigma"):
+        return ""
+    from generators.boolean import TAIL_PROBABILITY
+
+    largest = float(boolean_radius(medium).isf(TAIL_PROBABILITY))
+    smallest = min(sizes)
+    if largest <= smallest * spacing / 2:
+        return ""
+    return (
+        f"sampling.sizes: the smallest SVE ({smallest} voxels) must be at least "
+        f"{math.ceil(2 * largest / spacing)} voxels for medium.radius_sigma "
+        f"{medium['radius_sigma']:g}: the log-normal radius is drawn up to its 1 - "
+        f"{TAIL_PROBABILITY:g} quantile, {largest:.4g}, at most half the SVE's edge"
+    )
+
+
 _DRAW: dict[str, Callable] = {
     "gaussian_level_cut": _level_cut,
     "boolean_spheres": lambda m, shape, spacing, rng: (

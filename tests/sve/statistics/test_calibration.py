@@ -383,6 +383,7 @@ def test_lognormal_boolean_radius_law_is_recovered_and_runs_in_a_study():
     in its band, and the written [medium] (with radius_sigma) loads and solves one SVE."""
     import scipy.stats
 
+    from sve.study.spec import SpecError
     from sve.study.tasks import solve_batch
 
     law = scipy.stats.lognorm(0.3, scale=5.0)
@@ -394,6 +395,10 @@ def test_lognormal_boolean_radius_law_is_recovered_and_runs_in_a_study():
     assert all(check.passed for check in result.checks)
     medium = tomllib.loads(result.to_medium_toml())["medium"]
     assert medium["radius_sigma"] == p["radius_sigma"]
-    spec = load_spec({**_spec_dict(None), "medium": medium})
+    with pytest.raises(SpecError, match="the smallest SVE .16 voxels. must be at least"):
+        load_spec({**_spec_dict(None), "medium": medium})  # grains up to the 1 - 1e-9 quantile
+    data = _spec_dict(None)
+    data["sampling"]["sizes"] = [48]
+    spec = load_spec({**data, "medium": medium})
     assert spec.medium["radius_sigma"] == p["radius_sigma"]
-    assert np.all(solve_batch(spec, 16, range(1))["status"] == 1)
+    assert np.all(solve_batch(spec, 48, range(1))["status"] == 1)

@@ -104,7 +104,8 @@ def test_boolean_radius_sigma_draws_the_lognormal_law():
     lag, 0.0067 over 8 seeded draws; this seed's largest deviation 0.0076, the 8 draws'
     mean's 0.0029); the one-radius S2 misses by more than 0.03 at some lag.
     radius_sigma = 0 is one radius (dropped from the canonical table);
-    out-of-range values are refused by name."""
+    out-of-range values are refused by name, and so are SVEs too small for the law's
+    largest grain (radius up to its 1 - 1e-9 quantile, 44.1 here)."""
     import scipy.stats
 
     import generators
@@ -113,7 +114,7 @@ def test_boolean_radius_sigma_draws_the_lognormal_law():
 
     medium = {"generator": "boolean_spheres", "radius": 4.0, "radius_sigma": 0.4,
               "volume_fraction": 0.4}  # fmt: skip
-    spec = load_spec(_spec(medium))
+    spec = load_spec(_big(medium))
     assert spec.medium["radius_sigma"] == 0.4
     phases = draw_medium(spec.medium, 512, 1.0, np.random.default_rng(5)).astype(float)
     lags = np.arange(21)
@@ -132,9 +133,18 @@ def test_boolean_radius_sigma_draws_the_lognormal_law():
     one = generators.boolean_s2(lags.astype(float), generators.boolean_intensity(0.4, 4.0, 2),
                                 4.0, 2)  # fmt: skip
     assert np.max(np.abs(one - exact)) > 0.03
-    plain = load_spec(_spec({**medium, "radius_sigma": 0}))
+    plain = load_spec(_big({**medium, "radius_sigma": 0}))
     assert "radius_sigma" not in plain.medium
-    assert plain == load_spec(_spec({k: v for k, v in medium.items() if k != "radius_sigma"}))
+    assert plain == load_spec(_big({k: v for k, v in medium.items() if k != "radius_sigma"}))
+    with pytest.raises(SpecError, match=r"the smallest SVE \(8 voxels\) must be at least 89"):
+        load_spec(_spec(medium))
     for bad in (-0.1, 1.5, "x", True):
         with pytest.raises(SpecError, match="medium.radius_sigma must be a number in"):
-            load_spec(_spec({**medium, "radius_sigma": bad}))
+            load_spec(_big({**medium, "radius_sigma": bad}))
+
+
+def _big(medium):
+    """A spec whose SVEs hold the log-normal law's largest grain (edges >= 2 x 44.1)."""
+    data = _spec(medium)
+    data["sampling"]["sizes"] = [96, 128]
+    return data
