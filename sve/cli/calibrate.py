@@ -9,10 +9,12 @@ from sve.cli._common import _image_options, _json_option, _print_json, _read_ima
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from sve.statistics.calibration import MODELS, calibrate
+    from sve.statistics.calibration import DEFAULT_MODELS, calibrate
 
     image = _read_image(args)
-    models = MODELS if args.models is None else tuple(m.strip() for m in args.models.split(","))
+    models = (
+        DEFAULT_MODELS if args.models is None else tuple(m.strip() for m in args.models.split(","))
+    )
     result = calibrate(
         image,
         phase=args.phase,
@@ -51,7 +53,8 @@ def register(sub) -> None:
     parser.add_argument("--phase", type=int, default=1, help="phase label fitted (default 1)")
     parser.add_argument(
         "--models",
-        help="comma-separated: gaussian, exponential, matern, power_law, boolean (default all)",
+        help="comma-separated: gaussian, exponential, matern, power_law, boolean (default: "
+        "these), boolean_lognormal (on request: log-normal radii)",
     )
     parser.add_argument(
         "--bootstrap", type=int, default=20, help="bootstrap images, >= 20 (default 20)"

@@ -739,6 +739,7 @@ def _image_answers(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     largest = int(numbers["size"].values[-1]) if numbers.sizes.get("size") else 0
     lengths = [n * h for n, h in zip(spec.medium["image_shape"], spec.voxel_size, strict=True)]
     edge = float(np.prod(lengths)) ** (1 / spec.ndim)
+    solved = numbers.attrs.get("image_value", "").startswith("solved")
     items = []
     for bc in numbers["bc"].values:
         s = numbers.sel(bc=bc)
@@ -749,11 +750,17 @@ def _image_answers(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
                           "variance fitted on >= 3 sizes"])  # fmt: skip
             continue
         verdict = "is" if bool(s["image_representative"]) else "is not"
+        source = (
+            "the whole image, solved"
+            if solved
+            else "EXTRAPOLATED (the whole image exceeds the memory budget or was not solved): "
+            f"the mean of the windows of the largest size, L = {largest * spec.spacing:g} {unit}"
+        )
         items += [
             [f"{bc}: the value at the image's size is {fmt(s['image_value'], '.4g')} ± "
              f"{fmt(float(s['image_value_high']) - float(s['image_value']), '.2g')} "
-             f"({int(round(100 * CONFIDENCE_LEVEL))} %: the mean of the windows of the largest "
-             f"size, L = {largest * spec.spacing:g} {unit}, ± 1.96 D(V_image) from the fitted "
+             f"({int(round(100 * CONFIDENCE_LEVEL))} %: {source}, "
+             "± 1.96 D(V_image) from the fitted "
              "variance law at the "
              f"volume of the whole image, {shape} voxels, an equivalent edge of "
              f"{edge:.4g} {unit}; the boundary-condition gap and the discretization are "
@@ -763,7 +770,8 @@ def _image_answers(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
              f"{100 * float(s['image_relative_error']):.2g} %)."],
             [f"{bc}: the edge that would be is {fmt(s['image_rve_length'], '.3g')} {unit}."],
         ]  # fmt: skip
-    return [Block("p", "The answers for this image (from the windows study):"),
+    return [Block("p", "The answers for this image (from the windows study; the value at "
+                  f"the image's size: {numbers.attrs.get('image_value', '')}):"),
             Block("list", rows=items)]  # fmt: skip
 
 

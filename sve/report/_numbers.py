@@ -171,7 +171,9 @@ def _dykhne(spec: StudySpec) -> tuple[float, str]:
     )
 
 
-def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Dataset:
+def _fits(
+    stats: xr.Dataset, spec: StudySpec, notes: dict[str, str], whole: xr.DataArray | None = None
+) -> xr.Dataset:
     """Variance-scaling and Kanit fits on the sizes with >= 2 ok realizations, NaN if too few."""
     usable = stats.isel(size=np.flatnonzero((stats["n"] >= 2).any("bc").values))
     out = xr.Dataset()
@@ -235,7 +237,7 @@ def _fits(stats: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
     unit = stats["length"].attrs.get("units", "1")
     out["integral_range"].attrs.update(units=f"({unit})^{spec.ndim}")
     if spec.image:
-        out.update(_image_answer(kanit, usable, spec, nan_bc))
+        out.update(_image_answer(kanit, usable, spec, nan_bc, whole))
     rows = []
     for eps in RELATIVE_ERRORS:
         cols = []
@@ -560,11 +562,34 @@ IMAGE_ANSWERS = (
 )
 
 
-def _image_answer(kanit, usable: xr.Dataset, spec: StudySpec, nan_bc) -> xr.Dataset:
+def whole_image_value(ds: xr.Dataset, spec: StudySpec) -> xr.DataArray | None:
+    """The whole image's value per bc (the summarized scalar of its tensor), if it was solved.
+
+    From the dataset's ``whole_image`` attribute (:mod:`sve.study.whole`);
+    None when it holds no solved image (extrapolated, or not tried yet). A
+    bc whose solve did not converge is NaN.
+    """
+    outcome = json.loads(ds.attrs.get("whole_image", "null") or "null")
+    if not outcome or outcome.get("mode") != "solved":
+        return None
+    tensor = np.array(outcome["tensor"], dtype=float)
+    dims = ("bc", "i", "j")
+    array = xr.DataArray(tensor, dims=dims, coords={"bc": list(outcome["bc"])}, name=spec.variable)
+    value = isotropic_part(array, spec.modulus if spec.property != "conductivity" else "bulk")
+    converged = xr.DataArray(np.array(outcome["converged"], bool), dims=("bc",),
+                             coords={"bc": list(outcome["bc"])})  # fmt: skip
+    return value.where(converged).drop_vars([c for c in value.coords if c != "bc"])
+
+
+def _image_answer(
+    kanit, usable: xr.Dataset, spec: StudySpec, nan_bc, whole: xr.DataArray | None = None
+) -> xr.Dataset:
     """An image study's three answers per bc, from the data and the fitted variance law.
 
-    ``image_value``: the mean of the windows of the largest size (the whole
-    image is not solved), with ``image_value_low``/``_high`` = value ∓ z
+    ``image_value``: the whole image's value where it was solved (``whole``,
+    :func:`whole_image_value`), else the mean of the windows of the largest
+    size (an extrapolation: the dataset's ``whole_image`` attribute says
+    which), with ``image_value_low``/``_high`` = value ∓ z
     D(V_image), D² the fitted law ``ln D² = c + γ (ln L − x̄)`` at the image's
     equivalent edge ``L_image = V_image^(1/d)`` (the medium's spread at the
     image's volume, not the windows' uncertainty); ``image_relative_error`` =
@@ -576,12 +601,16 @@ def _image_answer(kanit, usable: xr.Dataset, spec: StudySpec, nan_bc) -> xr.Data
     """
     out = xr.Dataset({name: nan_bc for name in IMAGE_ANSWERS})
     out["image_representative"] = xr.zeros_like(nan_bc, dtype=bool)
+    if whole is not None:
+        out["image_value"] = whole.reindex(bc=nan_bc["bc"])
     if kanit is None or not usable.sizes["size"]:
         return out
     z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
     shape, h = spec.medium["image_shape"], spec.voxel_size
     edge = float(np.prod([n * hi for n, hi in zip(shape, h, strict=True)])) ** (1 / spec.ndim)
     value = usable["mean"].isel(size=-1, drop=True)
+    if whole is not None:
+        value = whole.reindex(bc=value["bc"])
     slope = kanit["exponent"].where(kanit["exponent"] < 0)
     c, center = kanit["log_variance_center"], kanit["log_length_center"]
     spread = z * np.sqrt(np.exp(c + slope * (np.log(edge) - center)))
@@ -597,6 +626,21 @@ def _image_answer(kanit, usable: xr.Dataset, spec: StudySpec, nan_bc) -> xr.Data
     for name in IMAGE_ANSWERS:
         out[name] = out[name].drop_vars(["size", "length"], errors="ignore")
     return out
+
+
+def _whole_note(ds: xr.Dataset) -> str:
+    """Where an image study's value at the image's size comes from, in words."""
+    outcome = json.loads(ds.attrs.get("whole_image", "null") or "null")
+    if not outcome:
+        return ("extrapolated: the mean of the windows of the largest size (the whole image "
+                "was not tried: a study run before whole images were solved)")  # fmt: skip
+    budget = json.loads(ds.attrs.get("whole_image_budget", "{}") or "{}").get("budget_bytes")
+    within = f" of {budget / 2**20:.1f} MiB" if budget else ""
+    if outcome["mode"] == "solved":
+        return (f"solved: the whole image, {outcome['estimate_bytes'] / 2**20:.1f} MiB by the "
+                f"memory model, within the worker's budget{within}")  # fmt: skip
+    return ("extrapolated: the mean of the windows of the largest size, since the whole "
+            f"image was not solved ({outcome['reason']}{within})")  # fmt: skip
 
 
 def key_numbers(ds: xr.Dataset) -> xr.Dataset:
@@ -709,7 +753,10 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     variable = spec.variable
     stats = ensemble_statistics(ds, variable, confidence=CONFIDENCE)
     out = stats[["mean", "ci_low", "ci_high", "variance", "n"]].copy()
-    out.update(_fits(stats, spec, notes))
+    whole = whole_image_value(full, spec) if spec.image else None
+    out.update(_fits(stats, spec, notes, whole))
+    if spec.image:
+        notes["image_value"] = _whole_note(full)
     budget = error_budget(ds, variable, tol=spec.tol, confidence=CONFIDENCE)
     for name in ("statistical", "bc_bias", "solver"):
         out[name] = budget[name]

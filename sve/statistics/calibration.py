@@ -39,8 +39,19 @@ __all__ = ["Calibration", "ModelFit", "StatisticCheck", "calibrate"]
 
 #: Covariance families of the level cut, by the names of ``generators.covariance_model``.
 LEVEL_CUT_MODELS = ("gaussian", "exponential", "matern", "power_law")
-#: Every model :func:`calibrate` fits.
-MODELS = (*LEVEL_CUT_MODELS, "boolean")
+#: The models :func:`calibrate` tries by default.
+DEFAULT_MODELS = (*LEVEL_CUT_MODELS, "boolean")
+#: Every model :func:`calibrate` fits: the defaults and, on request, Boolean spheres whose
+#: radius is log-normal (``"boolean_lognormal"``: median ``radius``, ``radius_sigma`` the
+#: standard deviation of ln R).
+MODELS = (*DEFAULT_MODELS, "boolean_lognormal")
+#: The Boolean models (isotropic, cubic voxels).
+BOOLEAN_MODELS = ("boolean", "boolean_lognormal")
+
+LOGNORMAL_SIGMA = (0.01, 1.0)
+"""Bounds of the fitted ``radius_sigma`` of ``"boolean_lognormal"`` (sd of ln R): below
+0.01 the law is one radius to S2's precision; above 1 the truncated tail (at the
+generator's 1 - 1e-6 quantile, a radius 100 times the median) would not fit an image."""
 
 MIN_LAGS = 4
 """Fewest lags per axis the fit of S2 may use: with fewer, a correlation length and a
@@ -164,31 +175,28 @@ class Calibration:
     def medium(self) -> dict:
         """The ``[medium]`` table of a study spec for the fitted model (a dict).
 
-        Raises
-        ------
-        ValueError
-            For an anisotropic fit: a study's ``medium.correlation_length`` is
-            one number.
+        An anisotropic level cut writes one ``correlation_length`` per axis
+        (C order, principal axes along the grid axes), which a study's
+        ``gaussian_level_cut`` medium accepts.
         """
         p = self.parameters
-        if self.model == "boolean":
-            return {
+        if self.model in BOOLEAN_MODELS:
+            table = {
                 "generator": "boolean_spheres",
                 "ndim": self.ndim,
                 "radius": p["radius"],
                 "volume_fraction": p["volume_fraction"],
             }
-        if not self.isotropic:
-            raise ValueError(
-                "the fitted level cut is anisotropic (correlation_length "
-                f"{p['correlation_length']}) and a study's medium.correlation_length is one "
-                "number; calibrate with isotropic=True for a study medium"
-            )
+            if self.model == "boolean_lognormal":
+                table["radius_sigma"] = p["radius_sigma"]
+            return table
         table = {
             "generator": "gaussian_level_cut",
             "ndim": self.ndim,
             "covariance": self.model,
-            "correlation_length": p["correlation_length"],
+            "correlation_length": (
+                list(p["correlation_length"]) if not self.isotropic else p["correlation_length"]
+            ),
             "volume_fraction": p["volume_fraction"],
             "fraction": "expected",
         }
@@ -223,7 +231,7 @@ class Calibration:
         ]
         for key, value in table.items():
             lines.append(f"{key} = {_toml_value(value)}")
-        if self.model == "boolean":
+        if self.model in BOOLEAN_MODELS:
             lines.insert(-len(table), f"# intensity {self.parameters['intensity']:.6g} per "
                          f"{self.unit}^{self.ndim}")  # fmt: skip
         return "\n".join(lines) + "\n"
@@ -296,7 +304,7 @@ def calibrate(
     image: ArrayLike | Microstructure,
     *,
     phase: int = 1,
-    models: Sequence[str] = MODELS,
+    models: Sequence[str] = DEFAULT_MODELS,
     spacing: float | Sequence[float] | None = None,
     max_lag: float | None = None,
     isotropic: bool | None = None,
@@ -318,10 +326,13 @@ def calibrate(
     phase : int, default 1
         The label of the phase whose S2 is fitted: the excursion set of a
         level cut, the union of grains of the Boolean model.
-    models : sequence of str, default all
+    models : sequence of str, default ``DEFAULT_MODELS``
         Models to try: ``"gaussian"``, ``"exponential"``, ``"matern"``,
         ``"power_law"`` (level cuts of a Gaussian field of that covariance)
-        and ``"boolean"`` (Boolean spheres of one radius).
+        and ``"boolean"`` (Boolean spheres of one radius), the defaults;
+        on request ``"boolean_lognormal"`` (Boolean spheres of log-normal
+        radius: median ``radius`` and ``radius_sigma``, the standard
+        deviation of ln R, both fitted).
     spacing : float or sequence of float, optional
         Voxel edge, one or one per axis, in the image's length unit; default
         the microstructure's, else 1.
@@ -474,14 +485,15 @@ def calibrate(
     confidence = check_real(confidence, "confidence", 0.0, 1.0)
     notes: list[str] = []
     cubic = all(s == steps[0] for s in steps)
-    if "boolean" in models and not cubic:
-        if len(models) == 1:
+    if any(m in BOOLEAN_MODELS for m in models) and not cubic:
+        if all(m in BOOLEAN_MODELS for m in models):
             raise ValueError(
                 f"models: the Boolean model needs cubic voxels (its generator takes one "
                 f"spacing), got spacing {steps}"
             )
-        models = tuple(m for m in models if m != "boolean")
-        notes.append(f"boolean skipped: the voxels are not cubic (spacing {steps})")
+        skipped = [m for m in models if m in BOOLEAN_MODELS]
+        models = tuple(m for m in models if m not in BOOLEAN_MODELS)
+        notes.append(f"{', '.join(skipped)} skipped: the voxels are not cubic (spacing {steps})")
 
     phi = float(mask.mean())
     shortest = min(n * s for n, s in zip(mask.shape, steps, strict=True))
@@ -727,6 +739,8 @@ def _fit(model: str, data: _Data, per_axis: bool, fixed: dict) -> ModelFit:
     """Least squares on S2 of one model (the Boolean model is isotropic)."""
     if model == "boolean":
         return _fit_boolean(data)
+    if model == "boolean_lognormal":
+        return _fit_boolean_lognormal(data)
     return _fit_level_cut(model, data, per_axis, fixed)
 
 
@@ -806,6 +820,46 @@ def _fit_boolean(data: _Data) -> ModelFit:
     return ModelFit("boolean", MappingProxyType(parameters), misfit, 1)
 
 
+def lognormal_radius(radius: float, sigma: float):
+    """The frozen log-normal law of median ``radius`` and ln-standard deviation ``sigma``."""
+    return stats.lognorm(sigma, scale=radius)
+
+
+def _fit_boolean_lognormal(data: _Data) -> ModelFit:
+    """Boolean spheres of log-normal radius: median and sigma fitted to S2 (2 parameters)."""
+    ndim = len(data.steps)
+    phi = data.phi
+    sqrt_weight = np.sqrt(data.weight) / (phi * (1.0 - phi))
+    distance = data.distance
+
+    def residuals(theta):
+        law = lognormal_radius(float(np.exp(theta[0])), float(np.exp(theta[1])))
+        intensity = generators.boolean_intensity(phi, law, ndim)
+        model_s2 = generators.boolean_s2(distance, intensity, law, ndim)
+        return (model_s2 - data.s2) * sqrt_weight
+
+    one = _fit_boolean(data).parameters["radius"]
+    low = [math.log(min(data.steps) / 4.0), math.log(LOGNORMAL_SIGMA[0])]
+    high = [math.log(float(distance.max())), math.log(LOGNORMAL_SIGMA[1])]
+    best = None
+    for sigma in (0.1, 0.3):
+        start = np.clip([math.log(one) - sigma**2, math.log(sigma)], low, high)
+        result = optimize.least_squares(
+            residuals, start, bounds=(low, high), xtol=1e-10, ftol=1e-12, gtol=1e-12
+        )
+        if best is None or result.cost < best.cost:
+            best = result
+    radius, sigma = (float(v) for v in np.exp(best.x))
+    parameters = {
+        "volume_fraction": phi,
+        "radius": radius,
+        "radius_sigma": sigma,
+        "intensity": generators.boolean_intensity(phi, lognormal_radius(radius, sigma), ndim),
+    }
+    misfit = float(np.sqrt(np.sum(best.fun**2)))
+    return ModelFit("boolean_lognormal", MappingProxyType(parameters), misfit, 2)
+
+
 def _one_over_e(data: _Data) -> float:
     """Lag (physical) at which the indicator correlation first drops below 1/e."""
     correlation = (data.s2 - data.phi**2) / (data.phi * (1.0 - data.phi))
@@ -819,9 +873,12 @@ def _one_over_e(data: _Data) -> float:
 def _draw(fit: ModelFit, shape, steps, rng) -> tuple[np.ndarray, float]:
     """A synthetic image of the fitted model (mask of the phase) and its embedding excess."""
     p = fit.parameters
-    if fit.model == "boolean":
+    if fit.model in BOOLEAN_MODELS:
+        radius = p["radius"]
+        if fit.model == "boolean_lognormal":
+            radius = lognormal_radius(p["radius"], p["radius_sigma"])
         packing = generators.boolean_spheres(
-            shape, p["radius"], intensity=p["intensity"], spacing=steps[0], rng=rng
+            shape, radius, intensity=p["intensity"], spacing=steps[0], rng=rng
         )
         return packing.labels.astype(bool), 0.0
     lengths = p["correlation_length"]
@@ -960,7 +1017,7 @@ def _candidates(fits: list[ModelFit]) -> list[ModelFit]:
 def _bootstrap(fit: ModelFit, observed, measure: _Measure, seed, n_bootstrap) -> _Outcome:
     """Draw, measure and refit one synthetic image per child seed of ``seed``."""
     per_axis = isinstance(fit.parameters.get("correlation_length"), tuple)
-    test = measure.test_isotropy and fit.model != "boolean" and not per_axis
+    test = measure.test_isotropy and fit.model not in BOOLEAN_MODELS and not per_axis
     rows: dict[str, list] = {key: [] for key in fit.parameters}
     statistics, spreads = [], []
     excess = 0.0
@@ -1010,6 +1067,8 @@ def _format(value) -> str:
 
 
 def _toml_value(value) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, bool):

@@ -8,10 +8,17 @@ polycrystal, two-phase (labels 0 and 1); ``volume_fraction`` is the
 
 Generators and their parameters besides ``ndim`` and ``volume_fraction``:
 
-- ``gaussian_level_cut``: ``covariance``, ``correlation_length``; optional
+- ``gaussian_level_cut``: ``covariance``, ``correlation_length`` (one
+  length, or one per axis in C order: ``[l0, l1]`` in 2-D, ``[l0, l1, l2]``
+  in 3-D, the principal axes along the grid axes, as
+  :func:`sve.calibrate` writes an anisotropic fit); optional
   ``nu`` (Matérn), ``beta`` (power law), ``fraction`` ("expected" or
   "exact"), ``offset_variance`` (> 0: the non-ergodic control medium).
-- ``boolean_spheres``: ``radius`` (overlapping disks/spheres are phase 1).
+- ``boolean_spheres``: ``radius`` (overlapping disks/spheres are phase 1);
+  optional ``radius_sigma`` in (0, 1]: the radii are then log-normal, of
+  median ``radius`` and standard deviation ``radius_sigma`` of their
+  logarithm (:func:`boolean_radius`; what :func:`sve.calibrate` fits as
+  ``"boolean_lognormal"``); absent (or 0): one radius.
 - ``rsa_spheres``: ``radius`` (hard disks/spheres to the target fraction).
 - ``voronoi_mosaic``: ``cell_size`` (mean cell volume ``cell_size**ndim``;
   each cell is phase 1 with probability ``volume_fraction``).
@@ -105,6 +112,10 @@ ALTERNATIVES = {
     "boolean_spheres": ("volume_fraction", "intensity"),
 }
 
+#: Optional parameters a validated table holds only when given (so the tables of
+#: stores written before them keep their identity): ``generator -> names``.
+EXTRA_OPTIONAL = {"boolean_spheres": ("radius_sigma",)}
+
 #: The one medium of grains of a single crystal (labels are grain ids, no phases).
 POLYCRYSTAL = "voronoi_polycrystal"
 
@@ -113,16 +124,23 @@ CELL_MEDIA = ("random_checkerboard", "random_laminate")
 
 
 def characteristic_length(medium: dict[str, Any]) -> float:
-    """The length scale of a validated ``[medium]`` table (physical units)."""
-    return float(medium[MEDIA[medium["generator"]].length])
+    """The length scale of a validated ``[medium]`` table (physical units).
+
+    Per-axis correlation lengths: the longest (what an SVE must outgrow).
+    """
+    length = medium[MEDIA[medium["generator"]].length]
+    return float(max(length) if isinstance(length, list | tuple) else length)
 
 
 def covariance(medium: dict[str, Any]) -> generators.CovarianceModel:
-    """The covariance model of a ``gaussian_level_cut`` medium."""
+    """The covariance model of a ``gaussian_level_cut`` medium (per-axis lengths: anisotropic,
+    principal axes along the grid axes).
+    """
     extra = {name: medium[name] for name in ("nu", "beta") if medium.get(name) is not None}
-    return generators.covariance_model(
-        medium["covariance"], correlation_length=medium["correlation_length"], **extra
-    )
+    length = medium["correlation_length"]
+    if isinstance(length, list | tuple):
+        length = tuple(length)
+    return generators.covariance_model(medium["covariance"], correlation_length=length, **extra)
 
 
 def _level_cut(medium, shape, spacing, rng):
@@ -171,13 +189,53 @@ def _laminate(medium, shape, spacing, rng):
     return np.broadcast_to(layers.reshape((-1,) + (1,) * (len(shape) - 1)), shape).copy()
 
 
+def boolean_radius(medium: dict[str, Any]):
+    """The radius of a ``boolean_spheres`` medium: a number, or with ``radius_sigma`` the
+    frozen log-normal law ``scipy.stats.lognorm(radius_sigma, scale=radius)`` (median
+    ``radius``; the generator truncates it at its 1 - 1e-6 quantile).
+    """
+    sigma = medium.get("radius_sigma")
+    if not sigma:
+        return float(medium["radius"])
+    from scipy import stats
+
+    return stats.lognorm(float(sigma), scale=float(medium["radius"]))
+
+
+def radius_law_message(medium: dict[str, Any], sizes, spacing: float) -> str:
+    """Why the smallest size cannot hold a log-normal Boolean medium's grains, or "".
+
+    The generator truncates the law at its ``1 - TAIL_PROBABILITY`` quantile,
+    which must be at most half the SVE's edge (a grain must not meet its own
+    periodic image).
+    """
+    if medium.get("generator") != "boolean_spheres" or not medium.get("radius_sigma"):
+        return ""
+    from generators.boolean import TAIL_PROBABILITY
+
+    largest = float(boolean_radius(medium).isf(TAIL_PROBABILITY))
+    smallest = min(sizes)
+    if largest <= smallest * spacing / 2:
+        return ""
+    return (
+        f"sampling.sizes: the smallest SVE ({smallest} voxels) must be at least "
+        f"{math.ceil(2 * largest / spacing)} voxels for medium.radius_sigma "
+        f"{medium['radius_sigma']:g}: the log-normal radius is drawn up to its 1 - "
+        f"{TAIL_PROBABILITY:g} quantile, {largest:.4g}, at most half the SVE's edge"
+    )
+
+
 _DRAW: dict[str, Callable] = {
     "gaussian_level_cut": _level_cut,
     "boolean_spheres": lambda m, shape, spacing, rng: (
         generators.boolean_spheres(
-            shape, m["radius"], volume_fraction=m["volume_fraction"], spacing=spacing, rng=rng
+            shape,
+            boolean_radius(m),
+            volume_fraction=m["volume_fraction"],
+            spacing=spacing,
+            rng=rng,
         ).labels
-    ),
+    ),  # fmt: skip
     "rsa_spheres": lambda m, shape, spacing, rng: (
         generators.rsa_spheres(
             shape, m["radius"], m["volume_fraction"], spacing=spacing, rng=rng
@@ -242,7 +300,8 @@ def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
     kind = MEDIA[generator]
     fraction = () if generator == POLYCRYSTAL else ("volume_fraction",)
     canonical, alternative = ALTERNATIVES.get(generator, (None, None))
-    known = {"generator", "ndim", *fraction, *kind.required, *kind.optional}
+    known = {"generator", "ndim", *fraction, *kind.required, *kind.optional,
+             *EXTRA_OPTIONAL.get(generator, ())}  # fmt: skip
     if alternative:
         known.add(alternative)
     for key in table:
@@ -265,19 +324,41 @@ def validate_medium(table: dict[str, Any], positive, fail) -> dict[str, Any]:
     ndim = out["ndim"]
     if isinstance(ndim, bool) or ndim not in (2, 3):
         fail(f"medium.ndim must be 2 or 3, got {ndim!r}")
+    if "radius_sigma" in out:
+        sigma = out["radius_sigma"]
+        if isinstance(sigma, bool) or not isinstance(sigma, int | float) or not 0 <= sigma <= 1:
+            fail(f"medium.radius_sigma must be a number in [0, 1] (the standard deviation of "
+                 f"ln R), got {sigma!r}")  # fmt: skip
+        if sigma == 0:
+            del out["radius_sigma"]  # one radius: the canonical table has no radius_sigma
+        else:
+            out["radius_sigma"] = float(sigma)
     if alternative in out:
         intensity = positive(out.pop(alternative), f"medium.{alternative}")
         if canonical == "cell_size":
             out["cell_size"] = intensity ** (-1.0 / ndim)
         else:
             radius = positive(out.get("radius"), "medium.radius")
-            out["volume_fraction"] = generators.boolean_volume_fraction(intensity, radius, ndim)
+            out["volume_fraction"] = generators.boolean_volume_fraction(
+                intensity, boolean_radius({**out, "radius": radius}), ndim
+            )
     phi = out.get("volume_fraction")
     if fraction and (isinstance(phi, bool) or not isinstance(phi, int | float) or not 0 < phi < 1):
         fail(f"medium.volume_fraction must be in (0, 1), got {phi!r}")
     if fraction:
         out["volume_fraction"] = float(phi)
-    for key in ("correlation_length", "radius", "cell_size", "nu", "beta"):
+    length = out.get("correlation_length")
+    if generator == "gaussian_level_cut" and isinstance(length, list | tuple):
+        if len(length) != ndim:
+            fail(f"medium.correlation_length must be one number or {ndim} (one per axis, C "
+                 f"order) for a {ndim}-D medium, got {len(length)}: {length!r}")  # fmt: skip
+        out["correlation_length"] = [
+            positive(value, f"medium.correlation_length[{axis}]")
+            for axis, value in enumerate(length)
+        ]
+    for key in ("radius", "cell_size", "nu", "beta", "correlation_length"):
+        if isinstance(out.get(key), list):
+            continue
         if out.get(key) is not None:
             out[key] = positive(out[key], f"medium.{key}")
     if generator == "gaussian_level_cut":

@@ -50,6 +50,7 @@ from sve.study.store import (
 )
 from sve.study.sweep import combine_sweep
 from sve.study.tasks import absent_batch, failed_batch, solve_batch
+from sve.study.whole import WHOLE_IMAGE_ATTR, WHOLE_IMAGE_BUDGET_ATTR, solve_whole_image
 
 __all__ = ["run_study", "batches"]
 
@@ -296,6 +297,7 @@ class _Part:
     group: zarr.Group | None = None
     tasks: int = 0
     failures: int = 0
+    whole: bool = False  # an image study whose whole image is still to be tried
 
 
 def _prepare(spec: StudySpec, store: str | Path | None, overwrite: bool, label: str, say) -> _Part:
@@ -329,7 +331,32 @@ def _prepare(spec: StudySpec, store: str | Path | None, overwrite: bool, label: 
         close_interrupted_run(ds, open_group(store) if store is not None else None)
         say(f"{name}: the run started {json.loads(ds.attrs['runs'])[-1]['started']} was "
             "interrupted; its finished records are kept")  # fmt: skip
-    return _Part(spec=spec, ds=ds, store=store, label=label, todo=todo)
+    whole = bool(spec.image) and WHOLE_IMAGE_ATTR not in ds.attrs
+    if whole:
+        say(f"{name}: the whole image is solved if the memory model admits it per worker")
+    return _Part(spec=spec, ds=ds, store=store, label=label, todo=todo, whole=whole)
+
+
+def _record_whole(part: _Part, future, say) -> None:
+    """Store the whole image's outcome (:mod:`sve.study.whole`) in the dataset and store."""
+    try:
+        outcome = future.result()
+    except Exception as err:  # a failed solve is not an answer: a rerun tries again
+        say(f"  {part.label}the whole image FAILED ({err!r}); a rerun tries it again")
+        return
+    if outcome["mode"] == "solved":
+        say(f"  {part.label}the whole image is solved (memory estimate "
+            f"{outcome['estimate_bytes'] / 2**20:.1f} MiB)")  # fmt: skip
+    else:
+        say(f"  {part.label}the whole image is not solved: {outcome['reason']}; its value is "
+            "extrapolated from the windows and the variance law")  # fmt: skip
+    budget = {key: outcome.pop(key) for key in ("budget_bytes", "wall_time")}
+    part.ds.attrs[WHOLE_IMAGE_ATTR] = json.dumps(outcome)
+    part.ds.attrs[WHOLE_IMAGE_BUDGET_ATTR] = json.dumps(budget)
+    if part.store is not None:
+        group = part.group or open_group(part.store)
+        for key in (WHOLE_IMAGE_ATTR, WHOLE_IMAGE_BUDGET_ATTR):
+            group.attrs[key] = part.ds.attrs[key]
 
 
 def _execute(parts: list[_Part], client: Client | str | None, workers: int | None, say) -> None:
@@ -342,7 +369,7 @@ def _execute(parts: list[_Part], client: Client | str | None, workers: int | Non
         ((p, s, r) for p, part in enumerate(parts) for s, r in part.todo),
         key=lambda task: -parts[task[0]].spec.sizes[task[1]],
     )  # stable: each part keeps its own order
-    if not todo:
+    if not todo and not any(part.whole for part in parts):
         return
     _warm_numba_cache(parts[0].spec)
     started, start = _now(), time.perf_counter()
@@ -374,6 +401,12 @@ def _execute(parts: list[_Part], client: Client | str | None, workers: int | Non
                 solve_batch, spec, spec.sizes[s], r, pure=False, retries=TASK_RETRIES
             )
 
+        # the whole image first (the longest task), beside the windows
+        wholes = {
+            p: dask_client.submit(solve_whole_image, part.spec, pure=False, retries=TASK_RETRIES)
+            for p, part in enumerate(parts)
+            if part.whole
+        }
         futures = {submit(p, s, r): (p, s, r) for p, s, r in todo}
         outstanding = [
             np.bincount([s for s, _ in part.todo], minlength=len(part.spec.sizes))
@@ -424,6 +457,8 @@ def _execute(parts: list[_Part], client: Client | str | None, workers: int | Non
                         write_records(part.group, part.ds, touched)
                     touched.clear()
                 flushed = time.perf_counter()
+        for p, future in wholes.items():
+            _record_whole(parts[p], future, say)
         scheduler = _scheduler(dask_client, client)
     for part in parts:
         if not part.todo:

@@ -39,6 +39,7 @@ from sve.study.media import (
     MEDIA,
     POLYCRYSTAL,
     characteristic_length,
+    radius_law_message,
     validate_medium,
 )
 
@@ -916,6 +917,8 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
                     f"sampling.sizes[{i}] must be a multiple of medium.cell_size {cell} for "
                     f"the {medium['generator']} generator, got {size}"
                 )
+    if message := radius_law_message(medium, sizes, spacing):
+        raise SpecError(message)
     mode, parent_size = _sampling_mode(data, medium, sizes)
     if crystal and mode != "independent":
         raise SpecError(
