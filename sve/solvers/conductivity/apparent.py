@@ -429,6 +429,49 @@ def apparent_conductivity(
     [[1.4167 0.6667]
      [0.6667 2.6667]]
     """
+    steps = _steps(
+        phases,
+        conductivity,
+        bc=bc,
+        spacing=spacing,
+        tol=tol,
+        maxiter=maxiter,
+        on_failure=on_failure,
+        discretization=discretization,
+        preconditioner=preconditioner,
+        stop=stop,
+        memory_limit=memory_limit,
+        fields=fields,
+    )
+    request = next(steps)
+    try:
+        steps.send(solve_cell(**request))
+    except StopIteration as finished:
+        return finished.value
+    raise AssertionError("_steps yields once")  # pragma: no cover
+
+
+def _steps(
+    phases,
+    conductivity,
+    *,
+    bc,
+    spacing,
+    tol,
+    maxiter,
+    on_failure,
+    discretization,
+    preconditioner,
+    stop,
+    memory_limit,
+    fields,
+):
+    """`apparent_conductivity` as a generator: it yields the arguments of ``solve_cell``
+    once, takes the `Solution` sent back, and returns the result (``StopIteration.value``).
+
+    One body for the single solve and for `apparent_conductivity_batch`, which collects
+    the requests of many images and solves those of one kind together.
+    """
     phases, spacing = labels_and_spacing(phases, spacing)
     start = time.perf_counter()
     phases = check_phases(phases)
@@ -498,8 +541,8 @@ def apparent_conductivity(
         if discretization == "q1" and bc != "periodic":
             nodes = tuple(n + 1 for n in nodes)
         collector = Collector(phases, k <= 0.0, mode, spacing, nodes, discretization, bc)
-    solution = solve_cell(
-        k,
+    solution = yield dict(
+        k=k,
         collector=collector,
         bc=bc,
         discretization=discretization,
