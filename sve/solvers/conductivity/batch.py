@@ -65,8 +65,10 @@ def apparent_conductivity_batch(
     conductivity : sequence of float, or ndarray
         One value (or tensor) per phase label, for every image (or one array of the shape
         of every image, if they share it).
-    bc, spacing, tol, maxiter, on_failure, discretization, preconditioner, stop, memory_limit, fields
-        As in `apparent_conductivity`, for every image. ``preconditioner="auto"`` decides
+    bc, spacing, tol, maxiter, on_failure
+        As in `apparent_conductivity`, for every image.
+    discretization, preconditioner, stop, memory_limit, fields
+        As in `apparent_conductivity`, for every image; ``preconditioner="auto"`` decides
         per image, as there.
 
     Returns
@@ -162,7 +164,8 @@ def solve_cells(requests: list[dict]) -> list[Solution]:
         size = max(1, BATCH_SYSTEMS // requests[members[0]]["k"].ndim)
         for first in range(0, len(members), size):
             part = members[first : first + size]
-            for index, solution in zip(part, _periodic_batch([requests[i] for i in part])):
+            solved = _periodic_batch([requests[i] for i in part])
+            for index, solution in zip(part, solved, strict=True):
                 solutions[index] = solution
     return solutions
 
