@@ -3,6 +3,7 @@
 Public API::
 
     sve.apparent_conductivity(phases, conductivity, *, bc="periodic", ...)
+    sve.apparent_conductivity_batch([phases, ...], conductivity, *, bc="periodic", ...)
     sve.apparent_stiffness(phases, stiffness, *, bc="periodic", ...)
     sve.run_study(spec, *, client=None, store=None)
     sve.open_study(store)
@@ -25,6 +26,7 @@ from sve.solvers import (
     MemoryBudgetError,
     StiffnessResult,
     apparent_conductivity,
+    apparent_conductivity_batch,
     apparent_stiffness,
 )
 from sve.statistics.calibration import Calibration, calibrate
@@ -41,6 +43,7 @@ __all__ = [
     "StiffnessResult",
     "StudySpec",
     "apparent_conductivity",
+    "apparent_conductivity_batch",
     "apparent_stiffness",
     "calibrate",
     "load_spec",

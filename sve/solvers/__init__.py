@@ -13,6 +13,7 @@ from sve.solvers.bounds import (
 )
 from sve.solvers.conductivity.apparent import IMPLEMENTED_BCS as CONDUCTIVITY_BCS
 from sve.solvers.conductivity.apparent import apparent_conductivity
+from sve.solvers.conductivity.batch import apparent_conductivity_batch
 from sve.solvers.elasticity.apparent import IMPLEMENTED_BCS as ELASTICITY_BCS
 from sve.solvers.elasticity.apparent import apparent_stiffness
 from sve.solvers.moduli import (
@@ -46,6 +47,7 @@ __all__ = [
     "StiffnessMoments",
     "StiffnessResult",
     "apparent_conductivity",
+    "apparent_conductivity_batch",
     "apparent_stiffness",
     "canonical_bc",
     "cubic",

@@ -1,6 +1,7 @@
 """Conductivity cell problems: apparent conductivity (thermal, electrical, diffusive).
 
-The public surface is `apparent_conductivity` and `IMPLEMENTED_BCS`; the modules
+The public surface is `apparent_conductivity`, `apparent_conductivity_batch` (many
+images, the small periodic ones solved together) and `IMPLEMENTED_BCS`; the modules
 beside it hold its cell problem (``cell_problem``), its two discretizations
 (``q1*``: Q1 voxel finite elements; ``fv*``: cell-centred finite volumes) and
 their multigrid preconditioners (``*_multigrid``), each with its Numba kernels
@@ -8,5 +9,6 @@ their multigrid preconditioners (``*_multigrid``), each with its Numba kernels
 """
 
 from sve.solvers.conductivity.apparent import IMPLEMENTED_BCS, apparent_conductivity
+from sve.solvers.conductivity.batch import apparent_conductivity_batch
 
-__all__ = ["IMPLEMENTED_BCS", "apparent_conductivity"]
+__all__ = ["IMPLEMENTED_BCS", "apparent_conductivity", "apparent_conductivity_batch"]

@@ -42,6 +42,10 @@ _PRECONDITIONERS = ("auto", "fft", "multigrid")
 #: ``preconditioner="auto"`` takes multigrid on a 3-D Q1 image: measured faster or even at
 #: contrast 100, even or slower at 1e4 (`_auto_preconditioner`).
 AUTO_CONTRAST = 1e3
+#: Largest 3-D image (voxels) on which ``preconditioner="auto"`` keeps the transforms: at
+#: 16^3 they took 0.75 times the CPU time of the multigrid cycle per periodic tensor (0.61 in
+#: a batch), at 32^3 the same, at 64^3 1.25 times (``benchmarks/bench_throughput.py``).
+AUTO_TRANSFORMS_LARGEST = 32**3
 _STOPS = ("residual", "tensor")
 
 
@@ -128,11 +132,12 @@ def apparent_conductivity(
         ``"mixed"``, any shape); see Notes, **Solver**. ``"auto"`` takes the
         one measured faster per case (``docs/performance.rst``): multigrid
         for kinematic and mixed finite volumes, and for 3-D Q1 images of
-        scalar conductivities without voids, with a contrast of at most
+        more than ``AUTO_TRANSFORMS_LARGEST`` (32**3) voxels with scalar
+        conductivities without voids, a contrast of at most
         ``AUTO_CONTRAST`` and voxels close enough to cubes that the cycle
         halves every axis (``max(h) / min(h) <= sqrt(2)``); the transforms
-        everywhere else (2-D images, higher contrasts, voids, tensors, box
-        voxels). The result names the one that ran.
+        everywhere else (2-D images, small 3-D images, higher contrasts,
+        voids, tensors, box voxels). The result names the one that ran.
     stop : {"residual", "tensor"}, default "residual"
         Stopping rule of each load case: the relative residual (the tensor
         is then the average flux), or the estimated error of the apparent
@@ -633,7 +638,7 @@ def _auto_candidates(
     h = np.broadcast_to(h, (len(shape),)) / np.min(h)
     if tensors or voids or len(shape) != 3 or not supported(_kinds(bc, 3, 0), shape, h):
         return ("fft",)
-    if not np.all(coarsening_steps(h) == 2):
+    if not np.all(coarsening_steps(h) == 2) or int(np.prod(shape)) <= AUTO_TRANSFORMS_LARGEST:
         return ("fft",)
     if contrast is None:
         return ("fft", "multigrid")
@@ -713,12 +718,13 @@ def _auto_preconditioner(
 ) -> str:
     """The preconditioner ``"auto"`` takes: the one measured faster for the case.
 
-    Multigrid for kinematic and mixed finite volumes, and for 3-D Q1 images of
-    scalar conductivities without voids, with a contrast of at most
-    `AUTO_CONTRAST` and nearly cubic voxels; the transforms everywhere else (2-D
-    images, higher contrasts, voids, tensors, box voxels). The measurements
-    behind the rule are those of ``benchmarks/bench_preconditioners.py`` and
-    ``benchmarks/bench_spacing.py``, rendered in ``docs/performance.rst``.
+    Multigrid for kinematic and mixed finite volumes, and for 3-D Q1 images of more
+    than `AUTO_TRANSFORMS_LARGEST` voxels with scalar conductivities without voids, a
+    contrast of at most `AUTO_CONTRAST` and nearly cubic voxels; the transforms
+    everywhere else (2-D images, small 3-D images, higher contrasts, voids, tensors,
+    box voxels). The measurements behind the rule are those of
+    ``benchmarks/bench_preconditioners.py``, ``benchmarks/bench_spacing.py`` and
+    ``benchmarks/bench_throughput.py``, rendered in ``docs/performance.rst``.
     """
     if discretization == "fv":
         return "multigrid" if bc in ("kinematic", "mixed") else "fft"
@@ -728,6 +734,8 @@ def _auto_preconditioner(
         return "fft"
     lowest = float(k.min())
     if lowest <= 0.0 or float(k.max()) > AUTO_CONTRAST * lowest:
+        return "fft"
+    if k.size <= AUTO_TRANSFORMS_LARGEST:  # small images: the transforms, batched in studies
         return "fft"
     return "multigrid"
 

@@ -29,9 +29,14 @@ from sve.solvers.result import ConductivityResult
 
 __all__ = ["apparent_conductivity_batch"]
 
-#: Largest number of systems (images times load cases) solved in one lock-step batch;
-#: a larger group is cut in batches of this size (the work arrays are 4 per system).
-BATCH_SYSTEMS = 96
+#: Largest image (nodes) solved in a batch: beyond it the interpreter's share of an
+#: iteration is small, and a batch holds 5 fields per load case against d + 3 alone.
+BATCH_LARGEST = 64**3
+#: Largest number of systems (images times load cases) in one lock-step batch, and of
+#: their nodes together (5 float64 fields of that many nodes, 168 MB, bound the batch's
+#: memory beyond that of one solve); a larger group is cut in batches.
+BATCH_SYSTEMS = 256
+BATCH_NODES = 2**22
 
 
 def apparent_conductivity_batch(
@@ -139,13 +144,15 @@ def batchable(request: dict) -> bool:
         and not request["use_multigrid"]
         and request["stop"] == "residual"
         and request["collector"] is None
+        and request["k"].size <= BATCH_LARGEST
         and bool(np.all(request["k"] > 0.0))
     )
 
 
 def solve_cells(requests: list[dict]) -> list[Solution]:
     """``[solve_cell(**r) for r in requests]``, the batchable ones solved by groups of one
-    shape, spacing, tolerance and iteration limit (at most `BATCH_SYSTEMS` systems each).
+    shape, spacing, tolerance and iteration limit (at most `BATCH_SYSTEMS` systems and
+    `BATCH_NODES` nodes each).
     """
     solutions: list[Solution | None] = [None] * len(requests)
     groups: dict[tuple, list[int]] = {}
@@ -161,7 +168,8 @@ def solve_cells(requests: list[dict]) -> list[Solution]:
         else:
             solutions[index] = solve_cell(**request)
     for members in groups.values():
-        size = max(1, BATCH_SYSTEMS // requests[members[0]]["k"].ndim)
+        k = requests[members[0]]["k"]
+        size = max(1, min(BATCH_SYSTEMS, BATCH_NODES // k.size) // k.ndim)  # images
         for first in range(0, len(members), size):
             part = members[first : first + size]
             solved = _periodic_batch([requests[i] for i in part])

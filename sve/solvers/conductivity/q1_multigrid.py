@@ -155,6 +155,12 @@ FINE_DEGREE = 1
 # Coarse cycles per coarse correction: the W-cycle halved the iterations of the V-cycle at
 # 128^3 with contrast 1e4 and with voids, for about 1.3 times its cost.
 GAMMA = 2
+# The V-cycle (gamma 1) instead on images of at most V_CYCLE_LARGEST voxels without voids
+# and of contrast at most V_CYCLE_CONTRAST: level cuts of correlation length 4, contrast 100,
+# periodic, took 0.87, 0.90 and 0.94 times the CPU time of the W-cycle at 16^3, 32^3 and 64^3
+# (a few more iterations, half the coarse-level visits; benchmarks/bench_throughput.py).
+V_CYCLE_LARGEST = 64**3
+V_CYCLE_CONTRAST = 100.0
 # An axis is halved on a level where its coupling (min H / H_a)**2 is at least this fraction of
 # the strongest (H the coarse voxel edges; semi-coarsening; every axis on cubic voxels).
 STRONG = 0.5
@@ -711,6 +717,16 @@ class Cycle:
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
 
+def cycle_gamma(k: np.ndarray, voids: bool) -> int:
+    """Coarse cycles per correction for the conductivities `k`: 1 (a V-cycle) on small
+    images without voids of moderate contrast (`V_CYCLE_LARGEST`, `V_CYCLE_CONTRAST`),
+    ``GAMMA`` (a W-cycle) elsewhere.
+    """
+    if voids or k.size > V_CYCLE_LARGEST:
+        return GAMMA
+    return 1 if float(k.max()) <= V_CYCLE_CONTRAST * float(k.min()) else GAMMA
+
+
 def multigrid(
     k: np.ndarray,
     spacing: float | np.ndarray,
@@ -721,7 +737,8 @@ def multigrid(
     """Return ``apply(r, out)``, the multigrid preconditioner of the Q1 operator.
 
     A `Cycle` with the smoother degrees ``DEGREE`` and ``FINE_DEGREE`` and
-    ``GAMMA`` coarse cycles per correction (a W-cycle).
+    ``cycle_gamma`` coarse cycles per correction (a V-cycle on small images of moderate
+    contrast without voids, a W-cycle elsewhere).
 
     Parameters
     ----------
@@ -747,7 +764,7 @@ def multigrid(
         ``Pi B Pi`` for ``r`` of zero mean).
     """
     kinds = ("periodic",) * k.ndim if kinds is None else tuple(kinds)
-    cycle = Cycle(hierarchy(k, spacing, kinds), DEGREE, FINE_DEGREE, GAMMA)
+    cycle = Cycle(hierarchy(k, spacing, kinds), DEGREE, FINE_DEGREE, cycle_gamma(k, voids))
     constants = not voids and "dirichlet" not in kinds
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:
