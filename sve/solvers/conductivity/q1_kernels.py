@@ -20,20 +20,7 @@ Conventions shared by every kernel here:
   Hadamard matrix and the factor ``2**-d`` folded into ``modes``.
 """
 
-import numpy as np
 from numba import njit
-
-
-@njit(cache=True, nogil=True)
-def _hadamard4(v):
-    """Unnormalised Walsh-Hadamard transform of 4 values in place."""
-    for stride in (1, 2):
-        for a in range(4):
-            if a & stride == 0:
-                x = v[a]
-                y = v[a + stride]
-                v[a] = x + y
-                v[a + stride] = x - y
 
 
 @njit(cache=True, nogil=True)
@@ -49,8 +36,8 @@ def nodal_flux_2d(u, w, k, modes, out):
     d0, d1, d2, d3 = modes[0], modes[1], modes[2], modes[3]
     w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
     out[...] = 0.0
-    # The two Hadamard transforms (`_hadamard4`: strides 1 then 2) as butterflies on
-    # scalars, the same operations in the same order: 1.45 times faster, bit for bit.
+    # The two 4-point Hadamard transforms (strides 1 then 2) as butterflies on scalars:
+    # 1.45 times faster than through an array of 4, with the same operations in order.
     for i in range(n0):
         i1 = i + 1 if i + 1 < m0 else 0
         for j in range(n1):
