@@ -21,6 +21,11 @@ tensors per second). For each size and each code version:
 * ``predicted quiet``: ``2 / (CPU s/tensor)``, the 2-core throughput if each worker had
   its core.
 
+``--profile`` instead profiles (cProfile, CPU-time clock) the periodic tensors of 20
+32^3 SVEs of the first case through ``apparent_conductivity`` and prints the 15 functions
+of largest own time: the profile the solver notes quote (``--profile --before``: with
+the code the environment installs, e.g. main's).
+
 ``--before REV`` (default ``e85dba7``, main before the throughput work) measures the
 same with that revision's ``sve`` and ``generators`` (``git archive`` into a temporary
 folder, run in a subprocess), so the before and after figures come from one run.
@@ -139,6 +144,7 @@ def measure_revision(revision: str) -> dict:
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT))  # this checkout's code, whatever the environment installs
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _record import Record
 
@@ -182,8 +188,32 @@ def main() -> None:
     record.write()
 
 
+def profile(count: int = 20) -> None:
+    """Print the cProfile (CPU time) of `count` periodic 32^3 tensors, one at a time."""
+    import cProfile
+    import pstats
+
+    if "--before" not in sys.argv:  # this checkout's code; else the environment's
+        sys.path.insert(0, str(ROOT))
+    from sve.solvers import apparent_conductivity
+    from sve.study.tasks import generate_sve
+
+    ndim, size, _ = CASES[0]
+    spec = spec_for(ndim, size, count)
+    images = [generate_sve(spec, size, r) for r in range(count)]
+    apparent_conductivity(images[0], [1.0, 100.0])  # compile and load the kernels first
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for image in images:
+        apparent_conductivity(image, [1.0, 100.0], tol=1e-6)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
 if __name__ == "__main__":
     if "--measure" in sys.argv:
         measure()
+    elif "--profile" in sys.argv:
+        profile()
     else:
         main()
