@@ -202,7 +202,7 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
     full = symbol("q1", ("periodic",) * ndim, shape, spacing)[..., : shape[-1] // 2 + 1]
     inverse = np.stack(
         [_pseudo_inverse(float(grid.k.mean()) * full).astype(np.float32) for grid in grids]
-    )
+    )[image]  # per system
     axes = tuple(range(1, ndim + 1))
     workers = fft_workers(int(np.prod(shape)))
     modes = grids[0]._modes
@@ -215,13 +215,17 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
              out.reshape((systems,) + shape))  # fmt: skip
 
     def precondition(active: np.ndarray, r: np.ndarray, out: np.ndarray) -> None:
+        every = active.size == systems  # then no gather and no scatter
         part = buffer[: active.size]
-        part[...] = r.reshape((systems,) + shape)[active]
+        r = r.reshape((systems,) + shape)
+        part[...] = r if every else r[active]
         spectrum = scipy.fft.rfftn(part, axes=axes, workers=workers, overwrite_x=True)
-        np.multiply(spectrum, inverse[image[active]], out=spectrum)
-        out.reshape((systems,) + shape)[active] = scipy.fft.irfftn(
-            spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True
-        )
+        np.multiply(spectrum, inverse if every else inverse[active], out=spectrum)
+        result = scipy.fft.irfftn(spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True)
+        if every:
+            out.reshape((systems,) + shape)[...] = result
+        else:
+            out.reshape((systems,) + shape)[active] = result
 
     x = np.empty((systems, int(np.prod(shape))))
     iterations, residuals = pcg_batch(
