@@ -34,6 +34,7 @@ semi-definite with the null space of ``A_1``.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 
@@ -92,7 +93,23 @@ def symbol(
         transform coefficients (one axis per unknown count of `unknowns`).
     """
     ndim = len(shape)
-    h = per_axis(spacing, ndim)
+    h = tuple(float(v) for v in per_axis(spacing, ndim))
+    if int(np.prod(shape)) < SERIAL_POINTS:  # small: made once per case (read-only)
+        return _cached_symbol(discretization, tuple(kinds), tuple(int(n) for n in shape), h)
+    return _symbol(discretization, tuple(kinds), tuple(shape), np.asarray(h))
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_symbol(discretization, kinds, shape, h) -> np.ndarray:
+    """`symbol` of a small grid, kept: a study solves many images of one shape."""
+    out = _symbol(discretization, kinds, shape, np.asarray(h))
+    out.flags.writeable = False
+    return out
+
+
+def _symbol(discretization, kinds, shape, h: np.ndarray) -> np.ndarray:
+    """`symbol`'s arithmetic, `h` the voxel edges per axis."""
+    ndim = len(shape)
     stiffness, mass = [], []
     for axis, (kind, n) in enumerate(zip(kinds, shape, strict=True)):
         cos = np.cos(_angles(discretization, kind, n))
