@@ -3,6 +3,7 @@
 Public API::
 
     sve.apparent_conductivity(phases, conductivity, *, bc="periodic", ...)
+    sve.apparent_conductivity_batch([phases, ...], conductivity, *, bc="periodic", ...)
     sve.apparent_stiffness(phases, stiffness, *, bc="periodic", ...)
     sve.solve_conductivity_bvp(phases, conductivity, *, dirichlet=..., flux=..., source=...)
     sve.solve_elasticity_bvp(phases, stiffness, *, displacement=..., traction=..., ...)
@@ -29,6 +30,7 @@ from sve.solvers import (
     PermeabilityResult,
     StiffnessResult,
     apparent_conductivity,
+    apparent_conductivity_batch,
     apparent_permeability,
     apparent_stiffness,
     solve_conductivity_bvp,
@@ -50,6 +52,7 @@ __all__ = [
     "StudySpec",
     "apparent_conductivity",
     "apparent_permeability",
+    "apparent_conductivity_batch",
     "apparent_stiffness",
     "calibrate",
     "load_spec",

@@ -13,6 +13,7 @@ from sve.solvers.bounds import (
 )
 from sve.solvers.conductivity.apparent import IMPLEMENTED_BCS as CONDUCTIVITY_BCS
 from sve.solvers.conductivity.apparent import apparent_conductivity
+from sve.solvers.conductivity.batch import apparent_conductivity_batch
 from sve.solvers.conductivity.boundary_value import BoundaryValueResult, solve_conductivity_bvp
 from sve.solvers.elasticity.apparent import IMPLEMENTED_BCS as ELASTICITY_BCS
 from sve.solvers.elasticity.apparent import apparent_stiffness
@@ -64,6 +65,7 @@ __all__ = [
     "UnresolvedThroatWarning",
     "apparent_conductivity",
     "apparent_permeability",
+    "apparent_conductivity_batch",
     "apparent_stiffness",
     "canonical_bc",
     "cubic",

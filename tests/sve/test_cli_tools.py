@@ -202,11 +202,12 @@ def test_solve_with_multigrid_and_the_tensor_stopping_rule(tmp_path, capsys):
     np.testing.assert_array_equal(record["tensor"], expected.tensor)
     assert record["preconditioner"] == "multigrid" and record["stop"] == "tensor"
     assert 0 < record["tensor_accuracy"] <= 1e-6
-    # The human summary names the preconditioner, here what "auto" takes for a static 3-D image.
+    # The human summary names the preconditioner, here what "auto" takes for a small static
+    # 3-D image (the transforms up to 32^3 voxels: AUTO_TRANSFORMS_LARGEST).
     cube = tmp_path / "c.npy"
     np.save(cube, (rng.random((8, 8, 8)) < 0.5).astype(np.int8))
     assert main(["solve", str(cube), "--conductivity", "1,100", "--bc", "static"]) == 0
-    assert "static (q1, multigrid preconditioner)" in capsys.readouterr().out
+    assert "static (q1, fft preconditioner)" in capsys.readouterr().out
     assert main(["solve", str(image), "--conductivity", "1,2", "--stop", "sideways"]) == 2
     assert "stop must be one of" in capsys.readouterr().err
     stiffness = ["--stiffness", "E=1,nu=0.3", "--stiffness", "E=2,nu=0.3"]

@@ -34,6 +34,7 @@ semi-definite with the null space of ``A_1``.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 
@@ -92,7 +93,23 @@ def symbol(
         transform coefficients (one axis per unknown count of `unknowns`).
     """
     ndim = len(shape)
-    h = per_axis(spacing, ndim)
+    h = tuple(float(v) for v in per_axis(spacing, ndim))
+    if int(np.prod(shape)) < SERIAL_POINTS:  # small: made once per case (read-only)
+        return _cached_symbol(discretization, tuple(kinds), tuple(int(n) for n in shape), h)
+    return _symbol(discretization, tuple(kinds), tuple(shape), np.asarray(h))
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_symbol(discretization, kinds, shape, h) -> np.ndarray:
+    """`symbol` of a small grid, kept: a study solves many images of one shape."""
+    out = _symbol(discretization, kinds, shape, np.asarray(h))
+    out.flags.writeable = False
+    return out
+
+
+def _symbol(discretization, kinds, shape, h: np.ndarray) -> np.ndarray:
+    """`symbol`'s arithmetic, `h` the voxel edges per axis."""
+    ndim = len(shape)
     stiffness, mass = [], []
     for axis, (kind, n) in enumerate(zip(kinds, shape, strict=True)):
         cos = np.cos(_angles(discretization, kind, n))
@@ -119,15 +136,25 @@ def _pseudo_inverse(values: np.ndarray) -> np.ndarray:
     return inverse
 
 
-def fft_workers() -> int:
+#: Transforms of fewer points than this run on one thread unless ``scipy.fft.set_workers``
+#: asks for more: a 32**3 rfftn + irfftn pair took 1.8 times as long on 2 threads as on one
+#: (thread hand-off costs more than the work), 64**2 3.0 times, 64**3 the same
+#: (``benchmarks/bench_throughput.py``, loaded 2-core machine).
+SERIAL_POINTS = 64**3
+
+
+def fft_workers(points: int | None = None) -> int:
     """Threads for the transforms: the cores this process may run on.
 
     ``scipy.fft.set_workers`` overrides it (a context manager), e.g. to keep
-    one thread per task when a study runs one solve per core.
+    one thread per task when a study runs one solve per core. Without it a
+    transform of fewer than `SERIAL_POINTS` `points` runs on one thread.
     """
     chosen = scipy.fft.get_workers()
     if chosen != 1:
         return chosen
+    if points is not None and points < SERIAL_POINTS:
+        return 1
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -161,6 +188,7 @@ def preconditioner(
     """
     ndim = len(shape)
     axes = tuple(range(ndim))
+    points = int(np.prod(shape))
     dtype = np.dtype(dtype)
     if all(kind == "periodic" for kind in kinds):
         full = symbol(discretization, kinds, shape, spacing)
@@ -168,7 +196,7 @@ def preconditioner(
         buffer = np.empty(shape, dtype=dtype)
 
         def apply_fft(r: np.ndarray, out: np.ndarray) -> None:
-            workers = fft_workers()
+            workers = fft_workers(points)
             buffer[...] = r
             spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers, overwrite_x=True)
             np.multiply(spectrum, inverse, out=spectrum)
@@ -195,7 +223,7 @@ def preconditioner(
     buffer = np.empty(inverse.shape, dtype=dtype)
 
     def apply_real(r: np.ndarray, out: np.ndarray) -> None:
-        workers = fft_workers()
+        workers = fft_workers(points)
         buffer[...] = r
         x = buffer
         if weighted is not None:

@@ -42,6 +42,10 @@ _PRECONDITIONERS = ("auto", "fft", "multigrid")
 #: ``preconditioner="auto"`` takes multigrid on a 3-D Q1 image: measured faster or even at
 #: contrast 100, even or slower at 1e4 (`_auto_preconditioner`).
 AUTO_CONTRAST = 1e3
+#: Largest 3-D image (voxels) on which ``preconditioner="auto"`` keeps the transforms: at
+#: 16^3 they took 0.75 times the CPU time of the multigrid cycle per periodic tensor (0.61 in
+#: a batch), at 32^3 the same, at 64^3 1.25 times (``benchmarks/bench_throughput.py``).
+AUTO_TRANSFORMS_LARGEST = 32**3
 _STOPS = ("residual", "tensor")
 
 
@@ -128,11 +132,12 @@ def apparent_conductivity(
         ``"mixed"``, any shape); see Notes, **Solver**. ``"auto"`` takes the
         one measured faster per case (``docs/performance.rst``): multigrid
         for kinematic and mixed finite volumes, and for 3-D Q1 images of
-        scalar conductivities without voids, with a contrast of at most
+        more than ``AUTO_TRANSFORMS_LARGEST`` (32**3) voxels with scalar
+        conductivities without voids, a contrast of at most
         ``AUTO_CONTRAST`` and voxels close enough to cubes that the cycle
         halves every axis (``max(h) / min(h) <= sqrt(2)``); the transforms
-        everywhere else (2-D images, higher contrasts, voids, tensors, box
-        voxels). The result names the one that ran.
+        everywhere else (2-D images, small 3-D images, higher contrasts,
+        voids, tensors, box voxels). The result names the one that ran.
     stop : {"residual", "tensor"}, default "residual"
         Stopping rule of each load case: the relative residual (the tensor
         is then the average flux), or the estimated error of the apparent
@@ -429,6 +434,49 @@ def apparent_conductivity(
     [[1.4167 0.6667]
      [0.6667 2.6667]]
     """
+    steps = _steps(
+        phases,
+        conductivity,
+        bc=bc,
+        spacing=spacing,
+        tol=tol,
+        maxiter=maxiter,
+        on_failure=on_failure,
+        discretization=discretization,
+        preconditioner=preconditioner,
+        stop=stop,
+        memory_limit=memory_limit,
+        fields=fields,
+    )
+    request = next(steps)
+    try:
+        steps.send(solve_cell(**request))
+    except StopIteration as finished:
+        return finished.value
+    raise AssertionError("_steps yields once")  # pragma: no cover
+
+
+def _steps(
+    phases,
+    conductivity,
+    *,
+    bc,
+    spacing,
+    tol,
+    maxiter,
+    on_failure,
+    discretization,
+    preconditioner,
+    stop,
+    memory_limit,
+    fields,
+):
+    """`apparent_conductivity` as a generator: it yields the arguments of ``solve_cell``
+    once, takes the `Solution` sent back, and returns the result (``StopIteration.value``).
+
+    One body for the single solve and for `apparent_conductivity_batch`, which collects
+    the requests of many images and solves those of one kind together.
+    """
     phases, spacing = labels_and_spacing(phases, spacing)
     start = time.perf_counter()
     phases = check_phases(phases)
@@ -498,8 +546,8 @@ def apparent_conductivity(
         if discretization == "q1" and bc != "periodic":
             nodes = tuple(n + 1 for n in nodes)
         collector = Collector(phases, k <= 0.0, mode, spacing, nodes, discretization, bc)
-    solution = solve_cell(
-        k,
+    solution = yield dict(
+        k=k,
         collector=collector,
         bc=bc,
         discretization=discretization,
@@ -590,7 +638,7 @@ def _auto_candidates(
     h = np.broadcast_to(h, (len(shape),)) / np.min(h)
     if tensors or voids or len(shape) != 3 or not supported(_kinds(bc, 3, 0), shape, h):
         return ("fft",)
-    if not np.all(coarsening_steps(h) == 2):
+    if not np.all(coarsening_steps(h) == 2) or int(np.prod(shape)) <= AUTO_TRANSFORMS_LARGEST:
         return ("fft",)
     if contrast is None:
         return ("fft", "multigrid")
@@ -670,12 +718,13 @@ def _auto_preconditioner(
 ) -> str:
     """The preconditioner ``"auto"`` takes: the one measured faster for the case.
 
-    Multigrid for kinematic and mixed finite volumes, and for 3-D Q1 images of
-    scalar conductivities without voids, with a contrast of at most
-    `AUTO_CONTRAST` and nearly cubic voxels; the transforms everywhere else (2-D
-    images, higher contrasts, voids, tensors, box voxels). The measurements
-    behind the rule are those of ``benchmarks/bench_preconditioners.py`` and
-    ``benchmarks/bench_spacing.py``, rendered in ``docs/performance.rst``.
+    Multigrid for kinematic and mixed finite volumes, and for 3-D Q1 images of more
+    than `AUTO_TRANSFORMS_LARGEST` voxels with scalar conductivities without voids, a
+    contrast of at most `AUTO_CONTRAST` and nearly cubic voxels; the transforms
+    everywhere else (2-D images, small 3-D images, higher contrasts, voids, tensors,
+    box voxels). The measurements behind the rule are those of
+    ``benchmarks/bench_preconditioners.py``, ``benchmarks/bench_spacing.py`` and
+    ``benchmarks/bench_throughput.py``, rendered in ``docs/performance.rst``.
     """
     if discretization == "fv":
         return "multigrid" if bc in ("kinematic", "mixed") else "fft"
@@ -685,6 +734,8 @@ def _auto_preconditioner(
         return "fft"
     lowest = float(k.min())
     if lowest <= 0.0 or float(k.max()) > AUTO_CONTRAST * lowest:
+        return "fft"
+    if k.size <= AUTO_TRANSFORMS_LARGEST:  # small images: the transforms, batched in studies
         return "fft"
     return "multigrid"
 

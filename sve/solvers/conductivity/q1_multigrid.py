@@ -112,6 +112,7 @@ References
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,6 +126,8 @@ from sve.solvers.conductivity.q1_multigrid_kernels import (
     assemble_stencil,
     chebyshev_first,
     chebyshev_next,
+    cholesky,
+    cholesky_solve,
     galerkin,
     galerkin_scalar,
     jacobi_add,
@@ -152,6 +155,12 @@ FINE_DEGREE = 1
 # Coarse cycles per coarse correction: the W-cycle halved the iterations of the V-cycle at
 # 128^3 with contrast 1e4 and with voids, for about 1.3 times its cost.
 GAMMA = 2
+# The V-cycle (gamma 1) instead on images of at most V_CYCLE_LARGEST voxels without voids
+# and of contrast at most V_CYCLE_CONTRAST: level cuts of correlation length 4, contrast 100,
+# periodic, took 0.87, 0.90 and 0.94 times the CPU time of the W-cycle at 16^3, 32^3 and 64^3
+# (a few more iterations, half the coarse-level visits; benchmarks/bench_throughput.py).
+V_CYCLE_LARGEST = 64**3
+V_CYCLE_CONTRAST = 100.0
 # An axis is halved on a level where its coupling (min H / H_a)**2 is at least this fraction of
 # the strongest (H the coarse voxel edges; semi-coarsening; every axis on cubic voxels).
 STRONG = 0.5
@@ -249,6 +258,14 @@ def child_interpolation(ndim: int, steps: np.ndarray | None = None) -> np.ndarra
         ``_q1.corner_offsets``).
     """
     steps = np.full(ndim, 2) if steps is None else np.asarray(steps)
+    return _child_interpolation(int(ndim), tuple(int(s) for s in steps))
+
+
+@functools.lru_cache(maxsize=64)
+def _child_interpolation(ndim: int, steps: tuple[int, ...]) -> np.ndarray:
+    """`child_interpolation`, made once per `ndim` and `steps` (read-only): it depends on
+    nothing else, and forming it took 7 % of a 32**3 tensor's time.
+    """
     # 1-D weights of the coarse corners 0 and 1 at the fine positions 0, 1, 2 (coarse edge 2),
     # and at the positions 0, 1 of an axis left fine (the identity).
     weights = {2: np.array([[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]]), 1: np.eye(2)}
@@ -261,6 +278,7 @@ def child_interpolation(ndim: int, steps: np.ndarray | None = None) -> np.ndarra
                 out[c, a, b] = np.prod(
                     [weights[int(steps[i])][coarse[i], child[i] + corner[i]] for i in range(ndim)]
                 )
+    out.flags.writeable = False
     return out
 
 
@@ -368,7 +386,7 @@ class _Level:
     apply: Operator
     inverse_diagonal: np.ndarray
     upper: float
-    coarsest: np.ndarray | None = None
+    coarsest: Operator | None = None
     restriction: tuple = ()
     prolongation: tuple = ()
 
@@ -435,6 +453,8 @@ def hierarchy(
     ndim = k.ndim
     kinds = ("periodic",) * ndim if kinds is None else tuple(kinds)
     periodic = [kind == "periodic" for kind in kinds]
+    voids = not bool(np.all(k > 0.0))
+    constants = "dirichlet" not in kinds  # the null space of the operator without voids
     hadamard = corner_hadamard(ndim)
     modes = element_modes(ndim, spacing)
     element = hadamard @ np.diag(modes) @ hadamard  # the unit element stiffness
@@ -506,12 +526,16 @@ def hierarchy(
         level.prolongation = _taps(prolongation_taps, nodes, periodic, steps[index - 1])
         levels.append(level)
         if following is None:
-            levels[-1].coarsest = _coarsest_inverse(_dense(coefficients), inverse_diagonal)
+            levels[-1].coarsest = _coarsest_inverse(
+                _dense(coefficients), inverse_diagonal, constants=constants, voids=voids
+            )
     if len(levels) == 1:  # the image itself is small enough to solve directly
         unit = np.broadcast_to(element, k.shape + element.shape)
         elements = (k.reshape(k.shape + (1, 1)) * unit).reshape((-1,) + element.shape)
         matrix = _dense(stencil(elements, k.shape, levels[0].shape))
-        levels[0].coarsest = _coarsest_inverse(matrix, inverse_diagonal)
+        levels[0].coarsest = _coarsest_inverse(
+            matrix, inverse_diagonal, constants=constants, voids=voids
+        )
     return levels
 
 
@@ -544,14 +568,40 @@ def _taps(make, nodes: tuple[int, ...], periodic: list[bool], steps: np.ndarray)
     return tuple(array for pair in pairs for array in pair)
 
 
-def _coarsest_inverse(matrix: np.ndarray, inverse_diagonal: np.ndarray) -> np.ndarray:
-    """`pseudo_inverse` of the coarsest `matrix` without the fixed and empty nodes (those of
-    zero inverse diagonal): their rows and columns of the result are 0.
+def _coarsest_inverse(
+    matrix: np.ndarray, inverse_diagonal: np.ndarray, *, constants: bool, voids: bool
+) -> Operator:
+    """``solve(b, x)``: the coarsest solve of `matrix` without the fixed and empty nodes
+    (those of zero inverse diagonal), whose entries of ``x`` are 0.
+
+    Without voids the kept matrix is positive definite (a Dirichlet axis) or has the
+    constants alone for null space (`constants`: periodic and Neumann axes); it is then
+    factored by `cholesky` (plus ``c 1 1^T / n``, ``c`` the mean diagonal, on the
+    constants), which differs from the pseudo-inverse only by a constant times the mean of
+    ``b``, which the trilinear interpolation carries as a constant to level 0, where the
+    Galerkin operators do not see it and ``multigrid`` removes the mean. With voids (more
+    null vectors: floating clusters), or if a pivot fails, `pseudo_inverse` as before.
     """
     keep = inverse_diagonal.reshape(-1) > 0.0
-    out = np.zeros_like(matrix)
-    out[np.ix_(keep, keep)] = pseudo_inverse(matrix[np.ix_(keep, keep)])
-    return out
+    block = np.ascontiguousarray(matrix[np.ix_(keep, keep)])
+    if not voids:
+        factor = block.copy()
+        if constants:
+            factor += float(np.mean(np.diag(block))) / len(block)
+        if cholesky(factor):
+            indices = np.flatnonzero(keep).astype(np.int64)
+
+            def direct(b: np.ndarray, x: np.ndarray) -> None:
+                cholesky_solve(factor, indices, b, x)
+
+            return direct
+    inverse = np.zeros_like(matrix)
+    inverse[np.ix_(keep, keep)] = pseudo_inverse(block)
+
+    def dense(b: np.ndarray, x: np.ndarray) -> None:
+        np.dot(inverse, b, out=x)
+
+    return dense
 
 
 class Cycle:
@@ -639,7 +689,7 @@ class Cycle:
     def _cycle(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
         level = self.levels[index]
         if level.coarsest is not None:
-            np.dot(level.coarsest, b, out=x)
+            level.coarsest(b, x)
             return
         work = self.work[index]
         q = work[5]
@@ -667,6 +717,16 @@ class Cycle:
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
 
+def cycle_gamma(k: np.ndarray, voids: bool) -> int:
+    """Coarse cycles per correction for the conductivities `k`: 1 (a V-cycle) on small
+    images without voids of moderate contrast (`V_CYCLE_LARGEST`, `V_CYCLE_CONTRAST`),
+    ``GAMMA`` (a W-cycle) elsewhere.
+    """
+    if voids or k.size > V_CYCLE_LARGEST:
+        return GAMMA
+    return 1 if float(k.max()) <= V_CYCLE_CONTRAST * float(k.min()) else GAMMA
+
+
 def multigrid(
     k: np.ndarray,
     spacing: float | np.ndarray,
@@ -677,7 +737,8 @@ def multigrid(
     """Return ``apply(r, out)``, the multigrid preconditioner of the Q1 operator.
 
     A `Cycle` with the smoother degrees ``DEGREE`` and ``FINE_DEGREE`` and
-    ``GAMMA`` coarse cycles per correction (a W-cycle).
+    ``cycle_gamma`` coarse cycles per correction (a V-cycle on small images of moderate
+    contrast without voids, a W-cycle elsewhere).
 
     Parameters
     ----------
@@ -703,7 +764,7 @@ def multigrid(
         ``Pi B Pi`` for ``r`` of zero mean).
     """
     kinds = ("periodic",) * k.ndim if kinds is None else tuple(kinds)
-    cycle = Cycle(hierarchy(k, spacing, kinds), DEGREE, FINE_DEGREE, GAMMA)
+    cycle = Cycle(hierarchy(k, spacing, kinds), DEGREE, FINE_DEGREE, cycle_gamma(k, voids))
     constants = not voids and "dirichlet" not in kinds
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:

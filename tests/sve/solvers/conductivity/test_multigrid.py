@@ -383,8 +383,10 @@ def test_fv_dense_is_the_operator_of_the_grid():
         ("kinematic", "fv", (12, 10), [0.0, 1.0], "multigrid"),
         ("periodic", "fv", (12, 10), [0.0, 1.0], "fft"),
         ("periodic", "q1", (12, 10), [1.0, 100.0], "fft"),  # 2-D
-        ("static", "q1", (8, 8, 8), [1.0, 100.0], "multigrid"),
-        ("mixed", "q1", (8, 8, 8), [1.0, 100.0], "multigrid"),
+        ("static", "q1", (40, 40, 40), [1.0, 100.0], "multigrid"),
+        ("mixed", "q1", (40, 40, 40), [1.0, 100.0], "multigrid"),
+        ("static", "q1", (32, 32, 32), [1.0, 100.0], "fft"),  # AUTO_TRANSFORMS_LARGEST
+        ("periodic", "q1", (8, 8, 8), [1.0, 100.0], "fft"),
         ("periodic", "q1", (8, 8, 8), [1.0, 1e4], "fft"),  # contrast above AUTO_CONTRAST
         ("kinematic", "q1", (8, 8, 8), [0.0, 1.0], "fft"),  # voids
         ("periodic", "q1", (9, 9, 9), [1.0, 100.0], "fft"),  # no coarse level
