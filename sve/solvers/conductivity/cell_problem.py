@@ -428,6 +428,7 @@ def _affine(
                 solver.constrain(out)
 
             iterations[j], residuals[j] = solver.solve_refined(residual, u, floor)
+            residual = None  # it holds the solver, whose arrays go before the next case's
         else:
             load = solver.load()
             grid.flux(np.zeros(grid.shape), gradient, load)
