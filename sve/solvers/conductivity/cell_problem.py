@@ -403,7 +403,8 @@ def _affine(
             )
             continue
         if solver is None or mixed:
-            solver = u = None  # mixed: the previous case's scratch goes before the next is made
+            # mixed: the previous case's operator and scratch go before the next are made
+            solver = u = grid = load = force = None
             solver = load_case_solver(
                 k,
                 clusters,
