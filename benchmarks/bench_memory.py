@@ -17,7 +17,7 @@ Usage::
     python benchmarks/bench_memory.py --sizes 96 160 --sizes-2d --only conductivity
     python benchmarks/bench_memory.py --no-record
     python benchmarks/bench_memory.py --sizes 160 --sizes-2d --precision double single \
-        --only conductivity periodic q1 --record-name memory_precision
+        --exact "conductivity periodic q1 fft" --record-name memory_precision
 
 ``--precision single`` measures ``precision="single"`` (conductivity cases only).
 
@@ -249,6 +249,13 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="*", default=[], help="run the cases whose label contains all these"
     )
+    parser.add_argument(
+        "--exact",
+        nargs="*",
+        default=[],
+        help="run only these case labels, e.g. 'conductivity mixed fv multigrid' (the "
+        "precision is added by --precision)",
+    )
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument(
         "--precision",
@@ -276,6 +283,8 @@ def main() -> None:
             ]
             for case in cases:
                 if not all(word in label(case) for word in arguments.only):
+                    continue
+                if arguments.exact and label(case[:6]) not in arguments.exact:
                     continue
                 figures = measure(images[case[5]], case, directory)
                 voxels = float(np.prod(shape))

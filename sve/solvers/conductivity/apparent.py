@@ -204,7 +204,7 @@ def apparent_conductivity(
     **Precision.** With ``precision="single"`` each round solves
     ``A d = r`` for the true residual ``r = b - A x`` (float64 arithmetic,
     rounded to float32) by float32 conjugate gradients until its
-    preconditioned norm has fallen by ``1e-4`` (or to `tol`), adding the
+    preconditioned norm has fallen by ``1e-6`` (or to `tol`), adding the
     steps to the float64 ``x``; the stopping rule is evaluated on the true
     residual of each round. The conjugate gradient stores 20 bytes per
     unknown instead of 32, and the kept fluctuations 4 instead of 8; the
