@@ -205,7 +205,7 @@ def write_record(rows: list, command: str, headlines: list[str], name: str = "me
         pass
     measured = ["sve", "generators", "pyproject.toml", "benchmarks/bench_memory.py"]
     record = {
-        "benchmark": "memory",
+        "benchmark": name,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "commit": _git("rev-parse", "HEAD") or "unknown",
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", *measured)),
@@ -240,6 +240,21 @@ def write_record(rows: list, command: str, headlines: list[str], name: str = "me
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {path.relative_to(ROOT)}")
+
+
+def precision_pairs(rows: list) -> str:
+    """Headline of a run with both precisions: measured bytes per voxel, double -> single."""
+    measured = {(row[0], row[1]): row[6] for row in rows}
+    parts = []
+    for (name, shape), value in measured.items():
+        single = measured.get((name + " single", shape))
+        if single is not None:
+            case = name.removeprefix("conductivity ")
+            parts.append(f"{case} {value:.0f} -> {single:.0f}")
+    if not parts:
+        return ""
+    shape = rows[0][1].replace("x", "×")
+    return f"bytes per voxel at {shape}, double -> single precision: " + ", ".join(parts)
 
 
 def main() -> None:
@@ -315,6 +330,10 @@ def main() -> None:
             f"over {len(ratios)} solves"
         )
         print(headlines[0])
+    pairs = precision_pairs(rows)
+    if pairs:
+        headlines.append(pairs)
+        print(pairs)
     if not arguments.no_record:
         command = "python benchmarks/bench_memory.py " + " ".join(sys.argv[1:])
         write_record(rows, command.strip(), headlines, arguments.record_name)
