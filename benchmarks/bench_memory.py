@@ -16,6 +16,10 @@ Usage::
     python benchmarks/bench_memory.py                # 64**3, 128**3 and 2048**2
     python benchmarks/bench_memory.py --sizes 96 160 --sizes-2d --only conductivity
     python benchmarks/bench_memory.py --no-record
+    python benchmarks/bench_memory.py --sizes 160 --sizes-2d --precision double single \
+        --exact "conductivity periodic q1 fft" --record-name memory_precision
+
+``--precision single`` measures ``precision="single"`` (conductivity cases only).
 
 Writes ``benchmarks/records/memory.json`` (date, commit, machine; see the other
 benchmarks' records) unless ``--no-record``.
@@ -37,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sve
 from _measure import status_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +109,8 @@ def materials(prop: str, ndim: int, tensors: bool, voids: bool):
 def solve(phases, case, maxiter: int = 3):
     import sve
 
-    prop, bc, discretization, preconditioner, tensors, voids = case
+    prop, bc, discretization, preconditioner, tensors, voids = case[:6]
+    precision = case[6] if len(case) > 6 else "double"
     values = materials(prop, phases.ndim, tensors, voids)
     if prop == "elasticity":
         return sve.apparent_stiffness(phases, values, bc=bc, maxiter=maxiter, on_failure="flag")
@@ -116,6 +122,7 @@ def solve(phases, case, maxiter: int = 3):
         preconditioner=preconditioner,
         maxiter=maxiter,
         on_failure="flag",
+        precision=precision,
     )
 
 
@@ -152,7 +159,8 @@ def estimate(shape, case) -> dict | None:
         from sve.solvers import memory_estimate
     except ImportError:
         return None
-    prop, bc, discretization, preconditioner, tensors, voids = case
+    prop, bc, discretization, preconditioner, tensors, voids = case[:6]
+    extra = {"precision": case[6]} if len(case) > 6 else {}
     return memory_estimate(
         shape,
         property=prop,
@@ -161,16 +169,19 @@ def estimate(shape, case) -> dict | None:
         preconditioner=preconditioner,
         tensors=tensors,
         voids=voids,
+        **extra,
     )
 
 
 def label(case) -> str:
-    prop, bc, discretization, preconditioner, tensors, voids = case
+    prop, bc, discretization, preconditioner, tensors, voids = case[:6]
     parts = [prop, bc, discretization, preconditioner]
     if tensors:
         parts.append("tensors")
     if voids:
         parts.append("voids")
+    if len(case) > 6 and case[6] != "double":
+        parts.append(case[6])
     return " ".join(parts)
 
 
@@ -182,7 +193,7 @@ def _git(*arguments: str) -> str:
     return done.stdout.strip()
 
 
-def write_record(rows: list, command: str, headlines: list[str]) -> None:
+def write_record(rows: list, command: str, headlines: list[str], name: str = "memory") -> None:
     """`rows` as ``benchmarks/records/memory.json`` (the layout of the other records)."""
     cpu = platform.processor() or platform.machine()
     try:
@@ -194,7 +205,7 @@ def write_record(rows: list, command: str, headlines: list[str]) -> None:
         pass
     measured = ["sve", "generators", "pyproject.toml", "benchmarks/bench_memory.py"]
     record = {
-        "benchmark": "memory",
+        "benchmark": name,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "commit": _git("rev-parse", "HEAD") or "unknown",
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", *measured)),
@@ -225,9 +236,25 @@ def write_record(rows: list, command: str, headlines: list[str]) -> None:
             }
         ],
     }
-    RECORD.parent.mkdir(parents=True, exist_ok=True)
-    RECORD.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"wrote {RECORD.relative_to(ROOT)}")
+    path = RECORD.with_name(f"{name}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def precision_pairs(rows: list) -> str:
+    """Headline of a run with both precisions: measured bytes per voxel, double -> single."""
+    measured = {(row[0], row[1]): row[6] for row in rows}
+    parts = []
+    for (name, shape), value in measured.items():
+        single = measured.get((name + " single", shape))
+        if single is not None:
+            case = name.removeprefix("conductivity ")
+            parts.append(f"{case} {value:.0f} -> {single:.0f}")
+    if not parts:
+        return ""
+    shape = rows[0][1].replace("x", "×")
+    return f"bytes per voxel at {shape}, double -> single precision: " + ", ".join(parts)
 
 
 def main() -> None:
@@ -237,7 +264,21 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="*", default=[], help="run the cases whose label contains all these"
     )
+    parser.add_argument(
+        "--exact",
+        nargs="*",
+        default=[],
+        help="run only these case labels, e.g. 'conductivity mixed fv multigrid' (the "
+        "precision is added by --precision)",
+    )
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument(
+        "--precision",
+        nargs="*",
+        default=["double"],
+        help="double and/or single (single: conductivity cases only)",
+    )
+    parser.add_argument("--record-name", default="memory", help="benchmarks/records/NAME.json")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
@@ -249,8 +290,16 @@ def main() -> None:
         shapes = [(n,) * 3 for n in arguments.sizes] + [(n,) * 2 for n in arguments.sizes_2d]
         for shape in shapes:
             images = {False: medium(shape), True: medium(shape, fraction=0.7)}
-            for case in CASES:
+            cases = [
+                case if precision == "double" else (*case, precision)
+                for precision in arguments.precision
+                for case in CASES
+                if precision == "double" or case[0] == "conductivity"
+            ]
+            for case in cases:
                 if not all(word in label(case) for word in arguments.only):
+                    continue
+                if arguments.exact and label(case[:6]) not in arguments.exact:
                     continue
                 figures = measure(images[case[5]], case, directory)
                 voxels = float(np.prod(shape))
@@ -281,9 +330,13 @@ def main() -> None:
             f"over {len(ratios)} solves"
         )
         print(headlines[0])
+    pairs = precision_pairs(rows)
+    if pairs:
+        headlines.append(pairs)
+        print(pairs)
     if not arguments.no_record:
         command = "python benchmarks/bench_memory.py " + " ".join(sys.argv[1:])
-        write_record(rows, command.strip(), headlines)
+        write_record(rows, command.strip(), headlines, arguments.record_name)
 
 
 if __name__ == "__main__":

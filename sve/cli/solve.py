@@ -72,12 +72,14 @@ def _solve(args: argparse.Namespace) -> int:
                 phases, values, bc=bc, tol=args.tol, memory_limit=args.memory_limit,
                 discretization=args.discretization, on_failure="flag",
                 preconditioner=args.preconditioner, stop=args.stop, fields=fields,
+                precision=args.precision,
             )  # fmt: skip
     else:
         for option, value, default in (
             ("discretization", args.discretization, "q1"),
             ("preconditioner", args.preconditioner, "auto"),
             ("stop", args.stop, "residual"),
+            ("precision", args.precision, "double"),
         ):
             if value != default:
                 raise ValueError(f"--{option} for --stiffness must be {default}, got {value!r}")
@@ -120,6 +122,7 @@ def _solve(args: argparse.Namespace) -> int:
             records[-1].update(
                 preconditioner=result.preconditioner,
                 stop=result.stop,
+                precision=args.precision,
                 tensor_accuracy=None if np.isnan(accuracy) else accuracy,
             )
         if not args.json:
@@ -183,6 +186,12 @@ def register(sub) -> None:
         "--stop",
         default="residual",
         help="residual (default) or tensor: stop on the estimated accuracy of the tensor",
+    )
+    solve.add_argument(
+        "--precision",
+        default="double",
+        help="double (default) or single: float32 conjugate-gradient vectors with float64 "
+        "residuals and tensor (conductivity, tol >= 1e-8)",
     )
     solve.add_argument(
         "--memory-limit",

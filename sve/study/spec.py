@@ -33,6 +33,7 @@ from sve.solvers import (
     isotropic,
     isotropic_projection,
 )
+from sve.solvers._core.refinement import MIN_TOL
 from sve.study.image import WINDOW_PLACEMENTS, validate_image_medium, window_shape
 from sve.study.media import (
     CELL_MEDIA,
@@ -71,6 +72,8 @@ _SOLVERS = {"conductivity": "apparent_conductivity", "elasticity": "apparent_sti
 DISCRETIZATIONS = ("q1", "fv")
 #: Values of ``solver.stop`` (:func:`sve.apparent_conductivity`).
 STOPS = ("residual", "tensor")
+#: Values of ``solver.precision`` (:func:`sve.apparent_conductivity`).
+PRECISIONS = ("double", "single")
 #: Values of ``property.modulus``: the scalar an elasticity study's statistics summarize
 #: (:func:`sve.statistics.isotropic_part`).
 MODULI = ("bulk", "shear")
@@ -213,6 +216,8 @@ class SolverSection:
     stop: str = "residual"
     #: Bytes a solve may use; 0: the machine's available memory (or the Dask worker's).
     memory_limit: int = 0
+    #: "double" or "single" (float32 conjugate gradients, conductivity only).
+    precision: str = "double"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bc", tuple(self.bc))
@@ -256,6 +261,7 @@ FLAT_FIELDS = {
     "discretization": ("solver", "discretization"),
     "batch": ("solver", "batch"),
     "stop": ("solver", "stop"),
+    "precision": ("solver", "precision"),
     "sweep_field": ("sweep", "field"),
     "sweep_values": ("sweep", "values"),
 }
@@ -567,6 +573,7 @@ class StudySpec:
     discretization = _flat("discretization", "``solver.discretization``.")
     batch = _flat("batch", "``solver.batch``: realizations per task.")
     stop = _flat("stop", "``solver.stop``.")
+    precision = _flat("precision", "``solver.precision``.")
     sweep_field = _flat("sweep_field", "``[sweep]``: the swept field ('' without a sweep).")
     sweep_values = _flat("sweep_values", "``[sweep]``: the swept values.")
     property = _flat("property", "``property.name``: 'conductivity' or 'elasticity'.")
@@ -605,7 +612,16 @@ _SECTIONS = {
         "windows",
         "target_precision",
     ),
-    "solver": ("bc", "tol", "maxiter", "discretization", "batch", "stop", "memory_limit"),
+    "solver": (
+        "bc",
+        "tol",
+        "maxiter",
+        "discretization",
+        "batch",
+        "stop",
+        "memory_limit",
+        "precision",
+    ),
 }
 _DEFAULTS = {
     "sampling.spacing": 1.0,
@@ -618,6 +634,7 @@ _DEFAULTS = {
     "solver.stop": "residual",
     "solver.batch": 8,
     "solver.memory_limit": 0,
+    "solver.precision": "double",
 }
 
 
@@ -950,6 +967,17 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
     stop = _get(data, "solver.stop")
     if stop not in STOPS:
         raise SpecError(f"solver.stop must be one of {STOPS}, got {stop!r}")
+    precision = _get(data, "solver.precision")
+    if precision not in PRECISIONS:
+        raise SpecError(f"solver.precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "single" and prop == "elasticity":
+        raise SpecError("solver.precision must be 'double' for elasticity, got 'single'")
+    if precision == "single" and stop == "tensor":
+        raise SpecError("solver.precision 'single' needs solver.stop = 'residual'")
+    if precision == "single" and tol < MIN_TOL:
+        raise SpecError(
+            f"solver.tol must be >= {MIN_TOL:g} with solver.precision = 'single', got {tol!r}"
+        )
     if stop == "tensor" and prop == "elasticity":
         raise SpecError("solver.stop must be 'residual' for elasticity, got 'tensor'")
     if discretization == "fv" and "static" in bcs:
@@ -985,12 +1013,17 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
             discretization=discretization,
             batch=batch,
             stop=stop,
-            memory_limit=_memory_budget(data, prop, medium, sizes, bcs, discretization, phases),
+            memory_limit=_memory_budget(
+                data, prop, medium, sizes, bcs, discretization, phases, precision
+            ),
+            precision=precision,
         ),
     )
 
 
-def _memory_budget(data, prop, medium, sizes, bcs, discretization, phases) -> int:
+def _memory_budget(
+    data, prop, medium, sizes, bcs, discretization, phases, precision="double"
+) -> int:
     """``solver.memory_limit`` in bytes (0: unset), checked: the largest size must fit it
     (unset: the memory available here) under every boundary condition.
     """
@@ -1018,6 +1051,7 @@ def _memory_budget(data, prop, medium, sizes, bcs, discretization, phases) -> in
                 bc=bc,
                 discretization=discretization,
                 spacing=medium.get("voxel_size"),  # measured images: box voxels change "auto"
+                precision=precision,
                 **case,
             )
             check_budget(estimate, available, "study", source=source)

@@ -204,6 +204,8 @@ def _solve(
     if spec.property == "conductivity":
         solve, materials = None, list(spec.phases)
         options.update(discretization=spec.discretization, stop=spec.stop)
+        if spec.precision != "double":  # the default call stays the one before the option
+            options["precision"] = spec.precision
     else:
         solve = apparent_stiffness
         materials = None if spec.polycrystal else spec.phase_stiffness()

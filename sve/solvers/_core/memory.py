@@ -63,14 +63,14 @@ _PER_POINT.update(
         ("conductivity", "kinematic", "q1", "fft", 3): 74.1,
         ("conductivity", "kinematic", "q1", "multigrid", 2): 90.7,
         ("conductivity", "kinematic", "q1", "multigrid", 3): 87.5,
-        ("conductivity", "mixed", "fv", "fft", 2): 112.6,
-        ("conductivity", "mixed", "fv", "fft", 3): 99.5,
-        ("conductivity", "mixed", "fv", "multigrid", 2): 119.9,
-        ("conductivity", "mixed", "fv", "multigrid", 3): 104.4,
-        ("conductivity", "mixed", "q1", "fft", 2): 67.7,
-        ("conductivity", "mixed", "q1", "fft", 3): 70.7,
-        ("conductivity", "mixed", "q1", "multigrid", 2): 90.7,
-        ("conductivity", "mixed", "q1", "multigrid", 3): 87.4,
+        ("conductivity", "mixed", "fv", "fft", 2): 80.6,
+        ("conductivity", "mixed", "fv", "fft", 3): 75.4,
+        ("conductivity", "mixed", "fv", "multigrid", 2): 109.2,
+        ("conductivity", "mixed", "fv", "multigrid", 3): 88.3,
+        ("conductivity", "mixed", "q1", "fft", 2): 60.7,
+        ("conductivity", "mixed", "q1", "fft", 3): 62.7,
+        ("conductivity", "mixed", "q1", "multigrid", 2): 82.7,
+        ("conductivity", "mixed", "q1", "multigrid", 3): 71.5,
         ("conductivity", "periodic", "fv", "fft", 2): 97.6,
         ("conductivity", "periodic", "fv", "fft", 3): 97.3,
         ("conductivity", "periodic", "q1", "fft", 2): 65.6,
@@ -95,9 +95,9 @@ _TENSORS.update(
     {
         ("kinematic", "q1", 2): 4.0,
         ("kinematic", "q1", 3): 3.9,
-        ("mixed", "fv", 2): 4.0,
-        ("mixed", "fv", 3): 1.2,
-        ("mixed", "q1", 2): 4.0,
+        ("mixed", "fv", 2): 20.0,
+        ("mixed", "fv", 3): 33.2,
+        ("mixed", "q1", 2): 3.0,
         ("mixed", "q1", 3): 3.9,
         ("periodic", "fv", 2): 4.0,
         ("periodic", "fv", 3): 4.1,
@@ -111,10 +111,10 @@ _VOIDS.update(
     {
         ("conductivity", "kinematic", "q1", 2): 16.0,
         ("conductivity", "kinematic", "q1", 3): 16.8,
-        ("conductivity", "mixed", "fv", 2): 24.2,
-        ("conductivity", "mixed", "fv", 3): 16.1,
-        ("conductivity", "mixed", "q1", 2): 16.0,
-        ("conductivity", "mixed", "q1", 3): 24.5,
+        ("conductivity", "mixed", "fv", 2): 16.2,
+        ("conductivity", "mixed", "fv", 3): 16.3,
+        ("conductivity", "mixed", "q1", 2): 15.0,
+        ("conductivity", "mixed", "q1", 3): 16.8,
         ("conductivity", "periodic", "fv", 2): 8.0,
         ("conductivity", "periodic", "fv", 3): 8.0,
         ("conductivity", "periodic", "q1", 2): 8.0,
@@ -175,6 +175,8 @@ class MemoryEstimate:
         Bytes per array (or group of arrays), see `memory_estimate`.
     shape, property, bc, discretization, preconditioner, tensors, voids
         The case; `preconditioner` as it runs (``"auto"`` resolved).
+    precision : str
+        ``"double"`` or ``"single"`` (float32 conjugate-gradient vectors).
     per_point : float
         Bytes per grid point, the part that grows with the image.
     points : int
@@ -194,6 +196,7 @@ class MemoryEstimate:
     per_point: float
     points: int
     fixed: int = field(default=FIXED_BYTES)
+    precision: str = "double"
 
 
 def parse_memory(value: object, name: str = "memory_limit") -> int:
@@ -305,6 +308,7 @@ def memory_estimate(
     voids: bool = False,
     spacing: float | tuple[float, ...] | None = None,
     contrast: float | None = None,
+    precision: str = "double",
 ) -> MemoryEstimate:
     r"""Estimate the peak memory of a solve, before it starts.
 
@@ -330,6 +334,13 @@ def memory_estimate(
         Voxel edges (box voxels change what ``"auto"`` takes).
     contrast : float, optional
         Largest over smallest conductivity, for ``"auto"``.
+    precision : {"double", "single"}, default "double"
+        ``"single"`` (conductivity only): float32 conjugate-gradient vectors
+        (``r`` and one buffer of 8 bytes for ``z`` and ``p`` or the float64
+        residual: 12 bytes instead of 24) and float32 kept solutions (the one
+        being solved stays float64: ``4 d + 8`` bytes instead of ``8 d``;
+        mixed conditions keep none, 8 in both); the measured part is that of
+        double precision.
 
     Returns
     -------
@@ -361,11 +372,14 @@ def memory_estimate(
     and 2048**2, voids at 70 % solid): the preconditioner (single-precision
     transform buffers, or the multigrid hierarchy), the load, the clusters
     of voids and the temporaries. Measured totals ``c`` in 3-D, scalar
-    conductivity, no voids: 71-79 bytes with the transforms and 85-95 with
-    multigrid (Q1), 91-104 (finite volumes); voids add 0-25, tensors 4;
+    conductivity, no voids: 63-79 bytes with the transforms and 72-95 with
+    multigrid (Q1), 75-98 (finite volumes; mixed conditions measured again
+    after their previous load case was freed first); voids add 0-25,
+    tensors 4 (33 for mixed finite volumes: the per-axis conductivities);
+    ``precision="single"`` 12-20 less;
     elasticity 287 (mixed), 426 (kinematic), 476 (periodic), 963 (static),
-    voids add 140-165. In 2-D: 66-69 (Q1, transforms), 91-99 (Q1,
-    multigrid), 89-120 (finite volumes), elasticity 167-341. Measured from
+    voids add 140-165. In 2-D: 61-69 (Q1, transforms), 83-99 (Q1,
+    multigrid), 81-117 (finite volumes), elasticity 167-341. Measured from
     64**3 to 256**3 and at 1024**2 and 2048**2 the estimate was within 15 %
     of the peak (the table of ``benchmarks/records/memory.json``).
 
@@ -400,6 +414,10 @@ def memory_estimate(
         raise ValueError(
             f"preconditioner must be 'auto', 'fft' or 'multigrid', got {preconditioner!r}"
         )
+    if precision not in ("double", "single"):
+        raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
+    if property == "elasticity" and precision != "double":
+        raise ValueError("precision='single' is for conductivity only")
     if property == "elasticity" and preconditioner == "multigrid":
         raise ValueError("preconditioner='multigrid' is for conductivity only")
     if preconditioner == "auto":
@@ -422,6 +440,7 @@ def memory_estimate(
                 preconditioner=option,
                 tensors=tensors,
                 voids=voids,
+                precision=precision,
             )
             for option in options
         ]
@@ -453,6 +472,18 @@ def memory_estimate(
     name = f"{'multigrid hierarchy' if preconditioner == 'multigrid' else 'transform buffers'}"
     rest = total - sum(counted.values())
     counted[f"{name}, load and temporaries (measured)"] = max(rest, 0.0)
+    if precision == "single":  # the same measured part, the counted vectors in float32
+        del counted["solutions kept (float64, one per load case)"]
+        del counted["conjugate-gradient vectors (3 float64)"]
+        kept = 8.0 * ndim if bc == "mixed" else 4.0 * ndim + 8.0
+        if bc == "mixed":  # one float64 solution at a time in both precisions
+            counted["solution (float64)"] = kept
+        else:
+            counted["solutions kept (float32; the one being solved float64)"] = kept
+        counted["conjugate-gradient vectors (float32 r, z, p)"] = 12.0
+        if discretization == "q1" and bc in ("kinematic", "mixed") and preconditioner == "fft":
+            measured = f"{name}, load and temporaries (measured)"  # the free block in float32
+            counted[measured] = max(counted[measured] - 4.0, 0.0)
     if voids:
         extra = _VOIDS.get((property, bc, discretization, ndim))
         if extra is None:  # not measured: the largest extra of the property and dimension
@@ -477,6 +508,7 @@ def memory_estimate(
         voids=bool(voids),
         per_point=float(sum(counted.values())),
         points=points,
+        precision=precision,
     )
 
 

@@ -28,6 +28,7 @@ from sve.solvers._core.memory import (
     memory_limit_bytes,
     upper_bound,
 )
+from sve.solvers._core.refinement import MIN_TOL
 from sve.solvers._core.spacing import normalized
 from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
 from sve.solvers.conductivity.fields import Collector
@@ -47,6 +48,7 @@ AUTO_CONTRAST = 1e3
 #: a batch), at 32^3 the same, at 64^3 1.25 times (``benchmarks/bench_throughput.py``).
 AUTO_TRANSFORMS_LARGEST = 32**3
 _STOPS = ("residual", "tensor")
+PRECISIONS = ("double", "single")
 
 
 def apparent_conductivity(
@@ -63,6 +65,7 @@ def apparent_conductivity(
     stop: str = "residual",
     memory_limit: int | str | None = None,
     fields: bool | str = False,
+    precision: str = "double",
 ) -> ConductivityResult:
     r"""Compute the apparent conductivity tensor of a voxel image.
 
@@ -160,6 +163,16 @@ def apparent_conductivity(
         not counted by `memory_limit`). Off by default: the solve and its
         result are then exactly those without the option. See Notes,
         **Local fields**.
+    precision : {"double", "single"}, default "double"
+        ``"single"`` stores the conjugate-gradient vectors in float32 (the
+        multigrid hierarchy and the transforms of the preconditioners are
+        float32 in both) and keeps the solutions of the load cases between
+        their solve and the Hill-Mandel defect in float32; every round
+        recomputes the residual in float64 and the solution and the tensor
+        are float64 (iterative refinement, ``sve/solvers/_core/refinement.py``).
+        The tensor then differs from the double-precision one by at most
+        about `tol` (measured: ``docs/solver_notes.rst``). Needs ``tol >=
+        1e-8`` and ``stop="residual"``. See Notes, **Precision**.
 
     Returns
     -------
@@ -192,6 +205,16 @@ def apparent_conductivity(
     accuracy of the stopping rules, times and memory) are in the docs: the
     solver notes (``docs/solver_notes.rst``) and the performance page
     (``docs/performance.rst``, made from the benchmark records).
+
+    **Precision.** With ``precision="single"`` each round solves
+    ``A d = r`` for the true residual ``r = b - A x`` (float64 arithmetic,
+    rounded to float32) by float32 conjugate gradients until its
+    preconditioned norm has fallen by ``1e-6`` (or to `tol`), adding the
+    steps to the float64 ``x``; the stopping rule is evaluated on the true
+    residual of each round. The conjugate gradient stores 20 bytes per
+    unknown instead of 32, and the kept fluctuations 4 instead of 8; the
+    Hill-Mandel defect is then computed from float32 fluctuations (a floor
+    of about ``1e-7`` relative on it).
 
     **Boundary conditions.** The flux is ``q = k grad T`` (conductivity
     times gradient, without the minus sign of Fourier's law) and ``<.>`` is
@@ -447,6 +470,7 @@ def apparent_conductivity(
         stop=stop,
         memory_limit=memory_limit,
         fields=fields,
+        precision=precision,
     )
     request = next(steps)
     try:
@@ -470,6 +494,7 @@ def _steps(
     stop,
     memory_limit,
     fields,
+    precision="double",
 ):
     """`apparent_conductivity` as a generator: it yields the arguments of ``solve_cell``
     once, takes the `Solution` sent back, and returns the result (``StopIteration.value``).
@@ -490,6 +515,17 @@ def _steps(
     discretization = check_choice(discretization, "discretization", _DISCRETIZATIONS)
     preconditioner = check_choice(preconditioner, "preconditioner", _PRECONDITIONERS)
     stop = check_choice(stop, "stop", _STOPS)
+    precision = check_choice(precision, "precision", PRECISIONS)
+    if precision == "single" and tol < MIN_TOL:
+        raise ValueError(
+            f"tol must be >= {MIN_TOL:g} with precision='single' (float32 iterations with "
+            f"float64 residuals reach no further), got tol={tol:g}; use precision='double'"
+        )
+    if precision == "single" and stop != "residual":
+        raise ValueError(
+            "stop='tensor' needs precision='double' (its energy estimate assumes one "
+            "conjugate-gradient run from zero), got precision='single'"
+        )
     if discretization == "fv" and bc == "static":
         raise NotImplementedError(
             "bc='static' is implemented for discretization='q1' only; finite volumes "
@@ -497,7 +533,9 @@ def _steps(
         )
     limit, source = memory_limit_bytes(memory_limit, phases.shape)
     # Before any field is allocated: the smallest estimate the case may have.
-    _check_memory(phases.shape, bc, discretization, preconditioner, h, limit, source)
+    _check_memory(
+        phases.shape, bc, discretization, preconditioner, h, limit, source, precision=precision
+    )
     k, material, stack = _element_conductivity(phases, conductivity)
     if preconditioner == "auto":
         preconditioner = _auto_preconditioner(bc, discretization, k, stack, h)
@@ -526,6 +564,7 @@ def _steps(
         source,
         tensors=stack is not None,
         voids=bool(k.min() <= 0.0),
+        precision=precision,
     )
     tensors = None
     notes = []
@@ -557,7 +596,10 @@ def _steps(
         tensors=tensors,
         use_multigrid=preconditioner == "multigrid",
         stop=stop,
+        precision=precision,
     )
+    if precision == "single":
+        notes.append("precision: single (float32 iterations, float64 residuals and tensor)")
     tensor = solution.tensor
     defined = np.nan_to_num(tensor)
     scale = np.linalg.norm(defined)
@@ -659,6 +701,7 @@ def _check_memory(
     *,
     tensors=False,
     voids=False,
+    precision="double",
 ) -> None:
     """Refuse the solve (`MemoryBudgetError`) if its estimate exceeds `limit` bytes.
 
@@ -677,6 +720,7 @@ def _check_memory(
             tensors=tensors,
             voids=voids,
             spacing=spacing,
+            precision=precision,
         )
         case.update(change)
         if case["preconditioner"] == "auto":
@@ -693,11 +737,13 @@ def _check_memory(
             return case["bc"] in ("kinematic", "mixed")
         return not case["tensors"] and supported(_kinds(case["bc"], len(shape), 0), shape, spacing)
 
+    alternatives = {}
+    if precision == "double":
+        alternatives["precision='single'"] = estimate(precision="single")
     if preconditioner != "auto" and not _allowed(
         dict(discretization=discretization, bc=bc, tensors=tensors), preconditioner
     ):
         return  # refused with its own ValueError
-    alternatives = {}
     base = dict(discretization=discretization, bc=bc, tensors=tensors)
     for option in ("fft", "multigrid"):
         if preconditioner != "auto" and option != preconditioner and _allowed(base, option):

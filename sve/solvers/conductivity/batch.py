@@ -53,6 +53,7 @@ def apparent_conductivity_batch(
     stop: str = "residual",
     memory_limit: int | str | None = None,
     fields: bool | str = False,
+    precision: str = "double",
 ) -> list[ConductivityResult]:
     """Compute the apparent conductivity tensors of several voxel images.
 
@@ -72,9 +73,9 @@ def apparent_conductivity_batch(
         of every image, if they share it).
     bc, spacing, tol, maxiter, on_failure
         As in `apparent_conductivity`, for every image.
-    discretization, preconditioner, stop, memory_limit, fields
+    discretization, preconditioner, stop, memory_limit, fields, precision
         As in `apparent_conductivity`, for every image; ``preconditioner="auto"`` decides
-        per image, as there.
+        per image, as there. Single-precision solves are never batched.
 
     Returns
     -------
@@ -122,6 +123,7 @@ def apparent_conductivity_batch(
         stop=stop,
         memory_limit=memory_limit,
         fields=fields,
+        precision=precision,
     )
     steps = [_steps(image, conductivity, **options) for image in phases]
     requests = [next(step) for step in steps]  # every image validated before any solve
@@ -143,6 +145,7 @@ def batchable(request: dict) -> bool:
         and request["tensors"] is None
         and not request["use_multigrid"]
         and request["stop"] == "residual"
+        and request["precision"] == "double"
         and request["collector"] is None
         and request["k"].size <= BATCH_LARGEST
         and bool(np.all(request["k"] > 0.0))

@@ -15,6 +15,7 @@ import numpy as np
 from sve.solvers._core.clusters import Clusters, find_clusters, projector
 from sve.solvers._core.pcg import pcg, pcg_energy
 from sve.solvers._core.pcg_kernels import dot
+from sve.solvers._core.refinement import Work, pcg_refined
 from sve.solvers._core.transforms import preconditioner
 from sve.solvers.conductivity.fv import FVGrid
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
@@ -98,8 +99,10 @@ class _Solver:
         maxiter: int,
         reference: float | None = None,
         use_multigrid: bool = False,
+        precision: str = "double",
     ) -> None:
         self.grid = grid
+        self.single = precision == "single"
         self.tol = tol
         self.maxiter = maxiter
         if reference is None:
@@ -122,12 +125,20 @@ class _Solver:
         # periodic, finite volumes and multigrid: the preconditioner takes every unknown (the
         # cycle leaves the fixed nodes at zero)
         self._everywhere = use_multigrid or all(s == slice(None) for s in grid.free)
-        self._block = None if self._everywhere else np.empty(_free_shape(grid))
+        self._block = (
+            None
+            if self._everywhere
+            else np.empty(_free_shape(grid), dtype=np.float32 if self.single else np.float64)
+        )
         self.project = None
         if clusters is not None:  # periodic and static: no Dirichlet face, every cluster floats
             self.project = projector(clusters.labels, clusters.floating(()))
-        # r (which takes the load: ``load``), z and q, p: see ``_pcg._iterations``
-        self.work = tuple(np.empty(grid.shape) for _ in range(3))
+        if self.single:  # float32 r, z and q, p; a float64 scratch over z and p
+            self.refinement = Work(grid.shape)
+            self.scratch = self.refinement.scratch
+        else:  # r (which takes the load: ``load``), z and q, p: see ``_pcg._iterations``
+            self.work = tuple(np.empty(grid.shape) for _ in range(3))
+            self.scratch = self.work[1]  # free after a solve: the forces of Hill-Mandel
 
     def load(self) -> np.ndarray:
         """The array to write a load into before `solve` (the residual's: no field more)."""
@@ -155,6 +166,22 @@ class _Solver:
         to the relative residual `tol`.
         """
         return pcg(self._apply, self.precondition, load, out, **self._options(floor))
+
+    def solve_refined(self, residual, out: np.ndarray, floor: float) -> tuple[int, float]:
+        """``precision="single"``: solve for `out` (float64) with float32 conjugate
+        gradients and the float64 residual ``residual(x, r)`` (``b - A x``, constrained) of
+        every round (``_core/refinement.py``).
+        """
+        return pcg_refined(
+            self._apply,
+            self.precondition,
+            residual,
+            out,
+            tol=self.tol,
+            maxiter=self.maxiter,
+            work=self.refinement,
+            floor=floor,
+        )
 
     def solve_energy(
         self, load: np.ndarray, out: np.ndarray, floor: float, energy
@@ -199,6 +226,7 @@ def solve_cell(
     use_multigrid: bool = False,
     stop: str = "residual",
     collector=None,
+    precision: str = "double",
 ) -> Solution:
     """Solve the d load cases of `bc` and return the apparent tensor.
 
@@ -213,6 +241,9 @@ def solve_cell(
     and returns the energy form of the tensor (see ``apparent_conductivity``).
     `collector` (``conductivity/fields.py``), when given, takes every load case's solution
     for the local fields.
+    ``precision="single"`` runs float32 conjugate gradients with float64 residuals
+    (``_core/refinement.py``, ``stop="residual"`` only) and keeps the solutions of the load
+    cases, between their solve and the Hill-Mandel defect, in float32.
     """
     ndim = k.ndim
     periodic = bc == "periodic"
@@ -240,6 +271,7 @@ def solve_cell(
         use_multigrid=use_multigrid,
         stop=stop,
         collector=collector,
+        precision=precision,
     )
     if bc == "static":
         solution = _static(k, clusters, **options)
@@ -258,7 +290,18 @@ def _dirichlet_axes(bc: str, ndim: int) -> tuple[int, ...]:
 
 
 def load_case_solver(
-    k, clusters, *, bc, axis, discretization, spacing, tol, maxiter, tensors, use_multigrid
+    k,
+    clusters,
+    *,
+    bc,
+    axis,
+    discretization,
+    spacing,
+    tol,
+    maxiter,
+    tensors,
+    use_multigrid,
+    precision="double",
 ) -> _Solver:
     """The solver of load case `axis` (gradient along it) of a periodic, kinematic or
     mixed condition; one solver serves every case of the periodic and kinematic ones.
@@ -284,6 +327,7 @@ def load_case_solver(
         maxiter=maxiter,
         reference=None if tensors is None else tensors.reference,
         use_multigrid=use_multigrid,
+        precision=precision,
     )
 
 
@@ -328,6 +372,7 @@ def _affine(
     use_multigrid,
     stop,
     collector=None,
+    precision="double",
 ) -> Solution:
     """Periodic, kinematic and mixed conditions: ``T = E . x + u``, ``u`` periodic or zero
     on the Dirichlet faces; column ``j`` of the tensor is ``<q>`` for ``E = e_j``.
@@ -358,7 +403,8 @@ def _affine(
             )
             continue
         if solver is None or mixed:
-            solver = u = None  # mixed: the previous case's scratch goes before the next is made
+            # mixed: the previous case's operator and scratch go before the next are made
+            solver = u = grid = load = force = None
             solver = load_case_solver(
                 k,
                 clusters,
@@ -370,21 +416,32 @@ def _affine(
                 maxiter=maxiter,
                 tensors=tensors,
                 use_multigrid=use_multigrid,
+                precision=precision,
             )
         grid = solver.grid
         gradient = np.eye(ndim)[j]
-        load = solver.load()
-        grid.flux(np.zeros(grid.shape), gradient, load)
-        np.negative(load, out=load)
-        solver.constrain(load)
         u = np.empty(grid.shape)
-        if stop == "tensor":  # V E . K E at a CG iterate of energy s: V <E . k E> - s
-            affine = volume * float(grid.mean_flux(np.zeros(grid.shape), gradient)[j])
-            iterations[j], residuals[j], errors[j] = solver.solve_energy(
-                load, u, floor, lambda s, affine=affine: affine - s
-            )
+        if solver.single:  # the residual of u: -A (u + E . x), constrained, in float64
+
+            def residual(x, out, grid=grid, gradient=gradient, solver=solver):
+                grid.flux(x, gradient, out)
+                np.negative(out, out=out)
+                solver.constrain(out)
+
+            iterations[j], residuals[j] = solver.solve_refined(residual, u, floor)
+            residual = None  # it holds the solver, whose arrays go before the next case's
         else:
-            iterations[j], residuals[j] = solver.solve(load, u, floor)
+            load = solver.load()
+            grid.flux(np.zeros(grid.shape), gradient, load)
+            np.negative(load, out=load)
+            solver.constrain(load)
+            if stop == "tensor":  # V E . K E at a CG iterate of energy s: V <E . k E> - s
+                affine = volume * float(grid.mean_flux(np.zeros(grid.shape), gradient)[j])
+                iterations[j], residuals[j], errors[j] = solver.solve_energy(
+                    load, u, floor, lambda s, affine=affine: affine - s
+                )
+            else:
+                iterations[j], residuals[j] = solver.solve(load, u, floor)
         flux = grid.mean_flux(u, gradient)
         if collector is not None:
             collector.record(j, grid, u, gradient)
@@ -393,17 +450,18 @@ def _affine(
         else:
             tensor[:, j] = flux
         if mixed:
-            force = solver.work[1]  # the scratch of the solve, free again
+            force = solver.scratch  # the scratch of the solve, free again
             grid.flux(u, gradient, force)  # minus the true residual, zero on fixed nodes
             solver.constrain(force)
             gap[j, j] = dot(u.reshape(-1), force.reshape(-1)) / volume
         else:  # keep the fluctuations for the Hill-Mandel defect, cross terms included
-            fluctuations[j] = u
+            fluctuations[j] = u.astype(np.float32) if solver.single else u
+            u = None
     # The cross terms pair the load cases of one operator. The forces (minus the true
     # residuals) are made one at a time from the stored fluctuations, in the scratch of
     # the solves: d + 3 fields of the node grid at the peak instead of 2 d + 3.
     for j in fluctuations:
-        force = solver.work[1]
+        force = solver.scratch  # float64 in both precisions
         grid.flux(fluctuations[j], np.eye(ndim)[j], force)
         solver.constrain(force)
         for i in fluctuations:
@@ -425,7 +483,17 @@ def _affine(
 
 
 def _static(
-    k, clusters, *, spacing, tol, maxiter, tensors, use_multigrid, stop, collector=None
+    k,
+    clusters,
+    *,
+    spacing,
+    tol,
+    maxiter,
+    tensors,
+    use_multigrid,
+    stop,
+    collector=None,
+    precision="double",
 ) -> Solution:
     """Uniform flux ``q . n = Q . n`` on the whole boundary (Q1 only).
 
@@ -450,7 +518,13 @@ def _static(
     grid = _grid(k, ("neumann",) * ndim, spacing, "q1", tensors)
     reference = None if tensors is None else tensors.reference
     solver = _Solver(
-        grid, clusters, tol=tol, maxiter=maxiter, reference=reference, use_multigrid=use_multigrid
+        grid,
+        clusters,
+        tol=tol,
+        maxiter=maxiter,
+        reference=reference,
+        use_multigrid=use_multigrid,
+        precision=precision,
     )
 
     def load(flux: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -477,30 +551,49 @@ def _static(
     residuals = [0.0] * ndim
     errors = [0.0 if stop == "tensor" else np.nan] * ndim
     for b in range(cases):
-        f = load(basis[:, b], solver.load())
-        solver.constrain(f)
         temperature = np.empty(grid.shape)
-        if stop == "tensor":  # V Q . R Q at a CG iterate of energy s is s (f . T = T . A T)
+        if solver.single:  # the residual f - A T, constrained, in float64
+
+            def residual(x, out, flux=basis[:, b]):
+                grid.flux(x, np.zeros(ndim), out)
+                np.negative(out, out=out)
+                grid.boundary_load(flux, out, add=True)
+                solver.constrain(out)
+
+            iterations[b], residuals[b] = solver.solve_refined(residual, temperature, 0.0)
+        elif stop == "tensor":  # V Q . R Q at a CG iterate of energy s is s (f . T = T . A T)
+            f = load(basis[:, b], solver.load())
+            solver.constrain(f)
             iterations[b], residuals[b], errors[b] = solver.solve_energy(
                 f, temperature, 0.0, float
             )
         else:
+            f = load(basis[:, b], solver.load())
+            solver.constrain(f)
             iterations[b], residuals[b] = solver.solve(f, temperature, 0.0)
         gradients[:, b] = grid.mean_gradient(temperature)
         if collector is not None:
             collector.record(b, grid, temperature, np.zeros(ndim), load=basis[:, b])
-        temperatures.append(temperature)
+        temperatures.append(temperature.astype(np.float32) if solver.single else temperature)
+        temperature = None
     resistivity = basis.T @ gradients
     tensor = np.zeros((ndim, ndim))
     gap = np.zeros((cases, cases))
     tensor_error = np.nan if stop == "residual" else 0.0
     if cases:
-        f, force = solver.work[1], solver.work[2]  # the scratch of the solves, free again
+        if solver.single:
+            force = solver.scratch  # float64 over the float32 vectors, free again
+        else:
+            f, force = solver.work[1], solver.work[2]  # the scratch of the solves, free again
         for b in range(cases):  # the force of case b: A T_b - f_b, minus the true residual
-            load(basis[:, b], f)
-            solver.constrain(f)
-            grid.flux(temperatures[b], np.zeros(ndim), force)
-            force -= f
+            if solver.single:
+                grid.flux(temperatures[b], np.zeros(ndim), force)
+                grid.boundary_load(-basis[:, b], force, add=True)
+            else:
+                load(basis[:, b], f)
+                solver.constrain(f)
+                grid.flux(temperatures[b], np.zeros(ndim), force)
+                force -= f
             solver.constrain(force)
             for a in range(cases):
                 gap[a, b] = dot(temperatures[a].reshape(-1), force.reshape(-1))

@@ -212,7 +212,7 @@ class Q1Grid:
         self._nodal_flux(u, gradient @ self._corners, self.k, self._modes, out)
         self.zero_fixed(out)
 
-    def boundary_load(self, flux: np.ndarray, out: np.ndarray) -> None:
+    def boundary_load(self, flux: np.ndarray, out: np.ndarray, add: bool = False) -> None:
         """``out = A_1 (flux . x)``, the nodal loads of the uniform normal flux ``flux . n``
         on the boundary of a grid with open axes (``N + 1`` nodes).
 
@@ -221,10 +221,12 @@ class Q1Grid:
         to axis ``a``, ``-flux_a`` at ``x_a = 0`` and ``+flux_a`` at ``x_a = L``
         times the face area of a node, the product of ``h_b`` over the other
         axes ``b``, halved once per other axis on which the node is an end
-        node. Made on the faces alone: no field of unit conductivities.
+        node. Made on the faces alone: no field of unit conductivities. With `add`, added
+        to `out` instead.
         """
         ndim = self.k.ndim
-        out[...] = 0.0
+        if not add:
+            out[...] = 0.0
         for axis in range(ndim):
             face = np.ones(())
             for other in range(ndim):

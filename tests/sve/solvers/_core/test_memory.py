@@ -304,10 +304,14 @@ def _measured_growth(shape, case) -> int:
         ((240, 240, 240), ("conductivity", "mixed", "fv", "multigrid", False, True)),
         ((256, 256, 256), ("conductivity", "kinematic", "q1", "multigrid", False, False)),
         ((144, 144, 144), ("elasticity", "periodic", "q1", "fft", False, False)),
+        # precision="single" (float32 conjugate-gradient vectors)
+        ((272, 272, 272), ("conductivity", "periodic", "q1", "fft", False, False, "single")),
+        ((256, 256, 256), ("conductivity", "mixed", "fv", "multigrid", False, False, "single")),
     ],
 )
 def test_estimate_within_15_percent_of_the_measured_peak(shape, case):
-    prop, bc, discretization, preconditioner, tensors, voids = case
+    prop, bc, discretization, preconditioner, tensors, voids = case[:6]
+    extra = {"precision": case[6]} if len(case) > 6 else {}
     estimate = memory_estimate(
         shape,
         property=prop,
@@ -316,6 +320,7 @@ def test_estimate_within_15_percent_of_the_measured_peak(shape, case):
         preconditioner=preconditioner,
         tensors=tensors,
         voids=voids,
+        **extra,
     )
     assert estimate.bytes >= 10**9
     growth = _measured_growth(shape, case)
