@@ -50,7 +50,6 @@ from sve.solvers.conductivity.q1_multigrid import (
     Cycle,
     _coarsest_inverse,
     hierarchy,
-    pseudo_inverse,
     supported,
 )
 from sve.solvers.result import ConvergenceError
@@ -608,7 +607,7 @@ def _face_multigrid(k, h, faces, voids):
     (``q1_multigrid``, Hierarchy): a coarse free node interpolates only onto fine free
     nodes, so the free blocks of the Galerkin operators are those of the constrained
     problem. The face nodes get a zero inverse diagonal on every level and are left out of
-    the coarsest solve (its matrix is recovered from the stored pseudo-inverse).
+    the coarsest solve (of the level's stored coarsest matrix).
     """
     ndim = k.ndim
     levels = hierarchy(k, h, ("neumann",) * ndim)
@@ -617,8 +616,9 @@ def _face_multigrid(k, h, faces, voids):
         for axis, end in faces:
             diagonal[face_slice(axis, end, ndim)] = 0.0
         if level.coarsest is not None and faces:
-            matrix = pseudo_inverse(level.coarsest)
-            level.coarsest = _coarsest_inverse(matrix, level.inverse_diagonal)
+            level.coarsest = _coarsest_inverse(
+                level.coarsest_matrix, level.inverse_diagonal, constants=False, voids=voids
+            )
     cycle = Cycle(levels, DEGREE, FINE_DEGREE, GAMMA)
     constants = not voids and not faces
 

@@ -387,6 +387,7 @@ class _Level:
     inverse_diagonal: np.ndarray
     upper: float
     coarsest: Operator | None = None
+    coarsest_matrix: np.ndarray | None = None  # the dense matrix `coarsest` solves
     restriction: tuple = ()
     prolongation: tuple = ()
 
@@ -526,13 +527,15 @@ def hierarchy(
         level.prolongation = _taps(prolongation_taps, nodes, periodic, steps[index - 1])
         levels.append(level)
         if following is None:
+            levels[-1].coarsest_matrix = _dense(coefficients)
             levels[-1].coarsest = _coarsest_inverse(
-                _dense(coefficients), inverse_diagonal, constants=constants, voids=voids
+                levels[-1].coarsest_matrix, inverse_diagonal, constants=constants, voids=voids
             )
     if len(levels) == 1:  # the image itself is small enough to solve directly
         unit = np.broadcast_to(element, k.shape + element.shape)
         elements = (k.reshape(k.shape + (1, 1)) * unit).reshape((-1,) + element.shape)
         matrix = _dense(stencil(elements, k.shape, levels[0].shape))
+        levels[0].coarsest_matrix = matrix
         levels[0].coarsest = _coarsest_inverse(
             matrix, inverse_diagonal, constants=constants, voids=voids
         )
