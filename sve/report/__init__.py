@@ -24,7 +24,8 @@ from sve.study.sweep import is_sweep
 __all__ = ["FIGURES", "Report", "SweepReport", "key_numbers", "sweep_numbers", "write_report"]
 
 #: The figures of a report, written as ``NAME.png`` and ``NAME.svg``; a polycrystal's
-#: report has ``grains`` (grain volumes) in place of ``s2`` (it has no phases).
+#: report has ``grains`` (grain volumes) in place of ``s2`` (it has no phases), a
+#: permeability study's one more, ``flow`` (the velocity magnitude of one SVE).
 FIGURES = ("thumbnails", "s2", "mean_vs_size", "variance_vs_size")
 
 
@@ -70,7 +71,9 @@ def write_report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report
         Folder (created if needed) for ``report.html`` (self-contained: the
         figures are embedded, nothing is fetched), ``report.md`` and the
         figures ``NAME.png`` / ``NAME.svg`` for NAME in :data:`FIGURES`
-        (``grains`` in place of ``s2`` for a polycrystal).
+        (``grains`` in place of ``s2`` for a polycrystal; a permeability
+        study adds ``flow``, the velocity magnitude of one SVE solved at
+        report time with ``fields=True``).
 
     Returns
     -------
@@ -118,6 +121,8 @@ def write_report(source: xr.Dataset | str | Path, out_dir: str | Path) -> Report
         "mean_vs_size": _figures.mean_vs_size(numbers, spec),
         "variance_vs_size": _figures.variance_vs_size(numbers, spec),
     }
+    if spec.property == "permeability":
+        drawn["flow"], numbers.attrs["flow_figure"] = _figures.flow(spec)
     images = {name: _figures.save(fig, out_dir, name) for name, fig in drawn.items()}
     blocks = _document.build(ds, numbers, spec)
     markdown = out_dir / "report.md"

@@ -49,7 +49,7 @@ from sve.study.store import (
     write_records,
 )
 from sve.study.sweep import combine_sweep
-from sve.study.tasks import absent_batch, failed_batch, solve_batch
+from sve.study.tasks import absent_batch, failed_batch, flow_options, solve_batch
 
 __all__ = ["run_study", "batches"]
 
@@ -130,7 +130,14 @@ def _warm_numba_cache(spec: StudySpec) -> None:
     """
     phases = np.zeros((4,) * spec.ndim, dtype=np.int8)
     phases[:2, :1] = 1
-    if spec.property == "conductivity":
+    if spec.property == "permeability":  # a channel of two voxel rows, the rest solid
+        from sve.solvers.permeability import apparent_permeability  # TODO top-level
+
+        channel = np.full((6,) * spec.ndim, 1 - spec.pore_label, dtype=np.int8)
+        channel[1:3] = spec.pore_label
+        for bc in spec.bc:
+            apparent_permeability(channel, bc=bc, **{**flow_options(spec), "tol": 1e-3})
+    elif spec.property == "conductivity":
         apparent_conductivity(phases, [1.0, 2.0], tol=1e-3)
     elif spec.polycrystal:  # two grains: the crystal and twice its stiffness
         crystal = spec.crystal_stiffness()

@@ -61,12 +61,34 @@ __all__ = [
 #: the TOML layout is the same); without it, it is read as the current one.
 SCHEMA_VERSION = 2
 
-PROPERTIES = ("conductivity", "elasticity")
-#: The dataset variable of each property: its apparent tensor (d x d conductivity, or
-#: Mandel stiffness m x m with m = 3 in 2-D, 6 in 3-D).
-VARIABLES = {"conductivity": "conductivity", "elasticity": "stiffness"}
-_BCS = {"conductivity": CONDUCTIVITY_BCS, "elasticity": ELASTICITY_BCS}
-_SOLVERS = {"conductivity": "apparent_conductivity", "elasticity": "apparent_stiffness"}
+PROPERTIES = ("conductivity", "elasticity", "permeability")
+#: The dataset variable of each property: its apparent tensor (d x d conductivity or
+#: permeability, or Mandel stiffness m x m with m = 3 in 2-D, 6 in 3-D).
+VARIABLES = {
+    "conductivity": "conductivity",
+    "elasticity": "stiffness",
+    "permeability": "permeability",
+}
+#: Boundary conditions of the Stokes cell problem a permeability study may ask for.
+PERMEABILITY_BCS = ("periodic", "mixed")
+_BCS = {
+    "conductivity": CONDUCTIVITY_BCS,
+    "elasticity": ELASTICITY_BCS,
+    "permeability": PERMEABILITY_BCS,
+}
+_SOLVERS = {
+    "conductivity": "apparent_conductivity",
+    "elasticity": "apparent_stiffness",
+    "permeability": "apparent_permeability",
+}
+#: Values of ``property.walls`` (permeability under mixed conditions: the side walls).
+WALLS = ("no-slip", "free-slip")
+#: Fields of the ``[property]`` table each property takes (besides ``name``).
+PROPERTY_FIELDS = {
+    "conductivity": ("phases",),
+    "elasticity": ("phases", "modulus", "crystal"),
+    "permeability": ("pore_label", "viscosity", "walls", "reservoir"),
+}
 DISCRETIZATIONS = ("q1", "fv")
 #: Values of ``solver.stop`` (:func:`sve.apparent_conductivity`).
 STOPS = ("residual", "tensor")
@@ -152,17 +174,28 @@ def _plain(value: Any) -> Any:
 class PhysicsSection:
     """The ``[property]`` table: what is solved, and the phases' (or crystal's) values.
 
-    ``name``: "conductivity" or "elasticity"; ``phases``: conductivity of
-    phase 0 and phase 1, or their isotropic moduli tables (empty for the
-    polycrystal); ``modulus`` (elasticity): "bulk" or "shear", the scalar
-    the statistics summarize; ``crystal``: cubic constants ``c11, c12, c44``
-    of the polycrystal's grains (empty for two-phase media).
+    ``name``: "conductivity", "elasticity" or "permeability"; ``phases``:
+    conductivity of phase 0 and phase 1, or their isotropic moduli tables
+    (empty for the polycrystal and for permeability); ``modulus``
+    (elasticity): "bulk" or "shear", the scalar the statistics summarize;
+    ``crystal``: cubic constants ``c11, c12, c44`` of the polycrystal's
+    grains (empty for two-phase media). Permeability (the Stokes cell
+    problem in the pore space, :func:`sve.apparent_permeability`):
+    ``pore_label``, the phase (0 or 1) the fluid fills (-1 for the other
+    properties); ``viscosity`` (the permeability does not depend on it);
+    ``walls``, the side walls under mixed conditions ("no-slip" or
+    "free-slip"); ``reservoir``, a one-voxel inlet and outlet reservoir
+    under mixed conditions.
     """
 
     name: str
     phases: tuple[float, ...] | tuple[Table, ...] = ()
     modulus: str = "bulk"
     crystal: Table = field(default_factory=Table)
+    pore_label: int = -1
+    viscosity: float = 1.0
+    walls: str = "no-slip"
+    reservoir: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phases", _frozen(tuple(self.phases)))
@@ -235,6 +268,7 @@ FLAT_FIELDS = {
     "phases": ("physics", "phases"),
     "modulus": ("physics", "modulus"),
     "crystal": ("physics", "crystal"),
+    "pore_label": ("physics", "pore_label"),
     "sizes": ("sampling", "sizes"),
     "spacing": ("sampling", "spacing"),
     "length_unit": ("sampling", "length_unit"),
@@ -431,8 +465,10 @@ class StudySpec:
 
     @property
     def tensor_size(self) -> int:
-        """Rows of the apparent tensor: d (conductivity) or 3 (2-D) / 6 (3-D) (Mandel)."""
-        return self.ndim if self.property == "conductivity" else 3 * (self.ndim - 1)
+        """Rows of the apparent tensor: d (conductivity, permeability) or 3 (2-D) / 6 (3-D)
+        (Mandel stiffness).
+        """
+        return 3 * (self.ndim - 1) if self.property == "elasticity" else self.ndim
 
     def phase_stiffness(self) -> np.ndarray:
         """Mandel stiffness of each phase, shape (2, m, m) (elasticity studies only)."""
@@ -475,7 +511,14 @@ class StudySpec:
         reads back to this spec (fields that do not apply are left out).
         """
         physics: dict[str, Any] = {"name": self.property}
-        if self.polycrystal:
+        if self.property == "permeability":
+            physics.update(
+                pore_label=self.physics.pore_label,
+                viscosity=self.physics.viscosity,
+                walls=self.physics.walls,
+                reservoir=self.physics.reservoir,
+            )
+        elif self.polycrystal:
             physics["crystal"] = _plain(self.crystal)
         else:
             physics["phases"] = _plain(self.phases)
@@ -559,7 +602,10 @@ class StudySpec:
     stop = _flat("stop", "``solver.stop``.")
     sweep_field = _flat("sweep_field", "``[sweep]``: the swept field ('' without a sweep).")
     sweep_values = _flat("sweep_values", "``[sweep]``: the swept values.")
-    property = _flat("property", "``property.name``: 'conductivity' or 'elasticity'.")
+    pore_label = _flat("pore_label", "``property.pore_label`` (permeability; else -1).")
+    property = _flat(
+        "property", "``property.name``: 'conductivity', 'elasticity' or 'permeability'."
+    )
 
 
 def _with_value(spec: StudySpec, value: float) -> StudySpec:
@@ -581,7 +627,16 @@ def _with_value(spec: StudySpec, value: float) -> StudySpec:
 
 _SECTIONS = {
     "medium": None,  # depends on the generator: checked by sve.study.media
-    "property": ("name", "phases", "modulus", "crystal"),
+    "property": (
+        "name",
+        "phases",
+        "modulus",
+        "crystal",
+        "pore_label",
+        "viscosity",
+        "walls",
+        "reservoir",
+    ),  # fmt: skip
     "sampling": (
         "sizes",
         "lengths",
@@ -793,18 +848,21 @@ def _validate_sweep(data: dict[str, Any], **context: Any) -> StudySpec:
         or key in ("volume_fraction", *MEDIA[generator].required, *MEDIA[generator].optional)
     ]
     elasticity = prop.get("name") == "elasticity"
+    permeability = prop.get("name") == "permeability"  # no phase values: the medium only
     if (
         match is None
         or (match["medium"] and match["medium"] not in known_medium)
-        or (match["phase"] and bool(match["modulus"]) != elasticity)
+        or (match["phase"] and (permeability or bool(match["modulus"]) != elasticity))
     ):
         phase = (
             "property.phases[i].E (or nu, K, G, lam, mu)" if elasticity else "property.phases[i]"
         )
+        media = ", ".join(f"medium.{key}" for key in known_medium)
         raise SpecError(
             f"sweep: unknown field {field!r}; a sweep varies one of "
-            f"{', '.join(f'medium.{key}' for key in known_medium)} or {phase} (i = 0 or 1)"
-        )
+            + (f"{media} (a permeability study has no phase values)" if permeability
+               else f"{media} or {phase} (i = 0 or 1)")
+        )  # fmt: skip
     name = f'sweep."{field}"'
     if not isinstance(values, list) or not 2 <= len(values) <= MAX_SWEEP_VALUES:
         raise SpecError(
@@ -881,8 +939,15 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
     prop = _string(_get(data, "property.name"), "property.name")
     if prop not in PROPERTIES:
         raise SpecError(f"property.name must be one of {PROPERTIES}, got {prop!r}")
+    _property_fields(data, prop)
     modulus, crystal = _modulus(data, prop, medium), _crystal(data, prop, medium)
-    phases = () if crystal else _phases(_get(data, "property.phases"), prop, medium["ndim"])
+    if prop == "permeability":
+        phases, flow = (), _flow(data, medium)
+    else:
+        phases, flow = (
+            (() if crystal else _phases(_get(data, "property.phases"), prop, medium["ndim"])),
+            {},
+        )
 
     if image:
         for key in ("spacing", "length_unit", "parent_size"):
@@ -920,8 +985,24 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
         raise SpecError(f"solver.bc must be a non-empty list of names, got {bcs!r}")
     try:
         bcs = tuple(dict.fromkeys(implemented_bc(b, _BCS[prop], _SOLVERS[prop]) for b in bcs))
-    except (TypeError, ValueError, NotImplementedError) as err:
+    except NotImplementedError as err:
+        if prop == "permeability":
+            raise SpecError(
+                f"solver.bc: a permeability study takes {list(PERMEABILITY_BCS)} (periodic: the "
+                "full tensor from body-force load cases; mixed: a pressure drop between two "
+                "opposite faces, the laboratory setup); the Stokes cell problem has no "
+                f"kinematic or static conditions of a flux, got {bcs!r}"
+            ) from None
         raise SpecError(f"solver.bc: {err}") from None
+    except (TypeError, ValueError) as err:
+        raise SpecError(f"solver.bc: {err}") from None
+    if prop == "permeability" and "mixed" not in bcs:
+        for key in ("walls", "reservoir"):
+            if key in data.get("property", {}):
+                raise SpecError(
+                    f"property.{key} is only used under solver.bc 'mixed' (the side walls and "
+                    f"the inlet/outlet of the pressure-drop setup), got solver.bc {list(bcs)}"
+                )
     tol = _positive(_get(data, "solver.tol"), "solver.tol")
     if tol >= 1:
         raise SpecError(f"solver.tol must be in (0, 1), got {tol!r}")
@@ -937,8 +1018,13 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
     stop = _get(data, "solver.stop")
     if stop not in STOPS:
         raise SpecError(f"solver.stop must be one of {STOPS}, got {stop!r}")
-    if stop == "tensor" and prop == "elasticity":
-        raise SpecError("solver.stop must be 'residual' for elasticity, got 'tensor'")
+    if stop == "tensor" and prop != "conductivity":
+        raise SpecError(f"solver.stop must be 'residual' for {prop}, got 'tensor'")
+    if discretization != "q1" and prop == "permeability":
+        raise SpecError(
+            f"solver.discretization is not used by permeability (the Stokes cell problem has "
+            f"one discretization, the staggered MAC grid); remove it, got {discretization!r}"
+        )
     if discretization == "fv" and "static" in bcs:
         raise SpecError("solver.bc: 'static' is not implemented with solver.discretization = 'fv'")
 
@@ -950,7 +1036,7 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
         name=name,
         seed=seed,
         medium=medium,
-        physics=PhysicsSection(name=prop, phases=phases, modulus=modulus, crystal=crystal),
+        physics=PhysicsSection(name=prop, phases=phases, modulus=modulus, crystal=crystal, **flow),
         sampling=SamplingSection(
             sizes=sizes,
             realizations=realizations,
@@ -980,6 +1066,9 @@ def _memory_budget(data, prop, medium, sizes, bcs, discretization, phases) -> in
     (unset: the memory available here) under every boundary condition.
     """
     from sve.solvers._core.memory import (
+        PROPERTIES as ESTIMATED,
+    )
+    from sve.solvers._core.memory import (
         MemoryBudgetError,
         check_budget,
         memory_estimate,
@@ -991,6 +1080,8 @@ def _memory_budget(data, prop, medium, sizes, bcs, discretization, phases) -> in
     try:
         limit = 0 if value in (0, "") else parse_memory(value, "solver.memory_limit")
         available, source = memory_limit_bytes(limit or None)
+        if prop not in ESTIMATED:  # no model of its peak here: the solver checks its budget
+            return limit
         if prop == "conductivity" and phases:  # contrast and voids, as "auto" sees them
             values = [float(v) for v in phases]
             case = dict(voids=min(values) <= 0.0, contrast=max(values) / max(min(values), 1e-300))
@@ -1044,6 +1135,49 @@ def _phases(phases: Any, prop: str, ndim: int) -> tuple:
             )
         return tuple(values)
     return tuple(_moduli(v, f"property.phases[{i}]", ndim) for i, v in enumerate(phases))
+
+
+def _property_fields(data: dict[str, Any], prop: str) -> None:
+    """Refuse the ``[property]`` fields of another property: those of permeability in a
+    conductivity or elasticity study, and those of the others in a permeability study.
+    """
+    table = data.get("property", {})
+    own = PROPERTY_FIELDS[prop]
+    for key in table:
+        if key == "name" or key in own:
+            continue
+        if prop == "permeability" or key in PROPERTY_FIELDS["permeability"]:
+            raise SpecError(
+                f"property.{key} is not used by a {prop} study (its fields: "
+                f"{', '.join(f'property.{k}' for k in own)}); remove it"
+            )
+
+
+def _flow(data: dict[str, Any], medium: dict[str, Any]) -> dict[str, Any]:
+    """The permeability fields of ``[property]``, checked: ``pore_label`` (required, a
+    phase of the medium), ``viscosity``, ``walls``, ``reservoir``.
+    """
+    table = data.get("property", {})
+    if "pore_label" not in table:
+        raise SpecError(
+            "missing field 'property.pore_label' (the phase the fluid fills, 0 or 1, needed "
+            "by a permeability study)"
+        )
+    label = table["pore_label"]
+    if isinstance(label, bool) or not isinstance(label, int) or label not in (0, 1):
+        where = f"the image {medium['image']!r}" if "image" in medium else "a two-phase medium"
+        raise SpecError(
+            f"property.pore_label must be a phase of the medium, 0 or 1 (the phases of "
+            f"{where}), got {label!r}"
+        )
+    viscosity = _positive(table.get("viscosity", 1.0), "property.viscosity")
+    walls = table.get("walls", "no-slip")
+    if walls not in WALLS:
+        raise SpecError(f"property.walls must be one of {WALLS}, got {walls!r}")
+    reservoir = table.get("reservoir", False)
+    if not isinstance(reservoir, bool):
+        raise SpecError(f"property.reservoir must be true or false, got {reservoir!r}")
+    return {"pore_label": label, "viscosity": viscosity, "walls": walls, "reservoir": reservoir}
 
 
 def _modulus(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> str:
