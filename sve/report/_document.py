@@ -423,7 +423,7 @@ def _components(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         rows.append([str(bc), *(fmt(value, ".5g") for value in diagonal.values)])
     name = {"conductivity": "K", "elasticity": "C", "permeability": "k"}[spec.property]
     header = ["bc", *(f"{name}{k + 1}{k + 1}" for k in range(numbers.sizes["component"]))]
-    notation = "" if spec.property == "conductivity" else " (Mandel notation)"
+    notation = " (Mandel notation)" if spec.property == "elasticity" else ""
     return [
         Block(
             "p",
@@ -847,7 +847,7 @@ def _flow_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         blocks += [
             Block(
                 "p",
-                f"Gap between the boundary conditions, {_sentence(numbers.attrs['gap'])}. "
+                f"Gap between the boundary conditions: {numbers.attrs['gap']}. "
                 "It measures how much the answer still depends on the boundary conditions at "
                 "each size, and should shrink as the SVE grows; its sign carries no bound.",
             ),

@@ -592,8 +592,8 @@ def _bounds(spec: StudySpec, ds: xr.Dataset, notes: dict[str, str]) -> xr.Datase
     if spec.property == "permeability":
         out["voigt"] = out["reuss"] = out["hs_lower"] = out["hs_upper"] = np.nan
         notes["bounds"] = (
-            "none: the permeability has no phase values to bound it from (the solid has "
-            "k = 0 and the pore space none of its own)"
+            "are not available: the permeability has no phase values to bound it from (the "
+            "solid has k = 0 and the pore space no value of its own)"
         )
         return out
     if spec.polycrystal:

@@ -1,17 +1,25 @@
 """Permeability studies: the spec, the records, the statistics, the gap and the report."""
 
 import copy
+import json
 import math
 
 import numpy as np
 import pytest
 import xarray as xr
 from scipy import stats
+from sve.solvers.permeability import apparent_permeability
 
+from sve import write_report
 from sve.report import key_numbers
-from sve.study import SpecError, load_spec
+from sve.study import SpecError, load_spec, open_study, run_study
 from sve.study.percolation import permeability_summary
 from sve.study.schema import STATUS, empty_dataset
+from sve.study.tasks import flow_options, solve_batch, sve_microstructure, window_origin
+
+#: Relative error of the MAC grid on a plane channel 4 voxels across against
+#: h³/(12 H) (measured: see test_image_windows_count_non_percolating_tiles_as_zero).
+CHANNEL_TOLERANCE = 0.05
 
 
 def spec_data(**changes):
@@ -221,3 +229,121 @@ def test_dataset_has_the_flow_records():
     assert "MAC" in ds.attrs["discretization"]
     xr.testing.assert_equal(ds["status"], xr.zeros_like(ds["status"]))
     assert copy.deepcopy(spec) == spec
+
+
+# ------------------------------------------------- solved records (the real solver)
+
+
+def solved(spec):
+    """Every record of the study solved in this process, without Dask."""
+    ds = empty_dataset(spec)
+    for k, size in enumerate(spec.sizes):
+        for name, values in solve_batch(spec, size, range(spec.realizations)).items():
+            ds[name].values[k] = values
+    return ds
+
+
+def test_records_are_the_solver_on_the_regenerated_sves():
+    spec = load_spec(spec_data(**{"sampling.sizes": [16], "sampling.realizations": 2}))
+    out = solve_batch(spec, 16, range(2))
+    assert (out["status"] == STATUS["ok"]).all()
+    for r in range(2):
+        sve = sve_microstructure(spec, 16, r)
+        assert out["porosity"][r] == np.count_nonzero(sve.labels == 1) / 16**2
+        for b, bc in enumerate(spec.bc):
+            direct = apparent_permeability(sve, bc=bc, **flow_options(spec))
+            np.testing.assert_array_equal(out["permeability"][r, b], direct.tensor)
+            assert out["iterations"][r, b] == max(direct.iterations)
+            np.testing.assert_array_equal(out["percolating"][r, b], direct.percolating)
+    periodic = out["permeability"][:, 0]
+    # the periodic tensor is symmetric to the solver tolerance (1e-8) and positive
+    # semi-definite; mixed gives the diagonal only
+    assert np.abs(periodic - periodic.transpose(0, 2, 1)).max() <= 1e-6 * np.abs(periodic).max()
+    assert (np.linalg.eigvalsh(0.5 * (periodic + periodic.transpose(0, 2, 1))) >= -1e-12).all()
+    mixed = out["permeability"][:, 1]
+    assert np.isnan(mixed[:, 0, 1]).all() and np.isfinite(np.diagonal(mixed, 0, 1, 2)).all()
+
+
+def channel_image(h, period, n):
+    """Pores (phase 0) in straight channels of h voxels along axis 1, one per period
+    along axis 0; the right half of the image has no channel across, the left half a
+    crossing row of pores at x1 = 2 (so its tiles percolate along axis 0 too).
+    """
+    labels = np.ones((n, n), np.int8)
+    for start in range(0, n, period):
+        labels[start : start + h] = 0
+    labels[:, : n // 2][:, 2:3] = 0
+    return labels
+
+
+def test_image_windows_count_non_percolating_tiles_as_zero(tmp_path):
+    labels = channel_image(h=4, period=8, n=32)
+    np.save(tmp_path / "pores.npy", labels)
+    data = spec_data(**{"sampling.sizes": [16], "sampling.realizations": 4})
+    data["medium"] = {"image": str(tmp_path / "pores.npy"), "voxel_size": 0.5, "unit": "um"}
+    data["property"]["pore_label"] = 0
+    spec = load_spec(data)
+    ds = solved(spec)
+    assert (ds["status"] == STATUS["ok"]).all()
+    left = [w for w in range(4) if window_origin(spec, 16, w)[1] == 0]
+    right = [w for w in range(4) if w not in left]
+    assert len(left) == len(right) == 2
+    # across the channels (axis 0) the right tiles do not percolate: k00 = 0 exactly
+    assert (ds["percolating"].values[0, right, :, 0] == 0).all()
+    assert (ds["permeability"].values[0, right, :, 0, 0] == 0).all()
+    assert (ds["percolating"].values[0, :, :, 1] == 1).all()
+    summary = permeability_summary(ds)
+    np.testing.assert_array_equal(summary["non_percolating_fraction"].values[0, :, 0], 0.5)
+    np.testing.assert_array_equal(summary["non_percolating_fraction"].values[0, :, 1], 0.0)
+    # along the channels, right tiles: plane Poiseuille flow, superficial k = h³/(12 H)
+    # in length², h = 4 voxels of 0.5 um in a period H = 8 voxels; the MAC grid's error
+    # at 4 voxels across (second order in 1/h) was measured at TOLERANCE below
+    exact = (4 * 0.5) ** 3 / (12 * 8 * 0.5)
+    k11 = ds["permeability"].values[0, right, 0, 1, 1]
+    np.testing.assert_allclose(k11, exact, rtol=CHANNEL_TOLERANCE)
+    numbers = key_numbers(ds)
+    assert np.isfinite(numbers["mean"].values).all()
+    np.testing.assert_array_equal(numbers["non_percolating_fraction"].values[0, :, 0], 0.5)
+
+
+def test_report_has_the_flow_figure_and_the_gap(tmp_path):
+    spec = load_spec(spec_data(**{"sampling.sizes": [8, 12, 16], "sampling.realizations": 3}))
+    ds = solved(spec)
+    written = write_report(ds, tmp_path / "report")
+    assert written.figures["flow"].is_file() and (tmp_path / "report" / "flow.svg").is_file()
+    text = written.markdown.read_text()
+    assert "## Flow: boundary-condition gap and percolation" in text
+    assert "mixed − periodic" in text and "not a bracket" in text
+    assert "![velocity magnitude in one SVE](flow.png)" in text
+    gap = written.numbers["gap"].values
+    scalar = ds["permeability"].where(ds["i"] == ds["j"]).sum(("i", "j")) / 2
+    expected = (scalar.sel(bc="mixed") - scalar.sel(bc="periodic")).mean("realization").values
+    np.testing.assert_allclose(gap, expected, rtol=1e-12)
+    html = written.html.read_text()
+    assert html.count("data:image/png;base64,") == 5  # thumbnails, s2, mean, variance, flow
+
+
+@pytest.mark.slow
+def test_study_resumes_and_is_the_same_on_one_and_two_workers(tmp_path):
+    data = spec_data(**{"sampling.sizes": [8, 12, 16], "sampling.realizations": 4})
+    store = tmp_path / "flow.zarr"
+    one = run_study(copy.deepcopy(data), store=store, workers=1)
+    assert (one["status"] == STATUS["ok"]).all()
+    reference = solved(load_spec(data))
+    for name in ("permeability", "porosity", "percolating", "iterations", "status"):
+        np.testing.assert_array_equal(one[name].values, reference[name].values)
+    before = open_study(store).load()
+    again = run_study(copy.deepcopy(data), store=store, workers=2)  # nothing left to do
+    after = open_study(store).load()
+    xr.testing.assert_identical(after.drop_attrs(), before.drop_attrs())
+    assert len(json.loads(after.attrs["runs"])) == 1  # a call with no work records no run
+    two = run_study(copy.deepcopy(data), workers=2)
+    xr.testing.assert_identical(results(one), results(two))
+    xr.testing.assert_identical(results(again), results(one))
+
+
+def results(ds):
+    """The computed content: no timings, no run provenance."""
+    out = ds.drop_vars(["wall_time"])
+    out.attrs = {k: v for k, v in ds.attrs.items() if k != "runs"}
+    return out
