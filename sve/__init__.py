@@ -4,6 +4,7 @@ Public API::
 
     sve.apparent_conductivity(phases, conductivity, *, bc="periodic", ...)
     sve.apparent_stiffness(phases, stiffness, *, bc="periodic", ...)
+    sve.apparent_permeability(pores, *, pore_label=None, bc="periodic", ...)
     sve.run_study(spec, *, client=None, store=None)
     sve.open_study(store)
     sve.write_report(dataset_or_store, out_dir)
@@ -22,8 +23,10 @@ from sve.solvers import (
     ConductivityResult,
     ConvergenceError,
     MemoryBudgetError,
+    PermeabilityResult,
     StiffnessResult,
     apparent_conductivity,
+    apparent_permeability,
     apparent_stiffness,
 )
 from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
@@ -34,10 +37,12 @@ __all__ = [
     "ImageError",
     "MemoryBudgetError",
     "Microstructure",
+    "PermeabilityResult",
     "SpecError",
     "StiffnessResult",
     "StudySpec",
     "apparent_conductivity",
+    "apparent_permeability",
     "apparent_stiffness",
     "load_spec",
     "open_study",

@@ -22,7 +22,18 @@ from sve.solvers.moduli import (
     isotropic_projection,
     lame_parameters,
 )
-from sve.solvers.result import ConductivityResult, ConvergenceError, StiffnessResult
+from sve.solvers.permeability.apparent import IMPLEMENTED_BCS as PERMEABILITY_BCS
+from sve.solvers.permeability.apparent import (
+    UnresolvedThroatWarning,
+    apparent_permeability,
+    permeability_memory_estimate,
+)
+from sve.solvers.result import (
+    ConductivityResult,
+    ConvergenceError,
+    PermeabilityResult,
+    StiffnessResult,
+)
 
 __all__ = [
     "CONDUCTIVITY_BCS",
@@ -32,8 +43,12 @@ __all__ = [
     "IsotropicProjection",
     "MemoryBudgetError",
     "MemoryEstimate",
+    "PERMEABILITY_BCS",
+    "PermeabilityResult",
     "StiffnessResult",
+    "UnresolvedThroatWarning",
     "apparent_conductivity",
+    "apparent_permeability",
     "apparent_stiffness",
     "canonical_bc",
     "cubic",
@@ -47,6 +62,7 @@ __all__ = [
     "lame_parameters",
     "maxwell_garnett",
     "memory_estimate",
+    "permeability_memory_estimate",
     "reuss_bound",
     "voigt_bound",
 ]

@@ -208,6 +208,87 @@ class StiffnessResult(_ApparentResult):
         _read_only(self, ("tensor", "compliance", "voigt_tensor", "reuss_tensor"))
 
 
+@dataclass(frozen=True, eq=False)
+class PermeabilityResult(_ApparentResult):
+    """Apparent permeability of one pore space and how it was obtained.
+
+    Attributes
+    ----------
+    tensor : ndarray of shape (d, d), float64
+        Apparent permeability, in the square of the unit of the spacing (the
+        superficial Darcy velocity, averaged over the whole cell, solid
+        included, is ``-tensor @ grad p / viscosity``). Under ``"mixed"``
+        conditions only the diagonal is defined; the off-diagonal entries are
+        NaN. A direction without a percolating pore path has 0 on its row and
+        column. Read-only.
+    bc : str
+        ``"periodic"`` or ``"mixed"``.
+    discretization : str
+        ``"mac"``: staggered finite volumes, velocities on the voxel faces,
+        pressures in the voxels.
+    iterations : tuple of int
+        MINRES iterations, one entry per load case (0 for a direction that
+        needed no solve).
+    residual : float
+        Largest final relative residual over the load cases, in the norm of
+        the preconditioner (the quantity MINRES minimises and stops on).
+    converged : bool
+        Whether every load case reached the requested tolerance.
+    hill_mandel_defect : float
+        ``||W - K|| / ||K||`` with ``W_ij`` the mean viscous dissipation of
+        the load cases ``i`` and ``j`` over the product of their loads
+        (``mu <grad u_i : grad u_j> / (f_i f_j)``) and ``K`` the tensor from
+        the mean velocities (mixed: the diagonal only).
+    symmetry_defect : float
+        ``||K - K^T|| / ||K||`` (Frobenius; 0 under mixed conditions).
+    wall_time : float
+        Seconds spent in the call.
+    min_eigenvalue : float
+        Smallest eigenvalue of the symmetric part of `tensor` (of its
+        diagonal under mixed conditions).
+    percolating : tuple of bool
+        Per axis, whether a face-connected pore cluster wraps around the
+        period (periodic) or joins the two faces normal to it (mixed).
+    notes : tuple of str
+        Plain-language diagnostics: removed dead clusters, directions without
+        a pore path, the narrowest throat.
+    porosity : float
+        Pore fraction of the image (every pore voxel, isolated ones included).
+    divergence_residual : float
+        Largest over the load cases of ``||div u|| / ||grad u||`` (cell
+        divergences against the face velocity differences, Euclidean norms).
+    momentum_residual : float
+        Largest over the load cases of ``||A u + B^T p - f|| / ||f||``
+        (Euclidean norms over the active faces).
+    throat : float
+        Estimated width of the narrowest throat on the widest path (voxels),
+        ``2 r_c - 1`` with ``r_c`` the percolation threshold of the distance
+        map (see `apparent_permeability`); NaN where nothing percolates.
+    velocity : ndarray or None
+        With ``fields=True``: the velocity of each load case at the voxel
+        centres (mean of the two faces), shape ``(d, d) + image shape`` for
+        ``[load case, component, ...]``, for a unit pressure gradient (body
+        force) along the load axis, in the units ``length^2 * pressure /
+        (length * viscosity)``; otherwise None. Read-only.
+    pressure : ndarray or None
+        With ``fields=True``: the pressure of each load case in the voxels,
+        shape ``(d,) + image shape`` (periodic: the periodic fluctuation
+        driven by the unit body force, zero mean per pore cluster; mixed: the
+        full pressure, from the image length at the inlet to 0 at the
+        outlet); 0 in the solid; otherwise None. Read-only.
+    """
+
+    porosity: float = field(kw_only=True)
+    divergence_residual: float = field(kw_only=True)
+    momentum_residual: float = field(kw_only=True)
+    throat: float = field(kw_only=True, default=float("nan"))
+    velocity: np.ndarray | None = field(kw_only=True, default=None)
+    pressure: np.ndarray | None = field(kw_only=True, default=None)
+
+    def __post_init__(self) -> None:
+        _read_only(self, ("tensor", "velocity", "pressure"))
+
+
 class ConvergenceError(RuntimeError):
     """The iterative solver did not reach its tolerance within ``maxiter``.
 

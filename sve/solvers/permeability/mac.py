@@ -1,0 +1,273 @@
+"""The staggered (MAC) finite-volume Stokes operator on a voxel pore space (private).
+
+Layout
+------
+Pressures live in the cells (voxels), velocity component ``c`` on the faces normal to
+axis ``c``. Periodic axes: face ``f`` of component ``c`` lies between the cells ``f``
+and ``f + e_c`` (wrapped), ``shift = 0``. Under mixed conditions the load axis ``a``
+has ``n_a + 1`` faces of component ``a``, face ``f`` between the cells ``f - 1`` and
+``f`` (``shift = 1``), the inlet face ``0`` and the outlet face ``n_a`` included; the
+other components keep ``n_c`` faces, the last one (on the side wall) inactive.
+
+A face is *active* (an unknown) when both its cells are fluid (a boundary face of the
+load axis: when its one cell is fluid). Every other face carries zero normal velocity:
+no slip and no penetration on every solid voxel face.
+
+Viscous operator
+----------------
+Component ``c`` satisfies ``-mu lap u_c + d_c p = f_c``; its finite-volume Laplacian
+is a 7-point stencil (``mac_kernels``). Along its own axis the neighbour face is an
+unknown or a wall at distance ``h`` (coefficient ``1 / h^2`` each side). Across, the
+neighbour face of a tangential direction ``b`` is an unknown, or the wall lies half a
+cell away: the ghost value ``-u`` (no slip) doubles the diagonal term, ``2 / h_b^2``.
+Outside the domain (mixed): side walls are no slip (the same ghost) or free slip
+(ghost ``+u``: no term); the inlet and outlet planes have zero normal derivative. The
+inlet and outlet faces of the load component own half a control volume, so their
+tangential terms are halved; with that weighting the operator is symmetric and the
+pressure gradient ``B^T`` is the transpose of minus the divergence ``B`` (the
+boundary pressures move to the right-hand side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sve.solvers.permeability.mac_kernels import divergence_add, gradient_add, stencil_apply
+
+
+@dataclass
+class Stencil:
+    """A 7-point stencil on a 3-D grid (``mac_kernels``)."""
+
+    diag: np.ndarray
+    w: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def apply(self, x: np.ndarray, y: np.ndarray) -> None:
+        """``y = A x``."""
+        stencil_apply(self.diag, self.w[0], self.w[1], self.w[2], x, y)
+
+
+@dataclass
+class Component:
+    """One velocity component: its faces, stencil and place in the flat vector."""
+
+    axis: int
+    shape: tuple[int, int, int]
+    shift: int
+    wrap: bool
+    active: np.ndarray
+    stencil: Stencil
+    volume: np.ndarray | None  # control volume per face (None: 1 everywhere)
+    offset: int
+    size: int
+
+
+def _index_grids(shape):
+    return np.indices(shape, sparse=True)
+
+
+def _active_faces(fluid: np.ndarray, c: int, mixed: bool, load: int | None) -> np.ndarray:
+    """Active faces of component `c` (3-D fluid mask)."""
+    if mixed and c == load:
+        n = fluid.shape[c]
+        pad = [(0, 0)] * 3
+        pad[c] = (1, 1)
+        ext = np.pad(fluid, pad, mode="edge")  # the boundary face sees its one cell twice
+        lo = np.take(ext, range(0, n + 1), axis=c)
+        hi = np.take(ext, range(1, n + 2), axis=c)
+        return lo & hi
+    active = fluid & np.roll(fluid, -1, axis=c)
+    if mixed:
+        index = [slice(None)] * 3
+        index[c] = -1
+        active[tuple(index)] = False
+    return active
+
+
+def build_stencil(
+    active: np.ndarray,
+    c: int,
+    h: np.ndarray,
+    ndim: int,
+    *,
+    mixed: bool,
+    load: int | None,
+    no_slip_walls: bool,
+) -> tuple[Stencil, np.ndarray | None]:
+    """The viscous stencil (unit viscosity) of component `c` on its faces `active`."""
+    shape = active.shape
+    act = active
+    if mixed and c == load:
+        volume = np.ones(shape)
+        index = [slice(None)] * 3
+        index[c] = 0
+        volume[tuple(index)] = 0.5
+        index[c] = -1
+        volume[tuple(index)] = 0.5
+    else:
+        volume = None
+    vol = 1.0 if volume is None else volume
+    diag = np.zeros(shape)
+    ws = []
+    for b in range(3):
+        if b >= ndim:
+            ws.append(np.zeros(shape))
+            continue
+        coefficient = 1.0 / h[b] ** 2
+        n = shape[b]
+        position = np.arange(n).reshape([-1 if a == b else 1 for a in range(3)])
+        plus = np.roll(act, -1, axis=b)
+        minus = np.roll(act, 1, axis=b)
+        # Does the neighbour face exist inside the domain (else it is outside)?
+        wraps = (not mixed) or (b == c and c != load)
+        if wraps:
+            plus_in = np.ones_like(position, dtype=bool)
+            minus_in = plus_in
+        else:
+            plus_in = position < n - 1
+            minus_in = position > 0
+        couple = act & plus & plus_in
+        if b == c:
+            w = coefficient * couple
+            d = coefficient * (plus_in.astype(float) + minus_in.astype(float))
+        else:
+            w = coefficient * vol * couple
+            if mixed and b == load:
+                outside = 0.0  # inlet and outlet planes: zero normal derivative
+            elif mixed:
+                outside = 2.0 if no_slip_walls else 0.0
+            else:
+                outside = 0.0  # never reached: periodic neighbours always exist
+            side = np.where(plus_in, np.where(plus, 1.0, 2.0), outside) + np.where(
+                minus_in, np.where(minus, 1.0, 2.0), outside
+            )
+            d = coefficient * vol * side
+        diag += d
+        ws.append(np.ascontiguousarray(np.where(couple, w, 0.0)))
+    diag = np.where(act, diag, 0.0)
+    return Stencil(np.ascontiguousarray(diag), tuple(ws)), volume
+
+
+class StokesOperator:
+    """The saddle-point matrix ``[[A, B^T], [B, 0]]`` of one load setup, matrix-free.
+
+    The unknowns are one flat vector: the faces of every component (in order), then the
+    cells; inactive faces and solid cells are zero rows and columns.
+    """
+
+    def __init__(
+        self,
+        fluid: np.ndarray,
+        h: np.ndarray,
+        ndim: int,
+        *,
+        mixed: bool = False,
+        load: int | None = None,
+        no_slip_walls: bool = True,
+    ) -> None:
+        self.fluid = np.ascontiguousarray(fluid, dtype=bool)
+        self.h = h
+        self.ndim = ndim
+        self.mixed = mixed
+        self.load = load
+        self.components: list[Component] = []
+        offset = 0
+        for c in range(ndim):
+            active = np.ascontiguousarray(_active_faces(self.fluid, c, mixed, load))
+            stencil, volume = build_stencil(
+                active, c, h, ndim, mixed=mixed, load=load, no_slip_walls=no_slip_walls
+            )
+            shape = active.shape
+            size = int(np.prod(shape))
+            self.components.append(
+                Component(
+                    axis=c,
+                    shape=shape,
+                    shift=1 if (mixed and c == load) else 0,
+                    wrap=not mixed,
+                    active=active,
+                    stencil=stencil,
+                    volume=volume,
+                    offset=offset,
+                    size=size,
+                )
+            )
+            offset += size
+        self.pressure_offset = offset
+        self.cells = int(self.fluid.size)
+        self.size = offset + self.cells
+
+    def velocity(self, x: np.ndarray, c: int) -> np.ndarray:
+        """View of component `c` of the flat vector `x` on its face grid."""
+        comp = self.components[c]
+        return x[comp.offset : comp.offset + comp.size].reshape(comp.shape)
+
+    def pressure(self, x: np.ndarray) -> np.ndarray:
+        """View of the pressure of the flat vector `x` on the cells."""
+        return x[self.pressure_offset :].reshape(self.fluid.shape)
+
+    def apply(self, x: np.ndarray, y: np.ndarray) -> None:
+        """``y = K x`` (K the symmetric saddle-point matrix)."""
+        p = self.pressure(x)
+        q = self.pressure(y)
+        q[...] = 0.0
+        for comp in self.components:
+            u = self.velocity(x, comp.axis)
+            v = self.velocity(y, comp.axis)
+            comp.stencil.apply(u, v)
+            self._gradient(comp, p, v, 1.0)
+            self._divergence(comp, u, q, -1.0)
+
+    def _gradient(self, comp: Component, p: np.ndarray, v: np.ndarray, sign: float) -> None:
+        a = comp.axis
+        gradient_add(
+            np.moveaxis(p, a, 0),
+            np.moveaxis(v, a, 0),
+            1.0 / self.h[a],
+            comp.shift,
+            comp.wrap,
+            np.moveaxis(comp.active, a, 0),
+            sign,
+        )
+
+    def _divergence(self, comp: Component, u: np.ndarray, q: np.ndarray, sign: float) -> None:
+        a = comp.axis
+        divergence_add(
+            np.moveaxis(u, a, 0),
+            np.moveaxis(q, a, 0),
+            1.0 / self.h[a],
+            comp.shift,
+            comp.wrap,
+            np.moveaxis(self.fluid, a, 0),
+            sign,
+        )
+
+    def divergence(self, x: np.ndarray) -> np.ndarray:
+        """The discrete divergence of the velocity of `x` on the cells (``-B u``)."""
+        q = np.zeros(self.fluid.shape)
+        for comp in self.components:
+            u = self.velocity(x, comp.axis)
+            self._divergence(comp, u, q, 1.0)
+        return q
+
+    def viscous_energy(self, x: np.ndarray, z: np.ndarray) -> float:
+        """``u_x . A u_z`` (unit viscosity)."""
+        total = 0.0
+        for comp in self.components:
+            out = np.empty(comp.shape)
+            comp.stencil.apply(self.velocity(z, comp.axis), out)
+            total += float(np.vdot(self.velocity(x, comp.axis), out))
+        return total
+
+    def mean_velocity(self, x: np.ndarray) -> np.ndarray:
+        """Superficial mean velocity per axis: the sum over the faces of ``u`` times the
+        face's control volume, over the volume of the cell (solid included).
+        """
+        means = np.zeros(self.ndim)
+        for comp in self.components:
+            u = self.velocity(x, comp.axis)
+            total = float(u.sum()) if comp.volume is None else float((u * comp.volume).sum())
+            means[comp.axis] = total / self.cells
+        return means

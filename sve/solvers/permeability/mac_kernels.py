@@ -1,0 +1,214 @@
+"""Numba kernels of the staggered (MAC) Stokes operator (private).
+
+Every field is a 3-D float64 array (a 2-D image is passed with a trailing axis of
+length 1). A velocity component lives on its own grid of faces; its viscous
+operator is a 7-point stencil stored as a diagonal ``diag`` and one coupling per
+axis, ``w_b[i]`` between the faces ``i`` and ``i + e_b`` (index ``i + e_b``
+wrapped around; a coupling that does not exist is 0, so the wrap is harmless).
+The kernels never know xarray.
+"""
+
+from numba import njit, prange
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _up(i, n):
+    return i + 1 if i < n - 1 else 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _down(i, n):
+    return i - 1 if i > 0 else n - 1
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def stencil_apply(diag, w0, w1, w2, x, y):
+    """``y = A x`` for the 7-point stencil ``(diag, w0, w1, w2)``."""
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                y[i, j, k] = (
+                    diag[i, j, k] * x[i, j, k]
+                    - w0[i, j, k] * x[ip, j, k]
+                    - w0[im, j, k] * x[im, j, k]
+                    - w1[i, j, k] * x[i, jp, k]
+                    - w1[i, jm, k] * x[i, jm, k]
+                    - w2[i, j, k] * x[i, j, kp]
+                    - w2[i, j, km] * x[i, j, km]
+                )
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def stencil_residual(diag, w0, w1, w2, x, b, r):
+    """``r = b - A x``."""
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                r[i, j, k] = b[i, j, k] - (
+                    diag[i, j, k] * x[i, j, k]
+                    - w0[i, j, k] * x[ip, j, k]
+                    - w0[im, j, k] * x[im, j, k]
+                    - w1[i, j, k] * x[i, jp, k]
+                    - w1[i, jm, k] * x[i, jm, k]
+                    - w2[i, j, k] * x[i, j, kp]
+                    - w2[i, j, km] * x[i, j, km]
+                )
+
+
+@njit(cache=True, nogil=True)
+def gauss_seidel(diag, w0, w1, w2, b, x, forward):
+    """One lexicographic Gauss-Seidel sweep on ``A x = b`` in place (backward if not
+    `forward`); unknowns with a zero diagonal are set to 0.
+    """
+    n0, n1, n2 = x.shape
+    for ii in range(n0):
+        i = ii if forward else n0 - 1 - ii
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for jj in range(n1):
+            j = jj if forward else n1 - 1 - jj
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for kk in range(n2):
+                k = kk if forward else n2 - 1 - kk
+                d = diag[i, j, k]
+                if d <= 0.0:
+                    x[i, j, k] = 0.0
+                    continue
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                s = (
+                    b[i, j, k]
+                    + w0[i, j, k] * x[ip, j, k]
+                    + w0[im, j, k] * x[im, j, k]
+                    + w1[i, j, k] * x[i, jp, k]
+                    + w1[i, jm, k] * x[i, jm, k]
+                    + w2[i, j, k] * x[i, j, kp]
+                    + w2[i, j, km] * x[i, j, km]
+                )
+                x[i, j, k] = s / d
+
+
+@njit(cache=True, nogil=True)
+def restrict(fine, coarse, f0, f1, f2):
+    """``coarse[I] = sum of fine[i]`` over the aggregate ``i // f`` (f = 1 or 2 per axis)."""
+    coarse[:] = 0.0
+    n0, n1, n2 = fine.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                coarse[i // f0, j // f1, k // f2] += fine[i, j, k]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def prolong_add(coarse, fine, f0, f1, f2, scale):
+    """``fine[i] += scale * coarse[i // f]`` where the fine diagonal is positive."""
+    n0, n1, n2 = fine.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                fine[i, j, k] += scale * coarse[i // f0, j // f1, k // f2]
+
+
+@njit(cache=True, nogil=True)
+def coarse_stencil(diag, w0, w1, w2, f0, f1, f2, cdiag, cw0, cw1, cw2):
+    """Galerkin operator ``P^T A P`` of piecewise-constant aggregation, again a 7-point
+    stencil: couplings inside an aggregate leave ``-2 w`` on its diagonal, couplings
+    between aggregates add up.
+    """
+    cdiag[:] = 0.0
+    cw0[:] = 0.0
+    cw1[:] = 0.0
+    cw2[:] = 0.0
+    n0, n1, n2 = diag.shape
+    for i in range(n0):
+        ci = i // f0
+        cip = _up(i, n0) // f0
+        for j in range(n1):
+            cj = j // f1
+            cjp = _up(j, n1) // f1
+            for k in range(n2):
+                ck = k // f2
+                ckp = _up(k, n2) // f2
+                cdiag[ci, cj, ck] += diag[i, j, k]
+                if cip == ci:
+                    cdiag[ci, cj, ck] -= 2.0 * w0[i, j, k]
+                else:
+                    cw0[ci, cj, ck] += w0[i, j, k]
+                if cjp == cj:
+                    cdiag[ci, cj, ck] -= 2.0 * w1[i, j, k]
+                else:
+                    cw1[ci, cj, ck] += w1[i, j, k]
+                if ckp == ck:
+                    cdiag[ci, cj, ck] -= 2.0 * w2[i, j, k]
+                else:
+                    cw2[ci, cj, ck] += w2[i, j, k]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def gradient_add(p, u, inv_h, shift, wrap, active, sign):
+    """``u[f] += sign * inv_h * (p[f + 1 - shift] - p[f - shift])`` along axis 0 on the
+    active faces ``f`` (the pressure gradient, ``B^T p``; other axes are passed as views
+    with the axis moved first); pressure indices outside the grid count as 0 unless
+    `wrap`.
+    """
+    n0, n1, n2 = u.shape
+    m = p.shape[0]
+    for f in prange(n0):
+        hi = f + 1 - shift
+        lo = f - shift
+        if wrap:
+            hi = hi % m
+            lo = lo % m
+        has_hi = 0 <= hi < m
+        has_lo = 0 <= lo < m
+        for j in range(n1):
+            for k in range(n2):
+                if active[f, j, k]:
+                    value = 0.0
+                    if has_hi:
+                        value += p[hi, j, k]
+                    if has_lo:
+                        value -= p[lo, j, k]
+                    u[f, j, k] += sign * inv_h * value
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
+    """``q[c] += sign * inv_h * (u[c + shift] - u[c + shift - 1])`` along axis 0 on the
+    fluid cells ``c`` (``-B u`` with sign 1; other axes as views with the axis moved
+    first); face indices outside the grid count as 0 unless `wrap`.
+    """
+    n0, n1, n2 = q.shape
+    m = u.shape[0]
+    for c in prange(n0):
+        hi = c + shift
+        lo = c + shift - 1
+        if wrap:
+            hi = hi % m
+            lo = lo % m
+        has_hi = 0 <= hi < m
+        has_lo = 0 <= lo < m
+        for j in range(n1):
+            for k in range(n2):
+                if fluid[c, j, k]:
+                    value = 0.0
+                    if has_hi:
+                        value += u[hi, j, k]
+                    if has_lo:
+                        value -= u[lo, j, k]
+                    q[c, j, k] += sign * inv_h * value
