@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from matplotlib.figure import Figure
 
 import generators
 from sve.morphology import radial_average, two_point_probability
+from sve.solvers import UnresolvedThroatWarning, apparent_permeability
 from sve.study.media import covariance
 from sve.study.spec import StudySpec
 from sve.study.tasks import (
@@ -297,11 +299,11 @@ def flow(spec: StudySpec) -> tuple[Figure, str]:
     regenerated bit for bit from the spec, so the figure shows exactly a
     solved record.
     """
-    from sve.solvers.permeability import apparent_permeability  # TODO top-level after merge
-
     size, bc = flow_sve(spec)
     sve = sve_microstructure(spec, size, 0)
-    result = apparent_permeability(sve, bc=bc, fields=True, **flow_options(spec))
+    with warnings.catch_warnings():  # a narrow throat: the study records it already
+        warnings.simplefilter("ignore", UnresolvedThroatWarning)
+        result = apparent_permeability(sve, bc=bc, fields=True, **flow_options(spec))
     speed = _slice(_speed(result.velocity, spec.ndim))
     pores = _slice(sve.labels == spec.pore_label)
     image = np.ma.masked_where(~pores, speed)

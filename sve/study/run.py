@@ -36,7 +36,7 @@ import xarray as xr
 import zarr
 from distributed import Client, LocalCluster, as_completed
 
-from sve.solvers import apparent_conductivity, apparent_stiffness
+from sve.solvers import apparent_conductivity, apparent_permeability, apparent_stiffness
 from sve.study.adaptive import SizeProgress, adaptive_progress
 from sve.study.schema import STATUS, completed, empty_dataset
 from sve.study.spec import StudySpec, load_spec
@@ -131,8 +131,6 @@ def _warm_numba_cache(spec: StudySpec) -> None:
     phases = np.zeros((4,) * spec.ndim, dtype=np.int8)
     phases[:2, :1] = 1
     if spec.property == "permeability":  # a channel of two voxel rows, the rest solid
-        from sve.solvers.permeability import apparent_permeability  # TODO top-level
-
         channel = np.full((6,) * spec.ndim, 1 - spec.pore_label, dtype=np.int8)
         channel[1:3] = spec.pore_label
         for bc in spec.bc:

@@ -394,6 +394,13 @@ def _add_flow(ds: xr.Dataset, spec: StudySpec, rec, base, n_base, n_bc) -> None:
             "flag_meanings": "not_solved not_percolating percolating",
         },
     )
+    ds["throat"] = (
+        rec,
+        np.full((*n_base, n_bc), np.nan),
+        {"long_name": "estimated width of the narrowest throat on the widest path (voxels; "
+         "under 4 the permeability is a resolution artefact as much as a property; NaN "
+         "where nothing percolates)", "units": "voxel"},
+    )  # fmt: skip
     ds["symmetry_defect"] = (
         rec,
         np.full((*n_base, n_bc), np.nan),

@@ -28,6 +28,7 @@ import numpy as np
 from sve.solvers import (
     CONDUCTIVITY_BCS,
     ELASTICITY_BCS,
+    PERMEABILITY_BCS,
     cubic,
     implemented_bc,
     isotropic,
@@ -69,8 +70,6 @@ VARIABLES = {
     "elasticity": "stiffness",
     "permeability": "permeability",
 }
-#: Boundary conditions of the Stokes cell problem a permeability study may ask for.
-PERMEABILITY_BCS = ("periodic", "mixed")
 _BCS = {
     "conductivity": CONDUCTIVITY_BCS,
     "elasticity": ELASTICITY_BCS,
@@ -1066,9 +1065,6 @@ def _memory_budget(data, prop, medium, sizes, bcs, discretization, phases) -> in
     (unset: the memory available here) under every boundary condition.
     """
     from sve.solvers._core.memory import (
-        PROPERTIES as ESTIMATED,
-    )
-    from sve.solvers._core.memory import (
         MemoryBudgetError,
         check_budget,
         memory_estimate,
@@ -1080,7 +1076,14 @@ def _memory_budget(data, prop, medium, sizes, bcs, discretization, phases) -> in
     try:
         limit = 0 if value in (0, "") else parse_memory(value, "solver.memory_limit")
         available, source = memory_limit_bytes(limit or None)
-        if prop not in ESTIMATED:  # no model of its peak here: the solver checks its budget
+        if prop == "permeability":  # the Stokes solver's own model (MAC grid, MINRES)
+            from sve.solvers import permeability_memory_estimate
+
+            for bc in bcs:
+                window = window_shape(medium, max(sizes)) if "image" in medium else None
+                shape = window or (max(sizes),) * medium["ndim"]
+                check_budget(permeability_memory_estimate(shape, bc=bc), available, "study",
+                             source=source)  # fmt: skip
             return limit
         if prop == "conductivity" and phases:  # contrast and voids, as "auto" sees them
             values = [float(v) for v in phases]

