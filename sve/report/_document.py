@@ -875,15 +875,27 @@ def _flow_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
                     fmt(s["non_percolating_any"], ".3g"),
                 ]
             )
+    for row, (bc, size) in zip(
+        rows,
+        [(bc, size) for bc in numbers["bc"].values for size in numbers["size"].values],
+        strict=True,
+    ):
+        row.append(fmt(numbers["narrow_throat_fraction"].sel(bc=bc, size=size), ".3g"))
     axes = [f"not percolating along axis {i}" for i in range(spec.ndim)]
     blocks += [
         Block(
             "p",
             "Fraction of the solved SVEs whose pore space does not join the two faces normal "
             "to an axis (periodic: across the period). They count as k = 0 along that axis in "
-            "every statistic above, never as a missing value.",
+            "every statistic above, never as a missing value. Narrow throat: the fraction "
+            "whose narrowest throat is under 4 voxels across, where the value is a "
+            "resolution artefact as much as a property.",
         ),
-        Block("table", header=["bc", "L [voxel]", "porosity", *axes, "any axis"], rows=rows),
+        Block(
+            "table",
+            header=["bc", "L [voxel]", "porosity", *axes, "any axis", "narrow throat"],
+            rows=rows,
+        ),  # fmt: skip
         Block("p", f"Flow field of one SVE: {numbers.attrs.get('flow_figure', '')}."),
         Block("figure", "flow", header=["velocity magnitude in one SVE"]),
     ]

@@ -21,6 +21,7 @@ from sve.solvers.bounds import (
     reuss_bound,
     voigt_bound,
 )
+from sve.solvers.permeability.apparent import THROAT_WARNING
 from sve.statistics import (
     boundary_bias,
     ensemble_statistics,
@@ -561,11 +562,15 @@ def _flow_percolation(ds: xr.Dataset) -> xr.Dataset:
     from sve.study.percolation import permeability_summary
 
     summary = permeability_summary(ds)
+    solved = ds["status"] == STATUS["ok"]
+    throat = ds["throat"].where(solved & ds["throat"].notnull())
+    narrow = (throat < THROAT_WARNING).where(throat.notnull())
     return xr.Dataset(
         {
             "porosity": summary["porosity"],
             "non_percolating_fraction": summary["non_percolating_fraction"],
             "non_percolating_any": summary["non_percolating_any"],
+            "narrow_throat_fraction": narrow.mean("realization"),
         }
     )
 
@@ -765,6 +770,17 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         * window modes, along ``parent_length``: ``parent_fraction``,
           ``parent_band`` (half-width of the integral-range band around the
           expected fraction φ), ``parent_inside``.
+        * permeability studies: ``gap``, ``gap_low``, ``gap_high`` are the
+          mixed − periodic gap of tr(k)/d (paired per realization; a gap,
+          not a bracket: ``attrs["gap"]``) and ``relative_gap`` the gap over
+          the periodic mean, per ``size``; ``bc_bias`` is ``|gap|``;
+          ``porosity`` (per ``size``), ``non_percolating_fraction`` (per
+          ``size``, ``bc`` and axis ``i``) and ``non_percolating_any`` (per
+          ``size`` and ``bc``), :func:`sve.study.percolation.permeability_summary`;
+          ``narrow_throat_fraction`` (per ``size`` and ``bc``): the solved
+          SVEs whose narrowest throat is under 4 voxels across (among those
+          with a throat); the integral range is scaled by the point variance
+          k̄²(1 − φ)/φ (``attrs["integral_range"]``);
         * adaptive studies (``sampling.adaptive_target``, per ``size``,
           :func:`sve.study.adaptive.adaptive_summary`): ``realizations_used``,
           ``adaptive_state`` ("reached", "budget", or "running" while the

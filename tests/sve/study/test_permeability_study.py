@@ -141,6 +141,7 @@ def synthetic(spec, periodic, mixed, closed=()):
         values[k, r, 0, 0, 1] = values[k, r, 0, 1, 0] = 0.0
         ds["percolating"].values[k, r, :, 0] = 0
     ds["porosity"].values[:] = 0.6
+    ds["throat"].values[:] = 6.0
     ds["volume_fraction"].values[:] = 0.6
     ds["residual"].values[:] = 1e-10
     ds["status"].values[:] = STATUS["ok"]
