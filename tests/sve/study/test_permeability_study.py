@@ -351,3 +351,35 @@ def results(ds):
     out = ds.drop_vars(["wall_time"])
     out.attrs = {k: v for k, v in ds.attrs.items() if k != "runs"}
     return out
+
+
+def test_windows_without_pores_or_without_solid(tmp_path):
+    """A window without a pore voxel is k = 0, solved and not percolating; one without a
+    solid voxel (infinite k, refused by the solver) is failed with the solver's message,
+    and neither spoils the other records of the batch.
+    """
+    labels = np.ones((4, 12), np.int8)  # tiles of 4: solid | channel | pores only
+    labels[0:2, 4:8] = 0
+    labels[:, 8:12] = 0
+    np.save(tmp_path / "tiles.npy", labels)
+    data = spec_data(**{"sampling.sizes": [4], "sampling.realizations": 3})
+    data["medium"] = {"image": str(tmp_path / "tiles.npy"), "voxel_size": 1.0, "unit": "um"}
+    data["property"]["pore_label"] = 0
+    spec = load_spec(data)
+    assert [window_origin(spec, 4, w)[1] for w in range(3)] == [0, 4, 8]
+    out = solve_batch(spec, 4, range(3))
+    solid, channel, empty = 0, 1, 2
+    assert (out["status"][solid] == STATUS["ok"]).all() and (out["percolating"][solid] == 0).all()
+    np.testing.assert_array_equal(out["permeability"][solid, 0], np.zeros((2, 2)))
+    mixed = out["permeability"][solid, 1]
+    assert mixed[0, 0] == mixed[1, 1] == 0 and np.isnan(mixed[0, 1])
+    assert out["porosity"][solid] == 0
+    assert (out["status"][channel] == STATUS["ok"]).all()
+    # a channel of 2 voxels in a period of 4 along axis 1: k11 = 2³/(12·4) (1 + 2/2²)
+    np.testing.assert_allclose(out["permeability"][channel, :, 1, 1], 8 / 48 * 1.5, rtol=1e-7)
+    assert (out["permeability"][channel, :, 0, 0] == 0).all()
+    # no solid: periodic k is infinite (refused, failed); mixed has its no-slip side walls,
+    # a plane channel 4 wide: k = 4²/12 (1 + 2/4²) = 1.5 along both axes
+    assert out["status"][empty, 0] == STATUS["failed"] and out["status"][empty, 1] == STATUS["ok"]
+    assert "solid" in out["error"][empty] and out["error"][channel] == ""
+    np.testing.assert_allclose(np.diagonal(out["permeability"][empty, 1]), 1.5, rtol=1e-7)
