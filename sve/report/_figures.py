@@ -313,7 +313,7 @@ def flow(spec: StudySpec) -> tuple[Figure, str]:
     ax.set_facecolor("#4a4a4a")  # the solid
     shown = ax.imshow(image.T, origin="lower", interpolation="nearest", cmap="viridis",
                       extent=(0, lengths[0], 0, lengths[1]))  # fmt: skip
-    fig.colorbar(shown, ax=ax, label="|u| (units of the solver's load)")
+    fig.colorbar(shown, ax=ax, label=f"|u| (unit load, viscosity {spec.physics.viscosity:g})")
     unit = "" if spec.length_unit in ("", "1") else f" [{spec.length_unit}]"
     ax.set_xlabel(f"x0{unit}")
     ax.set_ylabel(f"x1{unit}")

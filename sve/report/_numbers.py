@@ -551,8 +551,8 @@ def _flow_gap(ds: xr.Dataset, spec: StudySpec) -> xr.Dataset:
         }
     )
     out.attrs["note"] = (
-        "gap = mixed − periodic, paired per realization: a gap, not a bracket (no hierarchy "
-        "theorem holds for Stokes flow)"
+        "gap = mixed − periodic, paired per realization; a gap, not a bracket: no hierarchy "
+        "theorem holds for Stokes flow"
     )
     return out
 
