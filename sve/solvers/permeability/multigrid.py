@@ -52,6 +52,8 @@ class Level:
         self.shape = stencil.diag.shape
         self.factors = tuple(2 if n > 1 else 1 for n in self.shape)
         self.r = np.empty(self.shape)
+        self.r2 = np.empty(self.shape)
+        self.y = np.empty(self.shape)
 
 
 class AggregationMultigrid:
@@ -102,12 +104,17 @@ class AggregationMultigrid:
         s = level.stencil
         x[...] = 0.0
         gauss_seidel(s.diag, s.w[0], s.w[1], s.w[2], b, x, True)
+        stencil_residual(s.diag, s.w[0], s.w[1], s.w[2], x, b, level.r)
         coarse_b = self.b[index + 1]
         coarse_x = self.x[index + 1]
-        visits = GAMMA if index + 1 < len(self.levels) - 1 else 1
-        for _ in range(visits):
-            stencil_residual(s.diag, s.w[0], s.w[1], s.w[2], x, b, level.r)
-            restrict(level.r, coarse_b, *level.factors)
-            self._cycle(index + 1, coarse_b, coarse_x)
-            prolong_add(coarse_x, x, *level.factors, SCALE)
+        restrict(level.r, coarse_b, *level.factors)
+        self._cycle(index + 1, coarse_b, coarse_x)
+        if GAMMA == 2 and index + 1 < len(self.levels) - 1:
+            # W-cycle: a second coarse iteration, B_2 = 2 B - B A B on the coarse level
+            coarse = self.levels[index + 1]
+            c = coarse.stencil
+            stencil_residual(c.diag, c.w[0], c.w[1], c.w[2], coarse_x, coarse_b, coarse.r2)
+            self._cycle(index + 1, coarse.r2, coarse.y)
+            coarse_x += coarse.y
+        prolong_add(coarse_x, x, *level.factors, SCALE)
         gauss_seidel(s.diag, s.w[0], s.w[1], s.w[2], b, x, False)
