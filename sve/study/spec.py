@@ -511,12 +511,9 @@ class StudySpec:
         """
         physics: dict[str, Any] = {"name": self.property}
         if self.property == "permeability":
-            physics.update(
-                pore_label=self.physics.pore_label,
-                viscosity=self.physics.viscosity,
-                walls=self.physics.walls,
-                reservoir=self.physics.reservoir,
-            )
+            physics.update(pore_label=self.physics.pore_label, viscosity=self.physics.viscosity)
+            if "mixed" in self.bc:  # the side walls and reservoir of the pressure-drop setup
+                physics.update(walls=self.physics.walls, reservoir=self.physics.reservoir)
         elif self.polycrystal:
             physics["crystal"] = _plain(self.crystal)
         else:
