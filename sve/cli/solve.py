@@ -1,4 +1,4 @@
-"""``sve solve``: apparent conductivity or stiffness of one image."""
+"""``sve solve``: apparent conductivity, stiffness or permeability of one image."""
 
 from __future__ import annotations
 
@@ -26,15 +26,25 @@ def _moduli(text: str) -> dict[str, float]:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from sve.solvers import apparent_conductivity, apparent_stiffness
+    from sve.solvers import apparent_conductivity, apparent_permeability, apparent_stiffness
 
-    if (args.conductivity is None) == (args.stiffness is None):
+    given = [args.conductivity is not None, args.stiffness is not None, args.permeability]
+    if sum(given) != 1:
         raise ValueError(
-            "give either --conductivity (one value per phase) or --stiffness "
-            "(once per phase), not both or neither"
+            "give one of --conductivity (one value per phase), --stiffness (once per "
+            "phase) or --permeability (with --pore-label), not both or neither"
         )
     phases = _read_image(args, min_phases=1)  # a homogeneous image checks a solver
-    if args.conductivity is not None:
+    if args.permeability:
+        name = "permeability (length^2, superficial velocity)"
+
+        def solve(bc):
+            return apparent_permeability(
+                phases, pore_label=args.pore_label, bc=bc, tol=args.tol,
+                viscosity=args.viscosity, walls=args.walls, on_failure="flag",
+                memory_limit=args.memory_limit,
+            )  # fmt: skip
+    elif args.conductivity is not None:
         values = [_value(v) for v in args.conductivity.split(",")]
         name = "conductivity"
 
@@ -110,7 +120,8 @@ def _solve(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     """Add this module's commands to the ``sve`` subparsers `sub`."""
     solve = sub.add_parser(
-        "solve", help="apparent conductivity or stiffness of one image (.npy, .tif, ...)"
+        "solve",
+        help="apparent conductivity, stiffness or permeability of one image (.npy, .tif, ...)",
     )
     _image_options(solve)
     solve.add_argument("--conductivity", help="comma-separated value per phase label, e.g. 1,10")
@@ -148,6 +159,20 @@ def register(sub) -> None:
         "--memory-limit",
         help="refuse a solve whose estimated peak exceeds this, e.g. 8GB (default: the "
         "machine's available memory)",
+    )
+    solve.add_argument(
+        "--permeability",
+        action="store_true",
+        help="apparent permeability (Stokes flow) of the pore phase named by --pore-label",
+    )
+    solve.add_argument("--pore-label", type=int, help="label of the pore phase (--permeability)")
+    solve.add_argument(
+        "--viscosity", type=float, default=1.0, help="fluid viscosity (--permeability)"
+    )
+    solve.add_argument(
+        "--walls",
+        default="no-slip",
+        help="side walls under --bc mixed with --permeability: no-slip (default) or free-slip",
     )
     solve.add_argument("--json", action="store_true", help="print the results as JSON")
     solve.set_defaults(func=_solve)

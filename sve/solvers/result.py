@@ -276,6 +276,14 @@ class PermeabilityResult(_ApparentResult):
         driven by the unit body force, zero mean per pore cluster; mixed: the
         full pressure, from the image length at the inlet to 0 at the
         outlet); 0 in the solid; otherwise None. Read-only.
+    preconditioner : str
+        ``"multigrid"`` (the block preconditioner of MINRES, see
+        `sve.apparent_permeability`).
+    stop : str
+        ``"residual"``.
+    voigt, reuss, bounds_defect, tensor_accuracy : float
+        NaN: no such bounds or estimate for the permeability; ``voigt_tensor``
+        and ``reuss_tensor`` are None.
     """
 
     porosity: float = field(kw_only=True)

@@ -37,9 +37,14 @@ WALLS = ("no-slip", "free-slip")
 _ON_FAILURE = ("raise", "flag")
 #: Narrowest throat (voxels across, ``2 r_c - 1``) below which a warning is issued.
 THROAT_WARNING = 4.0
-#: Measured peak bytes per voxel of a solve (``benchmarks/bench_permeability.py``),
-#: per dimension; the estimate is this times the voxels plus ``FIXED_BYTES``.
-BYTES_PER_VOXEL = {2: 360.0, 3: 560.0}
+#: Periodic images are padded by this many voxels per side for the distance map: the
+#: throat estimate is exact up to widths of about twice this.
+THROAT_MARGIN = 8
+#: Peak bytes per voxel of a periodic solve, per dimension, rounded up from the
+#: measured growth of the resident set (``benchmarks/bench_permeability.py``: 770,
+#: 663, 646 at 32^3, 48^3, 64^3; 579, 492 at 256^2, 512^2 at pore fraction 0.65);
+#: the estimate is this times the voxels plus ``FIXED_BYTES``.
+BYTES_PER_VOXEL = {2: 600.0, 3: 700.0}
 
 
 class UnresolvedThroatWarning(UserWarning):
@@ -100,6 +105,12 @@ def permeability_memory_estimate(
 
 def _pore_mask(pores: object, pore_label: object) -> np.ndarray:
     array = np.asarray(pores)
+    if array.ndim not in (2, 3):
+        raise ValueError(
+            f"pores must be a 2-D or 3-D image, got {array.ndim}-D with shape {array.shape}"
+        )
+    if min(array.shape) < 2:
+        raise ValueError(f"pores must have at least 2 voxels along every axis, got {array.shape}")
     if array.dtype == np.bool_:
         if pore_label is not None and not isinstance(pore_label, bool | np.bool_):
             raise TypeError(
@@ -131,11 +142,13 @@ def throat_width(fluid: np.ndarray, axis: int, *, periodic: bool) -> float:
     conditions); ``r_c`` the largest threshold such that ``{r >= r_c}`` still
     percolates along `axis` (wraps around, or joins the two faces); the width is
     ``2 r_c - 1``: exact for a channel of an odd number of voxels, one voxel
-    short for an even one. NaN if the pores do not percolate.
+    short for an even one. NaN if the pores do not percolate. Periodic images are
+    padded by ``THROAT_MARGIN`` voxels per side, so distances beyond it may be
+    overestimated: widths up to about ``2 THROAT_MARGIN`` are exact.
     """
     margin = [(0, 0)] * fluid.ndim
     if periodic:
-        margin = [(min(n, 32), min(n, 32)) for n in fluid.shape]
+        margin = [(min(n, THROAT_MARGIN),) * 2 for n in fluid.shape]
         padded = np.pad(fluid, margin, mode="wrap")
     else:
         padded = fluid
@@ -409,6 +422,23 @@ def apparent_permeability(
     velocity_fields = np.zeros((ndim, ndim) + shape) if fields else None
     pressure_fields = np.zeros((ndim,) + shape) if fields else None
 
+    # Before the solve, so that the distance map is freed before the solver's arrays exist.
+    widths = [throat_width(fluid, a, periodic=bc == "periodic") for a in range(ndim)]
+    widths = [w for w in widths if not np.isnan(w)]
+    throat = float(min(widths)) if widths else float("nan")
+    if widths:
+        notes.append(f"narrowest throat about {throat:g} voxels across (2 r_c - 1)")
+    if widths and throat < THROAT_WARNING:
+        warnings.warn(
+            UnresolvedThroatWarning(
+                f"apparent_permeability: the narrowest throat is about {throat:g} voxel(s) "
+                f"across (under {THROAT_WARNING:g}); the permeability is then a resolution "
+                "artefact as much as a property: refine the image",
+                throat,
+            ),
+            stacklevel=2,
+        )
+
     if bc == "periodic":
         clusters = find_clusters(fluid.astype(float), periodic=True, discretization="fv")
         keep = clusters.wraps.any(axis=1)
@@ -483,23 +513,6 @@ def apparent_permeability(
     for a in range(ndim):
         if not percolating[a]:
             notes.append(f"no pore path along axis {a}: permeability 0 there")
-
-    widths = [
-        throat_width(fluid, a, periodic=bc == "periodic") for a in range(ndim) if percolating[a]
-    ]
-    throat = float(min(widths)) if widths else float("nan")
-    if widths:
-        notes.append(f"narrowest throat about {throat:g} voxels across (2 r_c - 1)")
-    if widths and throat < THROAT_WARNING:
-        warnings.warn(
-            UnresolvedThroatWarning(
-                f"apparent_permeability: the narrowest throat is about {throat:g} voxel(s) "
-                f"across (under {THROAT_WARNING:g}); the permeability is then a resolution "
-                "artefact as much as a property: refine the image",
-                throat,
-            ),
-            stacklevel=2,
-        )
 
     area = scale**2
     tensor *= area

@@ -6,9 +6,17 @@ operator is a 7-point stencil stored as a diagonal ``diag`` and one coupling per
 axis, ``w_b[i]`` between the faces ``i`` and ``i + e_b`` (index ``i + e_b``
 wrapped around; a coupling that does not exist is 0, so the wrap is harmless).
 The kernels never know xarray.
+
+The loops over the first axis are parallel (``prange``) in the ``*_parallel``
+versions, used from ``PARALLEL_SIZE`` elements on: below that, waking the threads
+costs more than it saves (and far more on a loaded machine), so the serial versions
+run. `stencil_apply` and the other public names dispatch on the size.
 """
 
 from numba import njit, prange
+
+#: Elements from which the parallel versions of the kernels run.
+PARALLEL_SIZE = 1 << 17
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -21,8 +29,7 @@ def _down(i, n):
     return i - 1 if i > 0 else n - 1
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def stencil_apply(diag, w0, w1, w2, x, y):
+def _stencil_apply(diag, w0, w1, w2, x, y):
     """``y = A x`` for the 7-point stencil ``(diag, w0, w1, w2)``."""
     n0, n1, n2 = x.shape
     for i in prange(n0):
@@ -45,8 +52,7 @@ def stencil_apply(diag, w0, w1, w2, x, y):
                 )
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def stencil_residual(diag, w0, w1, w2, x, b, r):
+def _stencil_residual(diag, w0, w1, w2, x, b, r):
     """``r = b - A x``."""
     n0, n1, n2 = x.shape
     for i in prange(n0):
@@ -114,9 +120,8 @@ def restrict(fine, coarse, f0, f1, f2):
                 coarse[i // f0, j // f1, k // f2] += fine[i, j, k]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def prolong_add(coarse, fine, f0, f1, f2, scale):
-    """``fine[i] += scale * coarse[i // f]`` where the fine diagonal is positive."""
+def _prolong_add(coarse, fine, f0, f1, f2, scale):
+    """``fine[i] += scale * coarse[i // f]``."""
     n0, n1, n2 = fine.shape
     for i in prange(n0):
         for j in range(n1):
@@ -159,8 +164,7 @@ def coarse_stencil(diag, w0, w1, w2, f0, f1, f2, cdiag, cw0, cw1, cw2):
                     cw2[ci, cj, ck] += w2[i, j, k]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def gradient_add(p, u, inv_h, shift, wrap, active, sign):
+def _gradient_add(p, u, inv_h, shift, wrap, active, sign):
     """``u[f] += sign * inv_h * (p[f + 1 - shift] - p[f - shift])`` along axis 0 on the
     active faces ``f`` (the pressure gradient, ``B^T p``; other axes are passed as views
     with the axis moved first); pressure indices outside the grid count as 0 unless
@@ -187,8 +191,7 @@ def gradient_add(p, u, inv_h, shift, wrap, active, sign):
                     u[f, j, k] += sign * inv_h * value
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
+def _divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
     """``q[c] += sign * inv_h * (u[c + shift] - u[c + shift - 1])`` along axis 0 on the
     fluid cells ``c`` (``-B u`` with sign 1; other axes as views with the axis moved
     first); face indices outside the grid count as 0 unless `wrap`.
@@ -212,3 +215,77 @@ def divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
                     if has_lo:
                         value -= u[lo, j, k]
                     q[c, j, k] += sign * inv_h * value
+
+
+def _pair(function):
+    return (
+        njit(cache=True, nogil=True)(function),
+        njit(cache=True, nogil=True, parallel=True)(function),
+    )
+
+
+_STENCIL_APPLY = _pair(_stencil_apply)
+_STENCIL_RESIDUAL = _pair(_stencil_residual)
+_PROLONG_ADD = _pair(_prolong_add)
+_GRADIENT_ADD = _pair(_gradient_add)
+_DIVERGENCE_ADD = _pair(_divergence_add)
+
+
+def stencil_apply(diag, w0, w1, w2, x, y):
+    """``y = A x`` for the 7-point stencil ``(diag, w0, w1, w2)``."""
+    _STENCIL_APPLY[x.size >= PARALLEL_SIZE](diag, w0, w1, w2, x, y)
+
+
+def stencil_residual(diag, w0, w1, w2, x, b, r):
+    """``r = b - A x``."""
+    _STENCIL_RESIDUAL[x.size >= PARALLEL_SIZE](diag, w0, w1, w2, x, b, r)
+
+
+def prolong_add(coarse, fine, f0, f1, f2, scale):
+    """``fine[i] += scale * coarse[i // f]``."""
+    _PROLONG_ADD[fine.size >= PARALLEL_SIZE](coarse, fine, f0, f1, f2, scale)
+
+
+def gradient_add(p, u, inv_h, shift, wrap, active, sign):
+    """``u += sign B^T p`` along axis 0 (see `_gradient_add`)."""
+    _GRADIENT_ADD[u.size >= PARALLEL_SIZE](p, u, inv_h, shift, wrap, active, sign)
+
+
+def divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
+    """``q -= sign B u`` along axis 0 (see `_divergence_add`)."""
+    _DIVERGENCE_ADD[q.size >= PARALLEL_SIZE](u, q, inv_h, shift, wrap, fluid, sign)
+
+
+@njit(cache=True, nogil=True)
+def dot(a, b):
+    """``a . b`` of two 1-D arrays, serial (no BLAS threads)."""
+    total = 0.0
+    for i in range(a.size):
+        total += a[i] * b[i]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def matvec(matrix, x, y):
+    """``y = matrix @ x`` (dense, serial: no BLAS threads)."""
+    n, m = matrix.shape
+    for i in range(n):
+        total = 0.0
+        for j in range(m):
+            total += matrix[i, j] * x[j]
+        y[i] = total
+
+
+@njit(cache=True, nogil=True)
+def axpy(a, x, y):
+    """In place ``y += a x`` (1-D arrays, no temporary)."""
+    for i in range(x.size):
+        y[i] += a * x[i]
+
+
+@njit(cache=True, nogil=True)
+def minres_direction(v, w1, w2, oldeps, delta, gamma, w):
+    """In place ``w = (v - oldeps w1 - delta w2) / gamma`` (1-D arrays)."""
+    inverse = 1.0 / gamma
+    for i in range(v.size):
+        w[i] = (v[i] - oldeps * w1[i] - delta * w2[i]) * inverse

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sve.solvers.permeability.mac_kernels import axpy, dot, minres_direction
+
 
 def minres(
     apply: Callable[[np.ndarray, np.ndarray], None],
@@ -33,7 +35,7 @@ def minres(
     r1 = b.copy()
     y = np.empty(n)
     precondition(r1, y)
-    beta1 = float(np.dot(r1, y))
+    beta1 = float(dot(r1, y))
     if beta1 < 0.0:
         raise ArithmeticError("the preconditioner is not positive semi-definite")
     beta1 = math.sqrt(beta1)
@@ -58,14 +60,14 @@ def minres(
         np.multiply(y, 1.0 / beta, out=v)
         apply(v, y)
         if iterations >= 2:
-            y -= (beta / oldb) * r1
-        alfa = float(np.dot(v, y))
-        y -= (alfa / beta) * r2
+            axpy(-beta / oldb, r1, y)
+        alfa = float(dot(v, y))
+        axpy(-alfa / beta, r2, y)
         r1, r2 = r2, r1
         r2[:] = y
         precondition(r2, y)
         oldb = beta
-        beta2 = float(np.dot(r2, y))
+        beta2 = float(dot(r2, y))
         if beta2 < 0.0:
             raise ArithmeticError("the preconditioner is not positive semi-definite")
         beta = math.sqrt(beta2)
@@ -82,12 +84,8 @@ def minres(
         phi = cs * phibar
         phibar = sn * phibar
         w1, w2, w = w2, w, w1
-        # w = (v - oldeps * w1 - delta * w2) / gamma, in place on the old w1 buffer
-        np.multiply(w1, -oldeps, out=w)
-        w -= delta * w2
-        w += v
-        w *= 1.0 / gamma
-        x += phi * w
+        minres_direction(v, w1, w2, oldeps, delta, gamma, w)  # in the old w1 buffer
+        axpy(phi, w, x)
         relative = phibar / beta1
         if relative <= tol or beta == 0.0:
             break

@@ -30,6 +30,7 @@ from sve.solvers.permeability.mac import Stencil
 from sve.solvers.permeability.mac_kernels import (
     coarse_stencil,
     gauss_seidel,
+    matvec,
     prolong_add,
     restrict,
     stencil_apply,
@@ -45,22 +46,28 @@ GAMMA = 2
 
 
 class Level:
-    """One level of the hierarchy: its stencil, aggregation factors, residual."""
+    """One level of the hierarchy: its stencil, aggregation factors and work arrays
+    (the residual; on coarse levels also the right-hand side, the solution and the
+    second visit's residual and correction).
+    """
 
-    def __init__(self, stencil: Stencil) -> None:
+    def __init__(self, stencil: Stencil, coarse: bool) -> None:
         self.stencil = stencil
         self.shape = stencil.diag.shape
         self.factors = tuple(2 if n > 1 else 1 for n in self.shape)
         self.r = np.empty(self.shape)
-        self.r2 = np.empty(self.shape)
-        self.y = np.empty(self.shape)
+        if coarse:
+            self.b = np.empty(self.shape)
+            self.x = np.empty(self.shape)
+            self.r2 = np.empty(self.shape)
+            self.y = np.empty(self.shape)
 
 
 class AggregationMultigrid:
     """A symmetric positive semi-definite approximate inverse of a 7-point stencil."""
 
     def __init__(self, stencil: Stencil) -> None:
-        self.levels = [Level(stencil)]
+        self.levels = [Level(stencil, coarse=False)]
         while np.prod(self.levels[-1].shape) > COARSEST and max(self.levels[-1].shape) > 1:
             level = self.levels[-1]
             coarse_shape = tuple(
@@ -70,10 +77,8 @@ class AggregationMultigrid:
             ws = tuple(np.zeros(coarse_shape) for _ in range(3))
             s = level.stencil
             coarse_stencil(s.diag, s.w[0], s.w[1], s.w[2], *level.factors, diag, *ws)
-            self.levels.append(Level(Stencil(diag, ws)))
+            self.levels.append(Level(Stencil(diag, ws), coarse=True))
         self._coarsest_inverse()
-        self.x = [np.empty(level.shape) for level in self.levels]
-        self.b = [np.empty(level.shape) for level in self.levels]
 
     def _coarsest_inverse(self) -> None:
         level = self.levels[-1]
@@ -98,15 +103,15 @@ class AggregationMultigrid:
 
     def _cycle(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
         if index == len(self.levels) - 1:
-            x.reshape(-1)[:] = self.coarse @ b.reshape(-1)
+            matvec(self.coarse, b.reshape(-1), x.reshape(-1))
             return
         level = self.levels[index]
         s = level.stencil
         x[...] = 0.0
         gauss_seidel(s.diag, s.w[0], s.w[1], s.w[2], b, x, True)
         stencil_residual(s.diag, s.w[0], s.w[1], s.w[2], x, b, level.r)
-        coarse_b = self.b[index + 1]
-        coarse_x = self.x[index + 1]
+        coarse_b = self.levels[index + 1].b
+        coarse_x = self.levels[index + 1].x
         restrict(level.r, coarse_b, *level.factors)
         self._cycle(index + 1, coarse_b, coarse_x)
         if GAMMA == 2 and index + 1 < len(self.levels) - 1:

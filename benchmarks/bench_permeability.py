@@ -1,0 +1,220 @@
+"""Speed, iteration counts and memory of the permeability solver, against SuperLU.
+
+Run as ``.venv/bin/python benchmarks/bench_permeability.py`` (32^3, 48^3 and 64^3,
+the direct comparison at 32^3 and 48^3), ``--sizes 32,64,128`` for other sizes,
+``--direct 32,48,64`` for other direct comparisons, ``--no-mixed`` to skip the
+mixed conditions.
+
+Problem. The pore space is phase 1 of a level cut at pore fraction 0.35 of a
+Gaussian random field with a Gaussian covariance of length 8 voxels
+(``generators.Gaussian(8.0)``, the same length at every size: larger boxes of the
+same medium), seed 2024 + N. ``sve.apparent_permeability(pores, bc=...)`` at
+``tol=1e-8`` (MINRES, relative residual in the preconditioner norm): periodic
+conditions (3 body-force load cases, the full tensor) and mixed conditions (a
+pressure drop per axis, no-slip walls).
+
+Printed, per size: wall time of the call, iterations per load case, the time per
+iteration, the porosity and the tensor's diagonal. Then the spread of the periodic
+iteration counts over the sizes (largest and smallest mean against their mean).
+
+Memory, per size: the periodic solve repeated in a fresh subprocess, which prints
+the growth of its peak resident set (VmHWM, reset by /proc/self/clear_refs) over
+its resident set just before the solve, in bytes per voxel.
+
+Direct solve. At the ``--direct`` sizes the same discrete problem (the operator
+after the non-percolating clusters are removed) is assembled with scipy.sparse
+(``sve.solvers.permeability.sparse``) and solved by SuperLU
+(``scipy.sparse.linalg.splu``, one factorization, three solves). Its tensor and the
+iterative tensor at ``tol=1e-8`` are compared with the iterative tensor at
+``tol=1e-10`` (largest entry of the difference over the largest entry), and the
+time ratio direct / iterative (both including their setup) is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _measure import status_bytes  # noqa: E402
+from _record import Record  # noqa: E402
+
+import generators  # noqa: E402
+from sve.solvers import UnresolvedThroatWarning, apparent_permeability  # noqa: E402
+from sve.solvers._core.clusters import find_clusters  # noqa: E402
+from sve.solvers.permeability import sparse  # noqa: E402
+from sve.solvers.permeability.cell_problem import body_force  # noqa: E402
+from sve.solvers.permeability.mac import StokesOperator  # noqa: E402
+
+TOL = 1e-8
+FRACTION = 0.35
+LENGTH = 8.0
+
+
+def medium(n: int) -> np.ndarray:
+    """Pore mask of the level cut at size n**3."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", generators.ClippedEmbeddingWarning)
+        field = generators.gaussian_field((n,) * 3, generators.Gaussian(LENGTH), rng=2024 + n)
+    return generators.level_cut(field, FRACTION) == 1
+
+
+def solve(pores: np.ndarray, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnresolvedThroatWarning)
+        return apparent_permeability(pores, **kwargs)
+
+
+def memory_child(path: str) -> None:
+    """Solve the pores at `path` (periodic) and print one JSON line of memory figures."""
+    solve(np.indices((6,) * 3).sum(axis=0) % 3 == 0)  # compile / load the kernels
+    pores = np.load(path)
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        reset = True
+    except OSError:
+        reset = False
+    before = status_bytes("VmRSS")
+    solve(pores, tol=TOL)
+    peak = status_bytes("VmHWM")
+    growth = peak - before if reset and peak is not None and before is not None else None
+    print(json.dumps({"rss_before": before, "rss_peak": peak, "growth": growth}))
+
+
+def memory(pores: np.ndarray, workdir: Path) -> dict:
+    path = workdir / f"pores-{pores.shape[0]}.npy"
+    np.save(path, pores)
+    done = subprocess.run(
+        [sys.executable, __file__, "--memory-child", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def direct(pores: np.ndarray) -> tuple[np.ndarray, float]:
+    """Tensor of the same discrete periodic problem by SuperLU, and its time."""
+    start = time.perf_counter()
+    clusters = find_clusters(pores.astype(float), periodic=True, discretization="fv")
+    keep = clusters.wraps.any(axis=1)
+    kept = (clusters.labels >= 0) & keep[np.maximum(clusters.labels, 0)]
+    operator = StokesOperator(kept, np.ones(3), 3)
+    loads = [body_force(operator, a) for a in range(3)]
+    solutions = sparse.direct_solve(operator, loads, periodic=True)
+    tensor = np.column_stack([operator.mean_velocity(x) for x in solutions])
+    return tensor, time.perf_counter() - start
+
+
+def _numbers(flag: str, default: list[int]) -> list[int]:
+    if flag in sys.argv:
+        return [int(v) for v in sys.argv[sys.argv.index(flag) + 1].split(",")]
+    return default
+
+
+def main() -> None:
+    sizes = _numbers("--sizes", [32, 48, 64])
+    direct_sizes = _numbers("--direct", [32, 48])
+    with_mixed = "--no-mixed" not in sys.argv
+    record = Record("permeability")
+    solve(np.indices((6,) * 3).sum(axis=0) % 3 == 0)  # compile / load the kernels
+    table = record.table(
+        "Level cut, pore fraction 0.35, correlation length 8 voxels: MINRES iterations "
+        "per load case (tol 1e-8)",
+        ["size", "bc", "porosity", "iterations", "time [s]", "s / iteration", "k_00", "k_11"],
+        note="bc mixed: one pressure drop per axis, no-slip walls; k in voxels squared",
+    )
+    means = []
+    print(f"{'size':>5} {'bc':>8} {'phi':>6} {'iterations':>18} {'time':>8} {'s/it':>8} k_diag")
+    for n in sizes:
+        pores = medium(n)
+        for bc in ("periodic", "mixed") if with_mixed else ("periodic",):
+            result = solve(pores, bc=bc, tol=TOL)
+            per = result.wall_time / max(sum(result.iterations), 1)
+            diagonal = np.diag(result.tensor)
+            print(
+                f"{n:>5} {bc:>8} {result.porosity:6.3f} {str(result.iterations):>18} "
+                f"{result.wall_time:8.2f} {per:8.4f} {np.round(diagonal, 4)}",
+                flush=True,
+            )
+            table.add(
+                f"{n}^3",
+                bc,
+                result.porosity,
+                " ".join(map(str, result.iterations)),
+                result.wall_time,
+                per,
+                diagonal[0],
+                diagonal[1],
+            )
+            if bc == "periodic":
+                means.append(np.mean([i for i in result.iterations if i > 0]))
+    spread = (max(means) - min(means)) / np.mean(means)
+    print(f"periodic iterations: mean per size {np.round(means, 1)}, spread {spread:.0%}")
+    record.headline(
+        f"permeability (MINRES + multigrid), level cut 0.35: {means[0]:.0f} to {means[-1]:.0f} "
+        f"iterations per load case from {sizes[0]}^3 to {sizes[-1]}^3"
+    )
+
+    memory_table = record.table(
+        "Peak resident growth of the periodic solve (fresh process)",
+        ["size", "RSS growth [MiB]", "bytes per voxel"],
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            figures = memory(medium(n), Path(folder))
+            growth = figures["growth"]
+            per_voxel = growth / n**3 if growth is not None else None
+            print(f"{n:>5} RSS growth {growth / 2**20:8.1f} MiB, {per_voxel:6.0f} bytes/voxel")
+            memory_table.add(f"{n}^3", growth / 2**20, per_voxel)
+    record.headline(f"permeability peak memory: {per_voxel:.0f} bytes per voxel at {n}^3")
+
+    direct_table = record.table(
+        "Against SuperLU on the same discrete problem (periodic, 3 load cases)",
+        [
+            "size",
+            "unknowns",
+            "MINRES tol 1e-8 [s]",
+            "SuperLU [s]",
+            "ratio",
+            "MINRES error",
+            "SuperLU error",
+        ],
+        note="errors: largest entry of the difference to the MINRES tol 1e-10 tensor over "
+        "its largest entry",
+    )
+    for n in direct_sizes:
+        pores = medium(n)
+        reference = solve(pores, tol=1e-10).tensor
+        iterative = solve(pores, tol=TOL)
+        tensor, seconds = direct(pores)
+        scale = np.abs(reference).max()
+        e_iterative = np.abs(iterative.tensor - reference).max() / scale
+        e_direct = np.abs(tensor - reference).max() / scale
+        unknowns = int(pores.sum() * 4)
+        ratio = seconds / iterative.wall_time
+        print(
+            f"{n:>5} direct {seconds:8.2f} s, MINRES {iterative.wall_time:8.2f} s "
+            f"(ratio {ratio:.1f}), errors {e_iterative:.1e} (MINRES), {e_direct:.1e} (SuperLU)",
+            flush=True,
+        )
+        direct_table.add(
+            f"{n}^3", unknowns, iterative.wall_time, seconds, ratio, e_iterative, e_direct
+        )
+    record.headline(f"permeability vs SuperLU at {n}^3: {ratio:.1f}x faster, same tensor")
+    record.write()
+
+
+if __name__ == "__main__":
+    if "--memory-child" in sys.argv:
+        memory_child(sys.argv[sys.argv.index("--memory-child") + 1])
+    else:
+        main()
