@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 #: The figures of a report, written as ``NAME.png`` and ``NAME.svg``; a polycrystal's
-#: report has ``grains`` (grain volumes) in place of ``s2`` (it has no phases).
+#: report has ``grains`` (grain volumes) in place of ``s2`` (it has no phases), a
+#: permeability study's one more, ``flow`` (the velocity magnitude of one SVE).
 FIGURES = ("thumbnails", "s2", "mean_vs_size", "variance_vs_size")
 
 
@@ -85,7 +86,9 @@ def write_report(
         Folder (created if needed) for ``report.html`` (self-contained: the
         figures are embedded, nothing is fetched), ``report.md`` and the
         figures ``NAME.png`` / ``NAME.svg`` for NAME in :data:`FIGURES`
-        (``grains`` in place of ``s2`` for a polycrystal).
+        (``grains`` in place of ``s2`` for a polycrystal; a permeability
+        study adds ``flow``, the velocity magnitude of one SVE solved at
+        report time with ``fields=True``).
     compare_with : xarray.Dataset or path to a study store, optional
         The windows study of the image that ``source``'s medium was
         calibrated to (:func:`sve.calibrate`): the report adds a section
@@ -138,6 +141,8 @@ def write_report(
         "mean_vs_size": _figures.mean_vs_size(numbers, spec),
         "variance_vs_size": _figures.variance_vs_size(numbers, spec),
     }
+    if spec.property == "permeability":
+        drawn["flow"], numbers.attrs["flow_figure"] = _figures.flow(spec)
     images = {name: _figures.save(fig, out_dir, name) for name, fig in drawn.items()}
     blocks = _document.build(ds, numbers, spec)
     if compare_with is not None:

@@ -124,12 +124,30 @@ def _phases(spec: StudySpec) -> str:
             f"one cubic crystal ({constants}) in uniformly random grain orientations; "
             f"statistics of the {spec.modulus} modulus"
         )
+    if spec.property == "permeability":
+        physics = spec.physics
+        walls = (
+            f"; mixed: {physics.walls} side walls"
+            + (", one-voxel inlet and outlet reservoirs" if physics.reservoir else "")
+            if "mixed" in spec.bc
+            else ""
+        )
+        return (
+            f"Stokes flow in phase {physics.pore_label} (the pores; the other phase is solid, "
+            f"no slip on its faces), viscosity {physics.viscosity:g}{walls}; k in "
+            f"{_length_squared(spec)} (superficial Darcy velocity)"
+        )
     if spec.property == "conductivity":
         return f"phase conductivities {list(spec.phases)} (phase 0, phase 1)"
     moduli = "; ".join(", ".join(f"{k} = {v:g}" for k, v in p.items()) for p in spec.phases)
     return (
         f"isotropic phases {moduli} (phase 0, phase 1); statistics of the {spec.modulus} modulus"
     )
+
+
+def _length_squared(spec: StudySpec) -> str:
+    """The unit of a permeability: the length unit squared (lengths without a unit: 1)."""
+    return "units of length²" if spec.length_unit == "1" else f"{spec.length_unit}²"
 
 
 def _summary(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
@@ -234,6 +252,8 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
             f"{fmt(numbers['reuss'], '.5g')}"
         ],
     ]
+    if spec.property == "permeability":
+        bounds = []
     if np.isfinite(float(numbers["hs_lower"])):
         bounds.append([f"Hashin–Shtrikman ({spec.ndim}-D) [{fmt(numbers['hs_lower'], '.5g')}, "
                        f"{fmt(numbers['hs_upper'], '.5g')}]"])  # fmt: skip
@@ -248,6 +268,13 @@ def _mean_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         bounds.append([f"{numbers.attrs['dykhne']}: **{fmt(numbers['dykhne'], '.5g')}**"])
     else:
         bounds.append([numbers.attrs["dykhne"]])
+    if spec.property == "permeability":
+        bounds.append(
+            [
+                "Darcy velocity is superficial (averaged over the whole SVE, solid included); "
+                "an SVE whose pores do not cross it along an axis counts as k = 0 along it"
+            ]
+        )
     return [
         Block("h2", "Mean against size"),
         Block(
@@ -394,9 +421,9 @@ def _components(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     for bc in numbers["bc"].values:
         diagonal = numbers["component_mean"].sel(bc=bc).isel(size=-1)
         rows.append([str(bc), *(fmt(value, ".5g") for value in diagonal.values)])
-    name = "K" if spec.property == "conductivity" else "C"
+    name = {"conductivity": "K", "elasticity": "C", "permeability": "k"}[spec.property]
     header = ["bc", *(f"{name}{k + 1}{k + 1}" for k in range(numbers.sizes["component"]))]
-    notation = "" if spec.property == "conductivity" else " (Mandel notation)"
+    notation = " (Mandel notation)" if spec.property == "elasticity" else ""
     return [
         Block(
             "p",
@@ -544,6 +571,11 @@ def _budget_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
                 "not estimated",
             ]
         )
+    if spec.property == "permeability":
+        units, gap = f"in {_length_squared(spec)}", "|mixed − periodic| gap of the means"
+    else:
+        units = f"in the units of the {spec.property} phases"
+        gap = "|KUBC − SUBC| gap of the means"
     if spec.stop == "tensor":
         solver = "largest estimated entry error of the apparent tensors (solver.stop = 'tensor')"
     else:
@@ -552,11 +584,10 @@ def _budget_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         Block("h2", "Error budget"),
         Block(
             "p",
-            f"At the largest size, L = {size} voxels, in the units of the {spec.property} "
-            "phases; the "
+            f"At the largest size, L = {size} voxels, {units}; the "
             "parts are kept apart (a random error, a bounded systematic one, a numerical one). "
             f"Statistical: half-width of the {conf} % interval of the mean. BC bias: "
-            f"|KUBC − SUBC| gap of the means ({numbers.attrs['bc_bias'] or 'n/a'}). Solver: "
+            f"{gap} ({numbers.attrs['bc_bias'] or 'n/a'}). Solver: "
             f"{solver} (tolerance {spec.tol:g}). "
             f"Discretization: {numbers.attrs['discretization']}.",
         ),
@@ -804,6 +835,81 @@ def _tortuosity_section(ds: xr.Dataset, spec: StudySpec) -> list[Block]:
     ]
 
 
+def _flow_section(numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
+    """Permeability studies: the mixed − periodic gap, percolation, the flow figure."""
+    if spec.property != "permeability":
+        return []
+    conf = int(round(100 * numbers.attrs["confidence"]))
+    blocks = [Block("h2", "Flow: boundary-condition gap and percolation")]
+    if "gap" in numbers.attrs:
+        rows = [
+            [
+                str(int(size)),
+                fmt(numbers["gap"].sel(size=size), ".4g"),
+                interval(numbers["gap_low"].sel(size=size), numbers["gap_high"].sel(size=size),
+                         ".4g"),
+                fmt(100 * numbers["relative_gap"].sel(size=size), ".3g"),
+            ]
+            for size in numbers["size"].values
+        ]  # fmt: skip
+        blocks += [
+            Block(
+                "p",
+                f"Gap between the boundary conditions: {numbers.attrs['gap']}. "
+                "It measures how much the answer still depends on the boundary conditions at "
+                "each size, and should shrink as the SVE grows; its sign carries no bound.",
+            ),
+            Block(
+                "table",
+                header=[
+                    "L [voxel]",
+                    f"gap {numbers.attrs['quantity']} mixed − periodic",
+                    f"{conf} % interval",
+                    "relative to periodic [%]",
+                ],
+                rows=rows,
+            ),
+        ]
+    rows = []
+    for bc in numbers["bc"].values:
+        for size in numbers["size"].values:
+            s = numbers.sel(bc=bc, size=size)
+            rows.append(
+                [
+                    str(bc),
+                    str(int(size)),
+                    fmt(s["porosity"], ".4f"),
+                    *(fmt(v, ".3g") for v in s["non_percolating_fraction"].values),
+                    fmt(s["non_percolating_any"], ".3g"),
+                ]
+            )
+    for row, (bc, size) in zip(
+        rows,
+        [(bc, size) for bc in numbers["bc"].values for size in numbers["size"].values],
+        strict=True,
+    ):
+        row.append(fmt(numbers["narrow_throat_fraction"].sel(bc=bc, size=size), ".3g"))
+    axes = [f"not percolating along axis {i}" for i in range(spec.ndim)]
+    blocks += [
+        Block(
+            "p",
+            "Fraction of the solved SVEs whose pore space does not join the two faces normal "
+            "to an axis (periodic: across the period). They count as k = 0 along that axis in "
+            "every statistic above, never as a missing value. Narrow throat: the fraction "
+            "whose narrowest throat is under 4 voxels across, where the value is a "
+            "resolution artefact as much as a property.",
+        ),
+        Block(
+            "table",
+            header=["bc", "L [voxel]", "porosity", *axes, "any axis", "narrow throat"],
+            rows=rows,
+        ),  # fmt: skip
+        Block("p", f"Flow field of one SVE: {numbers.attrs.get('flow_figure', '')}."),
+        Block("figure", "flow", header=["velocity magnitude in one SVE"]),
+    ]
+    return blocks
+
+
 def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
     """The report's blocks, every number formatted from ``numbers``.
 
@@ -832,6 +938,7 @@ def build(ds: xr.Dataset, numbers: xr.Dataset, spec: StudySpec) -> list[Block]:
         *_variance_section(numbers, spec),
         *_rve_section(numbers, spec),
         *_tortuosity_section(ds, spec),
+        *_flow_section(numbers, spec),
         *_ergodicity_section(numbers, spec),
         *_budget_section(numbers, spec),
         *_failures(ds),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,18 @@ from matplotlib.figure import Figure
 
 import generators
 from sve.morphology import radial_average, two_point_probability
+from sve.solvers import UnresolvedThroatWarning, apparent_permeability
 from sve.study.media import boolean_radius, covariance
 from sve.study.spec import StudySpec
-from sve.study.tasks import generate_parent, generate_sve, window_count
+from sve.study.tasks import (
+    flow_options,
+    generate_parent,
+    generate_sve,
+    sve_microstructure,
+    window_count,
+)
 
-__all__ = ["grains", "mean_vs_size", "s2", "save", "thumbnails", "variance_vs_size"]
+__all__ = ["flow", "grains", "mean_vs_size", "s2", "save", "thumbnails", "variance_vs_size"]
 
 PHASE_COLOURS = ListedColormap(["#f2efe6", "#2b4c7e"])  # phase 0 light, phase 1 dark
 DPI = 110
@@ -284,3 +292,69 @@ def variance_vs_size(numbers: xr.Dataset, spec: StudySpec) -> Figure:
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
+
+
+#: Most voxels of the SVE whose flow field the report draws (a solve at report time): the
+#: largest size under it (64**3 in 3-D, 512**2 in 2-D), else the smallest size.
+FLOW_FIGURE_VOXELS = 2**18
+
+
+def flow_sve(spec: StudySpec) -> tuple[int, str]:
+    """The size and bc of the SVE whose flow field the report draws (realization 0)."""
+    fits = [n for n in spec.sizes if math.prod(spec.window_shape(n)) <= FLOW_FIGURE_VOXELS]
+    size = max(fits) if fits else min(spec.sizes)
+    bc = "periodic" if "periodic" in spec.bc else spec.bc[0]
+    return size, bc
+
+
+def _speed(velocity: np.ndarray, ndim: int) -> np.ndarray:
+    """Velocity magnitude per voxel of the first load case: ``velocity`` holds the load
+    cases, then the d components, then the voxels (a single load case may drop its axis).
+    """
+    velocity = np.asarray(velocity, dtype=np.float64)
+    if velocity.ndim == ndim + 2:
+        velocity = velocity[0]
+    return np.sqrt(np.sum(velocity**2, axis=0))
+
+
+def flow(spec: StudySpec) -> tuple[Figure, str]:
+    """Velocity magnitude of one SVE (2-D: the SVE, 3-D: its middle section), and the
+    caption saying which SVE, which load and why.
+
+    Solved here, at report time, with ``fields=True`` (one solve): the study
+    stores no fields (d velocity components per voxel and record would
+    multiply the store's size by thousands for one figure), and every SVE is
+    regenerated bit for bit from the spec, so the figure shows exactly a
+    solved record.
+    """
+    size, bc = flow_sve(spec)
+    sve = sve_microstructure(spec, size, 0)
+    with warnings.catch_warnings():  # a narrow throat: the study records it already
+        warnings.simplefilter("ignore", UnresolvedThroatWarning)
+        result = apparent_permeability(sve, bc=bc, fields=True, **flow_options(spec))
+    speed = _slice(_speed(result.velocity, spec.ndim))
+    pores = _slice(sve.labels == spec.pore_label)
+    image = np.ma.masked_where(~pores, speed)
+    lengths = [n * h for n, h in zip(sve.labels.shape, sve.spacing, strict=True)]
+    fig = Figure(figsize=(5.6, 4.6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_facecolor("#4a4a4a")  # the solid
+    shown = ax.imshow(image.T, origin="lower", interpolation="nearest", cmap="viridis",
+                      extent=(0, lengths[0], 0, lengths[1]))  # fmt: skip
+    fig.colorbar(shown, ax=ax, label=f"|u| (unit load, viscosity {spec.physics.viscosity:g})")
+    unit = "" if spec.length_unit in ("", "1") else f" [{spec.length_unit}]"
+    ax.set_xlabel(f"x0{unit}")
+    ax.set_ylabel(f"x1{unit}")
+    section = "" if spec.ndim == 2 else ", middle section normal to axis 2"
+    load = "a body force along axis 0" if bc == "periodic" else "a pressure drop along axis 0"
+    k = float(result.tensor[0, 0])
+    ax.set_title(f"{spec.name}: L = {size}, realization 0, {bc}{section}\nk00 = {k:.4g}",
+                 fontsize=9)  # fmt: skip
+    caption = (
+        f"the velocity magnitude |u| in realization 0 of size L = {size} voxels{section}, "
+        f"{bc} conditions, {load} (grey: solid); solved at report time with fields=True, "
+        "since the store keeps no fields (d velocity components per voxel of every record "
+        "for one figure) and the SVE is regenerated bit for bit from the spec; the largest "
+        f"size of at most {FLOW_FIGURE_VOXELS} voxels"
+    )
+    return fig, caption

@@ -21,6 +21,7 @@ from sve.solvers.bounds import (
     reuss_bound,
     voigt_bound,
 )
+from sve.solvers.permeability.apparent import THROAT_WARNING
 from sve.statistics import (
     boundary_bias,
     ensemble_statistics,
@@ -58,13 +59,20 @@ PROPERTY = {
     "bulk": "bulk modulus K = i·C·i/d² of the apparent stiffness (2-D: plane strain)",
     "shear": "shear modulus G = (tr C − dK)/(2(m − 1)) of the apparent stiffness (Mandel, "
     "2-D: plane strain)",
+    "permeability": "isotropic part tr(k)/d of the apparent permeability (Darcy's law with "
+    "the superficial velocity; SVEs that do not percolate along an axis count as 0 along it)",
 }
-QUANTITY = {"conductivity": "tr(K)/d", "bulk": "bulk modulus i·C·i/d²", "shear": "shear modulus G"}
+QUANTITY = {
+    "conductivity": "tr(K)/d",
+    "bulk": "bulk modulus i·C·i/d²",
+    "shear": "shear modulus G",
+    "permeability": "tr(k)/d",
+}
 
 
 def summarized(spec: StudySpec) -> str:
     """The key of :data:`PROPERTY` and :data:`QUANTITY` of a study."""
-    return "conductivity" if spec.property == "conductivity" else spec.modulus
+    return spec.modulus if spec.property == "elasticity" else spec.property
 
 
 #: Confidence level of every interval in the report.
@@ -107,8 +115,8 @@ def check_study_dataset(ds: object) -> xr.Dataset:
         )
     ds = in_memory(ds)
     missing = ["status"] if "status" not in ds else []
-    if not any(name in ds for name in ("conductivity", "stiffness")):
-        missing.append("conductivity or stiffness")
+    if not any(name in ds for name in ("conductivity", "stiffness", "permeability")):
+        missing.append("conductivity, stiffness or permeability")
     if "spec" not in ds.attrs or missing:
         raise ValueError(
             "not an SVE study dataset: "
@@ -149,6 +157,8 @@ def _counts(ds: xr.Dataset) -> xr.Dataset:
 def _dykhne(spec: StudySpec) -> tuple[float, str]:
     """√(σ0 σ1) and why it applies, or NaN and why not."""
     medium = spec.medium
+    if spec.property == "permeability":
+        return np.nan, "no exact reference for the permeability of this medium"
     if spec.property != "conductivity":
         return np.nan, "Dykhne's √(σ0 σ1) is a conductivity result: no reference here"
     symmetric = (
@@ -201,6 +211,9 @@ def _fits(
                 # no point variance: every grain has the same rotation-invariant moduli, so
                 # Kanit's A is undefined; the RVE sizes do not depend on it (it cancels)
                 d2 = 1.0
+            elif spec.property == "permeability":
+                d2 = flow_point_variance(usable)
+                notes["integral_range"] = FLOW_INTEGRAL_RANGE
             else:
                 phases = spec.phase_scalars
                 d2 = point_variance(spec.volume_fraction, phases[1], phases[0])
@@ -260,6 +273,26 @@ def _fits(
     rve["rve_volume"].attrs.update(units=f"({unit})^{spec.ndim}")
     out.update(rve)
     return out.drop_vars(["size", "length"], errors="ignore")
+
+
+#: What Kanit's A means for a permeability study (the report's note).
+FLOW_INTEGRAL_RANGE = (
+    "scaled by the point variance D² = k̄²(1 − φ)/φ of the field equal to k̄/φ in the pores "
+    "and 0 in the solid (k̄ the mean at the largest size, φ the mean porosity there; a "
+    "permeability has no local value to take a point variance of): A then equals the pore "
+    "indicator's integral range when a window's permeability follows its porosity, "
+    "k_V = k̄ φ_V/φ, and exceeds it by as much as the flow varies more than the pore "
+    "fraction does; the RVE sizes do not depend on this choice (A cancels)"
+)
+
+
+def flow_point_variance(stats: xr.Dataset) -> xr.DataArray:
+    """Per bc: the point variance ``k̄² (1 − φ) / φ`` of :data:`FLOW_INTEGRAL_RANGE`, from
+    the mean scalar and the mean porosity at the largest size of ``stats``.
+    """
+    mean = stats["mean"].isel(size=-1, drop=True)
+    phi = float(stats.attrs["porosity"])
+    return (mean**2 * (1 - phi) / phi).drop_vars("length", errors="ignore")
 
 
 def infinite_range_reason(medium: dict) -> str:
@@ -334,6 +367,12 @@ def _bracket(ds: xr.Dataset, spec: StudySpec, notes: dict[str, str]) -> xr.Datas
     """
     out = xr.Dataset({"bracket_held": np.nan, "bracket_checked": 0})
     present = [str(bc) for bc in ds["bc"].values]
+    if spec.property == "permeability":
+        notes["bracket"] = (
+            "not a bracket: no hierarchy theorem orders the mixed and periodic permeabilities "
+            "of Stokes flow (their difference is reported as a gap)"
+        )
+        return out
     order = [next(bc for bc in present if bc in names) for names in BRACKET
              if any(bc in names for bc in present)]  # fmt: skip
     if len(order) < 2:
@@ -482,6 +521,62 @@ def _parent_band(full: xr.Dataset, spec: StudySpec, sentences: list[str]) -> xr.
     return out
 
 
+def _flow_gap(ds: xr.Dataset, spec: StudySpec) -> xr.Dataset:
+    """Per size: the gap mixed − periodic of the summarized permeability, paired per
+    realization, with its Student interval, and the gap relative to the periodic mean.
+
+    A gap, not a bracket: no hierarchy theorem orders the two for Stokes flow
+    (either may be the larger). NaN where the study lacks one of the two bcs.
+    """
+    present = [str(bc) for bc in ds["bc"].values]
+    template = xr.full_like(ds["size"], np.nan, dtype=float)
+    names = ("gap", "gap_low", "gap_high", "relative_gap")
+    if not {"mixed", "periodic"} <= set(present):
+        out = xr.Dataset({name: template for name in names})
+        out.attrs["note"] = (
+            f"no mixed − periodic gap: it needs both the mixed and the periodic bc, got {present}"
+        )
+        return out
+    scalar = ok_values(ds, spec.variable, isotropic=True)
+    difference = scalar.sel(bc="mixed", drop=True) - scalar.sel(bc="periodic", drop=True)
+    n = difference.count("realization")
+    gap = difference.mean("realization")
+    se = np.sqrt(difference.var("realization", ddof=1) / n)
+    t = xr.apply_ufunc(lambda k: stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(k - 1, 1)), n)
+    periodic = scalar.sel(bc="periodic", drop=True).where(difference.notnull())
+    out = xr.Dataset(
+        {
+            "gap": gap,
+            "gap_low": (gap - t * se).where(n >= 2),
+            "gap_high": (gap + t * se).where(n >= 2),
+            "relative_gap": gap / periodic.mean("realization"),
+        }
+    )
+    out.attrs["note"] = (
+        "gap = mixed − periodic, paired per realization; a gap, not a bracket: no hierarchy "
+        "theorem holds for Stokes flow"
+    )
+    return out
+
+
+def _flow_percolation(ds: xr.Dataset) -> xr.Dataset:
+    """Per size (and bc, axis): porosity and the fraction of SVEs that do not percolate."""
+    from sve.study.percolation import permeability_summary
+
+    summary = permeability_summary(ds)
+    solved = ds["status"] == STATUS["ok"]
+    throat = ds["throat"].where(solved & ds["throat"].notnull())
+    narrow = (throat < THROAT_WARNING).where(throat.notnull())
+    return xr.Dataset(
+        {
+            "porosity": summary["porosity"],
+            "non_percolating_fraction": summary["non_percolating_fraction"],
+            "non_percolating_any": summary["non_percolating_any"],
+            "narrow_throat_fraction": narrow.mean("realization"),
+        }
+    )
+
+
 def _component_mean(ds: xr.Dataset, spec: StudySpec) -> xr.Dataset:
     """Mean over ok realizations of each diagonal component of the apparent tensor, and
     the half-width of its Student interval at the report's confidence.
@@ -501,6 +596,13 @@ def _bounds(spec: StudySpec, ds: xr.Dataset, notes: dict[str, str]) -> xr.Datase
     polycrystal also its exact bulk modulus and the largest deviation from it.
     """
     out = xr.Dataset()
+    if spec.property == "permeability":
+        out["voigt"] = out["reuss"] = out["hs_lower"] = out["hs_upper"] = np.nan
+        notes["bounds"] = (
+            "are not available: the permeability has no phase values to bound it from (the "
+            "solid has k = 0 and the pore space no value of its own)"
+        )
+        return out
     if spec.polycrystal:
         crystal = spec.crystal_stiffness()
         projection = isotropic_projection(crystal)
@@ -712,6 +814,17 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
         * window modes, along ``parent_length``: ``parent_fraction``,
           ``parent_band`` (half-width of the integral-range band around the
           expected fraction φ), ``parent_inside``.
+        * permeability studies: ``gap``, ``gap_low``, ``gap_high`` are the
+          mixed − periodic gap of tr(k)/d (paired per realization; a gap,
+          not a bracket: ``attrs["gap"]``) and ``relative_gap`` the gap over
+          the periodic mean, per ``size``; ``bc_bias`` is ``|gap|``;
+          ``porosity`` (per ``size``), ``non_percolating_fraction`` (per
+          ``size``, ``bc`` and axis ``i``) and ``non_percolating_any`` (per
+          ``size`` and ``bc``), :func:`sve.study.percolation.permeability_summary`;
+          ``narrow_throat_fraction`` (per ``size`` and ``bc``): the solved
+          SVEs whose narrowest throat is under 4 voxels across (among those
+          with a throat); the integral range is scaled by the point variance
+          k̄²(1 − φ)/φ (``attrs["integral_range"]``);
         * adaptive studies (``sampling.adaptive_target``, per ``size``,
           :func:`sve.study.adaptive.adaptive_summary`): ``realizations_used``,
           ``adaptive_state`` ("reached", "budget", or "running" while the
@@ -752,6 +865,10 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     notes: dict[str, str] = {}
     variable = spec.variable
     stats = ensemble_statistics(ds, variable, confidence=CONFIDENCE)
+    if spec.property == "permeability":
+        ok = (ds["status"] == STATUS["ok"]).all("bc")
+        last = ds["porosity"].isel(size=-1).where(ok.isel(size=-1))
+        stats.attrs["porosity"] = float(last.mean())
     out = stats[["mean", "ci_low", "ci_high", "variance", "n"]].copy()
     whole = whole_image_value(full, spec) if spec.image else None
     out.update(_fits(stats, spec, notes, whole))
@@ -763,7 +880,16 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     out["discretization"] = xr.full_like(budget["solver"], np.nan)
     out["max_residual"] = ds["residual"].where(ds["status"] == STATUS["ok"]).max("realization")
     bias = boundary_bias(ds, variable, confidence=CONFIDENCE)
-    for name in ("gap", "gap_low", "gap_high"):
+    if spec.property == "permeability":
+        gap = _flow_gap(ds, spec)
+        bias.update(gap)
+        bias.attrs["note"] = gap.attrs["note"]
+        out["budget_gap"] = abs(bias["gap"])
+        out["bc_bias"] = xr.where(out["bc"].isin(["mixed", "periodic"]), out["budget_gap"], np.nan)
+        out = out.drop_vars("budget_gap")
+        out.update(_flow_percolation(ds))
+    gaps = ("gap", "gap_low", "gap_high", "relative_gap")
+    for name in gaps if "relative_gap" in bias else gaps[:3]:
         out[name] = bias[name]
     out.update(_counts(ds))
     if spec.adaptive:
@@ -779,6 +905,8 @@ def key_numbers(ds: xr.Dataset) -> xr.Dataset:
     runs = json.loads(ds.attrs.get("runs", "[]"))
     out["workers"] = max((int(run.get("workers") or 0) for run in runs), default=0)
     notes["bc_bias"] = bias.attrs.get("note", "")
+    if spec.property == "permeability":
+        notes["gap"] = bias.attrs["note"]
     notes["discretization"] = (
         "not estimated: the study has no refinement check (one resolution per size)"
     )

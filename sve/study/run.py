@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +37,12 @@ import xarray as xr
 import zarr
 from distributed import Client, LocalCluster, as_completed
 
-from sve.solvers import apparent_conductivity, apparent_stiffness
+from sve.solvers import (
+    UnresolvedThroatWarning,
+    apparent_conductivity,
+    apparent_permeability,
+    apparent_stiffness,
+)
 from sve.study.adaptive import SizeProgress, adaptive_progress
 from sve.study.schema import STATUS, completed, empty_dataset
 from sve.study.spec import StudySpec, load_spec
@@ -49,7 +55,7 @@ from sve.study.store import (
     write_records,
 )
 from sve.study.sweep import combine_sweep
-from sve.study.tasks import absent_batch, failed_batch, solve_batch
+from sve.study.tasks import absent_batch, failed_batch, flow_options, solve_batch
 from sve.study.whole import WHOLE_IMAGE_ATTR, WHOLE_IMAGE_BUDGET_ATTR, solve_whole_image
 
 __all__ = ["run_study", "batches"]
@@ -131,7 +137,14 @@ def _warm_numba_cache(spec: StudySpec) -> None:
     """
     phases = np.zeros((4,) * spec.ndim, dtype=np.int8)
     phases[:2, :1] = 1
-    if spec.property == "conductivity":
+    if spec.property == "permeability":  # a channel of two voxel rows, the rest solid
+        channel = np.full((6,) * spec.ndim, 1 - spec.pore_label, dtype=np.int8)
+        channel[1:3] = spec.pore_label
+        with warnings.catch_warnings():  # its throat is narrow on purpose
+            warnings.simplefilter("ignore", UnresolvedThroatWarning)
+            for bc in spec.bc:
+                apparent_permeability(channel, bc=bc, **{**flow_options(spec), "tol": 1e-3})
+    elif spec.property == "conductivity":
         apparent_conductivity(phases, [1.0, 2.0], tol=1e-3)
     elif spec.polycrystal:  # two grains: the crystal and twice its stiffness
         crystal = spec.crystal_stiffness()

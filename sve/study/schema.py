@@ -23,12 +23,16 @@ Status codes (variable ``status``, int8, one per record: size, realization
   adaptive study's realization beyond those its size needed. Counts as
   finished. Only in studies with windows or adaptive sampling.
 
-Record variables: the apparent tensor (``conductivity`` (i, j) = d x d, or
-``stiffness``, Mandel m x m), ``volume_fraction``, ``iterations``,
+Record variables: the apparent tensor (``conductivity`` (i, j) = d x d,
+``stiffness``, Mandel m x m, or ``permeability``, d x d), ``volume_fraction``, ``iterations``,
 ``residual``, ``hill_mandel_defect``, ``wall_time``, ``error``, ``status``
 and, with ``solver.stop = "tensor"``, ``tensor_accuracy``; per size:
-``field_variance_excess``. Attributes: ``title``, ``spec`` (the spec's JSON
-text, :meth:`sve.study.StudySpec.to_json`), ``seed_entropy``,
+``field_variance_excess``. Permeability studies add ``porosity`` (per
+record), ``percolating`` (per record, bc and axis i) and ``symmetry_defect``;
+the per-size fraction of SVEs that do not percolate (whose permeability along
+the axis is 0, never NaN) is derived from ``percolating``
+(:func:`sve.study.percolation.permeability_summary`). Attributes: ``title``,
+``spec`` (the spec's JSON text, :meth:`sve.study.StudySpec.to_json`), ``seed_entropy``,
 ``seeding_scheme`` (:mod:`sve.study.seeding`), ``discretization``,
 ``versions``, and once run ``runs`` (JSON list, one entry per run, killed
 runs included: :func:`sve.study.store.record_run`) and, while a run goes
@@ -206,6 +210,14 @@ _TENSOR_ATTRS = {
         "units": "same as the moduli of property.phases",
         "notation": "mandel",
     },
+    "permeability": {
+        "long_name": "apparent permeability tensor k of Darcy's law q = -(k / viscosity) "
+        "grad p, q the superficial velocity (averaged over the whole window, solid "
+        "included); periodic: the full d x d tensor from d body-force load cases; mixed: "
+        "the directional value of a pressure drop along each axis on the diagonal, NaN off "
+        "it; 0 along an axis the pore space does not cross",
+        "units": "sampling.length_unit squared",
+    },
 }
 
 
@@ -214,6 +226,15 @@ def _tensor_attrs(spec: StudySpec) -> dict[str, str]:
     summarize (``modulus``, read by :func:`sve.statistics.isotropic_part`'s callers).
     """
     attrs = dict(_TENSOR_ATTRS[spec.property])
+    if spec.property == "permeability":
+        unit = spec.length_unit
+        attrs.update(
+            units="1" if unit == "1" else f"{unit}^2",  # "1": lengths without a unit
+            pore_label=spec.pore_label,
+            viscosity=spec.physics.viscosity,
+            walls=spec.physics.walls,
+            reservoir=int(spec.physics.reservoir),
+        )
     if spec.property == "elasticity":
         attrs["modulus"] = spec.modulus
         if spec.polycrystal:
@@ -319,10 +340,7 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
             "spec": spec.to_json(),
             "seed_entropy": str(spec.seed),
             "seeding_scheme": SEEDING_SCHEME,
-            "discretization": {
-                "q1": "q1 voxel finite elements",
-                "fv": "cell-centred finite volumes (harmonic face conductances)",
-            }[spec.discretization],
+            "discretization": _discretization(spec),
             "versions": json.dumps(_versions(), sort_keys=True),
         },
     )
@@ -364,6 +382,8 @@ def empty_dataset(spec: StudySpec) -> xr.Dataset:
         )
     if spec.field_moments:
         _add_field_moments(ds, spec, rec, (*n_base, n_bc))
+    if spec.property == "permeability":
+        _add_flow(ds, spec, rec, base, n_base, n_bc)
     if both:
         ds = ds.assign_coords(sampling=list(SAMPLINGS))
     if spec.image:
@@ -401,6 +421,57 @@ def _add_field_moments(ds: xr.Dataset, spec: StudySpec, rec: tuple, shape: tuple
         )
     ds.coords["load_case"] = ("load_case", np.arange(m))
     ds.coords["phase"] = ("phase", np.arange(2))
+
+
+def _discretization(spec: StudySpec) -> str:
+    """The dataset's ``discretization`` attribute: the scheme of the study's solver."""
+    if spec.property == "permeability":
+        return (
+            "staggered (MAC) finite volumes: velocities on voxel faces, pressures in voxels, "
+            "no slip on every solid voxel face"
+        )
+    return {
+        "q1": "q1 voxel finite elements",
+        "fv": "cell-centred finite volumes (harmonic face conductances)",
+    }[spec.discretization]
+
+
+def _add_flow(ds: xr.Dataset, spec: StudySpec, rec, base, n_base, n_bc) -> None:
+    """The permeability study's record variables (module docstring), in place."""
+    d = spec.ndim
+    ds["iterations"].attrs["long_name"] = (
+        "saddle-point solver iterations (largest over load cases)"
+    )
+    ds["porosity"] = (
+        base,
+        np.full(n_base, np.nan),
+        {"long_name": f"pore fraction of the SVE (phase {spec.pore_label}, the fluid)",
+         "units": "1"},
+    )  # fmt: skip
+    ds["percolating"] = (
+        (*rec, "i"),
+        np.full((*n_base, n_bc, d), -1, np.int8),
+        {
+            "long_name": "1: the pore space joins the two faces normal to axis i (under the "
+            "record's bc; periodic: across the period), 0: it does not (the permeability "
+            "along i is 0), -1: not solved",
+            "flag_values": [-1, 0, 1],
+            "flag_meanings": "not_solved not_percolating percolating",
+        },
+    )
+    ds["throat"] = (
+        rec,
+        np.full((*n_base, n_bc), np.nan),
+        {"long_name": "estimated width of the narrowest throat on the widest path (voxels; "
+         "under 4 the permeability is a resolution artefact as much as a property; NaN "
+         "where nothing percolates)", "units": "voxel"},
+    )  # fmt: skip
+    ds["symmetry_defect"] = (
+        rec,
+        np.full((*n_base, n_bc), np.nan),
+        {"long_name": "||k - k^T|| / ||k|| (Frobenius; periodic only, NaN under mixed)",
+         "units": "1"},
+    )  # fmt: skip
 
 
 def _add_parent(ds: xr.Dataset, spec: StudySpec) -> None:

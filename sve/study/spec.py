@@ -28,6 +28,7 @@ import numpy as np
 from sve.solvers import (
     CONDUCTIVITY_BCS,
     ELASTICITY_BCS,
+    PERMEABILITY_BCS,
     cubic,
     implemented_bc,
     isotropic,
@@ -63,12 +64,32 @@ __all__ = [
 #: the TOML layout is the same); without it, it is read as the current one.
 SCHEMA_VERSION = 2
 
-PROPERTIES = ("conductivity", "elasticity")
-#: The dataset variable of each property: its apparent tensor (d x d conductivity, or
-#: Mandel stiffness m x m with m = 3 in 2-D, 6 in 3-D).
-VARIABLES = {"conductivity": "conductivity", "elasticity": "stiffness"}
-_BCS = {"conductivity": CONDUCTIVITY_BCS, "elasticity": ELASTICITY_BCS}
-_SOLVERS = {"conductivity": "apparent_conductivity", "elasticity": "apparent_stiffness"}
+PROPERTIES = ("conductivity", "elasticity", "permeability")
+#: The dataset variable of each property: its apparent tensor (d x d conductivity or
+#: permeability, or Mandel stiffness m x m with m = 3 in 2-D, 6 in 3-D).
+VARIABLES = {
+    "conductivity": "conductivity",
+    "elasticity": "stiffness",
+    "permeability": "permeability",
+}
+_BCS = {
+    "conductivity": CONDUCTIVITY_BCS,
+    "elasticity": ELASTICITY_BCS,
+    "permeability": PERMEABILITY_BCS,
+}
+_SOLVERS = {
+    "conductivity": "apparent_conductivity",
+    "elasticity": "apparent_stiffness",
+    "permeability": "apparent_permeability",
+}
+#: Values of ``property.walls`` (permeability under mixed conditions: the side walls).
+WALLS = ("no-slip", "free-slip")
+#: Fields of the ``[property]`` table each property takes (besides ``name``).
+PROPERTY_FIELDS = {
+    "conductivity": ("phases", "field_moments"),
+    "elasticity": ("phases", "modulus", "crystal", "field_moments"),
+    "permeability": ("pore_label", "viscosity", "walls", "reservoir"),
+}
 DISCRETIZATIONS = ("q1", "fv")
 #: Values of ``solver.stop`` (:func:`sve.apparent_conductivity`).
 STOPS = ("residual", "tensor")
@@ -156,13 +177,20 @@ def _plain(value: Any) -> Any:
 class PhysicsSection:
     """The ``[property]`` table: what is solved, and the phases' (or crystal's) values.
 
-    ``name``: "conductivity" or "elasticity"; ``phases``: conductivity of
-    phase 0 and phase 1, or their isotropic moduli tables (empty for the
-    polycrystal); ``modulus`` (elasticity): "bulk" or "shear", the scalar
-    the statistics summarize; ``crystal``: cubic constants ``c11, c12, c44``
-    of the polycrystal's grains (empty for two-phase media);
-    ``field_moments``: store the per-phase means and second moments of the
-    local fields of every record (two-phase media only).
+    ``name``: "conductivity", "elasticity" or "permeability"; ``phases``:
+    conductivity of phase 0 and phase 1, or their isotropic moduli tables
+    (empty for the polycrystal and for permeability); ``modulus``
+    (elasticity): "bulk" or "shear", the scalar the statistics summarize;
+    ``crystal``: cubic constants ``c11, c12, c44`` of the polycrystal's
+    grains (empty for two-phase media); ``field_moments``: store the
+    per-phase means and second moments of the local fields of every record
+    (two-phase media only). Permeability (the Stokes cell
+    problem in the pore space, :func:`sve.apparent_permeability`):
+    ``pore_label``, the phase (0 or 1) the fluid fills (-1 for the other
+    properties); ``viscosity`` (the permeability does not depend on it);
+    ``walls``, the side walls under mixed conditions ("no-slip" or
+    "free-slip"); ``reservoir``, a one-voxel inlet and outlet reservoir
+    under mixed conditions.
     """
 
     name: str
@@ -170,6 +198,10 @@ class PhysicsSection:
     modulus: str = "bulk"
     crystal: Table = field(default_factory=Table)
     field_moments: bool = False
+    pore_label: int = -1
+    viscosity: float = 1.0
+    walls: str = "no-slip"
+    reservoir: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phases", _frozen(tuple(self.phases)))
@@ -245,6 +277,7 @@ FLAT_FIELDS = {
     "modulus": ("physics", "modulus"),
     "crystal": ("physics", "crystal"),
     "field_moments": ("physics", "field_moments"),
+    "pore_label": ("physics", "pore_label"),
     "sizes": ("sampling", "sizes"),
     "spacing": ("sampling", "spacing"),
     "length_unit": ("sampling", "length_unit"),
@@ -442,8 +475,10 @@ class StudySpec:
 
     @property
     def tensor_size(self) -> int:
-        """Rows of the apparent tensor: d (conductivity) or 3 (2-D) / 6 (3-D) (Mandel)."""
-        return self.ndim if self.property == "conductivity" else 3 * (self.ndim - 1)
+        """Rows of the apparent tensor: d (conductivity, permeability) or 3 (2-D) / 6 (3-D)
+        (Mandel stiffness).
+        """
+        return 3 * (self.ndim - 1) if self.property == "elasticity" else self.ndim
 
     def phase_stiffness(self) -> np.ndarray:
         """Mandel stiffness of each phase, shape (2, m, m) (elasticity studies only)."""
@@ -486,7 +521,11 @@ class StudySpec:
         reads back to this spec (fields that do not apply are left out).
         """
         physics: dict[str, Any] = {"name": self.property}
-        if self.polycrystal:
+        if self.property == "permeability":
+            physics.update(pore_label=self.physics.pore_label, viscosity=self.physics.viscosity)
+            if "mixed" in self.bc:  # the side walls and reservoir of the pressure-drop setup
+                physics.update(walls=self.physics.walls, reservoir=self.physics.reservoir)
+        elif self.polycrystal:
             physics["crystal"] = _plain(self.crystal)
         else:
             physics["phases"] = _plain(self.phases)
@@ -576,7 +615,10 @@ class StudySpec:
     precision = _flat("precision", "``solver.precision``.")
     sweep_field = _flat("sweep_field", "``[sweep]``: the swept field ('' without a sweep).")
     sweep_values = _flat("sweep_values", "``[sweep]``: the swept values.")
-    property = _flat("property", "``property.name``: 'conductivity' or 'elasticity'.")
+    pore_label = _flat("pore_label", "``property.pore_label`` (permeability; else -1).")
+    property = _flat(
+        "property", "``property.name``: 'conductivity', 'elasticity' or 'permeability'."
+    )
 
 
 def _with_value(spec: StudySpec, value: float) -> StudySpec:
@@ -598,7 +640,17 @@ def _with_value(spec: StudySpec, value: float) -> StudySpec:
 
 _SECTIONS = {
     "medium": None,  # depends on the generator: checked by sve.study.media
-    "property": ("name", "phases", "modulus", "crystal", "field_moments"),
+    "property": (
+        "name",
+        "phases",
+        "modulus",
+        "crystal",
+        "field_moments",
+        "pore_label",
+        "viscosity",
+        "walls",
+        "reservoir",
+    ),  # fmt: skip
     "sampling": (
         "sizes",
         "lengths",
@@ -820,18 +872,21 @@ def _validate_sweep(data: dict[str, Any], **context: Any) -> StudySpec:
         or key in ("volume_fraction", *MEDIA[generator].required, *MEDIA[generator].optional)
     ]
     elasticity = prop.get("name") == "elasticity"
+    permeability = prop.get("name") == "permeability"  # no phase values: the medium only
     if (
         match is None
         or (match["medium"] and match["medium"] not in known_medium)
-        or (match["phase"] and bool(match["modulus"]) != elasticity)
+        or (match["phase"] and (permeability or bool(match["modulus"]) != elasticity))
     ):
         phase = (
             "property.phases[i].E (or nu, K, G, lam, mu)" if elasticity else "property.phases[i]"
         )
+        media = ", ".join(f"medium.{key}" for key in known_medium)
         raise SpecError(
             f"sweep: unknown field {field!r}; a sweep varies one of "
-            f"{', '.join(f'medium.{key}' for key in known_medium)} or {phase} (i = 0 or 1)"
-        )
+            + (f"{media} (a permeability study has no phase values)" if permeability
+               else f"{media} or {phase} (i = 0 or 1)")
+        )  # fmt: skip
     name = f'sweep."{field}"'
     if not isinstance(values, list) or not 2 <= len(values) <= MAX_SWEEP_VALUES:
         raise SpecError(
@@ -908,9 +963,16 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
     prop = _string(_get(data, "property.name"), "property.name")
     if prop not in PROPERTIES:
         raise SpecError(f"property.name must be one of {PROPERTIES}, got {prop!r}")
+    _property_fields(data, prop)
     modulus, crystal = _modulus(data, prop, medium), _crystal(data, prop, medium)
-    phases = () if crystal else _phases(_get(data, "property.phases"), prop, medium["ndim"])
     field_moments = _field_moments(data, crystal)
+    if prop == "permeability":
+        phases, flow = (), _flow(data, medium)
+    else:
+        phases, flow = (
+            (() if crystal else _phases(_get(data, "property.phases"), prop, medium["ndim"])),
+            {},
+        )
 
     if image:
         for key in ("spacing", "length_unit", "parent_size"):
@@ -950,8 +1012,24 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
         raise SpecError(f"solver.bc must be a non-empty list of names, got {bcs!r}")
     try:
         bcs = tuple(dict.fromkeys(implemented_bc(b, _BCS[prop], _SOLVERS[prop]) for b in bcs))
-    except (TypeError, ValueError, NotImplementedError) as err:
+    except NotImplementedError as err:
+        if prop == "permeability":
+            raise SpecError(
+                f"solver.bc: a permeability study takes {list(PERMEABILITY_BCS)} (periodic: the "
+                "full tensor from body-force load cases; mixed: a pressure drop between two "
+                "opposite faces, the laboratory setup); the Stokes cell problem has no "
+                f"kinematic or static conditions of a flux, got {bcs!r}"
+            ) from None
         raise SpecError(f"solver.bc: {err}") from None
+    except (TypeError, ValueError) as err:
+        raise SpecError(f"solver.bc: {err}") from None
+    if prop == "permeability" and "mixed" not in bcs:
+        for key in ("walls", "reservoir"):
+            if key in data.get("property", {}):
+                raise SpecError(
+                    f"property.{key} is only used under solver.bc 'mixed' (the side walls and "
+                    f"the inlet/outlet of the pressure-drop setup), got solver.bc {list(bcs)}"
+                )
     tol = _positive(_get(data, "solver.tol"), "solver.tol")
     if tol >= 1:
         raise SpecError(f"solver.tol must be in (0, 1), got {tol!r}")
@@ -978,8 +1056,13 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
         raise SpecError(
             f"solver.tol must be >= {MIN_TOL:g} with solver.precision = 'single', got {tol!r}"
         )
-    if stop == "tensor" and prop == "elasticity":
-        raise SpecError("solver.stop must be 'residual' for elasticity, got 'tensor'")
+    if stop == "tensor" and prop != "conductivity":
+        raise SpecError(f"solver.stop must be 'residual' for {prop}, got 'tensor'")
+    if discretization != "q1" and prop == "permeability":
+        raise SpecError(
+            f"solver.discretization is not used by permeability (the Stokes cell problem has "
+            f"one discretization, the staggered MAC grid); remove it, got {discretization!r}"
+        )
     if discretization == "fv" and "static" in bcs:
         raise SpecError("solver.bc: 'static' is not implemented with solver.discretization = 'fv'")
 
@@ -992,7 +1075,12 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
         seed=seed,
         medium=medium,
         physics=PhysicsSection(
-            name=prop, phases=phases, modulus=modulus, crystal=crystal, field_moments=field_moments
+            name=prop,
+            phases=phases,
+            modulus=modulus,
+            crystal=crystal,
+            field_moments=field_moments,
+            **flow,
         ),
         sampling=SamplingSection(
             sizes=sizes,
@@ -1039,6 +1127,15 @@ def _memory_budget(
     try:
         limit = 0 if value in (0, "") else parse_memory(value, "solver.memory_limit")
         available, source = memory_limit_bytes(limit or None)
+        if prop == "permeability":  # the Stokes solver's own model (MAC grid, MINRES)
+            from sve.solvers import permeability_memory_estimate
+
+            for bc in bcs:
+                window = window_shape(medium, max(sizes)) if "image" in medium else None
+                shape = window or (max(sizes),) * medium["ndim"]
+                check_budget(permeability_memory_estimate(shape, bc=bc), available, "study",
+                             source=source)  # fmt: skip
+            return limit
         if prop == "conductivity" and phases:  # contrast and voids, as "auto" sees them
             values = [float(v) for v in phases]
             case = dict(voids=min(values) <= 0.0, contrast=max(values) / max(min(values), 1e-300))
@@ -1106,6 +1203,49 @@ def _field_moments(data: dict[str, Any], crystal: dict[str, float]) -> bool:
             "(one phase per grain)"
         )
     return value
+
+
+def _property_fields(data: dict[str, Any], prop: str) -> None:
+    """Refuse the ``[property]`` fields of another property: those of permeability in a
+    conductivity or elasticity study, and those of the others in a permeability study.
+    """
+    table = data.get("property", {})
+    own = PROPERTY_FIELDS[prop]
+    for key in table:
+        if key == "name" or key in own:
+            continue
+        if prop == "permeability" or key in PROPERTY_FIELDS["permeability"]:
+            raise SpecError(
+                f"property.{key} is not used by a {prop} study (its fields: "
+                f"{', '.join(f'property.{k}' for k in own)}); remove it"
+            )
+
+
+def _flow(data: dict[str, Any], medium: dict[str, Any]) -> dict[str, Any]:
+    """The permeability fields of ``[property]``, checked: ``pore_label`` (required, a
+    phase of the medium), ``viscosity``, ``walls``, ``reservoir``.
+    """
+    table = data.get("property", {})
+    if "pore_label" not in table:
+        raise SpecError(
+            "missing field 'property.pore_label' (the phase the fluid fills, 0 or 1, needed "
+            "by a permeability study)"
+        )
+    label = table["pore_label"]
+    if isinstance(label, bool) or not isinstance(label, int) or label not in (0, 1):
+        where = f"the image {medium['image']!r}" if "image" in medium else "a two-phase medium"
+        raise SpecError(
+            f"property.pore_label must be a phase of the medium, 0 or 1 (the phases of "
+            f"{where}), got {label!r}"
+        )
+    viscosity = _positive(table.get("viscosity", 1.0), "property.viscosity")
+    walls = table.get("walls", "no-slip")
+    if walls not in WALLS:
+        raise SpecError(f"property.walls must be one of {WALLS}, got {walls!r}")
+    reservoir = table.get("reservoir", False)
+    if not isinstance(reservoir, bool):
+        raise SpecError(f"property.reservoir must be true or false, got {reservoir!r}")
+    return {"pore_label": label, "viscosity": viscosity, "walls": walls, "reservoir": reservoir}
 
 
 def _modulus(data: dict[str, Any], prop: str, medium: dict[str, Any]) -> str:

@@ -12,12 +12,18 @@ random streams :mod:`sve.study.seeding`, the record layout and status codes
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
 from generators import rotate_tensor
 from sve.microstructure import Microstructure
-from sve.solvers import apparent_conductivity_batch, apparent_stiffness
+from sve.solvers import (
+    UnresolvedThroatWarning,
+    apparent_conductivity_batch,
+    apparent_permeability,
+    apparent_stiffness,
+)
 from sve.study.media import draw_medium, draw_polycrystal
 from sve.study.schema import ERROR_LENGTH, FIELD_MOMENTS, SAMPLINGS, STATUS
 from sve.study.seeding import (
@@ -118,6 +124,11 @@ def _empty_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
     if spec.conducting_phase is not None:
         accuracy["percolating"] = np.full((*k, n_bc, spec.ndim), -1, np.int8)
         accuracy["tortuosity"] = np.full((*k, n_bc, spec.ndim), np.nan)
+    if spec.property == "permeability":
+        accuracy["porosity"] = np.full(k, np.nan)
+        accuracy["percolating"] = np.full((*k, n_bc, spec.ndim), -1, np.int8)
+        accuracy["symmetry_defect"] = np.full((*k, n_bc), np.nan)
+        accuracy["throat"] = np.full((*k, n_bc), np.nan)
     return {
         **accuracy,
         spec.variable: np.full((*k, n_bc, m, m), np.nan),
@@ -201,6 +212,8 @@ def _solve(
     windows = sampling == "windows" or (sampling is None and spec.sampling_mode == "windows")
     options = {"tol": spec.tol, "maxiter": spec.maxiter}  # the SVE brings its voxel size
     options["memory_limit"] = _memory_limit(spec)
+    if spec.property == "permeability":
+        return _solve_flow(spec, size, realizations, sampling, windows, options, out)
     if spec.property == "conductivity":
         solve, materials = None, list(spec.phases)
         options.update(discretization=spec.discretization, stop=spec.stop)
@@ -280,6 +293,93 @@ def _field_moments(spec: StudySpec, out: dict, record: tuple, moments) -> None:
         values = getattr(moments, name)
         for p, label in enumerate(moments.labels):
             out[f"phase_{name}"][record][:cases, int(label)] = values[:, p]
+
+
+def flow_options(spec: StudySpec) -> dict:
+    """The keyword arguments of :func:`sve.apparent_permeability` a permeability study
+    passes to every solve (the SVE brings its voxel size; ``bc`` is the record's).
+    """
+    physics = spec.physics
+    return {
+        "pore_label": physics.pore_label,
+        "viscosity": physics.viscosity,
+        "walls": physics.walls,
+        "reservoir": physics.reservoir,
+        "tol": spec.tol,
+        "maxiter": spec.maxiter,
+    }
+
+
+def _solve_flow(spec, size, realizations, sampling, windows, options, out) -> dict:
+    """The records of a permeability study's batch (:func:`_solve`'s flow branch).
+
+    An axis the pore space does not cross gets permeability 0 (its row and
+    column; the solver's flag in ``percolating``), never NaN; an SVE without a
+    pore voxel (possible in a small window) is all zero, not percolating, and
+    counts as solved. An SVE without a solid voxel (whose permeability is
+    infinite under periodic conditions: the solver refuses it) is recorded
+    ``failed`` with the solver's message (larger SVEs avoid it), as is a solve
+    that breaks down (``ArithmeticError``): the other records of the batch
+    keep their values, and a rerun retries the failed ones.
+    """
+    options = {**flow_options(spec), "memory_limit": options["memory_limit"]}
+    d = spec.ndim
+    for a, realization in enumerate(realizations):
+        if windows and realization >= window_count(spec, size):
+            out["status"][a] = STATUS["absent"]
+            continue
+        phases = sve_microstructure(spec, size, realization, sampling)
+        labels = phases.labels
+        out["volume_fraction"][a] = np.count_nonzero(labels == 1) / labels.size
+        pores = np.count_nonzero(labels == spec.pore_label)
+        out["porosity"][a] = pores / labels.size
+        for b, bc in enumerate(spec.bc):
+            start = time.perf_counter()
+            if pores < 2:  # nothing to flow through: k = 0, not a solver's business
+                tensor = np.zeros((d, d)) if bc == "periodic" else _mixed_zero(d)
+                out[spec.variable][a, b] = tensor
+                out["percolating"][a, b] = 0
+                out["iterations"][a, b] = 0
+                out["residual"][a, b] = 0.0
+                out["hill_mandel_defect"][a, b] = 0.0
+                out["status"][a, b] = STATUS["ok"]
+                out["wall_time"][a, b] = time.perf_counter() - start
+                continue
+            try:
+                with warnings.catch_warnings():  # the throat is stored (``throat``) instead
+                    warnings.simplefilter("ignore", UnresolvedThroatWarning)
+                    result = apparent_permeability(phases, bc=bc, on_failure="flag", **options)
+            except (ValueError, ArithmeticError) as err:  # e.g. no solid voxel: no finite k
+                out["status"][a, b] = STATUS["failed"]
+                out["error"][a] = f"{type(err).__name__}: {err}"[:ERROR_LENGTH]
+                continue
+            out["wall_time"][a, b] = time.perf_counter() - start
+            flags = np.array(result.percolating, dtype=bool)
+            tensor = np.array(result.tensor, dtype=np.float64)
+            # an axis without a path carries no flux: 0 (the solver's value), never NaN
+            closed = ~flags
+            tensor[closed, :] = np.where(np.isnan(tensor[closed, :]), tensor[closed, :], 0.0)
+            tensor[:, closed] = np.where(np.isnan(tensor[:, closed]), tensor[:, closed], 0.0)
+            diagonal = np.arange(d)
+            tensor[diagonal[closed], diagonal[closed]] = 0.0
+            out[spec.variable][a, b] = tensor
+            out["percolating"][a, b] = flags
+            out["iterations"][a, b] = max(result.iterations, default=0)
+            out["residual"][a, b] = result.residual
+            out["hill_mandel_defect"][a, b] = result.hill_mandel_defect
+            out["symmetry_defect"][a, b] = result.symmetry_defect
+            out["throat"][a, b] = result.throat
+            out["status"][a, b] = STATUS["ok" if result.converged else "not_converged"]
+    return out
+
+
+def _mixed_zero(d: int) -> np.ndarray:
+    """The tensor of an SVE without pores under mixed conditions: 0 on the diagonal,
+    NaN off it (mixed conditions give directional values only).
+    """
+    tensor = np.full((d, d), np.nan)
+    np.fill_diagonal(tensor, 0.0)
+    return tensor
 
 
 def _tortuosity(spec: StudySpec, out: dict, record: tuple, result, fraction: float) -> None:
