@@ -987,7 +987,7 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
         length_unit = _string(_get(data, "sampling.length_unit"), "sampling.length_unit")
     sizes = _sizes(data.get("sampling"), spacing)
     realizations = _integer(_get(data, "sampling.realizations"), "sampling.realizations", 2)
-    placement, precision = _image_sampling(data, medium, sizes)
+    placement, target_precision = _image_sampling(data, medium, sizes)
     if medium.get("generator") in CELL_MEDIA:
         cell = int(medium["cell_size"])
         for i, size in enumerate(sizes):
@@ -1048,8 +1048,8 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
     precision = _get(data, "solver.precision")
     if precision not in PRECISIONS:
         raise SpecError(f"solver.precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "single" and prop == "elasticity":
-        raise SpecError("solver.precision must be 'double' for elasticity, got 'single'")
+    if precision == "single" and prop != "conductivity":
+        raise SpecError(f"solver.precision must be 'double' for {prop}, got 'single'")
     if precision == "single" and stop == "tensor":
         raise SpecError("solver.precision 'single' needs solver.stop = 'residual'")
     if precision == "single" and tol < MIN_TOL:
@@ -1092,7 +1092,7 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
             adaptive_target=target,
             max_realizations=budget,
             windows=placement,
-            target_precision=precision,
+            target_precision=target_precision,
         ),
         solver=SolverSection(
             bc=bcs,
