@@ -53,6 +53,7 @@ def test_fixture_stores_open_with_their_old_spec_text():
     assert "active_run" in partial.attrs and "runs" not in partial.attrs
 
 
+@pytest.mark.slow  # writes the reports of every fixture store
 def test_report_and_status_of_the_fixture_stores(tmp_path, capsys):
     for name in ("store_v0.zarr", "store_v0_partial.zarr"):
         store = _copy(name, tmp_path)

@@ -201,6 +201,7 @@ def test_combined_dataset_has_the_sweep_dimension(parts):
     assert (np.diff(k, axis=0) > 0).all()
 
 
+@pytest.mark.slow  # writes whole reports: over 3 s
 def test_summary_numbers_are_each_values_key_numbers(parts, tmp_path):
     spec = load_spec(SPEC)
     ds = combine_sweep(spec, parts)
@@ -231,6 +232,7 @@ def test_summary_numbers_are_each_values_key_numbers(parts, tmp_path):
     assert '<a href="sweep-0/report.html">report</a>' in out.html.read_text()
 
 
+@pytest.mark.slow  # writes whole reports: over 3 s
 def test_partial_sweep_report_leaves_out_unsolved_values(parts, tmp_path):
     spec = load_spec(SPEC)
     pending = parts[2].copy(deep=True)
