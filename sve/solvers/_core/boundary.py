@@ -45,9 +45,14 @@ def face_slice(axis: int, end: int, ndim: int) -> tuple:
     return tuple(index)
 
 
-def nodal_values(name: str, value: Data, points: tuple[np.ndarray, ...], shape) -> np.ndarray:
+def nodal_values(
+    name: str, value: Data, points: tuple[np.ndarray, ...], shape, where: str | None = None
+) -> np.ndarray:
     """Values of `value` (number, array of `shape`, or callable of the coordinates) at the
     nodes of `points` (one coordinate array per axis, each of `shape`).
+
+    `where` names `shape` in the error of an array of another shape (default: the node
+    shape of a face).
     """
     if callable(value):
         out = np.asarray(value(*points), dtype=np.float64)
@@ -64,13 +69,28 @@ def nodal_values(name: str, value: Data, points: tuple[np.ndarray, ...], shape) 
         if out.dtype == np.bool_ or not np.issubdtype(out.dtype, np.number):
             raise TypeError(f"{name} must be a number, an array or a callable, got {value!r}")
         if out.shape != shape:
-            raise ValueError(
-                f"{name} must have the node shape {shape} of its face, got {out.shape}"
-            )
+            where = where or f"the node shape {shape} of its face"
+            raise ValueError(f"{name} must have {where}, got {out.shape}")
         out = out.astype(np.float64)
     if not np.all(np.isfinite(out)):
         raise ValueError(f"{name} must be finite, got a non-finite value")
     return np.array(out, dtype=np.float64)
+
+
+def voxel_loads(values: np.ndarray, mask: np.ndarray, h: np.ndarray, nodes) -> np.ndarray:
+    """Nodal loads of a density constant on each voxel: ``values`` (the voxel shape, with
+    an optional trailing component axis) integrated over the voxels of `mask`, each
+    voxel's integral shared equally by its ``2**d`` corner nodes (`nodes` per axis).
+    """
+    ndim = mask.ndim
+    shape = mask.shape
+    if values.ndim > ndim:
+        mask = mask[..., None]
+    per_corner = np.where(mask, values, 0.0) * (float(np.prod(h)) / 2**ndim)
+    out = np.zeros(tuple(nodes) + values.shape[ndim:])
+    for c in corner_offsets(ndim):
+        out[tuple(slice(o, o + n) for o, n in zip(c, shape, strict=True))] += per_corner
+    return out
 
 
 def face_points(nodes: tuple[int, ...], h: np.ndarray, axis: int, end: int):

@@ -23,7 +23,6 @@ from sve._validation import (
     check_phases,
     check_real,
     check_spacing,
-    is_real,
 )
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.boundary import (
@@ -36,6 +35,7 @@ from sve.solvers._core.boundary import (
     masked_mass,
     nodal_values,
     reference_solver,
+    voxel_loads,
 )
 from sve.solvers._core.clusters import find_clusters, projector
 from sve.solvers._core.memory import check_budget, memory_estimate, memory_limit_bytes
@@ -244,7 +244,7 @@ def _source_loads(problem: _Problem, source) -> np.ndarray:
     """Nodal loads ``int s N_n dV`` over the conducting voxels: `source` per voxel
     (constant on it) or at the nodes (a callable of the coordinates, Q1-interpolated).
     """
-    ndim, nodes, h = problem.ndim, problem.nodes, problem.h
+    nodes, h = problem.nodes, problem.h
     if source is None:
         return np.zeros(nodes)
     if callable(source):
@@ -252,22 +252,8 @@ def _source_loads(problem: _Problem, source) -> np.ndarray:
         s = nodal_values("source", source, tuple(points), nodes)
         return masked_mass(s, problem.conducting, h)
     shape = problem.k.shape
-    if is_real(source):
-        s = np.full(shape, float(source))
-    else:
-        s = np.asarray(source)
-        if s.dtype == np.bool_ or not np.issubdtype(s.dtype, np.number):
-            raise TypeError(f"source must be a number, an array or a callable, got {source!r}")
-        if s.shape != shape:
-            raise ValueError(f"source must have the voxel shape {shape}, got {s.shape}")
-        s = s.astype(np.float64)
-        if not np.all(np.isfinite(s)):
-            raise ValueError("source must be finite, got a non-finite value")
-    s = np.where(problem.conducting, s, 0.0) * (float(np.prod(h)) / 2**ndim)
-    out = np.zeros(nodes)
-    for c in corner_offsets(ndim):
-        out[tuple(slice(o, o + n) for o, n in zip(c, shape, strict=True))] += s
-    return out
+    s = nodal_values("source", source, (), shape, where=f"the voxel shape {shape}")
+    return voxel_loads(s, problem.conducting, h, nodes)
 
 
 def solve_conductivity_bvp(

@@ -28,10 +28,10 @@ from sve.solvers._core.boundary import (
     masked_mass,
     nodal_values,
     reference_solver,
+    voxel_loads,
 )
 from sve.solvers._core.memory import check_budget, memory_estimate, memory_limit_bytes
 from sve.solvers._core.pcg import pcg
-from sve.solvers._core.q1_geometry import corner_offsets
 from sve.solvers.elasticity.apparent import _materials
 from sve.solvers.elasticity.fft_preconditioner import rigid_modes
 from sve.solvers.elasticity.q1 import (
@@ -227,10 +227,7 @@ def _body_loads(body_force, nodes, h, solid, ndim) -> np.ndarray:
         )
     if not np.all(np.isfinite(values)):
         raise ValueError("body_force must be finite, got a non-finite value")
-    per_corner = np.where(solid[..., None], values, 0.0) * (float(np.prod(h)) / 2**ndim)
-    for c in corner_offsets(ndim):
-        out[tuple(slice(o, o + n) for o, n in zip(c, shape, strict=True))] += per_corner
-    return out
+    return voxel_loads(values, solid, h, nodes)
 
 
 def solve_elasticity_bvp(
