@@ -57,6 +57,7 @@ from sve.multiscale.mesoscale import mesoscale_tensors, response_statistics, win
 from sve.solvers import isotropic
 from sve.study import SpecError
 from sve.study.media import draw_medium, validate_medium
+from sve.study.spec import _integer, _positive
 
 __all__ = ["run_macro", "MODELS"]
 
@@ -68,23 +69,6 @@ _TOP = {"physics", "seed", "realizations", "mesh", "material", "medium", "dirich
 
 def _fail(message: str):
     raise SpecError(message)
-
-
-def _positive(value: Any, field: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise SpecError(f"{field} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _integer(value: Any, field: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SpecError(f"{field} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def _number(value: Any, field: str) -> float:
