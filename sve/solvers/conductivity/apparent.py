@@ -32,6 +32,7 @@ from sve.solvers._core.refinement import MIN_TOL
 from sve.solvers._core.spacing import normalized
 from sve.solvers.conductivity.cell_problem import Tensors, _kinds, solve_cell
 from sve.solvers.conductivity.fields import Collector
+from sve.solvers.conductivity.fv import Phases
 from sve.solvers.conductivity.q1_multigrid import coarsening_steps, supported
 from sve.solvers.result import ConductivityResult, ConvergenceError
 
@@ -536,7 +537,10 @@ def _steps(
     _check_memory(
         phases.shape, bc, discretization, preconditioner, h, limit, source, precision=precision
     )
-    k, material, stack = _element_conductivity(phases, conductivity)
+    # Finite volumes read per-phase scalars from the labels: no float64 field is made.
+    k, material, stack = _element_conductivity(
+        phases, conductivity, labels=discretization == "fv" and mode is None
+    )
     if preconditioner == "auto":
         preconditioner = _auto_preconditioner(bc, discretization, k, stack, h)
     if preconditioner == "multigrid" and not (
@@ -608,9 +612,12 @@ def _steps(
     else:
         eigenvalues = np.linalg.eigvalsh(0.5 * (tensor + tensor.T))
     ndim = phases.ndim
+    if isinstance(k, Phases):
+        voigt, reuss = k.mean(), k.reuss()
     if tensors is None:
-        voigt = float(k.mean())
-        reuss = float(1.0 / np.mean(1.0 / k)) if np.all(k > 0.0) else 0.0
+        if not isinstance(k, Phases):
+            voigt = float(k.mean())
+            reuss = float(1.0 / np.mean(1.0 / k)) if np.all(k > 0.0) else 0.0
         outside = max(0.0, eigenvalues.max() - voigt, reuss - eigenvalues.min())
         voigt_tensor, reuss_tensor = voigt * np.eye(ndim), reuss * np.eye(ndim)
     else:
@@ -804,15 +811,17 @@ def _diagonal_for_fv(stack: np.ndarray) -> np.ndarray:
 
 
 def _element_conductivity(
-    phases: np.ndarray, conductivity: ArrayLike
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    phases: np.ndarray, conductivity: ArrayLike, *, labels: bool = False
+) -> tuple[np.ndarray | Phases, np.ndarray | None, np.ndarray | None]:
     """Read `conductivity` as scalars or tensors.
 
     Returns
     -------
-    k : ndarray of the shape of `phases`, float64
+    k : ndarray of the shape of `phases`, float64, or Phases
         Scalar conductivity of every voxel; for anisotropic tensors, a
-        stand-in (trace / d, zero for a void).
+        stand-in (trace / d, zero for a void). With `labels`, per-phase
+        scalars and no void phase: `Phases` (the labels and the table, no
+        field).
     material : ndarray of the shape of `phases`, int32, or None
         Tensor index of every voxel (None for scalars, and for tensors that
         are all multiples of the identity: they take the scalar path).
@@ -824,6 +833,11 @@ def _element_conductivity(
     ):
         raise TypeError(f"conductivity must hold real numbers, got dtype {values.dtype}")
     ndim = phases.ndim
+    if labels and values.ndim == 1:
+        table = _phase_values(int(phases.max()), values)
+        medium = Phases.of(np.ascontiguousarray(phases), table)
+        if medium.min() > 0.0:
+            return medium, None, None
     if values.ndim == 1 or values.shape == phases.shape:
         return _scalar_conductivity(phases, values), None, None
     per_voxel = values.shape == phases.shape + (ndim, ndim)
@@ -870,20 +884,24 @@ def _element_conductivity(
     return k, np.ascontiguousarray(material), np.ascontiguousarray(stack)
 
 
-def _scalar_conductivity(phases: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Return the conductivity of every voxel, float64, shape of `phases`."""
-    per_phase = values.ndim == 1
-    if per_phase:
-        largest = int(phases.max())
-        if values.size <= largest:
-            raise ValueError(
-                f"conductivity must give one value per phase label 0..{largest}, "
-                f"got {values.size} value(s)"
-            )
+def _phase_values(largest: int | None, values: np.ndarray) -> np.ndarray:
+    """`values` as float64, checked: one per label ``0..largest`` (if given), finite, >= 0."""
+    if largest is not None and values.size <= largest:
+        raise ValueError(
+            f"conductivity must give one value per phase label 0..{largest}, "
+            f"got {values.size} value(s)"
+        )
     values = values.astype(np.float64)
     for rule, bad in (("finite", ~np.isfinite(values)), (">= 0", values < 0.0)):
         if bad.any():
             raise ValueError(f"conductivity must be {rule}, got {float(values[bad][0])!r}")
+    return values
+
+
+def _scalar_conductivity(phases: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return the conductivity of every voxel, float64, shape of `phases`."""
+    per_phase = values.ndim == 1
+    values = _phase_values(int(phases.max()) if per_phase else None, values)
     field = values[phases] if per_phase else values
     if not np.any(field > 0.0):
         raise ValueError("conductivity must be > 0 in at least one voxel, got zero everywhere")

@@ -17,7 +17,7 @@ from sve.solvers._core.pcg import pcg, pcg_energy
 from sve.solvers._core.pcg_kernels import dot
 from sve.solvers._core.refinement import Work, pcg_refined
 from sve.solvers._core.transforms import preconditioner
-from sve.solvers.conductivity.fv import FVGrid
+from sve.solvers.conductivity.fv import FVGrid, Phases
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
 from sve.solvers.conductivity.q1 import Q1Grid, TensorQ1Grid
 from sve.solvers.conductivity.q1_multigrid import multigrid
@@ -108,7 +108,7 @@ class _Solver:
         if reference is None:
             reference = float(grid.k.mean())
         if use_multigrid and grid.discretization == "fv":  # kinematic, mixed: fv_multigrid.py
-            self._apply_inverse = fv_multigrid(grid.conductances)
+            self._apply_inverse = fv_multigrid(grid)
         elif use_multigrid:  # Q1, scalar k: the W-cycle of q1_multigrid.py
             voids = not np.all(grid.k > 0.0)
             self._apply_inverse = multigrid(grid.k, grid.spacing, grid.kinds, voids=voids)
@@ -250,7 +250,7 @@ def solve_cell(
     clusters = None
     percolating = (True,) * ndim
     notes = []
-    if not np.all(k > 0.0):
+    if not isinstance(k, Phases) and not np.all(k > 0.0):  # Phases have no void phase
         clusters = find_clusters(k, periodic=periodic, discretization=discretization)
         percolating = clusters.percolating(periodic)
         floating = int(np.count_nonzero(clusters.floating(_dirichlet_axes(bc, ndim))))

@@ -80,9 +80,11 @@ from sve.solvers.conductivity.fv_multigrid_kernels import (
     coarse_faces,
     diagonal,
     gauss_seidel,
+    gauss_seidel_labels,
     prolong_add,
     residual,
     restrict_residual,
+    restrict_residual_labels,
 )
 from sve.solvers.conductivity.q1_multigrid import pseudo_inverse
 
@@ -114,6 +116,40 @@ class _Level:
     inverse_diagonal: np.ndarray
     coarsest: np.ndarray | None = None
     steps: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.diagonal.shape
+
+
+@dataclass
+class _LabelLevel:
+    """The finest level of a grid that reads its labels (``FVGrid.labels``): its faces
+    and diagonal are computed in every sweep, rounded to ``DTYPE`` as `_Level` stores them.
+    """
+
+    grid: object
+    steps: np.ndarray
+    coarsest = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.grid.labels.shape
+
+    def sweep(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
+        grid = self.grid
+        gauss_seidel_labels(
+            grid.labels, grid.inner, grid.bound, grid._periodic, b, x, forward, _ROUNDING
+        )
+
+    def restrict(self, x: np.ndarray, coarse: np.ndarray) -> None:
+        grid = self.grid
+        restrict_residual_labels(
+            grid.labels, grid.inner, grid.bound, grid._periodic, x, self.steps, coarse, _ROUNDING
+        )
+
+
+_ROUNDING = np.zeros(1, dtype=DTYPE)  # the dtype the label kernels round the faces to
 
 
 def _level(faces: Faces) -> _Level:
@@ -178,7 +214,29 @@ def hierarchy(faces: Faces) -> list[_Level]:
     """The levels of the operator of the face conductances `faces` (``FVGrid.conductances``:
     3-D, no periodic axis), finest first.
     """
-    levels = [_level(tuple(g.astype(DTYPE) for g in faces))]
+    return _coarser([_level(tuple(g.astype(DTYPE) for g in faces))])
+
+
+def hierarchy_of_labels(grid) -> list:
+    """The levels of an ``FVGrid`` that reads its labels (no periodic axis), finest first:
+    the finest a `_LabelLevel` (no array per cell), the next made from its faces rounded
+    to ``DTYPE`` (12 bytes per cell while it is made, before the solver's vectors), the
+    coarser ones as in `hierarchy`.
+    """
+    faces = [grid.faces(axis, DTYPE) for axis in range(3)]
+    steps = coarsened_axes(tuple(faces))
+    coarse = []
+    shape = tuple((n + s - 1) // s for n, s in zip(grid.labels.shape, steps, strict=True))
+    for axis in range(3):
+        out = np.empty(tuple(n + (a == axis) for a, n in enumerate(shape)), dtype=DTYPE)
+        coarse_faces(faces[axis], axis, steps, out)
+        coarse.append(out)
+        faces[axis] = None
+    return _coarser([_LabelLevel(grid, steps), _level(tuple(coarse))])
+
+
+def _coarser(levels: list) -> list:
+    """`levels` with the coarser levels appended down to at most ``COARSEST`` cells."""
     while levels[-1].diagonal.size > COARSEST:
         levels[-1].steps = coarsened_axes(levels[-1].faces)
         levels.append(_level(coarsen(levels[-1].faces, levels[-1].steps)))
@@ -207,8 +265,7 @@ class Cycle:
         # Per level but the first (whose b and x are the caller's): b, x, and the b, x of the
         # later coarse cycles.
         self.work = [()] + [
-            tuple(np.empty(level.diagonal.shape, dtype=DTYPE) for _ in range(4))
-            for level in levels[1:]
+            tuple(np.empty(level.shape, dtype=DTYPE) for _ in range(4)) for level in levels[1:]
         ]
 
     def _correction(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
@@ -229,26 +286,34 @@ class Cycle:
             np.dot(level.coarsest, b.reshape(-1), out=x.reshape(-1))
             return
         coarse_b, coarse_x = self.work[index + 1][0], self.work[index + 1][1]
-        gauss_seidel(*level.faces, level.inverse_diagonal, b, x, True)  # from x = 0
-        restrict_residual(*level.faces, x, level.steps, coarse_b)
+        if isinstance(level, _LabelLevel):
+            level.sweep(b, x, True)
+            level.restrict(x, coarse_b)
+        else:
+            gauss_seidel(*level.faces, level.inverse_diagonal, b, x, True)  # from x = 0
+            restrict_residual(*level.faces, x, level.steps, coarse_b)
         self._correction(index + 1, coarse_b, coarse_x)
         prolong_add(coarse_x, self.scale, level.steps, x)
-        gauss_seidel(*level.faces, level.inverse_diagonal, b, x, False)
+        if isinstance(level, _LabelLevel):
+            level.sweep(b, x, False)
+        else:
+            gauss_seidel(*level.faces, level.inverse_diagonal, b, x, False)
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
         """Write one W-cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
-        shape = self.levels[0].diagonal.shape
+        shape = self.levels[0].shape
         self._cycle(0, r.reshape(shape), out.reshape(shape))  # float64 fields, float32 levels
 
 
-def fv_multigrid(faces: Faces) -> Operator:
+def fv_multigrid(faces) -> Operator:
     """Return ``apply(r, out)``, the multigrid preconditioner of a finite-volume operator.
 
     Parameters
     ----------
-    faces : tuple of 3 ndarrays, float64
+    faces : tuple of 3 ndarrays, float64, or FVGrid
         ``FVGrid.conductances`` of a grid without periodic axes (shapes
-        (N0 + 1, N1, N2), (N0, N1 + 1, N2), (N0, N1, N2 + 1)).
+        (N0 + 1, N1, N2), (N0, N1 + 1, N2), (N0, N1, N2 + 1)); or such a grid,
+        whose finest level then reads its labels where it has them.
 
     Returns
     -------
@@ -257,4 +322,9 @@ def fv_multigrid(faces: Faces) -> Operator:
         ``out = B r``, ``B`` symmetric positive semi-definite, zero on the
         cells of zero diagonal and definite on the others.
     """
+    if not isinstance(faces, tuple):
+        grid = faces
+        if grid.labels is not None and grid.labels.size > COARSEST:
+            return Cycle(hierarchy_of_labels(grid))
+        faces = grid.conductances
     return Cycle(hierarchy(faces))

@@ -12,6 +12,8 @@ left fine (semi-coarsening).
 import numpy as np
 from numba import njit
 
+from sve.solvers.conductivity.fv_kernels import face_row
+
 
 @njit(cache=True, nogil=True)
 def diagonal(g0, g1, g2, out):
@@ -50,9 +52,12 @@ def residual(g0, g1, g2, d, b, x, r):
 
 
 @njit(cache=True, nogil=True)
-def _line(g0, g1, g2, inverse_diagonal, b, x, i, j, forward, zero, s, c):
+def _line(a0, b0, a1, b1, g, inverse, b, x, i, j, forward, zero, s, c):
     """Relax the cells of line ``(i, j)`` (along axis 2) in turn, forward or backward;
     with `zero`, a forward sweep from ``x = 0`` (the cells after this one are not read).
+    `a0`, `b0` (`a1`, `b1`) are the conductances of the faces ``i``, ``i + 1`` normal to
+    axis 0 (``j``, ``j + 1`` normal to axis 1) along the line, `g` its ``N2 + 1`` faces
+    normal to axis 2 and `inverse` its inverse diagonal.
 
     Everything but the coupling to the cell relaxed just before is gathered first, in
     loops without a carried dependency: ``x_l = s_l + c_l x_{l -+ 1}``, one multiply-add
@@ -63,19 +68,17 @@ def _line(g0, g1, g2, inverse_diagonal, b, x, i, j, forward, zero, s, c):
         s[l] = b[i, j, l]
     if i > 0:
         for l in range(n2):
-            s[l] += g0[i, j, l] * x[i - 1, j, l]
+            s[l] += a0[l] * x[i - 1, j, l]
     if i + 1 < n0 and not zero:
         for l in range(n2):
-            s[l] += g0[i + 1, j, l] * x[i + 1, j, l]
+            s[l] += b0[l] * x[i + 1, j, l]
     if j > 0:
         for l in range(n2):
-            s[l] += g1[i, j, l] * x[i, j - 1, l]
+            s[l] += a1[l] * x[i, j - 1, l]
     if j + 1 < n1 and not zero:
         for l in range(n2):
-            s[l] += g1[i, j + 1, l] * x[i, j + 1, l]
+            s[l] += b1[l] * x[i, j + 1, l]
     line = x[i, j]
-    inverse = inverse_diagonal[i, j]
-    g = g2[i, j]
     if forward:  # the old value of cell l + 1, the new one of cell l - 1
         for l in range(n2):
             upper = 0.0 if zero or l + 1 == n2 else g[l + 1] * line[l + 1]
@@ -109,11 +112,59 @@ def gauss_seidel(g0, g1, g2, inverse_diagonal, b, x, forward):
     if forward:
         for i in range(n0):
             for j in range(n1):
-                _line(g0, g1, g2, inverse_diagonal, b, x, i, j, True, True, s, c)
+                _line(
+                    g0[i, j], g0[i + 1, j], g1[i, j], g1[i, j + 1], g2[i, j],
+                    inverse_diagonal[i, j], b, x, i, j, True, True, s, c,
+                )  # fmt: skip
     else:
         for i in range(n0 - 1, -1, -1):
             for j in range(n1 - 1, -1, -1):
-                _line(g0, g1, g2, inverse_diagonal, b, x, i, j, False, False, s, c)
+                _line(
+                    g0[i, j], g0[i + 1, j], g1[i, j], g1[i, j + 1], g2[i, j],
+                    inverse_diagonal[i, j], b, x, i, j, False, False, s, c,
+                )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _rows(labels, inner, bound, periodic, i, j, a0, b0, a1, b1, g, inverse):
+    """The face rows of line ``(i, j)`` from the labels (``fv_kernels.face_row``, rounded
+    to the dtype of the rows) and its inverse diagonal, summed as ``diagonal`` sums it.
+    """
+    face_row(labels, inner, bound, periodic, 0, i, j, a0)
+    face_row(labels, inner, bound, periodic, 0, i + 1, j, b0)
+    face_row(labels, inner, bound, periodic, 1, i, j, a1)
+    face_row(labels, inner, bound, periodic, 1, i, j + 1, b1)
+    face_row(labels, inner, bound, periodic, 2, i, j, g)
+    for l in range(inverse.size):
+        d = a0[l] + b0[l] + a1[l] + b1[l] + g[l] + g[l + 1]
+        inverse[l] = 1.0 / d if d > 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def gauss_seidel_labels(labels, inner, bound, periodic, b, x, forward, dtype_of):
+    """`gauss_seidel` with the face conductances of the labels (``fv_kernels``), rounded
+    to the dtype of `dtype_of` (a float32 scalar array) as a stored level holds them:
+    the same numbers, one byte per cell read instead of 20.
+    """
+    n0, n1, n2 = x.shape
+    s = np.empty(n2, dtype=x.dtype)
+    c = np.empty(n2, dtype=x.dtype)
+    a0 = np.empty(n2, dtype=dtype_of.dtype)
+    b0 = np.empty(n2, dtype=dtype_of.dtype)
+    a1 = np.empty(n2, dtype=dtype_of.dtype)
+    b1 = np.empty(n2, dtype=dtype_of.dtype)
+    g = np.empty(n2 + 1, dtype=dtype_of.dtype)
+    inverse = np.empty(n2, dtype=dtype_of.dtype)
+    if forward:
+        for i in range(n0):
+            for j in range(n1):
+                _rows(labels, inner, bound, periodic, i, j, a0, b0, a1, b1, g, inverse)
+                _line(a0, b0, a1, b1, g, inverse, b, x, i, j, True, True, s, c)
+    else:
+        for i in range(n0 - 1, -1, -1):
+            for j in range(n1 - 1, -1, -1):
+                _rows(labels, inner, bound, periodic, i, j, a0, b0, a1, b1, g, inverse)
+                _line(a0, b0, a1, b1, g, inverse, b, x, i, j, False, False, s, c)
 
 
 @njit(cache=True, nogil=True)
@@ -156,30 +207,58 @@ def restrict_residual(g0, g1, g2, x, steps, coarse):
     right-hand side on voids as it ignores them in its result, which keeps it symmetric.
     """
     n0, n1, n2 = x.shape
-    s0, s1, s2 = steps[0], steps[1], steps[2]
     coarse[...] = 0.0
     r = np.empty(n2 + 1, dtype=coarse.dtype)  # one line, and a zero past its end
-    r[n2] = 0.0
     for i in range(n0):
         for j in range(n1):
-            line = x[i, j]
-            g = g2[i, j]
-            for l in range(n2 - 1):
-                r[l] = g[l + 1] * line[l + 1]
-            r[n2 - 1] = 0.0
-            if i + 1 < n0:
-                for l in range(n2):
-                    r[l] += g0[i + 1, j, l] * x[i + 1, j, l]
-            if j + 1 < n1:
-                for l in range(n2):
-                    r[l] += g1[i, j + 1, l] * x[i, j + 1, l]
-            row = coarse[i // s0, j // s1]
-            if s2 == 2:
-                for m in range(row.size):
-                    row[m] += r[2 * m] + r[2 * m + 1]
-            else:
-                for m in range(row.size):
-                    row[m] += r[m]
+            _restrict_line(g0[i + 1, j], g1[i, j + 1], g2[i, j], x, i, j, steps, r, coarse)
+
+
+@njit(cache=True, nogil=True)
+def restrict_residual_labels(labels, inner, bound, periodic, x, steps, coarse, dtype_of):
+    """`restrict_residual` with the face conductances of the labels, rounded to the dtype
+    of `dtype_of` (see `gauss_seidel_labels`): the residual is made and summed into the
+    aggregates line by line, no fine-size array.
+    """
+    n0, n1, n2 = x.shape
+    coarse[...] = 0.0
+    r = np.empty(n2 + 1, dtype=coarse.dtype)
+    b0 = np.empty(n2, dtype=dtype_of.dtype)
+    b1 = np.empty(n2, dtype=dtype_of.dtype)
+    g = np.empty(n2 + 1, dtype=dtype_of.dtype)
+    for i in range(n0):
+        for j in range(n1):
+            face_row(labels, inner, bound, periodic, 0, i + 1, j, b0)
+            face_row(labels, inner, bound, periodic, 1, i, j + 1, b1)
+            face_row(labels, inner, bound, periodic, 2, i, j, g)
+            _restrict_line(b0, b1, g, x, i, j, steps, r, coarse)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _restrict_line(b0, b1, g, x, i, j, steps, r, coarse):
+    """Add the residual of line ``(i, j)`` (see `restrict_residual`) to its aggregates;
+    `b0`, `b1`, `g` the face rows of ``gauss_seidel``'s ``_line``, `r` a scratch line.
+    """
+    n0, n1, n2 = x.shape
+    s0, s1, s2 = steps[0], steps[1], steps[2]
+    line = x[i, j]
+    for l in range(n2 - 1):
+        r[l] = g[l + 1] * line[l + 1]
+    r[n2 - 1] = 0.0
+    r[n2] = 0.0
+    if i + 1 < n0:
+        for l in range(n2):
+            r[l] += b0[l] * x[i + 1, j, l]
+    if j + 1 < n1:
+        for l in range(n2):
+            r[l] += b1[l] * x[i, j + 1, l]
+    row = coarse[i // s0, j // s1]
+    if s2 == 2:
+        for m in range(row.size):
+            row[m] += r[2 * m] + r[2 * m + 1]
+    else:
+        for m in range(row.size):
+            row[m] += r[m]
 
 
 @njit(cache=True, nogil=True)
