@@ -432,11 +432,12 @@ def _affine(
             residual = None  # it holds the solver, whose arrays go before the next case's
         else:
             load = solver.load()
-            grid.flux(np.zeros(grid.shape), gradient, load)
+            u[...] = 0.0  # the fluctuation of the affine field, in the solution's array
+            grid.flux(u, gradient, load)
             np.negative(load, out=load)
             solver.constrain(load)
             if stop == "tensor":  # V E . K E at a CG iterate of energy s: V <E . k E> - s
-                affine = volume * float(grid.mean_flux(np.zeros(grid.shape), gradient)[j])
+                affine = volume * float(grid.mean_flux(u, gradient)[j])  # u = 0 still
                 iterations[j], residuals[j], errors[j] = solver.solve_energy(
                     load, u, floor, lambda s, affine=affine: affine - s
                 )

@@ -78,9 +78,11 @@ import numpy as np
 from sve.solvers._core.pcg import Operator
 from sve.solvers.conductivity.fv_multigrid_kernels import (
     coarse_faces,
+    coarse_faces_labels,
     diagonal,
     gauss_seidel,
     gauss_seidel_labels,
+    label_face_means,
     prolong_add,
     residual,
     restrict_residual,
@@ -107,19 +109,25 @@ Faces = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 @dataclass
 class _Level:
-    """One level: face conductances, the diagonal and its inverse (0 on voids), and the
+    """One level: face conductances, the inverse of the diagonal (0 on voids), and the
     cells per aggregate of every axis towards the next level (`coarsened_axes`).
     """
 
     faces: Faces
-    diagonal: np.ndarray
     inverse_diagonal: np.ndarray
     coarsest: np.ndarray | None = None
     steps: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.diagonal.shape
+        return self.inverse_diagonal.shape
+
+    @property
+    def diagonal(self) -> np.ndarray:
+        """The diagonal of the operator (a new array: the kernels sum it where they use it)."""
+        d = np.empty(self.shape, dtype=DTYPE)
+        diagonal(*self.faces, d)
+        return d
 
 
 @dataclass
@@ -158,7 +166,7 @@ def _level(faces: Faces) -> _Level:
     diagonal(*faces, d)
     inverse = np.zeros(shape, dtype=DTYPE)
     np.divide(1.0, d, out=inverse, where=d > 0.0)
-    return _Level(faces, d, inverse)
+    return _Level(faces, inverse)
 
 
 def coarsened_axes(faces: Faces) -> np.ndarray:
@@ -173,6 +181,11 @@ def coarsened_axes(faces: Faces) -> np.ndarray:
             inner = [slice(None)] * 3
             inner[axis] = slice(1, -1)
             means[axis] = float(np.mean(faces[axis][tuple(inner)], dtype=np.float64))
+    return _strong(cells, means)
+
+
+def _strong(cells: list[int], means: np.ndarray) -> np.ndarray:
+    """`coarsened_axes` from the cells per axis and the mean inner-face conductances."""
     longer = np.array([n > 1 for n in cells])
     strong = longer & (means >= STRONG * means.max())
     if not strong.any():  # no inner face conducts: aggregate every axis longer than a cell
@@ -197,14 +210,14 @@ def coarsen(faces: Faces, steps: np.ndarray | None = None) -> Faces:
 
 def dense(level: _Level) -> np.ndarray:
     """The matrix of the operator of `level`, dense, column by column."""
-    size = level.diagonal.size
+    size = level.inverse_diagonal.size
     matrix = np.empty((size, size))
-    unit = np.zeros(level.diagonal.shape, dtype=DTYPE)
-    zero = np.zeros(level.diagonal.shape, dtype=DTYPE)
-    column = np.empty(level.diagonal.shape, dtype=DTYPE)
+    unit = np.zeros(level.shape, dtype=DTYPE)
+    zero = np.zeros(level.shape, dtype=DTYPE)
+    column = np.empty(level.shape, dtype=DTYPE)
     for index in range(size):
         unit.reshape(-1)[index] = 1.0
-        residual(*level.faces, level.diagonal, zero, unit, column)  # -A e_index
+        residual(*level.faces, zero, unit, column)  # -A e_index
         matrix[:, index] = -column.reshape(-1)
         unit.reshape(-1)[index] = 0.0
     return matrix
@@ -219,25 +232,26 @@ def hierarchy(faces: Faces) -> list[_Level]:
 
 def hierarchy_of_labels(grid) -> list:
     """The levels of an ``FVGrid`` that reads its labels (no periodic axis), finest first:
-    the finest a `_LabelLevel` (no array per cell), the next made from its faces rounded
-    to ``DTYPE`` (12 bytes per cell while it is made, before the solver's vectors), the
-    coarser ones as in `hierarchy`.
+    the finest a `_LabelLevel` (no array per cell), the next summed from its faces (rounded
+    to ``DTYPE``, as `hierarchy` rounds them) without a fine-size array, the coarser
+    ones as in `hierarchy`.
     """
-    faces = [grid.faces(axis, DTYPE) for axis in range(3)]
-    steps = coarsened_axes(tuple(faces))
-    coarse = []
+    arguments = (grid.labels, grid.inner, grid.bound, grid._periodic)
+    means = np.zeros(3)
+    label_face_means(*arguments, _ROUNDING, means)
+    steps = _strong(list(grid.labels.shape), means)
     shape = tuple((n + s - 1) // s for n, s in zip(grid.labels.shape, steps, strict=True))
+    coarse = []
     for axis in range(3):
         out = np.empty(tuple(n + (a == axis) for a, n in enumerate(shape)), dtype=DTYPE)
-        coarse_faces(faces[axis], axis, steps, out)
+        coarse_faces_labels(*arguments, axis, steps, out)
         coarse.append(out)
-        faces[axis] = None
     return _coarser([_LabelLevel(grid, steps), _level(tuple(coarse))])
 
 
 def _coarser(levels: list) -> list:
     """`levels` with the coarser levels appended down to at most ``COARSEST`` cells."""
-    while levels[-1].diagonal.size > COARSEST:
+    while levels[-1].inverse_diagonal.size > COARSEST:
         levels[-1].steps = coarsened_axes(levels[-1].faces)
         levels.append(_level(coarsen(levels[-1].faces, levels[-1].steps)))
     levels[-1].coarsest = pseudo_inverse(dense(levels[-1])).astype(DTYPE)
@@ -262,10 +276,10 @@ class Cycle:
         self.levels = levels
         self.scale = scale
         self.gamma = gamma
-        # Per level but the first (whose b and x are the caller's): b, x, and the b, x of the
-        # later coarse cycles.
+        # Per level but the first (whose b and x are the caller's): b, x, and the x of the
+        # later coarse cycles (their b is the residual, made over b).
         self.work = [()] + [
-            tuple(np.empty(level.shape, dtype=DTYPE) for _ in range(4)) for level in levels[1:]
+            tuple(np.empty(level.shape, dtype=DTYPE) for _ in range(3)) for level in levels[1:]
         ]
 
     def _correction(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
@@ -274,10 +288,10 @@ class Cycle:
         level = self.levels[index]
         if level.coarsest is not None:
             return  # exact: a second pass would add nothing
-        later_b, later_x = self.work[index][2], self.work[index][3]
-        for _ in range(1, self.gamma):
-            residual(*level.faces, level.diagonal, b, x, later_b)
-            self._cycle(index, later_b, later_x)
+        later_x = self.work[index][2]
+        for later in range(1, self.gamma):  # b is dead once used: the residual goes over it
+            residual(*level.faces, b, x if later == 1 else later_x, b)
+            self._cycle(index, b, later_x)
             x += later_x
 
     def _cycle(self, index: int, b: np.ndarray, x: np.ndarray) -> None:

@@ -12,7 +12,7 @@ left fine (semi-coarsening).
 import numpy as np
 from numba import njit
 
-from sve.solvers.conductivity.fv_kernels import face_row
+from sve.solvers.conductivity.fv_kernels import _face, face_row
 
 
 @njit(cache=True, nogil=True)
@@ -29,13 +29,19 @@ def diagonal(g0, g1, g2, out):
 
 
 @njit(cache=True, nogil=True)
-def residual(g0, g1, g2, d, b, x, r):
-    """``r = b - A x``, ``A`` the operator of the conductances, ``d`` its diagonal."""
+def residual(g0, g1, g2, b, x, r):
+    """``r = b - A x``, ``A`` the operator of the conductances (its diagonal summed as
+    `diagonal` sums it); `r` may be `b`.
+    """
     n0, n1, n2 = x.shape
     for i in range(n0):
         for j in range(n1):
             for l in range(n2):
-                s = b[i, j, l] - d[i, j, l] * x[i, j, l]
+                d = (
+                    g0[i, j, l] + g0[i + 1, j, l] + g1[i, j, l] + g1[i, j + 1, l]
+                    + g2[i, j, l] + g2[i, j, l + 1]
+                )  # fmt: skip
+                s = b[i, j, l] - d * x[i, j, l]
                 if i > 0:
                     s += g0[i, j, l] * x[i - 1, j, l]
                 if i + 1 < n0:
@@ -274,3 +280,55 @@ def prolong_add(coarse, scale, steps, fine):
             line = fine[i, j]
             for l in range(n2):
                 line[l] += scale * row[l // s2]
+
+
+@njit(cache=True, nogil=True)
+def label_face_means(labels, inner, bound, periodic, dtype_of, out):
+    """``out`` (3,) = the mean conductance of the inner faces normal to each axis, the faces
+    rounded to the dtype of `dtype_of` (0 on an axis of one cell).
+    """
+    n = labels.shape
+    for axis in range(3):
+        total = 0.0
+        if n[axis] > 1:
+            low = 1 if axis == 0 else 0
+            for i in range(low, n[0]):
+                for j in range(1 if axis == 1 else 0, n[1]):
+                    for l in range(1 if axis == 2 else 0, n[2]):
+                        value = dtype_of.dtype.type(
+                            _face(labels, inner, bound, periodic, axis, i, j, l)
+                        )
+                        total += value
+            faces = (n[0] - (axis == 0)) * (n[1] - (axis == 1)) * (n[2] - (axis == 2))
+            total /= faces
+        out[axis] = total
+
+
+@njit(cache=True, nogil=True)
+def coarse_faces_labels(labels, inner, bound, periodic, axis, steps, out):
+    """`coarse_faces` of the face conductances of the labels, each rounded to the dtype of
+    `out` before it is summed (as the stored finest level holds them).
+    """
+    m0, m1, m2 = out.shape
+    n0, n1, n2 = labels.shape
+    s0, s1, s2 = steps[0], steps[1], steps[2]
+    for i in range(m0):
+        for j in range(m1):
+            for l in range(m2):
+                s = 0.0
+                if axis == 0:
+                    for b in range(s1 * j, min(s1 * j + s1, n1)):
+                        for c in range(s2 * l, min(s2 * l + s2, n2)):
+                            face = _face(labels, inner, bound, periodic, 0, min(s0 * i, n0), b, c)
+                            s += out.dtype.type(face)
+                elif axis == 1:
+                    for a in range(s0 * i, min(s0 * i + s0, n0)):
+                        for c in range(s2 * l, min(s2 * l + s2, n2)):
+                            face = _face(labels, inner, bound, periodic, 1, a, min(s1 * j, n1), c)
+                            s += out.dtype.type(face)
+                else:
+                    for a in range(s0 * i, min(s0 * i + s0, n0)):
+                        for b in range(s1 * j, min(s1 * j + s1, n1)):
+                            face = _face(labels, inner, bound, periodic, 2, a, b, min(s2 * l, n2))
+                            s += out.dtype.type(face)
+                out[i, j, l] = s
