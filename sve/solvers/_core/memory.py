@@ -15,7 +15,8 @@ VmHWM of a fresh interpreter after the solve, minus its VmRSS before it, at
 128**3 voxels in 3-D and 2048**2 in 2-D; tracemalloc would miss Numba's and
 scipy.fft's buffers). Counted, per grid point, in bytes (``d`` the dimension):
 
-* the conductivity of every voxel, float64: 8 (per voxel);
+* the conductivity of every voxel, float64: 8 (per voxel; none for finite
+  volumes with per-phase scalars and no void phase, which read the labels);
 * tensors: their index per voxel, int32: 4;
 * the solution of every load case, kept for the Hill-Mandel defect, float64:
   ``8 d`` (conductivity), ``8 d m`` (elasticity, ``m = d (d + 1) / 2`` load
@@ -359,7 +360,8 @@ def memory_estimate(
     ``B0 = FIXED_BYTES`` (2 MiB). ``c`` is the sum of the arrays counted in
     the code, in bytes per grid point (``d`` the dimension):
 
-    * the conductivity of every voxel, float64: 8 (per voxel);
+    * the conductivity of every voxel, float64: 8 (per voxel; finite volumes
+      with per-phase scalars and no voids read the labels instead: 0);
     * tensors: their index per voxel, int32: 4 (per voxel);
     * the solution of every load case, kept for the Hill-Mandel defect,
       float64: ``8 d`` (conductivity); ``8 d m`` (elasticity, ``m = d (d +
@@ -373,15 +375,18 @@ def memory_estimate(
     transform buffers, or the multigrid hierarchy), the load, the clusters
     of voids and the temporaries. Measured totals ``c`` in 3-D, scalar
     conductivity, no voids: 63-79 bytes with the transforms and 72-95 with
-    multigrid (Q1), 75-98 (finite volumes; mixed conditions measured again
-    after their previous load case was freed first); voids add 0-25,
-    tensors 4 (33 for mixed finite volumes: the per-axis conductivities);
+    multigrid (Q1), 35-65 (finite volumes, read from the labels); voids add
+    0-25 (Q1; finite volumes 32-57 and the float64 field: they keep their
+    face arrays), tensors 4 (finite volumes 52-72 and the field);
     ``precision="single"`` 12-20 less;
     elasticity 287 (mixed), 426 (kinematic), 476 (periodic), 963 (static),
     voids add 140-165. In 2-D: 61-69 (Q1, transforms), 83-99 (Q1,
-    multigrid), 81-117 (finite volumes), elasticity 167-341. Measured from
+    multigrid), 41-58 (finite volumes), elasticity 167-341. Measured from
     64**3 to 256**3 and at 1024**2 and 2048**2 the estimate was within 15 %
-    of the peak (the table of ``benchmarks/records/memory.json``).
+    of the peak (the table of ``benchmarks/records/memory.json``). Finite
+    volumes were measured again after their faces were read from the labels
+    (mixed, multigrid: 35 bytes per voxel at 128**3, 24 in single precision at
+    160**3; record ``memory_precision``).
 
     Limits: with voids the elasticity solve searches the zero-energy modes
     of the solid parts (``sve/solvers/elasticity/voids.py``), whose memory

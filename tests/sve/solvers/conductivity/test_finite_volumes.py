@@ -67,3 +67,67 @@ def test_q1_and_fv_agree_under_refinement_of_a_smooth_medium():
         gaps.append(np.abs(q1 - fv).max())
     # Two consistent discretizations of one geometry: their gap shrinks with refinement.
     assert gaps[2] < gaps[1] < gaps[0]
+
+
+# -- faces read from the labels (Phases) ------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int64])
+@pytest.mark.parametrize(
+    ("shape", "kinds"),
+    [
+        ((7, 9, 11), ("periodic",) * 3),
+        ((7, 9, 11), ("dirichlet",) * 3),
+        ((12, 10), ("dirichlet", "neumann")),
+    ],
+)
+def test_faces_from_labels_equal_the_stored_faces(dtype, shape, kinds):
+    """The per-phase tables give the numbers of the per-face arrays: the operator, the
+    flux averages and the multigrid cycle agree bit for bit."""
+    from sve.solvers.conductivity.fv import FVGrid, Phases
+    from sve.solvers.conductivity.fv_multigrid import fv_multigrid
+
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 3, size=shape).astype(dtype)
+    table = np.array([1.0, 7.3, 0.2])
+    spacing = (1.0, 1.3, 0.7)[: len(shape)]
+    stored = FVGrid(table[labels], kinds, spacing)
+    read = FVGrid(Phases.of(labels, table), kinds, spacing)
+    assert read.labels is not None and stored.labels is None
+    for a, b in zip(stored.conductances, read.conductances, strict=True):
+        np.testing.assert_array_equal(a, b)
+    u = rng.standard_normal(shape)
+    for gradient in (np.zeros(len(shape)), np.eye(len(shape))[1]):
+        a, b = np.empty(shape), np.empty(shape)
+        stored.flux(u, gradient, a)
+        read.flux(u, gradient, b)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(stored.mean_flux(u, gradient), read.mean_flux(u, gradient))
+    if "periodic" not in kinds:
+        for precision in (np.float64, np.float32):
+            r = rng.standard_normal(shape).astype(precision)
+            a, b = np.empty(shape, precision), np.empty(shape, precision)
+            fv_multigrid(stored.conductances)(r, a)
+            fv_multigrid(read)(r, b)
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("bc", "preconditioner"), [("mixed", "multigrid"), ("kinematic", "fft"), ("periodic", "fft")]
+)
+def test_labels_path_gives_the_tensor_of_the_per_voxel_field(bc, preconditioner):
+    """Per-phase values take the labels path, the same values per voxel the stored faces:
+    the same tensor bit for bit, in both precisions."""
+    rng = np.random.default_rng(2)
+    phases = rng.integers(0, 3, size=(10, 12, 9)).astype(np.int8)
+    values = np.array([1.0, 10.0, 0.3])
+    for precision in ("double", "single"):
+        options = dict(
+            bc=bc, discretization="fv", preconditioner=preconditioner, precision=precision
+        )
+        by_label = apparent_conductivity(phases, values, **options)
+        by_voxel = apparent_conductivity(phases, values[phases], **options)
+        np.testing.assert_array_equal(by_label.tensor, by_voxel.tensor)
+        assert by_label.iterations == by_voxel.iterations
+        assert by_label.voigt == pytest.approx(by_voxel.voigt, rel=1e-14)
+        assert by_label.reuss == pytest.approx(by_voxel.reuss, rel=1e-14)
