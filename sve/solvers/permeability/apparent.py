@@ -325,7 +325,9 @@ def apparent_permeability(
     Laplacian with Dirichlet walls on its own staggered grid; Braess 1995),
     and the identity on the pore cells for the pressure Schur complement,
     spectrally equivalent to it on an inf-sup stable grid (Silvester &
-    Wathen 1994; Elman, Silvester & Wathen 2014), so that the iteration
+    Wathen 1994; Elman, Silvester & Wathen 2014), plus a multigrid cycle of
+    the Darcy-scale operator ``B K B^T`` (``K`` the face conductances
+    ``A^-1 1``), so that the iteration
     count does not grow with the resolution for a fixed geometry. The
     measured counts are in the guide (``docs/guide/permeability.rst``).
 

@@ -4,7 +4,8 @@ One load setup (periodic body force, or a pressure drop along one axis) is one
 `StokesOperator` and one block-diagonal preconditioner: an aggregation multigrid
 W-cycle per velocity component (``multigrid``) and the identity over the viscosity
 on the fluid cells for the pressure Schur complement (its spectral equivalent on an
-inf-sup stable discretization; Silvester & Wathen 1994), with the mean pressure of
+inf-sup stable discretization; Silvester & Wathen 1994) plus a multigrid cycle of the
+face-conductance operator ``B K B^T`` for the Darcy scale, with the mean pressure of
 every floating fluid cluster projected out under periodic conditions. MINRES
 (``minres``) solves the symmetric indefinite system.
 """
