@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sve.solvers.permeability.mac_kernels import divergence_add, gradient_add, stencil_apply
+from sve.solvers.permeability.mac_kernels import divergence_add, dot, gradient_add, stencil_apply
 
 
 @dataclass
@@ -253,12 +253,12 @@ class StokesOperator:
         return q
 
     def viscous_energy(self, x: np.ndarray, z: np.ndarray) -> float:
-        """``u_x . A u_z`` (unit viscosity)."""
+        """``u_x . A u_z`` (unit viscosity), summed in a fixed order (no BLAS threads)."""
         total = 0.0
         for comp in self.components:
             out = np.empty(comp.shape)
             comp.stencil.apply(self.velocity(z, comp.axis), out)
-            total += float(np.vdot(self.velocity(x, comp.axis), out))
+            total += float(dot(self.velocity(x, comp.axis).reshape(-1), out.reshape(-1)))
         return total
 
     def mean_velocity(self, x: np.ndarray) -> np.ndarray:
