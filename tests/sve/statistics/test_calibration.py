@@ -140,7 +140,7 @@ def test_boolean_recovered_and_told_from_a_level_cut():
 @pytest.mark.slow
 def test_boolean_image_fitted_as_a_level_cut_fails_the_checks():
     """Model discrimination: the same Boolean image with the level cuts only: S2 fits
-    (first-stage misfit below 0.01), statistics not fitted do not (lineal path, specific surface),
+    (first-stage misfit below 0.01), statistics not fitted do not (the lineal paths),
     while the Boolean fit passes every check."""
     image = generators.boolean_spheres((512, 512), 8.0, volume_fraction=0.4, rng=5).labels
     level_cut = calibrate(image, models=("gaussian", "exponential"), periodic=True, seed=1)
@@ -150,7 +150,7 @@ def test_boolean_image_fitted_as_a_level_cut_fails_the_checks():
     assert level_cut.model == "gaussian" and first < 0.01 and level_cut.misfit < 1.5 * first
     assert not level_cut.consistent
     failed = {c.name for c in level_cut.checks if not c.passed}
-    assert {"lineal_path_1", "specific_surface"} <= failed
+    assert {"lineal_path_0", "lineal_path_1"} <= failed
     boolean = calibrate(image, models=("boolean",), periodic=True, seed=1)
     assert boolean.consistent and all(c.passed for c in boolean.checks)
 
