@@ -427,7 +427,14 @@ def calibrate(
     interface. The misfit is :math:`(\sum w r^2 / \sum w)^{1/2}`. The
     model of least misfit is chosen, but a model with fewer free parameters
     wins when its misfit is within ``SIMPLER_MODEL_TOLERANCE`` of it
-    (Matérn's extra smoothness always fits some noise). S2 alone does not
+    (Matérn's extra smoothness always fits some noise). The chosen model, if
+    isotropic and not in ``FIRST_STAGE_ONLY``, is then refitted by generalized
+    least squares on the shell means of :math:`\hat S_2` (shells one voxel
+    wide), weighted by the inverse sample covariance of those means over
+    ``PILOT_FACTOR`` pilot images per shell plus ``PILOT_EXTRA``, drawn from
+    the first fit (their own seed stream); its parameters are reported, its
+    misfit measured as above, and each bootstrap image is refitted alike
+    with the same weight. S2 alone does not
     always tell the models apart (a Boolean medium is fitted about as well
     by a Gaussian level cut): when the chosen model fails the checks below,
     the next models within a factor ``1 + CANDIDATE_TOLERANCE`` of the
