@@ -4,11 +4,11 @@ errors, model choice, checks on statistics not fitted, the spec section, bad inp
 Every image is made by the generators with a pinned seed and every bootstrap is seeded,
 so each figure below is deterministic; the tolerances are the bootstrap's own standard
 deviations (20 refitted images, relative error of a standard deviation about 16 %).
-Measured on 512^2 level cuts at phi = 0.4, correlation length 8, periodic estimator:
-bootstrap standard deviation of the correlation length 2.4 % (Gaussian), 4.2 % to 5.0 %
-(exponential, bootstrap seeds 1 and 3), 3.3 % (Matérn, nu held), 2.7 % (power law, beta
-held); with the shape parameter fitted too, Matérn 4.7 % (nu 8.5 %) and power law 7.0 %
-(beta 15 %): the flat length and the tail exponent of the power law trade off.
+Measured on 512^2 level cuts at phi = 0.4, correlation length 8, periodic estimator,
+with the second stage (GLS on the shell means of S2): bootstrap standard deviation of
+the correlation length 1.5 % (Gaussian), 5.1 % (exponential, first stage only; 3.8 %
+over 16 images), with the shape parameter fitted Matérn 4.0 % (nu 4.3 %) and power law
+4.4 % (beta 11.5 %: the flat length and the tail exponent trade off).
 """
 
 from __future__ import annotations
@@ -50,7 +50,10 @@ def test_gaussian_level_cut_recovered_and_chosen():
     assert_recovered(result, {"correlation_length": 8.0}, {"correlation_length": 0.05})
     assert abs(result.parameters["volume_fraction"] - 0.4) <= 0.005
     assert {f.model for f in result.fits} == set(DEFAULT_MODELS)
-    assert result.misfit == min(f.misfit for f in result.fits if f.model == "gaussian")
+    # the reported fit is the second stage's (GLS on the shell means): its first-stage
+    # misfit is at least the first stage's least, and close to it
+    first = min(f.misfit for f in result.fits if f.model == "gaussian")
+    assert first <= result.misfit <= 1.1 * first
     # the Gaussian family's misfit is a fraction of the wrong smoothness's
     misfits = {f.model: f.misfit for f in result.fits}
     assert misfits["exponential"] > 4 * misfits["gaussian"]
@@ -73,19 +76,20 @@ def test_bootstrap_spread_of_phi_is_the_exact_one():
 @pytest.mark.parametrize("family", ["exponential", "matern", "power_law"])
 def test_level_cut_family_chosen_and_recovered(family):
     """512^2 of each other family: the fit chooses it among the five models; its
-    parameters are within 3 SD. Bounds on the SD: the exponential's length 4.2-5.0 %
-    measured (the estimator's spread is at the 5 % of the issue; a 20-image SD is itself
-    uncertain by 16 %), held to 6 %; with the shape parameter fitted, 4.7 %/8.5 % measured
-    for Matérn's length/nu and 7.0 %/15 % for the power law's length/beta, held to
-    6 %/12 % and 9 %/20 %."""
+    parameters are within 3 SD. Bounds on the SD: the exponential's length 5.1 % measured
+    with these seeds (3.8 % over 16 images of the first-stage fit, which it keeps: the 20
+    image SD is itself uncertain by 16 %), held to 6 %; with the shape parameter fitted
+    (second stage, GLS on the shell means), 4.0 %/4.3 % measured for Matérn's length/nu,
+    the issue's 5 %; the power law's length 4.4 % (5 %) and beta 11.5 %, held to 15 %:
+    its tail exponent is weakly identified at 512^2 (9.6 % over 16 images)."""
     image = level_cut_image(family)
     result = calibrate(image, periodic=True, seed=3)
     assert result.model == family
     truth = {"correlation_length": 8.0, **SHAPE.get(family, {})}
     bounds = {
         "exponential": {"correlation_length": 0.06},
-        "matern": {"correlation_length": 0.06, "nu": 0.12},
-        "power_law": {"correlation_length": 0.09, "beta": 0.20},
+        "matern": {"correlation_length": 0.05, "nu": 0.05},
+        "power_law": {"correlation_length": 0.05, "beta": 0.15},
     }[family]
     assert_recovered(result, truth, bounds)
     assert abs(result.parameters["volume_fraction"] - 0.4) <= 0.005
@@ -117,8 +121,9 @@ def test_boolean_recovered_and_told_from_a_level_cut():
     """512^2 disks of radius 8 at phi = 0.4 (intensity 2.54e-3): the Gaussian level cut
     has the least S2 misfit (5 % below the Boolean model's) but fails the checks on the
     lineal path and the specific surface, so the Boolean model is chosen; its radius and
-    intensity are within 3 SD, SD 1.2 % and 4.4 % measured (at most 5 %); the image's own
-    fraction (0.408) is within 3 SD of 0.4."""
+    intensity are within 3 SD, SD 0.12 % and 2.9 % measured (at most 5 %; 1.2 % and 4.4 %
+    before the second stage: the GLS weight sees the kink of S2 at twice the radius); the
+    image's own fraction (0.408) is within 3 SD of 0.4."""
     radius, phi = 8.0, 0.4
     image = generators.boolean_spheres((512, 512), radius, volume_fraction=phi, rng=5).labels
     intensity = generators.boolean_intensity(phi, radius, 2)
@@ -135,14 +140,17 @@ def test_boolean_recovered_and_told_from_a_level_cut():
 @pytest.mark.slow
 def test_boolean_image_fitted_as_a_level_cut_fails_the_checks():
     """Model discrimination: the same Boolean image with the level cuts only: S2 fits
-    (misfit below 0.01), statistics not fitted do not (lineal path, specific surface),
+    (first-stage misfit below 0.01), statistics not fitted do not (the lineal paths),
     while the Boolean fit passes every check."""
     image = generators.boolean_spheres((512, 512), 8.0, volume_fraction=0.4, rng=5).labels
     level_cut = calibrate(image, models=("gaussian", "exponential"), periodic=True, seed=1)
-    assert level_cut.model == "gaussian" and level_cut.misfit < 0.01
+    # first stage (the model choice): S2 fits; the reported second stage's misfit is 22 %
+    # above it (a wrong model: the GLS and the first stage's weights disagree more)
+    first = min(f.misfit for f in level_cut.fits)
+    assert level_cut.model == "gaussian" and first < 0.01 and level_cut.misfit < 1.5 * first
     assert not level_cut.consistent
     failed = {c.name for c in level_cut.checks if not c.passed}
-    assert {"lineal_path_1", "specific_surface"} <= failed
+    assert {"lineal_path_0", "lineal_path_1"} <= failed
     boolean = calibrate(image, models=("boolean",), periodic=True, seed=1)
     assert boolean.consistent and all(c.passed for c in boolean.checks)
 
@@ -378,8 +386,9 @@ def test_per_axis_correlation_length_bad_input(length, match):
 def test_lognormal_boolean_radius_law_is_recovered_and_runs_in_a_study():
     """Disks of log-normal radius (median 5, sigma 0.3) at phi 0.35 on 256^2: the
     "boolean_lognormal" fit finds the median and sigma each within 3 bootstrap SDs of
-    the truth (measured: 4.96 +- 0.23, 0.227 +- 0.074: the SD of sigma is 25 % of it on
-    this image, above the 5 % asked of one-radius fits), every unfitted statistic lies
+    the truth (measured: 4.70 +- 0.15, 0.271 +- 0.028: the SD of sigma is 10 % of it on
+    this image, 33 % before the second stage, held to 15 %, above the 5 % asked of
+    one-radius fits), every unfitted statistic lies
     in its band, and the written [medium] (with radius_sigma) loads and solves one SVE."""
     import scipy.stats
 
@@ -392,6 +401,7 @@ def test_lognormal_boolean_radius_law_is_recovered_and_runs_in_a_study():
     p, sd = result.parameters, result.standard_errors
     assert abs(p["radius"] - 5.0) <= 3 * sd["radius"] and sd["radius"] <= 0.05 * 5.0
     assert abs(p["radius_sigma"] - 0.3) <= 3 * sd["radius_sigma"]
+    assert sd["radius_sigma"] <= 0.15 * 0.3
     assert all(check.passed for check in result.checks)
     medium = tomllib.loads(result.to_medium_toml())["medium"]
     assert medium["radius_sigma"] == p["radius_sigma"]
