@@ -233,3 +233,19 @@ def test_sve_run_options_of_the_other_kind_are_refused(tmp_path, capsys):
     study.write_text("[sampling]\nsizes = [8]\n")
     assert main(["run", str(study), "--serial"]) == 2
     assert "--serial are for macro specs" in capsys.readouterr().err
+
+
+def test_the_specs_of_studies_are_told_apart():
+    """studies/fe2_graded.toml holds its problem in a [macro] table (sve run runs it as
+    sve macro); every other spec there is a study."""
+    from pathlib import Path
+
+    from sve.study.spec import macro_tables, read_spec_tables, spec_kind
+
+    folder = Path(__file__).parents[3] / "studies"
+    kinds = {p.name: spec_kind(read_spec_tables(p)) for p in folder.glob("*.toml")}
+    assert kinds.pop("fe2_graded.toml") == "macro"
+    assert kinds and set(kinds.values()) == {"study"}
+    flat = macro_tables(read_spec_tables(folder / "fe2_graded.toml"))
+    assert set(flat) == {"physics", "seed", "realizations", "mesh", "material", "medium",
+                         "dirichlet"}  # fmt: skip
