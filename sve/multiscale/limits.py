@@ -299,7 +299,7 @@ def periodic_limits(
     Measured (``tests/sve/multiscale/test_limits.py``, contrast 10, phi =
     0.3, 8 voxels per cell, offset 0.25). Over eps = 1/4 .. 1/16: L2 slope
     1.01, fixed interior (distance > 1/4) slope 1.02, global H1 slope
-    0.70 (local 0.75, 0.67). Over 1/16 .. 1/64: L2 1.00, interior 1.00,
+    0.71 (local 0.75, 0.67). Over 1/16 .. 1/64: L2 1.00, interior 1.00,
     global 0.58 (local 0.60, 0.56). The global rate 1/2 is asymptotic:
     ``|u_eps - u1|_H1^2 = a eps + b eps^2`` (the boundary layer, one cell
     wide with an O(1) gradient error, `profile`; and the bulk, O(eps)),

@@ -50,7 +50,7 @@ def test_corrector_h1_rates_over_the_issue_range(issue_range):
     1.02). Globally the two-scale theory gives |u_eps - u1|_H1^2 = a eps + b eps^2 +
     O(eps^3): the boundary layer (one cell wide, O(1) gradient error) and the bulk
     (O(eps)). The slope tends to 1/2 only when b eps << a; here b / a = 5.6, so over
-    1/4 .. 1/16 it is 0.70 (local 0.75, 0.67), not 0.5 +- 0.15. The test checks that
+    1/4 .. 1/16 it is 0.71 (local 0.75, 0.67), not 0.5 +- 0.15. The test checks that
     theory: a and b fitted on eps = 1/8 and 1/16 predict the error at eps = 1/4 (measured
     to 0.1 %; 2 % asserted, the O(eps^3) term), with a > 0, and the slope of the fitted
     model over the range equals the measured one."""
