@@ -731,14 +731,14 @@ def spec_kind(data: dict[str, Any]) -> str:
         if other:
             raise SpecError(
                 "a spec with a [macro] table holds the macro problem in it and at most a "
-                f"[medium] beside it; it also has {other}: a study and a macro problem are "
-                "two specs (move the macro fields into [macro], the study to a file of its own)"
+                f"[medium] beside it; it also has {other} (macro fields go in [macro]; a "
+                "study and a macro problem are two specs)"
             )
         if "medium" in data and "medium" in data["macro"]:
             raise SpecError("medium is given twice: at the top level and in [macro]")
         return "macro"
     macro = sorted(set(data) & (set(MACRO_FIELDS) - shared))
-    study = sorted(set(data) - set(MACRO_FIELDS))
+    study = sorted(set(data) & ({"schema_version", "name", "store", "sweep", *_SECTIONS} - shared))
     if macro and study:
         raise SpecError(
             f"the spec mixes macro fields {macro} with study fields {study}: a study and a "

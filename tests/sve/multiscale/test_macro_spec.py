@@ -214,6 +214,7 @@ def test_sve_run_dispatches_a_macro_section_to_sve_macro(tmp_path, capsys):
         ("[mesh]\nshape = [2, 2]\n[property]\nname = 'conductivity'", "mixes macro fields"),
         ("macro = 1", "macro must be a table"),
         ("[macro.medium]\nndim = 2\n[medium]\nndim = 2", "medium is given twice"),
+        ("colour = 1\n[mesh]\nshape = [2, 2]", "unknown top-level fields"),  # a macro typo
     ],
 )
 def test_sve_run_refuses_a_spec_that_mixes_macro_and_study(tmp_path, capsys, text, match):
