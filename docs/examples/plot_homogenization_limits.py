@@ -13,8 +13,11 @@ lattice is shifted by a quarter cell against the part). The error ``u_eps -
 u1`` has a smooth part of order ``eps`` and, within one cell of the boundary
 where ``u1`` misses the boundary data, a layer whose gradient does not fall
 with ``eps``: the L2 error of ``u0`` falls as ``eps``, the H1 error of ``u1``
-as ``eps^(1/2)`` over the part (still above 1/2 at these ``eps``) and as
-``eps`` at a fixed distance from the boundary.
+as ``eps^(1/2)`` over the part only asymptotically and as ``eps`` at a fixed
+distance from the boundary. Over the part the squared error is ``a eps + b
+eps^2`` (the layer and the bulk); with ``b / a`` about 5.6 its slope is 0.71
+over these ``eps``, the curve of that law fitted on the two smallest drawn
+beside the measured errors.
 """
 
 import matplotlib.pyplot as plt
@@ -51,6 +54,11 @@ for name, label in (
     ("h1_error_interior", "H1, u1, distance > 1/4"),
 ):
     ax.loglog(result.eps, getattr(result, name), "o-", label=label)
+eps = result.eps
+b, a = np.polyfit(eps[1:], result.h1_error[1:] ** 2 / eps[1:], 1)
+print(f"|u_eps - u1|_H1^2 = {a:.3f} eps + {b:.3f} eps^2 (fitted on 1/8 and 1/16)")
+fine = np.geomspace(eps.min(), eps.max(), 50)
+ax.loglog(fine, np.sqrt(a * fine + b * fine**2), "C1-", lw=0.8, label="(a eps + b eps^2)^(1/2)")
 ax.loglog(result.eps, 0.4 * result.eps, "k:", label="slope 1")
 ax.loglog(result.eps, 0.6 * np.sqrt(result.eps), "k--", label="slope 1/2")
 ax.set_xlabel("eps")

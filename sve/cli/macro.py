@@ -1,10 +1,11 @@
 """``sve macro``: a macro problem (homogenized, mesoscale random field or FE²) from a spec.
 
-A command of its own rather than a ``[macro]`` section of ``sve run``: a study
-spec describes sizes x realizations of cell problems written to a Zarr store
-of one schema, while a macro spec describes one boundary-value problem whose
-results (energy, boundary fluxes, their statistics over realizations) are a
-few numbers; the two share the ``[medium]`` table and the Dask options.
+``sve run`` runs the same code (`_macro`) on a spec with a ``[macro]`` table
+(or the flat layout): a study spec describes sizes x realizations of cell
+problems written to a Zarr store of one schema, while a macro spec describes
+one boundary-value problem whose results (energy, boundary fluxes, their
+statistics over realizations) are a few numbers; the two share the
+``[medium]`` table and the Dask options, and a spec that mixes them is refused.
 """
 
 from __future__ import annotations

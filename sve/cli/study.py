@@ -14,11 +14,30 @@ def _default_report_dir(store: Path) -> Path:
     return store.with_name(store.name.removesuffix(".zarr") + "-report")
 
 
+#: Options of ``sve run`` that only one kind of spec takes (`sve.study.spec.spec_kind`).
+_STUDY_OPTIONS = {"store": "--store", "report_dir": "--report-dir", "no_report": "--no-report"}
+_STUDY_OPTIONS["overwrite"] = "--overwrite"
+_MACRO_OPTIONS = {"serial": "--serial", "cache": "--cache", "json": "--json"}
+
+
 def _run(args: argparse.Namespace) -> int:
     from sve.report import write_report
     from sve.study import load_spec, run_study
+    from sve.study.spec import read_spec_tables, spec_kind
     from sve.study.tasks import STATUS
 
+    kind = spec_kind(read_spec_tables(args.spec))
+    wrong = _STUDY_OPTIONS if kind == "macro" else _MACRO_OPTIONS
+    given = [flag for name, flag in wrong.items() if getattr(args, name)]
+    if given:
+        other = "study" if kind == "macro" else "macro"
+        raise ValueError(
+            f"option(s) {', '.join(given)} are for {other} specs; {args.spec} is a {kind} spec"
+        )
+    if kind == "macro":  # the code of ``sve macro``
+        from sve.cli.macro import _macro
+
+        return _macro(args)
     spec = load_spec(args.spec)  # validated before anything starts
     store = Path(args.store or spec.store or Path("results") / f"{spec.name}.zarr")
     ds = run_study(
@@ -126,8 +145,12 @@ def _print_status(ds, store, indent: str = "") -> None:
 
 def register(sub) -> None:
     """Add this module's commands to the ``sve`` subparsers `sub`."""
-    run = sub.add_parser("run", help="run a study spec (TOML) and write its store and report")
-    run.add_argument("spec", help="study spec, e.g. studies/default.toml")
+    run = sub.add_parser(
+        "run",
+        help="run a study spec (TOML) and write its store and report, or a macro spec "
+        "(a [macro] table: as sve macro)",
+    )
+    run.add_argument("spec", help="study or macro spec, e.g. studies/default.toml")
     run.add_argument("--store", help="Zarr store (default: results/NAME.zarr); resumed if present")
     run.add_argument("--report-dir", help="report folder (default: beside the store)")
     run.add_argument("--no-report", action="store_true", help="do not write the report")
@@ -138,6 +161,11 @@ def register(sub) -> None:
     run.add_argument(
         "--overwrite", action="store_true", help="discard a store that holds a different spec"
     )
+    run.add_argument(
+        "--serial", action="store_true", help="macro spec: solve the cells in this process"
+    )
+    run.add_argument("--cache", help="macro spec: folder that keeps the cell results")
+    run.add_argument("--json", action="store_true", help="macro spec: print the results as JSON")
     run.set_defaults(func=_run)
 
     rep = sub.add_parser(

@@ -9,8 +9,9 @@ Gauss point (a :class:`CellModel` such as :class:`SVECell`, evaluated by
 :class:`CellCache`). :func:`mesoscale_bracket` gives the KUBC and SUBC macro
 energies of one parent (Huet's bracket), :func:`response_statistics` the mean,
 variance and interval of a macro response over realizations, and
-:func:`run_macro` runs a TOML spec (``sve macro``). The limits of homogenization
-(:func:`periodic_limits`, :func:`random_limits`, :func:`hole_concentration`) compare
+:func:`run_macro` runs a TOML spec (``sve macro`` or ``sve run``). The limits of homogenization
+(:func:`periodic_limits`, :func:`elastic_limits`, :func:`random_limits`,
+:func:`hole_concentration`) compare
 homogenized and corrector-rebuilt fields with fully resolved solutions. The guide pages
 are ``docs/guide/multiscale.rst`` and ``docs/guide/boundary_value.rst``.
 """
@@ -27,6 +28,7 @@ from sve.multiscale.limits import (
     HoleConcentration,
     PeriodicLimits,
     RandomLimits,
+    elastic_limits,
     hole_concentration,
     periodic_limits,
     random_limits,
@@ -58,6 +60,7 @@ __all__ = [
     "ResponseStatistics",
     "SVECell",
     "box_mesh",
+    "elastic_limits",
     "evaluate_cells",
     "hole_concentration",
     "mesoscale_bracket",

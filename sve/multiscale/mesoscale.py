@@ -253,9 +253,12 @@ class Bracket(NamedTuple):
 
     Notes
     -----
-    On the aligned box with these data (Huet 1990): the resolved energy is at
-    most `kinematic` (the resolved complementary energy at most
-    `static_complementary`); ``static <= kinematic`` and
+    On the aligned box with these data and a constant gradient per window
+    (``element="p0"`` of `mesoscale_bracket`), Huet's partition theorem
+    (Huet 1990) makes the resolved energy at most `kinematic` and the
+    resolved complementary energy at most `static_complementary`; with
+    bilinear windows (``"q1"``) the same order is measured, not proved.
+    ``static <= kinematic`` and
     ``kinematic_complementary <= static_complementary`` always (the KUBC
     windows are the stiffer). NaN for the data that were not asked for.
     """
@@ -274,6 +277,7 @@ def mesoscale_bracket(
     physics: str = "conductivity",
     gradient=None,
     flux=None,
+    element: str = "q1",
     spacing: float | Sequence[float] | None = None,
     tol: float = 1e-8,
     client="serial",
@@ -282,8 +286,8 @@ def mesoscale_bracket(
 ) -> Bracket:
     """Macro energies of the KUBC and SUBC window fields of one parent (Huet's bracket).
 
-    The box is the parent (``N_i h_i`` per axis), one bilinear (trilinear)
-    element per window.
+    The box is the parent (``N_i h_i`` per axis), one macro element per
+    window.
 
     Parameters
     ----------
@@ -295,6 +299,21 @@ def mesoscale_bracket(
     flux : array_like, optional
         Macro flux ``Q`` (d,) of the uniform flux data, or the symmetric
         stress ``S`` (d, d) for elasticity. At least one of the two.
+    element : {"q1", "p0"}, default "q1"
+        ``"q1"``: one bilinear (trilinear) element per window, solved with
+        `solve_macro`. ``"p0"``: a constant gradient per window, the macro
+        field affine on each window and continuous (the potential, a sum
+        ``f_0(x_0) + f_1(x_1) [+ f_2(x_2)]`` of piecewise linear functions,
+        and the flux constant per window with continuous normal
+        component). The affine data ``u = G . x`` on the whole boundary
+        then admit the single field ``G . x`` and the uniform flux data the
+        single flux ``Q``, so the energies are ``1/2 sum_i |w_i| G . K_i G``
+        and ``1/2 sum_i |w_i| Q . K_i^-1 Q``; with the windows solved on
+        the voxels of the parent, Huet's partition theorem makes the
+        resolved energy at most `kinematic` and the resolved complementary
+        energy at most `static_complementary` (up to the solver tolerance).
+        The Q1 macro energies under affine data are at most the P0 ones
+        (``G . x`` is a Q1 field), so the Q1 bracket is not a theorem.
 
     Returns
     -------
@@ -309,11 +328,13 @@ def mesoscale_bracket(
     >>> bool(b.static <= b.kinematic)
     True
     """
-    from sve.multiscale.macro import solve_macro
+    from sve.multiscale.macro import _mandel, solve_macro
     from sve.multiscale.mesh import BOX_FACES, box_mesh
 
     if gradient is None and flux is None:
         raise ValueError("give gradient, flux or both")
+    if element not in ("q1", "p0"):
+        raise ValueError(f"element must be 'q1' or 'p0', got {element!r}")
     labels, h = labels_and_spacing(parent, spacing)
     labels = check_phases(labels)
     ndim = labels.ndim
@@ -336,6 +357,22 @@ def mesoscale_bracket(
             labels, windows, material, physics=physics, bc=bc, spacing=h, tol=tol,
             client=client, workers=workers, cache=cache,
         )  # fmt: skip
+        if element == "p0":
+            volume = float(np.prod(h)) * labels.size / tensors[..., 0, 0].size
+            stack = tensors.reshape(-1, *tensors.shape[-2:])
+            for name, key in (("gradient", bc), ("flux", f"{bc}_c")):
+                if name not in arrays:
+                    continue
+                load = arrays[name]
+                if physics == "elasticity":
+                    load = _mandel(load)
+                if name == "gradient":
+                    values = np.einsum("i,nij,j->n", load, stack, load)
+                else:
+                    rhs = np.broadcast_to(load, stack.shape[:2])[..., None]
+                    values = np.linalg.solve(stack, rhs)[..., 0] @ load
+                out[key] = 0.5 * volume * float(values.sum())
+            continue
         field = mesoscale_tensors(mesh, tensors)
         if "gradient" in arrays:
             G = arrays["gradient"]

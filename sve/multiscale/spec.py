@@ -1,5 +1,9 @@
 r"""Macro problems from a TOML spec: what ``sve macro SPEC.toml`` runs.
 
+``sve run SPEC.toml`` runs the same code for a spec whose problem is in a
+``[macro]`` table (the fields below, a ``[medium]`` beside it or inside it),
+and for this flat layout (`sve.study.spec.spec_kind`).
+
 A macro spec names the mesh, the physics, the material and the boundary data::
 
     physics = "conductivity"          # or "elasticity"
@@ -43,7 +47,6 @@ from __future__ import annotations
 
 import math
 import time
-import tomllib
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -57,14 +60,14 @@ from sve.multiscale.mesoscale import mesoscale_tensors, response_statistics, win
 from sve.solvers import isotropic
 from sve.study import SpecError
 from sve.study.media import draw_medium, validate_medium
-from sve.study.spec import _integer, _positive
+from sve.study.spec import MACRO_FIELDS, _integer, _positive, macro_tables, read_spec_tables
 
 __all__ = ["run_macro", "MODELS"]
 
 #: The material models of a macro spec.
 MODELS = ("homogenized", "mesoscale", "fe2")
 
-_TOP = {"physics", "seed", "realizations", "mesh", "material", "medium", "dirichlet", "flux"}
+_TOP = set(MACRO_FIELDS)
 
 
 def _fail(message: str):
@@ -178,14 +181,14 @@ def run_macro(
     base = None
     if isinstance(spec, str | Path):
         path = Path(spec)
-        if not path.is_file():
-            raise SpecError(f"spec file {str(path)!r} does not exist")
-        data = tomllib.loads(path.read_text())
+        data = read_spec_tables(path)
         base = path.parent
     elif isinstance(spec, dict):
         data = spec
     else:
         raise TypeError(f"spec must be a path or a dict, got {type(spec).__name__}")
+    if "macro" in data:  # the layout of ``sve run``: the problem in a [macro] table
+        data = macro_tables(data)
     unknown = set(data) - _TOP
     if unknown:
         raise SpecError(f"unknown top-level fields {sorted(unknown)}; known: {sorted(_TOP)}")

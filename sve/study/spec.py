@@ -690,6 +690,75 @@ _DEFAULTS = {
 }
 
 
+#: The top-level fields of a macro spec (``sve macro``, or ``sve run`` on a ``[macro]``
+#: table of them); ``seed`` and ``[medium]`` are shared with study specs.
+MACRO_FIELDS = (
+    "physics", "seed", "realizations", "mesh", "material", "medium", "dirichlet", "flux",
+)  # fmt: skip
+
+
+def read_spec_tables(path: str | Path) -> dict[str, Any]:
+    """The raw tables of a TOML spec file; `SpecError` if it is missing or not TOML."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file {str(path)!r} does not exist")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"spec file {str(path)!r} is not valid TOML: {err}") from None
+
+
+def spec_kind(data: dict[str, Any]) -> str:
+    """``"macro"`` or ``"study"``: what a spec's raw tables describe.
+
+    A macro spec holds its problem in a ``[macro]`` table (beside it only a
+    ``[medium]`` that the macro problem uses), or in the flat layout of ``sve
+    macro`` (``physics``, ``realizations``, ``[mesh]``, ``[material]``,
+    ``[dirichlet]``, ``[flux]`` at the top level). Anything else is a study spec.
+
+    Raises
+    ------
+    SpecError
+        For a spec that mixes the two: a ``[macro]`` table beside study fields
+        (or beside the flat macro fields), or flat macro fields beside study
+        sections. A study and a macro problem are two specs.
+    """
+    shared = {"seed", "medium"}
+    if "macro" in data:
+        if not isinstance(data["macro"], dict):
+            raise SpecError(f"macro must be a table, got {data['macro']!r}")
+        other = sorted(set(data) - {"macro", "medium"})
+        if other:
+            raise SpecError(
+                "a spec with a [macro] table holds the macro problem in it and at most a "
+                f"[medium] beside it; it also has {other} (macro fields go in [macro]; a "
+                "study and a macro problem are two specs)"
+            )
+        if "medium" in data and "medium" in data["macro"]:
+            raise SpecError("medium is given twice: at the top level and in [macro]")
+        return "macro"
+    macro = sorted(set(data) & (set(MACRO_FIELDS) - shared))
+    study = sorted(set(data) & ({"schema_version", "name", "store", "sweep", *_SECTIONS} - shared))
+    if macro and study:
+        raise SpecError(
+            f"the spec mixes macro fields {macro} with study fields {study}: a study and a "
+            "macro problem are two specs"
+        )
+    return "macro" if macro else "study"
+
+
+def macro_tables(data: dict[str, Any]) -> dict[str, Any]:
+    """The flat macro spec of raw tables whose problem is in a ``[macro]`` table (the
+    ``[medium]`` beside it moved in); a flat macro spec unchanged.
+    """
+    if spec_kind(data) != "macro" or "macro" not in data:
+        return data
+    out = dict(data["macro"])
+    if "medium" in data:
+        out["medium"] = data["medium"]
+    return out
+
+
 def load_spec(source: str | Path | dict[str, Any] | StudySpec) -> StudySpec:
     """Read and validate a study specification.
 

@@ -20,12 +20,18 @@ from sve.multiscale.limits import (
 )
 
 
-def test_l2_error_of_the_homogenized_field_falls_at_rate_one():
+@pytest.fixture(scope="module")
+def issue_range():
+    """The issue's range: eps = 1/4 .. 1/16, 8 voxels per cell (0.5 s)."""
+    return periodic_limits((1 / 4, 1 / 8, 1 / 16), cell_voxels=8)
+
+
+def test_l2_error_of_the_homogenized_field_falls_at_rate_one(issue_range):
     """eps = 1/4 .. 1/16, 8 voxels per cell: ||u_eps - u0||_L2 ~ eps (measured 1.01).
     The H1 error of u0 alone does not fall (the gradient of u_eps oscillates: it tends
     to |grad_y w . grad u0|_L2): it keeps 90 % of its value where the L2 error falls by
     4 (measured 98 %); the energy of the DNS tends to the homogenized one."""
-    result = periodic_limits((1 / 4, 1 / 8, 1 / 16), cell_voxels=8)
+    result = issue_range
     assert abs(result.l2_slope - 1.0) < 0.15, result.l2_error
     h1 = result.h1_error_homogenized
     assert h1[-1] > 0.9 * h1[0]
@@ -37,15 +43,39 @@ def test_l2_error_of_the_homogenized_field_falls_at_rate_one():
     assert result.fields["dns"].shape == (129, 129)
 
 
+def test_corrector_h1_rates_over_the_issue_range(issue_range):
+    """eps = 1/4 .. 1/16 (8 voxels per cell, lattice shifted by a quarter cell), u0 and
+    grad u0 exact. Interior (voxels farther than 1/4 = 4 eps(1/16) from the boundary, the
+    largest subdomain that exists at eps = 1/4): |u_eps - u1|_H1 falls at rate 1 (measured
+    1.02). Globally the two-scale theory gives |u_eps - u1|_H1^2 = a eps + b eps^2 +
+    O(eps^3): the boundary layer (one cell wide, O(1) gradient error) and the bulk
+    (O(eps)). The slope tends to 1/2 only when b eps << a; here b / a = 5.6, so over
+    1/4 .. 1/16 it is 0.71 (local 0.75, 0.67), not 0.5 +- 0.15. The test checks that
+    theory: a and b fitted on eps = 1/8 and 1/16 predict the error at eps = 1/4 (measured
+    to 0.1 %; 2 % asserted, the O(eps^3) term), with a > 0, and the slope of the fitted
+    model over the range equals the measured one."""
+    result = issue_range
+    assert abs(result.h1_interior_slope - 1.0) < 0.15, result.h1_error_interior
+    _two_term_check(result, rel=0.02)
+    assert 0.5 < result.h1_slope < 1.0
+    # the boundary layer: the rms gradient error in the first cell is several times that
+    # of the second (measured 3.4 times at eps = 1/16)
+    assert result.profile[0] > 2 * result.profile[1]
+
+
 @pytest.mark.slow
 def test_corrector_h1_rates_global_and_interior():
     """eps = 1/16 .. 1/64, 8 voxels per cell, lattice shifted by a quarter cell: with the
     first-order corrector, |u_eps - u1|_H1 falls as eps^(1/2) over the part (measured
-    0.58: the boundary layer, one cell wide) and as eps on the fixed interior at a
-    distance > 1/4 = 4 eps(1/16) from the boundary (measured 1.00)."""
+    0.58, local 0.60 then 0.56: b eps / a falls to 0.09) and as eps on the fixed interior
+    at a distance > 1/4 = 4 eps(1/16) from the boundary (measured 1.00). Beyond 4 eps (a
+    subdomain that grows as eps falls) the rms error falls as eps (measured 0.90; the
+    norm itself only at 0.49, its subdomain growing from 56 % to 77 % of the part)."""
     result = periodic_limits((1 / 16, 1 / 32, 1 / 64), cell_voxels=8)
     assert abs(result.h1_slope - 0.5) < 0.15, result.h1_error
     assert abs(result.h1_interior_slope - 1.0) < 0.15, result.h1_error_interior
+    assert abs(result.h1_margin_rms_slope - 1.0) < 0.15, result.h1_error_margin_rms
+    assert abs(result.h1_layer_slope - 0.5) < 0.15, result.h1_error_layer
     # the boundary layer: the first cell carries an rms gradient error several times
     # that of the second (measured 10 times at eps = 1/64)
     assert result.profile[0] > 5 * result.profile[1]
@@ -59,6 +89,71 @@ def test_no_boundary_layer_when_the_correctors_vanish_on_the_boundary():
     error falls at rate 1 (measured 1.01) instead of 1/2."""
     result = periodic_limits((1 / 4, 1 / 8, 1 / 16), cell_voxels=16, offset=0.0)
     assert abs(result.h1_slope - 1.0) < 0.15, result.h1_error
+
+
+def _two_term_check(result, rel):
+    """|u_eps - u1|_H1^2 = a eps + b eps^2 + O(eps^3): a, b fitted on the two smallest
+    eps predict the error at the largest within `rel`; the slope of that model over the
+    range equals the measured one (to 0.02); a, b > 0."""
+    eps, squared = result.eps, result.h1_error**2
+    b, a = np.polyfit(eps[1:], squared[1:] / eps[1:], 1)
+    assert a > 0 and b > 0
+    assert a * eps[0] + b * eps[0] ** 2 == pytest.approx(squared[0], rel=rel)
+    model = np.sqrt(a * eps + b * eps**2)
+    slope = np.polyfit(np.log(eps), np.log(model), 1)[0]
+    assert result.h1_slope == pytest.approx(slope, abs=0.02)
+    return a, b
+
+
+@pytest.mark.slow
+def test_limits_in_3d():
+    """Spheres (phi = 0.3, contrast 10, 8 voxels per cell, up to 128^3 voxels, 10 s CPU),
+    eps = 1/4 .. 1/16: L2 slope 1 (measured 0.98), H1 slope of u1 at a distance > 1/4
+    from the boundary 1 (measured 1.05), both within the issue's 0.15. Over the part the
+    slope is 0.85: the boundary layer weighs less in 3-D (a / b = 0.053 against 0.18 in
+    2-D), so eps^(1/2) shows only for eps << 0.05; the two-term theory predicts the error
+    at 1/4 from 1/8 and 1/16 (measured to 0.5 %; 3 % asserted, the O(eps^3) term)."""
+    result = periodic_limits((1 / 4, 1 / 8, 1 / 16), cell_voxels=8, ndim=3)
+    tensor = result.effective_tensor
+    assert np.allclose(tensor, tensor[0, 0] * np.eye(3), atol=1e-9)  # cubic symmetry
+    assert abs(result.l2_slope - 1.0) < 0.15, result.l2_error
+    assert abs(result.h1_interior_slope - 1.0) < 0.15, result.h1_error_interior
+    a, b = _two_term_check(result, rel=0.03)
+    assert a / b < 0.1
+    assert np.all(np.diff(result.energy_error) < 0)
+
+
+def test_elastic_limits_over_the_issue_range():
+    """Plane strain, disks E = 10 in a matrix E = 1 (nu = 0.3, phi = 0.3, 8 voxels per
+    cell), u0 = (1, 0.5) sin(pi x) sin(pi y), eps = 1/4 .. 1/16: L2 slope 1 (measured
+    1.00), interior H1 slope 1 (1.02), global H1 slope 0.5 +- 0.15 (0.61: the boundary
+    layer weighs more than for conduction, a / b = 0.42), explained by the two-term
+    theory (the error at 1/4 predicted from 1/8 and 1/16 to 1.6 %; 3 % asserted)."""
+    from sve.multiscale.limits import elastic_limits
+
+    result = elastic_limits((1 / 4, 1 / 8, 1 / 16), cell_voxels=8)
+    C = result.effective_tensor
+    assert C[0, 0] == pytest.approx(C[1, 1], rel=1e-9)  # square symmetry of the cell
+    assert abs(C[0, 2]) < 1e-9 and abs(C[1, 2]) < 1e-9
+    assert abs(result.l2_slope - 1.0) < 0.15, result.l2_error
+    assert abs(result.h1_interior_slope - 1.0) < 0.15, result.h1_error_interior
+    assert abs(result.h1_slope - 0.5) < 0.15, result.h1_error
+    _two_term_check(result, rel=0.03)
+    assert np.all(np.diff(result.energy_error) < 0)
+
+
+@pytest.mark.slow
+def test_elastic_limits_asymptotic_range():
+    """Elasticity, eps = 1/16 .. 1/64 (3 s CPU): global H1 slope 0.54, boundary-layer strip
+    0.51, interior 1.00, rms beyond 4 eps 0.93 (measured), each within 0.15 of theory."""
+    from sve.multiscale.limits import elastic_limits
+
+    result = elastic_limits((1 / 16, 1 / 32, 1 / 64), cell_voxels=8)
+    assert abs(result.h1_slope - 0.5) < 0.15, result.h1_error
+    assert abs(result.h1_layer_slope - 0.5) < 0.15, result.h1_error_layer
+    assert abs(result.h1_interior_slope - 1.0) < 0.15, result.h1_error_interior
+    assert abs(result.h1_margin_rms_slope - 1.0) < 0.15, result.h1_error_margin_rms
+    assert result.profile[0] > 5 * result.profile[1]  # measured 14 times
 
 
 def test_norms_of_q1_fields_are_exact():
@@ -144,3 +239,20 @@ def test_hole_concentration_macro_response_and_micro_peak():
     assert gap[0] > 0.01
     assert np.all(gap[1:] < 0.005)
     assert np.all(result.peak_flux > 1.1 * result.peak_flux_homogenized)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(amplitude=(1.0,)), "amplitude"),
+        (dict(moduli=({"E": 1.0, "nu": 0.3},)), "moduli"),
+        (dict(cell_voxels=7), "even"),
+        (dict(eps=(0.3,)), "eps"),
+    ],
+)
+def test_elastic_limits_bad_inputs(kwargs, match):
+    from sve.multiscale.limits import elastic_limits
+
+    eps = kwargs.pop("eps", (0.25,))
+    with pytest.raises(ValueError, match=match):
+        elastic_limits(eps, **kwargs)

@@ -167,3 +167,86 @@ def test_worker_processes_give_the_serial_numbers():
     parallel = run_macro(data, workers=2)
     for a, b in zip(serial["realizations"], parallel["realizations"], strict=True):
         assert a["energy"] == b["energy"] and a["boundary_flux"] == b["boundary_flux"]
+
+
+def _wrapped(flat: str) -> str:
+    """A flat macro spec with its problem moved into a [macro] table (its top-level keys
+    come before any table; the [medium] left at the top level): the layout of `sve run`."""
+    head, medium = flat.split("[medium]")
+    lines = [
+        "[macro." + line[1:] if line.startswith("[") else line
+        for line in head.strip().splitlines()
+    ]
+    return "[macro]\n" + "\n".join(lines) + "\n[medium]" + medium
+
+
+def test_sve_run_dispatches_a_macro_section_to_sve_macro(tmp_path, capsys):
+    """`sve run` on a spec whose problem is in a [macro] table prints what `sve macro`
+    prints on the flat spec (the same code: bit-identical numbers); the flat spec runs
+    under `sve run` too, and `sve macro` takes the [macro] layout."""
+    flat = tmp_path / "flat.toml"
+    flat.write_text(MESOSCALE)
+    wrapped = tmp_path / "wrapped.toml"
+    wrapped.write_text(_wrapped(MESOSCALE))
+    assert "[macro.mesh]" in wrapped.read_text()
+    outputs = []
+    for command, path in (("macro", flat), ("run", wrapped)):
+        assert main([command, str(path), "--serial", "--json"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == {**outputs[1], "realizations": outputs[0]["realizations"]}
+    energies = [[r["energy"] for r in out["realizations"]] for out in outputs]
+    assert energies[0] == energies[1] and len(energies[0]) == 3
+    # a homogenized plate, u = x on its boundary: energy 1/2 k |Omega| = 1
+    plate = "[mesh]\nshape = [2, 2]\n[material]\nconductivity = 2.0\n"
+    plate += "[dirichlet]\nboundary = {gradient = [1.0, 0.0]}\n[medium]\n"
+    flat.write_text(plate)
+    wrapped.write_text(_wrapped(plate))
+    for command, path in (("run", flat), ("macro", wrapped), ("run", wrapped)):
+        assert main([command, str(path)]) == 0
+        assert "realization 0: energy 1;" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[macro]\nphysics = 'conductivity'\n[sampling]\nsizes = [8]", r"\[macro\] table"),
+        ("[macro]\n[mesh]\nshape = [2, 2]", r"\[macro\] table"),
+        ("[mesh]\nshape = [2, 2]\n[property]\nname = 'conductivity'", "mixes macro fields"),
+        ("macro = 1", "macro must be a table"),
+        ("[macro.medium]\nndim = 2\n[medium]\nndim = 2", "medium is given twice"),
+        ("colour = 1\n[mesh]\nshape = [2, 2]", "unknown top-level fields"),  # a macro typo
+    ],
+)
+def test_sve_run_refuses_a_spec_that_mixes_macro_and_study(tmp_path, capsys, text, match):
+    path = tmp_path / "mixed.toml"
+    path.write_text(text)
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert __import__("re").search(match, err), err
+
+
+def test_sve_run_options_of_the_other_kind_are_refused(tmp_path, capsys):
+    path = tmp_path / "wrapped.toml"
+    path.write_text(_wrapped(MESOSCALE))
+    assert main(["run", str(path), "--store", str(tmp_path / "x.zarr")]) == 2
+    assert "--store" in capsys.readouterr().err
+    study = tmp_path / "study.toml"
+    study.write_text("[sampling]\nsizes = [8]\n")
+    assert main(["run", str(study), "--serial"]) == 2
+    assert "--serial are for macro specs" in capsys.readouterr().err
+
+
+def test_the_specs_of_studies_are_told_apart():
+    """studies/fe2_graded.toml holds its problem in a [macro] table (sve run runs it as
+    sve macro); every other spec there is a study."""
+    from pathlib import Path
+
+    from sve.study.spec import macro_tables, read_spec_tables, spec_kind
+
+    folder = Path(__file__).parents[3] / "studies"
+    kinds = {p.name: spec_kind(read_spec_tables(p)) for p in folder.glob("*.toml")}
+    assert kinds.pop("fe2_graded.toml") == "macro"
+    assert kinds and set(kinds.values()) == {"study"}
+    flat = macro_tables(read_spec_tables(folder / "fe2_graded.toml"))
+    assert set(flat) == {"physics", "seed", "realizations", "mesh", "material", "medium",
+                         "dirichlet"}  # fmt: skip
