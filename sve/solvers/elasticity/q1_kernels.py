@@ -303,22 +303,30 @@ def sparse_force_3d(u, w, material, rows, cols, vals, out):
     _FORCE_3D[u.size >= PARALLEL_SIZE](u, w, material, rows, cols, vals, out)
 
 
-@njit(cache=True, nogil=True)
-def multiply_blocks(spectrum, inverse):
+def _multiply_blocks(spectrum, inverse):
     """In place ``spectrum[k] = inverse[k] @ spectrum[k]`` for every wave vector ``k``.
 
-    ``spectrum`` (n, d) complex128, ``inverse`` (n, d, d) float64.
+    ``spectrum`` (n, d) complex, ``inverse`` (n, d, d) real (float32 with complex64, or
+    float64 with complex128); entries read one by one (no row views).
     """
     n, d = spectrum.shape
-    v = np.empty(d, np.complex128)
-    for k in range(n):
-        for c in range(d):
-            v[c] = spectrum[k, c]
-        for c in range(d):
-            s = 0j
-            for e in range(d):
-                s += inverse[k, c, e] * v[e]
-            spectrum[k, c] = s
+    for k in prange(n):
+        if d == 3:
+            v0, v1, v2 = spectrum[k, 0], spectrum[k, 1], spectrum[k, 2]
+            for c in range(3):
+                spectrum[k, c] = (
+                    inverse[k, c, 0] * v0 + inverse[k, c, 1] * v1 + inverse[k, c, 2] * v2
+                )
+        else:
+            v0, v1 = spectrum[k, 0], spectrum[k, 1]
+            for c in range(2):
+                spectrum[k, c] = inverse[k, c, 0] * v0 + inverse[k, c, 1] * v1
+
+
+multiply_blocks = (
+    njit(cache=True, nogil=True)(_multiply_blocks),
+    njit(cache=True, nogil=True, parallel=True)(_multiply_blocks),
+)
 
 
 @njit(cache=True, nogil=True)
