@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from sve.solvers._core.pcg import pcg
-from sve.solvers._core.pcg_kernels import dot
+from sve.solvers._core.pcg_kernels import THREADED, dot
 from sve.solvers._core.spacing import per_axis
 from sve.solvers.elasticity.fft_preconditioner import (
     bounded_preconditioner,
@@ -165,6 +165,7 @@ class Problem:
             maxiter=self.maxiter,
             work=work,
             floor=floor,
+            vector_ops=THREADED,
         )
 
     def _apply(self, p, q) -> None:

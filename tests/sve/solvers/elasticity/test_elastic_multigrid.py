@@ -14,7 +14,8 @@ import scipy.linalg
 
 import generators
 from sve.solvers import apparent_stiffness, memory_estimate
-from sve.solvers.elasticity import q1_kernels, q1_multigrid
+from sve.solvers._core import pcg_kernels
+from sve.solvers.elasticity import fft_preconditioner, q1_kernels, q1_multigrid
 from sve.solvers.elasticity.apparent import _materials
 from sve.solvers.elasticity.cell_problem import Problem
 from sve.solvers.moduli import cubic, isotropic
@@ -63,7 +64,7 @@ def test_multigrid_homogeneous_medium_returns_the_input_tensor():
 
 
 @pytest.mark.slow
-def test_multigrid_and_operator_are_the_same_bits_on_any_number_of_threads(monkeypatch):
+def test_both_preconditioners_are_the_same_bits_on_any_number_of_threads(monkeypatch):
     phases = random_labels((16, 16, 8), 3, seed=2)
     stack = np.array([isotropic(3, E=e, nu=0.3) for e in (1.0, 10.0, 100.0)])
     results = []
@@ -73,6 +74,8 @@ def test_multigrid_and_operator_are_the_same_bits_on_any_number_of_threads(monke
             size = 1 if parallel else 1 << 40  # every kernel parallel, or none
             monkeypatch.setattr(q1_multigrid, "PARALLEL_SIZE", size)
             monkeypatch.setattr(q1_kernels, "PARALLEL_SIZE", size)
+            monkeypatch.setattr(fft_preconditioner, "PARALLEL_SIZE", size)
+            monkeypatch.setattr(pcg_kernels, "PARALLEL_SIZE", size)
             numba.set_num_threads(count)
             for preconditioner in ("fft", "multigrid"):
                 result = apparent_stiffness(phases, stack, tol=1e-6, preconditioner=preconditioner)
