@@ -36,8 +36,13 @@ def cg_direction(p, z, beta):
 #: Entries summed in one piece by `blocked_dot`: the pieces, and the order of their sum, do
 #: not depend on the number of threads, so neither do the bits of the result.
 CHUNK = 1 << 14
-#: Entries from which the threaded compilations run: below, waking the threads costs more.
-PARALLEL_SIZE = 1 << 16
+#: Entries (nodes times components) from which the kernels run on Numba's threads.
+#: Off by default (larger than any image): on the 2-core development machine under load
+#: (load average 3) Numba's threads took 1.6 times the CPU and wall time of the serial
+#: kernels for the 64^3 elastic tensor (15.6 s against 9.6 s), the threads waiting for each
+#: other at every loop; lower it (e.g. to 1 << 15) to use them on a quiet machine. Results
+#: are the same bits either way.
+PARALLEL_SIZE = 1 << 62
 
 
 def _blocked_dot(a, b):

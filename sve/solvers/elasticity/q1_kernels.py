@@ -21,9 +21,13 @@ material (see ``sparse_hadamard`` in ``elasticity/q1.py``).
 import numpy as np
 from numba import njit, prange
 
-#: Entries (nodes times components) from which the 3-D operator runs on Numba's threads:
-#: below, waking them costs more than it saves.
-PARALLEL_SIZE = 1 << 15
+#: Entries (nodes times components) from which the kernels run on Numba's threads.
+#: Off by default (larger than any image): on the 2-core development machine under load
+#: (load average 3) Numba's threads took 1.6 times the CPU and wall time of the serial
+#: kernels for the 64^3 elastic tensor (15.6 s against 9.6 s), the threads waiting for each
+#: other at every loop; lower it (e.g. to 1 << 15) to use them on a quiet machine. Results
+#: are the same bits either way.
+PARALLEL_SIZE = 1 << 62
 
 
 @njit(cache=True, nogil=True)
