@@ -13,15 +13,19 @@ correlation length N / 16 voxels (2, 4 and 8 voxels at 32^3, 64^3, 128^3:
 every size is the same medium family, finer resolved), seed 2024 + N;
 isotropic phases E = 1 and E = 100 (contrast 100), nu = 0.3 for both.
 
-Printed, per size: the wall time of the call (one run: every load case,
-setup and diagnostics included), the iterations per load case, the time per
+Printed, per size and preconditioner (``"fft"``, what ``"auto"`` takes, and
+``"multigrid"``): the wall time of the call (one run: every load case,
+setup and diagnostics included), its CPU time (the process's, all threads:
+independent of the load as long as the threads do not wait for a core), the
+iterations per load case, the time per
 conjugate-gradient iteration divided by the time of one real FFT forward +
 inverse pair of the displacement field (scipy.fft rfftn + irfftn of the
 N^3 x 3 array on the threads the preconditioner uses, best of several,
 timed in the same run), and the same
 ratio for one operator application ``A u`` and one preconditioner
-application. Then the spread of the iteration counts over the sizes
-(largest and smallest load case against the mean). It never asserts a time.
+application (the transforms, or one multigrid cycle). Then the spread of
+the iteration counts over the sizes (largest and smallest load case against
+the mean). It never asserts a time.
 
 Memory, per size: the solve is repeated in a fresh subprocess, which prints
 the peak of the memory allocated through numpy (tracemalloc), the growth of
@@ -56,6 +60,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import tracemalloc
 from functools import partial
 from pathlib import Path
@@ -75,6 +80,7 @@ from sve.solvers._core.transforms import fft_workers  # noqa: E402
 from sve.solvers.elasticity.apparent import _materials  # noqa: E402
 from sve.solvers.elasticity.cell_problem import Problem, _to_full  # noqa: E402
 from sve.solvers.elasticity.fft_preconditioner import periodic_preconditioner  # noqa: E402
+from sve.solvers.elasticity.q1_multigrid import multigrid  # noqa: E402
 from sve.solvers.moduli import isotropic  # noqa: E402
 
 YOUNG = (1.0, 100.0)
@@ -202,20 +208,30 @@ def fft_pair_time(size: int, repeats: int) -> float:
     return best_time(pair, repeats)[0]
 
 
-def parts_time(phases: np.ndarray, repeats: int) -> tuple[float, float]:
-    """Time of one operator application and one preconditioner application."""
+def parts_time(phases: np.ndarray, repeats: int) -> tuple[float, float, float]:
+    """Time of one operator application and of one application of each preconditioner
+    (transforms, multigrid cycle).
+    """
     material, stack = _materials(phases, MATERIALS)
     problem = Problem(material, stack, 1.0, TOL, MAXITER, "periodic")
     c0 = _to_full(isotropic(3, lam=problem.lam0, mu=problem.mu0))
     inverse = periodic_preconditioner(phases.shape, 1.0, c0)
+    cycle = multigrid(problem)
     u = np.random.default_rng(0).standard_normal(phases.shape + (3,))
     out = np.empty_like(u)
     apply = best_time(partial(problem._apply, u, out), repeats)[0]
     precondition = best_time(partial(inverse, u, out), repeats)[0]
-    return apply, precondition
+    return apply, precondition, best_time(partial(cycle, u, out), repeats)[0]
 
 
-def memory_child(path: str) -> None:
+def cpu_time(function) -> tuple[float, float, object]:
+    """Wall and CPU time (s, this process, all threads) of one call, and its value."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = function()
+    return time.perf_counter() - wall, time.process_time() - cpu, value
+
+
+def memory_child(path: str, preconditioner: str) -> None:
     """Solve the image at `path` and print one JSON line of memory figures (subprocess).
 
     The resident-set peak is the kernel's high-water mark of this process
@@ -232,7 +248,9 @@ def memory_child(path: str) -> None:
         reset = False
     before = status_bytes("VmRSS")
     tracemalloc.start()
-    apparent_stiffness(phases, MATERIALS, bc="periodic", tol=TOL, maxiter=MAXITER)
+    apparent_stiffness(
+        phases, MATERIALS, bc="periodic", tol=TOL, maxiter=MAXITER, preconditioner=preconditioner
+    )
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     peak = status_bytes("VmHWM")
@@ -240,12 +258,12 @@ def memory_child(path: str) -> None:
     print(json.dumps({"traced": traced, "rss_before": before, "rss_peak": peak, "growth": growth}))
 
 
-def memory(phases: np.ndarray, workdir: Path) -> dict:
+def memory(phases: np.ndarray, workdir: Path, preconditioner: str) -> dict:
     """Memory figures of one solve in a fresh subprocess."""
     path = workdir / f"phases-{phases.shape[0]}.npy"
     np.save(path, phases)
     done = subprocess.run(
-        [sys.executable, __file__, "--memory-child", str(path)],
+        [sys.executable, __file__, "--memory-child", str(path), preconditioner],
         capture_output=True,
         text=True,
         check=True,
@@ -369,48 +387,56 @@ def main(large: bool, with_mugrid: bool) -> None:
         f"({fft_workers()} thread(s), as in the preconditioner)"
     )
     print(
-        f"{'size':>6} {'solve [s]':>10} {'iterations':>24} {'FFT pair [ms]':>13} "
-        f"{'CG iter / FFT':>13} {'A u / FFT':>9} {'M r / FFT':>9}"
+        f"{'size':>6} {'preconditioner':>14} {'solve [s]':>10} {'CPU [s]':>8} "
+        f"{'iterations':>24} {'FFT pair [ms]':>13} {'CG iter / FFT':>13} {'A u / FFT':>9} "
+        f"{'M r / FFT':>9}"
     )
     results = {}
     record = Record("elasticity" + ("-large" if large else ""))
     table = record.table(
         f"Periodic 6x6 stiffness of a 3-D level cut, tol {TOL:g}",
-        ["size", "solve [s]", "iterations", "FFT pair [ms]", "CG iteration / FFT pair",
-         "A u / FFT pair", "M r / FFT pair"],
+        ["size", "preconditioner", "solve [s]", "CPU [s]", "iterations", "FFT pair [ms]",
+         "CG iteration / FFT pair", "A u / FFT pair", "M r / FFT pair"],
         "Level cut at phi = 0.5 of a Gaussian field (covariance length N/16), E = 1 and 100, "
         "nu = 0.3; ratios are to one scipy.fft rfftn + irfftn pair of the 3 displacement "
-        "components, timed in the same run.",
+        "components, timed in the same run; CPU time of the process, all threads.",
     )  # fmt: skip
     for size in sizes:
         phases = level_cut_medium(size)
-        repeats = 3 if size <= 32 else 1
         fft = fft_pair_time(size, 5 if size <= 64 else 3)
-        solve, result = best_time(
-            partial(apparent_stiffness, phases, MATERIALS, bc="periodic", tol=TOL), repeats
-        )
-        apply, precondition = parts_time(phases, 5 if size <= 64 else 3)
-        per_iteration = solve / sum(result.iterations)
-        print(
-            f"{size:>6} {solve:>10.2f} {','.join(map(str, result.iterations)):>24} "
-            f"{1e3 * fft:>13.1f} {per_iteration / fft:>13.2f} {apply / fft:>9.2f} "
-            f"{precondition / fft:>9.2f}"
-        )
-        results[size] = (result.tensor.copy(), result)
-        if size == 64:
-            record.headline(
-                f"the 6×6 periodic stiffness of a 64³ level cut (contrast 100) in {solve:.1f} s, "
-                f"{max(result.iterations)} iterations per load case"
+        apply, *preconditioners = parts_time(phases, 5 if size <= 64 else 3)
+        for name, precondition in zip(("fft", "multigrid"), preconditioners, strict=True):
+            solve, cpu, result = cpu_time(
+                partial(
+                    apparent_stiffness, phases, MATERIALS, bc="periodic", tol=TOL,
+                    preconditioner=name,
+                )
+            )  # fmt: skip
+            per_iteration = solve / sum(result.iterations)
+            print(
+                f"{size:>6} {name:>14} {solve:>10.2f} {cpu:>8.2f} "
+                f"{','.join(map(str, result.iterations)):>24} "
+                f"{1e3 * fft:>13.1f} {per_iteration / fft:>13.2f} {apply / fft:>9.2f} "
+                f"{precondition / fft:>9.2f}"
             )
-        table.add(
-            f"{size}^3",
-            solve,
-            ",".join(map(str, result.iterations)),
-            1e3 * fft,
-            per_iteration / fft,
-            apply / fft,
-            precondition / fft,
-        )
+            if name == "fft":
+                results[size] = (result.tensor.copy(), result)
+            if size == 64 and name == "fft":
+                record.headline(
+                    f"the 6×6 periodic stiffness of a 64³ level cut (contrast 100) in "
+                    f"{solve:.1f} s, {max(result.iterations)} iterations per load case"
+                )
+            table.add(
+                f"{size}^3",
+                name,
+                solve,
+                cpu,
+                ",".join(map(str, result.iterations)),
+                1e3 * fft,
+                per_iteration / fft,
+                apply / fft,
+                precondition / fft,
+            )
     counts = np.array([np.mean(r.iterations) for _, r in results.values()])
     every = np.concatenate([r.iterations for _, r in results.values()])
     print(
@@ -424,27 +450,30 @@ def main(large: bool, with_mugrid: bool) -> None:
         workdir = Path(tmp)
         print("\nmemory of one solve (fresh subprocess)")
         print(
-            f"{'size':>6} {'numpy peak [MiB]':>16} {'RSS growth [MiB]':>16} {'peak RSS [MiB]':>14}"
+            f"{'size':>6} {'preconditioner':>14} {'numpy peak [MiB]':>16} "
+            f"{'RSS growth [MiB]':>16} {'peak RSS [MiB]':>14}"
         )
         resident = record.table(
             "Memory of one elastic solve (fresh process)",
-            ["size", "NumPy peak [MiB]", "RSS growth [MiB]", "peak RSS [MiB]"],
+            ["size", "preconditioner", "NumPy peak [MiB]", "RSS growth [MiB]", "peak RSS [MiB]"],
         )
         for size in sizes[1:]:
-            figures = memory(level_cut_medium(size), workdir)
-            growth = figures["growth"]
-            peak = figures["rss_peak"]
-            print(
-                f"{size:>6} {figures['traced'] / 2**20:>16.0f} "
-                f"{f'{growth / 2**20:.0f}' if growth is not None else 'n/a':>16} "
-                f"{f'{peak / 2**20:.0f}' if peak is not None else 'n/a':>14}"
-            )
-            resident.add(
-                f"{size}^3",
-                figures["traced"] / 2**20,
-                growth / 2**20 if growth is not None else None,
-                peak / 2**20 if peak is not None else None,
-            )
+            for name in ("fft", "multigrid"):
+                figures = memory(level_cut_medium(size), workdir, name)
+                growth = figures["growth"]
+                peak = figures["rss_peak"]
+                print(
+                    f"{size:>6} {name:>14} {figures['traced'] / 2**20:>16.0f} "
+                    f"{f'{growth / 2**20:.0f}' if growth is not None else 'n/a':>16} "
+                    f"{f'{peak / 2**20:.0f}' if peak is not None else 'n/a':>14}"
+                )
+                resident.add(
+                    f"{size}^3",
+                    name,
+                    figures["traced"] / 2**20,
+                    growth / 2**20 if growth is not None else None,
+                    peak / 2**20 if peak is not None else None,
+                )
         if with_mugrid:
             compare_mugrid({s: results[s] for s in sizes[1:]}, workdir, record)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -454,6 +483,7 @@ def main(large: bool, with_mugrid: bool) -> None:
 
 if __name__ == "__main__":
     if "--memory-child" in sys.argv:
-        memory_child(sys.argv[sys.argv.index("--memory-child") + 1])
+        index = sys.argv.index("--memory-child")
+        memory_child(sys.argv[index + 1], sys.argv[index + 2])
     else:
         main("--large" in sys.argv, "--no-mugrid" not in sys.argv)

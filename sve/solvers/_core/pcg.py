@@ -9,6 +9,9 @@ import numpy as np
 
 from sve.solvers._core.pcg_kernels import cg_direction, cg_step, dot
 
+#: The vector operations (dot, step, direction) of `pcg` by default: serial Numba loops.
+SERIAL = (dot, cg_step, cg_direction)
+
 Operator = Callable[[np.ndarray, np.ndarray], None]
 #: Scratch arrays of conjugate gradients, of the shape of the right-hand side: r, z and p.
 Work = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -30,6 +33,7 @@ def _iterations(
     x: np.ndarray,
     maxiter: int,
     work: Work,
+    vector_ops: tuple | None = None,
 ) -> Iterator[tuple[float, float]]:
     """Run conjugate gradients from ``x = 0``, updating `x` in place.
 
@@ -42,6 +46,7 @@ def _iterations(
     new direction ``p`` and ``q`` once it has updated ``r``, so three arrays
     hold the four vectors. `b` may be the first of them (``r``).
     """
+    dot, cg_step, cg_direction = vector_ops or SERIAL
     r, z, p = work
     q = z
     flat_x, flat_r, flat_z, flat_p, flat_q = (a.reshape(-1) for a in (x, r, z, p, q))
@@ -73,6 +78,7 @@ def pcg(
     maxiter: int,
     work: Work,
     floor: float = 0.0,
+    vector_ops: tuple | None = None,
 ) -> tuple[int, float]:
     """Solve ``A x = b`` from ``x = 0`` by preconditioned conjugate gradients.
 
@@ -98,6 +104,10 @@ def pcg(
     floor : float, default 0.0
         If ``b . M^-1 b <= floor``, `b` is taken for round-off: ``x = 0``
         is returned after no iteration.
+    vector_ops : tuple of 3 callables, optional
+        ``(dot, step, direction)`` with the signatures of ``pcg_kernels.dot``,
+        ``cg_step`` and ``cg_direction``; `SERIAL` by default, or
+        ``pcg_kernels.THREADED`` (the same bits on any number of threads).
 
     Returns
     -------
@@ -113,7 +123,7 @@ def pcg(
     preconditioner that removes the null space of ``A`` keeps every iterate
     orthogonal to that null space.
     """
-    steps = _iterations(apply_operator, precondition, b, x, maxiter, work)
+    steps = _iterations(apply_operator, precondition, b, x, maxiter, work, vector_ops)
     _, rz_initial = next(steps)
     if rz_initial <= floor:
         return 0, 0.0

@@ -33,11 +33,14 @@ from sve.solvers.elasticity.fields import Collector
 from sve.solvers.elasticity.q1 import (
     mandel_size,
 )
+from sve.solvers.elasticity.q1_multigrid import LARGEST_COARSEST, MAX_MATERIALS
+from sve.solvers.elasticity.q1_multigrid import supported as multigrid_supported
 from sve.solvers.moduli import isotropic
 from sve.solvers.result import ConvergenceError, StiffnessResult
 
 IMPLEMENTED_BCS = ("kinematic", "periodic", "static", "mixed")
 _ON_FAILURE = ("raise", "flag")
+_PRECONDITIONERS = ("auto", "fft", "multigrid")
 # An apparent stiffness whose smallest eigenvalue is below this fraction of its norm is
 # singular (a solid that does not carry some load: round-off or solver error only).
 _SINGULAR = 1e-10
@@ -54,6 +57,7 @@ def apparent_stiffness(
     on_failure: str = "raise",
     memory_limit: int | str | None = None,
     fields: bool | str = False,
+    preconditioner: str = "auto",
 ) -> StiffnessResult:
     r"""Compute the apparent stiffness tensor of a voxel image.
 
@@ -119,6 +123,16 @@ def apparent_stiffness(
         arrays per load case more, not counted by `memory_limit`). Off by
         default: the solve and its result are then exactly those without the
         option. See Notes, **Local fields**.
+    preconditioner : {"auto", "fft", "multigrid"}, default "auto"
+        ``"fft"``: the reference-medium preconditioner (transforms), under
+        every condition. ``"multigrid"``: a geometric multigrid cycle with
+        Galerkin coarse levels and block-Jacobi smoothing
+        (``sve/solvers/elasticity/q1_multigrid.py``), for periodic 3-D images
+        without voids, with at most 64 distinct materials, whose axes halve
+        down to a small coarsest grid; a ValueError elsewhere. ``"auto"``
+        takes ``"fft"``: measured faster than multigrid on the benchmark's
+        media (``benchmarks/bench_elasticity.py``, docs' solver notes). The
+        tensors agree to the solver tolerance.
 
     Returns
     -------
@@ -263,17 +277,34 @@ def apparent_stiffness(
     tol = check_real(tol, "tol", 0.0, 1.0)
     maxiter = check_integer(maxiter, "maxiter", 1)
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
+    preconditioner = check_choice(preconditioner, "preconditioner", _PRECONDITIONERS)
+    if preconditioner == "auto":
+        preconditioner = "fft"  # measured faster than multigrid (docs' solver notes)
     limit, source = memory_limit_bytes(memory_limit, phases.shape)
     check = limit is not None and upper_bound(phases.shape) > limit
     if check:  # before any field is allocated (voids unknown: the smaller estimate)
-        estimate = memory_estimate(phases.shape, property="elasticity", bc=bc)
+        estimate = memory_estimate(
+            phases.shape, property="elasticity", bc=bc, preconditioner=preconditioner
+        )
         check_budget(estimate, limit, "apparent_stiffness", source=source)
     material, stack = _materials(phases, stiffness)
     if check and not np.all(np.linalg.norm(stack, axis=(1, 2)) > 0.0):  # a void phase
-        estimate = memory_estimate(phases.shape, property="elasticity", bc=bc, voids=True)
+        estimate = memory_estimate(
+            phases.shape, property="elasticity", bc=bc, voids=True, preconditioner="fft"
+        )
         check_budget(estimate, limit, "apparent_stiffness", source=source)
 
-    problem = Problem(material, stack, h, tol, maxiter, bc)
+    voids = not bool(np.all(np.linalg.norm(stack, axis=(1, 2)) > 0.0))
+    if preconditioner == "multigrid" and not multigrid_supported(
+        phases.shape, len(stack), voids, bc
+    ):
+        raise ValueError(
+            "preconditioner='multigrid' needs bc='periodic', a 3-D image without voids, at "
+            f"most {MAX_MATERIALS} distinct materials and axes that halve down to at most "
+            f"{LARGEST_COARSEST} nodes; got shape {phases.shape}, bc={bc!r}, "
+            f"{len(stack)} materials{', voids' if voids else ''}"
+        )
+    problem = Problem(material, stack, h, tol, maxiter, bc, preconditioner=preconditioner)
     ndim = phases.ndim
     m = mandel_size(ndim)
     collector = None

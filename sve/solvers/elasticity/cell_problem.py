@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from sve.solvers._core.pcg import pcg
-from sve.solvers._core.pcg_kernels import dot
+from sve.solvers._core.pcg_kernels import THREADED, dot
 from sve.solvers._core.spacing import per_axis
 from sve.solvers.elasticity.fft_preconditioner import (
     bounded_preconditioner,
@@ -29,6 +29,7 @@ from sve.solvers.elasticity.q1_kernels import (
     sparse_force_2d,
     sparse_force_3d,
 )
+from sve.solvers.elasticity.q1_multigrid import multigrid
 from sve.solvers.elasticity.voids import zero_modes
 from sve.solvers.moduli import isotropic, isotropic_projection
 
@@ -54,8 +55,9 @@ def _to_full(mandel: np.ndarray) -> np.ndarray:
 class Problem:
     """Operator, preconditioners, constraints and load cases of one image."""
 
-    def __init__(self, material, stack, spacing, tol, maxiter, bc) -> None:
+    def __init__(self, material, stack, spacing, tol, maxiter, bc, preconditioner="fft") -> None:
         self.material = material
+        self.preconditioner = preconditioner  # "fft" or "multigrid" (periodic, no voids)
         self.stack = stack
         self.h = spacing = per_axis(spacing, material.ndim)  # voxel edges per axis
         self.tol = tol
@@ -163,6 +165,7 @@ class Problem:
             maxiter=self.maxiter,
             work=work,
             floor=floor,
+            vector_ops=THREADED,
         )
 
     def _apply(self, p, q) -> None:
@@ -179,7 +182,9 @@ class Problem:
         ndim, m = self.ndim, self.m
         shape = self.material.shape
         node_shape = self.node_shape
-        if bc == "periodic":
+        if bc == "periodic" and self.preconditioner == "multigrid":
+            inverse = multigrid(self)
+        elif bc == "periodic":
             c0 = _to_full(isotropic(ndim, lam=self.lam0, mu=self.mu0))
             inverse = periodic_preconditioner(shape, self.h, c0)
         else:

@@ -39,9 +39,13 @@ import scipy.fft
 
 from sve.solvers._core.spacing import per_axis
 from sve.solvers._core.transforms import fft_workers
-from sve.solvers.elasticity.q1_kernels import multiply_blocks
+from sve.solvers.elasticity.q1_kernels import PARALLEL_SIZE, multiply_blocks
 
 Apply = Callable[[np.ndarray, np.ndarray], None]
+
+
+def _parallel(size: int) -> int:
+    return int(size >= PARALLEL_SIZE)
 
 
 def _one_d(theta: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,7 +80,11 @@ def _s_blocks(thetas: list[np.ndarray], spacing: float | np.ndarray) -> np.ndarr
 
 
 def periodic_preconditioner(
-    shape: tuple[int, ...], spacing: float | np.ndarray, c0: np.ndarray
+    shape: tuple[int, ...],
+    spacing: float | np.ndarray,
+    c0: np.ndarray,
+    *,
+    dtype: type = np.float32,
 ) -> Apply:
     """``apply(r, out)``: ``out = pinv(A0) r`` for nodal vectors (shape + (d,)).
 
@@ -84,6 +92,13 @@ def periodic_preconditioner(
     One real FFT pair over the spatial axes of all d components
     (``scipy.fft`` on ``fft_workers`` threads, as for conductivity) and the
     d x d product per wave vector in a Numba kernel (``multiply_blocks``).
+
+    `dtype` is the precision of the transforms and of the symbol: ``numpy.float32``
+    (the default) halves their memory traffic, as for conductivity
+    (``_core/transforms.py``); the result is then ``pinv(A0) r`` up to a relative
+    rounding of about ``1e-7``, a fixed SPD operator up to that rounding, which
+    conjugate gradients do not see at the tolerances used (the 64^3 benchmark tensor
+    moved by 1e-9 relative, the iterations not at all).
     """
     ndim = len(shape)
     axes = tuple(range(ndim))
@@ -94,12 +109,14 @@ def periodic_preconditioner(
     block[(0,) * ndim] = np.eye(ndim)  # rigid translations: set to 0 below
     inverse = np.linalg.inv(block)
     inverse[(0,) * ndim] = 0.0
-    inverse = np.ascontiguousarray(inverse.reshape(-1, ndim, ndim))
+    inverse = np.ascontiguousarray(inverse.reshape(-1, ndim, ndim).astype(dtype))
+    buffer = np.empty(tuple(shape) + (ndim,), dtype=dtype)
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:
         workers = fft_workers()
-        spectrum = np.ascontiguousarray(scipy.fft.rfftn(r, axes=axes, workers=workers))
-        multiply_blocks(spectrum.reshape(-1, ndim), inverse)
+        buffer[...] = r
+        spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers)
+        multiply_blocks[_parallel(spectrum.size)](spectrum.reshape(-1, ndim), inverse)
         out[...] = scipy.fft.irfftn(
             spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True
         )

@@ -19,7 +19,15 @@ material (see ``sparse_hadamard`` in ``elasticity/q1.py``).
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+#: Entries (nodes times components) from which the kernels run on Numba's threads.
+#: Off by default (larger than any image): on the 2-core development machine under load
+#: (load average 3) Numba's threads took 1.6 times the CPU and wall time of the serial
+#: kernels for the 64^3 elastic tensor (15.6 s against 9.6 s), the threads waiting for each
+#: other at every loop; lower it (e.g. to 1 << 15) to use them on a quiet machine. Results
+#: are the same bits either way.
+PARALLEL_SIZE = 1 << 62
 
 
 @njit(cache=True, nogil=True)
@@ -202,11 +210,10 @@ def _face_scatter(face, out, i, i1, j, j1, l):
 
 
 @njit(cache=True, nogil=True)
-def sparse_force_3d(u, w, material, rows, cols, vals, out):
-    """Write ``out = sum_e Ke[mat_e] (u_e + w)``: nodal forces of ``u + w``.
-
-    ``u`` (M0, M1, M2, 3), ``w`` (24,), ``material`` (N0, N1, N2) int32,
-    ``rows``, ``cols`` (nnz,) and ``vals`` (n, nnz); ``out`` like ``u``.
+def _force_row_3d(u, w_hat, affine, material, rows, cols, vals, out, i):
+    """Add the nodal forces of the elements of row ``i`` (axis 0) to ``out`` (nodes of rows
+    ``i`` and ``i + 1``); the arguments of `sparse_force_3d`, ``w_hat`` the Hadamard transform
+    of ``w`` and ``affine`` whether it is non-zero.
 
     The Hadamard transform of an element factorises into the face transform
     over axes 0 and 1 at each of its two node columns along axis 2, then one
@@ -214,75 +221,116 @@ def sparse_force_3d(u, w, material, rows, cols, vals, out):
     so each face is transformed (and its forces transformed back and added)
     once per row instead of twice.
     """
-    n0, n1, n2 = material.shape
+    n1, n2 = material.shape[1], material.shape[2]
     m0, m1, m2 = u.shape[0], u.shape[1], u.shape[2]
     nnz = rows.size
+    i1 = i + 1 if i + 1 < m0 else 0
+    lo = np.empty(12)
+    hi = np.empty(12)
+    v = np.empty(24)
+    f = np.empty(24)
+    pending = np.empty(12)
+    for j in range(n1):
+        j1 = j + 1 if j + 1 < m1 else 0
+        _face_transform(u, i, i1, j, j1, 0, lo)
+        pending[:] = 0.0
+        l1 = 0
+        for l in range(n2):
+            l1 = l + 1 if l + 1 < m2 else 0
+            _face_transform(u, i, i1, j, j1, l1, hi)
+            for k in range(4):
+                for c in range(3):
+                    x = lo[3 * k + c]
+                    y = hi[3 * k + c]
+                    v[6 * k + c] = x + y
+                    v[6 * k + 3 + c] = x - y
+            if affine:
+                for q in range(24):
+                    v[q] += w_hat[q]
+            values = vals[material[i, j, l]]
+            for r in range(24):
+                f[r] = 0.0
+            for p in range(nnz):
+                f[rows[p]] += values[p] * v[cols[p]]
+            for k in range(4):
+                for c in range(3):
+                    x = f[6 * k + c]
+                    y = f[6 * k + 3 + c]
+                    pending[3 * k + c] += x + y
+                    f[6 * k + c] = x - y
+            _face_scatter(pending, out, i, i1, j, j1, l)
+            for k in range(4):
+                for c in range(3):
+                    pending[3 * k + c] = f[6 * k + c]
+            lo, hi = hi, lo
+        _face_scatter(pending, out, i, i1, j, j1, l1)
+
+
+def _sparse_force_3d(u, w, material, rows, cols, vals, out):
+    """`sparse_force_3d`, compiled serial and parallel (``prange`` over rows of elements)."""
+    n0 = material.shape[0]
     w_hat = w.copy()
     _hadamard(w_hat, 3)
     affine = False
     for q in range(24):
         if w[q] != 0.0:
             affine = True
-    lo = np.empty(12)
-    hi = np.empty(12)
-    v = np.empty(24)
-    f = np.empty(24)
-    pending = np.empty(12)
-    out[...] = 0.0
-    for i in range(n0):
-        i1 = i + 1 if i + 1 < m0 else 0
-        for j in range(n1):
-            j1 = j + 1 if j + 1 < m1 else 0
-            _face_transform(u, i, i1, j, j1, 0, lo)
-            pending[:] = 0.0
-            l1 = 0
-            for l in range(n2):
-                l1 = l + 1 if l + 1 < m2 else 0
-                _face_transform(u, i, i1, j, j1, l1, hi)
-                for k in range(4):
-                    for c in range(3):
-                        x = lo[3 * k + c]
-                        y = hi[3 * k + c]
-                        v[6 * k + c] = x + y
-                        v[6 * k + 3 + c] = x - y
-                if affine:
-                    for q in range(24):
-                        v[q] += w_hat[q]
-                values = vals[material[i, j, l]]
-                for r in range(24):
-                    f[r] = 0.0
-                for p in range(nnz):
-                    f[rows[p]] += values[p] * v[cols[p]]
-                for k in range(4):
-                    for c in range(3):
-                        x = f[6 * k + c]
-                        y = f[6 * k + 3 + c]
-                        pending[3 * k + c] += x + y
-                        f[6 * k + c] = x - y
-                _face_scatter(pending, out, i, i1, j, j1, l)
-                for k in range(4):
-                    for c in range(3):
-                        pending[3 * k + c] = f[6 * k + c]
-                lo, hi = hi, lo
-            _face_scatter(pending, out, i, i1, j, j1, l1)
+    for i in prange(u.shape[0]):
+        out[i] = 0.0
+    # Rows of elements write the nodes of rows i and i + 1: the even rows, then the odd rows,
+    # write disjoint nodes (the last row of an odd count, which wraps onto node row 0 of a
+    # periodic grid, comes alone), and every node adds its two rows in this fixed order,
+    # whatever the number of threads.
+    half = n0 // 2
+    for k in prange(half):
+        _force_row_3d(u, w_hat, affine, material, rows, cols, vals, out, 2 * k)
+    for k in prange(half):
+        _force_row_3d(u, w_hat, affine, material, rows, cols, vals, out, 2 * k + 1)
+    if n0 % 2 == 1:
+        _force_row_3d(u, w_hat, affine, material, rows, cols, vals, out, n0 - 1)
 
 
-@njit(cache=True, nogil=True)
-def multiply_blocks(spectrum, inverse):
+_FORCE_3D = (
+    njit(cache=True, nogil=True)(_sparse_force_3d),
+    njit(cache=True, nogil=True, parallel=True)(_sparse_force_3d),
+)
+
+
+def sparse_force_3d(u, w, material, rows, cols, vals, out):
+    """Write ``out = sum_e Ke[mat_e] (u_e + w)``: nodal forces of ``u + w``.
+
+    ``u`` (M0, M1, M2, 3), ``w`` (24,), ``material`` (N0, N1, N2) int32,
+    ``rows``, ``cols`` (nnz,) and ``vals`` (n, nnz); ``out`` like ``u``.
+    Rows of elements run on Numba's threads from `PARALLEL_SIZE` nodes on, in an
+    order that makes the result the same bits on any number of threads.
+    """
+    _FORCE_3D[u.size >= PARALLEL_SIZE](u, w, material, rows, cols, vals, out)
+
+
+def _multiply_blocks(spectrum, inverse):
     """In place ``spectrum[k] = inverse[k] @ spectrum[k]`` for every wave vector ``k``.
 
-    ``spectrum`` (n, d) complex128, ``inverse`` (n, d, d) float64.
+    ``spectrum`` (n, d) complex, ``inverse`` (n, d, d) real (float32 with complex64, or
+    float64 with complex128); entries read one by one (no row views).
     """
     n, d = spectrum.shape
-    v = np.empty(d, np.complex128)
-    for k in range(n):
-        for c in range(d):
-            v[c] = spectrum[k, c]
-        for c in range(d):
-            s = 0j
-            for e in range(d):
-                s += inverse[k, c, e] * v[e]
-            spectrum[k, c] = s
+    for k in prange(n):
+        if d == 3:
+            v0, v1, v2 = spectrum[k, 0], spectrum[k, 1], spectrum[k, 2]
+            for c in range(3):
+                spectrum[k, c] = (
+                    inverse[k, c, 0] * v0 + inverse[k, c, 1] * v1 + inverse[k, c, 2] * v2
+                )
+        else:
+            v0, v1 = spectrum[k, 0], spectrum[k, 1]
+            for c in range(2):
+                spectrum[k, c] = inverse[k, c, 0] * v0 + inverse[k, c, 1] * v1
+
+
+multiply_blocks = (
+    njit(cache=True, nogil=True)(_multiply_blocks),
+    njit(cache=True, nogil=True, parallel=True)(_multiply_blocks),
+)
 
 
 @njit(cache=True, nogil=True)

@@ -1,0 +1,438 @@
+"""Numba kernels of the multigrid preconditioner of periodic 3-D elasticity (private).
+
+Nodal vector fields are arrays of shape ``nodes + (3,)``; a symmetric 3 x 3 block
+is stored as its 6 entries ``(xx, yy, zz, yz, xz, xy)``. The coarse operators are
+block stencils: ``coefficients[i, j, l, t]`` (3 x 3) couples node ``(i, j, l)`` to
+node ``(i + a, j + b, l + c)`` (modulo the grid) for ``s = 9 (a + 1) + 3 (b + 1) +
+(c + 1) = t + 13 >= 13``, rows the components at the node, columns those at the
+neighbour; the coupling for ``s < 13`` is the transpose of the neighbour's,
+``coefficients[i + a, j + b, l + c, 13 - s].T``: the upper half of the rows, exactly
+symmetric, half the memory.
+
+Loops over the first axis are parallel (``prange``) and write disjoint outputs, in
+the same order on any number of threads: results are the same bits.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _inverse6(a00, a11, a22, a12, a02, a01, out):
+    """The 6 entries of the inverse of a symmetric 3 x 3 block (zeros if not positive
+    definite: an empty node).
+    """
+    c00 = a11 * a22 - a12 * a12
+    c01 = a02 * a12 - a01 * a22
+    c02 = a01 * a12 - a02 * a11
+    det = a00 * c00 + a01 * c01 + a02 * c02
+    if not (det > 0.0 and a00 > 0.0):
+        for k in range(6):
+            out[k] = 0.0
+        return
+    inv = 1.0 / det
+    out[0] = c00 * inv
+    out[1] = (a00 * a22 - a02 * a02) * inv
+    out[2] = (a00 * a11 - a01 * a01) * inv
+    out[3] = (a01 * a02 - a00 * a12) * inv
+    out[4] = c02 * inv
+    out[5] = c01 * inv
+
+
+def _fine_block_inverse(material, diagonal, out):
+    """Inverse diagonal blocks of the Q1 operator of the image.
+
+    ``material`` (N0, N1, N2) int32, ``diagonal`` (n, 8, 6) the diagonal block of
+    corner ``a`` of the element of each material, ``out`` (N0, N1, N2, 6) overwritten
+    (float32 or float64): node ``n`` sums the blocks of the 8 elements ``n - a``.
+    """
+    n0, n1, n2 = material.shape
+    for i in prange(n0):
+        block = np.empty(6)
+        inv = np.empty(6)
+        for j in range(n1):
+            for l in range(n2):
+                block[:] = 0.0
+                for a in range(8):
+                    a0, a1, a2 = a >> 2, (a >> 1) & 1, a & 1
+                    ii = i - a0 if i >= a0 else n0 - 1
+                    jj = j - a1 if j >= a1 else n1 - 1
+                    ll = l - a2 if l >= a2 else n2 - 1
+                    m = material[ii, jj, ll]
+                    for k in range(6):
+                        block[k] += diagonal[m, a, k]
+                _inverse6(block[0], block[1], block[2], block[3], block[4], block[5], inv)
+                for k in range(6):
+                    out[i, j, l, k] = inv[k]
+
+
+def _stencil_inverse(coefficients, out):
+    """Inverse diagonal blocks (M0, M1, M2, 6) of a block stencil (module docstring)."""
+    m0, m1, m2 = coefficients.shape[:3]
+    for i in prange(m0):
+        inv = np.empty(6)
+        for j in range(m1):
+            for l in range(m2):
+                c = coefficients[i, j, l, 0]
+                _inverse6(c[0, 0], c[1, 1], c[2, 2], c[1, 2], c[0, 2], c[0, 1], inv)
+                for k in range(6):
+                    out[i, j, l, k] = inv[k]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _times(inverse, n, r0, r1, r2):
+    """The symmetric block ``inverse[n]`` (6 entries, any float type) times ``(r0, r1, r2)``,
+    in float64 (entries read one by one: a float32 row view made the loop 100 times slower).
+    """
+    v0, v1, v2 = np.float64(inverse[n, 0]), np.float64(inverse[n, 1]), np.float64(inverse[n, 2])
+    v3, v4, v5 = np.float64(inverse[n, 3]), np.float64(inverse[n, 4]), np.float64(inverse[n, 5])
+    return v0 * r0 + v5 * r1 + v4 * r2, v5 * r0 + v1 * r1 + v3 * r2, v4 * r0 + v3 * r1 + v2 * r2
+
+
+def _block_first(x, r, inverse, scale):
+    """``x = scale D^-1 r`` (nodal fields flattened to (n, 3), ``inverse`` (n, 6))."""
+    for n in prange(x.shape[0]):
+        s0, s1, s2 = _times(inverse, n, r[n, 0], r[n, 1], r[n, 2])
+        x[n, 0] = scale * s0
+        x[n, 1] = scale * s1
+        x[n, 2] = scale * s2
+
+
+def _block_next(x, d, b, q, inverse, keep, scale):
+    """Chebyshev step: ``d = keep d + scale D^-1 (b - q)``, ``x += d`` (the residual
+    ``b - q`` formed where it is read).
+    """
+    for n in prange(x.shape[0]):
+        t0, t1, t2 = _times(inverse, n, b[n, 0] - q[n, 0], b[n, 1] - q[n, 1], b[n, 2] - q[n, 2])
+        s0 = keep * d[n, 0] + scale * t0
+        s1 = keep * d[n, 1] + scale * t1
+        s2 = keep * d[n, 2] + scale * t2
+        d[n, 0], d[n, 1], d[n, 2] = s0, s1, s2
+        x[n, 0] += s0
+        x[n, 1] += s1
+        x[n, 2] += s2
+
+
+def _block_jacobi_add(x, b, q, inverse, scale):
+    """``x += scale D^-1 (b - q)``: one damped block-Jacobi sweep on the residual."""
+    for n in prange(x.shape[0]):
+        t0, t1, t2 = _times(inverse, n, b[n, 0] - q[n, 0], b[n, 1] - q[n, 1], b[n, 2] - q[n, 2])
+        x[n, 0] += scale * t0
+        x[n, 1] += scale * t1
+        x[n, 2] += scale * t2
+
+
+def _residual(b, q, r):
+    """``r = b - q`` (flat arrays)."""
+    for n in prange(r.size):
+        r[n] = b[n] - q[n]
+
+
+def _block_stencil(coefficients, x, out):
+    """``out = A x`` for a block stencil (module docstring); ``x``, ``out`` (M0, M1, M2, 3).
+
+    Coefficients are read one by one (float32 block views made the loop several times
+    slower) and the wrapped neighbours computed once per axis.
+    """
+    m0, m1, m2 = x.shape[:3]
+    for i in prange(m0):
+        for j in range(m1):
+            for l in range(m2):
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                for a in range(3):
+                    ii = i + a - 1
+                    ii = m0 - 1 if ii < 0 else (0 if ii == m0 else ii)
+                    for b in range(3):
+                        jj = j + b - 1
+                        jj = m1 - 1 if jj < 0 else (0 if jj == m1 else jj)
+                        for c in range(3):
+                            ll = l + c - 1
+                            ll = m2 - 1 if ll < 0 else (0 if ll == m2 else ll)
+                            index = 9 * a + 3 * b + c
+                            x0 = x[ii, jj, ll, 0]
+                            x1 = x[ii, jj, ll, 1]
+                            x2 = x[ii, jj, ll, 2]
+                            if index >= 13:
+                                t = index - 13
+                                s0 += (
+                                    coefficients[i, j, l, t, 0, 0] * x0
+                                    + coefficients[i, j, l, t, 0, 1] * x1
+                                    + coefficients[i, j, l, t, 0, 2] * x2
+                                )
+                                s1 += (
+                                    coefficients[i, j, l, t, 1, 0] * x0
+                                    + coefficients[i, j, l, t, 1, 1] * x1
+                                    + coefficients[i, j, l, t, 1, 2] * x2
+                                )
+                                s2 += (
+                                    coefficients[i, j, l, t, 2, 0] * x0
+                                    + coefficients[i, j, l, t, 2, 1] * x1
+                                    + coefficients[i, j, l, t, 2, 2] * x2
+                                )
+                            else:
+                                t = 13 - index
+                                s0 += (
+                                    coefficients[ii, jj, ll, t, 0, 0] * x0
+                                    + coefficients[ii, jj, ll, t, 1, 0] * x1
+                                    + coefficients[ii, jj, ll, t, 2, 0] * x2
+                                )
+                                s1 += (
+                                    coefficients[ii, jj, ll, t, 0, 1] * x0
+                                    + coefficients[ii, jj, ll, t, 1, 1] * x1
+                                    + coefficients[ii, jj, ll, t, 2, 1] * x2
+                                )
+                                s2 += (
+                                    coefficients[ii, jj, ll, t, 0, 2] * x0
+                                    + coefficients[ii, jj, ll, t, 1, 2] * x1
+                                    + coefficients[ii, jj, ll, t, 2, 2] * x2
+                                )
+                out[i, j, l, 0] = s0
+                out[i, j, l, 1] = s1
+                out[i, j, l, 2] = s2
+
+
+def _restrict(b, q, coarse):
+    """``coarse = P^T (b - q)``: trilinear restriction of a residual on a periodic grid of
+    twice the coarse nodes per axis (coarse node ``I`` is fine node ``2 I``; weights 1 and 1/2).
+    """
+    m0, m1, m2 = coarse.shape[:3]
+    n0, n1, n2 = b.shape[:3]
+    for i in prange(m0):
+        s = np.empty(3)
+        for j in range(m1):
+            for l in range(m2):
+                s[:] = 0.0
+                for a in range(3):
+                    ii = (2 * i + a - 1) % n0
+                    wa = 1.0 if a == 1 else 0.5
+                    for c in range(3):
+                        jj = (2 * j + c - 1) % n1
+                        wc = wa * (1.0 if c == 1 else 0.5)
+                        for e in range(3):
+                            ll = (2 * l + e - 1) % n2
+                            w = wc * (1.0 if e == 1 else 0.5)
+                            for p in range(3):
+                                s[p] += w * (b[ii, jj, ll, p] - q[ii, jj, ll, p])
+                for p in range(3):
+                    coarse[i, j, l, p] = s[p]
+
+
+def _prolong_add(coarse, fine):
+    """``fine += P coarse``: trilinear interpolation from the coarse nodes (periodic)."""
+    m0, m1, m2 = coarse.shape[:3]
+    n0, n1, n2 = fine.shape[:3]
+    for i in prange(n0):
+        i_lo = i // 2
+        i_hi = ((i + 1) // 2) % m0
+        for j in range(n1):
+            j_lo = j // 2
+            j_hi = ((j + 1) // 2) % m1
+            for l in range(n2):
+                l_lo = l // 2
+                l_hi = ((l + 1) // 2) % m2
+                for p in range(3):
+                    if l % 2 == 0:
+                        v00 = coarse[i_lo, j_lo, l_lo, p]
+                        v01 = coarse[i_lo, j_hi, l_lo, p]
+                        v10 = coarse[i_hi, j_lo, l_lo, p]
+                        v11 = coarse[i_hi, j_hi, l_lo, p]
+                    else:
+                        v00 = 0.5 * (coarse[i_lo, j_lo, l_lo, p] + coarse[i_lo, j_lo, l_hi, p])
+                        v01 = 0.5 * (coarse[i_lo, j_hi, l_lo, p] + coarse[i_lo, j_hi, l_hi, p])
+                        v10 = 0.5 * (coarse[i_hi, j_lo, l_lo, p] + coarse[i_hi, j_lo, l_hi, p])
+                        v11 = 0.5 * (coarse[i_hi, j_hi, l_lo, p] + coarse[i_hi, j_hi, l_hi, p])
+                    if j % 2 == 0:
+                        v0, v1 = v00, v10
+                    else:
+                        v0, v1 = 0.5 * (v00 + v01), 0.5 * (v10 + v11)
+                    fine[i, j, l, p] += v0 if i % 2 == 0 else 0.5 * (v0 + v1)
+
+
+def _level_one_elements(material, unit, first, out):
+    """Galerkin element matrices of the coarse voxels of rows ``first ...`` of level 1.
+
+    ``material`` (N0, N1, N2) int32 of the image, ``unit`` (8, n, 24, 24) the product
+    ``P_c^T Ke P_c`` of every child ``c`` (C order over the 2 x 2 x 2 children) and
+    material, ``out`` (rows, N1 / 2, N2 / 2, 24, 24) overwritten: the sum over the 8
+    children of every coarse voxel.
+    """
+    rows, m1, m2 = out.shape[:3]
+    for r in prange(rows):
+        i = first + r
+        for j in range(m1):
+            for l in range(m2):
+                e = out[r, j, l]
+                e[:, :] = 0.0
+                for c in range(8):
+                    m = material[2 * i + (c >> 2), 2 * j + ((c >> 1) & 1), 2 * l + (c & 1)]
+                    u = unit[c, m]
+                    for p in range(24):
+                        for q in range(24):
+                            e[p, q] += u[p, q]
+
+
+def _galerkin_elements(fine, fine_corner, coarse_corner, weight, out):
+    """Coarse element matrices ``out[E] = sum_c P_c^T fine[child c of E] P_c`` (3 x 3 blocks).
+
+    ``fine`` (F0, F1, F2, 24, 24), ``out`` (F0 / 2, F1 / 2, F2 / 2, 24, 24) overwritten;
+    the interpolation of child ``c`` as its nonzeros ``k``: fine corner
+    ``fine_corner[c, k]`` gets ``weight[c, k]`` times coarse corner ``coarse_corner[c, k]``.
+    """
+    m0, m1, m2 = out.shape[:3]
+    taps = weight.shape[1]
+    for i in prange(m0):
+        for j in range(m1):
+            for l in range(m2):
+                e = out[i, j, l]
+                e[:, :] = 0.0
+                for c in range(8):
+                    f = fine[2 * i + (c >> 2), 2 * j + ((c >> 1) & 1), 2 * l + (c & 1)]
+                    for s in range(taps):
+                        a, ci, wa = fine_corner[c, s], coarse_corner[c, s], weight[c, s]
+                        if wa == 0.0:
+                            continue
+                        for t in range(taps):
+                            b, cj, wb = fine_corner[c, t], coarse_corner[c, t], weight[c, t]
+                            if wb == 0.0:
+                                continue
+                            w = wa * wb
+                            for p in range(3):
+                                for q in range(3):
+                                    e[3 * ci + p, 3 * cj + q] += w * f[3 * a + p, 3 * b + q]
+
+
+@njit(cache=True, nogil=True)
+def assemble_blocks(elements, first, out):
+    """Add element matrices (rows, M1, M2, 24, 24) of the voxels of rows ``first ...`` into
+    the block stencil ``out`` (M0, M1, M2, 14, 3, 3) of a periodic grid.
+    """
+    rows, m1, m2 = elements.shape[:3]
+    m0 = out.shape[0]
+    for r in range(rows):
+        i = first + r
+        for j in range(m1):
+            for l in range(m2):
+                e = elements[r, j, l]
+                for a in range(8):
+                    a0, a1, a2 = a >> 2, (a >> 1) & 1, a & 1
+                    ni, nj, nl = (i + a0) % m0, (j + a1) % m1, (l + a2) % m2
+                    for b in range(8):
+                        b0, b1, b2 = b >> 2, (b >> 1) & 1, b & 1
+                        index = 9 * (b0 - a0 + 1) + 3 * (b1 - a1 + 1) + (b2 - a2 + 1)
+                        if index < 13:
+                            continue
+                        block = out[ni, nj, nl, index - 13]
+                        for p in range(3):
+                            for q in range(3):
+                                block[p, q] += e[3 * a + p, 3 * b + q]
+
+
+@njit(cache=True, nogil=True)
+def block_gershgorin(coefficients, scale):
+    """Largest Gershgorin row sum of ``S A S`` (``S`` (M0, M1, M2, 3, 3) the inverse square
+    roots of the diagonal blocks): an upper bound of the eigenvalues of ``D^-1 A``.
+    """
+    m0, m1, m2 = coefficients.shape[:3]
+    largest = 0.0
+    sums = np.empty(3)
+    left = np.empty((3, 3))
+    for i in range(m0):
+        for j in range(m1):
+            for l in range(m2):
+                si = scale[i, j, l]
+                sums[:] = 0.0
+                for a in range(3):
+                    ii = (i + a - 1) % m0
+                    for b in range(3):
+                        jj = (j + b - 1) % m1
+                        for c in range(3):
+                            ll = (l + c - 1) % m2
+                            index = 9 * a + 3 * b + c
+                            sj = scale[ii, jj, ll]
+                            for p in range(3):  # left = S_i A_ij
+                                for q in range(3):
+                                    v = 0.0
+                                    for k in range(3):
+                                        if index >= 13:
+                                            entry = coefficients[i, j, l, index - 13, k, q]
+                                        else:
+                                            entry = coefficients[ii, jj, ll, 13 - index, q, k]
+                                        v += si[p, k] * entry
+                                    left[p, q] = v
+                            for p in range(3):
+                                for q in range(3):
+                                    v = 0.0
+                                    for k in range(3):
+                                        v += left[p, k] * sj[k, q]
+                                    sums[p] += abs(v)
+                for p in range(3):
+                    if sums[p] > largest:
+                        largest = sums[p]
+    return largest
+
+
+@njit(cache=True, nogil=True)
+def cholesky(matrix):
+    """Overwrite the lower triangle of the SPD `matrix` with its Cholesky factor; return
+    False if a pivot is not positive. Plain loops: a few hundred unknowns, where a threaded
+    BLAS costs more in synchronization than the flops.
+    """
+    n = matrix.shape[0]
+    for j in range(n):
+        pivot = matrix[j, j]
+        for m in range(j):
+            pivot -= matrix[j, m] * matrix[j, m]
+        if not pivot > 0.0:
+            return False
+        pivot = np.sqrt(pivot)
+        matrix[j, j] = pivot
+        for i in range(j + 1, n):
+            value = matrix[i, j]
+            for m in range(j):
+                value -= matrix[i, m] * matrix[j, m]
+            matrix[i, j] = value / pivot
+    return True
+
+
+@njit(cache=True, nogil=True)
+def cholesky_solve(factor, b, x):
+    """``x = (L L^T)^-1 b``, ``L`` the lower triangle of `factor` (`cholesky`); flat arrays."""
+    n = b.size
+    y = np.empty(n)
+    for i in range(n):
+        value = b[i]
+        for m in range(i):
+            value -= factor[i, m] * y[m]
+        y[i] = value / factor[i, i]
+    for i in range(n - 1, -1, -1):
+        value = y[i]
+        for m in range(i + 1, n):
+            value -= factor[m, i] * y[m]
+        y[i] = value / factor[i, i]
+    for i in range(n):
+        x[i] = y[i]
+
+
+def _pair(function):
+    """The serial and the parallel compilation of `function`, indexed by whether to run
+    in parallel.
+    """
+    return (
+        njit(cache=True, nogil=True)(function),
+        njit(cache=True, nogil=True, parallel=True)(function),
+    )
+
+
+fine_block_inverse = _pair(_fine_block_inverse)
+stencil_inverse = _pair(_stencil_inverse)
+block_first = _pair(_block_first)
+block_next = _pair(_block_next)
+block_jacobi_add = _pair(_block_jacobi_add)
+residual = _pair(_residual)
+block_stencil = _pair(_block_stencil)
+restrict = _pair(_restrict)
+prolong_add = _pair(_prolong_add)
+level_one_elements = _pair(_level_one_elements)
+galerkin_elements = _pair(_galerkin_elements)
