@@ -2,10 +2,14 @@
 
 The throughput path of small images: one Python iteration drives every system of a
 batch (several images, every load case), so the cost of the interpreter per iteration,
-which exceeds that of the arithmetic on a 64**2 image, is paid once per batch.
-Each system runs exactly the iteration of ``pcg.pcg`` (same kernels, same order of
-operations, its own scalars), and leaves the batch when it converges: its iterates,
-iteration count and residual are those of its solve alone, bit for bit.
+which exceeds that of the arithmetic on a 64**2 image, is paid once per batch. The
+systems are the columns of (unknowns, columns) arrays, so that the kernels run over
+them in vector instructions (``pcg_batch_kernels.py``).
+Each system runs exactly the iteration of ``pcg.pcg`` (same operations in the same
+order, its own scalars): its iterates, iteration count and residual are those of its
+solve alone, bit for bit. A converged system's solution is copied out at once; it
+stays in the arrays, frozen (step and direction coefficients 0), until the live
+columns are packed into narrower arrays (``pack``).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import numpy as np
 
 from sve.solvers._core.pcg_batch_kernels import cg_directions, cg_steps, dots
 
-#: ``apply(active, p, out)``: ``out[s] = A_s p[s]`` for the systems ``s`` in `active`
-#: (int64 indices into the rows of the (systems, unknowns) arrays).
+#: ``apply(columns, v, out)``: ``out[:, c] = A_s v[:, c]`` for every column ``c``, which
+#: holds system ``s = columns[c]`` (int64; (unknowns, len(columns)) arrays).
 BatchOperator = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
 
@@ -30,63 +34,89 @@ def pcg_batch(
     tol: float,
     maxiter: int,
     floor: np.ndarray,
+    width: int = 32,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``A_s x[s] = b[s]`` for every row ``s`` from ``x = 0`` (``pcg.pcg`` per row).
+    """Solve ``A_s x[s] = b[:, s]`` for every system ``s`` from ``x = 0`` (``pcg.pcg`` each).
 
     Parameters
     ----------
     apply_operator, precondition : callable
-        ``f(active, v, out)`` writes ``A_s v[s]`` (or ``M_s^-1 v[s]``) into ``out[s]`` for
-        the rows in `active`; both symmetric positive semi-definite.
-    b : ndarray of shape (systems, unknowns), float64, C-contiguous
-        Right-hand sides (not modified).
-    x : ndarray of the shape of `b`, float64
-        Overwritten with the solutions.
+        ``f(columns, v, out)`` writes ``A_s v[:, c]`` (or ``M_s^-1 v[:, c]``) into
+        ``out[:, c]``, ``s = columns[c]``; both symmetric positive semi-definite. The
+        same `columns` array is passed until the columns are packed (a new array then).
+    b : ndarray of shape (unknowns, systems), float64, C-contiguous
+        Right-hand sides, one per column (not modified).
+    x : ndarray of shape (systems, unknowns), float64
+        Overwritten with the solutions, one per row.
     tol, maxiter : float, int
-        As in ``pcg.pcg``: stop a row when ``sqrt(r . M^-1 r / b . M^-1 b) <= tol``.
+        As in ``pcg.pcg``: stop a system when ``sqrt(r . M^-1 r / b . M^-1 b) <= tol``.
     floor : ndarray of shape (systems,)
-        Per row, ``b . M^-1 b`` at or below which `b` is round-off (``x = 0``, no
+        Per system, ``b . M^-1 b`` at or below which `b` is round-off (``x = 0``, no
         iteration).
+    width : int, default 32
+        The live columns are packed into narrower arrays when they fill at most three
+        quarters of the arrays, but never below `width` columns (the kernels are vector
+        loops from 32 columns on: a frozen column costs less than a scalar loop).
 
     Returns
     -------
     iterations : ndarray of int64, residuals : ndarray of float64
-        Per row, as ``pcg.pcg`` returns them.
+        Per system, as ``pcg.pcg`` returns them.
     """
-    systems = b.shape[0]
-    r, z, p = (np.empty_like(b) for _ in range(3))
-    q = z  # as in pcg._iterations: q lives in z's array
-    x[...] = 0.0
-    r[...] = b
-    every = np.arange(systems, dtype=np.int64)
-    precondition(every, r, z)
-    rz = np.empty(systems)
-    dots(r, z, every, rz)
-    initial = rz.copy()
+    systems = b.shape[1]
+    columns = np.arange(systems, dtype=np.int64)
+    r = b.copy()
+    z, p = np.empty_like(b), np.empty_like(b)
+    xs = np.zeros_like(b)  # the iterates, one per column
+    precondition(columns, r, z)
+    initial = np.empty(systems)
+    dots(r, z, initial)
+    rz = initial.copy()
     iterations = np.zeros(systems, dtype=np.int64)
     residuals = np.zeros(systems)
-    active = every[~(initial <= floor)]
-    residuals[active] = 1.0
+    live = ~(initial <= floor)
+    x[~live] = 0.0
+    residuals[live] = 1.0
     p[...] = z
-    pq = np.empty(systems)
-    rz_next = np.empty(systems)
+    pq, rz_next = np.empty(systems), np.empty(systems)
+    alpha, beta = np.zeros(systems), np.zeros(systems)
     for iteration in range(1, maxiter + 1):
-        if active.size == 0:
+        count = int(np.count_nonzero(live))
+        if count == 0:
             break
-        apply_operator(active, p, q)
-        dots(p, q, active, pq)
-        alpha = np.zeros(systems)
-        alpha[active] = rz[active] / pq[active]
-        cg_steps(x, r, p, q, alpha, active)
-        precondition(active, r, z)
-        dots(r, z, active, rz_next)
-        for s in active:  # per row, as pcg does with Python floats
-            residuals[s] = np.sqrt(max(float(rz_next[s]), 0.0) / float(initial[s]))
-        iterations[active] = iteration
-        going = active[residuals[active] > tol]
-        beta = np.zeros(systems)
-        beta[going] = rz_next[going] / rz[going]
-        cg_directions(p, z, beta, going)
-        rz[going] = rz_next[going]
-        active = going
+        if count <= 0.75 * columns.size and columns.size > width:
+            keep = _packed(live, width)  # live columns first, frozen ones to fill
+            columns, live, initial, rz = columns[keep], live[keep], initial[keep], rz[keep]
+            xs, r, p = (np.ascontiguousarray(a[:, keep]) for a in (xs, r, p))
+            z = np.empty_like(r)
+            size = keep.size
+            pq, rz_next, alpha, beta = pq[:size], rz_next[:size], alpha[:size], beta[:size]
+        q = z  # as in pcg._iterations: q lives in z's array
+        apply_operator(columns, p, q)
+        dots(p, q, pq)
+        alpha[:] = 0.0  # frozen columns: x and r unchanged
+        np.divide(rz, pq, out=alpha, where=live)
+        cg_steps(xs, r, p, q, alpha)
+        precondition(columns, r, z)
+        dots(r, z, rz_next)
+        now = np.sqrt(np.maximum(rz_next[live], 0.0) / initial[live])  # as pcg: per system
+        solved = columns[live]
+        residuals[solved] = now
+        iterations[solved] = iteration
+        done = np.flatnonzero(live)[~(now > tol)]
+        for c in done:
+            x[columns[c]] = xs[:, c]
+        live[done] = False
+        beta[:] = 0.0  # frozen columns: p = z
+        np.divide(rz_next, rz, out=beta, where=live)
+        cg_directions(p, z, beta)
+        rz[live] = rz_next[live]
+    for c in np.flatnonzero(live):  # maxiter reached
+        x[columns[c]] = xs[:, c]
     return iterations, residuals
+
+
+def _packed(live: np.ndarray, width: int) -> np.ndarray:
+    """The columns to keep: every live one, then frozen ones up to `width` in all."""
+    alive, frozen = np.flatnonzero(live), np.flatnonzero(~live)
+    return np.concatenate([alive, frozen[: max(0, width - alive.size)]])

@@ -1,31 +1,40 @@
 """Numba kernels of the lock-step conjugate gradients of many systems (private).
 
-Each system is one row of a 2-D array (systems, unknowns); only the rows listed in
-``active`` are touched. Every row gets the operations of ``pcg_kernels.py`` in the same
-order, so a system solved in a batch has the iterates it has alone, bit for bit.
+Each system is one column of a 2-D array (unknowns, columns): the loops run over the
+unknowns outside and over the columns inside, so that the compiler turns the inner loop
+into vector instructions across systems (from 32 columns on: 8 float64 lanes of AVX-512
+times 4). Every column gets the operations of ``pcg_kernels.py`` in the same order (the
+dot products sum the unknowns in order, one sum per column), so a system solved in a
+batch has the iterates it has alone, bit for bit.
 """
 
 from numba import njit
 
-from sve.solvers._core.pcg_kernels import cg_direction, cg_step, dot
+
+@njit(cache=True, nogil=True)
+def dots(a, b, out):
+    """``out[c] = a[:, c] . b[:, c]`` for every column (``pcg_kernels.dot`` per column)."""
+    out[:] = 0.0
+    for i in range(a.shape[0]):
+        ai, bi = a[i], b[i]
+        for c in range(out.size):
+            out[c] += ai[c] * bi[c]
 
 
 @njit(cache=True, nogil=True)
-def dots(a, b, active, out):
-    """``out[s] = a[s] . b[s]`` for the rows ``s`` in `active` (``pcg_kernels.dot``)."""
-    for s in active:
-        out[s] = dot(a[s], b[s])
+def cg_steps(x, r, p, q, alpha):
+    """``x[:, c] += alpha[c] p[:, c]`` and ``r[:, c] -= alpha[c] q[:, c]``."""
+    for i in range(x.shape[0]):
+        xi, ri, pi, qi = x[i], r[i], p[i], q[i]
+        for c in range(alpha.size):
+            xi[c] += alpha[c] * pi[c]
+            ri[c] -= alpha[c] * qi[c]
 
 
 @njit(cache=True, nogil=True)
-def cg_steps(x, r, p, q, alpha, active):
-    """``x[s] += alpha[s] p[s]`` and ``r[s] -= alpha[s] q[s]`` for the rows in `active`."""
-    for s in active:
-        cg_step(x[s], r[s], p[s], q[s], alpha[s])
-
-
-@njit(cache=True, nogil=True)
-def cg_directions(p, z, beta, active):
-    """``p[s] = z[s] + beta[s] p[s]`` for the rows in `active`."""
-    for s in active:
-        cg_direction(p[s], z[s], beta[s])
+def cg_directions(p, z, beta):
+    """``p[:, c] = z[:, c] + beta[c] p[:, c]``."""
+    for i in range(p.shape[0]):
+        pi, zi = p[i], z[i]
+        for c in range(beta.size):
+            pi[c] = zi[c] + beta[c] * pi[c]

@@ -24,7 +24,10 @@ from sve.solvers._core.transforms import _pseudo_inverse, fft_workers, symbol
 from sve.solvers.conductivity.apparent import _steps
 from sve.solvers.conductivity.cell_problem import _ROUND_OFF_ENERGY, Solution, solve_cell
 from sve.solvers.conductivity.q1 import Q1Grid
-from sve.solvers.conductivity.q1_batch_kernels import nodal_flux_batch_2d, nodal_flux_batch_3d
+from sve.solvers.conductivity.q1_batch_kernels import (
+    nodal_flux_columns_2d,
+    nodal_flux_columns_3d,
+)
 from sve.solvers.result import ConductivityResult
 
 __all__ = ["apparent_conductivity_batch"]
@@ -37,6 +40,11 @@ BATCH_LARGEST = 64**3
 #: memory beyond that of one solve); a larger group is cut in batches.
 BATCH_SYSTEMS = 256
 BATCH_NODES = 2**22
+#: Fewest columns (systems) of the lock-step arrays, per dimension: the 3-D operator is a
+#: vector loop from 32 columns on (2.4 times faster per system than one at a time), so a
+#: smaller 3-D batch is padded with frozen columns (zero loads); the 2-D operator is as
+#: fast one system at a time, no padding.
+COLUMNS = {2: 1, 3: 32}
 
 
 def apparent_conductivity_batch(
@@ -205,40 +213,59 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
     full = symbol("q1", ("periodic",) * ndim, shape, spacing)[..., : shape[-1] // 2 + 1]
     inverse = np.stack(
         [_pseudo_inverse(float(grid.k.mean()) * full).astype(np.float32) for grid in grids]
-    )[image]  # per system
-    axes = tuple(range(1, ndim + 1))
+    )  # per image
+    # the columns: system s in column s, then zero loads (frozen) up to COLUMNS[ndim]
+    width = max(systems, COLUMNS[ndim])
+    image = np.concatenate([image, np.zeros(width - systems, np.int64)])
+    loads = np.zeros(shape + (width,))
+    loads[..., :systems] = np.moveaxis(b, 0, -1)
+    floor = np.concatenate([floor, np.zeros(width - systems)])
+    by_image = np.ascontiguousarray(np.moveaxis(k, 0, -1))  # (nodes..., images)
+    inverse_by_image = np.ascontiguousarray(np.moveaxis(inverse, 0, -1))
+    axes = tuple(range(ndim))
     workers = fft_workers(int(np.prod(shape)))
     modes = grids[0]._modes
-    offset = np.zeros(2**ndim)
-    flux = nodal_flux_batch_2d if ndim == 2 else nodal_flux_batch_3d
-    buffer = np.empty((systems,) + shape, dtype=np.float32)
+    carry = np.empty((4, width))
+    packed = {}  # the coefficients of the current columns (pcg_batch packs them)
 
-    def apply_operator(active: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:
-        flux(p.reshape((systems,) + shape), offset, k, image, modes, active,
-             out.reshape((systems,) + shape))  # fmt: skip
+    def coefficients(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if packed.get("columns") is not columns:
+            packed.update(
+                columns=columns,
+                k=np.ascontiguousarray(by_image[..., image[columns]]),
+                inverse=np.ascontiguousarray(inverse_by_image[..., image[columns]]),
+                buffer=np.empty(shape + (columns.size,), dtype=np.float32),
+            )
+        return packed["k"], packed["inverse"]
 
-    def precondition(active: np.ndarray, r: np.ndarray, out: np.ndarray) -> None:
-        every = active.size == systems  # then no gather and no scatter
-        part = buffer[: active.size]
-        r = r.reshape((systems,) + shape)
-        part[...] = r if every else r[active]
-        spectrum = scipy.fft.rfftn(part, axes=axes, workers=workers, overwrite_x=True)
-        np.multiply(spectrum, inverse if every else inverse[active], out=spectrum)
-        result = scipy.fft.irfftn(spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True)
-        if every:
-            out.reshape((systems,) + shape)[...] = result
+    def apply_operator(columns: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:
+        conductivity, _ = coefficients(columns)
+        fields = shape + (columns.size,)
+        if ndim == 2:
+            nodal_flux_columns_2d(p.reshape(fields), conductivity, modes, out.reshape(fields))
         else:
-            out.reshape((systems,) + shape)[active] = result
+            nodal_flux_columns_3d(p.reshape(fields), conductivity, modes, out.reshape(fields),
+                                  carry[:, : columns.size])  # fmt: skip
 
-    x = np.empty((systems, int(np.prod(shape))))
+    def precondition(columns: np.ndarray, r: np.ndarray, out: np.ndarray) -> None:
+        _, spectral = coefficients(columns)
+        buffer = packed["buffer"]
+        buffer.reshape(r.shape)[...] = r
+        spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers, overwrite_x=True)
+        np.multiply(spectrum, spectral, out=spectrum)
+        result = scipy.fft.irfftn(spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True)
+        out[...] = result.reshape(out.shape)
+
+    x = np.empty((width, int(np.prod(shape))))
     iterations, residuals = pcg_batch(
         apply_operator,
         precondition,
-        b.reshape(systems, -1),
+        loads.reshape(-1, width),
         x,
         tol=tol,
         maxiter=maxiter,
         floor=floor,
+        width=COLUMNS[ndim],
     )
     solutions = []
     force = np.empty(shape)
