@@ -229,6 +229,69 @@ def l2_norm_squared(e: np.ndarray, h: float) -> float:
     return float(np.sum(e * out))
 
 
+def _check_limits_arguments(eps, cell_voxels, interior, margin, offset):
+    """The checked arguments shared by the periodic limits, and ``1 / eps`` per value."""
+    cell_voxels = check_integer(cell_voxels, "cell_voxels", 4)
+    if cell_voxels % 2:
+        raise ValueError(f"cell_voxels must be even, got {cell_voxels}")
+    interior = check_real(interior, "interior", 0.0, 0.5)
+    margin = check_real(margin, "margin", 0.0, math.inf)
+    values = np.atleast_1d(np.asarray(eps, dtype=np.float64))
+    if values.size == 0 or values.ndim != 1:
+        raise ValueError(f"eps must hold at least one value 1 / n, got {eps!r}")
+    counts = []
+    for value in values:
+        count = 1.0 / value if value > 0 else math.inf
+        if not (math.isfinite(count) and abs(count - round(count)) < 1e-9 and count >= 1):
+            raise ValueError(f"eps must hold values 1 / n with n a positive integer, got {eps!r}")
+        counts.append(int(round(count)))
+    offset = check_real(offset, "offset", -1.0, 1.0) if offset != 0 else 0.0
+    shift = int(round(offset * cell_voxels)) % cell_voxels
+    values = np.array([1.0 / c for c in counts])
+    return cell_voxels, interior, margin, values, counts, shift
+
+
+def _boundary_distance(n: int, h: float, ndim: int) -> np.ndarray:
+    """Distance of each voxel centre of the unit box of ``n**ndim`` voxels to its boundary."""
+    centres = (np.arange(n) + 0.5) * h
+    near = np.minimum(centres, 1.0 - centres)
+    distance = near
+    for _ in range(ndim - 1):
+        distance = np.minimum.outer(distance, near)
+    return distance
+
+
+def _error_row(dns, base, rebuilt, energy, homogenized_energy, distance, bands, h, h1, l2):
+    """One row of the limits table: the norms of the errors of one scale ratio.
+
+    `bands` is (interior, margin, layer): the distances beyond which the interior
+    and the margin errors are taken and below which the layer error is; `h1` and
+    `l2` are the squared norms of the field (scalar or vector).
+    """
+    interior, margin, layer = bands
+    inner, outer, near = distance > interior, distance > margin, distance < layer
+    error = dns - rebuilt
+    beyond = math.sqrt(h1(error, h, outer)) if outer.any() else math.nan
+    return (
+        math.sqrt(l2(dns - base, h)),
+        math.sqrt(h1(dns - base, h)),
+        math.sqrt(h1(error, h)),
+        math.sqrt(h1(error, h, inner)) if inner.any() else math.nan,
+        beyond,
+        abs(energy - homogenized_energy) / homogenized_energy,
+        beyond / math.sqrt(outer.sum() * h**distance.ndim) if outer.any() else math.nan,
+        math.sqrt(h1(error, h, near)),
+    )
+
+
+def _profile(density: np.ndarray, distance: np.ndarray, scale: float) -> np.ndarray:
+    """RMS of the error's gradient density in strips of width `scale` from the boundary."""
+    strip = np.floor(distance / scale).astype(int)
+    return np.sqrt(
+        np.bincount(strip.ravel(), weights=density.ravel()) / np.bincount(strip.ravel())
+    )
+
+
 def periodic_limits(
     eps=(1 / 4, 1 / 8, 1 / 16),
     *,
@@ -326,25 +389,12 @@ def periodic_limits(
     .. [3] G. Allaire, "Homogenization and two-scale convergence", SIAM J.
        Math. Anal. 23 (1992) 1482-1518.
     """
-    cell_voxels = check_integer(cell_voxels, "cell_voxels", 4)
-    if cell_voxels % 2:
-        raise ValueError(f"cell_voxels must be even, got {cell_voxels}")
-    interior = check_real(interior, "interior", 0.0, 0.5)
-    margin = check_real(margin, "margin", 0.0, math.inf)
+    cell_voxels, interior, margin, values, counts, shift = _check_limits_arguments(
+        eps, cell_voxels, interior, margin, offset
+    )
     k = np.asarray(conductivity, dtype=np.float64)
     if k.shape != (2,) or not np.all(np.isfinite(k)) or not np.all(k > 0):
         raise ValueError(f"conductivity must be two finite values > 0, got {conductivity!r}")
-    counts = []
-    values = np.atleast_1d(np.asarray(eps, dtype=np.float64))
-    if values.size == 0 or values.ndim != 1:
-        raise ValueError(f"eps must hold at least one value 1 / n, got {eps!r}")
-    for value in values:
-        count = 1.0 / value if value > 0 else math.inf
-        if not (math.isfinite(count) and abs(count - round(count)) < 1e-9 and count >= 1):
-            raise ValueError(f"eps must hold values 1 / n with n a positive integer, got {eps!r}")
-        counts.append(int(round(count)))
-    offset = check_real(offset, "offset", -1.0, 1.0) if offset != 0 else 0.0
-    shift = int(round(offset * cell_voxels)) % cell_voxels
     cell = disk_cell(cell_voxels, volume_fraction, ndim)
     cell_result = apparent_conductivity(
         cell, k, bc="periodic", spacing=1.0 / cell_voxels, tol=tol, fields="full"
@@ -403,62 +453,25 @@ def periodic_limits(
         del points, gradient
         rebuilt = base + correction.reshape(base.shape)
         dns = result.potential
-        centres = (np.arange(n) + 0.5) * h
-        near = np.minimum(centres, 1.0 - centres)
-        distance = near
-        for _ in range(ndim - 1):
-            distance = np.minimum.outer(distance, near)
-        inner = distance > interior
-        outer = distance > margin * scale
-        layer = distance < scale
-        error = dns - rebuilt
-        beyond = math.sqrt(q1_seminorm_squared(error, h, outer)) if outer.any() else math.nan
+        distance = _boundary_distance(n, h, ndim)
         rows.append(
-            (
-                math.sqrt(l2_norm_squared(dns - base, h)),
-                math.sqrt(q1_seminorm_squared(dns - base, h)),
-                math.sqrt(q1_seminorm_squared(error, h)),
-                math.sqrt(q1_seminorm_squared(error, h, inner)) if inner.any() else math.nan,
-                beyond,
-                abs(result.energy - homogenized_energy) / homogenized_energy,
-                beyond / math.sqrt(outer.sum() * h**ndim) if outer.any() else math.nan,
-                math.sqrt(q1_seminorm_squared(error, h, layer)),
+            _error_row(
+                dns, base, rebuilt, result.energy, homogenized_energy, distance,
+                (interior, margin * scale, scale), h, q1_seminorm_squared, l2_norm_squared,
             )
-        )
+        )  # fmt: skip
         if count == max(counts):
-            fields = {"dns": dns, "homogenized": base, "corrected": rebuilt, "error": error}
-            density = q1_gradient_density(error, h)
-            strip = np.floor(distance / scale).astype(int)
-            profile = np.sqrt(
-                np.bincount(strip.ravel(), weights=density.ravel()) / np.bincount(strip.ravel())
-            )
-    table = np.array(rows)
-    values = np.array([1.0 / c for c in counts])
-    return PeriodicLimits(
-        eps=values,
-        voxels=np.array([cell_voxels * c for c in counts]),
-        l2_error=table[:, 0],
-        h1_error_homogenized=table[:, 1],
-        h1_error=table[:, 2],
-        h1_error_interior=table[:, 3],
-        h1_error_margin=table[:, 4],
-        h1_error_margin_rms=table[:, 6],
-        h1_error_layer=table[:, 7],
-        energy_error=table[:, 5],
-        l2_slope=_slope(values, table[:, 0]),
-        h1_slope=_slope(values, table[:, 2]),
-        h1_interior_slope=_slope(values, table[:, 3]),
-        h1_margin_slope=_slope(values, table[:, 4]),
-        h1_margin_rms_slope=_slope(values, table[:, 6]),
-        h1_layer_slope=_slope(values, table[:, 7]),
-        profile=profile,
-        effective_tensor=tensor,
-        volume_fraction=float(cell.mean()),
-        interior=float(interior),
-        margin=float(margin),
-        fields=fields,
-        iterations=tuple(iterations),
-    )
+            fields = {
+                "dns": dns,
+                "homogenized": base,
+                "corrected": rebuilt,
+                "error": dns - rebuilt,
+            }
+            profile = _profile(q1_gradient_density(dns - rebuilt, h), distance, scale)
+    return _limits_result(
+        values, counts, cell_voxels, rows, profile, tensor, cell, interior, margin, fields,
+        iterations,
+    )  # fmt: skip
 
 
 def _mandel_4th(mandel: np.ndarray) -> np.ndarray:
@@ -519,28 +532,15 @@ def elastic_limits(
     """
     from sve.solvers import apparent_stiffness, isotropic, solve_elasticity_bvp
 
-    cell_voxels = check_integer(cell_voxels, "cell_voxels", 4)
-    if cell_voxels % 2:
-        raise ValueError(f"cell_voxels must be even, got {cell_voxels}")
-    interior = check_real(interior, "interior", 0.0, 0.5)
-    margin = check_real(margin, "margin", 0.0, math.inf)
+    cell_voxels, interior, margin, values, counts, shift = _check_limits_arguments(
+        eps, cell_voxels, interior, margin, offset
+    )
     amplitude = np.asarray(amplitude, dtype=np.float64)
     if amplitude.shape != (2,) or not np.all(np.isfinite(amplitude)):
         raise ValueError(f"amplitude must be two finite numbers, got {amplitude!r}")
     if len(moduli) != 2:
         raise ValueError(f"moduli must hold two tables of moduli, got {moduli!r}")
     phases_stiffness = [isotropic(2, **dict(m)) for m in moduli]
-    values = np.atleast_1d(np.asarray(eps, dtype=np.float64))
-    if values.size == 0 or values.ndim != 1:
-        raise ValueError(f"eps must hold at least one value 1 / n, got {eps!r}")
-    counts = []
-    for value in values:
-        count = 1.0 / value if value > 0 else math.inf
-        if not (math.isfinite(count) and abs(count - round(count)) < 1e-9 and count >= 1):
-            raise ValueError(f"eps must hold values 1 / n with n a positive integer, got {eps!r}")
-        counts.append(int(round(count)))
-    offset = check_real(offset, "offset", -1.0, 1.0) if offset != 0 else 0.0
-    shift = int(round(offset * cell_voxels)) % cell_voxels
     cell = disk_cell(cell_voxels, volume_fraction)
     cell_result = apparent_stiffness(
         cell, phases_stiffness, bc="periodic", spacing=1.0 / cell_voxels, tol=tol, fields="full"
@@ -578,6 +578,9 @@ def elastic_limits(
     def h1_squared(e, h, where=None):
         return sum(q1_seminorm_squared(e[..., c], h, where) for c in range(2))
 
+    def l2_squared(e, h):
+        return sum(l2_norm_squared(e[..., c], h) for c in range(2))
+
     rows, iterations, fields, profile = [], [], {}, np.empty(0)
     for count in counts:
         n = cell_voxels * count
@@ -597,31 +600,18 @@ def elastic_limits(
         correction = cell_result.fields.first_order_correction(points, gradient, epsilon=scale)
         rebuilt = base + correction.reshape(base.shape)
         dns = result.displacement
-        centres = (np.arange(n) + 0.5) * h
-        near = np.minimum(centres, 1.0 - centres)
-        distance = np.minimum.outer(near, near)
-        inner, outer, layer = distance > interior, distance > margin * scale, distance < scale
-        error = dns - rebuilt
-        beyond = math.sqrt(h1_squared(error, h, outer)) if outer.any() else math.nan
+        distance = _boundary_distance(n, h, 2)
         rows.append(
-            (
-                math.sqrt(sum(l2_norm_squared((dns - base)[..., c], h) for c in range(2))),
-                math.sqrt(h1_squared(dns - base, h)),
-                math.sqrt(h1_squared(error, h)),
-                math.sqrt(h1_squared(error, h, inner)) if inner.any() else math.nan,
-                beyond,
-                abs(result.energy - homogenized_energy) / homogenized_energy,
-                beyond / math.sqrt(outer.sum() * h**2) if outer.any() else math.nan,
-                math.sqrt(h1_squared(error, h, layer)),
+            _error_row(
+                dns, base, rebuilt, result.energy, homogenized_energy, distance,
+                (interior, margin * scale, scale), h, h1_squared, l2_squared,
             )
-        )
+        )  # fmt: skip
         if count == max(counts):
+            error = dns - rebuilt
             fields = {"dns": dns, "homogenized": base, "corrected": rebuilt, "error": error}
             density = q1_gradient_density(error[..., 0], h) + q1_gradient_density(error[..., 1], h)
-            strip = np.floor(distance / scale).astype(int)
-            profile = np.sqrt(
-                np.bincount(strip.ravel(), weights=density.ravel()) / np.bincount(strip.ravel())
-            )
+            profile = _profile(density, distance, scale)
     return _limits_result(
         values, counts, cell_voxels, rows, profile, tensor, cell, interior, margin, fields,
         iterations,
