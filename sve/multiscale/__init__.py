@@ -40,6 +40,7 @@ from sve.multiscale.mesoscale import (
     ResponseStatistics,
     mesoscale_bracket,
     mesoscale_tensors,
+    p0_energy,
     response_statistics,
     window_tensors,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "hole_concentration",
     "mesoscale_bracket",
     "mesoscale_tensors",
+    "p0_energy",
     "periodic_limits",
     "random_limits",
     "read_mesh",
