@@ -328,3 +328,37 @@ def test_elastic_huet_partition_theorem_p0_macro_3d():
     kinematic = p0.kinematic / dns.energy - 1
     static = p0.static_complementary / dns_t.energy - 1
     assert 0.107 < kinematic < 0.187 and 0.112 < static < 0.235, (kinematic, static)
+
+
+def test_p0_energy_exact_values_and_bad_input():
+    """Windows of one isotropic tensor k I: the P0 energies are 1/2 |Omega| k |G|^2 and
+    1/2 |Omega| |Q|^2 / k (exact sums); for elasticity the strain is the symmetric part of
+    the displacement gradient (a rotation stores nothing). Bad input names the argument."""
+    from sve.multiscale import p0_energy
+    from sve.multiscale.macro import _mandel
+
+    tensors = np.broadcast_to(4.0 * np.eye(3), (2, 3, 2, 3, 3))
+    G = np.array([1.0, -2.0, 0.5])
+    assert p0_energy(tensors, 2.0, gradient=G) == pytest.approx(0.5 * 24.0 * 4.0 * G @ G)
+    assert p0_energy(tensors, 2.0, flux=G) == pytest.approx(0.5 * 24.0 * G @ G / 4.0)
+    C = np.array([[3.0, 1.0, 0.0], [1.0, 3.0, 0.0], [0.0, 0.0, 2.0]])
+    stiff = np.broadcast_to(C, (2, 2, 3, 3))  # a Mandel stiffness
+    H = np.array([[0.01, 0.004], [0.0, -0.002]])
+    E = 0.5 * (H + H.T)
+    assert p0_energy(stiff, 1.0, gradient=H) == pytest.approx(
+        0.5 * 4.0 * _mandel(E) @ C @ _mandel(E), rel=1e-14
+    )
+    for kwargs, match in [
+        ({"gradient": G, "flux": G}, "exactly one"),
+        ({}, "exactly one"),
+        ({"gradient": [1.0, 2.0]}, "gradient must have shape"),
+        ({"flux": [np.nan, 0.0, 0.0]}, "flux must be finite"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            p0_energy(tensors, 2.0, **kwargs)
+    with pytest.raises(ValueError, match="volume"):
+        p0_energy(tensors, -1.0, gradient=G)
+    with pytest.raises(ValueError, match="tensors"):
+        p0_energy(np.ones(3), 1.0, gradient=G)
+    with pytest.raises(ValueError, match="symmetric stress"):
+        p0_energy(stiff, 1.0, flux=H)
