@@ -295,6 +295,9 @@ def _run_macro(data: dict, base: Path | None, client, workers, cache) -> dict:
         raise SpecError(f"material.model must be one of {MODELS}, got {model!r}")
 
     mesh_table = dict(data.get("mesh", {}))
+    p0 = mesh_table.get("element") == "p0"
+    if p0 and model != "mesoscale":
+        raise SpecError(f"mesh.element = 'p0' needs material.model = 'mesoscale', got {model!r}")
     medium = None
     if model != "homogenized":
         if "medium" not in data:
@@ -318,10 +321,6 @@ def _run_macro(data: dict, base: Path | None, client, workers, cache) -> dict:
         if element is not None and element not in kinds:
             raise SpecError(f"mesh.element must be one of {kinds}, got {element!r}")
         if element == "p0":
-            if model != "mesoscale":
-                raise SpecError(
-                    f"mesh.element = 'p0' needs material.model = 'mesoscale', got {model!r}"
-                )
             element = None  # one box cell per window
         if model == "mesoscale":
             if "length" in mesh_table:
@@ -348,7 +347,6 @@ def _run_macro(data: dict, base: Path | None, client, workers, cache) -> dict:
         for name, v in dict(data.get("flux", {})).items()
     }
     parts = list(dirichlet) + list(flux)
-    p0 = mesh_table.get("element") == "p0"
     if p0:
         p0_load = _p0_data(
             dict(data.get("dirichlet", {})), dict(data.get("flux", {})), physics, ndim
