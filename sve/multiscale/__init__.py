@@ -7,7 +7,8 @@ one effective tensor, one tensor per element (the windows of a parent image,
 Gauss point (a :class:`CellModel` such as :class:`SVECell`, evaluated by
 :func:`evaluate_cells` as Dask tasks, each distinct cell once, results kept in a
 :class:`CellCache`). :func:`mesoscale_bracket` gives the KUBC and SUBC macro
-energies of one parent (Huet's bracket), :func:`response_statistics` the mean,
+energies of one parent (Huet's bracket; :func:`p0_energy` the energy of the
+constant-gradient macro element), :func:`response_statistics` the mean,
 variance and interval of a macro response over realizations, and
 :func:`run_macro` runs a TOML spec (``sve macro`` or ``sve run``). The limits of homogenization
 (:func:`periodic_limits`, :func:`elastic_limits`, :func:`random_limits`,
@@ -40,6 +41,7 @@ from sve.multiscale.mesoscale import (
     ResponseStatistics,
     mesoscale_bracket,
     mesoscale_tensors,
+    p0_energy,
     response_statistics,
     window_tensors,
 )
@@ -65,6 +67,7 @@ __all__ = [
     "hole_concentration",
     "mesoscale_bracket",
     "mesoscale_tensors",
+    "p0_energy",
     "periodic_limits",
     "random_limits",
     "read_mesh",

@@ -26,6 +26,7 @@ __all__ = [
     "ResponseStatistics",
     "mesoscale_bracket",
     "mesoscale_tensors",
+    "p0_energy",
     "response_statistics",
     "window_tensors",
 ]
@@ -175,6 +176,81 @@ def mesoscale_tensors(
     centroid = mesh.p[:, mesh.t].mean(axis=1) - low[:, None]
     index = cell_of_elements(centroid, extent, tensors.shape[:ndim])
     return tensors[tuple(index.T)]
+
+
+def p0_energy(
+    tensors: np.ndarray,
+    volume: float,
+    *,
+    gradient=None,
+    flux=None,
+) -> float:
+    """Energy of the P0 macro model of a box of windows under affine or uniform flux data.
+
+    Parameters
+    ----------
+    tensors : ndarray of shape (n0, n1[, n2], m, m) or (n, m, m), float
+        Window tensors (:func:`window_tensors`): conductivities ``(d, d)`` or
+        Mandel stiffnesses ``(m, m)``.
+    volume : float
+        Volume (area) of one window, > 0.
+    gradient : array_like, optional
+        ``G`` (d,) of the affine Dirichlet data ``u = G . x`` on the whole
+        boundary, or the strain ``E`` (d, d) of ``u = E x`` (its symmetric
+        part is used).
+    flux : array_like, optional
+        ``Q`` (d,) of the uniform flux data ``q . n = Q . n`` on the whole
+        boundary, or the symmetric stress ``S`` (d, d) of ``t = S n``.
+        Exactly one of `gradient` and `flux`.
+
+    Returns
+    -------
+    float
+        ``1/2 sum_i |w_i| G . K_i G`` (the stored energy) or
+        ``1/2 sum_i |w_i| Q . K_i^-1 Q`` (the complementary energy).
+
+    Notes
+    -----
+    A field continuous and affine on every window of a box is a sum
+    ``f_0(x_0) + f_1(x_1) [+ f_2(x_2)]`` of piecewise linear functions, and a
+    flux constant per window with continuous normal component has ``q_i``
+    constant along the rows of axis ``i``; under these data the single
+    admissible fields are ``G . x`` and ``Q``, whence the sums (Huet 1990).
+    """
+    from sve.multiscale.macro import _mandel
+
+    if (gradient is None) == (flux is None):
+        raise ValueError("give exactly one of gradient and flux")
+    stack = np.asarray(tensors, dtype=np.float64)
+    if stack.ndim < 3 or stack.shape[-1] != stack.shape[-2]:
+        raise ValueError(f"tensors must have shape (..., m, m), got {stack.shape}")
+    stack = stack.reshape(-1, *stack.shape[-2:])
+    m = stack.shape[-1]
+    volume = float(volume)
+    if not (np.isfinite(volume) and volume > 0):
+        raise ValueError(f"volume must be a finite number > 0, got {volume!r}")
+    name = "gradient" if flux is None else "flux"
+    load = np.asarray(gradient if flux is None else flux, dtype=np.float64)
+    if not np.all(np.isfinite(load)):
+        raise ValueError(f"{name} must be finite, got {load!r}")
+    if (
+        load.ndim == 2
+        and load.shape[0] == load.shape[1]
+        and m == load.shape[0] * (load.shape[0] + 1) // 2
+    ):
+        if flux is not None and not np.allclose(load, load.T):
+            raise ValueError("flux must be a symmetric stress for elasticity")
+        load = _mandel(0.5 * (load + load.T))
+    if load.shape != (m,):
+        raise ValueError(
+            f"{name} must have shape ({m},) or be a {m}-component tensor, got {load.shape}"
+        )
+    if flux is None:
+        values = np.einsum("i,nij,j->n", load, stack, load)
+    else:
+        rhs = np.broadcast_to(load, stack.shape[:2])[..., None]
+        values = np.linalg.solve(stack, rhs)[..., 0] @ load
+    return 0.5 * volume * float(values.sum())
 
 
 class ResponseStatistics(NamedTuple):
@@ -328,7 +404,7 @@ def mesoscale_bracket(
     >>> bool(b.static <= b.kinematic)
     True
     """
-    from sve.multiscale.macro import _mandel, solve_macro
+    from sve.multiscale.macro import solve_macro
     from sve.multiscale.mesh import BOX_FACES, box_mesh
 
     if gradient is None and flux is None:
@@ -359,19 +435,9 @@ def mesoscale_bracket(
         )  # fmt: skip
         if element == "p0":
             volume = float(np.prod(h)) * labels.size / tensors[..., 0, 0].size
-            stack = tensors.reshape(-1, *tensors.shape[-2:])
             for name, key in (("gradient", bc), ("flux", f"{bc}_c")):
-                if name not in arrays:
-                    continue
-                load = arrays[name]
-                if physics == "elasticity":
-                    load = _mandel(load)
-                if name == "gradient":
-                    values = np.einsum("i,nij,j->n", load, stack, load)
-                else:
-                    rhs = np.broadcast_to(load, stack.shape[:2])[..., None]
-                    values = np.linalg.solve(stack, rhs)[..., 0] @ load
-                out[key] = 0.5 * volume * float(values.sum())
+                if name in arrays:
+                    out[key] = p0_energy(tensors, volume, **{name: arrays[name]})
             continue
         field = mesoscale_tensors(mesh, tensors)
         if "gradient" in arrays:

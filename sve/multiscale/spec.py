@@ -13,7 +13,7 @@ A macro spec names the mesh, the physics, the material and the boundary data::
     [mesh]
     shape = [16, 16]                  # cells per axis (box_mesh)
     length = [1.0, 1.0]               # not with material.model = "mesoscale"
-    element = "quad"                  # quad/tri, hex/tet
+    element = "quad"                  # quad/tri, hex/tet; "p0" (mesoscale): see below
     # file = "part.msh"               # instead of shape: a mesh meshio reads
 
     [material]
@@ -41,6 +41,14 @@ A macro spec names the mesh, the physics, the material and the boundary data::
 
     [flux]                            # boundary name -> q . n, or a traction [t0, t1]
     ymax = 0.0
+
+``mesh.element = "p0"`` (mesoscale model only) makes each window one macro
+element with a constant gradient, the element of Huet's partition theorem
+(`mesoscale_bracket` with ``element="p0"``): it takes affine Dirichlet data
+on the whole boundary (``dirichlet.boundary = {gradient = G}``, nothing
+else) or uniform flux data (``q . n = Q . n``, a traction ``S n``) on the
+faces of the box (faces left out carry ``Q_i = 0``), and the energy is
+`p0_energy` of the windows.
 """
 
 from __future__ import annotations
@@ -55,8 +63,13 @@ import numpy as np
 
 from sve.multiscale.fe2 import CellCache, SVECell
 from sve.multiscale.macro import PHYSICS, mandel_size, solve_macro
-from sve.multiscale.mesh import box_mesh, read_mesh
-from sve.multiscale.mesoscale import mesoscale_tensors, response_statistics, window_tensors
+from sve.multiscale.mesh import BOX_FACES, ELEMENT_KINDS, box_mesh, read_mesh
+from sve.multiscale.mesoscale import (
+    mesoscale_tensors,
+    p0_energy,
+    response_statistics,
+    window_tensors,
+)
 from sve.solvers import isotropic
 from sve.study import SpecError
 from sve.study.media import draw_medium, validate_medium
@@ -143,6 +156,76 @@ def _flux_value(value: Any, field: str, physics: str, ndim: int):
     return _number(value, field)
 
 
+def _p0_data(dirichlet: dict, flux: dict, physics: str, ndim: int) -> tuple[str, np.ndarray]:
+    """The load of a P0 mesoscale spec: ``("gradient", G)`` or ``("flux", Q)``.
+
+    P0 takes affine Dirichlet data on the whole boundary or uniform flux data on
+    the faces of the box: the data under which the P0 field is unique.
+    """
+    need = (
+        "mesh.element = 'p0' takes affine Dirichlet data on the whole boundary "
+        "(dirichlet.boundary = {gradient = ...}) or uniform flux data on the faces of the "
+        "box (flux.xmax = Q0, flux.xmin = -Q0, ...), not both"
+    )
+    if bool(dirichlet) == bool(flux):
+        raise SpecError(need)
+    want = (ndim,) if physics == "conductivity" else (ndim, ndim)
+    if dirichlet:
+        if set(dirichlet) != {"boundary"}:
+            raise SpecError(f"{need}; got dirichlet parts {sorted(dirichlet)}")
+        value = dirichlet["boundary"]
+        if isinstance(value, dict):
+            _dirichlet_value(value, "dirichlet.boundary", physics, ndim)  # validates
+            gradient = np.asarray(value.get("gradient", np.zeros(want)), dtype=np.float64)
+            if gradient.shape != want:  # an elastic spec with a vector gradient
+                gradient = np.zeros(want)
+            return "gradient", gradient
+        if physics == "conductivity":
+            _number(value, "dirichlet.boundary")
+            return "gradient", np.zeros(want)
+        raise SpecError(f"{need}; got dirichlet.boundary = {value!r}")
+    faces = [face for pair in BOX_FACES[:ndim] for face in pair]
+    unknown = sorted(set(flux) - set(faces))
+    if unknown:
+        raise SpecError(f"{need}; got flux parts {unknown} (faces: {faces})")
+    load = np.zeros(want)
+    for axis, (low, high) in enumerate(BOX_FACES[:ndim]):
+        values = []
+        for face in (low, high):
+            value = flux.get(face, 0.0 if physics == "conductivity" else [0.0] * ndim)
+            if physics == "conductivity":
+                values.append(np.asarray(_number(value, f"flux.{face}")))
+            else:
+                if not isinstance(value, list) or len(value) != ndim:
+                    raise SpecError(f"flux.{face} must be a traction of {ndim} numbers")
+                values.append(
+                    np.array([_number(v, f"flux.{face}[{i}]") for i, v in enumerate(value)])
+                )
+        if not np.array_equal(values[0], -values[1]):
+            raise SpecError(f"{need}; flux.{low} must be minus flux.{high}")
+        load[..., axis] = values[1]
+    if physics == "elasticity" and not np.allclose(load, load.T, rtol=1e-12, atol=0.0):
+        raise SpecError(f"{need}; the tractions must come from a symmetric stress S (t = S n)")
+    return "flux", load
+
+
+def _p0_boundary_flux(part: str, name: str, load: np.ndarray, mesh, physics: str):
+    """The total flux (force) through a part of the P0 problem: zero through the whole
+    boundary under affine data (no source), ``int Q . n dS`` through a face under
+    uniform flux data (exact: the data are the flux).
+    """
+    ndim = mesh.dim()
+    if name == "gradient":
+        return 0.0 if physics == "conductivity" else [0.0] * ndim
+    axis, upper = next(
+        (a, pair.index(part)) for a, pair in enumerate(BOX_FACES[:ndim]) if part in pair
+    )
+    extent = mesh.p.max(axis=1) - mesh.p.min(axis=1)
+    area = float(np.prod(np.delete(extent, axis)))
+    sign = 1.0 if upper else -1.0
+    return _summary(sign * area * load[..., axis])
+
+
 def _summary(value) -> float | list[float]:
     return float(value) if np.ndim(value) == 0 else [float(v) for v in value]
 
@@ -178,7 +261,7 @@ def run_macro(
     sve.SpecError
         For a bad spec; the message names the field.
     """
-    base = None
+    base = path = None
     if isinstance(spec, str | Path):
         path = Path(spec)
         data = read_spec_tables(path)
@@ -187,6 +270,15 @@ def run_macro(
         data = spec
     else:
         raise TypeError(f"spec must be a path or a dict, got {type(spec).__name__}")
+    try:
+        return _run_macro(data, base, client, workers, cache)
+    except SpecError as err:
+        if path is None:
+            raise
+        raise SpecError(f"{err} (spec file {str(path)!r})") from None
+
+
+def _run_macro(data: dict, base: Path | None, client, workers, cache) -> dict:
     if "macro" in data:  # the layout of ``sve run``: the problem in a [macro] table
         data = macro_tables(data)
     unknown = set(data) - _TOP
@@ -203,6 +295,9 @@ def run_macro(
         raise SpecError(f"material.model must be one of {MODELS}, got {model!r}")
 
     mesh_table = dict(data.get("mesh", {}))
+    p0 = mesh_table.get("element") == "p0"
+    if p0 and model != "mesoscale":
+        raise SpecError(f"mesh.element = 'p0' needs material.model = 'mesoscale', got {model!r}")
     medium = None
     if model != "homogenized":
         if "medium" not in data:
@@ -221,6 +316,12 @@ def run_macro(
         if not isinstance(shape, list):
             raise SpecError(f"mesh.shape must be a list of 2 or 3 integers, got {shape!r}")
         length = mesh_table.get("length", 1.0)
+        element = mesh_table.get("element")
+        kinds = (*ELEMENT_KINDS.get(len(shape), ()), "p0")
+        if element is not None and element not in kinds:
+            raise SpecError(f"mesh.element must be one of {kinds}, got {element!r}")
+        if element == "p0":
+            element = None  # one box cell per window
         if model == "mesoscale":
             if "length" in mesh_table:
                 raise SpecError(
@@ -229,7 +330,7 @@ def run_macro(
                 )
             length = [n * size * spacing for n in shape]
         try:
-            mesh = box_mesh(shape, length=length, element=mesh_table.get("element"))
+            mesh = box_mesh(shape, length=length, element=element)
         except (TypeError, ValueError) as err:
             raise SpecError(f"mesh: {err}") from None
     ndim = mesh.dim()
@@ -246,6 +347,10 @@ def run_macro(
         for name, v in dict(data.get("flux", {})).items()
     }
     parts = list(dirichlet) + list(flux)
+    if p0:
+        p0_load = _p0_data(
+            dict(data.get("dirichlet", {})), dict(data.get("flux", {})), physics, ndim
+        )
     tol = _positive(material.get("tol", 1e-8), "material.tol")
 
     if model == "homogenized":
@@ -298,6 +403,24 @@ def run_macro(
                     )  # fmt: skip
                 except (TypeError, ValueError) as err:
                     raise SpecError(f"material: {err}") from None
+                if p0:
+                    name, load = p0_load
+                    volume = float(np.prod(mesh.p.max(axis=1) - mesh.p.min(axis=1))) / len(
+                        mesh.t.T
+                    )
+                    energy = p0_energy(windows, volume, **{name: load})
+                    records.append(
+                        {
+                            "energy": energy,
+                            "boundary_flux": {
+                                p: _p0_boundary_flux(p, name, load, mesh, physics) for p in parts
+                            },
+                            "cell_solves": cache.solves - solves,
+                            "cache_hits": cache.hits - hits,
+                            "wall_time": time.perf_counter() - start,
+                        }
+                    )
+                    continue
                 chosen = mesoscale_tensors(mesh, windows)
             else:
                 extent = float(mesh.p[0].max() - mesh.p[0].min())
@@ -326,7 +449,7 @@ def run_macro(
         "physics": physics,
         "model": model,
         "elements": int(mesh.t.shape[1]),
-        "gauss_points": int(result.weights.size),
+        "gauss_points": int(mesh.t.shape[1]) if p0 else int(result.weights.size),
         "realizations": records,
     }
     if len(records) >= 2:

@@ -250,3 +250,154 @@ def test_the_specs_of_studies_are_told_apart():
     flat = macro_tables(read_spec_tables(folder / "fe2_graded.toml"))
     assert set(flat) == {"physics", "seed", "realizations", "mesh", "material", "medium",
                          "dirichlet"}  # fmt: skip
+
+
+P0 = """
+[macro]
+seed = 5
+realizations = 2
+[macro.mesh]
+shape = [4, 4]
+element = "p0"
+[macro.material]
+model = "mesoscale"
+phases = [1.0, 20.0]
+sve_size = 8
+spacing = 0.5
+bc = "kinematic"
+[macro.dirichlet]
+boundary = {gradient = [1.0, 0.3]}
+[medium]
+generator = "gaussian_level_cut"
+ndim = 2
+covariance = "exponential"
+correlation_length = 1.0
+volume_fraction = 0.4
+"""
+
+P0_FLUX = P0.replace('bc = "kinematic"', 'bc = "static"').replace(
+    "[macro.dirichlet]\nboundary = {gradient = [1.0, 0.3]}",
+    "[macro.flux]\nxmin = -1.0\nxmax = 1.0\nymin = -0.3\nymax = 0.3",
+)
+
+
+def _parents(text: str) -> list[np.ndarray]:
+    """The parents of a mesoscale spec: realization r draws a (max(shape) sve_size)^d
+    image from SeedSequence(seed, spawn_key=(r,)) and keeps the box of the windows."""
+    import tomllib
+
+    from sve.multiscale.spec import _fail
+    from sve.study.media import draw_medium, validate_medium
+    from sve.study.spec import _positive
+
+    data = tomllib.loads(text)
+    medium = validate_medium(dict(data["medium"]), _positive, _fail)
+    size, spacing = data["macro"]["material"]["sve_size"], 0.5
+    shape = data["macro"]["mesh"]["shape"]
+    return [
+        draw_medium(medium, max(shape) * size, spacing, np.random.default_rng(
+            np.random.SeedSequence(data["macro"]["seed"], spawn_key=(r,))
+        ))
+        for r in range(data["macro"]["realizations"])
+    ]  # fmt: skip
+
+
+def test_sve_run_p0_spec_gives_the_numbers_of_mesoscale_bracket(tmp_path, capsys):
+    """`sve run` on a spec with mesh.element = "p0" (affine Dirichlet data with KUBC
+    windows, uniform flux data with SUBC windows) prints, per realization, the energy
+    that `mesoscale_bracket(..., element="p0")` gives on the same parent (the same
+    window solves: agreement to round-off, 1e-12), and at least the energy of the same
+    spec with bilinear elements (G . x is a Q1 field: the Q1 minimum is lower)."""
+    from sve.multiscale import mesoscale_bracket
+
+    results = {}
+    for name, text in (("affine", P0), ("flux", P0_FLUX), ("q1", P0.replace('"p0"', '"quad"'))):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(text)
+        assert main(["run", str(path), "--serial", "--json"]) == 0
+        results[name] = json.loads(capsys.readouterr().out)
+    assert results["affine"]["elements"] == results["affine"]["gauss_points"] == 16
+    for r, parent in enumerate(_parents(P0)):
+        python = mesoscale_bracket(
+            parent, (4, 4), [1.0, 20.0], gradient=[1.0, 0.3], flux=[1.0, 0.3],
+            element="p0", spacing=0.5, tol=1e-8,
+        )  # fmt: skip
+        affine = results["affine"]["realizations"][r]
+        flux = results["flux"]["realizations"][r]
+        assert affine["energy"] == pytest.approx(python.kinematic, rel=1e-12)
+        assert flux["energy"] == pytest.approx(python.static_complementary, rel=1e-12)
+        assert results["q1"]["realizations"][r]["energy"] <= affine["energy"] * (1 + 1e-8)
+        # Exact P0 reactions: none through the whole boundary, Q . n |face| per face.
+        assert affine["boundary_flux"] == {"boundary": 0.0}
+        assert flux["boundary_flux"] == {"xmin": -16.0, "xmax": 16.0, "ymin": -4.8, "ymax": 4.8}
+    energies = [rec["energy"] for rec in results["affine"]["realizations"]]
+    assert energies[0] != energies[1]  # two parents
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        (
+            'element = "p0"',
+            'element = "p1"',
+            r"mesh\.element must be one of \('quad', 'tri', 'p0'\)",
+        ),
+        ('model = "mesoscale"', 'model = "fe2"', "mesh.element = 'p0' needs material.model"),
+        ("boundary = {gradient", "xmin = 0.0\nxmax = {gradient", "dirichlet parts"),
+        ("[macro.dirichlet]", "[macro.flux]\nymax = 1.0\n[macro.dirichlet]", "not both"),
+    ],
+)
+def test_p0_spec_errors_name_the_field_and_the_file(tmp_path, old, new, match):
+    path = tmp_path / "bad-p0.toml"
+    assert old in P0
+    path.write_text(P0.replace(old, new))
+    with pytest.raises(ValueError, match=match) as info:
+        run_macro(path, client="serial")
+    assert str(path) in str(info.value)
+
+
+def test_p0_flux_spec_must_be_uniform():
+    import tomllib
+
+    data = tomllib.loads(P0_FLUX.replace("xmin = -1.0", "xmin = -2.0"))
+    with pytest.raises(SpecError, match="flux.xmin must be minus flux.xmax"):
+        run_macro(data, client="serial")
+
+
+def test_elastic_p0_spec_gives_the_numbers_of_mesoscale_bracket():
+    """Elasticity: u = E x on the whole boundary (KUBC windows) and t = S n on the faces
+    (SUBC windows), as the Python call (round-off); the P0 face resultants are S n |face|."""
+    import tomllib
+
+    from sve.multiscale import mesoscale_bracket
+    from sve.solvers import isotropic
+
+    E = [[0.01, 0.002], [0.002, -0.003]]
+    text = P0.replace("[macro]\n", '[macro]\nphysics = "elasticity"\nrealizations = 1\n', 1)
+    text = (
+        text.replace("realizations = 2\n", "")
+        .replace("[4, 4]", "[2, 2]")
+        .replace("phases = [1.0, 20.0]", "phases = [{E = 1.0, nu = 0.3}, {E = 10.0, nu = 0.3}]")
+    )
+    affine = text.replace("[1.0, 0.3]}", "[[0.01, 0.002], [0.002, -0.003]]}")
+    flux = text.replace('bc = "kinematic"', 'bc = "static"').replace(
+        "[macro.dirichlet]\nboundary = {gradient = [1.0, 0.3]}",
+        "[macro.flux]\nxmin = [-0.01, -0.002]\nxmax = [0.01, 0.002]\n"
+        "ymin = [-0.002, 0.003]\nymax = [0.002, -0.003]",
+    )
+    (a,) = run_macro(tomllib.loads(affine), client="serial")["realizations"]
+    (f,) = run_macro(tomllib.loads(flux), client="serial")["realizations"]
+    phases = [isotropic(2, E=1.0, nu=0.3), isotropic(2, E=10.0, nu=0.3)]
+    python = mesoscale_bracket(
+        _parents(text)[0], (2, 2), phases, physics="elasticity", gradient=E, flux=E,
+        element="p0", spacing=0.5,
+    )  # fmt: skip
+    assert a["energy"] == pytest.approx(python.kinematic, rel=1e-12)
+    assert f["energy"] == pytest.approx(python.static_complementary, rel=1e-12)
+    assert a["boundary_flux"] == {"boundary": [0.0, 0.0]}
+    assert f["boundary_flux"]["xmax"] == pytest.approx([0.08, 0.016], rel=1e-12)  # |face| 8
+    assert f["boundary_flux"]["ymin"] == pytest.approx([-0.016, 0.024], rel=1e-12)
+    asymmetric = flux.replace("ymin = [-0.002, 0.003]", "ymin = [-0.004, 0.003]")
+    asymmetric = asymmetric.replace("ymax = [0.002, -0.003]", "ymax = [0.004, -0.003]")
+    with pytest.raises(SpecError, match="symmetric stress"):
+        run_macro(tomllib.loads(asymmetric), client="serial")
