@@ -211,14 +211,15 @@ def preconditioner(
     for axis, kind in enumerate(kinds):
         groups.setdefault(_TRANSFORMS[discretization, kind][:2], []).append(axis)
     plan = [(name, kind, tuple(group)) for (name, kind), group in groups.items()]
-    weight = np.ones(inverse.shape)
+    # W^-1: the end nodes of a Q1 Neumann axis carry half the 1-D weight; doubled in place
+    # on the end slices (no array of weights: the same products, powers of 2).
+    ends = []
     for axis, kind in enumerate(kinds):
         if (discretization, kind) == ("q1", "neumann"):
-            ends = [slice(None)] * ndim
             for end in (0, -1):
-                ends[axis] = end
-                weight[tuple(ends)] *= 2.0  # W^-1: the end nodes carry half the 1-D weight
-    weighted = None if np.all(weight == 1.0) else weight.astype(dtype)
+                index = [slice(None)] * ndim
+                index[axis] = end
+                ends.append(tuple(index))
     inverse = inverse.astype(dtype)
     buffer = np.empty(inverse.shape, dtype=dtype)
 
@@ -226,8 +227,8 @@ def preconditioner(
         workers = fft_workers(points)
         buffer[...] = r
         x = buffer
-        if weighted is not None:
-            x *= weighted
+        for index in ends:
+            x[index] *= 2.0
         for name, kind, group in plan:
             forward = scipy.fft.dstn if name == "dst" else scipy.fft.dctn
             x = forward(x, type=kind, axes=group, overwrite_x=True, workers=workers)
