@@ -110,7 +110,7 @@ class _Solver:
         if use_multigrid and grid.discretization == "fv":  # kinematic, mixed: fv_multigrid.py
             self._apply_inverse = fv_multigrid(grid)
         elif use_multigrid:  # Q1, scalar k: the W-cycle of q1_multigrid.py
-            voids = not np.all(grid.k > 0.0)
+            voids = not grid.k.min() > 0.0  # an array, or Phases (no voids)
             self._apply_inverse = multigrid(grid.k, grid.spacing, grid.kinds, voids=voids)
         else:  # Single precision transforms: the preconditioner need only be a good SPD
             # approximation, and they move half the bytes (see ``preconditioner``).
