@@ -161,6 +161,30 @@ def fft_workers(points: int | None = None) -> int:
         return os.cpu_count() or 1
 
 
+def irfftn_in_place(spectrum: np.ndarray, shape: tuple[int, ...], workers: int) -> np.ndarray:
+    """``scipy.fft.irfftn(spectrum, s=shape)`` over every axis, the same bits, without its
+    complex copy of `spectrum` (4 bytes per point in complex64): `spectrum` is destroyed.
+
+    pocketfft's multi-axis ``c2r`` copies the half-spectrum, runs the complex transforms
+    of the leading axes on the copy and the real one of the last axis with the factor
+    ``1 / prod(shape)``. Here the leading transforms run in place (unscaled: ``norm =
+    "forward"``), then the last axis unscaled and one multiplication by the factor,
+    rounded to the dtype as pocketfft rounds it: the same operations in the same order
+    (``tests/sve/solvers/_core/test_transforms_memory.py`` checks the bits).
+    """
+    ndim = len(shape)
+    if ndim > 1:
+        spectrum = scipy.fft.ifftn(
+            spectrum, axes=tuple(range(ndim - 1)), norm="forward", overwrite_x=True,
+            workers=workers,
+        )  # fmt: skip
+    result = scipy.fft.irfft(
+        spectrum, n=shape[-1], axis=ndim - 1, norm="forward", overwrite_x=True, workers=workers
+    )
+    result *= result.dtype.type(1.0 / float(np.prod(shape, dtype=np.float64)))
+    return result
+
+
 def _buffer_in(out: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
     """The first ``prod(shape)`` entries of `dtype` in the memory of `out` (C-contiguous, of
     `shape` and an item at least as wide as `dtype`), or None where it cannot hold them.
@@ -224,9 +248,7 @@ def preconditioner(
             buffer[...] = r
             spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers, overwrite_x=True)
             np.multiply(spectrum, inverse, out=spectrum)
-            out[...] = scipy.fft.irfftn(
-                spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True
-            )
+            out[...] = irfftn_in_place(spectrum, shape, workers)
 
         return apply_fft
 
