@@ -40,6 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.fft
+from numba import njit
 
 from sve.solvers._core.spacing import per_axis
 
@@ -161,9 +162,29 @@ def fft_workers(points: int | None = None) -> int:
         return os.cpu_count() or 1
 
 
-def irfftn_in_place(spectrum: np.ndarray, shape: tuple[int, ...], workers: int) -> np.ndarray:
+try:  # pocketfft's real inverse transform with an output argument (scipy >= 1.4)
+    from scipy.fft._pocketfft.pypocketfft import c2r as _c2r
+except ImportError:  # pragma: no cover - another scipy layout: the public path below
+    _c2r = None
+
+
+@njit(cache=True, nogil=True)
+def _widen_in_place(narrow, wide):
+    """``wide[i] = narrow[i]`` where `narrow` (float32) is the first half of the memory of
+    `wide` (float64), in descending order: entry ``i`` of `wide` covers entries ``2 i``
+    and ``2 i + 1 >= i`` of `narrow`, already read.
+    """
+    for i in range(wide.size - 1, -1, -1):
+        wide[i] = narrow[i]
+
+
+def irfftn_in_place(
+    spectrum: np.ndarray, shape: tuple[int, ...], workers: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """``scipy.fft.irfftn(spectrum, s=shape)`` over every axis, the same bits, without its
     complex copy of `spectrum` (4 bytes per point in complex64): `spectrum` is destroyed.
+    With `out` (C-contiguous, `shape`, the real dtype of `spectrum`) the result is written
+    there (no array of its own either) and `out` is returned.
 
     pocketfft's multi-axis ``c2r`` copies the half-spectrum, runs the complex transforms
     of the leading axes on the copy and the real one of the last axis with the factor
@@ -178,9 +199,13 @@ def irfftn_in_place(spectrum: np.ndarray, shape: tuple[int, ...], workers: int) 
             spectrum, axes=tuple(range(ndim - 1)), norm="forward", overwrite_x=True,
             workers=workers,
         )  # fmt: skip
-    result = scipy.fft.irfft(
-        spectrum, n=shape[-1], axis=ndim - 1, norm="forward", overwrite_x=True, workers=workers
-    )
+    if out is not None and _c2r is not None:  # the same call scipy.fft.irfft makes, into out
+        result = _c2r(spectrum, (ndim - 1,), shape[-1], False, 0, out, workers)
+    else:
+        result = scipy.fft.irfft(
+            spectrum, n=shape[-1], axis=ndim - 1, norm="forward", overwrite_x=True,
+            workers=workers,
+        )  # fmt: skip
     result *= result.dtype.type(1.0 / float(np.prod(shape, dtype=np.float64)))
     return result
 
@@ -248,7 +273,13 @@ def preconditioner(
             buffer[...] = r
             spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers, overwrite_x=True)
             np.multiply(spectrum, inverse, out=spectrum)
-            out[...] = irfftn_in_place(spectrum, shape, workers)
+            if buffer.base is None or not np.shares_memory(buffer, out):
+                out[...] = irfftn_in_place(spectrum, shape, workers)
+            elif out.dtype == dtype:  # the buffer is `out` itself
+                irfftn_in_place(spectrum, shape, workers, out=buffer)
+            else:  # the result in the first half of `out`, widened in place
+                irfftn_in_place(spectrum, shape, workers, out=buffer)
+                _widen_in_place(buffer.reshape(-1), out.reshape(-1))
 
         return apply_fft
 
