@@ -74,10 +74,10 @@ _PER_POINT.update(
         ("conductivity", "mixed", "q1", "fft", 3): 43.0,
         ("conductivity", "mixed", "q1", "multigrid", 2): 74.7,
         ("conductivity", "mixed", "q1", "multigrid", 3): 71.6,
-        ("conductivity", "periodic", "fv", "fft", 2): 49.6,
-        ("conductivity", "periodic", "fv", "fft", 3): 53.2,
-        ("conductivity", "periodic", "q1", "fft", 2): 49.6,
-        ("conductivity", "periodic", "q1", "fft", 3): 53.1,
+        ("conductivity", "periodic", "fv", "fft", 2): 41.6,
+        ("conductivity", "periodic", "fv", "fft", 3): 45.1,
+        ("conductivity", "periodic", "q1", "fft", 2): 41.6,
+        ("conductivity", "periodic", "q1", "fft", 3): 45.1,
         ("conductivity", "periodic", "q1", "multigrid", 2): 78.6,
         ("conductivity", "periodic", "q1", "multigrid", 3): 69.4,
         ("conductivity", "static", "q1", "fft", 2): 47.8,
@@ -103,10 +103,10 @@ _TENSORS.update(
         ("mixed", "fv", 3): 72.3,
         ("mixed", "q1", 2): 4.0,
         ("mixed", "q1", 3): 4.0,
-        ("periodic", "fv", 2): 52.0,
+        ("periodic", "fv", 2): 52.1,
         ("periodic", "fv", 3): 52.2,
         ("periodic", "q1", 2): 4.0,
-        ("periodic", "q1", 3): 4.1,
+        ("periodic", "q1", 3): 4.2,
         ("static", "q1", 2): 13.0,
         ("static", "q1", 3): 11.8,
     }
@@ -119,9 +119,9 @@ _VOIDS.update(
         ("conductivity", "mixed", "fv", 3): 57.5,
         ("conductivity", "mixed", "q1", 2): 16.0,
         ("conductivity", "mixed", "q1", 3): 16.9,
-        ("conductivity", "periodic", "fv", 2): 40.0,
+        ("conductivity", "periodic", "fv", 2): 40.1,
         ("conductivity", "periodic", "fv", 3): 32.2,
-        ("conductivity", "periodic", "q1", 2): 8.0,
+        ("conductivity", "periodic", "q1", 2): 8.1,
         ("conductivity", "periodic", "q1", 3): 8.1,
         ("conductivity", "static", "q1", 2): 0.0,
         ("conductivity", "static", "q1", 3): 6.6,
@@ -381,14 +381,14 @@ def memory_estimate(
     transform buffers, or the multigrid hierarchy), the load, the clusters
     of voids and the temporaries. Measured totals ``c`` in 3-D, scalar
     conductivity, no voids (both discretizations read the labels): 43-60
-    bytes with the transforms and 70-80 with multigrid (Q1), 35-54 (finite
+    bytes with the transforms and 70-80 with multigrid (Q1), 35-52 (finite
     volumes); voids add the float64 field (8) and 7-17 (Q1; finite volumes
     32-58: they keep their face arrays), tensors the field and 4-12 (finite
     volumes 52-73); ``precision="single"`` 12-16 less;
     elasticity 287 (mixed), 426 (kinematic), 476 (periodic), 963 (static),
     520 (periodic, multigrid: measured at 64**3, 519, where the transforms took 466),
-    voids add 140-165. In 2-D: 40-50 (Q1, transforms), 75-83 (Q1,
-    multigrid), 40-50 (finite volumes), elasticity 167-341. Measured from
+    voids add 140-165. In 2-D: 40-48 (Q1, transforms), 75-83 (Q1,
+    multigrid), 40-47 (finite volumes), elasticity 167-341. Measured from
     64**3 to 256**3 and at 1024**2 and 2048**2 the estimate was within 15 %
     of the peak (the table of ``benchmarks/records/memory.json``). Finite
     volumes were measured again after their faces were read from the labels
@@ -397,7 +397,9 @@ def memory_estimate(
     128**3 and 2048**2 after Q1 read the labels too and the periodic and
     kinematic solves kept float32 forces instead of the solutions
     (``python benchmarks/bench_memory.py --sizes 128 --sizes-2d 2048 --only
-    conductivity --no-record``).
+    conductivity --no-record``; the periodic transforms again after their
+    inverse transform wrote into the output, ``--only conductivity periodic
+    fft``).
 
     Limits: with voids the elasticity solve searches the zero-energy modes
     of the solid parts (``sve/solvers/elasticity/voids.py``), whose memory
