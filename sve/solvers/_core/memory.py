@@ -15,12 +15,14 @@ VmHWM of a fresh interpreter after the solve, minus its VmRSS before it, at
 128**3 voxels in 3-D and 2048**2 in 2-D; tracemalloc would miss Numba's and
 scipy.fft's buffers). Counted, per grid point, in bytes (``d`` the dimension):
 
-* the conductivity of every voxel, float64: 8 (per voxel; none for finite
-  volumes with per-phase scalars and no void phase, which read the labels);
+* the conductivity of every voxel, float64: 8 (per voxel; none with per-phase
+  scalars and no void phase, which Q1 and the finite volumes read from the labels);
 * tensors: their index per voxel, int32: 4;
-* the solution of every load case, kept for the Hill-Mandel defect, float64:
-  ``8 d`` (conductivity), ``8 d m`` (elasticity, ``m = d (d + 1) / 2`` load
-  cases of ``d`` components);
+* the solution being solved, float64: 8; under periodic and kinematic conditions the
+  force (minus the true residual) of every load case but the last, float32, kept for
+  the cross terms of the Hill-Mandel defect: ``4 (d - 1)``; static conditions keep the
+  solution of every load case, float64: ``8 d``; elasticity ``8 d m`` (``m = d (d +
+  1) / 2`` load cases of ``d`` components);
 * the conjugate-gradient vectors (residual, search direction, operator
   product), float64: ``24`` (conductivity), ``24 d`` (elasticity);
 * measured: the preconditioner (the single-precision transform buffers and
@@ -56,32 +58,32 @@ _TENSORS: dict[tuple[str, str, int], float] = {}
 # -- calibration (benchmarks/bench_memory.py) --
 _PER_POINT.update(
     {
-        ("conductivity", "kinematic", "fv", "fft", 2): 48.6,
-        ("conductivity", "kinematic", "fv", "fft", 3): 59.1,
-        ("conductivity", "kinematic", "fv", "multigrid", 2): 50.7,
-        ("conductivity", "kinematic", "fv", "multigrid", 3): 50.8,
-        ("conductivity", "kinematic", "q1", "fft", 2): 67.6,
-        ("conductivity", "kinematic", "q1", "fft", 3): 74.1,
-        ("conductivity", "kinematic", "q1", "multigrid", 2): 90.7,
-        ("conductivity", "kinematic", "q1", "multigrid", 3): 87.5,
-        ("conductivity", "mixed", "fv", "fft", 2): 40.6,
-        ("conductivity", "mixed", "fv", "fft", 3): 43.1,
+        ("conductivity", "kinematic", "fv", "fft", 2): 43.7,
+        ("conductivity", "kinematic", "fv", "fft", 3): 51.2,
+        ("conductivity", "kinematic", "fv", "multigrid", 2): 46.8,
+        ("conductivity", "kinematic", "fv", "multigrid", 3): 43.1,
+        ("conductivity", "kinematic", "q1", "fft", 2): 48.7,
+        ("conductivity", "kinematic", "q1", "fft", 3): 50.7,
+        ("conductivity", "kinematic", "q1", "multigrid", 2): 78.7,
+        ("conductivity", "kinematic", "q1", "multigrid", 3): 71.8,
+        ("conductivity", "mixed", "fv", "fft", 2): 39.7,
+        ("conductivity", "mixed", "fv", "fft", 3): 43.2,
         ("conductivity", "mixed", "fv", "multigrid", 2): 43.0,
         ("conductivity", "mixed", "fv", "multigrid", 3): 35.0,
-        ("conductivity", "mixed", "q1", "fft", 2): 60.7,
-        ("conductivity", "mixed", "q1", "fft", 3): 62.7,
-        ("conductivity", "mixed", "q1", "multigrid", 2): 82.7,
-        ("conductivity", "mixed", "q1", "multigrid", 3): 71.5,
-        ("conductivity", "periodic", "fv", "fft", 2): 57.5,
-        ("conductivity", "periodic", "fv", "fft", 3): 65.1,
-        ("conductivity", "periodic", "q1", "fft", 2): 65.6,
-        ("conductivity", "periodic", "q1", "fft", 3): 73.1,
-        ("conductivity", "periodic", "q1", "multigrid", 2): 90.6,
-        ("conductivity", "periodic", "q1", "multigrid", 3): 85.3,
-        ("conductivity", "static", "q1", "fft", 2): 68.7,
-        ("conductivity", "static", "q1", "fft", 3): 78.8,
-        ("conductivity", "static", "q1", "multigrid", 2): 98.7,
-        ("conductivity", "static", "q1", "multigrid", 3): 95.4,
+        ("conductivity", "mixed", "q1", "fft", 2): 39.8,
+        ("conductivity", "mixed", "q1", "fft", 3): 43.0,
+        ("conductivity", "mixed", "q1", "multigrid", 2): 74.7,
+        ("conductivity", "mixed", "q1", "multigrid", 3): 71.6,
+        ("conductivity", "periodic", "fv", "fft", 2): 41.6,
+        ("conductivity", "periodic", "fv", "fft", 3): 45.1,
+        ("conductivity", "periodic", "q1", "fft", 2): 41.6,
+        ("conductivity", "periodic", "q1", "fft", 3): 45.1,
+        ("conductivity", "periodic", "q1", "multigrid", 2): 78.6,
+        ("conductivity", "periodic", "q1", "multigrid", 3): 69.4,
+        ("conductivity", "static", "q1", "fft", 2): 47.8,
+        ("conductivity", "static", "q1", "fft", 3): 59.2,
+        ("conductivity", "static", "q1", "multigrid", 2): 82.7,
+        ("conductivity", "static", "q1", "multigrid", 3): 79.8,
         ("elasticity", "kinematic", "q1", "fft", 2): 205.4,
         ("elasticity", "kinematic", "q1", "fft", 3): 426.4,
         ("elasticity", "mixed", "q1", "fft", 2): 166.5,
@@ -96,33 +98,33 @@ _PER_POINT.update(
 _TENSORS.update(
     {
         ("kinematic", "q1", 2): 4.0,
-        ("kinematic", "q1", 3): 3.9,
+        ("kinematic", "q1", 3): 4.0,
         ("mixed", "fv", 2): 72.6,
         ("mixed", "fv", 3): 72.3,
-        ("mixed", "q1", 2): 3.0,
-        ("mixed", "q1", 3): 3.9,
-        ("periodic", "fv", 2): 52.0,
+        ("mixed", "q1", 2): 4.0,
+        ("mixed", "q1", 3): 4.0,
+        ("periodic", "fv", 2): 52.1,
         ("periodic", "fv", 3): 52.2,
         ("periodic", "q1", 2): 4.0,
-        ("periodic", "q1", 3): 4.1,
-        ("static", "q1", 2): 4.0,
-        ("static", "q1", 3): 4.0,
+        ("periodic", "q1", 3): 4.2,
+        ("static", "q1", 2): 13.0,
+        ("static", "q1", 3): 11.8,
     }
 )
 _VOIDS.update(
     {
         ("conductivity", "kinematic", "q1", 2): 16.0,
         ("conductivity", "kinematic", "q1", 3): 16.8,
-        ("conductivity", "mixed", "fv", 2): 68.7,
-        ("conductivity", "mixed", "fv", 3): 57.4,
-        ("conductivity", "mixed", "q1", 2): 15.0,
-        ("conductivity", "mixed", "q1", 3): 16.8,
-        ("conductivity", "periodic", "fv", 2): 40.0,
+        ("conductivity", "mixed", "fv", 2): 68.8,
+        ("conductivity", "mixed", "fv", 3): 57.5,
+        ("conductivity", "mixed", "q1", 2): 16.0,
+        ("conductivity", "mixed", "q1", 3): 16.9,
+        ("conductivity", "periodic", "fv", 2): 40.1,
         ("conductivity", "periodic", "fv", 3): 32.2,
-        ("conductivity", "periodic", "q1", 2): 8.0,
+        ("conductivity", "periodic", "q1", 2): 8.1,
         ("conductivity", "periodic", "q1", 3): 8.1,
         ("conductivity", "static", "q1", 2): 0.0,
-        ("conductivity", "static", "q1", 3): 0.0,
+        ("conductivity", "static", "q1", 3): 6.6,
         ("elasticity", "kinematic", "q1", 2): 77.5,
         ("elasticity", "kinematic", "q1", 3): 164.5,
         ("elasticity", "periodic", "q1", 2): 111.7,
@@ -340,10 +342,10 @@ def memory_estimate(
     precision : {"double", "single"}, default "double"
         ``"single"`` (conductivity only): float32 conjugate-gradient vectors
         (``r`` and one buffer of 8 bytes for ``z`` and ``p`` or the float64
-        residual: 12 bytes instead of 24) and float32 kept solutions (the one
-        being solved stays float64: ``4 d + 8`` bytes instead of ``8 d``;
-        mixed conditions keep none, 8 in both); the measured part is that of
-        double precision.
+        residual: 12 bytes instead of 24) and, under static conditions, float32
+        kept solutions (the one being solved stays float64: ``4 d + 8`` bytes
+        instead of ``8 d``; the other conditions keep what double precision
+        keeps); the measured part is that of double precision.
 
     Returns
     -------
@@ -362,12 +364,14 @@ def memory_estimate(
     ``B0 = FIXED_BYTES`` (2 MiB). ``c`` is the sum of the arrays counted in
     the code, in bytes per grid point (``d`` the dimension):
 
-    * the conductivity of every voxel, float64: 8 (per voxel; finite volumes
-      with per-phase scalars and no voids read the labels instead: 0);
+    * the conductivity of every voxel, float64: 8 (per voxel; per-phase
+      scalars without voids are read from the labels instead: 0);
     * tensors: their index per voxel, int32: 4 (per voxel);
-    * the solution of every load case, kept for the Hill-Mandel defect,
-      float64: ``8 d`` (conductivity); ``8 d m`` (elasticity, ``m = d (d +
-      1) / 2`` load cases of ``d`` components);
+    * the solution being solved, float64: 8, and (periodic, kinematic) the
+      float32 force of every load case but the last, for the cross terms of
+      the Hill-Mandel defect: ``4 (d - 1)``; static conditions keep every
+      solution, float64: ``8 d``; elasticity ``8 d m`` (``m = d (d + 1) /
+      2`` load cases of ``d`` components);
     * three conjugate-gradient vectors, float64: 24 (conductivity), ``24 d``
       (elasticity);
 
@@ -376,20 +380,26 @@ def memory_estimate(
     and 2048**2, voids at 70 % solid): the preconditioner (single-precision
     transform buffers, or the multigrid hierarchy), the load, the clusters
     of voids and the temporaries. Measured totals ``c`` in 3-D, scalar
-    conductivity, no voids: 63-79 bytes with the transforms and 72-95 with
-    multigrid (Q1), 35-65 (finite volumes, read from the labels); voids add
-    0-25 (Q1; finite volumes 32-57 and the float64 field: they keep their
-    face arrays), tensors 4 (finite volumes 52-72 and the field);
-    ``precision="single"`` 12-20 less;
+    conductivity, no voids (both discretizations read the labels): 43-60
+    bytes with the transforms and 70-80 with multigrid (Q1), 35-52 (finite
+    volumes); voids add the float64 field (8) and 7-17 (Q1; finite volumes
+    32-58: they keep their face arrays), tensors the field and 4-12 (finite
+    volumes 52-73); ``precision="single"`` 12-16 less;
     elasticity 287 (mixed), 426 (kinematic), 476 (periodic), 963 (static),
     520 (periodic, multigrid: measured at 64**3, 519, where the transforms took 466),
-    voids add 140-165. In 2-D: 61-69 (Q1, transforms), 83-99 (Q1,
-    multigrid), 41-58 (finite volumes), elasticity 167-341. Measured from
+    voids add 140-165. In 2-D: 40-48 (Q1, transforms), 75-83 (Q1,
+    multigrid), 40-47 (finite volumes), elasticity 167-341. Measured from
     64**3 to 256**3 and at 1024**2 and 2048**2 the estimate was within 15 %
     of the peak (the table of ``benchmarks/records/memory.json``). Finite
     volumes were measured again after their faces were read from the labels
     (mixed, multigrid: 35 bytes per voxel at 128**3, 24 in single precision at
-    160**3; record ``memory_precision``).
+    160**3; record ``memory_precision``); the conductivity table again at
+    128**3 and 2048**2 after Q1 read the labels too and the periodic and
+    kinematic solves kept float32 forces instead of the solutions
+    (``python benchmarks/bench_memory.py --sizes 128 --sizes-2d 2048 --only
+    conductivity --no-record``; the periodic transforms again after their
+    inverse transform wrote into the output, ``--only conductivity periodic
+    fft``).
 
     Limits: with voids the elasticity solve searches the zero-energy modes
     of the solid parts (``sve/solvers/elasticity/voids.py``), whose memory
@@ -457,14 +467,17 @@ def memory_estimate(
     ratio = voxels / points
     counted: dict[str, float] = {}
     if property == "conductivity":
-        if discretization != "fv" or tensors or voids:  # fv scalars: read from the labels
+        if tensors or voids:  # per-phase scalars without voids: read from the labels
             counted["conductivity field (float64 per voxel)"] = 8.0 * ratio
         if tensors:
             counted["tensor index (int32 per voxel)"] = 4.0 * ratio
         if bc == "mixed":  # one load case at a time
             counted["solution (float64)"] = 8.0
-        else:
+        elif bc == "static":
             counted["solutions kept (float64, one per load case)"] = 8.0 * ndim
+        else:  # periodic, kinematic: the forces of the cases before, for Hill-Mandel
+            counted["solution (float64)"] = 8.0
+            counted["forces kept (float32, one per load case but the last)"] = 4.0 * (ndim - 1)
         counted["conjugate-gradient vectors (3 float64)"] = 24.0
     else:
         cases = ndim * (ndim + 1) // 2
@@ -477,8 +490,8 @@ def memory_estimate(
             f"discretization={discretization!r} in {ndim}-D"
         )
     total = _PER_POINT[key]
-    if discretization == "fv" and property == "conductivity" and (tensors or voids):
-        total += 8.0 * ratio  # the float64 field the finite volumes read then (counted)
+    if property == "conductivity" and (tensors or voids):
+        total += 8.0 * ratio  # the float64 field the solvers read then (counted)
     if tensors:
         total += _TENSORS.get((bc, discretization, ndim), max(_TENSORS.values(), default=0.0))
     name = f"{'multigrid hierarchy' if preconditioner == 'multigrid' else 'transform buffers'}"
@@ -486,13 +499,10 @@ def memory_estimate(
     counted[f"{name}, load and temporaries (measured)"] = max(rest, 0.0)
     if precision == "single":  # the same measured part, the counted vectors in float32
         del counted["conjugate-gradient vectors (3 float64)"]
-        if bc != "mixed":  # mixed: one float64 solution at a time in both precisions
+        if bc == "static":  # periodic, kinematic, mixed: as in double precision
             del counted["solutions kept (float64, one per load case)"]
             counted["solutions kept (float32; the one being solved float64)"] = 4.0 * ndim + 8.0
         counted["conjugate-gradient vectors (float32 r, z, p)"] = 12.0
-        if discretization == "q1" and bc in ("kinematic", "mixed") and preconditioner == "fft":
-            measured = f"{name}, load and temporaries (measured)"  # the free block in float32
-            counted[measured] = max(counted[measured] - 4.0, 0.0)
     if voids:
         extra = _VOIDS.get((property, bc, discretization, ndim))
         if extra is None:  # not measured: the largest extra of the property and dimension

@@ -40,6 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.fft
+from numba import njit
 
 from sve.solvers._core.spacing import per_axis
 
@@ -161,6 +162,73 @@ def fft_workers(points: int | None = None) -> int:
         return os.cpu_count() or 1
 
 
+try:  # pocketfft's real inverse transform with an output argument (scipy >= 1.4)
+    from scipy.fft._pocketfft.pypocketfft import c2r as _c2r
+except ImportError:  # pragma: no cover - another scipy layout: the public path below
+    _c2r = None
+
+
+@njit(cache=True, nogil=True)
+def _widen_in_place(narrow, wide):
+    """``wide[i] = narrow[i]`` where `narrow` (float32) is the first half of the memory of
+    `wide` (float64), in descending order: entry ``i`` of `wide` covers entries ``2 i``
+    and ``2 i + 1 >= i`` of `narrow`, already read.
+    """
+    for i in range(wide.size - 1, -1, -1):
+        wide[i] = narrow[i]
+
+
+def irfftn_in_place(
+    spectrum: np.ndarray, shape: tuple[int, ...], workers: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``scipy.fft.irfftn(spectrum, s=shape)`` over every axis, the same bits, without its
+    complex copy of `spectrum` (4 bytes per point in complex64): `spectrum` is destroyed.
+    With `out` (C-contiguous, `shape`, the real dtype of `spectrum`) the result is written
+    there (no array of its own either) and `out` is returned.
+
+    pocketfft's multi-axis ``c2r`` copies the half-spectrum, runs the complex transforms
+    of the leading axes on the copy and the real one of the last axis with the factor
+    ``1 / prod(shape)``. Here the leading transforms run in place (unscaled: ``norm =
+    "forward"``), then the last axis unscaled and one multiplication by the factor,
+    rounded to the dtype as pocketfft rounds it: the same operations in the same order
+    (``tests/sve/solvers/_core/test_transforms_memory.py`` checks the bits).
+    """
+    ndim = len(shape)
+    if ndim > 1:
+        spectrum = scipy.fft.ifftn(
+            spectrum, axes=tuple(range(ndim - 1)), norm="forward", overwrite_x=True,
+            workers=workers,
+        )  # fmt: skip
+    if out is not None and _c2r is not None:  # the same call scipy.fft.irfft makes, into out
+        result = _c2r(spectrum, (ndim - 1,), shape[-1], False, 0, out, workers)
+    else:
+        result = scipy.fft.irfft(
+            spectrum, n=shape[-1], axis=ndim - 1, norm="forward", overwrite_x=True,
+            workers=workers,
+        )  # fmt: skip
+    result *= result.dtype.type(1.0 / float(np.prod(shape, dtype=np.float64)))
+    return result
+
+
+def _buffer_in(out: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """The first ``prod(shape)`` entries of `dtype` in the memory of `out` (C-contiguous, of
+    `shape` and an item at least as wide as `dtype`), or None where it cannot hold them.
+
+    The transform's input is copied there: `out` is written only at the end, from the
+    inverse transform's own result, so it needs no buffer of its own (4 bytes per
+    unknown saved).
+    """
+    if (
+        out.shape != tuple(shape)
+        or not out.flags.c_contiguous
+        or out.dtype.itemsize < dtype.itemsize
+        or out.dtype.itemsize % dtype.itemsize
+        or out.dtype.kind != "f"
+    ):
+        return None
+    return out.reshape(-1).view(dtype)[: out.size].reshape(shape)
+
+
 def preconditioner(
     discretization: str,
     kinds: tuple[str, ...],
@@ -177,7 +245,9 @@ def preconditioner(
     Neumann and real trigonometric transforms are used, one call per
     transform type.
     The symbol and the buffers are made once here; the transforms of
-    ``scipy.fft`` run on `fft_workers` threads, in place where they can.
+    ``scipy.fft`` run on `fft_workers` threads, in place where they can. The
+    periodic transforms take their input buffer from the memory of `out`
+    (`_buffer_in`), which is written last, from the inverse transform's result.
 
     `dtype` is the precision of the transforms: ``numpy.float32`` halves
     their memory traffic and is what the conjugate gradients use. The result
@@ -193,16 +263,23 @@ def preconditioner(
     if all(kind == "periodic" for kind in kinds):
         full = symbol(discretization, kinds, shape, spacing)
         inverse = _pseudo_inverse(reference * full[..., : shape[-1] // 2 + 1]).astype(dtype)
-        buffer = np.empty(shape, dtype=dtype)
+        spare = {}  # a buffer of its own, made only for an `out` that cannot hold one
 
         def apply_fft(r: np.ndarray, out: np.ndarray) -> None:
             workers = fft_workers(points)
+            buffer = _buffer_in(out, shape, dtype)  # `out` is overwritten anyway
+            if buffer is None:
+                buffer = spare.setdefault("buffer", np.empty(shape, dtype=dtype))
             buffer[...] = r
             spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers, overwrite_x=True)
             np.multiply(spectrum, inverse, out=spectrum)
-            out[...] = scipy.fft.irfftn(
-                spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True
-            )
+            if buffer.base is None or not np.shares_memory(buffer, out):
+                out[...] = irfftn_in_place(spectrum, shape, workers)
+            elif out.dtype == dtype:  # the buffer is `out` itself
+                irfftn_in_place(spectrum, shape, workers, out=buffer)
+            else:  # the result in the first half of `out`, widened in place
+                irfftn_in_place(spectrum, shape, workers, out=buffer)
+                _widen_in_place(buffer.reshape(-1), out.reshape(-1))
 
         return apply_fft
 
@@ -211,14 +288,15 @@ def preconditioner(
     for axis, kind in enumerate(kinds):
         groups.setdefault(_TRANSFORMS[discretization, kind][:2], []).append(axis)
     plan = [(name, kind, tuple(group)) for (name, kind), group in groups.items()]
-    weight = np.ones(inverse.shape)
+    # W^-1: the end nodes of a Q1 Neumann axis carry half the 1-D weight; doubled in place
+    # on the end slices (no array of weights: the same products, powers of 2).
+    ends = []
     for axis, kind in enumerate(kinds):
         if (discretization, kind) == ("q1", "neumann"):
-            ends = [slice(None)] * ndim
             for end in (0, -1):
-                ends[axis] = end
-                weight[tuple(ends)] *= 2.0  # W^-1: the end nodes carry half the 1-D weight
-    weighted = None if np.all(weight == 1.0) else weight.astype(dtype)
+                index = [slice(None)] * ndim
+                index[axis] = end
+                ends.append(tuple(index))
     inverse = inverse.astype(dtype)
     buffer = np.empty(inverse.shape, dtype=dtype)
 
@@ -226,8 +304,8 @@ def preconditioner(
         workers = fft_workers(points)
         buffer[...] = r
         x = buffer
-        if weighted is not None:
-            x *= weighted
+        for index in ends:
+            x[index] *= 2.0
         for name, kind, group in plan:
             forward = scipy.fft.dstn if name == "dst" else scipy.fft.dctn
             x = forward(x, type=kind, axes=group, overwrite_x=True, workers=workers)

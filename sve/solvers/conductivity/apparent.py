@@ -537,10 +537,9 @@ def _steps(
     _check_memory(
         phases.shape, bc, discretization, preconditioner, h, limit, source, precision=precision
     )
-    # Finite volumes read per-phase scalars from the labels: no float64 field is made.
-    k, material, stack = _element_conductivity(
-        phases, conductivity, labels=discretization == "fv" and mode is None
-    )
+    # Per-phase scalars without voids are read from the labels (finite volumes and Q1): no
+    # float64 field is made.
+    k, material, stack = _element_conductivity(phases, conductivity, labels=mode is None)
     if preconditioner == "auto":
         preconditioner = _auto_preconditioner(bc, discretization, k, stack, h)
     if preconditioner == "multigrid" and not (

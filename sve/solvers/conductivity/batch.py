@@ -22,7 +22,13 @@ from sve.solvers._core.pcg_batch import pcg_batch
 from sve.solvers._core.pcg_kernels import dot
 from sve.solvers._core.transforms import _pseudo_inverse, fft_workers, symbol
 from sve.solvers.conductivity.apparent import _steps
-from sve.solvers.conductivity.cell_problem import _ROUND_OFF_ENERGY, Solution, solve_cell
+from sve.solvers.conductivity.cell_problem import (
+    _ROUND_OFF_ENERGY,
+    Solution,
+    _cross_terms,
+    solve_cell,
+)
+from sve.solvers.conductivity.fv import Phases
 from sve.solvers.conductivity.q1 import Q1Grid
 from sve.solvers.conductivity.q1_batch_kernels import (
     nodal_flux_columns_2d,
@@ -156,8 +162,13 @@ def batchable(request: dict) -> bool:
         and request["precision"] == "double"
         and request["collector"] is None
         and request["k"].size <= BATCH_LARGEST
-        and bool(np.all(request["k"] > 0.0))
+        and float(request["k"].min()) > 0.0  # an array, or Phases (labels and table)
     )
+
+
+def _field(k) -> np.ndarray:
+    """The float64 conductivity field of `k` (an array, or Phases: ``table[labels]``)."""
+    return k.table[k.labels] if isinstance(k, Phases) else k
 
 
 def solve_cells(requests: list[dict]) -> list[Solution]:
@@ -194,7 +205,7 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
     with ``bc="periodic"``, the transform preconditioner and the residual rule), together.
     """
     first = requests[0]
-    k = np.stack([request["k"] for request in requests])
+    k = np.stack([_field(request["k"]) for request in requests])  # small images
     images, shape = len(requests), k.shape[1:]
     ndim = len(shape)
     spacing, tol, maxiter = first["spacing"], first["tol"], first["maxiter"]
@@ -208,7 +219,7 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
     for s in range(systems):
         grids[s // ndim].flux(zero, np.eye(ndim)[s % ndim], b[s])
         np.negative(b[s], out=b[s])
-    floor = np.array([_ROUND_OFF_ENERGY * float(k[i].mean()) * volume for i in image])
+    floor = np.array([_ROUND_OFF_ENERGY * float(grids[i].k.mean()) * volume for i in image])
     # the transform preconditioner of each image (transforms.preconditioner, float32)
     full = symbol("q1", ("periodic",) * ndim, shape, spacing)[..., : shape[-1] // 2 + 1]
     inverse = np.stack(
@@ -275,10 +286,12 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
         for j in range(ndim):
             tensor[:, j] = grid.mean_flux(us[j], np.eye(ndim)[j])
         gap = np.zeros((ndim, ndim))
+        forces = {}
         for j in range(ndim):  # the Hill-Mandel gap, as in cell_problem._affine
             grid.flux(us[j], np.eye(ndim)[j], force)
-            for m in range(ndim):
-                gap[m, j] = dot(us[m].reshape(-1), force.reshape(-1)) / volume
+            gap[j, j] = dot(us[j].reshape(-1), force.reshape(-1)) / volume
+            _cross_terms(gap, j, us[j], grid.mean_flux(us[j], np.zeros(ndim)), forces, volume)
+            forces[j] = (force.astype(np.float32), forces[j][1])
         scale = np.linalg.norm(np.nan_to_num(tensor))
         defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
         cases = slice(i * ndim, (i + 1) * ndim)

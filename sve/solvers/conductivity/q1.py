@@ -39,6 +39,7 @@ import numpy as np
 
 from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
 from sve.solvers._core.spacing import per_axis
+from sve.solvers.conductivity.fv import Phases
 from sve.solvers.conductivity.q1_aniso_kernels import (
     tensor_flux_2d,
     tensor_flux_3d,
@@ -176,8 +177,11 @@ class Q1Grid:
 
     Parameters
     ----------
-    k : ndarray of shape (N0, ..., N_{d-1}), float64
-        Voxel conductivities, >= 0.
+    k : ndarray of shape (N0, ..., N_{d-1}), float64, or Phases
+        Voxel conductivities, >= 0; or the labels and conductivities of the phases
+        (scalars without voids, ``conductivity/fv.py``): the kernels read
+        ``table[labels]`` where they need a conductivity, no float64 field of the
+        image is made (the same values, the same bits).
     kinds : tuple of {"periodic", "dirichlet", "neumann"}
         Boundary condition of the fluctuation per axis: periodic (N nodes),
         zero on both faces (N + 1 nodes, the face nodes fixed) or free
@@ -194,6 +198,8 @@ class Q1Grid:
         ndim = k.ndim
         h = per_axis(spacing, ndim)
         self.k = k
+        # What the kernels read: the float64 field, or the labels and the phases' table.
+        self._values, self._table = (k.labels, k.table) if isinstance(k, Phases) else (k, None)
         self.kinds = kinds
         self.spacing = h
         self.shape = tuple(
@@ -209,7 +215,7 @@ class Q1Grid:
 
     def flux(self, u: np.ndarray, gradient: np.ndarray, out: np.ndarray) -> None:
         """``out = A (u + gradient . x)``, zero on the fixed nodes."""
-        self._nodal_flux(u, gradient @ self._corners, self.k, self._modes, out)
+        self._nodal_flux(u, gradient @ self._corners, self._values, self._modes, out, self._table)
         self.zero_fixed(out)
 
     def boundary_load(self, flux: np.ndarray, out: np.ndarray, add: bool = False) -> None:
@@ -242,14 +248,18 @@ class Q1Grid:
     def mean_flux(self, u: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         """Volume average of ``k grad(u + gradient . x)``, shape (d,)."""
         out = np.empty(self.k.ndim)
-        self._mean_flux(u, self.k, gradient, self.spacing, out)
+        self._mean_flux(u, self._values, gradient, self.spacing, out, self._table)
         return out
 
     def mean_gradient(self, u: np.ndarray) -> np.ndarray:
         """Volume average of ``grad u``, shape (d,)."""
         out = np.empty(self.k.ndim)
         ndim = self.k.ndim
-        self._mean_flux(u, np.ones_like(self.k), np.zeros(ndim), self.spacing, out)
+        if self._table is None:
+            self._mean_flux(u, np.ones_like(self.k), np.zeros(ndim), self.spacing, out)
+        else:  # unit conductivities from the labels: no field of ones
+            ones = np.ones_like(self._table)
+            self._mean_flux(u, self._values, np.zeros(ndim), self.spacing, out, ones)
         return out
 
     def zero_fixed(self, x: np.ndarray) -> None:

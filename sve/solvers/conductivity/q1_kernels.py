@@ -14,6 +14,11 @@ Conventions shared by every kernel here:
   ``+h_i`` along axis ``i``. This is the order of ``numpy.kron``.
 * ``h`` is the array of the voxel edges per axis, float64 (d,): the voxel may
   be a box.
+* ``k`` holds the conductivity of every element (float64); with ``table`` (float64,
+  one value per phase) it holds the phase labels instead (integers) and the
+  conductivity of element ``e`` is ``table[k[e]]``: the same float64 values, so the
+  same bits, without a float64 field of the image (Numba compiles each variant,
+  the ``table is None`` branch resolved at compile time).
 * The element stiffness of unit conductivity is applied in the Walsh-Hadamard
   basis where it is diagonal (see ``element_modes`` in ``conductivity/q1.py``):
   ``Ke = H diag(modes) H`` with ``H`` the unnormalised ``2**d``-point
@@ -24,7 +29,7 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def nodal_flux_2d(u, w, k, modes, out):
+def nodal_flux_2d(u, w, k, modes, out, table=None):
     """Write ``out = sum_e k_e Ke (u_e + w)``, the nodal fluxes of ``u + w``.
 
     ``u`` (N0, N1) or (N0 + 1, N1 + 1) nodal field, ``w`` (4,) field added
@@ -48,7 +53,7 @@ def nodal_flux_2d(u, w, k, modes, out):
             v3 = u[i1, j1] + w3
             v0, v1, v2, v3 = v0 + v1, v0 - v1, v2 + v3, v2 - v3
             v0, v2, v1, v3 = v0 + v2, v0 - v2, v1 + v3, v1 - v3
-            c = k[i, j]
+            c = k[i, j] if table is None else table[k[i, j]]
             v0 *= c * d0
             v1 *= c * d1
             v2 *= c * d2
@@ -62,7 +67,7 @@ def nodal_flux_2d(u, w, k, modes, out):
 
 
 @njit(cache=True, nogil=True)
-def nodal_flux_3d(u, w, k, modes, out):
+def nodal_flux_3d(u, w, k, modes, out, table=None):
     """Write ``out = sum_e k_e Ke (u_e + w)``, the nodal fluxes of ``u + w``.
 
     ``u`` (N0, N1, N2) or (N0 + 1, N1 + 1, N2 + 1) nodal field, ``w`` (8,)
@@ -105,7 +110,7 @@ def nodal_flux_3d(u, w, k, modes, out):
                 b4, b5, b6, b7 = a4 + a5, a4 - a5, a6 + a7, a6 - a7
                 a0, a2, a1, a3 = b0 + b2, b0 - b2, b1 + b3, b1 - b3
                 a4, a6, a5, a7 = b4 + b6, b4 - b6, b5 + b7, b5 - b7
-                c = kr[l]
+                c = kr[l] if table is None else table[kr[l]]
                 b0, b4 = (a0 + a4) * (c * d0), (a0 - a4) * (c * d4)
                 b1, b5 = (a1 + a5) * (c * d1), (a1 - a5) * (c * d5)
                 b2, b6 = (a2 + a6) * (c * d2), (a2 - a6) * (c * d6)
@@ -157,7 +162,7 @@ def element_gradient_3d(u, i, i1, j, j1, l, l1, h):
 
 
 @njit(cache=True, nogil=True)
-def mean_flux_2d(u, k, e, h, out):
+def mean_flux_2d(u, k, e, h, out, table=None):
     """Write the volume average of ``k (e + grad u)`` into ``out`` (2,).
 
     The element average of the Q1 gradient along an axis is the mean of the
@@ -173,14 +178,15 @@ def mean_flux_2d(u, k, e, h, out):
         for j in range(n1):
             j1 = j + 1 if j + 1 < m1 else 0
             g0, g1 = element_gradient_2d(u, i, i1, j, j1, h)
-            q0 += k[i, j] * (e[0] + g0)
-            q1 += k[i, j] * (e[1] + g1)
+            c = k[i, j] if table is None else table[k[i, j]]
+            q0 += c * (e[0] + g0)
+            q1 += c * (e[1] + g1)
     out[0] = q0 / (n0 * n1)
     out[1] = q1 / (n0 * n1)
 
 
 @njit(cache=True, nogil=True)
-def mean_flux_3d(u, k, e, h, out):
+def mean_flux_3d(u, k, e, h, out, table=None):
     """Write the volume average of ``k (e + grad u)`` into ``out`` (3,).
 
     The element average of the Q1 gradient along an axis is the mean of the
@@ -199,7 +205,7 @@ def mean_flux_3d(u, k, e, h, out):
             for l in range(n2):
                 l1 = l + 1 if l + 1 < m2 else 0
                 g0, g1, g2 = element_gradient_3d(u, i, i1, j, j1, l, l1, h)
-                c = k[i, j, l]
+                c = k[i, j, l] if table is None else table[k[i, j, l]]
                 q0 += c * (e[0] + g0)
                 q1 += c * (e[1] + g1)
                 q2 += c * (e[2] + g2)

@@ -120,6 +120,7 @@ import numpy as np
 from sve.solvers._core.pcg import Operator
 from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
 from sve.solvers._core.spacing import per_axis
+from sve.solvers.conductivity.fv import Phases
 from sve.solvers.conductivity.q1 import element_modes
 from sve.solvers.conductivity.q1_kernels import nodal_flux_2d, nodal_flux_3d
 from sve.solvers.conductivity.q1_multigrid_kernels import (
@@ -443,7 +444,9 @@ def pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
 def hierarchy(
     k: np.ndarray, spacing: float | np.ndarray, kinds: tuple[str, ...] | None = None
 ) -> list[_Level]:
-    """The levels of the Q1 operator of the voxel conductivities `k` (float64).
+    """The levels of the Q1 operator of the voxel conductivities `k` (float64, or Phases:
+    the field ``table[labels]`` is then made while the levels are made, before the
+    conjugate-gradient vectors exist, and the image's operator reads the labels).
 
     `kinds` gives the boundary kind of every axis, as in ``_q1.Q1Grid``:
     ``"periodic"`` (the default), ``"neumann"`` or ``"dirichlet"`` (an open
@@ -454,6 +457,10 @@ def hierarchy(
     ndim = k.ndim
     kinds = ("periodic",) * ndim if kinds is None else tuple(kinds)
     periodic = [kind == "periodic" for kind in kinds]
+    table = None
+    if isinstance(k, Phases):  # level 0 reads the labels; the field lives while levels are made
+        labels, table = k.labels, k.table
+        k = table[labels]
     voids = not bool(np.all(k > 0.0))
     constants = "dirichlet" not in kinds  # the null space of the operator without voids
     hadamard = corner_hadamard(ndim)
@@ -463,8 +470,15 @@ def hierarchy(
     offset = np.zeros(2**ndim)
     image_nodes = _node_shape(k.shape, kinds)
 
-    def apply_fine(x: np.ndarray, out: np.ndarray) -> None:
-        flux(x.reshape(image_nodes), offset, k, modes, out.reshape(image_nodes))
+    if table is None:
+
+        def apply_fine(x: np.ndarray, out: np.ndarray) -> None:
+            flux(x.reshape(image_nodes), offset, k, modes, out.reshape(image_nodes))
+
+    else:  # the same values from the labels: the float64 field goes with `hierarchy`
+
+        def apply_fine(x: np.ndarray, out: np.ndarray) -> None:
+            flux(x.reshape(image_nodes), offset, labels, modes, out.reshape(image_nodes), table)
 
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
     # The image's inverse diagonal in single precision (half a field of the image saved): it
@@ -745,8 +759,9 @@ def multigrid(
 
     Parameters
     ----------
-    k : ndarray of shape (N0, N1[, N2]), float64
-        Voxel conductivities, >= 0 (see `supported` for the shapes).
+    k : ndarray of shape (N0, N1[, N2]), float64, or Phases
+        Voxel conductivities, >= 0 (see `supported` for the shapes); or the labels
+        and the table of the phases (see `hierarchy`).
     spacing : float or ndarray of shape (d,)
         Voxel edges ``h_i`` per axis (one number: cubic voxels).
     kinds : tuple of {"periodic", "neumann", "dirichlet"}, optional
