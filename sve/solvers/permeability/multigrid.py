@@ -26,7 +26,8 @@ takes ``gamma`` = 4 (``cell_problem``): on a heterogeneous conductance field the
 piecewise-constant coarse operators get stiffer than the true coarse-scale
 operator on every level above the pore size, and the W-cycle's convergence factor
 grew with the number of levels (0.35, 0.43, 0.70, 0.83 at 32^3, 64^3, 96^3,
-128^3 on a level cut; 0.33, 0.33, 0.51 at 32^3, 64^3, 128^3 with 4 visits).
+128^3 on a level cut; 0.35, 0.33, 0.66, 0.51 with 4 visits; ``python
+benchmarks/bench_permeability.py --cycles 32,64,96,128``).
 
 References
 ----------
