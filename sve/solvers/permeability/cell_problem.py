@@ -39,7 +39,8 @@ class Solve:
 DARCY_SCALE = 1.0
 #: Coarse-level visits of the pressure multigrid (``multigrid``; 2 is a W-cycle): with 2
 #: the MINRES iterations per load case grew from 49 at 32^3 to 74 at 128^3 on the level
-#: cut of ``benchmarks/bench_permeability.py``, with 4 they stay at 49-56 up to 128^3.
+#: cut of ``benchmarks/bench_permeability.py``, with 4 they stay at 49-56 up to 128^3
+#: (but reach 76 at 256^3: the cycle still degrades with the depth of the hierarchy).
 PRESSURE_GAMMA = 4
 #: Relative residual (preconditioner norm) of the conductance solves ``A k = 1``.
 CONDUCTANCE_TOL = 1e-4
