@@ -3,7 +3,8 @@
 Run as ``.venv/bin/python benchmarks/bench_permeability.py`` (32^3, 48^3 and 64^3,
 the direct comparison at 32^3 and 48^3), ``--sizes 32,64,128`` for other sizes,
 ``--direct 32,48,64`` for other direct comparisons, ``--no-mixed`` to skip the
-mixed conditions.
+mixed conditions. ``--cycles 32,64,128`` only prints the convergence factors of the
+preconditioner's multigrid cycles at those sizes (no record; see `cycles`).
 
 Problem. The pore space is phase 1 of a level cut at pore fraction 0.35 of a
 Gaussian random field with a Gaussian covariance of length 8 voxels
@@ -51,8 +52,14 @@ import generators  # noqa: E402
 from sve.solvers import UnresolvedThroatWarning, apparent_permeability  # noqa: E402
 from sve.solvers._core.clusters import find_clusters  # noqa: E402
 from sve.solvers.permeability import sparse  # noqa: E402
-from sve.solvers.permeability.cell_problem import body_force  # noqa: E402
+from sve.solvers.permeability.cell_problem import (  # noqa: E402
+    PRESSURE_GAMMA,
+    body_force,
+    face_conductance,
+    pressure_stencil,
+)
 from sve.solvers.permeability.mac import StokesOperator  # noqa: E402
+from sve.solvers.permeability.multigrid import AggregationMultigrid  # noqa: E402
 
 TOL = 1e-8
 FRACTION = 0.35
@@ -104,14 +111,90 @@ def memory(pores: np.ndarray, workdir: Path) -> dict:
 def direct(pores: np.ndarray) -> tuple[np.ndarray, float]:
     """Tensor of the same discrete periodic problem by SuperLU, and its time."""
     start = time.perf_counter()
-    clusters = find_clusters(pores.astype(float), periodic=True, discretization="fv")
-    keep = clusters.wraps.any(axis=1)
-    kept = (clusters.labels >= 0) & keep[np.maximum(clusters.labels, 0)]
-    operator = StokesOperator(kept, np.ones(3), 3)
+    operator = kept_operator(pores)
     loads = [body_force(operator, a) for a in range(3)]
     solutions = sparse.direct_solve(operator, loads, periodic=True)
     tensor = np.column_stack([operator.mean_velocity(x) for x in solutions])
     return tensor, time.perf_counter() - start
+
+
+def kept_operator(pores: np.ndarray) -> StokesOperator:
+    """The periodic operator on the clusters that wrap around (as the solver builds it)."""
+    clusters = find_clusters(pores.astype(float), periodic=True, discretization="fv")
+    keep = clusters.wraps.any(axis=1)
+    kept = (clusters.labels >= 0) & keep[np.maximum(clusters.labels, 0)]
+    return StokesOperator(kept, np.ones(3), 3)
+
+
+def factors(stencil, multigrid, mask: np.ndarray, *, singular: bool) -> tuple[float, int]:
+    """The convergence factor of the stationary iteration ``x += B (b - A x)`` from zero
+    (the residual reduction of its 12th cycle) and the iterations of CG preconditioned
+    by ``B`` to a relative residual of 1e-8, ``b`` standard normal (seed 0) on `mask`;
+    a `singular` operator (the pressure: constants per cluster, one cluster here) gets
+    the mean removed from ``b`` and from every ``B r``.
+    """
+
+    def precondition(r, z):
+        multigrid.apply(r, z)
+        if singular:
+            z[mask] -= z[mask].mean()
+
+    b = np.random.default_rng(0).standard_normal(mask.shape) * mask
+    if singular:
+        b[mask] -= b[mask].mean()
+    x = np.zeros_like(b)
+    z = np.empty_like(b)
+    ax = np.empty_like(b)
+    r = b.copy()
+    norms = [float(np.linalg.norm(r))]
+    for _ in range(12):
+        precondition(r, z)
+        x += z
+        stencil.apply(x, ax)
+        r = b - ax
+        norms.append(float(np.linalg.norm(r)))
+    x[...] = 0.0
+    r = b.copy()
+    precondition(r, z)
+    p = z.copy()
+    rz = float(np.vdot(r, z))
+    count = 0
+    while count < 500:
+        count += 1
+        stencil.apply(p, ax)
+        alpha = rz / float(np.vdot(p, ax))
+        x += alpha * p
+        r -= alpha * ax
+        if np.linalg.norm(r) <= 1e-8 * norms[0]:
+            break
+        precondition(r, z)
+        new = float(np.vdot(r, z))
+        p = z + (new / rz) * p
+        rz = new
+    return norms[-1] / norms[-2], count
+
+
+def cycles(sizes: list[int]) -> None:
+    """Print, per size, the convergence factor and the CG iterations (`factors`) of the
+    velocity cycle (component 0) and of the pressure cycle of ``B K B^T`` with 2 coarse
+    visits (W-cycle) and with the solver's `PRESSURE_GAMMA`.
+    """
+    print(f"factor (CG iterations); pressure gamma 2 and {PRESSURE_GAMMA}")
+    print(f"{'size':>5} {'velocity':>12} {'pressure W':>12} {'pressure':>12}")
+    for n in sizes:
+        operator = kept_operator(medium(n))
+        multigrids = [AggregationMultigrid(c.stencil) for c in operator.components]
+        comp = operator.components[0]
+        figures = [factors(comp.stencil, multigrids[0], comp.active, singular=False)]
+        conductances = [
+            face_conductance(c.stencil, c.active, mg)
+            for c, mg in zip(operator.components, multigrids, strict=True)
+        ]
+        stencil = pressure_stencil(operator, conductances)
+        for gamma in (2, PRESSURE_GAMMA):
+            mg = AggregationMultigrid(stencil, gamma=gamma)
+            figures.append(factors(stencil, mg, operator.fluid, singular=True))
+        print(f"{n:>5} " + " ".join(f"{f:6.3f} ({c:>3})" for f, c in figures), flush=True)
 
 
 def _numbers(flag: str, default: list[int]) -> list[int]:
@@ -216,5 +299,7 @@ def main() -> None:
 if __name__ == "__main__":
     if "--memory-child" in sys.argv:
         memory_child(sys.argv[sys.argv.index("--memory-child") + 1])
+    elif "--cycles" in sys.argv:
+        cycles(_numbers("--cycles", [32, 64]))
     else:
         main()

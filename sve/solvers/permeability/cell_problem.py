@@ -6,7 +6,8 @@ W-cycle per velocity component (``multigrid``) and the identity over the viscosi
 on the fluid cells for the pressure Schur complement (its spectral equivalent on an
 inf-sup stable discretization; Silvester & Wathen 1994) plus a multigrid cycle of the
 face-conductance operator ``B K B^T`` for the Darcy scale, with the mean pressure of
-every floating fluid cluster projected out under periodic conditions. MINRES
+every floating fluid cluster projected out under periodic conditions (its cycle
+visits every coarse level four times: ``PRESSURE_GAMMA``). MINRES
 (``minres``) solves the symmetric indefinite system.
 """
 
@@ -36,6 +37,11 @@ class Solve:
 #: Weight of the Darcy-scale part ``(B K B^T)^-1`` of the pressure block (see
 #: `conductance_stencil`); 1 measured best among 0.5, 1 and 2 (32^3 and 64^3 level cuts).
 DARCY_SCALE = 1.0
+#: Coarse-level visits of the pressure multigrid (``multigrid``; 2 is a W-cycle): with 2
+#: the MINRES iterations per load case grew from 49 at 32^3 to 74 at 128^3 on the level
+#: cut of ``benchmarks/bench_permeability.py``, with 4 they stay at 49-56 up to 128^3
+#: (but reach 76 at 256^3: the cycle still degrades with the depth of the hierarchy).
+PRESSURE_GAMMA = 4
 #: Relative residual (preconditioner norm) of the conductance solves ``A k = 1``.
 CONDUCTANCE_TOL = 1e-4
 #: Largest number of CG iterations of one conductance solve.
@@ -111,7 +117,8 @@ def pressure_stencil(operator: StokesOperator, conductances: list[np.ndarray]) -
 
 class BlockPreconditioner:
     """``diag(MG_0, ..., MG_{d-1}, I_fluid + w MG_p)`` with the floating pressure means
-    removed, ``MG_p`` a multigrid cycle of ``B K B^T`` (`pressure_stencil`).
+    removed, ``MG_p`` a multigrid cycle of ``B K B^T`` (`pressure_stencil`) with
+    `PRESSURE_GAMMA` coarse visits per level.
     """
 
     def __init__(
@@ -129,7 +136,7 @@ class BlockPreconditioner:
             ]
             stencil = pressure_stencil(operator, conductances)
             del conductances
-            self.pressure_multigrid = AggregationMultigrid(stencil)
+            self.pressure_multigrid = AggregationMultigrid(stencil, gamma=PRESSURE_GAMMA)
             self.work = np.empty(operator.fluid.shape)
         self.project = None
         if project_pressure:

@@ -12,9 +12,9 @@ import scipy.ndimage
 from sve import ConvergenceError, MemoryBudgetError, Microstructure
 from sve.cli import main
 from sve.solvers import UnresolvedThroatWarning, apparent_permeability
-from sve.solvers.permeability import sparse
+from sve.solvers.permeability import multigrid, sparse
 from sve.solvers.permeability.cell_problem import body_force, pressure_drop, solve_cases
-from sve.solvers.permeability.mac import StokesOperator
+from sve.solvers.permeability.mac import Stencil, StokesOperator
 
 
 def smooth_pores(shape, seed, length=2.0, fraction=0.5):
@@ -268,3 +268,51 @@ def test_cli_permeability(tmp_path, capsys):
     assert mixed["tensor"][0][0] == pytest.approx(expected, rel=1e-8)
     assert mixed["tensor"][0][1] is None
     assert main(["solve", str(image), "--permeability"]) == 2  # no --pore-label
+
+
+@pytest.mark.parametrize("gamma", [2, 4])
+def test_multigrid_cycle_is_symmetric_with_bounded_spectrum(monkeypatch, gamma):
+    """The cycle ``B`` of a heterogeneous, periodic, singular 7-point operator ``A``
+    (random log-normal couplings, a third of the cells cut out) over three levels with
+    `gamma` coarse visits: ``B`` symmetric to round-off and the eigenvalues of ``B A``
+    in ``[0, 2]`` (``I - B A`` contracts in the ``A``-norm; multigrid docstring), i.e.
+    positive semi-definite as MINRES needs; an odd or too small `gamma` is refused.
+    """
+    monkeypatch.setattr(multigrid, "COARSEST", 20)  # 8^3 -> 4^3 -> 2^3
+    rng = np.random.default_rng(19)
+    shape = (8, 8, 8)
+    cells = rng.random(shape) > 1 / 3
+    ws = []
+    for b in range(3):
+        both = cells & np.roll(cells, -1, axis=b)
+        ws.append(np.where(both, np.exp(2.0 * rng.standard_normal(shape)), 0.0))
+    diag = sum(w + np.roll(w, 1, axis=b) for b, w in enumerate(ws))
+    stencil = Stencil(diag, tuple(ws))
+    mg = multigrid.AggregationMultigrid(stencil, gamma=gamma)
+    assert len(mg.levels) == 3
+    n = diag.size
+    a = np.empty((n, n))  # the cells cut out are zero rows and columns of A, and the
+    # right-hand sides of the solver are zero there: B is compared on the other cells
+    bmat = np.empty((n, n))
+    unit = np.zeros(shape)
+    out = np.empty(shape)
+    for i in range(n):
+        unit.reshape(-1)[i] = 1.0
+        stencil.apply(unit, out)
+        a[:, i] = out.reshape(-1)
+        mg.apply(unit, out)
+        bmat[:, i] = out.reshape(-1)
+        unit.reshape(-1)[i] = 0.0
+    inside = np.flatnonzero(diag.reshape(-1) > 0.0)
+    a = a[np.ix_(inside, inside)]
+    bmat = bmat[np.ix_(inside, inside)]
+    scale = np.abs(bmat).max()
+    assert np.abs(bmat - bmat.T).max() < 1e-12 * scale  # measured 6e-18
+    # eigenvalues of B A = those of the symmetric A^1/2 B A^1/2 on the range of A
+    values, vectors = np.linalg.eigh(a)
+    keep = values > 1e-10 * values.max()
+    root = vectors[:, keep] * np.sqrt(values[keep])
+    spectrum = np.linalg.eigvalsh(root.T @ bmat @ root)
+    assert spectrum.min() > -1e-10 and spectrum.max() < 2.0 + 1e-10  # measured 0.05, 1.48
+    with pytest.raises(ValueError, match="gamma"):
+        multigrid.AggregationMultigrid(stencil, gamma=gamma + 1)
