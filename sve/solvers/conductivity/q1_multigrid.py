@@ -117,6 +117,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sve.solvers._core.cholesky import cholesky, cholesky_solve
 from sve.solvers._core.pcg import Operator
 from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
 from sve.solvers._core.spacing import per_axis
@@ -127,8 +128,6 @@ from sve.solvers.conductivity.q1_multigrid_kernels import (
     assemble_stencil,
     chebyshev_first,
     chebyshev_next,
-    cholesky,
-    cholesky_solve,
     galerkin,
     galerkin_scalar,
     jacobi_add,

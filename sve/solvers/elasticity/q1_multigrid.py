@@ -71,6 +71,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from sve.solvers._core.cholesky import cholesky, cholesky_solve
 from sve.solvers._core.pcg import Operator
 from sve.solvers._core.q1_geometry import corner_offsets
 from sve.solvers.elasticity import q1_multigrid_kernels as kernels
@@ -211,7 +212,7 @@ def _coarsest_solve(coefficients: np.ndarray) -> Operator:
     for p in range(3):
         matrix[p::3, p::3] += shift
     factor = np.ascontiguousarray(matrix)
-    if not kernels.cholesky(factor):  # not expected without voids; the pseudo-inverse then
+    if not cholesky(factor):  # not expected without voids; the pseudo-inverse then
         inverse = np.linalg.pinv(_dense(coefficients), hermitian=True)
 
         def dense(b: np.ndarray, x: np.ndarray) -> None:
@@ -219,8 +220,10 @@ def _coarsest_solve(coefficients: np.ndarray) -> Operator:
 
         return dense
 
+    every = np.arange(matrix.shape[0], dtype=np.int64)
+
     def direct(b: np.ndarray, x: np.ndarray) -> None:
-        kernels.cholesky_solve(factor, b.reshape(-1), x.reshape(-1))
+        cholesky_solve(factor, every, b.reshape(-1), x.reshape(-1))
 
     return direct
 

@@ -373,48 +373,6 @@ def block_gershgorin(coefficients, scale):
     return largest
 
 
-@njit(cache=True, nogil=True)
-def cholesky(matrix):
-    """Overwrite the lower triangle of the SPD `matrix` with its Cholesky factor; return
-    False if a pivot is not positive. Plain loops: a few hundred unknowns, where a threaded
-    BLAS costs more in synchronization than the flops.
-    """
-    n = matrix.shape[0]
-    for j in range(n):
-        pivot = matrix[j, j]
-        for m in range(j):
-            pivot -= matrix[j, m] * matrix[j, m]
-        if not pivot > 0.0:
-            return False
-        pivot = np.sqrt(pivot)
-        matrix[j, j] = pivot
-        for i in range(j + 1, n):
-            value = matrix[i, j]
-            for m in range(j):
-                value -= matrix[i, m] * matrix[j, m]
-            matrix[i, j] = value / pivot
-    return True
-
-
-@njit(cache=True, nogil=True)
-def cholesky_solve(factor, b, x):
-    """``x = (L L^T)^-1 b``, ``L`` the lower triangle of `factor` (`cholesky`); flat arrays."""
-    n = b.size
-    y = np.empty(n)
-    for i in range(n):
-        value = b[i]
-        for m in range(i):
-            value -= factor[i, m] * y[m]
-        y[i] = value / factor[i, i]
-    for i in range(n - 1, -1, -1):
-        value = y[i]
-        for m in range(i + 1, n):
-            value -= factor[m, i] * y[m]
-        y[i] = value / factor[i, i]
-    for i in range(n):
-        x[i] = y[i]
-
-
 def _pair(function):
     """The serial and the parallel compilation of `function`, indexed by whether to run
     in parallel.
