@@ -1,7 +1,8 @@
 """The ``sve`` command line, one module per group of commands: studies (run, report,
-status), generate, solve, bvp, measures of one image, calibrate, macro, lattices
-(cauchy-born) and time series (green-kubo, memory-kernel). A new command is a module with
-a ``register(sub)`` function, listed in ``COMMANDS``; ``sve --help`` lists them all.
+status), generate, solve, bvp, measures of one image, calibrate, macro, limits (of
+homogenization), lattices (cauchy-born) and time series (green-kubo, memory-kernel). A
+new command is a module with a ``register(sub)`` function, listed in ``COMMANDS``;
+``sve --help`` lists them all.
 """
 
 from __future__ import annotations
@@ -9,12 +10,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sve.cli import atoms, bvp, calibrate, fluctuations, generate, image, macro, solve, study
+from sve.cli import (
+    atoms,
+    bvp,
+    calibrate,
+    fluctuations,
+    generate,
+    image,
+    limits,
+    macro,
+    solve,
+    study,
+)
 
 __all__ = ["main"]
 
 #: The modules whose ``register`` adds commands, in the order ``sve --help`` lists them.
-COMMANDS = (study, generate, solve, bvp, image, calibrate, macro, atoms, fluctuations)
+COMMANDS = (study, generate, solve, bvp, image, calibrate, macro, limits, atoms, fluctuations)
 
 
 def _parser() -> argparse.ArgumentParser:
