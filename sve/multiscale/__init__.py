@@ -13,7 +13,10 @@ variance and interval of a macro response over realizations, and
 :func:`run_macro` runs a TOML spec (``sve macro`` or ``sve run``). The limits of homogenization
 (:func:`periodic_limits`, :func:`elastic_limits`, :func:`random_limits`,
 :func:`hole_concentration`) compare
-homogenized and corrector-rebuilt fields with fully resolved solutions. The guide pages
+homogenized and corrector-rebuilt fields with fully resolved solutions;
+:func:`write_limits_report` writes their report (figures, Markdown, JSON numbers;
+``sve limits`` on the command line, the figures alone from
+``sve.multiscale.limits_report``). The guide pages
 are ``docs/guide/multiscale.rst`` and ``docs/guide/boundary_value.rst``.
 """
 
@@ -34,6 +37,7 @@ from sve.multiscale.limits import (
     periodic_limits,
     random_limits,
 )
+from sve.multiscale.limits_report import LimitsReport, limits_numbers, write_limits_report
 from sve.multiscale.macro import MacroResult, solve_macro
 from sve.multiscale.mesh import BOX_FACES, box_mesh, read_mesh
 from sve.multiscale.mesoscale import (
@@ -55,6 +59,7 @@ __all__ = [
     "CellProblem",
     "GaussPoint",
     "HoleConcentration",
+    "LimitsReport",
     "MODELS",
     "MacroResult",
     "PeriodicLimits",
@@ -65,6 +70,7 @@ __all__ = [
     "elastic_limits",
     "evaluate_cells",
     "hole_concentration",
+    "limits_numbers",
     "mesoscale_bracket",
     "mesoscale_tensors",
     "p0_energy",
@@ -75,4 +81,5 @@ __all__ = [
     "run_macro",
     "solve_macro",
     "window_tensors",
+    "write_limits_report",
 ]
