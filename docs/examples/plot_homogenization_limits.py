@@ -17,13 +17,15 @@ as ``eps^(1/2)`` over the part only asymptotically and as ``eps`` at a fixed
 distance from the boundary. Over the part the squared error is ``a eps + b
 eps^2`` (the layer and the bulk); with ``b / a`` about 5.6 its slope is 0.71
 over these ``eps``, the curve of that law fitted on the two smallest drawn
-beside the measured errors.
+beside the measured errors. The figures are those of the report that
+``sve limits`` writes (``sve.multiscale.limits_report``).
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from sve.multiscale.limits import periodic_limits
+from sve.multiscale.limits_report import draw_errors, draw_fields, draw_profile
 
 result = periodic_limits((1 / 4, 1 / 8, 1 / 16), cell_voxels=8)
 print("effective tensor", np.round(result.effective_tensor, 4))
@@ -35,33 +37,25 @@ slopes = {
 for name, slope in slopes.items():
     print(f"{name}: {np.round(getattr(result, name), 4)}, slope {slope:.2f}")
 
-fields = result.fields
-titles = {
-    "dns": "DNS u_eps",
-    "homogenized": "homogenized u0",
-    "corrected": "u0 + eps w . grad u0",
-    "error": "u_eps - u1",
-}
-fig, axes = plt.subplots(1, 5, figsize=(17, 3.4), layout="constrained")
-for ax, (key, title) in zip(axes[:4], titles.items(), strict=True):
-    image = ax.imshow(fields[key].T, origin="lower", extent=(0, 1, 0, 1), cmap="viridis")
-    ax.set_title(f"{title} (eps = 1/16)")
-    fig.colorbar(image, ax=ax, shrink=0.8)
-ax = axes[4]
-for name, label in (
-    ("l2_error", "L2, u0"),
-    ("h1_error", "H1, u1, whole part"),
-    ("h1_error_interior", "H1, u1, distance > 1/4"),
-):
-    ax.loglog(result.eps, getattr(result, name), "o-", label=label)
+# %%
+# The fields of the finest eps side by side (the figure ``sve limits`` writes as
+# ``fields.png``): the error is largest in the first cell from the boundary.
+draw_fields(result, fig=plt.figure(figsize=(15, 3.4), layout="constrained"))
+
+# %%
+# The errors against eps with the theory's rates through them (``errors.png``), and
+# the two-term law of the whole part's H1 error fitted on the two smallest eps.
+fig = draw_errors(result, fig=plt.figure(figsize=(6, 4.5), layout="constrained"))
+ax = fig.axes[0]
 eps = result.eps
 b, a = np.polyfit(eps[1:], result.h1_error[1:] ** 2 / eps[1:], 1)
 print(f"|u_eps - u1|_H1^2 = {a:.3f} eps + {b:.3f} eps^2 (fitted on 1/8 and 1/16)")
 fine = np.geomspace(eps.min(), eps.max(), 50)
-ax.loglog(fine, np.sqrt(a * fine + b * fine**2), "C1-", lw=0.8, label="(a eps + b eps^2)^(1/2)")
-ax.loglog(result.eps, 0.4 * result.eps, "k:", label="slope 1")
-ax.loglog(result.eps, 0.6 * np.sqrt(result.eps), "k--", label="slope 1/2")
-ax.set_xlabel("eps")
-ax.set_title("errors against the DNS")
+ax.loglog(fine, np.sqrt(a * fine + b * fine**2), "C1:", lw=1.2, label="(a eps + b eps^2)^(1/2)")
 ax.legend(fontsize=7)
+
+# %%
+# The boundary layer (``profile.png``): the rms gradient error of ``u1`` per
+# cell-wide strip from the boundary.
+draw_profile(result, fig=plt.figure(figsize=(6, 4), layout="constrained"))
 plt.show()

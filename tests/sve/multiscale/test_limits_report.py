@@ -240,3 +240,14 @@ def test_every_kind_through_the_cli(arguments, api, figures, tmp_path):
         assert (tmp_path / f"{name}.png").read_bytes().startswith(PNG)
     if "periodic" in expected and expected["periodic"].effective_tensor.shape == (3, 3):
         assert record["periodic"]["physics"] == "elasticity"
+
+
+@pytest.mark.slow
+def test_the_guide_quotes_the_default_answer():
+    """docs/guide/multiscale.rst quotes the answer of ``sve limits``: it must be today's."""
+    from pathlib import Path
+
+    page = (Path(__file__).parents[3] / "docs" / "guide" / "multiscale.rst").read_text()
+    quoted = page.split("With the defaults:\n\n", 1)[1].split("\n\n", 1)[0]
+    answer = limits_numbers(periodic_limits((1 / 4, 1 / 8, 1 / 16), cell_voxels=8))["answer"]
+    assert " ".join(quoted.split()) == answer
