@@ -40,7 +40,7 @@ for name, slope in slopes.items():
 # %%
 # The fields of the finest eps side by side (the figure ``sve limits`` writes as
 # ``fields.png``): the error is largest in the first cell from the boundary.
-draw_fields(result, fig=plt.figure(figsize=(15, 3.4), layout="constrained"))
+fig = draw_fields(result, fig=plt.figure(figsize=(15, 3.4), layout="constrained"))
 
 # %%
 # The errors against eps with the theory's rates through them (``errors.png``), and
@@ -57,5 +57,5 @@ ax.legend(fontsize=7)
 # %%
 # The boundary layer (``profile.png``): the rms gradient error of ``u1`` per
 # cell-wide strip from the boundary.
-draw_profile(result, fig=plt.figure(figsize=(6, 4), layout="constrained"))
+fig = draw_profile(result, fig=plt.figure(figsize=(6, 4), layout="constrained"))
 plt.show()
