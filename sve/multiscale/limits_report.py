@@ -168,11 +168,19 @@ def _finite(value):
 
 
 def _agreement(measured: float, theory: float) -> str:
-    if not math.isfinite(measured):
-        return "cannot be compared with"
     if abs(measured - theory) <= RATE_TOLERANCE:
         return "agrees with"
     return "differs from"
+
+
+THEORY_ONE = "the theory's 1"
+
+
+def _rate(measured: float, theory: float, name: str) -> str:
+    """``"rate 1.01, which agrees with the theory's 1"``; no rate from fewer than two eps."""
+    if not math.isfinite(measured):
+        return "no rate (fewer than two eps)"
+    return f"rate {measured:.2f}, which {_agreement(measured, theory)} {name}"
 
 
 def _field_norm(values: np.ndarray) -> float:
@@ -196,26 +204,25 @@ def _periodic_answer(result: PeriodicLimits, factor: float) -> tuple[str, dict]:
     width = boundary_layer_width(result.profile, factor) if result.profile.size else 0
     norm = _field_norm(result.fields["homogenized"]) if result.fields else math.nan
     relative = float(result.l2_error[finest]) / norm if norm > 0 else math.nan
+    if math.isfinite(relative):
+        accuracy = f"the homogenized u0 is within {100 * relative:.2g} % of the DNS in L2"
+    else:  # no fields to measure u0 by
+        accuracy = f"the L2 error of u0 against the DNS is {result.l2_error[finest]:.3g}"
     sentences = [
-        f"At eps = {_fraction(eps[finest])} the homogenized u0 is within "
-        f"{100 * relative:.2g} % of the DNS in L2; its rate {result.l2_slope:.2f} "
-        f"{_agreement(result.l2_slope, 1.0)} the theory's 1."
+        f"At eps = {_fraction(eps[finest])} {accuracy}; it falls with "
+        f"{_rate(result.l2_slope, 1.0, THEORY_ONE)}."
     ]
     profile = result.profile
-    if width == 0:
+    if profile.size == 0:
+        pass
+    elif width == 0:
         sentences.append(
             f"No strip of the profile stands out from the bulk by more than a factor "
             f"{factor:g} at this eps: no boundary layer is resolved (the rms gradient error "
             f"of u1 is {profile.max():.3g} at most, {np.median(profile):.3g} in the median "
             "strip)."
         )
-    elif width == profile.size:
-        sentences.append(
-            f"Every strip from the boundary to the centre is above {factor:g} x the median "
-            "strip: the boundary layer fills the part, and the first-order reconstruction "
-            "cannot be trusted anywhere at this eps."
-        )
-    else:
+    else:  # a strip at or below the median ends the run: width < profile.size
         sentences.append(
             f"The boundary layer is {width} cell{'s' if width > 1 else ''} wide "
             f"({width * eps[finest]:.3g} of the part's edge): there the rms gradient error "
@@ -225,10 +232,8 @@ def _periodic_answer(result: PeriodicLimits, factor: float) -> tuple[str, dict]:
         )
     sentences.append(
         f"Away from the boundary (distance > {result.interior:g}) the H1 error of u1 falls "
-        f"with rate {result.h1_interior_slope:.2f}, which "
-        f"{_agreement(result.h1_interior_slope, 1.0)} the theory's 1; over the whole part "
-        f"with {result.h1_slope:.2f}, which {_agreement(result.h1_slope, 0.5)} the "
-        "asymptotic 1/2 of the boundary layer."
+        f"with {_rate(result.h1_interior_slope, 1.0, THEORY_ONE)}; over the whole part with "
+        f"{_rate(result.h1_slope, 0.5, 'the asymptotic 1/2 of the boundary layer')}."
     )
     extra = {
         "boundary_layer_cells": width,
@@ -249,14 +254,17 @@ def _random_answer(random: RandomLimits) -> str:
     rates = _random_rates(random)
     eps = ", ".join(_fraction(e) for e in random.eps)
     law = "eps |ln eps|^(1/2)" if rates["ndim"] == 2 else "eps"
+    interior = _rate(
+        random.h1_interior_slope,
+        random.literature_slope,
+        f"the {random.literature_slope:.2f} of {law}",
+    )
+    theory = rates["fluctuation_theory"]
+    spread = _rate(random.fluctuation_slope, theory, f"d/2 = {theory:g}")
     return (
         f"Over eps = {eps} and {random.l2_error.shape[0]} realizations, the mean interior H1 "
-        f"error of u1 falls with rate {random.h1_interior_slope:.2f}, which "
-        f"{_agreement(random.h1_interior_slope, random.literature_slope)} the "
-        f"{random.literature_slope:.2f} of {law} over the same eps; the standard deviation "
-        f"of K_00 falls with rate {random.fluctuation_slope:.2f}, which "
-        f"{_agreement(random.fluctuation_slope, rates['fluctuation_theory'])} "
-        f"d/2 = {rates['fluctuation_theory']:g}."
+        f"error of u1 falls with {interior} over the same eps; the standard deviation of "
+        f"K_00 falls with {spread}."
     )
 
 

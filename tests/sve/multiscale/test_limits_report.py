@@ -108,9 +108,15 @@ def test_report_markdown_holds_table_rates_and_answer(cli_run, tiny):
 
 
 def test_text_output_names_the_report(tmp_path, capsys):
-    assert main(["limits", *TINY, "--out", str(tmp_path / "r")]) == 0
+    """The text output (random media, the cheapest report: one figure)."""
+    out = tmp_path / "r"
+    arguments = ["--kind", "random", "--eps", "8", "16", "--cell-voxels", "2",
+                 "--realizations", "2", "--out", str(out)]  # fmt: skip
+    assert main(["limits", *arguments]) == 0
     printed = capsys.readouterr().out
-    assert "rates" in printed and str(tmp_path / "r" / "report.md") in printed
+    assert "means over realizations" in printed and str(out / "report.md") in printed
+    assert json.loads((out / "numbers.json").read_text())["answer"] in printed
+    assert sorted(p.name for p in out.iterdir()) == ["numbers.json", "random.png", "report.md"]
 
 
 @pytest.mark.parametrize(
@@ -169,11 +175,11 @@ def test_boundary_layer_width():
 def test_answer_follows_the_numbers(tiny):
     """Each sentence says what the numbers say, and the opposite on opposite numbers."""
     answer = limits_numbers(tiny)["answer"]
-    assert f"rate {tiny.l2_slope:.2f} agrees with the theory's 1" in answer
+    assert f"rate {tiny.l2_slope:.2f}, which agrees with the theory's 1" in answer
     assert "no boundary layer is resolved" in answer  # profile [0.59, 0.36]
     off = dataclasses.replace(tiny, l2_slope=0.5, profile=np.array([0.4, 0.1, 0.09, 0.1]))
     answer = limits_numbers(off)["answer"]
-    assert "rate 0.50 differs from the theory's 1" in answer
+    assert "rate 0.50, which differs from the theory's 1" in answer
     assert "The boundary layer is 1 cell wide (0.25 of the part's edge)" in answer
     assert "trusted farther than 0.25 from the boundary" in answer
     numbers = limits_numbers(off)["periodic"]
@@ -187,10 +193,16 @@ def test_report_without_fields_or_periodic_part(tiny, tmp_path):
     bare = dataclasses.replace(tiny, fields={})
     report = write_limits_report(tmp_path, bare)
     assert set(report.figures) == {"errors", "profile"} <= set(LIMITS_FIGURES)
-    with pytest.raises(ValueError, match="at least one"):
-        write_limits_report(tmp_path / "none")
-    with pytest.raises(TypeError, match="periodic must be a PeriodicLimits"):
-        limits_numbers({"eps": [0.5]})
+    # no u0 to measure the relative error by: the absolute one, never "nan %"
+    assert f"the L2 error of u0 against the DNS is {tiny.l2_error[-1]:.3g}" in report.answer
+    assert "nan" not in report.answer
+
+
+def test_one_eps_gives_no_rate():
+    record = limits_numbers(periodic_limits((1 / 4,), cell_voxels=4))
+    assert record["answer"].count("no rate (fewer than two eps)") == 3
+    assert "nan" not in record["answer"]
+    assert record["periodic"]["slopes"]["l2_error"] is None  # NaN in the API, null in JSON
 
 
 @pytest.mark.slow
