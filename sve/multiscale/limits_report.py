@@ -433,13 +433,15 @@ def draw_errors(periodic: PeriodicLimits, fig: Figure | None = None) -> Figure:
     return fig
 
 
-def _planar(values: np.ndarray) -> tuple[np.ndarray, bool]:
-    """A 2-D map of nodal values: the magnitude of a plane vector field, the mid-plane of 3-D."""
+def _planar(values: np.ndarray, title: str) -> tuple[np.ndarray, str]:
+    """A 2-D map of nodal values and its title: the magnitude of a plane vector field, the
+    mid-plane of a 3-D one.
+    """
     if values.ndim == 3 and values.shape[-1] == 2:
-        return np.linalg.norm(values, axis=-1), True
+        return np.linalg.norm(values, axis=-1), f"|{title}|"
     if values.ndim == 3:
-        return values[:, :, values.shape[2] // 2], False
-    return values, False
+        return values[:, :, values.shape[2] // 2], f"{title}, z = 1/2"
+    return values, title
 
 
 def draw_fields(periodic: PeriodicLimits, fig: Figure | None = None) -> Figure:
@@ -471,9 +473,9 @@ def draw_fields(periodic: PeriodicLimits, fig: Figure | None = None) -> Figure:
     }
     axes = fig.subplots(1, 4)
     for ax, (key, title) in zip(axes, titles.items(), strict=True):
-        values, vector = _planar(periodic.fields[key])
+        values, label = _planar(periodic.fields[key], title)
         image = ax.imshow(values.T, origin="lower", extent=(0, 1, 0, 1), cmap="viridis")
-        ax.set_title(f"{'|' + title + '|' if vector else title} (eps = {finest})", fontsize=9)
+        ax.set_title(f"{label} (eps = {finest})", fontsize=9)
         fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
 
