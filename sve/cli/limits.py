@@ -55,6 +55,26 @@ def _integer(lowest: int):
     return parse
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a number in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"takes a number in (0, 1), got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a finite number > 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0.0):
+        raise argparse.ArgumentTypeError(f"takes a finite number > 0, got {text!r}")
+    return value
+
+
 def _checked_eps(eps: list[float], kind: str, cell_voxels: int) -> tuple[float, ...]:
     """The cross-option checks: 1/eps integers (periodic), cell_voxels / eps (random)."""
     for value in eps:
@@ -94,6 +114,15 @@ def _limits(args: argparse.Namespace) -> int:
         raise ValueError(f"--realizations and --seed apply to --kind random, not {kind}")
     if args.hole and kind != "periodic":
         raise ValueError(f"--hole applies to --kind periodic, not {kind}")
+    if args.ndim == 3 and (kind != "periodic" or args.hole):
+        raise ValueError("--ndim 3 applies to --kind periodic without --hole")
+    material = {}
+    if args.volume_fraction is not None:
+        material["volume_fraction"] = args.volume_fraction
+    if args.contrast is not None and kind == "elastic":
+        material["moduli"] = ({"E": 1.0, "nu": 0.3}, {"E": args.contrast, "nu": 0.3})
+    elif args.contrast is not None:
+        material["conductivity"] = (1.0, args.contrast)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out must be a folder, {str(out)!r} is a file")
@@ -101,9 +130,9 @@ def _limits(args: argparse.Namespace) -> int:
     eps = _checked_eps(eps, kind, cell_voxels)
     periodic = random = hole = None
     if kind == "periodic":
-        periodic = periodic_limits(eps, cell_voxels=cell_voxels)
+        periodic = periodic_limits(eps, cell_voxels=cell_voxels, ndim=args.ndim, **material)
     elif kind == "elastic":
-        periodic = elastic_limits(eps, cell_voxels=cell_voxels)
+        periodic = elastic_limits(eps, cell_voxels=cell_voxels, **material)
     else:
         realizations = 4 if args.realizations is None else args.realizations
         random = random_limits(
@@ -111,9 +140,10 @@ def _limits(args: argparse.Namespace) -> int:
             voxels_per_length=cell_voxels,
             realizations=realizations,
             seed=0 if args.seed is None else args.seed,
+            **material,
         )
     if args.hole:
-        hole = hole_concentration(eps, cell_voxels=cell_voxels)
+        hole = hole_concentration(eps, cell_voxels=cell_voxels, **material)
     try:
         report = write_limits_report(out, periodic, random=random, hole=hole)
     except OSError as err:
@@ -201,6 +231,25 @@ def register(sub) -> None:
         type=_integer(1),
         help="voxels per cell, even and >= 4 (periodic, elastic), or per correlation length, "
         ">= 2 (random); default 8",
+    )
+    limits.add_argument(
+        "--ndim",
+        type=int,
+        choices=(2, 3),
+        default=2,
+        help="periodic: 2 (disks) or 3 (spheres in cubes) dimensions (default 2)",
+    )
+    limits.add_argument(
+        "--volume-fraction",
+        type=_fraction,
+        help="fraction of the inclusions (periodic, elastic; default 0.3) or of the phase 1 "
+        "of the level cut (random; default 0.3)",
+    )
+    limits.add_argument(
+        "--contrast",
+        type=_positive,
+        help="conductivity (periodic, random) or Young's modulus (elastic, Poisson's ratio "
+        "0.3 in both phases) of the inclusions over the matrix's (default 10)",
     )
     limits.add_argument(
         "--realizations", type=_integer(2), help="random: realizations per eps (default 4)"

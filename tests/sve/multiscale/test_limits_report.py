@@ -135,6 +135,14 @@ def test_text_output_names_the_report(tmp_path, capsys):
         (["--kind", "random", "--eps", "0.3", "--cell-voxels", "2"], "--cell-voxels"),
         (["--realizations", "3"], "--realizations"),
         (["--kind", "elastic", "--hole"], "--hole"),
+        (["--ndim", "4"], "--ndim"),
+        (["--kind", "random", "--ndim", "3"], "--ndim"),
+        ([*TINY, "--hole", "--ndim", "3"], "--ndim"),
+        (["--volume-fraction", "1.2"], "--volume-fraction"),
+        (["--volume-fraction", "x"], "--volume-fraction"),
+        (["--contrast", "0"], "--contrast"),
+        (["--contrast", "nan"], "--contrast"),
+        ([*TINY, "--volume-fraction", "0.9"], "volume_fraction"),  # disks cannot hold it
     ],
 )
 def test_bad_options_exit_2_naming_the_option(arguments, option, tmp_path, capsys):
@@ -227,8 +235,21 @@ def test_one_eps_gives_no_rate():
                      "hole": hole_concentration((1 / 2, 1 / 4), cell_voxels=4)},
             {"errors", "fields", "profile", "hole"},
         ),
+        (
+            [*TINY, "--ndim", "3", "--volume-fraction", "0.2", "--contrast", "100"],
+            lambda: {"periodic": periodic_limits((1 / 2, 1 / 4), cell_voxels=4, ndim=3,
+                                                 volume_fraction=0.2, conductivity=(1, 100))},
+            {"errors", "fields", "profile"},
+        ),
+        (
+            ["--kind", "elastic", *TINY, "--contrast", "5", "--volume-fraction", "0.4"],
+            lambda: {"periodic": elastic_limits(
+                (1 / 2, 1 / 4), cell_voxels=4, volume_fraction=0.4,
+                moduli=({"E": 1.0, "nu": 0.3}, {"E": 5.0, "nu": 0.3}))},
+            {"errors", "fields", "profile"},
+        ),
     ],
-    ids=["elastic", "random", "hole"],
+    ids=["elastic", "random", "hole", "3d-material", "elastic-material"],
 )  # fmt: skip
 def test_every_kind_through_the_cli(arguments, api, figures, tmp_path):
     """Elastic, random and hole studies: the JSON equals the API's numbers."""
@@ -250,8 +271,9 @@ def test_every_kind_through_the_cli(arguments, api, figures, tmp_path):
     assert drawn == figures
     for name in figures:
         assert (tmp_path / f"{name}.png").read_bytes().startswith(PNG)
-    if "periodic" in expected and expected["periodic"].effective_tensor.shape == (3, 3):
-        assert record["periodic"]["physics"] == "elasticity"
+    if "periodic" in expected:  # a 3-D conductivity tensor is 3 x 3 too: the kind decides
+        physics = "elasticity" if "elastic" in arguments else "conductivity"
+        assert record["periodic"]["physics"] == physics
 
 
 @pytest.mark.slow
