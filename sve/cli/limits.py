@@ -16,6 +16,7 @@ import math
 from fractions import Fraction
 from pathlib import Path
 
+from sve._validation import check_integer, check_positive, check_real
 from sve.cli._common import _json_option, _print_json
 
 #: The scale ratios of each kind when ``--eps`` is not given.
@@ -42,37 +43,24 @@ def _eps(text: str) -> float:
     return float(value)
 
 
-def _integer(lowest: int):
-    def parse(text: str) -> int:
+def _argument(convert, check, *limits):
+    """An argparse type: `convert` the text, then check it with the project's `check`.
+
+    `check` is one of `sve._validation`'s; argparse names the option in the error.
+    """
+
+    def parse(text: str):
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"takes an integer, got {text!r}") from None
-        if value < lowest:
-            raise argparse.ArgumentTypeError(f"must be >= {lowest}, got {value}")
-        return value
+            kind = "an integer" if convert is int else "a number"
+            raise argparse.ArgumentTypeError(f"takes {kind}, got {text!r}") from None
+        try:
+            return check(value, "the value", *limits)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
 
     return parse
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"takes a number in (0, 1), got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"takes a number in (0, 1), got {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"takes a finite number > 0, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0.0):
-        raise argparse.ArgumentTypeError(f"takes a finite number > 0, got {text!r}")
-    return value
 
 
 def _checked_eps(eps: list[float], kind: str, cell_voxels: int) -> tuple[float, ...]:
@@ -228,7 +216,7 @@ def register(sub) -> None:
     )
     limits.add_argument(
         "--cell-voxels",
-        type=_integer(1),
+        type=_argument(int, check_integer, 1),
         help="voxels per cell, even and >= 4 (periodic, elastic), or per correlation length, "
         ">= 2 (random); default 8",
     )
@@ -241,20 +229,24 @@ def register(sub) -> None:
     )
     limits.add_argument(
         "--volume-fraction",
-        type=_fraction,
+        type=_argument(float, check_real, 0.0, 1.0),
         help="fraction of the inclusions (periodic, elastic; default 0.3) or of the phase 1 "
         "of the level cut (random; default 0.3)",
     )
     limits.add_argument(
         "--contrast",
-        type=_positive,
+        type=_argument(float, check_positive),
         help="conductivity (periodic, random) or Young's modulus (elastic, Poisson's ratio "
         "0.3 in both phases) of the inclusions over the matrix's (default 10)",
     )
     limits.add_argument(
-        "--realizations", type=_integer(2), help="random: realizations per eps (default 4)"
+        "--realizations",
+        type=_argument(int, check_integer, 2),
+        help="random: realizations per eps (default 4)",
     )
-    limits.add_argument("--seed", type=_integer(0), help="random: seed (default 0)")
+    limits.add_argument(
+        "--seed", type=_argument(int, check_integer, 0), help="random: seed (default 0)"
+    )
     limits.add_argument(
         "--hole",
         action="store_true",

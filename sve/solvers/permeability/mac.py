@@ -64,10 +64,6 @@ class Component:
     size: int
 
 
-def _index_grids(shape):
-    return np.indices(shape, sparse=True)
-
-
 def _active_faces(fluid: np.ndarray, c: int, mixed: bool, load: int | None) -> np.ndarray:
     """Active faces of component `c` (3-D fluid mask)."""
     if mixed and c == load:
