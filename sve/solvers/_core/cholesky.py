@@ -1,6 +1,8 @@
-"""Dense Cholesky factorization and solve of the multigrid coarsest levels (Numba).
+"""Dense solves of the multigrid coarsest levels (Numba): Cholesky factorization and
+solve, and the product with a precomputed (pseudo-)inverse.
 
-Shared by the conductivity and the elasticity Q1 multigrid hierarchies.
+Shared by the conductivity, elasticity and permeability multigrid hierarchies. Plain
+loops, serial: the same bits whatever the number of BLAS threads.
 """
 
 import numpy as np
@@ -33,6 +35,17 @@ def cholesky(matrix):
                 value -= matrix[i, m] * matrix[j, m]
             matrix[i, j] = value / pivot
     return True
+
+
+@njit(cache=True, nogil=True)
+def matvec(matrix, x, y):
+    """``y = matrix @ x`` (dense, serial: no BLAS threads)."""
+    n, m = matrix.shape
+    for i in range(n):
+        total = 0.0
+        for j in range(m):
+            total += matrix[i, j] * x[j]
+        y[i] = total
 
 
 @njit(cache=True, nogil=True)

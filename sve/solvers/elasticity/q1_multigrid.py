@@ -70,8 +70,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+from threadpoolctl import threadpool_limits
 
-from sve.solvers._core.cholesky import cholesky, cholesky_solve
+from sve.solvers._core.cholesky import cholesky, cholesky_solve, matvec
 from sve.solvers._core.pcg import Operator
 from sve.solvers._core.q1_geometry import corner_offsets
 from sve.solvers.elasticity import q1_multigrid_kernels as kernels
@@ -213,10 +214,11 @@ def _coarsest_solve(coefficients: np.ndarray) -> Operator:
         matrix[p::3, p::3] += shift
     factor = np.ascontiguousarray(matrix)
     if not cholesky(factor):  # not expected without voids; the pseudo-inverse then
-        inverse = np.linalg.pinv(_dense(coefficients), hermitian=True)
+        with threadpool_limits(limits=1, user_api="blas"):  # same bits for any thread count
+            inverse = np.linalg.pinv(_dense(coefficients), hermitian=True)
 
         def dense(b: np.ndarray, x: np.ndarray) -> None:
-            x.reshape(-1)[:] = inverse @ b.reshape(-1)
+            matvec(inverse, b.reshape(-1), x.reshape(-1))
 
         return dense
 

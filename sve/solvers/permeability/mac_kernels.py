@@ -266,17 +266,6 @@ def dot(a, b):
 
 
 @njit(cache=True, nogil=True)
-def matvec(matrix, x, y):
-    """``y = matrix @ x`` (dense, serial: no BLAS threads)."""
-    n, m = matrix.shape
-    for i in range(n):
-        total = 0.0
-        for j in range(m):
-            total += matrix[i, j] * x[j]
-        y[i] = total
-
-
-@njit(cache=True, nogil=True)
 def axpy(a, x, y):
     """In place ``y += a x`` (1-D arrays, no temporary)."""
     for i in range(x.size):

@@ -40,12 +40,13 @@ References
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from sve.solvers._core.cholesky import matvec
 from sve.solvers.permeability.mac import Stencil
 from sve.solvers.permeability.mac_kernels import (
     coarse_stencil,
     gauss_seidel,
-    matvec,
     prolong_add,
     restrict,
     stencil_apply,
@@ -114,9 +115,12 @@ class AggregationMultigrid:
             matrix[:, i] = out.reshape(-1)
             unit.reshape(-1)[i] = 0.0
         matrix = 0.5 * (matrix + matrix.T)
-        values, vectors = np.linalg.eigh(matrix)
-        keep = values > 1e-12 * max(values.max(), 1e-300)
-        self.coarse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+        # one BLAS thread: LAPACK's eigh and the product round differently with other
+        # thread counts, and the preconditioner, hence the tensor, would follow
+        with threadpool_limits(limits=1, user_api="blas"):
+            values, vectors = np.linalg.eigh(matrix)
+            keep = values > 1e-12 * max(values.max(), 1e-300)
+            self.coarse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
 
     def apply(self, b: np.ndarray, x: np.ndarray) -> None:
         """``x = B b``, one cycle from zero."""
