@@ -1,0 +1,137 @@
+"""Precision of the calibration: the spread of the fitted parameters over independent
+images against the bootstrap standard errors that ``calibrate`` reports.
+
+Run as ``.venv/bin/python benchmarks/bench_calibration.py`` (every family, 20 images
+of 512^2 each; ``--families power_law --images 12 --edge 1024`` for one family at
+another size). For each family and parameter it prints and records:
+
+- the mean of the fitted values over the images against the true value;
+- the relative standard deviation of the fitted values over the images (the
+  estimator's own precision, the figure the tests' 5 % bound is about);
+- the mean bootstrap standard error of one image (``Calibration.standard_errors``,
+  20 bootstrap images each) over that spread: near 1 when the reported errors are
+  honest;
+- the fraction of images whose truth lies within 3 of their own standard errors.
+
+The images are those of ``tests/sve/statistics/test_calibration.py``: level cuts
+(rank cut at 0.4) of correlation length 8 voxels (Matérn nu 1.5, power law beta 3),
+Boolean disks of radius 8 at 0.4, log-normal disks (median 5, sigma 0.3) at 0.35.
+A figure over 20 images is itself uncertain by about 16 % (a standard deviation's
+relative error is about 1/sqrt(2(n - 1))).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.stats
+
+# Runs from a checkout without installing the package: the repository root goes first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import Record  # noqa: E402
+
+import generators  # noqa: E402
+from sve import calibrate  # noqa: E402
+
+FAMILIES = ("gaussian", "exponential", "matern", "power_law", "boolean", "boolean_lognormal")
+SHAPE = {"matern": {"nu": 1.5}, "power_law": {"beta": 3.0}}
+
+
+def image_and_truth(family: str, edge: int, rng: np.random.Generator) -> tuple:
+    """One image of ``family`` and the true values of its fitted parameters."""
+    shape = (edge, edge)
+    if family == "boolean":
+        labels = generators.boolean_spheres(shape, 8.0, volume_fraction=0.4, rng=rng).labels
+        return labels, {"radius": 8.0, "intensity": generators.boolean_intensity(0.4, 8.0, 2)}
+    if family == "boolean_lognormal":
+        law = scipy.stats.lognorm(0.3, scale=5.0)
+        labels = generators.boolean_spheres(shape, law, volume_fraction=0.35, rng=rng).labels
+        return labels, {"radius": 5.0, "radius_sigma": 0.3}
+    covariance = generators.covariance_model(family, length=8.0, **SHAPE.get(family, {}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", generators.ClippedEmbeddingWarning)
+        field = generators.gaussian_field(shape, covariance, rng=rng)
+    return generators.level_cut(field, 0.4, exact=True), {
+        "correlation_length": 8.0,
+        **SHAPE.get(family, {}),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--images", type=int, default=20)
+    parser.add_argument("--edge", type=int, default=512)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    families = [f for f in args.families.split(",") if f]
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        parser.error(f"--families: unknown {unknown}; choose from {', '.join(FAMILIES)}")
+    if args.images < 3:
+        parser.error("--images must be at least 3")
+
+    variant = "" if (args.edge, tuple(families)) == (512, FAMILIES) else f"_{args.edge}"
+    record = Record("calibration" + variant)
+    table = record.table(
+        f"Calibration of {args.edge}^2 images: the spread of the fitted parameters over "
+        f"{args.images} independent images against the bootstrap standard errors "
+        "(20 bootstrap images each)",
+        [
+            "family",
+            "parameter",
+            "truth",
+            "mean fit",
+            "spread [%]",
+            "bootstrap SE [%]",
+            "SE / spread",
+            "truth within 3 SE",
+        ],  # fmt: skip
+        note="spread: standard deviation of the fitted values over the images, relative "
+        "to the truth; bootstrap SE: the mean over the images of the reported standard "
+        "error, relative to the truth; each figure uncertain by about 16 %",
+    )
+    worst = []
+    for family in families:
+        start = time.perf_counter()
+        seeds = np.random.SeedSequence([2026, FAMILIES.index(family)]).spawn(args.images)
+        fitted: dict[str, list] = {}
+        errors: dict[str, list] = {}
+        truth = {}
+        for k, child in enumerate(seeds):
+            image, truth = image_and_truth(family, args.edge, np.random.default_rng(child))
+            result = calibrate(image, models=(family,), periodic=True, seed=k)
+            for name in truth:
+                fitted.setdefault(name, []).append(result.parameters[name])
+                errors.setdefault(name, []).append(result.standard_errors[name])
+        seconds = time.perf_counter() - start
+        for name, value in truth.items():
+            values, se = np.asarray(fitted[name]), np.asarray(errors[name])
+            spread = values.std(ddof=1) / value
+            mean_se = se.mean() / value
+            covered = float(np.mean(np.abs(values - value) <= 3 * se))
+            table.add(family, name, value, values.mean(), 100 * spread, 100 * mean_se,
+                      mean_se / spread, covered)  # fmt: skip
+            print(
+                f"{family:18s} {name:18s} truth {value:.4g} mean {values.mean():.4g} "
+                f"spread {100 * spread:.2f} % bootstrap SE {100 * mean_se:.2f} % "
+                f"ratio {mean_se / spread:.2f} within 3 SE {covered:.0%}"
+            )
+            worst.append((spread, family, name))
+        print(f"  ({args.images} images in {seconds:.0f} s)")
+    spread, family, name = max(worst)
+    record.headline(
+        f"calibration of {args.edge}² images: parameters to {100 * min(worst)[0]:.1f} to "
+        f"{100 * spread:.1f} % ({family} {name} the least precise) over {args.images} images"
+    )
+    record.write()
+
+
+if __name__ == "__main__":
+    main()
