@@ -2,15 +2,18 @@
 
 A windows study of a measured image (:mod:`sve.study.image`) answers "what
 is the property at the image's size". The whole image is solved, once per
-boundary condition, by one task on a worker, when the memory model
-(:func:`sve.solvers.memory_estimate`, with the study's property, boundary
-conditions, discretization, voxel size, voids and contrast) admits it
-within that worker's budget: ``solver.memory_limit`` if the spec sets
+boundary condition, by one task on a worker, when the memory model of the
+task (:func:`whole_image_estimate`: :func:`sve.solvers.memory_estimate` with
+the study's property, boundary conditions, discretization, voxel size, voids
+and contrast, plus the image's labels, which the task holds while it solves)
+admits it within that worker's budget: ``solver.memory_limit`` if the spec sets
 one, else the worker's Dask memory limit less what it holds, else the
-memory available on the machine (:func:`sve.study.tasks._memory_limit`). Otherwise nothing
-is solved, and the report's value at the image's size is the mean of the
+memory available on the machine (:func:`sve.study.tasks._memory_limit`).
+Otherwise nothing is solved, and the report's value at the image's size is the mean of the
 windows of the largest size, with the spread of the fitted variance law at
-the image's volume: an extrapolation, flagged as such.
+the image's volume: an extrapolation, flagged as such. A window task's
+estimate is :func:`window_task_estimate` (measured against both:
+``benchmarks/bench_image_study.py``, ``tests/sve/study/test_task_memory.py``).
 
 The outcome is the study dataset's attribute :data:`WHOLE_IMAGE_ATTR`
 (JSON, written to the store; a resumed study does not solve it again):
