@@ -72,11 +72,19 @@ class ImageSource:
     needs (module docstring).
     """
 
-    def __init__(self, shape, dtype, reader: Callable, closer: Callable | None = None):
+    def __init__(
+        self,
+        shape,
+        dtype,
+        reader: Callable,
+        closer: Callable | None = None,
+        releaser: Callable | None = None,
+    ):
         self.shape = tuple(int(n) for n in shape)
         self.dtype = np.dtype(dtype)
         self._reader = reader
         self._closer = closer
+        self._releaser = releaser
 
     @property
     def ndim(self) -> int:
@@ -98,8 +106,22 @@ class ImageSource:
                 self.ndim - 1
             )
 
+    def release(self) -> None:
+        """Unmap the pages of a memory-mapped image this process has touched; else nothing.
+
+        The pages a read of a memory map touches stay mapped, and count in the
+        process's resident memory (RSS), until the map is closed: reading windows
+        scattered over a large image would make a long-lived reader hold all of it.
+        After `release` they are read again from the page cache (or the file) when
+        next needed; arrays already returned by `read` stay valid (they read
+        through the map again).
+        """
+        if self._releaser is not None:
+            self._releaser()
+
     def close(self) -> None:
-        """Close the file a reader keeps open (HDF5, paged TIFF); else nothing."""
+        """Close the file a reader keeps open (HDF5, paged TIFF); unmap a memory map's pages."""
+        self.release()
         if self._closer is not None:
             self._closer()
 
@@ -343,7 +365,33 @@ def _raw(path: Path, *, shape, dtype, byte_order, offset, **_) -> np.ndarray:
 
 
 def _array_source(array) -> ImageSource:
-    return ImageSource(array.shape, array.dtype, lambda region: array[region])
+    return ImageSource(
+        array.shape, array.dtype, lambda region: array[region], releaser=_releaser(array)
+    )
+
+
+def _releaser(array) -> Callable | None:
+    """A function that unmaps the touched pages of a read-only memory map (Linux, macOS);
+    None for other arrays.
+
+    ``madvise(MADV_DONTNEED)`` on a shared read-only file mapping drops this
+    process's page-table entries only: the pages stay in the page cache and are
+    faulted in again, unchanged, on the next access.
+    """
+    import mmap
+
+    handle = getattr(array, "_mmap", None) if isinstance(array, np.memmap) else None
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if handle is None or advice is None or array.mode != "r" or not hasattr(handle, "madvise"):
+        return None
+
+    def release() -> None:
+        try:
+            handle.madvise(advice)
+        except (OSError, ValueError):  # closed, or refused by the system: nothing to drop
+            pass
+
+    return release
 
 
 def _paged_source(count: int, read_plane: Callable[[int], np.ndarray], closer=None):

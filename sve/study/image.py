@@ -102,6 +102,7 @@ __all__ = [
     "read_window",
     "validate_image_medium",
     "window_shape",
+    "with_labels",
 ]
 
 #: The fields a user gives in an image ``[medium]`` table.
@@ -152,13 +153,48 @@ def _segment(values: np.ndarray, medium: dict[str, Any]) -> np.ndarray:
     """Phase labels (int8) of stored values, by the medium's mapping or threshold."""
     threshold = medium.get("otsu_threshold", medium.get("threshold"))
     return segment(values, mapping=medium.get("mapping"), threshold=threshold,
-                   where=medium["image"]).astype(np.int8)  # fmt: skip
+                   where=medium["image"]).astype(np.int8, copy=False)  # fmt: skip
 
 
 def read_window(medium: dict[str, Any], origin, shape) -> np.ndarray:
-    """Phase labels (int8) of the window of ``shape`` voxels at ``origin``; reads only it."""
+    """Phase labels (int8, read-only) of the window of ``shape`` voxels at ``origin``.
+
+    Reads only the window; the pages of a memory-mapped image it touched are
+    unmapped afterwards (:meth:`sve.images.ImageSource.release`), so a worker
+    that reads many windows holds only their labels, not the image. Read-only:
+    a :class:`~sve.microstructure.Microstructure` takes it without a copy.
+    """
     region = tuple(slice(o, o + n) for o, n in zip(origin, shape, strict=True))
-    return _segment(open_source(medium).read(region), medium)
+    source = open_source(medium)
+    labels = _segment(source.read(region), medium)
+    source.release()
+    labels.flags.writeable = False
+    return labels
+
+
+def with_labels(estimate, windows: int = 1):
+    """A solve's memory estimate plus the labels (int8) its task holds beside it.
+
+    `estimate` (a :class:`sve.solvers.MemoryEstimate`) is the peak growth of a
+    solve over its input; a task of an image study reads that input during
+    the task, so its peak growth adds the labels of the `windows` windows it
+    holds while it solves (one byte per voxel each; the pages of the image it
+    read are released, :func:`read_window`). Returns the estimate with an
+    item ``"window labels held by the task (int8)"`` in the breakdown, the
+    total and the bytes per grid point raised by it.
+    """
+    from dataclasses import replace
+
+    voxels = math.prod(estimate.shape)
+    held = int(windows) * voxels
+    breakdown = {**estimate.breakdown, "window labels held by the task (int8)": held}
+    return replace(
+        estimate,
+        bytes=estimate.bytes + held,
+        bytes_per_voxel=(estimate.bytes + held) / voxels,
+        breakdown=breakdown,
+        per_point=estimate.per_point + held / estimate.points,
+    )
 
 
 # ----------------------------------------------------------------- validation
@@ -322,6 +358,8 @@ def _scan(path: Path, medium: dict[str, Any], fail) -> dict[str, Any]:
                          "medium.threshold")  # fmt: skip
             labels = _segment(values, {**medium, **derived})
             counts += np.bincount(labels.ravel(), minlength=2)[:2]
+            del values, labels
+            source.release()  # a memory map: its pages read so far leave the RSS
     except ImageError as err:
         fail(f"medium.image: {err}")
     finally:

@@ -35,7 +35,12 @@ from sve.solvers import (
     isotropic_projection,
 )
 from sve.solvers._core.refinement import MIN_TOL
-from sve.study.image import WINDOW_PLACEMENTS, validate_image_medium, window_shape
+from sve.study.image import (
+    WINDOW_PLACEMENTS,
+    validate_image_medium,
+    window_shape,
+    with_labels,
+)
 from sve.study.media import (
     CELL_MEDIA,
     MEDIA,
@@ -1202,17 +1207,20 @@ def _memory_budget(
             for bc in bcs:
                 window = window_shape(medium, max(sizes)) if "image" in medium else None
                 shape = window or (max(sizes),) * medium["ndim"]
-                check_budget(permeability_memory_estimate(shape, bc=bc), available, "study",
-                             source=source)  # fmt: skip
+                estimate = permeability_memory_estimate(shape, bc=bc)
+                if window:  # a window task holds its window's labels beside the solve
+                    estimate = with_labels(estimate)
+                check_budget(estimate, available, "study", source=source)
             return limit
         if prop == "conductivity" and phases:  # contrast and voids, as "auto" sees them
             values = [float(v) for v in phases]
             case = dict(voids=min(values) <= 0.0, contrast=max(values) / max(min(values), 1e-300))
         else:
             case = {}
+        image = "image" in medium
         for bc in bcs:
             estimate = memory_estimate(
-                (max(sizes),) * medium["ndim"],
+                window_shape(medium, max(sizes)) if image else (max(sizes),) * medium["ndim"],
                 property=prop,
                 bc=bc,
                 discretization=discretization,
@@ -1220,6 +1228,8 @@ def _memory_budget(
                 precision=precision,
                 **case,
             )
+            if image:  # a window task holds its window's labels beside the solve
+                estimate = with_labels(estimate)
             check_budget(estimate, available, "study", source=source)
     except (TypeError, ValueError, MemoryBudgetError) as err:
         raise SpecError(f"solver.memory_limit: {err}") from None

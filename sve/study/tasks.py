@@ -24,6 +24,7 @@ from sve.solvers import (
     apparent_permeability,
     apparent_stiffness,
 )
+from sve.solvers.conductivity.batch import BATCH_LARGEST
 from sve.study.media import draw_medium, draw_polycrystal
 from sve.study.schema import ERROR_LENGTH, FIELD_MOMENTS, SAMPLINGS, STATUS
 from sve.study.seeding import (
@@ -244,27 +245,43 @@ def _solve(
         phases = sve_microstructure(spec, size, realization, sampling)
         labels = phases.labels
         out["volume_fraction"][a] = np.count_nonzero(labels == 1) / labels.size
+        del labels
         if spec.property == "conductivity":  # solved together below, one call per condition
             records.append(a)
             images.append(phases)
+            if phases.labels.size > BATCH_LARGEST:  # never batched: solve it now, drop it
+                _solve_conductivity(spec, out, records, images, materials, options)
+                records, images = [], []
             continue
         for b, bc in enumerate(spec.bc):
             start = time.perf_counter()
             result = solve(phases, materials, bc=bc, on_failure="flag", **options)
             _record(spec, out, (a, b), result, time.perf_counter() - start)
+        del phases  # the next SVE is read without this one in memory
     if images:
-        # The SVEs of one size share a shape: apparent_conductivity_batch solves their
-        # periodic load cases together (the same tensors as one at a time, bit for bit),
-        # and every other case one at a time; each record gets the batch's mean time.
-        for b, bc in enumerate(spec.bc):
-            start = time.perf_counter()
-            results = apparent_conductivity_batch(
-                images, materials, bc=bc, on_failure="flag", **options
-            )
-            share = (time.perf_counter() - start) / len(images)
-            for a, result in zip(records, results, strict=True):
-                _record(spec, out, (a, b), result, share)
+        _solve_conductivity(spec, out, records, images, materials, options)
     return out
+
+
+def _solve_conductivity(spec, out, records, images, materials, options) -> None:
+    """Solve the conductivity SVEs `images` (records `records` of `out`), one call per
+    condition.
+
+    SVEs of one size share a shape: apparent_conductivity_batch solves their
+    periodic load cases together (the same tensors as one at a time, bit for bit),
+    and every other case one at a time; each record gets the batch's mean time.
+    SVEs larger than ``BATCH_LARGEST`` voxels are never batched: `_solve` passes
+    them one at a time, so that a task holds one large window's labels, not all
+    of its batch's (:func:`sve.study.whole.window_task_estimate`).
+    """
+    for b, bc in enumerate(spec.bc):
+        start = time.perf_counter()
+        results = apparent_conductivity_batch(
+            images, materials, bc=bc, on_failure="flag", **options
+        )
+        share = (time.perf_counter() - start) / len(images)
+        for a, result in zip(records, results, strict=True):
+            _record(spec, out, (a, b), result, share)
 
 
 def _record(spec: StudySpec, out: dict, record: tuple, result, seconds: float) -> None:

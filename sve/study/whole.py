@@ -2,15 +2,18 @@
 
 A windows study of a measured image (:mod:`sve.study.image`) answers "what
 is the property at the image's size". The whole image is solved, once per
-boundary condition, by one task on a worker, when the memory model
-(:func:`sve.solvers.memory_estimate`, with the study's property, boundary
-conditions, discretization, voxel size, voids and contrast) admits it
-within that worker's budget: ``solver.memory_limit`` if the spec sets
+boundary condition, by one task on a worker, when the memory model of the
+task (:func:`whole_image_estimate`: :func:`sve.solvers.memory_estimate` with
+the study's property, boundary conditions, discretization, voxel size, voids
+and contrast, plus the image's labels, which the task holds while it solves)
+admits it within that worker's budget: ``solver.memory_limit`` if the spec sets
 one, else the worker's Dask memory limit less what it holds, else the
-memory available on the machine (:func:`sve.study.tasks._memory_limit`). Otherwise nothing
-is solved, and the report's value at the image's size is the mean of the
+memory available on the machine (:func:`sve.study.tasks._memory_limit`).
+Otherwise nothing is solved, and the report's value at the image's size is the mean of the
 windows of the largest size, with the spread of the fitted variance law at
-the image's volume: an extrapolation, flagged as such.
+the image's volume: an extrapolation, flagged as such. A window task's
+estimate is :func:`window_task_estimate` (measured against both:
+``benchmarks/bench_image_study.py``, ``tests/sve/study/test_task_memory.py``).
 
 The outcome is the study dataset's attribute :data:`WHOLE_IMAGE_ATTR`
 (JSON, written to the store; a resumed study does not solve it again):
@@ -35,6 +38,7 @@ worker counts (provenance, like ``attrs["runs"]``).
 from __future__ import annotations
 
 import json
+import math
 import time
 import warnings
 from typing import Any
@@ -49,17 +53,26 @@ from sve.solvers import (
     apparent_stiffness,
     permeability_memory_estimate,
 )
-from sve.solvers._core.memory import MemoryBudgetError, memory_estimate, memory_limit_bytes
-from sve.study.image import read_window
+from sve.solvers._core.memory import (
+    MemoryBudgetError,
+    MemoryEstimate,
+    memory_estimate,
+    memory_limit_bytes,
+)
+from sve.solvers.conductivity.batch import BATCH_LARGEST
+from sve.study.image import read_window, with_labels
 from sve.study.spec import StudySpec
 from sve.study.tasks import _memory_limit, flow_options
+from sve.study.windows import window_count
 
 __all__ = [
     "WHOLE_IMAGE_ATTR",
     "WHOLE_IMAGE_BUDGET_ATTR",
     "WHOLE_IMAGE_MODES",
+    "solve_estimate",
     "solve_whole_image",
     "whole_image_estimate",
+    "window_task_estimate",
 ]
 
 #: The study dataset's attribute holding the whole image's outcome (JSON).
@@ -70,27 +83,61 @@ WHOLE_IMAGE_BUDGET_ATTR = "whole_image_budget"
 WHOLE_IMAGE_MODES = ("solved", "extrapolated")
 
 
-def whole_image_estimate(spec: StudySpec) -> int:
-    """Bytes the memory model gives for solving the whole image (largest over the bcs)."""
-    if not spec.image:
-        raise ValueError("the study has no image (medium.image)")
-    shape = tuple(spec.medium["image_shape"])
+def solve_estimate(spec: StudySpec, shape: tuple[int, ...]) -> MemoryEstimate:
+    """The memory model's estimate of one solve of `shape` in the study (the largest over
+    its boundary conditions), without the labels the task holds: the study's property,
+    discretization, voxel size, voids and contrast (or tensors).
+    """
+    shape = tuple(int(n) for n in shape)
     if spec.property == "permeability":
-        return max(permeability_memory_estimate(shape, bc=bc).bytes for bc in spec.bc)
+        estimates = [permeability_memory_estimate(shape, bc=bc) for bc in spec.bc]
+        return max(estimates, key=lambda e: e.bytes)
     case: dict[str, Any] = {}
     if spec.property == "conductivity":
         case["discretization"] = spec.discretization
+        case["precision"] = spec.precision
         values = [float(v) for v in spec.phases if isinstance(v, int | float)]
         if len(values) == len(spec.phases):  # scalars: contrast and voids, as "auto" sees them
             case.update(voids=min(values) <= 0.0, contrast=max(values) / max(min(values), 1e-300))
         else:
             case["tensors"] = True
-    return max(
-        memory_estimate(
-            shape, property=spec.property, bc=bc, spacing=spec.voxel_size, **case
-        ).bytes  # fmt: skip
+    estimates = [
+        memory_estimate(shape, property=spec.property, bc=bc, spacing=spec.voxel_size, **case)
         for bc in spec.bc
-    )
+    ]
+    return max(estimates, key=lambda e: e.bytes)
+
+
+def whole_image_estimate(spec: StudySpec) -> int:
+    """Bytes the memory model gives for the whole-image task (largest over the bcs): the
+    solve (:func:`solve_estimate`) plus the image's labels, which the task reads and holds
+    while it solves (:func:`sve.study.image.with_labels`).
+    """
+    if not spec.image:
+        raise ValueError("the study has no image (medium.image)")
+    return with_labels(solve_estimate(spec, tuple(spec.medium["image_shape"]))).bytes
+
+
+def window_task_estimate(spec: StudySpec, size: int) -> int:
+    """Bytes the memory model gives for a task solving windows of edge `size` of an image
+    study: one window's solve (:func:`solve_estimate`) plus the labels of the windows the
+    task holds while it solves: one, where windows of more than ``BATCH_LARGEST`` voxels
+    are solved one at a time (every property but conductivity, and conductivity windows
+    above ``64**3`` voxels), else the batch's (``solver.batch`` windows at most).
+
+    A worker's peak is its resident memory before its tasks plus the largest of its tasks'
+    estimates (``benchmarks/bench_image_study.py`` measures both). Not counted: the
+    batched periodic solves of small conductivity windows (at most ``BATCH_LARGEST``
+    voxels each), whose lock-step vectors are bounded by ``BATCH_NODES``
+    (:mod:`sve.solvers.conductivity.batch`).
+    """
+    if not spec.image:
+        raise ValueError("the study has no image (medium.image)")
+    shape = spec.window_shape(size)
+    held = 1
+    if spec.property == "conductivity" and math.prod(shape) <= BATCH_LARGEST:
+        held = min(spec.batch, window_count(spec, size))
+    return with_labels(solve_estimate(spec, shape), held).bytes
 
 
 def _extrapolated(estimate: int, limit: int | None, source: str, reason: str) -> dict:
