@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 
@@ -447,6 +448,7 @@ def apparent_permeability(
         keep = clusters.wraps.any(axis=1)
         percolating = tuple(bool(b) for b in clusters.wraps.any(axis=0))
         kept = (clusters.labels >= 0) & keep[np.maximum(clusters.labels, 0)]
+        del clusters  # the labels: freed before the solver's arrays exist
         removed = pore_count - int(kept.sum())
         if removed:
             notes.append(
@@ -456,22 +458,24 @@ def apparent_permeability(
         axes = [a for a in range(ndim) if percolating[a]]
         if axes:
             operator = StokesOperator(_as3d(kept), hn, ndim)
-            loads = [body_force(operator, a) for a in axes]
+            del kept
+            loads = [functools.partial(body_force, operator, a) for a in axes]
             solve = solve_cases(operator, loads, periodic=True, tol=tol, maxiter=maxiter)
             for index, a in enumerate(axes):
-                x = solve.solutions[index]
+                x = solve.solution(index)
                 tensor[:, a] = operator.mean_velocity(x)
                 iterations[a] = solve.iterations[index]
                 residuals[a] = solve.residuals[index]
                 divergence_residuals[a], momentum_residuals[a] = _residuals(
-                    operator, x, loads[index]
+                    operator, x, loads[index]()
                 )
                 for jndex, b in enumerate(axes):
-                    hill[a, b] = (
-                        operator.viscous_energy(x, solve.solutions[jndex]) / operator.cells
-                    )
+                    z = x if jndex == index else solve.solution(jndex)
+                    hill[a, b] = operator.viscous_energy(x, z) / operator.cells
+                    del z
                 if fields:
                     _store_fields(operator, x, velocity_fields[a], pressure_fields[a], shape)
+                del x
             not_percolating = [a for a in range(ndim) if not percolating[a]]
             tensor[not_percolating, :] = 0.0
             tensor[:, not_percolating] = 0.0
@@ -498,17 +502,18 @@ def apparent_permeability(
                 _as3d(kept), hn, ndim, mixed=True, load=a, no_slip_walls=walls == "no-slip"
             )
             length = kept.shape[a] * hn[a]
-            load = pressure_drop(operator, a, length)
+            load = functools.partial(pressure_drop, operator, a, length)
             solve = solve_cases(operator, [load], periodic=False, tol=tol, maxiter=maxiter)
-            x = solve.solutions[0]
+            x = solve.solution(0)
             tensor[a, a] = operator.mean_velocity(x)[a]
             hill[a, a] = operator.viscous_energy(x, x) / operator.cells
             iterations[a] = solve.iterations[0]
             residuals[a] = solve.residuals[0]
-            divergence_residuals[a], momentum_residuals[a] = _residuals(operator, x, load)
+            divergence_residuals[a], momentum_residuals[a] = _residuals(operator, x, load())
             if fields:
                 crop = (1, kept.shape[a] - 1) if reservoir else None
                 _store_fields(operator, x, velocity_fields[a], pressure_fields[a], shape, a, crop)
+            del operator, solve, x  # freed before the next axis's operator is built
         percolating = tuple(percolating_list)
         off = ~np.eye(ndim, dtype=bool)
         tensor[off] = np.nan

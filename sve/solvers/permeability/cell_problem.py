@@ -13,25 +13,35 @@ visits every coarse level four times: ``PRESSURE_GAMMA``). MINRES
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from sve.solvers._core.clusters import find_clusters, projector
 from sve.solvers.permeability.mac import Stencil, StokesOperator
-from sve.solvers.permeability.mac_kernels import axpy, dot
+from sve.solvers.permeability.mac_kernels import axpy, dot, scatter
 from sve.solvers.permeability.minres import minres
 from sve.solvers.permeability.multigrid import AggregationMultigrid
 
 
 @dataclass
 class Solve:
-    """Solutions of one operator's load cases."""
+    """Solutions of one operator's load cases, each kept on the unknowns alone
+    (`StokesOperator.support`; `solution` expands one to the full vector).
+    """
 
     operator: StokesOperator
+    support: np.ndarray
     solutions: list[np.ndarray]
     iterations: list[int]
     residuals: list[float]
+
+    def solution(self, index: int) -> np.ndarray:
+        """The full solution vector of load case `index`."""
+        x = np.empty(self.operator.size)
+        scatter(self.solutions[index], self.support, x)
+        return x
 
 
 #: Weight of the Darcy-scale part ``(B K B^T)^-1`` of the pressure block (see
@@ -125,7 +135,10 @@ class BlockPreconditioner:
         self, operator: StokesOperator, *, project_pressure: bool, darcy: float | None = None
     ) -> None:
         self.operator = operator
-        self.multigrids = [AggregationMultigrid(c.stencil) for c in operator.components]
+        workspace: dict = {}  # the work arrays, shared: one cycle runs at a time
+        self.multigrids = [
+            AggregationMultigrid(c.stencil, workspace=workspace) for c in operator.components
+        ]
         self.fluid = operator.fluid
         self.darcy = DARCY_SCALE if darcy is None else darcy
         self.pressure_multigrid = None
@@ -136,7 +149,9 @@ class BlockPreconditioner:
             ]
             stencil = pressure_stencil(operator, conductances)
             del conductances
-            self.pressure_multigrid = AggregationMultigrid(stencil, gamma=PRESSURE_GAMMA)
+            self.pressure_multigrid = AggregationMultigrid(
+                stencil, gamma=PRESSURE_GAMMA, workspace=workspace
+            )
             self.work = np.empty(operator.fluid.shape)
         self.project = None
         if project_pressure:
@@ -144,7 +159,11 @@ class BlockPreconditioner:
                 operator.fluid.astype(float), periodic=True, discretization="fv"
             )
             floating = np.ones(clusters.count, dtype=bool)
-            self.project = projector(clusters.labels, floating)
+            labels = clusters.labels
+            if clusters.count < 2**31:
+                labels = labels.astype(np.int32)  # half the bytes of the int64 labels
+            del clusters
+            self.project = projector(labels, floating)
 
     def __call__(self, r: np.ndarray, z: np.ndarray) -> None:
         """``z = M^-1 r``."""
@@ -155,28 +174,35 @@ class BlockPreconditioner:
         np.multiply(op.pressure(r), self.fluid, out=q)
         if self.pressure_multigrid is not None:
             self.pressure_multigrid.apply(op.pressure(r), self.work)
-            q += self.darcy * self.work
+            self.work *= self.darcy
+            q += self.work
         if self.project is not None:
             self.project(q)
 
 
 def solve_cases(
     operator: StokesOperator,
-    loads: list[np.ndarray],
+    loads: list[Callable[[], np.ndarray]],
     *,
     periodic: bool,
     tol: float,
     maxiter: int,
 ) -> Solve:
-    """Solve ``K x = b`` for every right-hand side of `loads` with MINRES."""
+    """Solve ``K x = b`` with MINRES for the right-hand side ``b = load()`` of every
+    load of `loads`, one at a time (each ``b`` is built just before its solve and
+    consumed by it).
+    """
     preconditioner = BlockPreconditioner(operator, project_pressure=periodic)
+    support = operator.support()
     solutions, iterations, residuals = [], [], []
-    for b in loads:
-        x, count, relative = minres(operator.apply, preconditioner, b, tol=tol, maxiter=maxiter)
+    for load in loads:
+        x, count, relative = minres(
+            operator.apply, preconditioner, load(), support, tol=tol, maxiter=maxiter
+        )
         solutions.append(x)
         iterations.append(count)
         residuals.append(relative)
-    return Solve(operator, solutions, iterations, residuals)
+    return Solve(operator, support, solutions, iterations, residuals)
 
 
 def body_force(operator: StokesOperator, axis: int) -> np.ndarray:

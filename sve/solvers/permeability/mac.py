@@ -195,6 +195,17 @@ class StokesOperator:
         self.cells = int(self.fluid.size)
         self.size = offset + self.cells
 
+    def support(self) -> np.ndarray:
+        """Flat indices, ascending, of the unknowns: the active faces of every component,
+        then the fluid cells (int32 while the vector has under 2^31 entries, else int64).
+        """
+        dtype = np.int32 if self.size < 2**31 else np.int64
+        parts = [
+            (np.flatnonzero(comp.active) + comp.offset).astype(dtype) for comp in self.components
+        ]
+        parts.append((np.flatnonzero(self.fluid) + self.pressure_offset).astype(dtype))
+        return np.concatenate(parts)
+
     def velocity(self, x: np.ndarray, c: int) -> np.ndarray:
         """View of component `c` of the flat vector `x` on its face grid."""
         comp = self.components[c]

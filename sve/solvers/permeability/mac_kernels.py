@@ -284,8 +284,47 @@ def axpy(a, x, y):
 
 
 @njit(cache=True, nogil=True)
-def minres_direction(v, w1, w2, oldeps, delta, gamma, w):
-    """In place ``w = (v - oldeps w1 - delta w2) / gamma`` (1-D arrays)."""
-    inverse = 1.0 / gamma
-    for i in range(v.size):
-        w[i] = (v[i] - oldeps * w1[i] - delta * w2[i]) * inverse
+def direction_numerator(v, support, w2, w, oldeps, delta):
+    """In place ``w2 = v[support] - oldeps w2 - delta w`` (`v` full, the others on
+    `support`): the numerator of the next MINRES direction.
+    """
+    for i in range(w2.size):
+        w2[i] = v[support[i]] - oldeps * w2[i] - delta * w[i]
+
+
+@njit(cache=True, nogil=True)
+def scale(x, a):
+    """In place ``x *= a`` (1-D)."""
+    for i in range(x.size):
+        x[i] *= a
+
+
+@njit(cache=True, nogil=True)
+def dot_gather(x, support, y):
+    """``x . y[support]`` (`x` on `support`, `y` full), serial, in the order of `support`."""
+    total = 0.0
+    for i in range(x.size):
+        total += x[i] * y[support[i]]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def gather(full, support, out):
+    """``out = full[support]`` (1-D arrays)."""
+    for i in range(out.size):
+        out[i] = full[support[i]]
+
+
+@njit(cache=True, nogil=True)
+def scatter(values, support, out):
+    """``out[support] = values``, 0 elsewhere (1-D arrays)."""
+    out[:] = 0.0
+    for i in range(values.size):
+        out[support[i]] = values[i]
+
+
+@njit(cache=True, nogil=True)
+def axpy_scatter(a, x, support, y):
+    """In place ``y[support] += a x`` (`x` on `support`, `y` full)."""
+    for i in range(x.size):
+        y[support[i]] += a * x[i]

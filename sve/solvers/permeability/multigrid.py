@@ -64,27 +64,47 @@ class Level:
     """One level of the hierarchy: its stencil, aggregation factors and work arrays
     (the residual; on coarse levels also the right-hand side, the solution and the
     second visit's residual and correction).
+
+    The work arrays come from `workspace` (a dict, keyed by the level's depth, the
+    array's name and shape) when one is given: hierarchies that are never cycled at
+    the same time (the components of the Stokes preconditioner) share them.
     """
 
-    def __init__(self, stencil: Stencil, coarse: bool) -> None:
+    def __init__(
+        self, stencil: Stencil, coarse: bool, depth: int = 0, workspace: dict | None = None
+    ) -> None:
         self.stencil = stencil
         self.shape = stencil.diag.shape
         self.factors = tuple(2 if n > 1 else 1 for n in self.shape)
-        self.r = np.empty(self.shape)
+        workspace = {} if workspace is None else workspace
+
+        def work(name: str) -> np.ndarray:
+            key = (depth, name, self.shape)
+            if key not in workspace:
+                workspace[key] = np.empty(self.shape)
+            return workspace[key]
+
+        self.r = work("r")
         if coarse:
-            self.b = np.empty(self.shape)
-            self.x = np.empty(self.shape)
-            self.r2 = np.empty(self.shape)
-            self.y = np.empty(self.shape)
+            self.b = work("b")
+            self.x = work("x")
+            self.r2 = work("r2")
+            self.y = work("y")
 
 
 class AggregationMultigrid:
-    """A symmetric positive semi-definite approximate inverse of a 7-point stencil."""
+    """A symmetric positive semi-definite approximate inverse of a 7-point stencil.
 
-    def __init__(self, stencil: Stencil, *, gamma: int = GAMMA) -> None:
+    `workspace` (a dict) lends the levels' work arrays to other hierarchies (`Level`):
+    only one of them may be cycled at a time.
+    """
+
+    def __init__(
+        self, stencil: Stencil, *, gamma: int = GAMMA, workspace: dict | None = None
+    ) -> None:
         if gamma < 2 or gamma % 2:
             raise ValueError(f"gamma must be an even integer >= 2, got {gamma!r}")
-        self.levels = [Level(stencil, coarse=False)]
+        self.levels = [Level(stencil, coarse=False, workspace=workspace)]
         while np.prod(self.levels[-1].shape) > COARSEST and max(self.levels[-1].shape) > 1:
             level = self.levels[-1]
             coarse_shape = tuple(
@@ -94,7 +114,9 @@ class AggregationMultigrid:
             ws = tuple(np.zeros(coarse_shape) for _ in range(3))
             s = level.stencil
             coarse_stencil(s.diag, s.w[0], s.w[1], s.w[2], *level.factors, diag, *ws)
-            self.levels.append(Level(Stencil(diag, ws), coarse=True))
+            self.levels.append(
+                Level(Stencil(diag, ws), True, len(self.levels), workspace=workspace)
+            )
         # visits of level l + 1 from level l: capped at half the coarsening ratio
         self.visits = [
             min(gamma, max(2, int(np.prod(level.factors)) // 2)) for level in self.levels
