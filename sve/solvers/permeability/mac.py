@@ -39,7 +39,9 @@ from sve.solvers.permeability.mac_kernels import divergence_add, dot, gradient_a
 
 @dataclass
 class Stencil:
-    """A 7-point stencil on a 3-D grid (``mac_kernels``)."""
+    """A 7-point stencil on a 3-D grid (``mac_kernels``), float64 or float32 (the four
+    arrays alike).
+    """
 
     diag: np.ndarray
     w: tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -143,7 +145,20 @@ def build_stencil(
         diag += d
         ws.append(np.ascontiguousarray(np.where(couple, w, 0.0)))
     diag = np.where(act, diag, 0.0)
-    return Stencil(np.ascontiguousarray(diag), tuple(ws)), volume
+    return stored(Stencil(np.ascontiguousarray(diag), tuple(ws))), volume
+
+
+def stored(stencil: Stencil) -> Stencil:
+    """`stencil` in float32 when float32 holds every coefficient exactly (sums of
+    ``1 / h_b^2`` times small integers and halves: always with equal spacings), else
+    as it is: the kernels read the coefficients as float64, so the arithmetic is the
+    same bits at half the memory.
+    """
+    arrays = (stencil.diag, *stencil.w)
+    single = [a.astype(np.float32) for a in arrays]
+    if all(np.array_equal(s, a) for s, a in zip(single, arrays, strict=True)):
+        return Stencil(single[0], tuple(single[1:]))
+    return stencil
 
 
 class StokesOperator:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sve.solvers.permeability.mac import Stencil
+from sve.solvers.permeability.mac import Stencil, stored
 from sve.solvers.permeability.mac_kernels import (
     coarse_stencil,
     gauss_seidel,
@@ -114,9 +114,10 @@ class AggregationMultigrid:
             ws = tuple(np.zeros(coarse_shape) for _ in range(3))
             s = level.stencil
             coarse_stencil(s.diag, s.w[0], s.w[1], s.w[2], *level.factors, diag, *ws)
-            self.levels.append(
-                Level(Stencil(diag, ws), True, len(self.levels), workspace=workspace)
-            )
+            coarse = Stencil(diag, ws)
+            if s.diag.dtype == np.float32:  # exact fine coefficients: likely exact sums too
+                coarse = stored(coarse)
+            self.levels.append(Level(coarse, True, len(self.levels), workspace=workspace))
         # visits of level l + 1 from level l: capped at half the coarsening ratio
         self.visits = [
             min(gamma, max(2, int(np.prod(level.factors)) // 2)) for level in self.levels
