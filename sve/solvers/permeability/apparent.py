@@ -19,18 +19,18 @@ from sve._validation import (
     check_real,
     check_spacing,
     is_integer,
+    is_real,
 )
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.clusters import find_clusters
 from sve.solvers._core.memory import (
-    FIXED_BYTES,
     MemoryEstimate,
     check_budget,
     memory_limit_bytes,
 )
 from sve.solvers.permeability.cell_problem import body_force, pressure_drop, solve_cases
-from sve.solvers.permeability.mac import StokesOperator
+from sve.solvers.permeability.mac import StokesOperator, index_dtype
 from sve.solvers.permeability.mac_kernels import dot
 from sve.solvers.result import ConvergenceError, PermeabilityResult
 
@@ -42,11 +42,11 @@ THROAT_WARNING = 4.0
 #: Periodic images are padded by this many voxels per side for the distance map: the
 #: throat estimate is exact up to widths of about twice this.
 THROAT_MARGIN = 8
-#: Peak bytes per voxel of a periodic solve, per dimension, rounded up from the
-#: measured growth of the resident set (``benchmarks/bench_permeability.py``: 770,
-#: 663, 646 at 32^3, 48^3, 64^3; 579, 492 at 256^2, 512^2 at pore fraction 0.65);
-#: the estimate is this times the voxels plus ``FIXED_BYTES``.
-BYTES_PER_VOXEL = {2: 600.0, 3: 700.0}
+#: Bytes of a solve that do not grow with the image: the interpreter's and Numba's
+#: buffers, the allocator's retained pages (measured: the peak resident growth of
+#: ``benchmarks/bench_permeability.py`` minus the counted arrays was 6.5, 8.3 and
+#: 10.0 MB at 32^3, 48^3 and 64^3), rounded to 8 MiB.
+FIXED_PERMEABILITY_BYTES = 8 * 2**20
 
 
 class UnresolvedThroatWarning(UserWarning):
@@ -63,31 +63,98 @@ class UnresolvedThroatWarning(UserWarning):
         self.throat = throat
 
 
+def _hierarchy(grid: tuple[int, ...]) -> tuple[int, int]:
+    """Unknowns of the coarse levels of `multigrid.AggregationMultigrid` on `grid`
+    (3-D), in all, and of its coarsest level.
+    """
+    from sve.solvers.permeability.multigrid import COARSEST
+
+    shape = tuple(grid)
+    coarse = 0
+    while int(np.prod(shape, dtype=np.float64)) > COARSEST and max(shape) > 1:
+        shape = tuple((n + 1) // 2 if n > 1 else 1 for n in shape)
+        coarse += int(np.prod(shape, dtype=np.float64))
+    return coarse, int(np.prod(shape, dtype=np.float64))
+
+
 def permeability_memory_estimate(
-    shape: tuple[int, ...], *, bc: str = "periodic"
+    shape: tuple[int, ...],
+    *,
+    bc: str = "periodic",
+    porosity: float | None = None,
+    spacing: float | tuple[float, ...] | None = None,
 ) -> MemoryEstimate:
     """Estimated peak memory of `apparent_permeability` on an image of `shape` (bytes).
 
-    The model is ``BYTES_PER_VOXEL[d]`` per voxel plus ``FIXED_BYTES``: the
-    viscous stencils of the ``d`` velocity components (``8 (d + 1)`` bytes per
-    face each), the eight MINRES vectors and the kept velocities of the ``d``
-    load cases (``8 (d + 1)`` and ``8 d`` bytes per voxel each), the multigrid
-    hierarchy and temporaries (measured).
+    The peak is during the MINRES solve of the last load case. Counted, with ``N``
+    the voxels, ``d`` the dimension and ``u = (d + 1) N phi`` a bound on the
+    unknowns (the active faces and the fluid cells, ``phi`` the `porosity`; 1 if
+    not given, a bound for every image):
+
+    * the masks (the pores, the fluid and the active faces of each component, bool):
+      ``(d + 2) N``;
+    * the viscous stencils, 4 arrays per component: ``16 d N`` (float32, which holds
+      them exactly under equal spacings), ``32 d N`` otherwise (`spacing`);
+    * the multigrid hierarchies of the ``d`` components and of the pressure (coarse
+      stencils, the shared work arrays, the dense coarsest inverses) and the
+      pressure block (its float64 stencil, output and int32 cluster labels: ``44 N``);
+    * MINRES: the operator's input and output (float64, full grid: ``16 (d + 1)
+      N``) and five vectors on the unknowns with their int32 index (``44 u``);
+    * the solutions of the other load cases, on the unknowns: ``8 (d - 1) u``
+      (periodic);
+
+    plus ``FIXED_PERMEABILITY_BYTES``. Within 15 % of the measured peak resident
+    growth at 32^3 to 64^3 on a level cut of pore fraction 0.35
+    (``benchmarks/bench_permeability.py``).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape (2-D or 3-D).
+    bc : {"periodic", "mixed"}, default "periodic"
+        The boundary conditions.
+    porosity : float, optional
+        The pore fraction in [0, 1]; default 1 (an upper bound).
+    spacing : float or sequence of float, optional
+        The voxel spacing; unequal spacings keep the stencils in float64.
     """
     shape = tuple(int(n) for n in shape)
     ndim = len(shape)
+    if ndim not in (2, 3):
+        raise ValueError(f"shape must be 2-D or 3-D, got {shape}")
+    phi = 1.0
+    if porosity is not None:
+        if not is_real(porosity):
+            raise TypeError(f"porosity must be a real number, got {porosity!r}")
+        if not 0.0 <= porosity <= 1.0:
+            raise ValueError(f"porosity must be in [0, 1], got {porosity!r}")
+        phi = float(porosity)
+    equal = True
+    if spacing is not None:
+        h = check_spacing(spacing, ndim)
+        equal = all(x == h[0] for x in h)
     voxels = int(np.prod(shape, dtype=np.float64))
-    per = BYTES_PER_VOXEL[ndim]
+    coarse, coarsest = _hierarchy(shape + (1,) * (3 - ndim))
+    stencil = 4 if equal else 8
+    unknowns = (ndim + 1) * phi * voxels
+    index = np.dtype(index_dtype((ndim + 1) * voxels)).itemsize
+    cases = ndim if bc == "periodic" else 1
     counted = {
-        "viscous stencils (float64, d + 1 per face and component)": 8.0 * ndim * (ndim + 1),
-        "MINRES vectors (8 float64 per unknown)": 64.0 * (ndim + 1),
-        "kept velocities (float64, d per load case)": 8.0 * ndim * ndim,
+        "masks (pores, fluid, active faces; bool)": (ndim + 2) * voxels,
+        "viscous stencils (4 arrays per component)": 4 * ndim * stencil * voxels,
+        "multigrid coarse stencils (d components in the stencils' precision, pressure float64)": 4
+        * (ndim * stencil + 8)
+        * coarse,
+        "multigrid work arrays (shared) and coarsest inverses": 8 * voxels
+        + 40 * coarse
+        + (ndim + 1) * 8 * coarsest**2,
+        "pressure block (stencil, output float64; cluster labels int32)": 44 * voxels,
+        "MINRES operator input and output (float64, full grid)": 16 * (ndim + 1) * voxels,
+        "MINRES vectors on the unknowns (5 float64) and their index": (40 + index) * unknowns,
+        "solutions of the other load cases (on the unknowns)": 8 * (cases - 1) * unknowns,
     }
-    counted["multigrid hierarchy, masks and temporaries (measured)"] = max(
-        per - sum(counted.values()), 0.0
-    )
-    breakdown = {name: int(np.ceil(value * voxels)) for name, value in counted.items()}
-    breakdown["fixed (interpreter, plans, small arrays)"] = FIXED_BYTES
+    breakdown = {name: int(np.ceil(value)) for name, value in counted.items()}
+    breakdown["fixed (interpreter, Numba, allocator)"] = FIXED_PERMEABILITY_BYTES
     total = int(sum(breakdown.values()))
     return MemoryEstimate(
         bytes=total,
@@ -100,8 +167,9 @@ def permeability_memory_estimate(
         preconditioner="multigrid",
         tensors=False,
         voids=True,
-        per_point=float(sum(counted.values())),
+        per_point=float(sum(counted.values())) / voxels,
         points=voxels,
+        fixed=FIXED_PERMEABILITY_BYTES,
     )
 
 
@@ -404,9 +472,15 @@ def apparent_permeability(
     estimate_shape = shape
     if reservoir:
         estimate_shape = tuple(n + 2 for n in shape)
+    padded = int(np.prod(estimate_shape))  # the reservoir layers are all pore
     limit, source = memory_limit_bytes(memory_limit, estimate_shape)
     check_budget(
-        permeability_memory_estimate(estimate_shape, bc=bc),
+        permeability_memory_estimate(
+            estimate_shape,
+            bc=bc,
+            porosity=min(1.0, (pore_count + padded - fluid.size) / padded),
+            spacing=tuple(h),
+        ),
         limit,
         "apparent_permeability",
         source=source,

@@ -37,6 +37,11 @@ import numpy as np
 from sve.solvers.permeability.mac_kernels import divergence_add, dot, gradient_add, stencil_apply
 
 
+def index_dtype(size: int) -> type:
+    """int32 for indices into a vector of `size` entries while they fit, else int64."""
+    return np.int32 if size <= np.iinfo(np.int32).max + 1 else np.int64
+
+
 @dataclass
 class Stencil:
     """A 7-point stencil on a 3-D grid (``mac_kernels``), float64 or float32 (the four
@@ -214,7 +219,7 @@ class StokesOperator:
         """Flat indices, ascending, of the unknowns: the active faces of every component,
         then the fluid cells (int32 while the vector has under 2^31 entries, else int64).
         """
-        dtype = np.int32 if self.size < 2**31 else np.int64
+        dtype = index_dtype(self.size)
         parts = [
             (np.flatnonzero(comp.active) + comp.offset).astype(dtype) for comp in self.components
         ]
