@@ -93,10 +93,11 @@ def permeability_memory_estimate(
 
     * the masks (the pores, the fluid and the active faces of each component, bool):
       ``(d + 2) N``;
-    * the viscous stencils, 4 arrays per component: ``16 d N`` (float32, which holds
-      them exactly under equal spacings), ``32 d N`` otherwise (`spacing`);
-    * the multigrid hierarchies of the ``d`` components and of the pressure (coarse
-      stencils, the shared work arrays, the dense coarsest inverses) and the
+    * the viscous stencils, one byte per face (`mac.CodedStencil`: the 24 to 128
+      distinct coefficient rows seen fit the 256 codes): ``d N``;
+    * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
+      exact under equal spacings, else float64: `spacing`) and of the pressure
+      (float64), the shared work arrays and the dense coarsest inverses, and the
       pressure block (its float64 stencil, output and int32 cluster labels: ``44 N``);
     * MINRES: the operator's input and output (float64, full grid: ``16 (d + 1)
       N``) and five vectors on the unknowns with their int32 index (``44 u``);
@@ -116,7 +117,8 @@ def permeability_memory_estimate(
     porosity : float, optional
         The pore fraction in [0, 1]; default 1 (an upper bound).
     spacing : float or sequence of float, optional
-        The voxel spacing; unequal spacings keep the stencils in float64.
+        The voxel spacing; unequal spacings keep the coarse viscous stencils in
+        float64.
     """
     shape = tuple(int(n) for n in shape)
     ndim = len(shape)
@@ -141,7 +143,7 @@ def permeability_memory_estimate(
     cases = ndim if bc == "periodic" else 1
     counted = {
         "masks (pores, fluid, active faces; bool)": (ndim + 2) * voxels,
-        "viscous stencils (4 arrays per component)": 4 * ndim * stencil * voxels,
+        "viscous stencils (one byte per face)": ndim * voxels,
         "multigrid coarse stencils (d components in the stencils' precision, pressure float64)": 4
         * (ndim * stencil + 8)
         * coarse,

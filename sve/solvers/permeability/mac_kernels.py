@@ -164,6 +164,122 @@ def coarse_stencil(diag, w0, w1, w2, f0, f1, f2, cdiag, cw0, cw1, cw2):
                     cw2[ci, cj, ck] += w2[i, j, k]
 
 
+def _stencil_apply_coded(code, table, x, y):
+    """``y = A x`` for the coded stencil: the coefficients of point ``i`` are the row
+    ``table[code[i]]`` = ``(diag, w0, w1, w2)`` (`_stencil_apply`'s arithmetic).
+    """
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                c = code[i, j, k]
+                y[i, j, k] = (
+                    table[c, 0] * x[i, j, k]
+                    - table[c, 1] * x[ip, j, k]
+                    - table[code[im, j, k], 1] * x[im, j, k]
+                    - table[c, 2] * x[i, jp, k]
+                    - table[code[i, jm, k], 2] * x[i, jm, k]
+                    - table[c, 3] * x[i, j, kp]
+                    - table[code[i, j, km], 3] * x[i, j, km]
+                )
+
+
+def _stencil_residual_coded(code, table, x, b, r):
+    """``r = b - A x`` for the coded stencil."""
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                c = code[i, j, k]
+                r[i, j, k] = b[i, j, k] - (
+                    table[c, 0] * x[i, j, k]
+                    - table[c, 1] * x[ip, j, k]
+                    - table[code[im, j, k], 1] * x[im, j, k]
+                    - table[c, 2] * x[i, jp, k]
+                    - table[code[i, jm, k], 2] * x[i, jm, k]
+                    - table[c, 3] * x[i, j, kp]
+                    - table[code[i, j, km], 3] * x[i, j, km]
+                )
+
+
+@njit(cache=True, nogil=True)
+def gauss_seidel_coded(code, table, b, x, forward):
+    """`gauss_seidel` for the coded stencil."""
+    n0, n1, n2 = x.shape
+    for ii in range(n0):
+        i = ii if forward else n0 - 1 - ii
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for jj in range(n1):
+            j = jj if forward else n1 - 1 - jj
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for kk in range(n2):
+                k = kk if forward else n2 - 1 - kk
+                c = code[i, j, k]
+                d = table[c, 0]
+                if d <= 0.0:
+                    x[i, j, k] = 0.0
+                    continue
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                s = (
+                    b[i, j, k]
+                    + table[c, 1] * x[ip, j, k]
+                    + table[code[im, j, k], 1] * x[im, j, k]
+                    + table[c, 2] * x[i, jp, k]
+                    + table[code[i, jm, k], 2] * x[i, jm, k]
+                    + table[c, 3] * x[i, j, kp]
+                    + table[code[i, j, km], 3] * x[i, j, km]
+                )
+                x[i, j, k] = s / d
+
+
+@njit(cache=True, nogil=True)
+def coarse_stencil_coded(code, table, f0, f1, f2, cdiag, cw0, cw1, cw2):
+    """`coarse_stencil` of the coded stencil."""
+    cdiag[:] = 0.0
+    cw0[:] = 0.0
+    cw1[:] = 0.0
+    cw2[:] = 0.0
+    n0, n1, n2 = code.shape
+    for i in range(n0):
+        ci = i // f0
+        cip = _up(i, n0) // f0
+        for j in range(n1):
+            cj = j // f1
+            cjp = _up(j, n1) // f1
+            for k in range(n2):
+                ck = k // f2
+                ckp = _up(k, n2) // f2
+                c = code[i, j, k]
+                cdiag[ci, cj, ck] += table[c, 0]
+                if cip == ci:
+                    cdiag[ci, cj, ck] -= 2.0 * table[c, 1]
+                else:
+                    cw0[ci, cj, ck] += table[c, 1]
+                if cjp == cj:
+                    cdiag[ci, cj, ck] -= 2.0 * table[c, 2]
+                else:
+                    cw1[ci, cj, ck] += table[c, 2]
+                if ckp == ck:
+                    cdiag[ci, cj, ck] -= 2.0 * table[c, 3]
+                else:
+                    cw2[ci, cj, ck] += table[c, 3]
+
+
 def _gradient_add(p, u, inv_h, shift, wrap, active, sign):
     """``u[f] += sign * inv_h * (p[f + 1 - shift] - p[f - shift])`` along axis 0 on the
     active faces ``f`` (the pressure gradient, ``B^T p``; other axes are passed as views
@@ -226,6 +342,8 @@ def _pair(function):
 
 _STENCIL_APPLY = _pair(_stencil_apply)
 _STENCIL_RESIDUAL = _pair(_stencil_residual)
+_STENCIL_APPLY_CODED = _pair(_stencil_apply_coded)
+_STENCIL_RESIDUAL_CODED = _pair(_stencil_residual_coded)
 _PROLONG_ADD = _pair(_prolong_add)
 _GRADIENT_ADD = _pair(_gradient_add)
 _DIVERGENCE_ADD = _pair(_divergence_add)
@@ -239,6 +357,16 @@ def stencil_apply(diag, w0, w1, w2, x, y):
 def stencil_residual(diag, w0, w1, w2, x, b, r):
     """``r = b - A x``."""
     _STENCIL_RESIDUAL[x.size >= PARALLEL_SIZE](diag, w0, w1, w2, x, b, r)
+
+
+def stencil_apply_coded(code, table, x, y):
+    """``y = A x`` for the coded stencil ``(code, table)``."""
+    _STENCIL_APPLY_CODED[x.size >= PARALLEL_SIZE](code, table, x, y)
+
+
+def stencil_residual_coded(code, table, x, b, r):
+    """``r = b - A x`` for the coded stencil ``(code, table)``."""
+    _STENCIL_RESIDUAL_CODED[x.size >= PARALLEL_SIZE](code, table, x, b, r)
 
 
 def prolong_add(coarse, fine, f0, f1, f2, scale):

@@ -41,16 +41,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sve.solvers.permeability.mac import Stencil, stored
-from sve.solvers.permeability.mac_kernels import (
-    coarse_stencil,
-    gauss_seidel,
-    matvec,
-    prolong_add,
-    restrict,
-    stencil_apply,
-    stencil_residual,
-)
+from sve.solvers.permeability.mac import CodedStencil, Stencil, stored
+from sve.solvers.permeability.mac_kernels import matvec, prolong_add, restrict
 
 #: Largest number of unknowns solved directly on the coarsest level.
 COARSEST = 400
@@ -71,10 +63,14 @@ class Level:
     """
 
     def __init__(
-        self, stencil: Stencil, coarse: bool, depth: int = 0, workspace: dict | None = None
+        self,
+        stencil: Stencil | CodedStencil,
+        coarse: bool,
+        depth: int = 0,
+        workspace: dict | None = None,
     ) -> None:
         self.stencil = stencil
-        self.shape = stencil.diag.shape
+        self.shape = stencil.shape
         self.factors = tuple(2 if n > 1 else 1 for n in self.shape)
         workspace = {} if workspace is None else workspace
 
@@ -100,7 +96,7 @@ class AggregationMultigrid:
     """
 
     def __init__(
-        self, stencil: Stencil, *, gamma: int = GAMMA, workspace: dict | None = None
+        self, stencil: Stencil | CodedStencil, *, gamma: int = GAMMA, workspace: dict | None = None
     ) -> None:
         if gamma < 2 or gamma % 2:
             raise ValueError(f"gamma must be an even integer >= 2, got {gamma!r}")
@@ -110,13 +106,10 @@ class AggregationMultigrid:
             coarse_shape = tuple(
                 (n + f - 1) // f for n, f in zip(level.shape, level.factors, strict=True)
             )
-            diag = np.zeros(coarse_shape)
-            ws = tuple(np.zeros(coarse_shape) for _ in range(3))
             s = level.stencil
-            coarse_stencil(s.diag, s.w[0], s.w[1], s.w[2], *level.factors, diag, *ws)
-            coarse = Stencil(diag, ws)
-            if s.diag.dtype == np.float32:  # exact fine coefficients: likely exact sums too
-                coarse = stored(coarse)
+            coarse = s.coarsen(level.factors, coarse_shape)
+            if not (isinstance(s, Stencil) and s.diag.dtype == np.float64):
+                coarse = stored(coarse)  # few distinct or exact fine rows: likely so here
             self.levels.append(Level(coarse, True, len(self.levels), workspace=workspace))
         # visits of level l + 1 from level l: capped at half the coarsening ratio
         self.visits = [
@@ -133,7 +126,7 @@ class AggregationMultigrid:
         s = level.stencil
         for i in range(n):
             unit.reshape(-1)[i] = 1.0
-            stencil_apply(s.diag, s.w[0], s.w[1], s.w[2], unit, out)
+            s.apply(unit, out)
             matrix[:, i] = out.reshape(-1)
             unit.reshape(-1)[i] = 0.0
         matrix = 0.5 * (matrix + matrix.T)
@@ -152,8 +145,8 @@ class AggregationMultigrid:
         level = self.levels[index]
         s = level.stencil
         x[...] = 0.0
-        gauss_seidel(s.diag, s.w[0], s.w[1], s.w[2], b, x, True)
-        stencil_residual(s.diag, s.w[0], s.w[1], s.w[2], x, b, level.r)
+        s.smooth(b, x, True)
+        s.residual(x, b, level.r)
         coarse_b = self.levels[index + 1].b
         coarse_x = self.levels[index + 1].x
         restrict(level.r, coarse_b, *level.factors)
@@ -163,8 +156,8 @@ class AggregationMultigrid:
             coarse = self.levels[index + 1]
             c = coarse.stencil
             for _ in range(self.visits[index] - 1):
-                stencil_residual(c.diag, c.w[0], c.w[1], c.w[2], coarse_x, coarse_b, coarse.r2)
+                c.residual(coarse_x, coarse_b, coarse.r2)
                 self._cycle(index + 1, coarse.r2, coarse.y)
                 coarse_x += coarse.y
         prolong_add(coarse_x, x, *level.factors, SCALE)
-        gauss_seidel(s.diag, s.w[0], s.w[1], s.w[2], b, x, False)
+        s.smooth(b, x, False)
