@@ -98,7 +98,7 @@ def permeability_memory_estimate(
     * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
       exact under equal spacings, else float64: `spacing`) and of the pressure
       (float64), the shared work arrays and the dense coarsest inverses, and the
-      pressure block (its float64 stencil, output and int32 cluster labels: ``44 N``);
+      pressure block (its float64 stencil and int32 cluster labels: ``36 N``);
     * MINRES: the operator's input and output (float64, full grid: ``16 (d + 1)
       N``) and five vectors on the unknowns with their int32 index (``44 u``);
     * the solutions of the other load cases, on the unknowns: ``8 (d - 1) u``
@@ -150,7 +150,7 @@ def permeability_memory_estimate(
         "multigrid work arrays (shared) and coarsest inverses": 8 * voxels
         + 40 * coarse
         + (ndim + 1) * 8 * coarsest**2,
-        "pressure block (stencil, output float64; cluster labels int32)": 44 * voxels,
+        "pressure block (stencil float64, cluster labels int32)": 36 * voxels,
         "MINRES operator input and output (float64, full grid)": 16 * (ndim + 1) * voxels,
         "MINRES vectors on the unknowns (5 float64) and their index": (40 + index) * unknowns,
         "solutions of the other load cases (on the unknowns)": 8 * (cases - 1) * unknowns,

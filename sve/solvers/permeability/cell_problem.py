@@ -20,7 +20,7 @@ import numpy as np
 
 from sve.solvers._core.clusters import find_clusters, projector
 from sve.solvers.permeability.mac import Stencil, StokesOperator
-from sve.solvers.permeability.mac_kernels import axpy, dot, scatter
+from sve.solvers.permeability.mac_kernels import add_fluid, axpy, dot, scatter
 from sve.solvers.permeability.minres import minres
 from sve.solvers.permeability.multigrid import AggregationMultigrid
 
@@ -152,7 +152,6 @@ class BlockPreconditioner:
             self.pressure_multigrid = AggregationMultigrid(
                 stencil, gamma=PRESSURE_GAMMA, workspace=workspace
             )
-            self.work = np.empty(operator.fluid.shape)
         self.project = None
         if project_pressure:
             clusters = find_clusters(
@@ -171,11 +170,14 @@ class BlockPreconditioner:
         for comp, mg in zip(op.components, self.multigrids, strict=True):
             mg.apply(op.velocity(r, comp.axis), op.velocity(z, comp.axis))
         q = op.pressure(z)
-        np.multiply(op.pressure(r), self.fluid, out=q)
         if self.pressure_multigrid is not None:
-            self.pressure_multigrid.apply(op.pressure(r), self.work)
-            self.work *= self.darcy
-            q += self.work
+            # q = r on the fluid + darcy MG_p r, with MG_p r written into q itself
+            self.pressure_multigrid.apply(op.pressure(r), q)
+            add_fluid(
+                q.reshape(-1), op.pressure(r).reshape(-1), self.fluid.reshape(-1), self.darcy
+            )
+        else:
+            np.multiply(op.pressure(r), self.fluid, out=q)
         if self.project is not None:
             self.project(q)
 

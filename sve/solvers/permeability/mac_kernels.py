@@ -456,3 +456,12 @@ def axpy_scatter(a, x, support, y):
     """In place ``y[support] += a x`` (`x` on `support`, `y` full)."""
     for i in range(x.size):
         y[support[i]] += a * x[i]
+
+
+@njit(cache=True, nogil=True)
+def add_fluid(q, r, fluid, scale):
+    """In place ``q = r fluid + scale q`` (1-D; `fluid` bool): the pressure block's
+    identity on the fluid cells plus its scaled multigrid cycle, in that order.
+    """
+    for i in range(q.size):
+        q[i] = r[i] * (1.0 if fluid[i] else 0.0) + scale * q[i]

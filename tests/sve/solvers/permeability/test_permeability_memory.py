@@ -171,7 +171,7 @@ def test_estimate_arguments_and_bounds():
 @pytest.mark.slow
 def test_estimate_within_15_percent_of_the_measured_peak():
     """The peak resident growth of a periodic 64^3 solve in a fresh interpreter
-    (``benchmarks/bench_permeability.py``: 262 bytes per voxel, 2026-12-06) against
+    (``benchmarks/bench_permeability.py``: 254 bytes per voxel, 2026-12-06) against
     the estimate the solver checks the budget with.
     """
     script = ROOT / "benchmarks" / "bench_permeability.py"
