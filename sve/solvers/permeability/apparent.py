@@ -144,7 +144,7 @@ def permeability_memory_estimate(
     counted = {
         "masks (pores, fluid, active faces; bool)": (ndim + 2) * voxels,
         "viscous stencils (one byte per face)": ndim * voxels,
-        "multigrid coarse stencils (d components in the stencils' precision, pressure float64)": 4
+        "multigrid coarse stencils (float32; unequal spacings, pressure: float64)": 4
         * (ndim * stencil + 8)
         * coarse,
         "multigrid work arrays (shared) and coarsest inverses": 8 * voxels

@@ -103,6 +103,9 @@ class CodedStencil:
     code: np.ndarray
     table: np.ndarray
 
+    def __post_init__(self) -> None:
+        self.columns = tuple(np.ascontiguousarray(self.table[:, i]) for i in range(4))
+
     @property
     def shape(self) -> tuple[int, ...]:
         """The grid's shape."""
@@ -115,21 +118,21 @@ class CodedStencil:
 
     def apply(self, x: np.ndarray, y: np.ndarray) -> None:
         """``y = A x``."""
-        stencil_apply_coded(self.code, self.table, x, y)
+        stencil_apply_coded(self.code, *self.columns, x, y)
 
     def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
         """``r = b - A x``."""
-        stencil_residual_coded(self.code, self.table, x, b, r)
+        stencil_residual_coded(self.code, *self.columns, x, b, r)
 
     def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
         """One Gauss-Seidel sweep on ``A x = b`` in place."""
-        gauss_seidel_coded(self.code, self.table, b, x, forward)
+        gauss_seidel_coded(self.code, *self.columns, b, x, forward)
 
     def coarsen(self, factors: tuple[int, ...], shape: tuple[int, ...]) -> Stencil:
         """The Galerkin operator of aggregation by `factors` (float64 arrays of `shape`)."""
         diag = np.zeros(shape)
         ws = tuple(np.zeros(shape) for _ in range(3))
-        coarse_stencil_coded(self.code, self.table, *factors, diag, *ws)
+        coarse_stencil_coded(self.code, *self.columns, *factors, diag, *ws)
         return Stencil(diag, ws)
 
 

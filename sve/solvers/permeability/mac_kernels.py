@@ -164,9 +164,10 @@ def coarse_stencil(diag, w0, w1, w2, f0, f1, f2, cdiag, cw0, cw1, cw2):
                     cw2[ci, cj, ck] += w2[i, j, k]
 
 
-def _stencil_apply_coded(code, table, x, y):
-    """``y = A x`` for the coded stencil: the coefficients of point ``i`` are the row
-    ``table[code[i]]`` = ``(diag, w0, w1, w2)`` (`_stencil_apply`'s arithmetic).
+def _stencil_apply_coded(code, td, t0, t1, t2, x, y):
+    """``y = A x`` for the coded stencil: the coefficients of point ``i`` are
+    ``td[code[i]], t0[code[i]], t1[code[i]], t2[code[i]]`` (diag, w0, w1, w2; the
+    arithmetic of `_stencil_apply`).
     """
     n0, n1, n2 = x.shape
     for i in prange(n0):
@@ -180,17 +181,17 @@ def _stencil_apply_coded(code, table, x, y):
                 km = _down(k, n2)
                 c = code[i, j, k]
                 y[i, j, k] = (
-                    table[c, 0] * x[i, j, k]
-                    - table[c, 1] * x[ip, j, k]
-                    - table[code[im, j, k], 1] * x[im, j, k]
-                    - table[c, 2] * x[i, jp, k]
-                    - table[code[i, jm, k], 2] * x[i, jm, k]
-                    - table[c, 3] * x[i, j, kp]
-                    - table[code[i, j, km], 3] * x[i, j, km]
+                    td[c] * x[i, j, k]
+                    - t0[c] * x[ip, j, k]
+                    - t0[code[im, j, k]] * x[im, j, k]
+                    - t1[c] * x[i, jp, k]
+                    - t1[code[i, jm, k]] * x[i, jm, k]
+                    - t2[c] * x[i, j, kp]
+                    - t2[code[i, j, km]] * x[i, j, km]
                 )
 
 
-def _stencil_residual_coded(code, table, x, b, r):
+def _stencil_residual_coded(code, td, t0, t1, t2, x, b, r):
     """``r = b - A x`` for the coded stencil."""
     n0, n1, n2 = x.shape
     for i in prange(n0):
@@ -204,18 +205,18 @@ def _stencil_residual_coded(code, table, x, b, r):
                 km = _down(k, n2)
                 c = code[i, j, k]
                 r[i, j, k] = b[i, j, k] - (
-                    table[c, 0] * x[i, j, k]
-                    - table[c, 1] * x[ip, j, k]
-                    - table[code[im, j, k], 1] * x[im, j, k]
-                    - table[c, 2] * x[i, jp, k]
-                    - table[code[i, jm, k], 2] * x[i, jm, k]
-                    - table[c, 3] * x[i, j, kp]
-                    - table[code[i, j, km], 3] * x[i, j, km]
+                    td[c] * x[i, j, k]
+                    - t0[c] * x[ip, j, k]
+                    - t0[code[im, j, k]] * x[im, j, k]
+                    - t1[c] * x[i, jp, k]
+                    - t1[code[i, jm, k]] * x[i, jm, k]
+                    - t2[c] * x[i, j, kp]
+                    - t2[code[i, j, km]] * x[i, j, km]
                 )
 
 
 @njit(cache=True, nogil=True)
-def gauss_seidel_coded(code, table, b, x, forward):
+def gauss_seidel_coded(code, td, t0, t1, t2, b, x, forward):
     """`gauss_seidel` for the coded stencil."""
     n0, n1, n2 = x.shape
     for ii in range(n0):
@@ -229,7 +230,7 @@ def gauss_seidel_coded(code, table, b, x, forward):
             for kk in range(n2):
                 k = kk if forward else n2 - 1 - kk
                 c = code[i, j, k]
-                d = table[c, 0]
+                d = td[c]
                 if d <= 0.0:
                     x[i, j, k] = 0.0
                     continue
@@ -237,18 +238,18 @@ def gauss_seidel_coded(code, table, b, x, forward):
                 km = _down(k, n2)
                 s = (
                     b[i, j, k]
-                    + table[c, 1] * x[ip, j, k]
-                    + table[code[im, j, k], 1] * x[im, j, k]
-                    + table[c, 2] * x[i, jp, k]
-                    + table[code[i, jm, k], 2] * x[i, jm, k]
-                    + table[c, 3] * x[i, j, kp]
-                    + table[code[i, j, km], 3] * x[i, j, km]
+                    + t0[c] * x[ip, j, k]
+                    + t0[code[im, j, k]] * x[im, j, k]
+                    + t1[c] * x[i, jp, k]
+                    + t1[code[i, jm, k]] * x[i, jm, k]
+                    + t2[c] * x[i, j, kp]
+                    + t2[code[i, j, km]] * x[i, j, km]
                 )
                 x[i, j, k] = s / d
 
 
 @njit(cache=True, nogil=True)
-def coarse_stencil_coded(code, table, f0, f1, f2, cdiag, cw0, cw1, cw2):
+def coarse_stencil_coded(code, td, t0, t1, t2, f0, f1, f2, cdiag, cw0, cw1, cw2):
     """`coarse_stencil` of the coded stencil."""
     cdiag[:] = 0.0
     cw0[:] = 0.0
@@ -265,19 +266,19 @@ def coarse_stencil_coded(code, table, f0, f1, f2, cdiag, cw0, cw1, cw2):
                 ck = k // f2
                 ckp = _up(k, n2) // f2
                 c = code[i, j, k]
-                cdiag[ci, cj, ck] += table[c, 0]
+                cdiag[ci, cj, ck] += td[c]
                 if cip == ci:
-                    cdiag[ci, cj, ck] -= 2.0 * table[c, 1]
+                    cdiag[ci, cj, ck] -= 2.0 * t0[c]
                 else:
-                    cw0[ci, cj, ck] += table[c, 1]
+                    cw0[ci, cj, ck] += t0[c]
                 if cjp == cj:
-                    cdiag[ci, cj, ck] -= 2.0 * table[c, 2]
+                    cdiag[ci, cj, ck] -= 2.0 * t1[c]
                 else:
-                    cw1[ci, cj, ck] += table[c, 2]
+                    cw1[ci, cj, ck] += t1[c]
                 if ckp == ck:
-                    cdiag[ci, cj, ck] -= 2.0 * table[c, 3]
+                    cdiag[ci, cj, ck] -= 2.0 * t2[c]
                 else:
-                    cw2[ci, cj, ck] += table[c, 3]
+                    cw2[ci, cj, ck] += t2[c]
 
 
 def _gradient_add(p, u, inv_h, shift, wrap, active, sign):
@@ -359,14 +360,14 @@ def stencil_residual(diag, w0, w1, w2, x, b, r):
     _STENCIL_RESIDUAL[x.size >= PARALLEL_SIZE](diag, w0, w1, w2, x, b, r)
 
 
-def stencil_apply_coded(code, table, x, y):
-    """``y = A x`` for the coded stencil ``(code, table)``."""
-    _STENCIL_APPLY_CODED[x.size >= PARALLEL_SIZE](code, table, x, y)
+def stencil_apply_coded(code, td, t0, t1, t2, x, y):
+    """``y = A x`` for the coded stencil ``(code, td, t0, t1, t2)``."""
+    _STENCIL_APPLY_CODED[x.size >= PARALLEL_SIZE](code, td, t0, t1, t2, x, y)
 
 
-def stencil_residual_coded(code, table, x, b, r):
-    """``r = b - A x`` for the coded stencil ``(code, table)``."""
-    _STENCIL_RESIDUAL_CODED[x.size >= PARALLEL_SIZE](code, table, x, b, r)
+def stencil_residual_coded(code, td, t0, t1, t2, x, b, r):
+    """``r = b - A x`` for the coded stencil ``(code, td, t0, t1, t2)``."""
+    _STENCIL_RESIDUAL_CODED[x.size >= PARALLEL_SIZE](code, td, t0, t1, t2, x, b, r)
 
 
 def prolong_add(coarse, fine, f0, f1, f2, scale):
