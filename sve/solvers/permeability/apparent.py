@@ -564,6 +564,7 @@ def apparent_permeability(
             if not joins.any():
                 continue
             kept = (clusters.labels >= 0) & joins[np.maximum(clusters.labels, 0)]
+            del clusters  # the labels: freed before the solver's arrays exist
             removed = pore_count - int(kept.sum())
             if removed:
                 notes.append(

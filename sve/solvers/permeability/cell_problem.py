@@ -136,9 +136,11 @@ class BlockPreconditioner:
     ) -> None:
         self.operator = operator
         workspace: dict = {}  # the work arrays, shared: one cycle runs at a time
-        self.multigrids = [
-            AggregationMultigrid(c.stencil, workspace=workspace) for c in operator.components
-        ]
+        # the largest grid first (the load component under mixed conditions), so that
+        # every hierarchy's work arrays are views of the first one's
+        order = sorted(operator.components, key=lambda c: -c.size)
+        built = {c.axis: AggregationMultigrid(c.stencil, workspace=workspace) for c in order}
+        self.multigrids = [built[c.axis] for c in operator.components]
         self.fluid = operator.fluid
         self.darcy = DARCY_SCALE if darcy is None else darcy
         self.pressure_multigrid = None

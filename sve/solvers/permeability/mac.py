@@ -150,7 +150,7 @@ class Component:
     wrap: bool
     active: np.ndarray
     stencil: Stencil
-    volume: np.ndarray | None  # control volume per face (None: 1 everywhere)
+    volume: np.ndarray | None  # control volume per face, broadcast (None: 1 everywhere)
     offset: int
     size: int
 
@@ -189,7 +189,9 @@ def build_stencil(
     shape = active.shape
     act = active
     if mixed and c == load:
-        volume = np.ones(shape)
+        # the control volume per face, 1/2 on the inlet and outlet planes (broadcast
+        # along the load axis: a column, not a field)
+        volume = np.ones([n if a == c else 1 for a, n in enumerate(shape)])
         index = [slice(None)] * 3
         index[c] = 0
         volume[tuple(index)] = 0.5

@@ -57,9 +57,11 @@ class Level:
     (the residual; on coarse levels also the right-hand side, the solution and the
     second visit's residual and correction).
 
-    The work arrays come from `workspace` (a dict, keyed by the level's depth, the
-    array's name and shape) when one is given: hierarchies that are never cycled at
-    the same time (the components of the Stokes preconditioner) share them.
+    The work arrays come from `workspace` (a dict of flat buffers, keyed by the
+    level's depth and the array's name) when one is given: hierarchies that are never
+    cycled at the same time (the components of the Stokes preconditioner) share them,
+    as views of the first entries; a level larger than the buffer gets a new one
+    (build the largest hierarchy first).
     """
 
     def __init__(
@@ -74,11 +76,13 @@ class Level:
         self.factors = tuple(2 if n > 1 else 1 for n in self.shape)
         workspace = {} if workspace is None else workspace
 
+        size = int(np.prod(self.shape))
+
         def work(name: str) -> np.ndarray:
-            key = (depth, name, self.shape)
-            if key not in workspace:
-                workspace[key] = np.empty(self.shape)
-            return workspace[key]
+            key = (depth, name)
+            if key not in workspace or workspace[key].size < size:
+                workspace[key] = np.empty(size)  # hierarchies built before keep theirs
+            return workspace[key][:size].reshape(self.shape)
 
         self.r = work("r")
         if coarse:

@@ -168,26 +168,36 @@ def test_estimate_arguments_and_bounds():
         permeability_memory_estimate((4, 4, 4, 4))
 
 
+_PEAK_CHILD = """
+import json, sys, warnings
+from pathlib import Path
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import bench_permeability as b
+from _measure import status_bytes
+from sve.solvers import apparent_permeability, permeability_memory_estimate
+n, bc = int(sys.argv[2]), sys.argv[3]
+warnings.simplefilter("ignore")
+apparent_permeability(np.indices((6,) * 3).sum(axis=0) % 3 == 0, bc=bc)  # load the kernels
+pores = b.medium(n)
+estimate = permeability_memory_estimate(pores.shape, bc=bc, porosity=float(pores.mean()))
+Path("/proc/self/clear_refs").write_text("5")
+before = status_bytes("VmRSS")
+apparent_permeability(pores, bc=bc, tol=1e-8)
+print(json.dumps({"estimate": estimate.bytes, "growth": status_bytes("VmHWM") - before}))
+"""
+
+
 @pytest.mark.slow
-def test_estimate_within_15_percent_of_the_measured_peak():
-    """The peak resident growth of a periodic 64^3 solve in a fresh interpreter
-    (``benchmarks/bench_permeability.py``: 254 bytes per voxel, 2026-12-06) against
-    the estimate the solver checks the budget with.
+@pytest.mark.parametrize(("n", "bc"), [(64, "periodic"), (48, "mixed")])
+def test_estimate_within_15_percent_of_the_measured_peak(n, bc):
+    """The peak resident growth of a solve in a fresh interpreter (as
+    ``benchmarks/bench_permeability.py`` measures it: 254 bytes per voxel at 64^3
+    periodic, 295 at 48^3 mixed, 2026-12-06) against the estimate the solver checks
+    the budget with (250 and 284).
     """
-    script = ROOT / "benchmarks" / "bench_permeability.py"
-    code = (
-        f"import sys, json, tempfile; sys.path.insert(0, {str(script.parent)!r})\n"
-        "from pathlib import Path\n"
-        "import bench_permeability as b\n"
-        "from sve.solvers import permeability_memory_estimate\n"
-        "pores = b.medium(64)\n"
-        "estimate = permeability_memory_estimate(pores.shape, porosity=pores.mean())\n"
-        "with tempfile.TemporaryDirectory() as d:\n"
-        "    figures = b.memory(pores, Path(d))\n"
-        "print(json.dumps({'estimate': estimate.bytes, 'growth': figures['growth']}))\n"
-    )
     done = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", _PEAK_CHILD, str(ROOT / "benchmarks"), str(n), bc],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -196,7 +206,6 @@ def test_estimate_within_15_percent_of_the_measured_peak():
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     growth = figures["growth"]
-    assert growth is not None  # /proc/self/clear_refs worked
     print(figures, figures["estimate"] / growth)
     assert abs(figures["estimate"] - growth) <= 0.15 * growth
-    assert growth / 64**3 < 300  # 636 bytes per voxel before issue 19's memory work
+    assert growth / n**3 < 340  # 636 (64^3 periodic) before issue 19's memory work
