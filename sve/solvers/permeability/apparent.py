@@ -44,8 +44,8 @@ THROAT_WARNING = 4.0
 THROAT_MARGIN = 8
 #: Bytes of a solve that do not grow with the image: the interpreter's and Numba's
 #: buffers, the allocator's retained pages (measured: the peak resident growth of
-#: ``benchmarks/bench_permeability.py`` minus the counted arrays was 6.5, 8.3 and
-#: 10.0 MB at 32^3, 48^3 and 64^3), rounded to 8 MiB.
+#: ``benchmarks/bench_permeability.py`` minus the counted arrays was 7.9, 9.2 and
+#: 9.8 MB at 32^3, 48^3 and 64^3), 8 MiB.
 FIXED_PERMEABILITY_BYTES = 8 * 2**20
 
 
@@ -105,8 +105,9 @@ def permeability_memory_estimate(
       (periodic);
 
     plus ``FIXED_PERMEABILITY_BYTES``. Within 15 % of the measured peak resident
-    growth at 32^3 to 64^3 on a level cut of pore fraction 0.35
-    (``benchmarks/bench_permeability.py``).
+    growth at 32^3 to 64^3 on a level cut of pore fraction 0.35, periodic and
+    mixed (``benchmarks/bench_permeability.py``), and in 2-D at pore fraction
+    0.65 from 256^2 to 1024^2.
 
     Parameters
     ----------
