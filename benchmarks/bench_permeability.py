@@ -20,7 +20,8 @@ iteration counts over the sizes (largest and smallest mean against their mean).
 
 Memory, per size: the periodic solve repeated in a fresh subprocess, which prints
 the growth of its peak resident set (VmHWM, reset by /proc/self/clear_refs) over
-its resident set just before the solve, in bytes per voxel.
+its resident set just before the solve, in bytes per voxel, beside the estimate
+(`permeability_memory_estimate` at the medium's porosity).
 
 Direct solve. At the ``--direct`` sizes the same discrete problem (the operator
 after the non-percolating clusters are removed) is assembled with scipy.sparse
@@ -49,7 +50,11 @@ from _measure import status_bytes  # noqa: E402
 from _record import Record  # noqa: E402
 
 import generators  # noqa: E402
-from sve.solvers import UnresolvedThroatWarning, apparent_permeability  # noqa: E402
+from sve.solvers import (  # noqa: E402
+    UnresolvedThroatWarning,
+    apparent_permeability,
+    permeability_memory_estimate,
+)
 from sve.solvers._core.clusters import find_clusters  # noqa: E402
 from sve.solvers.permeability import sparse  # noqa: E402
 from sve.solvers.permeability.cell_problem import (  # noqa: E402
@@ -249,15 +254,22 @@ def main() -> None:
 
     memory_table = record.table(
         "Peak resident growth of the periodic solve (fresh process)",
-        ["size", "RSS growth [MiB]", "bytes per voxel"],
+        ["size", "RSS growth [MiB]", "bytes per voxel", "estimate [bytes per voxel]"],
+        note="estimate: permeability_memory_estimate(shape, porosity=...), the figure "
+        "memory_limit is checked against",
     )
     with tempfile.TemporaryDirectory() as folder:
         for n in sizes:
-            figures = memory(medium(n), Path(folder))
+            pores = medium(n)
+            figures = memory(pores, Path(folder))
             growth = figures["growth"]
             per_voxel = growth / n**3 if growth is not None else None
-            print(f"{n:>5} RSS growth {growth / 2**20:8.1f} MiB, {per_voxel:6.0f} bytes/voxel")
-            memory_table.add(f"{n}^3", growth / 2**20, per_voxel)
+            estimate = permeability_memory_estimate(pores.shape, porosity=float(pores.mean()))
+            print(
+                f"{n:>5} RSS growth {growth / 2**20:8.1f} MiB, {per_voxel:6.0f} bytes/voxel "
+                f"(estimate {estimate.bytes_per_voxel:6.0f})"
+            )
+            memory_table.add(f"{n}^3", growth / 2**20, per_voxel, estimate.bytes_per_voxel)
     record.headline(f"permeability peak memory: {per_voxel:.0f} bytes per voxel at {n}^3")
 
     direct_table = record.table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 
@@ -18,18 +19,18 @@ from sve._validation import (
     check_real,
     check_spacing,
     is_integer,
+    is_real,
 )
 from sve.microstructure import labels_and_spacing
 from sve.solvers._core.bc import implemented_bc
 from sve.solvers._core.clusters import find_clusters
 from sve.solvers._core.memory import (
-    FIXED_BYTES,
     MemoryEstimate,
     check_budget,
     memory_limit_bytes,
 )
 from sve.solvers.permeability.cell_problem import body_force, pressure_drop, solve_cases
-from sve.solvers.permeability.mac import StokesOperator
+from sve.solvers.permeability.mac import StokesOperator, index_dtype
 from sve.solvers.permeability.mac_kernels import dot
 from sve.solvers.result import ConvergenceError, PermeabilityResult
 
@@ -41,11 +42,11 @@ THROAT_WARNING = 4.0
 #: Periodic images are padded by this many voxels per side for the distance map: the
 #: throat estimate is exact up to widths of about twice this.
 THROAT_MARGIN = 8
-#: Peak bytes per voxel of a periodic solve, per dimension, rounded up from the
-#: measured growth of the resident set (``benchmarks/bench_permeability.py``: 770,
-#: 663, 646 at 32^3, 48^3, 64^3; 579, 492 at 256^2, 512^2 at pore fraction 0.65);
-#: the estimate is this times the voxels plus ``FIXED_BYTES``.
-BYTES_PER_VOXEL = {2: 600.0, 3: 700.0}
+#: Bytes of a solve that do not grow with the image: the interpreter's and Numba's
+#: buffers, the allocator's retained pages (measured: the peak resident growth of
+#: ``benchmarks/bench_permeability.py`` minus the counted arrays was 7.9, 9.2 and
+#: 9.8 MB at 32^3, 48^3 and 64^3), 8 MiB.
+FIXED_PERMEABILITY_BYTES = 8 * 2**20
 
 
 class UnresolvedThroatWarning(UserWarning):
@@ -62,31 +63,101 @@ class UnresolvedThroatWarning(UserWarning):
         self.throat = throat
 
 
+def _hierarchy(grid: tuple[int, ...]) -> tuple[int, int]:
+    """Unknowns of the coarse levels of `multigrid.AggregationMultigrid` on `grid`
+    (3-D), in all, and of its coarsest level.
+    """
+    from sve.solvers.permeability.multigrid import COARSEST
+
+    shape = tuple(grid)
+    coarse = 0
+    while int(np.prod(shape, dtype=np.float64)) > COARSEST and max(shape) > 1:
+        shape = tuple((n + 1) // 2 if n > 1 else 1 for n in shape)
+        coarse += int(np.prod(shape, dtype=np.float64))
+    return coarse, int(np.prod(shape, dtype=np.float64))
+
+
 def permeability_memory_estimate(
-    shape: tuple[int, ...], *, bc: str = "periodic"
+    shape: tuple[int, ...],
+    *,
+    bc: str = "periodic",
+    porosity: float | None = None,
+    spacing: float | tuple[float, ...] | None = None,
 ) -> MemoryEstimate:
     """Estimated peak memory of `apparent_permeability` on an image of `shape` (bytes).
 
-    The model is ``BYTES_PER_VOXEL[d]`` per voxel plus ``FIXED_BYTES``: the
-    viscous stencils of the ``d`` velocity components (``8 (d + 1)`` bytes per
-    face each), the eight MINRES vectors and the kept velocities of the ``d``
-    load cases (``8 (d + 1)`` and ``8 d`` bytes per voxel each), the multigrid
-    hierarchy and temporaries (measured).
+    The peak is during the MINRES solve of the last load case. Counted, with ``N``
+    the voxels, ``d`` the dimension and ``u = (d + 1) N phi`` a bound on the
+    unknowns (the active faces and the fluid cells, ``phi`` the `porosity`; 1 if
+    not given, a bound for every image):
+
+    * the masks (the pores, the fluid and the active faces of each component, bool):
+      ``(d + 2) N``;
+    * the viscous stencils, one byte per face (`mac.CodedStencil`: the 24 to 128
+      distinct coefficient rows seen fit the 256 codes): ``d N``;
+    * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
+      exact under equal spacings, else float64: `spacing`) and of the pressure
+      (float64), the shared work arrays and the dense coarsest inverses, and the
+      pressure block (its float64 stencil and int32 cluster labels: ``36 N``);
+    * MINRES: the operator's input and output (float64, full grid: ``16 (d + 1)
+      N``) and five vectors on the unknowns with their int32 index (``44 u``);
+    * the solutions of the other load cases, on the unknowns: ``8 (d - 1) u``
+      (periodic);
+
+    plus ``FIXED_PERMEABILITY_BYTES``. Within 15 % of the measured peak resident
+    growth at 32^3 to 64^3 on a level cut of pore fraction 0.35, periodic and
+    mixed (``benchmarks/bench_permeability.py``), and in 2-D at pore fraction
+    0.65 from 256^2 to 1024^2.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape (2-D or 3-D).
+    bc : {"periodic", "mixed"}, default "periodic"
+        The boundary conditions.
+    porosity : float, optional
+        The pore fraction in [0, 1]; default 1 (an upper bound).
+    spacing : float or sequence of float, optional
+        The voxel spacing; unequal spacings keep the coarse viscous stencils in
+        float64.
     """
     shape = tuple(int(n) for n in shape)
     ndim = len(shape)
+    if ndim not in (2, 3):
+        raise ValueError(f"shape must be 2-D or 3-D, got {shape}")
+    phi = 1.0
+    if porosity is not None:
+        if not is_real(porosity):
+            raise TypeError(f"porosity must be a real number, got {porosity!r}")
+        if not 0.0 <= porosity <= 1.0:
+            raise ValueError(f"porosity must be in [0, 1], got {porosity!r}")
+        phi = float(porosity)
+    equal = True
+    if spacing is not None:
+        h = check_spacing(spacing, ndim)
+        equal = all(x == h[0] for x in h)
     voxels = int(np.prod(shape, dtype=np.float64))
-    per = BYTES_PER_VOXEL[ndim]
+    coarse, coarsest = _hierarchy(shape + (1,) * (3 - ndim))
+    stencil = 4 if equal else 8
+    unknowns = (ndim + 1) * phi * voxels
+    index = np.dtype(index_dtype((ndim + 1) * voxels)).itemsize
+    cases = ndim if bc == "periodic" else 1
     counted = {
-        "viscous stencils (float64, d + 1 per face and component)": 8.0 * ndim * (ndim + 1),
-        "MINRES vectors (8 float64 per unknown)": 64.0 * (ndim + 1),
-        "kept velocities (float64, d per load case)": 8.0 * ndim * ndim,
+        "masks (pores, fluid, active faces; bool)": (ndim + 2) * voxels,
+        "viscous stencils (one byte per face)": ndim * voxels,
+        "multigrid coarse stencils (float32; unequal spacings, pressure: float64)": 4
+        * (ndim * stencil + 8)
+        * coarse,
+        "multigrid work arrays (shared) and coarsest inverses": 8 * voxels
+        + 40 * coarse
+        + (ndim + 1) * 8 * coarsest**2,
+        "pressure block (stencil float64, cluster labels int32)": 36 * voxels,
+        "MINRES operator input and output (float64, full grid)": 16 * (ndim + 1) * voxels,
+        "MINRES vectors on the unknowns (5 float64) and their index": (40 + index) * unknowns,
+        "solutions of the other load cases (on the unknowns)": 8 * (cases - 1) * unknowns,
     }
-    counted["multigrid hierarchy, masks and temporaries (measured)"] = max(
-        per - sum(counted.values()), 0.0
-    )
-    breakdown = {name: int(np.ceil(value * voxels)) for name, value in counted.items()}
-    breakdown["fixed (interpreter, plans, small arrays)"] = FIXED_BYTES
+    breakdown = {name: int(np.ceil(value)) for name, value in counted.items()}
+    breakdown["fixed (interpreter, Numba, allocator)"] = FIXED_PERMEABILITY_BYTES
     total = int(sum(breakdown.values()))
     return MemoryEstimate(
         bytes=total,
@@ -99,8 +170,9 @@ def permeability_memory_estimate(
         preconditioner="multigrid",
         tensors=False,
         voids=True,
-        per_point=float(sum(counted.values())),
+        per_point=float(sum(counted.values())) / voxels,
         points=voxels,
+        fixed=FIXED_PERMEABILITY_BYTES,
     )
 
 
@@ -403,9 +475,15 @@ def apparent_permeability(
     estimate_shape = shape
     if reservoir:
         estimate_shape = tuple(n + 2 for n in shape)
+    padded = int(np.prod(estimate_shape))  # the reservoir layers are all pore
     limit, source = memory_limit_bytes(memory_limit, estimate_shape)
     check_budget(
-        permeability_memory_estimate(estimate_shape, bc=bc),
+        permeability_memory_estimate(
+            estimate_shape,
+            bc=bc,
+            porosity=min(1.0, (pore_count + padded - fluid.size) / padded),
+            spacing=tuple(h),
+        ),
         limit,
         "apparent_permeability",
         source=source,
@@ -447,6 +525,7 @@ def apparent_permeability(
         keep = clusters.wraps.any(axis=1)
         percolating = tuple(bool(b) for b in clusters.wraps.any(axis=0))
         kept = (clusters.labels >= 0) & keep[np.maximum(clusters.labels, 0)]
+        del clusters  # the labels: freed before the solver's arrays exist
         removed = pore_count - int(kept.sum())
         if removed:
             notes.append(
@@ -456,22 +535,24 @@ def apparent_permeability(
         axes = [a for a in range(ndim) if percolating[a]]
         if axes:
             operator = StokesOperator(_as3d(kept), hn, ndim)
-            loads = [body_force(operator, a) for a in axes]
+            del kept
+            loads = [functools.partial(body_force, operator, a) for a in axes]
             solve = solve_cases(operator, loads, periodic=True, tol=tol, maxiter=maxiter)
             for index, a in enumerate(axes):
-                x = solve.solutions[index]
+                x = solve.solution(index)
                 tensor[:, a] = operator.mean_velocity(x)
                 iterations[a] = solve.iterations[index]
                 residuals[a] = solve.residuals[index]
                 divergence_residuals[a], momentum_residuals[a] = _residuals(
-                    operator, x, loads[index]
+                    operator, x, loads[index]()
                 )
                 for jndex, b in enumerate(axes):
-                    hill[a, b] = (
-                        operator.viscous_energy(x, solve.solutions[jndex]) / operator.cells
-                    )
+                    z = x if jndex == index else solve.solution(jndex)
+                    hill[a, b] = operator.viscous_energy(x, z) / operator.cells
+                    del z
                 if fields:
                     _store_fields(operator, x, velocity_fields[a], pressure_fields[a], shape)
+                del x
             not_percolating = [a for a in range(ndim) if not percolating[a]]
             tensor[not_percolating, :] = 0.0
             tensor[:, not_percolating] = 0.0
@@ -484,6 +565,7 @@ def apparent_permeability(
             if not joins.any():
                 continue
             kept = (clusters.labels >= 0) & joins[np.maximum(clusters.labels, 0)]
+            del clusters  # the labels: freed before the solver's arrays exist
             removed = pore_count - int(kept.sum())
             if removed:
                 notes.append(
@@ -498,17 +580,18 @@ def apparent_permeability(
                 _as3d(kept), hn, ndim, mixed=True, load=a, no_slip_walls=walls == "no-slip"
             )
             length = kept.shape[a] * hn[a]
-            load = pressure_drop(operator, a, length)
+            load = functools.partial(pressure_drop, operator, a, length)
             solve = solve_cases(operator, [load], periodic=False, tol=tol, maxiter=maxiter)
-            x = solve.solutions[0]
+            x = solve.solution(0)
             tensor[a, a] = operator.mean_velocity(x)[a]
             hill[a, a] = operator.viscous_energy(x, x) / operator.cells
             iterations[a] = solve.iterations[0]
             residuals[a] = solve.residuals[0]
-            divergence_residuals[a], momentum_residuals[a] = _residuals(operator, x, load)
+            divergence_residuals[a], momentum_residuals[a] = _residuals(operator, x, load())
             if fields:
                 crop = (1, kept.shape[a] - 1) if reservoir else None
                 _store_fields(operator, x, velocity_fields[a], pressure_fields[a], shape, a, crop)
+            del operator, solve, x  # freed before the next axis's operator is built
         percolating = tuple(percolating_list)
         off = ~np.eye(ndim, dtype=bool)
         tensor[off] = np.nan

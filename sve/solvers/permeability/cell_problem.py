@@ -13,25 +13,35 @@ visits every coarse level four times: ``PRESSURE_GAMMA``). MINRES
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from sve.solvers._core.clusters import find_clusters, projector
 from sve.solvers.permeability.mac import Stencil, StokesOperator
-from sve.solvers.permeability.mac_kernels import axpy, dot
+from sve.solvers.permeability.mac_kernels import add_fluid, axpy, dot, scatter
 from sve.solvers.permeability.minres import minres
 from sve.solvers.permeability.multigrid import AggregationMultigrid
 
 
 @dataclass
 class Solve:
-    """Solutions of one operator's load cases."""
+    """Solutions of one operator's load cases, each kept on the unknowns alone
+    (`StokesOperator.support`; `solution` expands one to the full vector).
+    """
 
     operator: StokesOperator
+    support: np.ndarray
     solutions: list[np.ndarray]
     iterations: list[int]
     residuals: list[float]
+
+    def solution(self, index: int) -> np.ndarray:
+        """The full solution vector of load case `index`."""
+        x = np.empty(self.operator.size)
+        scatter(self.solutions[index], self.support, x)
+        return x
 
 
 #: Weight of the Darcy-scale part ``(B K B^T)^-1`` of the pressure block (see
@@ -125,7 +135,12 @@ class BlockPreconditioner:
         self, operator: StokesOperator, *, project_pressure: bool, darcy: float | None = None
     ) -> None:
         self.operator = operator
-        self.multigrids = [AggregationMultigrid(c.stencil) for c in operator.components]
+        workspace: dict = {}  # the work arrays, shared: one cycle runs at a time
+        # the largest grid first (the load component under mixed conditions), so that
+        # every hierarchy's work arrays are views of the first one's
+        order = sorted(operator.components, key=lambda c: -c.size)
+        built = {c.axis: AggregationMultigrid(c.stencil, workspace=workspace) for c in order}
+        self.multigrids = [built[c.axis] for c in operator.components]
         self.fluid = operator.fluid
         self.darcy = DARCY_SCALE if darcy is None else darcy
         self.pressure_multigrid = None
@@ -136,15 +151,20 @@ class BlockPreconditioner:
             ]
             stencil = pressure_stencil(operator, conductances)
             del conductances
-            self.pressure_multigrid = AggregationMultigrid(stencil, gamma=PRESSURE_GAMMA)
-            self.work = np.empty(operator.fluid.shape)
+            self.pressure_multigrid = AggregationMultigrid(
+                stencil, gamma=PRESSURE_GAMMA, workspace=workspace
+            )
         self.project = None
         if project_pressure:
             clusters = find_clusters(
                 operator.fluid.astype(float), periodic=True, discretization="fv"
             )
             floating = np.ones(clusters.count, dtype=bool)
-            self.project = projector(clusters.labels, floating)
+            labels = clusters.labels
+            if clusters.count < 2**31:
+                labels = labels.astype(np.int32)  # half the bytes of the int64 labels
+            del clusters
+            self.project = projector(labels, floating)
 
     def __call__(self, r: np.ndarray, z: np.ndarray) -> None:
         """``z = M^-1 r``."""
@@ -152,31 +172,41 @@ class BlockPreconditioner:
         for comp, mg in zip(op.components, self.multigrids, strict=True):
             mg.apply(op.velocity(r, comp.axis), op.velocity(z, comp.axis))
         q = op.pressure(z)
-        np.multiply(op.pressure(r), self.fluid, out=q)
         if self.pressure_multigrid is not None:
-            self.pressure_multigrid.apply(op.pressure(r), self.work)
-            q += self.darcy * self.work
+            # q = r on the fluid + darcy MG_p r, with MG_p r written into q itself
+            self.pressure_multigrid.apply(op.pressure(r), q)
+            add_fluid(
+                q.reshape(-1), op.pressure(r).reshape(-1), self.fluid.reshape(-1), self.darcy
+            )
+        else:
+            np.multiply(op.pressure(r), self.fluid, out=q)
         if self.project is not None:
             self.project(q)
 
 
 def solve_cases(
     operator: StokesOperator,
-    loads: list[np.ndarray],
+    loads: list[Callable[[], np.ndarray]],
     *,
     periodic: bool,
     tol: float,
     maxiter: int,
 ) -> Solve:
-    """Solve ``K x = b`` for every right-hand side of `loads` with MINRES."""
+    """Solve ``K x = b`` with MINRES for the right-hand side ``b = load()`` of every
+    load of `loads`, one at a time (each ``b`` is built just before its solve and
+    consumed by it).
+    """
     preconditioner = BlockPreconditioner(operator, project_pressure=periodic)
+    support = operator.support()
     solutions, iterations, residuals = [], [], []
-    for b in loads:
-        x, count, relative = minres(operator.apply, preconditioner, b, tol=tol, maxiter=maxiter)
+    for load in loads:
+        x, count, relative = minres(
+            operator.apply, preconditioner, load(), support, tol=tol, maxiter=maxiter
+        )
         solutions.append(x)
         iterations.append(count)
         residuals.append(relative)
-    return Solve(operator, solutions, iterations, residuals)
+    return Solve(operator, support, solutions, iterations, residuals)
 
 
 def body_force(operator: StokesOperator, axis: int) -> np.ndarray:

@@ -34,19 +34,110 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sve.solvers.permeability.mac_kernels import divergence_add, dot, gradient_add, stencil_apply
+from sve.solvers.permeability.mac_kernels import (
+    coarse_stencil,
+    coarse_stencil_coded,
+    divergence_add,
+    dot,
+    gauss_seidel,
+    gauss_seidel_coded,
+    gradient_add,
+    stencil_apply,
+    stencil_apply_coded,
+    stencil_residual,
+    stencil_residual_coded,
+)
+
+
+def index_dtype(size: int) -> type:
+    """int32 for indices into a vector of `size` entries while they fit, else int64."""
+    return np.int32 if size <= np.iinfo(np.int32).max + 1 else np.int64
 
 
 @dataclass
 class Stencil:
-    """A 7-point stencil on a 3-D grid (``mac_kernels``)."""
+    """A 7-point stencil on a 3-D grid (``mac_kernels``): four arrays, float64 or
+    float32 alike.
+    """
 
     diag: np.ndarray
     w: tuple[np.ndarray, np.ndarray, np.ndarray]
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The grid's shape."""
+        return self.diag.shape
+
+    def arrays(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``(diag, (w0, w1, w2))``."""
+        return self.diag, self.w
+
     def apply(self, x: np.ndarray, y: np.ndarray) -> None:
         """``y = A x``."""
         stencil_apply(self.diag, self.w[0], self.w[1], self.w[2], x, y)
+
+    def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
+        """``r = b - A x``."""
+        stencil_residual(self.diag, self.w[0], self.w[1], self.w[2], x, b, r)
+
+    def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
+        """One Gauss-Seidel sweep on ``A x = b`` in place."""
+        gauss_seidel(self.diag, self.w[0], self.w[1], self.w[2], b, x, forward)
+
+    def coarsen(self, factors: tuple[int, ...], shape: tuple[int, ...]) -> Stencil:
+        """The Galerkin operator of aggregation by `factors` (float64 arrays of `shape`)."""
+        diag = np.zeros(shape)
+        ws = tuple(np.zeros(shape) for _ in range(3))
+        coarse_stencil(self.diag, self.w[0], self.w[1], self.w[2], *factors, diag, *ws)
+        return Stencil(diag, ws)
+
+
+@dataclass
+class CodedStencil:
+    """A 7-point stencil stored as one code per point (uint8) into a table of the rows
+    ``(diag, w0, w1, w2)`` that occur (float64): the same coefficients, bit for bit,
+    in one byte per point when at most 256 rows differ (the viscous stencils: their
+    coefficients depend only on which neighbouring faces are active).
+    """
+
+    code: np.ndarray
+    table: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.columns = tuple(np.ascontiguousarray(self.table[:, i]) for i in range(4))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The grid's shape."""
+        return self.code.shape
+
+    def arrays(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``(diag, (w0, w1, w2))`` as float64 arrays (made on each call)."""
+        rows = self.table[self.code]
+        return rows[..., 0], (rows[..., 1], rows[..., 2], rows[..., 3])
+
+    def apply(self, x: np.ndarray, y: np.ndarray) -> None:
+        """``y = A x``."""
+        stencil_apply_coded(self.code, *self.columns, x, y)
+
+    def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
+        """``r = b - A x``."""
+        stencil_residual_coded(self.code, *self.columns, x, b, r)
+
+    def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
+        """One Gauss-Seidel sweep on ``A x = b`` in place."""
+        gauss_seidel_coded(self.code, *self.columns, b, x, forward)
+
+    def coarsen(self, factors: tuple[int, ...], shape: tuple[int, ...]) -> Stencil:
+        """The Galerkin operator of aggregation by `factors` (float64 arrays of `shape`)."""
+        diag = np.zeros(shape)
+        ws = tuple(np.zeros(shape) for _ in range(3))
+        coarse_stencil_coded(self.code, *self.columns, *factors, diag, *ws)
+        return Stencil(diag, ws)
+
+
+#: Largest number of distinct rows a `CodedStencil` takes (uint8 codes).
+CODES = 256
 
 
 @dataclass
@@ -59,7 +150,7 @@ class Component:
     wrap: bool
     active: np.ndarray
     stencil: Stencil
-    volume: np.ndarray | None  # control volume per face (None: 1 everywhere)
+    volume: np.ndarray | None  # control volume per face, broadcast (None: 1 everywhere)
     offset: int
     size: int
 
@@ -92,11 +183,15 @@ def build_stencil(
     load: int | None,
     no_slip_walls: bool,
 ) -> tuple[Stencil, np.ndarray | None]:
-    """The viscous stencil (unit viscosity) of component `c` on its faces `active`."""
+    """The viscous stencil (unit viscosity) of component `c` on its faces `active`
+    (float64 arrays; the operator keeps it as `stored` gives it).
+    """
     shape = active.shape
     act = active
     if mixed and c == load:
-        volume = np.ones(shape)
+        # the control volume per face, 1/2 on the inlet and outlet planes (broadcast
+        # along the load axis: a column, not a field)
+        volume = np.ones([n if a == c else 1 for a, n in enumerate(shape)])
         index = [slice(None)] * 3
         index[c] = 0
         volume[tuple(index)] = 0.5
@@ -146,6 +241,27 @@ def build_stencil(
     return Stencil(np.ascontiguousarray(diag), tuple(ws)), volume
 
 
+def stored(stencil: Stencil) -> Stencil | CodedStencil:
+    """`stencil` in the least memory that keeps every coefficient's bits: coded (one
+    byte per point, `CodedStencil`) when at most `CODES` rows ``(diag, w0, w1, w2)``
+    differ, else float32 when float32 holds every coefficient exactly, else as it
+    is. The kernels read the coefficients as float64: the arithmetic is unchanged.
+    """
+    shape = stencil.diag.shape
+    rows = np.stack([stencil.diag.ravel(), *(w.ravel() for w in stencil.w)], axis=1)
+    rows = rows.astype(np.float64, copy=False)
+    table, code = np.unique(rows, axis=0, return_inverse=True)
+    del rows
+    if len(table) <= CODES:
+        return CodedStencil(code.astype(np.uint8).reshape(shape), np.ascontiguousarray(table))
+    del code
+    arrays = (stencil.diag, *stencil.w)
+    single = [a.astype(np.float32) for a in arrays]
+    if all(np.array_equal(s, a) for s, a in zip(single, arrays, strict=True)):
+        return Stencil(single[0], tuple(single[1:]))
+    return stencil
+
+
 class StokesOperator:
     """The saddle-point matrix ``[[A, B^T], [B, 0]]`` of one load setup, matrix-free.
 
@@ -175,6 +291,7 @@ class StokesOperator:
             stencil, volume = build_stencil(
                 active, c, h, ndim, mixed=mixed, load=load, no_slip_walls=no_slip_walls
             )
+            stencil = stored(stencil)  # one byte per face: the same coefficients
             shape = active.shape
             size = int(np.prod(shape))
             self.components.append(
@@ -194,6 +311,17 @@ class StokesOperator:
         self.pressure_offset = offset
         self.cells = int(self.fluid.size)
         self.size = offset + self.cells
+
+    def support(self) -> np.ndarray:
+        """Flat indices, ascending, of the unknowns: the active faces of every component,
+        then the fluid cells (int32 while the vector has under 2^31 entries, else int64).
+        """
+        dtype = index_dtype(self.size)
+        parts = [
+            (np.flatnonzero(comp.active) + comp.offset).astype(dtype) for comp in self.components
+        ]
+        parts.append((np.flatnonzero(self.fluid) + self.pressure_offset).astype(dtype))
+        return np.concatenate(parts)
 
     def velocity(self, x: np.ndarray, c: int) -> np.ndarray:
         """View of component `c` of the flat vector `x` on its face grid."""

@@ -164,6 +164,123 @@ def coarse_stencil(diag, w0, w1, w2, f0, f1, f2, cdiag, cw0, cw1, cw2):
                     cw2[ci, cj, ck] += w2[i, j, k]
 
 
+def _stencil_apply_coded(code, td, t0, t1, t2, x, y):
+    """``y = A x`` for the coded stencil: the coefficients of point ``i`` are
+    ``td[code[i]], t0[code[i]], t1[code[i]], t2[code[i]]`` (diag, w0, w1, w2; the
+    arithmetic of `_stencil_apply`).
+    """
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                c = code[i, j, k]
+                y[i, j, k] = (
+                    td[c] * x[i, j, k]
+                    - t0[c] * x[ip, j, k]
+                    - t0[code[im, j, k]] * x[im, j, k]
+                    - t1[c] * x[i, jp, k]
+                    - t1[code[i, jm, k]] * x[i, jm, k]
+                    - t2[c] * x[i, j, kp]
+                    - t2[code[i, j, km]] * x[i, j, km]
+                )
+
+
+def _stencil_residual_coded(code, td, t0, t1, t2, x, b, r):
+    """``r = b - A x`` for the coded stencil."""
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                c = code[i, j, k]
+                r[i, j, k] = b[i, j, k] - (
+                    td[c] * x[i, j, k]
+                    - t0[c] * x[ip, j, k]
+                    - t0[code[im, j, k]] * x[im, j, k]
+                    - t1[c] * x[i, jp, k]
+                    - t1[code[i, jm, k]] * x[i, jm, k]
+                    - t2[c] * x[i, j, kp]
+                    - t2[code[i, j, km]] * x[i, j, km]
+                )
+
+
+@njit(cache=True, nogil=True)
+def gauss_seidel_coded(code, td, t0, t1, t2, b, x, forward):
+    """`gauss_seidel` for the coded stencil."""
+    n0, n1, n2 = x.shape
+    for ii in range(n0):
+        i = ii if forward else n0 - 1 - ii
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for jj in range(n1):
+            j = jj if forward else n1 - 1 - jj
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for kk in range(n2):
+                k = kk if forward else n2 - 1 - kk
+                c = code[i, j, k]
+                d = td[c]
+                if d <= 0.0:
+                    x[i, j, k] = 0.0
+                    continue
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                s = (
+                    b[i, j, k]
+                    + t0[c] * x[ip, j, k]
+                    + t0[code[im, j, k]] * x[im, j, k]
+                    + t1[c] * x[i, jp, k]
+                    + t1[code[i, jm, k]] * x[i, jm, k]
+                    + t2[c] * x[i, j, kp]
+                    + t2[code[i, j, km]] * x[i, j, km]
+                )
+                x[i, j, k] = s / d
+
+
+@njit(cache=True, nogil=True)
+def coarse_stencil_coded(code, td, t0, t1, t2, f0, f1, f2, cdiag, cw0, cw1, cw2):
+    """`coarse_stencil` of the coded stencil."""
+    cdiag[:] = 0.0
+    cw0[:] = 0.0
+    cw1[:] = 0.0
+    cw2[:] = 0.0
+    n0, n1, n2 = code.shape
+    for i in range(n0):
+        ci = i // f0
+        cip = _up(i, n0) // f0
+        for j in range(n1):
+            cj = j // f1
+            cjp = _up(j, n1) // f1
+            for k in range(n2):
+                ck = k // f2
+                ckp = _up(k, n2) // f2
+                c = code[i, j, k]
+                cdiag[ci, cj, ck] += td[c]
+                if cip == ci:
+                    cdiag[ci, cj, ck] -= 2.0 * t0[c]
+                else:
+                    cw0[ci, cj, ck] += t0[c]
+                if cjp == cj:
+                    cdiag[ci, cj, ck] -= 2.0 * t1[c]
+                else:
+                    cw1[ci, cj, ck] += t1[c]
+                if ckp == ck:
+                    cdiag[ci, cj, ck] -= 2.0 * t2[c]
+                else:
+                    cw2[ci, cj, ck] += t2[c]
+
+
 def _gradient_add(p, u, inv_h, shift, wrap, active, sign):
     """``u[f] += sign * inv_h * (p[f + 1 - shift] - p[f - shift])`` along axis 0 on the
     active faces ``f`` (the pressure gradient, ``B^T p``; other axes are passed as views
@@ -226,6 +343,8 @@ def _pair(function):
 
 _STENCIL_APPLY = _pair(_stencil_apply)
 _STENCIL_RESIDUAL = _pair(_stencil_residual)
+_STENCIL_APPLY_CODED = _pair(_stencil_apply_coded)
+_STENCIL_RESIDUAL_CODED = _pair(_stencil_residual_coded)
 _PROLONG_ADD = _pair(_prolong_add)
 _GRADIENT_ADD = _pair(_gradient_add)
 _DIVERGENCE_ADD = _pair(_divergence_add)
@@ -239,6 +358,16 @@ def stencil_apply(diag, w0, w1, w2, x, y):
 def stencil_residual(diag, w0, w1, w2, x, b, r):
     """``r = b - A x``."""
     _STENCIL_RESIDUAL[x.size >= PARALLEL_SIZE](diag, w0, w1, w2, x, b, r)
+
+
+def stencil_apply_coded(code, td, t0, t1, t2, x, y):
+    """``y = A x`` for the coded stencil ``(code, td, t0, t1, t2)``."""
+    _STENCIL_APPLY_CODED[x.size >= PARALLEL_SIZE](code, td, t0, t1, t2, x, y)
+
+
+def stencil_residual_coded(code, td, t0, t1, t2, x, b, r):
+    """``r = b - A x`` for the coded stencil ``(code, td, t0, t1, t2)``."""
+    _STENCIL_RESIDUAL_CODED[x.size >= PARALLEL_SIZE](code, td, t0, t1, t2, x, b, r)
 
 
 def prolong_add(coarse, fine, f0, f1, f2, scale):
@@ -273,8 +402,56 @@ def axpy(a, x, y):
 
 
 @njit(cache=True, nogil=True)
-def minres_direction(v, w1, w2, oldeps, delta, gamma, w):
-    """In place ``w = (v - oldeps w1 - delta w2) / gamma`` (1-D arrays)."""
-    inverse = 1.0 / gamma
-    for i in range(v.size):
-        w[i] = (v[i] - oldeps * w1[i] - delta * w2[i]) * inverse
+def direction_numerator(v, support, w2, w, oldeps, delta):
+    """In place ``w2 = v[support] - oldeps w2 - delta w`` (`v` full, the others on
+    `support`): the numerator of the next MINRES direction.
+    """
+    for i in range(w2.size):
+        w2[i] = v[support[i]] - oldeps * w2[i] - delta * w[i]
+
+
+@njit(cache=True, nogil=True)
+def scale(x, a):
+    """In place ``x *= a`` (1-D)."""
+    for i in range(x.size):
+        x[i] *= a
+
+
+@njit(cache=True, nogil=True)
+def dot_gather(x, support, y):
+    """``x . y[support]`` (`x` on `support`, `y` full), serial, in the order of `support`."""
+    total = 0.0
+    for i in range(x.size):
+        total += x[i] * y[support[i]]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def gather(full, support, out):
+    """``out = full[support]`` (1-D arrays)."""
+    for i in range(out.size):
+        out[i] = full[support[i]]
+
+
+@njit(cache=True, nogil=True)
+def scatter(values, support, out):
+    """``out[support] = values``, 0 elsewhere (1-D arrays)."""
+    out[:] = 0.0
+    for i in range(values.size):
+        out[support[i]] = values[i]
+
+
+@njit(cache=True, nogil=True)
+def axpy_scatter(a, x, support, y):
+    """In place ``y[support] += a x`` (`x` on `support`, `y` full)."""
+    for i in range(x.size):
+        y[support[i]] += a * x[i]
+
+
+@njit(cache=True, nogil=True)
+def add_fluid(q, r, fluid, scale):
+    """In place ``q = r fluid + scale q`` (1-D; `fluid` bool): the pressure block's
+    identity on the fluid cells plus its scaled multigrid cycle, in that order.
+    """
+    for i in range(q.size):
+        q[i] = r[i] * (1.0 if fluid[i] else 0.0) + scale * q[i]

@@ -43,15 +43,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from sve.solvers._core.cholesky import matvec
-from sve.solvers.permeability.mac import Stencil
-from sve.solvers.permeability.mac_kernels import (
-    coarse_stencil,
-    gauss_seidel,
-    prolong_add,
-    restrict,
-    stencil_apply,
-    stencil_residual,
-)
+from sve.solvers.permeability.mac import CodedStencil, Stencil, stored
+from sve.solvers.permeability.mac_kernels import prolong_add, restrict
 
 #: Largest number of unknowns solved directly on the coarsest level.
 COARSEST = 400
@@ -65,37 +58,65 @@ class Level:
     """One level of the hierarchy: its stencil, aggregation factors and work arrays
     (the residual; on coarse levels also the right-hand side, the solution and the
     second visit's residual and correction).
+
+    The work arrays come from `workspace` (a dict of flat buffers, keyed by the
+    level's depth and the array's name) when one is given: hierarchies that are never
+    cycled at the same time (the components of the Stokes preconditioner) share them,
+    as views of the first entries; a level larger than the buffer gets a new one
+    (build the largest hierarchy first).
     """
 
-    def __init__(self, stencil: Stencil, coarse: bool) -> None:
+    def __init__(
+        self,
+        stencil: Stencil | CodedStencil,
+        coarse: bool,
+        depth: int = 0,
+        workspace: dict | None = None,
+    ) -> None:
         self.stencil = stencil
-        self.shape = stencil.diag.shape
+        self.shape = stencil.shape
         self.factors = tuple(2 if n > 1 else 1 for n in self.shape)
-        self.r = np.empty(self.shape)
+        workspace = {} if workspace is None else workspace
+
+        size = int(np.prod(self.shape))
+
+        def work(name: str) -> np.ndarray:
+            key = (depth, name)
+            if key not in workspace or workspace[key].size < size:
+                workspace[key] = np.empty(size)  # hierarchies built before keep theirs
+            return workspace[key][:size].reshape(self.shape)
+
+        self.r = work("r")
         if coarse:
-            self.b = np.empty(self.shape)
-            self.x = np.empty(self.shape)
-            self.r2 = np.empty(self.shape)
-            self.y = np.empty(self.shape)
+            self.b = work("b")
+            self.x = work("x")
+            self.r2 = work("r2")
+            self.y = work("y")
 
 
 class AggregationMultigrid:
-    """A symmetric positive semi-definite approximate inverse of a 7-point stencil."""
+    """A symmetric positive semi-definite approximate inverse of a 7-point stencil.
 
-    def __init__(self, stencil: Stencil, *, gamma: int = GAMMA) -> None:
+    `workspace` (a dict) lends the levels' work arrays to other hierarchies (`Level`):
+    only one of them may be cycled at a time.
+    """
+
+    def __init__(
+        self, stencil: Stencil | CodedStencil, *, gamma: int = GAMMA, workspace: dict | None = None
+    ) -> None:
         if gamma < 2 or gamma % 2:
             raise ValueError(f"gamma must be an even integer >= 2, got {gamma!r}")
-        self.levels = [Level(stencil, coarse=False)]
+        self.levels = [Level(stencil, coarse=False, workspace=workspace)]
         while np.prod(self.levels[-1].shape) > COARSEST and max(self.levels[-1].shape) > 1:
             level = self.levels[-1]
             coarse_shape = tuple(
                 (n + f - 1) // f for n, f in zip(level.shape, level.factors, strict=True)
             )
-            diag = np.zeros(coarse_shape)
-            ws = tuple(np.zeros(coarse_shape) for _ in range(3))
             s = level.stencil
-            coarse_stencil(s.diag, s.w[0], s.w[1], s.w[2], *level.factors, diag, *ws)
-            self.levels.append(Level(Stencil(diag, ws), coarse=True))
+            coarse = s.coarsen(level.factors, coarse_shape)
+            if not (isinstance(s, Stencil) and s.diag.dtype == np.float64):
+                coarse = stored(coarse)  # few distinct or exact fine rows: likely so here
+            self.levels.append(Level(coarse, True, len(self.levels), workspace=workspace))
         # visits of level l + 1 from level l: capped at half the coarsening ratio
         self.visits = [
             min(gamma, max(2, int(np.prod(level.factors)) // 2)) for level in self.levels
@@ -111,7 +132,7 @@ class AggregationMultigrid:
         s = level.stencil
         for i in range(n):
             unit.reshape(-1)[i] = 1.0
-            stencil_apply(s.diag, s.w[0], s.w[1], s.w[2], unit, out)
+            s.apply(unit, out)
             matrix[:, i] = out.reshape(-1)
             unit.reshape(-1)[i] = 0.0
         matrix = 0.5 * (matrix + matrix.T)
@@ -133,8 +154,8 @@ class AggregationMultigrid:
         level = self.levels[index]
         s = level.stencil
         x[...] = 0.0
-        gauss_seidel(s.diag, s.w[0], s.w[1], s.w[2], b, x, True)
-        stencil_residual(s.diag, s.w[0], s.w[1], s.w[2], x, b, level.r)
+        s.smooth(b, x, True)
+        s.residual(x, b, level.r)
         coarse_b = self.levels[index + 1].b
         coarse_x = self.levels[index + 1].x
         restrict(level.r, coarse_b, *level.factors)
@@ -144,8 +165,8 @@ class AggregationMultigrid:
             coarse = self.levels[index + 1]
             c = coarse.stencil
             for _ in range(self.visits[index] - 1):
-                stencil_residual(c.diag, c.w[0], c.w[1], c.w[2], coarse_x, coarse_b, coarse.r2)
+                c.residual(coarse_x, coarse_b, coarse.r2)
                 self._cycle(index + 1, coarse.r2, coarse.y)
                 coarse_x += coarse.y
         prolong_add(coarse_x, x, *level.factors, SCALE)
-        gauss_seidel(s.diag, s.w[0], s.w[1], s.w[2], b, x, False)
+        s.smooth(b, x, False)

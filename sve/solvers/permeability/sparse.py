@@ -28,12 +28,12 @@ def assemble(operator: StokesOperator) -> scipy.sparse.csr_matrix:
     for comp in operator.components:
         shape = comp.shape
         index = comp.offset + np.arange(comp.size).reshape(shape)
-        s = comp.stencil
+        diag, ws = comp.stencil.arrays()
         rows.append(index.ravel())
         cols.append(index.ravel())
-        vals.append(s.diag.ravel())
+        vals.append(diag.ravel())
         for b in range(3):
-            w = s.w[b]
+            w = ws[b]
             neighbour = np.roll(index, -1, axis=b)
             mask = w != 0.0
             for r, c in ((index, neighbour), (neighbour, index)):
