@@ -196,14 +196,18 @@ def test_estimate_within_15_percent_of_the_measured_peak(n, bc):
     periodic, 295 at 48^3 mixed, 2026-12-06) against the estimate the solver checks
     the budget with (250 and 284).
     """
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK_CHILD, str(ROOT / "benchmarks"), str(n), bc],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    # twice: the first run compiles into Numba's on-disk cache the kernels the small
+    # warm-up does not reach (the parallel ones, the coarse levels), which would count
+    # in the peak of a fresh checkout; the second loads them as a user's solve does
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_CHILD, str(ROOT / "benchmarks"), str(n), bc],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     growth = figures["growth"]
     print(figures, figures["estimate"] / growth)
