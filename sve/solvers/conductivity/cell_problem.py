@@ -114,6 +114,8 @@ class _Solver:
             self._apply_inverse = multigrid(grid.k, grid.spacing, grid.kinds, voids=voids)
         else:  # Single precision transforms: the preconditioner need only be a good SPD
             # approximation, and they move half the bytes (see ``preconditioner``).
+            # The transforms run in the memory of `out` (z), the fixed nodes of a Dirichlet
+            # axis left out by `free` and set to zero there: no buffer, no symbol array.
             self._apply_inverse = preconditioner(
                 grid.discretization,
                 grid.kinds,
@@ -121,17 +123,18 @@ class _Solver:
                 grid.spacing,
                 reference,
                 dtype=np.float32,
+                free=grid.free,
             )
-        # periodic, finite volumes and multigrid: the preconditioner takes every unknown (the
-        # cycle leaves the fixed nodes at zero)
-        # Elsewhere it writes into the view of the free unknowns of `out` (no block array).
-        self._everywhere = use_multigrid or all(s == slice(None) for s in grid.free)
         self.project = None
         if clusters is not None:  # periodic and static: no Dirichlet face, every cluster floats
             self.project = projector(clusters.labels, clusters.floating(()))
+        self._room = None
         if self.single:  # float32 r, z and q, p; a float64 scratch over z and p
-            self.refinement = Work(grid.shape)
+            # z is followed by room for the half spectrum of the periodic transforms
+            rows = int(np.prod(grid.shape[:-1]))
+            self.refinement = Work(grid.shape, room=0 if use_multigrid else 2 * rows)
             self.scratch = self.refinement.scratch
+            self._room = None if use_multigrid else self.refinement.room
         else:  # r (which takes the load: ``load``), z and q, p: see ``_pcg._iterations``
             self.work = tuple(np.empty(grid.shape) for _ in range(3))
             self.scratch = self.work[1]  # free after a solve: the forces of Hill-Mandel
@@ -147,12 +150,10 @@ class _Solver:
             self.project(x)
 
     def precondition(self, r: np.ndarray, out: np.ndarray) -> None:
-        if self._everywhere:
+        if self._room is not None and out is self.refinement.z:
+            self._apply_inverse(r, out, self._room)
+        else:  # multigrid: every unknown, the cycle leaves the fixed nodes at zero
             self._apply_inverse(r, out)
-        else:
-            free = self.grid.free
-            out[...] = 0.0  # the fixed nodes
-            self._apply_inverse(r[free], out[free])  # a view: written in place
         if self.project is not None:
             self.project(out)
 
