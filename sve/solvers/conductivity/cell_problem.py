@@ -454,7 +454,8 @@ def _affine(
             mean = grid.mean_flux(u, np.zeros(ndim))
             _cross_terms(gap, j, u, mean, forces, volume, solver.spare())
             if any(percolating[i] or not periodic for i in range(j + 1, ndim)):
-                forces[j] = (kept_force(force), forces[j][1])  # a later case's
+                kept = kept_force(force, tensor=stop == "tensor")
+                forces[j] = (kept, forces[j][1])  # a later case's
         u = force = None
     if stop == "tensor":  # the energy form <q_j . g_i> = <q_j> . e_i + gap[i, j]
         tensor += gap  # mixed: gap is diagonal, the NaN stay
@@ -472,12 +473,19 @@ def _affine(
     )
 
 
-def kept_force(force: np.ndarray) -> tuple[np.ndarray, float]:
+def kept_force(force: np.ndarray, tensor: bool = False) -> tuple[np.ndarray, float]:
     """``(force / s, s)``, the first in float16, ``s`` the power of 2 just above the largest
     magnitude of `force` (the float16 values lie in ``(-1, 1)``, where float16 keeps 11 bits
     of every value above ``6e-5`` and an absolute ``3e-8`` below; the scaling is exact).
     Made by a buffered ufunc: no float64 temporary of the image.
+
+    With `tensor` (``stop="tensor"``, where the cross terms enter the tensor, whose excess
+    over the exact one is the Gram matrix of the energy errors, positive semi-definite to
+    round-off) ``(force in float32, 1.0)``: float16 would move the small off-diagonal
+    excess by more than the diagonal one.
     """
+    if tensor:
+        return force.astype(np.float32), 1.0
     peak = max(float(force.max()), -float(force.min())) if force.size else 0.0
     scale = 2.0 ** math.frexp(peak)[1] if peak > 0.0 and math.isfinite(peak) else 1.0
     half = np.empty(force.shape, dtype=np.float16)
@@ -491,7 +499,8 @@ def _cross_terms(gap, j, u, mean, forces, volume, spare) -> None:
 
     ``gap[i, j] = u_i . f_j / V`` with ``f_j = A (u_j + e_j . x)`` (minus the true
     residual, constrained). Only the force of every case before is kept, in float16
-    scaled by a power of 2 (`kept_force`: 2 bytes per unknown), not its fluctuation:
+    scaled by a power of 2 (`kept_force`: 2 bytes per unknown; float32 under
+    ``stop="tensor"``), not its fluctuation:
     ``gap[j, i] = u_j . f_i / V`` directly, and, since ``A`` is symmetric on the
     constrained fluctuations,
 
@@ -500,7 +509,7 @@ def _cross_terms(gap, j, u, mean, forces, volume, spare) -> None:
 
     (``u . A (e . x) = V <e . k grad u>`` for the element integrals), so ``gap[i, j]``
     follows from two flux averages. `mean` is ``<k grad u_j>`` (shape (d,)); `forces`
-    maps every earlier case ``i`` to ``((f_i / s_i in float16, s_i), <k grad u_i>)``, and
+    maps every earlier case ``i`` to ``((f_i / s_i, s_i), <k grad u_i>)``, and
     case `j`'s mean is added to it here (the caller adds its force where a later case needs
     it). `spare` is a free float array of `u`'s size (a conjugate-gradient vector after the
     solve), where the float16 values are widened (exactly) for the dot product. The float16
