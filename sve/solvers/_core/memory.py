@@ -394,11 +394,12 @@ def memory_estimate(
     measured at 64**3, 519, where the transforms took 466), voids add
     140-165. In 2-D: 32-40 (conductivity, transforms), 76-83 (Q1,
     multigrid), 43-45 (finite volumes, multigrid), elasticity 167-341.
-    Measured from 128**3 to 500**3 and at 1024**2 and 2048**2 the estimate
-    was within 15 % of the peak (the records ``memory``, ``memory_precision``
-    and ``memory_500`` of ``benchmarks/records``, the slow tests of
+    Measured from 128**3 to 500**3 and at 1024**2 the estimate was within
+    15 % of the peak (0.96 to 1.16 in the records ``memory``,
+    ``memory_precision`` and ``memory_500`` of ``benchmarks/records``, the
+    largest for 2-D periodic elasticity; the slow tests of
     ``tests/sve/solvers/_core/test_memory.py``); at 64**3, where the fixed
-    part is 8 bytes per voxel, it is up to 1.36 times the peak (conductivity
+    part is 8 bytes per voxel, it is up to 1.35 times the peak (conductivity
     with the transforms). The conductivity figures were
     measured again (``python benchmarks/bench_memory.py --sizes 128
     --sizes-2d 1024 --only conductivity --no-record``) after the transforms
