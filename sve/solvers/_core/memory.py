@@ -19,14 +19,16 @@ scipy.fft's buffers). Counted, per grid point, in bytes (``d`` the dimension):
   scalars and no void phase, which Q1 and the finite volumes read from the labels);
 * tensors: their index per voxel, int32: 4;
 * the solution being solved, float64: 8; under periodic and kinematic conditions the
-  force (minus the true residual) of every load case but the last, float32, kept for
-  the cross terms of the Hill-Mandel defect: ``4 (d - 1)``; static conditions keep the
-  solution of every load case, float64: ``8 d``; elasticity ``8 d m`` (``m = d (d +
-  1) / 2`` load cases of ``d`` components);
+  force (minus the true residual) of every load case but the last, float16 scaled by a
+  power of 2, kept for the cross terms of the Hill-Mandel defect: ``2 (d - 1)``
+  (float32 under ``stop="tensor"``, 2 bytes more per case, not counted); static
+  conditions keep the solution of every load case, float64: ``8 d``; elasticity ``8 d
+  m`` (``m = d (d + 1) / 2`` load cases of ``d`` components);
 * the conjugate-gradient vectors (residual, search direction, operator
   product), float64: ``24`` (conductivity), ``24 d`` (elasticity);
-* measured: the preconditioner (the single-precision transform buffers and
-  symbol, or the multigrid hierarchy), the load, the clusters of voids and the
+* measured: the preconditioner (the multigrid hierarchy; the conductivity transforms
+  keep no array of the image: they run in the memory of the preconditioned residual and
+  compute their symbol where they apply it), the load, the clusters of voids and the
   temporaries of the flux averages.
 
 The measured totals ``c`` (bytes per grid point; conductivity with contrast 10,
@@ -58,31 +60,31 @@ _TENSORS: dict[tuple[str, str, int], float] = {}
 # -- calibration (benchmarks/bench_memory.py) --
 _PER_POINT.update(
     {
-        ("conductivity", "kinematic", "fv", "fft", 2): 43.7,
-        ("conductivity", "kinematic", "fv", "fft", 3): 51.2,
-        ("conductivity", "kinematic", "fv", "multigrid", 2): 46.8,
-        ("conductivity", "kinematic", "fv", "multigrid", 3): 43.1,
-        ("conductivity", "kinematic", "q1", "fft", 2): 48.7,
-        ("conductivity", "kinematic", "q1", "fft", 3): 50.7,
-        ("conductivity", "kinematic", "q1", "multigrid", 2): 78.7,
-        ("conductivity", "kinematic", "q1", "multigrid", 3): 71.8,
-        ("conductivity", "mixed", "fv", "fft", 2): 39.7,
-        ("conductivity", "mixed", "fv", "fft", 3): 43.2,
-        ("conductivity", "mixed", "fv", "multigrid", 2): 43.0,
+        ("conductivity", "kinematic", "fv", "fft", 2): 34.0,
+        ("conductivity", "kinematic", "fv", "fft", 3): 36.0,
+        ("conductivity", "kinematic", "fv", "multigrid", 2): 44.9,
+        ("conductivity", "kinematic", "fv", "multigrid", 3): 39.0,
+        ("conductivity", "kinematic", "q1", "fft", 2): 34.0,
+        ("conductivity", "kinematic", "q1", "fft", 3): 36.0,
+        ("conductivity", "kinematic", "q1", "multigrid", 2): 76.5,
+        ("conductivity", "kinematic", "q1", "multigrid", 3): 67.7,
+        ("conductivity", "mixed", "fv", "fft", 2): 32.0,
+        ("conductivity", "mixed", "fv", "fft", 3): 32.0,
+        ("conductivity", "mixed", "fv", "multigrid", 2): 42.7,
         ("conductivity", "mixed", "fv", "multigrid", 3): 35.0,
-        ("conductivity", "mixed", "q1", "fft", 2): 39.8,
-        ("conductivity", "mixed", "q1", "fft", 3): 43.0,
-        ("conductivity", "mixed", "q1", "multigrid", 2): 74.7,
+        ("conductivity", "mixed", "q1", "fft", 2): 32.0,
+        ("conductivity", "mixed", "q1", "fft", 3): 32.0,
+        ("conductivity", "mixed", "q1", "multigrid", 2): 82.5,
         ("conductivity", "mixed", "q1", "multigrid", 3): 71.6,
-        ("conductivity", "periodic", "fv", "fft", 2): 41.6,
-        ("conductivity", "periodic", "fv", "fft", 3): 45.1,
-        ("conductivity", "periodic", "q1", "fft", 2): 41.6,
-        ("conductivity", "periodic", "q1", "fft", 3): 45.1,
-        ("conductivity", "periodic", "q1", "multigrid", 2): 78.6,
-        ("conductivity", "periodic", "q1", "multigrid", 3): 69.4,
-        ("conductivity", "static", "q1", "fft", 2): 47.8,
-        ("conductivity", "static", "q1", "fft", 3): 59.2,
-        ("conductivity", "static", "q1", "multigrid", 2): 82.7,
+        ("conductivity", "periodic", "fv", "fft", 2): 34.0,
+        ("conductivity", "periodic", "fv", "fft", 3): 36.0,
+        ("conductivity", "periodic", "q1", "fft", 2): 34.0,
+        ("conductivity", "periodic", "q1", "fft", 3): 36.0,
+        ("conductivity", "periodic", "q1", "multigrid", 2): 76.4,
+        ("conductivity", "periodic", "q1", "multigrid", 3): 65.3,
+        ("conductivity", "static", "q1", "fft", 2): 40.0,
+        ("conductivity", "static", "q1", "fft", 3): 48.0,
+        ("conductivity", "static", "q1", "multigrid", 2): 82.5,
         ("conductivity", "static", "q1", "multigrid", 3): 79.8,
         ("elasticity", "kinematic", "q1", "fft", 2): 205.4,
         ("elasticity", "kinematic", "q1", "fft", 3): 426.4,
@@ -97,34 +99,34 @@ _PER_POINT.update(
 )
 _TENSORS.update(
     {
-        ("kinematic", "q1", 2): 4.0,
-        ("kinematic", "q1", 3): 4.0,
-        ("mixed", "fv", 2): 72.6,
-        ("mixed", "fv", 3): 72.3,
-        ("mixed", "q1", 2): 4.0,
-        ("mixed", "q1", 3): 4.0,
-        ("periodic", "fv", 2): 52.1,
-        ("periodic", "fv", 3): 52.2,
-        ("periodic", "q1", 2): 4.0,
-        ("periodic", "q1", 3): 4.2,
-        ("static", "q1", 2): 13.0,
-        ("static", "q1", 3): 11.8,
+        ("kinematic", "q1", 2): 2.1,
+        ("kinematic", "q1", 3): 6.7,
+        ("mixed", "fv", 2): 72.3,
+        ("mixed", "fv", 3): 72.2,
+        ("mixed", "q1", 2): 2.1,
+        ("mixed", "q1", 3): 10.8,
+        ("periodic", "fv", 2): 50.0,
+        ("periodic", "fv", 3): 51.1,
+        ("periodic", "q1", 2): 2.1,
+        ("periodic", "q1", 3): 3.0,
+        ("static", "q1", 2): 10.1,
+        ("static", "q1", 3): 10.7,
     }
 )
 _VOIDS.update(
     {
-        ("conductivity", "kinematic", "q1", 2): 16.0,
-        ("conductivity", "kinematic", "q1", 3): 16.8,
-        ("conductivity", "mixed", "fv", 2): 68.8,
-        ("conductivity", "mixed", "fv", 3): 57.5,
-        ("conductivity", "mixed", "q1", 2): 16.0,
-        ("conductivity", "mixed", "q1", 3): 16.9,
-        ("conductivity", "periodic", "fv", 2): 40.1,
-        ("conductivity", "periodic", "fv", 3): 32.2,
-        ("conductivity", "periodic", "q1", 2): 8.1,
-        ("conductivity", "periodic", "q1", 3): 8.1,
+        ("conductivity", "kinematic", "q1", 2): 15.3,
+        ("conductivity", "kinematic", "q1", 3): 15.9,
+        ("conductivity", "mixed", "fv", 2): 68.9,
+        ("conductivity", "mixed", "fv", 3): 57.4,
+        ("conductivity", "mixed", "q1", 2): 15.5,
+        ("conductivity", "mixed", "q1", 3): 16.0,
+        ("conductivity", "periodic", "fv", 2): 38.1,
+        ("conductivity", "periodic", "fv", 3): 31.1,
+        ("conductivity", "periodic", "q1", 2): 6.9,
+        ("conductivity", "periodic", "q1", 3): 6.9,
         ("conductivity", "static", "q1", 2): 0.0,
-        ("conductivity", "static", "q1", 3): 6.6,
+        ("conductivity", "static", "q1", 3): 0.0,
         ("elasticity", "kinematic", "q1", 2): 77.5,
         ("elasticity", "kinematic", "q1", 3): 164.5,
         ("elasticity", "periodic", "q1", 2): 111.7,
@@ -368,38 +370,42 @@ def memory_estimate(
       scalars without voids are read from the labels instead: 0);
     * tensors: their index per voxel, int32: 4 (per voxel);
     * the solution being solved, float64: 8, and (periodic, kinematic) the
-      float32 force of every load case but the last, for the cross terms of
-      the Hill-Mandel defect: ``4 (d - 1)``; static conditions keep every
-      solution, float64: ``8 d``; elasticity ``8 d m`` (``m = d (d + 1) /
-      2`` load cases of ``d`` components);
+      float16 force of every load case but the last, for the cross terms of
+      the Hill-Mandel defect: ``2 (d - 1)`` (float32 under ``stop="tensor"``:
+      ``4 (d - 1)``, not counted); static conditions keep every solution,
+      float64: ``8 d``; elasticity ``8 d m`` (``m = d (d + 1) / 2`` load
+      cases of ``d`` components);
     * three conjugate-gradient vectors, float64: 24 (conductivity), ``24 d``
       (elasticity);
 
     and of a part measured with ``benchmarks/bench_memory.py`` (VmHWM of a
     fresh interpreter after the solve minus its VmRSS before it, at 128**3
-    and 2048**2, voids at 70 % solid): the preconditioner (single-precision
-    transform buffers, or the multigrid hierarchy), the load, the clusters
-    of voids and the temporaries. Measured totals ``c`` in 3-D, scalar
-    conductivity, no voids (both discretizations read the labels): 43-60
-    bytes with the transforms and 70-80 with multigrid (Q1), 35-52 (finite
-    volumes); voids add the float64 field (8) and 7-17 (Q1; finite volumes
-    32-58: they keep their face arrays), tensors the field and 4-12 (finite
-    volumes 52-73); ``precision="single"`` 12-16 less;
-    elasticity 287 (mixed), 426 (kinematic), 476 (periodic), 963 (static),
-    520 (periodic, multigrid: measured at 64**3, 519, where the transforms took 466),
-    voids add 140-165. In 2-D: 40-48 (Q1, transforms), 75-83 (Q1,
-    multigrid), 40-47 (finite volumes), elasticity 167-341. Measured from
-    64**3 to 256**3 and at 1024**2 and 2048**2 the estimate was within 15 %
-    of the peak (the table of ``benchmarks/records/memory.json``). Finite
-    volumes were measured again after their faces were read from the labels
-    (mixed, multigrid: 35 bytes per voxel at 128**3, 24 in single precision at
-    160**3; record ``memory_precision``); the conductivity table again at
-    128**3 and 2048**2 after Q1 read the labels too and the periodic and
-    kinematic solves kept float32 forces instead of the solutions
-    (``python benchmarks/bench_memory.py --sizes 128 --sizes-2d 2048 --only
-    conductivity --no-record``; the periodic transforms again after their
-    inverse transform wrote into the output, ``--only conductivity periodic
-    fft``).
+    and 1024**2, voids at 70 % solid): the preconditioner (the multigrid
+    hierarchy; the conductivity transforms keep no array of the image), the
+    load, the clusters of voids and the temporaries. Measured totals ``c``
+    in 3-D, scalar conductivity, no voids (both discretizations read the
+    labels): with the transforms the counted arrays alone, 32 (mixed), 36
+    (periodic, kinematic) and 48 (static) bytes (Q1 and finite volumes);
+    with multigrid 65-80 (Q1), 35-39 (finite volumes); voids add the
+    float64 field (8) and 0-16 (Q1; finite volumes 31-57: they keep their
+    face arrays), tensors the field and 3-11 (finite volumes 51-72);
+    ``precision="single"`` 12-16 less; elasticity 287 (mixed), 426
+    (kinematic), 476 (periodic), 963 (static), 520 (periodic, multigrid:
+    measured at 64**3, 519, where the transforms took 466), voids add
+    140-165. In 2-D: 32-40 (conductivity, transforms), 76-83 (Q1,
+    multigrid), 43-45 (finite volumes, multigrid), elasticity 167-341.
+    Measured from 128**3 to 500**3 and at 1024**2 the estimate was within
+    15 % of the peak (0.96 to 1.16 in the records ``memory``,
+    ``memory_precision`` and ``memory_500`` of ``benchmarks/records``, the
+    largest for 2-D periodic elasticity; the slow tests of
+    ``tests/sve/solvers/_core/test_memory.py``); at 64**3, where the fixed
+    part is 8 bytes per voxel, it is up to 1.35 times the peak (conductivity
+    with the transforms). The conductivity figures were
+    measured again (``python benchmarks/bench_memory.py --sizes 128
+    --sizes-2d 1024 --only conductivity --no-record``) after the transforms
+    stopped keeping a symbol and buffers (they run in the memory of the
+    preconditioned residual) and the periodic and kinematic solves kept
+    their forces in float16.
 
     Limits: with voids the elasticity solve searches the zero-energy modes
     of the solid parts (``sve/solvers/elasticity/voids.py``), whose memory
@@ -413,7 +419,7 @@ def memory_estimate(
     --------
     >>> from sve.solvers import memory_estimate
     >>> estimate = memory_estimate((256, 256, 256), preconditioner="fft")
-    >>> 0.5 < estimate.bytes / 2**30 < 1.0  # GiB: 45 bytes per voxel (periodic Q1)
+    >>> 0.5 < estimate.bytes / 2**30 < 1.0  # GiB: 36 bytes per voxel (periodic Q1)
     True
     """
     shape = tuple(int(n) for n in shape)
@@ -477,7 +483,7 @@ def memory_estimate(
             counted["solutions kept (float64, one per load case)"] = 8.0 * ndim
         else:  # periodic, kinematic: the forces of the cases before, for Hill-Mandel
             counted["solution (float64)"] = 8.0
-            counted["forces kept (float32, one per load case but the last)"] = 4.0 * (ndim - 1)
+            counted["forces kept (float16, one per load case but the last)"] = 2.0 * (ndim - 1)
         counted["conjugate-gradient vectors (3 float64)"] = 24.0
     else:
         cases = ndim * (ndim + 1) // 2

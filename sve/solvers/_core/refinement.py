@@ -60,15 +60,22 @@ Residual = Callable[[np.ndarray, np.ndarray], None]
 class Work:
     """The float32 vectors of `pcg_refined` on `shape`: ``r``, and one buffer of 8 bytes per
     unknown that is either ``z`` and ``p`` (float32) or ``scratch`` (float64).
+
+    ``z`` comes first, followed by `room` float32 entries before ``p``: ``room`` is the flat
+    float32 array from the first entry of ``z`` to the last of that room, where the
+    preconditioner may work (the half spectrum of the periodic transforms is ``z`` plus
+    two entries per row).
     """
 
-    def __init__(self, shape: tuple[int, ...]) -> None:
+    def __init__(self, shape: tuple[int, ...], room: int = 0) -> None:
         size = int(np.prod(shape))
+        room += room % 2  # p and the float64 scratch stay 8-byte aligned
         self.r = np.empty(shape, dtype=np.float32)
-        self._buffer = np.empty(2 * size, dtype=np.float32)
+        self._buffer = np.empty(2 * size + room, dtype=np.float32)
         self.z = self._buffer[:size].reshape(shape)
-        self.p = self._buffer[size:].reshape(shape)
-        self.scratch = self._buffer.view(np.float64).reshape(shape)
+        self.p = self._buffer[size + room :].reshape(shape)
+        self.room = self._buffer[: size + room]
+        self.scratch = self._buffer[: 2 * size].view(np.float64).reshape(shape)
 
 
 def pcg_refined(

@@ -42,6 +42,7 @@ import numpy as np
 import scipy.fft
 from numba import njit
 
+from sve.solvers._core.q1_geometry import zero_dirichlet_ends
 from sve.solvers._core.spacing import per_axis
 
 Apply = Callable[[np.ndarray, np.ndarray], None]
@@ -108,19 +109,28 @@ def _cached_symbol(discretization, kinds, shape, h) -> np.ndarray:
     return out
 
 
-def _symbol(discretization, kinds, shape, h: np.ndarray) -> np.ndarray:
-    """`symbol`'s arithmetic, `h` the voxel edges per axis."""
-    ndim = len(shape)
+def _factors(discretization, kinds, shape, h) -> tuple[list, list]:
+    """The 1-D stiffness and mass eigenvalues of every axis (float64, one per unknown)."""
     stiffness, mass = [], []
     for axis, (kind, n) in enumerate(zip(kinds, shape, strict=True)):
         cos = np.cos(_angles(discretization, kind, n))
-        broadcast = [1] * ndim
-        broadcast[axis] = cos.size
-        stiffness.append(((2.0 - 2.0 * cos) / h[axis]).reshape(broadcast))
+        stiffness.append((2.0 - 2.0 * cos) / h[axis])
         if discretization == "q1":
-            mass.append((h[axis] * (4.0 + 2.0 * cos) / 6.0).reshape(broadcast))
+            mass.append(h[axis] * (4.0 + 2.0 * cos) / 6.0)
         else:
-            mass.append(np.full(broadcast, h[axis]))
+            mass.append(np.full(cos.size, float(h[axis])))
+    return stiffness, mass
+
+
+def _symbol(discretization, kinds, shape, h: np.ndarray) -> np.ndarray:
+    """`symbol`'s arithmetic, `h` the voxel edges per axis."""
+    ndim = len(shape)
+    stiffness, mass = _factors(discretization, kinds, shape, h)
+    for axis in range(ndim):
+        broadcast = [1] * ndim
+        broadcast[axis] = stiffness[axis].size
+        stiffness[axis] = stiffness[axis].reshape(broadcast)
+        mass[axis] = mass[axis].reshape(broadcast)
     total = 0.0
     for i in range(ndim):
         term = stiffness[i]
@@ -162,71 +172,91 @@ def fft_workers(points: int | None = None) -> int:
         return os.cpu_count() or 1
 
 
-try:  # pocketfft's real inverse transform with an output argument (scipy >= 1.4)
+try:  # pocketfft's transforms with an output argument (scipy >= 1.4)
+    from scipy.fft._pocketfft.pypocketfft import c2c as _c2c
     from scipy.fft._pocketfft.pypocketfft import c2r as _c2r
-except ImportError:  # pragma: no cover - another scipy layout: the public path below
-    _c2r = None
+    from scipy.fft._pocketfft.pypocketfft import r2c as _r2c
+except ImportError:  # pragma: no cover - another scipy layout: the public paths below
+    _c2c = _c2r = _r2c = None
 
 
 @njit(cache=True, nogil=True)
-def _widen_in_place(narrow, wide):
-    """``wide[i] = narrow[i]`` where `narrow` (float32) is the first half of the memory of
-    `wide` (float64), in descending order: entry ``i`` of `wide` covers entries ``2 i``
-    and ``2 i + 1 >= i`` of `narrow`, already read.
+def _largest_symbol(s0, m0, s1, m1, s2, m2, reference):
+    """The largest ``reference * symbol`` over the grid of the 1-D factors (3 axes; a 2-D
+    grid has a first axis of one unknown, stiffness 0 and mass 1: the same bits).
     """
-    for i in range(wide.size - 1, -1, -1):
-        wide[i] = narrow[i]
+    best = -np.inf
+    for a in range(s0.size):
+        for b in range(s1.size):
+            for c in range(s2.size):
+                value = reference * (
+                    s0[a] * m1[b] * m2[c] + s1[b] * m0[a] * m2[c] + s2[c] * m0[a] * m1[b]
+                )
+                best = max(best, value)
+    return best
 
 
-def irfftn_in_place(
-    spectrum: np.ndarray, shape: tuple[int, ...], workers: int, out: np.ndarray | None = None
-) -> np.ndarray:
-    """``scipy.fft.irfftn(spectrum, s=shape)`` over every axis, the same bits, without its
-    complex copy of `spectrum` (4 bytes per point in complex64): `spectrum` is destroyed.
-    With `out` (C-contiguous, `shape`, the real dtype of `spectrum`) the result is written
-    there (no array of its own either) and `out` is returned.
-
-    pocketfft's multi-axis ``c2r`` copies the half-spectrum, runs the complex transforms
-    of the leading axes on the copy and the real one of the last axis with the factor
-    ``1 / prod(shape)``. Here the leading transforms run in place (unscaled: ``norm =
-    "forward"``), then the last axis unscaled and one multiplication by the factor,
-    rounded to the dtype as pocketfft rounds it: the same operations in the same order
-    (``tests/sve/solvers/_core/test_transforms_memory.py`` checks the bits).
+@njit(cache=True, nogil=True)
+def _divide_by_symbol(x, s0, m0, s1, m1, s2, m2, reference, floor, pairs):
+    """``x[a, b, pairs c + e] *= 1 / (reference * symbol[a, b, c])`` (0 where the symbol is
+    at most `floor`), the inverse rounded to the dtype of `x` first: the arithmetic of
+    ``symbol``, ``_pseudo_inverse`` and ``astype`` in the same order, one point at a time,
+    so no array of the symbol is kept. ``pairs=2``: `x` holds complex numbers as pairs of
+    reals (the half spectrum in the memory of a real array).
     """
-    ndim = len(shape)
-    if ndim > 1:
-        spectrum = scipy.fft.ifftn(
-            spectrum, axes=tuple(range(ndim - 1)), norm="forward", overwrite_x=True,
-            workers=workers,
-        )  # fmt: skip
-    if out is not None and _c2r is not None:  # the same call scipy.fft.irfft makes, into out
-        result = _c2r(spectrum, (ndim - 1,), shape[-1], False, 0, out, workers)
+    cast = np.empty(1, x.dtype)
+    for a in range(s0.size):
+        for b in range(s1.size):
+            for c in range(s2.size):
+                value = reference * (
+                    s0[a] * m1[b] * m2[c] + s1[b] * m0[a] * m2[c] + s2[c] * m0[a] * m1[b]
+                )
+                cast[0] = 1.0 / value if value > floor else 0.0
+                for e in range(pairs):
+                    x[a, b, pairs * c + e] = x[a, b, pairs * c + e] * cast[0]
+
+
+@njit(cache=True, nogil=True)
+def _expand(source, out, lo0, lo1, lo2, scale, descending):
+    """``out[a + lo0, b + lo1, c + lo2] = source[a, b, c] * scale`` (in the dtype of
+    `source`, then widened to that of `out`), where `source` may lie in the memory of `out`:
+    in descending order where every entry's destination lies at or after its source in
+    memory, ascending where at or before (each entry read before any write reaches it).
+    """
+    n0, n1, n2 = source.shape
+    if descending:
+        for a in range(n0 - 1, -1, -1):
+            for b in range(n1 - 1, -1, -1):
+                for c in range(n2 - 1, -1, -1):
+                    out[a + lo0, b + lo1, c + lo2] = source[a, b, c] * scale
     else:
-        result = scipy.fft.irfft(
-            spectrum, n=shape[-1], axis=ndim - 1, norm="forward", overwrite_x=True,
-            workers=workers,
-        )  # fmt: skip
-    result *= result.dtype.type(1.0 / float(np.prod(shape, dtype=np.float64)))
-    return result
+        for a in range(n0):
+            for b in range(n1):
+                for c in range(n2):
+                    out[a + lo0, b + lo1, c + lo2] = source[a, b, c] * scale
 
 
-def _buffer_in(out: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
-    """The first ``prod(shape)`` entries of `dtype` in the memory of `out` (C-contiguous, of
-    `shape` and an item at least as wide as `dtype`), or None where it cannot hold them.
+def _kernel_factors(stiffness: list, mass: list) -> list:
+    """``s0, m0, s1, m1, s2, m2``, the arguments of the symbol kernels: a 2-D grid gets a
+    first axis of one unknown of stiffness 0 and mass 1 (the same products and sums).
+    """
+    if len(stiffness) == 2:
+        stiffness, mass = [np.zeros(1)] + list(stiffness), [np.ones(1)] + list(mass)
+    return [a for pair in zip(stiffness, mass, strict=True) for a in pair]
 
-    The transform's input is copied there: `out` is written only at the end, from the
-    inverse transform's own result, so it needs no buffer of its own (4 bytes per
-    unknown saved).
+
+def _region(out: np.ndarray, count: int, dtype: np.dtype) -> np.ndarray | None:
+    """The first `count` entries of `dtype` in the memory of `out` (C-contiguous floats), as a
+    flat array, or None where `out` is not that large.
     """
     if (
-        out.shape != tuple(shape)
-        or not out.flags.c_contiguous
-        or out.dtype.itemsize < dtype.itemsize
-        or out.dtype.itemsize % dtype.itemsize
+        not out.flags.c_contiguous
         or out.dtype.kind != "f"
+        or out.dtype.itemsize % dtype.itemsize
+        or out.nbytes < count * dtype.itemsize
     ):
         return None
-    return out.reshape(-1).view(dtype)[: out.size].reshape(shape)
+    return out.reshape(-1).view(dtype)[:count]
 
 
 def preconditioner(
@@ -237,17 +267,28 @@ def preconditioner(
     reference: float,
     *,
     dtype: type = np.float64,
+    free: tuple[slice, ...] | None = None,
 ) -> Apply:
-    """Return ``apply(r, out)``: ``out = pinv(reference * A_1) r``.
+    """Return ``apply(r, out, room=None)``: ``out = pinv(reference * A_1) r``.
 
-    `r` and `out` are arrays of the unknowns (``unknowns`` per axis). All
-    axes periodic uses real FFTs; otherwise every axis must be Dirichlet or
-    Neumann and real trigonometric transforms are used, one call per
-    transform type.
-    The symbol and the buffers are made once here; the transforms of
-    ``scipy.fft`` run on `fft_workers` threads, in place where they can. The
-    periodic transforms take their input buffer from the memory of `out`
-    (`_buffer_in`), which is written last, from the inverse transform's result.
+    `r` and `out` are arrays of the unknowns (``unknowns`` per axis), or with
+    `free` arrays of the nodes whose view ``[free]`` holds the unknowns (Q1
+    Dirichlet axes: their end nodes, set to zero in `out`). All axes periodic
+    uses real FFTs; otherwise every axis must be Dirichlet or Neumann and
+    real trigonometric transforms are used, one call per transform type.
+
+    No array of the image is kept: the symbol is computed where it is applied
+    (``_divide_by_symbol``, from the 1-D factors of every axis, the bits of
+    `symbol`), and the transforms run in place in the memory of `out`, which
+    is written last: the real transforms in its first ``prod(unknowns)``
+    entries of `dtype`, the periodic ones in its first ``prod(shape[:-1]) *
+    (shape[-1] // 2 + 1)`` complex entries (the half spectrum, real rows
+    padded to it; pocketfft transforms row by row through a buffer, so input
+    and output may share each row), which a float64 `out` holds. `room`, a
+    flat array of `dtype` that starts at the first byte of `out`, may offer
+    more memory (a float32 `out` followed by spare room); otherwise an `out`
+    too small gets a buffer of its own, made once. The transforms of
+    ``scipy.fft`` run on `fft_workers` threads.
 
     `dtype` is the precision of the transforms: ``numpy.float32`` halves
     their memory traffic and is what the conjugate gradients use. The result
@@ -260,30 +301,72 @@ def preconditioner(
     axes = tuple(range(ndim))
     points = int(np.prod(shape))
     dtype = np.dtype(dtype)
-    if all(kind == "periodic" for kind in kinds):
-        full = symbol(discretization, kinds, shape, spacing)
-        inverse = _pseudo_inverse(reference * full[..., : shape[-1] // 2 + 1]).astype(dtype)
-        spare = {}  # a buffer of its own, made only for an `out` that cannot hold one
+    h = per_axis(spacing, ndim)
+    reference = float(reference)
+    spare = {}  # a buffer of its own, made only for an `out` that cannot hold the transforms
 
-        def apply_fft(r: np.ndarray, out: np.ndarray) -> None:
+    def buffer(out, room, count):
+        region = room if room is not None and room.size >= count else None
+        if region is None:
+            region = _region(out, count, dtype)
+        if region is None:
+            region = spare.setdefault(count, np.empty(count, dtype=dtype))
+        return region[:count]
+
+    if all(kind == "periodic" for kind in kinds):
+        n = shape[-1]
+        half = n // 2 + 1
+        stiffness, mass = _factors(discretization, kinds, shape, h)
+        stiffness[-1], mass[-1] = stiffness[-1][:half], mass[-1][:half]  # the half spectrum
+        factors = _kernel_factors(stiffness, mass)
+        floor = 1e-12 * _largest_symbol(*factors, reference)
+        lead = shape[:-1]
+        count = int(np.prod(lead, dtype=np.int64)) * 2 * half
+        scale = dtype.type(1.0 / float(np.prod(shape, dtype=np.float64)))
+
+        def apply_fft(r: np.ndarray, out: np.ndarray, room: np.ndarray | None = None) -> None:
             workers = fft_workers(points)
-            buffer = _buffer_in(out, shape, dtype)  # `out` is overwritten anyway
-            if buffer is None:
-                buffer = spare.setdefault("buffer", np.empty(shape, dtype=dtype))
-            buffer[...] = r
-            spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers, overwrite_x=True)
-            np.multiply(spectrum, inverse, out=spectrum)
-            if buffer.base is None or not np.shares_memory(buffer, out):
-                out[...] = irfftn_in_place(spectrum, shape, workers)
-            elif out.dtype == dtype:  # the buffer is `out` itself
-                irfftn_in_place(spectrum, shape, workers, out=buffer)
-            else:  # the result in the first half of `out`, widened in place
-                irfftn_in_place(spectrum, shape, workers, out=buffer)
-                _widen_in_place(buffer.reshape(-1), out.reshape(-1))
+            padded = buffer(out, room, count).reshape(lead + (2 * half,))
+            real = padded[..., :n]
+            real[...] = r
+            if _r2c is None:  # pragma: no cover - another scipy layout
+                spectrum = scipy.fft.rfftn(real, axes=axes, workers=workers)
+            else:
+                spectrum = padded.view(np.complex64 if dtype == np.float32 else np.complex128)
+                _r2c(real, axes, True, 0, spectrum, workers)
+            pairs = spectrum.view(dtype).reshape((1,) * (3 - ndim) + spectrum.shape[:-1] + (-1,))
+            _divide_by_symbol(pairs, *factors, reference, floor, 2)
+            if ndim > 1:
+                if _c2c is None:  # pragma: no cover
+                    spectrum = scipy.fft.ifftn(
+                        spectrum, axes=axes[:-1], norm="forward", overwrite_x=True,
+                        workers=workers,
+                    )  # fmt: skip
+                else:
+                    _c2c(spectrum, axes[:-1], False, 0, spectrum, workers)
+            if _c2r is None:  # pragma: no cover
+                result = scipy.fft.irfft(
+                    spectrum, n=n, axis=ndim - 1, norm="forward", overwrite_x=True,
+                    workers=workers,
+                )  # fmt: skip
+            else:
+                result = _c2r(spectrum, (ndim - 1,), n, False, 0, real, workers)
+            # scaled as pocketfft scales (one multiplication in `dtype`), then written into
+            # `out`: after its source in memory when `out` is wider, before it otherwise
+            three = (1,) * (3 - ndim)
+            _expand(
+                result.reshape(three + result.shape),
+                out.reshape(three + out.shape),
+                0, 0, 0, scale, out.dtype.itemsize > dtype.itemsize,
+            )  # fmt: skip
 
         return apply_fft
 
-    inverse = _pseudo_inverse(reference * symbol(discretization, kinds, shape, spacing))
+    stiffness, mass = _factors(discretization, kinds, shape, h)
+    factors = _kernel_factors(stiffness, mass)
+    floor = 1e-12 * _largest_symbol(*factors, reference)
+    unknown = tuple(a.size for a in stiffness)
+    count = int(np.prod(unknown, dtype=np.int64))
     groups = {}  # (transform, type) -> axes, so that each group is one n-dimensional call
     for axis, kind in enumerate(kinds):
         groups.setdefault(_TRANSFORMS[discretization, kind][:2], []).append(axis)
@@ -297,22 +380,33 @@ def preconditioner(
                 index = [slice(None)] * ndim
                 index[axis] = end
                 ends.append(tuple(index))
-    inverse = inverse.astype(dtype)
-    buffer = np.empty(inverse.shape, dtype=dtype)
+    if free is not None and all(f == slice(None) for f in free):
+        free = None
+    lows = (0,) * (3 - ndim)
+    if free is not None:
+        lows += tuple(0 if f.start is None else int(f.start) for f in free)
+    else:
+        lows += (0,) * ndim
+    one = dtype.type(1.0)
 
-    def apply_real(r: np.ndarray, out: np.ndarray) -> None:
+    def apply_real(r: np.ndarray, out: np.ndarray, room: np.ndarray | None = None) -> None:
         workers = fft_workers(points)
-        buffer[...] = r
-        x = buffer
+        x = buffer(out, room, count).reshape(unknown)
+        x[...] = r if free is None else r[free]
         for index in ends:
             x[index] *= 2.0
         for name, kind, group in plan:
             forward = scipy.fft.dstn if name == "dst" else scipy.fft.dctn
             x = forward(x, type=kind, axes=group, overwrite_x=True, workers=workers)
-        x *= inverse
+        _divide_by_symbol(x.reshape((1,) * (3 - ndim) + unknown), *factors, reference, floor, 1)
         for name, kind, group in plan:
             backward = scipy.fft.idstn if name == "dst" else scipy.fft.idctn
             x = backward(x, type=kind, axes=group, overwrite_x=True, workers=workers)
-        out[...] = x
+        if free is None and x.ctypes.data == out.ctypes.data and out.dtype == dtype:
+            return  # the result is `out` itself
+        three = (1,) * (3 - ndim)
+        _expand(x.reshape(three + unknown), out.reshape(three + out.shape), *lows, one, True)
+        if free is not None:
+            zero_dirichlet_ends(out, kinds)
 
     return apply_real

@@ -26,6 +26,7 @@ from sve.solvers.conductivity.cell_problem import (
     _ROUND_OFF_ENERGY,
     Solution,
     _cross_terms,
+    kept_force,
     solve_cell,
 )
 from sve.solvers.conductivity.fv import Phases
@@ -280,6 +281,7 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
     )
     solutions = []
     force = np.empty(shape)
+    spare = np.empty(shape, dtype=np.float32)  # the kept forces widened (``_cross_terms``)
     for i, grid in enumerate(grids):
         us = [x[i * ndim + j].reshape(shape) for j in range(ndim)]
         tensor = np.zeros((ndim, ndim))
@@ -290,8 +292,9 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
         for j in range(ndim):  # the Hill-Mandel gap, as in cell_problem._affine
             grid.flux(us[j], np.eye(ndim)[j], force)
             gap[j, j] = dot(us[j].reshape(-1), force.reshape(-1)) / volume
-            _cross_terms(gap, j, us[j], grid.mean_flux(us[j], np.zeros(ndim)), forces, volume)
-            forces[j] = (force.astype(np.float32), forces[j][1])
+            mean = grid.mean_flux(us[j], np.zeros(ndim))
+            _cross_terms(gap, j, us[j], mean, forces, volume, spare)
+            forces[j] = (kept_force(force), forces[j][1])
         scale = np.linalg.norm(np.nan_to_num(tensor))
         defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
         cases = slice(i * ndim, (i + 1) * ndim)

@@ -8,6 +8,7 @@ runs conjugate gradients and turns the solutions into the apparent tensor.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,6 +115,8 @@ class _Solver:
             self._apply_inverse = multigrid(grid.k, grid.spacing, grid.kinds, voids=voids)
         else:  # Single precision transforms: the preconditioner need only be a good SPD
             # approximation, and they move half the bytes (see ``preconditioner``).
+            # The transforms run in the memory of `out` (z), the fixed nodes of a Dirichlet
+            # axis left out by `free` and set to zero there: no buffer, no symbol array.
             self._apply_inverse = preconditioner(
                 grid.discretization,
                 grid.kinds,
@@ -121,20 +124,25 @@ class _Solver:
                 grid.spacing,
                 reference,
                 dtype=np.float32,
+                free=grid.free,
             )
-        # periodic, finite volumes and multigrid: the preconditioner takes every unknown (the
-        # cycle leaves the fixed nodes at zero)
-        # Elsewhere it writes into the view of the free unknowns of `out` (no block array).
-        self._everywhere = use_multigrid or all(s == slice(None) for s in grid.free)
         self.project = None
         if clusters is not None:  # periodic and static: no Dirichlet face, every cluster floats
             self.project = projector(clusters.labels, clusters.floating(()))
+        self._room = None
         if self.single:  # float32 r, z and q, p; a float64 scratch over z and p
-            self.refinement = Work(grid.shape)
+            # z is followed by room for the half spectrum of the periodic transforms
+            rows = int(np.prod(grid.shape[:-1]))
+            self.refinement = Work(grid.shape, room=0 if use_multigrid else 2 * rows)
             self.scratch = self.refinement.scratch
+            self._room = None if use_multigrid else self.refinement.room
         else:  # r (which takes the load: ``load``), z and q, p: see ``_pcg._iterations``
             self.work = tuple(np.empty(grid.shape) for _ in range(3))
             self.scratch = self.work[1]  # free after a solve: the forces of Hill-Mandel
+
+    def spare(self) -> np.ndarray:
+        """A vector of the solve that is free once it ended (the residual's), not `scratch`."""
+        return self.refinement.r if self.single else self.work[0]
 
     def load(self) -> np.ndarray:
         """The array to write a load into before `solve` (the residual's: no field more)."""
@@ -147,12 +155,10 @@ class _Solver:
             self.project(x)
 
     def precondition(self, r: np.ndarray, out: np.ndarray) -> None:
-        if self._everywhere:
+        if self._room is not None and out is self.refinement.z:
+            self._apply_inverse(r, out, self._room)
+        else:  # multigrid: every unknown, the cycle leaves the fixed nodes at zero
             self._apply_inverse(r, out)
-        else:
-            free = self.grid.free
-            out[...] = 0.0  # the fixed nodes
-            self._apply_inverse(r[free], out[free])  # a view: written in place
         if self.project is not None:
             self.project(out)
 
@@ -381,7 +387,7 @@ def _affine(
     residuals = [0.0] * ndim
     errors = [0.0 if stop == "tensor" else np.nan] * ndim
     notes = []
-    forces = {}  # j -> (force of case j as float32, V <k grad u_j>): see ``_cross_terms``
+    forces = {}  # j -> (force of case j in float16 and its scale, <k grad u_j>): ``_cross_terms``
     gap = np.zeros((ndim, ndim))
     solver = None
     floor = _ROUND_OFF_ENERGY * float(k.mean()) * volume
@@ -445,9 +451,11 @@ def _affine(
         solver.constrain(force)
         gap[j, j] = dot(u.reshape(-1), force.reshape(-1)) / volume
         if not mixed:  # the cross terms with the cases before, from their kept forces
-            _cross_terms(gap, j, u, grid.mean_flux(u, np.zeros(ndim)), forces, volume)
+            mean = grid.mean_flux(u, np.zeros(ndim))
+            _cross_terms(gap, j, u, mean, forces, volume, solver.spare())
             if any(percolating[i] or not periodic for i in range(j + 1, ndim)):
-                forces[j] = (force.astype(np.float32), forces[j][1])  # a later case's
+                kept = kept_force(force, tensor=stop == "tensor")
+                forces[j] = (kept, forces[j][1])  # a later case's
         u = force = None
     if stop == "tensor":  # the energy form <q_j . g_i> = <q_j> . e_i + gap[i, j]
         tensor += gap  # mixed: gap is diagonal, the NaN stay
@@ -465,27 +473,56 @@ def _affine(
     )
 
 
-def _cross_terms(gap, j, u, mean, forces, volume) -> None:
+def kept_force(force: np.ndarray, tensor: bool = False) -> tuple[np.ndarray, float]:
+    """``(force / s, s)``, the first in float16, ``s`` the power of 2 just above the largest
+    magnitude of `force` (the float16 values lie in ``(-1, 1)``, where float16 keeps 11 bits
+    of every value above ``6e-5`` and an absolute ``3e-8`` below; the scaling is exact).
+    Made by a buffered ufunc: no float64 temporary of the image.
+
+    With `tensor` (``stop="tensor"``, where the cross terms enter the tensor, whose excess
+    over the exact one is the Gram matrix of the energy errors, positive semi-definite to
+    round-off) ``(force in float32, 1.0)``: float16 would move the small off-diagonal
+    excess by more than the diagonal one.
+    """
+    if tensor:
+        return force.astype(np.float32), 1.0
+    peak = max(float(force.max()), -float(force.min())) if force.size else 0.0
+    scale = 2.0 ** math.frexp(peak)[1] if peak > 0.0 and math.isfinite(peak) else 1.0
+    half = np.empty(force.shape, dtype=np.float16)
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.multiply(force, 1.0 / scale, out=half, casting="unsafe")
+    return half, scale
+
+
+def _cross_terms(gap, j, u, mean, forces, volume, spare) -> None:
     """The Hill-Mandel cross terms of case `j` with the cases ``i < j`` before it.
 
     ``gap[i, j] = u_i . f_j / V`` with ``f_j = A (u_j + e_j . x)`` (minus the true
-    residual, constrained). Only the force of every case before is kept, in float32, not
-    its fluctuation: ``gap[j, i] = u_j . f_i / V`` directly, and, since ``A`` is symmetric
-    on the constrained fluctuations,
+    residual, constrained). Only the force of every case before is kept, in float16
+    scaled by a power of 2 (`kept_force`: 2 bytes per unknown; float32 under
+    ``stop="tensor"``), not its fluctuation:
+    ``gap[j, i] = u_j . f_i / V`` directly, and, since ``A`` is symmetric on the
+    constrained fluctuations,
 
         u_i . f_j - u_j . f_i = u_i . A (e_j . x) - u_j . A (e_i . x)
                               = V (<k grad u_i>_j - <k grad u_j>_i)
 
     (``u . A (e . x) = V <e . k grad u>`` for the element integrals), so ``gap[i, j]``
     follows from two flux averages. `mean` is ``<k grad u_j>`` (shape (d,)); `forces`
-    maps every earlier case ``i`` to ``(f_i as float32, <k grad u_i>)``, and case `j`'s
-    mean is added to it here (the caller adds its force where a later case needs it).
-    The float32 rounding of ``f_i`` (about ``6e-8`` of the small force) is the only
-    change from keeping the fluctuations: a relative ``1e-7`` of the gap.
+    maps every earlier case ``i`` to ``((f_i / s_i, s_i), <k grad u_i>)``, and
+    case `j`'s mean is added to it here (the caller adds its force where a later case needs
+    it). `spare` is a free float array of `u`'s size (a conjugate-gradient vector after the
+    solve), where the float16 values are widened (exactly) for the dot product. The float16
+    rounding of ``f_i`` (at most ``2**-12`` of each value of the small force, ``3e-8`` of
+    its largest below ``6e-5`` of it) is the only change from keeping the fluctuations: a
+    few ``1e-4`` of the cross terms at most (measured: ``docs/solver_notes.rst``); the
+    diagonal of the gap is exact.
     """
     flat = u.reshape(-1)
-    for i, (force, before) in forces.items():
-        gap[j, i] = dot(flat, force.reshape(-1)) / volume
+    widened = spare.reshape(-1)[: flat.size]
+    for i, ((half, scale), before) in forces.items():
+        widened[...] = half.reshape(-1)
+        gap[j, i] = dot(flat, widened) * scale / volume
         gap[i, j] = gap[j, i] + before[j] - mean[i]
     forces[j] = (None, mean)
 

@@ -220,7 +220,7 @@ def test_estimate_accounts_for_the_precision():
             preconditioner=pre,
             precision="single",
         )
-        # 12 bytes of CG vectors per point; periodic and kinematic keep the float32 forces
+        # 12 bytes of CG vectors per point; periodic and kinematic keep the float16 forces
         # of double precision, static 4 d + 8 bytes of kept solutions instead of 8 d
         saved = 12.0 + (8.0 * 3 - (4.0 * 3 + 8.0) if bc == "static" else 0.0)
         assert double.per_point - single.per_point == pytest.approx(saved)
