@@ -81,8 +81,9 @@ def test_level_cut_family_chosen_and_recovered(family):
     exponential's length 4.3 % (5.1 % when the weight was the raw shell means'
     covariance), Matérn's length/nu 3.7 %/2.1 % (4.0/4.3 %), the issue's 5 %; the power
     law's length 4.0 % (5 %) and beta 10.9 %, held to 15 %: its tail exponent is weakly
-    identified at 512^2 (8.9 to 9.2 % over 40 images even with the weight at the true
-    parameters; 4.2 % at 1024^2)."""
+    identified at 512^2 (8.7 % over 40 images even with the weight at the true
+    parameters, 8.5 % by Whittle's likelihood; 4.7 % and 4.0 % at 1024^2:
+    `python benchmarks/bench_calibration.py --limit`)."""
     image = level_cut_image(family)
     result = calibrate(image, periodic=True, seed=3)
     assert result.model == family
