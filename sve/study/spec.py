@@ -1192,45 +1192,29 @@ def _memory_budget(
     from sve.solvers._core.memory import (
         MemoryBudgetError,
         check_budget,
-        memory_estimate,
         memory_limit_bytes,
         parse_memory,
     )
+    from sve.study.estimates import case_estimate
 
     value = _get(data, "solver.memory_limit")
     try:
         limit = 0 if value in (0, "") else parse_memory(value, "solver.memory_limit")
         available, source = memory_limit_bytes(limit or None)
-        if prop == "permeability":  # the Stokes solver's own model (MAC grid, MINRES)
-            from sve.solvers import permeability_memory_estimate
-
-            for bc in bcs:
-                window = window_shape(medium, max(sizes)) if "image" in medium else None
-                shape = window or (max(sizes),) * medium["ndim"]
-                estimate = permeability_memory_estimate(shape, bc=bc)
-                if window:  # a window task holds its window's labels beside the solve
-                    estimate = with_labels(estimate)
-                check_budget(estimate, available, "study", source=source)
-            return limit
-        if prop == "conductivity" and phases:  # contrast and voids, as "auto" sees them
-            values = [float(v) for v in phases]
-            case = dict(voids=min(values) <= 0.0, contrast=max(values) / max(min(values), 1e-300))
-        else:
-            case = {}
         image = "image" in medium
-        for bc in bcs:
-            estimate = memory_estimate(
-                window_shape(medium, max(sizes)) if image else (max(sizes),) * medium["ndim"],
-                property=prop,
-                bc=bc,
-                discretization=discretization,
-                spacing=medium.get("voxel_size"),  # measured images: box voxels change "auto"
-                precision=precision,
-                **case,
-            )
-            if image:  # a window task holds its window's labels beside the solve
-                estimate = with_labels(estimate)
-            check_budget(estimate, available, "study", source=source)
+        shape = window_shape(medium, max(sizes)) if image else (max(sizes),) * medium["ndim"]
+        estimate = case_estimate(
+            shape,
+            prop,
+            bcs,
+            discretization=discretization,
+            phases=phases or (),
+            precision=precision,
+            spacing=medium.get("voxel_size"),  # measured images: box voxels change "auto"
+        )
+        if image:  # a window task holds its window's labels beside the solve
+            estimate = with_labels(estimate)
+        check_budget(estimate, available, "study", source=source)
     except (TypeError, ValueError, MemoryBudgetError) as err:
         raise SpecError(f"solver.memory_limit: {err}") from None
     return limit

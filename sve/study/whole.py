@@ -51,15 +51,14 @@ from sve.solvers import (
     apparent_conductivity,
     apparent_permeability,
     apparent_stiffness,
-    permeability_memory_estimate,
 )
 from sve.solvers._core.memory import (
     MemoryBudgetError,
     MemoryEstimate,
-    memory_estimate,
     memory_limit_bytes,
 )
 from sve.solvers.conductivity.batch import BATCH_LARGEST
+from sve.study.estimates import case_estimate
 from sve.study.image import read_window, with_labels
 from sve.study.spec import StudySpec
 from sve.study.tasks import _memory_limit, flow_options
@@ -88,24 +87,15 @@ def solve_estimate(spec: StudySpec, shape: tuple[int, ...]) -> MemoryEstimate:
     its boundary conditions), without the labels the task holds: the study's property,
     discretization, voxel size, voids and contrast (or tensors).
     """
-    shape = tuple(int(n) for n in shape)
-    if spec.property == "permeability":
-        estimates = [permeability_memory_estimate(shape, bc=bc) for bc in spec.bc]
-        return max(estimates, key=lambda e: e.bytes)
-    case: dict[str, Any] = {}
-    if spec.property == "conductivity":
-        case["discretization"] = spec.discretization
-        case["precision"] = spec.precision
-        values = [float(v) for v in spec.phases if isinstance(v, int | float)]
-        if len(values) == len(spec.phases):  # scalars: contrast and voids, as "auto" sees them
-            case.update(voids=min(values) <= 0.0, contrast=max(values) / max(min(values), 1e-300))
-        else:
-            case["tensors"] = True
-    estimates = [
-        memory_estimate(shape, property=spec.property, bc=bc, spacing=spec.voxel_size, **case)
-        for bc in spec.bc
-    ]
-    return max(estimates, key=lambda e: e.bytes)
+    return case_estimate(
+        shape,
+        spec.property,
+        spec.bc,
+        discretization=spec.discretization,
+        phases=spec.phases,
+        precision=spec.precision,
+        spacing=spec.voxel_size,
+    )
 
 
 def whole_image_estimate(spec: StudySpec) -> int:

@@ -321,7 +321,6 @@ def _measured_growth(shape, case) -> int:
         ((144, 144, 144), ("elasticity", "periodic", "q1", "fft", False, False)),
         # precision="single" (float32 conjugate-gradient vectors)
         ((352, 352, 352), ("conductivity", "periodic", "q1", "fft", False, False, "single")),
-        ((376, 376, 376), ("conductivity", "mixed", "q1", "fft", False, False, "single")),
         # 24 bytes per voxel: the faces read from the labels (about 1.0 GB)
         ((352, 352, 352), ("conductivity", "mixed", "fv", "multigrid", False, False, "single")),
     ],
