@@ -82,7 +82,7 @@ import scipy.ndimage
 
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _measure import best_time, status_bytes  # noqa: E402
+from _measure import best_time, fft_pair, status_bytes  # noqa: E402
 from _record import Record  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut, voronoi_polycrystal  # noqa: E402
@@ -193,17 +193,10 @@ def main(shapes: list[tuple[int, ...]]) -> None:
 
 def target_128() -> None:
     """The 128^3 periodic tensor of issue 18 in all-core FFT pairs (module docstring)."""
-    from scipy import fft as scipy_fft
-
     phases = level_cut(gaussian_field((128,) * 3, Gaussian(8.0), rng=42), 0.5)
     options = {"tol": 1e-6, "stop": "residual", "preconditioner": "auto"}
     apparent_conductivity(phases[:16, :16, :16], [1.0, 100.0], **options)  # compile
-    field = np.random.default_rng(0).standard_normal(phases.shape)
-
-    def pair() -> None:
-        scipy_fft.irfftn(scipy_fft.rfftn(field, workers=-1), s=field.shape, workers=-1)
-
-    pair_time = best_time(pair, 5)[0]
+    pair_time = best_time(fft_pair(phases.shape, workers=-1), 5)[0]
     cpu = time.process_time()
     solve, result = best_time(partial(apparent_conductivity, phases, [1.0, 100.0], **options), 2)
     cpu = (time.process_time() - cpu) / 2
@@ -242,19 +235,11 @@ def target_128() -> None:
 
 def target_500() -> None:
     """The 500^3 finite-volume case of issue 18: three mixed directions (module docstring)."""
-    from scipy import fft as scipy_fft
-
     edge = 500
     phases = level_cut(gaussian_field((edge,) * 3, Gaussian(4.0), rng=42), 0.3)
     options = {"bc": "mixed", "discretization": "fv", "tol": 1e-6}
     apparent_conductivity(phases[:16, :16, :16], [0.0, 1.0], **options)  # compile
-    field = np.random.default_rng(0).standard_normal((edge,) * 3)
-
-    def pair() -> None:
-        scipy_fft.irfftn(scipy_fft.rfftn(field, workers=-1), s=field.shape, workers=-1)
-
-    pair_time = best_time(pair, 3)[0]
-    del field
+    pair_time = best_time(fft_pair(phases.shape, workers=-1), 3)[0]  # its arrays freed after
     cpu = time.process_time()
     start = time.perf_counter()
     result = apparent_conductivity(phases, [0.0, 1.0], **options)
@@ -271,8 +256,18 @@ def target_500() -> None:
     record = Record("conductivity_500")
     table = record.table(
         "Three mixed finite-volume directions of a 500³ level cut (issue 18's 60 s)",
-        ["solve [s]", "CPU [s]", "iterations", "preconditioner", "FFT pair [s]",
-         "solve / FFT pair", "K_xx", "K_yy", "K_zz", "target"],  # fmt: skip
+        [
+            "solve [s]",
+            "CPU [s]",
+            "iterations",
+            "preconditioner",
+            "FFT pair [s]",
+            "solve / FFT pair",
+            "K_xx",
+            "K_yy",
+            "K_zz",
+            "target",
+        ],  # fmt: skip
         "level_cut(gaussian_field((500,)*3, Gaussian(4), rng=42), 0.3), conductivities 0 "
         "and 1 (30 % conducting), bc 'mixed', discretization 'fv', tol 1e-6, one run; "
         "the pair: scipy.fft rfftn + irfftn of 500³, workers=-1, best of 3, same run",

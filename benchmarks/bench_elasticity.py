@@ -66,12 +66,11 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import scipy.fft
 
 # Runs from a checkout without installing the package: the repository root goes first.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from _measure import best_time, status_bytes  # noqa: E402
+from _measure import best_time, fft_pair, status_bytes  # noqa: E402
 from _record import Record  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
@@ -193,18 +192,7 @@ def fft_pair_time(size: int, repeats: int) -> float:
     (``sve.solvers._core.transforms.fft_workers``): the transforms of one
     preconditioner application.
     """
-    shape = (size,) * 3
-    axes = (0, 1, 2)
-    field = np.random.default_rng(0).standard_normal(shape + (3,))
-    back = np.empty_like(field)
-
-    def pair() -> None:
-        workers = fft_workers()
-        spectrum = scipy.fft.rfftn(field, axes=axes, workers=workers)
-        back[...] = scipy.fft.irfftn(
-            spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True
-        )
-
+    pair = fft_pair((size,) * 3 + (3,), workers=fft_workers(), axes=(0, 1, 2))
     return best_time(pair, repeats)[0]
 
 
