@@ -20,6 +20,12 @@ Usage::
         --exact "conductivity periodic q1 fft" --record-name memory_precision
 
 ``--precision single`` measures ``precision="single"`` (conductivity cases only).
+``--converge`` solves to convergence (``tol=1e-6``) instead of 3 iterations and
+records the iterations and times too; the 800^3 case of issue 18 (an image of
+2^3 copies of a periodic 400^3 level cut, see ``medium``)::
+
+    python benchmarks/bench_memory.py --sizes 800 --sizes-2d --precision single \
+        --exact "conductivity mixed fv multigrid" --converge --record-name memory_800
 
 Writes ``benchmarks/records/memory.json`` (date, commit, machine; see the other
 benchmarks' records) unless ``--no-record``.
@@ -80,10 +86,26 @@ CASES = [
 ]
 
 
+#: Largest edge generated in one piece by `medium` (a Gaussian field of 500^3 and its
+#: transforms take about 10 GB; beyond, the image is tiled).
+LARGEST_PIECE = 512
+
+
 def medium(shape: tuple[int, ...], seed: int = 7, fraction: float = 0.5) -> np.ndarray:
-    """A two-phase level cut (correlation length 4 voxels, `fraction` of phase 1), int8."""
+    """A two-phase level cut (correlation length 4 voxels, `fraction` of phase 1), int8.
+
+    Edges over `LARGEST_PIECE`: copies of a periodic level cut of edge at most
+    `LARGEST_PIECE` per axis (2^3 copies of 400^3 for 800^3; the field is periodic, so the
+    copies join without seams). The statistics repeat with that period; the memory and
+    the work of a solve do not depend on it.
+    """
     from generators import Gaussian, gaussian_field, level_cut
 
+    if max(shape) > LARGEST_PIECE:
+        copies = tuple(-(-n // LARGEST_PIECE) for n in shape)
+        piece = [-(-n // c) for n, c in zip(shape, copies, strict=True)]
+        piece = medium(tuple(piece), seed, fraction)
+        return np.ascontiguousarray(np.tile(piece, copies)[tuple(slice(n) for n in shape)])
     field = gaussian_field(shape, Gaussian(length=4.0), rng=seed)
     return level_cut(field, fraction).astype(np.int8)
 
@@ -106,14 +128,22 @@ def materials(prop: str, ndim: int, tensors: bool, voids: bool):
     return [0.0 if voids else 1.0, 10.0]
 
 
-def solve(phases, case, maxiter: int = 3):
+def solve(phases, case, maxiter: int | None = 3):
+    """One solve of `case`; ``maxiter=None``: to convergence at ``tol=1e-6``."""
     import sve
+
+    if maxiter is None:
+        maxiter, tol, on_failure = 10_000, 1e-6, "raise"
+    else:
+        tol, on_failure = 1e-6, "flag"
 
     prop, bc, discretization, preconditioner, tensors, voids = case[:6]
     precision = case[6] if len(case) > 6 else "double"
     values = materials(prop, phases.ndim, tensors, voids)
     if prop == "elasticity":
-        return sve.apparent_stiffness(phases, values, bc=bc, maxiter=maxiter, on_failure="flag")
+        return sve.apparent_stiffness(
+            phases, values, bc=bc, maxiter=maxiter, tol=tol, on_failure=on_failure
+        )
     return sve.apparent_conductivity(
         phases,
         values,
@@ -121,31 +151,39 @@ def solve(phases, case, maxiter: int = 3):
         discretization=discretization,
         preconditioner=preconditioner,
         maxiter=maxiter,
-        on_failure="flag",
+        tol=tol,
+        on_failure=on_failure,
         precision=precision,
     )
 
 
-def child(path: str, case: list) -> None:
-    """Measure one solve of the image at `path` (see the module docstring); print JSON."""
+def child(path: str, case: list, converge: bool = False) -> None:
+    """Measure one solve of the image at `path` (see the module docstring); print JSON.
+    `converge`: solve to convergence (``tol=1e-6``) instead of 3 iterations.
+    """
     case = tuple(case)
     phases = np.load(path)
     solve(case_medium((16,) * phases.ndim, case), case)  # compile the kernels
     before = status_bytes("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    start = time.perf_counter()
-    solve(phases, case)
-    elapsed = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    result = solve(phases, case, maxiter=None if converge else 3)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = status_bytes("VmHWM")
-    print(json.dumps({"before": before, "peak": peak, "growth": peak - before, "time": elapsed}))
+    figures = {"before": before, "peak": peak, "growth": peak - before, "time": elapsed}
+    if converge:
+        figures.update(cpu=cpu, iterations=list(map(int, result.iterations)),
+                       converged=bool(result.converged))  # fmt: skip
+    print(json.dumps(figures))
 
 
-def measure(phases: np.ndarray, case: tuple, directory: str) -> dict:
+def measure(phases: np.ndarray, case: tuple, directory: str, converge: bool = False) -> dict:
     """Run `child` on `phases` in a fresh interpreter; its figures."""
     path = str(Path(directory) / "phases.npy")
     np.save(path, phases)
     done = subprocess.run(
-        [sys.executable, __file__, "--child", path, json.dumps(list(case))],
+        [sys.executable, __file__, "--child", path, json.dumps(list(case))]
+        + (["--converge"] if converge else []),
         capture_output=True,
         text=True,
     )
@@ -193,7 +231,9 @@ def _git(*arguments: str) -> str:
     return done.stdout.strip()
 
 
-def write_record(rows: list, command: str, headlines: list[str], name: str = "memory") -> None:
+def write_record(
+    rows: list, command: str, headlines: list[str], name: str = "memory", converge: bool = False
+) -> None:
     """`rows` as ``benchmarks/records/memory.json`` (the layout of the other records)."""
     cpu = platform.processor() or platform.machine()
     try:
@@ -229,10 +269,12 @@ def write_record(rows: list, command: str, headlines: list[str], name: str = "me
                     "estimate / measured",
                     "estimate [B/voxel]",
                     "measured [B/voxel]",
+                    *(["iterations", "converged", "wall [s]", "CPU [s]"] if converge else []),
                 ],
                 "rows": rows,
                 "note": "growth: VmHWM after the solve minus VmRSS before it, in a fresh "
-                "interpreter after a 16**3 warm-up solve of the same case; maxiter=3",
+                "interpreter after a 16**3 warm-up solve of the same case; "
+                + ("solved to tol 1e-6" if converge else "maxiter=3"),
             }
         ],
     }
@@ -279,17 +321,23 @@ def main() -> None:
         help="double and/or single (single: conductivity cases only)",
     )
     parser.add_argument("--record-name", default="memory", help="benchmarks/records/NAME.json")
+    parser.add_argument(
+        "--converge",
+        action="store_true",
+        help="solve to convergence (tol 1e-6) instead of 3 iterations; adds the iterations, "
+        "wall and CPU times to the record",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
-        child(arguments.child[0], json.loads(arguments.child[1]))
+        child(arguments.child[0], json.loads(arguments.child[1]), arguments.converge)
         return
     rows, ratios = [], []
     mb = 1e6
     with tempfile.TemporaryDirectory() as directory:
         shapes = [(n,) * 3 for n in arguments.sizes] + [(n,) * 2 for n in arguments.sizes_2d]
         for shape in shapes:
-            images = {False: medium(shape), True: medium(shape, fraction=0.7)}
+            images: dict[bool, np.ndarray] = {}  # made when a case needs them (large shapes)
             cases = [
                 case if precision == "double" else (*case, precision)
                 for precision in arguments.precision
@@ -301,7 +349,9 @@ def main() -> None:
                     continue
                 if arguments.exact and label(case[:6]) not in arguments.exact:
                     continue
-                figures = measure(images[case[5]], case, directory)
+                if case[5] not in images:
+                    images[case[5]] = case_medium(shape, case)
+                figures = measure(images[case[5]], case, directory, arguments.converge)
                 voxels = float(np.prod(shape))
                 est = estimate(shape, case)
                 total = est.bytes if est else float("nan")
@@ -317,6 +367,13 @@ def main() -> None:
                     round(total / voxels, 1),
                     round(figures["growth"] / voxels, 1),
                 ]
+                if arguments.converge:
+                    row += [
+                        ",".join(map(str, figures["iterations"])),
+                        figures["converged"],
+                        round(figures["time"], 1),
+                        round(figures["cpu"], 1),
+                    ]
                 rows.append(row)
                 print(
                     f"{row[0]:<48} {row[1]:>12} est {row[2]:>9.1f} MB  meas {row[3]:>9.1f} MB  "
@@ -336,7 +393,7 @@ def main() -> None:
         print(pairs)
     if not arguments.no_record:
         command = "python benchmarks/bench_memory.py " + " ".join(sys.argv[1:])
-        write_record(rows, command.strip(), headlines, arguments.record_name)
+        write_record(rows, command.strip(), headlines, arguments.record_name, arguments.converge)
 
 
 if __name__ == "__main__":
