@@ -345,3 +345,30 @@ def test_estimate_within_15_percent_of_the_measured_peak(shape, case):
         f"measured {growth / 1e9:.3f} GB, ratio {estimate.bytes / growth:.3f}"
     )
     assert 0.85 <= estimate.bytes / growth <= 1.15, (estimate.bytes, growth)
+
+
+def test_800_cubed_single_fits_16_gib_and_1000_cubed_is_refused_before_allocating():
+    """Issue 18: an 800^3 two-phase image in single precision within 16 GB (measured:
+    ``benchmarks/bench_memory.py --sizes 800 ... --converge``); the budget predicts 1000^3
+    and refuses it. The 1000^3 image is a zero-stride view of one line of alternating
+    phases (a laminate, two phases as "auto" sees them): nothing of 10^9 voxels exists.
+    """
+    options = dict(bc="mixed", discretization="fv", precision="single", contrast=10.0)
+    assert memory_estimate((800,) * 3, **options).bytes + 800**3 <= 16 * 2**30  # with labels
+    line = (np.arange(1000) % 2).astype(np.int8)
+    image = np.lib.stride_tricks.as_strided(line, (1000,) * 3, (0, 0, 1), writeable=False)
+    assert memory_estimate(image.shape, **options).bytes > 16 * 2**30
+    tracemalloc.start()
+    with pytest.raises(MemoryBudgetError) as caught:
+        sve.apparent_conductivity(
+            image, [1.0, 10.0], bc="mixed", discretization="fv", precision="single",
+            memory_limit="16 GiB",
+        )  # fmt: skip
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**24  # not one array of the image's size (1 GB of labels)
+    chosen = caught.value.estimate.preconditioner  # the smaller need, where auto may choose
+    options.pop("contrast")
+    needed = memory_estimate(image.shape, preconditioner=chosen, **options).bytes
+    assert caught.value.needed == needed > 16 * 2**30
+    assert "1000x1000x1000" in str(caught.value) and "window of at most" in str(caught.value)
