@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sve.solvers import apparent_conductivity
+from sve.solvers.conductivity import q1_multigrid
 from sve.solvers.conductivity.fv import FVGrid
 from sve.solvers.conductivity.fv_multigrid import dense as fv_dense
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
@@ -127,13 +128,19 @@ def test_cycle_symmetric_positive_semidefinite(shape, values, fine_degree, gamma
         assert np.vdot(z, bz) >= -1e-12 * np.linalg.norm(z) * np.linalg.norm(bz)
 
 
-def test_cycle_holds_one_field_of_the_image():
-    # One Jacobi sweep on level 0 needs q alone (residuals formed where read); level 1
-    # holds 8 arrays of 1/8 of the image.
+def test_cycle_holds_half_a_field_of_the_image():
+    # In 3-D level 0 stores no field (A x is formed a slab of ROWS node planes at a time
+    # where the restriction and the Jacobi sweep read it); level 1 holds b, x, d and q, 4
+    # arrays of 1/8 of the image: half a field (8 arrays, a whole field, before). Float32
+    # work arrays (precision="single") halve that.
     _, k = _image((32, 32, 32), (1.0, 100.0), seed=3)
-    cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=2)
-    assert sum(a.nbytes for a in cycle.work[0] if a is not None) == k.nbytes
-    assert sum(a.nbytes for a in cycle.work[1] if a is not None) == k.nbytes
+    for dtype, size in ((np.float64, 8), (np.float32, 4)):
+        cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=2, dtype=dtype)
+        assert all(a is None for a in cycle.work[0])
+        assert sum(a.nbytes for a in cycle.work[1] if a is not None) == 4 * size * k.size // 8
+        slabs = cycle.slabs
+        planes = slabs.x.nbytes + slabs.q.nbytes + slabs.before.nbytes + slabs.first.nbytes
+        assert planes == (2 * (q1_multigrid.ROWS + 2) + 2) * 32 * 32 * 8
 
 
 @pytest.mark.parametrize("kind", ["periodic", "neumann"])
