@@ -117,6 +117,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sve.solvers._core.boundary import face_slice
 from sve.solvers._core.cholesky import cholesky, cholesky_solve
 from sve.solvers._core.pcg import Operator
 from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
@@ -130,6 +131,7 @@ from sve.solvers.conductivity.q1_multigrid_kernels import (
     chebyshev_residual,
     galerkin,
     galerkin_scalar,
+    inverse_diagonal_planes,
     jacobi_add,
     prolong_add_2d,
     prolong_add_3d,
@@ -386,7 +388,7 @@ class _Level:
 
     shape: tuple[int, ...]
     apply: Operator
-    inverse_diagonal: np.ndarray
+    inverse_diagonal: np.ndarray | None  # None on level 0 in 3-D: made by `slabs`
     upper: float
     coarsest: Operator | None = None
     coarsest_matrix: np.ndarray | None = None  # the dense matrix `coarsest` solves
@@ -483,14 +485,14 @@ def hierarchy(
             flux(x.reshape(image_nodes), offset, labels, modes, out.reshape(image_nodes), table)
 
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
-    # The image's inverse diagonal in single precision (half a field of the image saved): it
-    # only scales the Jacobi sweep, which stays symmetric and energy-contracting.
-    inverse_diagonal = _image_inverse_diagonal(k, kinds, element[0, 0]).astype(np.float32)
-    levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper)]
-    if ndim == 3:
-        values = k if table is None else labels
-        levels[0].slabs = _Slabs(values, table, modes, kinds, image_nodes)
     shapes = _level_shapes(k.shape, spacing)
+    if ndim == 3 and len(shapes) > 1:  # the inverse diagonal made where it is read (_Slabs)
+        values = k if table is None else labels
+        slabs = _Slabs(values, table, modes, kinds, image_nodes, element[0, 0])
+        levels = [_Level(image_nodes, apply_fine, None, upper, slabs=slabs)]
+    else:  # single precision (half a field saved): it only scales the Jacobi sweep
+        inverse_diagonal = _image_inverse_diagonal(k, kinds, element[0, 0]).astype(np.float32)
+        levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper)]
     # voxels per child along each axis from level i to level i + 1 (2 halved, 1 left fine)
     steps = [
         np.array([n // m for n, m in zip(fine, coarse, strict=True)], dtype=np.int64)
@@ -675,6 +677,8 @@ class Cycle:
         self.degrees = [fine_degree] + [degree] * (len(levels) - 1)
         self.gamma = gamma
         self.slabs = levels[0].slabs if fine_degree == 1 and len(levels) > 1 else None
+        if levels[0].inverse_diagonal is None and self.slabs is None:  # read as an array
+            levels[0].inverse_diagonal = levels[0].slabs.field()
         self.work = [
             tuple(
                 None
@@ -707,11 +711,14 @@ class Cycle:
         theta, delta = _interval(level.upper)
         sigma = theta / delta
         rho = 1.0 / sigma
+        if index == 0 and self.slabs is not None:  # one sweep, the diagonal from the labels
+            if zero:
+                self.slabs.scale(x, b, 1.0 / theta)
+            else:
+                self.slabs.jacobi(x, b, 1.0 / theta)
+            return
         if zero:
             chebyshev_first(x, x if d is None else d, b, level.inverse_diagonal, 1.0 / theta)
-        elif degree == 1 and self.slabs is not None and index == 0:
-            self.slabs.jacobi(x, b, level.inverse_diagonal, 1.0 / theta)
-            return
         else:
             level.apply(x, q)
             if d is None:
@@ -765,22 +772,29 @@ class Cycle:
 
 class _Slabs:
     """The Q1 operator of level 0 (3-D) applied a slab of `ROWS` node planes (axis 0) at a
-    time, into buffers of a few planes, where the restriction and the Jacobi sweep read it:
-    no field of the image is stored for ``A x``.
+    time, into buffers of a few planes, where the restriction and the Jacobi sweep read it,
+    and its inverse diagonal made from the conductivities (or labels) where it is read: no
+    field of the image is stored.
 
     A slab of node planes ``[a, b)`` reads the nodes ``a - 1 .. b`` and the voxels ``a - 1
     .. b - 1`` (wrapped on a periodic axis 0, cut at the ends of an open one), copied into
     buffers that `nodal_flux_3d` sees as a grid open along axis 0: its planes ``a .. b - 1``
     are those of the whole grid (one voxel plane more per slab: ``1 / ROWS`` more work).
+    `held` lists the ``(axis, end)`` node faces whose inverse diagonal is 0 (the ends of
+    the Dirichlet axes; ``boundary_value`` adds its held faces).
     """
 
-    def __init__(self, values, table, modes, kinds, nodes) -> None:
+    def __init__(self, values, table, modes, kinds, nodes, corner: float) -> None:
         self.values, self.table, self.modes = values, table, modes
         self.periodic = kinds[0] == "periodic"
         self.nodes = nodes
+        self.corner = float(corner)
+        dirichlet = [axis for axis, kind in enumerate(kinds) if kind == "dirichlet"]
+        self.held = [(axis, end) for axis in dirichlet for end in (0, -1)]
         rows = min(ROWS, nodes[0])
         self.x = np.empty((rows + 2,) + nodes[1:])
         self.q = np.empty((rows + 2,) + nodes[1:])
+        self.inverse = np.empty((rows,) + nodes[1:])
         self.labels = np.empty((rows + 1,) + values.shape[1:], values.dtype)
         self.before = np.empty(nodes[1:])  # the old plane a - 1 (in-place sweep)
         self.first = np.empty(nodes[1:])  # the old plane 0 (periodic: read by the last slab)
@@ -789,21 +803,25 @@ class _Slabs:
         self.targets = None
 
     def _slabs(self):
-        """Per slab ``(a, b, lo, nodes, voxels)``: its node planes ``[a, b)``, the index of
-        plane ``a`` in the buffers, and the node and voxel planes the buffers hold.
+        """Per slab ``(a, b, start, nodes, voxels)``: its node planes ``[a, b)``, the index
+        of plane ``a`` in the buffers, and the node and voxel planes the buffers hold.
         """
         m0 = self.nodes[0]
         for a in range(0, m0, self.rows):
             b = min(a + self.rows, m0)
             if self.periodic:
                 nodes = np.arange(a - 1, b + 1) % m0
-                voxels = nodes[:-1]
             else:
                 nodes = np.arange(max(a - 1, 0), min(b + 1, m0))
-                voxels = nodes[:-1]
-            yield a, b, 1 if self.periodic else a - int(nodes[0]), nodes, voxels
+            yield a, b, 1 if self.periodic else a - int(nodes[0]), nodes, nodes[:-1]
 
-    def _flux(self, x, nodes, voxels, before=None, after=None):
+    def _labels(self, voxels: np.ndarray) -> np.ndarray:
+        labels = self.labels[: len(voxels)]
+        for row, voxel in enumerate(voxels):
+            labels[row] = self.values[voxel]
+        return labels
+
+    def _flux(self, x, nodes, labels, before=None, after=None):
         """``A x`` on the buffers of one slab (`before`, `after`: the planes read below and
         above the slab in place of those of `x`); returns the flux buffer.
         """
@@ -814,11 +832,39 @@ class _Slabs:
             u[0] = before
         if after is not None:
             u[-1] = after
-        labels = self.labels[: len(voxels)]
-        np.take(self.values, voxels, axis=0, out=labels)
         q = self.q[: len(nodes)]
         nodal_flux_3d(u, self.offset, labels, self.modes, q, self.table)
         return q
+
+    def _inverse(self, labels, a: int, b: int, start: int) -> np.ndarray:
+        """The inverse diagonal of node planes ``[a, b)`` (flat), 0 on the held faces."""
+        out = self.inverse[: b - a]
+        inverse_diagonal_planes(labels, start, self.corner, out, self.table)
+        for axis, end in self.held:
+            if axis > 0:
+                out[face_slice(axis, end, 3)] = 0.0
+            elif a <= end % self.nodes[0] < b:
+                out[end % self.nodes[0] - a] = 0.0
+        return out.reshape(-1)
+
+    def field(self) -> np.ndarray:
+        """The inverse diagonal of the whole grid (flat, float32), for a smoother that
+        reads it as an array (level 0 at degree 2 or more).
+        """
+        out = np.empty(self.nodes, dtype=np.float32)
+        for a, b, start, _, voxels in self._slabs():
+            out[a:b] = self._inverse(self._labels(voxels), a, b, start).reshape(
+                (b - a,) + self.nodes[1:]
+            )
+        return out.reshape(-1)
+
+    def scale(self, x, b, scale) -> None:
+        """``x = scale * b / diag`` (the first Jacobi sweep, from ``x = 0``)."""
+        x, b = x.reshape(self.nodes), b.reshape(self.nodes)
+        for a, b_end, start, _, voxels in self._slabs():
+            inverse = self._inverse(self._labels(voxels), a, b_end, start)
+            part = x[a:b_end].reshape(-1)
+            chebyshev_first(part, part, b[a:b_end].reshape(-1), inverse, scale)
 
     def restrict(self, b, x, coarse, restriction) -> None:
         """``coarse = R (b - A x)`` (`restriction`: the taps and weights of every axis)."""
@@ -830,11 +876,10 @@ class _Slabs:
         plane = np.empty(coarse.shape[1:])
         coarse[...] = 0.0
         for a, b_end, start, nodes, voxels in self._slabs():
-            q = self._flux(x, nodes, voxels)
-            count = b_end - a
+            q = self._flux(x, nodes, self._labels(voxels))
             restrict_planes_3d(
                 b[a:b_end],
-                q[start : start + count],
+                q[start : start + b_end - a],
                 coarse,
                 targets[a:b_end],
                 weights[a:b_end],
@@ -845,23 +890,22 @@ class _Slabs:
                 plane,
             )
 
-    def jacobi(self, x, b, inverse_diagonal, scale) -> None:
+    def jacobi(self, x, b, scale) -> None:
         """In place: ``x += scale * (b - A x) / diag`` (one damped Jacobi sweep)."""
         x, b = x.reshape(self.nodes), b.reshape(self.nodes)
-        plane = int(np.prod(self.nodes[1:]))
         if self.periodic:
             self.first[...] = x[0]
         for a, b_end, start, nodes, voxels in self._slabs():
             before = self.before if a > 0 else None
             after = self.first if self.periodic and b_end == self.nodes[0] else None
-            q = self._flux(x, nodes, voxels, before, after)
+            labels = self._labels(voxels)
+            q = self._flux(x, nodes, labels, before, after)
             self.before[...] = x[b_end - 1]
-            count = b_end - a
             jacobi_add(
                 x[a:b_end].reshape(-1),
                 b[a:b_end].reshape(-1),
-                q[start : start + count].reshape(-1),
-                inverse_diagonal[a * plane : b_end * plane],
+                q[start : start + b_end - a].reshape(-1),
+                self._inverse(labels, a, b_end, start),
                 scale,
             )
 

@@ -347,3 +347,48 @@ def restrict_planes_3d(
             for j in range(m1):
                 for l in range(m2):
                     out[j, l] += w * plane[j, l]
+
+
+@njit(cache=True, nogil=True)
+def inverse_diagonal_planes(k, first, corner, out, table=None):
+    """``out[t] = 1 / (corner * sum k)`` over the voxels of node plane ``first + t`` of a
+    slab, 0 where that sum is 0 (nodes touching voids alone): the inverse diagonal of the
+    Q1 operator, from the conductivities (or labels and `table`) of the slab.
+
+    ``k`` (R - 1, N1, N2): the voxel planes of a slab of R node planes, open along axis 0
+    (node plane ``r`` touches voxel planes ``r - 1`` and ``r`` where they exist); along
+    axes 1 and 2 periodic where ``out`` has as many nodes as ``k`` has voxels, open where
+    it has one more (as in ``nodal_flux_3d``). ``corner`` is the diagonal entry of the unit
+    element.
+    """
+    rows, n1, n2 = k.shape
+    count, m1, m2 = out.shape
+    for t in range(count):
+        r = first + t
+        for j in range(m1):
+            for l in range(m2):
+                s = 0.0
+                for a in range(2):  # voxel planes r - 1 + a, j - 1 + b, l - 1 + c
+                    i = r - 1 + a
+                    if i < 0 or i >= rows:
+                        continue
+                    for b in range(2):
+                        jj = j - 1 + b
+                        if jj < 0:
+                            if m1 > n1:
+                                continue
+                            jj += n1
+                        elif jj >= n1:
+                            continue
+                        for c in range(2):
+                            ll = l - 1 + c
+                            if ll < 0:
+                                if m2 > n2:
+                                    continue
+                                ll += n2
+                            elif ll >= n2:
+                                continue
+                            value = k[i, jj, ll]
+                            s += value if table is None else table[value]
+                diagonal = corner * s
+                out[t, j, l] = 1.0 / diagonal if diagonal > 0.0 else 0.0
