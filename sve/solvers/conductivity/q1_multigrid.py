@@ -462,17 +462,22 @@ def hierarchy(
     kinds = ("periodic",) * ndim if kinds is None else tuple(kinds)
     periodic = [kind == "periodic" for kind in kinds]
     table = None
-    if isinstance(k, Phases):  # level 0 reads the labels; the field lives while levels are made
+    if isinstance(k, Phases):  # level 0 reads the labels
         labels, table = k.labels, k.table
-        k = table[labels]
-    voids = not bool(np.all(k > 0.0))
+        voids = not bool(np.all(table[np.unique(labels)] > 0.0))
+        shape0 = labels.shape
+        if ndim == 2 or len(_level_shapes(shape0, spacing)) == 1:  # read whole below
+            k = table[labels]  # (in 3-D level 1 reads the values a row of voxels at a time)
+    else:
+        voids = not bool(np.all(k > 0.0))
+        shape0 = k.shape
     constants = "dirichlet" not in kinds  # the null space of the operator without voids
     hadamard = corner_hadamard(ndim)
     modes = element_modes(ndim, spacing)
     element = hadamard @ np.diag(modes) @ hadamard  # the unit element stiffness
     flux = nodal_flux_2d if ndim == 2 else nodal_flux_3d
     offset = np.zeros(2**ndim)
-    image_nodes = _node_shape(k.shape, kinds)
+    image_nodes = _node_shape(shape0, kinds)
 
     if table is None:
 
@@ -485,7 +490,7 @@ def hierarchy(
             flux(x.reshape(image_nodes), offset, labels, modes, out.reshape(image_nodes), table)
 
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
-    shapes = _level_shapes(k.shape, spacing)
+    shapes = _level_shapes(shape0, spacing)
     if ndim == 3 and len(shapes) > 1:  # the inverse diagonal made where it is read (_Slabs)
         values = k if table is None else labels
         slabs = _Slabs(values, table, modes, kinds, image_nodes, element[0, 0])
@@ -526,11 +531,12 @@ def hierarchy(
             slab = (rows,) + shape[1:]
             if index == 1:  # the children of level 0 are k times the unit element: level 1
                 # is made a row or two at a time, never whole (8 fields of the image)
-                fine = (int(steps[0][0]) * rows,) + k.shape[1:]
+                fine = (int(steps[0][0]) * rows,) + shape0[1:]
                 children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim, steps[0])
-                children += int(steps[0][0]) * first * int(np.prod(k.shape[1:]))
+                voxels = slice(int(steps[0][0]) * first, int(steps[0][0]) * (first + rows))
+                values = k[voxels] if table is None else table[labels[voxels]]
                 part = np.empty((children.shape[0], 2**ndim, 2**ndim))
-                galerkin_scalar(k.reshape(-1), children, unit, part)
+                galerkin_scalar(values.reshape(-1), children, unit, part)
             else:
                 part = elements[first * row : (first + rows) * row]
             _assemble_rows(part, shape, nodes, first, coefficients)
@@ -542,6 +548,8 @@ def hierarchy(
         elements = next_elements
         diagonal = coefficients[..., 0].astype(np.float64)
         inverse_diagonal = zero_dirichlet_ends(_inverse(diagonal), kinds).reshape(-1)
+        if following is not None:  # float32 as the stencil (it scales the smoother only)
+            inverse_diagonal = inverse_diagonal.astype(np.float32)
         upper = _gershgorin(coefficients, inverse_diagonal)
         level = _Level(nodes, _stencil_apply(coefficients), inverse_diagonal, upper)
         level.restriction = _taps(restriction_taps, nodes, periodic, steps[index - 1])
