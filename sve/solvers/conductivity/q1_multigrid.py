@@ -74,17 +74,20 @@ the V-cycle for about 1.3 times its cost.
 
 Memory
 ------
-In fields of the image (float64): level 0 holds its inverse diagonal in
-float32 (0.5) and one work array (one Jacobi sweep forms the residuals
-``b - A x`` where it reads them: ``restrict_3d``, ``jacobi_add``); the
-coarse levels store the upper half of their stencil rows (14 of 27
-entries), in float32 but on the coarsest (level 1: 0.9), and 8 work arrays
-each (level 1: 1). About 3.8 fields in all, against 10.2 with four work
-arrays on level 0 and full float64 stencils; the apparent conductivity's
-256^3 peak resident set went from 2.70 to 1.94 GiB on the benchmark medium
-(``benchmarks/bench_conductivity.py --case FILE periodic multigrid``, see
-docs/solver_notes.rst), and to 1.55-1.80 GiB under every condition once
-conjugate gradients held three arrays instead of four and a load.
+In bytes per voxel of the image (3-D; docs/solver_notes.rst has the whole
+table). Level 0 stores no field: its Jacobi sweep and the restriction of its
+residual read ``A x`` a slab of ``ROWS`` node planes at a time (`_Slabs`:
+buffers of a few planes, 1.5 bytes per voxel at 160^3, 0.5 at 500^3), and its
+inverse diagonal is made in the same slabs from the labels. The coarse levels
+store the upper half of their stencil rows (14 of 27 entries) in float32 but
+on the coarsest (level 1: 7), their inverse diagonal in float32 (0.5) and 4
+work vectors (``b``, ``x``, the Chebyshev direction ``d`` and ``q = A x``),
+float32 in 3-D (level 1: 2). About 11 in all, where the level-0 diagonal and
+work array, 8 float64 work vectors a level and float64 coarse diagonals took
+30: the peak growth of a periodic solve went from 66.8 to 49.4 bytes per
+voxel at 160^3 (``benchmarks/bench_memory.py``, record ``memory_q1mg``). In
+2-D level 0 keeps its float32 inverse diagonal and one work array ``q`` and
+the coarse vectors are float64 (float32 in single precision).
 
 Null space
 ----------
