@@ -452,8 +452,10 @@ def hierarchy(
     k: np.ndarray, spacing: float | np.ndarray, kinds: tuple[str, ...] | None = None
 ) -> list[_Level]:
     """The levels of the Q1 operator of the voxel conductivities `k` (float64, or Phases:
-    the field ``table[labels]`` is then made while the levels are made, before the
-    conjugate-gradient vectors exist, and the image's operator reads the labels).
+    the image's operator reads the labels, and level 1 is summed from ``table[labels]``
+    a row of voxels at a time; in 2-D, or when the image is the only level, the field
+    ``table[labels]`` is made while the levels are made, before the conjugate-gradient
+    vectors exist).
 
     `kinds` gives the boundary kind of every axis, as in ``_q1.Q1Grid``:
     ``"periodic"`` (the default), ``"neumann"`` or ``"dirichlet"`` (an open
