@@ -402,8 +402,8 @@ def memory_estimate(
     multigrid; 9 more saved by ``precision="single"``, whose multigrid
     vectors are float32), 43-45 (finite volumes, multigrid), elasticity
     167-341. The Q1 multigrid figures are those of the record
-    ``memory_q1mg`` (160**3 and 1024**2, within 8 % of its peaks, and of
-    those at 128**3).
+    ``memory_q1mg`` (160**3 and 1024**2: 0.98 to 1.12 of its peaks; 1.00 to
+    1.15 of those at 128**3).
     Measured from 128**3 to 500**3 and at 1024**2 the estimate was within
     15 % of the peak (0.96 to 1.16 in the records ``memory``,
     ``memory_precision`` and ``memory_500`` of ``benchmarks/records``, the
