@@ -112,7 +112,12 @@ class _Solver:
             self._apply_inverse = fv_multigrid(grid)
         elif use_multigrid:  # Q1, scalar k: the W-cycle of q1_multigrid.py
             voids = not grid.k.min() > 0.0  # an array, or Phases (no voids)
-            self._apply_inverse = multigrid(grid.k, grid.spacing, grid.kinds, voids=voids)
+            # float32 coarse vectors in 3-D: same iterations as float64 at 32^3 and 48^3 up to
+            # contrast 1e4; in 2-D up to 15 % more at 96^2, contrast 1e4 (float64 kept there)
+            dtype = np.float32 if self.single or grid.k.ndim == 3 else np.float64
+            self._apply_inverse = multigrid(
+                grid.k, grid.spacing, grid.kinds, voids=voids, dtype=dtype
+            )
         else:  # Single precision transforms: the preconditioner need only be a good SPD
             # approximation, and they move half the bytes (see ``preconditioner``).
             # The transforms run in the memory of `out` (z), the fixed nodes of a Dirichlet

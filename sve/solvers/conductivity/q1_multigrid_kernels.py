@@ -294,3 +294,101 @@ def assemble_stencil(elements, nodes, offsets, out):
             for b in range(elements.shape[2]):
                 if offsets[a, b] >= 0:
                     out[row, offsets[a, b]] += elements[e, a, b]
+
+
+@njit(cache=True, nogil=True)
+def chebyshev_residual(x, d, b, q, inverse_diagonal, keep, scale):
+    """In place: ``d = keep * d + scale * (b - q) / diag``, ``x += d`` (a Chebyshev step
+    from a nonzero ``x``, ``q = A x``); ``keep = 0`` starts the recurrence (``d`` not read).
+    """
+    if keep == 0.0:
+        for i in range(x.size):
+            step = scale * inverse_diagonal[i] * (b[i] - q[i])
+            d[i] = step
+            x[i] += step
+    else:
+        for i in range(x.size):
+            step = keep * d[i] + scale * inverse_diagonal[i] * (b[i] - q[i])
+            d[i] = step
+            x[i] += step
+
+
+@njit(cache=True, nogil=True)
+def restrict_planes_3d(
+    b, q, coarse, targets, target_weights, taps1, weights1, taps2, weights2, plane
+):
+    """``coarse[targets[f, t]] += target_weights[f, t] * R2 (b[f] - q[f])`` for the node
+    planes ``f`` of a slab: the trilinear restriction of a residual, one slab of node planes
+    at a time (``R2`` the restriction over axes 1 and 2, the taps and weights of
+    `restrict_2d`; along axis 0 fine plane ``f`` goes to at most two coarse planes, weight
+    0 where it has none). ``plane`` (coarse.shape[1:]) is scratch. Each coarse plane sums its
+    fine planes in their order, whatever the slabs.
+    """
+    m1, m2 = plane.shape
+    for f in range(b.shape[0]):
+        bf, qf = b[f], q[f]
+        for j in range(m1):
+            for l in range(m2):
+                lower, centre, upper = taps2[l, 0], taps2[l, 1], taps2[l, 2]
+                w_lower, w_upper = weights2[l, 0], weights2[l, 2]
+                s = 0.0
+                for c in range(3):
+                    jj = taps1[j, c]
+                    r_centre = bf[jj, centre] - qf[jj, centre]
+                    r_lower = bf[jj, lower] - qf[jj, lower]
+                    r_upper = bf[jj, upper] - qf[jj, upper]
+                    s += weights1[j, c] * (r_centre + w_lower * r_lower + w_upper * r_upper)
+                plane[j, l] = s
+        for t in range(2):
+            w = target_weights[f, t]
+            if w == 0.0:
+                continue
+            out = coarse[targets[f, t]]
+            for j in range(m1):
+                for l in range(m2):
+                    out[j, l] += w * plane[j, l]
+
+
+@njit(cache=True, nogil=True)
+def inverse_diagonal_planes(k, first, corner, out, table=None):
+    """``out[t] = 1 / (corner * sum k)`` over the voxels of node plane ``first + t`` of a
+    slab, 0 where that sum is 0 (nodes touching voids alone): the inverse diagonal of the
+    Q1 operator, from the conductivities (or labels and `table`) of the slab.
+
+    ``k`` (R - 1, N1, N2): the voxel planes of a slab of R node planes, open along axis 0
+    (node plane ``r`` touches voxel planes ``r - 1`` and ``r`` where they exist); along
+    axes 1 and 2 periodic where ``out`` has as many nodes as ``k`` has voxels, open where
+    it has one more (as in ``nodal_flux_3d``). ``corner`` is the diagonal entry of the unit
+    element.
+    """
+    rows, n1, n2 = k.shape
+    count, m1, m2 = out.shape
+    for t in range(count):
+        r = first + t
+        for j in range(m1):
+            for l in range(m2):
+                s = 0.0
+                for a in range(2):  # voxel planes r - 1 + a, j - 1 + b, l - 1 + c
+                    i = r - 1 + a
+                    if i < 0 or i >= rows:
+                        continue
+                    for b in range(2):
+                        jj = j - 1 + b
+                        if jj < 0:
+                            if m1 > n1:
+                                continue
+                            jj += n1
+                        elif jj >= n1:
+                            continue
+                        for c in range(2):
+                            ll = l - 1 + c
+                            if ll < 0:
+                                if m2 > n2:
+                                    continue
+                                ll += n2
+                            elif ll >= n2:
+                                continue
+                            value = k[i, jj, ll]
+                            s += value if table is None else table[value]
+                diagonal = corner * s
+                out[t, j, l] = 1.0 / diagonal if diagonal > 0.0 else 0.0
