@@ -7,51 +7,53 @@ open axes; the Galerkin products that build the levels.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from sve.solvers._core.threads import by_size
 
 
-@njit(cache=True, nogil=True)
+@by_size(0)
 def chebyshev_first(x, d, r, inverse_diagonal, scale):
     """In place: ``d = scale * r / diag``, ``x = d`` (the first step from ``x = 0``)."""
-    for i in range(x.size):
+    for i in prange(x.size):
         step = scale * inverse_diagonal[i] * r[i]
         d[i] = step
         x[i] = step
 
 
-@njit(cache=True, nogil=True)
+@by_size(0)
 def chebyshev_next(x, d, r, inverse_diagonal, keep, scale):
     """In place: ``d = keep * d + scale * r / diag``, ``x += d``."""
-    for i in range(x.size):
+    for i in prange(x.size):
         step = keep * d[i] + scale * inverse_diagonal[i] * r[i]
         d[i] = step
         x[i] += step
 
 
-@njit(cache=True, nogil=True)
+@by_size(0)
 def jacobi_add(x, b, q, inverse_diagonal, scale):
     """In place: ``x += scale * (b - q) / diag`` (one damped Jacobi sweep on the residual
     ``b - q``, never stored).
     """
-    for i in range(x.size):
+    for i in prange(x.size):
         x[i] += scale * inverse_diagonal[i] * (b[i] - q[i])
 
 
-@njit(cache=True, nogil=True)
+@by_size(0)
 def subtract(r, q):
     """In place: ``r -= q``."""
-    for i in range(r.size):
+    for i in prange(r.size):
         r[i] -= q[i]
 
 
-@njit(cache=True, nogil=True)
+@by_size(0)
 def residual(b, q, r):
     """``r = b - q``."""
-    for i in range(r.size):
+    for i in prange(r.size):
         r[i] = b[i] - q[i]
 
 
-@njit(cache=True, nogil=True)
+@by_size(1)
 def stencil_2d(coefficients, x, out):
     """``out = A x`` for a symmetric periodic 9-point operator, ``coefficients`` (N0, N1, 5).
 
@@ -63,7 +65,7 @@ def stencil_2d(coefficients, x, out):
     reads add nothing.
     """
     n0, n1 = x.shape
-    for i in range(n0):  # the nine entries written out: the generic loop took 3x the time
+    for i in prange(n0):  # the nine entries written out: the generic loop took 3x the time
         im = i - 1 if i > 0 else n0 - 1
         ip = i + 1 if i + 1 < n0 else 0
         below, here, above = x[im], x[i], x[ip]
@@ -86,7 +88,7 @@ def stencil_2d(coefficients, x, out):
             )
 
 
-@njit(cache=True, nogil=True)
+@by_size(1)
 def stencil_3d(coefficients, x, out):
     """``out = A x`` for a symmetric periodic 27-point operator, ``coefficients`` (N0, N1, N2, 14).
 
@@ -97,7 +99,7 @@ def stencil_3d(coefficients, x, out):
     `stencil_2d`.
     """
     n0, n1, n2 = x.shape
-    for i in range(n0):
+    for i in prange(n0):
         for j in range(n1):
             for l in range(n2):
                 lower = l - 1 if l > 0 else n2 - 1
@@ -132,7 +134,7 @@ def stencil_3d(coefficients, x, out):
                 out[i, j, l] = s
 
 
-@njit(cache=True, nogil=True)
+@by_size(0)
 def restrict_2d(b, q, coarse, taps0, weights0, taps1, weights1):
     """``coarse = P^T (b - q)``: bilinear restriction of a residual, formed where it is read.
 
@@ -141,7 +143,7 @@ def restrict_2d(b, q, coarse, taps0, weights0, taps1, weights1):
     ``1/2, 1, 1/2``, 0 for a node outside an open axis (``restriction_taps``).
     """
     m0, m1 = coarse.shape
-    for i in range(m0):
+    for i in prange(m0):
         for j in range(m1):
             s = 0.0
             for a in range(3):
@@ -153,13 +155,13 @@ def restrict_2d(b, q, coarse, taps0, weights0, taps1, weights1):
             coarse[i, j] = s
 
 
-@njit(cache=True, nogil=True)
+@by_size(0)
 def restrict_3d(b, q, coarse, taps0, weights0, taps1, weights1, taps2, weights2):
     """``coarse = P^T (b - q)``: trilinear restriction of a residual, formed where it is read
     (the taps and weights of `restrict_2d`, one pair per axis).
     """
     m0, m1, m2 = coarse.shape
-    for i in range(m0):
+    for i in prange(m0):
         for j in range(m1):
             for l in range(m2):
                 lower, centre, upper = taps2[l, 0], taps2[l, 1], taps2[l, 2]
@@ -180,7 +182,7 @@ def restrict_3d(b, q, coarse, taps0, weights0, taps1, weights1, taps2, weights2)
                 coarse[i, j, l] = s
 
 
-@njit(cache=True, nogil=True)
+@by_size(1)
 def prolong_add_2d(coarse, fine, taps0, weights0, taps1, weights1):
     """``fine += P coarse``: bilinear interpolation.
 
@@ -190,7 +192,7 @@ def prolong_add_2d(coarse, fine, taps0, weights0, taps1, weights1):
     ``prolongation_taps``).
     """
     n0, n1 = fine.shape
-    for i in range(n0):
+    for i in prange(n0):
         for a in range(2):
             wa = weights0[i, a]
             if wa == 0.0:
@@ -202,13 +204,13 @@ def prolong_add_2d(coarse, fine, taps0, weights0, taps1, weights1):
                 )
 
 
-@njit(cache=True, nogil=True)
+@by_size(1)
 def prolong_add_3d(coarse, fine, taps0, weights0, taps1, weights1, taps2, weights2):
     """``fine += P coarse``: trilinear interpolation (the taps and weights of
     `prolong_add_2d`, one pair per axis).
     """
     n0, n1, n2 = fine.shape
-    for i in range(n0):
+    for i in prange(n0):
         for a in range(2):
             wa = weights0[i, a]
             if wa == 0.0:
