@@ -202,6 +202,14 @@ def coarse_faces(g, axis, steps, out):
                 out[i, j, l] = s
 
 
+@njit(cache=True, nogil=True)
+def _zero(plane):
+    """``plane[...] = 0`` in a serial call: a slice set inside a ``prange`` loop would be a
+    nested parallel loop (see ``q1_kernels._flux_slabs``).
+    """
+    plane[...] = 0.0
+
+
 @by_size(3)
 def restrict_residual(g0, g1, g2, x, steps, coarse):
     """``coarse = P^T r``, ``r`` the residual of a forward sweep from zero (`gauss_seidel`),
@@ -216,7 +224,7 @@ def restrict_residual(g0, g1, g2, x, steps, coarse):
     n0, n1, n2 = x.shape
     s0 = steps[0]
     for m in prange(coarse.shape[0]):  # a coarse plane from its fine planes, in order
-        coarse[m] = 0.0
+        _zero(coarse[m])
         r = np.empty(n2 + 1, dtype=coarse.dtype)  # one line, and a zero past its end
         for i in range(s0 * m, min(s0 * m + s0, n0)):
             for j in range(n1):
@@ -232,7 +240,7 @@ def restrict_residual_labels(labels, inner, bound, periodic, x, steps, coarse, d
     n0, n1, n2 = x.shape
     s0 = steps[0]
     for m in prange(coarse.shape[0]):  # a coarse plane from its fine planes, in order
-        coarse[m] = 0.0
+        _zero(coarse[m])
         r = np.empty(n2 + 1, dtype=coarse.dtype)
         b0 = np.empty(n2, dtype=dtype_of.dtype)
         b1 = np.empty(n2, dtype=dtype_of.dtype)
