@@ -97,41 +97,40 @@ def stencil_3d(coefficients, x, out):
     (a + 1) + 3 (b + 1) + (c + 1) >= 13``; the coupling for ``s < 13`` is that
     of the neighbour, ``coefficients[i + a, j + b, l + c, 13 - s]``; open axes as in
     `stencil_2d`.
+
+    The nine rows ``(a, b)`` around ``(i, j)`` are taken once per row of nodes, the
+    sums in the order of the loop over ``(a, b)`` they replace: that loop, compiled with
+    ``prange`` (also serially), took twice the time of its plain ``range`` compilation
+    at 64^3; this one takes the time of the latter in both compilations.
     """
     n0, n1, n2 = x.shape
     for i in prange(n0):
+        im = i - 1 if i > 0 else n0 - 1
+        ip = i + 1 if i + 1 < n0 else 0
         for j in range(n1):
+            jm = j - 1 if j > 0 else n1 - 1
+            jp = j + 1 if j + 1 < n1 else 0
+            x_mm, x_m0, x_mp = x[im, jm], x[im, j], x[im, jp]
+            x_0m, x_00, x_0p = x[i, jm], x[i, j], x[i, jp]
+            x_pm, x_p0, x_pp = x[ip, jm], x[ip, j], x[ip, jp]
+            u_mm, u_m0, u_mp = coefficients[im, jm], coefficients[im, j], coefficients[im, jp]
+            u_0m, here = coefficients[i, jm], coefficients[i, j]
+            row = out[i, j]
             for l in range(n2):
-                lower = l - 1 if l > 0 else n2 - 1
-                upper = l + 1 if l + 1 < n2 else 0
-                c = coefficients[i, j, l]
+                lo = l - 1 if l > 0 else n2 - 1
+                hi = l + 1 if l + 1 < n2 else 0
+                c = here[l]
                 s = 0.0
-                index = 0
-                for a in range(-1, 2):
-                    for b in range(-1, 2):
-                        ii, jj = (i + a) % n0, (j + b) % n1
-                        row = x[ii, jj]
-                        if index < 12:  # the whole row (a, b) lies before the centre
-                            u = coefficients[ii, jj]
-                            s += (
-                                u[lower, 13 - index] * row[lower]
-                                + u[l, 12 - index] * row[l]
-                                + u[upper, 11 - index] * row[upper]
-                            )
-                        elif index == 12:  # (0, 0): l - 1 from the neighbour, l and l + 1 here
-                            s += (
-                                coefficients[i, j, lower, 1] * row[lower]
-                                + c[0] * row[l]
-                                + c[1] * row[upper]
-                            )
-                        else:
-                            s += (
-                                c[index - 13] * row[lower]
-                                + c[index - 12] * row[l]
-                                + c[index - 11] * row[upper]
-                            )
-                        index += 3
-                out[i, j, l] = s
+                s += u_mm[lo, 13] * x_mm[lo] + u_mm[l, 12] * x_mm[l] + u_mm[hi, 11] * x_mm[hi]
+                s += u_m0[lo, 10] * x_m0[lo] + u_m0[l, 9] * x_m0[l] + u_m0[hi, 8] * x_m0[hi]
+                s += u_mp[lo, 7] * x_mp[lo] + u_mp[l, 6] * x_mp[l] + u_mp[hi, 5] * x_mp[hi]
+                s += u_0m[lo, 4] * x_0m[lo] + u_0m[l, 3] * x_0m[l] + u_0m[hi, 2] * x_0m[hi]
+                s += here[lo, 1] * x_00[lo] + c[0] * x_00[l] + c[1] * x_00[hi]
+                s += c[2] * x_0p[lo] + c[3] * x_0p[l] + c[4] * x_0p[hi]
+                s += c[5] * x_pm[lo] + c[6] * x_pm[l] + c[7] * x_pm[hi]
+                s += c[8] * x_p0[lo] + c[9] * x_p0[l] + c[10] * x_p0[hi]
+                s += c[11] * x_pp[lo] + c[12] * x_pp[l] + c[13] * x_pp[hi]
+                row[l] = s
 
 
 @by_size(0)
