@@ -10,13 +10,15 @@ core) and the coarse levels of a multigrid stay serial.
 
 The threshold, `PARALLEL_SIZE`: 2**18 entries (nodes times components), a 64^3 scalar
 field or a 44^3 vector field. Measured on the 2-core development machine
-(``numba.set_num_threads(1)`` against 2, docs/solver_notes.rst, "Threads"): a parallel
-region costs a few microseconds to start and join, where a kernel of 32^3 entries takes
-tens of microseconds; at 2**18 entries (1-3 ms a kernel) the start is under 1 % and two
-threads gain where the machine has two free cores. Below it the gain would be small
-and the SVEs of a study, many of them at once, one per core, would only contend for the
-cores. Studies also set Numba's threads of a task to those of its Dask worker
-(``sve.study.tasks``), so a task never oversubscribes the machine.
+(``numba.set_num_threads(1)`` against 2, docs/solver_notes.rst, "Threads"): the
+parallel compilation on one thread costs about 5 microseconds more a call (1.12 times
+the fine Q1 operator at 16^3, 1.00-1.05 from 32^3 on); at 2**18 entries a kernel takes
+0.1 ms (a vector update) to 5 ms (a coarse stencil), so starting the threads is
+negligible, and two threads took 0.62 times the serial time of the fine operator at
+32^3 even under load 8. Below it the gain is small, and the SVEs of a study, many at
+once, one per core, would only contend for the cores. Studies also set Numba's threads
+of a task to those of its Dask worker (``sve.study.tasks.worker_threads``), so a task
+never oversubscribes the machine.
 """
 
 from __future__ import annotations
