@@ -14,6 +14,7 @@ from tests.sve.solvers._media import smooth_two_phase
 THREADS = min(2, numba.config.NUMBA_NUM_THREADS)
 
 
+@pytest.mark.slow  # 1-5 s a case at load 8, 10 s for the first (loading the parallel kernels)
 @pytest.mark.parametrize(
     ("bc", "discretization", "values"),
     [
