@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sve.solvers._core.clusters import Clusters, find_clusters, projector
-from sve.solvers._core.pcg import pcg, pcg_energy
+from sve.solvers._core.pcg import pcg, pcg_energy, vector_ops_for
 from sve.solvers._core.pcg_kernels import dot
 from sve.solvers._core.refinement import Work, pcg_refined
 from sve.solvers._core.transforms import preconditioner
@@ -202,7 +202,9 @@ class _Solver:
         self.grid.flux(p, np.zeros(self.grid.k.ndim), q)
 
     def _options(self, floor: float) -> dict:
-        return dict(tol=self.tol, maxiter=self.maxiter, work=self.work, floor=floor)
+        ops = vector_ops_for(self.work[0].size)  # threaded on large images (the same bits)
+        return dict(tol=self.tol, maxiter=self.maxiter, work=self.work, floor=floor,
+                    vector_ops=ops)  # fmt: skip
 
 
 def _kinds(bc: str, ndim: int, axis: int) -> tuple[str, ...]:
