@@ -22,35 +22,12 @@ def chebyshev_first(x, d, r, inverse_diagonal, scale):
 
 
 @by_size(0)
-def chebyshev_next(x, d, r, inverse_diagonal, keep, scale):
-    """In place: ``d = keep * d + scale * r / diag``, ``x += d``."""
-    for i in prange(x.size):
-        step = keep * d[i] + scale * inverse_diagonal[i] * r[i]
-        d[i] = step
-        x[i] += step
-
-
-@by_size(0)
 def jacobi_add(x, b, q, inverse_diagonal, scale):
     """In place: ``x += scale * (b - q) / diag`` (one damped Jacobi sweep on the residual
     ``b - q``, never stored).
     """
     for i in prange(x.size):
         x[i] += scale * inverse_diagonal[i] * (b[i] - q[i])
-
-
-@by_size(0)
-def subtract(r, q):
-    """In place: ``r -= q``."""
-    for i in prange(r.size):
-        r[i] -= q[i]
-
-
-@by_size(0)
-def residual(b, q, r):
-    """``r = b - q``."""
-    for i in prange(r.size):
-        r[i] = b[i] - q[i]
 
 
 @by_size(1)
