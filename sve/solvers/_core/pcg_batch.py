@@ -10,6 +10,11 @@ order, its own scalars): its iterates, iteration count and residual are those of
 solve alone, bit for bit. A converged system's solution is copied out at once; it
 stays in the arrays, frozen (step and direction coefficients 0), until the live
 columns are packed into narrower arrays (``pack``).
+The preconditioner works in single precision (as the transform preconditioner of
+``transforms.py`` does with ``dtype=float32``): the step that updates the residual also
+rounds it into a float32 array for it, and the pass that widens its result back to
+float64 also forms the dot products ``r . z``, so that an iteration makes two passes
+over the fields fewer than with the casts apart (same operations, same bits).
 """
 
 from __future__ import annotations
@@ -18,16 +23,25 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sve.solvers._core.pcg_batch_kernels import cg_directions, cg_steps, dots
+from sve.solvers._core.pcg_batch_kernels import (
+    cg_directions,
+    cg_steps_staged,
+    dots,
+    widened_dots,
+)
 
 #: ``apply(columns, v, out)``: ``out[:, c] = A_s v[:, c]`` for every column ``c``, which
 #: holds system ``s = columns[c]`` (int64; (unknowns, len(columns)) arrays).
 BatchOperator = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+#: ``precondition(columns, staged)``: returns ``M_s^-1 staged[:, c]`` in column ``c``, a
+#: float32 (unknowns, len(columns)) array; `staged` (float32, C-contiguous) may be
+#: overwritten.
+BatchPreconditioner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def pcg_batch(
     apply_operator: BatchOperator,
-    precondition: BatchOperator,
+    precondition: BatchPreconditioner,
     b: np.ndarray,
     x: np.ndarray,
     *,
@@ -40,10 +54,14 @@ def pcg_batch(
 
     Parameters
     ----------
-    apply_operator, precondition : callable
-        ``f(columns, v, out)`` writes ``A_s v[:, c]`` (or ``M_s^-1 v[:, c]``) into
-        ``out[:, c]``, ``s = columns[c]``; both symmetric positive semi-definite. The
-        same `columns` array is passed until the columns are packed (a new array then).
+    apply_operator : callable
+        ``apply_operator(columns, v, out)`` writes ``A_s v[:, c]`` into ``out[:, c]``,
+        ``s = columns[c]``; symmetric positive semi-definite. The same `columns` array is
+        passed until the columns are packed (a new array then).
+    precondition : callable
+        ``precondition(columns, staged)`` returns ``M_s^-1 staged[:, c]`` in column
+        ``c`` as a float32 array, `staged` the residuals rounded to float32;
+        symmetric positive semi-definite.
     b : ndarray of shape (unknowns, systems), float64, C-contiguous
         Right-hand sides, one per column (not modified).
     x : ndarray of shape (systems, unknowns), float64
@@ -68,9 +86,9 @@ def pcg_batch(
     r = b.copy()
     z, p = np.empty_like(b), np.empty_like(b)
     xs = np.zeros_like(b)  # the iterates, one per column
-    precondition(columns, r, z)
+    staged = r.astype(np.float32)  # r as the preconditioner takes it
     initial = np.empty(systems)
-    dots(r, z, initial)
+    widened_dots(precondition(columns, staged), r, z, initial)
     rz = initial.copy()
     iterations = np.zeros(systems, dtype=np.int64)
     residuals = np.zeros(systems)
@@ -88,7 +106,7 @@ def pcg_batch(
             keep = _packed(live, width)  # live columns first, frozen ones to fill
             columns, live, initial, rz = columns[keep], live[keep], initial[keep], rz[keep]
             xs, r, p = (np.ascontiguousarray(a[:, keep]) for a in (xs, r, p))
-            z = np.empty_like(r)
+            z, staged = np.empty_like(r), np.empty(r.shape, np.float32)
             size = keep.size
             pq, rz_next, alpha, beta = pq[:size], rz_next[:size], alpha[:size], beta[:size]
         q = z  # as in pcg._iterations: q lives in z's array
@@ -96,9 +114,8 @@ def pcg_batch(
         dots(p, q, pq)
         alpha[:] = 0.0  # frozen columns: x and r unchanged
         np.divide(rz, pq, out=alpha, where=live)
-        cg_steps(xs, r, p, q, alpha)
-        precondition(columns, r, z)
-        dots(r, z, rz_next)
+        cg_steps_staged(xs, r, p, q, alpha, staged)
+        widened_dots(precondition(columns, staged), r, z, rz_next)
         now = np.sqrt(np.maximum(rz_next[live], 0.0) / initial[live])  # as pcg: per system
         solved = columns[live]
         residuals[solved] = now

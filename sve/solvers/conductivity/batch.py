@@ -246,7 +246,6 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
                 columns=columns,
                 k=np.ascontiguousarray(by_image[..., image[columns]]),
                 inverse=np.ascontiguousarray(inverse_by_image[..., image[columns]]),
-                buffer=np.empty(shape + (columns.size,), dtype=np.float32),
             )
         return packed["k"], packed["inverse"]
 
@@ -259,14 +258,15 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
             nodal_flux_columns_3d(p.reshape(fields), conductivity, modes, out.reshape(fields),
                                   carry[:, : columns.size])  # fmt: skip
 
-    def precondition(columns: np.ndarray, r: np.ndarray, out: np.ndarray) -> None:
+    def precondition(columns: np.ndarray, staged: np.ndarray) -> np.ndarray:
         _, spectral = coefficients(columns)
-        buffer = packed["buffer"]
-        buffer.reshape(r.shape)[...] = r
-        spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers, overwrite_x=True)
+        fields = shape + (columns.size,)
+        spectrum = scipy.fft.rfftn(
+            staged.reshape(fields), axes=axes, workers=workers, overwrite_x=True
+        )
         np.multiply(spectrum, spectral, out=spectrum)
         result = scipy.fft.irfftn(spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True)
-        out[...] = result.reshape(out.shape)
+        return result.reshape(staged.shape)
 
     x = np.empty((width, int(np.prod(shape))))
     iterations, residuals = pcg_batch(
