@@ -19,10 +19,12 @@ over the fields fewer than with the casts apart (same operations, same bits).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
+from sve.solvers._core.pcg import _EXACT, DELAY, _estimate
 from sve.solvers._core.pcg_batch_kernels import (
     cg_directions,
     cg_steps_staged,
@@ -49,8 +51,10 @@ def pcg_batch(
     maxiter: int,
     floor: np.ndarray,
     width: int = 32,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``A_s x[s] = b[:, s]`` for every system ``s`` from ``x = 0`` (``pcg.pcg`` each).
+    energy: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Solve ``A_s x[s] = b[:, s]`` for every system ``s`` from ``x = 0`` (``pcg.pcg`` each,
+    or ``pcg.pcg_energy`` with `energy`).
 
     Parameters
     ----------
@@ -75,11 +79,19 @@ def pcg_batch(
         The live columns are packed into narrower arrays when they fill at most three
         quarters of the arrays, but never below `width` columns (the kernels are vector
         loops from 32 columns on: a frozen column costs less than a scalar loop).
+    energy : ndarray of shape (systems,), optional
+        The tensor stopping rule of ``pcg.pcg_energy`` with ``energy(s) = energy[i] - s``
+        for system ``i`` (the volume times the energy of its affine field, as
+        ``cell_problem._affine`` makes it): the same estimate from the same decreases,
+        per system. Without it, the residual rule.
 
     Returns
     -------
     iterations : ndarray of int64, residuals : ndarray of float64
         Per system, as ``pcg.pcg`` returns them.
+    errors : ndarray of float64
+        Per system, the estimated relative energy error ``pcg.pcg_energy`` returns; NaN
+        under the residual rule.
     """
     systems = b.shape[1]
     columns = np.arange(systems, dtype=np.int64)
@@ -95,6 +107,8 @@ def pcg_batch(
     live = ~(initial <= floor)
     x[~live] = 0.0
     residuals[live] = 1.0
+    errors = np.zeros(systems) if energy is not None else np.full(systems, np.nan)
+    decreases = [[] for _ in range(systems)]  # per system, alpha_k r_k . z_k (the energy rule)
     p[...] = z
     pq, rz_next = np.empty(systems), np.empty(systems)
     alpha, beta = np.zeros(systems), np.zeros(systems)
@@ -120,7 +134,11 @@ def pcg_batch(
         solved = columns[live]
         residuals[solved] = now
         iterations[solved] = iteration
-        done = np.flatnonzero(live)[~(now > tol)]
+        if energy is None:
+            done = np.flatnonzero(live)[~(now > tol)]
+        else:
+            done = _energy_done(np.flatnonzero(live), columns, alpha, rz, rz_next, initial,
+                                decreases, energy, floor, tol, errors)  # fmt: skip
         for c in done:
             x[columns[c]] = xs[:, c]
         live[done] = False
@@ -130,7 +148,50 @@ def pcg_batch(
         rz[live] = rz_next[live]
     for c in np.flatnonzero(live):  # maxiter reached
         x[columns[c]] = xs[:, c]
-    return iterations, residuals
+        if energy is not None and decreases[columns[c]]:
+            errors[columns[c]] = _energy_error(decreases[columns[c]], float(energy[columns[c]]))
+    return iterations, residuals, errors
+
+
+def _energy_done(alive, columns, alpha, rz, rz_next, initial, decreases, energy, floor, tol,
+                 errors) -> np.ndarray:  # fmt: skip
+    """The live columns that stop under the tensor rule this iteration (``pcg_energy``'s
+    test, the same floats per system); the `errors` of those that stop set.
+
+    ``_estimate`` (a sum and a search over every earlier iteration) runs only where the
+    stop is possible: while no decrease is negative, the tail sums are non-decreasing
+    towards the first iteration (rounding is monotone), so the estimate is at least the
+    sum of the last `DELAY` decreases, added in ``_estimate``'s order; a system whose
+    last sum exceeds both thresholds goes on. Its `errors` entry is then stale, made
+    again by `_energy_error` if the iteration limit ends it.
+    """
+    done = []
+    for c in alive:
+        system = columns[c]
+        history = decreases[system]
+        history.append(float(alpha[c] * rz[c]))
+        if rz_next[c] <= _EXACT * initial[c]:
+            errors[system] = 0.0
+            done.append(c)
+            continue
+        current = float(energy[system]) - math.fsum(history)
+        if len(history) >= DELAY and min(history) >= 0.0:
+            last = history[-1]
+            for decrease in history[-2 : -DELAY - 1 : -1]:
+                last += decrease  # np.cumsum's order: S_{m-DELAY}
+            if last > tol * current and last > floor[system]:
+                continue
+        estimate = _estimate(history)
+        errors[system] = estimate / current if current > 0.0 else math.inf
+        if estimate <= tol * current or estimate <= floor[system]:
+            done.append(c)
+    return np.array(done, dtype=np.int64)
+
+
+def _energy_error(history: list[float], energy: float) -> float:
+    """``pcg_energy``'s error after the decreases `history` (a system the limit stopped)."""
+    estimate, current = _estimate(history), energy - math.fsum(history)
+    return estimate / current if current > 0.0 else math.inf
 
 
 def _packed(live: np.ndarray, width: int) -> np.ndarray:

@@ -6,8 +6,10 @@ transforms, of all the images of one shape together: one batched conjugate gradi
 (``_core/pcg_batch.py``) with the Q1 operator applied image by image in one kernel call
 and the transforms of every system in one call. Each system runs the iteration it runs
 alone, so every result equals that of `apparent_conductivity`, tensor bit for bit.
-Other cases (other conditions, multigrid, tensors, voids, the tensor stopping rule,
-fields) are solved one image at a time, as `apparent_conductivity` solves them.
+Both stopping rules are batched (``stop="tensor"``: each system runs the estimate of
+``pcg.pcg_energy`` on its own decreases). Other cases (other conditions, multigrid,
+tensors, voids, fields) are solved one image at a time, as `apparent_conductivity`
+solves them.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def apparent_conductivity_batch(
     The same as ``[apparent_conductivity(p, conductivity, ...) for p in phases]``, result
     for result (the tensors bit for bit), but the periodic load cases of Q1 images of one
     shape with scalar conductivities, no voids, the transform preconditioner and
-    ``stop="residual"`` are solved together (see the module notes): at 64**2 a batch of
+    either stopping rule are solved together (see the module notes): at 64**2 a batch of
     images takes several times less time per tensor than one image at a time
     (``benchmarks/bench_throughput.py``). Other cases are solved one at a time.
 
@@ -159,7 +161,7 @@ def batchable(request: dict) -> bool:
         and request["discretization"] == "q1"
         and request["tensors"] is None
         and not request["use_multigrid"]
-        and request["stop"] == "residual"
+        and request["stop"] in ("residual", "tensor")
         and request["precision"] == "double"
         and request["collector"] is None
         and request["k"].size <= BATCH_LARGEST
@@ -186,6 +188,7 @@ def solve_cells(requests: list[dict]) -> list[Solution]:
                 request["spacing"].tobytes(),
                 request["tol"],
                 request["maxiter"],
+                request["stop"],
             )
             groups.setdefault(key, []).append(index)
         else:
@@ -203,13 +206,14 @@ def solve_cells(requests: list[dict]) -> list[Solution]:
 
 def _periodic_batch(requests: list[dict]) -> list[Solution]:
     """The periodic Q1 solutions of images of one shape without voids (``cell_problem._affine``
-    with ``bc="periodic"``, the transform preconditioner and the residual rule), together.
+    with ``bc="periodic"`` and the transform preconditioner, either stopping rule), together.
     """
     first = requests[0]
     k = np.stack([_field(request["k"]) for request in requests])  # small images
     images, shape = len(requests), k.shape[1:]
     ndim = len(shape)
     spacing, tol, maxiter = first["spacing"], first["tol"], first["maxiter"]
+    energy_rule = first["stop"] == "tensor"
     grids = [Q1Grid(request["k"], ("periodic",) * ndim, spacing) for request in requests]
     volume = grids[0].volume
     systems = images * ndim
@@ -221,6 +225,11 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
         grids[s // ndim].flux(zero, np.eye(ndim)[s % ndim], b[s])
         np.negative(b[s], out=b[s])
     floor = np.array([_ROUND_OFF_ENERGY * float(grids[i].k.mean()) * volume for i in image])
+    # stop="tensor": V E . K E of the affine field, from which a CG iterate's energy is taken
+    affine = np.array(
+        [volume * float(grids[s // ndim].mean_flux(zero, np.eye(ndim)[s % ndim])[s % ndim])
+         for s in range(systems)]
+    )  # fmt: skip
     # the transform preconditioner of each image (transforms.preconditioner, float32)
     full = symbol("q1", ("periodic",) * ndim, shape, spacing)[..., : shape[-1] // 2 + 1]
     inverse = np.stack(
@@ -232,6 +241,7 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
     loads = np.zeros(shape + (width,))
     loads[..., :systems] = np.moveaxis(b, 0, -1)
     floor = np.concatenate([floor, np.zeros(width - systems)])
+    affine = np.concatenate([affine, np.zeros(width - systems)])
     by_image = np.ascontiguousarray(np.moveaxis(k, 0, -1))  # (nodes..., images)
     inverse_by_image = np.ascontiguousarray(np.moveaxis(inverse, 0, -1))
     axes = tuple(range(ndim))
@@ -269,7 +279,7 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
         return result.reshape(staged.shape)
 
     x = np.empty((width, int(np.prod(shape))))
-    iterations, residuals = pcg_batch(
+    iterations, residuals, errors = pcg_batch(
         apply_operator,
         precondition,
         loads.reshape(-1, width),
@@ -278,6 +288,7 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
         maxiter=maxiter,
         floor=floor,
         width=COLUMNS[ndim],
+        energy=affine if energy_rule else None,
     )
     solutions = []
     force = np.empty(shape)
@@ -294,10 +305,15 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
             gap[j, j] = dot(us[j].reshape(-1), force.reshape(-1)) / volume
             mean = grid.mean_flux(us[j], np.zeros(ndim))
             _cross_terms(gap, j, us[j], mean, forces, volume, spare)
-            forces[j] = (kept_force(force), forces[j][1])
+            forces[j] = (kept_force(force, tensor=energy_rule), forces[j][1])
+        if energy_rule:  # the energy form <q_j . g_i> = <q_j> . e_i + gap[i, j]
+            tensor += gap
         scale = np.linalg.norm(np.nan_to_num(tensor))
         defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
         cases = slice(i * ndim, (i + 1) * ndim)
+        tensor_error = np.nan
+        if energy_rule:  # as cell_problem._affine: the bound on every entry
+            tensor_error = max(errors[i * ndim + j] * tensor[j, j] for j in range(ndim))
         solutions.append(
             Solution(
                 tensor,
@@ -306,8 +322,8 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
                 defect,
                 (True,) * ndim,
                 [],
-                [np.nan] * ndim,
-                float("nan"),
+                [float(e) for e in errors[cases]],
+                float(tensor_error),
             )
         )
     return solutions
