@@ -297,7 +297,7 @@ def _prototype_counts(image, tol: float) -> tuple[float, float]:
     return float(block(np.stack(loads, 1))), float(np.mean(scaled))
 
 
-def _splu_tensor(image) -> tuple[np.ndarray, float]:
+def _splu_tensor(image) -> tuple:
     """The periodic tensor of a 2-D image by a sparse LU of the Q1 matrix (node 0 fixed),
     and the CPU time of the factorization and the two solves.
     """
@@ -350,8 +350,8 @@ def candidates(counts=(4, 8)) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import numpy as np
     import scipy.fft
-
     from _record import Record
+
     from sve.solvers import apparent_conductivity
     from sve.study.tasks import generate_sve
 
@@ -376,10 +376,9 @@ def candidates(counts=(4, 8)) -> None:
         pair = (time.process_time() - start) / 50
         case = f"{size}^{ndim}"
 
-        def error(tensors):
-            return max(
-                np.abs(t - e).max() / np.linalg.norm(e) for t, e in zip(tensors, exact, strict=True)
-            )
+        def error(tensors, exact=exact):
+            pairs = zip(tensors, exact, strict=True)
+            return max(np.abs(t - e).max() / np.linalg.norm(e) for t, e in pairs)
 
         for preconditioner in ("fft", "multigrid"):
             for stop in ("residual", "tensor"):
