@@ -24,7 +24,8 @@ tensors per second). For each size and each code version:
 ``--profile`` instead profiles (cProfile, CPU-time clock) the periodic tensors of 20
 32^3 SVEs of the first case through ``apparent_conductivity`` and prints the 15 functions
 of largest own time: the profile the solver notes quote (``--profile --before``: with
-the code the environment installs, e.g. main's).
+the code the environment installs, e.g. main's). ``--profile --batch`` profiles the study
+task ``solve_batch`` on every case instead (the batched path that ``measure`` times).
 
 ``--candidates`` instead measures the ways to fewer iterations that issue 18 names, one
 image at a time on the first SVEs of each case, and writes the record
@@ -38,7 +39,12 @@ probing the operator, not timed), and two numpy prototypes whose iteration count
 are comparable: block conjugate gradients over the load cases of an image, and the
 transforms preconditioner scaled by the nodal conductivity, ``D^-1/2 L^-1 D^-1/2``.
 
-``--before REV`` (default ``e85dba7``, main before the throughput work) measures the
+Each version is also measured with ``stop="tensor"`` (a second table, apart from the
+targets, which are for the residual rule): batched since ``a2a089b``, one image at a
+time before.
+
+``--before REV`` (default ``c08a13e``, main before the second round of the throughput
+work; ``e85dba7`` before the first) measures the
 same with that revision's ``sve`` and ``generators`` (``git archive`` into a temporary
 folder, run in a subprocess), so the before and after figures come from one run.
 """
@@ -109,6 +115,13 @@ def measure() -> dict:
             start = time.process_time()
             records = solve_batch(spec, size, range(realizations))
             cpu.append((time.process_time() - start) / realizations)
+        tensor_spec = spec_for(ndim, size, realizations, "tensor")  # reported apart
+        solve_batch(tensor_spec, size, range(0, 2))
+        tensor_cpu = []
+        for _ in range(REPEATS):
+            start = time.process_time()
+            tensor_records = solve_batch(tensor_spec, size, range(realizations))
+            tensor_cpu.append((time.process_time() - start) / realizations)
         half = realizations // 2
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
@@ -125,6 +138,10 @@ def measure() -> dict:
             "converged": float((records["status"] == STATUS["ok"]).mean()),
             "wall_tensors_per_s": realizations / wall,
             "predicted_quiet": 2.0 / min(cpu),
+            "tensor_cpu_per_tensor": min(tensor_cpu),
+            "tensor_pairs": min(tensor_cpu) / min(pair),
+            "tensor_iterations": float(tensor_records["iterations"].mean()),
+            "tensor_converged": float((tensor_records["status"] == STATUS["ok"]).mean()),
         }
     print(json.dumps(out))
     return out
@@ -160,7 +177,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _record import Record
 
-    revision = "e85dba7"
+    revision = "c08a13e"
     if "--before" in sys.argv:
         revision = sys.argv[sys.argv.index("--before") + 1]
     load = os.getloadavg()[0]
@@ -192,6 +209,19 @@ def main() -> None:
             f"({gain:.1f}x fewer than before), about {after[case]['predicted_quiet']:.0f}/s "
             "predicted on 2 quiet cores"
         )
+    tensor_table = record.table(
+        'The same with stop="tensor" (each load case stops on the estimated error of its '
+        "energy; the energy-form tensor): not the target's rule, reported apart",
+        ["SVE", "code", "CPU ms/tensor", "FFT pairs", "iterations/case", "converged",
+         "predicted quiet 2 cores"],
+    )  # fmt: skip
+    for case in after:
+        for label, figures in ((f"before ({revision})", before[case]), ("after", after[case])):
+            tensor_table.add(
+                case, label, 1e3 * figures["tensor_cpu_per_tensor"], figures["tensor_pairs"],
+                figures["tensor_iterations"], figures["tensor_converged"],
+                2.0 / figures["tensor_cpu_per_tensor"],
+            )  # fmt: skip
     table.note = (
         f"Load average {load:.1f} at the start on this 2-core machine: the wall-clock "
         "throughputs are those of a loaded machine; the CPU times and FFT-pair ratios are "
@@ -208,8 +238,19 @@ def profile(count: int = 20) -> None:
     if "--before" not in sys.argv:  # this checkout's code; else the environment's
         sys.path.insert(0, str(ROOT))
     from sve.solvers import apparent_conductivity
-    from sve.study.tasks import generate_sve
+    from sve.study.tasks import generate_sve, solve_batch
 
+    if "--batch" in sys.argv:  # the study task on every case, as `measure` times it
+        for ndim, size, realizations in CASES:
+            spec = spec_for(ndim, size, realizations)
+            solve_batch(spec, size, range(0, 2))  # compile and load the kernels first
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            solve_batch(spec, size, range(realizations))
+            profiler.disable()
+            print(f"{size}^{ndim}, {realizations} SVEs:")
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+        return
     ndim, size, _ = CASES[0]
     spec = spec_for(ndim, size, count)
     images = [generate_sve(spec, size, r) for r in range(count)]
