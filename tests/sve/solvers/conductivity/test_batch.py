@@ -149,7 +149,8 @@ def test_tensors_stay_within_the_tolerance_of_the_references(shape, bc, seed, ex
     np.testing.assert_array_equal(batched.tensor, result.tensor)
 
 
-def test_study_records_do_not_depend_on_how_tasks_cut_the_realizations():
+@pytest.mark.parametrize("stop", ["residual", "tensor"])
+def test_study_records_do_not_depend_on_how_tasks_cut_the_realizations(stop):
     spec = load_spec(
         {
             "name": "cut",
@@ -159,7 +160,7 @@ def test_study_records_do_not_depend_on_how_tasks_cut_the_realizations():
                        "volume_fraction": 0.5, "fraction": "exact"},
             "property": {"name": "conductivity", "phases": [1.0, 100.0]},
             "sampling": {"sizes": [16], "realizations": 4},
-            "solver": {"bc": ["periodic", "kinematic"], "tol": 1e-6},
+            "solver": {"bc": ["periodic", "kinematic"], "tol": 1e-6, "stop": stop},
         }
     )  # fmt: skip
     whole = solve_batch(spec, 16, range(4))
