@@ -8,8 +8,8 @@ and the transforms of every system in one call. Each system runs the iteration i
 alone, so every result equals that of `apparent_conductivity`, tensor bit for bit.
 Both stopping rules are batched (``stop="tensor"``: each system runs the estimate of
 ``pcg.pcg_energy`` on its own decreases). Other cases (other conditions, multigrid,
-tensors, voids, fields) are solved one image at a time, as `apparent_conductivity`
-solves them.
+tensors, voids, fields, 3-D images of ``BATCH_3D_BELOW`` voxels or more) are solved one
+image at a time, as `apparent_conductivity` solves them.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ __all__ = ["apparent_conductivity_batch"]
 #: Largest image (nodes) solved in a batch: beyond it the interpreter's share of an
 #: iteration is small, and a batch holds 5 fields per load case against d + 3 alone.
 BATCH_LARGEST = 64**3
+#: 3-D images of at least this many voxels are solved one at a time, though batchable
+#: and held by a study task as a batch. At 32**3 (the 16 SVEs of the throughput
+#: benchmark, 4 alternated rounds, load 7 to 9) one image at a time took 0.93 to 0.99
+#: times the CPU time of the batch under the residual rule and 0.77 to 0.79 under the
+#: tensor rule in direct calls, 0.95 to 1.01 and 0.81 to 1.02 in the study task: the
+#: batch's fields (12.6 MB each for 48 systems) leave the caches one image's stay in.
+BATCH_3D_BELOW = 32**3
 #: Largest number of systems (images times load cases) in one lock-step batch, and of
 #: their nodes together (5 float64 fields of that many nodes, 168 MB, bound the batch's
 #: memory beyond that of one solve); a larger group is cut in batches.
@@ -76,10 +83,11 @@ def apparent_conductivity_batch(
 
     The same as ``[apparent_conductivity(p, conductivity, ...) for p in phases]``, result
     for result (the tensors bit for bit), but the periodic load cases of Q1 images of one
-    shape with scalar conductivities, no voids, the transform preconditioner and
-    either stopping rule are solved together (see the module notes): at 64**2 a batch of
-    images takes several times less time per tensor than one image at a time
-    (``benchmarks/bench_throughput.py``). Other cases are solved one at a time.
+    shape (2-D, or 3-D of fewer than 32**3 voxels) with scalar conductivities, no voids,
+    the transform preconditioner and either stopping rule are solved together (see the
+    module notes): at 64**2 a batch takes 0.84 to 0.95 times the CPU time per tensor of
+    one image at a time under the residual rule (``benchmarks/bench_throughput.py``).
+    Other cases are solved one at a time.
 
     Parameters
     ----------
@@ -165,6 +173,7 @@ def batchable(request: dict) -> bool:
         and request["precision"] == "double"
         and request["collector"] is None
         and request["k"].size <= BATCH_LARGEST
+        and (request["k"].ndim == 2 or request["k"].size < BATCH_3D_BELOW)
         and float(request["k"].min()) > 0.0  # an array, or Phases (labels and table)
     )
 

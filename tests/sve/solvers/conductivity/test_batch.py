@@ -17,6 +17,7 @@ import scipy.fft
 from generators import Gaussian, gaussian_field, level_cut
 from sve.solvers import apparent_conductivity, apparent_conductivity_batch
 from sve.solvers.conductivity import batch as batch_module
+from sve.solvers.conductivity.apparent import _steps
 from sve.solvers.conductivity.q1_multigrid import (
     _coarsest_inverse,
     _dense,
@@ -107,6 +108,19 @@ def test_tensor_stopping_rule_in_a_batch_equals_one_at_a_time_bit_for_bit():
         assert_same(result, single)
         assert not result.converged and result.iterations == (6, 6)
         assert result.tensor_accuracy == single.tensor_accuracy > 1e-6
+
+
+def test_3d_images_from_32_cubed_voxels_go_one_at_a_time():
+    # Measured faster one at a time (batch.BATCH_3D_BELOW); 2-D and smaller 3-D batch.
+    def batched(shape):
+        options = dict(bc="periodic", spacing=None, tol=1e-6, maxiter=100, on_failure="raise",
+                       discretization="q1", preconditioner="auto", stop="residual",
+                       memory_limit=None, fields=False)  # fmt: skip
+        request = next(_steps(np.indices(shape).sum(axis=0) % 2, [1.0, 100.0], **options))
+        return batch_module.batchable(request)
+
+    assert not batched((32, 32, 32))
+    assert batched((31, 32, 32)) and batched((64, 64)) and batched((256, 256))
 
 
 def test_other_conditions_and_options_go_one_at_a_time():
