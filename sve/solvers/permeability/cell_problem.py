@@ -52,6 +52,9 @@ DARCY_SCALE = 1.0
 #: cut of ``benchmarks/bench_permeability.py``, with 4 they stay at 49-56 up to 128^3
 #: (but reach 76 at 256^3: the cycle still degrades with the depth of the hierarchy).
 PRESSURE_GAMMA = 4
+#: Whether the pressure multigrid's coarse visits are Chebyshev steps (a fixed polynomial
+#: of the coarse cycle, bounds estimated at setup) instead of stationary iterations.
+PRESSURE_CHEBYSHEV = True
 #: Relative residual (preconditioner norm) of the conductance solves ``A k = 1``.
 CONDUCTANCE_TOL = 1e-4
 #: Largest number of CG iterations of one conductance solve.
@@ -152,7 +155,10 @@ class BlockPreconditioner:
             stencil = pressure_stencil(operator, conductances)
             del conductances
             self.pressure_multigrid = AggregationMultigrid(
-                stencil, gamma=PRESSURE_GAMMA, workspace=workspace
+                stencil,
+                gamma=PRESSURE_GAMMA,
+                workspace=workspace,
+                chebyshev=PRESSURE_CHEBYSHEV,
             )
         self.project = None
         if project_pressure:

@@ -44,7 +44,14 @@ from threadpoolctl import threadpool_limits
 
 from sve.solvers._core.cholesky import matvec
 from sve.solvers.permeability.mac import CodedStencil, Stencil, stored
-from sve.solvers.permeability.mac_kernels import prolong_add, restrict
+from sve.solvers.permeability.mac_kernels import (
+    axpy,
+    chebyshev_first,
+    chebyshev_step,
+    dot,
+    prolong_add,
+    restrict,
+)
 
 #: Largest number of unknowns solved directly on the coarsest level.
 COARSEST = 400
@@ -52,6 +59,17 @@ COARSEST = 400
 SCALE = 1.8
 #: Coarse-grid visits per level by default (2: W-cycle).
 GAMMA = 2
+#: Lanczos (CG) steps of the Chebyshev bound estimate per level.
+LANCZOS = 12
+#: Factor on the largest Ritz value of ``B A`` (the Chebyshev upper bound).
+HIGH_MARGIN = 1.1
+#: Factor on the smallest Ritz value of ``B A`` (the Chebyshev lower bound).
+LOW_MARGIN = 1.0
+#: Gauss-Seidel sweeps before and after the coarse correction on the coarse levels of a
+#: Chebyshev hierarchy (the finest level: one).
+COARSE_SWEEPS = 1
+#: Seed of the start vector of the bound estimates.
+SEED = 19
 
 
 class Level:
@@ -72,6 +90,7 @@ class Level:
         coarse: bool,
         depth: int = 0,
         workspace: dict | None = None,
+        chebyshev: bool = False,
     ) -> None:
         self.stencil = stencil
         self.shape = stencil.shape
@@ -92,6 +111,8 @@ class Level:
             self.x = work("x")
             self.r2 = work("r2")
             self.y = work("y")
+            if chebyshev:
+                self.d = work("d")
 
 
 class AggregationMultigrid:
@@ -102,10 +123,23 @@ class AggregationMultigrid:
     """
 
     def __init__(
-        self, stencil: Stencil | CodedStencil, *, gamma: int = GAMMA, workspace: dict | None = None
+        self,
+        stencil: Stencil | CodedStencil,
+        *,
+        gamma: int = GAMMA,
+        workspace: dict | None = None,
+        chebyshev: bool = False,
     ) -> None:
-        if gamma < 2 or gamma % 2:
+        if not isinstance(chebyshev, bool):
+            raise TypeError(f"chebyshev must be a bool, got {chebyshev!r}")
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, np.integer)):
+            raise TypeError(f"gamma must be an integer, got {gamma!r}")
+        if chebyshev and gamma < 2:
+            raise ValueError(f"gamma must be an integer >= 2, got {gamma!r}")
+        if not chebyshev and (gamma < 2 or gamma % 2):
             raise ValueError(f"gamma must be an even integer >= 2, got {gamma!r}")
+        self.chebyshev = chebyshev
+        self.sweeps = COARSE_SWEEPS if chebyshev else 1
         self.levels = [Level(stencil, coarse=False, workspace=workspace)]
         while np.prod(self.levels[-1].shape) > COARSEST and max(self.levels[-1].shape) > 1:
             level = self.levels[-1]
@@ -116,12 +150,20 @@ class AggregationMultigrid:
             coarse = s.coarsen(level.factors, coarse_shape)
             if not (isinstance(s, Stencil) and s.diag.dtype == np.float64):
                 coarse = stored(coarse)  # few distinct or exact fine rows: likely so here
-            self.levels.append(Level(coarse, True, len(self.levels), workspace=workspace))
+            self.levels.append(
+                Level(coarse, True, len(self.levels), workspace=workspace, chebyshev=chebyshev)
+            )
         # visits of level l + 1 from level l: capped at half the coarsening ratio
         self.visits = [
             min(gamma, max(2, int(np.prod(level.factors)) // 2)) for level in self.levels
         ]
         self._coarsest_inverse()
+        # Chebyshev bounds of B A on the levels visited by a polynomial (1 to the one
+        # above the coarsest), from the coarsest up: each level's cycle uses the next's
+        self.bounds: list[tuple[float, float] | None] = [None] * len(self.levels)
+        if chebyshev:
+            for index in range(len(self.levels) - 2, 0, -1):
+                self.bounds[index] = self._estimate_bounds(index)
 
     def _coarsest_inverse(self) -> None:
         level = self.levels[-1]
@@ -154,19 +196,99 @@ class AggregationMultigrid:
         level = self.levels[index]
         s = level.stencil
         x[...] = 0.0
-        s.smooth(b, x, True)
+        sweeps = self.sweeps if index else 1
+        for _ in range(sweeps):
+            s.smooth(b, x, True)
         s.residual(x, b, level.r)
         coarse_b = self.levels[index + 1].b
         coarse_x = self.levels[index + 1].x
         restrict(level.r, coarse_b, *level.factors)
-        self._cycle(index + 1, coarse_b, coarse_x)
+        if not self.chebyshev or index + 1 == len(self.levels) - 1:
+            self._cycle(index + 1, coarse_b, coarse_x)
         if index + 1 < len(self.levels) - 1:
-            # further coarse iterations: B_2 = 2 B - B A B on the coarse level, and so on
             coarse = self.levels[index + 1]
             c = coarse.stencil
-            for _ in range(self.visits[index] - 1):
-                c.residual(coarse_x, coarse_b, coarse.r2)
-                self._cycle(index + 1, coarse.r2, coarse.y)
-                coarse_x += coarse.y
+            if self.chebyshev:
+                self._chebyshev(index + 1, self.visits[index])
+            else:
+                # further coarse iterations: B_2 = 2 B - B A B on the coarse level, and so on
+                for _ in range(self.visits[index] - 1):
+                    c.residual(coarse_x, coarse_b, coarse.r2)
+                    self._cycle(index + 1, coarse.r2, coarse.y)
+                    coarse_x += coarse.y
         prolong_add(coarse_x, x, *level.factors, SCALE)
-        s.smooth(b, x, False)
+        for _ in range(sweeps):
+            s.smooth(b, x, False)
+
+    def _chebyshev(self, index: int, degree: int) -> None:
+        """``x = p(B A) B b`` on coarse level `index` (its ``b`` and ``x``): `degree`
+        steps of the Chebyshev iteration preconditioned by the level's cycle ``B``, from
+        zero, for the bounds of ``B A`` estimated at setup (`_estimate_bounds`).
+        """
+        level = self.levels[index]
+        low, high = self.bounds[index]
+        theta = 0.5 * (high + low)
+        delta = 0.5 * (high - low)
+        sigma = theta / delta
+        self._cycle(index, level.b, level.y)
+        rho = 1.0 / sigma
+        chebyshev_first(level.y, level.d, level.x, 1.0 / theta)
+        for _ in range(degree - 1):
+            level.stencil.residual(level.x, level.b, level.r2)
+            self._cycle(index, level.r2, level.y)
+            following = 1.0 / (2.0 * sigma - rho)
+            chebyshev_step(level.y, level.d, level.x, following * rho, 2.0 * following / delta)
+            rho = following
+
+    def _estimate_bounds(self, index: int) -> tuple[float, float]:
+        """Chebyshev bounds ``(low, high)`` of the spectrum of ``B A`` on level `index`:
+        the extreme Ritz values of ``LANCZOS`` steps of CG preconditioned by the level's
+        cycle (a fixed seeded start ``A z``, ``z`` standard normal: in the range of
+        ``A``), ``high`` raised by ``HIGH_MARGIN`` and ``low`` lowered by ``LOW_MARGIN``.
+        """
+        level = self.levels[index]
+        s = level.stencil
+        shape = level.shape
+        rng = np.random.default_rng(SEED)
+        start = rng.standard_normal(shape)
+        r = np.empty(shape)
+        s.apply(start, r)
+        del start
+        z = np.empty(shape)
+        ap = np.empty(shape)
+        self._cycle(index, r, z)
+        p = z.copy()
+        rz = float(dot(r.reshape(-1), z.reshape(-1)))
+        start_rz = rz
+        alphas: list[float] = []
+        betas: list[float] = []
+        for _ in range(LANCZOS):
+            if not rz > 1e-24 * start_rz:
+                break  # an invariant subspace (a small level): its Ritz values are exact
+            s.apply(p, ap)
+            pap = float(dot(p.reshape(-1), ap.reshape(-1)))
+            if not pap > 0.0:
+                break
+            alpha = rz / pap
+            alphas.append(alpha)
+            axpy(-alpha, ap.reshape(-1), r.reshape(-1))
+            self._cycle(index, r, z)
+            new = float(dot(r.reshape(-1), z.reshape(-1)))
+            beta = new / rz
+            betas.append(beta)
+            p *= beta
+            p += z
+            rz = new
+        m = len(alphas)
+        if m == 0:
+            return 1.0, 2.0  # nothing to estimate (no unknowns): any valid interval
+        t = np.zeros((m, m))
+        for j in range(m):
+            t[j, j] = 1.0 / alphas[j] + (betas[j - 1] / alphas[j - 1] if j else 0.0)
+            if j + 1 < m:
+                t[j, j + 1] = t[j + 1, j] = np.sqrt(betas[j]) / alphas[j]
+        with threadpool_limits(limits=1, user_api="blas"):
+            ritz = np.linalg.eigvalsh(t)
+        high = HIGH_MARGIN * float(ritz[-1])
+        low = min(LOW_MARGIN * float(ritz[0]), 0.5 * high)
+        return low, high
