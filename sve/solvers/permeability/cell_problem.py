@@ -55,6 +55,9 @@ PRESSURE_GAMMA = 4
 #: Whether the pressure multigrid's coarse visits are Chebyshev steps (a fixed polynomial
 #: of the coarse cycle, bounds estimated at setup) instead of stationary iterations.
 PRESSURE_CHEBYSHEV = True
+#: Degree of the Chebyshev polynomial of the pressure multigrid's finest cycle (1: one
+#: cycle).
+PRESSURE_DEGREE = 2
 #: Relative residual (preconditioner norm) of the conductance solves ``A k = 1``.
 CONDUCTANCE_TOL = 1e-4
 #: Largest number of CG iterations of one conductance solve.
@@ -159,6 +162,7 @@ class BlockPreconditioner:
                 gamma=PRESSURE_GAMMA,
                 workspace=workspace,
                 chebyshev=PRESSURE_CHEBYSHEV,
+                degree=PRESSURE_DEGREE,
             )
         self.project = None
         if project_pressure:

@@ -479,3 +479,14 @@ def chebyshev_step(y, d, x, a, c):
         value = a * df[i] + c * yf[i]
         df[i] = value
         xf[i] += value
+
+
+@njit(cache=True, nogil=True)
+def chebyshev_last(y, x, a, c):
+    """In place ``x += a x + c y`` (3-D arrays): the second Chebyshev step, whose
+    direction before it is ``x`` itself (`chebyshev_step` with ``d`` = ``x``).
+    """
+    yf = y.reshape(-1)
+    xf = x.reshape(-1)
+    for i in range(yf.size):
+        xf[i] += a * xf[i] + c * yf[i]

@@ -47,6 +47,7 @@ from sve.solvers.permeability.mac import CodedStencil, Stencil, stored
 from sve.solvers.permeability.mac_kernels import (
     axpy,
     chebyshev_first,
+    chebyshev_last,
     chebyshev_step,
     dot,
     prolong_add,
@@ -129,6 +130,7 @@ class AggregationMultigrid:
         gamma: int = GAMMA,
         workspace: dict | None = None,
         chebyshev: bool = False,
+        degree: int = 1,
     ) -> None:
         if not isinstance(chebyshev, bool):
             raise TypeError(f"chebyshev must be a bool, got {chebyshev!r}")
@@ -138,7 +140,12 @@ class AggregationMultigrid:
             raise ValueError(f"gamma must be an integer >= 2, got {gamma!r}")
         if not chebyshev and (gamma < 2 or gamma % 2):
             raise ValueError(f"gamma must be an even integer >= 2, got {gamma!r}")
+        if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
+            raise ValueError(f"degree must be an integer >= 1, got {degree!r}")
+        if degree > 1 and not chebyshev:
+            raise ValueError("degree > 1 needs chebyshev=True")
         self.chebyshev = chebyshev
+        self.degree = int(degree)
         self.sweeps = COARSE_SWEEPS if chebyshev else 1
         self.levels = [Level(stencil, coarse=False, workspace=workspace)]
         while np.prod(self.levels[-1].shape) > COARSEST and max(self.levels[-1].shape) > 1:
@@ -164,6 +171,13 @@ class AggregationMultigrid:
         if chebyshev:
             for index in range(len(self.levels) - 2, 0, -1):
                 self.bounds[index] = self._estimate_bounds(index)
+        if self.degree > 1:
+            # the finest level's polynomial: two or three work arrays of its size, its own
+            top = self.levels[0]
+            top.r2, top.y = np.empty(top.shape), np.empty(top.shape)
+            if self.degree > 2:
+                top.d = np.empty(top.shape)
+            self.bounds[0] = self._estimate_bounds(0)
 
     def _coarsest_inverse(self) -> None:
         level = self.levels[-1]
@@ -186,8 +200,13 @@ class AggregationMultigrid:
             self.coarse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
 
     def apply(self, b: np.ndarray, x: np.ndarray) -> None:
-        """``x = B b``, one cycle from zero."""
-        self._cycle(0, b, x)
+        """``x = B b``: one cycle from zero, or the Chebyshev polynomial of `degree`
+        cycles.
+        """
+        if self.degree == 1:
+            self._cycle(0, b, x)
+        else:
+            self._chebyshev(0, self.degree, b, x)
 
     def _cycle(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
         if index == len(self.levels) - 1:
@@ -220,24 +239,36 @@ class AggregationMultigrid:
         for _ in range(sweeps):
             s.smooth(b, x, False)
 
-    def _chebyshev(self, index: int, degree: int) -> None:
-        """``x = p(B A) B b`` on coarse level `index` (its ``b`` and ``x``): `degree`
-        steps of the Chebyshev iteration preconditioned by the level's cycle ``B``, from
-        zero, for the bounds of ``B A`` estimated at setup (`_estimate_bounds`).
+    def _chebyshev(
+        self, index: int, degree: int, b: np.ndarray | None = None, x: np.ndarray | None = None
+    ) -> None:
+        """``x = p(B A) B b`` on level `index` (by default its own ``b`` and ``x``):
+        `degree` steps of the Chebyshev iteration preconditioned by the level's cycle
+        ``B``, from zero, for the bounds of ``B A`` estimated at setup
+        (`_estimate_bounds`).
         """
         level = self.levels[index]
+        b = level.b if b is None else b
+        x = level.x if x is None else x
         low, high = self.bounds[index]
         theta = 0.5 * (high + low)
         delta = 0.5 * (high - low)
         sigma = theta / delta
-        self._cycle(index, level.b, level.y)
+        self._cycle(index, b, level.y)
         rho = 1.0 / sigma
-        chebyshev_first(level.y, level.d, level.x, 1.0 / theta)
-        for _ in range(degree - 1):
-            level.stencil.residual(level.x, level.b, level.r2)
+        if degree == 2:  # no direction array: after the first step it equals x
+            chebyshev_first(level.y, x, x, 1.0 / theta)
+            level.stencil.residual(x, b, level.r2)
             self._cycle(index, level.r2, level.y)
             following = 1.0 / (2.0 * sigma - rho)
-            chebyshev_step(level.y, level.d, level.x, following * rho, 2.0 * following / delta)
+            chebyshev_last(level.y, x, following * rho, 2.0 * following / delta)
+            return
+        chebyshev_first(level.y, level.d, x, 1.0 / theta)
+        for _ in range(degree - 1):
+            level.stencil.residual(x, b, level.r2)
+            self._cycle(index, level.r2, level.y)
+            following = 1.0 / (2.0 * sigma - rho)
+            chebyshev_step(level.y, level.d, x, following * rho, 2.0 * following / delta)
             rho = following
 
     def _estimate_bounds(self, index: int) -> tuple[float, float]:
