@@ -335,20 +335,25 @@ def test_multigrid_cycle_is_symmetric_with_bounded_spectrum(monkeypatch, gamma):
         multigrid.AggregationMultigrid(stencil, gamma=gamma + 1)
 
 
-@pytest.mark.parametrize("gamma", [3, 4])
-def test_chebyshev_cycle_is_symmetric_positive_with_bounds_inside_the_spectrum(monkeypatch, gamma):
+@pytest.mark.parametrize(("gamma", "degree"), [(3, 1), (4, 2)])
+def test_chebyshev_cycle_is_symmetric_positive_with_bounds_inside_the_spectrum(
+    monkeypatch, gamma, degree
+):
     """The Chebyshev variant on four levels (8^3 -> 4^3 -> 2^3 -> 1, polynomials on
     levels 1 and 2): ``B`` symmetric to round-off and ``B A`` positive semi-definite
     (MINRES's need); on each polynomial level the estimated bounds bracket what the
     Ritz values allow: the lower bound not below the smallest eigenvalue of ``B A``
     (Ritz values lie inside the spectrum; `LOW_MARGIN` 1) and the upper one within
     `HIGH_MARGIN` of the largest, both to 2 % of the exact extremes (a 64 and an 8
-    unknown level: 12 Lanczos steps resolve the ends); a `gamma` below 2 or a
-    `chebyshev` that is not a bool is refused.
+    unknown level: 12 Lanczos steps resolve the ends); `degree` 2 (the pressure
+    block's) makes the finest level a polynomial too, and its bounds are checked the
+    same way against the one-cycle hierarchy's spectrum. A `gamma` below 2, a
+    `degree` below 1 or without `chebyshev`, or a `chebyshev` that is not a bool is
+    refused.
     """
     monkeypatch.setattr(multigrid, "COARSEST", 1)
     stencil = heterogeneous_stencil((8, 8, 8), 19)
-    mg = multigrid.AggregationMultigrid(stencil, gamma=gamma, chebyshev=True)
+    mg = multigrid.AggregationMultigrid(stencil, gamma=gamma, chebyshev=True, degree=degree)
     assert len(mg.levels) == 4
     a, bmat = matrices(stencil, mg)
     assert np.abs(bmat - bmat.T).max() < 1e-12 * np.abs(bmat).max()
@@ -361,10 +366,22 @@ def test_chebyshev_cycle_is_symmetric_positive_with_bounds_inside_the_spectrum(m
         assert exact[0] * (1 - 1e-9) <= low <= 1.02 * exact[0]
         ritz_high = high / multigrid.HIGH_MARGIN
         assert 0.98 * exact[-1] <= ritz_high <= exact[-1] * (1 + 1e-9)
+    if degree > 1:
+        one = multigrid.AggregationMultigrid(stencil, gamma=gamma, chebyshev=True)
+        exact = spectrum_of(*matrices(stencil, one))
+        low, high = mg.bounds[0]
+        assert exact[0] * (1 - 1e-9) <= low
+        assert high / multigrid.HIGH_MARGIN <= exact[-1] * (1 + 1e-9)
+        # the polynomial of two cycles is closer to A^-1 than one cycle
+        assert np.abs(1.0 - spectrum).max() < np.abs(1.0 - exact).max()
     with pytest.raises(ValueError, match="gamma"):
         multigrid.AggregationMultigrid(stencil, gamma=1, chebyshev=True)
     with pytest.raises(TypeError, match="chebyshev"):
         multigrid.AggregationMultigrid(stencil, chebyshev=1)
+    with pytest.raises(ValueError, match="degree"):
+        multigrid.AggregationMultigrid(stencil, chebyshev=True, degree=0)
+    with pytest.raises(ValueError, match="degree"):
+        multigrid.AggregationMultigrid(stencil, degree=2)
 
 
 class _LevelCycle:
