@@ -91,7 +91,8 @@ HIGH_MARGIN = 1.1
 #: Factor on the smallest Ritz value of ``B A`` (the Chebyshev lower bound).
 LOW_MARGIN = 1.0
 #: Gauss-Seidel sweeps before and after the coarse correction on the coarse levels of a
-#: Chebyshev hierarchy (the finest level: one).
+#: Chebyshev hierarchy (the finest level: one). 2 measured no better at 256^3 (pressure
+#: cycle factor 0.800 and 18 CG iterations against 0.797 and 19).
 COARSE_SWEEPS = 1
 #: Seed of the start vector of the bound estimates.
 SEED = 19
