@@ -58,6 +58,7 @@ from sve.solvers import (  # noqa: E402
 from sve.solvers._core.clusters import find_clusters  # noqa: E402
 from sve.solvers.permeability import sparse  # noqa: E402
 from sve.solvers.permeability.cell_problem import (  # noqa: E402
+    PRESSURE_DEGREE,
     PRESSURE_GAMMA,
     body_force,
     face_conductance,
@@ -133,7 +134,8 @@ def kept_operator(pores: np.ndarray) -> StokesOperator:
 
 def factors(stencil, multigrid, mask: np.ndarray, *, singular: bool) -> tuple[float, int]:
     """The convergence factor of the stationary iteration ``x += B (b - A x)`` from zero
-    (the residual reduction of its 12th cycle) and the iterations of CG preconditioned
+    (the residual reduction of its 12th step, or of its last one before the residual
+    falls under 1e-10 of the start) and the iterations of CG preconditioned
     by ``B`` to a relative residual of 1e-8, ``b`` standard normal (seed 0) on `mask`;
     a `singular` operator (the pressure: constants per cluster, one cluster here) gets
     the mean removed from ``b`` and from every ``B r``.
@@ -176,16 +178,26 @@ def factors(stencil, multigrid, mask: np.ndarray, *, singular: bool) -> tuple[fl
         new = float(np.vdot(r, z))
         p = z + (new / rz) * p
         rz = new
-    return norms[-1] / norms[-2], count
+    # the last reduction before the residual reaches round-off (1e-10 of the start)
+    last = max(i for i in range(1, len(norms)) if i == 1 or norms[i - 1] > 1e-10 * norms[0])
+    return norms[last] / norms[last - 1], count
 
 
 def cycles(sizes: list[int]) -> None:
     """Print, per size, the convergence factor and the CG iterations (`factors`) of the
-    velocity cycle (component 0) and of the pressure cycle of ``B K B^T`` with 2 coarse
-    visits (W-cycle) and with the solver's `PRESSURE_GAMMA`.
+    velocity cycle (component 0) and of the pressure multigrid of ``B K B^T``: 2 and
+    `PRESSURE_GAMMA` stationary coarse visits, `PRESSURE_GAMMA` Chebyshev coarse steps
+    (one cycle on the finest level), and the solver's (Chebyshev coarse steps and a
+    polynomial of degree `PRESSURE_DEGREE` in the finest cycle).
     """
-    print(f"factor (CG iterations); pressure gamma 2 and {PRESSURE_GAMMA}")
-    print(f"{'size':>5} {'velocity':>12} {'pressure W':>12} {'pressure':>12}")
+    print(
+        f"factor (CG iterations); pressure: gamma 2 and {PRESSURE_GAMMA} stationary, "
+        f"{PRESSURE_GAMMA} Chebyshev, Chebyshev and degree {PRESSURE_DEGREE} (solver)"
+    )
+    print(
+        f"{'size':>5} {'velocity':>12} {'pressure W':>12} {'4 visits':>12} "
+        f"{'Chebyshev':>12} {'solver':>12}"
+    )
     for n in sizes:
         operator = kept_operator(medium(n))
         multigrids = [AggregationMultigrid(c.stencil) for c in operator.components]
@@ -196,8 +208,14 @@ def cycles(sizes: list[int]) -> None:
             for c, mg in zip(operator.components, multigrids, strict=True)
         ]
         stencil = pressure_stencil(operator, conductances)
-        for gamma in (2, PRESSURE_GAMMA):
-            mg = AggregationMultigrid(stencil, gamma=gamma)
+        variants = [
+            {"gamma": 2},
+            {"gamma": PRESSURE_GAMMA},
+            {"gamma": PRESSURE_GAMMA, "chebyshev": True},
+            {"gamma": PRESSURE_GAMMA, "chebyshev": True, "degree": PRESSURE_DEGREE},
+        ]
+        for options in variants:
+            mg = AggregationMultigrid(stencil, **options)
             figures.append(factors(stencil, mg, operator.fluid, singular=True))
         print(f"{n:>5} " + " ".join(f"{f:6.3f} ({c:>3})" for f, c in figures), flush=True)
 

@@ -24,9 +24,31 @@ tensors per second). For each size and each code version:
 ``--profile`` instead profiles (cProfile, CPU-time clock) the periodic tensors of 20
 32^3 SVEs of the first case through ``apparent_conductivity`` and prints the 15 functions
 of largest own time: the profile the solver notes quote (``--profile --before``: with
-the code the environment installs, e.g. main's).
+the code the environment installs, e.g. main's). ``--profile --batch`` profiles the study
+task ``solve_batch`` on every case instead (the batched path that ``measure`` times).
 
-``--before REV`` (default ``e85dba7``, main before the throughput work) measures the
+``--candidates`` instead measures the ways to fewer iterations that issue 18 names, one
+image at a time on the first SVEs of each case, and writes the record
+``throughput_candidates``: per tensor the CPU time, the FFT pairs, the iterations per
+load case and the largest error of an entry relative to the tensor's norm against a
+solve at ``tol=1e-10``, for the transforms and the multigrid preconditioners under both
+stopping rules (``stop="tensor"`` is solved one image at a time: the batched path
+supports the residual rule only), a sparse LU factorization at 64^2 (``splu`` of the
+Q1 matrix with one node fixed, factor and the two solves; the matrix assembled by
+probing the operator, not timed), and two numpy prototypes whose iteration counts only
+are comparable: block conjugate gradients over the load cases of an image, and the
+transforms preconditioner scaled by the nodal conductivity, ``D^-1/2 L^-1 D^-1/2``.
+
+Each version is also measured with ``stop="tensor"`` (a second table, apart from the
+targets, which are for the residual rule): batched since ``a2a089b``, one image at a
+time before.
+
+The versions alternate ``--rounds`` times (default 2) and each keeps the figures of its
+round of least CPU time per tensor (the FFT pair of the same run), so that a drift of the
+load of a shared machine does not fall on one version only.
+
+``--before REV`` (default ``c08a13e``, main before the second round of the throughput
+work; ``e85dba7`` before the first) measures the
 same with that revision's ``sve`` and ``generators`` (``git archive`` into a temporary
 folder, run in a subprocess), so the before and after figures come from one run.
 """
@@ -49,7 +71,7 @@ CASES = [(3, 32, 16), (2, 64, 64)]  # (ndim, size, realizations)
 REPEATS = 2
 
 
-def spec_for(ndim: int, size: int, realizations: int):
+def spec_for(ndim: int, size: int, realizations: int, stop: str = "residual"):
     """The study spec of one case (imported inside: the code version comes from sys.path)."""
     from sve.study import load_spec
 
@@ -62,7 +84,7 @@ def spec_for(ndim: int, size: int, realizations: int):
                        "volume_fraction": 0.5, "fraction": "exact"},
             "property": {"name": "conductivity", "phases": [1.0, 100.0]},
             "sampling": {"sizes": [size], "realizations": realizations},
-            "solver": {"bc": ["periodic"], "tol": 1e-6},
+            "solver": {"bc": ["periodic"], "tol": 1e-6, "stop": stop},
         }
     )  # fmt: skip
 
@@ -97,6 +119,13 @@ def measure() -> dict:
             start = time.process_time()
             records = solve_batch(spec, size, range(realizations))
             cpu.append((time.process_time() - start) / realizations)
+        tensor_spec = spec_for(ndim, size, realizations, "tensor")  # reported apart
+        solve_batch(tensor_spec, size, range(0, 2))
+        tensor_cpu = []
+        for _ in range(REPEATS):
+            start = time.process_time()
+            tensor_records = solve_batch(tensor_spec, size, range(realizations))
+            tensor_cpu.append((time.process_time() - start) / realizations)
         half = realizations // 2
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
@@ -113,6 +142,10 @@ def measure() -> dict:
             "converged": float((records["status"] == STATUS["ok"]).mean()),
             "wall_tensors_per_s": realizations / wall,
             "predicted_quiet": 2.0 / min(cpu),
+            "tensor_cpu_per_tensor": min(tensor_cpu),
+            "tensor_pairs": min(tensor_cpu) / min(pair),
+            "tensor_iterations": float(tensor_records["iterations"].mean()),
+            "tensor_converged": float((tensor_records["status"] == STATUS["ok"]).mean()),
         }
     print(json.dumps(out))
     return out
@@ -143,17 +176,35 @@ def measure_revision(revision: str) -> dict:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _best(kept: dict, new: dict) -> dict:
+    """Per case, the figures of the run of least CPU time per tensor (``kept`` or ``new``),
+    its tensor-rule figures from the run of least CPU time under that rule.
+    """
+    best = {}
+    for case, figures in new.items():
+        old = kept.get(case, figures)
+        pick = dict(figures if figures["cpu_per_tensor"] <= old["cpu_per_tensor"] else old)
+        key = "tensor_cpu_per_tensor"
+        source = figures if figures[key] <= old[key] else old
+        pick.update({key: value for key, value in source.items() if key.startswith("tensor_")})
+        best[case] = pick
+    return best
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))  # this checkout's code, whatever the environment installs
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _record import Record
 
-    revision = "e85dba7"
+    revision = "c08a13e"
     if "--before" in sys.argv:
         revision = sys.argv[sys.argv.index("--before") + 1]
     load = os.getloadavg()[0]
-    before = measure_revision(revision)
-    after = measure()
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 2
+    before, after = {}, {}
+    for _ in range(rounds):  # alternate the versions: the load of a shared machine drifts
+        before = _best(before, measure_revision(revision))
+        after = _best(after, measure())
     record = Record("throughput")
     table = record.table(
         "Periodic conductivity tensors of small SVEs (level cuts, contrast 100, tol 1e-6)",
@@ -180,6 +231,19 @@ def main() -> None:
             f"({gain:.1f}x fewer than before), about {after[case]['predicted_quiet']:.0f}/s "
             "predicted on 2 quiet cores"
         )
+    tensor_table = record.table(
+        'The same with stop="tensor" (each load case stops on the estimated error of its '
+        "energy; the energy-form tensor): not the target's rule, reported apart",
+        ["SVE", "code", "CPU ms/tensor", "FFT pairs", "iterations/case", "converged",
+         "predicted quiet 2 cores"],
+    )  # fmt: skip
+    for case in after:
+        for label, figures in ((f"before ({revision})", before[case]), ("after", after[case])):
+            tensor_table.add(
+                case, label, 1e3 * figures["tensor_cpu_per_tensor"], figures["tensor_pairs"],
+                figures["tensor_iterations"], figures["tensor_converged"],
+                2.0 / figures["tensor_cpu_per_tensor"],
+            )  # fmt: skip
     table.note = (
         f"Load average {load:.1f} at the start on this 2-core machine: the wall-clock "
         "throughputs are those of a loaded machine; the CPU times and FFT-pair ratios are "
@@ -196,8 +260,19 @@ def profile(count: int = 20) -> None:
     if "--before" not in sys.argv:  # this checkout's code; else the environment's
         sys.path.insert(0, str(ROOT))
     from sve.solvers import apparent_conductivity
-    from sve.study.tasks import generate_sve
+    from sve.study.tasks import generate_sve, solve_batch
 
+    if "--batch" in sys.argv:  # the study task on every case, as `measure` times it
+        for ndim, size, realizations in CASES:
+            spec = spec_for(ndim, size, realizations)
+            solve_batch(spec, size, range(0, 2))  # compile and load the kernels first
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            solve_batch(spec, size, range(realizations))
+            profiler.disable()
+            print(f"{size}^{ndim}, {realizations} SVEs:")
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+        return
     ndim, size, _ = CASES[0]
     spec = spec_for(ndim, size, count)
     images = [generate_sve(spec, size, r) for r in range(count)]
@@ -210,9 +285,202 @@ def profile(count: int = 20) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 
+def _prototype_counts(image, tol: float) -> tuple[float, float]:
+    """Iterations per load case of two numpy prototypes: block CG (all load cases in one
+    block, stopped when every column meets the residual rule) and CG with the transforms
+    preconditioner scaled by the nodal mean conductivity (``D^-1/2 L^-1 D^-1/2``).
+    """
+    import numpy as np
+    import scipy.fft
+
+    from sve.solvers._core.transforms import _pseudo_inverse, symbol
+    from sve.solvers.conductivity.q1 import Q1Grid
+
+    k = np.where(image == 1, 100.0, 1.0)
+    shape, ndim = k.shape, k.ndim
+    grid = Q1Grid(k, ("periodic",) * ndim, 1.0)
+    zero, origin = np.zeros(shape), np.zeros(ndim)
+
+    def operator(u):
+        out = np.empty(shape)
+        grid.flux(u.reshape(shape), origin, out)
+        return out.reshape(-1)
+
+    inverse = _pseudo_inverse(k.mean() * symbol("q1", ("periodic",) * ndim, shape, 1.0))
+
+    def transforms(r):
+        return np.real(scipy.fft.ifftn(inverse * scipy.fft.fftn(r.reshape(shape)))).reshape(-1)
+
+    nodal = k
+    for axis in range(ndim):  # the mean of the 2^d elements around each node
+        nodal = 0.5 * (nodal + np.roll(nodal, 1, axis=axis))
+    root = np.sqrt(nodal.reshape(-1) / k.mean())
+    loads = []
+    for j in range(ndim):
+        b = np.empty(shape)
+        grid.flux(zero, np.eye(ndim)[j], b)
+        loads.append(-b.reshape(-1))
+
+    def cg(b, precondition):
+        x, r = np.zeros_like(b), b.copy()
+        z = precondition(r)
+        p, rz = z.copy(), r @ z
+        initial = rz
+        for iteration in range(1, 2000):
+            q = operator(p)
+            alpha = rz / (p @ q)
+            x += alpha * p
+            r -= alpha * q
+            z = precondition(r)
+            rz_next = r @ z
+            if np.sqrt(rz_next / initial) <= tol:
+                return iteration
+            p, rz = z + (rz_next / rz) * p, rz_next
+        return 2000
+
+    def block(b):
+        apply = lambda v: np.stack([operator(c) for c in v.T], 1)  # noqa: E731
+        precondition = lambda v: np.stack([transforms(c) for c in v.T], 1)  # noqa: E731
+        r = b.copy()
+        z = precondition(r)
+        p, rz = z.copy(), r.T @ z
+        initial = np.diag(rz).copy()
+        for iteration in range(1, 2000):
+            q = apply(p)
+            alpha = np.linalg.solve(p.T @ q, rz)
+            r -= q @ alpha
+            z = precondition(r)
+            rz_next = r.T @ z
+            if np.all(np.sqrt(np.diag(rz_next) / initial) <= tol):
+                return iteration
+            p, rz = z + p @ np.linalg.solve(rz, rz_next), rz_next
+        return 2000
+
+    scaled = [cg(b, lambda r: transforms(r / root) / root) for b in loads]
+    return float(block(np.stack(loads, 1))), float(np.mean(scaled))
+
+
+def _splu_tensor(image) -> tuple:
+    """The periodic tensor of a 2-D image by a sparse LU of the Q1 matrix (node 0 fixed),
+    and the CPU time of the factorization and the two solves.
+    """
+    import numpy as np
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    from sve.solvers.conductivity.q1 import Q1Grid
+
+    k = np.where(image == 1, 100.0, 1.0)
+    shape = k.shape
+    grid = Q1Grid(k, ("periodic", "periodic"), 1.0)
+    nodes = np.arange(k.size).reshape(shape)
+    rows, cols, values = [], [], []
+    out = np.empty(shape)
+    for a in range(4):  # probe the 9-point operator with 16 colours of nodes 4 apart
+        for c in range(4):
+            probe = np.zeros(shape)
+            probe[a::4, c::4] = 1.0
+            grid.flux(probe, np.zeros(2), out)
+            for di in (-1, 0, 1):
+                for dj in (-1, 0, 1):
+                    source = nodes[a::4, c::4]
+                    target = np.roll(np.roll(nodes, -di, 0), -dj, 1)[a::4, c::4]
+                    rows.append(target.reshape(-1))
+                    cols.append(source.reshape(-1))
+                    values.append(out.reshape(-1)[target.reshape(-1)])
+    matrix = scipy.sparse.csc_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(k.size, k.size),
+    )[1:, 1:].tocsc()
+    loads = np.empty((k.size, 2))
+    for j in range(2):
+        grid.flux(np.zeros(shape), np.eye(2)[j], out)
+        loads[:, j] = -out.reshape(-1)
+    start = time.process_time()
+    factor = scipy.sparse.linalg.splu(matrix, permc_spec="MMD_AT_PLUS_A")
+    solved = factor.solve(loads[1:])
+    cpu = time.process_time() - start
+    tensor = np.zeros((2, 2))
+    for j in range(2):
+        u = np.concatenate([[0.0], solved[:, j]]).reshape(shape)
+        tensor[:, j] = grid.mean_flux(u, np.eye(2)[j])
+    return tensor, cpu
+
+
+def candidates(counts=(4, 8)) -> None:
+    """Measure the candidates of ``--candidates`` (see the module notes); record them."""
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import numpy as np
+    import scipy.fft
+    from _record import Record
+
+    from sve.solvers import apparent_conductivity
+    from sve.study.tasks import generate_sve
+
+    load = os.getloadavg()[0]
+    record = Record("throughput_candidates")
+    table = record.table(
+        "Ways to fewer iterations on small SVEs, one image at a time (tol 1e-6)",
+        ["SVE", "method", "CPU ms/tensor", "FFT pairs", "iterations/case",
+         "max error / |K|"],
+    )  # fmt: skip
+    for (ndim, size, _), count in zip(CASES, counts, strict=True):
+        spec = spec_for(ndim, size, count)
+        images = [generate_sve(spec, size, r) for r in range(count)]
+        exact = [
+            apparent_conductivity(i, [1.0, 100.0], tol=1e-10, preconditioner="fft").tensor
+            for i in images
+        ]
+        array = np.random.default_rng(0).random((size,) * ndim)
+        start = time.process_time()
+        for _ in range(50):
+            scipy.fft.irfftn(scipy.fft.rfftn(array, workers=1), s=array.shape, workers=1)
+        pair = (time.process_time() - start) / 50
+        case = f"{size}^{ndim}"
+
+        def error(tensors, exact=exact):
+            pairs = zip(tensors, exact, strict=True)
+            return max(np.abs(t - e).max() / np.linalg.norm(e) for t, e in pairs)
+
+        for preconditioner in ("fft", "multigrid"):
+            for stop in ("residual", "tensor"):
+                options = dict(tol=1e-6, preconditioner=preconditioner, stop=stop)
+                apparent_conductivity(images[0], [1.0, 100.0], **options)  # compile first
+                start = time.process_time()
+                results = [apparent_conductivity(i, [1.0, 100.0], **options) for i in images]
+                cpu = (time.process_time() - start) / count
+                name = {"fft": "transforms", "multigrid": "multigrid"}[preconditioner]
+                table.add(
+                    case, f"{name}, stop={stop}", 1e3 * cpu, cpu / pair,
+                    float(np.mean([r.iterations for r in results])),
+                    error([r.tensor for r in results]),
+                )  # fmt: skip
+        if ndim == 2:
+            solved = [_splu_tensor(i) for i in images]
+            cpu = float(np.mean([c for _, c in solved]))
+            table.add(case, "sparse LU (splu, MMD_AT_PLUS_A)", 1e3 * cpu, cpu / pair, 0.0,
+                      error([t for t, _ in solved]))  # fmt: skip
+        prototypes = np.array([_prototype_counts(i, 1e-6) for i in images])
+        table.add(case, "block CG over the load cases (prototype)", None, None,
+                  float(prototypes[:, 0].mean()), None)  # fmt: skip
+        table.add(case, "transforms scaled by nodal k (prototype)", None, None,
+                  float(prototypes[:, 1].mean()), None)  # fmt: skip
+        print(json.dumps(table.as_dict()["rows"][-8:]))
+    table.note = (
+        f"Load average {load:.1f} at the start on this 2-core machine; CPU times of "
+        "apparent_conductivity one image at a time (set-up included), errors against "
+        "tol=1e-10 solves. The prototypes are numpy loops: their iteration counts, not "
+        "their times, compare."
+    )
+    record.write()
+
+
 if __name__ == "__main__":
     if "--measure" in sys.argv:
         measure()
+    elif "--candidates" in sys.argv:
+        candidates()
     elif "--profile" in sys.argv:
         profile()
     else:

@@ -11,9 +11,12 @@ random streams :mod:`sve.study.seeding`, the record layout and status codes
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
+from collections.abc import Iterator
 
+import numba
 import numpy as np
 
 from generators import rotate_tensor
@@ -158,6 +161,43 @@ def absent_batch(spec: StudySpec, n: int) -> dict[str, np.ndarray]:
     return out
 
 
+def _worker_nthreads() -> int | None:
+    """The threads of the Dask worker running the calling task; None outside a worker."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not on a Dask worker
+        return None
+    state = getattr(worker, "state", worker)  # distributed >= 2022.11: the worker state
+    return getattr(state, "nthreads", None)
+
+
+@contextlib.contextmanager
+def worker_threads() -> Iterator[None]:
+    """Run the body with as many Numba threads as the Dask worker has (outside a worker:
+    unchanged), restored after.
+
+    A study's cluster runs one single-threaded worker per core (``sve.study.run``): a
+    task there solves on one thread, as the solvers' threaded kernels
+    (``sve.solvers._core.threads``) would otherwise put Numba's threads of every
+    worker on every core. ``numba.set_num_threads`` holds for the calling thread
+    only, the worker's thread that runs the task; the results are the same bits
+    on any number of threads.
+    """
+    count = _worker_nthreads()
+    if count is None:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(count), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+@worker_threads()  # Numba's threads: those of the Dask worker
 def solve_batch(spec: StudySpec, size: int, realizations: range) -> dict[str, np.ndarray]:
     """Generate and solve a run of realizations at one size.
 

@@ -61,7 +61,7 @@ from sve.solvers.conductivity.batch import BATCH_LARGEST
 from sve.study.estimates import case_estimate
 from sve.study.image import read_window, with_labels
 from sve.study.spec import StudySpec
-from sve.study.tasks import _memory_limit, flow_options
+from sve.study.tasks import _memory_limit, flow_options, worker_threads
 from sve.study.windows import window_count
 
 __all__ = [
@@ -141,6 +141,7 @@ def _extrapolated(estimate: int, limit: int | None, source: str, reason: str) ->
     }
 
 
+@worker_threads()  # Numba's threads: those of the Dask worker
 def solve_whole_image(spec: StudySpec) -> dict[str, Any]:
     """Solve the whole image of an image study if its memory estimate fits (a worker task).
 

@@ -89,6 +89,20 @@ def test_ties_go_to_the_lower_phase_in_flat_order():
     np.testing.assert_array_equal(labels, [[0, 0, 0], [1, 1, 1]])
 
 
+def test_rank_cut_equals_the_stable_sort_oracle():
+    # The cut finds its thresholds by partition, not by a sort: the labels must be those
+    # of labelling the stable argsort (ties in flat order), ties right at the cuts included.
+    rng = np.random.default_rng(4)
+    fractions = [0.3, 0.25, 0.45]
+    for field in (rng.standard_normal((9, 11)), rng.integers(-2, 3, (9, 11)).astype(float)):
+        n = field.size
+        starts = n - np.rint(n * np.cumsum(fractions[::-1])[::-1][1:]).astype(int)
+        counts = np.diff(np.concatenate(([0], starts, [n])))
+        oracle = np.empty(n, np.int8)
+        oracle[np.argsort(field, axis=None, kind="stable")] = np.repeat([0, 1, 2], counts)
+        np.testing.assert_array_equal(level_cut(field, fractions), oracle.reshape(field.shape))
+
+
 @given(
     field=arrays(
         np.float64,

@@ -7,10 +7,20 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from sve.solvers._core.pcg_kernels import cg_direction, cg_step, dot
+from sve.solvers._core.pcg_kernels import THREADED, cg_direction, cg_step, dot
+from sve.solvers._core.threads import threaded
 
 #: The vector operations (dot, step, direction) of `pcg` by default: serial Numba loops.
 SERIAL = (dot, cg_step, cg_direction)
+
+
+def vector_ops_for(size: int) -> tuple:
+    """The vector operations for fields of `size` entries: `SERIAL` below
+    ``threads.PARALLEL_SIZE`` (the bits of before), ``pcg_kernels.THREADED`` from it on
+    (the same bits on any number of threads).
+    """
+    return THREADED if threaded(size) else SERIAL
+
 
 Operator = Callable[[np.ndarray, np.ndarray], None]
 #: Scratch arrays of conjugate gradients, of the shape of the right-hand side: r, z and p.
@@ -146,6 +156,7 @@ def pcg_energy(
     maxiter: int,
     work: Work,
     floor: float = 0.0,
+    vector_ops: tuple | None = None,
 ) -> tuple[int, float, float]:
     """Solve ``A x = b`` from ``x = 0``; stop on the estimated energy error of the iterate.
 
@@ -200,7 +211,7 @@ def pcg_energy(
     every iterate stays in the complement of the null space, where
     ``||.||_A`` is a norm.
     """
-    steps = _iterations(apply_operator, precondition, b, x, maxiter, work)
+    steps = _iterations(apply_operator, precondition, b, x, maxiter, work, vector_ops)
     _, rz_initial = next(steps)
     if rz_initial <= floor:
         return 0, 0.0, 0.0

@@ -38,3 +38,33 @@ def cg_directions(p, z, beta):
         pi, zi = p[i], z[i]
         for c in range(beta.size):
             pi[c] = zi[c] + beta[c] * pi[c]
+
+
+@njit(cache=True, nogil=True)
+def cg_steps_staged(x, r, p, q, alpha, staged):
+    """`cg_steps`, and ``staged[:, c] = float32(r[:, c])`` of the updated `r` (one pass).
+
+    `staged` (unknowns, columns) float32: the residual as the single-precision
+    preconditioner takes it, rounded to nearest as ``staged[...] = r`` rounds.
+    """
+    for i in range(x.shape[0]):
+        xi, ri, pi, qi, si = x[i], r[i], p[i], q[i], staged[i]
+        for c in range(alpha.size):
+            xi[c] += alpha[c] * pi[c]
+            ri[c] -= alpha[c] * qi[c]
+            si[c] = ri[c]
+
+
+@njit(cache=True, nogil=True)
+def widened_dots(source, r, z, out):
+    """``z = float64(source)`` and ``out[c] = r[:, c] . z[:, c]`` (`dots`) in one pass.
+
+    `source` (unknowns, columns) float32, the single-precision preconditioner's result;
+    the sums run in the order of `dots`, so `out` has its bits.
+    """
+    out[:] = 0.0
+    for i in range(r.shape[0]):
+        si, ri, zi = source[i], r[i], z[i]
+        for c in range(out.size):
+            zi[c] = si[c]
+            out[c] += ri[c] * zi[c]

@@ -6,6 +6,8 @@ Shared by every cell problem; ``pcg.py`` calls them on 1-D views of the fields.
 import numpy as np
 from numba import njit, prange
 
+from sve.solvers._core.threads import pair, threaded
+
 
 @njit(cache=True, nogil=True)
 def dot(a, b):
@@ -36,13 +38,6 @@ def cg_direction(p, z, beta):
 #: Entries summed in one piece by `blocked_dot`: the pieces, and the order of their sum, do
 #: not depend on the number of threads, so neither do the bits of the result.
 CHUNK = 1 << 14
-#: Entries (nodes times components) from which the kernels run on Numba's threads.
-#: Off by default (larger than any image): on the 2-core development machine under load
-#: (load average 3) Numba's threads took 1.6 times the CPU and wall time of the serial
-#: kernels for the 64^3 elastic tensor (15.6 s against 9.6 s), the threads waiting for each
-#: other at every loop; lower it (e.g. to 1 << 15) to use them on a quiet machine. Results
-#: are the same bits either way.
-PARALLEL_SIZE = 1 << 62
 
 
 def _blocked_dot(a, b):
@@ -72,31 +67,24 @@ def _direction(p, z, beta):
         p[i] = z[i] + beta * p[i]
 
 
-def _pair(function):
-    return (
-        njit(cache=True, nogil=True)(function),
-        njit(cache=True, nogil=True, parallel=True)(function),
-    )
-
-
-_BLOCKED_DOT, _STEP, _DIRECTION = _pair(_blocked_dot), _pair(_step), _pair(_direction)
+_BLOCKED_DOT, _STEP, _DIRECTION = pair(_blocked_dot), pair(_step), pair(_direction)
 
 
 def blocked_dot(a, b):
-    """`dot` summed by pieces (`CHUNK`), threaded from `PARALLEL_SIZE` entries on; the same
-    bits on any number of threads (not those of `dot`).
+    """`dot` summed by pieces (`CHUNK`), threaded from ``threads.PARALLEL_SIZE`` entries on;
+    the same bits on any number of threads (not those of `dot`).
     """
-    return _BLOCKED_DOT[a.size >= PARALLEL_SIZE](a, b)
+    return _BLOCKED_DOT[threaded(a.size)](a, b)
 
 
 def threaded_step(x, r, p, q, alpha):
-    """`cg_step`, threaded from `PARALLEL_SIZE` entries on (the same bits)."""
-    _STEP[x.size >= PARALLEL_SIZE](x, r, p, q, alpha)
+    """`cg_step`, threaded from ``threads.PARALLEL_SIZE`` entries on (the same bits)."""
+    _STEP[threaded(x.size)](x, r, p, q, alpha)
 
 
 def threaded_direction(p, z, beta):
-    """`cg_direction`, threaded from `PARALLEL_SIZE` entries on (the same bits)."""
-    _DIRECTION[p.size >= PARALLEL_SIZE](p, z, beta)
+    """`cg_direction`, threaded from ``threads.PARALLEL_SIZE`` entries on (the same bits)."""
+    _DIRECTION[threaded(p.size)](p, z, beta)
 
 
 #: The vector operations of conjugate gradients (dot, step, direction), threaded.

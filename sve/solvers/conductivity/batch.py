@@ -6,8 +6,10 @@ transforms, of all the images of one shape together: one batched conjugate gradi
 (``_core/pcg_batch.py``) with the Q1 operator applied image by image in one kernel call
 and the transforms of every system in one call. Each system runs the iteration it runs
 alone, so every result equals that of `apparent_conductivity`, tensor bit for bit.
-Other cases (other conditions, multigrid, tensors, voids, the tensor stopping rule,
-fields) are solved one image at a time, as `apparent_conductivity` solves them.
+Both stopping rules are batched (``stop="tensor"``: each system runs the estimate of
+``pcg.pcg_energy`` on its own decreases). Other cases (other conditions, multigrid,
+tensors, voids, fields, 3-D images of ``BATCH_3D_BELOW`` voxels or more) are solved one
+image at a time, as `apparent_conductivity` solves them.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ __all__ = ["apparent_conductivity_batch"]
 #: Largest image (nodes) solved in a batch: beyond it the interpreter's share of an
 #: iteration is small, and a batch holds 5 fields per load case against d + 3 alone.
 BATCH_LARGEST = 64**3
+#: 3-D images of at least this many voxels are solved one at a time, though batchable
+#: and held by a study task as a batch. At 32**3 (the 16 SVEs of the throughput
+#: benchmark, 4 alternated rounds, load 7 to 9) one image at a time took 0.93 to 0.99
+#: times the CPU time of the batch under the residual rule and 0.77 to 0.79 under the
+#: tensor rule in direct calls, 0.95 to 1.01 and 0.81 to 1.02 in the study task: the
+#: batch's fields (12.6 MB each for 48 systems) leave the caches one image's stay in.
+BATCH_3D_BELOW = 32**3
 #: Largest number of systems (images times load cases) in one lock-step batch, and of
 #: their nodes together (5 float64 fields of that many nodes, 168 MB, bound the batch's
 #: memory beyond that of one solve); a larger group is cut in batches.
@@ -74,10 +83,11 @@ def apparent_conductivity_batch(
 
     The same as ``[apparent_conductivity(p, conductivity, ...) for p in phases]``, result
     for result (the tensors bit for bit), but the periodic load cases of Q1 images of one
-    shape with scalar conductivities, no voids, the transform preconditioner and
-    ``stop="residual"`` are solved together (see the module notes): at 64**2 a batch of
-    images takes several times less time per tensor than one image at a time
-    (``benchmarks/bench_throughput.py``). Other cases are solved one at a time.
+    shape (2-D, or 3-D of fewer than 32**3 voxels) with scalar conductivities, no voids,
+    the transform preconditioner and either stopping rule are solved together (see the
+    module notes): at 64**2 a batch takes 0.84 to 0.95 times the CPU time per tensor of
+    one image at a time under the residual rule (``benchmarks/bench_throughput.py``).
+    Other cases are solved one at a time.
 
     Parameters
     ----------
@@ -159,10 +169,11 @@ def batchable(request: dict) -> bool:
         and request["discretization"] == "q1"
         and request["tensors"] is None
         and not request["use_multigrid"]
-        and request["stop"] == "residual"
+        and request["stop"] in ("residual", "tensor")
         and request["precision"] == "double"
         and request["collector"] is None
         and request["k"].size <= BATCH_LARGEST
+        and (request["k"].ndim == 2 or request["k"].size < BATCH_3D_BELOW)
         and float(request["k"].min()) > 0.0  # an array, or Phases (labels and table)
     )
 
@@ -186,6 +197,7 @@ def solve_cells(requests: list[dict]) -> list[Solution]:
                 request["spacing"].tobytes(),
                 request["tol"],
                 request["maxiter"],
+                request["stop"],
             )
             groups.setdefault(key, []).append(index)
         else:
@@ -203,13 +215,14 @@ def solve_cells(requests: list[dict]) -> list[Solution]:
 
 def _periodic_batch(requests: list[dict]) -> list[Solution]:
     """The periodic Q1 solutions of images of one shape without voids (``cell_problem._affine``
-    with ``bc="periodic"``, the transform preconditioner and the residual rule), together.
+    with ``bc="periodic"`` and the transform preconditioner, either stopping rule), together.
     """
     first = requests[0]
     k = np.stack([_field(request["k"]) for request in requests])  # small images
     images, shape = len(requests), k.shape[1:]
     ndim = len(shape)
     spacing, tol, maxiter = first["spacing"], first["tol"], first["maxiter"]
+    energy_rule = first["stop"] == "tensor"
     grids = [Q1Grid(request["k"], ("periodic",) * ndim, spacing) for request in requests]
     volume = grids[0].volume
     systems = images * ndim
@@ -221,6 +234,11 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
         grids[s // ndim].flux(zero, np.eye(ndim)[s % ndim], b[s])
         np.negative(b[s], out=b[s])
     floor = np.array([_ROUND_OFF_ENERGY * float(grids[i].k.mean()) * volume for i in image])
+    # stop="tensor": V E . K E of the affine field, from which a CG iterate's energy is taken
+    affine = np.array(
+        [volume * float(grids[s // ndim].mean_flux(zero, np.eye(ndim)[s % ndim])[s % ndim])
+         for s in range(systems)]
+    )  # fmt: skip
     # the transform preconditioner of each image (transforms.preconditioner, float32)
     full = symbol("q1", ("periodic",) * ndim, shape, spacing)[..., : shape[-1] // 2 + 1]
     inverse = np.stack(
@@ -232,6 +250,7 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
     loads = np.zeros(shape + (width,))
     loads[..., :systems] = np.moveaxis(b, 0, -1)
     floor = np.concatenate([floor, np.zeros(width - systems)])
+    affine = np.concatenate([affine, np.zeros(width - systems)])
     by_image = np.ascontiguousarray(np.moveaxis(k, 0, -1))  # (nodes..., images)
     inverse_by_image = np.ascontiguousarray(np.moveaxis(inverse, 0, -1))
     axes = tuple(range(ndim))
@@ -246,7 +265,6 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
                 columns=columns,
                 k=np.ascontiguousarray(by_image[..., image[columns]]),
                 inverse=np.ascontiguousarray(inverse_by_image[..., image[columns]]),
-                buffer=np.empty(shape + (columns.size,), dtype=np.float32),
             )
         return packed["k"], packed["inverse"]
 
@@ -259,17 +277,18 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
             nodal_flux_columns_3d(p.reshape(fields), conductivity, modes, out.reshape(fields),
                                   carry[:, : columns.size])  # fmt: skip
 
-    def precondition(columns: np.ndarray, r: np.ndarray, out: np.ndarray) -> None:
+    def precondition(columns: np.ndarray, staged: np.ndarray) -> np.ndarray:
         _, spectral = coefficients(columns)
-        buffer = packed["buffer"]
-        buffer.reshape(r.shape)[...] = r
-        spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers, overwrite_x=True)
+        fields = shape + (columns.size,)
+        spectrum = scipy.fft.rfftn(
+            staged.reshape(fields), axes=axes, workers=workers, overwrite_x=True
+        )
         np.multiply(spectrum, spectral, out=spectrum)
         result = scipy.fft.irfftn(spectrum, s=shape, axes=axes, workers=workers, overwrite_x=True)
-        out[...] = result.reshape(out.shape)
+        return result.reshape(staged.shape)
 
     x = np.empty((width, int(np.prod(shape))))
-    iterations, residuals = pcg_batch(
+    iterations, residuals, errors = pcg_batch(
         apply_operator,
         precondition,
         loads.reshape(-1, width),
@@ -278,6 +297,7 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
         maxiter=maxiter,
         floor=floor,
         width=COLUMNS[ndim],
+        energy=affine if energy_rule else None,
     )
     solutions = []
     force = np.empty(shape)
@@ -294,10 +314,15 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
             gap[j, j] = dot(us[j].reshape(-1), force.reshape(-1)) / volume
             mean = grid.mean_flux(us[j], np.zeros(ndim))
             _cross_terms(gap, j, us[j], mean, forces, volume, spare)
-            forces[j] = (kept_force(force), forces[j][1])
+            forces[j] = (kept_force(force, tensor=energy_rule), forces[j][1])
+        if energy_rule:  # the energy form <q_j . g_i> = <q_j> . e_i + gap[i, j]
+            tensor += gap
         scale = np.linalg.norm(np.nan_to_num(tensor))
         defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
         cases = slice(i * ndim, (i + 1) * ndim)
+        tensor_error = np.nan
+        if energy_rule:  # as cell_problem._affine: the bound on every entry
+            tensor_error = max(errors[i * ndim + j] * tensor[j, j] for j in range(ndim))
         solutions.append(
             Solution(
                 tensor,
@@ -306,8 +331,8 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
                 defect,
                 (True,) * ndim,
                 [],
-                [np.nan] * ndim,
-                float("nan"),
+                [float(e) for e in errors[cases]],
+                float(tensor_error),
             )
         )
     return solutions

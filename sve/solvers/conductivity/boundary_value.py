@@ -598,6 +598,9 @@ def _face_multigrid(k, h, faces, voids):
     ndim = k.ndim
     levels = hierarchy(k, h, ("neumann",) * ndim)
     for level in levels:
+        if level.inverse_diagonal is None:  # level 0 in 3-D: made from the labels (_Slabs)
+            level.slabs.held += list(faces)
+            continue
         diagonal = level.inverse_diagonal.reshape(level.shape)
         for axis, end in faces:
             diagonal[face_slice(axis, end, ndim)] = 0.0

@@ -13,7 +13,9 @@ along ``a``; the conductances hold the face areas over the distances.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from sve.solvers._core.threads import by_size
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -169,7 +171,7 @@ def harmonic(a, b, out):
                 out[i, j, l] = 2.0 * a[i, j, l] * b[i, j, l] / total if total > 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True)
+@by_size(0)
 def fv_apply(u, g0, g1, g2, out):
     """Write ``out = A u`` on a grid without periodic axes (``fv_flux`` with ``E = 0``).
 
@@ -179,7 +181,7 @@ def fv_apply(u, g0, g1, g2, out):
     here; 7 ms against 9-10 ms profiled inside the conjugate gradients, see ``FVGrid.flux``).
     """
     n0, n1, n2 = u.shape
-    for i in range(n0):
+    for i in prange(n0):
         for j in range(n1):
             a0, b0, a1, b1 = g0[i, j], g0[i + 1, j], g1[i, j], g1[i, j + 1]
             _apply_line(u, i, j, a0, b0, a1, b1, g2[i, j], out[i, j])
@@ -289,16 +291,16 @@ def phase_counts(labels, phases):
     return counts
 
 
-@njit(cache=True, nogil=True)
+@by_size(0)
 def fv_apply_labels(u, labels, inner, bound, periodic, out):
     """``fv_apply`` with the conductances of the labels: the same sums in the same order."""
     n0, n1, n2 = u.shape
-    a0 = np.empty(n2)
-    b0 = np.empty(n2)
-    a1 = np.empty(n2)
-    b1 = np.empty(n2)
-    g = np.empty(n2 + 1)
-    for i in range(n0):
+    for i in prange(n0):  # the face rows of a plane of cells (a thread's own)
+        a0 = np.empty(n2)
+        b0 = np.empty(n2)
+        a1 = np.empty(n2)
+        b1 = np.empty(n2)
+        g = np.empty(n2 + 1)
         for j in range(n1):
             face_row(labels, inner, bound, periodic, 0, i, j, a0)
             face_row(labels, inner, bound, periodic, 0, i + 1, j, b0)

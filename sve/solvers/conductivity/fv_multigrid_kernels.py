@@ -10,8 +10,9 @@ left fine (semi-coarsening).
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from sve.solvers._core.threads import by_size
 from sve.solvers.conductivity.fv_kernels import _face, face_row
 
 
@@ -28,13 +29,13 @@ def diagonal(g0, g1, g2, out):
                 )  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@by_size(3)
 def residual(g0, g1, g2, b, x, r):
     """``r = b - A x``, ``A`` the operator of the conductances (its diagonal summed as
     `diagonal` sums it); `r` may be `b`.
     """
     n0, n1, n2 = x.shape
-    for i in range(n0):
+    for i in prange(n0):
         for j in range(n1):
             for l in range(n2):
                 d = (
@@ -202,6 +203,14 @@ def coarse_faces(g, axis, steps, out):
 
 
 @njit(cache=True, nogil=True)
+def _zero(plane):
+    """``plane[...] = 0`` in a serial call: a slice set inside a ``prange`` loop would be a
+    nested parallel loop (see ``q1_kernels._flux_slabs``).
+    """
+    plane[...] = 0.0
+
+
+@by_size(3)
 def restrict_residual(g0, g1, g2, x, steps, coarse):
     """``coarse = P^T r``, ``r`` the residual of a forward sweep from zero (`gauss_seidel`),
     for aggregates of `steps` (3,) cells per axis.
@@ -213,31 +222,35 @@ def restrict_residual(g0, g1, g2, x, steps, coarse):
     right-hand side on voids as it ignores them in its result, which keeps it symmetric.
     """
     n0, n1, n2 = x.shape
-    coarse[...] = 0.0
-    r = np.empty(n2 + 1, dtype=coarse.dtype)  # one line, and a zero past its end
-    for i in range(n0):
-        for j in range(n1):
-            _restrict_line(g0[i + 1, j], g1[i, j + 1], g2[i, j], x, i, j, steps, r, coarse)
+    s0 = steps[0]
+    for m in prange(coarse.shape[0]):  # a coarse plane from its fine planes, in order
+        _zero(coarse[m])
+        r = np.empty(n2 + 1, dtype=coarse.dtype)  # one line, and a zero past its end
+        for i in range(s0 * m, min(s0 * m + s0, n0)):
+            for j in range(n1):
+                _restrict_line(g0[i + 1, j], g1[i, j + 1], g2[i, j], x, i, j, steps, r, coarse)
 
 
-@njit(cache=True, nogil=True)
+@by_size(4)
 def restrict_residual_labels(labels, inner, bound, periodic, x, steps, coarse, dtype_of):
     """`restrict_residual` with the face conductances of the labels, rounded to the dtype
     of `dtype_of` (see `gauss_seidel_labels`): the residual is made and summed into the
     aggregates line by line, no fine-size array.
     """
     n0, n1, n2 = x.shape
-    coarse[...] = 0.0
-    r = np.empty(n2 + 1, dtype=coarse.dtype)
-    b0 = np.empty(n2, dtype=dtype_of.dtype)
-    b1 = np.empty(n2, dtype=dtype_of.dtype)
-    g = np.empty(n2 + 1, dtype=dtype_of.dtype)
-    for i in range(n0):
-        for j in range(n1):
-            face_row(labels, inner, bound, periodic, 0, i + 1, j, b0)
-            face_row(labels, inner, bound, periodic, 1, i, j + 1, b1)
-            face_row(labels, inner, bound, periodic, 2, i, j, g)
-            _restrict_line(b0, b1, g, x, i, j, steps, r, coarse)
+    s0 = steps[0]
+    for m in prange(coarse.shape[0]):  # a coarse plane from its fine planes, in order
+        _zero(coarse[m])
+        r = np.empty(n2 + 1, dtype=coarse.dtype)
+        b0 = np.empty(n2, dtype=dtype_of.dtype)
+        b1 = np.empty(n2, dtype=dtype_of.dtype)
+        g = np.empty(n2 + 1, dtype=dtype_of.dtype)
+        for i in range(s0 * m, min(s0 * m + s0, n0)):
+            for j in range(n1):
+                face_row(labels, inner, bound, periodic, 0, i + 1, j, b0)
+                face_row(labels, inner, bound, periodic, 1, i, j + 1, b1)
+                face_row(labels, inner, bound, periodic, 2, i, j, g)
+                _restrict_line(b0, b1, g, x, i, j, steps, r, coarse)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -267,14 +280,14 @@ def _restrict_line(b0, b1, g, x, i, j, steps, r, coarse):
             row[m] += r[m]
 
 
-@njit(cache=True, nogil=True)
+@by_size(3)
 def prolong_add(coarse, scale, steps, fine):
     """``fine += scale P coarse``: every fine cell gets its aggregate's value (aggregates
     of `steps` (3,) cells per axis).
     """
     n0, n1, n2 = fine.shape
     s0, s1, s2 = steps[0], steps[1], steps[2]
-    for i in range(n0):
+    for i in prange(n0):
         for j in range(n1):
             row = coarse[i // s0, j // s1]
             line = fine[i, j]

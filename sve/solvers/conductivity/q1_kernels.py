@@ -25,7 +25,9 @@ Conventions shared by every kernel here:
   Hadamard matrix and the factor ``2**-d`` folded into ``modes``.
 """
 
-from numba import njit
+from numba import get_num_threads, njit, prange
+
+from sve.solvers._core.threads import threaded
 
 
 @njit(cache=True, nogil=True)
@@ -66,7 +68,6 @@ def nodal_flux_2d(u, w, k, modes, out, table=None):
             out[i1, j1] += v3
 
 
-@njit(cache=True, nogil=True)
 def nodal_flux_3d(u, w, k, modes, out, table=None):
     """Write ``out = sum_e k_e Ke (u_e + w)``, the nodal fluxes of ``u + w``.
 
@@ -83,51 +84,124 @@ def nodal_flux_3d(u, w, k, modes, out, table=None):
     of the 50 MB it reads and writes (measured in one run): eleven times, so
     applying it to the d load cases together, which would share only the
     reads of ``k``, would save next to nothing.
+
+    From ``threads.PARALLEL_SIZE`` nodes on, slabs of element rows (axis 0) run on
+    Numba's threads, every node row receiving its sums in the serial order (see
+    `_flux_slabs`): the same bits as the serial loop on any number of threads.
+    """
+    if threaded(u.size):
+        _flux_slabs(u, w, k, modes, out, table, min(get_num_threads(), k.shape[0]))
+        _flux_last(u, w, k, modes, out, table)
+    else:
+        _flux_serial(u, w, k, modes, out, table)
+
+
+def _flux_row(u, w, k, modes, out, table, i, lower, upper):
+    """Add the fluxes of element row ``i`` (axis 0) to node row ``i`` (`lower`) and to
+    node row ``i + 1`` (`upper`, modulo the grid), in the order of `nodal_flux_3d`.
     """
     n0, n1, n2 = k.shape
     m0, m1, m2 = u.shape
-    out[...] = 0.0
     d0, d1, d2, d3 = modes[0], modes[1], modes[2], modes[3]
     d4, d5, d6, d7 = modes[4], modes[5], modes[6], modes[7]
     w0, w1, w2, w3, w4, w5, w6, w7 = w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]
     last = n2 if n2 < m2 else 0  # the node after the last element of a row
-    for i in range(n0):
-        i1 = i + 1 if i + 1 < m0 else 0
-        for j in range(n1):
-            j1 = j + 1 if j + 1 < m1 else 0
-            u00, u01, u10, u11 = u[i, j], u[i, j1], u[i1, j], u[i1, j1]
-            o00, o01, o10, o11 = out[i, j], out[i, j1], out[i1, j], out[i1, j1]
-            kr = k[i, j]
-            p0, p2, p4, p6 = u00[0], u01[0], u10[0], u11[0]  # the left face of the element
-            r0 = r2 = r4 = r6 = 0.0  # flux of the previous element on its right face
-            for l in range(n2):
-                l1 = l + 1 if l + 1 < m2 else 0
-                q1, q3, q5, q7 = u00[l1], u01[l1], u10[l1], u11[l1]
-                a0, a1, a2, a3 = p0 + w0, q1 + w1, p2 + w2, q3 + w3
-                a4, a5, a6, a7 = p4 + w4, q5 + w5, p6 + w6, q7 + w7
-                p0, p2, p4, p6 = q1, q3, q5, q7
-                b0, b1, b2, b3 = a0 + a1, a0 - a1, a2 + a3, a2 - a3
-                b4, b5, b6, b7 = a4 + a5, a4 - a5, a6 + a7, a6 - a7
-                a0, a2, a1, a3 = b0 + b2, b0 - b2, b1 + b3, b1 - b3
-                a4, a6, a5, a7 = b4 + b6, b4 - b6, b5 + b7, b5 - b7
-                c = kr[l] if table is None else table[kr[l]]
-                b0, b4 = (a0 + a4) * (c * d0), (a0 - a4) * (c * d4)
-                b1, b5 = (a1 + a5) * (c * d1), (a1 - a5) * (c * d5)
-                b2, b6 = (a2 + a6) * (c * d2), (a2 - a6) * (c * d6)
-                b3, b7 = (a3 + a7) * (c * d3), (a3 - a7) * (c * d7)
-                a0, a1, a2, a3 = b0 + b1, b0 - b1, b2 + b3, b2 - b3
-                a4, a5, a6, a7 = b4 + b5, b4 - b5, b6 + b7, b6 - b7
-                b0, b2, b1, b3 = a0 + a2, a0 - a2, a1 + a3, a1 - a3
-                b4, b6, b5, b7 = a4 + a6, a4 - a6, a5 + a7, a5 - a7
+    i1 = i + 1 if i + 1 < m0 else 0
+    for j in range(n1):
+        j1 = j + 1 if j + 1 < m1 else 0
+        u00, u01, u10, u11 = u[i, j], u[i, j1], u[i1, j], u[i1, j1]
+        o00, o01, o10, o11 = out[i, j], out[i, j1], out[i1, j], out[i1, j1]
+        kr = k[i, j]
+        p0, p2, p4, p6 = u00[0], u01[0], u10[0], u11[0]  # the left face of the element
+        r0 = r2 = r4 = r6 = 0.0  # flux of the previous element on its right face
+        for l in range(n2):
+            l1 = l + 1 if l + 1 < m2 else 0
+            q1, q3, q5, q7 = u00[l1], u01[l1], u10[l1], u11[l1]
+            a0, a1, a2, a3 = p0 + w0, q1 + w1, p2 + w2, q3 + w3
+            a4, a5, a6, a7 = p4 + w4, q5 + w5, p6 + w6, q7 + w7
+            p0, p2, p4, p6 = q1, q3, q5, q7
+            b0, b1, b2, b3 = a0 + a1, a0 - a1, a2 + a3, a2 - a3
+            b4, b5, b6, b7 = a4 + a5, a4 - a5, a6 + a7, a6 - a7
+            a0, a2, a1, a3 = b0 + b2, b0 - b2, b1 + b3, b1 - b3
+            a4, a6, a5, a7 = b4 + b6, b4 - b6, b5 + b7, b5 - b7
+            c = kr[l] if table is None else table[kr[l]]
+            b0, b4 = (a0 + a4) * (c * d0), (a0 - a4) * (c * d4)
+            b1, b5 = (a1 + a5) * (c * d1), (a1 - a5) * (c * d5)
+            b2, b6 = (a2 + a6) * (c * d2), (a2 - a6) * (c * d6)
+            b3, b7 = (a3 + a7) * (c * d3), (a3 - a7) * (c * d7)
+            a0, a1, a2, a3 = b0 + b1, b0 - b1, b2 + b3, b2 - b3
+            a4, a5, a6, a7 = b4 + b5, b4 - b5, b6 + b7, b6 - b7
+            b0, b2, b1, b3 = a0 + a2, a0 - a2, a1 + a3, a1 - a3
+            b4, b6, b5, b7 = a4 + a6, a4 - a6, a5 + a7, a5 - a7
+            if lower:
                 o00[l] += r0 + b0 + b4
                 o01[l] += r2 + b2 + b6
+            if upper:
                 o10[l] += r4 + b0 - b4
                 o11[l] += r6 + b2 - b6
-                r0, r2, r4, r6 = b1 + b5, b3 + b7, b1 - b5, b3 - b7
+            r0, r2, r4, r6 = b1 + b5, b3 + b7, b1 - b5, b3 - b7
+        if lower:
             o00[last] += r0
             o01[last] += r2
+        if upper:
             o10[last] += r4
             o11[last] += r6
+
+
+# Inlined in the serial loop (`lower`, `upper` constants there); called in the slabs, where
+# the inlined body gave wrong sums on the wrapped last node of the rows (Numba 0.68).
+_flux_row_inline = njit(cache=True, nogil=True, inline="always")(_flux_row)
+_flux_row_call = njit(cache=True, nogil=True)(_flux_row)
+
+
+@njit(cache=True, nogil=True)
+def _flux_serial(u, w, k, modes, out, table=None):
+    """`nodal_flux_3d` on one thread: the element rows in order."""
+    out[...] = 0.0
+    for i in range(k.shape[0]):
+        _flux_row_inline(u, w, k, modes, out, table, i, True, True)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _flux_slabs(u, w, k, modes, out, table, pieces):
+    """`nodal_flux_3d` on Numba's threads, one slab of element rows ``[first, stop)`` each.
+
+    Serially node row ``r`` receives the upper fluxes of element row ``r - 1``, then the
+    lower ones of element row ``r`` (node row 0 of a periodic axis: those of row 0, then
+    the upper ones of the last row). A slab zeroes its node rows ``[first, stop)``, adds
+    the upper fluxes of row ``first - 1`` (computed again: one row per slab), then its
+    rows, the last one without its upper fluxes, which belong to the next slab: every
+    node row is written by one slab, in the serial order. The last row's upper fluxes
+    follow the slabs (`_flux_last`). The slabs (`pieces`, at most ``N0``) may therefore
+    be as many as the threads.
+    """
+    n0 = k.shape[0]
+    for piece in prange(pieces):
+        first = piece * n0 // pieces
+        stop = (piece + 1) * n0 // pieces
+        _zero_rows(out, first, stop)  # a serial call: a slice set here would be a nested
+        # parallel loop, which took 8-20 ms a call on 2 threads at 32^3 (load 8)
+        if first > 0:
+            _flux_row_call(u, w, k, modes, out, table, first - 1, False, True)
+        for i in range(first, stop):
+            _flux_row_call(u, w, k, modes, out, table, i, True, i + 1 < stop)
+
+
+@njit(cache=True, nogil=True)
+def _zero_rows(out, first, stop):
+    """``out[first:stop] = 0``."""
+    out[first:stop] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _flux_last(u, w, k, modes, out, table):
+    """The upper fluxes of the last element row, after `_flux_slabs`: into node row 0 of a
+    periodic axis (last, as serially), or into the last node row of an open one.
+    """
+    n0 = k.shape[0]
+    if u.shape[0] > n0:
+        out[n0] = 0.0
+    _flux_row_call(u, w, k, modes, out, table, n0 - 1, False, True)
 
 
 @njit(cache=True, nogil=True, inline="always")

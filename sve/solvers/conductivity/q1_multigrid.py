@@ -74,17 +74,20 @@ the V-cycle for about 1.3 times its cost.
 
 Memory
 ------
-In fields of the image (float64): level 0 holds its inverse diagonal in
-float32 (0.5) and one work array (one Jacobi sweep forms the residuals
-``b - A x`` where it reads them: ``restrict_3d``, ``jacobi_add``); the
-coarse levels store the upper half of their stencil rows (14 of 27
-entries), in float32 but on the coarsest (level 1: 0.9), and 8 work arrays
-each (level 1: 1). About 3.8 fields in all, against 10.2 with four work
-arrays on level 0 and full float64 stencils; the apparent conductivity's
-256^3 peak resident set went from 2.70 to 1.94 GiB on the benchmark medium
-(``benchmarks/bench_conductivity.py --case FILE periodic multigrid``, see
-docs/solver_notes.rst), and to 1.55-1.80 GiB under every condition once
-conjugate gradients held three arrays instead of four and a load.
+In bytes per voxel of the image (3-D; docs/solver_notes.rst has the whole
+table). Level 0 stores no field: its Jacobi sweep and the restriction of its
+residual read ``A x`` a slab of ``ROWS`` node planes at a time (`_Slabs`:
+buffers of a few planes, 1.5 bytes per voxel at 160^3, 0.5 at 500^3), and its
+inverse diagonal is made in the same slabs from the labels. The coarse levels
+store the upper half of their stencil rows (14 of 27 entries) in float32 but
+on the coarsest (level 1: 7), their inverse diagonal in float32 (0.5) and 4
+work vectors (``b``, ``x``, the Chebyshev direction ``d`` and ``q = A x``),
+float32 in 3-D (level 1: 2). About 11 in all, where the level-0 diagonal and
+work array, 8 float64 work vectors a level and float64 coarse diagonals took
+30: the peak growth of a periodic solve went from 66.8 to 49.4 bytes per
+voxel at 160^3 (``benchmarks/bench_memory.py``, record ``memory_q1mg``). In
+2-D level 0 keeps its float32 inverse diagonal and one work array ``q`` and
+the coarse vectors are float64 (float32 in single precision).
 
 Null space
 ----------
@@ -117,6 +120,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sve.solvers._core.boundary import face_slice
 from sve.solvers._core.cholesky import cholesky, cholesky_solve
 from sve.solvers._core.pcg import Operator
 from sve.solvers._core.q1_geometry import corner_hadamard, corner_offsets, zero_dirichlet_ends
@@ -127,18 +131,18 @@ from sve.solvers.conductivity.q1_kernels import nodal_flux_2d, nodal_flux_3d
 from sve.solvers.conductivity.q1_multigrid_kernels import (
     assemble_stencil,
     chebyshev_first,
-    chebyshev_next,
+    chebyshev_residual,
     galerkin,
     galerkin_scalar,
+    inverse_diagonal_planes,
     jacobi_add,
     prolong_add_2d,
     prolong_add_3d,
-    residual,
     restrict_2d,
     restrict_3d,
+    restrict_planes_3d,
     stencil_2d,
     stencil_3d,
-    subtract,
 )
 
 # Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
@@ -164,6 +168,9 @@ V_CYCLE_CONTRAST = 100.0
 # An axis is halved on a level where its coupling (min H / H_a)**2 is at least this fraction of
 # the strongest (H the coarse voxel edges; semi-coarsening; every axis on cubic voxels).
 STRONG = 0.5
+# Node planes per slab of level 0's operator in 3-D (`_Slabs`): buffers of 2 ROWS + 6 planes
+# (1.3 bytes per voxel at 128^3, 0.3 at 500^3) for 1 / ROWS more work on level 0.
+ROWS = 8
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11
 
@@ -384,12 +391,13 @@ class _Level:
 
     shape: tuple[int, ...]
     apply: Operator
-    inverse_diagonal: np.ndarray
+    inverse_diagonal: np.ndarray | None  # None on level 0 in 3-D: made by `slabs`
     upper: float
     coarsest: Operator | None = None
     coarsest_matrix: np.ndarray | None = None  # the dense matrix `coarsest` solves
     restriction: tuple = ()
     prolongation: tuple = ()
+    slabs: _Slabs | None = None  # level 0 in 3-D: its operator a slab at a time
 
 
 def _stencil_apply(coefficients: np.ndarray) -> Operator:
@@ -444,8 +452,10 @@ def hierarchy(
     k: np.ndarray, spacing: float | np.ndarray, kinds: tuple[str, ...] | None = None
 ) -> list[_Level]:
     """The levels of the Q1 operator of the voxel conductivities `k` (float64, or Phases:
-    the field ``table[labels]`` is then made while the levels are made, before the
-    conjugate-gradient vectors exist, and the image's operator reads the labels).
+    the image's operator reads the labels, and level 1 is summed from ``table[labels]``
+    a row of voxels at a time; in 2-D, or when the image is the only level, the field
+    ``table[labels]`` is made while the levels are made, before the conjugate-gradient
+    vectors exist).
 
     `kinds` gives the boundary kind of every axis, as in ``_q1.Q1Grid``:
     ``"periodic"`` (the default), ``"neumann"`` or ``"dirichlet"`` (an open
@@ -457,17 +467,22 @@ def hierarchy(
     kinds = ("periodic",) * ndim if kinds is None else tuple(kinds)
     periodic = [kind == "periodic" for kind in kinds]
     table = None
-    if isinstance(k, Phases):  # level 0 reads the labels; the field lives while levels are made
+    if isinstance(k, Phases):  # level 0 reads the labels
         labels, table = k.labels, k.table
-        k = table[labels]
-    voids = not bool(np.all(k > 0.0))
+        voids = not bool(np.all(table[np.unique(labels)] > 0.0))
+        shape0 = labels.shape
+        if ndim == 2 or len(_level_shapes(shape0, spacing)) == 1:  # read whole below
+            k = table[labels]  # (in 3-D level 1 reads the values a row of voxels at a time)
+    else:
+        voids = not bool(np.all(k > 0.0))
+        shape0 = k.shape
     constants = "dirichlet" not in kinds  # the null space of the operator without voids
     hadamard = corner_hadamard(ndim)
     modes = element_modes(ndim, spacing)
     element = hadamard @ np.diag(modes) @ hadamard  # the unit element stiffness
     flux = nodal_flux_2d if ndim == 2 else nodal_flux_3d
     offset = np.zeros(2**ndim)
-    image_nodes = _node_shape(k.shape, kinds)
+    image_nodes = _node_shape(shape0, kinds)
 
     if table is None:
 
@@ -480,11 +495,14 @@ def hierarchy(
             flux(x.reshape(image_nodes), offset, labels, modes, out.reshape(image_nodes), table)
 
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
-    # The image's inverse diagonal in single precision (half a field of the image saved): it
-    # only scales the Jacobi sweep, which stays symmetric and energy-contracting.
-    inverse_diagonal = _image_inverse_diagonal(k, kinds, element[0, 0]).astype(np.float32)
-    levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper)]
-    shapes = _level_shapes(k.shape, spacing)
+    shapes = _level_shapes(shape0, spacing)
+    if ndim == 3 and len(shapes) > 1:  # the inverse diagonal made where it is read (_Slabs)
+        values = k if table is None else labels
+        slabs = _Slabs(values, table, modes, kinds, image_nodes, element[0, 0])
+        levels = [_Level(image_nodes, apply_fine, None, upper, slabs=slabs)]
+    else:  # single precision (half a field saved): it only scales the Jacobi sweep
+        inverse_diagonal = _image_inverse_diagonal(k, kinds, element[0, 0]).astype(np.float32)
+        levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper)]
     # voxels per child along each axis from level i to level i + 1 (2 halved, 1 left fine)
     steps = [
         np.array([n // m for n, m in zip(fine, coarse, strict=True)], dtype=np.int64)
@@ -518,11 +536,12 @@ def hierarchy(
             slab = (rows,) + shape[1:]
             if index == 1:  # the children of level 0 are k times the unit element: level 1
                 # is made a row or two at a time, never whole (8 fields of the image)
-                fine = (int(steps[0][0]) * rows,) + k.shape[1:]
+                fine = (int(steps[0][0]) * rows,) + shape0[1:]
                 children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim, steps[0])
-                children += int(steps[0][0]) * first * int(np.prod(k.shape[1:]))
+                voxels = slice(int(steps[0][0]) * first, int(steps[0][0]) * (first + rows))
+                values = k[voxels] if table is None else table[labels[voxels]]
                 part = np.empty((children.shape[0], 2**ndim, 2**ndim))
-                galerkin_scalar(k.reshape(-1), children, unit, part)
+                galerkin_scalar(values.reshape(-1), children, unit, part)
             else:
                 part = elements[first * row : (first + rows) * row]
             _assemble_rows(part, shape, nodes, first, coefficients)
@@ -534,6 +553,8 @@ def hierarchy(
         elements = next_elements
         diagonal = coefficients[..., 0].astype(np.float64)
         inverse_diagonal = zero_dirichlet_ends(_inverse(diagonal), kinds).reshape(-1)
+        if following is not None:  # float32 as the stencil (it scales the smoother only)
+            inverse_diagonal = inverse_diagonal.astype(np.float32)
         upper = _gershgorin(coefficients, inverse_diagonal)
         level = _Level(nodes, _stencil_apply(coefficients), inverse_diagonal, upper)
         level.restriction = _taps(restriction_taps, nodes, periodic, steps[index - 1])
@@ -635,26 +656,48 @@ class Cycle:
         The same on level 0 (the image).
     gamma : {1, 2}
         Coarse cycles per coarse correction: 1 a V-cycle, 2 a W-cycle
-        (level ``l`` visited ``2**l`` times). The second cycle solves for
-        the residual of the first, ``B_2 = 2 B - B A B``: symmetric, and
-        positive semi-definite because the eigenvalues of ``B A`` lie in
-        ``[0, 1]`` for a symmetric cycle with an energy-contracting smoother
-        (Trottenberg, Oosterlee & Schüller 2001, sec. 2.4 and 7.8).
+        (level ``l`` visited ``2**l`` times). The second cycle starts from
+        the first one's result ``x``, which makes it ``x + B (b - A x)``:
+        ``B_2 = 2 B - B A B``, symmetric, and positive semi-definite because
+        the eigenvalues of ``B A`` lie in ``[0, 1]`` for a symmetric cycle with
+        an energy-contracting smoother (Trottenberg, Oosterlee & Schüller 2001,
+        sec. 2.4 and 7.8).
+    dtype : numpy dtype, default float64
+        Of the work arrays of the coarse levels but the coarsest (float32
+        under ``precision="single"``); sums are formed in float64 either way.
+
+    Notes
+    -----
+    Work arrays per level: ``b``, ``x``, the Chebyshev direction ``d`` and
+    ``q = A x`` (the smoother runs as the Chebyshev iteration on ``A x = b``
+    from the current ``x``, so the residuals are formed where they are read
+    and the second cycle of a W-cycle needs no arrays of its own): 4 on a
+    coarse level (8 before), ``d`` left out at degree 1. Level 0 gets its
+    ``b`` and ``x`` from the caller; in 3-D at degree 1 it holds no field of
+    the image at all: ``A x`` is formed a slab of node planes at a time
+    (`_Slabs`) where the restriction and the Jacobi sweep read it.
     """
 
-    def __init__(self, levels: list[_Level], degree: int, fine_degree: int, gamma: int) -> None:
+    def __init__(
+        self,
+        levels: list[_Level],
+        degree: int,
+        fine_degree: int,
+        gamma: int,
+        dtype: type = np.float64,
+    ) -> None:
         self.levels = levels
         self.degrees = [fine_degree] + [degree] * (len(levels) - 1)
         self.gamma = gamma
-        # Per level: r, y, b, x, d, q and the b, x of a second cycle. Level 0 gets its b and x
-        # from the caller and is never cycled twice. A level smoothed by one Jacobi sweep
-        # (degree 1, level 0 by default) needs q alone: the sweep is its own direction and the
-        # residuals b - A x are formed where they are read (restriction, second sweep), so
-        # level 0 holds 1 field of the image, not 4.
+        self.slabs = levels[0].slabs if fine_degree == 1 and len(levels) > 1 else None
+        if levels[0].inverse_diagonal is None and self.slabs is None:  # read as an array
+            levels[0].inverse_diagonal = levels[0].slabs.field()
         self.work = [
             tuple(
-                None if self._unused(index, slot) else np.empty(level.shape).reshape(-1)
-                for slot in range(8)
+                None
+                if self._unused(index, slot)
+                else np.empty(level.shape, np.float64 if level.coarsest else dtype).reshape(-1)
+                for slot in range(4)
             )
             for index, level in enumerate(levels)
         ]
@@ -662,75 +705,239 @@ class Cycle:
         self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
 
     def _unused(self, index: int, slot: int) -> bool:
-        """Whether work array `slot` of level `index` is never touched (see ``__init__``)."""
-        if index == 0 and slot in (2, 3, 6, 7):
+        """Whether work array `slot` (b, x, d, q) of level `index` is never touched."""
+        if index == 0 and slot in (0, 1):  # the caller's
             return True
-        return self.degrees[index] == 1 and slot in (0, 1, 4)
+        if slot == 2 and self.degrees[index] == 1:  # one sweep: no recurrence
+            return True
+        if self.levels[index].coarsest is not None and slot in (2, 3):  # solved directly
+            return True
+        return index == 0 and slot == 3 and self.slabs is not None
 
-    def _smooth(self, index: int, b: np.ndarray, y: np.ndarray) -> None:
-        """``y = S b`` (Chebyshev from zero) on level `index`; `b` may be its residual r."""
+    def _smooth(self, index: int, b: np.ndarray, x: np.ndarray, zero: bool) -> None:
+        """``x += S (b - A x)`` (``x = S b`` if `zero`: `x` is not read) on level `index`:
+        ``degree`` steps of the Chebyshev iteration on ``A x = b``.
+        """
         level = self.levels[index]
         degree = self.degrees[index]
-        r, d, q = self.work[index][0], self.work[index][4], self.work[index][5]
-        if degree == 1:  # one sweep: its direction is y itself
-            d = y
+        d, q = self.work[index][2], self.work[index][3]
         theta, delta = _interval(level.upper)
         sigma = theta / delta
         rho = 1.0 / sigma
-        chebyshev_first(y, d, b, level.inverse_diagonal, 1.0 / theta)
-        for step in range(1, degree):
-            level.apply(d, q)
-            if step == 1:
-                residual(b, q, r)
+        if index == 0 and self.slabs is not None:  # one sweep, the diagonal from the labels
+            if zero:
+                self.slabs.scale(x, b, 1.0 / theta)
             else:
-                subtract(r, q)
+                self.slabs.jacobi(x, b, 1.0 / theta)
+            return
+        if zero:
+            chebyshev_first(x, x if d is None else d, b, level.inverse_diagonal, 1.0 / theta)
+        else:
+            level.apply(x, q)
+            if d is None:
+                jacobi_add(x, b, q, level.inverse_diagonal, 1.0 / theta)
+                return
+            chebyshev_residual(x, d, b, q, level.inverse_diagonal, 0.0, 1.0 / theta)
+        for _ in range(1, degree):
+            level.apply(x, q)
             rho_next = 1.0 / (2.0 * sigma - rho)
-            chebyshev_next(y, d, r, level.inverse_diagonal, rho_next * rho, 2.0 * rho_next / delta)
+            keep, scale = rho_next * rho, 2.0 * rho_next / delta
+            chebyshev_residual(x, d, b, q, level.inverse_diagonal, keep, scale)
             rho = rho_next
 
-    def _correction(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
-        """``x = B_gamma b`` on level `index` (`gamma` cycles, the later ones on residuals)."""
-        self._cycle(index, b, x)
+    def _correction(self, index: int) -> None:
+        """``x = B_gamma b`` on level `index` (its own ``b`` and ``x``; `gamma` cycles, the
+        later ones from the result of the one before).
+        """
+        b, x = self.work[index][0], self.work[index][1]
         level = self.levels[index]
-        if level.coarsest is not None:
-            return  # exact: a second pass would add nothing
-        work = self.work[index]
-        second_b, second_x = work[6], work[7]
-        for _ in range(1, self.gamma):
-            level.apply(x, second_b)
-            residual(b, second_b, second_b)
-            self._cycle(index, second_b, second_x)
-            x += second_x
+        if level.coarsest is not None:  # exact: a second pass would add nothing
+            level.coarsest(b, x)
+            return
+        for cycle in range(self.gamma):
+            self._cycle(index, b, x, zero=cycle == 0)
 
-    def _cycle(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
+    def _cycle(self, index: int, b: np.ndarray, x: np.ndarray, zero: bool = True) -> None:
         level = self.levels[index]
         if level.coarsest is not None:
             level.coarsest(b, x)
             return
-        work = self.work[index]
-        q = work[5]
-        shape, coarse = level.shape, self.levels[index + 1].shape
-        coarse_b, coarse_x = self.work[index + 1][2], self.work[index + 1][3]
-        self._smooth(index, b, x)  # x = S b
-        level.apply(x, q)
         below = self.levels[index + 1]
-        self._restrict(
-            b.reshape(shape), q.reshape(shape), coarse_b.reshape(coarse), *below.restriction
-        )
-        self._correction(index + 1, coarse_b, coarse_x)
-        self._prolong_add(coarse_x.reshape(coarse), x.reshape(shape), *below.prolongation)
-        level.apply(x, q)  # x += S (b - A x)
-        if self.degrees[index] == 1:
-            jacobi_add(x, b, q, level.inverse_diagonal, 1.0 / _interval(level.upper)[0])
+        shape, coarse = level.shape, below.shape
+        coarse_b, coarse_x = self.work[index + 1][0], self.work[index + 1][1]
+        self._smooth(index, b, x, zero)  # x += S (b - A x)
+        if index == 0 and self.slabs is not None:  # A x formed a slab at a time
+            self.slabs.restrict(b, x, coarse_b.reshape(coarse), below.restriction)
         else:
-            r, y = work[0], work[1]
-            residual(b, q, r)
-            self._smooth(index, r, y)
-            x += y
+            q = self.work[index][3]
+            level.apply(x, q)
+            self._restrict(
+                b.reshape(shape), q.reshape(shape), coarse_b.reshape(coarse), *below.restriction
+            )
+        self._correction(index + 1)
+        self._prolong_add(coarse_x.reshape(coarse), x.reshape(shape), *below.prolongation)
+        self._smooth(index, b, x, zero=False)  # x += S (b - A x)
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
-        """Write one W-cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
+        """Write one cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
         self._cycle(0, r.reshape(-1), out.reshape(-1))
+
+
+class _Slabs:
+    """The Q1 operator of level 0 (3-D) applied a slab of `ROWS` node planes (axis 0) at a
+    time, into buffers of a few planes, where the restriction and the Jacobi sweep read it,
+    and its inverse diagonal made from the conductivities (or labels) where it is read: no
+    field of the image is stored.
+
+    A slab of node planes ``[a, b)`` reads the nodes ``a - 1 .. b`` and the voxels ``a - 1
+    .. b - 1`` (wrapped on a periodic axis 0, cut at the ends of an open one), copied into
+    buffers that `nodal_flux_3d` sees as a grid open along axis 0: its planes ``a .. b - 1``
+    are those of the whole grid (one voxel plane more per slab: ``1 / ROWS`` more work).
+    `held` lists the ``(axis, end)`` node faces whose inverse diagonal is 0 (the ends of
+    the Dirichlet axes; ``boundary_value`` adds its held faces).
+    """
+
+    def __init__(self, values, table, modes, kinds, nodes, corner: float) -> None:
+        self.values, self.table, self.modes = values, table, modes
+        self.periodic = kinds[0] == "periodic"
+        self.nodes = nodes
+        self.corner = float(corner)
+        dirichlet = [axis for axis, kind in enumerate(kinds) if kind == "dirichlet"]
+        self.held = [(axis, end) for axis in dirichlet for end in (0, -1)]
+        rows = min(ROWS, nodes[0])
+        self.x = np.empty((rows + 2,) + nodes[1:])
+        self.q = np.empty((rows + 2,) + nodes[1:])
+        self.inverse = np.empty((rows,) + nodes[1:])
+        self.labels = np.empty((rows + 1,) + values.shape[1:], values.dtype)
+        self.before = np.empty(nodes[1:])  # the old plane a - 1 (in-place sweep)
+        self.first = np.empty(nodes[1:])  # the old plane 0 (periodic: read by the last slab)
+        self.offset = np.zeros(8)
+        self.rows = rows
+        self.targets = None
+
+    def _slabs(self):
+        """Per slab ``(a, b, start, nodes, voxels)``: its node planes ``[a, b)``, the index
+        of plane ``a`` in the buffers, and the node and voxel planes the buffers hold.
+        """
+        m0 = self.nodes[0]
+        for a in range(0, m0, self.rows):
+            b = min(a + self.rows, m0)
+            if self.periodic:
+                nodes = np.arange(a - 1, b + 1) % m0
+            else:
+                nodes = np.arange(max(a - 1, 0), min(b + 1, m0))
+            yield a, b, 1 if self.periodic else a - int(nodes[0]), nodes, nodes[:-1]
+
+    def _labels(self, voxels: np.ndarray) -> np.ndarray:
+        labels = self.labels[: len(voxels)]
+        for row, voxel in enumerate(voxels):
+            labels[row] = self.values[voxel]
+        return labels
+
+    def _flux(self, x, nodes, labels, before=None, after=None):
+        """``A x`` on the buffers of one slab (`before`, `after`: the planes read below and
+        above the slab in place of those of `x`); returns the flux buffer.
+        """
+        u = self.x[: len(nodes)]
+        for row, node in enumerate(nodes):  # a plane at a time: x may be float32
+            u[row] = x[node]
+        if before is not None:
+            u[0] = before
+        if after is not None:
+            u[-1] = after
+        q = self.q[: len(nodes)]
+        nodal_flux_3d(u, self.offset, labels, self.modes, q, self.table)
+        return q
+
+    def _inverse(self, labels, a: int, b: int, start: int) -> np.ndarray:
+        """The inverse diagonal of node planes ``[a, b)`` (flat), 0 on the held faces."""
+        out = self.inverse[: b - a]
+        inverse_diagonal_planes(labels, start, self.corner, out, self.table)
+        for axis, end in self.held:
+            if axis > 0:
+                out[face_slice(axis, end, 3)] = 0.0
+            elif a <= end % self.nodes[0] < b:
+                out[end % self.nodes[0] - a] = 0.0
+        return out.reshape(-1)
+
+    def field(self) -> np.ndarray:
+        """The inverse diagonal of the whole grid (flat, float32), for a smoother that
+        reads it as an array (level 0 at degree 2 or more).
+        """
+        out = np.empty(self.nodes, dtype=np.float32)
+        for a, b, start, _, voxels in self._slabs():
+            out[a:b] = self._inverse(self._labels(voxels), a, b, start).reshape(
+                (b - a,) + self.nodes[1:]
+            )
+        return out.reshape(-1)
+
+    def scale(self, x, b, scale) -> None:
+        """``x = scale * b / diag`` (the first Jacobi sweep, from ``x = 0``)."""
+        x, b = x.reshape(self.nodes), b.reshape(self.nodes)
+        for a, b_end, start, _, voxels in self._slabs():
+            inverse = self._inverse(self._labels(voxels), a, b_end, start)
+            part = x[a:b_end].reshape(-1)
+            chebyshev_first(part, part, b[a:b_end].reshape(-1), inverse, scale)
+
+    def restrict(self, b, x, coarse, restriction) -> None:
+        """``coarse = R (b - A x)`` (`restriction`: the taps and weights of every axis)."""
+        b, x = b.reshape(self.nodes), x.reshape(self.nodes)
+        taps0, weights0, taps1, weights1, taps2, weights2 = restriction
+        if self.targets is None or self.targets[0] is not taps0:
+            self.targets = (taps0,) + _plane_targets(taps0, weights0, self.nodes[0])
+        _, targets, weights = self.targets
+        plane = np.empty(coarse.shape[1:])
+        coarse[...] = 0.0
+        for a, b_end, start, nodes, voxels in self._slabs():
+            q = self._flux(x, nodes, self._labels(voxels))
+            restrict_planes_3d(
+                b[a:b_end],
+                q[start : start + b_end - a],
+                coarse,
+                targets[a:b_end],
+                weights[a:b_end],
+                taps1,
+                weights1,
+                taps2,
+                weights2,
+                plane,
+            )
+
+    def jacobi(self, x, b, scale) -> None:
+        """In place: ``x += scale * (b - A x) / diag`` (one damped Jacobi sweep)."""
+        x, b = x.reshape(self.nodes), b.reshape(self.nodes)
+        if self.periodic:
+            self.first[...] = x[0]
+        for a, b_end, start, nodes, voxels in self._slabs():
+            before = self.before if a > 0 else None
+            after = self.first if self.periodic and b_end == self.nodes[0] else None
+            labels = self._labels(voxels)
+            q = self._flux(x, nodes, labels, before, after)
+            self.before[...] = x[b_end - 1]
+            jacobi_add(
+                x[a:b_end].reshape(-1),
+                b[a:b_end].reshape(-1),
+                q[start : start + b_end - a].reshape(-1),
+                self._inverse(labels, a, b_end, start),
+                scale,
+            )
+
+
+def _plane_targets(taps: np.ndarray, weights: np.ndarray, fine: int) -> tuple:
+    """Per fine node plane, the (at most two) coarse planes it restricts to and their
+    weights (weight 0: none), from the gathering taps of ``restriction_taps``.
+    """
+    targets = np.zeros((fine, 2), dtype=np.int64)
+    out = np.zeros((fine, 2))
+    count = np.zeros(fine, dtype=np.int64)
+    for i in range(taps.shape[0]):  # in coarse order: each fine plane's targets ascend
+        for a in range(taps.shape[1]):
+            if weights[i, a] != 0.0:
+                f = taps[i, a]
+                targets[f, count[f]] = i
+                out[f, count[f]] = weights[i, a]
+                count[f] += 1
+    return targets, out
 
 
 def cycle_gamma(k: np.ndarray, voids: bool) -> int:
@@ -749,6 +956,7 @@ def multigrid(
     kinds: tuple[str, ...] | None = None,
     *,
     voids: bool,
+    dtype: type = np.float64,
 ) -> Operator:
     """Return ``apply(r, out)``, the multigrid preconditioner of the Q1 operator.
 
@@ -771,17 +979,21 @@ def multigrid(
         the mean of ``out`` is removed (the null space of the periodic and
         of the Neumann operator); with voids the caller projects
         (``_clusters.projector``) where clusters float.
+    dtype : numpy dtype, default float64
+        Of the cycle's work arrays: float32 under ``precision="single"`` (`r`
+        and `out` are float32 then).
 
     Returns
     -------
     callable
-        ``apply(r, out)`` with `r`, `out` float64 C-contiguous nodal fields
+        ``apply(r, out)`` with `r`, `out` float64 (or `dtype`) C-contiguous nodal fields
         (``Q1Grid.shape``); ``out = B r``, ``B`` symmetric positive
         semi-definite, zero on the fixed nodes (with its mean removed:
         ``Pi B Pi`` for ``r`` of zero mean).
     """
     kinds = ("periodic",) * k.ndim if kinds is None else tuple(kinds)
-    cycle = Cycle(hierarchy(k, spacing, kinds), DEGREE, FINE_DEGREE, cycle_gamma(k, voids))
+    levels = hierarchy(k, spacing, kinds)
+    cycle = Cycle(levels, DEGREE, FINE_DEGREE, cycle_gamma(k, voids), dtype=dtype)
     constants = not voids and "dirichlet" not in kinds
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:

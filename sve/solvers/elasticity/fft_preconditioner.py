@@ -38,14 +38,15 @@ import numpy as np
 import scipy.fft
 
 from sve.solvers._core.spacing import per_axis
+from sve.solvers._core.threads import threaded
 from sve.solvers._core.transforms import fft_workers
-from sve.solvers.elasticity.q1_kernels import PARALLEL_SIZE, multiply_blocks
+from sve.solvers.elasticity.q1_kernels import multiply_blocks
 
 Apply = Callable[[np.ndarray, np.ndarray], None]
 
 
 def _parallel(size: int) -> int:
-    return int(size >= PARALLEL_SIZE)
+    return threaded(size)
 
 
 def _one_d(theta: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

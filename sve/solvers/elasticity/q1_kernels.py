@@ -21,13 +21,7 @@ material (see ``sparse_hadamard`` in ``elasticity/q1.py``).
 import numpy as np
 from numba import njit, prange
 
-#: Entries (nodes times components) from which the kernels run on Numba's threads.
-#: Off by default (larger than any image): on the 2-core development machine under load
-#: (load average 3) Numba's threads took 1.6 times the CPU and wall time of the serial
-#: kernels for the 64^3 elastic tensor (15.6 s against 9.6 s), the threads waiting for each
-#: other at every loop; lower it (e.g. to 1 << 15) to use them on a quiet machine. Results
-#: are the same bits either way.
-PARALLEL_SIZE = 1 << 62
+from sve.solvers._core.threads import threaded
 
 
 @njit(cache=True, nogil=True)
@@ -301,10 +295,10 @@ def sparse_force_3d(u, w, material, rows, cols, vals, out):
 
     ``u`` (M0, M1, M2, 3), ``w`` (24,), ``material`` (N0, N1, N2) int32,
     ``rows``, ``cols`` (nnz,) and ``vals`` (n, nnz); ``out`` like ``u``.
-    Rows of elements run on Numba's threads from `PARALLEL_SIZE` nodes on, in an
+    Rows of elements run on Numba's threads from ``threads.PARALLEL_SIZE`` entries on, in an
     order that makes the result the same bits on any number of threads.
     """
-    _FORCE_3D[u.size >= PARALLEL_SIZE](u, w, material, rows, cols, vals, out)
+    _FORCE_3D[threaded(u.size)](u, w, material, rows, cols, vals, out)
 
 
 def _multiply_blocks(spectrum, inverse):

@@ -75,6 +75,7 @@ from threadpoolctl import threadpool_limits
 from sve.solvers._core.cholesky import cholesky, cholesky_solve, matvec
 from sve.solvers._core.pcg import Operator
 from sve.solvers._core.q1_geometry import corner_offsets
+from sve.solvers._core.threads import threaded
 from sve.solvers.elasticity import q1_multigrid_kernels as kernels
 
 # Largest coarsest level (voxels) reached by halving; the coarsening stops there.
@@ -89,13 +90,6 @@ DEGREE = 2
 FINE_DEGREE = 1
 # Coarse cycles per coarse correction (1: V-cycle, 2: W-cycle).
 GAMMA = 1
-# Entries (nodes times components) from which the kernels run on Numba's threads.
-# Off by default (larger than any image): on the 2-core development machine under load
-# (load average 3) Numba's threads took 1.6 times the CPU and wall time of the serial
-# kernels for the 64^3 elastic tensor (15.6 s against 9.6 s), the threads waiting for each
-# other at every loop; lower it (e.g. to 1 << 15) to use them on a quiet machine. Results
-# are the same bits either way.
-PARALLEL_SIZE = 1 << 62
 # Relative slack of the smoother bounds: the inverse blocks are stored in float32.
 _SLACK = 1e-5
 
@@ -165,7 +159,7 @@ class _Level:
 
 
 def _parallel(shape: tuple[int, ...]) -> int:
-    return int(3 * np.prod(shape) >= PARALLEL_SIZE)
+    return threaded(3 * int(np.prod(shape)))
 
 
 def _stencil_apply(coefficients: np.ndarray) -> Operator:

@@ -29,6 +29,7 @@ from sve.solvers._core.memory import (
     check_budget,
     memory_limit_bytes,
 )
+from sve.solvers.permeability import cell_problem
 from sve.solvers.permeability.cell_problem import body_force, pressure_drop, solve_cases
 from sve.solvers.permeability.mac import StokesOperator, index_dtype
 from sve.solvers.permeability.mac_kernels import dot
@@ -97,8 +98,10 @@ def permeability_memory_estimate(
       distinct coefficient rows seen fit the 256 codes): ``d N``;
     * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
       exact under equal spacings, else float64: `spacing`) and of the pressure
-      (float64), the shared work arrays and the dense coarsest inverses, and the
-      pressure block (its float64 stencil and int32 cluster labels: ``36 N``);
+      (float64), the shared work arrays (six per coarse level, the Chebyshev
+      direction included) and the dense coarsest inverses, and the pressure block
+      (its float64 stencil and int32 cluster labels: ``36 N``; the finest level's
+      Chebyshev arrays: ``16 N`` at `cell_problem.PRESSURE_DEGREE` 2);
     * MINRES: the operator's input and output (float64, full grid: ``16 (d + 1)
       N``) and five vectors on the unknowns with their int32 index (``44 u``);
     * the solutions of the other load cases, on the unknowns: ``8 (d - 1) u``
@@ -149,8 +152,13 @@ def permeability_memory_estimate(
         * (ndim * stencil + 8)
         * coarse,
         "multigrid work arrays (shared) and coarsest inverses": 8 * voxels
-        + 40 * coarse
+        + 48 * coarse
         + (ndim + 1) * 8 * coarsest**2,
+        "pressure polynomial's finest-level arrays (float64)": (
+            8 * (2 if cell_problem.PRESSURE_DEGREE == 2 else 3) * voxels
+            if cell_problem.PRESSURE_DEGREE > 1
+            else 0
+        ),
         "pressure block (stencil float64, cluster labels int32)": 36 * voxels,
         "MINRES operator input and output (float64, full grid)": 16 * (ndim + 1) * voxels,
         "MINRES vectors on the unknowns (5 float64) and their index": (40 + index) * unknowns,

@@ -6,8 +6,10 @@ W-cycle per velocity component (``multigrid``) and the identity over the viscosi
 on the fluid cells for the pressure Schur complement (its spectral equivalent on an
 inf-sup stable discretization; Silvester & Wathen 1994) plus a multigrid cycle of the
 face-conductance operator ``B K B^T`` for the Darcy scale, with the mean pressure of
-every floating fluid cluster projected out under periodic conditions (its cycle
-visits every coarse level four times: ``PRESSURE_GAMMA``). MINRES
+every floating fluid cluster projected out under periodic conditions (its coarse
+levels are visited by four Chebyshev steps, ``PRESSURE_GAMMA``, and its finest cycle
+is a Chebyshev polynomial of degree ``PRESSURE_DEGREE``: a fixed linear operator
+with bounds estimated at setup, ``multigrid``). MINRES
 (``minres``) solves the symmetric indefinite system.
 """
 
@@ -50,8 +52,18 @@ DARCY_SCALE = 1.0
 #: Coarse-level visits of the pressure multigrid (``multigrid``; 2 is a W-cycle): with 2
 #: the MINRES iterations per load case grew from 49 at 32^3 to 74 at 128^3 on the level
 #: cut of ``benchmarks/bench_permeability.py``, with 4 they stay at 49-56 up to 128^3
-#: (but reach 76 at 256^3: the cycle still degrades with the depth of the hierarchy).
+#: (but reach 76 at 256^3: the cycle still degrades on the coarse levels; hence the
+#: Chebyshev steps below, with which 256^3 takes 58).
 PRESSURE_GAMMA = 4
+#: Whether the pressure multigrid's coarse visits are Chebyshev steps (a fixed polynomial
+#: of the coarse cycle, bounds estimated at setup) instead of stationary iterations.
+PRESSURE_CHEBYSHEV = True
+#: Degree of the Chebyshev polynomial of the pressure multigrid's finest cycle (1: one
+#: cycle). 2: MINRES iterations of the first periodic load case of the benchmark's level
+#: cut 49, 54, 54, 54, 58 at 32^3, 64^3, 96^3, 128^3, 256^3 (with the Chebyshev coarse
+#: steps; the 256^3 pressure cycle alone still has factor 0.80, CG 19 iterations, with
+#: degree 1).
+PRESSURE_DEGREE = 2
 #: Relative residual (preconditioner norm) of the conductance solves ``A k = 1``.
 CONDUCTANCE_TOL = 1e-4
 #: Largest number of CG iterations of one conductance solve.
@@ -152,7 +164,11 @@ class BlockPreconditioner:
             stencil = pressure_stencil(operator, conductances)
             del conductances
             self.pressure_multigrid = AggregationMultigrid(
-                stencil, gamma=PRESSURE_GAMMA, workspace=workspace
+                stencil,
+                gamma=PRESSURE_GAMMA,
+                workspace=workspace,
+                chebyshev=PRESSURE_CHEBYSHEV,
+                degree=PRESSURE_DEGREE,
             )
         self.project = None
         if project_pressure:

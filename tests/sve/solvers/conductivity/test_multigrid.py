@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sve.solvers import apparent_conductivity
+from sve.solvers.conductivity import q1_multigrid
 from sve.solvers.conductivity.fv import FVGrid
 from sve.solvers.conductivity.fv_multigrid import dense as fv_dense
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
@@ -127,13 +128,54 @@ def test_cycle_symmetric_positive_semidefinite(shape, values, fine_degree, gamma
         assert np.vdot(z, bz) >= -1e-12 * np.linalg.norm(z) * np.linalg.norm(bz)
 
 
-def test_cycle_holds_one_field_of_the_image():
-    # One Jacobi sweep on level 0 needs q alone (residuals formed where read); level 1
-    # holds 8 arrays of 1/8 of the image.
+def test_cycle_holds_half_a_field_of_the_image():
+    # In 3-D level 0 stores no field (A x is formed a slab of ROWS node planes at a time
+    # where the restriction and the Jacobi sweep read it); level 1 holds b, x, d and q, 4
+    # arrays of 1/8 of the image: half a field (8 arrays, a whole field, before). Float32
+    # work arrays (precision="single") halve that.
     _, k = _image((32, 32, 32), (1.0, 100.0), seed=3)
-    cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=2)
-    assert sum(a.nbytes for a in cycle.work[0] if a is not None) == k.nbytes
-    assert sum(a.nbytes for a in cycle.work[1] if a is not None) == k.nbytes
+    for dtype, size in ((np.float64, 8), (np.float32, 4)):
+        cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=2, dtype=dtype)
+        assert all(a is None for a in cycle.work[0])
+        assert sum(a.nbytes for a in cycle.work[1] if a is not None) == 4 * size * k.size // 8
+        slabs = cycle.slabs
+        planes = sum(a.nbytes for a in (slabs.x, slabs.q, slabs.inverse, slabs.before))
+        planes += slabs.first.nbytes + slabs.labels.nbytes
+        rows = q1_multigrid.ROWS
+        assert planes == (3 * rows + 6) * 32 * 32 * 8 + (rows + 1) * k.nbytes // 32
+
+
+@pytest.mark.parametrize("condition", range(4))
+@pytest.mark.parametrize("shape", [(16, 16, 16), (20, 16, 12)])
+def test_slabs_match_the_whole_field_operations(shape, condition):
+    # Level 0's operator a slab of ROWS node planes at a time (17 and 21 nodes on an open
+    # axis 0: a last slab of one and of five planes) against the whole-field kernels: the
+    # restriction of b - A x, the Jacobi sweep and the inverse diagonal, with voids.
+    k = np.random.default_rng(4).uniform(0.5, 2.0, size=shape)
+    k[k < 0.7] = 0.0
+    kinds = KINDS[3][condition]
+    grid = Q1Grid(k, kinds, 1.0)
+    levels = hierarchy(k, 1.0, kinds)
+    slabs = levels[0].slabs
+    element_diagonal = slabs.corner
+    expected = q1_multigrid._image_inverse_diagonal(k, kinds, element_diagonal)
+    np.testing.assert_allclose(slabs.field(), expected, rtol=1e-6)  # float32
+    rng = np.random.default_rng(5)
+    b, x = rng.standard_normal((2,) + grid.shape)
+    q = np.empty(grid.shape)
+    levels[0].apply(x, q)
+    coarse = levels[1].shape
+    whole, sliced = np.empty(coarse), np.empty(coarse)
+    restrict_3d(b, q, whole, *levels[1].restriction)
+    slabs.restrict(b, x, sliced, levels[1].restriction)
+    np.testing.assert_allclose(sliced, whole, rtol=0, atol=1e-13 * np.abs(whole).max())
+    swept = x.copy()
+    slabs.jacobi(swept, b, 0.7)
+    exact = x + 0.7 * expected.reshape(grid.shape) * (b - q)
+    np.testing.assert_allclose(swept, exact, rtol=0, atol=1e-13 * np.abs(exact).max())
+    scaled = np.empty(grid.shape)
+    slabs.scale(scaled, b, 0.7)
+    np.testing.assert_allclose(scaled, 0.7 * expected.reshape(grid.shape) * b, rtol=1e-14)
 
 
 @pytest.mark.parametrize("kind", ["periodic", "neumann"])

@@ -14,8 +14,8 @@ import scipy.linalg
 
 import generators
 from sve.solvers import apparent_stiffness, memory_estimate
-from sve.solvers._core import pcg_kernels
-from sve.solvers.elasticity import fft_preconditioner, q1_kernels, q1_multigrid
+from sve.solvers._core import threads as solver_threads
+from sve.solvers.elasticity import q1_multigrid
 from sve.solvers.elasticity.apparent import _materials
 from sve.solvers.elasticity.cell_problem import Problem
 from sve.solvers.moduli import cubic, isotropic
@@ -72,10 +72,7 @@ def test_both_preconditioners_are_the_same_bits_on_any_number_of_threads(monkeyp
     try:
         for parallel, count in ((False, 1), (True, 1), (True, threads)):
             size = 1 if parallel else 1 << 40  # every kernel parallel, or none
-            monkeypatch.setattr(q1_multigrid, "PARALLEL_SIZE", size)
-            monkeypatch.setattr(q1_kernels, "PARALLEL_SIZE", size)
-            monkeypatch.setattr(fft_preconditioner, "PARALLEL_SIZE", size)
-            monkeypatch.setattr(pcg_kernels, "PARALLEL_SIZE", size)
+            monkeypatch.setattr(solver_threads, "PARALLEL_SIZE", size)
             numba.set_num_threads(count)
             for preconditioner in ("fft", "multigrid"):
                 result = apparent_stiffness(phases, stack, tol=1e-6, preconditioner=preconditioner)

@@ -270,29 +270,28 @@ def test_cli_permeability(tmp_path, capsys):
     assert main(["solve", str(image), "--permeability"]) == 2  # no --pore-label
 
 
-@pytest.mark.parametrize("gamma", [2, 4])
-def test_multigrid_cycle_is_symmetric_with_bounded_spectrum(monkeypatch, gamma):
-    """The cycle ``B`` of a heterogeneous, periodic, singular 7-point operator ``A``
-    (random log-normal couplings, a third of the cells cut out) over three levels with
-    `gamma` coarse visits: ``B`` symmetric to round-off and the eigenvalues of ``B A``
-    in ``[0, 2]`` (``I - B A`` contracts in the ``A``-norm; multigrid docstring), i.e.
-    positive semi-definite as MINRES needs; an odd or too small `gamma` is refused.
+def heterogeneous_stencil(shape, seed):
+    """A heterogeneous, periodic, singular 7-point operator: random log-normal
+    couplings, a third of the cells cut out (zero rows and columns).
     """
-    monkeypatch.setattr(multigrid, "COARSEST", 20)  # 8^3 -> 4^3 -> 2^3
-    rng = np.random.default_rng(19)
-    shape = (8, 8, 8)
+    rng = np.random.default_rng(seed)
     cells = rng.random(shape) > 1 / 3
     ws = []
     for b in range(3):
         both = cells & np.roll(cells, -1, axis=b)
         ws.append(np.where(both, np.exp(2.0 * rng.standard_normal(shape)), 0.0))
     diag = sum(w + np.roll(w, 1, axis=b) for b, w in enumerate(ws))
-    stencil = Stencil(diag, tuple(ws))
-    mg = multigrid.AggregationMultigrid(stencil, gamma=gamma)
-    assert len(mg.levels) == 3
-    n = diag.size
-    a = np.empty((n, n))  # the cells cut out are zero rows and columns of A, and the
-    # right-hand sides of the solver are zero there: B is compared on the other cells
+    return Stencil(diag, tuple(ws))
+
+
+def matrices(stencil, mg):
+    """Dense ``A`` and ``B`` (the cycle of `mg`) on the cells with a nonzero diagonal
+    (the cells cut out are zero rows and columns of A, and the right-hand sides of the
+    solver are zero there).
+    """
+    shape = stencil.shape
+    n = stencil.diag.size
+    a = np.empty((n, n))
     bmat = np.empty((n, n))
     unit = np.zeros(shape)
     out = np.empty(shape)
@@ -303,16 +302,94 @@ def test_multigrid_cycle_is_symmetric_with_bounded_spectrum(monkeypatch, gamma):
         mg.apply(unit, out)
         bmat[:, i] = out.reshape(-1)
         unit.reshape(-1)[i] = 0.0
-    inside = np.flatnonzero(diag.reshape(-1) > 0.0)
-    a = a[np.ix_(inside, inside)]
-    bmat = bmat[np.ix_(inside, inside)]
-    scale = np.abs(bmat).max()
-    assert np.abs(bmat - bmat.T).max() < 1e-12 * scale  # measured 6e-18
-    # eigenvalues of B A = those of the symmetric A^1/2 B A^1/2 on the range of A
+    inside = np.flatnonzero(stencil.diag.reshape(-1) > 0.0)
+    return a[np.ix_(inside, inside)], bmat[np.ix_(inside, inside)]
+
+
+def spectrum_of(a, bmat):
+    """Eigenvalues of ``B A`` on the range of ``A`` (those of ``A^1/2 B A^1/2``)."""
     values, vectors = np.linalg.eigh(a)
     keep = values > 1e-10 * values.max()
     root = vectors[:, keep] * np.sqrt(values[keep])
-    spectrum = np.linalg.eigvalsh(root.T @ bmat @ root)
+    return np.linalg.eigvalsh(root.T @ bmat @ root)
+
+
+@pytest.mark.parametrize("gamma", [2, 4])
+def test_multigrid_cycle_is_symmetric_with_bounded_spectrum(monkeypatch, gamma):
+    """The cycle ``B`` of a heterogeneous, periodic, singular 7-point operator ``A``
+    (random log-normal couplings, a third of the cells cut out) over three levels with
+    `gamma` coarse visits: ``B`` symmetric to round-off and the eigenvalues of ``B A``
+    in ``[0, 2]`` (``I - B A`` contracts in the ``A``-norm; multigrid docstring), i.e.
+    positive semi-definite as MINRES needs; an odd or too small `gamma` is refused.
+    """
+    monkeypatch.setattr(multigrid, "COARSEST", 20)  # 8^3 -> 4^3 -> 2^3
+    stencil = heterogeneous_stencil((8, 8, 8), 19)
+    mg = multigrid.AggregationMultigrid(stencil, gamma=gamma)
+    assert len(mg.levels) == 3
+    a, bmat = matrices(stencil, mg)
+    scale = np.abs(bmat).max()
+    assert np.abs(bmat - bmat.T).max() < 1e-12 * scale  # measured 6e-18
+    spectrum = spectrum_of(a, bmat)
     assert spectrum.min() > -1e-10 and spectrum.max() < 2.0 + 1e-10  # measured 0.05, 1.48
     with pytest.raises(ValueError, match="gamma"):
         multigrid.AggregationMultigrid(stencil, gamma=gamma + 1)
+
+
+@pytest.mark.parametrize(("gamma", "degree"), [(3, 1), (4, 2)])
+def test_chebyshev_cycle_is_symmetric_positive_with_bounds_inside_the_spectrum(
+    monkeypatch, gamma, degree
+):
+    """The Chebyshev variant on four levels (8^3 -> 4^3 -> 2^3 -> 1, polynomials on
+    levels 1 and 2): ``B`` symmetric to round-off and ``B A`` positive semi-definite
+    (MINRES's need); on each polynomial level the estimated bounds bracket what the
+    Ritz values allow: the lower bound not below the smallest eigenvalue of ``B A``
+    (Ritz values lie inside the spectrum; `LOW_MARGIN` 1) and the upper one within
+    `HIGH_MARGIN` of the largest, both to 2 % of the exact extremes (a 64 and an 8
+    unknown level: 12 Lanczos steps resolve the ends); `degree` 2 (the pressure
+    block's) makes the finest level a polynomial too, and its bounds are checked the
+    same way against the one-cycle hierarchy's spectrum. A `gamma` below 2, a
+    `degree` below 1 or without `chebyshev`, or a `chebyshev` that is not a bool is
+    refused.
+    """
+    monkeypatch.setattr(multigrid, "COARSEST", 1)
+    stencil = heterogeneous_stencil((8, 8, 8), 19)
+    mg = multigrid.AggregationMultigrid(stencil, gamma=gamma, chebyshev=True, degree=degree)
+    assert len(mg.levels) == 4
+    a, bmat = matrices(stencil, mg)
+    assert np.abs(bmat - bmat.T).max() < 1e-12 * np.abs(bmat).max()
+    spectrum = spectrum_of(a, bmat)
+    assert spectrum.min() > 1e-3  # positive definite on the range of A
+    for index in (1, 2):
+        level = mg.levels[index]
+        exact = spectrum_of(*matrices(level.stencil, _LevelCycle(mg, index)))
+        low, high = mg.bounds[index]
+        assert exact[0] * (1 - 1e-9) <= low <= 1.02 * exact[0]
+        ritz_high = high / multigrid.HIGH_MARGIN
+        assert 0.98 * exact[-1] <= ritz_high <= exact[-1] * (1 + 1e-9)
+    if degree > 1:
+        one = multigrid.AggregationMultigrid(stencil, gamma=gamma, chebyshev=True)
+        exact = spectrum_of(*matrices(stencil, one))
+        low, high = mg.bounds[0]
+        assert exact[0] * (1 - 1e-9) <= low
+        assert high / multigrid.HIGH_MARGIN <= exact[-1] * (1 + 1e-9)
+        # the polynomial of two cycles is closer to A^-1 than one cycle
+        assert np.abs(1.0 - spectrum).max() < np.abs(1.0 - exact).max()
+    with pytest.raises(ValueError, match="gamma"):
+        multigrid.AggregationMultigrid(stencil, gamma=1, chebyshev=True)
+    with pytest.raises(TypeError, match="chebyshev"):
+        multigrid.AggregationMultigrid(stencil, chebyshev=1)
+    with pytest.raises(ValueError, match="degree"):
+        multigrid.AggregationMultigrid(stencil, chebyshev=True, degree=0)
+    with pytest.raises(ValueError, match="degree"):
+        multigrid.AggregationMultigrid(stencil, degree=2)
+
+
+class _LevelCycle:
+    """The cycle of one level of a hierarchy, as an object with ``apply``."""
+
+    def __init__(self, mg, index):
+        self.mg = mg
+        self.index = index
+
+    def apply(self, b, x):
+        self.mg._cycle(self.index, b.copy(), x)

@@ -1,0 +1,77 @@
+"""When the solvers' Numba kernels run on threads: one threshold for every solver (private).
+
+A threaded kernel is compiled twice from one function (`pair`): serially, and with
+``parallel=True``, its ``prange`` loops then shared among Numba's threads. Every such
+kernel writes each output from one iteration of its ``prange`` loop, or sums in pieces
+that do not depend on the number of threads (``pcg_kernels.blocked_dot``), so both
+compilations give the same bits on any number of threads. The caller picks one by the
+size of the field (`threaded`): small images (the SVEs of a study, which runs one per
+core) and the coarse levels of a multigrid stay serial.
+
+The threshold, `PARALLEL_SIZE`: 2**18 entries (nodes times components), a 64^3 scalar
+field or a 44^3 vector field. Measured on the 2-core development machine
+(``numba.set_num_threads(1)`` against 2, docs/solver_notes.rst, "Threads"): the
+parallel compilation on one thread costs about 5 microseconds more a call (1.12 times
+the fine Q1 operator at 16^3, 1.00-1.05 from 32^3 on); at 2**18 entries a kernel takes
+0.1 ms (a vector update) to 5 ms (a coarse stencil), so starting the threads is
+negligible, and two threads took 0.62 times the serial time of the fine operator at
+32^3 even under load 8. Below it the gain is small, and the SVEs of a study, many at
+once, one per core, would only contend for the cores. Studies also set Numba's threads
+of a task to those of its Dask worker (``sve.study.tasks.worker_threads``), so a task
+never oversubscribes the machine.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from numba import njit
+
+# Numba's OpenMP threads wait for work passively (asleep) unless the user says otherwise:
+# with OpenMP's default (spin, then sleep) a thread that waits at the end of a parallel loop
+# takes a core from the others on a busy machine. Measured on the 2-core development
+# machine at load average 4: the elastic DNS test of tests/sve/multiscale/test_dns.py
+# took 12.6 s with the spinning wait, 1.2 s with the passive one, 1.2 s on one thread.
+# Read by OpenMP when Numba starts its threads, at the first parallel loop run.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+#: Entries (nodes times components) from which the solvers' kernels run on Numba's threads
+#: (see the module notes). The same bits either way.
+PARALLEL_SIZE = 1 << 18
+
+
+def threaded(size: int) -> int:
+    """1 where a kernel on `size` entries runs on Numba's threads, 0 where serially
+    (an index into `pair`'s tuple).
+    """
+    return int(size >= PARALLEL_SIZE)
+
+
+def pair(function):
+    """The serial and the parallel compilation of `function`, indexed by `threaded`."""
+    return (
+        njit(cache=True, nogil=True)(function),
+        njit(cache=True, nogil=True, parallel=True)(function),
+    )
+
+
+def by_size(argument: int = 0):
+    """Decorator: compile a kernel twice (`pair`) and run the parallel compilation where
+    positional argument `argument` has at least `PARALLEL_SIZE` entries.
+
+    The wrapper is a Python function (for Python callers only); ``.serial`` and
+    ``.parallel`` are the two compilations.
+    """
+
+    def decorate(function):
+        kernels = pair(function)
+
+        @functools.wraps(function)
+        def run(*args):
+            return kernels[threaded(args[argument].size)](*args)
+
+        run.serial, run.parallel = kernels
+        return run
+
+    return decorate
