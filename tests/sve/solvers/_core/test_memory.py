@@ -317,14 +317,16 @@ def _measured_growth(shape, case) -> int:
         # (about 1.2 GB)
         ((320, 320, 320), ("conductivity", "periodic", "q1", "fft", False, False)),
         ((240, 240, 240), ("conductivity", "mixed", "fv", "multigrid", False, True)),
-        # Q1 multigrid: 50 bytes per voxel, 38 in single precision (about 1.7 and 1.3 GB)
+        # Q1 multigrid: 50 bytes per voxel, 38 in single precision (about 1.7 and 1.3 GB;
+        # the edges must halve to a coarsest level of at most 512 nodes: 320 = 64 x 5)
         ((320, 320, 320), ("conductivity", "kinematic", "q1", "multigrid", False, False)),
         ((320, 320, 320), ("conductivity", "periodic", "q1", "multigrid", False, False, "single")),
         ((144, 144, 144), ("elasticity", "periodic", "q1", "fft", False, False)),
-        # precision="single" (float32 conjugate-gradient vectors)
+        # precision="single" (float32 conjugate-gradient vectors). The mixed fv single
+        # case (faces read from the labels, 24 bytes per voxel) is measured at 800^3 by
+        # benchmarks/bench_memory.py (record memory_800): 87 s here at 352^3 was too long
+        # for the suite's budget.
         ((352, 352, 352), ("conductivity", "periodic", "q1", "fft", False, False, "single")),
-        # 24 bytes per voxel: the faces read from the labels (about 1.0 GB)
-        ((352, 352, 352), ("conductivity", "mixed", "fv", "multigrid", False, False, "single")),
     ],
 )
 def test_estimate_within_15_percent_of_the_measured_peak(shape, case):
