@@ -15,6 +15,8 @@ run. `stencil_apply` and the other public names dispatch on the size.
 
 from numba import njit, prange
 
+from sve.solvers._core.threads import pair
+
 #: Elements from which the parallel versions of the kernels run.
 PARALLEL_SIZE = 1 << 17
 
@@ -334,20 +336,13 @@ def _divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
                     q[c, j, k] += sign * inv_h * value
 
 
-def _pair(function):
-    return (
-        njit(cache=True, nogil=True)(function),
-        njit(cache=True, nogil=True, parallel=True)(function),
-    )
-
-
-_STENCIL_APPLY = _pair(_stencil_apply)
-_STENCIL_RESIDUAL = _pair(_stencil_residual)
-_STENCIL_APPLY_CODED = _pair(_stencil_apply_coded)
-_STENCIL_RESIDUAL_CODED = _pair(_stencil_residual_coded)
-_PROLONG_ADD = _pair(_prolong_add)
-_GRADIENT_ADD = _pair(_gradient_add)
-_DIVERGENCE_ADD = _pair(_divergence_add)
+_STENCIL_APPLY = pair(_stencil_apply)
+_STENCIL_RESIDUAL = pair(_stencil_residual)
+_STENCIL_APPLY_CODED = pair(_stencil_apply_coded)
+_STENCIL_RESIDUAL_CODED = pair(_stencil_residual_coded)
+_PROLONG_ADD = pair(_prolong_add)
+_GRADIENT_ADD = pair(_gradient_add)
+_DIVERGENCE_ADD = pair(_divergence_add)
 
 
 def stencil_apply(diag, w0, w1, w2, x, y):
