@@ -37,8 +37,11 @@ from numba import njit
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 #: Entries (nodes times components) from which the solvers' kernels run on Numba's threads
-#: (see the module notes). The same bits either way.
-PARALLEL_SIZE = 1 << 18
+#: (see the module notes). The same bits either way. Off by default (larger than any image):
+#: on the 2-core development machine, quiet, the fast test loop took 226 s with 2**18 and
+#: 115 s on one thread, while the large solves gained only 1.05-1.2 times (128^3 Q1,
+#: 500^3 fv); set it to 2**18 to use the threads where they pay.
+PARALLEL_SIZE = 1 << 62
 
 
 def threaded(size: int) -> int:
