@@ -262,6 +262,27 @@ def test_refusal_names_the_alternatives_that_fit():
     assert result.preconditioner == "fft"
 
 
+def test_auto_takes_the_transforms_where_only_they_fit():
+    """A 64^3 periodic Q1 case that "auto" solves by multigrid (contrast 10, no voids):
+    under a limit between the two estimates it runs with the transforms and says so;
+    with room for both it keeps multigrid; under both it is refused."""
+    phases = np.zeros((64, 64, 64), dtype=np.int8)
+    phases[::2] = 1
+    mg = memory_estimate(phases.shape, preconditioner="multigrid")
+    fft = memory_estimate(phases.shape, preconditioner="fft")
+    options = dict(maxiter=2, on_failure="flag")
+    roomy = sve.apparent_conductivity(phases, [1.0, 10.0], memory_limit=2 * mg.bytes, **options)
+    assert roomy.preconditioner == "multigrid"
+    tight = sve.apparent_conductivity(
+        phases, [1.0, 10.0], memory_limit=(fft.bytes + mg.bytes) // 2, **options
+    )
+    assert tight.preconditioner == "fft"
+    assert any("'auto' took 'fft' instead of 'multigrid'" in note for note in tight.notes)
+    assert not any("'auto' took" in note for note in roomy.notes)
+    with pytest.raises(MemoryBudgetError):
+        sve.apparent_conductivity(phases, [1.0, 10.0], memory_limit=fft.bytes // 2, **options)
+
+
 def test_stiffness_over_budget_is_refused_at_once():
     phases = np.zeros((128, 128, 128), dtype=np.int8)
     phases[64:] = 1
