@@ -101,6 +101,40 @@ def polynomial(
         rho = following
 
 
+def polynomial_updating(
+    bounds: tuple[float, float],
+    degree: int,
+    cycle: Callable[[np.ndarray, np.ndarray], None],
+    update: Callable[[np.ndarray, np.ndarray], None],
+    b: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    d: np.ndarray | None = None,
+) -> None:
+    """`polynomial` with the residual updated, ``r -= A d`` after each step, in `b`
+    (overwritten): one work array fewer, the same polynomial up to round-off.
+
+    `update` is ``update(d, r)``: ``r -= A d`` in place. `d` is needed for `degree` > 2.
+    """
+    low, high = bounds
+    theta = 0.5 * (high + low)
+    delta = 0.5 * (high - low)
+    sigma = theta / delta
+    cycle(b, y)
+    rho = 1.0 / sigma
+    d = x if degree == 2 else d  # degree 2: the one direction is x itself
+    chebyshev_first(y, d, x, 1.0 / theta)
+    for step in range(degree - 1):
+        update(d, b)
+        cycle(b, y)
+        following = 1.0 / (2.0 * sigma - rho)
+        if step == degree - 2 and degree == 2:
+            chebyshev_last(y, x, following * rho, 2.0 * following / delta)
+        else:
+            chebyshev_step(y, d, x, following * rho, 2.0 * following / delta)
+        rho = following
+
+
 def ritz_bounds(
     apply: Callable[[np.ndarray, np.ndarray], None],
     cycle: Callable[[np.ndarray, np.ndarray], None],
