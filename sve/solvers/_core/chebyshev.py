@@ -142,6 +142,7 @@ def ritz_bounds(
     steps: int = LANCZOS,
     high_margin: float = HIGH_MARGIN,
     low_margin: float = LOW_MARGIN,
+    work: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, float]:
     """Chebyshev bounds ``(low, high)`` of the spectrum of ``B A``: the extreme Ritz
     values of `steps` steps of CG preconditioned by ``B``, ``high`` raised by
@@ -151,11 +152,13 @@ def ritz_bounds(
     arrays of the shape and dtype of `r`, the start residual (overwritten): ``A z`` for
     a seeded random ``z``, in the range of ``A``. Dot products are serial, and the
     tridiagonal eigenvalues come from one BLAS thread: the same bits on any number.
+    `work`, three arrays like `r`, saves allocating them.
     """
-    z = np.empty_like(r)
-    ap = np.empty_like(r)
+    if work is None:
+        work = (np.empty_like(r), np.empty_like(r), np.empty_like(r))
+    z, ap, p = work
     cycle(r, z)
-    p = z.copy()
+    p[...] = z
     rz = float(dot(r.reshape(-1), z.reshape(-1)))
     start_rz = rz
     alphas: list[float] = []

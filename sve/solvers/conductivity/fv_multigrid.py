@@ -312,20 +312,23 @@ class Cycle:
         standard normal.
         """
         level = self.levels[index]
-        start = np.random.default_rng(SEED).standard_normal(level.shape).astype(DTYPE)
-        zero = np.zeros(level.shape, dtype=DTYPE)
+        # the level's own work arrays are free here: its cycle uses those of the next
+        work = self.work[index]
+        if len(work) < 4:
+            work = (*work, np.empty(level.shape, dtype=DTYPE))
+        r, start = work[0], work[1]
+        np.random.default_rng(SEED).standard_normal(dtype=DTYPE, out=start)
 
         def apply(v: np.ndarray, out: np.ndarray) -> None:
-            residual(*level.faces, zero, v, out)  # -A v
+            out[...] = 0.0
+            residual(*level.faces, out, v, out)  # -A v (in place: the kernel allows it)
             np.negative(out, out=out)
 
         def cycle(v: np.ndarray, out: np.ndarray) -> None:
             self._cycle(index, v, out)
 
-        r = np.empty_like(start)
-        apply(start, r)
-        del start
-        return ritz_bounds(apply, cycle, r)
+        apply(start, r)  # A z: in the range of A
+        return ritz_bounds(apply, cycle, r, work=work[1:4])
 
     def _correction(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
         """``x = B_gamma b`` on level `index` (`b` overwritten)."""
