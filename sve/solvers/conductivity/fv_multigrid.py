@@ -50,14 +50,37 @@ diagonal (voids) are set to zero by both sweeps, so ``B`` is zero on them.
 
 Definiteness. On one level ``I - B A = S^* (I - SCALE P B_c P^T A) S``,
 ``S`` the forward sweep (an A-norm contraction on the conducting cells) and
-``S^*`` its A-adjoint. If the eigenvalues of ``B_c A_c`` lie in ``[0, 1]``
-those of the middle factor lie in ``[1 - SCALE, 1]``, inside ``(-1, 1]``,
-so those of ``B A`` lie in ``[0, 2)``: ``B`` is positive semi-definite, and
-definite on the conducting cells. The W-cycle (``GAMMA = 2``) passes up
-``B_2 = 2 B - B A B``, whose ``B_2 A`` has the eigenvalues ``1 - (1 -
-lambda)^2`` in ``[0, 1]`` again, which is what the next level needs; a
-V-cycle with ``SCALE > 1`` would not keep this, which is why the W-cycle is
-not optional here.
+``S^*`` its A-adjoint. The middle factor is at most ``I`` in the A-norm's
+order as soon as the coarse solve ``B_c`` is positive semi-definite, so
+``I - B A`` is at most ``S^* S < I`` there: ``B`` is positive semi-definite,
+and definite on the conducting cells, whatever the upper end of the
+spectrum of ``B_c A_c``. The stationary W-cycle (``chebyshev=False``, an
+even ``GAMMA``) passes up ``B_2 = 2 B - B A B``, whose ``B_2 A`` has the
+eigenvalues ``1 - (1 - lambda)^2`` in ``[0, 1]`` for ``lambda`` in ``[0,
+2]``; a V-cycle with ``SCALE > 1`` or an odd count would not keep this.
+
+Chebyshev coarse steps (the default, ``CHEBYSHEV``). With stationary visits
+the iterations grew with the size (the level cut of issue 18's 500^3 case,
+30 % conducting, correlation length 4, mixed, ``tol=1e-6``: at most 23,
+26, 29, 36 and 39 iterations at 64^3, 128^3, 192^3, 256^3 and 500^3), as
+the permeability's pressure cycle did: the piecewise-constant coarse
+operators are too stiff, ``B A`` of the coarse cycles reaches down to
+0.11-0.14, and a fixed pair of visits corrects them less well on every
+level more. Each coarse level's correction is now ``p(B A) B`` of degree
+``GAMMA`` = 3 in its cycle ``B``, the Chebyshev polynomial of the bounds of
+``B A`` estimated at set-up from the coarsest level up (the AMLI cycle of
+Axelsson & Vassilevski; ``_core/chebyshev.py``, shared with
+``permeability/multigrid.py``: ``LANCZOS`` seeded CG steps, the extreme
+Ritz values, ``high`` raised by 10 %). ``p >= 0`` on the spectrum, so the
+coarse solve is positive semi-definite, the cycle a fixed symmetric
+positive semi-definite operator, as conjugate gradients need. The residual
+is updated in place (``r -= A d``, `polynomial_updating`), so a level holds
+four float32 arrays (the right-hand side, the result, the cycle's output,
+the direction) where the W-cycle held three, and the set-up uses them for
+its Lanczos vectors. Iterations on the same medium: at most 14, 21, 19 and
+22 at 64^3 to 256^3 (``python benchmarks/bench_conductivity.py
+--fv-scaling 64,128,192,256``); degrees 2 and 4 took 22-23 and 17-20 at
+128^3 against 19-21, for about the same and 1.3 times the CPU time.
 
 References
 ----------
@@ -67,6 +90,8 @@ References
    Electron. Trans. Numer. Anal. 37 (2010) 123-146.
 .. [3] U. Trottenberg, C. W. Oosterlee, A. Schüller, "Multigrid", Academic
    Press (2001).
+.. [4] O. Axelsson, P. S. Vassilevski, "Algebraic multilevel preconditioning
+   methods II", SIAM J. Numer. Anal. 27 (1990) 1569-1590.
 """
 
 from __future__ import annotations
@@ -266,7 +291,7 @@ def _coarser(levels: list) -> list:
 
 
 class Cycle:
-    """``cycle(r, out)``: ``out = B r``, one symmetric W-cycle from zero on `levels`.
+    """``cycle(r, out)``: ``out = B r``, one symmetric cycle from zero on `levels`.
 
     Parameters
     ----------
@@ -275,8 +300,13 @@ class Cycle:
     scale : float
         Factor of the coarse correction, in (0, 2).
     gamma : int
-        Coarse cycles per coarse correction, the later ones on the residual
-        of the earlier (``B_2 = 2 B - B A B`` for two).
+        Coarse cycles per coarse correction: the degree of the Chebyshev
+        polynomial of the coarse cycle (>= 2), or without `chebyshev` the
+        stationary visits, the later ones on the residual of the earlier
+        (``B_2 = 2 B - B A B`` for two; even, for a definite cycle).
+    chebyshev : bool
+        The coarse corrections as Chebyshev polynomials (see the module notes);
+        their bounds are estimated here, from the coarsest level up.
     """
 
     def __init__(
@@ -374,7 +404,7 @@ class Cycle:
             gauss_seidel(*level.faces, level.inverse_diagonal, b, x, False)
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
-        """Write one W-cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
+        """Write one cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
         shape = self.levels[0].shape
         self._cycle(0, r.reshape(shape), out.reshape(shape))  # float64 fields, float32 levels
 
