@@ -397,7 +397,7 @@ def test_fv_chebyshev_bounds_bracket_the_spectrum_of_each_coarse_cycle(monkeypat
     allow: the lower bound not below the smallest nonzero eigenvalue (Ritz values lie
     inside the spectrum; or half the upper bound, where it is capped) and the upper one,
     over ``HIGH_MARGIN``, not above the largest, both to 2 % of the exact extremes (64 and
-    8 cells: 12 Lanczos steps resolve the ends); 1e-4 of slack for the float32 levels.
+    8 cells: 8 Lanczos steps resolve the ends); 1e-4 of slack for the float32 levels.
     An odd visit count without Chebyshev steps (not definite) and a count below 2 are
     refused.
     """
