@@ -70,14 +70,14 @@ level more. Each coarse level's correction is now ``p(B A) B`` of degree
 ``GAMMA`` = 3 in its cycle ``B``, the Chebyshev polynomial of the bounds of
 ``B A`` estimated at set-up from the coarsest level up (the AMLI cycle of
 Axelsson & Vassilevski; ``_core/chebyshev.py``, shared with
-``permeability/multigrid.py``: ``LANCZOS`` seeded CG steps, the extreme
-Ritz values, ``high`` raised by 10 %). ``p >= 0`` on the spectrum, so the
+``permeability/multigrid.py``: ``LANCZOS`` = 8 seeded CG steps, the
+extreme Ritz values, ``high`` raised by 10 %). ``p >= 0`` on the spectrum, so the
 coarse solve is positive semi-definite, the cycle a fixed symmetric
 positive semi-definite operator, as conjugate gradients need. The residual
 is updated in place (``r -= A d``, `polynomial_updating`), so a level holds
 four float32 arrays (the right-hand side, the result, the cycle's output,
 the direction) where the W-cycle held three, and the set-up uses them for
-its Lanczos vectors. Iterations on the same medium: at most 14, 21, 19 and
+its Lanczos vectors. Iterations on the same medium: at most 14, 20, 18 and
 22 at 64^3 to 256^3 (``python benchmarks/bench_conductivity.py
 --fv-scaling 64,128,192,256``); degrees 2 and 4 took 22-23 and 17-20 at
 128^3 against 19-21, for about the same and 1.3 times the CPU time.
