@@ -80,7 +80,8 @@ the direction) where the W-cycle held three, and the set-up uses them for
 its Lanczos vectors. Iterations on the same medium: at most 14, 20, 18 and
 22 at 64^3 to 256^3 (``python benchmarks/bench_conductivity.py
 --fv-scaling 64,128,192,256``); degrees 2 and 4 took 22-23 and 17-20 at
-128^3 against 19-21, for about the same and 1.3 times the CPU time.
+128^3 against 19-21 (12 Lanczos steps), for about the same and 1.3 times
+the CPU time.
 
 References
 ----------
@@ -124,7 +125,7 @@ SCALE = 1.8
 # Coarse cycles per coarse correction: the degree of the Chebyshev polynomial of the coarse
 # cycle (CHEBYSHEV) at every level above the coarsest. On the 500^3 case's medium at 128^3
 # (mixed, tol 1e-6) degrees 2, 3, 4 took 22-23, 19-21, 17-20 CG iterations and 4.5, 4.4, 5.7 s
-# CPU for the three directions; the stationary W-cycle (2 plain visits) 25-26.
+# CPU for the three directions (12 Lanczos steps); the stationary W-cycle (2 visits) 25-26.
 GAMMA = 3
 # An axis is coarsened where the mean conductance of its inner faces is at least this fraction
 # of the largest over the axes (semi-coarsening; every axis on cubic voxels).
