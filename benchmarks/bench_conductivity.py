@@ -6,7 +6,14 @@ periodic sweep up to 64^3 only (about a minute), ``--bcs`` for the
 boundary-condition part only, ``--large`` to add 256^3 to its iteration
 sweep, ``--anisotropic`` for the anisotropic polycrystal part only,
 ``--tensor-stop`` for the stopping-rule comparison only, ``--target-128`` for
-the 128^3 case below only, ``--target-500`` for the 500^3 one.
+the 128^3 case below only, ``--target-500`` for the 500^3 one,
+``--fv-scaling 64,128,...`` for the iterations of that case against size.
+
+Finite-volume multigrid against size (``--fv-scaling SIZES``): the medium of
+the 500^3 case (``Gaussian(4)``, phi = 0.3, ``rng=42``) at each size, the
+three mixed fv directions at ``tol=1e-6``; per direction the CG iterations
+and the CPU seconds of its set-up and solve (``process_time``, which the
+load of a shared machine changes little), and the diagonal of the tensor.
 
 The 500^3 case (``--target-500``, issue 18's 60 s on 2 quiet cores): the three
 mixed finite-volume directions (``bc="mixed"``, ``discretization="fv"``,
@@ -279,6 +286,56 @@ def target_500() -> None:
         f"({ratio:.0f} all-core FFT pairs; load {load:.1f})"
     )
     record.write()
+
+
+def fv_scaling(sizes: list[int]) -> None:
+    """Iterations and CPU per direction of the 500^3 case's medium at `sizes`."""
+    from sve.solvers.conductivity import cell_problem
+
+    spent: list[float] = []
+    original = cell_problem.load_case_solver
+
+    def timed(*arguments, **options):  # the CPU of a direction: its set-up and its solve
+        start = time.process_time()
+        solver = original(*arguments, **options)
+        solve = solver.solve
+
+        def timed_solve(*a, **o):
+            result = solve(*a, **o)
+            spent.append(time.process_time() - start)
+            return result
+
+        solver.solve = timed_solve
+        return solver
+
+    cell_problem.load_case_solver = timed
+    options = {"bc": "mixed", "discretization": "fv", "tol": 1e-6}
+    apparent_conductivity(level_cut_500(16), [0.0, 1.0], **options)  # compile
+    record = Record("conductivity-fv-scaling")
+    table = record.table(
+        "Mixed fv multigrid against size: iterations and CPU [s] per direction",
+        ["size", "iterations", "CPU [s] per direction", "K_xx", "K_yy", "K_zz"],
+        "level_cut(gaussian_field((N,)*3, Gaussian(4), rng=42), 0.3), conductivities 0 "
+        "and 1, bc 'mixed', discretization 'fv', tol 1e-6; CPU: process_time of each "
+        "direction's set-up and solve",
+    )
+    print("size  iterations  CPU per direction [s]  diagonal")
+    for size in sizes:
+        phases = level_cut_500(size)
+        spent.clear()
+        result = apparent_conductivity(phases, [0.0, 1.0], **options)
+        values = np.diag(result.tensor)
+        cpu = ",".join(f"{t:.1f}" for t in spent)
+        iterations = ",".join(map(str, result.iterations))
+        print(f"{size:>4} {iterations:>11} {cpu:>22}  {values}  load {os.getloadavg()[0]:.2f}")
+        table.add(f"{size}^3", iterations, cpu, *(float(v) for v in values))
+    cell_problem.load_case_solver = original
+    record.write()
+
+
+def level_cut_500(size: int) -> np.ndarray:
+    """The medium of the 500^3 case at `size`^3: phi = 0.3, Gaussian covariance of length 4."""
+    return level_cut(gaussian_field((size,) * 3, Gaussian(4.0), rng=42), 0.3)
 
 
 def level_cut_medium(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -580,6 +637,9 @@ if __name__ == "__main__":
         sys.exit()
     if "--target-500" in sys.argv:
         target_500()
+        sys.exit()
+    if "--fv-scaling" in sys.argv:
+        fv_scaling([int(n) for n in sys.argv[sys.argv.index("--fv-scaling") + 1].split(",")])
         sys.exit()
     if "--tensor-stop" in sys.argv:
         tensor_stopping([64, 128], [1e-3, 1e-6])

@@ -50,14 +50,38 @@ diagonal (voids) are set to zero by both sweeps, so ``B`` is zero on them.
 
 Definiteness. On one level ``I - B A = S^* (I - SCALE P B_c P^T A) S``,
 ``S`` the forward sweep (an A-norm contraction on the conducting cells) and
-``S^*`` its A-adjoint. If the eigenvalues of ``B_c A_c`` lie in ``[0, 1]``
-those of the middle factor lie in ``[1 - SCALE, 1]``, inside ``(-1, 1]``,
-so those of ``B A`` lie in ``[0, 2)``: ``B`` is positive semi-definite, and
-definite on the conducting cells. The W-cycle (``GAMMA = 2``) passes up
-``B_2 = 2 B - B A B``, whose ``B_2 A`` has the eigenvalues ``1 - (1 -
-lambda)^2`` in ``[0, 1]`` again, which is what the next level needs; a
-V-cycle with ``SCALE > 1`` would not keep this, which is why the W-cycle is
-not optional here.
+``S^*`` its A-adjoint. The middle factor is at most ``I`` in the A-norm's
+order as soon as the coarse solve ``B_c`` is positive semi-definite, so
+``I - B A`` is at most ``S^* S < I`` there: ``B`` is positive semi-definite,
+and definite on the conducting cells, whatever the upper end of the
+spectrum of ``B_c A_c``. The stationary W-cycle (``chebyshev=False``, an
+even ``GAMMA``) passes up ``B_2 = 2 B - B A B``, whose ``B_2 A`` has the
+eigenvalues ``1 - (1 - lambda)^2`` in ``[0, 1]`` for ``lambda`` in ``[0,
+2]``; a V-cycle with ``SCALE > 1`` or an odd count would not keep this.
+
+Chebyshev coarse steps (the default, ``CHEBYSHEV``). With stationary visits
+the iterations grew with the size (the level cut of issue 18's 500^3 case,
+30 % conducting, correlation length 4, mixed, ``tol=1e-6``: at most 23,
+26, 29, 36 and 39 iterations at 64^3, 128^3, 192^3, 256^3 and 500^3), as
+the permeability's pressure cycle did: the piecewise-constant coarse
+operators are too stiff, ``B A`` of the coarse cycles reaches down to
+0.11-0.14, and a fixed pair of visits corrects them less well on every
+level more. Each coarse level's correction is now ``p(B A) B`` of degree
+``GAMMA`` = 3 in its cycle ``B``, the Chebyshev polynomial of the bounds of
+``B A`` estimated at set-up from the coarsest level up (the AMLI cycle of
+Axelsson & Vassilevski; ``_core/chebyshev.py``, shared with
+``permeability/multigrid.py``: ``LANCZOS`` = 8 seeded CG steps, the
+extreme Ritz values, ``high`` raised by 10 %). ``p >= 0`` on the spectrum, so the
+coarse solve is positive semi-definite, the cycle a fixed symmetric
+positive semi-definite operator, as conjugate gradients need. The residual
+is updated in place (``r -= A d``, `polynomial_updating`), so a level holds
+four float32 arrays (the right-hand side, the result, the cycle's output,
+the direction) where the W-cycle held three, and the set-up uses them for
+its Lanczos vectors. Iterations on the same medium: at most 14, 20, 18 and
+22 at 64^3 to 256^3 (``python benchmarks/bench_conductivity.py
+--fv-scaling 64,128,192,256``); degrees 2 and 4 took 22-23 and 17-20 at
+128^3 against 19-21 (12 Lanczos steps), for about the same and 1.3 times
+the CPU time.
 
 References
 ----------
@@ -67,6 +91,8 @@ References
    Electron. Trans. Numer. Anal. 37 (2010) 123-146.
 .. [3] U. Trottenberg, C. W. Oosterlee, A. Schüller, "Multigrid", Academic
    Press (2001).
+.. [4] O. Axelsson, P. S. Vassilevski, "Algebraic multilevel preconditioning
+   methods II", SIAM J. Numer. Anal. 27 (1990) 1569-1590.
 """
 
 from __future__ import annotations
@@ -75,6 +101,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sve.solvers._core.chebyshev import polynomial_updating, ritz_bounds
 from sve.solvers._core.pcg import Operator
 from sve.solvers.conductivity.fv_multigrid_kernels import (
     coarse_faces,
@@ -95,15 +122,25 @@ COARSEST = 64
 # Scale of the coarse correction, < 2 for a positive definite cycle (see the module notes):
 # at 128^3 (level cut, voids) 1.6, 1.8 and 1.9 took 13, 12 and 12 iterations.
 SCALE = 1.8
-# Coarse cycles per coarse correction: 2, a W-cycle (needed with SCALE > 1, see above; the
-# V-cycle also took 22 iterations where the W-cycle took 12).
-GAMMA = 2
+# Coarse cycles per coarse correction: the degree of the Chebyshev polynomial of the coarse
+# cycle (CHEBYSHEV) at every level above the coarsest. On the 500^3 case's medium at 128^3
+# (mixed, tol 1e-6) degrees 2, 3, 4 took 22-23, 19-21, 17-20 CG iterations and 4.5, 4.4, 5.7 s
+# CPU for the three directions (12 Lanczos steps); the stationary W-cycle (2 visits) 25-26.
+GAMMA = 3
 # An axis is coarsened where the mean conductance of its inner faces is at least this fraction
 # of the largest over the axes (semi-coarsening; every axis on cubic voxels).
 STRONG = 0.5
 # Precision of the cycle: it need only be a good SPD approximation, and single precision moves
 # half the bytes (Gauss-Seidel and the residual are memory-bound at 128^3).
 DTYPE = np.float32
+# The coarse visits are a Chebyshev polynomial of the coarse cycle (see the module notes).
+CHEBYSHEV = True
+# Seed of the start vectors of the Chebyshev bound estimates.
+SEED = 23
+# Lanczos (CG) steps per bound estimate: the set-up's cost is about LANCZOS cycles of the
+# first coarse level (an eighth of the image). On the 500^3 medium at 128^3 and 192^3 (mixed,
+# tol 1e-6) 6, 8 and 12 took 18-20 and 19-20, 18-20 and 18, 19-21 and 18-19 iterations.
+LANCZOS = 8
 Faces = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -259,7 +296,7 @@ def _coarser(levels: list) -> list:
 
 
 class Cycle:
-    """``cycle(r, out)``: ``out = B r``, one symmetric W-cycle from zero on `levels`.
+    """``cycle(r, out)``: ``out = B r``, one symmetric cycle from zero on `levels`.
 
     Parameters
     ----------
@@ -268,24 +305,82 @@ class Cycle:
     scale : float
         Factor of the coarse correction, in (0, 2).
     gamma : int
-        Coarse cycles per coarse correction, the later ones on the residual
-        of the earlier (``B_2 = 2 B - B A B`` for two).
+        Coarse cycles per coarse correction: the degree of the Chebyshev
+        polynomial of the coarse cycle (>= 2), or without `chebyshev` the
+        stationary visits, the later ones on the residual of the earlier
+        (``B_2 = 2 B - B A B`` for two; even, for a definite cycle).
+    chebyshev : bool
+        The coarse corrections as Chebyshev polynomials (see the module notes);
+        their bounds are estimated here, from the coarsest level up.
     """
 
-    def __init__(self, levels: list[_Level], scale: float = SCALE, gamma: int = GAMMA) -> None:
+    def __init__(
+        self,
+        levels: list[_Level],
+        scale: float = SCALE,
+        gamma: int = GAMMA,
+        chebyshev: bool = CHEBYSHEV,
+    ) -> None:
+        if chebyshev and gamma < 2:
+            raise ValueError(f"gamma must be an integer >= 2, got {gamma!r}")
+        if not chebyshev and (gamma < 2 or gamma % 2):  # an odd count is not definite
+            raise ValueError(f"gamma must be an even integer >= 2, got {gamma!r}")
         self.levels = levels
         self.scale = scale
         self.gamma = gamma
         # Per level but the first (whose b and x are the caller's): b, x, and the x of the
-        # later coarse cycles (their b is the residual, made over b).
+        # later coarse cycles (their b is the residual, made over b); the direction of a
+        # Chebyshev polynomial of degree above 2 (that of degree 2 is x itself).
+        count = 4 if chebyshev and gamma > 2 else 3
         self.work = [()] + [
-            tuple(np.empty(level.shape, dtype=DTYPE) for _ in range(3)) for level in levels[1:]
+            tuple(np.empty(level.shape, dtype=DTYPE) for _ in range(count)) for level in levels[1:]
         ]
+        # Chebyshev bounds of B A on the levels between the finest and the coarsest, from
+        # the coarsest up: each level's cycle uses the polynomial of the next
+        self.bounds: list[tuple[float, float] | None] = [None] * len(levels)
+        if chebyshev:
+            for index in range(len(levels) - 2, 0, -1):
+                self.bounds[index] = self._estimate_bounds(index)
+
+    def _estimate_bounds(self, index: int) -> tuple[float, float]:
+        """``ritz_bounds`` of the cycle of level `index`, from ``A z``, ``z`` seeded
+        standard normal.
+        """
+        level = self.levels[index]
+        # the level's own work arrays are free here: its cycle uses those of the next
+        work = self.work[index]
+        if len(work) < 4:
+            work = (*work, np.empty(level.shape, dtype=DTYPE))
+        r, start = work[0], work[1]
+        np.random.default_rng(SEED).standard_normal(dtype=DTYPE, out=start)
+
+        def apply(v: np.ndarray, out: np.ndarray) -> None:
+            out[...] = 0.0
+            residual(*level.faces, out, v, out)  # -A v (in place: the kernel allows it)
+            np.negative(out, out=out)
+
+        def cycle(v: np.ndarray, out: np.ndarray) -> None:
+            self._cycle(index, v, out)
+
+        apply(start, r)  # A z: in the range of A
+        return ritz_bounds(apply, cycle, r, steps=LANCZOS, work=work[1:4])
 
     def _correction(self, index: int, b: np.ndarray, x: np.ndarray) -> None:
-        """``x = B_gamma b`` on level `index`."""
-        self._cycle(index, b, x)
+        """``x = B_gamma b`` on level `index` (`b` overwritten)."""
         level = self.levels[index]
+        if self.bounds[index] is not None:
+            work = self.work[index]
+
+            def cycle(v: np.ndarray, out: np.ndarray) -> None:
+                self._cycle(index, v, out)
+
+            def update(d: np.ndarray, r: np.ndarray) -> None:
+                residual(*level.faces, r, d, r)  # r -= A d
+
+            d = work[3] if self.gamma > 2 else None
+            polynomial_updating(self.bounds[index], self.gamma, cycle, update, b, x, work[2], d)
+            return
+        self._cycle(index, b, x)
         if level.coarsest is not None:
             return  # exact: a second pass would add nothing
         later_x = self.work[index][2]
@@ -314,7 +409,7 @@ class Cycle:
             gauss_seidel(*level.faces, level.inverse_diagonal, b, x, False)
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
-        """Write one W-cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
+        """Write one cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
         shape = self.levels[0].shape
         self._cycle(0, r.reshape(shape), out.reshape(shape))  # float64 fields, float32 levels
 

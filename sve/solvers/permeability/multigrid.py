@@ -38,7 +38,8 @@ preconditioned by the coarse cycle (a polynomial ``p(B A) B``, Axelsson &
 Vassilevski's AMLI cycle), for bounds ``[low, high]`` of the spectrum of ``B A``
 estimated at setup from the coarsest level up (``LANCZOS`` CG steps from a seeded
 start in the range of ``A``; ``high`` is the largest Ritz value times
-``HIGH_MARGIN``). The operator stays fixed and linear, and symmetric positive
+``HIGH_MARGIN``; both steps in ``_core/chebyshev.py``, shared with the
+finite-volume conductivity multigrid). The operator stays fixed and linear, and symmetric positive
 semi-definite: ``1 - t p(t)`` is the scaled Chebyshev polynomial, which lies in
 ``[0, 1]`` on ``[0, low]`` and under 1 in modulus up to ``low + high``, so ``p >= 0``
 up to ``low + high`` (Ritz values lie inside the spectrum, and ``high`` is raised
@@ -66,17 +67,10 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from sve.solvers._core.chebyshev import polynomial, ritz_bounds
 from sve.solvers._core.cholesky import matvec
 from sve.solvers.permeability.mac import CodedStencil, Stencil, stored
-from sve.solvers.permeability.mac_kernels import (
-    axpy,
-    chebyshev_first,
-    chebyshev_last,
-    chebyshev_step,
-    dot,
-    prolong_add,
-    restrict,
-)
+from sve.solvers.permeability.mac_kernels import prolong_add, restrict
 
 #: Largest number of unknowns solved directly on the coarsest level.
 COARSEST = 400
@@ -84,12 +78,6 @@ COARSEST = 400
 SCALE = 1.8
 #: Coarse-grid visits per level by default (2: W-cycle).
 GAMMA = 2
-#: Lanczos (CG) steps of the Chebyshev bound estimate per level.
-LANCZOS = 12
-#: Factor on the largest Ritz value of ``B A`` (the Chebyshev upper bound).
-HIGH_MARGIN = 1.1
-#: Factor on the smallest Ritz value of ``B A`` (the Chebyshev lower bound).
-LOW_MARGIN = 1.0
 #: Gauss-Seidel sweeps before and after the coarse correction on the coarse levels of a
 #: Chebyshev hierarchy (the finest level: one). 2 measured no better at 256^3 (pressure
 #: cycle factor 0.800 and 18 CG iterations against 0.797 and 19).
@@ -275,76 +263,30 @@ class AggregationMultigrid:
         level = self.levels[index]
         b = level.b if b is None else b
         x = level.x if x is None else x
-        low, high = self.bounds[index]
-        theta = 0.5 * (high + low)
-        delta = 0.5 * (high - low)
-        sigma = theta / delta
-        self._cycle(index, b, level.y)
-        rho = 1.0 / sigma
-        if degree == 2:  # no direction array: after the first step it equals x
-            chebyshev_first(level.y, x, x, 1.0 / theta)
-            level.stencil.residual(x, b, level.r2)
-            self._cycle(index, level.r2, level.y)
-            following = 1.0 / (2.0 * sigma - rho)
-            chebyshev_last(level.y, x, following * rho, 2.0 * following / delta)
-            return
-        chebyshev_first(level.y, level.d, x, 1.0 / theta)
-        for _ in range(degree - 1):
-            level.stencil.residual(x, b, level.r2)
-            self._cycle(index, level.r2, level.y)
-            following = 1.0 / (2.0 * sigma - rho)
-            chebyshev_step(level.y, level.d, x, following * rho, 2.0 * following / delta)
-            rho = following
+        stencil = level.stencil
+
+        def cycle(v: np.ndarray, out: np.ndarray) -> None:
+            self._cycle(index, v, out)
+
+        def residual(v: np.ndarray, out: np.ndarray) -> None:
+            stencil.residual(v, b, out)
+
+        d = getattr(level, "d", None)
+        polynomial(self.bounds[index], degree, cycle, residual, b, x, level.y, level.r2, d)
 
     def _estimate_bounds(self, index: int) -> tuple[float, float]:
         """Chebyshev bounds ``(low, high)`` of the spectrum of ``B A`` on level `index`:
-        the extreme Ritz values of ``LANCZOS`` steps of CG preconditioned by the level's
-        cycle (a fixed seeded start ``A z``, ``z`` standard normal: in the range of
-        ``A``), ``high`` raised by ``HIGH_MARGIN`` and ``low`` lowered by ``LOW_MARGIN``.
+        ``_core.chebyshev.ritz_bounds`` of the level's cycle from a fixed seeded start
+        ``A z``, ``z`` standard normal (in the range of ``A``).
         """
         level = self.levels[index]
-        s = level.stencil
-        shape = level.shape
         rng = np.random.default_rng(SEED)
-        start = rng.standard_normal(shape)
-        r = np.empty(shape)
-        s.apply(start, r)
+        start = rng.standard_normal(level.shape)
+        r = np.empty(level.shape)
+        level.stencil.apply(start, r)
         del start
-        z = np.empty(shape)
-        ap = np.empty(shape)
-        self._cycle(index, r, z)
-        p = z.copy()
-        rz = float(dot(r.reshape(-1), z.reshape(-1)))
-        start_rz = rz
-        alphas: list[float] = []
-        betas: list[float] = []
-        for _ in range(LANCZOS):
-            if not rz > 1e-24 * start_rz:
-                break  # an invariant subspace (a small level): its Ritz values are exact
-            s.apply(p, ap)
-            pap = float(dot(p.reshape(-1), ap.reshape(-1)))
-            if not pap > 0.0:
-                break
-            alpha = rz / pap
-            alphas.append(alpha)
-            axpy(-alpha, ap.reshape(-1), r.reshape(-1))
-            self._cycle(index, r, z)
-            new = float(dot(r.reshape(-1), z.reshape(-1)))
-            beta = new / rz
-            betas.append(beta)
-            p *= beta
-            p += z
-            rz = new
-        m = len(alphas)
-        if m == 0:
-            return 1.0, 2.0  # nothing to estimate (no unknowns): any valid interval
-        t = np.zeros((m, m))
-        for j in range(m):
-            t[j, j] = 1.0 / alphas[j] + (betas[j - 1] / alphas[j - 1] if j else 0.0)
-            if j + 1 < m:
-                t[j, j + 1] = t[j + 1, j] = np.sqrt(betas[j]) / alphas[j]
-        with threadpool_limits(limits=1, user_api="blas"):
-            ritz = np.linalg.eigvalsh(t)
-        high = HIGH_MARGIN * float(ritz[-1])
-        low = min(LOW_MARGIN * float(ritz[0]), 0.5 * high)
-        return low, high
+
+        def cycle(v: np.ndarray, out: np.ndarray) -> None:
+            self._cycle(index, v, out)
+
+        return ritz_bounds(level.stencil.apply, cycle, r)
