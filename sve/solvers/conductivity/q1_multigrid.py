@@ -171,6 +171,9 @@ STRONG = 0.5
 # Node planes per slab of level 0's operator in 3-D (`_Slabs`): buffers of 2 ROWS + 6 planes
 # (1.3 bytes per voxel at 128^3, 0.3 at 500^3) for 1 / ROWS more work on level 0.
 ROWS = 8
+# Nodes of level 0 from which its operator runs a slab at a time (`_Slabs`, 3-D, degree 1);
+# below, level 0 keeps its inverse diagonal (float32) and ``A x`` as fields, made once.
+SLABS_FROM = 2**18
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11
 
@@ -689,7 +692,8 @@ class Cycle:
         self.levels = levels
         self.degrees = [fine_degree] + [degree] * (len(levels) - 1)
         self.gamma = gamma
-        self.slabs = levels[0].slabs if fine_degree == 1 and len(levels) > 1 else None
+        slabs = fine_degree == 1 and int(np.prod(levels[0].shape)) >= SLABS_FROM
+        self.slabs = levels[0].slabs if slabs and len(levels) > 1 else None
         if levels[0].inverse_diagonal is None and self.slabs is None:  # read as an array
             levels[0].inverse_diagonal = levels[0].slabs.field()
         self.work = [

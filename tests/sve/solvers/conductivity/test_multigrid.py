@@ -128,12 +128,19 @@ def test_cycle_symmetric_positive_semidefinite(shape, values, fine_degree, gamma
         assert np.vdot(z, bz) >= -1e-12 * np.linalg.norm(z) * np.linalg.norm(bz)
 
 
-def test_cycle_holds_half_a_field_of_the_image():
-    # In 3-D level 0 stores no field (A x is formed a slab of ROWS node planes at a time
-    # where the restriction and the Jacobi sweep read it); level 1 holds b, x, d and q, 4
-    # arrays of 1/8 of the image: half a field (8 arrays, a whole field, before). Float32
-    # work arrays (precision="single") halve that.
+def test_cycle_holds_half_a_field_of_the_image(monkeypatch):
+    # In 3-D level 0 stores no field from SLABS_FROM nodes on (A x is formed a slab of ROWS
+    # node planes at a time where the restriction and the Jacobi sweep read it); level 1
+    # holds b, x, d and q, 4 arrays of 1/8 of the image: half a field (8 arrays, a whole
+    # field, before). Float32 work arrays (precision="single") halve that.
     _, k = _image((32, 32, 32), (1.0, 100.0), seed=3)
+    # Below SLABS_FROM nodes level 0 keeps A x (float64) and its inverse diagonal (float32)
+    cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=1)
+    assert q1_multigrid.SLABS_FROM > k.size and cycle.slabs is None
+    assert [a is None for a in cycle.work[0]] == [True, True, True, False]
+    assert cycle.work[0][3].nbytes == 8 * k.size
+    assert cycle.levels[0].inverse_diagonal.dtype == np.float32
+    monkeypatch.setattr(q1_multigrid, "SLABS_FROM", k.size)
     for dtype, size in ((np.float64, 8), (np.float32, 4)):
         cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=2, dtype=dtype)
         assert all(a is None for a in cycle.work[0])
