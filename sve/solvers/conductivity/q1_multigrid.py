@@ -424,13 +424,10 @@ def _gershgorin(coefficients: np.ndarray, inverse_diagonal: np.ndarray) -> float
     """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)
     on the rows of nonzero `inverse_diagonal` (flat).
     """
-    ndim = coefficients.ndim - 1
-    sums = np.zeros(coefficients.shape[:-1])
-    for index, offset in enumerate(_upper_offsets(ndim)):  # one entry at a time
-        entry = np.abs(coefficients[..., index])
-        sums += entry
-        if index > 0:  # the lower half: row n holds |A[n, n - o]| = |A[n - o, n]|
-            sums += np.roll(entry, offset, axis=tuple(range(ndim)))
+    shape = coefficients.shape[:-1]
+    kernel = stencil_2d if len(shape) == 2 else stencil_3d
+    sums = np.empty(shape)  # |A| 1: the row sums, the lower half read from the neighbours
+    kernel(np.abs(coefficients).astype(np.float64), np.ones(shape), sums)
     sums = sums.reshape(-1)
     rows = inverse_diagonal > 0.0
     return float((sums[rows] * inverse_diagonal[rows]).max()) if rows.any() else 1.0
@@ -602,10 +599,16 @@ def _taps(make, nodes: tuple[int, ...], periodic: list[bool], steps: np.ndarray)
     """Taps and weights of every axis in turn (`steps`: 2 on a halved axis, 1 on one left
     fine), the arguments of the transfer kernels.
     """
-    pairs = (
-        make(n, wraps, int(step)) for n, wraps, step in zip(nodes, periodic, steps, strict=True)
-    )
-    return tuple(array for pair in pairs for array in pair)
+    key = tuple(zip(nodes, periodic, (int(step) for step in steps), strict=True))
+    return _cached_taps(make, key)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_taps(make, key: tuple) -> tuple:
+    """`_taps`, made once per axis description (the SVEs of a study share them; small
+    arrays, never written).
+    """
+    return tuple(array for n, wraps, step in key for array in make(n, wraps, step))
 
 
 def _coarsest_inverse(
