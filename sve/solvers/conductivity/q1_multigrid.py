@@ -143,6 +143,7 @@ from sve.solvers.conductivity.q1_multigrid_kernels import (
     restrict_planes_3d,
     stencil_2d,
     stencil_3d,
+    v_cycle,
 )
 
 # Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
@@ -401,6 +402,7 @@ class _Level:
     restriction: tuple = ()
     prolongation: tuple = ()
     slabs: _Slabs | None = None  # level 0 in 3-D: its operator a slab at a time
+    operator: tuple = ()  # level 0: (k or labels, table or None, modes, offset) of `apply`
 
 
 def _stencil_apply(coefficients: np.ndarray) -> Operator:
@@ -410,6 +412,7 @@ def _stencil_apply(coefficients: np.ndarray) -> Operator:
     def apply(x: np.ndarray, out: np.ndarray) -> None:
         kernel(coefficients, x.reshape(shape), out.reshape(shape))
 
+    apply.coefficients = coefficients  # for `v_cycle`
     return apply
 
 
@@ -495,14 +498,15 @@ def hierarchy(
             flux(x.reshape(image_nodes), offset, labels, modes, out.reshape(image_nodes), table)
 
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
+    operator = (k, None, modes, offset) if table is None else (labels, table, modes, offset)
     shapes = _level_shapes(shape0, spacing)
     if ndim == 3 and len(shapes) > 1:  # the inverse diagonal made where it is read (_Slabs)
         values = k if table is None else labels
         slabs = _Slabs(values, table, modes, kinds, image_nodes, element[0, 0])
-        levels = [_Level(image_nodes, apply_fine, None, upper, slabs=slabs)]
+        levels = [_Level(image_nodes, apply_fine, None, upper, slabs=slabs, operator=operator)]
     else:  # single precision (half a field saved): it only scales the Jacobi sweep
         inverse_diagonal = _image_inverse_diagonal(k, kinds, element[0, 0]).astype(np.float32)
-        levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper)]
+        levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper, operator=operator)]
     # voxels per child along each axis from level i to level i + 1 (2 halved, 1 left fine)
     steps = [
         np.array([n // m for n, m in zip(fine, coarse, strict=True)], dtype=np.int64)
@@ -512,6 +516,9 @@ def hierarchy(
         child = child_interpolation(ndim, steps[0])
         unit = np.einsum("cai,ab,cbj->cij", child, element, child)  # per child of level 0
     elements = None  # element matrices of the current level (level 1: made row by row)
+    # Below SLABS_FROM nodes each level is made whole, in one call of each kernel (the
+    # same sums in the same order; a 64^2 hierarchy took 3 ms in the interpreter row by row)
+    whole = int(np.prod(image_nodes)) < SLABS_FROM
     for index in range(1, len(shapes)):
         shape = shapes[index]
         nodes = _node_shape(shape, kinds)
@@ -530,12 +537,13 @@ def hierarchy(
             next_steps = steps[index]
             next_child = child_interpolation(ndim, next_steps)
             next_elements = np.empty((int(np.prod(following)), 2**ndim, 2**ndim))
-            rows = int(next_steps[0])
+            if not whole:
+                rows = int(next_steps[0])
         row = int(np.prod(shape[1:]))
         for first in range(0, shape[0], rows):
             slab = (rows,) + shape[1:]
             if index == 1:  # the children of level 0 are k times the unit element: level 1
-                # is made a row or two at a time, never whole (8 fields of the image)
+                # is made a row or two at a time on large images (8 fields of the image whole)
                 fine = (int(steps[0][0]) * rows,) + shape0[1:]
                 children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim, steps[0])
                 voxels = slice(int(steps[0][0]) * first, int(steps[0][0]) * (first + rows))
@@ -548,7 +556,8 @@ def hierarchy(
             if following is not None:
                 local = _children(np.arange(int(np.prod(slab))).reshape(slab), ndim, next_steps)
                 size = int(np.prod(following[1:]))
-                start = first // rows * size
+                start = first // int(next_steps[0]) * size
+                size *= rows // int(next_steps[0])
                 galerkin(part, local, next_child, next_elements[start : start + size])
         elements = next_elements
         diagonal = coefficients[..., 0].astype(np.float64)
@@ -637,6 +646,7 @@ def _coarsest_inverse(
             def direct(b: np.ndarray, x: np.ndarray) -> None:
                 cholesky_solve(factor, indices, b, x)
 
+            direct.factor, direct.indices = factor, indices  # for `v_cycle`
             return direct
     inverse = np.zeros_like(matrix)
     inverse[np.ix_(keep, keep)] = pseudo_inverse(block)
@@ -710,6 +720,51 @@ class Cycle:
         ]
         self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
         self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
+        self.compiled = self._compiled(dtype)
+
+    def _compiled(self, dtype) -> tuple | None:
+        """The arguments of `v_cycle` after ``b, x`` where it serves (a V-cycle on level 0
+        as fields, one sweep there, degree >= 2 below, a Cholesky factor on the coarsest of
+        at least three levels, float64), else None (the interpreted `_cycle`).
+        """
+        levels = self.levels
+        coarsest = levels[-1].coarsest
+        if (
+            self.gamma != 1
+            or self.slabs is not None
+            or len(levels) < 3
+            or np.dtype(dtype) != np.float64
+            or self.degrees[0] != 1
+            or min(self.degrees[1:-1]) < 2
+            or not hasattr(coarsest, "factor")
+        ):
+            return None
+        ndim = len(levels[0].shape)
+        empty = np.zeros(0)
+
+        def transfer(taps: tuple) -> tuple:  # three axes (a dummy third in 2-D)
+            return taps if ndim == 3 else taps + (np.zeros((1, 3), np.int64), np.zeros((1, 3)))
+
+        intervals = [_interval(level.upper) for level in levels]
+        work = self.work[1:]
+        return (
+            self.work[0][3],
+            *levels[0].operator,
+            tuple(level.inverse_diagonal for level in levels[:-1]),
+            np.array([theta for theta, _ in intervals]),
+            np.array([delta for _, delta in intervals]),
+            np.array(self.degrees, dtype=np.int64),
+            np.array([level.shape for level in levels], dtype=np.int64),
+            tuple(level.apply.coefficients for level in levels[1:-1]),
+            tuple(w[0] for w in work),
+            tuple(w[1] for w in work),
+            tuple(empty if w[2] is None else w[2] for w in work),
+            tuple(empty if w[3] is None else w[3] for w in work),
+            tuple(transfer(level.restriction) for level in levels[1:]),
+            tuple(transfer(level.prolongation) for level in levels[1:]),
+            coarsest.factor,
+            coarsest.indices,
+        )
 
     def _unused(self, index: int, slot: int) -> bool:
         """Whether work array `slot` (b, x, d, q) of level `index` is never touched."""
@@ -787,6 +842,9 @@ class Cycle:
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
         """Write one cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
+        if self.compiled is not None:
+            v_cycle(r.reshape(-1), out.reshape(-1), *self.compiled)
+            return
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from sve.solvers import apparent_conductivity
 from sve.solvers.conductivity import q1_multigrid
-from sve.solvers.conductivity.fv import FVGrid
+from sve.solvers.conductivity.fv import FVGrid, Phases
 from sve.solvers.conductivity.fv_multigrid import dense as fv_dense
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
 from sve.solvers.conductivity.fv_multigrid import hierarchy as fv_hierarchy
@@ -451,3 +451,28 @@ def test_auto_takes_the_preconditioner_measured_faster_per_case(
         phases, values, bc=bc, discretization=discretization, preconditioner=expected
     )
     np.testing.assert_array_equal(auto.tensor, chosen.tensor)
+
+
+@pytest.mark.parametrize(
+    ("shape", "kinds"),
+    [((32, 32), KINDS[2][0]), ((24, 16), KINDS[2][3]), ((16, 16, 16), KINDS[3][0]),
+     ((16, 12, 8), KINDS[3][3])],
+)  # fmt: skip
+def test_compiled_v_cycle_equals_the_interpreted_cycle_bit_for_bit(shape, kinds):
+    # Small images without voids run the V-cycle as one compiled call (v_cycle): the same
+    # kernels and scalars in the same order as Cycle._cycle, so the same bits; on the
+    # conductivities and on the labels (Phases) alike. The W-cycle stays interpreted.
+    phases, k = _image(shape, (1.0, 100.0), seed=2)
+    labels = Phases.of(np.ascontiguousarray(phases.astype(np.int8)), np.array([1.0, 100.0]))
+    for field in (k, labels):
+        levels = hierarchy(field, 1.0, kinds)
+        cycle = Cycle(levels, degree=2, fine_degree=1, gamma=1)
+        assert cycle.compiled is not None and len(levels) >= 3
+        r = np.random.default_rng(3).standard_normal(levels[0].shape).reshape(-1)
+        compiled, interpreted = np.empty_like(r), np.empty_like(r)
+        cycle(r, compiled)
+        cycle.compiled = None
+        cycle(r, interpreted)
+        np.testing.assert_array_equal(compiled, interpreted)
+        assert np.abs(compiled).max() > 0.0
+    assert Cycle(hierarchy(k, 1.0, kinds), degree=2, fine_degree=1, gamma=2).compiled is None
