@@ -428,9 +428,18 @@ def _gershgorin(coefficients: np.ndarray, inverse_diagonal: np.ndarray) -> float
     on the rows of nonzero `inverse_diagonal` (flat).
     """
     shape = coefficients.shape[:-1]
-    kernel = stencil_2d if len(shape) == 2 else stencil_3d
-    sums = np.empty(shape)  # |A| 1: the row sums, the lower half read from the neighbours
-    kernel(np.abs(coefficients).astype(np.float64), np.ones(shape), sums)
+    if int(np.prod(shape)) < SLABS_FROM:  # |A| 1 by the stencil kernel (a copy of |A|)
+        kernel = stencil_2d if len(shape) == 2 else stencil_3d
+        sums = np.empty(shape)
+        kernel(np.abs(coefficients).astype(np.float64), np.ones(shape), sums)
+    else:  # one entry at a time: no copy of the stencil (memory of large images)
+        ndim = len(shape)
+        sums = np.zeros(shape)
+        for index, offset in enumerate(_upper_offsets(ndim)):
+            entry = np.abs(coefficients[..., index])
+            sums += entry
+            if index > 0:  # the lower half: row n holds |A[n, n - o]| = |A[n - o, n]|
+                sums += np.roll(entry, offset, axis=tuple(range(ndim)))
     sums = sums.reshape(-1)
     rows = inverse_diagonal > 0.0
     return float((sums[rows] * inverse_diagonal[rows]).max()) if rows.any() else 1.0
@@ -516,8 +525,9 @@ def hierarchy(
         child = child_interpolation(ndim, steps[0])
         unit = np.einsum("cai,ab,cbj->cij", child, element, child)  # per child of level 0
     elements = None  # element matrices of the current level (level 1: made row by row)
-    # Below SLABS_FROM nodes each level is made whole, in one call of each kernel (the
-    # same sums in the same order; a 64^2 hierarchy took 3 ms in the interpreter row by row)
+    # Below SLABS_FROM nodes the levels from 2 on are made whole, in one call of each kernel
+    # (the same sums in the same order; a 64^2 hierarchy took 3 ms in the interpreter row by
+    # row, 1.3 whole), level 1 in 3-D in chunks of at most a field of the image
     whole = int(np.prod(image_nodes)) < SLABS_FROM
     for index in range(1, len(shapes)):
         shape = shapes[index]
@@ -539,6 +549,10 @@ def hierarchy(
             next_elements = np.empty((int(np.prod(following)), 2**ndim, 2**ndim))
             if not whole:
                 rows = int(next_steps[0])
+            elif index == 1:  # level 1's element matrices whole are 2**d fields of the
+                # image: whole in 2-D (4), at most one a chunk in 3-D (of 8)
+                fields = 2**ndim if ndim == 2 else 1
+                rows = _chunk_rows(shape[0], int(next_steps[0]), shape[0] * fields // 2**ndim)
         row = int(np.prod(shape[1:]))
         for first in range(0, shape[0], rows):
             slab = (rows,) + shape[1:]
@@ -583,6 +597,17 @@ def hierarchy(
             matrix, inverse_diagonal, constants=constants, voids=voids
         )
     return levels
+
+
+def _chunk_rows(rows: int, step: int, largest: int) -> int:
+    """The most rows, a multiple of `step` dividing `rows`, at most `largest` (`step` at
+    least).
+    """
+    best = step
+    for chunk in range(step, max(largest, step) + 1, step):
+        if rows % chunk == 0:
+            best = chunk
+    return best
 
 
 def _image_inverse_diagonal(k: np.ndarray, kinds: tuple[str, ...], corner: float) -> np.ndarray:
@@ -718,14 +743,16 @@ class Cycle:
             )
             for index, level in enumerate(levels)
         ]
+        if self.work[0][3] is not None:  # A x of level 0 (below SLABS_FROM): float64
+            self.work[0] = self.work[0][:3] + (np.empty(self.work[0][3].size),)
         self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
         self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
-        self.compiled = self._compiled(dtype)
+        self.compiled = self._compiled()
 
-    def _compiled(self, dtype) -> tuple | None:
+    def _compiled(self) -> tuple | None:
         """The arguments of `v_cycle` after ``b, x`` where it serves (a V-cycle on level 0
         as fields, one sweep there, degree >= 2 below, a Cholesky factor on the coarsest of
-        at least three levels, float64), else None (the interpreted `_cycle`).
+        at least three levels, float64 on level 0), else None (the interpreted `_cycle`).
         """
         levels = self.levels
         coarsest = levels[-1].coarsest
@@ -733,20 +760,18 @@ class Cycle:
             self.gamma != 1
             or self.slabs is not None
             or len(levels) < 3
-            or np.dtype(dtype) != np.float64
             or self.degrees[0] != 1
             or min(self.degrees[1:-1]) < 2
             or not hasattr(coarsest, "factor")
         ):
             return None
         ndim = len(levels[0].shape)
-        empty = np.zeros(0)
 
         def transfer(taps: tuple) -> tuple:  # three axes (a dummy third in 2-D)
             return taps if ndim == 3 else taps + (np.zeros((1, 3), np.int64), np.zeros((1, 3)))
 
         intervals = [_interval(level.upper) for level in levels]
-        work = self.work[1:]
+        work = self.work[1:-1]
         return (
             self.work[0][3],
             *levels[0].operator,
@@ -758,8 +783,10 @@ class Cycle:
             tuple(level.apply.coefficients for level in levels[1:-1]),
             tuple(w[0] for w in work),
             tuple(w[1] for w in work),
-            tuple(empty if w[2] is None else w[2] for w in work),
-            tuple(empty if w[3] is None else w[3] for w in work),
+            tuple(w[2] for w in work),
+            tuple(w[3] for w in work),
+            self.work[-1][0],
+            self.work[-1][1],
             tuple(transfer(level.restriction) for level in levels[1:]),
             tuple(transfer(level.prolongation) for level in levels[1:]),
             coarsest.factor,
@@ -842,7 +869,7 @@ class Cycle:
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
         """Write one cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
-        if self.compiled is not None:
+        if self.compiled is not None and r.dtype == np.float64:  # (single precision: float32)
             v_cycle(r.reshape(-1), out.reshape(-1), *self.compiled)
             return
         self._cycle(0, r.reshape(-1), out.reshape(-1))

@@ -450,88 +450,57 @@ def _fine_flux(x, q, k, table, modes, offset, shape):
 
 
 @njit(cache=True, nogil=True)
-def v_cycle(
-    b,
-    x,
-    q,
-    k,
-    table,
-    modes,
-    offset,
-    inverse,
-    theta,
-    delta,
-    degrees,
-    shapes,
-    coefficients,
-    bs,
-    xs,
-    ds,
-    qs,
-    restriction,
-    prolongation,
-    factor,
-    keep,
-):
+def v_cycle(b, x, q, k, table, modes, offset, inverse, theta, delta, degrees, shapes,
+            coefficients, bs, xs, ds, qs, coarsest_b, coarsest_x, restriction, prolongation,
+            factor, keep):  # fmt: skip
     """``x = B b``: `Cycle` as a V-cycle (gamma 1) in one compiled call, for small images
-    without voids (level 0 as fields, one damped Jacobi sweep there, a Cholesky factor on
-    the coarsest level): the kernels of `Cycle` with the same scalars in the same order,
-    so the same bits, without the interpreter between them.
+    without voids (level 0 as fields, one damped Jacobi sweep there, degree >= 2 below, a
+    Cholesky factor on the coarsest of at least three levels): the kernels of `Cycle` with
+    the same scalars in the same order, so the same bits, without the interpreter between
+    them.
 
-    ``b``, ``x``, ``q``: level 0's flat right-hand side, result and ``A x``; ``k``,
-    ``table``, ``modes``, ``offset``: its operator (`nodal_flux_2d`, `nodal_flux_3d`);
-    per level ``l``: ``inverse[l]`` (levels 0 .. L - 2), ``theta[l]``, ``delta[l]``
-    (`_interval`), ``degrees[l]``, ``shapes[l]`` (nodes per axis); per coarse level
-    ``l >= 1`` (index ``l - 1``): ``coefficients`` (but the coarsest), the work arrays
-    ``bs``, ``xs``, ``ds``, ``qs``, and the taps and weights of its transfers
-    (``restriction[l - 1]``: taps and weights of axes 0, 1, 2, a third dummy axis in
-    2-D); ``factor``, ``keep``: `cholesky_solve`'s arguments on the coarsest level.
+    ``b``, ``x``, ``q``: level 0's flat right-hand side, result and ``A x`` (float64);
+    ``k``, ``table``, ``modes``, ``offset``: its operator (`nodal_flux_2d`,
+    `nodal_flux_3d`); per level ``l``: ``inverse[l]`` (but the coarsest), ``theta[l]``,
+    ``delta[l]`` (`_interval`), ``degrees[l]``, ``shapes[l]`` (nodes per axis); per level
+    ``1 <= l <= L - 2`` (index ``l - 1``): ``coefficients`` and the work arrays ``bs``,
+    ``xs``, ``ds``, ``qs`` (of one dtype); ``coarsest_b``, ``coarsest_x``: those of the
+    coarsest level (float64); per level ``l >= 1`` (index ``l - 1``) the taps and weights
+    of its transfers (``restriction[l - 1]``: taps and weights of axes 0, 1, 2, a dummy
+    third axis in 2-D); ``factor``, ``keep``: `cholesky_solve`'s arguments.
     """
-    levels = shapes.shape[0]
-    # down: level 0 (one Jacobi sweep from 0), then the coarse levels
-    _chebyshev_first(x, x, b, inverse[0], 1.0 / theta[0])
+    last = shapes.shape[0] - 2  # the last level smoothed
+    _chebyshev_first(x, x, b, inverse[0], 1.0 / theta[0])  # level 0: one sweep from 0
     _fine_flux(x, q, k, table, modes, offset, shapes[0])
     r = restriction[0]
     _transfer(True, bs[0], b, q, x, shapes[0], shapes[1], (r[0], r[2], r[4]), (r[1], r[3], r[5]))
-    for level in range(1, levels - 1):
+    for level in range(1, last + 1):
         c = coefficients[level - 1]
         lb, lx, ld, lq = bs[level - 1], xs[level - 1], ds[level - 1], qs[level - 1]
-        _coarse_smooth(
-            c, lx, ld, lb, lq, inverse[level], theta[level], delta[level], degrees[level], True
-        )
+        _coarse_smooth(c, lx, ld, lb, lq, inverse[level], theta[level], delta[level],
+                       degrees[level], True)  # fmt: skip
         _stencil(c, lx, lq)
         r = restriction[level]
-        _transfer(
-            True,
-            bs[level],
-            lb,
-            lq,
-            lx,
-            shapes[level],
-            shapes[level + 1],
-            (r[0], r[2], r[4]),
-            (r[1], r[3], r[5]),
-        )
-    cholesky_solve(factor, keep, bs[levels - 2], xs[levels - 2])
-    # up: prolong the correction, then smooth again
-    for level in range(levels - 2, 0, -1):
+        taps, weights = (r[0], r[2], r[4]), (r[1], r[3], r[5])
+        if level < last:
+            _transfer(True, bs[level], lb, lq, lx, shapes[level], shapes[level + 1], taps, weights)
+        else:
+            _transfer(True, coarsest_b, lb, lq, lx, shapes[level], shapes[level + 1], taps,
+                      weights)  # fmt: skip
+    cholesky_solve(factor, keep, coarsest_b, coarsest_x)
+    for level in range(last, 0, -1):  # up: prolong the correction, then smooth again
         c = coefficients[level - 1]
         lb, lx, ld, lq = bs[level - 1], xs[level - 1], ds[level - 1], qs[level - 1]
         p = prolongation[level]
-        _transfer(
-            False,
-            xs[level],
-            lb,
-            lq,
-            lx,
-            shapes[level],
-            shapes[level + 1],
-            (p[0], p[2], p[4]),
-            (p[1], p[3], p[5]),
-        )
-        _coarse_smooth(
-            c, lx, ld, lb, lq, inverse[level], theta[level], delta[level], degrees[level], False
-        )
+        taps, weights = (p[0], p[2], p[4]), (p[1], p[3], p[5])
+        if level < last:
+            _transfer(False, xs[level], lb, lq, lx, shapes[level], shapes[level + 1], taps,
+                      weights)  # fmt: skip
+        else:
+            _transfer(False, coarsest_x, lb, lq, lx, shapes[level], shapes[level + 1], taps,
+                      weights)  # fmt: skip
+        _coarse_smooth(c, lx, ld, lb, lq, inverse[level], theta[level], delta[level],
+                       degrees[level], False)  # fmt: skip
     p = prolongation[0]
     _transfer(False, xs[0], b, q, x, shapes[0], shapes[1], (p[0], p[2], p[4]), (p[1], p[3], p[5]))
     _fine_flux(x, q, k, table, modes, offset, shapes[0])

@@ -434,7 +434,10 @@ def test_fv_dense_is_the_operator_of_the_grid():
         ("periodic", "q1", (12, 10), [1.0, 100.0], "fft"),  # 2-D
         ("static", "q1", (40, 40, 40), [1.0, 100.0], "multigrid"),
         ("mixed", "q1", (40, 40, 40), [1.0, 100.0], "multigrid"),
-        ("static", "q1", (32, 32, 32), [1.0, 100.0], "fft"),  # AUTO_TRANSFORMS_LARGEST
+        ("periodic", "q1", (24, 24, 24), [1.0, 100.0], "fft"),  # AUTO_TRANSFORMS_LARGEST
+        ("periodic", "q1", (32, 32, 32), [1.0, 100.0], "multigrid"),
+        ("static", "q1", (16, 16, 16), [1.0, 100.0], "multigrid"),  # ..._LARGEST_BOUNDED
+        ("kinematic", "q1", (12, 12, 12), [1.0, 100.0], "fft"),
         ("periodic", "q1", (8, 8, 8), [1.0, 100.0], "fft"),
         ("periodic", "q1", (8, 8, 8), [1.0, 1e4], "fft"),  # contrast above AUTO_CONTRAST
         ("kinematic", "q1", (8, 8, 8), [0.0, 1.0], "fft"),  # voids
@@ -464,9 +467,9 @@ def test_compiled_v_cycle_equals_the_interpreted_cycle_bit_for_bit(shape, kinds)
     # conductivities and on the labels (Phases) alike. The W-cycle stays interpreted.
     phases, k = _image(shape, (1.0, 100.0), seed=2)
     labels = Phases.of(np.ascontiguousarray(phases.astype(np.int8)), np.array([1.0, 100.0]))
-    for field in (k, labels):
-        levels = hierarchy(field, 1.0, kinds)
-        cycle = Cycle(levels, degree=2, fine_degree=1, gamma=1)
+    for field, dtype in ((k, np.float64), (labels, np.float64), (labels, np.float32)):
+        levels = hierarchy(field, 1.0, kinds)  # float32: the coarse vectors of 3-D solves
+        cycle = Cycle(levels, degree=2, fine_degree=1, gamma=1, dtype=dtype)
         assert cycle.compiled is not None and len(levels) >= 3
         r = np.random.default_rng(3).standard_normal(levels[0].shape).reshape(-1)
         compiled, interpreted = np.empty_like(r), np.empty_like(r)
