@@ -743,7 +743,8 @@ class Cycle:
             )
             for index, level in enumerate(levels)
         ]
-        if self.work[0][3] is not None:  # A x of level 0 (below SLABS_FROM): float64
+        if self.work[0][3] is not None and len(levels[0].shape) == 3:  # A x of level 0
+            # below SLABS_FROM nodes: float64, as the slabs' (2-D: float32 in single precision)
             self.work[0] = self.work[0][:3] + (np.empty(self.work[0][3].size),)
         self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
         self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
