@@ -75,7 +75,8 @@ the V-cycle for about 1.3 times its cost.
 Memory
 ------
 In bytes per voxel of the image (3-D; docs/solver_notes.rst has the whole
-table). Level 0 stores no field: its Jacobi sweep and the restriction of its
+table). From ``SLABS_FROM`` nodes (a 64^3 image) level 0 stores no field: its
+Jacobi sweep and the restriction of its
 residual read ``A x`` a slab of ``ROWS`` node planes at a time (`_Slabs`:
 buffers of a few planes, 1.5 bytes per voxel at 160^3, 0.5 at 500^3), and its
 inverse diagonal is made in the same slabs from the labels. The coarse levels
@@ -85,9 +86,23 @@ work vectors (``b``, ``x``, the Chebyshev direction ``d`` and ``q = A x``),
 float32 in 3-D (level 1: 2). About 11 in all, where the level-0 diagonal and
 work array, 8 float64 work vectors a level and float64 coarse diagonals took
 30: the peak growth of a periodic solve went from 66.8 to 49.4 bytes per
-voxel at 160^3 (``benchmarks/bench_memory.py``, record ``memory_q1mg``). In
+voxel at 160^3 (``benchmarks/bench_memory.py``, record ``memory_q1mg``; 46.8
+since its warm-up loads the slab kernels first). Below ``SLABS_FROM`` nodes
+level 0 keeps ``A x`` (float64) and its inverse diagonal (float32) as fields,
+made once (12 bytes per voxel, under 3 MB): re-forming them a slab at a time
+in every cycle took a quarter of a 32^3 tensor's time. In
 2-D level 0 keeps its float32 inverse diagonal and one work array ``q`` and
 the coarse vectors are float64 (float32 in single precision).
+
+Compiled V-cycle
+----------------
+On images below ``SLABS_FROM`` nodes without voids, the V-cycle (one Jacobi
+sweep on level 0, Chebyshev of degree 2 below, a Cholesky factor on the
+coarsest of at least three levels) runs as one Numba call,
+``q1_multigrid_kernels.v_cycle``: the kernels of `Cycle._cycle` with the same
+scalars in the same order, so the same bits without the interpreter between
+the levels (a 64^2 cycle 0.104 -> 0.086 ms, 32^3 0.91 -> 0.87 ms). The
+W-cycle, voids, single precision and large images keep the interpreted cycle.
 
 Null space
 ----------
