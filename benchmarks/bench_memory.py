@@ -3,7 +3,9 @@
 For every (property, boundary condition, discretization, preconditioner), with
 scalar or tensor conductivities and with or without voids, at a few sizes, each
 solve runs in a fresh interpreter: the same case is solved once on a 16**3
-image first (Numba compiles its kernels, whose memory is not the solve's), the
+image first, and on a 64**3 one before 3-D images of at least 64**3 voxels,
+whose Q1 multigrid runs other kernels (Numba compiles or loads its kernels,
+whose memory is not the solve's), the
 resident high-water mark is reset (``/proc/self/clear_refs``), and the growth is
 ``VmHWM`` after the solve minus ``VmRSS`` before it (the labels, the interpreter
 and the libraries are the input). tracemalloc would miss Numba's and
@@ -161,9 +163,13 @@ def child(path: str, case: list, converge: bool = False) -> None:
     """Measure one solve of the image at `path` (see the module docstring); print JSON.
     `converge`: solve to convergence (``tol=1e-6``) instead of 3 iterations.
     """
+    from sve.solvers.conductivity.q1_multigrid import SLABS_FROM
+
     case = tuple(case)
     phases = np.load(path)
     solve(case_medium((16,) * phases.ndim, case), case)  # compile the kernels
+    if phases.ndim == 3 and phases.size >= SLABS_FROM:  # and those of large images: the Q1
+        solve(case_medium((64,) * 3, case), case)  # multigrid's level 0 a slab at a time
     before = status_bytes("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     start, cpu = time.perf_counter(), time.process_time()

@@ -47,8 +47,9 @@ The versions alternate ``--rounds`` times (default 2) and each keeps the figures
 round of least CPU time per tensor (the FFT pair of the same run), so that a drift of the
 load of a shared machine does not fall on one version only.
 
-``--before REV`` (default ``c08a13e``, main before the second round of the throughput
-work; ``e85dba7`` before the first) measures the
+``--before REV`` (default ``02ad759``, main before the third round of the throughput
+work, the compiled multigrid V-cycle; ``c08a13e`` before the second, ``e85dba7`` before
+the first) measures the
 same with that revision's ``sve`` and ``generators`` (``git archive`` into a temporary
 folder, run in a subprocess), so the before and after figures come from one run.
 """
@@ -196,7 +197,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _record import Record
 
-    revision = "c08a13e"
+    revision = "02ad759"
     if "--before" in sys.argv:
         revision = sys.argv[sys.argv.index("--before") + 1]
     load = os.getloadavg()[0]

@@ -203,7 +203,7 @@ def test_solve_with_multigrid_and_the_tensor_stopping_rule(tmp_path, capsys):
     assert record["preconditioner"] == "multigrid" and record["stop"] == "tensor"
     assert 0 < record["tensor_accuracy"] <= 1e-6
     # The human summary names the preconditioner, here what "auto" takes for a small static
-    # 3-D image (the transforms up to 32^3 voxels: AUTO_TRANSFORMS_LARGEST).
+    # 3-D image (the transforms below 16^3 voxels: AUTO_TRANSFORMS_LARGEST_BOUNDED).
     cube = tmp_path / "c.npy"
     np.save(cube, (rng.random((8, 8, 8)) < 0.5).astype(np.int8))
     assert main(["solve", str(cube), "--conductivity", "1,100", "--bc", "static"]) == 0

@@ -44,10 +44,17 @@ _PRECONDITIONERS = ("auto", "fft", "multigrid")
 #: ``preconditioner="auto"`` takes multigrid on a 3-D Q1 image: measured faster or even at
 #: contrast 100, even or slower at 1e4 (`_auto_preconditioner`).
 AUTO_CONTRAST = 1e3
-#: Largest 3-D image (voxels) on which ``preconditioner="auto"`` keeps the transforms: at
-#: 16^3 they took 0.75 times the CPU time of the multigrid cycle per periodic tensor (0.61 in
-#: a batch), at 32^3 the same, at 64^3 1.25 times (``benchmarks/bench_throughput.py``).
-AUTO_TRANSFORMS_LARGEST = 32**3
+#: Largest 3-D image (voxels) on which ``preconditioner="auto"`` keeps the transforms under
+#: periodic conditions. CPU time per periodic tensor of multigrid over the transforms, one
+#: image at a time (level cuts of correlation length 4, contrast 100, tol 1e-6, issue 18,
+#: 2026-12-07, after the compiled V-cycle): 1.03 at 16^3, 0.93-0.94 at 24^3, 0.88-0.91 at
+#: 32^3, 0.78 at 40^3; up to 24^3 the transforms are batched in studies (0.61 times their
+#: time one at a time at 16^3), so they stay there.
+AUTO_TRANSFORMS_LARGEST = 24**3
+#: The same under the other conditions (static, kinematic, mixed; never batched), where
+#: multigrid took 0.59-0.72 times the CPU time of the transforms at 16^3, 0.62-0.77 at 24^3
+#: and 0.50-0.64 at 32^3 (same media and measurement).
+AUTO_TRANSFORMS_LARGEST_BOUNDED = 16**3 - 1
 _STOPS = ("residual", "tensor")
 PRECISIONS = ("double", "single")
 
@@ -136,7 +143,8 @@ def apparent_conductivity(
         ``"mixed"``, any shape); see Notes, **Solver**. ``"auto"`` takes the
         one measured faster per case (``docs/performance.rst``): multigrid
         for kinematic and mixed finite volumes, and for 3-D Q1 images of
-        more than ``AUTO_TRANSFORMS_LARGEST`` (32**3) voxels with scalar
+        more than ``AUTO_TRANSFORMS_LARGEST`` (24**3) voxels under periodic
+        conditions, of at least 16**3 under the others, with scalar
         conductivities without voids, a contrast of at most
         ``AUTO_CONTRAST`` and voxels close enough to cubes that the cycle
         halves every axis (``max(h) / min(h) <= sqrt(2)``); the transforms
@@ -694,7 +702,7 @@ def _auto_candidates(
     h = np.broadcast_to(h, (len(shape),)) / np.min(h)
     if tensors or voids or len(shape) != 3 or not supported(_kinds(bc, 3, 0), shape, h):
         return ("fft",)
-    if not np.all(coarsening_steps(h) == 2) or int(np.prod(shape)) <= AUTO_TRANSFORMS_LARGEST:
+    if not np.all(coarsening_steps(h) == 2) or int(np.prod(shape)) <= _transforms_largest(bc):
         return ("fft",)
     if contrast is None:
         return ("fft", "multigrid")
@@ -802,7 +810,8 @@ def _auto_preconditioner(
     """The preconditioner ``"auto"`` takes: the one measured faster for the case.
 
     Multigrid for kinematic and mixed finite volumes, and for 3-D Q1 images of more
-    than `AUTO_TRANSFORMS_LARGEST` voxels with scalar conductivities without voids, a
+    than `AUTO_TRANSFORMS_LARGEST` voxels (periodic; `AUTO_TRANSFORMS_LARGEST_BOUNDED`
+    under the other conditions) with scalar conductivities without voids, a
     contrast of at most `AUTO_CONTRAST` and nearly cubic voxels; the transforms
     everywhere else (2-D images, small 3-D images, higher contrasts, voids, tensors,
     box voxels). The measurements behind the rule are those of
@@ -818,9 +827,14 @@ def _auto_preconditioner(
     lowest = float(k.min())
     if lowest <= 0.0 or float(k.max()) > AUTO_CONTRAST * lowest:
         return "fft"
-    if k.size <= AUTO_TRANSFORMS_LARGEST:  # small images: the transforms, batched in studies
+    if k.size <= _transforms_largest(bc):  # small images: the transforms (batched in studies)
         return "fft"
     return "multigrid"
+
+
+def _transforms_largest(bc: str) -> int:
+    """Largest 3-D image on which ``"auto"`` keeps the transforms under condition `bc`."""
+    return AUTO_TRANSFORMS_LARGEST if bc == "periodic" else AUTO_TRANSFORMS_LARGEST_BOUNDED
 
 
 def _diagonal_for_fv(stack: np.ndarray) -> np.ndarray:

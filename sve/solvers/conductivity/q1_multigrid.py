@@ -75,7 +75,8 @@ the V-cycle for about 1.3 times its cost.
 Memory
 ------
 In bytes per voxel of the image (3-D; docs/solver_notes.rst has the whole
-table). Level 0 stores no field: its Jacobi sweep and the restriction of its
+table). From ``SLABS_FROM`` nodes (a 64^3 image) level 0 stores no field: its
+Jacobi sweep and the restriction of its
 residual read ``A x`` a slab of ``ROWS`` node planes at a time (`_Slabs`:
 buffers of a few planes, 1.5 bytes per voxel at 160^3, 0.5 at 500^3), and its
 inverse diagonal is made in the same slabs from the labels. The coarse levels
@@ -85,9 +86,23 @@ work vectors (``b``, ``x``, the Chebyshev direction ``d`` and ``q = A x``),
 float32 in 3-D (level 1: 2). About 11 in all, where the level-0 diagonal and
 work array, 8 float64 work vectors a level and float64 coarse diagonals took
 30: the peak growth of a periodic solve went from 66.8 to 49.4 bytes per
-voxel at 160^3 (``benchmarks/bench_memory.py``, record ``memory_q1mg``). In
+voxel at 160^3 (``benchmarks/bench_memory.py``, record ``memory_q1mg``; 46.8
+since its warm-up loads the slab kernels first). Below ``SLABS_FROM`` nodes
+level 0 keeps ``A x`` (float64) and its inverse diagonal (float32) as fields,
+made once (12 bytes per voxel, under 3 MB): re-forming them a slab at a time
+in every cycle took a quarter of a 32^3 tensor's time. In
 2-D level 0 keeps its float32 inverse diagonal and one work array ``q`` and
 the coarse vectors are float64 (float32 in single precision).
+
+Compiled V-cycle
+----------------
+On images below ``SLABS_FROM`` nodes without voids, the V-cycle (one Jacobi
+sweep on level 0, Chebyshev of degree 2 below, a Cholesky factor on the
+coarsest of at least three levels) runs as one Numba call,
+``q1_multigrid_kernels.v_cycle``: the kernels of `Cycle._cycle` with the same
+scalars in the same order, so the same bits without the interpreter between
+the levels (a 64^2 cycle 0.104 -> 0.086 ms, 32^3 0.91 -> 0.87 ms). The
+W-cycle, voids, single precision and large images keep the interpreted cycle.
 
 Null space
 ----------
@@ -143,6 +158,7 @@ from sve.solvers.conductivity.q1_multigrid_kernels import (
     restrict_planes_3d,
     stencil_2d,
     stencil_3d,
+    v_cycle,
 )
 
 # Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
@@ -171,6 +187,9 @@ STRONG = 0.5
 # Node planes per slab of level 0's operator in 3-D (`_Slabs`): buffers of 2 ROWS + 6 planes
 # (1.3 bytes per voxel at 128^3, 0.3 at 500^3) for 1 / ROWS more work on level 0.
 ROWS = 8
+# Nodes of level 0 from which its operator runs a slab at a time (`_Slabs`, 3-D, degree 1);
+# below, level 0 keeps its inverse diagonal (float32) and ``A x`` as fields, made once.
+SLABS_FROM = 2**18
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11
 
@@ -398,6 +417,7 @@ class _Level:
     restriction: tuple = ()
     prolongation: tuple = ()
     slabs: _Slabs | None = None  # level 0 in 3-D: its operator a slab at a time
+    operator: tuple = ()  # level 0: (k or labels, table or None, modes, offset) of `apply`
 
 
 def _stencil_apply(coefficients: np.ndarray) -> Operator:
@@ -407,6 +427,7 @@ def _stencil_apply(coefficients: np.ndarray) -> Operator:
     def apply(x: np.ndarray, out: np.ndarray) -> None:
         kernel(coefficients, x.reshape(shape), out.reshape(shape))
 
+    apply.coefficients = coefficients  # for `v_cycle`
     return apply
 
 
@@ -421,13 +442,19 @@ def _gershgorin(coefficients: np.ndarray, inverse_diagonal: np.ndarray) -> float
     """Upper bound of the eigenvalues of ``D^-1 A`` (largest row sum of ``|a_ij| / a_ii``)
     on the rows of nonzero `inverse_diagonal` (flat).
     """
-    ndim = coefficients.ndim - 1
-    sums = np.zeros(coefficients.shape[:-1])
-    for index, offset in enumerate(_upper_offsets(ndim)):  # one entry at a time
-        entry = np.abs(coefficients[..., index])
-        sums += entry
-        if index > 0:  # the lower half: row n holds |A[n, n - o]| = |A[n - o, n]|
-            sums += np.roll(entry, offset, axis=tuple(range(ndim)))
+    shape = coefficients.shape[:-1]
+    if int(np.prod(shape)) < SLABS_FROM:  # |A| 1 by the stencil kernel (a copy of |A|)
+        kernel = stencil_2d if len(shape) == 2 else stencil_3d
+        sums = np.empty(shape)
+        kernel(np.abs(coefficients).astype(np.float64), np.ones(shape), sums)
+    else:  # one entry at a time: no copy of the stencil (memory of large images)
+        ndim = len(shape)
+        sums = np.zeros(shape)
+        for index, offset in enumerate(_upper_offsets(ndim)):
+            entry = np.abs(coefficients[..., index])
+            sums += entry
+            if index > 0:  # the lower half: row n holds |A[n, n - o]| = |A[n - o, n]|
+                sums += np.roll(entry, offset, axis=tuple(range(ndim)))
     sums = sums.reshape(-1)
     rows = inverse_diagonal > 0.0
     return float((sums[rows] * inverse_diagonal[rows]).max()) if rows.any() else 1.0
@@ -495,14 +522,15 @@ def hierarchy(
             flux(x.reshape(image_nodes), offset, labels, modes, out.reshape(image_nodes), table)
 
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
+    operator = (k, None, modes, offset) if table is None else (labels, table, modes, offset)
     shapes = _level_shapes(shape0, spacing)
     if ndim == 3 and len(shapes) > 1:  # the inverse diagonal made where it is read (_Slabs)
         values = k if table is None else labels
         slabs = _Slabs(values, table, modes, kinds, image_nodes, element[0, 0])
-        levels = [_Level(image_nodes, apply_fine, None, upper, slabs=slabs)]
+        levels = [_Level(image_nodes, apply_fine, None, upper, slabs=slabs, operator=operator)]
     else:  # single precision (half a field saved): it only scales the Jacobi sweep
         inverse_diagonal = _image_inverse_diagonal(k, kinds, element[0, 0]).astype(np.float32)
-        levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper)]
+        levels = [_Level(image_nodes, apply_fine, inverse_diagonal, upper, operator=operator)]
     # voxels per child along each axis from level i to level i + 1 (2 halved, 1 left fine)
     steps = [
         np.array([n // m for n, m in zip(fine, coarse, strict=True)], dtype=np.int64)
@@ -512,6 +540,10 @@ def hierarchy(
         child = child_interpolation(ndim, steps[0])
         unit = np.einsum("cai,ab,cbj->cij", child, element, child)  # per child of level 0
     elements = None  # element matrices of the current level (level 1: made row by row)
+    # Below SLABS_FROM nodes the levels from 2 on are made whole, in one call of each kernel
+    # (the same sums in the same order; a 64^2 hierarchy took 3 ms in the interpreter row by
+    # row, 1.3 whole), level 1 in 3-D in chunks of at most a field of the image
+    whole = int(np.prod(image_nodes)) < SLABS_FROM
     for index in range(1, len(shapes)):
         shape = shapes[index]
         nodes = _node_shape(shape, kinds)
@@ -530,12 +562,17 @@ def hierarchy(
             next_steps = steps[index]
             next_child = child_interpolation(ndim, next_steps)
             next_elements = np.empty((int(np.prod(following)), 2**ndim, 2**ndim))
-            rows = int(next_steps[0])
+            if not whole:
+                rows = int(next_steps[0])
+            elif index == 1:  # level 1's element matrices whole are 2**d fields of the
+                # image: whole in 2-D (4), at most one a chunk in 3-D (of 8)
+                fields = 2**ndim if ndim == 2 else 1
+                rows = _chunk_rows(shape[0], int(next_steps[0]), shape[0] * fields // 2**ndim)
         row = int(np.prod(shape[1:]))
         for first in range(0, shape[0], rows):
             slab = (rows,) + shape[1:]
             if index == 1:  # the children of level 0 are k times the unit element: level 1
-                # is made a row or two at a time, never whole (8 fields of the image)
+                # is made a row or two at a time on large images (8 fields of the image whole)
                 fine = (int(steps[0][0]) * rows,) + shape0[1:]
                 children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim, steps[0])
                 voxels = slice(int(steps[0][0]) * first, int(steps[0][0]) * (first + rows))
@@ -548,7 +585,8 @@ def hierarchy(
             if following is not None:
                 local = _children(np.arange(int(np.prod(slab))).reshape(slab), ndim, next_steps)
                 size = int(np.prod(following[1:]))
-                start = first // rows * size
+                start = first // int(next_steps[0]) * size
+                size *= rows // int(next_steps[0])
                 galerkin(part, local, next_child, next_elements[start : start + size])
         elements = next_elements
         diagonal = coefficients[..., 0].astype(np.float64)
@@ -576,6 +614,17 @@ def hierarchy(
     return levels
 
 
+def _chunk_rows(rows: int, step: int, largest: int) -> int:
+    """The most rows, a multiple of `step` dividing `rows`, at most `largest` (`step` at
+    least).
+    """
+    best = step
+    for chunk in range(step, max(largest, step) + 1, step):
+        if rows % chunk == 0:
+            best = chunk
+    return best
+
+
 def _image_inverse_diagonal(k: np.ndarray, kinds: tuple[str, ...], corner: float) -> np.ndarray:
     """Inverse diagonal (flat, float64) of the Q1 operator of `k` on its node grid: node ``n``
     gets ``corner`` (the diagonal entry of the unit element) times the conductivities of the
@@ -599,10 +648,16 @@ def _taps(make, nodes: tuple[int, ...], periodic: list[bool], steps: np.ndarray)
     """Taps and weights of every axis in turn (`steps`: 2 on a halved axis, 1 on one left
     fine), the arguments of the transfer kernels.
     """
-    pairs = (
-        make(n, wraps, int(step)) for n, wraps, step in zip(nodes, periodic, steps, strict=True)
-    )
-    return tuple(array for pair in pairs for array in pair)
+    key = tuple(zip(nodes, periodic, (int(step) for step in steps), strict=True))
+    return _cached_taps(make, key)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_taps(make, key: tuple) -> tuple:
+    """`_taps`, made once per axis description (the SVEs of a study share them; small
+    arrays, never written).
+    """
+    return tuple(array for n, wraps, step in key for array in make(n, wraps, step))
 
 
 def _coarsest_inverse(
@@ -631,6 +686,7 @@ def _coarsest_inverse(
             def direct(b: np.ndarray, x: np.ndarray) -> None:
                 cholesky_solve(factor, indices, b, x)
 
+            direct.factor, direct.indices = factor, indices  # for `v_cycle`
             return direct
     inverse = np.zeros_like(matrix)
     inverse[np.ix_(keep, keep)] = pseudo_inverse(block)
@@ -689,7 +745,8 @@ class Cycle:
         self.levels = levels
         self.degrees = [fine_degree] + [degree] * (len(levels) - 1)
         self.gamma = gamma
-        self.slabs = levels[0].slabs if fine_degree == 1 and len(levels) > 1 else None
+        slabs = fine_degree == 1 and int(np.prod(levels[0].shape)) >= SLABS_FROM
+        self.slabs = levels[0].slabs if slabs and len(levels) > 1 else None
         if levels[0].inverse_diagonal is None and self.slabs is None:  # read as an array
             levels[0].inverse_diagonal = levels[0].slabs.field()
         self.work = [
@@ -701,8 +758,56 @@ class Cycle:
             )
             for index, level in enumerate(levels)
         ]
+        if self.work[0][3] is not None and len(levels[0].shape) == 3:  # A x of level 0
+            # below SLABS_FROM nodes: float64, as the slabs' (2-D: float32 in single precision)
+            self.work[0] = self.work[0][:3] + (np.empty(self.work[0][3].size),)
         self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
         self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
+        self.compiled = self._compiled()
+
+    def _compiled(self) -> tuple | None:
+        """The arguments of `v_cycle` after ``b, x`` where it serves (a V-cycle on level 0
+        as fields, one sweep there, degree >= 2 below, a Cholesky factor on the coarsest of
+        at least three levels, float64 on level 0), else None (the interpreted `_cycle`).
+        """
+        levels = self.levels
+        coarsest = levels[-1].coarsest
+        if (
+            self.gamma != 1
+            or self.slabs is not None
+            or len(levels) < 3
+            or self.degrees[0] != 1
+            or min(self.degrees[1:-1]) < 2
+            or not hasattr(coarsest, "factor")
+        ):
+            return None
+        ndim = len(levels[0].shape)
+
+        def transfer(taps: tuple) -> tuple:  # three axes (a dummy third in 2-D)
+            return taps if ndim == 3 else taps + (np.zeros((1, 3), np.int64), np.zeros((1, 3)))
+
+        intervals = [_interval(level.upper) for level in levels]
+        work = self.work[1:-1]
+        return (
+            self.work[0][3],
+            *levels[0].operator,
+            tuple(level.inverse_diagonal for level in levels[:-1]),
+            np.array([theta for theta, _ in intervals]),
+            np.array([delta for _, delta in intervals]),
+            np.array(self.degrees, dtype=np.int64),
+            np.array([level.shape for level in levels], dtype=np.int64),
+            tuple(level.apply.coefficients for level in levels[1:-1]),
+            tuple(w[0] for w in work),
+            tuple(w[1] for w in work),
+            tuple(w[2] for w in work),
+            tuple(w[3] for w in work),
+            self.work[-1][0],
+            self.work[-1][1],
+            tuple(transfer(level.restriction) for level in levels[1:]),
+            tuple(transfer(level.prolongation) for level in levels[1:]),
+            coarsest.factor,
+            coarsest.indices,
+        )
 
     def _unused(self, index: int, slot: int) -> bool:
         """Whether work array `slot` (b, x, d, q) of level `index` is never touched."""
@@ -780,6 +885,9 @@ class Cycle:
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
         """Write one cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
+        if self.compiled is not None and r.dtype == np.float64:  # (single precision: float32)
+            v_cycle(r.reshape(-1), out.reshape(-1), *self.compiled)
+            return
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
 

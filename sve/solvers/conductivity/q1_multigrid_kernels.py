@@ -9,7 +9,9 @@ open axes; the Galerkin products that build the levels.
 import numpy as np
 from numba import njit, prange
 
+from sve.solvers._core.cholesky import cholesky_solve
 from sve.solvers._core.threads import by_size
+from sve.solvers.conductivity.q1_kernels import _flux_serial, nodal_flux_2d
 
 
 @by_size(0)
@@ -370,3 +372,136 @@ def inverse_diagonal_planes(k, first, corner, out, table=None):
                             s += value if table is None else table[value]
                 diagonal = corner * s
                 out[t, j, l] = 1.0 / diagonal if diagonal > 0.0 else 0.0
+
+
+# The serial compilations, callable from the compiled V-cycles below (small images only).
+_chebyshev_first = chebyshev_first.serial
+_jacobi_add = jacobi_add.serial
+_stencil_2d, _stencil_3d = stencil_2d.serial, stencil_3d.serial
+_restrict_2d, _restrict_3d = restrict_2d.serial, restrict_3d.serial
+_prolong_add_2d, _prolong_add_3d = prolong_add_2d.serial, prolong_add_3d.serial
+
+
+@njit(cache=True, nogil=True)
+def _stencil(coefficients, x, out):
+    """``out = A x`` on flat `x`, `out` (`stencil_2d` or `stencil_3d`, by the dimension)."""
+    shape = coefficients.shape[:-1]
+    if coefficients.ndim == 3:
+        _stencil_2d(coefficients, x.reshape(shape), out.reshape(shape))
+    else:
+        _stencil_3d(coefficients, x.reshape(shape), out.reshape(shape))
+
+
+@njit(cache=True, nogil=True)
+def _coarse_smooth(coefficients, x, d, b, q, inverse_diagonal, theta, delta, degree, zero):
+    """`Cycle._smooth` on a coarse level (degree >= 2, `d` held): the same kernels and
+    scalars in the same order.
+    """
+    sigma = theta / delta
+    rho = 1.0 / sigma
+    if zero:
+        _chebyshev_first(x, d, b, inverse_diagonal, 1.0 / theta)
+    else:
+        _stencil(coefficients, x, q)
+        chebyshev_residual(x, d, b, q, inverse_diagonal, 0.0, 1.0 / theta)
+    for _ in range(1, degree):
+        _stencil(coefficients, x, q)
+        rho_next = 1.0 / (2.0 * sigma - rho)
+        chebyshev_residual(x, d, b, q, inverse_diagonal, rho_next * rho, 2.0 * rho_next / delta)
+        rho = rho_next
+
+
+@njit(cache=True, nogil=True)
+def _transfer(restrict, coarse, b, q, x, fine_shape, coarse_shape, taps, weights):
+    """``coarse = R (b - q)`` (`restrict`) or ``x += P coarse`` on flat arrays, `taps` and
+    `weights` those of every axis of the coarse level (`restriction_taps`,
+    `prolongation_taps`).
+    """
+    if len(fine_shape) == 2:
+        f2 = (fine_shape[0], fine_shape[1])
+        c2 = (coarse_shape[0], coarse_shape[1])
+        if restrict:
+            t = (taps[0], weights[0], taps[1], weights[1])
+            _restrict_2d(b.reshape(f2), q.reshape(f2), coarse.reshape(c2), *t)
+        else:
+            _prolong_add_2d(
+                coarse.reshape(c2), x.reshape(f2), taps[0], weights[0], taps[1], weights[1]
+            )
+    else:
+        f3 = (fine_shape[0], fine_shape[1], fine_shape[2])
+        c3 = (coarse_shape[0], coarse_shape[1], coarse_shape[2])
+        if restrict:
+            t3 = (taps[0], weights[0], taps[1], weights[1], taps[2], weights[2])
+            _restrict_3d(b.reshape(f3), q.reshape(f3), coarse.reshape(c3), *t3)
+        else:
+            t3 = (taps[0], weights[0], taps[1], weights[1], taps[2], weights[2])
+            _prolong_add_3d(coarse.reshape(c3), x.reshape(f3), *t3)
+
+
+@njit(cache=True, nogil=True)
+def _fine_flux(x, q, k, table, modes, offset, shape):
+    """``q = A x`` on level 0 (the image's Q1 operator, flat `x` and `q`)."""
+    if k.ndim == 2:
+        s2 = (shape[0], shape[1])
+        nodal_flux_2d(x.reshape(s2), offset, k, modes, q.reshape(s2), table)
+    else:
+        s3 = (shape[0], shape[1], shape[2])
+        _flux_serial(x.reshape(s3), offset, k, modes, q.reshape(s3), table)
+
+
+@njit(cache=True, nogil=True)
+def v_cycle(b, x, q, k, table, modes, offset, inverse, theta, delta, degrees, shapes,
+            coefficients, bs, xs, ds, qs, coarsest_b, coarsest_x, restriction, prolongation,
+            factor, keep):  # fmt: skip
+    """``x = B b``: `Cycle` as a V-cycle (gamma 1) in one compiled call, for small images
+    without voids (level 0 as fields, one damped Jacobi sweep there, degree >= 2 below, a
+    Cholesky factor on the coarsest of at least three levels): the kernels of `Cycle` with
+    the same scalars in the same order, so the same bits, without the interpreter between
+    them.
+
+    ``b``, ``x``, ``q``: level 0's flat right-hand side, result and ``A x`` (float64);
+    ``k``, ``table``, ``modes``, ``offset``: its operator (`nodal_flux_2d`,
+    `nodal_flux_3d`); per level ``l``: ``inverse[l]`` (but the coarsest), ``theta[l]``,
+    ``delta[l]`` (`_interval`), ``degrees[l]``, ``shapes[l]`` (nodes per axis); per level
+    ``1 <= l <= L - 2`` (index ``l - 1``): ``coefficients`` and the work arrays ``bs``,
+    ``xs``, ``ds``, ``qs`` (of one dtype); ``coarsest_b``, ``coarsest_x``: those of the
+    coarsest level (float64); per level ``l >= 1`` (index ``l - 1``) the taps and weights
+    of its transfers (``restriction[l - 1]``: taps and weights of axes 0, 1, 2, a dummy
+    third axis in 2-D); ``factor``, ``keep``: `cholesky_solve`'s arguments.
+    """
+    last = shapes.shape[0] - 2  # the last level smoothed
+    _chebyshev_first(x, x, b, inverse[0], 1.0 / theta[0])  # level 0: one sweep from 0
+    _fine_flux(x, q, k, table, modes, offset, shapes[0])
+    r = restriction[0]
+    _transfer(True, bs[0], b, q, x, shapes[0], shapes[1], (r[0], r[2], r[4]), (r[1], r[3], r[5]))
+    for level in range(1, last + 1):
+        c = coefficients[level - 1]
+        lb, lx, ld, lq = bs[level - 1], xs[level - 1], ds[level - 1], qs[level - 1]
+        _coarse_smooth(c, lx, ld, lb, lq, inverse[level], theta[level], delta[level],
+                       degrees[level], True)  # fmt: skip
+        _stencil(c, lx, lq)
+        r = restriction[level]
+        taps, weights = (r[0], r[2], r[4]), (r[1], r[3], r[5])
+        if level < last:
+            _transfer(True, bs[level], lb, lq, lx, shapes[level], shapes[level + 1], taps, weights)
+        else:
+            _transfer(True, coarsest_b, lb, lq, lx, shapes[level], shapes[level + 1], taps,
+                      weights)  # fmt: skip
+    cholesky_solve(factor, keep, coarsest_b, coarsest_x)
+    for level in range(last, 0, -1):  # up: prolong the correction, then smooth again
+        c = coefficients[level - 1]
+        lb, lx, ld, lq = bs[level - 1], xs[level - 1], ds[level - 1], qs[level - 1]
+        p = prolongation[level]
+        taps, weights = (p[0], p[2], p[4]), (p[1], p[3], p[5])
+        if level < last:
+            _transfer(False, xs[level], lb, lq, lx, shapes[level], shapes[level + 1], taps,
+                      weights)  # fmt: skip
+        else:
+            _transfer(False, coarsest_x, lb, lq, lx, shapes[level], shapes[level + 1], taps,
+                      weights)  # fmt: skip
+        _coarse_smooth(c, lx, ld, lb, lq, inverse[level], theta[level], delta[level],
+                       degrees[level], False)  # fmt: skip
+    p = prolongation[0]
+    _transfer(False, xs[0], b, q, x, shapes[0], shapes[1], (p[0], p[2], p[4]), (p[1], p[3], p[5]))
+    _fine_flux(x, q, k, table, modes, offset, shapes[0])
+    _jacobi_add(x, b, q, inverse[0], 1.0 / theta[0])

@@ -10,7 +10,7 @@ from sve.solvers import apparent_conductivity
 from sve.solvers._core import chebyshev
 from sve.solvers.conductivity import fv_multigrid as fv_multigrid_module
 from sve.solvers.conductivity import q1_multigrid
-from sve.solvers.conductivity.fv import FVGrid
+from sve.solvers.conductivity.fv import FVGrid, Phases
 from sve.solvers.conductivity.fv_multigrid import dense as fv_dense
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
 from sve.solvers.conductivity.fv_multigrid import hierarchy as fv_hierarchy
@@ -131,12 +131,19 @@ def test_cycle_symmetric_positive_semidefinite(shape, values, fine_degree, gamma
         assert np.vdot(z, bz) >= -1e-12 * np.linalg.norm(z) * np.linalg.norm(bz)
 
 
-def test_cycle_holds_half_a_field_of_the_image():
-    # In 3-D level 0 stores no field (A x is formed a slab of ROWS node planes at a time
-    # where the restriction and the Jacobi sweep read it); level 1 holds b, x, d and q, 4
-    # arrays of 1/8 of the image: half a field (8 arrays, a whole field, before). Float32
-    # work arrays (precision="single") halve that.
+def test_cycle_holds_half_a_field_of_the_image(monkeypatch):
+    # In 3-D level 0 stores no field from SLABS_FROM nodes on (A x is formed a slab of ROWS
+    # node planes at a time where the restriction and the Jacobi sweep read it); level 1
+    # holds b, x, d and q, 4 arrays of 1/8 of the image: half a field (8 arrays, a whole
+    # field, before). Float32 work arrays (precision="single") halve that.
     _, k = _image((32, 32, 32), (1.0, 100.0), seed=3)
+    # Below SLABS_FROM nodes level 0 keeps A x (float64) and its inverse diagonal (float32)
+    cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=1)
+    assert q1_multigrid.SLABS_FROM > k.size and cycle.slabs is None
+    assert [a is None for a in cycle.work[0]] == [True, True, True, False]
+    assert cycle.work[0][3].nbytes == 8 * k.size
+    assert cycle.levels[0].inverse_diagonal.dtype == np.float32
+    monkeypatch.setattr(q1_multigrid, "SLABS_FROM", k.size)
     for dtype, size in ((np.float64, 8), (np.float32, 4)):
         cycle = Cycle(hierarchy(k, 1.0), degree=2, fine_degree=1, gamma=2, dtype=dtype)
         assert all(a is None for a in cycle.work[0])
@@ -489,7 +496,10 @@ def test_fv_dense_is_the_operator_of_the_grid():
         ("periodic", "q1", (12, 10), [1.0, 100.0], "fft"),  # 2-D
         ("static", "q1", (40, 40, 40), [1.0, 100.0], "multigrid"),
         ("mixed", "q1", (40, 40, 40), [1.0, 100.0], "multigrid"),
-        ("static", "q1", (32, 32, 32), [1.0, 100.0], "fft"),  # AUTO_TRANSFORMS_LARGEST
+        ("periodic", "q1", (24, 24, 24), [1.0, 100.0], "fft"),  # AUTO_TRANSFORMS_LARGEST
+        ("periodic", "q1", (32, 32, 32), [1.0, 100.0], "multigrid"),
+        ("static", "q1", (16, 16, 16), [1.0, 100.0], "multigrid"),  # ..._LARGEST_BOUNDED
+        ("kinematic", "q1", (12, 12, 12), [1.0, 100.0], "fft"),
         ("periodic", "q1", (8, 8, 8), [1.0, 100.0], "fft"),
         ("periodic", "q1", (8, 8, 8), [1.0, 1e4], "fft"),  # contrast above AUTO_CONTRAST
         ("kinematic", "q1", (8, 8, 8), [0.0, 1.0], "fft"),  # voids
@@ -506,3 +516,28 @@ def test_auto_takes_the_preconditioner_measured_faster_per_case(
         phases, values, bc=bc, discretization=discretization, preconditioner=expected
     )
     np.testing.assert_array_equal(auto.tensor, chosen.tensor)
+
+
+@pytest.mark.parametrize(
+    ("shape", "kinds"),
+    [((32, 32), KINDS[2][0]), ((24, 16), KINDS[2][3]), ((16, 16, 16), KINDS[3][0]),
+     ((16, 12, 8), KINDS[3][3])],
+)  # fmt: skip
+def test_compiled_v_cycle_equals_the_interpreted_cycle_bit_for_bit(shape, kinds):
+    # Small images without voids run the V-cycle as one compiled call (v_cycle): the same
+    # kernels and scalars in the same order as Cycle._cycle, so the same bits; on the
+    # conductivities and on the labels (Phases) alike. The W-cycle stays interpreted.
+    phases, k = _image(shape, (1.0, 100.0), seed=2)
+    labels = Phases.of(np.ascontiguousarray(phases.astype(np.int8)), np.array([1.0, 100.0]))
+    for field, dtype in ((k, np.float64), (labels, np.float64), (labels, np.float32)):
+        levels = hierarchy(field, 1.0, kinds)  # float32: the coarse vectors of 3-D solves
+        cycle = Cycle(levels, degree=2, fine_degree=1, gamma=1, dtype=dtype)
+        assert cycle.compiled is not None and len(levels) >= 3
+        r = np.random.default_rng(3).standard_normal(levels[0].shape).reshape(-1)
+        compiled, interpreted = np.empty_like(r), np.empty_like(r)
+        cycle(r, compiled)
+        cycle.compiled = None
+        cycle(r, interpreted)
+        np.testing.assert_array_equal(compiled, interpreted)
+        assert np.abs(compiled).max() > 0.0
+    assert Cycle(hierarchy(k, 1.0, kinds), degree=2, fine_degree=1, gamma=2).compiled is None
