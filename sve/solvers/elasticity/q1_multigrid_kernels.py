@@ -265,58 +265,73 @@ def _remove_mean(x):
 def _restrict(b, q, coarse):
     """``coarse = P^T (b - q)``: trilinear restriction of a residual on a periodic grid of
     twice the coarse nodes per axis (coarse node ``I`` is fine node ``2 I``; weights 1 and 1/2).
+
+    Separable, axis 2, then axis 1, then axis 0: each fine row of axis 0 is restricted over
+    axes 1 and 2 (``plane``, through ``line``) for the coarse rows that read it, 1.5 times
+    per fine node instead of 27 taps per coarse node.
     """
     m0, m1, m2 = coarse.shape[:3]
     n0, n1, n2 = b.shape[:3]
     for i in prange(m0):
-        s = np.empty(3)
+        line = np.empty((n1, m2, 3))
+        plane = np.empty((m1, m2, 3))
+        for a in range(3):
+            ii = (2 * i + a - 1) % n0
+            wa = 1.0 if a == 1 else 0.5
+            for j in range(n1):
+                for l in range(m2):
+                    lm = n2 - 1 if l == 0 else 2 * l - 1
+                    lp = 2 * l + 1
+                    for p in range(3):
+                        below = b[ii, j, lm, p] - q[ii, j, lm, p]
+                        above = b[ii, j, lp, p] - q[ii, j, lp, p]
+                        line[j, l, p] = (b[ii, j, 2 * l, p] - q[ii, j, 2 * l, p]) + 0.5 * (
+                            below + above
+                        )
+            for j in range(m1):
+                jm = n1 - 1 if j == 0 else 2 * j - 1
+                for l in range(m2):
+                    for p in range(3):
+                        v = wa * (
+                            line[2 * j, l, p] + 0.5 * (line[jm, l, p] + line[2 * j + 1, l, p])
+                        )
+                        if a == 0:
+                            plane[j, l, p] = v
+                        else:
+                            plane[j, l, p] += v
         for j in range(m1):
             for l in range(m2):
-                s[:] = 0.0
-                for a in range(3):
-                    ii = (2 * i + a - 1) % n0
-                    wa = 1.0 if a == 1 else 0.5
-                    for c in range(3):
-                        jj = (2 * j + c - 1) % n1
-                        wc = wa * (1.0 if c == 1 else 0.5)
-                        for e in range(3):
-                            ll = (2 * l + e - 1) % n2
-                            w = wc * (1.0 if e == 1 else 0.5)
-                            for p in range(3):
-                                s[p] += w * (b[ii, jj, ll, p] - q[ii, jj, ll, p])
                 for p in range(3):
-                    coarse[i, j, l, p] = s[p]
+                    coarse[i, j, l, p] = plane[j, l, p]
 
 
 def _prolong_add(coarse, fine):
-    """``fine += P coarse``: trilinear interpolation from the coarse nodes (periodic)."""
+    """``fine += P coarse``: trilinear interpolation from the coarse nodes (periodic; every
+    fine axis twice the coarse one). Per fine line along axis 2: the coarse line
+    interpolated over axes 0 and 1 (``line``), then along axis 2.
+    """
     m0, m1, m2 = coarse.shape[:3]
-    n0, n1, n2 = fine.shape[:3]
+    n0, n1 = fine.shape[:2]
     for i in prange(n0):
+        line = np.empty((m2, 3))
         i_lo = i // 2
         i_hi = ((i + 1) // 2) % m0
         for j in range(n1):
             j_lo = j // 2
             j_hi = ((j + 1) // 2) % m1
-            for l in range(n2):
-                l_lo = l // 2
-                l_hi = ((l + 1) // 2) % m2
+            for l in range(m2):
                 for p in range(3):
-                    if l % 2 == 0:
-                        v00 = coarse[i_lo, j_lo, l_lo, p]
-                        v01 = coarse[i_lo, j_hi, l_lo, p]
-                        v10 = coarse[i_hi, j_lo, l_lo, p]
-                        v11 = coarse[i_hi, j_hi, l_lo, p]
-                    else:
-                        v00 = 0.5 * (coarse[i_lo, j_lo, l_lo, p] + coarse[i_lo, j_lo, l_hi, p])
-                        v01 = 0.5 * (coarse[i_lo, j_hi, l_lo, p] + coarse[i_lo, j_hi, l_hi, p])
-                        v10 = 0.5 * (coarse[i_hi, j_lo, l_lo, p] + coarse[i_hi, j_lo, l_hi, p])
-                        v11 = 0.5 * (coarse[i_hi, j_hi, l_lo, p] + coarse[i_hi, j_hi, l_hi, p])
                     if j % 2 == 0:
-                        v0, v1 = v00, v10
+                        v0, v1 = coarse[i_lo, j_lo, l, p], coarse[i_hi, j_lo, l, p]
                     else:
-                        v0, v1 = 0.5 * (v00 + v01), 0.5 * (v10 + v11)
-                    fine[i, j, l, p] += v0 if i % 2 == 0 else 0.5 * (v0 + v1)
+                        v0 = 0.5 * (coarse[i_lo, j_lo, l, p] + coarse[i_lo, j_hi, l, p])
+                        v1 = 0.5 * (coarse[i_hi, j_lo, l, p] + coarse[i_hi, j_hi, l, p])
+                    line[l, p] = v0 if i % 2 == 0 else 0.5 * (v0 + v1)
+            for l in range(m2):
+                l_hi = l + 1 if l + 1 < m2 else 0
+                for p in range(3):
+                    fine[i, j, 2 * l, p] += line[l, p]
+                    fine[i, j, 2 * l + 1, p] += 0.5 * (line[l, p] + line[l_hi, p])
 
 
 def _level_one_elements(material, unit, first, out):
