@@ -23,6 +23,12 @@ from numba import njit, prange
 
 from sve.solvers._core.threads import threaded
 
+# The 3-D operator's products may be fused multiply-adds (LLVM's contraction, on CPUs
+# that have them): the same bits on any number of threads (one compiled row function),
+# not those of an unfused build. The isotropic element product took 0.8 times the time
+# of the unfused one (docs/solver_notes.rst, "Elastic multigrid").
+CONTRACT = {"contract"}
+
 
 @njit(cache=True, nogil=True)
 def mean_strain_stress_2d(u, material, stiffness, bbar, strain, stress):
@@ -216,7 +222,7 @@ ISOTROPIC_COLS = np.array([
 # fmt: on
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", fastmath=CONTRACT)
 def _isotropic_khat(values, v, f):
     """``f = Khat v`` on the pattern ``ISOTROPIC_ROWS``, ``ISOTROPIC_COLS``: each row summed
     in the order of the entries (the bits of the loop over them), with constant indices, so
@@ -249,7 +255,7 @@ def _isotropic_khat(values, v, f):
     f[23] = values[44] * v[23]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=CONTRACT)
 def _force_row_3d(u, w_hat, affine, material, rows, cols, vals, isotropic, out, i):
     """Add the nodal forces of the elements of row ``i`` (axis 0) to ``out`` (nodes of rows
     ``i`` and ``i + 1``); the arguments of `sparse_force_3d`, ``w_hat`` the Hadamard transform
@@ -340,8 +346,8 @@ def _sparse_force_3d(u, w, material, rows, cols, vals, out):
 
 
 _FORCE_3D = (
-    njit(cache=True, nogil=True)(_sparse_force_3d),
-    njit(cache=True, nogil=True, parallel=True)(_sparse_force_3d),
+    njit(cache=True, nogil=True, fastmath=CONTRACT)(_sparse_force_3d),
+    njit(cache=True, nogil=True, parallel=True, fastmath=CONTRACT)(_sparse_force_3d),
 )
 
 
