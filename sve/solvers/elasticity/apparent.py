@@ -130,8 +130,9 @@ def apparent_stiffness(
         (``sve/solvers/elasticity/q1_multigrid.py``), for periodic 3-D images
         without voids, with at most 64 distinct materials, whose axes halve
         down to a small coarsest grid; a ValueError elsewhere. ``"auto"``
-        takes ``"fft"``: measured faster than multigrid on the benchmark's
-        media (``benchmarks/bench_elasticity.py``, docs' solver notes). The
+        takes ``"fft"``: about even with multigrid at 64^3 on the benchmark's
+        medium, faster at low and very high contrasts
+        (``benchmarks/bench_elasticity.py``, docs' solver notes). The
         tensors agree to the solver tolerance.
 
     Returns
@@ -279,7 +280,7 @@ def apparent_stiffness(
     on_failure = check_choice(on_failure, "on_failure", _ON_FAILURE)
     preconditioner = check_choice(preconditioner, "preconditioner", _PRECONDITIONERS)
     if preconditioner == "auto":
-        preconditioner = "fft"  # measured faster than multigrid (docs' solver notes)
+        preconditioner = "fft"  # multigrid about even at 64^3 (docs' solver notes)
     limit, source = memory_limit_bytes(memory_limit, phases.shape)
     check = limit is not None and upper_bound(phases.shape) > limit
     if check:  # before any field is allocated (voids unknown: the smaller estimate)

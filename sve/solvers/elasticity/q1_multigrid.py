@@ -405,10 +405,12 @@ def multigrid(problem, *, gamma: int | None = None) -> Operator:
     `problem` (``cell_problem.Problem``, `supported`): ``out = Pi B Pi r`` with ``B`` one
     `Cycle` and ``Pi`` the removal of the mean of every component (the translations).
     """
-    cycle = Cycle(hierarchy(problem), DEGREE, FINE_DEGREE, GAMMA if gamma is None else gamma)
+    levels = hierarchy(problem)
+    cycle = Cycle(levels, DEGREE, FINE_DEGREE, GAMMA if gamma is None else gamma)
+    remove_mean = kernels.remove_mean[_parallel(levels[0].shape)]
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:
         cycle(r, out)
-        out -= out.reshape(-1, 3).mean(axis=0)
+        remove_mean(out)
 
     return apply
