@@ -16,35 +16,14 @@ with bounds estimated at setup, ``multigrid``). MINRES
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from sve.solvers._core.clusters import find_clusters, projector
 from sve.solvers.permeability.mac import Stencil, StokesOperator
-from sve.solvers.permeability.mac_kernels import add_fluid, axpy, dot, scatter
+from sve.solvers.permeability.mac_kernels import add_fluid, axpy, dot, gather_mask, scatter_mask
 from sve.solvers.permeability.minres import minres
 from sve.solvers.permeability.multigrid import AggregationMultigrid
-
-
-@dataclass
-class Solve:
-    """Solutions of one operator's load cases, each kept on the unknowns alone
-    (`StokesOperator.support`; `solution` expands one to the full vector).
-    """
-
-    operator: StokesOperator
-    support: np.ndarray
-    solutions: list[np.ndarray]
-    iterations: list[int]
-    residuals: list[float]
-
-    def solution(self, index: int) -> np.ndarray:
-        """The full solution vector of load case `index`."""
-        x = np.empty(self.operator.size)
-        scatter(self.solutions[index], self.support, x)
-        return x
-
 
 #: Weight of the Darcy-scale part ``(B K B^T)^-1`` of the pressure block (see
 #: `conductance_stencil`); 1 measured best among 0.5, 1 and 2 (32^3 and 64^3 level cuts).
@@ -170,7 +149,16 @@ class BlockPreconditioner:
                 chebyshev=PRESSURE_CHEBYSHEV,
                 degree=PRESSURE_DEGREE,
             )
+        # the work grids of the compact operator and of this preconditioner, after the
+        # setup's transient arrays are gone; the pressure polynomial's two finest arrays
+        # are two of them (the operator and the cycles never run at the same time)
+        operator.allocate_work(4)
+        if self.pressure_multigrid is not None and self.pressure_multigrid.degree == 2:
+            top = self.pressure_multigrid.levels[0]
+            top.r2 = operator.grid(2, top.shape)
+            top.y = operator.grid(3, top.shape)
         self.project = None
+        self.project_compact = None
         if project_pressure:
             clusters = find_clusters(
                 operator.fluid.astype(float), periodic=True, discretization="fv"
@@ -181,9 +169,13 @@ class BlockPreconditioner:
                 labels = labels.astype(np.int32)  # half the bytes of the int64 labels
             del clusters
             self.project = projector(labels, floating)
+            # the compact pressure's labels: the fluid cells' alone, in the narrowest type
+            narrow = labels[operator.fluid].astype(_label_dtype(floating.size))
+            del labels
+            self.project_compact = projector(narrow, floating)
 
     def __call__(self, r: np.ndarray, z: np.ndarray) -> None:
-        """``z = M^-1 r``."""
+        """``z = M^-1 r`` on full vectors."""
         op = self.operator
         for comp, mg in zip(op.components, self.multigrids, strict=True):
             mg.apply(op.velocity(r, comp.axis), op.velocity(z, comp.axis))
@@ -199,30 +191,69 @@ class BlockPreconditioner:
         if self.project is not None:
             self.project(q)
 
+    def compact(self, r: np.ndarray, z: np.ndarray) -> None:
+        """``z = M^-1 r`` on compact vectors (the bits of `__call__` on the unknowns),
+        each block through work grids 0 (input) and 1 (output).
+        """
+        op = self.operator
+        for comp, mg in zip(op.components, self.multigrids, strict=True):
+            b = op.grid(0, comp.shape)
+            x = op.grid(1, comp.shape)
+            mask = op.mask(comp.axis)
+            scatter_mask(op.segment(r, comp.axis), mask, b.reshape(-1))
+            mg.apply(b, x)
+            gather_mask(x.reshape(-1), mask, op.segment(z, comp.axis), 0.0, False)
+        rp = op.segment(r, None)
+        zp = op.segment(z, None)
+        if self.pressure_multigrid is not None:
+            b = op.grid(0, self.fluid.shape)
+            q = op.grid(1, self.fluid.shape)
+            mask = op.mask(None)
+            scatter_mask(rp, mask, b.reshape(-1))
+            self.pressure_multigrid.apply(b, q)
+            add_fluid(q.reshape(-1), b.reshape(-1), mask, self.darcy)
+            gather_mask(q.reshape(-1), mask, zp, 0.0, False)
+        else:
+            np.multiply(rp, 1.0, out=zp)
+        if self.project_compact is not None:
+            self.project_compact(zp)
+
+
+def _label_dtype(count: int) -> type:
+    """The narrowest signed integer type that holds the labels ``0 .. count - 1``."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if count <= np.iinfo(dtype).max + 1:
+            return dtype
+    return np.int64
+
 
 def solve_cases(
     operator: StokesOperator,
     loads: list[Callable[[], np.ndarray]],
+    finish: Callable[[int, np.ndarray, int, float], None],
     *,
     periodic: bool,
     tol: float,
     maxiter: int,
-) -> Solve:
-    """Solve ``K x = b`` with MINRES for the right-hand side ``b = load()`` of every
-    load of `loads`, one at a time (each ``b`` is built just before its solve and
-    consumed by it).
+) -> None:
+    """Solve ``K x = b`` with MINRES for the compact right-hand side ``b = load()`` of
+    every load of `loads`, one at a time (each ``b`` is built just before its solve and
+    consumed by it), and hand each compact solution to ``finish(index, x, iterations,
+    relative residual)`` as soon as it is found, while the operator's work grids live
+    (`mac.StokesOperator.mean_velocity_compact` and the others use them); no solution
+    is kept after its `finish`.
     """
     preconditioner = BlockPreconditioner(operator, project_pressure=periodic)
-    support = operator.support()
-    solutions, iterations, residuals = [], [], []
-    for load in loads:
-        x, count, relative = minres(
-            operator.apply, preconditioner, load(), support, tol=tol, maxiter=maxiter
-        )
-        solutions.append(x)
-        iterations.append(count)
-        residuals.append(relative)
-    return Solve(operator, support, solutions, iterations, residuals)
+    try:
+        for index, load in enumerate(loads):
+            x, count, relative = minres(
+                operator.apply_compact, preconditioner.compact, load(), tol=tol, maxiter=maxiter
+            )
+            finish(index, x, count, relative)
+            del x
+    finally:
+        operator.work = None
+        del preconditioner
 
 
 def body_force(operator: StokesOperator, axis: int) -> np.ndarray:
@@ -230,6 +261,13 @@ def body_force(operator: StokesOperator, axis: int) -> np.ndarray:
     b = np.zeros(operator.size)
     comp = operator.components[axis]
     operator.velocity(b, axis)[...] = comp.active
+    return b
+
+
+def body_force_compact(operator: StokesOperator, axis: int) -> np.ndarray:
+    """`body_force` on the unknowns (a compact vector)."""
+    b = np.zeros(operator.compact_size)
+    operator.segment(b, axis)[...] = 1.0
     return b
 
 
@@ -243,4 +281,17 @@ def pressure_drop(operator: StokesOperator, axis: int, drop: float) -> np.ndarra
     index = [slice(None)] * 3
     index[axis] = 0
     u[tuple(index)] = comp.active[tuple(index)] * (drop / operator.h[axis])
+    return b
+
+
+def pressure_drop_compact(operator: StokesOperator, axis: int, drop: float) -> np.ndarray:
+    """`pressure_drop` on the unknowns (a compact vector)."""
+    b = np.zeros(operator.compact_size)
+    comp = operator.components[axis]
+    u = operator.grid(0, comp.shape)
+    u[...] = 0.0
+    index = [slice(None)] * 3
+    index[axis] = 0
+    u[tuple(index)] = comp.active[tuple(index)] * (drop / operator.h[axis])
+    gather_mask(u.reshape(-1), operator.mask(axis), operator.segment(b, axis), 0.0, False)
     return b

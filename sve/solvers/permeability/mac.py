@@ -39,9 +39,11 @@ from sve.solvers.permeability.mac_kernels import (
     coarse_stencil_coded,
     divergence_add,
     dot,
+    gather_mask,
     gauss_seidel,
     gauss_seidel_coded,
     gradient_add,
+    scatter_mask,
     stencil_apply,
     stencil_apply_coded,
     stencil_residual,
@@ -311,6 +313,116 @@ class StokesOperator:
         self.pressure_offset = offset
         self.cells = int(self.fluid.size)
         self.size = offset + self.cells
+        # the compact vector: the active faces of every component, then the fluid cells
+        counts = [int(c.active.sum()) for c in self.components] + [int(self.fluid.sum())]
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        self.segments = [
+            slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True)
+        ]
+        self.compact_size = int(starts[-1])
+        self.work: list[np.ndarray] | None = None
+
+    def allocate_work(self, count: int = 4) -> None:
+        """Allocate `count` float64 work grids of the largest component (or cell) grid,
+        shared by the compact operator, the preconditioner and the per-case figures.
+        """
+        size = max([self.cells] + [comp.size for comp in self.components])
+        self.work = [np.empty(size) for _ in range(count)]
+
+    def grid(self, index: int, shape: tuple[int, ...]) -> np.ndarray:
+        """Work grid `index` (`allocate_work`) viewed with `shape`."""
+        return self.work[index][: int(np.prod(shape))].reshape(shape)
+
+    def mask(self, c: int | None) -> np.ndarray:
+        """Flat mask of the unknowns of component `c` (None: the fluid cells)."""
+        return (self.fluid if c is None else self.components[c].active).reshape(-1)
+
+    def segment(self, x: np.ndarray, c: int | None) -> np.ndarray:
+        """Component `c` (None: the pressure) of the compact vector `x`."""
+        return x[self.segments[self.ndim if c is None else c]]
+
+    def expand(self, x: np.ndarray) -> np.ndarray:
+        """The full vector of the compact vector `x` (0 off the unknowns)."""
+        full = np.empty(self.size)
+        for comp in self.components:
+            scatter_mask(
+                self.segment(x, comp.axis),
+                self.mask(comp.axis),
+                self.velocity(full, comp.axis).reshape(-1),
+            )
+        scatter_mask(self.segment(x, None), self.mask(None), self.pressure(full).reshape(-1))
+        return full
+
+    def compress(self, full: np.ndarray) -> np.ndarray:
+        """The compact vector of the full vector `full` (its entries on the unknowns)."""
+        x = np.empty(self.compact_size)
+        for comp in self.components:
+            gather_mask(
+                self.velocity(full, comp.axis).reshape(-1),
+                self.mask(comp.axis),
+                self.segment(x, comp.axis),
+                0.0,
+                False,
+            )
+        gather_mask(
+            self.pressure(full).reshape(-1), self.mask(None), self.segment(x, None), 0.0, False
+        )
+        return x
+
+    def apply_compact(
+        self, x: np.ndarray, y: np.ndarray, a: float = 0.0, accumulate: bool = False
+    ) -> None:
+        """``y = K x`` on compact vectors, or with `accumulate` ``y = K x + a y`` (the
+        bits of `apply` on the full vectors, then ``y += a y_old``), through four work
+        grids (`allocate_work`): the pressure, the divergence, one component's input and
+        its output.
+        """
+        p = self.grid(0, self.fluid.shape)
+        q = self.grid(1, self.fluid.shape)
+        scatter_mask(self.segment(x, None), self.mask(None), p.reshape(-1))
+        q[...] = 0.0
+        for comp in self.components:
+            u = self.grid(2, comp.shape)
+            v = self.grid(3, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            comp.stencil.apply(u, v)
+            self._gradient(comp, p, v, 1.0)
+            self._divergence(comp, u, q, -1.0)
+            gather_mask(
+                v.reshape(-1), self.mask(comp.axis), self.segment(y, comp.axis), a, accumulate
+            )
+        gather_mask(q.reshape(-1), self.mask(None), self.segment(y, None), a, accumulate)
+
+    def mean_velocity_compact(self, x: np.ndarray) -> np.ndarray:
+        """`mean_velocity` of the compact vector `x` (the same sums, on a work grid)."""
+        means = np.zeros(self.ndim)
+        for comp in self.components:
+            u = self.grid(0, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            total = float(u.sum()) if comp.volume is None else float((u * comp.volume).sum())
+            means[comp.axis] = total / self.cells
+        return means
+
+    def viscous_energy_compact(self, x: np.ndarray) -> float:
+        """``u . A u`` of the compact vector `x` (`viscous_energy`, the same sums)."""
+        total = 0.0
+        for comp in self.components:
+            u = self.grid(0, comp.shape)
+            out = self.grid(1, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            comp.stencil.apply(u, out)
+            total += float(dot(u.reshape(-1), out.reshape(-1)))
+        return total
+
+    def divergence_compact(self, x: np.ndarray) -> np.ndarray:
+        """`divergence` of the compact vector `x`, on work grid 1 (a view)."""
+        q = self.grid(1, self.fluid.shape)
+        q[...] = 0.0
+        for comp in self.components:
+            u = self.grid(0, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            self._divergence(comp, u, q, 1.0)
+        return q
 
     def support(self) -> np.ndarray:
         """Flat indices, ascending, of the unknowns: the active faces of every component,

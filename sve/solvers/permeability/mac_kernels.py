@@ -397,12 +397,12 @@ def axpy(a, x, y):
 
 
 @njit(cache=True, nogil=True)
-def direction_numerator(v, support, w2, w, oldeps, delta):
-    """In place ``w2 = v[support] - oldeps w2 - delta w`` (`v` full, the others on
-    `support`): the numerator of the next MINRES direction.
+def direction_numerator(v, w2, w, oldeps, delta):
+    """In place ``w2 = v - oldeps w2 - delta w`` (1-D): the numerator of the next MINRES
+    direction.
     """
     for i in range(w2.size):
-        w2[i] = v[support[i]] - oldeps * w2[i] - delta * w[i]
+        w2[i] = v[i] - oldeps * w2[i] - delta * w[i]
 
 
 @njit(cache=True, nogil=True)
@@ -410,37 +410,6 @@ def scale(x, a):
     """In place ``x *= a`` (1-D)."""
     for i in range(x.size):
         x[i] *= a
-
-
-@njit(cache=True, nogil=True)
-def dot_gather(x, support, y):
-    """``x . y[support]`` (`x` on `support`, `y` full), serial, in the order of `support`."""
-    total = 0.0
-    for i in range(x.size):
-        total += x[i] * y[support[i]]
-    return total
-
-
-@njit(cache=True, nogil=True)
-def gather(full, support, out):
-    """``out = full[support]`` (1-D arrays)."""
-    for i in range(out.size):
-        out[i] = full[support[i]]
-
-
-@njit(cache=True, nogil=True)
-def scatter(values, support, out):
-    """``out[support] = values``, 0 elsewhere (1-D arrays)."""
-    out[:] = 0.0
-    for i in range(values.size):
-        out[support[i]] = values[i]
-
-
-@njit(cache=True, nogil=True)
-def axpy_scatter(a, x, support, y):
-    """In place ``y[support] += a x`` (`x` on `support`, `y` full)."""
-    for i in range(x.size):
-        y[support[i]] += a * x[i]
 
 
 @njit(cache=True, nogil=True)
@@ -485,3 +454,35 @@ def chebyshev_last(y, x, a, c):
     xf = x.reshape(-1)
     for i in range(yf.size):
         xf[i] += a * xf[i] + c * yf[i]
+
+
+@njit(cache=True, nogil=True)
+def scatter_mask(values, mask, out):
+    """``out[mask] = values``, 0 elsewhere (flat arrays; `values` lists the entries of the
+    True points of `mask` in order).
+    """
+    k = 0
+    for i in range(mask.size):
+        if mask[i]:
+            out[i] = values[k]
+            k += 1
+        else:
+            out[i] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def gather_mask(full, mask, out, a, accumulate):
+    """``out = full[mask]`` (flat arrays), or with `accumulate` ``out = full[mask] + a
+    out`` (the rounding of ``out = full[mask]; out += a out_old``).
+    """
+    k = 0
+    if accumulate:
+        for i in range(mask.size):
+            if mask[i]:
+                out[k] = full[i] + a * out[k]
+                k += 1
+    else:
+        for i in range(mask.size):
+            if mask[i]:
+                out[k] = full[i]
+                k += 1
