@@ -43,6 +43,9 @@ PRESSURE_CHEBYSHEV = True
 #: steps; the 256^3 pressure cycle alone still has factor 0.80, CG 19 iterations, with
 #: degree 1).
 PRESSURE_DEGREE = 2
+#: Whether the pressure block's stencil ``B K B^T`` is stored in float32 (its
+#: coefficients rounded: the preconditioner changes, not the operator).
+PRESSURE_SINGLE = True
 #: Relative residual (preconditioner norm) of the conductance solves ``A k = 1``.
 CONDUCTANCE_TOL = 1e-4
 #: Largest number of CG iterations of one conductance solve.
@@ -78,7 +81,9 @@ def face_conductance(stencil: Stencil, active: np.ndarray, multigrid) -> np.ndar
     return np.where(active, np.maximum(x, 0.0), 0.0)
 
 
-def pressure_stencil(operator: StokesOperator, conductances: list[np.ndarray]) -> Stencil:
+def pressure_stencil(
+    operator: StokesOperator, conductances: list[np.ndarray], dtype: type = np.float64
+) -> Stencil:
     """The cell stencil of ``B K B^T``, ``K`` the diagonal of face conductances
     (`face_conductance`, one array per component on its face grid): two cells sharing
     an active face of component ``c`` couple with ``k_face / h_c^2``; an inlet or
@@ -91,7 +96,7 @@ def pressure_stencil(operator: StokesOperator, conductances: list[np.ndarray]) -
     """
     shape = operator.fluid.shape
     diag = np.zeros(shape)
-    ws = [np.zeros(shape) for _ in range(3)]
+    ws = [np.zeros(shape, dtype=dtype) for _ in range(3)]
     for comp, k in zip(operator.components, conductances, strict=True):
         c = comp.axis
         g = k / operator.h[c] ** 2
@@ -112,8 +117,9 @@ def pressure_stencil(operator: StokesOperator, conductances: list[np.ndarray]) -
         else:
             w = g
             diag += w + np.roll(w, 1, axis=c)
-        ws[c] = np.ascontiguousarray(w)
-    return Stencil(diag, tuple(ws))
+        ws[c] = np.ascontiguousarray(w, dtype=dtype)  # rounded (float32) as it is made
+        del w
+    return Stencil(diag.astype(dtype, copy=False), tuple(ws))
 
 
 class BlockPreconditioner:
@@ -140,7 +146,8 @@ class BlockPreconditioner:
                 face_conductance(c.stencil, c.active, mg)
                 for c, mg in zip(operator.components, self.multigrids, strict=True)
             ]
-            stencil = pressure_stencil(operator, conductances)
+            dtype = np.float32 if PRESSURE_SINGLE else np.float64
+            stencil = pressure_stencil(operator, conductances, dtype)
             del conductances
             self.pressure_multigrid = AggregationMultigrid(
                 stencil,
@@ -157,22 +164,28 @@ class BlockPreconditioner:
             top = self.pressure_multigrid.levels[0]
             top.r2 = operator.grid(2, top.shape)
             top.y = operator.grid(3, top.shape)
-        self.project = None
+        self.project = None  # the full vectors' projection (`__call__`), made when first used
         self.project_compact = None
+        self.project_pressure = project_pressure
         if project_pressure:
-            clusters = find_clusters(
-                operator.fluid.astype(float), periodic=True, discretization="fv"
-            )
-            floating = np.ones(clusters.count, dtype=bool)
-            labels = clusters.labels
-            if clusters.count < 2**31:
-                labels = labels.astype(np.int32)  # half the bytes of the int64 labels
-            del clusters
-            self.project = projector(labels, floating)
+            labels, floating = self._labels()
             # the compact pressure's labels: the fluid cells' alone, in the narrowest type
             narrow = labels[operator.fluid].astype(_label_dtype(floating.size))
             del labels
             self.project_compact = projector(narrow, floating)
+
+    def _labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cluster labels of the fluid cells (int32 while they fit) and the floating
+        flags (every cluster).
+        """
+        clusters = find_clusters(
+            self.operator.fluid.astype(float), periodic=True, discretization="fv"
+        )
+        floating = np.ones(clusters.count, dtype=bool)
+        labels = clusters.labels
+        if clusters.count < 2**31:
+            labels = labels.astype(np.int32)  # half the bytes of the int64 labels
+        return labels, floating
 
     def __call__(self, r: np.ndarray, z: np.ndarray) -> None:
         """``z = M^-1 r`` on full vectors."""
@@ -188,7 +201,9 @@ class BlockPreconditioner:
             )
         else:
             np.multiply(op.pressure(r), self.fluid, out=q)
-        if self.project is not None:
+        if self.project_pressure:
+            if self.project is None:
+                self.project = projector(*self._labels())
             self.project(q)
 
     def compact(self, r: np.ndarray, z: np.ndarray) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def _full_minres(apply, precondition, b, tol, maxiter):
     r1 = b.copy()
     y = np.empty(n)
     precondition(r1, y)
-    beta1 = np.sqrt(dot(r1, y))
+    beta1 = math.sqrt(dot(r1, y))
     r2 = r1.copy()
     v = np.empty(n)
     w, w1, w2 = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -62,13 +63,13 @@ def _full_minres(apply, precondition, b, tol, maxiter):
         r2[:] = y
         precondition(r2, y)
         oldb = beta
-        beta = np.sqrt(dot(r2, y))
+        beta = math.sqrt(dot(r2, y))
         oldeps = epsln
         delta = cs * dbar + sn * alfa
         gbar = sn * dbar - cs * alfa
         epsln = sn * beta
         dbar = -cs * beta
-        gamma = np.hypot(gbar, beta)
+        gamma = math.hypot(gbar, beta)  # as the solver: np.hypot may round differently
         cs, sn = gbar / gamma, beta / gamma
         phi = cs * phibar
         phibar = sn * phibar
