@@ -21,7 +21,14 @@ import numpy as np
 
 from sve.solvers._core.clusters import find_clusters, projector
 from sve.solvers.permeability.mac import Stencil, StokesOperator
-from sve.solvers.permeability.mac_kernels import add_fluid, axpy, dot, gather_mask, scatter_mask
+from sve.solvers.permeability.mac_kernels import (
+    add_compact,
+    add_fluid,
+    axpy,
+    dot,
+    gather_mask,
+    scatter_mask,
+)
 from sve.solvers.permeability.minres import minres
 from sve.solvers.permeability.multigrid import AggregationMultigrid
 
@@ -157,13 +164,15 @@ class BlockPreconditioner:
                 degree=PRESSURE_DEGREE,
             )
         # the work grids of the compact operator and of this preconditioner, after the
-        # setup's transient arrays are gone; the pressure polynomial's two finest arrays
-        # are two of them (the operator and the cycles never run at the same time)
-        operator.allocate_work(4)
+        # setup's transient arrays are gone (the operator and the cycles never run at the
+        # same time). The pressure polynomial's two finest arrays are two of them: its
+        # cycle output ``y`` is grid 2 and its residual ``r2 = b - A x`` is written over
+        # its right-hand side ``b`` (grid 0, `compact`), which nothing reads after it
+        operator.allocate_work(3)
         if self.pressure_multigrid is not None and self.pressure_multigrid.degree == 2:
             top = self.pressure_multigrid.levels[0]
-            top.r2 = operator.grid(2, top.shape)
-            top.y = operator.grid(3, top.shape)
+            top.r2 = operator.grid(0, top.shape)
+            top.y = operator.grid(2, top.shape)
         self.project = None  # the full vectors' projection (`__call__`), made when first used
         self.project_compact = None
         self.project_pressure = project_pressure
@@ -208,7 +217,8 @@ class BlockPreconditioner:
 
     def compact(self, r: np.ndarray, z: np.ndarray) -> None:
         """``z = M^-1 r`` on compact vectors (the bits of `__call__` on the unknowns),
-        each block through work grids 0 (input) and 1 (output).
+        each block through work grids 0 (input) and 1 (output), and 2 (the pressure
+        polynomial's); work grid 0 is overwritten by the pressure cycle.
         """
         op = self.operator
         for comp, mg in zip(op.components, self.multigrids, strict=True):
@@ -225,9 +235,9 @@ class BlockPreconditioner:
             q = op.grid(1, self.fluid.shape)
             mask = op.mask(None)
             scatter_mask(rp, mask, b.reshape(-1))
-            self.pressure_multigrid.apply(b, q)
-            add_fluid(q.reshape(-1), b.reshape(-1), mask, self.darcy)
+            self.pressure_multigrid.apply(b, q)  # b is overwritten (its residual)
             gather_mask(q.reshape(-1), mask, zp, 0.0, False)
+            add_compact(zp, rp, self.darcy)  # zp = rp + darcy zp: `add_fluid` on the fluid
         else:
             np.multiply(rp, 1.0, out=zp)
         if self.project_compact is not None:

@@ -322,7 +322,7 @@ class StokesOperator:
         self.compact_size = int(starts[-1])
         self.work: list[np.ndarray] | None = None
 
-    def allocate_work(self, count: int = 4) -> None:
+    def allocate_work(self, count: int = 3) -> None:
         """Allocate `count` float64 work grids of the largest component (or cell) grid,
         shared by the compact operator, the preconditioner and the per-case figures.
         """
@@ -373,24 +373,28 @@ class StokesOperator:
         self, x: np.ndarray, y: np.ndarray, a: float = 0.0, accumulate: bool = False
     ) -> None:
         """``y = K x`` on compact vectors, or with `accumulate` ``y = K x + a y`` (the
-        bits of `apply` on the full vectors, then ``y += a y_old``), through four work
-        grids (`allocate_work`): the pressure, the divergence, one component's input and
-        its output.
+        bits of `apply` on the full vectors, then ``y += a y_old``), through three work
+        grids (`allocate_work`): the momentum rows from the pressure (grid 0), one
+        component's input (1) and its output (2), then the divergence (grid 0) of each
+        component's input (1) again.
         """
         p = self.grid(0, self.fluid.shape)
-        q = self.grid(1, self.fluid.shape)
         scatter_mask(self.segment(x, None), self.mask(None), p.reshape(-1))
-        q[...] = 0.0
         for comp in self.components:
-            u = self.grid(2, comp.shape)
-            v = self.grid(3, comp.shape)
+            u = self.grid(1, comp.shape)
+            v = self.grid(2, comp.shape)
             scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
             comp.stencil.apply(u, v)
             self._gradient(comp, p, v, 1.0)
-            self._divergence(comp, u, q, -1.0)
             gather_mask(
                 v.reshape(-1), self.mask(comp.axis), self.segment(y, comp.axis), a, accumulate
             )
+        q = self.grid(0, self.fluid.shape)
+        q[...] = 0.0
+        for comp in self.components:
+            u = self.grid(1, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            self._divergence(comp, u, q, -1.0)
         gather_mask(q.reshape(-1), self.mask(None), self.segment(y, None), a, accumulate)
 
     def mean_velocity_compact(self, x: np.ndarray) -> np.ndarray:

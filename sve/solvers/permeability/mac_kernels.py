@@ -422,6 +422,15 @@ def add_fluid(q, r, fluid, scale):
 
 
 @njit(cache=True, nogil=True)
+def add_compact(q, r, scale):
+    """In place ``q = r + scale q`` (1-D): `add_fluid` on the fluid cells alone (the
+    same rounding: ``r 1.0 + scale q``).
+    """
+    for i in range(q.size):
+        q[i] = r[i] * 1.0 + scale * q[i]
+
+
+@njit(cache=True, nogil=True)
 def chebyshev_first(y, d, x, a):
     """In place ``x = d = a y`` (3-D arrays): the first Chebyshev step."""
     yf = y.reshape(-1)
