@@ -37,6 +37,7 @@ import numpy as np
 from sve.solvers.permeability.mac_kernels import (
     coarse_stencil,
     coarse_stencil_coded,
+    code_rows,
     divergence_add,
     dot,
     gather_mask,
@@ -250,12 +251,20 @@ def stored(stencil: Stencil) -> Stencil | CodedStencil:
     is. The kernels read the coefficients as float64: the arithmetic is unchanged.
     """
     shape = stencil.diag.shape
-    rows = np.stack([stencil.diag.ravel(), *(w.ravel() for w in stencil.w)], axis=1)
-    rows = rows.astype(np.float64, copy=False)
-    table, code = np.unique(rows, axis=0, return_inverse=True)
-    del rows
-    if len(table) <= CODES:
-        return CodedStencil(code.astype(np.uint8).reshape(shape), np.ascontiguousarray(table))
+    code = np.empty(shape, dtype=np.uint8)
+    table = np.empty((CODES, 4))
+    flat = [
+        np.ascontiguousarray(a, dtype=np.float64).reshape(-1) for a in (stencil.diag, *stencil.w)
+    ]
+    count = code_rows(*flat, code.reshape(-1), table)
+    del flat
+    if count >= 0:
+        # the rows in ascending (lexicographic) order, the codes renumbered to match
+        table = table[:count]
+        order = np.lexsort(table.T[::-1])
+        rank = np.empty(count, dtype=np.uint8)
+        rank[order] = np.arange(count, dtype=np.uint8)
+        return CodedStencil(rank[code], np.ascontiguousarray(table[order]))
     del code
     arrays = (stencil.diag, *stencil.w)
     single = [a.astype(np.float32) for a in arrays]

@@ -495,3 +495,40 @@ def gather_mask(full, mask, out, a, accumulate):
             if mask[i]:
                 out[k] = full[i]
                 k += 1
+
+
+@njit(cache=True, nogil=True)
+def code_rows(diag, w0, w1, w2, code, table):
+    """Code every point's row ``(diag, w0, w1, w2)`` (flat arrays) by its index in
+    `table` (``len(table)`` rows at most, the rows in order of first appearance), the
+    codes into `code`; return the number of distinct rows, or -1 when there are more
+    than the table holds (`code` is then incomplete).
+    """
+    count = 0
+    last = -1
+    for i in range(diag.size):
+        d, a, b, c = diag[i], w0[i], w1[i], w2[i]
+        if (
+            last >= 0
+            and (table[last, 0] == d and table[last, 1] == a and table[last, 2] == b)
+            and table[last, 3] == c
+        ):
+            code[i] = last
+            continue
+        found = -1
+        for k in range(count):
+            if table[k, 0] == d and table[k, 1] == a and table[k, 2] == b and table[k, 3] == c:
+                found = k
+                break
+        if found < 0:
+            if count == table.shape[0]:
+                return -1
+            table[count, 0] = d
+            table[count, 1] = a
+            table[count, 2] = b
+            table[count, 3] = c
+            found = count
+            count += 1
+        code[i] = found
+        last = found
+    return count
