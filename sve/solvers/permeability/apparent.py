@@ -36,7 +36,7 @@ from sve.solvers.permeability.cell_problem import (
     pressure_drop_compact,
     solve_cases,
 )
-from sve.solvers.permeability.mac import StokesOperator, index_dtype
+from sve.solvers.permeability.mac import StokesOperator
 from sve.solvers.permeability.mac_kernels import dot
 from sve.solvers.result import ConvergenceError, PermeabilityResult
 
@@ -92,10 +92,10 @@ def permeability_memory_estimate(
 ) -> MemoryEstimate:
     """Estimated peak memory of `apparent_permeability` on an image of `shape` (bytes).
 
-    The peak is during the MINRES solve of the last load case. Counted, with ``N``
-    the voxels, ``d`` the dimension and ``u = (d + 1) N phi`` a bound on the
-    unknowns (the active faces and the fluid cells, ``phi`` the `porosity`; 1 if
-    not given, a bound for every image):
+    The peak is during a MINRES solve (every load case's alike: no solution is kept
+    after its figures are taken). Counted, with ``N`` the voxels, ``d`` the dimension
+    and ``u = (d + 1) N phi`` a bound on the unknowns (the active faces and the fluid
+    cells, ``phi`` the `porosity`; 1 if not given, a bound for every image):
 
     * the masks (the pores, the fluid and the active faces of each component, bool):
       ``(d + 2) N``;
@@ -103,19 +103,19 @@ def permeability_memory_estimate(
       distinct coefficient rows seen fit the 256 codes): ``d N``;
     * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
       exact under equal spacings, else float64: `spacing`) and of the pressure
-      (float64), the shared work arrays (six per coarse level, the Chebyshev
-      direction included) and the dense coarsest inverses, and the pressure block
-      (its float64 stencil and int32 cluster labels: ``36 N``; the finest level's
-      Chebyshev arrays: ``16 N`` at `cell_problem.PRESSURE_DEGREE` 2);
-    * MINRES: the operator's input and output (float64, full grid: ``16 (d + 1)
-      N``) and five vectors on the unknowns with their int32 index (``44 u``);
-    * the solutions of the other load cases, on the unknowns: ``8 (d - 1) u``
-      (periodic);
+      (float32, `cell_problem.PRESSURE_SINGLE`), the shared work arrays (the finest
+      level's residual, six per coarse level, the Chebyshev direction included) and
+      the dense coarsest inverses;
+    * the pressure block: its finest stencil (float32, ``16 N``) and the cluster
+      labels of the fluid cells (``4 phi N`` counted; int8 while under 128 clusters);
+    * three float64 work grids of the largest component (``24 N``): the compact
+      operator's and the preconditioner's way through the full grids, the pressure
+      polynomial's finest arrays among them;
+    * MINRES: six compact float64 vectors (``48 u``).
 
     plus ``FIXED_PERMEABILITY_BYTES``. Within 15 % of the measured peak resident
     growth at 32^3 to 64^3 on a level cut of pore fraction 0.35, periodic and
-    mixed (``benchmarks/bench_permeability.py``), and in 2-D at pore fraction
-    0.65 from 256^2 to 1024^2.
+    mixed (``benchmarks/bench_permeability.py``), and at 128^3 periodic.
 
     Parameters
     ----------
@@ -148,26 +148,25 @@ def permeability_memory_estimate(
     coarse, coarsest = _hierarchy(shape + (1,) * (3 - ndim))
     stencil = 4 if equal else 8
     unknowns = (ndim + 1) * phi * voxels
-    index = np.dtype(index_dtype((ndim + 1) * voxels)).itemsize
-    cases = ndim if bc == "periodic" else 1
+    grid = voxels
+    if bc == "mixed":
+        grid = int(np.prod([n + 1 if a == 0 else n for a, n in enumerate(shape)]))
+    degree = cell_problem.PRESSURE_DEGREE
+    pressure = 4 if cell_problem.PRESSURE_SINGLE else 8
     counted = {
         "masks (pores, fluid, active faces; bool)": (ndim + 2) * voxels,
         "viscous stencils (one byte per face)": ndim * voxels,
-        "multigrid coarse stencils (float32; unequal spacings, pressure: float64)": 4
-        * (ndim * stencil + 8)
+        "multigrid coarse stencils (float32; unequal spacings: float64)": 4
+        * (ndim * stencil + pressure)
         * coarse,
         "multigrid work arrays (shared) and coarsest inverses": 8 * voxels
         + 48 * coarse
         + (ndim + 1) * 8 * coarsest**2,
-        "pressure polynomial's finest-level arrays (float64)": (
-            8 * (2 if cell_problem.PRESSURE_DEGREE == 2 else 3) * voxels
-            if cell_problem.PRESSURE_DEGREE > 1
-            else 0
-        ),
-        "pressure block (stencil float64, cluster labels int32)": 36 * voxels,
-        "MINRES operator input and output (float64, full grid)": 16 * (ndim + 1) * voxels,
-        "MINRES vectors on the unknowns (5 float64) and their index": (40 + index) * unknowns,
-        "solutions of the other load cases (on the unknowns)": 8 * (cases - 1) * unknowns,
+        "pressure polynomial's own finest arrays (degree > 2)": 8 * voxels if degree > 2 else 0,
+        "pressure block (stencil float32, compact cluster labels)": 4 * pressure * voxels
+        + 4 * phi * voxels,
+        "work grids of the compact operator and preconditioner (3 float64)": 3 * 8 * grid,
+        "MINRES vectors on the unknowns (6 float64)": 48 * unknowns,
     }
     breakdown = {name: int(np.ceil(value)) for name, value in counted.items()}
     breakdown["fixed (interpreter, Numba, allocator)"] = FIXED_PERMEABILITY_BYTES
