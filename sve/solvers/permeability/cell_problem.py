@@ -227,18 +227,18 @@ class BlockPreconditioner:
             b = op.grid(0, comp.shape)
             x = op.grid(1, comp.shape)
             mask = op.mask(comp.axis)
-            scatter_mask(op.segment(r, comp.axis), mask, b.reshape(-1))
+            scatter_mask(op.segment(r, comp.axis), *mask, b.reshape(-1))
             mg.apply(b, x)
-            gather_mask(x.reshape(-1), mask, op.segment(z, comp.axis), 0.0, False)
+            gather_mask(x.reshape(-1), *mask, op.segment(z, comp.axis), 0.0, False)
         rp = op.segment(r, None)
         zp = op.segment(z, None)
         if self.pressure_multigrid is not None:
             b = op.grid(0, self.fluid.shape)
             q = op.grid(1, self.fluid.shape)
             mask = op.mask(None)
-            scatter_mask(rp, mask, b.reshape(-1))
+            scatter_mask(rp, *mask, b.reshape(-1))
             self.pressure_multigrid.apply(b, q)  # b is overwritten (its residual)
-            gather_mask(q.reshape(-1), mask, zp, 0.0, False)
+            gather_mask(q.reshape(-1), *mask, zp, 0.0, False)
             add_compact(zp, rp, self.darcy)  # zp = rp + darcy zp: `add_fluid` on the fluid
         else:
             np.multiply(rp, 1.0, out=zp)
@@ -320,5 +320,5 @@ def pressure_drop_compact(operator: StokesOperator, axis: int, drop: float) -> n
     index = [slice(None)] * 3
     index[axis] = 0
     u[tuple(index)] = comp.active[tuple(index)] * (drop / operator.h[axis])
-    gather_mask(u.reshape(-1), operator.mask(axis), operator.segment(b, axis), 0.0, False)
+    gather_mask(u.reshape(-1), *operator.mask(axis), operator.segment(b, axis), 0.0, False)
     return b

@@ -145,17 +145,29 @@ CODES = 256
 
 @dataclass
 class Component:
-    """One velocity component: its faces, stencil and place in the flat vector."""
+    """One velocity component: its faces, stencil and place in the flat vector.
+
+    The active faces are those with ``marks != skip``: the coded stencil's codes and
+    the code of its empty row (an active face's row never is: its diagonal is
+    positive), so that no separate mask is kept; or a bool mask and False when the
+    stencil is not coded.
+    """
 
     axis: int
     shape: tuple[int, int, int]
     shift: int
     wrap: bool
-    active: np.ndarray
-    stencil: Stencil
+    marks: np.ndarray
+    skip: int | bool
+    stencil: Stencil | CodedStencil
     volume: np.ndarray | None  # control volume per face, broadcast (None: 1 everywhere)
     offset: int
     size: int
+
+    @property
+    def active(self) -> np.ndarray:
+        """The active faces (bool; made on each call)."""
+        return self.marks != self.skip
 
 
 def _active_faces(fluid: np.ndarray, c: int, mixed: bool, load: int | None) -> np.ndarray:
@@ -305,13 +317,21 @@ class StokesOperator:
             stencil = stored(stencil)  # one byte per face: the same coefficients
             shape = active.shape
             size = int(np.prod(shape))
+            marks, skip = active, False
+            if isinstance(stencil, CodedStencil):
+                empty = np.flatnonzero(~stencil.table.any(axis=1))
+                marks, skip = stencil.code, int(empty[0]) if empty.size else -1
+                if not np.array_equal(marks != skip, active):
+                    raise AssertionError("an active face has an empty stencil row")
+            del active
             self.components.append(
                 Component(
                     axis=c,
                     shape=shape,
                     shift=1 if (mixed and c == load) else 0,
                     wrap=not mixed,
-                    active=active,
+                    marks=marks,
+                    skip=skip,
                     stencil=stencil,
                     volume=volume,
                     offset=offset,
@@ -342,9 +362,14 @@ class StokesOperator:
         """Work grid `index` (`allocate_work`) viewed with `shape`."""
         return self.work[index][: int(np.prod(shape))].reshape(shape)
 
-    def mask(self, c: int | None) -> np.ndarray:
-        """Flat mask of the unknowns of component `c` (None: the fluid cells)."""
-        return (self.fluid if c is None else self.components[c].active).reshape(-1)
+    def mask(self, c: int | None) -> tuple[np.ndarray, int | bool]:
+        """The unknowns of component `c` (None: the fluid cells) as a flat array and the
+        value it holds off them (`Component`; the fluid: a bool mask and False).
+        """
+        if c is None:
+            return self.fluid.reshape(-1), False
+        comp = self.components[c]
+        return comp.marks.reshape(-1), comp.skip
 
     def segment(self, x: np.ndarray, c: int | None) -> np.ndarray:
         """Component `c` (None: the pressure) of the compact vector `x`."""
@@ -356,10 +381,10 @@ class StokesOperator:
         for comp in self.components:
             scatter_mask(
                 self.segment(x, comp.axis),
-                self.mask(comp.axis),
+                *self.mask(comp.axis),
                 self.velocity(full, comp.axis).reshape(-1),
             )
-        scatter_mask(self.segment(x, None), self.mask(None), self.pressure(full).reshape(-1))
+        scatter_mask(self.segment(x, None), *self.mask(None), self.pressure(full).reshape(-1))
         return full
 
     def compress(self, full: np.ndarray) -> np.ndarray:
@@ -368,13 +393,13 @@ class StokesOperator:
         for comp in self.components:
             gather_mask(
                 self.velocity(full, comp.axis).reshape(-1),
-                self.mask(comp.axis),
+                *self.mask(comp.axis),
                 self.segment(x, comp.axis),
                 0.0,
                 False,
             )
         gather_mask(
-            self.pressure(full).reshape(-1), self.mask(None), self.segment(x, None), 0.0, False
+            self.pressure(full).reshape(-1), *self.mask(None), self.segment(x, None), 0.0, False
         )
         return x
 
@@ -388,30 +413,30 @@ class StokesOperator:
         component's input (1) again.
         """
         p = self.grid(0, self.fluid.shape)
-        scatter_mask(self.segment(x, None), self.mask(None), p.reshape(-1))
+        scatter_mask(self.segment(x, None), *self.mask(None), p.reshape(-1))
         for comp in self.components:
             u = self.grid(1, comp.shape)
             v = self.grid(2, comp.shape)
-            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
             comp.stencil.apply(u, v)
             self._gradient(comp, p, v, 1.0)
             gather_mask(
-                v.reshape(-1), self.mask(comp.axis), self.segment(y, comp.axis), a, accumulate
+                v.reshape(-1), *self.mask(comp.axis), self.segment(y, comp.axis), a, accumulate
             )
         q = self.grid(0, self.fluid.shape)
         q[...] = 0.0
         for comp in self.components:
             u = self.grid(1, comp.shape)
-            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
             self._divergence(comp, u, q, -1.0)
-        gather_mask(q.reshape(-1), self.mask(None), self.segment(y, None), a, accumulate)
+        gather_mask(q.reshape(-1), *self.mask(None), self.segment(y, None), a, accumulate)
 
     def mean_velocity_compact(self, x: np.ndarray) -> np.ndarray:
         """`mean_velocity` of the compact vector `x` (the same sums, on a work grid)."""
         means = np.zeros(self.ndim)
         for comp in self.components:
             u = self.grid(0, comp.shape)
-            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
             total = float(u.sum()) if comp.volume is None else float((u * comp.volume).sum())
             means[comp.axis] = total / self.cells
         return means
@@ -422,7 +447,7 @@ class StokesOperator:
         for comp in self.components:
             u = self.grid(0, comp.shape)
             out = self.grid(1, comp.shape)
-            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
             comp.stencil.apply(u, out)
             total += float(dot(u.reshape(-1), out.reshape(-1)))
         return total
@@ -433,7 +458,7 @@ class StokesOperator:
         q[...] = 0.0
         for comp in self.components:
             u = self.grid(0, comp.shape)
-            scatter_mask(self.segment(x, comp.axis), self.mask(comp.axis), u.reshape(-1))
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
             self._divergence(comp, u, q, 1.0)
         return q
 
@@ -477,7 +502,8 @@ class StokesOperator:
             1.0 / self.h[a],
             comp.shift,
             comp.wrap,
-            np.moveaxis(comp.active, a, 0),
+            np.moveaxis(comp.marks, a, 0),
+            comp.skip,
             sign,
         )
 

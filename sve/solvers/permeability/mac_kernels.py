@@ -283,7 +283,7 @@ def coarse_stencil_coded(code, td, t0, t1, t2, f0, f1, f2, cdiag, cw0, cw1, cw2)
                     cw2[ci, cj, ck] += t2[c]
 
 
-def _gradient_add(p, u, inv_h, shift, wrap, active, sign):
+def _gradient_add(p, u, inv_h, shift, wrap, active, skip, sign):
     """``u[f] += sign * inv_h * (p[f + 1 - shift] - p[f - shift])`` along axis 0 on the
     active faces ``f`` (the pressure gradient, ``B^T p``; other axes are passed as views
     with the axis moved first); pressure indices outside the grid count as 0 unless
@@ -301,7 +301,7 @@ def _gradient_add(p, u, inv_h, shift, wrap, active, sign):
         has_lo = 0 <= lo < m
         for j in range(n1):
             for k in range(n2):
-                if active[f, j, k]:
+                if active[f, j, k] != skip:
                     value = 0.0
                     if has_hi:
                         value += p[hi, j, k]
@@ -370,9 +370,11 @@ def prolong_add(coarse, fine, f0, f1, f2, scale):
     _PROLONG_ADD[fine.size >= PARALLEL_SIZE](coarse, fine, f0, f1, f2, scale)
 
 
-def gradient_add(p, u, inv_h, shift, wrap, active, sign):
-    """``u += sign B^T p`` along axis 0 (see `_gradient_add`)."""
-    _GRADIENT_ADD[u.size >= PARALLEL_SIZE](p, u, inv_h, shift, wrap, active, sign)
+def gradient_add(p, u, inv_h, shift, wrap, active, skip, sign):
+    """``u += sign B^T p`` along axis 0 on the faces with ``active != skip`` (see
+    `_gradient_add`).
+    """
+    _GRADIENT_ADD[u.size >= PARALLEL_SIZE](p, u, inv_h, shift, wrap, active, skip, sign)
 
 
 def divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
@@ -466,13 +468,14 @@ def chebyshev_last(y, x, a, c):
 
 
 @njit(cache=True, nogil=True)
-def scatter_mask(values, mask, out):
-    """``out[mask] = values``, 0 elsewhere (flat arrays; `values` lists the entries of the
-    True points of `mask` in order).
+def scatter_mask(values, mask, skip, out):
+    """``out[mask != skip] = values``, 0 elsewhere (flat arrays; `values` lists the
+    entries of the points of `mask` other than `skip` in order: a bool mask with `skip`
+    False, or a viscous stencil's codes with `skip` the code of the empty row).
     """
     k = 0
     for i in range(mask.size):
-        if mask[i]:
+        if mask[i] != skip:
             out[i] = values[k]
             k += 1
         else:
@@ -480,19 +483,20 @@ def scatter_mask(values, mask, out):
 
 
 @njit(cache=True, nogil=True)
-def gather_mask(full, mask, out, a, accumulate):
-    """``out = full[mask]`` (flat arrays), or with `accumulate` ``out = full[mask] + a
-    out`` (the rounding of ``out = full[mask]; out += a out_old``).
+def gather_mask(full, mask, skip, out, a, accumulate):
+    """``out = full[mask != skip]`` (flat arrays; `scatter_mask`), or with `accumulate`
+    ``out = full[mask != skip] + a out`` (the rounding of ``out = full[...]; out += a
+    out_old``).
     """
     k = 0
     if accumulate:
         for i in range(mask.size):
-            if mask[i]:
+            if mask[i] != skip:
                 out[k] = full[i] + a * out[k]
                 k += 1
     else:
         for i in range(mask.size):
-            if mask[i]:
+            if mask[i] != skip:
                 out[k] = full[i]
                 k += 1
 
