@@ -34,6 +34,7 @@ from sve.solvers.permeability import cell_problem
 from sve.solvers.permeability.cell_problem import (
     body_force_compact,
     pressure_drop_compact,
+    release_free_memory,
     solve_cases,
 )
 from sve.solvers.permeability.mac import StokesOperator
@@ -521,6 +522,7 @@ def apparent_permeability(
     widths = [throat_width(fluid, a, periodic=bc == "periodic") for a in range(ndim)]
     widths = [w for w in widths if not np.isnan(w)]
     throat = float(min(widths)) if widths else float("nan")
+    release_free_memory()
     if widths:
         notes.append(f"narrowest throat about {throat:g} voxels across (2 r_c - 1)")
     if widths and throat < THROAT_WARNING:
@@ -550,6 +552,7 @@ def apparent_permeability(
         if axes:
             operator = StokesOperator(_as3d(kept), hn, ndim)
             del kept
+            release_free_memory()
             loads = [functools.partial(body_force_compact, operator, a) for a in axes]
 
             def finish(index, x, count, relative):
@@ -592,6 +595,7 @@ def apparent_permeability(
             operator = StokesOperator(
                 _as3d(kept), hn, ndim, mixed=True, load=a, no_slip_walls=walls == "no-slip"
             )
+            release_free_memory()
             length = kept.shape[a] * hn[a]
             load = functools.partial(pressure_drop_compact, operator, a, length)
 
