@@ -98,10 +98,10 @@ def permeability_memory_estimate(
     and ``u = (d + 1) N phi`` a bound on the unknowns (the active faces and the fluid
     cells, ``phi`` the `porosity`; 1 if not given, a bound for every image):
 
-    * the masks (the pores, the fluid and the active faces of each component, bool):
-      ``(d + 2) N``;
+    * the masks (the pores and the fluid, bool): ``2 N``;
     * the viscous stencils, one byte per face (`mac.CodedStencil`: the 24 to 128
-      distinct coefficient rows seen fit the 256 codes): ``d N``;
+      distinct coefficient rows seen fit the 256 codes), which also tell the active
+      faces (`mac.Component`): ``d N``;
     * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
       exact under equal spacings, else float64: `spacing`) and of the pressure
       (float32, `cell_problem.PRESSURE_SINGLE`), the shared work arrays (the finest
@@ -155,8 +155,8 @@ def permeability_memory_estimate(
     degree = cell_problem.PRESSURE_DEGREE
     pressure = 4 if cell_problem.PRESSURE_SINGLE else 8
     counted = {
-        "masks (pores, fluid, active faces; bool)": (ndim + 2) * voxels,
-        "viscous stencils (one byte per face)": ndim * voxels,
+        "masks (pores, fluid; bool)": 2 * voxels,
+        "viscous stencils and active faces (one byte per face)": ndim * voxels,
         "multigrid coarse stencils (float32; unequal spacings: float64)": 4
         * (ndim * stencil + pressure)
         * coarse,
