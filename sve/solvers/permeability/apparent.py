@@ -116,7 +116,8 @@ def permeability_memory_estimate(
 
     plus ``FIXED_PERMEABILITY_BYTES``. Within 15 % of the measured peak resident
     growth at 32^3 to 64^3 on a level cut of pore fraction 0.35, periodic and
-    mixed (``benchmarks/bench_permeability.py``), and at 128^3 periodic.
+    mixed (``benchmarks/bench_permeability.py``), at 128^3 periodic, and in 2-D at
+    pore fraction 0.65 from 256^2 to 1024^2.
 
     Parameters
     ----------
