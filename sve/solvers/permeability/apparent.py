@@ -164,7 +164,8 @@ def permeability_memory_estimate(
         "multigrid work arrays (shared) and coarsest inverses": 8 * voxels
         + 48 * coarse
         + (ndim + 1) * 8 * coarsest**2,
-        "pressure polynomial's own finest arrays (degree > 2)": 8 * voxels if degree > 2 else 0,
+        # degree 2: its two finest arrays are work grids (`cell_problem`); else three own
+        "pressure polynomial's own finest arrays (degree > 2)": 24 * voxels if degree > 2 else 0,
         "pressure block (stencil float32, compact cluster labels)": 4 * pressure * voxels
         + 4 * phi * voxels,
         "work grids of the compact operator and preconditioner (3 float64)": 3 * 8 * grid,
@@ -616,7 +617,7 @@ def apparent_permeability(
                     )
 
             solve_cases(operator, [load], finish, periodic=False, tol=tol, maxiter=maxiter)
-            del operator, finish  # freed before the next axis's operator is built
+            del operator, finish, load  # freed before the next axis's operator is built
         percolating = tuple(percolating_list)
         off = ~np.eye(ndim, dtype=bool)
         tensor[off] = np.nan
