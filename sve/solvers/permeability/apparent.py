@@ -107,8 +107,10 @@ def permeability_memory_estimate(
       (float32, `cell_problem.PRESSURE_SINGLE`), the shared work arrays (the finest
       level's residual, six per coarse level, the Chebyshev direction included) and
       the dense coarsest inverses;
-    * the pressure block: its finest stencil (float32, ``16 N``) and the cluster
-      labels of the fluid cells (``4 phi N`` counted; int8 while under 128 clusters);
+    * the pressure block: its finest stencil (float32: the three couplings, ``12 N``,
+      periodic, where the kernels sum the diagonal; with the diagonal, ``16 N``,
+      mixed) and the cluster labels of the fluid cells (``4 phi N`` counted; int8
+      while under 128 clusters);
     * three float64 work grids of the largest component (``24 N``): the compact
       operator's and the preconditioner's way through the full grids, the pressure
       polynomial's finest arrays among them;
@@ -155,6 +157,8 @@ def permeability_memory_estimate(
         grid = int(np.prod([n + 1 if a == 0 else n for a, n in enumerate(shape)]))
     degree = cell_problem.PRESSURE_DEGREE
     pressure = 4 if cell_problem.PRESSURE_SINGLE else 8
+    # the periodic block keeps no diagonal (`mac.SumStencil`)
+    arrays = 3 if bc == "periodic" and cell_problem.PRESSURE_SUM else 4
     counted = {
         "masks (pores, fluid; bool)": 2 * voxels,
         "viscous stencils and active faces (one byte per face)": ndim * voxels,
@@ -166,7 +170,7 @@ def permeability_memory_estimate(
         + (ndim + 1) * 8 * coarsest**2,
         # degree 2: its two finest arrays are work grids (`cell_problem`); else three own
         "pressure polynomial's own finest arrays (degree > 2)": 24 * voxels if degree > 2 else 0,
-        "pressure block (stencil float32, compact cluster labels)": 4 * pressure * voxels
+        "pressure block (stencil float32, compact cluster labels)": arrays * pressure * voxels
         + 4 * phi * voxels,
         "work grids of the compact operator and preconditioner (3 float64)": 3 * 8 * grid,
         "MINRES vectors on the unknowns (6 float64)": 48 * unknowns,

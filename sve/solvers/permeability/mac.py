@@ -37,18 +37,22 @@ import numpy as np
 from sve.solvers.permeability.mac_kernels import (
     coarse_stencil,
     coarse_stencil_coded,
+    coarse_stencil_sum,
     code_rows,
     divergence_add,
     dot,
     gather_mask,
     gauss_seidel,
     gauss_seidel_coded,
+    gauss_seidel_sum,
     gradient_add,
     scatter_mask,
     stencil_apply,
     stencil_apply_coded,
+    stencil_apply_sum,
     stencil_residual,
     stencil_residual_coded,
+    stencil_residual_sum,
 )
 
 
@@ -136,6 +140,41 @@ class CodedStencil:
         diag = np.zeros(shape)
         ws = tuple(np.zeros(shape) for _ in range(3))
         coarse_stencil_coded(self.code, *self.columns, *factors, diag, *ws)
+        return Stencil(diag, ws)
+
+
+@dataclass
+class SumStencil:
+    """A 7-point stencil whose diagonal is the sum of its point's couplings (a
+    Laplacian with zero row sums: the periodic pressure block's ``B K B^T``), stored as
+    the three coupling arrays alone; the kernels form the diagonal where they read it
+    (``mac_kernels._sum_diag``, in float64).
+    """
+
+    w: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The grid's shape."""
+        return self.w[0].shape
+
+    def apply(self, x: np.ndarray, y: np.ndarray) -> None:
+        """``y = A x``."""
+        stencil_apply_sum(*self.w, x, y)
+
+    def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
+        """``r = b - A x``."""
+        stencil_residual_sum(*self.w, x, b, r)
+
+    def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
+        """One Gauss-Seidel sweep on ``A x = b`` in place."""
+        gauss_seidel_sum(*self.w, b, x, forward)
+
+    def coarsen(self, factors: tuple[int, ...], shape: tuple[int, ...]) -> Stencil:
+        """The Galerkin operator of aggregation by `factors` (float64 arrays of `shape`)."""
+        diag = np.zeros(shape)
+        ws = tuple(np.zeros(shape) for _ in range(3))
+        coarse_stencil_sum(*self.w, *factors, diag, *ws)
         return Stencil(diag, ws)
 
 

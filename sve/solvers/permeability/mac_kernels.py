@@ -536,3 +536,143 @@ def code_rows(diag, w0, w1, w2, code, table):
         code[i] = found
         last = found
     return count
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sum_diag(w0, w1, w2, i, j, k, im, jm, km):
+    """The diagonal of a row-sum-zero stencil: the couplings of the point summed per
+    axis, axis by axis, in float64 (``diag = sum_b (w_b + roll(w_b, 1, b))`` in that
+    order).
+    """
+    return ((0.0 + (1.0 * w0[i, j, k] + w0[im, j, k])) + (1.0 * w1[i, j, k] + w1[i, jm, k])) + (
+        1.0 * w2[i, j, k] + w2[i, j, km]
+    )
+
+
+def _stencil_apply_sum(w0, w1, w2, x, y):
+    """``y = A x`` for the stencil of couplings ``(w0, w1, w2)`` whose diagonal is their
+    sum (`_sum_diag`; the arithmetic of `_stencil_apply` otherwise).
+    """
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                y[i, j, k] = (
+                    _sum_diag(w0, w1, w2, i, j, k, im, jm, km) * x[i, j, k]
+                    - w0[i, j, k] * x[ip, j, k]
+                    - w0[im, j, k] * x[im, j, k]
+                    - w1[i, j, k] * x[i, jp, k]
+                    - w1[i, jm, k] * x[i, jm, k]
+                    - w2[i, j, k] * x[i, j, kp]
+                    - w2[i, j, km] * x[i, j, km]
+                )
+
+
+def _stencil_residual_sum(w0, w1, w2, x, b, r):
+    """``r = b - A x`` for the summed-diagonal stencil."""
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                r[i, j, k] = b[i, j, k] - (
+                    _sum_diag(w0, w1, w2, i, j, k, im, jm, km) * x[i, j, k]
+                    - w0[i, j, k] * x[ip, j, k]
+                    - w0[im, j, k] * x[im, j, k]
+                    - w1[i, j, k] * x[i, jp, k]
+                    - w1[i, jm, k] * x[i, jm, k]
+                    - w2[i, j, k] * x[i, j, kp]
+                    - w2[i, j, km] * x[i, j, km]
+                )
+
+
+@njit(cache=True, nogil=True)
+def gauss_seidel_sum(w0, w1, w2, b, x, forward):
+    """`gauss_seidel` for the summed-diagonal stencil."""
+    n0, n1, n2 = x.shape
+    for ii in range(n0):
+        i = ii if forward else n0 - 1 - ii
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for jj in range(n1):
+            j = jj if forward else n1 - 1 - jj
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for kk in range(n2):
+                k = kk if forward else n2 - 1 - kk
+                km = _down(k, n2)
+                d = _sum_diag(w0, w1, w2, i, j, k, im, jm, km)
+                if d <= 0.0:
+                    x[i, j, k] = 0.0
+                    continue
+                kp = _up(k, n2)
+                s = (
+                    b[i, j, k]
+                    + w0[i, j, k] * x[ip, j, k]
+                    + w0[im, j, k] * x[im, j, k]
+                    + w1[i, j, k] * x[i, jp, k]
+                    + w1[i, jm, k] * x[i, jm, k]
+                    + w2[i, j, k] * x[i, j, kp]
+                    + w2[i, j, km] * x[i, j, km]
+                )
+                x[i, j, k] = s / d
+
+
+@njit(cache=True, nogil=True)
+def coarse_stencil_sum(w0, w1, w2, f0, f1, f2, cdiag, cw0, cw1, cw2):
+    """`coarse_stencil` of the summed-diagonal stencil."""
+    cdiag[:] = 0.0
+    cw0[:] = 0.0
+    cw1[:] = 0.0
+    cw2[:] = 0.0
+    n0, n1, n2 = w0.shape
+    for i in range(n0):
+        ci = i // f0
+        cip = _up(i, n0) // f0
+        im = _down(i, n0)
+        for j in range(n1):
+            cj = j // f1
+            cjp = _up(j, n1) // f1
+            jm = _down(j, n1)
+            for k in range(n2):
+                ck = k // f2
+                ckp = _up(k, n2) // f2
+                km = _down(k, n2)
+                cdiag[ci, cj, ck] += _sum_diag(w0, w1, w2, i, j, k, im, jm, km)
+                if cip == ci:
+                    cdiag[ci, cj, ck] -= 2.0 * w0[i, j, k]
+                else:
+                    cw0[ci, cj, ck] += w0[i, j, k]
+                if cjp == cj:
+                    cdiag[ci, cj, ck] -= 2.0 * w1[i, j, k]
+                else:
+                    cw1[ci, cj, ck] += w1[i, j, k]
+                if ckp == ck:
+                    cdiag[ci, cj, ck] -= 2.0 * w2[i, j, k]
+                else:
+                    cw2[ci, cj, ck] += w2[i, j, k]
+
+
+_STENCIL_APPLY_SUM = pair(_stencil_apply_sum)
+_STENCIL_RESIDUAL_SUM = pair(_stencil_residual_sum)
+
+
+def stencil_apply_sum(w0, w1, w2, x, y):
+    """``y = A x`` for the summed-diagonal stencil ``(w0, w1, w2)``."""
+    _STENCIL_APPLY_SUM[x.size >= PARALLEL_SIZE](w0, w1, w2, x, y)
+
+
+def stencil_residual_sum(w0, w1, w2, x, b, r):
+    """``r = b - A x`` for the summed-diagonal stencil ``(w0, w1, w2)``."""
+    _STENCIL_RESIDUAL_SUM[x.size >= PARALLEL_SIZE](w0, w1, w2, x, b, r)

@@ -19,6 +19,7 @@ from sve.solvers.permeability.mac import (
     CodedStencil,
     Stencil,
     StokesOperator,
+    SumStencil,
     build_stencil,
     index_dtype,
     stored,
@@ -163,6 +164,40 @@ def test_viscous_stencils_are_coded_with_the_same_bits(mixed, h):
         assert np.array_equal(y, z)
 
 
+@pytest.mark.parametrize("shape", [(6, 5, 4), (7, 6, 1)])
+def test_summed_diagonal_stencil_gives_the_bits_of_the_stored_diagonal(shape):
+    # the periodic pressure block keeps no diagonal: its kernels sum the couplings in
+    # float64 where they read it, as `cell_problem.pressure_stencil` sums them
+    rng = np.random.default_rng(2)
+    cells = rng.random(shape) < 0.7
+    ws = []
+    for b in range(3):
+        both = cells & np.roll(cells, -1, axis=b) if shape[b] > 1 else np.zeros(shape, bool)
+        ws.append(np.where(both, rng.random(shape), 0.0).astype(np.float32))
+    diag = np.zeros(shape)
+    for b, w in enumerate(ws):
+        wide = w.astype(np.float64)
+        diag += wide + np.roll(wide, 1, axis=b)
+    full, summed = Stencil(diag, tuple(ws)), SumStencil(tuple(ws))
+    assert summed.shape == shape
+    x, b = rng.standard_normal(shape), rng.standard_normal(shape)
+    for method, args in (("apply", (x,)), ("residual", (x, b))):
+        one, two = np.empty(shape), np.empty(shape)
+        getattr(full, method)(*args, one)
+        getattr(summed, method)(*args, two)
+        assert np.array_equal(one, two)
+    for forward in (True, False):
+        one, two = x.copy(), x.copy()
+        full.smooth(b, one, forward)
+        summed.smooth(b, two, forward)
+        assert np.array_equal(one, two)
+    coarse = tuple((n + 1) // 2 for n in shape)
+    one = full.coarsen((2, 2, 2 if shape[2] > 1 else 1), coarse)
+    two = summed.coarsen((2, 2, 2 if shape[2] > 1 else 1), coarse)
+    assert np.array_equal(one.diag, two.diag)
+    assert all(np.array_equal(a, c) for a, c in zip(one.w, two.w, strict=True))
+
+
 def test_stored_falls_back_to_float32_then_float64():
     rng = np.random.default_rng(0)
     integers = [rng.integers(0, 9, (8, 8, 8)).astype(float) for _ in range(4)]
@@ -186,8 +221,8 @@ def test_estimate_arguments_and_bounds():
     assert unequal.bytes - typical.bytes == 4 * 3 * 4 * sum(20**3 // 8**k for k in range(3))
     mixed = permeability_memory_estimate(shape, bc="mixed", porosity=0.35)
     # no load case is kept: the same figures but the load axis's extra plane of faces
-    # in the three work grids
-    assert mixed.bytes - typical.bytes == 3 * 8 * 40 * 40
+    # in the three work grids and the pressure block's diagonal (float32)
+    assert mixed.bytes - typical.bytes == 3 * 8 * 40 * 40 + 4 * 40**3
     assert permeability_memory_estimate((300, 300), porosity=0.5).bytes_per_voxel < 400
     with pytest.raises(ValueError, match="porosity"):
         permeability_memory_estimate(shape, porosity=1.5)
