@@ -4,7 +4,9 @@ Run as ``.venv/bin/python benchmarks/bench_permeability.py`` (32^3, 48^3 and 64^
 the direct comparison at 32^3 and 48^3), ``--sizes 32,64,128`` for other sizes,
 ``--direct 32,48,64`` for other direct comparisons, ``--no-mixed`` to skip the
 mixed conditions. ``--cycles 32,64,128`` only prints the convergence factors of the
-preconditioner's multigrid cycles at those sizes (no record; see `cycles`).
+preconditioner's multigrid cycles at those sizes (no record; see `cycles`);
+``--memory 128`` only the memory of the periodic solve (no record; 128^3 takes
+minutes).
 
 Problem. The pore space is phase 1 of a level cut at pore fraction 0.35 of a
 Gaussian random field with a Gaussian covariance of length 8 voxels
@@ -112,6 +114,22 @@ def memory(pores: np.ndarray, workdir: Path) -> dict:
         check=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def memory_only(sizes: list[int]) -> None:
+    """Print the peak resident growth of the periodic solve at `sizes` (`memory`) beside
+    the estimate; no record.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            pores = medium(n)
+            growth = memory(pores, Path(folder))["growth"]
+            estimate = permeability_memory_estimate(pores.shape, porosity=float(pores.mean()))
+            print(
+                f"{n:>5} RSS growth {growth / 2**20:8.1f} MiB, {growth / n**3:6.1f} bytes/voxel "
+                f"(estimate {estimate.bytes_per_voxel:6.1f})",
+                flush=True,
+            )
 
 
 def direct(pores: np.ndarray) -> tuple[np.ndarray, float]:
@@ -331,5 +349,7 @@ if __name__ == "__main__":
         memory_child(sys.argv[sys.argv.index("--memory-child") + 1])
     elif "--cycles" in sys.argv:
         cycles(_numbers("--cycles", [32, 64]))
+    elif "--memory" in sys.argv:
+        memory_only(_numbers("--memory", [128]))
     else:
         main()

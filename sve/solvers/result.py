@@ -263,10 +263,11 @@ class PermeabilityResult(_ApparentResult):
     converged : bool
         Whether every load case reached the requested tolerance.
     hill_mandel_defect : float
-        ``||W - K|| / ||K||`` with ``W_ij`` the mean viscous dissipation of
-        the load cases ``i`` and ``j`` over the product of their loads
-        (``mu <grad u_i : grad u_j> / (f_i f_j)``) and ``K`` the tensor from
-        the mean velocities (mixed: the diagonal only).
+        ``||W - diag(K)|| / ||K||`` with ``W_i`` the mean viscous dissipation
+        of load case ``i`` over the square of its load (``mu <grad u_i :
+        grad u_i> / f_i^2``) and ``K`` the tensor from the mean velocities:
+        the diagonal only (the cross terms ``<grad u_i : grad u_j>`` would
+        keep every load case's solution in memory to the end).
     symmetry_defect : float
         ``||K - K^T|| / ||K||`` (Frobenius; 0 under mixed conditions).
     wall_time : float

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import scipy.ndimage
@@ -30,8 +31,13 @@ from sve.solvers._core.memory import (
     memory_limit_bytes,
 )
 from sve.solvers.permeability import cell_problem
-from sve.solvers.permeability.cell_problem import body_force, pressure_drop, solve_cases
-from sve.solvers.permeability.mac import StokesOperator, index_dtype
+from sve.solvers.permeability.cell_problem import (
+    body_force_compact,
+    pressure_drop_compact,
+    release_free_memory,
+    solve_cases,
+)
+from sve.solvers.permeability.mac import StokesOperator
 from sve.solvers.permeability.mac_kernels import dot
 from sve.solvers.result import ConvergenceError, PermeabilityResult
 
@@ -87,30 +93,33 @@ def permeability_memory_estimate(
 ) -> MemoryEstimate:
     """Estimated peak memory of `apparent_permeability` on an image of `shape` (bytes).
 
-    The peak is during the MINRES solve of the last load case. Counted, with ``N``
-    the voxels, ``d`` the dimension and ``u = (d + 1) N phi`` a bound on the
-    unknowns (the active faces and the fluid cells, ``phi`` the `porosity`; 1 if
-    not given, a bound for every image):
+    The peak is during a MINRES solve (every load case's alike: no solution is kept
+    after its figures are taken). Counted, with ``N`` the voxels, ``d`` the dimension
+    and ``u = (d + 1) N phi`` a bound on the unknowns (the active faces and the fluid
+    cells, ``phi`` the `porosity`; 1 if not given, a bound for every image):
 
-    * the masks (the pores, the fluid and the active faces of each component, bool):
-      ``(d + 2) N``;
+    * the masks (the pores and the fluid, bool): ``2 N``;
     * the viscous stencils, one byte per face (`mac.CodedStencil`: the 24 to 128
-      distinct coefficient rows seen fit the 256 codes): ``d N``;
+      distinct coefficient rows seen fit the 256 codes), which also tell the active
+      faces (`mac.Component`): ``d N``;
     * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
       exact under equal spacings, else float64: `spacing`) and of the pressure
-      (float64), the shared work arrays (six per coarse level, the Chebyshev
-      direction included) and the dense coarsest inverses, and the pressure block
-      (its float64 stencil and int32 cluster labels: ``36 N``; the finest level's
-      Chebyshev arrays: ``16 N`` at `cell_problem.PRESSURE_DEGREE` 2);
-    * MINRES: the operator's input and output (float64, full grid: ``16 (d + 1)
-      N``) and five vectors on the unknowns with their int32 index (``44 u``);
-    * the solutions of the other load cases, on the unknowns: ``8 (d - 1) u``
-      (periodic);
+      (float32, `cell_problem.PRESSURE_SINGLE`), the shared work arrays (the finest
+      level's residual, six per coarse level, the Chebyshev direction included) and
+      the dense coarsest inverses;
+    * the pressure block: its finest stencil (float32: the three couplings, ``12 N``,
+      periodic, where the kernels sum the diagonal; with the diagonal, ``16 N``,
+      mixed) and the cluster labels of the fluid cells (``4 phi N`` counted; int8
+      while under 128 clusters);
+    * three float64 work grids of the largest component (``24 N``): the compact
+      operator's and the preconditioner's way through the full grids, the pressure
+      polynomial's finest arrays among them;
+    * MINRES: six compact float64 vectors (``48 u``).
 
     plus ``FIXED_PERMEABILITY_BYTES``. Within 15 % of the measured peak resident
     growth at 32^3 to 64^3 on a level cut of pore fraction 0.35, periodic and
-    mixed (``benchmarks/bench_permeability.py``), and in 2-D at pore fraction
-    0.65 from 256^2 to 1024^2.
+    mixed (``benchmarks/bench_permeability.py``), at 128^3 periodic, and in 2-D at
+    pore fraction 0.65 from 256^2 to 1024^2.
 
     Parameters
     ----------
@@ -143,26 +152,28 @@ def permeability_memory_estimate(
     coarse, coarsest = _hierarchy(shape + (1,) * (3 - ndim))
     stencil = 4 if equal else 8
     unknowns = (ndim + 1) * phi * voxels
-    index = np.dtype(index_dtype((ndim + 1) * voxels)).itemsize
-    cases = ndim if bc == "periodic" else 1
+    grid = voxels
+    if bc == "mixed":
+        grid = int(np.prod([n + 1 if a == 0 else n for a, n in enumerate(shape)]))
+    degree = cell_problem.PRESSURE_DEGREE
+    pressure = 4 if cell_problem.PRESSURE_SINGLE else 8
+    # the periodic block keeps no diagonal (`mac.SumStencil`)
+    arrays = 3 if bc == "periodic" and cell_problem.PRESSURE_SUM else 4
     counted = {
-        "masks (pores, fluid, active faces; bool)": (ndim + 2) * voxels,
-        "viscous stencils (one byte per face)": ndim * voxels,
-        "multigrid coarse stencils (float32; unequal spacings, pressure: float64)": 4
-        * (ndim * stencil + 8)
+        "masks (pores, fluid; bool)": 2 * voxels,
+        "viscous stencils and active faces (one byte per face)": ndim * voxels,
+        "multigrid coarse stencils (float32; unequal spacings: float64)": 4
+        * (ndim * stencil + pressure)
         * coarse,
         "multigrid work arrays (shared) and coarsest inverses": 8 * voxels
         + 48 * coarse
         + (ndim + 1) * 8 * coarsest**2,
-        "pressure polynomial's finest-level arrays (float64)": (
-            8 * (2 if cell_problem.PRESSURE_DEGREE == 2 else 3) * voxels
-            if cell_problem.PRESSURE_DEGREE > 1
-            else 0
-        ),
-        "pressure block (stencil float64, cluster labels int32)": 36 * voxels,
-        "MINRES operator input and output (float64, full grid)": 16 * (ndim + 1) * voxels,
-        "MINRES vectors on the unknowns (5 float64) and their index": (40 + index) * unknowns,
-        "solutions of the other load cases (on the unknowns)": 8 * (cases - 1) * unknowns,
+        # degree 2: its two finest arrays are work grids (`cell_problem`); else three own
+        "pressure polynomial's own finest arrays (degree > 2)": 24 * voxels if degree > 2 else 0,
+        "pressure block (stencil float32, compact cluster labels)": arrays * pressure * voxels
+        + 4 * phi * voxels,
+        "work grids of the compact operator and preconditioner (3 float64)": 3 * 8 * grid,
+        "MINRES vectors on the unknowns (6 float64)": 48 * unknowns,
     }
     breakdown = {name: int(np.ceil(value)) for name, value in counted.items()}
     breakdown["fixed (interpreter, Numba, allocator)"] = FIXED_PERMEABILITY_BYTES
@@ -375,7 +386,9 @@ def apparent_permeability(
     condition ``mu <grad u_i : grad u_j> = <u_i> . e_j`` (the mean viscous
     dissipation equals the load times the apparent flux) makes it positive
     semi-definite; both are checked (``symmetry_defect``,
-    ``hill_mandel_defect``, ``min_eigenvalue``).
+    ``hill_mandel_defect``, ``min_eigenvalue``). The Hill-Mandel check takes
+    the diagonal ``i = j``, each load case's own dissipation, computed as the
+    case finishes: the cross terms would keep every solution to the end.
 
     **Mixed conditions.** For axis ``a``, the pressure is ``L_a`` (the
     length of the image along ``a``) on the inlet face and 0 on the outlet
@@ -503,7 +516,7 @@ def apparent_permeability(
     porosity = pore_count / fluid.size
     notes: list[str] = []
     tensor = np.zeros((ndim, ndim))
-    hill = np.zeros((ndim, ndim))
+    hill = np.zeros(ndim)  # the viscous energy of each load case over the volume
     iterations = [0] * ndim
     residuals = [0.0] * ndim
     divergence_residuals = [0.0] * ndim
@@ -515,6 +528,7 @@ def apparent_permeability(
     widths = [throat_width(fluid, a, periodic=bc == "periodic") for a in range(ndim)]
     widths = [w for w in widths if not np.isnan(w)]
     throat = float(min(widths)) if widths else float("nan")
+    release_free_memory()
     if widths:
         notes.append(f"narrowest throat about {throat:g} voxels across (2 r_c - 1)")
     if widths and throat < THROAT_WARNING:
@@ -544,23 +558,23 @@ def apparent_permeability(
         if axes:
             operator = StokesOperator(_as3d(kept), hn, ndim)
             del kept
-            loads = [functools.partial(body_force, operator, a) for a in axes]
-            solve = solve_cases(operator, loads, periodic=True, tol=tol, maxiter=maxiter)
-            for index, a in enumerate(axes):
-                x = solve.solution(index)
-                tensor[:, a] = operator.mean_velocity(x)
-                iterations[a] = solve.iterations[index]
-                residuals[a] = solve.residuals[index]
-                divergence_residuals[a], momentum_residuals[a] = _residuals(
-                    operator, x, loads[index]()
+            release_free_memory()
+            loads = [functools.partial(body_force_compact, operator, a) for a in axes]
+
+            def finish(index, x, count, relative):
+                a = axes[index]
+                tensor[:, a] = operator.mean_velocity_compact(x)
+                iterations[a] = count
+                residuals[a] = relative
+                divergence_residuals[a], momentum_residuals[a], energy = _residuals(
+                    operator, x, loads[index]
                 )
-                for jndex, b in enumerate(axes):
-                    z = x if jndex == index else solve.solution(jndex)
-                    hill[a, b] = operator.viscous_energy(x, z) / operator.cells
-                    del z
+                hill[a] = energy / operator.cells
                 if fields:
-                    _store_fields(operator, x, velocity_fields[a], pressure_fields[a], shape)
-                del x
+                    full = operator.expand(x)
+                    _store_fields(operator, full, velocity_fields[a], pressure_fields[a], shape)
+
+            solve_cases(operator, loads, finish, periodic=True, tol=tol, maxiter=maxiter)
             not_percolating = [a for a in range(ndim) if not percolating[a]]
             tensor[not_percolating, :] = 0.0
             tensor[:, not_percolating] = 0.0
@@ -587,23 +601,30 @@ def apparent_permeability(
             operator = StokesOperator(
                 _as3d(kept), hn, ndim, mixed=True, load=a, no_slip_walls=walls == "no-slip"
             )
+            release_free_memory()
             length = kept.shape[a] * hn[a]
-            load = functools.partial(pressure_drop, operator, a, length)
-            solve = solve_cases(operator, [load], periodic=False, tol=tol, maxiter=maxiter)
-            x = solve.solution(0)
-            tensor[a, a] = operator.mean_velocity(x)[a]
-            hill[a, a] = operator.viscous_energy(x, x) / operator.cells
-            iterations[a] = solve.iterations[0]
-            residuals[a] = solve.residuals[0]
-            divergence_residuals[a], momentum_residuals[a] = _residuals(operator, x, load())
-            if fields:
-                crop = (1, kept.shape[a] - 1) if reservoir else None
-                _store_fields(operator, x, velocity_fields[a], pressure_fields[a], shape, a, crop)
-            del operator, solve, x  # freed before the next axis's operator is built
+            load = functools.partial(pressure_drop_compact, operator, a, length)
+
+            def finish(index, x, count, relative, a=a, kept=kept, operator=operator, load=load):
+                tensor[a, a] = operator.mean_velocity_compact(x)[a]
+                iterations[a] = count
+                residuals[a] = relative
+                divergence_residuals[a], momentum_residuals[a], energy = _residuals(
+                    operator, x, load
+                )
+                hill[a] = energy / operator.cells
+                if fields:
+                    crop = (1, kept.shape[a] - 1) if reservoir else None
+                    full = operator.expand(x)
+                    _store_fields(
+                        operator, full, velocity_fields[a], pressure_fields[a], shape, a, crop
+                    )
+
+            solve_cases(operator, [load], finish, periodic=False, tol=tol, maxiter=maxiter)
+            del operator, finish, load  # freed before the next axis's operator is built
         percolating = tuple(percolating_list)
         off = ~np.eye(ndim, dtype=bool)
         tensor[off] = np.nan
-        hill[off] = np.nan
     for a in range(ndim):
         if not percolating[a]:
             notes.append(f"no pore path along axis {a}: permeability 0 there")
@@ -619,7 +640,9 @@ def apparent_permeability(
     else:
         eigenvalues = np.linalg.eigvalsh(0.5 * (tensor + tensor.T))
         symmetry = float(np.linalg.norm(tensor - tensor.T) / norm) if norm > 0 else 0.0
-    hill_defect = float(np.linalg.norm(np.nan_to_num(hill) - defined) / norm) if norm > 0 else 0.0
+    # from the diagonal: the energy of two load cases, u_a . A u_b, would need every
+    # solution kept to the end (see the Notes)
+    hill_defect = float(np.linalg.norm(hill - np.diag(defined)) / norm) if norm > 0 else 0.0
     if fields:
         velocity_fields *= area / viscosity
         pressure_fields *= scale
@@ -663,18 +686,23 @@ def _norm(x: np.ndarray) -> float:
     return float(np.sqrt(dot(flat, flat)))
 
 
-def _residuals(operator: StokesOperator, x: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Relative divergence and momentum residuals of the solution `x` of load `b`."""
-    divergence = operator.divergence(x)
-    energy = operator.viscous_energy(x, x)
-    div = float(_norm(divergence) / np.sqrt(energy)) if energy > 0 else 0.0
+def _residuals(
+    operator: StokesOperator, x: np.ndarray, load: Callable[[], np.ndarray]
+) -> tuple[float, float, float]:
+    """Relative divergence and momentum residuals of the compact solution `x` of the load
+    ``load()``, and its viscous energy ``u . A u`` (on the operator's work grids; the
+    sums of the full vectors, whose entries off the unknowns are zeros).
+    """
+    energy = operator.viscous_energy_compact(x)
+    div = float(_norm(operator.divergence_compact(x)) / np.sqrt(energy)) if energy > 0 else 0.0
     y = np.empty_like(x)
-    operator.apply(x, y)
+    operator.apply_compact(x, y)
+    b = load()
     y -= b
-    end = operator.pressure_offset
-    load = _norm(b[:end])
-    momentum = float(_norm(y[:end]) / load) if load > 0 else 0.0
-    return div, momentum
+    end = operator.segments[operator.ndim].start
+    load_norm = _norm(b[:end])
+    momentum = float(_norm(y[:end]) / load_norm) if load_norm > 0 else 0.0
+    return div, momentum, energy
 
 
 def _store_fields(operator, x, velocity, pressure, shape, axis=None, crop=None):

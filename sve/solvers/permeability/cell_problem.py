@@ -15,36 +15,25 @@ with bounds estimated at setup, ``multigrid``). MINRES
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from sve.solvers._core.clusters import find_clusters, projector
-from sve.solvers.permeability.mac import Stencil, StokesOperator
-from sve.solvers.permeability.mac_kernels import add_fluid, axpy, dot, scatter
+from sve.solvers.permeability.mac import Stencil, StokesOperator, SumStencil
+from sve.solvers.permeability.mac_kernels import (
+    add_compact,
+    add_fluid,
+    axpy,
+    dot,
+    gather_mask,
+    scatter_mask,
+)
 from sve.solvers.permeability.minres import minres
 from sve.solvers.permeability.multigrid import AggregationMultigrid
-
-
-@dataclass
-class Solve:
-    """Solutions of one operator's load cases, each kept on the unknowns alone
-    (`StokesOperator.support`; `solution` expands one to the full vector).
-    """
-
-    operator: StokesOperator
-    support: np.ndarray
-    solutions: list[np.ndarray]
-    iterations: list[int]
-    residuals: list[float]
-
-    def solution(self, index: int) -> np.ndarray:
-        """The full solution vector of load case `index`."""
-        x = np.empty(self.operator.size)
-        scatter(self.solutions[index], self.support, x)
-        return x
-
 
 #: Weight of the Darcy-scale part ``(B K B^T)^-1`` of the pressure block (see
 #: `conductance_stencil`); 1 measured best among 0.5, 1 and 2 (32^3 and 64^3 level cuts).
@@ -64,6 +53,14 @@ PRESSURE_CHEBYSHEV = True
 #: steps; the 256^3 pressure cycle alone still has factor 0.80, CG 19 iterations, with
 #: degree 1).
 PRESSURE_DEGREE = 2
+#: Whether the pressure block's stencil ``B K B^T`` and its coarse levels are stored in
+#: float32 (the coefficients rounded: the preconditioner changes, not the operator;
+#: MINRES iterations unchanged at 32^3 and 48^3 on the benchmark's level cut).
+PRESSURE_SINGLE = True
+#: Whether the periodic pressure block keeps no diagonal (`mac.SumStencil`: its kernels
+#: sum the couplings where they read it; mixed conditions keep the diagonal, whose
+#: inlet and outlet faces add to it).
+PRESSURE_SUM = True
 #: Relative residual (preconditioner norm) of the conductance solves ``A k = 1``.
 CONDUCTANCE_TOL = 1e-4
 #: Largest number of CG iterations of one conductance solve.
@@ -99,7 +96,9 @@ def face_conductance(stencil: Stencil, active: np.ndarray, multigrid) -> np.ndar
     return np.where(active, np.maximum(x, 0.0), 0.0)
 
 
-def pressure_stencil(operator: StokesOperator, conductances: list[np.ndarray]) -> Stencil:
+def pressure_stencil(
+    operator: StokesOperator, conductances: list[np.ndarray], dtype: type = np.float64
+) -> Stencil | SumStencil:
     """The cell stencil of ``B K B^T``, ``K`` the diagonal of face conductances
     (`face_conductance`, one array per component on its face grid): two cells sharing
     an active face of component ``c`` couple with ``k_face / h_c^2``; an inlet or
@@ -111,8 +110,9 @@ def pressure_stencil(operator: StokesOperator, conductances: list[np.ndarray]) -
     channel): a pore-network (Darcy) operator with each face's own conductance.
     """
     shape = operator.fluid.shape
-    diag = np.zeros(shape)
-    ws = [np.zeros(shape) for _ in range(3)]
+    summed = PRESSURE_SUM and all(comp.shift == 0 for comp in operator.components)
+    diag = None if summed else np.zeros(shape)
+    ws = [np.zeros(shape, dtype=dtype) for _ in range(3)]
     for comp, k in zip(operator.components, conductances, strict=True):
         c = comp.axis
         g = k / operator.h[c] ** 2
@@ -132,9 +132,13 @@ def pressure_stencil(operator: StokesOperator, conductances: list[np.ndarray]) -
             diag[tuple(last)] += np.take(g, [n], axis=c)
         else:
             w = g
-            diag += w + np.roll(w, 1, axis=c)
-        ws[c] = np.ascontiguousarray(w)
-    return Stencil(diag, tuple(ws))
+            if not summed:
+                diag += w + np.roll(w, 1, axis=c)
+        ws[c] = np.ascontiguousarray(w, dtype=dtype)  # rounded (float32) as it is made
+        del w
+    if summed:
+        return SumStencil(tuple(ws))
+    return Stencil(diag.astype(dtype, copy=False), tuple(ws))
 
 
 class BlockPreconditioner:
@@ -161,7 +165,8 @@ class BlockPreconditioner:
                 face_conductance(c.stencil, c.active, mg)
                 for c, mg in zip(operator.components, self.multigrids, strict=True)
             ]
-            stencil = pressure_stencil(operator, conductances)
+            dtype = np.float32 if PRESSURE_SINGLE else np.float64
+            stencil = pressure_stencil(operator, conductances, dtype)
             del conductances
             self.pressure_multigrid = AggregationMultigrid(
                 stencil,
@@ -169,21 +174,43 @@ class BlockPreconditioner:
                 workspace=workspace,
                 chebyshev=PRESSURE_CHEBYSHEV,
                 degree=PRESSURE_DEGREE,
+                single=PRESSURE_SINGLE,
             )
-        self.project = None
+        # the work grids of the compact operator and of this preconditioner, after the
+        # setup's transient arrays are gone (the operator and the cycles never run at the
+        # same time). The pressure polynomial's two finest arrays are two of them: its
+        # cycle output ``y`` is grid 2 and its residual ``r2 = b - A x`` is written over
+        # its right-hand side ``b`` (grid 0, `compact`), which nothing reads after it
+        operator.allocate_work(3)
+        if self.pressure_multigrid is not None and self.pressure_multigrid.degree == 2:
+            top = self.pressure_multigrid.levels[0]
+            top.r2 = operator.grid(0, top.shape)
+            top.y = operator.grid(2, top.shape)
+        self.project = None  # the full vectors' projection (`__call__`), made when first used
+        self.project_compact = None
+        self.project_pressure = project_pressure
         if project_pressure:
-            clusters = find_clusters(
-                operator.fluid.astype(float), periodic=True, discretization="fv"
-            )
-            floating = np.ones(clusters.count, dtype=bool)
-            labels = clusters.labels
-            if clusters.count < 2**31:
-                labels = labels.astype(np.int32)  # half the bytes of the int64 labels
-            del clusters
-            self.project = projector(labels, floating)
+            labels, floating = self._labels()
+            # the compact pressure's labels: the fluid cells' alone, in the narrowest type
+            narrow = labels[operator.fluid].astype(_label_dtype(floating.size))
+            del labels
+            self.project_compact = projector(narrow, floating)
+
+    def _labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cluster labels of the fluid cells (int32 while they fit) and the floating
+        flags (every cluster).
+        """
+        clusters = find_clusters(
+            self.operator.fluid.astype(float), periodic=True, discretization="fv"
+        )
+        floating = np.ones(clusters.count, dtype=bool)
+        labels = clusters.labels
+        if clusters.count < 2**31:
+            labels = labels.astype(np.int32)  # half the bytes of the int64 labels
+        return labels, floating
 
     def __call__(self, r: np.ndarray, z: np.ndarray) -> None:
-        """``z = M^-1 r``."""
+        """``z = M^-1 r`` on full vectors."""
         op = self.operator
         for comp, mg in zip(op.components, self.multigrids, strict=True):
             mg.apply(op.velocity(r, comp.axis), op.velocity(z, comp.axis))
@@ -196,33 +223,99 @@ class BlockPreconditioner:
             )
         else:
             np.multiply(op.pressure(r), self.fluid, out=q)
-        if self.project is not None:
+        if self.project_pressure:
+            if self.project is None:
+                self.project = projector(*self._labels())
             self.project(q)
+
+    def compact(self, r: np.ndarray, z: np.ndarray) -> None:
+        """``z = M^-1 r`` on compact vectors (the bits of `__call__` on the unknowns),
+        each block through work grids 0 (input) and 1 (output), and 2 (the pressure
+        polynomial's); work grid 0 is overwritten by the pressure cycle.
+        """
+        op = self.operator
+        for comp, mg in zip(op.components, self.multigrids, strict=True):
+            b = op.grid(0, comp.shape)
+            x = op.grid(1, comp.shape)
+            mask = op.mask(comp.axis)
+            scatter_mask(op.segment(r, comp.axis), *mask, b.reshape(-1))
+            mg.apply(b, x)
+            gather_mask(x.reshape(-1), *mask, op.segment(z, comp.axis), 0.0, False)
+        rp = op.segment(r, None)
+        zp = op.segment(z, None)
+        if self.pressure_multigrid is not None:
+            b = op.grid(0, self.fluid.shape)
+            q = op.grid(1, self.fluid.shape)
+            mask = op.mask(None)
+            scatter_mask(rp, *mask, b.reshape(-1))
+            self.pressure_multigrid.apply(b, q)  # b is overwritten (its residual)
+            gather_mask(q.reshape(-1), *mask, zp, 0.0, False)
+            add_compact(zp, rp, self.darcy)  # zp = rp + darcy zp: `add_fluid` on the fluid
+        else:
+            np.multiply(rp, 1.0, out=zp)
+        if self.project_compact is not None:
+            self.project_compact(zp)
+
+
+def _label_dtype(count: int) -> type:
+    """The narrowest signed integer type that holds the labels ``0 .. count - 1``."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if count <= np.iinfo(dtype).max + 1:
+            return dtype
+    return np.int64
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory() -> None:
+    """Hand the allocator's free pages back to the system (glibc's ``malloc_trim``; a
+    no-op elsewhere). The arrays of the setup's transients (16 MB at 128^3: under
+    glibc's dynamic mmap threshold, so on its heap) would otherwise stay resident as
+    holes that the larger compact MINRES vectors do not fit: 26 bytes per voxel of
+    peak resident growth at 128^3 above the arrays alive.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def solve_cases(
     operator: StokesOperator,
     loads: list[Callable[[], np.ndarray]],
+    finish: Callable[[int, np.ndarray, int, float], None],
     *,
     periodic: bool,
     tol: float,
     maxiter: int,
-) -> Solve:
-    """Solve ``K x = b`` with MINRES for the right-hand side ``b = load()`` of every
-    load of `loads`, one at a time (each ``b`` is built just before its solve and
-    consumed by it).
+) -> None:
+    """Solve ``K x = b`` with MINRES for the compact right-hand side ``b = load()`` of
+    every load of `loads`, one at a time (each ``b`` is built just before its solve and
+    consumed by it), and hand each compact solution to ``finish(index, x, iterations,
+    relative residual)`` as soon as it is found, while the operator's work grids live
+    (`mac.StokesOperator.mean_velocity_compact` and the others use them); no solution
+    is kept after its `finish`.
     """
     preconditioner = BlockPreconditioner(operator, project_pressure=periodic)
-    support = operator.support()
-    solutions, iterations, residuals = [], [], []
-    for load in loads:
-        x, count, relative = minres(
-            operator.apply, preconditioner, load(), support, tol=tol, maxiter=maxiter
-        )
-        solutions.append(x)
-        iterations.append(count)
-        residuals.append(relative)
-    return Solve(operator, support, solutions, iterations, residuals)
+    release_free_memory()
+    try:
+        for index, load in enumerate(loads):
+            x, count, relative = minres(
+                operator.apply_compact, preconditioner.compact, load(), tol=tol, maxiter=maxiter
+            )
+            finish(index, x, count, relative)
+            del x
+            release_free_memory()
+    finally:
+        operator.work = None
+        del preconditioner
 
 
 def body_force(operator: StokesOperator, axis: int) -> np.ndarray:
@@ -230,6 +323,13 @@ def body_force(operator: StokesOperator, axis: int) -> np.ndarray:
     b = np.zeros(operator.size)
     comp = operator.components[axis]
     operator.velocity(b, axis)[...] = comp.active
+    return b
+
+
+def body_force_compact(operator: StokesOperator, axis: int) -> np.ndarray:
+    """`body_force` on the unknowns (a compact vector)."""
+    b = np.zeros(operator.compact_size)
+    operator.segment(b, axis)[...] = 1.0
     return b
 
 
@@ -243,4 +343,17 @@ def pressure_drop(operator: StokesOperator, axis: int, drop: float) -> np.ndarra
     index = [slice(None)] * 3
     index[axis] = 0
     u[tuple(index)] = comp.active[tuple(index)] * (drop / operator.h[axis])
+    return b
+
+
+def pressure_drop_compact(operator: StokesOperator, axis: int, drop: float) -> np.ndarray:
+    """`pressure_drop` on the unknowns (a compact vector)."""
+    b = np.zeros(operator.compact_size)
+    comp = operator.components[axis]
+    u = operator.grid(0, comp.shape)
+    u[...] = 0.0
+    index = [slice(None)] * 3
+    index[axis] = 0
+    u[tuple(index)] = comp.active[tuple(index)] * (drop / operator.h[axis])
+    gather_mask(u.reshape(-1), *operator.mask(axis), operator.segment(b, axis), 0.0, False)
     return b

@@ -37,15 +37,22 @@ import numpy as np
 from sve.solvers.permeability.mac_kernels import (
     coarse_stencil,
     coarse_stencil_coded,
+    coarse_stencil_sum,
+    code_rows,
     divergence_add,
     dot,
+    gather_mask,
     gauss_seidel,
     gauss_seidel_coded,
+    gauss_seidel_sum,
     gradient_add,
+    scatter_mask,
     stencil_apply,
     stencil_apply_coded,
+    stencil_apply_sum,
     stencil_residual,
     stencil_residual_coded,
+    stencil_residual_sum,
 )
 
 
@@ -136,23 +143,70 @@ class CodedStencil:
         return Stencil(diag, ws)
 
 
+@dataclass
+class SumStencil:
+    """A 7-point stencil whose diagonal is the sum of its point's couplings (a
+    Laplacian with zero row sums: the periodic pressure block's ``B K B^T``), stored as
+    the three coupling arrays alone; the kernels form the diagonal where they read it
+    (``mac_kernels._sum_diag``, in float64).
+    """
+
+    w: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The grid's shape."""
+        return self.w[0].shape
+
+    def apply(self, x: np.ndarray, y: np.ndarray) -> None:
+        """``y = A x``."""
+        stencil_apply_sum(*self.w, x, y)
+
+    def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
+        """``r = b - A x``."""
+        stencil_residual_sum(*self.w, x, b, r)
+
+    def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
+        """One Gauss-Seidel sweep on ``A x = b`` in place."""
+        gauss_seidel_sum(*self.w, b, x, forward)
+
+    def coarsen(self, factors: tuple[int, ...], shape: tuple[int, ...]) -> Stencil:
+        """The Galerkin operator of aggregation by `factors` (float64 arrays of `shape`)."""
+        diag = np.zeros(shape)
+        ws = tuple(np.zeros(shape) for _ in range(3))
+        coarse_stencil_sum(*self.w, *factors, diag, *ws)
+        return Stencil(diag, ws)
+
+
 #: Largest number of distinct rows a `CodedStencil` takes (uint8 codes).
 CODES = 256
 
 
 @dataclass
 class Component:
-    """One velocity component: its faces, stencil and place in the flat vector."""
+    """One velocity component: its faces, stencil and place in the flat vector.
+
+    The active faces are those with ``marks != skip``: the coded stencil's codes and
+    the code of its empty row (an active face's row never is: its diagonal is
+    positive), so that no separate mask is kept; or a bool mask and False when the
+    stencil is not coded.
+    """
 
     axis: int
     shape: tuple[int, int, int]
     shift: int
     wrap: bool
-    active: np.ndarray
-    stencil: Stencil
+    marks: np.ndarray
+    skip: int | bool
+    stencil: Stencil | CodedStencil
     volume: np.ndarray | None  # control volume per face, broadcast (None: 1 everywhere)
     offset: int
     size: int
+
+    @property
+    def active(self) -> np.ndarray:
+        """The active faces (bool; made on each call)."""
+        return self.marks != self.skip
 
 
 def _active_faces(fluid: np.ndarray, c: int, mixed: bool, load: int | None) -> np.ndarray:
@@ -248,12 +302,20 @@ def stored(stencil: Stencil) -> Stencil | CodedStencil:
     is. The kernels read the coefficients as float64: the arithmetic is unchanged.
     """
     shape = stencil.diag.shape
-    rows = np.stack([stencil.diag.ravel(), *(w.ravel() for w in stencil.w)], axis=1)
-    rows = rows.astype(np.float64, copy=False)
-    table, code = np.unique(rows, axis=0, return_inverse=True)
-    del rows
-    if len(table) <= CODES:
-        return CodedStencil(code.astype(np.uint8).reshape(shape), np.ascontiguousarray(table))
+    code = np.empty(shape, dtype=np.uint8)
+    table = np.empty((CODES, 4))
+    flat = [
+        np.ascontiguousarray(a, dtype=np.float64).reshape(-1) for a in (stencil.diag, *stencil.w)
+    ]
+    count = code_rows(*flat, code.reshape(-1), table)
+    del flat
+    if count >= 0:
+        # the rows in ascending (lexicographic) order, the codes renumbered to match
+        table = table[:count]
+        order = np.lexsort(table.T[::-1])
+        rank = np.empty(count, dtype=np.uint8)
+        rank[order] = np.arange(count, dtype=np.uint8)
+        return CodedStencil(rank[code], np.ascontiguousarray(table[order]))
     del code
     arrays = (stencil.diag, *stencil.w)
     single = [a.astype(np.float32) for a in arrays]
@@ -294,13 +356,21 @@ class StokesOperator:
             stencil = stored(stencil)  # one byte per face: the same coefficients
             shape = active.shape
             size = int(np.prod(shape))
+            marks, skip = active, False
+            if isinstance(stencil, CodedStencil):
+                empty = np.flatnonzero(~stencil.table.any(axis=1))
+                marks, skip = stencil.code, int(empty[0]) if empty.size else -1
+                if not np.array_equal(marks != skip, active):
+                    raise AssertionError("an active face has an empty stencil row")
+            del active
             self.components.append(
                 Component(
                     axis=c,
                     shape=shape,
                     shift=1 if (mixed and c == load) else 0,
                     wrap=not mixed,
-                    active=active,
+                    marks=marks,
+                    skip=skip,
                     stencil=stencil,
                     volume=volume,
                     offset=offset,
@@ -311,6 +381,125 @@ class StokesOperator:
         self.pressure_offset = offset
         self.cells = int(self.fluid.size)
         self.size = offset + self.cells
+        # the compact vector: the active faces of every component, then the fluid cells
+        counts = [int(c.active.sum()) for c in self.components] + [int(self.fluid.sum())]
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        self.segments = [
+            slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True)
+        ]
+        self.compact_size = int(starts[-1])
+        self.work: list[np.ndarray] | None = None
+
+    def allocate_work(self, count: int = 3) -> None:
+        """Allocate `count` float64 work grids of the largest component (or cell) grid,
+        shared by the compact operator, the preconditioner and the per-case figures.
+        """
+        size = max([self.cells] + [comp.size for comp in self.components])
+        self.work = [np.empty(size) for _ in range(count)]
+
+    def grid(self, index: int, shape: tuple[int, ...]) -> np.ndarray:
+        """Work grid `index` (`allocate_work`) viewed with `shape`."""
+        return self.work[index][: int(np.prod(shape))].reshape(shape)
+
+    def mask(self, c: int | None) -> tuple[np.ndarray, int | bool]:
+        """The unknowns of component `c` (None: the fluid cells) as a flat array and the
+        value it holds off them (`Component`; the fluid: a bool mask and False).
+        """
+        if c is None:
+            return self.fluid.reshape(-1), False
+        comp = self.components[c]
+        return comp.marks.reshape(-1), comp.skip
+
+    def segment(self, x: np.ndarray, c: int | None) -> np.ndarray:
+        """Component `c` (None: the pressure) of the compact vector `x`."""
+        return x[self.segments[self.ndim if c is None else c]]
+
+    def expand(self, x: np.ndarray) -> np.ndarray:
+        """The full vector of the compact vector `x` (0 off the unknowns)."""
+        full = np.empty(self.size)
+        for comp in self.components:
+            scatter_mask(
+                self.segment(x, comp.axis),
+                *self.mask(comp.axis),
+                self.velocity(full, comp.axis).reshape(-1),
+            )
+        scatter_mask(self.segment(x, None), *self.mask(None), self.pressure(full).reshape(-1))
+        return full
+
+    def compress(self, full: np.ndarray) -> np.ndarray:
+        """The compact vector of the full vector `full` (its entries on the unknowns)."""
+        x = np.empty(self.compact_size)
+        for comp in self.components:
+            gather_mask(
+                self.velocity(full, comp.axis).reshape(-1),
+                *self.mask(comp.axis),
+                self.segment(x, comp.axis),
+                0.0,
+                False,
+            )
+        gather_mask(
+            self.pressure(full).reshape(-1), *self.mask(None), self.segment(x, None), 0.0, False
+        )
+        return x
+
+    def apply_compact(
+        self, x: np.ndarray, y: np.ndarray, a: float = 0.0, accumulate: bool = False
+    ) -> None:
+        """``y = K x`` on compact vectors, or with `accumulate` ``y = K x + a y`` (the
+        bits of `apply` on the full vectors, then ``y += a y_old``), through three work
+        grids (`allocate_work`): the momentum rows from the pressure (grid 0), one
+        component's input (1) and its output (2), then the divergence (grid 0) of each
+        component's input (1) again.
+        """
+        p = self.grid(0, self.fluid.shape)
+        scatter_mask(self.segment(x, None), *self.mask(None), p.reshape(-1))
+        for comp in self.components:
+            u = self.grid(1, comp.shape)
+            v = self.grid(2, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
+            comp.stencil.apply(u, v)
+            self._gradient(comp, p, v, 1.0)
+            gather_mask(
+                v.reshape(-1), *self.mask(comp.axis), self.segment(y, comp.axis), a, accumulate
+            )
+        q = self.grid(0, self.fluid.shape)
+        q[...] = 0.0
+        for comp in self.components:
+            u = self.grid(1, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
+            self._divergence(comp, u, q, -1.0)
+        gather_mask(q.reshape(-1), *self.mask(None), self.segment(y, None), a, accumulate)
+
+    def mean_velocity_compact(self, x: np.ndarray) -> np.ndarray:
+        """`mean_velocity` of the compact vector `x` (the same sums, on a work grid)."""
+        means = np.zeros(self.ndim)
+        for comp in self.components:
+            u = self.grid(0, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
+            total = float(u.sum()) if comp.volume is None else float((u * comp.volume).sum())
+            means[comp.axis] = total / self.cells
+        return means
+
+    def viscous_energy_compact(self, x: np.ndarray) -> float:
+        """``u . A u`` of the compact vector `x` (`viscous_energy`, the same sums)."""
+        total = 0.0
+        for comp in self.components:
+            u = self.grid(0, comp.shape)
+            out = self.grid(1, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
+            comp.stencil.apply(u, out)
+            total += float(dot(u.reshape(-1), out.reshape(-1)))
+        return total
+
+    def divergence_compact(self, x: np.ndarray) -> np.ndarray:
+        """`divergence` of the compact vector `x`, on work grid 1 (a view)."""
+        q = self.grid(1, self.fluid.shape)
+        q[...] = 0.0
+        for comp in self.components:
+            u = self.grid(0, comp.shape)
+            scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
+            self._divergence(comp, u, q, 1.0)
+        return q
 
     def support(self) -> np.ndarray:
         """Flat indices, ascending, of the unknowns: the active faces of every component,
@@ -352,7 +541,8 @@ class StokesOperator:
             1.0 / self.h[a],
             comp.shift,
             comp.wrap,
-            np.moveaxis(comp.active, a, 0),
+            np.moveaxis(comp.marks, a, 0),
+            comp.skip,
             sign,
         )
 

@@ -283,7 +283,7 @@ def coarse_stencil_coded(code, td, t0, t1, t2, f0, f1, f2, cdiag, cw0, cw1, cw2)
                     cw2[ci, cj, ck] += t2[c]
 
 
-def _gradient_add(p, u, inv_h, shift, wrap, active, sign):
+def _gradient_add(p, u, inv_h, shift, wrap, active, skip, sign):
     """``u[f] += sign * inv_h * (p[f + 1 - shift] - p[f - shift])`` along axis 0 on the
     active faces ``f`` (the pressure gradient, ``B^T p``; other axes are passed as views
     with the axis moved first); pressure indices outside the grid count as 0 unless
@@ -301,7 +301,7 @@ def _gradient_add(p, u, inv_h, shift, wrap, active, sign):
         has_lo = 0 <= lo < m
         for j in range(n1):
             for k in range(n2):
-                if active[f, j, k]:
+                if active[f, j, k] != skip:
                     value = 0.0
                     if has_hi:
                         value += p[hi, j, k]
@@ -370,9 +370,11 @@ def prolong_add(coarse, fine, f0, f1, f2, scale):
     _PROLONG_ADD[fine.size >= PARALLEL_SIZE](coarse, fine, f0, f1, f2, scale)
 
 
-def gradient_add(p, u, inv_h, shift, wrap, active, sign):
-    """``u += sign B^T p`` along axis 0 (see `_gradient_add`)."""
-    _GRADIENT_ADD[u.size >= PARALLEL_SIZE](p, u, inv_h, shift, wrap, active, sign)
+def gradient_add(p, u, inv_h, shift, wrap, active, skip, sign):
+    """``u += sign B^T p`` along axis 0 on the faces with ``active != skip`` (see
+    `_gradient_add`).
+    """
+    _GRADIENT_ADD[u.size >= PARALLEL_SIZE](p, u, inv_h, shift, wrap, active, skip, sign)
 
 
 def divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
@@ -397,12 +399,12 @@ def axpy(a, x, y):
 
 
 @njit(cache=True, nogil=True)
-def direction_numerator(v, support, w2, w, oldeps, delta):
-    """In place ``w2 = v[support] - oldeps w2 - delta w`` (`v` full, the others on
-    `support`): the numerator of the next MINRES direction.
+def direction_numerator(v, w2, w, oldeps, delta):
+    """In place ``w2 = v - oldeps w2 - delta w`` (1-D): the numerator of the next MINRES
+    direction.
     """
     for i in range(w2.size):
-        w2[i] = v[support[i]] - oldeps * w2[i] - delta * w[i]
+        w2[i] = v[i] - oldeps * w2[i] - delta * w[i]
 
 
 @njit(cache=True, nogil=True)
@@ -413,40 +415,229 @@ def scale(x, a):
 
 
 @njit(cache=True, nogil=True)
-def dot_gather(x, support, y):
-    """``x . y[support]`` (`x` on `support`, `y` full), serial, in the order of `support`."""
-    total = 0.0
-    for i in range(x.size):
-        total += x[i] * y[support[i]]
-    return total
-
-
-@njit(cache=True, nogil=True)
-def gather(full, support, out):
-    """``out = full[support]`` (1-D arrays)."""
-    for i in range(out.size):
-        out[i] = full[support[i]]
-
-
-@njit(cache=True, nogil=True)
-def scatter(values, support, out):
-    """``out[support] = values``, 0 elsewhere (1-D arrays)."""
-    out[:] = 0.0
-    for i in range(values.size):
-        out[support[i]] = values[i]
-
-
-@njit(cache=True, nogil=True)
-def axpy_scatter(a, x, support, y):
-    """In place ``y[support] += a x`` (`x` on `support`, `y` full)."""
-    for i in range(x.size):
-        y[support[i]] += a * x[i]
-
-
-@njit(cache=True, nogil=True)
 def add_fluid(q, r, fluid, scale):
     """In place ``q = r fluid + scale q`` (1-D; `fluid` bool): the pressure block's
     identity on the fluid cells plus its scaled multigrid cycle, in that order.
     """
     for i in range(q.size):
         q[i] = r[i] * (1.0 if fluid[i] else 0.0) + scale * q[i]
+
+
+@njit(cache=True, nogil=True)
+def add_compact(q, r, scale):
+    """In place ``q = r + scale q`` (1-D): `add_fluid` on the fluid cells alone (the
+    same rounding: ``r 1.0 + scale q``).
+    """
+    for i in range(q.size):
+        q[i] = r[i] * 1.0 + scale * q[i]
+
+
+@njit(cache=True, nogil=True)
+def scatter_mask(values, mask, skip, out):
+    """``out[mask != skip] = values``, 0 elsewhere (flat arrays; `values` lists the
+    entries of the points of `mask` other than `skip` in order: a bool mask with `skip`
+    False, or a viscous stencil's codes with `skip` the code of the empty row).
+    """
+    k = 0
+    for i in range(mask.size):
+        if mask[i] != skip:
+            out[i] = values[k]
+            k += 1
+        else:
+            out[i] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def gather_mask(full, mask, skip, out, a, accumulate):
+    """``out = full[mask != skip]`` (flat arrays; `scatter_mask`), or with `accumulate`
+    ``out = full[mask != skip] + a out`` (the rounding of ``out = full[...]; out += a
+    out_old``).
+    """
+    k = 0
+    if accumulate:
+        for i in range(mask.size):
+            if mask[i] != skip:
+                out[k] = full[i] + a * out[k]
+                k += 1
+    else:
+        for i in range(mask.size):
+            if mask[i] != skip:
+                out[k] = full[i]
+                k += 1
+
+
+@njit(cache=True, nogil=True)
+def code_rows(diag, w0, w1, w2, code, table):
+    """Code every point's row ``(diag, w0, w1, w2)`` (flat arrays) by its index in
+    `table` (``len(table)`` rows at most, the rows in order of first appearance), the
+    codes into `code`; return the number of distinct rows, or -1 when there are more
+    than the table holds (`code` is then incomplete).
+    """
+    count = 0
+    last = -1
+    for i in range(diag.size):
+        d, a, b, c = diag[i], w0[i], w1[i], w2[i]
+        if (
+            last >= 0
+            and (table[last, 0] == d and table[last, 1] == a and table[last, 2] == b)
+            and table[last, 3] == c
+        ):
+            code[i] = last
+            continue
+        found = -1
+        for k in range(count):
+            if table[k, 0] == d and table[k, 1] == a and table[k, 2] == b and table[k, 3] == c:
+                found = k
+                break
+        if found < 0:
+            if count == table.shape[0]:
+                return -1
+            table[count, 0] = d
+            table[count, 1] = a
+            table[count, 2] = b
+            table[count, 3] = c
+            found = count
+            count += 1
+        code[i] = found
+        last = found
+    return count
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sum_diag(w0, w1, w2, i, j, k, im, jm, km):
+    """The diagonal of a row-sum-zero stencil: the couplings of the point summed per
+    axis, axis by axis, in float64 (``diag = sum_b (w_b + roll(w_b, 1, b))`` in that
+    order).
+    """
+    return ((0.0 + (1.0 * w0[i, j, k] + w0[im, j, k])) + (1.0 * w1[i, j, k] + w1[i, jm, k])) + (
+        1.0 * w2[i, j, k] + w2[i, j, km]
+    )
+
+
+def _stencil_apply_sum(w0, w1, w2, x, y):
+    """``y = A x`` for the stencil of couplings ``(w0, w1, w2)`` whose diagonal is their
+    sum (`_sum_diag`; the arithmetic of `_stencil_apply` otherwise).
+    """
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                y[i, j, k] = (
+                    _sum_diag(w0, w1, w2, i, j, k, im, jm, km) * x[i, j, k]
+                    - w0[i, j, k] * x[ip, j, k]
+                    - w0[im, j, k] * x[im, j, k]
+                    - w1[i, j, k] * x[i, jp, k]
+                    - w1[i, jm, k] * x[i, jm, k]
+                    - w2[i, j, k] * x[i, j, kp]
+                    - w2[i, j, km] * x[i, j, km]
+                )
+
+
+def _stencil_residual_sum(w0, w1, w2, x, b, r):
+    """``r = b - A x`` for the summed-diagonal stencil."""
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for j in range(n1):
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for k in range(n2):
+                kp = _up(k, n2)
+                km = _down(k, n2)
+                r[i, j, k] = b[i, j, k] - (
+                    _sum_diag(w0, w1, w2, i, j, k, im, jm, km) * x[i, j, k]
+                    - w0[i, j, k] * x[ip, j, k]
+                    - w0[im, j, k] * x[im, j, k]
+                    - w1[i, j, k] * x[i, jp, k]
+                    - w1[i, jm, k] * x[i, jm, k]
+                    - w2[i, j, k] * x[i, j, kp]
+                    - w2[i, j, km] * x[i, j, km]
+                )
+
+
+@njit(cache=True, nogil=True)
+def gauss_seidel_sum(w0, w1, w2, b, x, forward):
+    """`gauss_seidel` for the summed-diagonal stencil."""
+    n0, n1, n2 = x.shape
+    for ii in range(n0):
+        i = ii if forward else n0 - 1 - ii
+        ip = _up(i, n0)
+        im = _down(i, n0)
+        for jj in range(n1):
+            j = jj if forward else n1 - 1 - jj
+            jp = _up(j, n1)
+            jm = _down(j, n1)
+            for kk in range(n2):
+                k = kk if forward else n2 - 1 - kk
+                km = _down(k, n2)
+                d = _sum_diag(w0, w1, w2, i, j, k, im, jm, km)
+                if d <= 0.0:
+                    x[i, j, k] = 0.0
+                    continue
+                kp = _up(k, n2)
+                s = (
+                    b[i, j, k]
+                    + w0[i, j, k] * x[ip, j, k]
+                    + w0[im, j, k] * x[im, j, k]
+                    + w1[i, j, k] * x[i, jp, k]
+                    + w1[i, jm, k] * x[i, jm, k]
+                    + w2[i, j, k] * x[i, j, kp]
+                    + w2[i, j, km] * x[i, j, km]
+                )
+                x[i, j, k] = s / d
+
+
+@njit(cache=True, nogil=True)
+def coarse_stencil_sum(w0, w1, w2, f0, f1, f2, cdiag, cw0, cw1, cw2):
+    """`coarse_stencil` of the summed-diagonal stencil."""
+    cdiag[:] = 0.0
+    cw0[:] = 0.0
+    cw1[:] = 0.0
+    cw2[:] = 0.0
+    n0, n1, n2 = w0.shape
+    for i in range(n0):
+        ci = i // f0
+        cip = _up(i, n0) // f0
+        im = _down(i, n0)
+        for j in range(n1):
+            cj = j // f1
+            cjp = _up(j, n1) // f1
+            jm = _down(j, n1)
+            for k in range(n2):
+                ck = k // f2
+                ckp = _up(k, n2) // f2
+                km = _down(k, n2)
+                cdiag[ci, cj, ck] += _sum_diag(w0, w1, w2, i, j, k, im, jm, km)
+                if cip == ci:
+                    cdiag[ci, cj, ck] -= 2.0 * w0[i, j, k]
+                else:
+                    cw0[ci, cj, ck] += w0[i, j, k]
+                if cjp == cj:
+                    cdiag[ci, cj, ck] -= 2.0 * w1[i, j, k]
+                else:
+                    cw1[ci, cj, ck] += w1[i, j, k]
+                if ckp == ck:
+                    cdiag[ci, cj, ck] -= 2.0 * w2[i, j, k]
+                else:
+                    cw2[ci, cj, ck] += w2[i, j, k]
+
+
+_STENCIL_APPLY_SUM = pair(_stencil_apply_sum)
+_STENCIL_RESIDUAL_SUM = pair(_stencil_residual_sum)
+
+
+def stencil_apply_sum(w0, w1, w2, x, y):
+    """``y = A x`` for the summed-diagonal stencil ``(w0, w1, w2)``."""
+    _STENCIL_APPLY_SUM[x.size >= PARALLEL_SIZE](w0, w1, w2, x, y)
+
+
+def stencil_residual_sum(w0, w1, w2, x, b, r):
+    """``r = b - A x`` for the summed-diagonal stencil ``(w0, w1, w2)``."""
+    _STENCIL_RESIDUAL_SUM[x.size >= PARALLEL_SIZE](w0, w1, w2, x, b, r)

@@ -3,13 +3,15 @@
 Paige & Saunders (1975), with a symmetric positive (semi-)definite preconditioner
 ``M^-1``; the residual it tracks, and stops on, is ``||r||_{M^-1} / ||b||_{M^-1}``.
 
-Memory. The operator and the preconditioner act on full grid vectors (the input ``v``
-and the output ``y``, two vectors), but the five vectors that only the recurrences
-read (the two last residuals, the two last search directions and the solution) are
-kept on the `support` alone: the entries where an operator or preconditioner output
-can be nonzero (the active faces and the fluid cells), every other entry being
-exactly 0. The arithmetic and its order are those of the full vectors (the dropped
-entries only ever added exact zeros), so the iterates are the same bits.
+Memory. Every vector is compact (the unknowns alone: the active faces and the fluid
+cells, `mac.StokesOperator.segments`; the operator and the preconditioner go through
+the full grids one component at a time), and six of them live at once: the solution,
+the two last search directions and three Lanczos buffers that rotate. The operator
+writes ``K v - (beta / beta_old) r_1`` over the older Lanczos vector ``r_1`` (it is
+read only there), and the preconditioner writes ``M^-1 r_2`` over ``v`` once the new
+direction's numerator has read it. The arithmetic and its order are those of the
+textbook recurrences on full vectors (the entries left out only ever added exact
+zeros), so the iterates are the same bits.
 
 References
 ----------
@@ -24,42 +26,27 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sve.solvers.permeability.mac_kernels import (
-    axpy,
-    axpy_scatter,
-    direction_numerator,
-    dot,
-    dot_gather,
-    gather,
-    scale,
-    scatter,
-)
+from sve.solvers.permeability.mac_kernels import axpy, direction_numerator, dot, scale
 
 
 def minres(
-    apply: Callable[[np.ndarray, np.ndarray], None],
+    apply: Callable[[np.ndarray, np.ndarray, float, bool], None],
     precondition: Callable[[np.ndarray, np.ndarray], None],
     b: np.ndarray,
-    support: np.ndarray,
     *,
     tol: float,
     maxiter: int,
 ) -> tuple[np.ndarray, int, float]:
-    """Solve ``K x = b`` from zero; return ``x`` on `support` (``x[i]`` the entry
-    ``support[i]`` of the full solution, 0 elsewhere), the iterations and the relative
-    residual ``||r||_{M^-1} / ||b||_{M^-1}`` reached (0 for a zero right-hand side).
+    """Solve ``K x = b`` from zero; return ``x``, the iterations and the relative residual
+    ``||r||_{M^-1} / ||b||_{M^-1}`` reached (0 for a zero right-hand side).
 
-    `b` (full, zero off `support`) is overwritten: it is the work vector ``v``.
-    `support` lists, ascending, the entries where ``K z`` and ``M^-1 z`` may be
-    nonzero.
+    All vectors are compact. ``apply(v, y, a, accumulate)`` writes ``K v`` into `y`, or
+    with `accumulate` ``K v + a y``; ``precondition(r, z)`` writes ``M^-1 r`` into `z`.
+    `b` is overwritten (it becomes a Lanczos buffer).
     """
-    n = b.size
-    m = support.size
+    m = b.size
     x = np.zeros(m)
-    r1 = np.empty(m)
-    r2 = np.empty(m)
-    gather(b, support, r2)
-    y = np.empty(n)
+    y = np.empty(m)
     precondition(b, y)
     beta1 = float(dot(b, y))
     if beta1 < 0.0:
@@ -67,7 +54,8 @@ def minres(
     beta1 = math.sqrt(beta1)
     if beta1 == 0.0:
         return x, 0, 0.0
-    v = b
+    r2 = b  # the latest Lanczos vector (unpreconditioned); y = M^-1 r2
+    r1 = np.empty(m)  # the one before (not read in the first iteration)
     w = np.zeros(m)  # the latest search direction
     w2 = np.zeros(m)  # the one before
     oldb = 0.0
@@ -81,24 +69,23 @@ def minres(
     iterations = 0
     while iterations < maxiter:
         iterations += 1
-        np.multiply(y, 1.0 / beta, out=v)
-        apply(v, y)
-        if iterations >= 2:
-            axpy_scatter(-beta / oldb, r1, support, y)
-        alfa = float(dot(v, y))
-        axpy_scatter(-alfa / beta, r2, support, y)
+        v = y
+        scale(v, 1.0 / beta)
+        # r1 = K v - (beta / oldb) r1: the new Lanczos vector's start, in r1's buffer
+        apply(v, r1, -beta / oldb if iterations >= 2 else 0.0, iterations >= 2)
+        alfa = float(dot(v, r1))
+        axpy(-alfa / beta, r2, r1)
         r1, r2 = r2, r1
-        gather(y, support, r2)
         oldeps = epsln
         delta = cs * dbar + sn * alfa
         gbar = sn * dbar - cs * alfa
         # the new direction (v - oldeps w2 - delta w) / gamma, in the buffer of w2: its
-        # numerator now, while v lives, which frees v for the preconditioner's input
-        direction_numerator(v, support, w2, w, oldeps, delta)
-        scatter(r2, support, v)
-        precondition(v, y)
+        # numerator now, while v lives, which frees v for the preconditioner's output
+        direction_numerator(v, w2, w, oldeps, delta)
+        y = v
+        precondition(r2, y)
         oldb = beta
-        beta2 = float(dot_gather(r2, support, y))
+        beta2 = float(dot(r2, y))
         if beta2 < 0.0:
             raise ArithmeticError("the preconditioner is not positive semi-definite")
         beta = math.sqrt(beta2)

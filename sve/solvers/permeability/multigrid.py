@@ -133,7 +133,8 @@ class AggregationMultigrid:
     """A symmetric positive semi-definite approximate inverse of a 7-point stencil.
 
     `workspace` (a dict) lends the levels' work arrays to other hierarchies (`Level`):
-    only one of them may be cycled at a time.
+    only one of them may be cycled at a time. `single` rounds the coarse stencils to
+    float32 (a changed, still symmetric, preconditioner: the pressure block's).
     """
 
     def __init__(
@@ -144,7 +145,10 @@ class AggregationMultigrid:
         workspace: dict | None = None,
         chebyshev: bool = False,
         degree: int = 1,
+        single: bool = False,
     ) -> None:
+        if not isinstance(single, bool):
+            raise TypeError(f"single must be a bool, got {single!r}")
         if not isinstance(chebyshev, bool):
             raise TypeError(f"chebyshev must be a bool, got {chebyshev!r}")
         if isinstance(gamma, bool) or not isinstance(gamma, (int, np.integer)):
@@ -168,7 +172,11 @@ class AggregationMultigrid:
             )
             s = level.stencil
             coarse = s.coarsen(level.factors, coarse_shape)
-            if not (isinstance(s, Stencil) and s.diag.dtype == np.float64):
+            if single:
+                coarse = Stencil(
+                    coarse.diag.astype(np.float32), tuple(w.astype(np.float32) for w in coarse.w)
+                )
+            elif not (isinstance(s, Stencil) and s.diag.dtype == np.float64):
                 coarse = stored(coarse)  # few distinct or exact fine rows: likely so here
             self.levels.append(
                 Level(coarse, True, len(self.levels), workspace=workspace, chebyshev=chebyshev)
