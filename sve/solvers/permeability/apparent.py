@@ -104,9 +104,9 @@ def permeability_memory_estimate(
       faces (`mac.Component`): ``d N``;
     * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
       exact under equal spacings, else float64: `spacing`) and of the pressure
-      (float32, `cell_problem.PRESSURE_SINGLE`), the shared work arrays (the finest
-      level's residual, six per coarse level, the Chebyshev direction included) and
-      the dense coarsest inverses;
+      (float32, `cell_problem.PRESSURE_SINGLE`), the shared work arrays (five per
+      coarse level, the Chebyshev direction included; no residual array: every level
+      restricts its residual as it forms it) and the dense coarsest inverses;
     * the pressure block: its finest stencil (float32: the three couplings, ``12 N``,
       periodic, where the kernels sum the diagonal; with the diagonal, ``16 N``,
       mixed) and the cluster labels of the fluid cells (``4 phi N`` counted; int8
@@ -165,8 +165,8 @@ def permeability_memory_estimate(
         "multigrid coarse stencils (float32; unequal spacings: float64)": 4
         * (ndim * stencil + pressure)
         * coarse,
-        "multigrid work arrays (shared) and coarsest inverses": 8 * voxels
-        + 48 * coarse
+        # five per coarse level; no level keeps a residual (restricted as it is formed)
+        "multigrid work arrays (shared) and coarsest inverses": 40 * coarse
         + (ndim + 1) * 8 * coarsest**2,
         # degree 2: its two finest arrays are work grids (`cell_problem`); else three own
         "pressure polynomial's own finest arrays (degree > 2)": 24 * voxels if degree > 2 else 0,

@@ -46,6 +46,9 @@ from sve.solvers.permeability.mac_kernels import (
     gauss_seidel_coded,
     gauss_seidel_sum,
     gradient_add,
+    residual_restrict,
+    residual_restrict_coded,
+    residual_restrict_sum,
     scatter_mask,
     stencil_apply,
     stencil_apply_coded,
@@ -86,6 +89,14 @@ class Stencil:
     def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
         """``r = b - A x``."""
         stencil_residual(self.diag, self.w[0], self.w[1], self.w[2], x, b, r)
+
+    def residual_restrict(
+        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
+    ) -> None:
+        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
+        stored (the bits of `residual` and ``mac_kernels.restrict``).
+        """
+        residual_restrict(self.diag, *self.w, x, b, coarse, *factors)
 
     def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
         """One Gauss-Seidel sweep on ``A x = b`` in place."""
@@ -131,6 +142,14 @@ class CodedStencil:
         """``r = b - A x``."""
         stencil_residual_coded(self.code, *self.columns, x, b, r)
 
+    def residual_restrict(
+        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
+    ) -> None:
+        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
+        stored (the bits of `residual` and ``mac_kernels.restrict``).
+        """
+        residual_restrict_coded(self.code, *self.columns, x, b, coarse, *factors)
+
     def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
         """One Gauss-Seidel sweep on ``A x = b`` in place."""
         gauss_seidel_coded(self.code, *self.columns, b, x, forward)
@@ -165,6 +184,14 @@ class SumStencil:
     def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
         """``r = b - A x``."""
         stencil_residual_sum(*self.w, x, b, r)
+
+    def residual_restrict(
+        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
+    ) -> None:
+        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
+        stored (the bits of `residual` and ``mac_kernels.restrict``).
+        """
+        residual_restrict_sum(*self.w, x, b, coarse, *factors)
 
     def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
         """One Gauss-Seidel sweep on ``A x = b`` in place."""
