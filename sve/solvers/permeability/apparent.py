@@ -102,8 +102,10 @@ def permeability_memory_estimate(
     * the viscous stencils, one byte per face (`mac.CodedStencil`: the 24 to 128
       distinct coefficient rows seen fit the 256 codes), which also tell the active
       faces (`mac.Component`): ``d N``;
-    * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
-      exact under equal spacings, else float64: `spacing`) and of the pressure
+    * the multigrid hierarchies of the ``d`` components (the first coarse level's
+      stencil two bytes a point, uint16 codes of its rows, `mac.stored`; the others
+      float32, exact under equal spacings; float64 counted under unequal ones:
+      `spacing`) and of the pressure
       (float32, `cell_problem.PRESSURE_SINGLE`), the shared work arrays (five per
       coarse level, the Chebyshev direction included; no residual array: every level
       restricts its residual as it forms it) and the dense coarsest inverses;
@@ -150,7 +152,10 @@ def permeability_memory_estimate(
         equal = all(x == h[0] for x in h)
     voxels = int(np.prod(shape, dtype=np.float64))
     coarse, coarsest = _hierarchy(shape + (1,) * (3 - ndim))
-    stencil = 4 if equal else 8
+    first = int(np.prod([(n + 1) // 2 if n > 1 else 1 for n in shape], dtype=np.float64))
+    # per coarse point of a velocity hierarchy: its first level uint16-coded (2 bytes),
+    # the others float32; unequal spacings: float64 counted on every level
+    viscous = ndim * (2 * first + 16 * (coarse - first)) if equal else ndim * 32 * coarse
     unknowns = (ndim + 1) * phi * voxels
     grid = voxels
     if bc == "mixed":
@@ -162,9 +167,8 @@ def permeability_memory_estimate(
     counted = {
         "masks (pores, fluid; bool)": 2 * voxels,
         "viscous stencils and active faces (one byte per face)": ndim * voxels,
-        "multigrid coarse stencils (float32; unequal spacings: float64)": 4
-        * (ndim * stencil + pressure)
-        * coarse,
+        "multigrid coarse stencils (first viscous level coded; float32)": viscous
+        + 4 * pressure * coarse,
         # five per coarse level; no level keeps a residual (restricted as it is formed)
         "multigrid work arrays (shared) and coarsest inverses": 40 * coarse
         + (ndim + 1) * 8 * coarsest**2,

@@ -112,10 +112,11 @@ class Stencil:
 
 @dataclass
 class CodedStencil:
-    """A 7-point stencil stored as one code per point (uint8) into a table of the rows
-    ``(diag, w0, w1, w2)`` that occur (float64): the same coefficients, bit for bit,
-    in one byte per point when at most 256 rows differ (the viscous stencils: their
-    coefficients depend only on which neighbouring faces are active).
+    """A 7-point stencil stored as one code per point (uint8, or uint16: `stored`) into a
+    table of the rows ``(diag, w0, w1, w2)`` that occur (float64): the same
+    coefficients, bit for bit, in one byte per point when at most 256 rows differ (the
+    viscous stencils: their coefficients depend only on which neighbouring faces are
+    active), two when at most `WIDE_CODES` do (their first coarse levels).
     """
 
     code: np.ndarray
@@ -207,6 +208,10 @@ class SumStencil:
 
 #: Largest number of distinct rows a `CodedStencil` takes (uint8 codes).
 CODES = 256
+#: Largest number of distinct rows of a uint16-coded `CodedStencil` (`stored`): the
+#: first coarse level of a viscous stencil has about 800 at 64^3 (level cut, pore
+#: fraction 0.35), its 32^3 points a 16-byte float32 stencil otherwise.
+WIDE_CODES = 1 << 16
 
 
 @dataclass
@@ -325,8 +330,10 @@ def build_stencil(
 def stored(stencil: Stencil) -> Stencil | CodedStencil:
     """`stencil` in the least memory that keeps every coefficient's bits: coded (one
     byte per point, `CodedStencil`) when at most `CODES` rows ``(diag, w0, w1, w2)``
-    differ, else float32 when float32 holds every coefficient exactly, else as it
-    is. The kernels read the coefficients as float64: the arithmetic is unchanged.
+    differ, two bytes when at most `WIDE_CODES` and a sixteenth of the points do (the
+    table's 32 bytes a row then cost less than two bytes a point), else float32 when
+    float32 holds every coefficient exactly, else as it is. The kernels read the
+    coefficients as float64: the arithmetic is unchanged.
     """
     shape = stencil.diag.shape
     code = np.empty(shape, dtype=np.uint8)
@@ -343,12 +350,39 @@ def stored(stencil: Stencil) -> Stencil | CodedStencil:
         rank = np.empty(count, dtype=np.uint8)
         rank[order] = np.arange(count, dtype=np.uint8)
         return CodedStencil(rank[code], np.ascontiguousarray(table[order]))
-    del code
+    del code, table
+    wide = _wide_coded(stencil)
+    if wide is not None:
+        return wide
     arrays = (stencil.diag, *stencil.w)
     single = [a.astype(np.float32) for a in arrays]
     if all(np.array_equal(s, a) for s, a in zip(single, arrays, strict=True)):
         return Stencil(single[0], tuple(single[1:]))
     return stencil
+
+
+def _wide_coded(stencil: Stencil) -> CodedStencil | None:
+    """`stencil` with uint16 codes (rows in ascending lexicographic order, as
+    `stored`'s), or None where more than ``min(WIDE_CODES, points // 16)`` rows
+    differ.
+    """
+    points = stencil.diag.size
+    rows = np.stack(
+        [np.asarray(a, dtype=np.float64).reshape(-1) for a in (stencil.diag, *stencil.w)],
+        axis=1,
+    )
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    new = np.ones(points, dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    count = int(np.count_nonzero(new))
+    if count > min(WIDE_CODES, points // 16):
+        return None
+    table = np.ascontiguousarray(ordered[new])
+    del ordered
+    code = np.empty(points, dtype=np.uint16)
+    code[order] = (np.cumsum(new) - 1).astype(np.uint16)
+    return CodedStencil(code.reshape(stencil.diag.shape), table)
 
 
 class StokesOperator:
