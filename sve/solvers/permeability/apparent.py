@@ -113,9 +113,9 @@ def permeability_memory_estimate(
       periodic, where the kernels sum the diagonal; with the diagonal, ``16 N``,
       mixed) and the cluster labels of the fluid cells (``4 phi N`` counted; int8
       while under 128 clusters);
-    * three float64 work grids of the largest component (``24 N``): the compact
+    * two float64 work grids of the largest component (``16 N``): the compact
       operator's and the preconditioner's way through the full grids, the pressure
-      polynomial's finest arrays among them;
+      polynomial's finest arrays among them (its iterate kept on the unknowns);
     * MINRES: six compact float64 vectors (``48 u``).
 
     plus ``FIXED_PERMEABILITY_BYTES``. Within 15 % of the measured peak resident
@@ -176,7 +176,7 @@ def permeability_memory_estimate(
         "pressure polynomial's own finest arrays (degree > 2)": 24 * voxels if degree > 2 else 0,
         "pressure block (stencil float32, compact cluster labels)": arrays * pressure * voxels
         + 4 * phi * voxels,
-        "work grids of the compact operator and preconditioner (3 float64)": 3 * 8 * grid,
+        "work grids of the compact operator and preconditioner (2 float64)": 2 * 8 * grid,
         "MINRES vectors on the unknowns (6 float64)": 48 * unknowns,
     }
     breakdown = {name: int(np.ceil(value)) for name, value in counted.items()}

@@ -451,7 +451,7 @@ class StokesOperator:
         self.compact_size = int(starts[-1])
         self.work: list[np.ndarray] | None = None
 
-    def allocate_work(self, count: int = 3) -> None:
+    def allocate_work(self, count: int = 2) -> None:
         """Allocate `count` float64 work grids of the largest component (or cell) grid,
         shared by the compact operator, the preconditioner and the per-case figures.
         """
@@ -507,18 +507,18 @@ class StokesOperator:
         self, x: np.ndarray, y: np.ndarray, a: float = 0.0, accumulate: bool = False
     ) -> None:
         """``y = K x`` on compact vectors, or with `accumulate` ``y = K x + a y`` (the
-        bits of `apply` on the full vectors, then ``y += a y_old``), through three work
-        grids (`allocate_work`): the momentum rows from the pressure (grid 0), one
-        component's input (1) and its output (2), then the divergence (grid 0) of each
-        component's input (1) again.
+        bits of `apply` on the full vectors, then ``y += a y_old``), through two work
+        grids (`allocate_work`): per component, its input (grid 1), its output (grid 0),
+        the pressure (grid 1 again, scattered once the input is used) for the momentum
+        rows; then the divergence (grid 0) of each component's input (1).
         """
-        p = self.grid(0, self.fluid.shape)
-        scatter_mask(self.segment(x, None), *self.mask(None), p.reshape(-1))
         for comp in self.components:
             u = self.grid(1, comp.shape)
-            v = self.grid(2, comp.shape)
+            v = self.grid(0, comp.shape)
             scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
             comp.stencil.apply(u, v)
+            p = self.grid(1, self.fluid.shape)
+            scatter_mask(self.segment(x, None), *self.mask(None), p.reshape(-1))
             self._gradient(comp, p, v, 1.0)
             gather_mask(
                 v.reshape(-1), *self.mask(comp.axis), self.segment(y, comp.axis), a, accumulate

@@ -544,6 +544,20 @@ def gather_mask(full, mask, skip, out, a, accumulate):
 
 
 @njit(cache=True, nogil=True)
+def chebyshev_last_gather(full, mask, skip, out, a, c):
+    """``out += a out + c full[mask != skip]`` (flat arrays; `gather_mask`): the
+    second Chebyshev step (``_core.chebyshev_kernels.chebyshev_last``, the same
+    arithmetic) with its iterate ``out`` on the unknowns and the cycle output ``full``
+    on the grid.
+    """
+    k = 0
+    for i in range(mask.size):
+        if mask[i] != skip:
+            out[k] += a * out[k] + c * full[i]
+            k += 1
+
+
+@njit(cache=True, nogil=True)
 def code_rows(diag, w0, w1, w2, code, table):
     """Code every point's row ``(diag, w0, w1, w2)`` (flat arrays) by its index in
     `table` (``len(table)`` rows at most, the rows in order of first appearance), the

@@ -289,8 +289,8 @@ def test_estimate_arguments_and_bounds():
     assert unequal.bytes - typical.bytes == 3 * (32 * coarse - 2 * 20**3 - 16 * (coarse - 20**3))
     mixed = permeability_memory_estimate(shape, bc="mixed", porosity=0.35)
     # no load case is kept: the same figures but the load axis's extra plane of faces
-    # in the three work grids and the pressure block's diagonal (float32)
-    assert mixed.bytes - typical.bytes == 3 * 8 * 40 * 40 + 4 * 40**3
+    # in the two work grids and the pressure block's diagonal (float32)
+    assert mixed.bytes - typical.bytes == 2 * 8 * 40 * 40 + 4 * 40**3
     assert permeability_memory_estimate((300, 300), porosity=0.5).bytes_per_voxel < 400
     with pytest.raises(ValueError, match="porosity"):
         permeability_memory_estimate(shape, porosity=1.5)
