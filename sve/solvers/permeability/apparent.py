@@ -102,18 +102,20 @@ def permeability_memory_estimate(
     * the viscous stencils, one byte per face (`mac.CodedStencil`: the 24 to 128
       distinct coefficient rows seen fit the 256 codes), which also tell the active
       faces (`mac.Component`): ``d N``;
-    * the multigrid hierarchies of the ``d`` components (coarse stencils float32,
-      exact under equal spacings, else float64: `spacing`) and of the pressure
-      (float32, `cell_problem.PRESSURE_SINGLE`), the shared work arrays (the finest
-      level's residual, six per coarse level, the Chebyshev direction included) and
-      the dense coarsest inverses;
+    * the multigrid hierarchies of the ``d`` components (the first coarse level's
+      stencil two bytes a point, uint16 codes of its rows, `mac.stored`; the others
+      float32, exact under equal spacings; float64 counted under unequal ones:
+      `spacing`) and of the pressure
+      (float32, `cell_problem.PRESSURE_SINGLE`), the shared work arrays (five per
+      coarse level, the Chebyshev direction included; no residual array: every level
+      restricts its residual as it forms it) and the dense coarsest inverses;
     * the pressure block: its finest stencil (float32: the three couplings, ``12 N``,
       periodic, where the kernels sum the diagonal; with the diagonal, ``16 N``,
       mixed) and the cluster labels of the fluid cells (``4 phi N`` counted; int8
       while under 128 clusters);
-    * three float64 work grids of the largest component (``24 N``): the compact
+    * two float64 work grids of the largest component (``16 N``): the compact
       operator's and the preconditioner's way through the full grids, the pressure
-      polynomial's finest arrays among them;
+      polynomial's finest arrays among them (its iterate kept on the unknowns);
     * MINRES: six compact float64 vectors (``48 u``).
 
     plus ``FIXED_PERMEABILITY_BYTES``. Within 15 % of the measured peak resident
@@ -150,7 +152,10 @@ def permeability_memory_estimate(
         equal = all(x == h[0] for x in h)
     voxels = int(np.prod(shape, dtype=np.float64))
     coarse, coarsest = _hierarchy(shape + (1,) * (3 - ndim))
-    stencil = 4 if equal else 8
+    first = int(np.prod([(n + 1) // 2 if n > 1 else 1 for n in shape], dtype=np.float64))
+    # per coarse point of a velocity hierarchy: its first level uint16-coded (2 bytes),
+    # the others float32; unequal spacings: float64 counted on every level
+    viscous = ndim * (2 * first + 16 * (coarse - first)) if equal else ndim * 32 * coarse
     unknowns = (ndim + 1) * phi * voxels
     grid = voxels
     if bc == "mixed":
@@ -162,17 +167,16 @@ def permeability_memory_estimate(
     counted = {
         "masks (pores, fluid; bool)": 2 * voxels,
         "viscous stencils and active faces (one byte per face)": ndim * voxels,
-        "multigrid coarse stencils (float32; unequal spacings: float64)": 4
-        * (ndim * stencil + pressure)
-        * coarse,
-        "multigrid work arrays (shared) and coarsest inverses": 8 * voxels
-        + 48 * coarse
+        "multigrid coarse stencils (first viscous level coded; float32)": viscous
+        + 4 * pressure * coarse,
+        # five per coarse level; no level keeps a residual (restricted as it is formed)
+        "multigrid work arrays (shared) and coarsest inverses": 40 * coarse
         + (ndim + 1) * 8 * coarsest**2,
         # degree 2: its two finest arrays are work grids (`cell_problem`); else three own
         "pressure polynomial's own finest arrays (degree > 2)": 24 * voxels if degree > 2 else 0,
         "pressure block (stencil float32, compact cluster labels)": arrays * pressure * voxels
         + 4 * phi * voxels,
-        "work grids of the compact operator and preconditioner (3 float64)": 3 * 8 * grid,
+        "work grids of the compact operator and preconditioner (2 float64)": 2 * 8 * grid,
         "MINRES vectors on the unknowns (6 float64)": 48 * unknowns,
     }
     breakdown = {name: int(np.ceil(value)) for name, value in counted.items()}

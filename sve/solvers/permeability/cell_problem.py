@@ -22,12 +22,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sve.solvers._core.chebyshev_kernels import chebyshev_first
 from sve.solvers._core.clusters import find_clusters, projector
 from sve.solvers.permeability.mac import Stencil, StokesOperator, SumStencil
 from sve.solvers.permeability.mac_kernels import (
     add_compact,
     add_fluid,
     axpy,
+    chebyshev_last_gather,
     dot,
     gather_mask,
     scatter_mask,
@@ -178,14 +180,15 @@ class BlockPreconditioner:
             )
         # the work grids of the compact operator and of this preconditioner, after the
         # setup's transient arrays are gone (the operator and the cycles never run at the
-        # same time). The pressure polynomial's two finest arrays are two of them: its
-        # cycle output ``y`` is grid 2 and its residual ``r2 = b - A x`` is written over
-        # its right-hand side ``b`` (grid 0, `compact`), which nothing reads after it
-        operator.allocate_work(3)
+        # same time): two. The pressure polynomial of degree 2 (`_pressure_compact`)
+        # writes its residual ``r2 = b - A x`` over its right-hand side ``b`` (grid 0),
+        # which nothing reads after it, and both its cycles into grid 1, its iterate kept
+        # on the unknowns in between; its own ``y`` is made for `__call__` alone
+        operator.allocate_work(2)
         if self.pressure_multigrid is not None and self.pressure_multigrid.degree == 2:
             top = self.pressure_multigrid.levels[0]
             top.r2 = operator.grid(0, top.shape)
-            top.y = operator.grid(2, top.shape)
+            top.y = None
         self.project = None  # the full vectors' projection (`__call__`), made when first used
         self.project_compact = None
         self.project_pressure = project_pressure
@@ -216,6 +219,9 @@ class BlockPreconditioner:
             mg.apply(op.velocity(r, comp.axis), op.velocity(z, comp.axis))
         q = op.pressure(z)
         if self.pressure_multigrid is not None:
+            top = self.pressure_multigrid.levels[0]
+            if self.pressure_multigrid.degree == 2 and top.y is None:
+                top.y = np.empty(top.shape)  # the full vectors' way (tests) only
             # q = r on the fluid + darcy MG_p r, with MG_p r written into q itself
             self.pressure_multigrid.apply(op.pressure(r), q)
             add_fluid(
@@ -230,8 +236,8 @@ class BlockPreconditioner:
 
     def compact(self, r: np.ndarray, z: np.ndarray) -> None:
         """``z = M^-1 r`` on compact vectors (the bits of `__call__` on the unknowns),
-        each block through work grids 0 (input) and 1 (output), and 2 (the pressure
-        polynomial's); work grid 0 is overwritten by the pressure cycle.
+        each block through work grids 0 (input) and 1 (output); work grid 0 is
+        overwritten by the pressure cycle.
         """
         op = self.operator
         for comp, mg in zip(op.components, self.multigrids, strict=True):
@@ -248,13 +254,37 @@ class BlockPreconditioner:
             q = op.grid(1, self.fluid.shape)
             mask = op.mask(None)
             scatter_mask(rp, *mask, b.reshape(-1))
-            self.pressure_multigrid.apply(b, q)  # b is overwritten (its residual)
-            gather_mask(q.reshape(-1), *mask, zp, 0.0, False)
+            if self.pressure_multigrid.degree == 2:
+                self._pressure_compact(b, q, zp)
+            else:
+                self.pressure_multigrid.apply(b, q)
+                gather_mask(q.reshape(-1), *mask, zp, 0.0, False)
             add_compact(zp, rp, self.darcy)  # zp = rp + darcy zp: `add_fluid` on the fluid
         else:
             np.multiply(rp, 1.0, out=zp)
         if self.project_compact is not None:
             self.project_compact(zp)
+
+    def _pressure_compact(self, b: np.ndarray, q: np.ndarray, zp: np.ndarray) -> None:
+        """``zp = MG_p b`` on the fluid cells, the pressure polynomial of degree 2
+        (``_core.chebyshev.polynomial``, the same arithmetic) through two grids: `b`
+        (overwritten by its residual) and `q`, which holds the first cycle's output and
+        iterate, then the second cycle's output, the iterate kept in `zp` meanwhile.
+        """
+        mg = self.pressure_multigrid
+        low, high = mg.bounds[0]
+        theta = 0.5 * (high + low)
+        delta = 0.5 * (high - low)
+        sigma = theta / delta
+        mask = self.operator.mask(None)
+        mg._cycle(0, b, q)  # y = B b
+        chebyshev_first(q, q, q, 1.0 / theta)  # x = y / theta, in place
+        gather_mask(q.reshape(-1), *mask, zp, 0.0, False)
+        mg.levels[0].stencil.residual(q, b, b)  # r = b - A x, over b
+        mg._cycle(0, b, q)  # y = B r
+        rho = 1.0 / sigma
+        following = 1.0 / (2.0 * sigma - rho)
+        chebyshev_last_gather(q.reshape(-1), *mask, zp, following * rho, 2.0 * following / delta)
 
 
 def _label_dtype(count: int) -> type:

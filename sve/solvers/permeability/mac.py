@@ -46,6 +46,9 @@ from sve.solvers.permeability.mac_kernels import (
     gauss_seidel_coded,
     gauss_seidel_sum,
     gradient_add,
+    residual_restrict,
+    residual_restrict_coded,
+    residual_restrict_sum,
     scatter_mask,
     stencil_apply,
     stencil_apply_coded,
@@ -87,6 +90,14 @@ class Stencil:
         """``r = b - A x``."""
         stencil_residual(self.diag, self.w[0], self.w[1], self.w[2], x, b, r)
 
+    def residual_restrict(
+        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
+    ) -> None:
+        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
+        stored (the bits of `residual` and ``mac_kernels.restrict``).
+        """
+        residual_restrict(self.diag, *self.w, x, b, coarse, *factors)
+
     def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
         """One Gauss-Seidel sweep on ``A x = b`` in place."""
         gauss_seidel(self.diag, self.w[0], self.w[1], self.w[2], b, x, forward)
@@ -101,10 +112,11 @@ class Stencil:
 
 @dataclass
 class CodedStencil:
-    """A 7-point stencil stored as one code per point (uint8) into a table of the rows
-    ``(diag, w0, w1, w2)`` that occur (float64): the same coefficients, bit for bit,
-    in one byte per point when at most 256 rows differ (the viscous stencils: their
-    coefficients depend only on which neighbouring faces are active).
+    """A 7-point stencil stored as one code per point (uint8, or uint16: `stored`) into a
+    table of the rows ``(diag, w0, w1, w2)`` that occur (float64): the same
+    coefficients, bit for bit, in one byte per point when at most 256 rows differ (the
+    viscous stencils: their coefficients depend only on which neighbouring faces are
+    active), two when at most `WIDE_CODES` do (their first coarse levels).
     """
 
     code: np.ndarray
@@ -130,6 +142,14 @@ class CodedStencil:
     def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
         """``r = b - A x``."""
         stencil_residual_coded(self.code, *self.columns, x, b, r)
+
+    def residual_restrict(
+        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
+    ) -> None:
+        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
+        stored (the bits of `residual` and ``mac_kernels.restrict``).
+        """
+        residual_restrict_coded(self.code, *self.columns, x, b, coarse, *factors)
 
     def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
         """One Gauss-Seidel sweep on ``A x = b`` in place."""
@@ -166,6 +186,14 @@ class SumStencil:
         """``r = b - A x``."""
         stencil_residual_sum(*self.w, x, b, r)
 
+    def residual_restrict(
+        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
+    ) -> None:
+        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
+        stored (the bits of `residual` and ``mac_kernels.restrict``).
+        """
+        residual_restrict_sum(*self.w, x, b, coarse, *factors)
+
     def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
         """One Gauss-Seidel sweep on ``A x = b`` in place."""
         gauss_seidel_sum(*self.w, b, x, forward)
@@ -180,6 +208,10 @@ class SumStencil:
 
 #: Largest number of distinct rows a `CodedStencil` takes (uint8 codes).
 CODES = 256
+#: Largest number of distinct rows of a uint16-coded `CodedStencil` (`stored`): the
+#: first coarse level of a viscous stencil has about 800 at 64^3 (level cut, pore
+#: fraction 0.35), its 32^3 points a 16-byte float32 stencil otherwise.
+WIDE_CODES = 1 << 16
 
 
 @dataclass
@@ -298,8 +330,10 @@ def build_stencil(
 def stored(stencil: Stencil) -> Stencil | CodedStencil:
     """`stencil` in the least memory that keeps every coefficient's bits: coded (one
     byte per point, `CodedStencil`) when at most `CODES` rows ``(diag, w0, w1, w2)``
-    differ, else float32 when float32 holds every coefficient exactly, else as it
-    is. The kernels read the coefficients as float64: the arithmetic is unchanged.
+    differ, two bytes when at most `WIDE_CODES` and a sixteenth of the points do (the
+    table's 32 bytes a row then cost less than two bytes a point), else float32 when
+    float32 holds every coefficient exactly, else as it is. The kernels read the
+    coefficients as float64: the arithmetic is unchanged.
     """
     shape = stencil.diag.shape
     code = np.empty(shape, dtype=np.uint8)
@@ -316,12 +350,39 @@ def stored(stencil: Stencil) -> Stencil | CodedStencil:
         rank = np.empty(count, dtype=np.uint8)
         rank[order] = np.arange(count, dtype=np.uint8)
         return CodedStencil(rank[code], np.ascontiguousarray(table[order]))
-    del code
+    del code, table
+    wide = _wide_coded(stencil)
+    if wide is not None:
+        return wide
     arrays = (stencil.diag, *stencil.w)
     single = [a.astype(np.float32) for a in arrays]
     if all(np.array_equal(s, a) for s, a in zip(single, arrays, strict=True)):
         return Stencil(single[0], tuple(single[1:]))
     return stencil
+
+
+def _wide_coded(stencil: Stencil) -> CodedStencil | None:
+    """`stencil` with uint16 codes (rows in ascending lexicographic order, as
+    `stored`'s), or None where more than ``min(WIDE_CODES, points // 16)`` rows
+    differ.
+    """
+    points = stencil.diag.size
+    rows = np.stack(
+        [np.asarray(a, dtype=np.float64).reshape(-1) for a in (stencil.diag, *stencil.w)],
+        axis=1,
+    )
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    new = np.ones(points, dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    count = int(np.count_nonzero(new))
+    if count > min(WIDE_CODES, points // 16):
+        return None
+    table = np.ascontiguousarray(ordered[new])
+    del ordered
+    code = np.empty(points, dtype=np.uint16)
+    code[order] = (np.cumsum(new) - 1).astype(np.uint16)
+    return CodedStencil(code.reshape(stencil.diag.shape), table)
 
 
 class StokesOperator:
@@ -390,7 +451,7 @@ class StokesOperator:
         self.compact_size = int(starts[-1])
         self.work: list[np.ndarray] | None = None
 
-    def allocate_work(self, count: int = 3) -> None:
+    def allocate_work(self, count: int = 2) -> None:
         """Allocate `count` float64 work grids of the largest component (or cell) grid,
         shared by the compact operator, the preconditioner and the per-case figures.
         """
@@ -446,18 +507,18 @@ class StokesOperator:
         self, x: np.ndarray, y: np.ndarray, a: float = 0.0, accumulate: bool = False
     ) -> None:
         """``y = K x`` on compact vectors, or with `accumulate` ``y = K x + a y`` (the
-        bits of `apply` on the full vectors, then ``y += a y_old``), through three work
-        grids (`allocate_work`): the momentum rows from the pressure (grid 0), one
-        component's input (1) and its output (2), then the divergence (grid 0) of each
-        component's input (1) again.
+        bits of `apply` on the full vectors, then ``y += a y_old``), through two work
+        grids (`allocate_work`): per component, its input (grid 1), its output (grid 0),
+        the pressure (grid 1 again, scattered once the input is used) for the momentum
+        rows; then the divergence (grid 0) of each component's input (1).
         """
-        p = self.grid(0, self.fluid.shape)
-        scatter_mask(self.segment(x, None), *self.mask(None), p.reshape(-1))
         for comp in self.components:
             u = self.grid(1, comp.shape)
-            v = self.grid(2, comp.shape)
+            v = self.grid(0, comp.shape)
             scatter_mask(self.segment(x, comp.axis), *self.mask(comp.axis), u.reshape(-1))
             comp.stencil.apply(u, v)
+            p = self.grid(1, self.fluid.shape)
+            scatter_mask(self.segment(x, None), *self.mask(None), p.reshape(-1))
             self._gradient(comp, p, v, 1.0)
             gather_mask(
                 v.reshape(-1), *self.mask(comp.axis), self.segment(y, comp.axis), a, accumulate

@@ -336,11 +336,76 @@ def _divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
                     q[c, j, k] += sign * inv_h * value
 
 
+def _residual_restrict(diag, w0, w1, w2, x, b, coarse, f0, f1, f2):
+    """``coarse = P^T (b - A x)`` for the 7-point stencil without the fine residual: each
+    value as `_stencil_residual` computes it, summed into its aggregate in the order
+    of `restrict` (the same bits; parallel over the coarse planes of axis 0).
+    """
+    n0, n1, n2 = x.shape
+    c0, c1, c2 = coarse.shape
+    for ci in prange(c0):
+        for cj in range(c1):
+            for ck in range(c2):
+                coarse[ci, cj, ck] = 0.0
+        for i in range(ci * f0, min(ci * f0 + f0, n0)):
+            ip = _up(i, n0)
+            im = _down(i, n0)
+            for j in range(n1):
+                jp = _up(j, n1)
+                jm = _down(j, n1)
+                for k in range(n2):
+                    kp = _up(k, n2)
+                    km = _down(k, n2)
+                    coarse[ci, j // f1, k // f2] += b[i, j, k] - (
+                        diag[i, j, k] * x[i, j, k]
+                        - w0[i, j, k] * x[ip, j, k]
+                        - w0[im, j, k] * x[im, j, k]
+                        - w1[i, j, k] * x[i, jp, k]
+                        - w1[i, jm, k] * x[i, jm, k]
+                        - w2[i, j, k] * x[i, j, kp]
+                        - w2[i, j, km] * x[i, j, km]
+                    )
+
+
+def _residual_restrict_coded(code, td, t0, t1, t2, x, b, coarse, f0, f1, f2):
+    """``coarse = P^T (b - A x)`` for the coded stencil without the fine residual: each
+    value as `_stencil_residual_coded` computes it, summed into its aggregate in the order
+    of `restrict` (the same bits; parallel over the coarse planes of axis 0).
+    """
+    n0, n1, n2 = x.shape
+    c0, c1, c2 = coarse.shape
+    for ci in prange(c0):
+        for cj in range(c1):
+            for ck in range(c2):
+                coarse[ci, cj, ck] = 0.0
+        for i in range(ci * f0, min(ci * f0 + f0, n0)):
+            ip = _up(i, n0)
+            im = _down(i, n0)
+            for j in range(n1):
+                jp = _up(j, n1)
+                jm = _down(j, n1)
+                for k in range(n2):
+                    kp = _up(k, n2)
+                    km = _down(k, n2)
+                    c = code[i, j, k]
+                    coarse[ci, j // f1, k // f2] += b[i, j, k] - (
+                        td[c] * x[i, j, k]
+                        - t0[c] * x[ip, j, k]
+                        - t0[code[im, j, k]] * x[im, j, k]
+                        - t1[c] * x[i, jp, k]
+                        - t1[code[i, jm, k]] * x[i, jm, k]
+                        - t2[c] * x[i, j, kp]
+                        - t2[code[i, j, km]] * x[i, j, km]
+                    )
+
+
 _STENCIL_APPLY = pair(_stencil_apply)
 _STENCIL_RESIDUAL = pair(_stencil_residual)
 _STENCIL_APPLY_CODED = pair(_stencil_apply_coded)
 _STENCIL_RESIDUAL_CODED = pair(_stencil_residual_coded)
 _PROLONG_ADD = pair(_prolong_add)
+_RESIDUAL_RESTRICT = pair(_residual_restrict)
+_RESIDUAL_RESTRICT_CODED = pair(_residual_restrict_coded)
 _GRADIENT_ADD = pair(_gradient_add)
 _DIVERGENCE_ADD = pair(_divergence_add)
 
@@ -363,6 +428,18 @@ def stencil_apply_coded(code, td, t0, t1, t2, x, y):
 def stencil_residual_coded(code, td, t0, t1, t2, x, b, r):
     """``r = b - A x`` for the coded stencil ``(code, td, t0, t1, t2)``."""
     _STENCIL_RESIDUAL_CODED[x.size >= PARALLEL_SIZE](code, td, t0, t1, t2, x, b, r)
+
+
+def residual_restrict(diag, w0, w1, w2, x, b, coarse, f0, f1, f2):
+    """``coarse = P^T (b - A x)`` (`_residual_restrict`)."""
+    _RESIDUAL_RESTRICT[x.size >= PARALLEL_SIZE](diag, w0, w1, w2, x, b, coarse, f0, f1, f2)
+
+
+def residual_restrict_coded(code, td, t0, t1, t2, x, b, coarse, f0, f1, f2):
+    """``coarse = P^T (b - A x)`` for the coded stencil (`_residual_restrict_coded`)."""
+    _RESIDUAL_RESTRICT_CODED[x.size >= PARALLEL_SIZE](
+        code, td, t0, t1, t2, x, b, coarse, f0, f1, f2
+    )
 
 
 def prolong_add(coarse, fine, f0, f1, f2, scale):
@@ -464,6 +541,20 @@ def gather_mask(full, mask, skip, out, a, accumulate):
             if mask[i] != skip:
                 out[k] = full[i]
                 k += 1
+
+
+@njit(cache=True, nogil=True)
+def chebyshev_last_gather(full, mask, skip, out, a, c):
+    """``out += a out + c full[mask != skip]`` (flat arrays; `gather_mask`): the
+    second Chebyshev step (``_core.chebyshev_kernels.chebyshev_last``, the same
+    arithmetic) with its iterate ``out`` on the unknowns and the cycle output ``full``
+    on the grid.
+    """
+    k = 0
+    for i in range(mask.size):
+        if mask[i] != skip:
+            out[k] += a * out[k] + c * full[i]
+            k += 1
 
 
 @njit(cache=True, nogil=True)
@@ -641,3 +732,42 @@ def stencil_apply_sum(w0, w1, w2, x, y):
 def stencil_residual_sum(w0, w1, w2, x, b, r):
     """``r = b - A x`` for the summed-diagonal stencil ``(w0, w1, w2)``."""
     _STENCIL_RESIDUAL_SUM[x.size >= PARALLEL_SIZE](w0, w1, w2, x, b, r)
+
+
+def _residual_restrict_sum(w0, w1, w2, x, b, coarse, f0, f1, f2):
+    """``coarse = P^T (b - A x)`` for the summed-diagonal stencil without the fine residual: each
+    value as `_stencil_residual_sum` computes it, summed into its aggregate in the order
+    of `restrict` (the same bits; parallel over the coarse planes of axis 0).
+    """
+    n0, n1, n2 = x.shape
+    c0, c1, c2 = coarse.shape
+    for ci in prange(c0):
+        for cj in range(c1):
+            for ck in range(c2):
+                coarse[ci, cj, ck] = 0.0
+        for i in range(ci * f0, min(ci * f0 + f0, n0)):
+            ip = _up(i, n0)
+            im = _down(i, n0)
+            for j in range(n1):
+                jp = _up(j, n1)
+                jm = _down(j, n1)
+                for k in range(n2):
+                    kp = _up(k, n2)
+                    km = _down(k, n2)
+                    coarse[ci, j // f1, k // f2] += b[i, j, k] - (
+                        _sum_diag(w0, w1, w2, i, j, k, im, jm, km) * x[i, j, k]
+                        - w0[i, j, k] * x[ip, j, k]
+                        - w0[im, j, k] * x[im, j, k]
+                        - w1[i, j, k] * x[i, jp, k]
+                        - w1[i, jm, k] * x[i, jm, k]
+                        - w2[i, j, k] * x[i, j, kp]
+                        - w2[i, j, km] * x[i, j, km]
+                    )
+
+
+_RESIDUAL_RESTRICT_SUM = pair(_residual_restrict_sum)
+
+
+def residual_restrict_sum(w0, w1, w2, x, b, coarse, f0, f1, f2):
+    """``coarse = P^T (b - A x)`` for the summed-diagonal stencil."""
+    _RESIDUAL_RESTRICT_SUM[x.size >= PARALLEL_SIZE](w0, w1, w2, x, b, coarse, f0, f1, f2)

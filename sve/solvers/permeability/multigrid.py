@@ -70,7 +70,7 @@ from threadpoolctl import threadpool_limits
 from sve.solvers._core.chebyshev import polynomial, ritz_bounds
 from sve.solvers._core.cholesky import matvec
 from sve.solvers.permeability.mac import CodedStencil, Stencil, stored
-from sve.solvers.permeability.mac_kernels import prolong_add, restrict
+from sve.solvers.permeability.mac_kernels import prolong_add
 
 #: Largest number of unknowns solved directly on the coarsest level.
 COARSEST = 400
@@ -88,8 +88,9 @@ SEED = 19
 
 class Level:
     """One level of the hierarchy: its stencil, aggregation factors and work arrays
-    (the residual; on coarse levels also the right-hand side, the solution and the
-    second visit's residual and correction).
+    (on coarse levels the right-hand side, the solution and the second visit's
+    residual and correction; no level keeps the residual of its smoothed iterate,
+    which is restricted as it is formed, ``residual_restrict`` of the stencils).
 
     The work arrays come from `workspace` (a dict of flat buffers, keyed by the
     level's depth and the array's name) when one is given: hierarchies that are never
@@ -119,7 +120,6 @@ class Level:
                 workspace[key] = np.empty(size)  # hierarchies built before keep theirs
             return workspace[key][:size].reshape(self.shape)
 
-        self.r = work("r")
         if coarse:
             self.b = work("b")
             self.x = work("x")
@@ -239,10 +239,10 @@ class AggregationMultigrid:
         sweeps = self.sweeps if index else 1
         for _ in range(sweeps):
             s.smooth(b, x, True)
-        s.residual(x, b, level.r)
         coarse_b = self.levels[index + 1].b
         coarse_x = self.levels[index + 1].x
-        restrict(level.r, coarse_b, *level.factors)
+        # the residual restricted as it is formed: no residual array of this level
+        s.residual_restrict(x, b, coarse_b, level.factors)
         if not self.chebyshev or index + 1 == len(self.levels) - 1:
             self._cycle(index + 1, coarse_b, coarse_x)
         if index + 1 < len(self.levels) - 1:
