@@ -33,13 +33,8 @@ from collections.abc import Callable
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from sve.solvers._core.chebyshev_kernels import (
-    axpy,
-    chebyshev_first,
-    chebyshev_last,
-    chebyshev_step,
-    dot,
-)
+from sve.solvers._core.chebyshev_kernels import chebyshev_first, chebyshev_last, chebyshev_step
+from sve.solvers._core.pcg_kernels import axpy, dot
 
 #: Lanczos (CG) steps of a bound estimate.
 LANCZOS = 12

@@ -4,22 +4,6 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def dot(a, b):
-    """``a . b`` of two 1-D arrays, serial (the same bits on any number of threads)."""
-    total = 0.0
-    for i in range(a.size):
-        total += a[i] * b[i]
-    return total
-
-
-@njit(cache=True, nogil=True)
-def axpy(a, x, y):
-    """In place ``y += a x`` (1-D arrays, no temporary)."""
-    for i in range(x.size):
-        y[i] += a * x[i]
-
-
-@njit(cache=True, nogil=True)
 def chebyshev_first(y, d, x, a):
     """In place ``x = d = a y`` (3-D arrays): the first Chebyshev step."""
     yf = y.reshape(-1)

@@ -19,6 +19,13 @@ def dot(a, b):
 
 
 @njit(cache=True, nogil=True)
+def axpy(a, x, y):
+    """In place ``y += a x`` (1-D arrays, no temporary)."""
+    for i in range(x.size):
+        y[i] += a * x[i]
+
+
+@njit(cache=True, nogil=True)
 def cg_step(x, r, p, q, alpha):
     """In place: ``x += alpha p`` and ``r -= alpha q`` (1-D arrays)."""
     for i in range(x.size):

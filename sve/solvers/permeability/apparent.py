@@ -30,6 +30,7 @@ from sve.solvers._core.memory import (
     check_budget,
     memory_limit_bytes,
 )
+from sve.solvers._core.pcg_kernels import dot
 from sve.solvers.permeability import cell_problem
 from sve.solvers.permeability.cell_problem import (
     body_force_compact,
@@ -38,7 +39,6 @@ from sve.solvers.permeability.cell_problem import (
     solve_cases,
 )
 from sve.solvers.permeability.mac import StokesOperator
-from sve.solvers.permeability.mac_kernels import dot
 from sve.solvers.result import ConvergenceError, PermeabilityResult
 
 IMPLEMENTED_BCS = ("periodic", "mixed")

@@ -24,13 +24,12 @@ import numpy as np
 
 from sve.solvers._core.chebyshev_kernels import chebyshev_first
 from sve.solvers._core.clusters import find_clusters, projector
+from sve.solvers._core.pcg_kernels import axpy, dot
 from sve.solvers.permeability.mac import Stencil, StokesOperator, SumStencil
 from sve.solvers.permeability.mac_kernels import (
     add_compact,
     add_fluid,
-    axpy,
     chebyshev_last_gather,
-    dot,
     gather_mask,
     scatter_mask,
 )

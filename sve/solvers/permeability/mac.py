@@ -34,13 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sve.solvers._core.pcg_kernels import dot
 from sve.solvers.permeability.mac_kernels import (
     coarse_stencil,
     coarse_stencil_coded,
     coarse_stencil_sum,
     code_rows,
     divergence_add,
-    dot,
     gather_mask,
     gauss_seidel,
     gauss_seidel_coded,

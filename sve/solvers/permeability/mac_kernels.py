@@ -460,22 +460,6 @@ def divergence_add(u, q, inv_h, shift, wrap, fluid, sign):
 
 
 @njit(cache=True, nogil=True)
-def dot(a, b):
-    """``a . b`` of two 1-D arrays, serial (no BLAS threads)."""
-    total = 0.0
-    for i in range(a.size):
-        total += a[i] * b[i]
-    return total
-
-
-@njit(cache=True, nogil=True)
-def axpy(a, x, y):
-    """In place ``y += a x`` (1-D arrays, no temporary)."""
-    for i in range(x.size):
-        y[i] += a * x[i]
-
-
-@njit(cache=True, nogil=True)
 def direction_numerator(v, w2, w, oldeps, delta):
     """In place ``w2 = v - oldeps w2 - delta w`` (1-D): the numerator of the next MINRES
     direction.

@@ -26,7 +26,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sve.solvers.permeability.mac_kernels import axpy, direction_numerator, dot, scale
+from sve.solvers._core.pcg_kernels import axpy, dot
+from sve.solvers.permeability.mac_kernels import direction_numerator, scale
 
 
 def minres(

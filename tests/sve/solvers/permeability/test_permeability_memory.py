@@ -14,6 +14,7 @@ import pytest
 import scipy.ndimage
 
 from sve.solvers import permeability_memory_estimate
+from sve.solvers._core.pcg_kernels import dot
 from sve.solvers.permeability.cell_problem import BlockPreconditioner, body_force
 from sve.solvers.permeability.mac import (
     CodedStencil,
@@ -24,7 +25,7 @@ from sve.solvers.permeability.mac import (
     index_dtype,
     stored,
 )
-from sve.solvers.permeability.mac_kernels import dot, restrict
+from sve.solvers.permeability.mac_kernels import restrict
 from sve.solvers.permeability.minres import minres
 
 ROOT = Path(__file__).resolve().parents[4]
