@@ -82,6 +82,7 @@ def test_foreign_or_missing_store_is_a_clear_error(tmp_path, capsys):
     assert "not an SVE study store" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole package (~4 s)
 def test_console_script_installed():
     script = Path(sys.executable).parent / "sve"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)

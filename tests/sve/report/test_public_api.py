@@ -69,6 +69,7 @@ def _is_lazy(ds):
     return any(v.chunks is not None for v in ds.variables.values())
 
 
+@pytest.mark.slow  # the module's two studies take ~8 s
 def test_report_is_the_package_and_write_report_its_function(stores, tmp_path):
     import sve.report as package
 
@@ -83,6 +84,7 @@ def test_report_is_the_package_and_write_report_its_function(stores, tmp_path):
     assert not hasattr(sve.report, "report")
 
 
+@pytest.mark.slow  # the module's two studies take ~8 s
 def test_statistics_accept_the_lazy_dataset(lazy):
     loaded = lazy.compute()
     calls = {
@@ -99,6 +101,7 @@ def test_statistics_accept_the_lazy_dataset(lazy):
     assert _is_lazy(lazy)  # the caller's dataset stays lazy
 
 
+@pytest.mark.slow  # the module's two studies take ~8 s
 def test_fits_accept_lazy_statistics(lazy):
     stats = st.ensemble_statistics(lazy.sel(sampling="independent").compute())
     chunked = stats.chunk()
@@ -119,6 +122,7 @@ def test_fits_accept_lazy_statistics(lazy):
     xr.testing.assert_identical(st.isotropic_part(tensor), st.isotropic_part(tensor.compute()))
 
 
+@pytest.mark.slow  # the module's two studies take ~8 s
 def test_key_numbers_and_sweep_numbers_accept_lazy_datasets(lazy, stores):
     xr.testing.assert_identical(key_numbers(lazy), key_numbers(lazy.compute()))
     sweep = open_study(stores[1])

@@ -65,6 +65,7 @@ def control():
     return solved(0.25)
 
 
+@pytest.mark.slow
 def test_ergodic_medium_is_not_flagged(ergodic, tmp_path):
     numbers = key_numbers(ergodic)
     p = float(numbers["ergodicity_p_value"])
@@ -92,6 +93,7 @@ def test_ergodic_medium_is_not_flagged(ergodic, tmp_path):
     assert "Ergodicity" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_nonergodic_control_is_flagged(control, tmp_path):
     numbers = key_numbers(control)
     p = float(numbers["ergodicity_p_value"])

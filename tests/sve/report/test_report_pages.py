@@ -106,6 +106,7 @@ def test_markdown_and_html_show_the_layer_numbers(study, spec, written):
     assert os.fspath(written) == str(written.markdown)
 
 
+@pytest.mark.slow
 def test_partial_store_gets_a_banner_with_counts_per_size(spec, solve_study, tmp_path):
     ds = solve_study(spec, sizes=(0, 1))  # the two smaller sizes finished, the others pending
     text = write_report(ds, tmp_path).read_text()
@@ -116,6 +117,7 @@ def test_partial_store_gets_a_banner_with_counts_per_size(spec, solve_study, tmp
     assert "Partial study" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_failed_records_are_listed_with_their_error(spec, study, tmp_path):
     ds = study.copy(deep=True)
     failure = failed_batch(spec, range(2), RuntimeError("solver exploded"))
@@ -182,6 +184,7 @@ def _browse(chromium, page, profile, *args):
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_html_page_renders_in_headless_chromium(written, tmp_path):
     chromium = _chromium()
     html = written.html.read_text()

@@ -54,7 +54,9 @@ def test_matches_the_sparse_reference_on_box_voxels(bc, shape, spacing):
 
 @pytest.mark.parametrize("bc", ["periodic", "kinematic", "mixed"])
 @pytest.mark.parametrize(
-    "name", ["random 2-D", "random 3-D", "corner chain 3-D", "edge chain 3-D"]
+    "name",
+    ["random 2-D", "random 3-D"]
+    + [pytest.param(n, marks=pytest.mark.slow) for n in ("corner chain 3-D", "edge chain 3-D")],
 )
 def test_voids_match_the_reference_on_box_voxels(bc, name):
     """Floating parts and hinges: their zero-energy modes are rigid motions of the physical
@@ -69,7 +71,7 @@ def test_voids_match_the_reference_on_box_voxels(bc, name):
     assert result.converged
 
 
-@pytest.mark.parametrize("shape", [(7, 6), (5, 5, 6)])
+@pytest.mark.parametrize("shape", [(7, 6), pytest.param((5, 5, 6), marks=pytest.mark.slow)])
 def test_static_conditions_with_interior_voids_match_the_reference_on_box_voxels(shape):
     ndim = len(shape)
     phases = (np.random.default_rng(5).random(shape) < 0.5).astype(np.int8)

@@ -99,7 +99,9 @@ def assembled(level):
     return matrix
 
 
-@pytest.mark.parametrize(("shape", "first"), [((4, 4, 4), 0), ((8, 8, 16), 1)])
+@pytest.mark.parametrize(
+    ("shape", "first"), [((4, 4, 4), 0), pytest.param((8, 8, 16), 1, marks=pytest.mark.slow)]
+)
 def test_smoother_bounds_hold(shape, first):
     # The Chebyshev interval needs an upper bound of the eigenvalues of D^-1 A on every
     # level (D the 3 x 3 diagonal blocks): the element bound on the image, Gershgorin on

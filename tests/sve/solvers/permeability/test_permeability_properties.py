@@ -323,7 +323,7 @@ def spectrum_of(a, bmat):
     return np.linalg.eigvalsh(root.T @ bmat @ root)
 
 
-@pytest.mark.parametrize("gamma", [2, 4])
+@pytest.mark.parametrize("gamma", [2, pytest.param(4, marks=pytest.mark.slow)])
 def test_multigrid_cycle_is_symmetric_with_bounded_spectrum(monkeypatch, gamma):
     """The cycle ``B`` of a heterogeneous, periodic, singular 7-point operator ``A``
     (random log-normal couplings, a third of the cells cut out) over three levels with
