@@ -572,7 +572,7 @@ def test_voids_match_the_reference(bc, name):
     assert result.converged and any(note.startswith("voids:") for note in result.notes)
 
 
-@pytest.mark.parametrize("shape", [(7, 6), (5, 5, 6)])
+@pytest.mark.parametrize("shape", [(7, 6), pytest.param((5, 5, 6), marks=pytest.mark.slow)])
 def test_static_conditions_with_interior_voids_match_the_reference(shape):
     ndim = len(shape)
     phases = (np.random.default_rng(5).random(shape) < 0.5).astype(np.int8)
