@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sve.solvers._core.clusters import Clusters, find_clusters, projector
-from sve.solvers._core.pcg import pcg, pcg_energy, vector_ops_for
-from sve.solvers._core.pcg_kernels import dot
+from sve.solvers._core.pcg import pcg, pcg_energy, pcg_free, vector_ops_for
+from sve.solvers._core.pcg_kernels import dot, half_dot
 from sve.solvers._core.refinement import Work, pcg_refined
 from sve.solvers._core.transforms import preconditioner
 from sve.solvers.conductivity.fv import FVGrid, Phases
@@ -30,6 +30,12 @@ _ROUND_OFF_ENERGY = (1e3 * np.finfo(float).eps) ** 2
 # net load per cluster; exact loads are multiples of the face area of a node over 2**(d-1)
 # (face node weights), a product of d - 1 voxel edges.
 _INCOMPATIBLE = 1e-8
+# From this many unknowns (a 64^3 image), Q1 multigrid solves of periodic, kinematic and
+# mixed conditions in double precision under the residual rule without local fields keep no
+# solution (`_solve_free`: 8 bytes per voxel less); below, the solution is kept as before.
+FREE_FROM = 1 << 18
+# Entries of the float64 buffer in which `_solve_free` widens a kept float16 force.
+_WIDEN = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class _Solver:
     ) -> None:
         self.grid = grid
         self.single = precision == "single"
+        self.multigrid = use_multigrid
         self.tol = tol
         self.maxiter = maxiter
         if reference is None:
@@ -423,6 +430,16 @@ def _affine(
             )
         grid = solver.grid
         gradient = np.eye(ndim)[j]
+        if _keeps_no_solution(solver, stop, collector):  # the same quantities, no u
+            keep = not mixed and any(percolating[i] or not periodic for i in range(j + 1, ndim))
+            iterations[j], residuals[j], flux = _solve_free(
+                solver, gradient, floor, {} if mixed else forces, gap, volume, keep
+            )
+            if mixed:
+                tensor[j, j] = flux[j]
+            else:
+                tensor[:, j] = flux
+            continue
         u = np.empty(grid.shape)
         if solver.single:  # the residual of u: -A (u + E . x), constrained, in float64
 
@@ -478,6 +495,79 @@ def _affine(
     return Solution(
         tensor, iterations, residuals, defect, percolating, notes, errors, float(tensor_error)
     )
+
+
+def _keeps_no_solution(solver: _Solver, stop: str, collector) -> bool:
+    """Whether a load case of `solver` runs `_solve_free`: Q1 multigrid, double precision,
+    the residual rule, no local fields, at least `FREE_FROM` unknowns.
+    """
+    return (
+        solver.multigrid
+        and not solver.single
+        and stop == "residual"
+        and collector is None
+        and solver.grid.discretization == "q1"
+        and solver.work[0].size >= FREE_FROM
+    )
+
+
+def _solve_free(solver: _Solver, gradient, floor, forces, gap, volume, keep):
+    """Solve the load case of the affine `gradient` (``e_j``) without its solution ``u``.
+
+    Conjugate gradients from ``u = 0`` build ``u = sum_k alpha_k p_k`` (``pcg_free``), so
+    every linear functional of ``u`` is the sum of ``alpha_k`` times its value at ``p_k``.
+    Accumulated while ``p_k`` is alive:
+
+    * the mean flux ``<k grad u> = sum_k alpha_k <k grad p_k>`` (``mean_flux`` of each
+      direction, a pass over the voxels per iteration): column ``j`` of the tensor is
+      ``<k> e_j + <k grad u>``;
+    * the Hill-Mandel cross terms ``u . f_i = sum_k alpha_k p_k . f_i`` with the kept
+      float16 force ``f_i`` of every case ``i`` in `forces` (``_cross_terms``, the same
+      formulas).
+
+    The force of this case, ``f_j = A (u + e_j . x) = -(b - A u)``, is minus the final
+    recursive residual (constrained), where the kept-solution path forms the true residual
+    from ``u``: they differ by the rounding of the recurrence (the residual gap). The
+    diagonal of the gap, ``-u . r / V``, is 0 in exact arithmetic (the residual is
+    orthogonal to the Krylov space holding ``u``) and is only a rounding error there
+    (1e-17 to 1e-13 of the tensor at ``tol = 1e-8``, mixed conditions); it is taken as 0.
+    With `keep` the force of this case is kept (`kept_force`) for the cases after it.
+
+    Returns ``(iterations, residual, flux)``, `flux` the mean flux ``<k grad(u + e_j . x)>``
+    (shape (d,)); `gap` (row and column ``j``) and `forces` are updated in place.
+    """
+    grid = solver.grid
+    ndim = gradient.size
+    r, z, _ = solver.work
+    z[...] = 0.0
+    grid.flux(z, gradient, r)  # the load -A (e_j . x), in the residual's array
+    np.negative(r, out=r)
+    solver.constrain(r)
+    affine = grid.mean_flux(z, gradient)  # <k> e_j (z = 0 still)
+    earlier = list(forces.items())
+    mean = np.zeros(ndim)
+    cross = np.zeros(len(earlier))
+    zero = np.zeros(ndim)
+    buffer = np.empty(min(_WIDEN, r.size))
+
+    def observe(p: np.ndarray, alpha: float) -> None:
+        mean[...] += alpha * grid.mean_flux(p, zero)
+        for n, (_, ((half, _), _)) in enumerate(earlier):
+            cross[n] += alpha * half_dot(p.reshape(-1), half.reshape(-1), buffer)
+
+    options = solver._options(floor)
+    iterations, residual = pcg_free(
+        solver._apply, solver.precondition, r, observe=observe, **options
+    )
+    np.negative(r, out=r)  # the force f_j = -(b - A u), recursive
+    solver.constrain(r)
+    j = int(np.argmax(gradient))
+    gap[j, j] = 0.0
+    for n, (i, ((_, scale), before)) in enumerate(earlier):
+        gap[j, i] = cross[n] * scale / volume
+        gap[i, j] = gap[j, i] + before[j] - mean[i]
+    forces[j] = (kept_force(r) if keep else None, mean.copy())
+    return iterations, residual, affine + mean
 
 
 def kept_force(force: np.ndarray, tensor: bool = False) -> tuple[np.ndarray, float]:
