@@ -570,6 +570,42 @@ def _solve_free(solver: _Solver, gradient, floor, forces, gap, volume, keep):
     return iterations, residual, affine + mean
 
 
+def _static_free(solver: _Solver, load, flux, forces, gap, keep):
+    """Solve the static load case of the boundary flux `flux` without its temperature ``T``
+    (``pcg_free``; see `_solve_free`): its mean gradient ``<grad T> = sum_k alpha_k <grad
+    p_k>`` and ``T . f_a = sum_k alpha_k p_k . f_a`` with the kept float16 force ``f_a``
+    (``A T_a - l_a``, minus the recursive residual) of every case ``a`` before in `forces`,
+    written to ``gap[b, a]`` (not yet divided by the volume; ``b = len(forces)``). The
+    diagonal ``T_b . f_b`` is 0 in exact arithmetic and left 0. With `keep` this case's
+    force is kept for the cases after it. Returns ``(iterations, residual, <grad T>)``.
+    """
+    grid = solver.grid
+    r = solver.work[0]
+    load(flux, r)
+    solver.constrain(r)
+    earlier = list(forces.items())
+    mean = np.zeros(flux.size)
+    cross = np.zeros(len(earlier))
+    buffer = np.empty(min(_WIDEN, r.size))
+
+    def observe(p: np.ndarray, alpha: float) -> None:
+        mean[...] += alpha * grid.mean_gradient(p)
+        for n, (_, (half, _)) in enumerate(earlier):
+            cross[n] += alpha * half_dot(p.reshape(-1), half.reshape(-1), buffer)
+
+    options = solver._options(0.0)
+    iterations, residual = pcg_free(
+        solver._apply, solver.precondition, r, observe=observe, **options
+    )
+    np.negative(r, out=r)  # the force A T - l, recursive
+    solver.constrain(r)
+    b = len(earlier)
+    for n, (a, (_, scale)) in enumerate(earlier):
+        gap[b, a] = cross[n] * scale
+    forces[b] = kept_force(r) if keep else (None, 1.0)
+    return iterations, residual, mean
+
+
 def kept_force(force: np.ndarray, tensor: bool = False) -> tuple[np.ndarray, float]:
     """``(force / s, s)``, the first in float16, ``s`` the power of 2 just above the largest
     magnitude of `force` (the float16 values lie in ``(-1, 1)``, where float16 keeps 11 bits
@@ -689,10 +725,18 @@ def _static(
         collector.count = cases
     temperatures = []
     gradients = np.empty((ndim, cases))
+    gap = np.zeros((cases, cases))
     iterations = [0] * ndim
     residuals = [0.0] * ndim
     errors = [0.0 if stop == "tensor" else np.nan] * ndim
+    free = _keeps_no_solution(solver, stop, collector)  # no temperature kept: forces
+    forces = {}
     for b in range(cases):
+        if free:
+            iterations[b], residuals[b], gradients[:, b] = _static_free(
+                solver, load, basis[:, b], forces, gap, keep=b + 1 < cases
+            )
+            continue
         temperature = np.empty(grid.shape)
         if solver.single:  # the residual f - A T, constrained, in float64
 
@@ -720,9 +764,16 @@ def _static(
         temperature = None
     resistivity = basis.T @ gradients
     tensor = np.zeros((ndim, ndim))
-    gap = np.zeros((cases, cases))
     tensor_error = np.nan if stop == "residual" else 0.0
-    if cases:
+    if cases and free:  # T_a . f_b - T_b . f_a = T_b . l_a - T_a . l_b (A symmetric), and
+        # T . l_a = V Q_a . <grad T> (the divergence theorem on the Q1 field): a < b from b > a
+        for b in range(cases):
+            for a in range(b):
+                gap[a, b] = gap[b, a] + grid.volume * (resistivity[a, b] - resistivity[b, a])
+        gap /= grid.volume
+        defect = float(np.linalg.norm(gap) / np.linalg.norm(resistivity))
+        tensor = basis @ np.linalg.inv(resistivity) @ basis.T
+    elif cases:
         if solver.single:
             force = solver.scratch  # float64 over the float32 vectors, free again
         else:
