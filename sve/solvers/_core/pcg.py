@@ -38,6 +38,11 @@ Work = tuple[np.ndarray, np.ndarray, np.ndarray]
 # iterations so far; see ``pcg_energy``.
 DELAY = 3
 CONTRACTION = 16.0
+#: From this many unknowns (a 64^3 image) the Q1 multigrid solves of the conductivity in
+#: double precision under the residual rule, without local fields, keep no solution
+#: (``pcg_free``; ``conductivity/cell_problem._keeps_no_solution``); ``memory_estimate``
+#: counts it so. Below, the solution is kept as before (the bits of before).
+FREE_FROM = 1 << 18
 # r . M^-1 r at this fraction of its initial value is round-off: x_m solves the system.
 _EXACT = np.finfo(float).eps ** 2
 

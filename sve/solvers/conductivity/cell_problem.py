@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sve.solvers._core.clusters import Clusters, find_clusters, projector
-from sve.solvers._core.pcg import pcg, pcg_energy, pcg_free, vector_ops_for
+from sve.solvers._core.pcg import FREE_FROM, pcg, pcg_energy, pcg_free, vector_ops_for
 from sve.solvers._core.pcg_kernels import dot, half_dot
 from sve.solvers._core.refinement import Work, pcg_refined
 from sve.solvers._core.transforms import preconditioner
@@ -30,10 +30,6 @@ _ROUND_OFF_ENERGY = (1e3 * np.finfo(float).eps) ** 2
 # net load per cluster; exact loads are multiples of the face area of a node over 2**(d-1)
 # (face node weights), a product of d - 1 voxel edges.
 _INCOMPATIBLE = 1e-8
-# From this many unknowns (a 64^3 image), Q1 multigrid solves of periodic, kinematic and
-# mixed conditions in double precision under the residual rule without local fields keep no
-# solution (`_solve_free`: 8 bytes per voxel less); below, the solution is kept as before.
-FREE_FROM = 1 << 18
 # Entries of the float64 buffer in which `_solve_free` widens a kept float16 force.
 _WIDEN = 1 << 16
 
