@@ -86,7 +86,7 @@ _PER_POINT.update(
         ("conductivity", "static", "q1", "fft", 2): 40.0,
         ("conductivity", "static", "q1", "fft", 3): 48.0,
         ("conductivity", "static", "q1", "multigrid", 2): 72.0,
-        ("conductivity", "static", "q1", "multigrid", 3): 64.0,
+        ("conductivity", "static", "q1", "multigrid", 3): 62.0,
         ("elasticity", "kinematic", "q1", "fft", 2): 205.4,
         ("elasticity", "kinematic", "q1", "fft", 3): 426.4,
         ("elasticity", "mixed", "q1", "fft", 2): 166.5,
@@ -514,13 +514,13 @@ def memory_estimate(
         total += 8.0 * ratio  # the float64 field the solvers read then (counted)
     if tensors:
         total += _TENSORS.get((bc, discretization, ndim), max(_TENSORS.values(), default=0.0))
-    if (
+    free = (
         property == "conductivity"
         and discretization == "q1"
         and preconditioner == "multigrid"
-        and precision == "double"
         and points >= _free_from()
-    ):  # no solution kept (``pcg.pcg_free``): static keeps float16 forces instead
+    )
+    if free and precision == "double":  # no solution kept (``pcg.pcg_free``); static: forces
         saved = counted.pop("solution (float64)", 0.0)
         if bc == "static":
             saved = counted.pop("solutions kept (float64, one per load case)") - 2.0 * (ndim - 1)
@@ -531,7 +531,11 @@ def memory_estimate(
     counted[f"{name}, load and temporaries (measured)"] = max(rest, 0.0)
     if precision == "single":  # the same measured part, the counted vectors in float32
         del counted["conjugate-gradient vectors (3 float64)"]
-        if bc == "static":  # periodic, kinematic, mixed: as in double precision
+        if bc == "static" and free:  # forces kept, not temperatures (``_static_forces``)
+            del counted["solutions kept (float64, one per load case)"]
+            counted["solution (float64)"] = 8.0
+            counted["forces kept (float16, one per load case but the last)"] = 2.0 * (ndim - 1)
+        elif bc == "static":  # periodic, kinematic, mixed: as in double precision
             del counted["solutions kept (float64, one per load case)"]
             counted["solutions kept (float32; the one being solved float64)"] = 4.0 * ndim + 8.0
         counted["conjugate-gradient vectors (float32 r, z, p)"] = 12.0

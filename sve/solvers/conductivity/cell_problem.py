@@ -493,17 +493,19 @@ def _affine(
     )
 
 
-def _keeps_no_solution(solver: _Solver, stop: str, collector) -> bool:
+def _keeps_no_solution(solver: _Solver, stop: str, collector, single: bool = False) -> bool:
     """Whether a load case of `solver` runs `_solve_free`: Q1 multigrid, double precision,
-    the residual rule, no local fields, at least `FREE_FROM` unknowns.
+    the residual rule, no local fields, at least `FREE_FROM` unknowns. With `single`,
+    whether the static cases in single precision keep forces instead of temperatures
+    (`_static_forces`): the same, but single precision.
     """
     return (
         solver.multigrid
-        and not solver.single
+        and solver.single == single
         and stop == "residual"
         and collector is None
         and solver.grid.discretization == "q1"
-        and solver.work[0].size >= FREE_FROM
+        and int(np.prod(solver.grid.shape)) >= FREE_FROM
     )
 
 
@@ -600,6 +602,29 @@ def _static_free(solver: _Solver, load, flux, forces, gap, keep):
         gap[b, a] = cross[n] * scale
     forces[b] = kept_force(r) if keep else (None, 1.0)
     return iterations, residual, mean
+
+
+def _static_forces(solver: _Solver, temperature, flux, forces, gap, keep):
+    """Single precision, static: the Hill-Mandel terms of the temperature ``T_b`` just
+    solved (float64, `temperature`) with the cases before, and its force kept instead of
+    the temperature. The force ``f_b = A T_b - l_b`` (minus the true residual) is made in
+    the float64 scratch of the solve; ``gap[b, a] = T_b . f_a`` with the kept float16
+    force of every case ``a`` in `forces`, ``gap[b, b] = T_b . f_b`` (not yet divided by
+    the volume); ``gap[a, b]`` follows in `_static` from the symmetry identity. With
+    `keep` the force is kept (`kept_force`) for the cases after it.
+    """
+    grid = solver.grid
+    force = solver.scratch  # float64, free after the solve
+    grid.flux(temperature, np.zeros(flux.size), force)
+    grid.boundary_load(-flux, force, add=True)
+    solver.constrain(force)
+    t = temperature.reshape(-1)
+    buffer = np.empty(min(_WIDEN, t.size))
+    b = len(forces)
+    for a, (half, scale) in forces.items():
+        gap[b, a] = half_dot(t, half.reshape(-1), buffer) * scale
+    gap[b, b] = dot(t, force.reshape(-1))
+    forces[b] = kept_force(force) if keep else (None, 1.0)
 
 
 def kept_force(force: np.ndarray, tensor: bool = False) -> tuple[np.ndarray, float]:
@@ -726,6 +751,8 @@ def _static(
     residuals = [0.0] * ndim
     errors = [0.0 if stop == "tensor" else np.nan] * ndim
     free = _keeps_no_solution(solver, stop, collector)  # no temperature kept: forces
+    # single precision, the same sizes: each temperature's force, not the temperature
+    by_force = _keeps_no_solution(solver, stop, collector, single=True)
     forces = {}
     for b in range(cases):
         if free:
@@ -754,6 +781,10 @@ def _static(
             solver.constrain(f)
             iterations[b], residuals[b] = solver.solve(f, temperature, 0.0)
         gradients[:, b] = grid.mean_gradient(temperature)
+        if by_force:
+            _static_forces(solver, temperature, basis[:, b], forces, gap, keep=b + 1 < cases)
+            temperature = None  # before the next case's is made
+            continue
         if collector is not None:
             collector.record(b, grid, temperature, np.zeros(ndim), load=basis[:, b])
         temperatures.append(temperature.astype(np.float32) if solver.single else temperature)
@@ -761,8 +792,8 @@ def _static(
     resistivity = basis.T @ gradients
     tensor = np.zeros((ndim, ndim))
     tensor_error = np.nan if stop == "residual" else 0.0
-    if cases and free:  # T_a . f_b - T_b . f_a = T_b . l_a - T_a . l_b (A symmetric), and
-        # T . l_a = V Q_a . <grad T> (the divergence theorem on the Q1 field): a < b from b > a
+    if cases and (free or by_force):  # T_a . f_b - T_b . f_a = T_b . l_a - T_a . l_b (A
+        # symmetric), T . l_a = V Q_a . <grad T> (the divergence theorem on the Q1 field)
         for b in range(cases):
             for a in range(b):
                 gap[a, b] = gap[b, a] + grid.volume * (resistivity[a, b] - resistivity[b, a])
