@@ -505,6 +505,7 @@ def _keeps_no_solution(solver: _Solver, stop: str, collector, single: bool = Fal
         and stop == "residual"
         and collector is None
         and solver.grid.discretization == "q1"
+        and not isinstance(solver.grid, TensorQ1Grid)  # (multigrid is scalar: never)
         and int(np.prod(solver.grid.shape)) >= FREE_FROM
     )
 
@@ -516,8 +517,8 @@ def _solve_free(solver: _Solver, gradient, floor, forces, gap, volume, keep):
     every linear functional of ``u`` is the sum of ``alpha_k`` times its value at ``p_k``.
     Accumulated while ``p_k`` is alive:
 
-    * the mean flux ``<k grad u> = sum_k alpha_k <k grad p_k>`` (``mean_flux`` of each
-      direction, a pass over the voxels per iteration): column ``j`` of the tensor is
+    * the mean flux ``<k grad u> = sum_k alpha_k <k grad p_k>`` (``direction_mean`` of
+      each direction, a pass over the voxels per iteration): column ``j`` of the tensor is
       ``<k> e_j + <k grad u>``;
     * the Hill-Mandel cross terms ``u . f_i = sum_k alpha_k p_k . f_i`` with the kept
       float16 force ``f_i`` of every case ``i`` in `forces` (``_cross_terms``, the same
@@ -545,11 +546,10 @@ def _solve_free(solver: _Solver, gradient, floor, forces, gap, volume, keep):
     earlier = list(forces.items())
     mean = np.zeros(ndim)
     cross = np.zeros(len(earlier))
-    zero = np.zeros(ndim)
     buffer = np.empty(min(_WIDEN, r.size))
 
     def observe(p: np.ndarray, alpha: float) -> None:
-        mean[...] += alpha * grid.mean_flux(p, zero)
+        mean[...] += alpha * grid.direction_mean(p)
         for n, (_, ((half, _), _)) in enumerate(earlier):
             cross[n] += alpha * half_dot(p.reshape(-1), half.reshape(-1), buffer)
 
@@ -587,7 +587,7 @@ def _static_free(solver: _Solver, load, flux, forces, gap, keep):
     buffer = np.empty(min(_WIDEN, r.size))
 
     def observe(p: np.ndarray, alpha: float) -> None:
-        mean[...] += alpha * grid.mean_gradient(p)
+        mean[...] += alpha * grid.direction_mean(p, flux=False)
         for n, (_, (half, _)) in enumerate(earlier):
             cross[n] += alpha * half_dot(p.reshape(-1), half.reshape(-1), buffer)
 

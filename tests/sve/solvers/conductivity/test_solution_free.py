@@ -15,6 +15,8 @@ from sve.solvers._core import threads
 from sve.solvers._core.pcg import pcg, pcg_free
 from sve.solvers._core.pcg_kernels import half_dot
 from sve.solvers.conductivity import cell_problem
+from sve.solvers.conductivity.fv import Phases
+from sve.solvers.conductivity.q1 import Q1Grid
 from tests.sve.solvers._media import smooth_two_phase
 
 
@@ -57,6 +59,31 @@ def test_half_dot_widens_exactly_and_sums_by_pieces():
     for size in (1, 64, 2000):
         value = half_dot(a, half, np.empty(size))
         assert value == pytest.approx(float(a @ half.astype(np.float64)), rel=1e-13)
+
+
+@pytest.mark.parametrize("shape", [(5, 6, 7), (6, 7)])
+@pytest.mark.parametrize("kind", ["periodic", "dirichlet"])
+@pytest.mark.parametrize("labels", [False, True])
+def test_direction_mean_is_mean_flux_and_mean_gradient(shape, kind, labels):
+    """``q1_free_kernels``: the sums of ``mean_flux`` in another order (odd edges: the
+    wrapped last element of a periodic row)."""
+    rng = np.random.default_rng(9)
+    phases = rng.integers(0, 3, shape)
+    table = np.array([0.5, 2.0, 7.0])
+    k = (
+        Phases(phases, table, np.bincount(phases.ravel(), minlength=3))
+        if labels
+        else (table[phases])
+    )
+    grid = Q1Grid(k, (kind,) * len(shape), np.array([1.0, 2.0, 0.5])[: len(shape)])
+    u = rng.standard_normal(grid.shape)
+    zero = np.zeros(len(shape))
+    scale = 1e-13 * 7.0 * np.abs(u).max() / 0.5  # round-off of sums of k |u| / h
+    # (periodic: the mean gradient telescopes to 0, the sums to round-off)
+    assert np.allclose(grid.direction_mean(u), grid.mean_flux(u, zero), rtol=0, atol=scale)
+    assert np.allclose(
+        grid.direction_mean(u, flux=False), grid.mean_gradient(u), rtol=0, atol=scale
+    )
 
 
 def _solve(phases, values, bc, free, **options):
