@@ -18,7 +18,8 @@ scipy.fft's buffers). Counted, per grid point, in bytes (``d`` the dimension):
 * the conductivity of every voxel, float64: 8 (per voxel; none with per-phase
   scalars and no void phase, which Q1 and the finite volumes read from the labels);
 * tensors: their index per voxel, int32: 4;
-* the solution being solved, float64: 8; under periodic and kinematic conditions the
+* the solution being solved, float64: 8 (none for Q1 multigrid in double precision from
+  ``pcg.FREE_FROM`` points, ``pcg.pcg_free``); under periodic and kinematic conditions the
   force (minus the true residual) of every load case but the last, float16 scaled by a
   power of 2, kept for the cross terms of the Hill-Mandel defect: ``2 (d - 1)``
   (float32 under ``stop="tensor"``, 2 bytes more per case, not counted); static
@@ -75,7 +76,7 @@ _PER_POINT.update(
         ("conductivity", "mixed", "q1", "fft", 2): 32.0,
         ("conductivity", "mixed", "q1", "fft", 3): 32.0,
         ("conductivity", "mixed", "q1", "multigrid", 2): 70.0,
-        ("conductivity", "mixed", "q1", "multigrid", 3): 52.0,
+        ("conductivity", "mixed", "q1", "multigrid", 3): 48.0,
         ("conductivity", "periodic", "fv", "fft", 2): 34.0,
         ("conductivity", "periodic", "fv", "fft", 3): 36.0,
         ("conductivity", "periodic", "q1", "fft", 2): 34.0,
@@ -85,7 +86,7 @@ _PER_POINT.update(
         ("conductivity", "static", "q1", "fft", 2): 40.0,
         ("conductivity", "static", "q1", "fft", 3): 48.0,
         ("conductivity", "static", "q1", "multigrid", 2): 72.0,
-        ("conductivity", "static", "q1", "multigrid", 3): 64.0,
+        ("conductivity", "static", "q1", "multigrid", 3): 62.0,
         ("elasticity", "kinematic", "q1", "fft", 2): 205.4,
         ("elasticity", "kinematic", "q1", "fft", 3): 426.4,
         ("elasticity", "mixed", "q1", "fft", 2): 166.5,
@@ -378,7 +379,10 @@ def memory_estimate(
       the Hill-Mandel defect: ``2 (d - 1)`` (float32 under ``stop="tensor"``:
       ``4 (d - 1)``, not counted); static conditions keep every solution,
       float64: ``8 d``; elasticity ``8 d m`` (``m = d (d + 1) / 2`` load
-      cases of ``d`` components);
+      cases of ``d`` components). Q1 multigrid in double precision from
+      ``pcg.FREE_FROM`` points keeps no solution (``pcg.pcg_free``), static
+      conditions the float16 forces ``2 (d - 1)`` instead (local fields and
+      ``stop="tensor"`` keep it: 8 more, not counted);
     * three conjugate-gradient vectors, float64: 24 (conductivity), ``24 d``
       (elasticity);
 
@@ -390,8 +394,9 @@ def memory_estimate(
     in 3-D, scalar conductivity, no voids (both discretizations read the
     labels): with the transforms the counted arrays alone, 32 (mixed), 36
     (periodic, kinematic) and 48 (static) bytes (Q1 and finite volumes);
-    with multigrid 49-64 (Q1: 50 periodic, 52 mixed, 64 static; 65-80
-    before its level 0 stopped storing fields, ``q1_multigrid._Slabs``),
+    with multigrid 40-44 (Q1: 42 periodic, 40 mixed, 44 static, since it
+    keeps no solution; 50, 52 and 64 before, 65-80 before its level 0
+    stopped storing fields, ``q1_multigrid._Slabs``),
     35-39 (finite volumes); voids add the
     float64 field (8) and 0-16 (Q1; finite volumes 31-57: they keep their
     face arrays), tensors the field and 3-11 (finite volumes 51-72);
@@ -402,8 +407,7 @@ def memory_estimate(
     multigrid; 9 more saved by ``precision="single"``, whose multigrid
     vectors are float32), 43-45 (finite volumes, multigrid), elasticity
     167-341. The Q1 multigrid figures are those of the record
-    ``memory_q1mg`` (160**3 and 1024**2: 0.98 to 1.12 of its peaks; 1.00 to
-    1.15 of those at 128**3).
+    ``memory_q1mg`` (160**3 and 1024**2: 1.00 to 1.14 of its peaks).
     Measured from 128**3 to 500**3 and at 1024**2 the estimate was within
     15 % of the peak (0.96 to 1.16 in the records ``memory``,
     ``memory_precision`` and ``memory_500`` of ``benchmarks/records``, the
@@ -510,12 +514,28 @@ def memory_estimate(
         total += 8.0 * ratio  # the float64 field the solvers read then (counted)
     if tensors:
         total += _TENSORS.get((bc, discretization, ndim), max(_TENSORS.values(), default=0.0))
+    free = (
+        property == "conductivity"
+        and discretization == "q1"
+        and preconditioner == "multigrid"
+        and points >= _free_from()
+    )
+    if free and precision == "double":  # no solution kept (``pcg.pcg_free``); static: forces
+        saved = counted.pop("solution (float64)", 0.0)
+        if bc == "static":
+            saved = counted.pop("solutions kept (float64, one per load case)") - 2.0 * (ndim - 1)
+            counted["forces kept (float16, one per load case but the last)"] = 2.0 * (ndim - 1)
+        total -= saved
     name = f"{'multigrid hierarchy' if preconditioner == 'multigrid' else 'transform buffers'}"
     rest = total - sum(counted.values())
     counted[f"{name}, load and temporaries (measured)"] = max(rest, 0.0)
     if precision == "single":  # the same measured part, the counted vectors in float32
         del counted["conjugate-gradient vectors (3 float64)"]
-        if bc == "static":  # periodic, kinematic, mixed: as in double precision
+        if bc == "static" and free:  # forces kept, not temperatures (``_static_forces``)
+            del counted["solutions kept (float64, one per load case)"]
+            counted["solution (float64)"] = 8.0
+            counted["forces kept (float16, one per load case but the last)"] = 2.0 * (ndim - 1)
+        elif bc == "static":  # periodic, kinematic, mixed: as in double precision
             del counted["solutions kept (float64, one per load case)"]
             counted["solutions kept (float32; the one being solved float64)"] = 4.0 * ndim + 8.0
         counted["conjugate-gradient vectors (float32 r, z, p)"] = 12.0
@@ -549,6 +569,13 @@ def memory_estimate(
         points=points,
         precision=precision,
     )
+
+
+def _free_from() -> int:
+    """``pcg.FREE_FROM``: unknowns from which Q1 multigrid keeps no solution (double)."""
+    from sve.solvers._core.pcg import FREE_FROM
+
+    return FREE_FROM
 
 
 def _largest_edge(estimate: MemoryEstimate, limit: int) -> int:

@@ -7,7 +7,13 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from sve.solvers._core.pcg_kernels import THREADED, cg_direction, cg_step, dot
+from sve.solvers._core.pcg_kernels import (
+    THREADED,
+    cg_direction,
+    cg_step,
+    dot,
+    residual_step,
+)
 from sve.solvers._core.threads import threaded
 
 #: The vector operations (dot, step, direction) of `pcg` by default: serial Numba loops.
@@ -32,6 +38,11 @@ Work = tuple[np.ndarray, np.ndarray, np.ndarray]
 # iterations so far; see ``pcg_energy``.
 DELAY = 3
 CONTRACTION = 16.0
+#: From this many unknowns (a 64^3 image) the Q1 multigrid solves of the conductivity in
+#: double precision under the residual rule, without local fields, keep no solution
+#: (``pcg_free``; ``conductivity/cell_problem._keeps_no_solution``); ``memory_estimate``
+#: counts it so. Below, the solution is kept as before (the bits of before).
+FREE_FROM = 1 << 18
 # r . M^-1 r at this fraction of its initial value is round-off: x_m solves the system.
 _EXACT = np.finfo(float).eps ** 2
 
@@ -239,3 +250,56 @@ def _estimate(decreases: list[float]) -> float:
         if tails[k] <= 0.0 or (m - k) * math.log(tails[0] / tails[k]) >= k * math.log(CONTRACTION):
             return float(tails[k])
     return float(tails[0])
+
+
+def pcg_free(
+    apply_operator: Operator,
+    precondition: Operator,
+    b: np.ndarray,
+    *,
+    observe: Callable[[np.ndarray, float], None],
+    tol: float,
+    maxiter: int,
+    work: Work,
+    floor: float = 0.0,
+    vector_ops: tuple | None = None,
+) -> tuple[int, float]:
+    """`pcg` without the iterate: ``x = sum_k alpha_k p_k`` is never formed.
+
+    ``observe(p, alpha)`` sees every search direction ``p_k`` with its step ``alpha_k``
+    (after ``A p_k`` and before ``r`` is updated); a caller that needs only linear
+    functionals of the solution (a mean flux, dot products with kept vectors) accumulates
+    ``alpha_k * f(p_k)`` there, and the field of ``x`` (8 bytes per unknown in float64)
+    is not stored. The iterations, the stopping rule and the recursive residual left in
+    ``work[0]`` are those of `pcg` (the same scalars, the same bits of ``r``); ``A p``
+    lives in ``z``'s array as there. `b` may be ``work[0]``.
+
+    Returns ``(iterations, residual)`` as `pcg`.
+    """
+    dot = (vector_ops or SERIAL)[0]
+    cg_direction = (vector_ops or SERIAL)[2]
+    r, z, p = work
+    q = z
+    flat_r, flat_z, flat_p, flat_q = (a.reshape(-1) for a in (r, z, p, q))
+    if b is not r:
+        r[...] = b
+    precondition(r, z)
+    rz = dot(flat_r, flat_z)
+    if rz <= floor:
+        return 0, 0.0
+    rz_initial = rz
+    p[...] = z
+    residual = 1.0
+    for iteration in range(1, maxiter + 1):
+        apply_operator(p, q)
+        alpha = rz / dot(flat_p, flat_q)
+        observe(p, alpha)
+        residual_step(flat_r, flat_q, alpha)
+        precondition(r, z)
+        rz_next = dot(flat_r, flat_z)
+        residual = math.sqrt(max(rz_next, 0.0) / rz_initial)
+        if residual <= tol:
+            return iteration, residual
+        cg_direction(flat_p, flat_z, rz_next / rz)
+        rz = rz_next
+    return maxiter, residual

@@ -96,3 +96,37 @@ def threaded_direction(p, z, beta):
 
 #: The vector operations of conjugate gradients (dot, step, direction), threaded.
 THREADED = (blocked_dot, threaded_step, threaded_direction)
+
+
+# -- the conjugate gradient without its iterate (``pcg.pcg_free``) --
+
+
+def _residual_step(r, q, alpha):
+    for i in prange(r.size):
+        r[i] -= alpha * q[i]
+
+
+_RESIDUAL_STEP = pair(_residual_step)
+
+
+def residual_step(r, q, alpha):
+    """In place ``r -= alpha q`` (1-D arrays), threaded from ``threads.PARALLEL_SIZE``
+    entries on (the same bits): `cg_step` without the iterate.
+    """
+    _RESIDUAL_STEP[threaded(r.size)](r, q, alpha)
+
+
+def half_dot(a, half, buffer):
+    """``a . half`` for a float64 `a` and a float16 `half` (1-D, equal length): `half`
+    widened (exactly) into `buffer` (float64, any length >= 1) a piece at a time, the
+    pieces summed by `dot` in order (Numba has no float16): the same bits whatever the
+    number of threads.
+    """
+    n, size = a.size, buffer.size
+    total = 0.0
+    for start in range(0, n, size):
+        stop = min(n, start + size)
+        piece = buffer[: stop - start]
+        piece[...] = half[start:stop]
+        total += dot(a[start:stop], piece)
+    return total

@@ -785,7 +785,7 @@ def _memory_fallback(shape, bc, discretization, chosen, spacing, limit, precisio
     """The note of ``"auto"`` falling back to the transforms, or None.
 
     ``"auto"`` picks multigrid for speed (`_auto_preconditioner`); where its estimate
-    exceeds the memory `limit` and the transforms' fits (Q1 periodic 3-D: 49.8 against
+    exceeds the memory `limit` and the transforms' fits (Q1 periodic 3-D: 41.8 against
     36.3 bytes per voxel in double precision at 200**3, `memory_estimate`), the
     transforms are taken instead of refusing the solve: slower, but it runs.
     """

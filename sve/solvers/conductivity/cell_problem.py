@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sve.solvers._core.clusters import Clusters, find_clusters, projector
-from sve.solvers._core.pcg import pcg, pcg_energy, vector_ops_for
-from sve.solvers._core.pcg_kernels import dot
+from sve.solvers._core.pcg import FREE_FROM, pcg, pcg_energy, pcg_free, vector_ops_for
+from sve.solvers._core.pcg_kernels import dot, half_dot
 from sve.solvers._core.refinement import Work, pcg_refined
 from sve.solvers._core.transforms import preconditioner
 from sve.solvers.conductivity.fv import FVGrid, Phases
@@ -30,6 +30,8 @@ _ROUND_OFF_ENERGY = (1e3 * np.finfo(float).eps) ** 2
 # net load per cluster; exact loads are multiples of the face area of a node over 2**(d-1)
 # (face node weights), a product of d - 1 voxel edges.
 _INCOMPATIBLE = 1e-8
+# Entries of the float64 buffer in which `_solve_free` widens a kept float16 force.
+_WIDEN = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class _Solver:
     ) -> None:
         self.grid = grid
         self.single = precision == "single"
+        self.multigrid = use_multigrid
         self.tol = tol
         self.maxiter = maxiter
         if reference is None:
@@ -423,6 +426,16 @@ def _affine(
             )
         grid = solver.grid
         gradient = np.eye(ndim)[j]
+        if _keeps_no_solution(solver, stop, collector):  # the same quantities, no u
+            keep = not mixed and any(percolating[i] or not periodic for i in range(j + 1, ndim))
+            iterations[j], residuals[j], flux = _solve_free(
+                solver, gradient, floor, {} if mixed else forces, gap, volume, keep
+            )
+            if mixed:
+                tensor[j, j] = flux[j]
+            else:
+                tensor[:, j] = flux
+            continue
         u = np.empty(grid.shape)
         if solver.single:  # the residual of u: -A (u + E . x), constrained, in float64
 
@@ -478,6 +491,140 @@ def _affine(
     return Solution(
         tensor, iterations, residuals, defect, percolating, notes, errors, float(tensor_error)
     )
+
+
+def _keeps_no_solution(solver: _Solver, stop: str, collector, single: bool = False) -> bool:
+    """Whether a load case of `solver` runs `_solve_free`: Q1 multigrid, double precision,
+    the residual rule, no local fields, at least `FREE_FROM` unknowns. With `single`,
+    whether the static cases in single precision keep forces instead of temperatures
+    (`_static_forces`): the same, but single precision.
+    """
+    return (
+        solver.multigrid
+        and solver.single == single
+        and stop == "residual"
+        and collector is None
+        and solver.grid.discretization == "q1"
+        and not isinstance(solver.grid, TensorQ1Grid)  # (multigrid is scalar: never)
+        and int(np.prod(solver.grid.shape)) >= FREE_FROM
+    )
+
+
+def _solve_free(solver: _Solver, gradient, floor, forces, gap, volume, keep):
+    """Solve the load case of the affine `gradient` (``e_j``) without its solution ``u``.
+
+    Conjugate gradients from ``u = 0`` build ``u = sum_k alpha_k p_k`` (``pcg_free``), so
+    every linear functional of ``u`` is the sum of ``alpha_k`` times its value at ``p_k``.
+    Accumulated while ``p_k`` is alive:
+
+    * the mean flux ``<k grad u> = sum_k alpha_k <k grad p_k>`` (``direction_mean`` of
+      each direction, a pass over the voxels per iteration): column ``j`` of the tensor is
+      ``<k> e_j + <k grad u>``;
+    * the Hill-Mandel cross terms ``u . f_i = sum_k alpha_k p_k . f_i`` with the kept
+      float16 force ``f_i`` of every case ``i`` in `forces` (``_cross_terms``, the same
+      formulas).
+
+    The force of this case, ``f_j = A (u + e_j . x) = -(b - A u)``, is minus the final
+    recursive residual (constrained), where the kept-solution path forms the true residual
+    from ``u``: they differ by the rounding of the recurrence (the residual gap). The
+    diagonal of the gap, ``-u . r / V``, is 0 in exact arithmetic (the residual is
+    orthogonal to the Krylov space holding ``u``) and is only a rounding error there
+    (1e-17 to 1e-13 of the tensor at ``tol = 1e-8``, mixed conditions); it is taken as 0.
+    With `keep` the force of this case is kept (`kept_force`) for the cases after it.
+
+    Returns ``(iterations, residual, flux)``, `flux` the mean flux ``<k grad(u + e_j . x)>``
+    (shape (d,)); `gap` (row and column ``j``) and `forces` are updated in place.
+    """
+    grid = solver.grid
+    ndim = gradient.size
+    r, z, _ = solver.work
+    z[...] = 0.0
+    grid.flux(z, gradient, r)  # the load -A (e_j . x), in the residual's array
+    np.negative(r, out=r)
+    solver.constrain(r)
+    affine = grid.mean_flux(z, gradient)  # <k> e_j (z = 0 still)
+    earlier = list(forces.items())
+    mean = np.zeros(ndim)
+    cross = np.zeros(len(earlier))
+    buffer = np.empty(min(_WIDEN, r.size))
+
+    def observe(p: np.ndarray, alpha: float) -> None:
+        mean[...] += alpha * grid.direction_mean(p)
+        for n, (_, ((half, _), _)) in enumerate(earlier):
+            cross[n] += alpha * half_dot(p.reshape(-1), half.reshape(-1), buffer)
+
+    options = solver._options(floor)
+    iterations, residual = pcg_free(
+        solver._apply, solver.precondition, r, observe=observe, **options
+    )
+    np.negative(r, out=r)  # the force f_j = -(b - A u), recursive
+    solver.constrain(r)
+    j = int(np.argmax(gradient))
+    gap[j, j] = 0.0
+    for n, (i, ((_, scale), before)) in enumerate(earlier):
+        gap[j, i] = cross[n] * scale / volume
+        gap[i, j] = gap[j, i] + before[j] - mean[i]
+    forces[j] = (kept_force(r) if keep else None, mean.copy())
+    return iterations, residual, affine + mean
+
+
+def _static_free(solver: _Solver, load, flux, forces, gap, keep):
+    """Solve the static load case of the boundary flux `flux` without its temperature ``T``
+    (``pcg_free``; see `_solve_free`): its mean gradient ``<grad T> = sum_k alpha_k <grad
+    p_k>`` and ``T . f_a = sum_k alpha_k p_k . f_a`` with the kept float16 force ``f_a``
+    (``A T_a - l_a``, minus the recursive residual) of every case ``a`` before in `forces`,
+    written to ``gap[b, a]`` (not yet divided by the volume; ``b = len(forces)``). The
+    diagonal ``T_b . f_b`` is 0 in exact arithmetic and left 0. With `keep` this case's
+    force is kept for the cases after it. Returns ``(iterations, residual, <grad T>)``.
+    """
+    grid = solver.grid
+    r = solver.work[0]
+    load(flux, r)
+    solver.constrain(r)
+    earlier = list(forces.items())
+    mean = np.zeros(flux.size)
+    cross = np.zeros(len(earlier))
+    buffer = np.empty(min(_WIDEN, r.size))
+
+    def observe(p: np.ndarray, alpha: float) -> None:
+        mean[...] += alpha * grid.direction_mean(p, flux=False)
+        for n, (_, (half, _)) in enumerate(earlier):
+            cross[n] += alpha * half_dot(p.reshape(-1), half.reshape(-1), buffer)
+
+    options = solver._options(0.0)
+    iterations, residual = pcg_free(
+        solver._apply, solver.precondition, r, observe=observe, **options
+    )
+    np.negative(r, out=r)  # the force A T - l, recursive
+    solver.constrain(r)
+    b = len(earlier)
+    for n, (a, (_, scale)) in enumerate(earlier):
+        gap[b, a] = cross[n] * scale
+    forces[b] = kept_force(r) if keep else (None, 1.0)
+    return iterations, residual, mean
+
+
+def _static_forces(solver: _Solver, temperature, flux, forces, gap, keep):
+    """Single precision, static: the Hill-Mandel terms of the temperature ``T_b`` just
+    solved (float64, `temperature`) with the cases before, and its force kept instead of
+    the temperature. The force ``f_b = A T_b - l_b`` (minus the true residual) is made in
+    the float64 scratch of the solve; ``gap[b, a] = T_b . f_a`` with the kept float16
+    force of every case ``a`` in `forces`, ``gap[b, b] = T_b . f_b`` (not yet divided by
+    the volume); ``gap[a, b]`` follows in `_static` from the symmetry identity. With
+    `keep` the force is kept (`kept_force`) for the cases after it.
+    """
+    grid = solver.grid
+    force = solver.scratch  # float64, free after the solve
+    grid.flux(temperature, np.zeros(flux.size), force)
+    grid.boundary_load(-flux, force, add=True)
+    solver.constrain(force)
+    t = temperature.reshape(-1)
+    buffer = np.empty(min(_WIDEN, t.size))
+    b = len(forces)
+    for a, (half, scale) in forces.items():
+        gap[b, a] = half_dot(t, half.reshape(-1), buffer) * scale
+    gap[b, b] = dot(t, force.reshape(-1))
+    forces[b] = kept_force(force) if keep else (None, 1.0)
 
 
 def kept_force(force: np.ndarray, tensor: bool = False) -> tuple[np.ndarray, float]:
@@ -599,10 +746,20 @@ def _static(
         collector.count = cases
     temperatures = []
     gradients = np.empty((ndim, cases))
+    gap = np.zeros((cases, cases))
     iterations = [0] * ndim
     residuals = [0.0] * ndim
     errors = [0.0 if stop == "tensor" else np.nan] * ndim
+    free = _keeps_no_solution(solver, stop, collector)  # no temperature kept: forces
+    # single precision, the same sizes: each temperature's force, not the temperature
+    by_force = _keeps_no_solution(solver, stop, collector, single=True)
+    forces = {}
     for b in range(cases):
+        if free:
+            iterations[b], residuals[b], gradients[:, b] = _static_free(
+                solver, load, basis[:, b], forces, gap, keep=b + 1 < cases
+            )
+            continue
         temperature = np.empty(grid.shape)
         if solver.single:  # the residual f - A T, constrained, in float64
 
@@ -624,15 +781,26 @@ def _static(
             solver.constrain(f)
             iterations[b], residuals[b] = solver.solve(f, temperature, 0.0)
         gradients[:, b] = grid.mean_gradient(temperature)
+        if by_force:
+            _static_forces(solver, temperature, basis[:, b], forces, gap, keep=b + 1 < cases)
+            temperature = None  # before the next case's is made
+            continue
         if collector is not None:
             collector.record(b, grid, temperature, np.zeros(ndim), load=basis[:, b])
         temperatures.append(temperature.astype(np.float32) if solver.single else temperature)
         temperature = None
     resistivity = basis.T @ gradients
     tensor = np.zeros((ndim, ndim))
-    gap = np.zeros((cases, cases))
     tensor_error = np.nan if stop == "residual" else 0.0
-    if cases:
+    if cases and (free or by_force):  # T_a . f_b - T_b . f_a = T_b . l_a - T_a . l_b (A
+        # symmetric), T . l_a = V Q_a . <grad T> (the divergence theorem on the Q1 field)
+        for b in range(cases):
+            for a in range(b):
+                gap[a, b] = gap[b, a] + grid.volume * (resistivity[a, b] - resistivity[b, a])
+        gap /= grid.volume
+        defect = float(np.linalg.norm(gap) / np.linalg.norm(resistivity))
+        tensor = basis @ np.linalg.inv(resistivity) @ basis.T
+    elif cases:
         if solver.single:
             force = solver.scratch  # float64 over the float32 vectors, free again
         else:

@@ -87,7 +87,8 @@ float32 in 3-D (level 1: 2). About 11 in all, where the level-0 diagonal and
 work array, 8 float64 work vectors a level and float64 coarse diagonals took
 30: the peak growth of a periodic solve went from 66.8 to 49.4 bytes per
 voxel at 160^3 (``benchmarks/bench_memory.py``, record ``memory_q1mg``; 46.8
-since its warm-up loads the slab kernels first). Below ``SLABS_FROM`` nodes
+since its warm-up loads the slab kernels first; 38.8 since the solve keeps no
+solution, ``pcg.pcg_free``). Below ``SLABS_FROM`` nodes
 level 0 keeps ``A x`` (float64) and its inverse diagonal (float32) as fields,
 made once (12 bytes per voxel, under 3 MB): re-forming them a slab at a time
 in every cycle took a quarter of a 32^3 tensor's time. In
