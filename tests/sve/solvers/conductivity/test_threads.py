@@ -65,3 +65,73 @@ def test_flux_slabs_sum_every_node_in_the_serial_order(open_axis, pieces):
     q1_kernels._flux_slabs(u, w, k, modes, slabs, None, pieces)
     q1_kernels._flux_last(u, w, k, modes, slabs, None)
     assert np.array_equal(slabs, serial)
+
+
+@pytest.mark.slow  # 3-6 s (eight cases, four solves each)
+@pytest.mark.parametrize(
+    ("shape", "bc", "discretization", "preconditioner"),
+    [
+        ((20, 18, 22), "periodic", "q1", "fft"),
+        ((16, 16, 16), "periodic", "q1", "multigrid"),
+        ((16, 16, 16), "kinematic", "q1", "multigrid"),
+        ((20, 18, 22), "kinematic", "q1", "fft"),
+        ((20, 18, 22), "periodic", "fv", "fft"),
+        ((20, 18, 22), "kinematic", "fv", "fft"),
+        ((128, 136), "periodic", "q1", "multigrid"),  # > 2**14 nodes: blocked dot products
+        ((136, 130), "kinematic", "fv", "fft"),
+    ],
+)
+def test_load_cases_side_by_side_are_the_same_bits(
+    monkeypatch, shape, bc, discretization, preconditioner
+):
+    if THREADS < 2:
+        pytest.skip("Numba has a single thread here")
+    from sve.solvers.conductivity import cell_problem
+
+    calls = []
+
+    def run_cases(solve, cases, count):
+        calls.append(count)
+        return threads.run_cases(solve, cases, count)
+
+    monkeypatch.setattr(cell_problem, "run_cases", run_cases)
+    phases = smooth_two_phase(shape, np.random.default_rng(8))
+    options = dict(bc=bc, discretization=discretization, preconditioner=preconditioner, tol=1e-8)
+    results = []
+    default = numba.get_num_threads()
+    try:
+        # One at a time, then side by side; the same with every kernel above the threshold
+        # (threaded alone, serial side by side: no nested threads).
+        for size, count in ((1 << 62, 1), (1 << 62, THREADS), (1 << 9, 1), (1 << 9, THREADS)):
+            monkeypatch.setattr(threads, "PARALLEL_SIZE", size)
+            numba.set_num_threads(count)
+            results.append(apparent_conductivity(phases, [1.0, 100.0], **options))
+    finally:
+        numba.set_num_threads(default)
+    assert calls == [THREADS, THREADS]
+    pairs = [(results[0], results[1]), (results[2], results[3])]  # the threshold picks the
+    for alone, together in pairs:  # dot product (blocked from it on): two sets of bits
+        assert np.array_equal(together.tensor, alone.tensor)
+        assert together.iterations == alone.iterations
+        assert together.hill_mandel_defect == alone.hill_mandel_defect
+        assert together.residual == alone.residual
+
+
+@pytest.mark.slow  # 2-3 s: loads the single-precision and field kernels
+def test_voids_tensors_and_fields_keep_the_load_cases_in_turn(monkeypatch):
+    from sve.solvers.conductivity import cell_problem
+
+    calls = []
+    monkeypatch.setattr(cell_problem, "run_cases", lambda *a: calls.append(a[2]))
+    phases = smooth_two_phase((8, 8, 8), np.random.default_rng(1))
+    default = numba.get_num_threads()
+    try:
+        numba.set_num_threads(THREADS)
+        apparent_conductivity(phases, [0.0, 1.0])  # voids
+        apparent_conductivity(phases, [1.0, 2.0], stop="tensor")
+        apparent_conductivity(phases, [1.0, 2.0], precision="single")
+        apparent_conductivity(phases, [1.0, 2.0], fields="summary")
+        apparent_conductivity(phases, [1.0, 2.0], bc="mixed")
+    finally:
+        numba.set_num_threads(default)
+    assert calls == []
