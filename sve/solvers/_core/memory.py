@@ -355,14 +355,12 @@ def memory_estimate(
         keeps); the measured part is that of double precision.
     cases_at_once : int, optional
         Load cases solved at the same time (``_core/threads.run_cases``; elasticity
-        under periodic, kinematic and mixed conditions without voids, conductivity
-        under periodic and kinematic ones with scalar conductivities, no voids and
-        double precision, not the finite-volume multigrid): each further one adds its
-        work arrays (`_CONCURRENT`; ``stop="tensor"`` and local fields run one at a
-        time, not seen here). Default: as many as the solve takes
-        without a memory limit, ``threads.case_threads`` (Numba's thread count in force,
-        at most the load cases of a block); a solve whose limit does not allow that
-        many takes fewer, down to one.
+        under periodic, kinematic and mixed conditions without voids; conductivity
+        solves them in turn): each further one adds its work arrays (`_CONCURRENT`).
+        Default: as many as the solve takes without a memory limit,
+        ``threads.case_threads`` (Numba's thread count in force, at most the load cases
+        of a block); a solve whose limit does not allow that many takes fewer, down to
+        one.
 
     Returns
     -------
@@ -543,12 +541,11 @@ def memory_estimate(
                 default=0.0,
             )
         counted["void clusters and projection (measured)"] = extra
-    key = (property, bc, discretization, preconditioner, ndim)
-    at_once = _cases_at_once(key, tensors or voids or precision != "double", cases_at_once)
+    at_once = _cases_at_once(property, bc, ndim, voids, cases_at_once)
     if at_once > 1:
         counted[f"{at_once - 1} more load case(s) solved at once (measured)"] = (
             at_once - 1
-        ) * _CONCURRENT[key]
+        ) * _CONCURRENT[property, bc, ndim]
     breakdown = {name: int(np.ceil(per * points)) for name, per in counted.items()}
     breakdown["fixed (interpreter, plans, small arrays)"] = FIXED_BYTES
     total_bytes = int(sum(breakdown.values()))
@@ -667,20 +664,19 @@ def check_budget(
 
 
 #: Bytes per grid point of every load case solved beside the first (``threads.run_cases``):
-#: its conjugate-gradient vectors, load, preconditioner (conductivity: a solver per
-#: thread) and temporaries, measured as the peak growth on 2 threads minus that on 1
-#: (``NUMBA_NUM_THREADS=1``), fresh interpreters, ``benchmarks/bench_memory.py`` at 128**3
-#: and 1024**2 (2026-12-07): (property, bc, discretization, preconditioner, ndim) ->
-#: bytes. The elastic multigrid (periodic 3-D) is taken as the transforms. Cases not
-#: listed, and those with voids, tensors or single precision, run one at a time.
-_CONCURRENT: dict[tuple[str, str, str, str, int], float] = {
-    ("elasticity", "periodic", "q1", "fft", 2): 80.0,
-    ("elasticity", "periodic", "q1", "fft", 3): 99.0,
-    ("elasticity", "periodic", "q1", "multigrid", 3): 99.0,
-    ("elasticity", "kinematic", "q1", "fft", 2): 56.0,
-    ("elasticity", "kinematic", "q1", "fft", 3): 86.0,
-    ("elasticity", "mixed", "q1", "fft", 2): 80.0,
-    ("elasticity", "mixed", "q1", "fft", 3): 27.0,
+#: its conjugate-gradient vectors, load, transform buffers and temporaries, measured as
+#: the peak growth on 2 threads minus that on 1 (``NUMBA_NUM_THREADS=1``), fresh
+#: interpreters, ``benchmarks/bench_memory.py`` at 128**3 and 1024**2 (2026-12-07):
+#: (property, bc, ndim) -> bytes. The multigrid preconditioner (periodic 3-D) is taken
+#: as the transforms. Cases not listed (conductivity: docs/solver_notes.rst, "Threads")
+#: run one at a time.
+_CONCURRENT: dict[tuple[str, str, int], float] = {
+    ("elasticity", "periodic", 2): 80.0,
+    ("elasticity", "periodic", 3): 99.0,
+    ("elasticity", "kinematic", 2): 56.0,
+    ("elasticity", "kinematic", 3): 86.0,
+    ("elasticity", "mixed", 2): 80.0,
+    ("elasticity", "mixed", 3): 27.0,
 }
 
 
@@ -691,16 +687,14 @@ def load_cases_of(property: str, bc: str, ndim: int) -> int:
     return ndim
 
 
-def _cases_at_once(key, serial: bool, requested) -> int:
-    """The load cases a solve of `key` (as in `_CONCURRENT`) runs at once (1 where it runs
-    them in turn: `serial`, or a case not listed).
-    """
-    if serial or key not in _CONCURRENT:
+def _cases_at_once(property, bc, ndim, voids, requested) -> int:
+    """The load cases a solve runs at once (1 where it runs them in turn)."""
+    if voids or (property, bc, ndim) not in _CONCURRENT:
         return 1
     if requested is None:
         from sve.solvers._core.threads import case_threads
 
-        requested = case_threads(load_cases_of(key[0], key[1], key[-1]))
+        requested = case_threads(load_cases_of(property, bc, ndim))
     return max(1, int(requested))
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from sve.solvers._core.pcg_kernels import THREADED, cg_direction, cg_step, dot
-from sve.solvers._core.threads import above_threshold
+from sve.solvers._core.threads import threaded
 
 #: The vector operations (dot, step, direction) of `pcg` by default: serial Numba loops.
 SERIAL = (dot, cg_step, cg_direction)
@@ -19,7 +19,7 @@ def vector_ops_for(size: int) -> tuple:
     ``threads.PARALLEL_SIZE`` (the bits of before), ``pcg_kernels.THREADED`` from it on
     (the same bits on any number of threads).
     """
-    return THREADED if above_threshold(size) else SERIAL  # the same in a concurrent case
+    return THREADED if threaded(size) else SERIAL
 
 
 Operator = Callable[[np.ndarray, np.ndarray], None]

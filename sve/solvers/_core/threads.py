@@ -60,13 +60,6 @@ def threaded(size: int) -> int:
     return int(size >= PARALLEL_SIZE and not getattr(_LOCAL, "serial", False))
 
 
-def above_threshold(size: int) -> bool:
-    """`size` at least `PARALLEL_SIZE`, inside a concurrent load case too: for a choice of
-    algorithm that changes the bits (``pcg.vector_ops_for``), not of a compilation.
-    """
-    return size >= PARALLEL_SIZE
-
-
 def in_concurrent_case() -> bool:
     """True on a thread of `run_cases` solving a load case beside others."""
     return getattr(_LOCAL, "serial", False)

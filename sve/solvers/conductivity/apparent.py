@@ -23,7 +23,6 @@ from sve.solvers._core.fields import fields_mode
 from sve.solvers._core.materials import distinct_tensors, volume_averages
 from sve.solvers._core.memory import (
     AUTO_CANDIDATES,
-    cases_that_fit,
     check_budget,
     memory_estimate,
     memory_limit_bytes,
@@ -617,17 +616,6 @@ def _steps(
         use_multigrid=preconditioner == "multigrid",
         stop=stop,
         precision=precision,
-        cases_at_once=cases_that_fit(  # as many load cases at once as the limit allows
-            limit,
-            phases.shape,
-            property="conductivity",
-            bc=bc,
-            discretization=discretization,
-            preconditioner=preconditioner,
-            tensors=stack is not None,
-            voids=bool(k.min() <= 0.0),
-            precision=precision,
-        ),
     )
     if precision == "single":
         notes.append("precision: single (float32 iterations, float64 residuals and tensor)")
@@ -762,7 +750,7 @@ def _check_memory(
                 (estimate(preconditioner=p) for p in ("fft", "multigrid") if _allowed(case, p)),
                 key=lambda e: e.bytes,
             )
-        return memory_estimate(shape, cases_at_once=1, **case)  # fewer at once: never refused
+        return memory_estimate(shape, **case)
 
     def _allowed(case, option):
         if option == "fft":
@@ -805,8 +793,8 @@ def _memory_fallback(shape, bc, discretization, chosen, spacing, limit, precisio
         return None
     case = dict(property="conductivity", bc=bc, discretization=discretization, spacing=spacing)
     case["precision"] = precision
-    needed = memory_estimate(shape, preconditioner="multigrid", cases_at_once=1, **case).bytes
-    transforms = memory_estimate(shape, preconditioner="fft", cases_at_once=1, **case).bytes
+    needed = memory_estimate(shape, preconditioner="multigrid", **case).bytes
+    transforms = memory_estimate(shape, preconditioner="fft", **case).bytes
     if needed <= limit or transforms > limit:
         return None
     return (

@@ -9,7 +9,6 @@ runs conjugate gradients and turns the solutions into the apparent tensor.
 from __future__ import annotations
 
 import math
-import queue
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +17,6 @@ from sve.solvers._core.clusters import Clusters, find_clusters, projector
 from sve.solvers._core.pcg import pcg, pcg_energy, vector_ops_for
 from sve.solvers._core.pcg_kernels import dot
 from sve.solvers._core.refinement import Work, pcg_refined
-from sve.solvers._core.threads import case_threads, run_cases
 from sve.solvers._core.transforms import preconditioner
 from sve.solvers.conductivity.fv import FVGrid, Phases
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
@@ -232,7 +230,6 @@ def solve_cell(
     stop: str = "residual",
     collector=None,
     precision: str = "double",
-    cases_at_once: int | None = None,
 ) -> Solution:
     """Solve the d load cases of `bc` and return the apparent tensor.
 
@@ -250,8 +247,6 @@ def solve_cell(
     ``precision="single"`` runs float32 conjugate gradients with float64 residuals
     (``_core/refinement.py``, ``stop="residual"`` only) and keeps the solutions of the load
     cases, between their solve and the Hill-Mandel defect, in float32.
-    `cases_at_once` bounds the load cases solved side by side (``threads.run_cases``;
-    None: ``threads.case_threads``), as the memory limit allows.
     """
     ndim = k.ndim
     periodic = bc == "periodic"
@@ -283,14 +278,6 @@ def solve_cell(
     )
     if bc == "static":
         solution = _static(k, clusters, **options)
-    elif _at_once(bc, clusters, options, discretization, ndim, cases_at_once) > 1:
-        solution = _affine_at_once(
-            k,
-            bc=bc,
-            discretization=discretization,
-            threads=_at_once(bc, clusters, options, discretization, ndim, cases_at_once),
-            **options,
-        )
     else:
         solution = _affine(
             k, clusters, percolating, bc=bc, discretization=discretization, **options
@@ -490,97 +477,6 @@ def _affine(
         tensor_error = max(errors[j] * tensor[j, j] for j in range(ndim))  # energy error / V
     return Solution(
         tensor, iterations, residuals, defect, percolating, notes, errors, float(tensor_error)
-    )
-
-
-def _at_once(bc, clusters, options, discretization, ndim, cases_at_once) -> int:
-    """The load cases of a periodic or kinematic condition solved side by side: 1 with
-    voids, tensors, ``stop="tensor"``, single precision, local fields or the
-    finite-volume multigrid (whose Chebyshev bounds set the process's BLAS threads),
-    else ``threads.case_threads`` bounded by `cases_at_once`.
-    """
-    if (
-        bc not in ("periodic", "kinematic")
-        or clusters is not None
-        or options["tensors"] is not None
-        or options["stop"] != "residual"
-        or options["precision"] != "double"
-        or options["collector"] is not None
-        or (discretization == "fv" and options["use_multigrid"])
-    ):
-        return 1
-    threads = case_threads(ndim)
-    return threads if cases_at_once is None else max(1, min(threads, cases_at_once))
-
-
-def _affine_at_once(
-    k, *, bc, discretization, spacing, tol, maxiter, use_multigrid, threads, **unused
-) -> Solution:
-    """`_affine` of a periodic or kinematic condition without voids (`_at_once`), the
-    load cases `threads` at a time (``threads.run_cases``): one solver (preconditioner
-    and conjugate-gradient vectors) per thread, made here one after the other; each case
-    computes what it computes in `_affine`, and the tensor, the diagonal of the gap and
-    the cross terms are filled in the order of the cases afterwards: the same bits.
-    Every case's solution is kept until then.
-    """
-    ndim = k.ndim
-    volume = k.size * float(np.prod(spacing))
-    floor = _ROUND_OFF_ENERGY * float(k.mean()) * volume
-    free = queue.SimpleQueue()
-    for _ in range(threads):
-        free.put(
-            load_case_solver(
-                k,
-                None,
-                bc=bc,
-                axis=0,  # periodic, kinematic: the same grid for every case
-                discretization=discretization,
-                spacing=spacing,
-                tol=tol,
-                maxiter=maxiter,
-                tensors=None,
-                use_multigrid=use_multigrid,
-            )
-        )
-
-    def solve(j):
-        solver = free.get()
-        try:
-            grid = solver.grid
-            gradient = np.eye(ndim)[j]
-            u = np.empty(grid.shape)
-            load = solver.load()
-            u[...] = 0.0
-            grid.flux(u, gradient, load)
-            np.negative(load, out=load)
-            solver.constrain(load)
-            its, res = solver.solve(load, u, floor)
-            flux = grid.mean_flux(u, gradient)
-            force = solver.scratch
-            grid.flux(u, gradient, force)
-            solver.constrain(force)
-            diagonal = dot(u.reshape(-1), force.reshape(-1)) / volume
-            mean = grid.mean_flux(u, np.zeros(ndim))
-            kept = kept_force(force) if j < ndim - 1 else None
-            return its, res, flux, u, diagonal, mean, kept
-        finally:
-            free.put(solver)
-
-    results = run_cases(solve, range(ndim), threads)
-    spare = free.get().spare()  # free once the cases ended
-    tensor = np.zeros((ndim, ndim))
-    gap = np.zeros((ndim, ndim))
-    iterations, residuals, forces = [0] * ndim, [0.0] * ndim, {}
-    for j in range(ndim):
-        iterations[j], residuals[j], tensor[:, j], u, gap[j, j], mean, kept = results[j]
-        results[j] = None
-        _cross_terms(gap, j, u, mean, forces, volume, spare)
-        if kept is not None:
-            forces[j] = (kept, forces[j][1])
-    scale = np.linalg.norm(tensor)
-    defect = float(np.linalg.norm(gap) / scale) if scale > 0 else 0.0
-    return Solution(
-        tensor, iterations, residuals, defect, (True,) * ndim, [], [np.nan] * ndim, np.nan
     )
 
 
