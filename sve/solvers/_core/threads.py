@@ -19,6 +19,12 @@ negligible, and two threads took 0.62 times the serial time of the fine operator
 once, one per core, would only contend for the cores. Studies also set Numba's threads
 of a task to those of its Dask worker (``sve.study.tasks.worker_threads``), so a task
 never oversubscribes the machine.
+
+Load cases (`run_cases`): the independent load cases of a tensor run side by side on a
+pool of `case_threads` threads, each alone on its thread with its kernels serial and its
+transforms on one worker (a thread-local flag read by `threaded` and
+``transforms.fft_workers``), so each computes the bits it computes alone
+(docs/solver_notes.rst, "Threads", "Load cases side by side").
 """
 
 from __future__ import annotations
