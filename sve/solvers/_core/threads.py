@@ -79,7 +79,20 @@ def case_threads(cases: int) -> int:
     """
     if in_concurrent_case():
         return 1
-    return max(1, min(int(numba.get_num_threads()), int(cases)))
+    return max(1, min(_numba_threads(), int(cases)))
+
+
+def _numba_threads() -> int:
+    """``numba.get_num_threads()`` without starting Numba's threading layer: until it runs
+    (``set_num_threads`` or a parallel kernel start it), the count is the configured one.
+    A started OpenMP layer makes a later ``fork`` unsafe, so a serial user should not
+    start it just by asking.
+    """
+    from numba.np.ufunc import parallel
+
+    if not getattr(parallel, "_is_initialized", True):
+        return int(numba.config.NUMBA_NUM_THREADS)
+    return int(numba.get_num_threads())
 
 
 def run_cases(solve, cases, threads: int) -> list:

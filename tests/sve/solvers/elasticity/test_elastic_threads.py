@@ -4,6 +4,9 @@ one at a time, and the memory limit decides how many run at once.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -127,3 +130,17 @@ def test_a_memory_limit_runs_fewer_cases_at_once_never_refuses(spy):
     assert np.array_equal(between.tensor, enough.tensor)
     with pytest.raises(MemoryBudgetError):
         solve(serial - 1)
+
+
+@pytest.mark.slow  # 2-4 s: a fresh interpreter imports sve
+def test_case_threads_does_not_start_numbas_threading_layer():
+    """A started OpenMP layer makes a later fork unsafe: asking must not start it."""
+    code = (
+        "import numba.np.ufunc.parallel as p\n"
+        "from sve.solvers._core.threads import case_threads\n"
+        "assert case_threads(6) >= 1\n"
+        "print(p._is_initialized)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"
