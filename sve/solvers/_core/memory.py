@@ -405,8 +405,8 @@ def memory_estimate(
     float64 field (8) and 0-16 (Q1; finite volumes 31-57: they keep their
     face arrays), tensors the field and 3-11 (finite volumes 51-72);
     ``precision="single"`` 12-16 less; elasticity 287 (mixed), 426
-    (kinematic), 440 (periodic: 429 measured one case at a time since a
-    case frees its load before its residual, 476 before), 963 (static), 520
+    (kinematic), 440 (periodic: 429 measured one case at a time in
+    2026-12, 476 before), 963 (static), 520
     (periodic, multigrid: measured at 64**3, 519, where the transforms took
     466), voids add 140-165, and every further load case solved at once 27
     (mixed), 86 (kinematic) or 65 (periodic: 31-99 measured, as the two
