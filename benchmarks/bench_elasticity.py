@@ -65,6 +65,7 @@ import tracemalloc
 from functools import partial
 from pathlib import Path
 
+import numba
 import numpy as np
 
 # Runs from a checkout without installing the package: the repository root goes first.
@@ -75,6 +76,7 @@ from _record import Record  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_stiffness  # noqa: E402
+from sve.solvers._core.threads import case_threads  # noqa: E402
 from sve.solvers._core.transforms import fft_workers  # noqa: E402
 from sve.solvers.elasticity.apparent import _materials  # noqa: E402
 from sve.solvers.elasticity.cell_problem import Problem, _to_full  # noqa: E402
@@ -217,6 +219,56 @@ def cpu_time(function) -> tuple[float, float, object]:
     wall, cpu = time.perf_counter(), time.process_time()
     value = function()
     return time.perf_counter() - wall, time.process_time() - cpu, value
+
+
+def at_once(record: Record, size: int = 64, rounds: int = 2) -> None:
+    """The six load cases one at a time (Numba on 1 thread: the solve of before) against
+    ``case_threads(6)`` at once (the default), alternated, `rounds` each (fft) and one
+    each (multigrid), in the same run: wall and CPU times and their ratios.
+    """
+    threads = numba.get_num_threads()
+    together = case_threads(6)
+    phases = level_cut_medium(size)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"\nload cases one at a time against {together} at once ({size}^3; wall and CPU "
+        f"times, best of the rounds); load average {load:.2f}"
+    )
+    table = record.table(
+        f"The 6 load cases of {size}³ one at a time and {together} at once (same run)",
+        ["preconditioner", "one at a time [s]", "CPU [s]", f"{together} at once [s]",
+         "CPU [s]", "wall ratio", "CPU ratio", "load average"],
+        "One at a time: numba.set_num_threads(1), the solve of before (transforms on every "
+        "core); at once: the default, each case's kernels and transforms serial "
+        "(_core/threads.run_cases). Ratios: one at a time over at once. The wall ratio "
+        "needs two idle cores; the CPU ratio does not.",
+    )  # fmt: skip
+    for name, count in (("fft", rounds), ("multigrid", 1)):
+        best = {1: (np.inf, np.inf), together: (np.inf, np.inf)}
+        for _ in range(count):
+            for threads_now in (1, together):
+                numba.set_num_threads(threads_now)
+                try:
+                    wall, cpu, _ = cpu_time(
+                        partial(apparent_stiffness, phases, MATERIALS, bc="periodic",
+                                tol=TOL, preconditioner=name)
+                    )  # fmt: skip
+                finally:
+                    numba.set_num_threads(threads)
+                best[threads_now] = min(best[threads_now], (wall, cpu))
+        (w1, c1), (wk, ck) = best[1], best[together]
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(
+            f"{name:>10}: one at a time {w1:.2f} s ({c1:.2f} s CPU), {together} at once "
+            f"{wk:.2f} s ({ck:.2f} s CPU): wall ratio {w1 / wk:.2f}, CPU ratio "
+            f"{c1 / ck:.2f}; load {load:.2f}"
+        )
+        table.add(name, w1, c1, wk, ck, w1 / wk, c1 / ck, load)
+        if name == "fft":
+            record.headline(
+                f"the 64³ elastic tensor with {together} load cases at once: {w1 / wk:.2f}× "
+                f"the speed of one at a time at load {load:.1f} (CPU ratio {c1 / ck:.2f})"
+            )
 
 
 def memory_child(path: str, preconditioner: str) -> None:
@@ -410,9 +462,11 @@ def main(large: bool, with_mugrid: bool) -> None:
             if name == "fft":
                 results[size] = (result.tensor.copy(), result)
             if size == 64 and name == "fft":
+                load_now = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
                 record.headline(
                     f"the 6×6 periodic stiffness of a 64³ level cut (contrast 100) in "
-                    f"{solve:.1f} s ({cpu:.1f} s of CPU: the wall time grows with the "
+                    f"{solve:.1f} s ({cpu:.1f} s of CPU, {case_threads(6)} load case(s) at "
+                    f"once, load average {load_now:.1f}: the wall time grows with the "
                     f"load), {max(result.iterations)} iterations per load case"
                 )
             table.add(
@@ -426,6 +480,7 @@ def main(large: bool, with_mugrid: bool) -> None:
                 apply / fft,
                 precondition / fft,
             )
+    at_once(record)
     counts = np.array([np.mean(r.iterations) for _, r in results.values()])
     every = np.concatenate([r.iterations for _, r in results.values()])
     print(

@@ -91,8 +91,8 @@ _PER_POINT.update(
         ("elasticity", "kinematic", "q1", "fft", 3): 426.4,
         ("elasticity", "mixed", "q1", "fft", 2): 166.5,
         ("elasticity", "mixed", "q1", "fft", 3): 286.6,
-        ("elasticity", "periodic", "q1", "fft", 2): 215.6,
-        ("elasticity", "periodic", "q1", "fft", 3): 476.4,
+        ("elasticity", "periodic", "q1", "fft", 2): 195.0,
+        ("elasticity", "periodic", "q1", "fft", 3): 440.0,
         ("elasticity", "periodic", "q1", "multigrid", 3): 520.0,
         ("elasticity", "static", "q1", "fft", 2): 340.7,
         ("elasticity", "static", "q1", "fft", 3): 963.2,
@@ -320,6 +320,7 @@ def memory_estimate(
     spacing: float | tuple[float, ...] | None = None,
     contrast: float | None = None,
     precision: str = "double",
+    cases_at_once: int | None = None,
 ) -> MemoryEstimate:
     r"""Estimate the peak memory of a solve, before it starts.
 
@@ -353,6 +354,14 @@ def memory_estimate(
         kept solutions (the one being solved stays float64: ``4 d + 8`` bytes
         instead of ``8 d``; the other conditions keep what double precision
         keeps); the measured part is that of double precision.
+    cases_at_once : int, optional
+        Load cases solved at the same time (``_core/threads.run_cases``; elasticity
+        under periodic, kinematic and mixed conditions without voids; conductivity
+        solves them in turn): each further one adds its work arrays (`_CONCURRENT`).
+        Default: as many as the solve takes without a memory limit,
+        ``threads.case_threads`` (Numba's thread count in force, at most the load cases
+        of a block); a solve whose limit does not allow that many takes fewer, down to
+        one.
 
     Returns
     -------
@@ -401,13 +410,17 @@ def memory_estimate(
     float64 field (8) and 0-16 (Q1; finite volumes 31-57: they keep their
     face arrays), tensors the field and 3-11 (finite volumes 51-72);
     ``precision="single"`` 12-16 less; elasticity 287 (mixed), 426
-    (kinematic), 476 (periodic), 963 (static), 520 (periodic, multigrid:
-    measured at 64**3, 519, where the transforms took 466), voids add
-    140-165. In 2-D: 32-40 (conductivity, transforms), 66-72 (Q1,
+    (kinematic), 440 (periodic: 429 measured one case at a time in
+    2026-12, 476 before), 963 (static), 520
+    (periodic, multigrid: measured at 64**3, 519, where the transforms took
+    466), voids add 140-165, and every further load case solved at once 27
+    (mixed), 86 (kinematic) or 65 (periodic: 31-99 measured, as the two
+    cases' peaks meet). In 2-D: 32-40 (conductivity, transforms), 66-72 (Q1,
     multigrid; 9 more saved by ``precision="single"``, whose multigrid
     vectors are float32), 43-45 (finite volumes, multigrid), elasticity
-    167-341. The Q1 multigrid figures are those of the record
-    ``memory_q1mg`` (160**3 and 1024**2: 1.00 to 1.14 of its peaks).
+    167-341 (periodic 195), a further load case at once 56-80. The Q1
+    multigrid figures are those of the record ``memory_q1mg`` (160**3 and
+    1024**2: 1.00 to 1.14 of its peaks).
     Measured from 128**3 to 500**3 and at 1024**2 the estimate was within
     15 % of the peak (0.96 to 1.16 in the records ``memory``,
     ``memory_precision`` and ``memory_500`` of ``benchmarks/records``, the
@@ -477,6 +490,7 @@ def memory_estimate(
                 tensors=tensors,
                 voids=voids,
                 precision=precision,
+                cases_at_once=cases_at_once,
             )
             for option in options
         ]
@@ -551,6 +565,11 @@ def memory_estimate(
                 default=0.0,
             )
         counted["void clusters and projection (measured)"] = extra
+    at_once = _cases_at_once(property, bc, ndim, voids, cases_at_once)
+    if at_once > 1:
+        counted[f"{at_once - 1} more load case(s) solved at once (measured)"] = (
+            at_once - 1
+        ) * _CONCURRENT[property, bc, ndim]
     breakdown = {name: int(np.ceil(per * points)) for name, per in counted.items()}
     breakdown["fixed (interpreter, plans, small arrays)"] = FIXED_BYTES
     total_bytes = int(sum(breakdown.values()))
@@ -604,13 +623,18 @@ SMALL_BYTES = 64 * 2**20
 
 def upper_bound(shape: tuple[int, ...]) -> float:
     """Bytes no solve of `shape` exceeds by the model: the largest per-point cost of any
-    case (voids and tensors included) on the node grid, plus `FIXED_BYTES`.
+    case (voids, tensors and load cases solved at once included) on the node grid, plus
+    `FIXED_BYTES`.
     """
+    from sve.solvers._core.threads import case_threads
+
     ndim = len(shape)
     per_point = (
         max(v for k, v in _PER_POINT.items() if k[-1] == ndim)
         + max((v for k, v in _VOIDS.items() if k[-1] == ndim), default=0.0)
         + max((v for k, v in _TENSORS.items() if k[-1] == ndim), default=0.0)
+        + max((v for k, v in _CONCURRENT.items() if k[-1] == ndim), default=0.0)
+        * (case_threads(ndim * (ndim + 1) // 2) - 1)
     )
     return per_point * float(np.prod([n + 1 for n in shape], dtype=np.float64)) + FIXED_BYTES
 
@@ -668,3 +692,53 @@ def check_budget(
         + " (sve.solvers.memory_estimate gives the breakdown)"
     )
     raise MemoryBudgetError(message, estimate.bytes, limit, estimate)
+
+
+#: Bytes per grid point of every load case solved beside the first (``threads.run_cases``):
+#: its conjugate-gradient vectors, load, transform buffers and temporaries, measured as
+#: the peak growth on 2 threads minus that on 1 (``NUMBA_NUM_THREADS=1``), fresh
+#: interpreters, ``benchmarks/bench_memory.py`` at 128**3 and 1024**2 (2026-12-07):
+#: (property, bc, ndim) -> bytes. The multigrid preconditioner (periodic 3-D) is taken
+#: as the transforms. Cases not listed (conductivity: docs/solver_notes.rst, "Threads")
+#: run one at a time.
+_CONCURRENT: dict[tuple[str, str, int], float] = {
+    ("elasticity", "periodic", 2): 80.0,
+    ("elasticity", "periodic", 3): 65.0,  # 31-99 measured (how the two peaks meet): the middle
+    ("elasticity", "kinematic", 2): 56.0,
+    ("elasticity", "kinematic", 3): 86.0,
+    ("elasticity", "mixed", 2): 80.0,
+    ("elasticity", "mixed", 3): 27.0,
+}
+
+
+def load_cases_of(property: str, bc: str, ndim: int) -> int:
+    """Load cases of one block of a solve (run together by ``threads.run_cases``)."""
+    if property == "elasticity":
+        return ndim if bc == "mixed" else ndim * (ndim + 1) // 2
+    return ndim
+
+
+def _cases_at_once(property, bc, ndim, voids, requested) -> int:
+    """The load cases a solve runs at once (1 where it runs them in turn)."""
+    if voids or (property, bc, ndim) not in _CONCURRENT:
+        return 1
+    if requested is None:
+        from sve.solvers._core.threads import case_threads
+
+        requested = case_threads(load_cases_of(property, bc, ndim))
+    return max(1, int(requested))
+
+
+def cases_that_fit(limit: int | None, shape: tuple[int, ...], **case) -> int | None:
+    """The most load cases a solve of `case` (`memory_estimate`'s arguments) runs at once
+    within `limit` bytes: ``threads.case_threads``, fewer (down to 1) where the limit
+    needs it; None where there is no limit.
+    """
+    if limit is None:
+        return None
+    from sve.solvers._core.threads import case_threads
+
+    at_once = case_threads(load_cases_of(case["property"], case["bc"], len(shape)))
+    while at_once > 1 and memory_estimate(shape, cases_at_once=at_once, **case).bytes > limit:
+        at_once -= 1
+    return at_once

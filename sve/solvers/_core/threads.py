@@ -19,13 +19,22 @@ negligible, and two threads took 0.62 times the serial time of the fine operator
 once, one per core, would only contend for the cores. Studies also set Numba's threads
 of a task to those of its Dask worker (``sve.study.tasks.worker_threads``), so a task
 never oversubscribes the machine.
+
+Load cases (`run_cases`): the independent load cases of a tensor run side by side on a
+pool of `case_threads` threads, each alone on its thread with its kernels serial and its
+transforms on one worker (a thread-local flag read by `threaded` and
+``transforms.fft_workers``), so each computes the bits it computes alone
+(docs/solver_notes.rst, "Threads", "Load cases side by side").
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 from numba import njit
 
 # Numba's OpenMP threads wait for work passively (asleep) unless the user says otherwise:
@@ -44,11 +53,71 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 PARALLEL_SIZE = 1 << 62
 
 
+# Set on the threads of `run_cases` while they solve a load case: their kernels and
+# transforms then run serially (no threads started from a thread of the pool).
+_LOCAL = threading.local()
+
+
 def threaded(size: int) -> int:
     """1 where a kernel on `size` entries runs on Numba's threads, 0 where serially
-    (an index into `pair`'s tuple).
+    (an index into `pair`'s tuple); always 0 inside a load case of `run_cases` that runs
+    beside others.
     """
-    return int(size >= PARALLEL_SIZE)
+    return int(size >= PARALLEL_SIZE and not getattr(_LOCAL, "serial", False))
+
+
+def in_concurrent_case() -> bool:
+    """True on a thread of `run_cases` solving a load case beside others."""
+    return getattr(_LOCAL, "serial", False)
+
+
+def case_threads(cases: int) -> int:
+    """How many of `cases` independent load cases run at once: Numba's thread count in
+    force (``numba.get_num_threads()``: a study's task sets 1, see
+    ``sve.study.tasks.worker_threads``), at most `cases`, at least 1, and 1 inside a
+    load case already running beside others.
+    """
+    if in_concurrent_case():
+        return 1
+    return max(1, min(_numba_threads(), int(cases)))
+
+
+def _numba_threads() -> int:
+    """``numba.get_num_threads()`` without starting Numba's threading layer: until it runs
+    (``set_num_threads`` or a parallel kernel start it), the count is the configured one.
+    A started OpenMP layer makes a later ``fork`` unsafe, so a serial user should not
+    start it just by asking.
+    """
+    from numba.np.ufunc import parallel
+
+    if not getattr(parallel, "_is_initialized", True):
+        return int(numba.config.NUMBA_NUM_THREADS)
+    return int(numba.get_num_threads())
+
+
+def run_cases(solve, cases, threads: int) -> list:
+    """``[solve(case) for case in cases]``, the cases run `threads` at a time.
+
+    With ``threads > 1`` every case runs on a thread of a pool, alone there: its kernels
+    serially (`threaded` returns 0) and its transforms on one worker
+    (``transforms.fft_workers``), so each case computes the bits it computes alone;
+    the Numba kernels (``nogil=True``) and scipy.fft release the GIL. `solve` must
+    give each case its own work arrays. The results come back in the order of `cases`;
+    the first exception raised is raised here.
+    """
+    cases = list(cases)
+    if threads <= 1 or len(cases) <= 1:
+        return [solve(case) for case in cases]
+
+    def alone(case):
+        _LOCAL.serial = True
+        try:
+            return solve(case)
+        finally:
+            _LOCAL.serial = False
+
+    with ThreadPoolExecutor(max_workers=min(threads, len(cases))) as pool:
+        return list(pool.map(alone, cases))
 
 
 def pair(function):

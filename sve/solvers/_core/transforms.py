@@ -44,6 +44,7 @@ from numba import njit
 
 from sve.solvers._core.q1_geometry import zero_dirichlet_ends
 from sve.solvers._core.spacing import per_axis
+from sve.solvers._core.threads import in_concurrent_case
 
 Apply = Callable[[np.ndarray, np.ndarray], None]
 
@@ -159,8 +160,11 @@ def fft_workers(points: int | None = None) -> int:
 
     ``scipy.fft.set_workers`` overrides it (a context manager), e.g. to keep
     one thread per task when a study runs one solve per core. Without it a
-    transform of fewer than `SERIAL_POINTS` `points` runs on one thread.
+    transform of fewer than `SERIAL_POINTS` `points` runs on one thread, and so does
+    every transform of a load case solved beside others (``threads.run_cases``).
     """
+    if in_concurrent_case():  # a load case beside others (``threads.run_cases``)
+        return 1
     chosen = scipy.fft.get_workers()
     if chosen != 1:
         return chosen

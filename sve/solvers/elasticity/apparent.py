@@ -22,6 +22,7 @@ from sve.solvers._core.clusters import find_clusters
 from sve.solvers._core.fields import fields_mode
 from sve.solvers._core.materials import distinct_tensors, volume_averages
 from sve.solvers._core.memory import (
+    cases_that_fit,
     check_budget,
     memory_estimate,
     memory_limit_bytes,
@@ -284,14 +285,23 @@ def apparent_stiffness(
     limit, source = memory_limit_bytes(memory_limit, phases.shape)
     check = limit is not None and upper_bound(phases.shape) > limit
     if check:  # before any field is allocated (voids unknown: the smaller estimate)
-        estimate = memory_estimate(
-            phases.shape, property="elasticity", bc=bc, preconditioner=preconditioner
+        estimate = memory_estimate(  # one load case at a time: fewer never refuse a solve
+            phases.shape,
+            property="elasticity",
+            bc=bc,
+            preconditioner=preconditioner,
+            cases_at_once=1,
         )
         check_budget(estimate, limit, "apparent_stiffness", source=source)
     material, stack = _materials(phases, stiffness)
     if check and not np.all(np.linalg.norm(stack, axis=(1, 2)) > 0.0):  # a void phase
         estimate = memory_estimate(
-            phases.shape, property="elasticity", bc=bc, voids=True, preconditioner="fft"
+            phases.shape,
+            property="elasticity",
+            bc=bc,
+            voids=True,
+            preconditioner="fft",
+            cases_at_once=1,
         )
         check_budget(estimate, limit, "apparent_stiffness", source=source)
 
@@ -306,6 +316,10 @@ def apparent_stiffness(
             f"{len(stack)} materials{', voids' if voids else ''}"
         )
     problem = Problem(material, stack, h, tol, maxiter, bc, preconditioner=preconditioner)
+    if check:  # as many load cases at once as the limit allows (voids: one at a time)
+        problem.max_cases = cases_that_fit(
+            limit, phases.shape, property="elasticity", bc=bc, preconditioner=preconditioner
+        )
     ndim = phases.ndim
     m = mandel_size(ndim)
     collector = None
@@ -319,6 +333,7 @@ def apparent_stiffness(
     blocks = [slice(0, m)]
     if bc == "mixed":  # the shear block: the complementary conditions, another operator
         shear = Problem(material, stack, h, tol, maxiter, MIXED_SHEAR)
+        shear.max_cases = problem.max_cases
         shear_tensor, shear_iterations, shear_residuals, shear_defect = shear.affine(
             MIXED_SHEAR, collector
         )

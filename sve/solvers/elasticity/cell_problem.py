@@ -10,6 +10,7 @@ import numpy as np
 from sve.solvers._core.pcg import pcg
 from sve.solvers._core.pcg_kernels import THREADED, dot
 from sve.solvers._core.spacing import per_axis
+from sve.solvers._core.threads import case_threads, run_cases
 from sve.solvers.elasticity.fft_preconditioner import (
     bounded_preconditioner,
     periodic_preconditioner,
@@ -85,6 +86,9 @@ class Problem:
         self.floor = _ROUND_OFF_ENERGY * float(np.linalg.eigvalsh(self.mean_c).max()) * self.volume
         self.compliance = None
         self.notes = []
+        #: Most load cases solved at once that the memory limit allows (None: no limit).
+        self.max_cases = None
+        self.threads = 1  # load cases solved at once by the last `affine`
         shape = material.shape
         if bc == "periodic":
             self.node_shape = shape + (ndim,)
@@ -154,6 +158,11 @@ class Problem:
         self._means(u, self.material, self.stack, self.bbar, strain, stress)
         return strain, stress
 
+    def case_threads(self, cases: int) -> int:
+        """Load cases solved at once (``threads.case_threads``, at most `max_cases`)."""
+        threads = case_threads(cases)
+        return threads if self.max_cases is None else max(1, min(threads, self.max_cases))
+
     def _pcg(self, apply, precondition, b, x, floor):
         work = tuple(np.empty_like(b) for _ in range(3))
         return pcg(
@@ -199,8 +208,8 @@ class Problem:
         rows = {"mixed": slice(0, ndim), MIXED_SHEAR: slice(ndim, m)}.get(bc, slice(0, m))
         cases = range(rows.start, rows.stop)
         tensor = np.zeros((m, m)) if rows == slice(0, m) else np.full((m, m), np.nan)
-        iterations, residuals, solutions, forces = [], [], [], []
-        for k in cases:
+
+        def solve(k):  # every array its own: the cases may run side by side
             strain = np.eye(m)[k]
             load = np.empty(node_shape)
             self.force(np.zeros(node_shape), strain, load)
@@ -208,16 +217,25 @@ class Problem:
             self.constrain(load)
             u = np.empty(node_shape)
             its, res = self._pcg(self._apply, precondition, load, u, self.floor)
-            iterations.append(its)
-            residuals.append(res)
-            if collector is not None:
-                collector.record(k, self, u, strain)
+            del load
             _, stress = self.means(u)
             stress += self.mean_c @ strain
-            tensor[rows, k] = stress[rows]
             residual = np.empty(node_shape)
             self.force(u, strain, residual)
             self.constrain(residual)
+            return its, res, u, stress, residual
+
+        threads = self.case_threads(len(cases)) if self.voids is None else 1
+        self.threads = threads
+        iterations, residuals, solutions, forces = [], [], [], []
+        for k, (its, res, u, stress, residual) in zip(
+            cases, run_cases(solve, cases, threads), strict=True
+        ):
+            iterations.append(its)
+            residuals.append(res)
+            if collector is not None:
+                collector.record(k, self, u, np.eye(m)[k])
+            tensor[rows, k] = stress[rows]
             solutions.append(u)
             forces.append(residual)
         gap = (

@@ -32,6 +32,7 @@ modes are projected out.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -111,10 +112,15 @@ def periodic_preconditioner(
     inverse = np.linalg.inv(block)
     inverse[(0,) * ndim] = 0.0
     inverse = np.ascontiguousarray(inverse.reshape(-1, ndim, ndim).astype(dtype))
-    buffer = np.empty(tuple(shape) + (ndim,), dtype=dtype)
+    # The single-precision copy of the residual, one per thread that applies it: load
+    # cases solved side by side (``threads.run_cases``) share the symbol, not the buffer.
+    local = threading.local()
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:
         workers = fft_workers()
+        buffer = getattr(local, "buffer", None)
+        if buffer is None:
+            buffer = local.buffer = np.empty(tuple(shape) + (ndim,), dtype=dtype)
         buffer[...] = r
         spectrum = scipy.fft.rfftn(buffer, axes=axes, workers=workers)
         multiply_blocks[_parallel(spectrum.size)](spectrum.reshape(-1, ndim), inverse)

@@ -66,6 +66,7 @@ References
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,10 +164,10 @@ def _parallel(shape: tuple[int, ...]) -> int:
 
 
 def _stencil_apply(coefficients: np.ndarray) -> Operator:
-    kernel = kernels.block_stencil[_parallel(coefficients.shape[:3])]
+    shape = coefficients.shape[:3]
 
-    def apply(x: np.ndarray, out: np.ndarray) -> None:
-        kernel(coefficients, x, out)
+    def apply(x: np.ndarray, out: np.ndarray) -> None:  # serial in a concurrent load case
+        kernels.block_stencil[_parallel(shape)](coefficients, x, out)
 
     return apply
 
@@ -406,11 +407,16 @@ def multigrid(problem, *, gamma: int | None = None) -> Operator:
     `Cycle` and ``Pi`` the removal of the mean of every component (the translations).
     """
     levels = hierarchy(problem)
-    cycle = Cycle(levels, DEGREE, FINE_DEGREE, GAMMA if gamma is None else gamma)
-    remove_mean = kernels.remove_mean[_parallel(levels[0].shape)]
+    gamma = GAMMA if gamma is None else gamma
+    # One cycle (its work vectors) per thread that applies it: load cases solved side by
+    # side (``threads.run_cases``) share the levels (read only), not the work vectors.
+    local = threading.local()
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:
+        cycle = getattr(local, "cycle", None)
+        if cycle is None:
+            cycle = local.cycle = Cycle(levels, DEGREE, FINE_DEGREE, gamma)
         cycle(r, out)
-        remove_mean(out)
+        kernels.remove_mean[_parallel(levels[0].shape)](out)
 
     return apply
