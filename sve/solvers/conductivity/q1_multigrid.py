@@ -160,6 +160,14 @@ from sve.solvers.conductivity.q1_multigrid_kernels import (
     stencil_3d,
     v_cycle,
 )
+from sve.solvers.conductivity.q1_small_kernels import (
+    empty_scratch,
+    prolong_separable_2d,
+    prolong_separable_3d,
+    restrict_separable_2d,
+    restrict_separable_3d,
+    v_cycle_small,
+)
 
 # Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
 COARSEST = 64
@@ -763,6 +771,14 @@ class Cycle:
             self.work[0] = self.work[0][:3] + (np.empty(self.work[0][3].size),)
         self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
         self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
+        self.scratch = None  # small images: the separable transfers (q1_small_kernels)
+        if int(np.prod(levels[0].shape)) < SLABS_FROM and len(levels) > 1:
+            self.scratch = scratch = empty_scratch([level.shape for level in levels])
+            two = len(levels[0].shape) == 2
+            restrict = restrict_separable_2d if two else restrict_separable_3d
+            prolong = prolong_separable_2d if two else prolong_separable_3d
+            self._restrict = lambda *args: restrict(*args, scratch)
+            self._prolong_add = lambda *args: prolong(*args, scratch)
         self.compiled = self._compiled()
 
     def _compiled(self) -> tuple | None:
@@ -807,7 +823,7 @@ class Cycle:
             tuple(transfer(level.prolongation) for level in levels[1:]),
             coarsest.factor,
             coarsest.indices,
-        )
+        ) + (() if self.scratch is None else (self.scratch,))
 
     def _unused(self, index: int, slot: int) -> bool:
         """Whether work array `slot` (b, x, d, q) of level `index` is never touched."""
@@ -886,7 +902,8 @@ class Cycle:
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
         """Write one cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
         if self.compiled is not None and r.dtype == np.float64:  # (single precision: float32)
-            v_cycle(r.reshape(-1), out.reshape(-1), *self.compiled)
+            run = v_cycle if self.scratch is None else v_cycle_small
+            run(r.reshape(-1), out.reshape(-1), *self.compiled)
             return
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
