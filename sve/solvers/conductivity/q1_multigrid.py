@@ -166,6 +166,7 @@ from sve.solvers.conductivity.q1_small_kernels import (
     prolong_separable_3d,
     restrict_separable_2d,
     restrict_separable_3d,
+    v_cycle_single,
     v_cycle_small,
 )
 
@@ -198,6 +199,9 @@ ROWS = 8
 # Nodes of level 0 from which its operator runs a slab at a time (`_Slabs`, 3-D, degree 1);
 # below, level 0 keeps its inverse diagonal (float32) and ``A x`` as fields, made once.
 SLABS_FROM = 2**18
+# Level 0 of the compiled V-cycle of images below SLABS_FROM nodes in single precision
+# (`Cycle`'s fine_dtype; the conjugate gradient, its residuals and the tensor stay float64)
+FINE_DTYPE = np.float32
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11
 
@@ -749,6 +753,7 @@ class Cycle:
         fine_degree: int,
         gamma: int,
         dtype: type = np.float64,
+        fine_dtype: type = np.float64,
     ) -> None:
         self.levels = levels
         self.degrees = [fine_degree] + [degree] * (len(levels) - 1)
@@ -780,6 +785,15 @@ class Cycle:
             self._restrict = lambda *args: restrict(*args, scratch)
             self._prolong_add = lambda *args: prolong(*args, scratch)
         self.compiled = self._compiled()
+        self.single = None  # v_cycle_single's arguments: level 0 in float32 (small images)
+        if self.compiled is not None and self.scratch is not None and fine_dtype == np.float32:
+            nodes = self.work[0][3].size
+            k, table, modes, offset = levels[0].operator
+            k = k if table is not None else k.astype(np.float32)
+            table = None if table is None else table.astype(np.float32)
+            fields = tuple(np.empty(nodes, np.float32) for _ in range(3))
+            operator = (k, table, modes.astype(np.float32), offset.astype(np.float32))
+            self.single = fields + operator + self.compiled[5:]
 
     def _compiled(self) -> tuple | None:
         """The arguments of `v_cycle` after ``b, x`` where it serves (a V-cycle on level 0
@@ -901,6 +915,9 @@ class Cycle:
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
         """Write one cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
+        if self.single is not None and r.dtype == np.float64:
+            v_cycle_single(r.reshape(-1), out.reshape(-1), *self.single)
+            return
         if self.compiled is not None and r.dtype == np.float64:  # (single precision: float32)
             run = v_cycle if self.scratch is None else v_cycle_small
             run(r.reshape(-1), out.reshape(-1), *self.compiled)
@@ -1118,7 +1135,8 @@ def multigrid(
     """
     kinds = ("periodic",) * k.ndim if kinds is None else tuple(kinds)
     levels = hierarchy(k, spacing, kinds)
-    cycle = Cycle(levels, DEGREE, FINE_DEGREE, cycle_gamma(k, voids), dtype=dtype)
+    gamma = cycle_gamma(k, voids)
+    cycle = Cycle(levels, DEGREE, FINE_DEGREE, gamma, dtype=dtype, fine_dtype=FINE_DTYPE)
     constants = not voids and "dirichlet" not in kinds
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from sve.solvers._core.cholesky import cholesky_solve
-from sve.solvers.conductivity.q1_kernels import _flux_serial, nodal_flux_2d
+from sve.solvers.conductivity.q1_kernels import flux_rows, nodal_flux_2d
 from sve.solvers.conductivity.q1_multigrid_kernels import (
     _chebyshev_first,
     _coarse_smooth,
@@ -183,7 +183,7 @@ def _fine_flux(x, q, k, table, modes, offset, shape):
         nodal_flux_2d(x.reshape(s2), offset, k, modes, q.reshape(s2), table)
     else:
         s3 = (shape[0], shape[1], shape[2])
-        _flux_serial(x.reshape(s3), offset, k, modes, q.reshape(s3), table)
+        flux_rows(x.reshape(s3), offset, k, modes, q.reshape(s3), table)
 
 
 @njit(cache=True, nogil=True)
@@ -241,3 +241,22 @@ def empty_scratch(shapes: list[tuple[int, ...]]) -> np.ndarray:
     """
     sizes = [scratch_size(f, c) for f, c in zip(shapes[:-1], shapes[1:], strict=True)]
     return np.empty(max(sizes, default=1))
+
+
+@njit(cache=True, nogil=True)
+def v_cycle_single(b, x, b32, x32, q32, k, table, modes, offset, inverse, theta, delta,
+                   degrees, shapes, coefficients, bs, xs, ds, qs, coarsest_b, coarsest_x,
+                   restriction, prolongation, factor, keep, scratch):  # fmt: skip
+    """``x = B b`` with level 0 in single precision: `b` (float64) rounded into `b32`,
+    `v_cycle_small` on the float32 level-0 fields `b32`, `x32`, `q32` (the operator's
+    `table` or `k`, `modes` and `offset` float32 too), its result widened into `x`. The
+    coarse levels as in `v_cycle_small`; a fixed linear operator, symmetric up to the
+    rounding of float32.
+    """
+    for i in range(b.size):
+        b32[i] = b[i]
+    v_cycle_small(b32, x32, q32, k, table, modes, offset, inverse, theta, delta, degrees,
+                  shapes, coefficients, bs, xs, ds, qs, coarsest_b, coarsest_x, restriction,
+                  prolongation, factor, keep, scratch)  # fmt: skip
+    for i in range(x.size):
+        x[i] = x32[i]
