@@ -199,6 +199,10 @@ ROWS = 8
 # Nodes of level 0 from which its operator runs a slab at a time (`_Slabs`, 3-D, degree 1);
 # below, level 0 keeps its inverse diagonal (float32) and ``A x`` as fields, made once.
 SLABS_FROM = 2**18
+# Index arrays of the set-up (`_assembly`, `_child_voxels`) of grids of at most this many
+# entries are made once per grid and kept (int64: at most 0.5 MB each, 32 of each kind): the
+# SVEs of a study share them; 1 ms of a 32^3 tensor's set-up.
+CACHED_INDICES = 2**16
 # Level 0 of the compiled V-cycle of images below SLABS_FROM nodes in single precision
 # (`Cycle`'s fine_dtype; the conjugate gradient, its residuals and the tensor stay float64)
 FINE_DTYPE = np.float32
@@ -229,8 +233,17 @@ def _level_shapes(shape: tuple[int, ...], spacing: float | np.ndarray) -> list[t
     level halves the axes of `coarsening_steps`, while it has more than ``COARSEST`` voxels
     and those axes are even and at least 4 long.
     """
+    edges = tuple(float(edge) for edge in per_axis(spacing, len(shape)))
+    return list(_cached_level_shapes(tuple(int(n) for n in shape), edges))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_level_shapes(shape: tuple[int, ...], edges: tuple[float, ...]) -> tuple:
+    """`_level_shapes`, made once per shape and voxel edges (a study asks for the same
+    ones for every SVE; 0.2 ms a call).
+    """
     shapes = [tuple(shape)]
-    edges = per_axis(spacing, len(shape))
+    edges = np.array(edges)
     while int(np.prod(shapes[-1])) > COARSEST:
         steps = coarsening_steps(edges)
         halved = [n for n, s in zip(shapes[-1], steps, strict=True) if s == 2]
@@ -238,7 +251,7 @@ def _level_shapes(shape: tuple[int, ...], spacing: float | np.ndarray) -> list[t
             break
         shapes.append(tuple(int(n // s) for n, s in zip(shapes[-1], steps, strict=True)))
         edges = edges * steps
-    return shapes
+    return tuple(shapes)
 
 
 def _node_shape(shape: tuple[int, ...], kinds: tuple[str, ...]) -> tuple[int, ...]:
@@ -336,6 +349,25 @@ def _children(values: np.ndarray, ndim: int, steps: np.ndarray | None = None) ->
     return grouped.transpose(order).reshape((-1, int(np.prod(steps))) + tail)
 
 
+def _child_voxels(shape: tuple[int, ...], ndim: int, steps: np.ndarray) -> np.ndarray:
+    """`_children` of the flat voxel indices of a grid of `shape` voxels: (coarse voxels,
+    children) (made once per grid of at most ``CACHED_INDICES`` voxels, read-only).
+    """
+    key = (tuple(int(n) for n in shape), int(ndim), tuple(int(s) for s in steps))
+    if int(np.prod(shape)) <= CACHED_INDICES:
+        return _cached_child_voxels(*key)
+    return _children(np.arange(int(np.prod(shape))).reshape(shape), ndim, steps)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_child_voxels(shape: tuple[int, ...], ndim: int, steps: tuple[int, ...]):
+    """`_child_voxels` of a small grid, made once."""
+    out = _children(np.arange(int(np.prod(shape))).reshape(shape), ndim, np.array(steps))
+    out = np.ascontiguousarray(out)
+    out.flags.writeable = False
+    return out
+
+
 def stencil(
     elements: np.ndarray, shape: tuple[int, ...], nodes: tuple[int, ...] | None = None
 ) -> np.ndarray:
@@ -376,17 +408,38 @@ def _assemble_rows(
     """Add to the stencil `out` (`nodes` per axis) the element matrices of the voxels of
     `shape` whose index along axis 0 starts at `first` (as many rows as `elements` holds).
     """
+    rows = elements.shape[0] // int(np.prod(shape[1:]))
+    key = (tuple(int(n) for n in shape), tuple(int(n) for n in nodes), rows, int(first))
+    # small grids (the SVEs of a study): the indices made once per key; larger: per call
+    small = elements.shape[0] * elements.shape[1] <= CACHED_INDICES
+    corner_nodes, offsets = (_cached_assembly if small else _assembly)(*key)
+    flat = out.reshape(-1, out.shape[-1])
+    assemble_stencil(elements, corner_nodes, offsets, flat)
+
+
+def _assembly(shape, nodes, rows, first) -> tuple[np.ndarray, np.ndarray]:
+    """The arguments of `assemble_stencil` for `rows` rows of voxels of a grid of `shape`
+    voxels and `nodes` nodes from row `first` on: the node of every corner and the stored
+    entry of every pair of corners.
+    """
     ndim = len(shape)
     corners = corner_offsets(ndim)
-    rows = elements.shape[0] // int(np.prod(shape[1:]))
     index = np.indices((rows,) + shape[1:]).reshape(ndim, -1, 1) + corners.T[:, None, :]
     index[0] += first
     # wraps only on periodic axes: an open axis has a node past its last voxel
     corner_nodes = np.ravel_multi_index(tuple(index), nodes, mode="wrap")
     offsets = np.ravel_multi_index(tuple((corners[None, :] - corners[:, None] + 1).T), (3,) * ndim)
     offsets -= (3**ndim - 1) // 2  # stored entries; the lower half (negative) is skipped
-    flat = out.reshape(-1, out.shape[-1])
-    assemble_stencil(elements, corner_nodes, np.ascontiguousarray(offsets.T), flat)
+    return corner_nodes, np.ascontiguousarray(offsets.T)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_assembly(shape, nodes, rows, first) -> tuple[np.ndarray, np.ndarray]:
+    """`_assembly` made once per grid (read-only arrays; small grids only)."""
+    arrays = _assembly(shape, nodes, rows, first)
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
 
 def _upper_offsets(ndim: int) -> list[tuple[int, ...]]:
@@ -586,7 +639,7 @@ def hierarchy(
             if index == 1:  # the children of level 0 are k times the unit element: level 1
                 # is made a row or two at a time on large images (8 fields of the image whole)
                 fine = (int(steps[0][0]) * rows,) + shape0[1:]
-                children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim, steps[0])
+                children = _child_voxels(fine, ndim, steps[0])
                 voxels = slice(int(steps[0][0]) * first, int(steps[0][0]) * (first + rows))
                 values = k[voxels] if table is None else table[labels[voxels]]
                 part = np.empty((children.shape[0], 2**ndim, 2**ndim))
@@ -595,7 +648,7 @@ def hierarchy(
                 part = elements[first * row : (first + rows) * row]
             _assemble_rows(part, shape, nodes, first, coefficients)
             if following is not None:
-                local = _children(np.arange(int(np.prod(slab))).reshape(slab), ndim, next_steps)
+                local = _child_voxels(slab, ndim, next_steps)
                 size = int(np.prod(following[1:]))
                 start = first // int(next_steps[0]) * size
                 size *= rows // int(next_steps[0])
