@@ -238,6 +238,11 @@ def galerkin(fine, children, child, out):
     """
     n = child.shape[1]
     half = np.empty((n, n))
+    row = np.empty(n)
+    # Each sum over b (then a) runs in order, its terms added to a row of n sums at once
+    # (the loops over j innermost, which the compiler vectorizes: the same bits as the
+    # sums formed one entry at a time; 1.99 -> 1.27 ms for the 4096 elements of a 16^3
+    # level, CPU time on one thread).
     for e in range(children.shape[0]):
         for a in range(n):
             for b in range(n):
@@ -247,16 +252,22 @@ def galerkin(fine, children, child, out):
             p = child[c]
             for a in range(n):  # half = f P_c
                 for j in range(n):
-                    s = 0.0
-                    for b in range(n):
-                        s += f[a, b] * p[b, j]
-                    half[a, j] = s
+                    row[j] = 0.0
+                for b in range(n):
+                    fab = f[a, b]
+                    for j in range(n):
+                        row[j] += fab * p[b, j]
+                for j in range(n):
+                    half[a, j] = row[j]
             for i in range(n):  # out += P_c^T half
                 for j in range(n):
-                    s = 0.0
-                    for a in range(n):
-                        s += p[a, i] * half[a, j]
-                    out[e, i, j] += s
+                    row[j] = 0.0
+                for a in range(n):
+                    pai = p[a, i]
+                    for j in range(n):
+                        row[j] += pai * half[a, j]
+                for j in range(n):
+                    out[e, i, j] += row[j]
 
 
 @njit(cache=True, nogil=True)
