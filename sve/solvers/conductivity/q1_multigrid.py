@@ -199,12 +199,20 @@ ROWS = 8
 # Nodes of level 0 from which its operator runs a slab at a time (`_Slabs`, 3-D, degree 1);
 # below, level 0 keeps its inverse diagonal (float32) and ``A x`` as fields, made once.
 SLABS_FROM = 2**18
+# Level 0's bound of the spectrum of D^-1 A times this on images below SLABS_FROM nodes:
+# its Jacobi sweep damped 1 / 1.2 more. Iterations per load case (tol 1e-6, level cuts of
+# correlation length 4; 1.0 -> 1.2): 32^3 periodic contrast 100 10.7 -> 10.0 (8 SVEs of the
+# throughput benchmark: 11.0 -> 10.25), contrast 1e4 9.0 -> 9.0, with voids 10.0 -> 9.7,
+# mixed 14.3 -> 14.3, static (contrast 10) 10 -> 8, 48^3 13.0 -> 12.3, 64^2 20 -> 20;
+# 0.9 took 23 (the sweep then near its limit of stability), 1.1 to 1.3 alike.
+FINE_MARGIN = 1.2
 # Index arrays of the set-up (`_assembly`, `_child_voxels`) of grids of at most this many
 # entries are made once per grid and kept (int64: at most 0.5 MB each, 32 of each kind): the
 # SVEs of a study share them; 1 ms of a 32^3 tensor's set-up.
 CACHED_INDICES = 2**16
-# Level 0 of the compiled V-cycle of images below SLABS_FROM nodes in single precision
-# (`Cycle`'s fine_dtype; the conjugate gradient, its residuals and the tensor stay float64)
+# Level 0 of the compiled V-cycle of 3-D images below SLABS_FROM nodes in single precision
+# (`Cycle`'s fine_dtype; the conjugate gradient, its residuals and the tensor stay float64):
+# 0.72 -> 0.65 ms per 32^3 cycle; at 64^2 the float32 cycle took 0.075 ms against 0.072.
 FINE_DTYPE = np.float32
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11
@@ -587,6 +595,8 @@ def hierarchy(
             flux(x.reshape(image_nodes), offset, labels, modes, out.reshape(image_nodes), table)
 
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
+    if int(np.prod(image_nodes)) < SLABS_FROM:  # a more damped sweep on level 0
+        upper *= FINE_MARGIN
     operator = (k, None, modes, offset) if table is None else (labels, table, modes, offset)
     shapes = _level_shapes(shape0, spacing)
     if ndim == 3 and len(shapes) > 1:  # the inverse diagonal made where it is read (_Slabs)
@@ -839,7 +849,13 @@ class Cycle:
             self._prolong_add = lambda *args: prolong(*args, scratch)
         self.compiled = self._compiled()
         self.single = None  # v_cycle_single's arguments: level 0 in float32 (small images)
-        if self.compiled is not None and self.scratch is not None and fine_dtype == np.float32:
+        three = len(levels[0].shape) == 3  # 2-D: the float32 operator is no faster (64^2)
+        if (
+            self.compiled is not None
+            and self.scratch is not None
+            and fine_dtype == np.float32
+            and three
+        ):
             nodes = self.work[0][3].size
             k, table, modes, offset = levels[0].operator
             k = k if table is not None else k.astype(np.float32)
