@@ -854,13 +854,17 @@ class Cycle:
             self.compiled is not None
             and self.scratch is not None
             and fine_dtype == np.float32
+            and dtype == np.float64
             and three
         ):
             nodes = self.work[0][3].size
             k, table, modes, offset = levels[0].operator
             k = k if table is not None else k.astype(np.float32)
             table = None if table is None else table.astype(np.float32)
-            fields = tuple(np.empty(nodes, np.float32) for _ in range(3))
+            # float32 b and x in the two halves of the float64 A x (used by the compiled
+            # float64 cycle only, never in the same call): half a field more, for A x in float32
+            halves = self.work[0][3].view(np.float32)
+            fields = (halves[:nodes], halves[nodes:], np.empty(nodes, np.float32))
             operator = (k, table, modes.astype(np.float32), offset.astype(np.float32))
             self.single = fields + operator + self.compiled[5:]
 
