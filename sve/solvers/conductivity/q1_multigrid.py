@@ -460,18 +460,29 @@ def _upper_offsets(ndim: int) -> list[tuple[int, ...]]:
 def _dense(coefficients: np.ndarray) -> np.ndarray:
     """The matrix of a stencil (`stencil`), dense."""
     shape = coefficients.shape[:-1]
-    ndim = len(shape)
     size = int(np.prod(shape))
-    nodes = np.indices(shape).reshape(ndim, -1)
     matrix = np.zeros((size, size))
     rows = np.arange(size)
-    for index, offset in enumerate(_upper_offsets(ndim)):
-        neighbours = (nodes + np.array(offset).reshape(ndim, 1)) % np.array(shape)[:, None]
-        cols = np.ravel_multi_index(tuple(neighbours), shape)
+    for index, cols in enumerate(_dense_columns(tuple(int(n) for n in shape))):
         np.add.at(matrix, (rows, cols), coefficients[..., index].reshape(-1))
         if index > 0:  # the lower half: A[n + o, n] = A[n, n + o]
             np.add.at(matrix, (cols, rows), coefficients[..., index].reshape(-1))
     return matrix
+
+
+@functools.lru_cache(maxsize=64)
+def _dense_columns(shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """Per stored entry of a stencil on `shape` nodes (`_upper_offsets`), the column of
+    every row (made once per shape: the coarsest levels, at most ``LARGEST_COARSEST`` nodes).
+    """
+    ndim = len(shape)
+    nodes = np.indices(shape).reshape(ndim, -1)
+    columns = []
+    for offset in _upper_offsets(ndim):
+        neighbours = (nodes + np.array(offset).reshape(ndim, 1)) % np.array(shape)[:, None]
+        columns.append(np.ravel_multi_index(tuple(neighbours), shape))
+        columns[-1].flags.writeable = False
+    return tuple(columns)
 
 
 @dataclass
