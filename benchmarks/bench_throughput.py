@@ -47,9 +47,9 @@ The versions alternate ``--rounds`` times (default 2) and each keeps the figures
 round of least CPU time per tensor (the FFT pair of the same run), so that a drift of the
 load of a shared machine does not fall on one version only.
 
-``--before REV`` (default ``02ad759``, main before the third round of the throughput
-work, the compiled multigrid V-cycle; ``c08a13e`` before the second, ``e85dba7`` before
-the first) measures the
+``--before REV`` (default ``4aa8e08``, main before the fourth round of the throughput
+work, the cheaper cycle of small images; ``02ad759`` before the third, ``c08a13e``
+before the second, ``e85dba7`` before the first) measures the
 same with that revision's ``sve`` and ``generators`` (``git archive`` into a temporary
 folder, run in a subprocess), so the before and after figures come from one run.
 """
@@ -197,7 +197,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _record import Record
 
-    revision = "02ad759"
+    revision = "4aa8e08"
     if "--before" in sys.argv:
         revision = sys.argv[sys.argv.index("--before") + 1]
     load = os.getloadavg()[0]

@@ -45,12 +45,14 @@ _PRECONDITIONERS = ("auto", "fft", "multigrid")
 #: contrast 100, even or slower at 1e4 (`_auto_preconditioner`).
 AUTO_CONTRAST = 1e3
 #: Largest 3-D image (voxels) on which ``preconditioner="auto"`` keeps the transforms under
-#: periodic conditions. CPU time per periodic tensor of multigrid over the transforms, one
-#: image at a time (level cuts of correlation length 4, contrast 100, tol 1e-6, issue 18,
-#: 2026-12-07, after the compiled V-cycle): 1.03 at 16^3, 0.93-0.94 at 24^3, 0.88-0.91 at
-#: 32^3, 0.78 at 40^3; up to 24^3 the transforms are batched in studies (0.61 times their
-#: time one at a time at 16^3), so they stay there.
-AUTO_TRANSFORMS_LARGEST = 24**3
+#: periodic conditions. CPU time per periodic tensor of multigrid over the transforms (level
+#: cuts of correlation length 4, contrast 100, tol 1e-6, issue 18, 2026-12-07, after the
+#: cheaper cycle of small images, fourth round), multigrid one image at a time against the
+#: transforms batched as studies run them: 1.00 at 16^3 (6.62 / 6.59 ms, 8.42 / 8.46 at a
+#: higher load), 0.80 at 24^3 (20.9 / 26.1 ms, 24.5 / 30.5), and 0.70-0.94 against the
+#: transforms one at a time at 24^3; from 32^3 on 3-D images are not batched (0.88-0.91 at
+#: 32^3 in the third round, less since). So the transforms stay up to 16^3.
+AUTO_TRANSFORMS_LARGEST = 16**3
 #: The same under the other conditions (static, kinematic, mixed; never batched), where
 #: multigrid took 0.59-0.72 times the CPU time of the transforms at 16^3, 0.62-0.77 at 24^3
 #: and 0.50-0.64 at 32^3 (same media and measurement).
@@ -143,7 +145,7 @@ def apparent_conductivity(
         ``"mixed"``, any shape); see Notes, **Solver**. ``"auto"`` takes the
         one measured faster per case (``docs/performance.rst``): multigrid
         for kinematic and mixed finite volumes, and for 3-D Q1 images of
-        more than ``AUTO_TRANSFORMS_LARGEST`` (24**3) voxels under periodic
+        more than ``AUTO_TRANSFORMS_LARGEST`` (16**3) voxels under periodic
         conditions, of at least 16**3 under the others, with scalar
         conductivities without voids, a contrast of at most
         ``AUTO_CONTRAST`` and voxels close enough to cubes that the cycle

@@ -161,6 +161,15 @@ from sve.solvers.conductivity.q1_multigrid_kernels import (
     stencil_3d,
     v_cycle,
 )
+from sve.solvers.conductivity.q1_small_kernels import (
+    empty_scratch,
+    prolong_separable_2d,
+    prolong_separable_3d,
+    restrict_separable_2d,
+    restrict_separable_3d,
+    v_cycle_single,
+    v_cycle_small,
+)
 
 # Largest number of nodes solved directly (a dense pseudo-inverse, O(n^3) once, O(n^2) a cycle).
 COARSEST = 64
@@ -191,6 +200,21 @@ ROWS = 8
 # Nodes of level 0 from which its operator runs a slab at a time (`_Slabs`, 3-D, degree 1);
 # below, level 0 keeps its inverse diagonal (float32) and ``A x`` as fields, made once.
 SLABS_FROM = 2**18
+# Level 0's bound of the spectrum of D^-1 A times this on images below SLABS_FROM nodes:
+# its Jacobi sweep damped 1 / 1.2 more. Iterations per load case (tol 1e-6, level cuts of
+# correlation length 4; 1.0 -> 1.2): 32^3 periodic contrast 100 10.7 -> 10.0 (8 SVEs of the
+# throughput benchmark: 11.0 -> 10.25), contrast 1e4 9.0 -> 9.0, with voids 10.0 -> 9.7,
+# mixed 14.3 -> 14.3, static (contrast 10) 10 -> 8, 48^3 13.0 -> 12.3, 64^2 20 -> 20;
+# 0.9 took 23 (the sweep then near its limit of stability), 1.1 to 1.3 alike.
+FINE_MARGIN = 1.2
+# Index arrays of the set-up (`_assembly`, `_child_voxels`) of grids of at most this many
+# entries are made once per grid and kept (int64: at most 0.5 MB each, 32 of each kind): the
+# SVEs of a study share them; 1 ms of a 32^3 tensor's set-up.
+CACHED_INDICES = 2**16
+# Level 0 of the compiled V-cycle of 3-D images below SLABS_FROM nodes in single precision
+# (`Cycle`'s fine_dtype; the conjugate gradient, its residuals and the tensor stay float64):
+# 0.72 -> 0.65 ms per 32^3 cycle; at 64^2 the float32 cycle took 0.075 ms against 0.072.
+FINE_DTYPE = np.float32
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11
 
@@ -218,8 +242,17 @@ def _level_shapes(shape: tuple[int, ...], spacing: float | np.ndarray) -> list[t
     level halves the axes of `coarsening_steps`, while it has more than ``COARSEST`` voxels
     and those axes are even and at least 4 long.
     """
+    edges = tuple(float(edge) for edge in per_axis(spacing, len(shape)))
+    return list(_cached_level_shapes(tuple(int(n) for n in shape), edges))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_level_shapes(shape: tuple[int, ...], edges: tuple[float, ...]) -> tuple:
+    """`_level_shapes`, made once per shape and voxel edges (a study asks for the same
+    ones for every SVE; 0.2 ms a call).
+    """
     shapes = [tuple(shape)]
-    edges = per_axis(spacing, len(shape))
+    edges = np.array(edges)
     while int(np.prod(shapes[-1])) > COARSEST:
         steps = coarsening_steps(edges)
         halved = [n for n, s in zip(shapes[-1], steps, strict=True) if s == 2]
@@ -227,7 +260,7 @@ def _level_shapes(shape: tuple[int, ...], spacing: float | np.ndarray) -> list[t
             break
         shapes.append(tuple(int(n // s) for n, s in zip(shapes[-1], steps, strict=True)))
         edges = edges * steps
-    return shapes
+    return tuple(shapes)
 
 
 def _node_shape(shape: tuple[int, ...], kinds: tuple[str, ...]) -> tuple[int, ...]:
@@ -325,6 +358,25 @@ def _children(values: np.ndarray, ndim: int, steps: np.ndarray | None = None) ->
     return grouped.transpose(order).reshape((-1, int(np.prod(steps))) + tail)
 
 
+def _child_voxels(shape: tuple[int, ...], ndim: int, steps: np.ndarray) -> np.ndarray:
+    """`_children` of the flat voxel indices of a grid of `shape` voxels: (coarse voxels,
+    children) (made once per grid of at most ``CACHED_INDICES`` voxels, read-only).
+    """
+    key = (tuple(int(n) for n in shape), int(ndim), tuple(int(s) for s in steps))
+    if int(np.prod(shape)) <= CACHED_INDICES:
+        return _cached_child_voxels(*key)
+    return _children(np.arange(int(np.prod(shape))).reshape(shape), ndim, steps)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_child_voxels(shape: tuple[int, ...], ndim: int, steps: tuple[int, ...]):
+    """`_child_voxels` of a small grid, made once."""
+    out = _children(np.arange(int(np.prod(shape))).reshape(shape), ndim, np.array(steps))
+    out = np.ascontiguousarray(out)
+    out.flags.writeable = False
+    return out
+
+
 def stencil(
     elements: np.ndarray, shape: tuple[int, ...], nodes: tuple[int, ...] | None = None
 ) -> np.ndarray:
@@ -365,17 +417,38 @@ def _assemble_rows(
     """Add to the stencil `out` (`nodes` per axis) the element matrices of the voxels of
     `shape` whose index along axis 0 starts at `first` (as many rows as `elements` holds).
     """
+    rows = elements.shape[0] // int(np.prod(shape[1:]))
+    key = (tuple(int(n) for n in shape), tuple(int(n) for n in nodes), rows, int(first))
+    # small grids (the SVEs of a study): the indices made once per key; larger: per call
+    small = elements.shape[0] * elements.shape[1] <= CACHED_INDICES
+    corner_nodes, offsets = (_cached_assembly if small else _assembly)(*key)
+    flat = out.reshape(-1, out.shape[-1])
+    assemble_stencil(elements, corner_nodes, offsets, flat)
+
+
+def _assembly(shape, nodes, rows, first) -> tuple[np.ndarray, np.ndarray]:
+    """The arguments of `assemble_stencil` for `rows` rows of voxels of a grid of `shape`
+    voxels and `nodes` nodes from row `first` on: the node of every corner and the stored
+    entry of every pair of corners.
+    """
     ndim = len(shape)
     corners = corner_offsets(ndim)
-    rows = elements.shape[0] // int(np.prod(shape[1:]))
     index = np.indices((rows,) + shape[1:]).reshape(ndim, -1, 1) + corners.T[:, None, :]
     index[0] += first
     # wraps only on periodic axes: an open axis has a node past its last voxel
     corner_nodes = np.ravel_multi_index(tuple(index), nodes, mode="wrap")
     offsets = np.ravel_multi_index(tuple((corners[None, :] - corners[:, None] + 1).T), (3,) * ndim)
     offsets -= (3**ndim - 1) // 2  # stored entries; the lower half (negative) is skipped
-    flat = out.reshape(-1, out.shape[-1])
-    assemble_stencil(elements, corner_nodes, np.ascontiguousarray(offsets.T), flat)
+    return corner_nodes, np.ascontiguousarray(offsets.T)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_assembly(shape, nodes, rows, first) -> tuple[np.ndarray, np.ndarray]:
+    """`_assembly` made once per grid (read-only arrays; small grids only)."""
+    arrays = _assembly(shape, nodes, rows, first)
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
 
 def _upper_offsets(ndim: int) -> list[tuple[int, ...]]:
@@ -388,18 +461,29 @@ def _upper_offsets(ndim: int) -> list[tuple[int, ...]]:
 def _dense(coefficients: np.ndarray) -> np.ndarray:
     """The matrix of a stencil (`stencil`), dense."""
     shape = coefficients.shape[:-1]
-    ndim = len(shape)
     size = int(np.prod(shape))
-    nodes = np.indices(shape).reshape(ndim, -1)
     matrix = np.zeros((size, size))
     rows = np.arange(size)
-    for index, offset in enumerate(_upper_offsets(ndim)):
-        neighbours = (nodes + np.array(offset).reshape(ndim, 1)) % np.array(shape)[:, None]
-        cols = np.ravel_multi_index(tuple(neighbours), shape)
+    for index, cols in enumerate(_dense_columns(tuple(int(n) for n in shape))):
         np.add.at(matrix, (rows, cols), coefficients[..., index].reshape(-1))
         if index > 0:  # the lower half: A[n + o, n] = A[n, n + o]
             np.add.at(matrix, (cols, rows), coefficients[..., index].reshape(-1))
     return matrix
+
+
+@functools.lru_cache(maxsize=64)
+def _dense_columns(shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """Per stored entry of a stencil on `shape` nodes (`_upper_offsets`), the column of
+    every row (made once per shape: the coarsest levels, at most ``LARGEST_COARSEST`` nodes).
+    """
+    ndim = len(shape)
+    nodes = np.indices(shape).reshape(ndim, -1)
+    columns = []
+    for offset in _upper_offsets(ndim):
+        neighbours = (nodes + np.array(offset).reshape(ndim, 1)) % np.array(shape)[:, None]
+        columns.append(np.ravel_multi_index(tuple(neighbours), shape))
+        columns[-1].flags.writeable = False
+    return tuple(columns)
 
 
 @dataclass
@@ -523,6 +607,8 @@ def hierarchy(
             flux(x.reshape(image_nodes), offset, labels, modes, out.reshape(image_nodes), table)
 
     upper = float(np.linalg.eigvalsh(element).max() / element[0, 0])
+    if int(np.prod(image_nodes)) < SLABS_FROM:  # a more damped sweep on level 0
+        upper *= FINE_MARGIN
     operator = (k, None, modes, offset) if table is None else (labels, table, modes, offset)
     shapes = _level_shapes(shape0, spacing)
     if ndim == 3 and len(shapes) > 1:  # the inverse diagonal made where it is read (_Slabs)
@@ -575,7 +661,7 @@ def hierarchy(
             if index == 1:  # the children of level 0 are k times the unit element: level 1
                 # is made a row or two at a time on large images (8 fields of the image whole)
                 fine = (int(steps[0][0]) * rows,) + shape0[1:]
-                children = _children(np.arange(int(np.prod(fine))).reshape(fine), ndim, steps[0])
+                children = _child_voxels(fine, ndim, steps[0])
                 voxels = slice(int(steps[0][0]) * first, int(steps[0][0]) * (first + rows))
                 values = k[voxels] if table is None else table[labels[voxels]]
                 part = np.empty((children.shape[0], 2**ndim, 2**ndim))
@@ -584,7 +670,7 @@ def hierarchy(
                 part = elements[first * row : (first + rows) * row]
             _assemble_rows(part, shape, nodes, first, coefficients)
             if following is not None:
-                local = _children(np.arange(int(np.prod(slab))).reshape(slab), ndim, next_steps)
+                local = _child_voxels(slab, ndim, next_steps)
                 size = int(np.prod(following[1:]))
                 start = first // int(next_steps[0]) * size
                 size *= rows // int(next_steps[0])
@@ -742,6 +828,7 @@ class Cycle:
         fine_degree: int,
         gamma: int,
         dtype: type = np.float64,
+        fine_dtype: type = np.float64,
     ) -> None:
         self.levels = levels
         self.degrees = [fine_degree] + [degree] * (len(levels) - 1)
@@ -764,7 +851,34 @@ class Cycle:
             self.work[0] = self.work[0][:3] + (np.empty(self.work[0][3].size),)
         self._restrict = restrict_2d if len(levels[0].shape) == 2 else restrict_3d
         self._prolong_add = prolong_add_2d if len(levels[0].shape) == 2 else prolong_add_3d
+        self.scratch = None  # small images: the separable transfers (q1_small_kernels)
+        if int(np.prod(levels[0].shape)) < SLABS_FROM and len(levels) > 1:
+            self.scratch = scratch = empty_scratch([level.shape for level in levels])
+            two = len(levels[0].shape) == 2
+            restrict = restrict_separable_2d if two else restrict_separable_3d
+            prolong = prolong_separable_2d if two else prolong_separable_3d
+            self._restrict = lambda *args: restrict(*args, scratch)
+            self._prolong_add = lambda *args: prolong(*args, scratch)
         self.compiled = self._compiled()
+        self.single = None  # v_cycle_single's arguments: level 0 in float32 (small images)
+        three = len(levels[0].shape) == 3  # 2-D: the float32 operator is no faster (64^2)
+        if (
+            self.compiled is not None
+            and self.scratch is not None
+            and fine_dtype == np.float32
+            and dtype == np.float64
+            and three
+        ):
+            nodes = self.work[0][3].size
+            k, table, modes, offset = levels[0].operator
+            k = k if table is not None else k.astype(np.float32)
+            table = None if table is None else table.astype(np.float32)
+            # float32 b and x in the two halves of the float64 A x (used by the compiled
+            # float64 cycle only, never in the same call): half a field more, for A x in float32
+            halves = self.work[0][3].view(np.float32)
+            fields = (halves[:nodes], halves[nodes:], np.empty(nodes, np.float32))
+            operator = (k, table, modes.astype(np.float32), offset.astype(np.float32))
+            self.single = fields + operator + self.compiled[5:]
 
     def _compiled(self) -> tuple | None:
         """The arguments of `v_cycle` after ``b, x`` where it serves (a V-cycle on level 0
@@ -808,7 +922,7 @@ class Cycle:
             tuple(transfer(level.prolongation) for level in levels[1:]),
             coarsest.factor,
             coarsest.indices,
-        )
+        ) + (() if self.scratch is None else (self.scratch,))
 
     def _unused(self, index: int, slot: int) -> bool:
         """Whether work array `slot` (b, x, d, q) of level `index` is never touched."""
@@ -886,8 +1000,12 @@ class Cycle:
 
     def __call__(self, r: np.ndarray, out: np.ndarray) -> None:
         """Write one cycle's approximation of ``A^-1 r`` into `out` (the preconditioner)."""
+        if self.single is not None and r.dtype == np.float64:
+            v_cycle_single(r.reshape(-1), out.reshape(-1), *self.single)
+            return
         if self.compiled is not None and r.dtype == np.float64:  # (single precision: float32)
-            v_cycle(r.reshape(-1), out.reshape(-1), *self.compiled)
+            run = v_cycle if self.scratch is None else v_cycle_small
+            run(r.reshape(-1), out.reshape(-1), *self.compiled)
             return
         self._cycle(0, r.reshape(-1), out.reshape(-1))
 
@@ -1102,7 +1220,8 @@ def multigrid(
     """
     kinds = ("periodic",) * k.ndim if kinds is None else tuple(kinds)
     levels = hierarchy(k, spacing, kinds)
-    cycle = Cycle(levels, DEGREE, FINE_DEGREE, cycle_gamma(k, voids), dtype=dtype)
+    gamma = cycle_gamma(k, voids)
+    cycle = Cycle(levels, DEGREE, FINE_DEGREE, gamma, dtype=dtype, fine_dtype=FINE_DTYPE)
     constants = not voids and "dirichlet" not in kinds
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:

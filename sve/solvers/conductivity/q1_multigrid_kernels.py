@@ -215,17 +215,24 @@ def galerkin_scalar(k, children, unit, out):
     of the unit element per child, ``out`` (coarse voxels, 2**d, 2**d) overwritten.
     """
     n = unit.shape[1]
+    # The sums of each element in one flat local array (the same sums in the same order, so
+    # the same bits; the compiler vectorizes the loop over its n * n entries): 0.62 -> 0.34
+    # ms for the 4096 elements of level 1 of a 32^3 image (CPU time, one thread).
+    flat = np.ascontiguousarray(unit).reshape(unit.shape[0], n * n)
+    acc = np.empty(n * n)
     for e in range(children.shape[0]):
-        for a in range(n):
-            for b in range(n):
-                out[e, a, b] = 0.0
+        for ab in range(n * n):
+            acc[ab] = 0.0
         for c in range(children.shape[1]):
             kc = k[children[e, c]]
             if kc == 0.0:
                 continue
-            for a in range(n):
-                for b in range(n):
-                    out[e, a, b] += kc * unit[c, a, b]
+            row = flat[c]
+            for ab in range(n * n):
+                acc[ab] += kc * row[ab]
+        for a in range(n):
+            for b in range(n):
+                out[e, a, b] = acc[a * n + b]
 
 
 @njit(cache=True, nogil=True)
@@ -238,6 +245,11 @@ def galerkin(fine, children, child, out):
     """
     n = child.shape[1]
     half = np.empty((n, n))
+    row = np.empty(n)
+    # Each sum over b (then a) runs in order, its terms added to a row of n sums at once
+    # (the loops over j innermost, which the compiler vectorizes: the same bits as the
+    # sums formed one entry at a time; 1.99 -> 1.27 ms for the 4096 elements of a 16^3
+    # level, CPU time on one thread).
     for e in range(children.shape[0]):
         for a in range(n):
             for b in range(n):
@@ -247,16 +259,22 @@ def galerkin(fine, children, child, out):
             p = child[c]
             for a in range(n):  # half = f P_c
                 for j in range(n):
-                    s = 0.0
-                    for b in range(n):
-                        s += f[a, b] * p[b, j]
-                    half[a, j] = s
+                    row[j] = 0.0
+                for b in range(n):
+                    fab = f[a, b]
+                    for j in range(n):
+                        row[j] += fab * p[b, j]
+                for j in range(n):
+                    half[a, j] = row[j]
             for i in range(n):  # out += P_c^T half
                 for j in range(n):
-                    s = 0.0
-                    for a in range(n):
-                        s += p[a, i] * half[a, j]
-                    out[e, i, j] += s
+                    row[j] = 0.0
+                for a in range(n):
+                    pai = p[a, i]
+                    for j in range(n):
+                        row[j] += pai * half[a, j]
+                for j in range(n):
+                    out[e, i, j] += row[j]
 
 
 @njit(cache=True, nogil=True)

@@ -297,7 +297,7 @@ def test_bad_spacing_is_rejected_naming_it(spacing, error, match):
     ],
 )
 def test_auto_takes_the_transforms_for_q1_on_box_voxels(discretization, bc, spacing, expected):
-    # Q1 multigrid only above AUTO_TRANSFORMS_LARGEST (24^3) voxels: 40^3 for those cases
+    # Q1 multigrid only above AUTO_TRANSFORMS_LARGEST (16^3) voxels: 40^3 for those cases
     shape = (40, 40, 40) if (discretization, expected) == ("q1", "multigrid") else (16, 16, 16)
     phases = random_labels(shape, 2, seed=2)
     result = solve(phases, [1.0, 10.0], bc, discretization, spacing, tol=1e-6)

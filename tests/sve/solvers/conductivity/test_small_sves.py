@@ -90,3 +90,43 @@ def test_small_sve_tensor_fast_3d_case():
     )
     expected = np.array(expected)
     assert np.linalg.norm(result.tensor - expected) / np.linalg.norm(expected) <= 1e-5
+
+
+# Bounded conditions (bc, tensor; NaN: an entry the mixed condition does not define),
+# computed with apparent_conductivity(image, phases, bc=bc, tol=1e-6) (preconditioner
+# "auto") at commit 4aa8e08, before the fourth round of issue 18 changed the multigrid
+# cycle of small images; the same 10 tol rule as REFERENCES.
+BOUNDED = [
+    ((32, 32, 32), 1, 100, False, "mixed", [[27.469684142842112, np.nan, np.nan],
+     [np.nan, 27.883429822781736, np.nan], [np.nan, np.nan, 29.819844021149297]]),
+    ((32, 32, 32), 4, 100, True, "mixed", [[25.588482445342372, np.nan, np.nan],
+     [np.nan, 21.273875056365036, np.nan], [np.nan, np.nan, 22.007190189626083]]),
+    ((32, 32, 32), 3, 10000, False, "static", [[21.394993574265825, -1.8404132544044383,
+     0.820545307104906], [-1.8404132639635695, 22.070482965669065, -0.58796367904049],
+     [0.8205454239087978, -0.5879635697157083, 18.802860069771025]]),
+    ((64, 64), 1, 100, False, "mixed", [[10.054195407055062, np.nan],
+     [np.nan, 6.9806364390012865]]),
+    ((64, 64), 5, 10000, True, "kinematic", [[680.1536343487226, 307.3180839883291],
+     [307.3167169877169, 1264.0970432185827]]),
+    ((64, 64), 2, 100, False, "static", [[7.29970821693724, -0.7231465282084241],
+     [-0.7231466850113603, 5.451158342250887]]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("preconditioner", ["auto", "multigrid"])
+@pytest.mark.parametrize(("shape", "seed", "contrast", "void", "bc", "expected"),
+                         [_slow_3d(case) for case in BOUNDED])  # fmt: skip
+def test_small_sve_bounded_tensors_stay_within_10_tol_of_main(
+    shape, seed, contrast, void, bc, expected, preconditioner
+):
+    tol = 1e-6
+    phases = [1.0, float(contrast)] + ([0.0] if void else [])
+    result = apparent_conductivity(
+        image(shape, seed, void), phases, bc=bc, tol=tol, preconditioner=preconditioner
+    )
+    expected = np.array(expected)
+    defined = np.isfinite(expected)
+    assert result.converged
+    assert np.array_equal(np.isfinite(result.tensor), defined)
+    error = np.linalg.norm(result.tensor[defined] - expected[defined])
+    assert error / np.linalg.norm(expected[defined]) <= 10 * tol

@@ -1,0 +1,114 @@
+"""The kernels of the multigrid cycle of small images (q1_small_kernels) and the serial
+3-D Q1 operator (q1_kernels.flux_rows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sve.solvers.conductivity.fv import Phases
+from sve.solvers.conductivity.q1 import element_modes
+from sve.solvers.conductivity.q1_kernels import _flux_row_call, flux_rows
+from sve.solvers.conductivity.q1_multigrid import (
+    Cycle,
+    _node_shape,
+    _taps,
+    hierarchy,
+    prolongation_taps,
+    restriction_taps,
+)
+from sve.solvers.conductivity.q1_multigrid_kernels import (
+    prolong_add_2d,
+    prolong_add_3d,
+    restrict_2d,
+    restrict_3d,
+)
+from sve.solvers.conductivity.q1_small_kernels import (
+    empty_scratch,
+    prolong_separable_2d,
+    prolong_separable_3d,
+    restrict_separable_2d,
+    restrict_separable_3d,
+    v_cycle_single,
+    v_cycle_small,
+)
+from tests.sve.solvers._media import smooth_two_phase
+
+# (voxels of the coarse grid, axis kinds, steps per axis: 2 halved, 1 left fine)
+GRIDS = [
+    ((8, 6), ("periodic", "periodic"), (2, 2)),
+    ((8, 6), ("dirichlet", "neumann"), (2, 2)),
+    ((8, 6), ("periodic", "neumann"), (1, 2)),
+    ((4, 6, 5), ("periodic",) * 3, (2, 2, 2)),
+    ((4, 6, 5), ("neumann", "dirichlet", "periodic"), (2, 2, 2)),
+    ((4, 6, 5), ("periodic", "neumann", "periodic"), (2, 1, 2)),
+]
+
+
+@pytest.mark.parametrize(("coarse", "kinds", "steps"), GRIDS)
+def test_separable_transfers_are_the_tensor_product_ones(coarse, kinds, steps):
+    # The same operators as the tap kernels (sums in another order: equal to rounding, 1e-15
+    # relative), and P is the transpose of R (to rounding): the cycle stays symmetric.
+    periodic = [kind == "periodic" for kind in kinds]
+    fine_voxels = tuple(n * s for n, s in zip(coarse, steps, strict=True))
+    fine, nodes = _node_shape(fine_voxels, kinds), _node_shape(coarse, kinds)
+    restriction = _taps(restriction_taps, nodes, periodic, np.array(steps))
+    prolongation = _taps(prolongation_taps, nodes, periodic, np.array(steps))
+    rng = np.random.default_rng(5)
+    b, q, c = rng.standard_normal(fine), rng.standard_normal(fine), rng.standard_normal(nodes)
+    scratch = empty_scratch([fine, nodes])
+    two = len(fine) == 2
+    restrict, prolong = (restrict_2d, prolong_add_2d) if two else (restrict_3d, prolong_add_3d)
+    restrict_separable = restrict_separable_2d if two else restrict_separable_3d
+    prolong_separable = prolong_separable_2d if two else prolong_separable_3d
+    expected, restricted = np.empty(nodes), np.empty(nodes)
+    restrict(b, q, expected, *restriction)
+    restrict_separable(b, q, restricted, *restriction, scratch)
+    np.testing.assert_allclose(restricted, expected, rtol=0, atol=1e-14 * np.abs(expected).max())
+    expected, prolonged = np.zeros(fine), np.zeros(fine)
+    prolong(c, expected, *prolongation)
+    prolong_separable(c, prolonged, *prolongation, scratch)
+    np.testing.assert_allclose(prolonged, expected, rtol=0, atol=1e-14 * np.abs(expected).max())
+    assert np.vdot(restricted, c) == pytest.approx(np.vdot(b - q, prolonged), rel=1e-13)
+
+
+@pytest.mark.parametrize("nodes", [(8, 8, 8), (9, 9, 9), (8, 9, 8), (9, 8, 9)])
+@pytest.mark.parametrize("labels", [False, True])
+def test_flux_rows_is_the_row_by_row_operator_bit_for_bit(nodes, labels):
+    # flux_rows (the serial loop of nodal_flux_3d) adds the element fluxes in the order of
+    # _flux_row (the slabs' row kernel): the same bits on periodic and open axes, on the
+    # conductivities and on the labels, on box voxels, with an offset field.
+    phases = (np.random.default_rng(1).random((8, 8, 8)) < 0.5).astype(np.int8)
+    table = np.array([1.0, 100.0])
+    k, values = (phases, table) if labels else (table[phases], None)
+    modes = element_modes(3, np.array([1.0, 0.7, 1.3]))
+    w = np.random.default_rng(2).standard_normal(8)
+    u = np.random.default_rng(3).standard_normal(nodes)
+    rows, expected = np.empty(nodes), np.zeros(nodes)
+    flux_rows(u, w, k, modes, rows, values)
+    for i in range(k.shape[0]):
+        _flux_row_call(u, w, k, modes, expected, values, i, True, True)
+    np.testing.assert_array_equal(rows, expected)
+
+
+def test_float32_level_0_cycle_is_symmetric_and_near_the_float64_one():
+    # v_cycle_single: level 0 in float32, a fixed linear operator, symmetric up to the
+    # rounding of float32 (relative 1e-7 a sweep, a few sweeps: 1e-5 bounds it), within
+    # 1e-5 of the float64 cycle, and positive on fields of zero mean.
+    phases = smooth_two_phase((16, 16, 16), np.random.default_rng(4), length=1.5)
+    labels = Phases.of(phases.astype(np.int8), np.array([1.0, 100.0]))
+    levels = hierarchy(labels, 1.0)
+    cycle = Cycle(levels, degree=2, fine_degree=1, gamma=1, fine_dtype=np.float32)
+    assert cycle.single is not None
+    rng = np.random.default_rng(6)
+    x, y = (rng.standard_normal(16**3) for _ in range(2))
+    x -= x.mean()
+    y -= y.mean()
+    bx, by, double = np.empty_like(x), np.empty_like(y), np.empty_like(x)
+    v_cycle_single(x, bx, *cycle.single)
+    v_cycle_single(y, by, *cycle.single)
+    v_cycle_small(x, double, *cycle.compiled)
+    scale = np.linalg.norm(bx) * np.linalg.norm(y)
+    assert abs(np.vdot(bx, y) - np.vdot(x, by)) <= 1e-5 * scale
+    assert np.linalg.norm(bx - double) <= 1e-5 * np.linalg.norm(double)
+    assert np.vdot(bx, x) > 0.0
