@@ -28,6 +28,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -135,7 +136,7 @@ class Record:
             "dirty": dirty,
             "machine": machine(),
             "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-            "command": " ".join(
+            "command": shlex.join(
                 ["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]
             ).replace(" --no-record", ""),
             "headlines": self.headlines,
