@@ -419,8 +419,11 @@ def _assemble_rows(
     """
     rows = elements.shape[0] // int(np.prod(shape[1:]))
     key = (tuple(int(n) for n in shape), tuple(int(n) for n in nodes), rows, int(first))
-    # small grids (the SVEs of a study): the indices made once per key; larger: per call
-    small = elements.shape[0] * elements.shape[1] <= CACHED_INDICES
+    # small grids (the SVEs of a study): the indices made once per key; larger: per call.
+    # The size of the whole grid decides, not the slab's: the slabs of a large grid have a
+    # key each (`first`), and caching them held up to 32 arrays (5 bytes per voxel more
+    # at 160^3, mixed).
+    small = int(np.prod(shape)) * elements.shape[1] <= CACHED_INDICES
     corner_nodes, offsets = (_cached_assembly if small else _assembly)(*key)
     flat = out.reshape(-1, out.shape[-1])
     assemble_stencil(elements, corner_nodes, offsets, flat)
