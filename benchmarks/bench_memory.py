@@ -40,6 +40,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -398,7 +399,7 @@ def main() -> None:
         headlines.append(pairs)
         print(pairs)
     if not arguments.no_record:
-        command = "python benchmarks/bench_memory.py " + " ".join(sys.argv[1:])
+        command = shlex.join(["python", "benchmarks/bench_memory.py", *sys.argv[1:]])
         write_record(rows, command.strip(), headlines, arguments.record_name, arguments.converge)
 
 
