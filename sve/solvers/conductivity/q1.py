@@ -258,7 +258,7 @@ class Q1Grid:
         (``q1_kernels.mean_flux_pair_3d``).
         """
         ndim = self.k.ndim
-        if ndim == 2:
+        if ndim == 2 or type(self).mean_flux is not Q1Grid.mean_flux:  # TensorQ1Grid
             return self.mean_flux(u, gradient), self.mean_flux(u, np.zeros(ndim))
         out, out0 = np.empty(ndim), np.empty(ndim)
         mean_flux_pair_3d(u, self._values, gradient, self.spacing, out, out0, self._table)
