@@ -459,7 +459,11 @@ def _affine(
                 )
             else:
                 iterations[j], residuals[j] = solver.solve(load, u, floor)
-        flux = grid.mean_flux(u, gradient)
+        if not mixed and hasattr(grid, "mean_fluxes"):  # with the mean below, in one pass
+            flux, mean = grid.mean_fluxes(u, gradient)
+        else:
+            flux = grid.mean_flux(u, gradient)
+            mean = None if mixed else grid.mean_flux(u, np.zeros(ndim))
         if collector is not None:
             collector.record(j, grid, u, gradient)
         if mixed:
@@ -471,7 +475,6 @@ def _affine(
         solver.constrain(force)
         gap[j, j] = dot(u.reshape(-1), force.reshape(-1)) / volume
         if not mixed:  # the cross terms with the cases before, from their kept forces
-            mean = grid.mean_flux(u, np.zeros(ndim))
             _cross_terms(gap, j, u, mean, forces, volume, solver.spare())
             if any(percolating[i] or not periodic for i in range(j + 1, ndim)):
                 kept = kept_force(force, tensor=stop == "tensor")

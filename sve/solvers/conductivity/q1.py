@@ -50,6 +50,7 @@ from sve.solvers.conductivity.q1_free_kernels import flux_sums_2d, flux_sums_3d
 from sve.solvers.conductivity.q1_kernels import (
     mean_flux_2d,
     mean_flux_3d,
+    mean_flux_pair_3d,
     nodal_flux_2d,
     nodal_flux_3d,
 )
@@ -251,6 +252,17 @@ class Q1Grid:
         out = np.empty(self.k.ndim)
         self._mean_flux(u, self._values, gradient, self.spacing, out, self._table)
         return out
+
+    def mean_fluxes(self, u: np.ndarray, gradient: np.ndarray) -> tuple:
+        """``(mean_flux(u, gradient), mean_flux(u, 0))``, the same bits; in 3-D in one pass
+        (``q1_kernels.mean_flux_pair_3d``).
+        """
+        ndim = self.k.ndim
+        if ndim == 2 or type(self).mean_flux is not Q1Grid.mean_flux:  # TensorQ1Grid
+            return self.mean_flux(u, gradient), self.mean_flux(u, np.zeros(ndim))
+        out, out0 = np.empty(ndim), np.empty(ndim)
+        mean_flux_pair_3d(u, self._values, gradient, self.spacing, out, out0, self._table)
+        return out, out0
 
     def mean_gradient(self, u: np.ndarray) -> np.ndarray:
         """Volume average of ``grad u``, shape (d,)."""

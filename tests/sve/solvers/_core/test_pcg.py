@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
+import numpy as np
+import pytest
+
+from sve.solvers._core import pcg_batch_kernels, pcg_kernels
 from sve.solvers._core.pcg import pcg
+from sve.solvers._core.pcg_kernels import CHUNK
 
 
 def _system(n: int, condition: float, rng: np.random.Generator):
@@ -55,3 +60,20 @@ def test_maxiter_stops_and_reports_the_residual_reached():
         matrix, b, lambda r, out: out.__setitem__(..., r), tol=1e-12, maxiter=5
     )
     assert iterations == 5 and residual > 1e-12
+
+
+@pytest.mark.parametrize("n", [1, 7, 9, CHUNK, CHUNK + 13, 2 * CHUNK + 8])
+def test_lane_dot_is_one_order_of_the_sums_in_every_kernel(n):
+    """The conjugate gradient's dot product of small fields (`lane_dot`) has the bits of its
+    threaded twin and of the batched kernels' per-column sums, and is the dot product."""
+    rng = np.random.default_rng(n)
+    a, b = rng.standard_normal((n, 5)), rng.standard_normal((n, 5))
+    dots, widened, z = np.empty(5), np.empty(5), np.empty((n, 5))
+    pcg_batch_kernels.dots(a, b, dots)
+    pcg_batch_kernels.widened_dots(b.astype(np.float32), a, z, widened)
+    for c in range(5):
+        ac, bc = np.ascontiguousarray(a[:, c]), np.ascontiguousarray(b[:, c])
+        value = pcg_kernels.lane_dot(ac, bc)
+        assert value == dots[c] == pcg_kernels._LANE_DOT[1](ac, bc)
+        assert widened[c] == pcg_kernels.lane_dot(ac, np.ascontiguousarray(z[:, c]))
+        assert value == pytest.approx(math.fsum(ac * bc), rel=1e-12, abs=1e-12 * n)

@@ -18,6 +18,7 @@ from generators import Gaussian, gaussian_field, level_cut
 from sve.solvers import apparent_conductivity, apparent_conductivity_batch
 from sve.solvers.conductivity import batch as batch_module
 from sve.solvers.conductivity.apparent import _steps
+from sve.solvers.conductivity.q1 import Q1Grid
 from sve.solvers.conductivity.q1_multigrid import (
     _coarsest_inverse,
     _dense,
@@ -231,3 +232,12 @@ def test_the_cycle_is_a_v_cycle_on_small_moderate_images_only():
     assert cycle_gamma(small, voids=True) == 2  # voids: the W-cycle
     assert cycle_gamma(small * np.where(small > 1, 100.0, 1.0), voids=False) == 2  # 1e4
     assert cycle_gamma(np.ones((80, 80, 80)), voids=False) == 2  # above 64^3 voxels
+
+
+def test_both_mean_fluxes_in_one_pass_are_those_of_two_calls():
+    rng = np.random.default_rng(5)
+    grid = Q1Grid(rng.uniform(1.0, 100.0, (6, 5, 7)), ("periodic",) * 3, np.ones(3))
+    u, gradient = rng.standard_normal(grid.shape), np.array([0.0, 1.0, 0.0])
+    flux, mean = grid.mean_fluxes(u, gradient)
+    assert np.array_equal(flux, grid.mean_flux(u, gradient))
+    assert np.array_equal(mean, grid.mean_flux(u, np.zeros(3)))
