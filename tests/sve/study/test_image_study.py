@@ -428,8 +428,15 @@ def test_generated_windows_are_microstructures_and_results_unchanged(tiny_spec_d
         np.testing.assert_array_equal(out["conductivity"][w, 0], before.tensor)
 
 
-def test_fixture_store_records_are_recomputed_bit_for_bit():
-    """The committed store of before issue 16: independent SVEs, now microstructures."""
+def test_fixture_store_records_are_recomputed():
+    """The committed store of before issue 16: independent SVEs, now microstructures.
+
+    The same media, volume fractions and iteration counts, bit for bit; the tensors and
+    residuals to rounding only: issue 18 sums the conjugate gradient's dot products of
+    small fields in eight lanes (``pcg_kernels.lane_dot``), which moved the tensors by at
+    most 1.4e-13 relative to their largest entry and the final residuals (about 1e-8) by
+    at most 4e-7 of themselves. Resuming such a store mixes records of both codes.
+    """
     from pathlib import Path
 
     fixtures = Path(__file__).parents[2] / "fixtures"
@@ -437,8 +444,12 @@ def test_fixture_store_records_are_recomputed_bit_for_bit():
     spec = load_spec(fixtures / "store_v0.toml")
     for k, size in enumerate(spec.sizes):
         out = solve_batch(spec, size, range(spec.realizations))
-        for name in ("conductivity", "volume_fraction", "iterations", "residual"):
+        for name in ("volume_fraction", "iterations"):
             np.testing.assert_array_equal(out[name], ds[name].values[k])
+        stored = ds["conductivity"].values[k]
+        scale = np.abs(stored).max(axis=(-2, -1), keepdims=True)
+        assert np.all(np.abs(out["conductivity"] - stored) <= 1e-12 * scale)
+        np.testing.assert_allclose(out["residual"], ds["residual"].values[k], rtol=1e-5)
 
 
 # ----------------------------------------------------------------- runs
