@@ -139,7 +139,22 @@ def test_resume_of_a_killed_run_keeps_it_in_the_history(tmp_path, client, capsys
     assert main(["status", str(store)]) == 0
     printed = capsys.readouterr().out
     assert f"run {killed['started']} -> interrupted" in printed and "not finished" not in printed
-    # the same records as the study run whole: streams depend on (size, realization) only
+    # the records of this run are those of a fresh solve (streams depend on (size,
+    # realization) only), bit for bit
+    spec = load_spec(TOML)
+    assert (~done).any()  # the killed run left records to this one
+    for k, size in enumerate(spec.sizes):
+        fresh = solve_batch(spec, size, range(spec.realizations))
+        new = ~done[k]
+        for name in ("conductivity", "iterations", "residual"):  # per boundary condition
+            np.testing.assert_array_equal(stored[name].values[k][new], fresh[name][new])
+    # and those of the study run whole by the code that wrote the fixture, to rounding:
+    # issue 18's eight-lane dot products moved the tensors by at most 1.4e-13 of their
+    # largest entry and the final residuals by 4e-7 of themselves
     complete = open_study(FIXTURES / "store_v0.zarr").load()
-    for name in ("conductivity", "volume_fraction", "iterations", "residual", "status"):
+    for name in ("volume_fraction", "iterations", "status"):
         np.testing.assert_array_equal(stored[name].values, complete[name].values)
+    tensors, stored_tensors = complete["conductivity"].values, stored["conductivity"].values
+    scale = np.abs(tensors).max(axis=(-2, -1), keepdims=True)
+    assert np.all(np.abs(stored_tensors - tensors) <= 1e-12 * scale)
+    np.testing.assert_allclose(stored["residual"].values, complete["residual"].values, rtol=1e-5)
