@@ -94,7 +94,7 @@ def nodal_flux_3d(u, w, k, modes, out, table=None):
         _flux_slabs(u, w, k, modes, out, table, min(get_num_threads(), k.shape[0]))
         _flux_last(u, w, k, modes, out, table)
     else:
-        _flux_serial(u, w, k, modes, out, table)
+        flux_rows(u, w, k, modes, out, table)
 
 
 def _flux_row(u, w, k, modes, out, table, i, lower, upper):
@@ -152,12 +152,6 @@ def _flux_row(u, w, k, modes, out, table, i, lower, upper):
 # Called in the slabs, where the inlined body gave wrong sums on the wrapped last node of
 # the rows (Numba 0.68); the serial loop runs `flux_rows`, the same bits.
 _flux_row_call = njit(cache=True, nogil=True)(_flux_row)
-
-
-@njit(cache=True, nogil=True)
-def _flux_serial(u, w, k, modes, out, table=None):
-    """`nodal_flux_3d` on one thread: the element rows in order (`flux_rows`)."""
-    flux_rows(u, w, k, modes, out, table)
 
 
 @njit(cache=True, nogil=True, parallel=True)

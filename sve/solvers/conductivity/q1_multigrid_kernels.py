@@ -11,7 +11,7 @@ from numba import njit, prange
 
 from sve.solvers._core.cholesky import cholesky_solve
 from sve.solvers._core.threads import by_size
-from sve.solvers.conductivity.q1_kernels import _flux_serial, nodal_flux_2d
+from sve.solvers.conductivity.q1_kernels import flux_rows, nodal_flux_2d
 
 
 @by_size(0)
@@ -464,7 +464,7 @@ def _fine_flux(x, q, k, table, modes, offset, shape):
         nodal_flux_2d(x.reshape(s2), offset, k, modes, q.reshape(s2), table)
     else:
         s3 = (shape[0], shape[1], shape[2])
-        _flux_serial(x.reshape(s3), offset, k, modes, q.reshape(s3), table)
+        flux_rows(x.reshape(s3), offset, k, modes, q.reshape(s3), table)
 
 
 @njit(cache=True, nogil=True)

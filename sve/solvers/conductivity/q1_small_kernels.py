@@ -21,10 +21,10 @@ import numpy as np
 from numba import njit
 
 from sve.solvers._core.cholesky import cholesky_solve
-from sve.solvers.conductivity.q1_kernels import flux_rows, nodal_flux_2d
 from sve.solvers.conductivity.q1_multigrid_kernels import (
     _chebyshev_first,
     _coarse_smooth,
+    _fine_flux,
     _jacobi_add,
     _stencil,
 )
@@ -173,17 +173,6 @@ def _transfer(restrict, coarse, b, q, x, fine_shape, coarse_shape, taps, weights
                                   scratch)  # fmt: skip
         else:
             prolong_separable_3d(coarse.reshape(c3), x.reshape(f3), *t3, scratch)
-
-
-@njit(cache=True, nogil=True)
-def _fine_flux(x, q, k, table, modes, offset, shape):
-    """``q = A x`` on level 0 (the image's Q1 operator, flat `x` and `q`)."""
-    if k.ndim == 2:
-        s2 = (shape[0], shape[1])
-        nodal_flux_2d(x.reshape(s2), offset, k, modes, q.reshape(s2), table)
-    else:
-        s3 = (shape[0], shape[1], shape[2])
-        flux_rows(x.reshape(s3), offset, k, modes, q.reshape(s3), table)
 
 
 @njit(cache=True, nogil=True)

@@ -60,7 +60,7 @@ def test_flux_slabs_sum_every_node_in_the_serial_order(open_axis, pieces):
     k = rng.random(elements)
     modes = rng.random(8)
     serial = np.empty(nodes)
-    q1_kernels._flux_serial(u, w, k, modes, serial, None)
+    q1_kernels.flux_rows(u, w, k, modes, serial, None)
     slabs = np.full(nodes, np.nan)  # every node written: no NaN left
     q1_kernels._flux_slabs(u, w, k, modes, slabs, None, pieces)
     q1_kernels._flux_last(u, w, k, modes, slabs, None)
