@@ -513,6 +513,33 @@ def _keeps_no_solution(solver: _Solver, stop: str, collector, single: bool = Fal
     )
 
 
+def _free_pcg(solver: _Solver, r, floor, halves, flux: bool):
+    """Conjugate gradients from ``x = 0`` on the constrained load in `r` (``pcg_free``: the
+    solution is not formed), accumulating while each direction ``p_k`` is alive the mean
+    ``sum_k alpha_k <k grad p_k>`` (`flux`; else ``<grad p_k>``) and, per kept float16
+    force ``half`` in `halves`, ``sum_k alpha_k p_k . half`` (widened exactly in a buffer).
+    On return `r` holds the force ``A x - b`` (minus the recursive residual), constrained.
+    Returns ``(iterations, residual, mean, cross)``.
+    """
+    grid = solver.grid
+    mean = np.zeros(len(grid.shape))
+    cross = np.zeros(len(halves))
+    buffer = np.empty(min(_WIDEN, r.size))
+
+    def observe(p: np.ndarray, alpha: float) -> None:
+        mean[...] += alpha * grid.direction_mean(p, flux=flux)
+        for n, half in enumerate(halves):
+            cross[n] += alpha * half_dot(p.reshape(-1), half.reshape(-1), buffer)
+
+    options = solver._options(floor)
+    iterations, residual = pcg_free(
+        solver._apply, solver.precondition, r, observe=observe, **options
+    )
+    np.negative(r, out=r)
+    solver.constrain(r)
+    return iterations, residual, mean, cross
+
+
 def _solve_free(solver: _Solver, gradient, floor, forces, gap, volume, keep):
     """Solve the load case of the affine `gradient` (``e_j``) without its solution ``u``.
 
@@ -539,7 +566,6 @@ def _solve_free(solver: _Solver, gradient, floor, forces, gap, volume, keep):
     (shape (d,)); `gap` (row and column ``j``) and `forces` are updated in place.
     """
     grid = solver.grid
-    ndim = gradient.size
     r, z, _ = solver.work
     z[...] = 0.0
     grid.flux(z, gradient, r)  # the load -A (e_j . x), in the residual's array
@@ -547,21 +573,9 @@ def _solve_free(solver: _Solver, gradient, floor, forces, gap, volume, keep):
     solver.constrain(r)
     affine = grid.mean_flux(z, gradient)  # <k> e_j (z = 0 still)
     earlier = list(forces.items())
-    mean = np.zeros(ndim)
-    cross = np.zeros(len(earlier))
-    buffer = np.empty(min(_WIDEN, r.size))
-
-    def observe(p: np.ndarray, alpha: float) -> None:
-        mean[...] += alpha * grid.direction_mean(p)
-        for n, (_, ((half, _), _)) in enumerate(earlier):
-            cross[n] += alpha * half_dot(p.reshape(-1), half.reshape(-1), buffer)
-
-    options = solver._options(floor)
-    iterations, residual = pcg_free(
-        solver._apply, solver.precondition, r, observe=observe, **options
+    iterations, residual, mean, cross = _free_pcg(
+        solver, r, floor, [half for _, ((half, _), _) in earlier], flux=True
     )
-    np.negative(r, out=r)  # the force f_j = -(b - A u), recursive
-    solver.constrain(r)
     j = int(np.argmax(gradient))
     gap[j, j] = 0.0
     for n, (i, ((_, scale), before)) in enumerate(earlier):
@@ -580,26 +594,13 @@ def _static_free(solver: _Solver, load, flux, forces, gap, keep):
     diagonal ``T_b . f_b`` is 0 in exact arithmetic and left 0. With `keep` this case's
     force is kept for the cases after it. Returns ``(iterations, residual, <grad T>)``.
     """
-    grid = solver.grid
     r = solver.work[0]
     load(flux, r)
     solver.constrain(r)
     earlier = list(forces.items())
-    mean = np.zeros(flux.size)
-    cross = np.zeros(len(earlier))
-    buffer = np.empty(min(_WIDEN, r.size))
-
-    def observe(p: np.ndarray, alpha: float) -> None:
-        mean[...] += alpha * grid.direction_mean(p, flux=False)
-        for n, (_, (half, _)) in enumerate(earlier):
-            cross[n] += alpha * half_dot(p.reshape(-1), half.reshape(-1), buffer)
-
-    options = solver._options(0.0)
-    iterations, residual = pcg_free(
-        solver._apply, solver.precondition, r, observe=observe, **options
+    iterations, residual, mean, cross = _free_pcg(
+        solver, r, 0.0, [half for _, (half, _) in earlier], flux=False
     )
-    np.negative(r, out=r)  # the force A T - l, recursive
-    solver.constrain(r)
     b = len(earlier)
     for n, (a, (_, scale)) in enumerate(earlier):
         gap[b, a] = cross[n] * scale
