@@ -20,24 +20,48 @@ shear moduli, Young's modulus, Poisson's ratio, distance to isotropy) are in
 ``sve.report.sweep_numbers``); ``sve.write_report`` is its function that writes a report.
 """
 
-from sve.images import ImageError, read_image
-from sve.microstructure import Microstructure
-from sve.report import write_report
-from sve.solvers import (
-    ConductivityResult,
-    ConvergenceError,
-    MemoryBudgetError,
-    PermeabilityResult,
-    StiffnessResult,
-    apparent_conductivity,
-    apparent_conductivity_batch,
-    apparent_permeability,
-    apparent_stiffness,
-    solve_conductivity_bvp,
-    solve_elasticity_bvp,
-)
-from sve.statistics.calibration import Calibration, calibrate
-from sve.study import SpecError, StudySpec, load_spec, open_study, run_study
+import importlib
+
+# Where each public name lives. Imported on first use (PEP 562): ``import sve`` and the
+# ``sve`` command line then load only what they use (the solvers, Dask, xarray and
+# matplotlib take seconds to import).
+_HOMES = {
+    "Calibration": "sve.statistics.calibration",
+    "ConductivityResult": "sve.solvers",
+    "ConvergenceError": "sve.solvers",
+    "ImageError": "sve.images",
+    "MemoryBudgetError": "sve.solvers",
+    "Microstructure": "sve.microstructure",
+    "PermeabilityResult": "sve.solvers",
+    "SpecError": "sve.study",
+    "StiffnessResult": "sve.solvers",
+    "StudySpec": "sve.study",
+    "apparent_conductivity": "sve.solvers",
+    "apparent_conductivity_batch": "sve.solvers",
+    "apparent_permeability": "sve.solvers",
+    "apparent_stiffness": "sve.solvers",
+    "calibrate": "sve.statistics.calibration",
+    "load_spec": "sve.study",
+    "open_study": "sve.study",
+    "read_image": "sve.images",
+    "run_study": "sve.study",
+    "solve_conductivity_bvp": "sve.solvers",
+    "solve_elasticity_bvp": "sve.solvers",
+    "write_report": "sve.report",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'sve' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))
+
 
 __all__ = [
     "Calibration",

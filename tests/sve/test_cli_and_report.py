@@ -82,8 +82,33 @@ def test_foreign_or_missing_store_is_a_clear_error(tmp_path, capsys):
     assert "not an SVE study store" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # a fresh interpreter imports the whole package (~4 s)
 def test_console_script_installed():
     script = Path(sys.executable).parent / "sve"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
     assert "run" in result.stdout and "report" in result.stdout
+
+
+def test_import_and_help_load_no_heavy_library():
+    """``import sve`` and ``sve --help`` import neither the solvers nor Dask, xarray,
+    scipy or matplotlib (the public names are imported on first use); every public
+    name still resolves, to the object of its home module.
+    """
+    code = (
+        "import sys, sve, sve.cli; sve.cli._parser(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'scipy', 'xarray', 'distributed', 'dask', 'matplotlib', 'numba'}), "
+        "'sve.solvers' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]", "False"]
+    import sve.solvers
+    import sve.study
+
+    assert sve.apparent_conductivity is sve.solvers.apparent_conductivity
+    assert sve.run_study is sve.study.run_study
+    assert set(sve.__all__) <= set(dir(sve))
+    for name in sve.__all__:
+        assert getattr(sve, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        sve.nonexistent  # noqa: B018
