@@ -64,14 +64,61 @@ def index_dtype(size: int) -> type:
     return np.int32 if size <= np.iinfo(np.int32).max + 1 else np.int64
 
 
+class _Kernels:
+    """The operations of a 7-point stencil, for the three ways one is stored: each
+    subclass gives `kernel`, the arrays its kernels of ``mac_kernels`` take first, and
+    `KERNELS`, those kernels (apply, residual, residual_restrict, gauss_seidel,
+    coarse_stencil). One set of kernels per kind: a kernel written once for the three,
+    reading a point's coefficients through a Numba overload, gave the same bits but took
+    1.3 to 1.9 times as long to apply or form the residual (96^3, serial; the compiler
+    stops vectorizing the loop), so the kernels stay apart.
+    """
+
+    kernel: tuple
+    KERNELS: tuple
+
+    def apply(self, x: np.ndarray, y: np.ndarray) -> None:
+        """``y = A x``."""
+        self.KERNELS[0](*self.kernel, x, y)
+
+    def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
+        """``r = b - A x``."""
+        self.KERNELS[1](*self.kernel, x, b, r)
+
+    def residual_restrict(
+        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
+    ) -> None:
+        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
+        stored (the bits of `residual` and ``mac_kernels.restrict``).
+        """
+        self.KERNELS[2](*self.kernel, x, b, coarse, *factors)
+
+    def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
+        """One Gauss-Seidel sweep on ``A x = b`` in place."""
+        self.KERNELS[3](*self.kernel, b, x, forward)
+
+    def coarsen(self, factors: tuple[int, ...], shape: tuple[int, ...]) -> Stencil:
+        """The Galerkin operator of aggregation by `factors` (float64 arrays of `shape`)."""
+        diag = np.zeros(shape)
+        ws = tuple(np.zeros(shape) for _ in range(3))
+        self.KERNELS[4](*self.kernel, *factors, diag, *ws)
+        return Stencil(diag, ws)
+
+
 @dataclass
-class Stencil:
+class Stencil(_Kernels):
     """A 7-point stencil on a 3-D grid (``mac_kernels``): four arrays, float64 or
     float32 alike.
     """
 
     diag: np.ndarray
     w: tuple[np.ndarray, np.ndarray, np.ndarray]
+    KERNELS = (stencil_apply, stencil_residual, residual_restrict, gauss_seidel, coarse_stencil)
+
+    @property
+    def kernel(self) -> tuple:
+        """``(diag, w0, w1, w2)``."""
+        return (self.diag, *self.w)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -82,36 +129,9 @@ class Stencil:
         """``(diag, (w0, w1, w2))``."""
         return self.diag, self.w
 
-    def apply(self, x: np.ndarray, y: np.ndarray) -> None:
-        """``y = A x``."""
-        stencil_apply(self.diag, self.w[0], self.w[1], self.w[2], x, y)
-
-    def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
-        """``r = b - A x``."""
-        stencil_residual(self.diag, self.w[0], self.w[1], self.w[2], x, b, r)
-
-    def residual_restrict(
-        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
-    ) -> None:
-        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
-        stored (the bits of `residual` and ``mac_kernels.restrict``).
-        """
-        residual_restrict(self.diag, *self.w, x, b, coarse, *factors)
-
-    def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
-        """One Gauss-Seidel sweep on ``A x = b`` in place."""
-        gauss_seidel(self.diag, self.w[0], self.w[1], self.w[2], b, x, forward)
-
-    def coarsen(self, factors: tuple[int, ...], shape: tuple[int, ...]) -> Stencil:
-        """The Galerkin operator of aggregation by `factors` (float64 arrays of `shape`)."""
-        diag = np.zeros(shape)
-        ws = tuple(np.zeros(shape) for _ in range(3))
-        coarse_stencil(self.diag, self.w[0], self.w[1], self.w[2], *factors, diag, *ws)
-        return Stencil(diag, ws)
-
 
 @dataclass
-class CodedStencil:
+class CodedStencil(_Kernels):
     """A 7-point stencil stored as one code per point (uint8, or uint16: `stored`) into a
     table of the rows ``(diag, w0, w1, w2)`` that occur (float64): the same
     coefficients, bit for bit, in one byte per point when at most 256 rows differ (the
@@ -121,9 +141,21 @@ class CodedStencil:
 
     code: np.ndarray
     table: np.ndarray
+    KERNELS = (
+        stencil_apply_coded,
+        stencil_residual_coded,
+        residual_restrict_coded,
+        gauss_seidel_coded,
+        coarse_stencil_coded,
+    )
 
     def __post_init__(self) -> None:
         self.columns = tuple(np.ascontiguousarray(self.table[:, i]) for i in range(4))
+
+    @property
+    def kernel(self) -> tuple:
+        """``(code, diag column, w0 column, w1 column, w2 column)``."""
+        return (self.code, *self.columns)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -135,36 +167,9 @@ class CodedStencil:
         rows = self.table[self.code]
         return rows[..., 0], (rows[..., 1], rows[..., 2], rows[..., 3])
 
-    def apply(self, x: np.ndarray, y: np.ndarray) -> None:
-        """``y = A x``."""
-        stencil_apply_coded(self.code, *self.columns, x, y)
-
-    def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
-        """``r = b - A x``."""
-        stencil_residual_coded(self.code, *self.columns, x, b, r)
-
-    def residual_restrict(
-        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
-    ) -> None:
-        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
-        stored (the bits of `residual` and ``mac_kernels.restrict``).
-        """
-        residual_restrict_coded(self.code, *self.columns, x, b, coarse, *factors)
-
-    def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
-        """One Gauss-Seidel sweep on ``A x = b`` in place."""
-        gauss_seidel_coded(self.code, *self.columns, b, x, forward)
-
-    def coarsen(self, factors: tuple[int, ...], shape: tuple[int, ...]) -> Stencil:
-        """The Galerkin operator of aggregation by `factors` (float64 arrays of `shape`)."""
-        diag = np.zeros(shape)
-        ws = tuple(np.zeros(shape) for _ in range(3))
-        coarse_stencil_coded(self.code, *self.columns, *factors, diag, *ws)
-        return Stencil(diag, ws)
-
 
 @dataclass
-class SumStencil:
+class SumStencil(_Kernels):
     """A 7-point stencil whose diagonal is the sum of its point's couplings (a
     Laplacian with zero row sums: the periodic pressure block's ``B K B^T``), stored as
     the three coupling arrays alone; the kernels form the diagonal where they read it
@@ -172,38 +177,23 @@ class SumStencil:
     """
 
     w: tuple[np.ndarray, np.ndarray, np.ndarray]
+    KERNELS = (
+        stencil_apply_sum,
+        stencil_residual_sum,
+        residual_restrict_sum,
+        gauss_seidel_sum,
+        coarse_stencil_sum,
+    )
+
+    @property
+    def kernel(self) -> tuple:
+        """``(w0, w1, w2)``."""
+        return tuple(self.w)
 
     @property
     def shape(self) -> tuple[int, ...]:
         """The grid's shape."""
         return self.w[0].shape
-
-    def apply(self, x: np.ndarray, y: np.ndarray) -> None:
-        """``y = A x``."""
-        stencil_apply_sum(*self.w, x, y)
-
-    def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
-        """``r = b - A x``."""
-        stencil_residual_sum(*self.w, x, b, r)
-
-    def residual_restrict(
-        self, x: np.ndarray, b: np.ndarray, coarse: np.ndarray, factors: tuple[int, ...]
-    ) -> None:
-        """``coarse = P^T (b - A x)``, aggregation by `factors`, with no fine residual
-        stored (the bits of `residual` and ``mac_kernels.restrict``).
-        """
-        residual_restrict_sum(*self.w, x, b, coarse, *factors)
-
-    def smooth(self, b: np.ndarray, x: np.ndarray, forward: bool) -> None:
-        """One Gauss-Seidel sweep on ``A x = b`` in place."""
-        gauss_seidel_sum(*self.w, b, x, forward)
-
-    def coarsen(self, factors: tuple[int, ...], shape: tuple[int, ...]) -> Stencil:
-        """The Galerkin operator of aggregation by `factors` (float64 arrays of `shape`)."""
-        diag = np.zeros(shape)
-        ws = tuple(np.zeros(shape) for _ in range(3))
-        coarse_stencil_sum(*self.w, *factors, diag, *ws)
-        return Stencil(diag, ws)
 
 
 #: Largest number of distinct rows a `CodedStencil` takes (uint8 codes).
