@@ -56,10 +56,17 @@ BATCH_3D_BELOW = 32**3
 #: memory beyond that of one solve); a larger group is cut in batches.
 BATCH_SYSTEMS = 256
 BATCH_NODES = 2**22
+#: The same bound on 2-D batches, lower: 32 systems of 64**2 nodes (1 MB per float64
+#: field, the L2 cache of a core here). The 64**2 study task took 0.88 and 0.92 times
+#: (medians of 10 and 8 alternated rounds) the CPU time per tensor of 128-system batches
+#: with the former operator; caps of 16, 64 or 128 systems 1.16 to 1.17 times that of 32
+#: (issue 18, docs/solver_notes.rst "2-D, 64²").
+BATCH_NODES_2D = 2**17
 #: Fewest columns (systems) of the lock-step arrays, per dimension: the 3-D operator is a
 #: vector loop from 32 columns on (2.4 times faster per system than one at a time), so a
-#: smaller 3-D batch is padded with frozen columns (zero loads); the 2-D operator is as
-#: fast one system at a time, no padding.
+#: smaller 3-D batch is padded with frozen columns (zero loads); 2-D batches are not
+#: padded (the 2-D operator from 24 columns on takes 0.6 times its time per system on
+#: 16, but a frozen column costs the transforms and the vector operations as well).
 COLUMNS = {2: 1, 3: 32}
 
 
@@ -186,7 +193,7 @@ def _field(k) -> np.ndarray:
 def solve_cells(requests: list[dict]) -> list[Solution]:
     """``[solve_cell(**r) for r in requests]``, the batchable ones solved by groups of one
     shape, spacing, tolerance and iteration limit (at most `BATCH_SYSTEMS` systems and
-    `BATCH_NODES` nodes each).
+    `BATCH_NODES` nodes each, `BATCH_NODES_2D` in 2-D).
     """
     solutions: list[Solution | None] = [None] * len(requests)
     groups: dict[tuple, list[int]] = {}
@@ -204,7 +211,8 @@ def solve_cells(requests: list[dict]) -> list[Solution]:
             solutions[index] = solve_cell(**request)
     for members in groups.values():
         k = requests[members[0]]["k"]
-        size = max(1, min(BATCH_SYSTEMS, BATCH_NODES // k.size) // k.ndim)  # images
+        nodes = BATCH_NODES_2D if k.ndim == 2 else BATCH_NODES
+        size = max(1, min(BATCH_SYSTEMS, nodes // k.size) // k.ndim)  # images
         for first in range(0, len(members), size):
             part = members[first : first + size]
             solved = _periodic_batch([requests[i] for i in part])
@@ -315,7 +323,8 @@ def _periodic_batch(requests: list[dict]) -> list[Solution]:
             grid.flux(us[j], np.eye(ndim)[j], force)
             gap[j, j] = dot(us[j].reshape(-1), force.reshape(-1)) / volume
             _cross_terms(gap, j, us[j], means[j], forces, volume, spare)
-            forces[j] = (kept_force(force, tensor=energy_rule), forces[j][1])
+            if j < ndim - 1:  # the last case's force is used by no later case
+                forces[j] = (kept_force(force, tensor=energy_rule), forces[j][1])
         if energy_rule:  # the energy form <q_j . g_i> = <q_j> . e_i + gap[i, j]
             tensor += gap
         scale = np.linalg.norm(np.nan_to_num(tensor))

@@ -7,6 +7,7 @@ over them, in vector instructions across systems. Each column gets the operation
 so a column's result equals that of the kernel on the system alone, bit for bit.
 """
 
+import numpy as np
 from numba import njit
 
 
@@ -16,16 +17,24 @@ def nodal_flux_columns_2d(u, k, modes, out):
 
     `u`, `k`, `out` (N0, N1, C) float64, `modes` (4,) as in ``nodal_flux_2d``; `out`
     overwritten. The zero field added on every element is added (``+ 0.0``) as there.
+    A row of elements is done in two loops: its element fluxes into a scratch array
+    (4, N1, C), then their sums into the two node rows, element by element in the order
+    of ``nodal_flux_2d`` (each node receives the same additions in the same order). The
+    first loop only reads and the second only adds, which the compiler vectorizes
+    better than the one loop: 0.013 against 0.019 ms per 64**2 system from 32 columns on
+    (CPU time, issue 18).
     """
     n0, n1, width = u.shape
     d0, d1, d2, d3 = modes[0], modes[1], modes[2], modes[3]
+    fluxes = np.empty((4, n1, width))
+    f0, f1, f2, f3 = fluxes[0], fluxes[1], fluxes[2], fluxes[3]
     out[...] = 0.0
     for i in range(n0):
         i1 = i + 1 if i + 1 < n0 else 0
         for j in range(n1):
             j1 = j + 1 if j + 1 < n1 else 0
             u0, u1, u2, u3 = u[i, j], u[i, j1], u[i1, j], u[i1, j1]
-            o0, o1, o2, o3 = out[i, j], out[i, j1], out[i1, j], out[i1, j1]
+            e0, e1, e2, e3 = f0[j], f1[j], f2[j], f3[j]
             kr = k[i, j]
             for s in range(width):
                 v0 = u0[s] + 0.0
@@ -41,10 +50,19 @@ def nodal_flux_columns_2d(u, k, modes, out):
                 v3 *= c * d3
                 v0, v1, v2, v3 = v0 + v1, v0 - v1, v2 + v3, v2 - v3
                 v0, v2, v1, v3 = v0 + v2, v0 - v2, v1 + v3, v1 - v3
-                o0[s] += v0
-                o1[s] += v1
-                o2[s] += v2
-                o3[s] += v3
+                e0[s] = v0
+                e1[s] = v1
+                e2[s] = v2
+                e3[s] = v3
+        for j in range(n1):
+            j1 = j + 1 if j + 1 < n1 else 0
+            o0, o1, o2, o3 = out[i, j], out[i, j1], out[i1, j], out[i1, j1]
+            e0, e1, e2, e3 = f0[j], f1[j], f2[j], f3[j]
+            for s in range(width):
+                o0[s] += e0[s]
+                o1[s] += e1[s]
+                o2[s] += e2[s]
+                o3[s] += e3[s]
 
 
 @njit(cache=True, nogil=True)

@@ -19,6 +19,8 @@ from sve.solvers import apparent_conductivity, apparent_conductivity_batch
 from sve.solvers.conductivity import batch as batch_module
 from sve.solvers.conductivity.apparent import _steps
 from sve.solvers.conductivity.q1 import Q1Grid
+from sve.solvers.conductivity.q1_batch_kernels import nodal_flux_columns_2d
+from sve.solvers.conductivity.q1_kernels import nodal_flux_2d
 from sve.solvers.conductivity.q1_multigrid import (
     _coarsest_inverse,
     _dense,
@@ -241,3 +243,34 @@ def test_both_mean_fluxes_in_one_pass_are_those_of_two_calls():
     flux, mean = grid.mean_fluxes(u, gradient)
     assert np.array_equal(flux, grid.mean_flux(u, gradient))
     assert np.array_equal(mean, grid.mean_flux(u, np.zeros(3)))
+
+
+@pytest.mark.parametrize("width", [1, 5, 24, 40])
+def test_2d_column_operator_is_the_one_system_operator_bit_for_bit(width):
+    # The column kernel sums a row's element fluxes after making them (two loops): each
+    # node must still get the additions of nodal_flux_2d in its order, at any width.
+    rng = np.random.default_rng(width)
+    shape = (7, 9)
+    modes = Q1Grid(np.ones(shape), ("periodic",) * 2, np.array([1.0, 0.7]))._modes
+    u = rng.standard_normal(shape + (width,))
+    k = rng.uniform(1.0, 100.0, shape + (width,))
+    out = np.full_like(u, np.nan)  # overwritten
+    nodal_flux_columns_2d(u, k, modes, out)
+    alone = np.empty(shape)
+    for c in range(width):
+        nodal_flux_2d(np.ascontiguousarray(u[..., c]), np.zeros(4),
+                      np.ascontiguousarray(k[..., c]), modes, alone)  # fmt: skip
+        assert np.array_equal(out[..., c], alone)
+
+
+def test_2d_batches_are_cut_at_batch_nodes_2d(monkeypatch):
+    images = [medium((16, 16), seed) for seed in range(3)]
+    whole = apparent_conductivity_batch(images, [1.0, 100.0])
+    monkeypatch.setattr(batch_module, "BATCH_NODES_2D", 2 * 16 * 16)  # one image a batch
+    calls = []
+    monkeypatch.setattr(batch_module, "_periodic_batch",
+                        lambda requests, solve=batch_module._periodic_batch:
+                        calls.append(len(requests)) or solve(requests))  # fmt: skip
+    for a, b in zip(whole, apparent_conductivity_batch(images, [1.0, 100.0]), strict=True):
+        assert_same(a, b)
+    assert calls == [1, 1, 1]
