@@ -358,38 +358,58 @@ def inverse_diagonal_planes(k, first, corner, out, table=None):
     axes 1 and 2 periodic where ``out`` has as many nodes as ``k`` has voxels, open where
     it has one more (as in ``nodal_flux_3d``). ``corner`` is the diagonal entry of the unit
     element.
+
+    The eight voxels of a node are summed axis by axis, over axis 0 (a plane of pairs),
+    then 1 (a row), then 2: each voxel is read (through `table`) twice, not eight times,
+    and the inner loops run without branches (0.26 against 0.55 ms for 8 planes of 128^2
+    nodes with a table, 0.19 against 0.37 ms without; docs/solver_notes.rst, "Threads").
+    The sums of the eight values are formed in another order than the voxel by voxel
+    loop before, which moved the inverse diagonal by at most 5e-17 relative.
     """
     rows, n1, n2 = k.shape
     count, m1, m2 = out.shape
+    plane = np.empty((n1, n2))  # the node plane's voxel planes summed
+    column = np.empty(n2 + 1)  # [l + 1]: plane's rows j - 1 and j summed at l; [0]: wrapped
     for t in range(count):
         r = first + t
+        plane[...] = 0.0
+        for i in range(max(r - 1, 0), min(r + 1, rows)):
+            _add_plane(k[i], table, plane)
         for j in range(m1):
-            for l in range(m2):
-                s = 0.0
-                for a in range(2):  # voxel planes r - 1 + a, j - 1 + b, l - 1 + c
-                    i = r - 1 + a
-                    if i < 0 or i >= rows:
-                        continue
-                    for b in range(2):
-                        jj = j - 1 + b
-                        if jj < 0:
-                            if m1 > n1:
-                                continue
-                            jj += n1
-                        elif jj >= n1:
-                            continue
-                        for c in range(2):
-                            ll = l - 1 + c
-                            if ll < 0:
-                                if m2 > n2:
-                                    continue
-                                ll += n2
-                            elif ll >= n2:
-                                continue
-                            value = k[i, jj, ll]
-                            s += value if table is None else table[value]
-                diagonal = corner * s
-                out[t, j, l] = 1.0 / diagonal if diagonal > 0.0 else 0.0
+            lower = j - 1 if j > 0 else (n1 - 1 if m1 == n1 else -1)  # -1: no voxel row
+            upper = j if j < n1 else -1
+            column[:] = 0.0
+            for row in (lower, upper):
+                if row >= 0:
+                    values = plane[row]
+                    for l in range(n2):
+                        column[l + 1] += values[l]
+            column[0] = column[n2] if m2 == n2 else 0.0
+            target = out[t, j]
+            for l in range(n2):
+                target[l] = _inverse_of(corner * (column[l] + column[l + 1]))
+            if m2 > n2:
+                target[n2] = _inverse_of(corner * column[n2])
+
+
+@njit(cache=True, nogil=True)
+def _add_plane(k, table, plane):
+    """``plane += k`` (or ``table[k]``), ``k`` one voxel plane."""
+    n1, n2 = k.shape
+    for j in range(n1):
+        row, target = k[j], plane[j]
+        if table is None:
+            for l in range(n2):
+                target[l] += row[l]
+        else:
+            for l in range(n2):
+                target[l] += table[row[l]]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _inverse_of(diagonal):
+    """``1 / diagonal``, 0 where the diagonal is 0 (a node of voids)."""
+    return 1.0 / diagonal if diagonal > 0.0 else 0.0
 
 
 # The serial compilations, callable from the compiled V-cycles below (small images only).
