@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -280,6 +281,42 @@ def test_interpolation_reproduces_linear_fields(periodic):
     assert np.allclose(fine[:inside], 1.5 * np.arange(inside) - 1.0)
     taps, weights = restriction_taps(coarse, periodic)
     assert weights.sum() == (2 * coarse if periodic else 2 * coarse - 1)  # each fine node once
+
+
+@pytest.mark.parametrize("coarse", [(3, 4, 5), (20, 9, 6)])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_prolongation_is_the_trilinear_interpolation_on_any_threads(coarse, periodic):
+    # prolong_add_3d (coarse planes interpolated once per piece of PROLONG_PLANES fine
+    # planes; 40 fine planes: three pieces) against the trilinear weights applied entry by
+    # entry, and the same bits from its serial and parallel compilations on 1 and 2 threads.
+    rng = np.random.default_rng(8)
+    values = rng.standard_normal(coarse)
+    taps = [prolongation_taps(m, periodic) for m in coarse]
+    arguments = [array for pair in taps for array in pair]
+    fine_shape = tuple(len(t) for t, _ in taps)
+    start = rng.standard_normal(fine_shape)
+    (t0, w0), (t1, w1), (t2, w2) = taps
+    expected = start.copy()
+    for a, c, e in np.ndindex(2, 2, 2):
+        weight = w0[:, a, None, None] * w1[None, :, c, None] * w2[None, None, :, e]
+        expected += weight * values[np.ix_(t0[:, a], t1[:, c], t2[:, e])]
+    results = []
+    for kernel, threads in [
+        (prolong_add_3d.serial, 1),
+        (prolong_add_3d.parallel, 1),
+        (prolong_add_3d.parallel, 2),
+    ]:
+        default = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            fine = start.copy()
+            kernel(values, fine, *arguments)
+        finally:
+            numba.set_num_threads(default)
+        results.append(fine)
+    np.testing.assert_allclose(results[0], expected, rtol=0, atol=1e-14)
+    for result in results[1:]:
+        np.testing.assert_array_equal(result, results[0])
 
 
 def test_child_interpolation_reproduces_linear_fields():
