@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -25,6 +26,7 @@ from sve.solvers.conductivity.q1_multigrid import (
     supported,
 )
 from sve.solvers.conductivity.q1_multigrid_kernels import (
+    inverse_diagonal_planes,
     prolong_add_2d,
     prolong_add_3d,
     restrict_2d,
@@ -188,6 +190,37 @@ def test_slabs_match_the_whole_field_operations(shape, condition):
     np.testing.assert_allclose(scaled, 0.7 * expected.reshape(grid.shape) * b, rtol=1e-14)
 
 
+@pytest.mark.parametrize("first", [0, 1, 2])
+@pytest.mark.parametrize("extra", [(0, 0), (1, 0), (0, 1), (1, 1)])
+def test_inverse_diagonal_planes_sums_the_voxels_of_each_node(first, extra):
+    # Against the voxels of every node summed one by one (axes 1 and 2 periodic where
+    # extra is 0, open where the node grid has one node more), from the values and from
+    # the labels and their table (the same bits), with voids: 0 where every voxel is void.
+    rng = np.random.default_rng(7)
+    table = np.array([0.0, 0.3, 1.0, 100.0])
+    labels = rng.integers(0, 4, size=(5, 6, 7)).astype(np.uint8)
+    labels[2:4, 1:3, 2:4] = 0  # nodes touching voids alone
+    values = table[labels]
+    count = labels.shape[0] + 1 - first
+    shape = (count, 6 + extra[0], 7 + extra[1])
+    expected = np.zeros(shape)
+    for t, j, l in np.ndindex(shape):
+        total = 0.0
+        for i, jj, ll in np.ndindex(2, 2, 2):
+            i, jj, ll = first + t - 1 + i, j - 1 + jj, l - 1 + ll
+            open_j = extra[0] and not 0 <= jj < 6
+            open_l = extra[1] and not 0 <= ll < 7
+            if 0 <= i < labels.shape[0] and not open_j and not open_l:
+                total += values[i, jj % 6, ll % 7]
+        expected[t, j, l] = 1.0 / (0.25 * total) if total > 0.0 else 0.0
+    from_values, from_labels = np.empty(shape), np.empty(shape)
+    inverse_diagonal_planes(values, first, 0.25, from_values)
+    inverse_diagonal_planes(labels, first, 0.25, from_labels, table)
+    np.testing.assert_array_equal(from_labels, from_values)
+    np.testing.assert_allclose(from_values, expected, rtol=1e-15, atol=0.0)
+    assert np.array_equal(from_values == 0.0, expected == 0.0) and (expected == 0.0).any()
+
+
 @pytest.mark.parametrize("kind", ["periodic", "neumann"])
 def test_preconditioner_removes_the_constants(kind):
     # The null space of the periodic and of the Neumann (static) operator without voids.
@@ -248,6 +281,42 @@ def test_interpolation_reproduces_linear_fields(periodic):
     assert np.allclose(fine[:inside], 1.5 * np.arange(inside) - 1.0)
     taps, weights = restriction_taps(coarse, periodic)
     assert weights.sum() == (2 * coarse if periodic else 2 * coarse - 1)  # each fine node once
+
+
+@pytest.mark.parametrize("coarse", [(3, 4, 5), (20, 9, 6)])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_prolongation_is_the_trilinear_interpolation_on_any_threads(coarse, periodic):
+    # prolong_add_3d (coarse planes interpolated once per piece of PROLONG_PLANES fine
+    # planes; 40 fine planes: three pieces) against the trilinear weights applied entry by
+    # entry, and the same bits from its serial and parallel compilations on 1 and 2 threads.
+    rng = np.random.default_rng(8)
+    values = rng.standard_normal(coarse)
+    taps = [prolongation_taps(m, periodic) for m in coarse]
+    arguments = [array for pair in taps for array in pair]
+    fine_shape = tuple(len(t) for t, _ in taps)
+    start = rng.standard_normal(fine_shape)
+    (t0, w0), (t1, w1), (t2, w2) = taps
+    expected = start.copy()
+    for a, c, e in np.ndindex(2, 2, 2):
+        weight = w0[:, a, None, None] * w1[None, :, c, None] * w2[None, None, :, e]
+        expected += weight * values[np.ix_(t0[:, a], t1[:, c], t2[:, e])]
+    results = []
+    for kernel, threads in [
+        (prolong_add_3d.serial, 1),
+        (prolong_add_3d.parallel, 1),
+        (prolong_add_3d.parallel, 2),
+    ]:
+        default = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            fine = start.copy()
+            kernel(values, fine, *arguments)
+        finally:
+            numba.set_num_threads(default)
+        results.append(fine)
+    np.testing.assert_allclose(results[0], expected, rtol=0, atol=1e-14)
+    for result in results[1:]:
+        np.testing.assert_array_equal(result, results[0])
 
 
 def test_child_interpolation_reproduces_linear_fields():
