@@ -163,7 +163,6 @@ from sve.solvers.conductivity.q1_multigrid_kernels import (
 )
 from sve.solvers.conductivity.q1_small_kernels import (
     empty_scratch,
-    padded_conductivities,
     prolong_separable_2d,
     prolong_separable_3d,
     restrict_separable_2d,
@@ -215,7 +214,7 @@ CACHED_INDICES = 2**16
 # Level 0 of the compiled V-cycle of 3-D images below SLABS_FROM nodes in single precision
 # (`Cycle`'s fine_dtype; the conjugate gradient, its residuals and the tensor stay float64):
 # 0.72 -> 0.65 ms per 32^3 cycle; at 64^2 the float32 cycle took 0.075 ms against 0.072.
-# Its operator is `flux_planes` (0.11 against 0.21 ms for flux_rows in float32 at 32^3);
+# Its operator is `flux_planes` (0.10 against 0.19 ms for flux_rows in float32 at 32^3);
 # the 3-D double solves (float32 coarse levels) take it since the sixth throughput round.
 FINE_DTYPE = np.float32
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
@@ -876,12 +875,13 @@ class Cycle:
         ):
             nodes = self.work[0][3].size
             k, table, modes, offset = levels[0].operator
-            k = padded_conductivities(k, table)  # flux_planes' (float32, rows closed by 0)
+            k = k if table is not None else k.astype(np.float32)
+            table = None if table is None else table.astype(np.float32)
             # float32 b and x in the two halves of the float64 A x (used by the compiled
             # float64 cycle only, never in the same call): half a field more, for A x in float32
             halves = self.work[0][3].view(np.float32)
             fields = (halves[:nodes], halves[nodes:], np.empty(nodes, np.float32))
-            operator = (k, None, modes.astype(np.float32), offset.astype(np.float32))
+            operator = (k, table, modes.astype(np.float32), offset.astype(np.float32))
             self.single = fields + operator + self.compiled[5:]
 
     def _compiled(self) -> tuple | None:
