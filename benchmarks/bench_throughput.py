@@ -47,9 +47,10 @@ The versions alternate ``--rounds`` times (default 2) and each keeps the figures
 round of least CPU time per tensor (the FFT pair of the same run), so that a drift of the
 load of a shared machine does not fall on one version only.
 
-``--before REV`` (default ``69cfc0a``, main before the fifth round of the throughput
-work, the vectorized dot products; ``4aa8e08`` before the fourth, the cheaper cycle of
-small images; ``02ad759`` before the third, ``c08a13e``
+``--before REV`` (default ``f282f65``, main before the sixth round of the throughput
+work, the float32 level 0 of the small cycles with the plane-wise operator;
+``69cfc0a`` before the fifth, the vectorized dot products; ``4aa8e08`` before the
+fourth, the cheaper cycle of small images; ``02ad759`` before the third, ``c08a13e``
 before the second, ``e85dba7`` before the first) measures the
 same with that revision's ``sve`` and ``generators`` (``git archive`` into a temporary
 folder, run in a subprocess), so the before and after figures come from one run.
@@ -198,7 +199,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _record import Record
 
-    revision = "69cfc0a"
+    revision = "f282f65"
     if "--before" in sys.argv:
         revision = sys.argv[sys.argv.index("--before") + 1]
     load = os.getloadavg()[0]

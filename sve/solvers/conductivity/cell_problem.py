@@ -21,7 +21,7 @@ from sve.solvers._core.transforms import preconditioner
 from sve.solvers.conductivity.fv import FVGrid, Phases
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
 from sve.solvers.conductivity.q1 import Q1Grid, TensorQ1Grid
-from sve.solvers.conductivity.q1_multigrid import multigrid
+from sve.solvers.conductivity.q1_multigrid import FINE_DTYPE, multigrid
 
 # b . M^-1 b below this fraction of the energy of the affine field is round-off: the affine
 # field already solves the problem (homogeneous medium, laminate along its layers).
@@ -118,8 +118,9 @@ class _Solver:
             # float32 coarse vectors in 3-D: same iterations as float64 at 32^3 and 48^3 up to
             # contrast 1e4; in 2-D up to 15 % more at 96^2, contrast 1e4 (float64 kept there)
             dtype = np.float32 if self.single or grid.k.ndim == 3 else np.float64
+            fine = np.float64 if self.single else FINE_DTYPE  # float32 r: no v_cycle_single
             self._apply_inverse = multigrid(
-                grid.k, grid.spacing, grid.kinds, voids=voids, dtype=dtype
+                grid.k, grid.spacing, grid.kinds, voids=voids, dtype=dtype, fine_dtype=fine
             )
         else:  # Single precision transforms: the preconditioner need only be a good SPD
             # approximation, and they move half the bytes (see ``preconditioner``).

@@ -214,6 +214,8 @@ CACHED_INDICES = 2**16
 # Level 0 of the compiled V-cycle of 3-D images below SLABS_FROM nodes in single precision
 # (`Cycle`'s fine_dtype; the conjugate gradient, its residuals and the tensor stay float64):
 # 0.72 -> 0.65 ms per 32^3 cycle; at 64^2 the float32 cycle took 0.075 ms against 0.072.
+# Its operator is `flux_planes` (0.10 against 0.19 ms for flux_rows in float32 at 32^3);
+# the 3-D double solves (float32 coarse levels) take it since the sixth throughput round.
 FINE_DTYPE = np.float32
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11
@@ -869,7 +871,6 @@ class Cycle:
             self.compiled is not None
             and self.scratch is not None
             and fine_dtype == np.float32
-            and dtype == np.float64
             and three
         ):
             nodes = self.work[0][3].size
@@ -1187,6 +1188,7 @@ def multigrid(
     *,
     voids: bool,
     dtype: type = np.float64,
+    fine_dtype: type = FINE_DTYPE,
 ) -> Operator:
     """Return ``apply(r, out)``, the multigrid preconditioner of the Q1 operator.
 
@@ -1211,7 +1213,11 @@ def multigrid(
         (``_clusters.projector``) where clusters float.
     dtype : numpy dtype, default float64
         Of the cycle's work arrays: float32 under ``precision="single"`` (`r`
-        and `out` are float32 then).
+        and `out` are float32 then) and on the coarse levels of 3-D double solves.
+    fine_dtype : numpy dtype, default ``FINE_DTYPE``
+        Of level 0 of the compiled cycle of small 3-D images (`v_cycle_single` where
+        float32) for float64 `r`; float64 where `r` is float32 (``precision="single"``:
+        the float32 fields of `v_cycle_single` would go unused).
 
     Returns
     -------
@@ -1224,7 +1230,7 @@ def multigrid(
     kinds = ("periodic",) * k.ndim if kinds is None else tuple(kinds)
     levels = hierarchy(k, spacing, kinds)
     gamma = cycle_gamma(k, voids)
-    cycle = Cycle(levels, DEGREE, FINE_DEGREE, gamma, dtype=dtype, fine_dtype=FINE_DTYPE)
+    cycle = Cycle(levels, DEGREE, FINE_DEGREE, gamma, dtype=dtype, fine_dtype=fine_dtype)
     constants = not voids and "dirichlet" not in kinds
 
     def apply(r: np.ndarray, out: np.ndarray) -> None:

@@ -25,6 +25,7 @@ from sve.solvers.conductivity.q1_multigrid_kernels import (
 )
 from sve.solvers.conductivity.q1_small_kernels import (
     empty_scratch,
+    flux_planes,
     prolong_separable_2d,
     prolong_separable_3d,
     restrict_separable_2d,
@@ -91,14 +92,35 @@ def test_flux_rows_is_the_row_by_row_operator_bit_for_bit(nodes, labels):
     np.testing.assert_array_equal(rows, expected)
 
 
-def test_float32_level_0_cycle_is_symmetric_and_near_the_float64_one():
+@pytest.mark.parametrize("nodes", [(8, 8, 8), (9, 9, 9), (8, 9, 8), (9, 8, 9)])
+@pytest.mark.parametrize("labels", [False, True])
+def test_flux_planes_is_the_q1_operator_to_float32_rounding(nodes, labels):
+    # flux_planes (v_cycle_single's operator): the float64 operator of flux_rows to float32
+    # rounding, on periodic, open and mixed axes, box voxels, conductivities or labels.
+    phases = (np.random.default_rng(1).random((8, 8, 8)) < 0.5).astype(np.int8)
+    table = np.array([1.0, 100.0])
+    k, values = (phases, table) if labels else (table[phases], None)
+    modes = element_modes(3, np.array([1.0, 0.7, 1.3]))
+    u = np.random.default_rng(3).standard_normal(nodes)
+    expected, single = np.empty(nodes), np.empty(nodes, np.float32)
+    flux_rows(u, np.zeros(8), k, modes, expected, values)
+    k32 = k if labels else k.astype(np.float32)
+    table32 = values.astype(np.float32) if labels else None
+    flux_planes(u.astype(np.float32), k32, table32, modes.astype(np.float32), single)
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(single, expected, rtol=0, atol=5e-7 * scale)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_float32_level_0_cycle_is_symmetric_and_near_the_float64_one(dtype):
     # v_cycle_single: level 0 in float32, a fixed linear operator, symmetric up to the
     # rounding of float32 (relative 1e-7 a sweep, a few sweeps: 1e-5 bounds it), within
-    # 1e-5 of the float64 cycle, and positive on fields of zero mean.
+    # 1e-5 of the float64 cycle, and positive on fields of zero mean; with float64 coarse
+    # levels and with the float32 ones of the 3-D double solves (cell_problem) alike.
     phases = smooth_two_phase((16, 16, 16), np.random.default_rng(4), length=1.5)
     labels = Phases.of(phases.astype(np.int8), np.array([1.0, 100.0]))
     levels = hierarchy(labels, 1.0)
-    cycle = Cycle(levels, degree=2, fine_degree=1, gamma=1, fine_dtype=np.float32)
+    cycle = Cycle(levels, degree=2, fine_degree=1, gamma=1, dtype=dtype, fine_dtype=np.float32)
     assert cycle.single is not None
     rng = np.random.default_rng(6)
     x, y = (rng.standard_normal(16**3) for _ in range(2))
