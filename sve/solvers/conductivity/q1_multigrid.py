@@ -214,8 +214,8 @@ CACHED_INDICES = 2**16
 # Level 0 of the compiled V-cycle of 3-D images below SLABS_FROM nodes in single precision
 # (`Cycle`'s fine_dtype; the conjugate gradient, its residuals and the tensor stay float64):
 # 0.72 -> 0.65 ms per 32^3 cycle; at 64^2 the float32 cycle took 0.075 ms against 0.072.
-# Its operator is `flux_planes` (0.10 against 0.19 ms for flux_rows in float32 at 32^3);
-# the 3-D double solves (float32 coarse levels) take it since the sixth throughput round.
+# Its operator is `flux_planes`; the 3-D double solves (float32 coarse levels) take it
+# since the sixth throughput round.
 FINE_DTYPE = np.float32
 # Eigenvalues of the coarsest matrix below this fraction of the largest are its null space.
 _NULL = 1e-11

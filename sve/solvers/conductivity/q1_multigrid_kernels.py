@@ -192,12 +192,12 @@ def prolong_add_3d(coarse, fine, taps0, weights0, taps1, weights1, taps2, weight
     `prolong_add_2d`, one pair per axis).
 
     A coarse node plane is interpolated along axes 2 and 1 once (`_prolong_planes`) and
-    added, weighted, to the one or two fine planes it reaches: 2.0-2.3 against 5.9-6.9 ms
-    from 64^3 to 128^3 nodes, 0.18-0.24 against 0.72 ms from 16^3 to 32^3 (CPU, best of
-    10), where each fine row gathered from its coarse rows once per weight along axes 0
-    and 1. The fine planes run in pieces of `PROLONG_PLANES` (the iterations of the
-    parallel loop), each interpolating its own coarse planes (one more per piece): every
-    fine node gets the same operations, so the same bits on any number of threads.
+    added, weighted, to the one or two fine planes it reaches, rather than each fine row
+    gathering from its coarse rows once per weight along axes 0 and 1 (about three times
+    faster: docs/solver_notes.rst, "Threads"). The fine planes run in pieces of
+    `PROLONG_PLANES` (the iterations of the parallel loop), each interpolating its own
+    coarse planes (one more per piece): every fine node gets the same operations, so the
+    same bits on any number of threads.
     """
     n0 = fine.shape[0]
     for piece in prange((n0 + PROLONG_PLANES - 1) // PROLONG_PLANES):
@@ -408,10 +408,10 @@ def inverse_diagonal_planes(k, first, corner, out, table=None):
 
     The eight voxels of a node are summed axis by axis, over axis 0 (a plane of pairs),
     then 1 (a row), then 2: each voxel is read (through `table`) twice, not eight times,
-    and the inner loops run without branches (0.26 against 0.55 ms for 8 planes of 128^2
-    nodes with a table, 0.19 against 0.37 ms without; docs/solver_notes.rst, "Threads").
-    The sums of the eight values are formed in another order than the voxel by voxel
-    loop before, which moved the inverse diagonal by at most 5e-17 relative.
+    and the inner loops run without branches (about twice as fast as voxel by voxel:
+    docs/solver_notes.rst, "Threads"). The sums of the eight values are formed in another
+    order than the voxel by voxel loop before, which moved the inverse diagonal by at most
+    5e-17 relative.
     """
     rows, n1, n2 = k.shape
     count, m1, m2 = out.shape

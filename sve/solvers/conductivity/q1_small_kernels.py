@@ -276,8 +276,8 @@ def flux_planes(u, k, table, modes, out):
     test; the compiler turns it into vector instructions. The element fluxes (`flux_rows`'
     Hadamard butterflies) go to eight arrays, and each node sums its eight corners from
     them. Each node receives the same terms as in `flux_rows`, summed in another order
-    (the same operator, float32 rounding apart): 0.10 against 0.19 ms per 32^3
-    application (CPU time, one thread).
+    (the same operator, float32 rounding apart; about twice as fast at 32^3:
+    docs/solver_notes.rst, "Small SVEs", sixth round).
 
     ``u``, ``out`` float32 node fields, (N0, N1, N2) on periodic axes and one node more
     on bounded ones; ``k`` (N0, N1, N2) float32 conductivities, or labels of the float32
