@@ -21,6 +21,7 @@ shear moduli, Young's modulus, Poisson's ratio, distance to isotropy) are in
 """
 
 import importlib
+import importlib.util
 
 # Where each public name lives. Imported on first use (PEP 562): ``import sve`` and the
 # ``sve`` command line then load only what they use (the solvers, Dask, xarray and
@@ -52,9 +53,15 @@ _HOMES = {
 
 
 def __getattr__(name: str):
-    if name not in _HOMES:
+    """A public name of `_HOMES`, or a subpackage (``sve.solvers``, ``sve.study``...),
+    imported on first use.
+    """
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"sve.{name}") is not None:
+        value = importlib.import_module(f"sve.{name}")
+    else:
         raise AttributeError(f"module 'sve' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
     globals()[name] = value
     return value
 

@@ -112,3 +112,16 @@ def test_import_and_help_load_no_heavy_library():
         assert getattr(sve, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         sve.nonexistent  # noqa: B018
+
+
+def test_subpackages_reach_from_the_package():
+    """``import sve`` then ``sve.study``, ``sve.statistics``... as when the package
+    imported them eagerly (a fresh interpreter: none is imported before).
+    """
+    code = (
+        "import sve; print(sve.statistics.__name__, sve.morphology.__name__, "
+        "sve.study.load_spec is sve.load_spec)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["sve.statistics", "sve.morphology", "True"]
