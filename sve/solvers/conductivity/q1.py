@@ -258,7 +258,7 @@ class Q1Grid:
         (``q1_kernels.mean_flux_pair_3d``).
         """
         ndim = self.k.ndim
-        if ndim == 2 or type(self).mean_flux is not Q1Grid.mean_flux:  # TensorQ1Grid
+        if ndim == 2:
             return self.mean_flux(u, gradient), self.mean_flux(u, np.zeros(ndim))
         out, out0 = np.empty(ndim), np.empty(ndim)
         mean_flux_pair_3d(u, self._values, gradient, self.spacing, out, out0, self._table)
@@ -334,3 +334,7 @@ class TensorQ1Grid(Q1Grid):
         out = np.empty(self.k.ndim)
         self._tensor_mean_flux(u, self.material, self.tensors, gradient, self.spacing, out)
         return out
+
+    def mean_fluxes(self, u: np.ndarray, gradient: np.ndarray) -> tuple:
+        """``(mean_flux(u, gradient), mean_flux(u, 0))``: two passes of the tensor kernel."""
+        return self.mean_flux(u, gradient), self.mean_flux(u, np.zeros(self.k.ndim))
