@@ -20,10 +20,14 @@ README's "Performance at a glance" is made of them (``benchmarks/summary.py``).
 
 Cells are numbers or short strings; times are in seconds unless a column says
 otherwise. ``--no-record`` on any benchmark's command line skips the file.
+
+Every benchmark reads its command line with `arguments` (argparse): ``--help`` prints
+its docstring and options, and an unknown option is an error, not a full run.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -35,6 +39,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "records"
+
+
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """Command-line parser of a benchmark: its docstring as help, ``--no-record`` declared."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--no-record", action="store_true", help="print the figures, write no record"
+    )
+    return parser
 
 
 def cpu_model() -> str:

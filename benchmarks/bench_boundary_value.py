@@ -14,7 +14,6 @@ wall time of the whole call (assembly and fields included).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import scipy.ndimage
 
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 from sve.solvers import solve_conductivity_bvp  # noqa: E402
 
@@ -44,9 +43,8 @@ def medium(shape: tuple[int, ...], seed: int = 1) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--no-record", action="store_true", help="do not write the record")
     args = parser.parse_args()
     shapes = [(64, 64), (128, 128), (256, 256), (512, 512), (32,) * 3]
     if not args.quick:

@@ -30,7 +30,6 @@ torus. Run ``--limit --images 40`` at 512 and ``--limit --images 24 --edge 1024`
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -44,7 +43,7 @@ import scipy.stats
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 import generators  # noqa: E402
 from sve import calibrate  # noqa: E402
@@ -157,12 +156,11 @@ def limit(images: int, edge: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--edge", type=int, default=512)
     parser.add_argument("--limit", action="store_true", help="beta's estimators (docstring)")
-    parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     families = [f for f in args.families.split(",") if f]
     unknown = sorted(set(families) - set(FAMILIES))

@@ -55,6 +55,7 @@ unavailable: <reason>" is printed instead.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -72,7 +73,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from _measure import best_time, fft_pair, status_bytes  # noqa: E402
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_stiffness  # noqa: E402
@@ -526,8 +527,12 @@ def main(large: bool, with_mugrid: bool) -> None:
 
 
 if __name__ == "__main__":
-    if "--memory-child" in sys.argv:
-        index = sys.argv.index("--memory-child")
-        memory_child(sys.argv[index + 1], sys.argv[index + 2])
+    parser = arguments(__doc__)
+    parser.add_argument("--large", action="store_true", help="add 128^3")
+    parser.add_argument("--no-mugrid", action="store_true", help="skip the muGrid comparison")
+    parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)  # the child
+    options = parser.parse_args()
+    if options.memory_child:
+        memory_child(*options.memory_child)
     else:
-        main("--large" in sys.argv, "--no-mugrid" not in sys.argv)
+        main(options.large, not options.no_mugrid)

@@ -23,7 +23,6 @@ The tangents of FE² and of the loop are compared bit for bit.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -34,7 +33,7 @@ import numpy as np
 from distributed import Client, LocalCluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 import generators  # noqa: E402
 from sve.multiscale import CellCache, GaussPoint, SVECell, box_mesh, solve_macro  # noqa: E402
@@ -54,12 +53,11 @@ class Graded:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--shape", type=int, default=32, help="macro elements per axis")
     parser.add_argument("--sve", type=int, default=64, help="SVE edge in voxels")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dns", type=int, default=1024, help="DNS edge in voxels (0: none)")
-    parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
 
     mesh = box_mesh((args.shape, args.shape))

@@ -34,6 +34,7 @@ It never asserts a time. Kernels are compiled (or loaded from the cache) first.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import math
 import os
@@ -49,7 +50,7 @@ import numpy as np
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _measure import best_time, fft_pair, status_bytes  # noqa: E402
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 import generators  # noqa: E402
 from generators._kernels import rsa  # noqa: E402
@@ -291,7 +292,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--resident"]:
-        resident_memory_ratio(sys.argv[2])
+    parser = arguments(__doc__)
+    parser.add_argument("--resident", metavar="CASE", help=argparse.SUPPRESS)  # the child
+    options = parser.parse_args()
+    if options.resident:
+        resident_memory_ratio(options.resident)
     else:
         main()

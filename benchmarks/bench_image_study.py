@@ -47,7 +47,6 @@ folder); it is deleted afterwards.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -61,7 +60,7 @@ from distributed import Client, LocalCluster, WorkerPlugin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import status_bytes  # noqa: E402
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 import generators  # noqa: E402
 from sve.solvers import memory_estimate  # noqa: E402
@@ -147,7 +146,7 @@ def _task_log(dask_worker) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--edge", type=int, default=500, help="image edge in voxels")
     parser.add_argument("--sizes", default="50,100,150,200,250", help="window edges")
     parser.add_argument("--realizations", type=int, default=8, help="windows per size (at most)")
@@ -156,7 +155,6 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=1, help="copies of the level cut per axis")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tmp", default=None, help="folder for the image (default: system's)")
-    parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     record = Record("image_study" if args.edge == 500 else f"image_study_{args.edge}")

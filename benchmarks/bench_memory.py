@@ -52,6 +52,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sve
 from _measure import status_bytes  # noqa: E402
+from _record import arguments  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = ROOT / "benchmarks" / "records" / "memory.json"
@@ -307,7 +308,7 @@ def precision_pairs(rows: list) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--sizes", type=int, nargs="*", default=[64, 128], help="3-D edges")
     parser.add_argument("--sizes-2d", type=int, nargs="*", default=[2048], help="2-D edges")
     parser.add_argument(
@@ -320,7 +321,6 @@ def main() -> None:
         help="run only these case labels, e.g. 'conductivity mixed fv multigrid' (the "
         "precision is added by --precision)",
     )
-    parser.add_argument("--no-record", action="store_true")
     parser.add_argument(
         "--precision",
         nargs="*",
@@ -335,30 +335,30 @@ def main() -> None:
         "wall and CPU times to the record",
     )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
-    if arguments.child:
-        child(arguments.child[0], json.loads(arguments.child[1]), arguments.converge)
+    options = parser.parse_args()
+    if options.child:
+        child(options.child[0], json.loads(options.child[1]), options.converge)
         return
     rows, ratios = [], []
     mb = 1e6
     with tempfile.TemporaryDirectory() as directory:
-        shapes = [(n,) * 3 for n in arguments.sizes] + [(n,) * 2 for n in arguments.sizes_2d]
+        shapes = [(n,) * 3 for n in options.sizes] + [(n,) * 2 for n in options.sizes_2d]
         for shape in shapes:
             images: dict[bool, np.ndarray] = {}  # made when a case needs them (large shapes)
             cases = [
                 case if precision == "double" else (*case, precision)
-                for precision in arguments.precision
+                for precision in options.precision
                 for case in CASES
                 if precision == "double" or case[0] == "conductivity"
             ]
             for case in cases:
-                if not all(word in label(case) for word in arguments.only):
+                if not all(word in label(case) for word in options.only):
                     continue
-                if arguments.exact and label(case[:6]) not in arguments.exact:
+                if options.exact and label(case[:6]) not in options.exact:
                     continue
                 if case[5] not in images:
                     images[case[5]] = case_medium(shape, case)
-                figures = measure(images[case[5]], case, directory, arguments.converge)
+                figures = measure(images[case[5]], case, directory, options.converge)
                 voxels = float(np.prod(shape))
                 est = estimate(shape, case)
                 total = est.bytes if est else float("nan")
@@ -374,7 +374,7 @@ def main() -> None:
                     round(total / voxels, 1),
                     round(figures["growth"] / voxels, 1),
                 ]
-                if arguments.converge:
+                if options.converge:
                     row += [
                         ",".join(map(str, figures["iterations"])),
                         figures["converged"],
@@ -398,9 +398,9 @@ def main() -> None:
     if pairs:
         headlines.append(pairs)
         print(pairs)
-    if not arguments.no_record:
+    if not options.no_record:
         command = shlex.join(["python", "benchmarks/bench_memory.py", *sys.argv[1:]])
-        write_record(rows, command.strip(), headlines, arguments.record_name, arguments.converge)
+        write_record(rows, command.strip(), headlines, options.record_name, options.converge)
 
 
 if __name__ == "__main__":

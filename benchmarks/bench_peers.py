@@ -54,7 +54,6 @@ to 2e-3 over 100 sweeps; PoreSpy, the inlet/outlet flux mismatch below
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -68,7 +67,7 @@ import numpy as np
 # Runs from a checkout without installing the package: the repository root goes first.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_conductivity  # noqa: E402
@@ -199,14 +198,13 @@ def run_peer(python: Path, peer: str, path: str, axis: int, option: float | None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--sizes", default="128", help="image edges, comma-separated")
     parser.add_argument("--axis", type=int, default=0, choices=(0, 1, 2))
     parser.add_argument("--tight", action="store_true")
     parser.add_argument(
         "--porespy-max", type=int, default=128, help="largest edge PoreSpy runs at"
     )
-    parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     try:
         sizes = [int(v) for v in args.sizes.split(",")]

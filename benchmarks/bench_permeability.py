@@ -40,6 +40,7 @@ time ratio direct / iterative (both including their setup) is printed.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -53,7 +54,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _measure import status_bytes  # noqa: E402
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 import generators  # noqa: E402
 from sve.solvers import (  # noqa: E402
@@ -331,16 +332,12 @@ def cycles(sizes: list[int]) -> None:
         print(f"{n:>5} " + " ".join(f"{f:6.3f} ({c:>3})" for f, c in figures), flush=True)
 
 
-def _numbers(flag: str, default: list[int]) -> list[int]:
-    if flag in sys.argv:
-        return [int(v) for v in sys.argv[sys.argv.index(flag) + 1].split(",")]
-    return default
+def _numbers(text: str) -> list[int]:
+    """Comma-separated edges, e.g. ``32,64``."""
+    return [int(v) for v in text.split(",")]
 
 
-def main() -> None:
-    sizes = _numbers("--sizes", [32, 48, 64])
-    direct_sizes = _numbers("--direct", [32, 48])
-    with_mixed = "--no-mixed" not in sys.argv
+def main(sizes: list[int], direct_sizes: list[int], with_mixed: bool) -> None:
     record = Record("permeability")
     solve(np.indices((6,) * 3).sum(axis=0) % 3 == 0)  # compile / load the kernels
     table = record.table(
@@ -438,13 +435,23 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if "--memory-child" in sys.argv:
-        memory_child(*sys.argv[sys.argv.index("--memory-child") + 1 :][:2])
-    elif "--scaling" in sys.argv:
-        scaling(_numbers("--scaling", [32, 64, 128, 256]))
-    elif "--cycles" in sys.argv:
-        cycles(_numbers("--cycles", [32, 64]))
-    elif "--memory" in sys.argv:
-        memory_only(_numbers("--memory", [128]))
+    parser = arguments(__doc__)
+    parser.add_argument("--sizes", type=_numbers, default=[32, 48, 64], metavar="N,N")
+    parser.add_argument("--direct", type=_numbers, default=[32, 48], metavar="N,N")
+    parser.add_argument("--no-mixed", action="store_true", help="skip the mixed conditions")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--scaling", type=_numbers, nargs="?", const=[32, 64, 128, 256])
+    modes.add_argument("--cycles", type=_numbers, nargs="?", const=[32, 64])
+    modes.add_argument("--memory", type=_numbers, nargs="?", const=[128])
+    modes.add_argument("--memory-child", nargs="+", help=argparse.SUPPRESS)  # PATH [BC]
+    options = parser.parse_args()
+    if options.memory_child:
+        memory_child(*options.memory_child[:2])
+    elif options.scaling:
+        scaling(options.scaling)
+    elif options.cycles:
+        cycles(options.cycles)
+    elif options.memory:
+        memory_only(options.memory)
     else:
-        main()
+        main(options.sizes, options.direct, not options.no_mixed)

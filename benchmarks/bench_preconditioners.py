@@ -37,7 +37,7 @@ import numpy as np
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _measure import best_time  # noqa: E402
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 from bench_conductivity import fft_pair_time  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
@@ -187,16 +187,19 @@ def main(sizes: list[int], bc: str, ndim: int) -> None:
 
 
 if __name__ == "__main__":
-    arguments = sys.argv[1:]
-    bc = arguments[arguments.index("--bc") + 1] if "--bc" in arguments else "periodic"
-    if bc not in CONDUCTIVITY_BCS:
-        raise SystemExit(f"--bc must be one of {', '.join(CONDUCTIVITY_BCS)}, got {bc!r}")
-    ndim = 2 if "--2d" in arguments else 3
-    if "--size" in arguments:
-        sizes = [int(arguments[arguments.index("--size") + 1])]
+    parser = arguments(__doc__)
+    parser.add_argument("--bc", choices=CONDUCTIVITY_BCS, default="periodic")
+    parser.add_argument("--2d", dest="two_d", action="store_true", help="square images")
+    parser.add_argument("--size", type=int, help="this edge only")
+    parser.add_argument("--quick", action="store_true", help="the two smallest sizes")
+    parser.add_argument("--large", action="store_true", help="add 256^3 (3-D)")
+    options = parser.parse_args()
+    ndim = 2 if options.two_d else 3
+    if options.size is not None:
+        sizes = [options.size]
     elif ndim == 2:
-        sizes = [128, 256] if "--quick" in arguments else [128, 256, 512, 1024]
+        sizes = [128, 256] if options.quick else [128, 256, 512, 1024]
     else:
-        sizes = [32, 64] if "--quick" in arguments else [32, 64, 128]
-        sizes += [256] if "--large" in arguments else []
-    main(sizes, bc, ndim)
+        sizes = [32, 64] if options.quick else [32, 64, 128]
+        sizes += [256] if options.large else []
+    main(sizes, options.bc, ndim)

@@ -16,13 +16,12 @@ the ratio of their largest counts (the issue asks for at most 1.5).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut  # noqa: E402
 from sve.solvers import apparent_conductivity, apparent_stiffness  # noqa: E402
@@ -40,11 +39,10 @@ CASES = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--stretch", type=float, default=3.0)
     parser.add_argument("--elasticity", action="store_true")
-    parser.add_argument("--no-record", action="store_true", help="do not write the record")
     args = parser.parse_args()
     shape = (args.size,) * 3
     if args.elasticity:

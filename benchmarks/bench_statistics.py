@@ -22,7 +22,7 @@ import xarray as xr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import best_time, fft_pair  # noqa: E402
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 from sve.morphology import two_point_probability  # noqa: E402
 from sve.statistics import (  # noqa: E402
@@ -95,4 +95,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    arguments(__doc__).parse_args()
     main()

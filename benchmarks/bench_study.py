@@ -23,7 +23,7 @@ import numpy as np
 from distributed import Client, LocalCluster, get_task_stream
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 from sve.study import load_spec, open_study, run_study  # noqa: E402
 from sve.study.run import _fill, batches  # noqa: E402
@@ -130,6 +130,7 @@ def load_spec_dict() -> dict:
 
 
 if __name__ == "__main__":
+    arguments(__doc__).parse_args()
     record = Record("study")
     with tempfile.TemporaryDirectory() as tmp:
         large_store(Path(tmp), record)

@@ -11,8 +11,8 @@ records.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,11 @@ def write_readme() -> None:
 
 
 if __name__ == "__main__":
-    if "--write-readme" in sys.argv:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--write-readme", action="store_true", help="replace the README's block with it"
+    )
+    if parser.parse_args().write_readme:
         write_readme()
     else:
         print(block())
