@@ -92,9 +92,8 @@ def apparent_conductivity_batch(
     for result (the tensors bit for bit), but the periodic load cases of Q1 images of one
     shape (2-D, or 3-D of fewer than 32**3 voxels) with scalar conductivities, no voids,
     the transform preconditioner and either stopping rule are solved together (see the
-    module notes): at 64**2 a batch takes 0.84 to 0.95 times the CPU time per tensor of
-    one image at a time under the residual rule (``benchmarks/bench_throughput.py``).
-    Other cases are solved one at a time.
+    module notes; what a batch saves is measured by ``benchmarks/bench_throughput.py``
+    and reported in the solver notes of the docs). Other cases are solved one at a time.
 
     Parameters
     ----------
