@@ -58,14 +58,20 @@ def test_every_record_names_date_commit_and_machine(path):
             assert len(row) == len(table["columns"]), (table["title"], row)
 
 
+TEST_COMMAND = ".venv/bin/python -m pytest -n auto --dist loadfile"
+
+
 def test_readme_keeps_the_two_commands():
     for command in (
         "python3 -m venv .venv && .venv/bin/pip install -q -e . && "
         ".venv/bin/sve run studies/default.toml",
-        'python3 -m venv .venv && .venv/bin/pip install -q -e ".[test]" && '
-        ".venv/bin/python -m pytest",
+        f'python3 -m venv .venv && .venv/bin/pip install -q -e ".[test]" && {TEST_COMMAND}\n',
     ):
         assert command in README
+
+
+def test_ci_runs_the_readme_test_command():
+    assert TEST_COMMAND + " " in (ROOT / ".ci" / "run").read_text()
 
 
 def test_readme_is_a_front_door():
