@@ -47,6 +47,9 @@ The versions alternate ``--rounds`` times (default 2) and each keeps the figures
 round of least CPU time per tensor (the FFT pair of the same run), so that a drift of the
 load of a shared machine does not fall on one version only.
 
+``--case SIZE^NDIM`` (``32^3`` or ``64^2``) measures that case only, for the tables or
+``--profile --batch``; it writes no record (the record ``throughput`` holds every case).
+
 ``--before REV`` (default ``f282f65``, main before the sixth round of the throughput
 work, the float32 level 0 of the small cycles with the plane-wise operator;
 ``69cfc0a`` before the fifth, the vectorized dot products; ``4aa8e08`` before the
@@ -72,6 +75,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CASES = [(3, 32, 16), (2, 64, 64)]  # (ndim, size, realizations)
 REPEATS = 2
+
+
+def selected_cases() -> list[tuple[int, int, int]]:
+    """`CASES`, or the one that ``--case SIZE^NDIM`` (e.g. ``64^2``) names."""
+    if "--case" not in sys.argv:
+        return CASES
+    name = sys.argv[sys.argv.index("--case") + 1]
+    chosen = [case for case in CASES if f"{case[1]}^{case[0]}" == name]
+    if not chosen:
+        names = ", ".join(f"{size}^{ndim}" for ndim, size, _ in CASES)
+        raise ValueError(f"--case must be one of {names}, got {name!r}")
+    return chosen
 
 
 def spec_for(ndim: int, size: int, realizations: int, stop: str = "residual"):
@@ -109,7 +124,7 @@ def measure() -> dict:
     from sve.study.tasks import STATUS, solve_batch
 
     out = {}
-    for ndim, size, realizations in CASES:
+    for ndim, size, realizations in selected_cases():
         spec = spec_for(ndim, size, realizations)
         solve_batch(spec, size, range(0, 2))  # compile and load the kernels first
         array = np.random.default_rng(0).random((size,) * ndim)
@@ -172,8 +187,9 @@ def measure_revision(revision: str) -> dict:
         with tarfile.open(archive) as tar:
             tar.extractall(folder, filter="data")
         environment = {**os.environ, "PYTHONPATH": folder}
+        chosen = sys.argv[sys.argv.index("--case") :][:2] if "--case" in sys.argv else []
         done = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--measure"],
+            [sys.executable, str(Path(__file__).resolve()), "--measure", *chosen],
             cwd=folder, env=environment, check=True, capture_output=True, text=True,
         )  # fmt: skip
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -252,7 +268,10 @@ def main() -> None:
         "throughputs are those of a loaded machine; the CPU times and FFT-pair ratios are "
         "the comparable figures. 'predicted quiet' is 2 / (CPU s per tensor)."
     )
-    record.write()
+    if "--case" in sys.argv:  # the record holds every case: one case alone writes none
+        print("--case: no record written")
+    else:
+        record.write()
 
 
 def profile(count: int = 20) -> None:
@@ -266,7 +285,7 @@ def profile(count: int = 20) -> None:
     from sve.study.tasks import generate_sve, solve_batch
 
     if "--batch" in sys.argv:  # the study task on every case, as `measure` times it
-        for ndim, size, realizations in CASES:
+        for ndim, size, realizations in selected_cases():
             spec = spec_for(ndim, size, realizations)
             solve_batch(spec, size, range(0, 2))  # compile and load the kernels first
             profiler = cProfile.Profile(time.process_time)
