@@ -59,52 +59,71 @@ def residual(g0, g1, g2, b, x, r):
 
 
 @njit(cache=True, nogil=True)
-def _line(a0, b0, a1, b1, g, inverse, b, x, i, j, forward, zero, s, c):
-    """Relax the cells of line ``(i, j)`` (along axis 2) in turn, forward or backward;
-    with `zero`, a forward sweep from ``x = 0`` (the cells after this one are not read).
-    `a0`, `b0` (`a1`, `b1`) are the conductances of the faces ``i``, ``i + 1`` normal to
-    axis 0 (``j``, ``j + 1`` normal to axis 1) along the line, `g` its ``N2 + 1`` faces
+def _line_forward(a0, a1, g, inverse, b, x, i, j, s, c):
+    """Relax the cells of line ``(i, j)`` (along axis 2) in turn, forward from ``x = 0``
+    (the cells after this one are not read: the old value of cell l + 1 is 0, the new
+    one of cell l - 1 is used). `a0` (`a1`) are the conductances of the faces ``i``
+    normal to axis 0 (``j`` normal to axis 1) along the line, `g` its ``N2 + 1`` faces
     normal to axis 2 and `inverse` its inverse diagonal.
 
     Everything but the coupling to the cell relaxed just before is gathered first, in
-    loops without a carried dependency: ``x_l = s_l + c_l x_{l -+ 1}``, one multiply-add
+    loops without a carried dependency: ``x_l = s_l + c_l x_{l - 1}``, one multiply-add
     per cell left on the sequential chain (half the time of the plain sweep at 128^3).
     """
-    n0, n1, n2 = x.shape
+    n2 = x.shape[2]
     for l in range(n2):
         s[l] = b[i, j, l]
     if i > 0:
         for l in range(n2):
             s[l] += a0[l] * x[i - 1, j, l]
-    if i + 1 < n0 and not zero:
-        for l in range(n2):
-            s[l] += b0[l] * x[i + 1, j, l]
     if j > 0:
         for l in range(n2):
             s[l] += a1[l] * x[i, j - 1, l]
-    if j + 1 < n1 and not zero:
-        for l in range(n2):
+    line = x[i, j]
+    for l in range(n2):
+        s[l] *= inverse[l]
+        c[l] = inverse[l] * g[l]
+    previous = 0.0
+    for l in range(n2):
+        previous = s[l] + c[l] * previous
+        line[l] = previous
+
+
+@njit(cache=True, nogil=True)
+def _line_backward(a0, b0, a1, b1, g, inverse, b, x, i, j, s, c):
+    """`_line_forward` backward, on any `x`: the old value of cell l - 1 is used, the new
+    one of cell l + 1; `b0` (`b1`) the conductances of the faces ``i + 1`` (``j + 1``).
+
+    Every loop runs backward, so that the backward sweep reads the arrays in one
+    descending stream: with the lines descending but each line read ascending, the
+    hardware prefetch missed at every line and the sweep took 1.7-1.8 times as long
+    (the same sums either way).
+    """
+    n0, n1, n2 = x.shape
+    for l in range(n2 - 1, -1, -1):
+        s[l] = b[i, j, l]
+    if i > 0:
+        for l in range(n2 - 1, -1, -1):
+            s[l] += a0[l] * x[i - 1, j, l]
+    if i + 1 < n0:
+        for l in range(n2 - 1, -1, -1):
+            s[l] += b0[l] * x[i + 1, j, l]
+    if j > 0:
+        for l in range(n2 - 1, -1, -1):
+            s[l] += a1[l] * x[i, j - 1, l]
+    if j + 1 < n1:
+        for l in range(n2 - 1, -1, -1):
             s[l] += b1[l] * x[i, j + 1, l]
     line = x[i, j]
-    if forward:  # the old value of cell l + 1, the new one of cell l - 1
-        for l in range(n2):
-            upper = 0.0 if zero or l + 1 == n2 else g[l + 1] * line[l + 1]
-            s[l] = inverse[l] * (s[l] + upper)
-            c[l] = inverse[l] * g[l]
-        previous = 0.0
-        for l in range(n2):
-            previous = s[l] + c[l] * previous
-            line[l] = previous
-    else:  # the old value of cell l - 1, the new one of cell l + 1
-        s[0] *= inverse[0]
-        c[0] = inverse[0] * g[1]
-        for l in range(1, n2):
-            s[l] = inverse[l] * (s[l] + g[l] * line[l - 1])
-            c[l] = inverse[l] * g[l + 1]
-        following = 0.0
-        for l in range(n2 - 1, -1, -1):
-            following = s[l] + c[l] * following
-            line[l] = following
+    for l in range(n2 - 1, 0, -1):
+        s[l] = inverse[l] * (s[l] + g[l] * line[l - 1])
+        c[l] = inverse[l] * g[l + 1]
+    s[0] *= inverse[0]
+    c[0] = inverse[0] * g[1]
+    following = 0.0
+    for l in range(n2 - 1, -1, -1):
+        following = s[l] + c[l] * following
+        line[l] = following
 
 
 @njit(cache=True, nogil=True)
@@ -119,16 +138,15 @@ def gauss_seidel(g0, g1, g2, inverse_diagonal, b, x, forward):
     if forward:
         for i in range(n0):
             for j in range(n1):
-                _line(
-                    g0[i, j], g0[i + 1, j], g1[i, j], g1[i, j + 1], g2[i, j],
-                    inverse_diagonal[i, j], b, x, i, j, True, True, s, c,
-                )  # fmt: skip
+                _line_forward(
+                    g0[i, j], g1[i, j], g2[i, j], inverse_diagonal[i, j], b, x, i, j, s, c
+                )
     else:
         for i in range(n0 - 1, -1, -1):
             for j in range(n1 - 1, -1, -1):
-                _line(
+                _line_backward(
                     g0[i, j], g0[i + 1, j], g1[i, j], g1[i, j + 1], g2[i, j],
-                    inverse_diagonal[i, j], b, x, i, j, False, False, s, c,
+                    inverse_diagonal[i, j], b, x, i, j, s, c,
                 )  # fmt: skip
 
 
@@ -166,12 +184,12 @@ def gauss_seidel_labels(labels, inner, bound, periodic, b, x, forward, dtype_of)
         for i in range(n0):
             for j in range(n1):
                 _rows(labels, inner, bound, periodic, i, j, a0, b0, a1, b1, g, inverse)
-                _line(a0, b0, a1, b1, g, inverse, b, x, i, j, True, True, s, c)
+                _line_forward(a0, a1, g, inverse, b, x, i, j, s, c)
     else:
         for i in range(n0 - 1, -1, -1):
             for j in range(n1 - 1, -1, -1):
                 _rows(labels, inner, bound, periodic, i, j, a0, b0, a1, b1, g, inverse)
-                _line(a0, b0, a1, b1, g, inverse, b, x, i, j, False, False, s, c)
+                _line_backward(a0, b0, a1, b1, g, inverse, b, x, i, j, s, c)
 
 
 @njit(cache=True, nogil=True)
@@ -256,7 +274,7 @@ def restrict_residual_labels(labels, inner, bound, periodic, x, steps, coarse, d
 @njit(cache=True, nogil=True, inline="always")
 def _restrict_line(b0, b1, g, x, i, j, steps, r, coarse):
     """Add the residual of line ``(i, j)`` (see `restrict_residual`) to its aggregates;
-    `b0`, `b1`, `g` the face rows of ``gauss_seidel``'s ``_line``, `r` a scratch line.
+    `b0`, `b1`, `g` the face rows of ``_line_backward``, `r` a scratch line.
     """
     n0, n1, n2 = x.shape
     s0, s1, s2 = steps[0], steps[1], steps[2]
@@ -291,8 +309,16 @@ def prolong_add(coarse, scale, steps, fine):
         for j in range(n1):
             row = coarse[i // s0, j // s1]
             line = fine[i, j]
-            for l in range(n2):
-                line[l] += scale * row[l // s2]
+            if s2 == 2:  # without a division per cell: 3 times faster at 128^3
+                for m in range(n2 // 2):
+                    value = scale * row[m]
+                    line[2 * m] += value
+                    line[2 * m + 1] += value
+                if n2 % 2:
+                    line[n2 - 1] += scale * row[n2 // 2]
+            else:
+                for l in range(n2):
+                    line[l] += scale * row[l]
 
 
 @njit(cache=True, nogil=True)

@@ -15,6 +15,8 @@ from sve.solvers.conductivity.fv import FVGrid, Phases
 from sve.solvers.conductivity.fv_multigrid import dense as fv_dense
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
 from sve.solvers.conductivity.fv_multigrid import hierarchy as fv_hierarchy
+from sve.solvers.conductivity.fv_multigrid_kernels import gauss_seidel as fv_gauss_seidel
+from sve.solvers.conductivity.fv_multigrid_kernels import prolong_add as fv_prolong_add
 from sve.solvers.conductivity.q1 import Q1Grid
 from sve.solvers.conductivity.q1_multigrid import (
     Cycle,
@@ -465,6 +467,51 @@ def test_fv_cycle_symmetric_positive_definite_zero_on_voids(shape):
         bz = np.empty(k.shape)
         cycle(z, bz)
         assert np.vdot(z, bz) > 0.0  # definite on the conducting cells (module notes)
+
+
+@pytest.mark.parametrize("shape", [(7, 6, 5), (11, 14, 9), (6, 5, 1)])
+def test_fv_sweeps_are_lexicographic_gauss_seidel(shape):
+    # The forward sweep from zero and the backward sweep (whose loops all run backward)
+    # against Gauss-Seidel on the dense matrix, cell by cell in C order and its reverse.
+    k, grid = _fv_grid(shape, seed=2)
+    level = fv_hierarchy(grid.conductances)[0]
+    a = fv_dense(level)
+    rng = np.random.default_rng(1)
+    b = rng.standard_normal(level.shape)
+    start = rng.standard_normal(level.shape)
+
+    def reference(x, order):
+        x = x.reshape(-1).copy()
+        for c in order:
+            if a[c, c] > 0.0:
+                x[c] += (b.reshape(-1)[c] - a[c] @ x) / a[c, c]
+            else:
+                x[c] = 0.0  # a void
+        return x.reshape(level.shape)
+
+    forward = np.empty(level.shape)
+    fv_gauss_seidel(*level.faces, level.inverse_diagonal, b, forward, True)
+    cells = range(b.size)
+    np.testing.assert_allclose(forward, reference(np.zeros(b.shape), cells), rtol=1e-5, atol=1e-5)
+    backward = start.copy()
+    fv_gauss_seidel(*level.faces, level.inverse_diagonal, b, backward, False)
+    np.testing.assert_allclose(backward, reference(start, reversed(cells)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [(2, 2, 2), (2, 1, 2), (1, 2, 1)])
+@pytest.mark.parametrize("shape", [(7, 6, 5), (4, 3, 8)])
+def test_fv_prolongation_gives_every_cell_its_aggregate(shape, steps):
+    steps = np.array(steps, dtype=np.int64)
+    coarse_shape = tuple((n + s - 1) // s for n, s in zip(shape, steps, strict=True))
+    rng = np.random.default_rng(3)
+    coarse = rng.standard_normal(coarse_shape).astype(np.float32)
+    fine = rng.standard_normal(shape)
+    expected = fine.copy()
+    for index in np.ndindex(*shape):
+        aggregate = tuple(i // s for i, s in zip(index, steps, strict=True))
+        expected[index] += 1.8 * float(coarse[aggregate])
+    fv_prolong_add(coarse, 1.8, steps, fine)
+    assert np.array_equal(fine, expected)
 
 
 def test_fv_chebyshev_bounds_bracket_the_spectrum_of_each_coarse_cycle(monkeypatch):
