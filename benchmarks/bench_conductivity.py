@@ -74,6 +74,7 @@ at most 2 GiB at 256^3. Linux only (``/proc``).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -90,7 +91,7 @@ import scipy.ndimage
 # Runs from a checkout without installing the package: the repository root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _measure import best_time, fft_pair, status_bytes  # noqa: E402
-from _record import Record  # noqa: E402
+from _record import Record, arguments  # noqa: E402
 
 from generators import Gaussian, gaussian_field, level_cut, voronoi_polycrystal  # noqa: E402
 from sve.solvers import CONDUCTIVITY_BCS, apparent_conductivity  # noqa: E402
@@ -624,29 +625,39 @@ def tensor_stopping(sizes: list[int], tols: list[float]) -> None:
     record.write()
 
 
+def _edges(text: str) -> list[int]:
+    """Comma-separated edges, e.g. ``64,128``."""
+    return [int(n) for n in text.split(",")]
+
+
 if __name__ == "__main__":
-    if "--case" in sys.argv:  # one solve in a fresh interpreter, for its resident set
-        index = sys.argv.index("--case")
-        measure_case(*sys.argv[index + 1 : index + 4])
-        sys.exit()
-    if "--anisotropic" in sys.argv:
+    parser = arguments(__doc__)
+    parts = parser.add_mutually_exclusive_group()
+    parts.add_argument("--quick", action="store_true", help="the periodic sweep up to 64^3")
+    parts.add_argument("--bcs", action="store_true", help="the boundary conditions only")
+    parts.add_argument("--anisotropic", action="store_true", help="the polycrystal only")
+    parts.add_argument("--tensor-stop", action="store_true", help="the stopping rules only")
+    parts.add_argument("--target-128", action="store_true", help="the 128^3 case only")
+    parts.add_argument("--target-500", action="store_true", help="the 500^3 case only")
+    parts.add_argument("--fv-scaling", type=_edges, metavar="N,N", help="fv iterations")
+    parts.add_argument("--case", nargs="+", help=argparse.SUPPRESS)  # the child
+    parser.add_argument("--large", action="store_true", help="add 256^3 to the bc sweep")
+    options = parser.parse_args()
+    if options.case:  # one solve in a fresh interpreter, for its resident set
+        measure_case(*options.case[:3])
+    elif options.anisotropic:
         anisotropic([32, 64], [1.0, 10.0, 100.0])
-        sys.exit()
-    if "--target-128" in sys.argv:
+    elif options.target_128:
         target_128()
-        sys.exit()
-    if "--target-500" in sys.argv:
+    elif options.target_500:
         target_500()
-        sys.exit()
-    if "--fv-scaling" in sys.argv:
-        fv_scaling([int(n) for n in sys.argv[sys.argv.index("--fv-scaling") + 1].split(",")])
-        sys.exit()
-    if "--tensor-stop" in sys.argv:
+    elif options.fv_scaling:
+        fv_scaling(options.fv_scaling)
+    elif options.tensor_stop:
         tensor_stopping([64, 128], [1e-3, 1e-6])
-        sys.exit()
-    if "--quick" in sys.argv:  # 2-D and small 3-D images only, about a minute
+    elif options.quick:  # 2-D and small 3-D images only, about a minute
         main([shape for shape in SHAPES if np.prod(shape) <= 64**3])
-        sys.exit()
-    if "--bcs" not in sys.argv:
-        main(SHAPES)
-    boundary_conditions([32, 64, 128] + ([256] if "--large" in sys.argv else []))
+    else:
+        if not options.bcs:
+            main(SHAPES)
+        boundary_conditions([32, 64, 128] + ([256] if options.large else []))
