@@ -135,10 +135,13 @@ class _Solver:
                 dtype=np.float32,
                 free=grid.free,
             )
+        # A p of the conjugate gradient by the plane-wise operator (`_apply`): small 3-D
+        # multigrid solves in double precision, scalar k (docs/solver_notes.rst, seventh round)
         self._planes = (
             use_multigrid
             and not self.single
-            and type(grid) is Q1Grid
+            and grid.discretization == "q1"
+            and not isinstance(grid, TensorQ1Grid)  # (multigrid is scalar: never)
             and grid.k.ndim == 3
             and math.prod(grid.shape) < SLABS_FROM
         )
