@@ -21,7 +21,7 @@ from sve.solvers._core.transforms import preconditioner
 from sve.solvers.conductivity.fv import FVGrid, Phases
 from sve.solvers.conductivity.fv_multigrid import fv_multigrid
 from sve.solvers.conductivity.q1 import Q1Grid, TensorQ1Grid
-from sve.solvers.conductivity.q1_multigrid import FINE_DTYPE, multigrid
+from sve.solvers.conductivity.q1_multigrid import FINE_DTYPE, SLABS_FROM, multigrid
 
 # b . M^-1 b below this fraction of the energy of the affine field is round-off: the affine
 # field already solves the problem (homogeneous medium, laminate along its layers).
@@ -135,6 +135,16 @@ class _Solver:
                 dtype=np.float32,
                 free=grid.free,
             )
+        # A p of the conjugate gradient by the plane-wise operator (`_apply`): small 3-D
+        # multigrid solves in double precision, scalar k (docs/solver_notes.rst, seventh round)
+        self._planes = (
+            use_multigrid
+            and not self.single
+            and grid.discretization == "q1"
+            and not isinstance(grid, TensorQ1Grid)  # (multigrid is scalar: never)
+            and grid.k.ndim == 3
+            and math.prod(grid.shape) < SLABS_FROM
+        )
         self.project = None
         if clusters is not None:  # periodic and static: no Dirichlet face, every cluster floats
             self.project = projector(clusters.labels, clusters.floating(()))
@@ -203,7 +213,10 @@ class _Solver:
         return pcg_energy(self._apply, self.precondition, load, out, energy=energy, **options)
 
     def _apply(self, p: np.ndarray, q: np.ndarray) -> None:
-        self.grid.flux(p, np.zeros(self.grid.k.ndim), q)
+        if self._planes:
+            self.grid.flux_planes(p, q)
+        else:
+            self.grid.flux(p, np.zeros(self.grid.k.ndim), q)
 
     def _options(self, floor: float) -> dict:
         ops = vector_ops_for(self.work[0].size)  # threaded on large images (the same bits)

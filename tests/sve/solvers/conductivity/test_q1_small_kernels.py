@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sve.solvers.conductivity.fv import Phases
-from sve.solvers.conductivity.q1 import element_modes
+from sve.solvers.conductivity.q1 import Q1Grid, element_modes
 from sve.solvers.conductivity.q1_kernels import _flux_row_call, flux_rows
 from sve.solvers.conductivity.q1_multigrid import (
     Cycle,
@@ -111,6 +111,36 @@ def test_flux_planes_is_the_q1_operator_to_float32_rounding(nodes, labels):
     np.testing.assert_allclose(single, expected, rtol=0, atol=5e-7 * scale)
 
 
+@pytest.mark.parametrize("nodes", [(8, 8, 8), (9, 9, 9), (8, 9, 8)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("phases", [2, 3])
+def test_flux_planes_reads_labels_as_their_values(nodes, dtype, phases):
+    # The labels of a two-phase table pick their value by a comparison, other tables by a
+    # look-up: the same bits as the conductivities themselves, in float64 and float32.
+    labels = np.random.default_rng(1).integers(0, phases, (8, 8, 8)).astype(np.int8)
+    table = np.array([1.0, 100.0, 7.5][:phases], dtype)
+    modes = element_modes(3, np.array([1.0, 0.7, 1.3])).astype(dtype)
+    u = np.random.default_rng(3).standard_normal(nodes).astype(dtype)
+    by_labels, by_values = np.empty(nodes, dtype), np.empty(nodes, dtype)
+    flux_planes(u, labels, table, modes, by_labels)
+    flux_planes(u, table[labels], None, modes, by_values)
+    np.testing.assert_array_equal(by_labels, by_values)
+
+
+@pytest.mark.parametrize("kinds", [("periodic",) * 3, ("neumann", "dirichlet", "periodic")])
+def test_grid_flux_planes_is_flux_without_an_affine_part(kinds):
+    # Q1Grid.flux_planes (the conjugate gradient's operator in the multigrid solves of
+    # small 3-D images): flux(u, 0) summed in another order, zero on the fixed nodes.
+    labels = (np.random.default_rng(1).random((8, 7, 6)) < 0.5).astype(np.int8)
+    grid = Q1Grid(Phases.of(labels, np.array([1.0, 100.0])), kinds, (1.0, 0.7, 1.3))
+    u = np.random.default_rng(3).standard_normal(grid.shape)
+    expected, planes = np.empty(grid.shape), np.empty(grid.shape)
+    grid.flux(u, np.zeros(3), expected)
+    grid.flux_planes(u, planes)
+    np.testing.assert_allclose(planes, expected, rtol=0, atol=1e-14 * np.abs(expected).max())
+    np.testing.assert_array_equal(planes == 0.0, expected == 0.0)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_float32_level_0_cycle_is_symmetric_and_near_the_float64_one(dtype):
     # v_cycle_single: level 0 in float32, a fixed linear operator, symmetric up to the
@@ -134,3 +164,23 @@ def test_float32_level_0_cycle_is_symmetric_and_near_the_float64_one(dtype):
     assert abs(np.vdot(bx, y) - np.vdot(x, by)) <= 1e-5 * scale
     assert np.linalg.norm(bx - double) <= 1e-5 * np.linalg.norm(double)
     assert np.vdot(bx, x) > 0.0
+
+
+def test_multigrid_solves_of_small_3d_images_take_the_plane_operator(monkeypatch):
+    # The conjugate gradient of a small 3-D multigrid solve applies Q1Grid.flux_planes; with
+    # flux(u, 0) in its place the tensor moves only by the order of the sums.
+    from sve.solvers import apparent_conductivity
+
+    image = smooth_two_phase((16, 16, 16), np.random.default_rng(4), length=1.5)
+    options = dict(tol=1e-8, preconditioner="multigrid")
+    planes = apparent_conductivity(image, [1.0, 100.0], **options).tensor
+    calls = []
+
+    def rows(grid, u, out):
+        calls.append(u.shape)
+        grid.flux(u, np.zeros(3), out)
+
+    monkeypatch.setattr(Q1Grid, "flux_planes", rows)
+    expected = apparent_conductivity(image, [1.0, 100.0], **options).tensor
+    assert calls
+    np.testing.assert_allclose(planes, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
