@@ -61,7 +61,9 @@ folder, run in a subprocess), so the before and after figures come from one run.
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
+import functools
 import json
 import multiprocessing
 import os
@@ -77,16 +79,31 @@ CASES = [(3, 32, 16), (2, 64, 64)]  # (ndim, size, realizations)
 REPEATS = 2
 
 
+@functools.cache
+def options() -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    from _record import arguments
+
+    parser = arguments(__doc__)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--candidates", action="store_true", help="the ways to fewer iterations")
+    mode.add_argument("--profile", action="store_true", help="cProfile of 20 32^3 tensors")
+    mode.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the child
+    parser.add_argument("--batch", action="store_true", help="--profile: the study task")
+    parser.add_argument("--before", metavar="REV", help="the version beside (f282f65)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations (default 2)")
+    parser.add_argument("--case", choices=[f"{size}^{ndim}" for ndim, size, _ in CASES])
+    chosen = parser.parse_args()
+    if chosen.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {chosen.rounds}")
+    return chosen
+
+
 def selected_cases() -> list[tuple[int, int, int]]:
     """`CASES`, or the one that ``--case SIZE^NDIM`` (e.g. ``64^2``) names."""
-    if "--case" not in sys.argv:
+    if options().case is None:
         return CASES
-    name = sys.argv[sys.argv.index("--case") + 1]
-    chosen = [case for case in CASES if f"{case[1]}^{case[0]}" == name]
-    if not chosen:
-        names = ", ".join(f"{size}^{ndim}" for ndim, size, _ in CASES)
-        raise ValueError(f"--case must be one of {names}, got {name!r}")
-    return chosen
+    return [case for case in CASES if f"{case[1]}^{case[0]}" == options().case]
 
 
 def spec_for(ndim: int, size: int, realizations: int, stop: str = "residual"):
@@ -187,7 +204,7 @@ def measure_revision(revision: str) -> dict:
         with tarfile.open(archive) as tar:
             tar.extractall(folder, filter="data")
         environment = {**os.environ, "PYTHONPATH": folder}
-        chosen = sys.argv[sys.argv.index("--case") :][:2] if "--case" in sys.argv else []
+        chosen = ["--case", options().case] if options().case else []
         done = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--measure", *chosen],
             cwd=folder, env=environment, check=True, capture_output=True, text=True,
@@ -215,13 +232,12 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _record import Record
 
-    revision = "f282f65"
-    if "--before" in sys.argv:
-        revision = sys.argv[sys.argv.index("--before") + 1]
+    revision = options().before or "f282f65"
     load = os.getloadavg()[0]
-    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 2
     before, after = {}, {}
-    for _ in range(rounds):  # alternate the versions: the load of a shared machine drifts
+    for _ in range(
+        options().rounds
+    ):  # alternate the versions: the load of a shared machine drifts
         before = _best(before, measure_revision(revision))
         after = _best(after, measure())
     record = Record("throughput")
@@ -268,7 +284,7 @@ def main() -> None:
         "throughputs are those of a loaded machine; the CPU times and FFT-pair ratios are "
         "the comparable figures. 'predicted quiet' is 2 / (CPU s per tensor)."
     )
-    if "--case" in sys.argv:  # the record holds every case: one case alone writes none
+    if options().case:  # the record holds every case: one case alone writes none
         print("--case: no record written")
     else:
         record.write()
@@ -279,12 +295,12 @@ def profile(count: int = 20) -> None:
     import cProfile
     import pstats
 
-    if "--before" not in sys.argv:  # this checkout's code; else the environment's
+    if options().before is None:  # this checkout's code; else the environment's
         sys.path.insert(0, str(ROOT))
     from sve.solvers import apparent_conductivity
     from sve.study.tasks import generate_sve, solve_batch
 
-    if "--batch" in sys.argv:  # the study task on every case, as `measure` times it
+    if options().batch:  # the study task on every case, as `measure` times it
         for ndim, size, realizations in selected_cases():
             spec = spec_for(ndim, size, realizations)
             solve_batch(spec, size, range(0, 2))  # compile and load the kernels first
@@ -499,11 +515,11 @@ def candidates(counts=(4, 8)) -> None:
 
 
 if __name__ == "__main__":
-    if "--measure" in sys.argv:
+    if options().measure:
         measure()
-    elif "--candidates" in sys.argv:
+    elif options().candidates:
         candidates()
-    elif "--profile" in sys.argv:
+    elif options().profile:
         profile()
     else:
         main()
