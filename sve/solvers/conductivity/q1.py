@@ -224,10 +224,9 @@ class Q1Grid:
     def flux_planes(self, u: np.ndarray, out: np.ndarray) -> None:
         """``out = A u`` (`flux` without an affine part), zero on the fixed nodes, in 3-D by
         the plane-wise ``q1_small_kernels.flux_planes`` in the dtype of `u`: the same
-        operator as `flux`, its sums in another order (0.17 to 0.25 against 0.19 to 0.29 ms
-        per float64 application at 32^3, CPU time on a loaded machine: docs/solver_notes.rst,
-        "Small SVEs", seventh round). For the conjugate gradient of the multigrid solves of
-        small 3-D images (``cell_problem._Solver``).
+        operator as `flux`, its sums in another order, faster on small images (measured in
+        the solver notes, "Small SVEs", seventh round). For the conjugate gradient of the
+        multigrid solves of small 3-D images (``cell_problem._Solver``).
         """
         flux_planes(u, self._values, self._table, self._modes, out)
         self.zero_fixed(out)

@@ -326,8 +326,8 @@ def _plane_values(labels, table, cs, s2):
 
     With two phases the value is chosen by a comparison (``table[1]`` where the label is
     not 0), which the compiler vectorizes where the look-up ``table[label]`` (a gather)
-    is not: the same values, 0.115 against 0.101 ms for the 32^3 float32 operator
-    (docs/solver_notes.rst, "Small SVEs", seventh round).
+    is not: the same values, in less time (the solver notes, "Small SVEs", seventh
+    round).
     """
     n1, n2 = labels.shape
     for j in range(n1):
