@@ -235,9 +235,7 @@ def main() -> None:
     revision = options().before or "f282f65"
     load = os.getloadavg()[0]
     before, after = {}, {}
-    for _ in range(
-        options().rounds
-    ):  # alternate the versions: the load of a shared machine drifts
+    for _ in range(options().rounds):  # alternate the versions: the load drifts
         before = _best(before, measure_revision(revision))
         after = _best(after, measure())
     record = Record("throughput")
