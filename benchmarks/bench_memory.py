@@ -79,7 +79,10 @@ CASES = [
     ("conductivity", "kinematic", "q1", "fft", False, True),
     ("conductivity", "static", "q1", "fft", False, True),
     ("conductivity", "mixed", "q1", "fft", False, True),
+    ("conductivity", "periodic", "q1", "multigrid", False, True),
+    ("conductivity", "mixed", "q1", "multigrid", False, True),
     ("conductivity", "periodic", "fv", "fft", False, True),
+    ("conductivity", "kinematic", "fv", "multigrid", False, True),
     ("conductivity", "mixed", "fv", "multigrid", False, True),
     *[
         ("elasticity", bc, "q1", "fft", False, False)

@@ -43,7 +43,9 @@ def label_clusters(conducting, periodic, steps):
 
     Returns
     -------
-    labels : (N0, N1, N2) int64, cluster index, -1 for non-conducting voxels.
+    labels : (N0, N1, N2) int32 (int64 beyond 2**31 - 1 pieces), cluster index, -1 for
+        non-conducting voxels: ``scipy.ndimage.label``'s output relabelled in place (4
+        bytes per voxel, no other array of the image).
     wraps : (n_clusters, 3) bool, whether a cluster reaches itself by a
         nonzero lattice translation along each axis (periodic axes only).
     low, high : (n_clusters, 3) bool, whether a cluster holds a voxel at
@@ -68,7 +70,7 @@ def label_clusters(conducting, periodic, steps):
         structure[tuple(1 - step)] = True
     pieces, count = scipy.ndimage.label(conducting, structure=structure)
     compact, wraps = join_periodic(pieces, count, periodic, steps)
-    labels = compact[pieces]  # compact[0] = -1: the non-conducting voxels
+    labels = _relabel(pieces, compact)  # compact[0] = -1: the non-conducting voxels
     low = np.zeros((wraps.shape[0], 3), np.bool_)
     high = np.zeros((wraps.shape[0], 3), np.bool_)
     for axis in range(3):
@@ -161,13 +163,24 @@ def join_periodic(pieces, count, periodic, steps):
 
 
 @njit(cache=True, nogil=True)
+def _relabel(pieces, compact):
+    """``pieces[...] = compact[pieces]`` in place (a fancy index would make an int64
+    copy of the index array); returns `pieces`.
+    """
+    flat = pieces.reshape(-1)
+    for n in range(flat.size):
+        flat[n] = compact[flat[n]]
+    return pieces
+
+
+@njit(cache=True, nogil=True)
 def node_labels(labels, node_shape, corners):
     """Cluster of every Q1 node (-1 where no conducting voxel touches it).
 
     ``labels`` (N0, N1, N2) voxel clusters, ``node_shape`` (3,) node grid
     (indices wrap modulo it), ``corners`` (2**d, 3) corner offsets.
     """
-    out = np.full((node_shape[0], node_shape[1], node_shape[2]), -1, np.int64)
+    out = np.full((node_shape[0], node_shape[1], node_shape[2]), -1, labels.dtype)
     n0, n1, n2 = labels.shape
     for i in range(n0):
         for j in range(n1):

@@ -31,7 +31,7 @@ class Clusters:
 
     Attributes
     ----------
-    labels : ndarray of the unknown grid, int64
+    labels : ndarray of the unknown grid, int32 (int64 beyond 2**31 - 1 clusters)
         Cluster of every unknown (Q1 node or FV cell), -1 where no conducting
         voxel touches it.
     wraps, low, high : ndarray of shape (n_clusters, d), bool
@@ -67,8 +67,8 @@ def find_clusters(k: np.ndarray, *, periodic: bool, discretization: str) -> Clus
 
     Parameters
     ----------
-    k : ndarray of shape (N0, N1[, N2]), float64
-        Voxel conductivities, >= 0.
+    k : ndarray of shape (N0, N1[, N2]), float64 or bool
+        Voxel conductivities, >= 0, or whether each voxel conducts.
     periodic : bool
         Whether the grid wraps around (then Q1 has N nodes per axis, else
         N + 1).
@@ -76,7 +76,8 @@ def find_clusters(k: np.ndarray, *, periodic: bool, discretization: str) -> Clus
         Node connectivity (all 3**d - 1 neighbours) or face connectivity.
     """
     ndim = k.ndim
-    conducting = (k > 0.0).reshape(k.shape + (1,) * (3 - ndim))
+    conducting = k if k.dtype == np.bool_ else k > 0.0
+    conducting = np.ascontiguousarray(conducting).reshape(k.shape + (1,) * (3 - ndim))
     if discretization == "q1":
         steps = [s for s in itertools.product((-1, 0, 1), repeat=3) if s > (0, 0, 0)]
     else:

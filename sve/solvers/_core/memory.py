@@ -116,16 +116,19 @@ _TENSORS.update(
 )
 _VOIDS.update(
     {
-        ("conductivity", "kinematic", "q1", 2): 15.3,
-        ("conductivity", "kinematic", "q1", 3): 15.9,
-        ("conductivity", "mixed", "fv", 2): 68.9,
-        ("conductivity", "mixed", "fv", 3): 57.4,
-        ("conductivity", "mixed", "q1", 2): 15.5,
-        ("conductivity", "mixed", "q1", 3): 16.0,
-        ("conductivity", "periodic", "fv", 2): 38.1,
-        ("conductivity", "periodic", "fv", 3): 31.1,
-        ("conductivity", "periodic", "q1", 2): 6.9,
-        ("conductivity", "periodic", "q1", 3): 6.9,
+        ("conductivity", "kinematic", "q1", 2): 1.2,
+        ("conductivity", "kinematic", "q1", 3): 2.8,
+        ("conductivity", "kinematic", "fv", 2): 9.6,
+        ("conductivity", "kinematic", "fv", 3): 5.3,
+        ("conductivity", "mixed", "fv", 2): 3.6,
+        ("conductivity", "mixed", "fv", 3): 4.1,
+        # 2-D mixed Q1: 1.1 measured with the transforms, 12.7 with multigrid (1024**2)
+        ("conductivity", "mixed", "q1", 2): 6.0,
+        ("conductivity", "mixed", "q1", 3): 3.7,
+        ("conductivity", "periodic", "fv", 2): 3.9,
+        ("conductivity", "periodic", "fv", 3): 4.7,
+        ("conductivity", "periodic", "q1", 2): 4.1,
+        ("conductivity", "periodic", "q1", 3): 4.6,
         ("conductivity", "static", "q1", 2): 0.0,
         ("conductivity", "static", "q1", 3): 0.0,
         ("elasticity", "kinematic", "q1", 2): 77.5,
@@ -380,8 +383,8 @@ def memory_estimate(
     ``B0 = FIXED_BYTES`` (2 MiB). ``c`` is the sum of the arrays counted in
     the code, in bytes per grid point (``d`` the dimension):
 
-    * the conductivity of every voxel, float64: 8 (per voxel; per-phase
-      scalars without voids are read from the labels instead: 0);
+    * the conductivity of every voxel, float64: 8 (per voxel, tensors; per-phase
+      scalars are read from the labels instead, a void phase included: 0);
     * tensors: their index per voxel, int32: 4 (per voxel);
     * the solution being solved, float64: 8, and (periodic, kinematic) the
       float16 force of every load case but the last, for the cross terms of
@@ -406,9 +409,11 @@ def memory_estimate(
     with multigrid 40-44 (Q1: 42 periodic, 40 mixed, 44 static, since it
     keeps no solution; 50, 52 and 64 before, 65-80 before its level 0
     stopped storing fields, ``q1_multigrid._Slabs``),
-    35-39 (finite volumes); voids add the
-    float64 field (8) and 0-16 (Q1; finite volumes 31-57: they keep their
-    face arrays), tensors the field and 3-11 (finite volumes 51-72);
+    35-39 (finite volumes); voids add 0-10 (the clusters' int32 labels, and
+    under Dirichlet conditions the voided labels of a load case; measured at
+    128**3, 240**3 and 1024**2 in 2026-12; before, with int64 labels and a
+    float64 field, the field and 0-16, finite volumes 31-57), tensors the
+    field and 3-11 (finite volumes 51-72);
     ``precision="single"`` 12-16 less; elasticity 287 (mixed), 426
     (kinematic), 440 (periodic: 429 measured one case at a time in
     2026-12, 476 before), 963 (static), 520
@@ -501,9 +506,8 @@ def memory_estimate(
     ratio = voxels / points
     counted: dict[str, float] = {}
     if property == "conductivity":
-        if tensors or voids:  # per-phase scalars without voids: read from the labels
+        if tensors:  # per-phase scalars are read from the labels (``fv.Phases``)
             counted["conductivity field (float64 per voxel)"] = 8.0 * ratio
-        if tensors:
             counted["tensor index (int32 per voxel)"] = 4.0 * ratio
         if bc == "mixed":  # one load case at a time
             counted["solution (float64)"] = 8.0
@@ -524,7 +528,7 @@ def memory_estimate(
             f"discretization={discretization!r} in {ndim}-D"
         )
     total = _PER_POINT[key]
-    if property == "conductivity" and (tensors or voids):
+    if property == "conductivity" and tensors:
         total += 8.0 * ratio  # the float64 field the solvers read then (counted)
     if tensors:
         total += _TENSORS.get((bc, discretization, ndim), max(_TENSORS.values(), default=0.0))

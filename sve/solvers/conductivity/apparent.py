@@ -549,8 +549,7 @@ def _steps(
     _check_memory(
         phases.shape, bc, discretization, preconditioner, h, limit, source, precision=precision
     )
-    # Per-phase scalars without voids are read from the labels (finite volumes and Q1): no
-    # float64 field is made.
+    # Per-phase scalars (a void phase included) are read from the labels: no float64 field.
     k, material, stack = _element_conductivity(phases, conductivity, labels=mode is None)
     fallback = None
     if preconditioner == "auto":
@@ -866,8 +865,8 @@ def _element_conductivity(
     k : ndarray of the shape of `phases`, float64, or Phases
         Scalar conductivity of every voxel; for anisotropic tensors, a
         stand-in (trace / d, zero for a void). With `labels`, per-phase
-        scalars and no void phase: `Phases` (the labels and the table, no
-        field).
+        scalars (a void phase included): `Phases` (the labels and the table,
+        no field).
     material : ndarray of the shape of `phases`, int32, or None
         Tensor index of every voxel (None for scalars, and for tensors that
         are all multiples of the identity: they take the scalar path).
@@ -882,7 +881,7 @@ def _element_conductivity(
     if labels and values.ndim == 1:
         table = _phase_values(int(phases.max()), values)
         medium = Phases.of(np.ascontiguousarray(phases), table)
-        if medium.min() > 0.0:
+        if medium.max() > 0.0:  # else the error of `_scalar_conductivity`
             return medium, None, None
     if values.ndim == 1 or values.shape == phases.shape:
         return _scalar_conductivity(phases, values), None, None

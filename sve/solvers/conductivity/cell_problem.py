@@ -114,7 +114,7 @@ class _Solver:
         if use_multigrid and grid.discretization == "fv":  # kinematic, mixed: fv_multigrid.py
             self._apply_inverse = fv_multigrid(grid)
         elif use_multigrid:  # Q1, scalar k: the W-cycle of q1_multigrid.py
-            voids = not grid.k.min() > 0.0  # an array, or Phases (no voids)
+            voids = not grid.k.min() > 0.0  # an array, or Phases
             # float32 coarse vectors in 3-D: same iterations as float64 at 32^3 and 48^3 up to
             # contrast 1e4; in 2-D up to 15 % more at 96^2, contrast 1e4 (float64 kept there)
             dtype = np.float32 if self.single or grid.k.ndim == 3 else np.float64
@@ -270,8 +270,10 @@ def solve_cell(
     clusters = None
     percolating = (True,) * ndim
     notes = []
-    if not isinstance(k, Phases) and not np.all(k > 0.0):  # Phases have no void phase
-        clusters = find_clusters(k, periodic=periodic, discretization=discretization)
+    if k.min() <= 0.0:  # an array, or Phases (finite volumes: a void phase)
+        conducting = k.conducting() if isinstance(k, Phases) else k
+        clusters = find_clusters(conducting, periodic=periodic, discretization=discretization)
+        conducting = None
         percolating = clusters.percolating(periodic)
         floating = int(np.count_nonzero(clusters.floating(_dirichlet_axes(bc, ndim))))
         handling = (
@@ -283,6 +285,8 @@ def solve_cell(
             f"voids: {clusters.count} conducting cluster(s), {floating} of them floating "
             f"({handling})"
         )
+        if bc in ("kinematic", "mixed"):  # one byte per voxel instead of the labels
+            clusters = Carriers.of(clusters, bc, k.shape)
     options = dict(
         spacing=spacing,
         tol=tol,
@@ -326,8 +330,9 @@ def load_case_solver(
     """The solver of load case `axis` (gradient along it) of a periodic, kinematic or
     mixed condition; one solver serves every case of the periodic and kinematic ones.
 
-    Under Dirichlet conditions the clusters that carry no flux are made void
-    first (``_carrying``): their temperature is constant in the exact
+    `clusters` are the image's `Clusters` with voids (or, kinematic and mixed, their
+    `Carriers`), None without. Under Dirichlet conditions the clusters that carry no
+    flux are made void first (``Carriers``): their temperature is constant in the exact
     solution, so the tensor does not change, and what remains has no null
     space. The solver then needs no projection: the void unknowns have empty
     rows and a zero load, so the residual stays zero on them and they enter
@@ -337,7 +342,9 @@ def load_case_solver(
     """
     kinds = _kinds(bc, k.ndim, axis)
     if clusters is not None and bc != "periodic":
-        k, tensors = _voided(k, clusters, _carrying(clusters, bc, axis), tensors)
+        if isinstance(clusters, Clusters):
+            clusters = Carriers.of(clusters, bc, k.shape)
+        k, tensors = _voided(k, clusters, axis, tensors)
         clusters = None
     grid = _grid(k, kinds, spacing, discretization, tensors)
     return _Solver(
@@ -364,13 +371,44 @@ def _carrying(clusters: Clusters, bc: str, axis: int) -> np.ndarray:
     return (clusters.low | clusters.high).any(axis=1)
 
 
-def _voided(k, clusters: Clusters, carrying, tensors: Tensors | None):
-    """`k` and `tensors` with the voxels of the clusters not `carrying` made void."""
-    corner = clusters.labels[tuple(slice(0, n) for n in k.shape)]  # Q1: the first node
-    dead = (k > 0.0) & ~carrying[corner]
+@dataclass(frozen=True)
+class Carriers:
+    """Under kinematic and mixed conditions, which voxels carry flux in which load case.
+
+    Attributes
+    ----------
+    bits : ndarray of the image shape, uint8
+        Bit ``a`` is set where the voxel's cluster carries flux in load case ``a``
+        (``_carrying``) and on every void. One byte per voxel: the clusters' labels (4)
+        are not kept through the solve.
+    """
+
+    bits: np.ndarray
+
+    @classmethod
+    def of(cls, clusters: Clusters, bc: str, shape: tuple[int, ...]) -> Carriers:
+        """The carriers of the voxels of `shape` in `clusters` under `bc`."""
+        table = np.full(clusters.count + 1, 0xFF, np.uint8)  # the last: label -1, voids
+        table[:-1] = 0
+        for axis in range(len(shape)):
+            table[:-1] |= _carrying(clusters, bc, axis).astype(np.uint8) << axis
+        corner = clusters.labels[tuple(slice(0, n) for n in shape)]  # Q1: the first node
+        return cls(table[corner])
+
+
+def _voided(k, carriers: Carriers, axis: int, tensors: Tensors | None):
+    """`k` and `tensors` with the voxels that carry no flux in load case `axis` made void
+    (`k` an array, or Phases: those voxels take its void phase).
+    """
+    dead = (carriers.bits & np.uint8(1 << axis)) == 0
     if not dead.any():
         return k, tensors
-    k = np.where(dead, 0.0, k)
+    if isinstance(k, Phases):
+        labels = k.labels.astype(np.min_scalar_type(len(k.table) - 1))  # a copy, uint8
+        labels[dead] = np.flatnonzero(k.table <= 0.0)[0]
+        k = Phases.of(labels, k.table)
+    else:
+        k = np.where(dead, 0.0, k)
     if tensors is not None:  # one zero tensor more, for the dead voxels
         material = np.where(dead, tensors.tensors.shape[0], tensors.material).astype(np.int32)
         stack = np.concatenate([tensors.tensors, np.zeros((1,) + tensors.tensors.shape[1:])])

@@ -37,15 +37,17 @@ from sve.solvers.conductivity.fv_kernels import (
 class Phases:
     """An image of scalar conductivities held as its labels and one value per phase.
 
-    Stands in for the float64 field ``table[labels]`` (8 bytes per voxel) where only
-    the finite volumes read it: `FVGrid` computes the face conductances from the labels.
+    Stands in for the float64 field ``table[labels]`` (8 bytes per voxel) where
+    the solvers read it: `FVGrid` computes the face conductances from the labels, the
+    Q1 kernels read ``table[labels]`` where they need a conductivity.
 
     Attributes
     ----------
     labels : ndarray of the image shape, integer
         Phase of every voxel, ``0 <= labels < len(table)`` (the caller's array, no copy).
     table : ndarray of shape (n,), float64
-        Conductivity of every phase, > 0 for the phases present.
+        Conductivity of every phase, >= 0 (a phase of conductivity 0 is a void phase:
+        its faces and elements conduct nothing).
     counts : ndarray of shape (n,), int64
         Voxels of every phase.
     """
@@ -87,6 +89,10 @@ class Phases:
         """Largest conductivity of the phases present."""
         return float(self.table[self.counts > 0].max())
 
+    def conducting(self) -> np.ndarray:
+        """Whether each voxel conducts (its phase's conductivity > 0), bool."""
+        return (self.table > 0.0)[self.labels]
+
     def reuss(self) -> float:
         """Harmonic average of the conductivity, 0 with a void."""
         present = self.counts > 0
@@ -102,8 +108,8 @@ class FVGrid:
     ----------
     k : ndarray of shape (N0, ..., N_{d-1}), float64, or Phases
         Voxel conductivities, >= 0; or the labels and conductivities of the phases
-        (scalars without voids: the faces are computed from the labels where they
-        are used, ``conductances`` only on request).
+        (scalars, a void phase allowed: the faces are computed from the labels where
+        they are used, ``conductances`` only on request).
     kinds : tuple of {"periodic", "dirichlet", "neumann"}
         Boundary condition of the fluctuation per axis.
     spacing : float or sequence of float

@@ -182,7 +182,7 @@ class Q1Grid:
     ----------
     k : ndarray of shape (N0, ..., N_{d-1}), float64, or Phases
         Voxel conductivities, >= 0; or the labels and conductivities of the phases
-        (scalars without voids, ``conductivity/fv.py``): the kernels read
+        (scalars, a void phase included, ``conductivity/fv.py``): the kernels read
         ``table[labels]`` where they need a conductivity, no float64 field of the
         image is made (the same values, the same bits).
     kinds : tuple of {"periodic", "dirichlet", "neumann"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from generators import Gaussian, gaussian_field, level_cut
 from sve.solvers import apparent_conductivity
 from tests._reference import bounded_conductivity_q1, conductivity_fv, periodic_conductivity_q1
 from tests.sve.solvers._media import random_labels, smooth_two_phase
@@ -135,3 +136,28 @@ def test_extreme_contrast_matches_the_reference(bc):
     # Relative: tol 1e-13 times sqrt(1e6) bounds the error by ~1e-10 of the Voigt bound; the
     # direct solve at condition ~1e6 loses ~1e-10 as well.
     np.testing.assert_allclose(result.tensor, expected, rtol=1e-7, atol=1e-7 * k.mean())
+
+
+@pytest.mark.parametrize(
+    ("bc", "preconditioner"),
+    [("periodic", "multigrid"), ("kinematic", "fft"), ("static", "fft"), ("mixed", "multigrid")],
+)
+def test_a_void_phase_read_from_the_labels_gives_the_tensor_of_the_field(bc, preconditioner):
+    """Q1: per-phase values with a void phase take the labels path (no float64 field,
+    the dead clusters voided in a copy of the labels), values per voxel the field: the
+    same tensors and iteration counts bit for bit, in both precisions. (Finite volumes:
+    ``test_finite_volumes.py``.)"""
+    # 30 % conducting: 8 clusters, 2 floating under kinematic and mixed conditions
+    phases = level_cut(gaussian_field((16,) * 3, Gaussian(length=2.0), rng=0), 0.3)
+    phases = phases.astype(np.int8)
+    if bc == "static":  # a conducting skin: a void on its boundary makes it degenerate
+        phases = np.pad(phases[1:-1, 1:-1, 1:-1], 1, constant_values=1)
+    values = np.array([0.0, 10.0])
+    for precision in ("double", "single"):
+        options = dict(bc=bc, preconditioner=preconditioner, precision=precision, tol=1e-7)
+        by_label = apparent_conductivity(phases, values, **options)
+        by_voxel = apparent_conductivity(phases, values[phases], **options)
+        np.testing.assert_array_equal(by_label.tensor, by_voxel.tensor)
+        assert by_label.iterations == by_voxel.iterations
+        assert np.all(np.diag(by_label.tensor) > 0.0)
+        assert any(note.startswith("voids:") for note in by_label.notes)

@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 
 from sve.solvers import apparent_conductivity
+from sve.solvers._core.clusters import find_clusters
+from sve.solvers.conductivity.apparent import _element_conductivity
+from sve.solvers.conductivity.cell_problem import _carrying
+from sve.solvers.conductivity.fv import Phases
 from tests._reference import conductivity_fv
 from tests.sve.solvers._media import laminate, random_labels, refine, smooth_two_phase
 
@@ -112,15 +116,25 @@ def test_faces_from_labels_equal_the_stored_faces(dtype, shape, kinds):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("void", [1.0, 0.0])
 @pytest.mark.parametrize(
     ("bc", "preconditioner"), [("mixed", "multigrid"), ("kinematic", "fft"), ("periodic", "fft")]
 )
-def test_labels_path_gives_the_tensor_of_the_per_voxel_field(bc, preconditioner):
+def test_labels_path_gives_the_tensor_of_the_per_voxel_field(bc, preconditioner, void):
     """Per-phase values take the labels path, the same values per voxel the stored faces:
-    the same tensor bit for bit, in both precisions."""
+    the same tensor bit for bit, in both precisions. With a void phase (a third of the
+    voxels) the clusters that carry no flux are voided in the labels (``Carriers``)
+    where the field path zeroes them in the field."""
     rng = np.random.default_rng(2)
     phases = rng.integers(0, 3, size=(10, 12, 9)).astype(np.int8)
-    values = np.array([1.0, 10.0, 0.3])
+    values = np.array([void, 10.0, 0.3])
+    medium, _, _ = _element_conductivity(phases, values, labels=True)
+    assert isinstance(medium, Phases)
+    if void == 0.0:
+        clusters = find_clusters(medium.conducting(), periodic=False, discretization="fv")
+        assert clusters.labels.dtype == np.int32
+        dead = ~_carrying(clusters, "mixed", 0)
+        assert dead.any()  # clusters to void under mixed conditions, on both paths
     for precision in ("double", "single"):
         options = dict(
             bc=bc, discretization="fv", preconditioner=preconditioner, precision=precision
