@@ -442,7 +442,7 @@ def _percolating(solid: np.ndarray, bc: str) -> tuple[bool, ...]:
     if solid.all():
         return (True,) * solid.ndim
     periodic = bc == "periodic"
-    clusters = find_clusters(solid.astype(np.float64), periodic=periodic, discretization="fv")
+    clusters = find_clusters(solid, periodic=periodic, discretization="fv")
     return clusters.percolating(periodic)
 
 

@@ -256,8 +256,7 @@ def throat_width(fluid: np.ndarray, axis: int, *, periodic: bool) -> float:
         return float("nan")
 
     def percolates(threshold: float) -> bool:
-        mask = (distance >= threshold).astype(float)
-        clusters = find_clusters(mask, periodic=periodic, discretization="fv")
+        clusters = find_clusters(distance >= threshold, periodic=periodic, discretization="fv")
         if clusters.count == 0:
             return False
         return clusters.percolating(periodic)[axis]
@@ -547,7 +546,7 @@ def apparent_permeability(
         )
 
     if bc == "periodic":
-        clusters = find_clusters(fluid.astype(float), periodic=True, discretization="fv")
+        clusters = find_clusters(fluid, periodic=True, discretization="fv")
         keep = clusters.wraps.any(axis=1)
         percolating = tuple(bool(b) for b in clusters.wraps.any(axis=0))
         kept = (clusters.labels >= 0) & keep[np.maximum(clusters.labels, 0)]
@@ -585,7 +584,7 @@ def apparent_permeability(
     else:
         percolating_list = []
         for a in range(ndim):
-            clusters = find_clusters(fluid.astype(float), periodic=False, discretization="fv")
+            clusters = find_clusters(fluid, periodic=False, discretization="fv")
             joins = clusters.low[:, a] & clusters.high[:, a]
             percolating_list.append(bool(joins.any()))
             if not joins.any():

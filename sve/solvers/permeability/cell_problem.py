@@ -202,14 +202,8 @@ class BlockPreconditioner:
         """The cluster labels of the fluid cells (int32 while they fit) and the floating
         flags (every cluster).
         """
-        clusters = find_clusters(
-            self.operator.fluid.astype(float), periodic=True, discretization="fv"
-        )
-        floating = np.ones(clusters.count, dtype=bool)
-        labels = clusters.labels
-        if clusters.count < 2**31:
-            labels = labels.astype(np.int32)  # half the bytes of the int64 labels
-        return labels, floating
+        clusters = find_clusters(self.operator.fluid, periodic=True, discretization="fv")
+        return clusters.labels, np.ones(clusters.count, dtype=bool)
 
     def __call__(self, r: np.ndarray, z: np.ndarray) -> None:
         """``z = M^-1 r`` on full vectors."""

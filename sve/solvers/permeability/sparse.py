@@ -79,7 +79,7 @@ def direct_solve(operator: StokesOperator, loads: list[np.ndarray], *, periodic:
         keep[comp.offset : comp.offset + comp.size] = comp.active.ravel()
     fluid = operator.fluid.ravel().copy()
     if periodic:
-        clusters = find_clusters(operator.fluid.astype(float), periodic=True, discretization="fv")
+        clusters = find_clusters(operator.fluid, periodic=True, discretization="fv")
         labels = clusters.labels.ravel()
         _, first = np.unique(labels[labels >= 0], return_index=True)
         pinned = np.flatnonzero(labels >= 0)[first]
