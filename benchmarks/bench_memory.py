@@ -36,11 +36,7 @@ benchmarks' records) unless ``--no-record``.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -52,10 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sve
 from _measure import status_bytes  # noqa: E402
-from _record import arguments  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-RECORD = ROOT / "benchmarks" / "records" / "memory.json"
+from _record import Record, arguments  # noqa: E402
 
 #: (property, bc, discretization, preconditioner, tensors, voids)
 CASES = [
@@ -234,65 +227,32 @@ def label(case) -> str:
     return " ".join(parts)
 
 
-def _git(*arguments: str) -> str:
-    try:
-        done = subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True)
-    except OSError:
-        return ""
-    return done.stdout.strip()
-
-
-def write_record(
-    rows: list, command: str, headlines: list[str], name: str = "memory", converge: bool = False
-) -> None:
-    """`rows` as ``benchmarks/records/memory.json`` (the layout of the other records)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    measured = ["sve", "generators", "pyproject.toml", "benchmarks/bench_memory.py"]
-    record = {
-        "benchmark": name,
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "commit": _git("rev-parse", "HEAD") or "unknown",
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", *measured)),
-        "machine": {
-            "cpu": cpu,
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "load_average": round(os.getloadavg()[0], 2),
-        "command": command,
-        "headlines": headlines,
-        "tables": [
-            {
-                "title": "Memory estimate against the measured peak growth of the solve",
-                "columns": [
-                    "case",
-                    "shape",
-                    "estimate [MB]",
-                    "measured [MB]",
-                    "estimate / measured",
-                    "estimate [B/voxel]",
-                    "measured [B/voxel]",
-                    *(["iterations", "converged", "wall [s]", "CPU [s]"] if converge else []),
-                ],
-                "rows": rows,
-                "note": "growth: VmHWM after the solve minus VmRSS before it, in a fresh "
-                "interpreter after a 16**3 warm-up solve of the same case; "
-                + ("solved to tol 1e-6" if converge else "maxiter=3"),
-            }
-        ],
-    }
-    path = RECORD.with_name(f"{name}.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"wrote {path.relative_to(ROOT)}")
+def write_record(rows: list, headlines: list[str], name: str, converge: bool) -> None:
+    """`rows` as ``benchmarks/records/NAME.json`` (``_record.Record``)."""
+    record = Record(name)
+    for line in headlines:
+        record.headline(line)
+    columns = [
+        "case",
+        "shape",
+        "estimate [MB]",
+        "measured [MB]",
+        "estimate / measured",
+        "estimate [B/voxel]",
+        "measured [B/voxel]",
+        *(["iterations", "converged", "wall [s]", "CPU [s]"] if converge else []),
+    ]
+    note = (
+        "growth: VmHWM after the solve minus VmRSS before it, in a fresh interpreter after "
+        "a 16**3 warm-up solve of the same case; "
+        + ("solved to tol 1e-6" if converge else "maxiter=3")
+    )
+    table = record.table(
+        "Memory estimate against the measured peak growth of the solve", columns, note
+    )
+    for row in rows:
+        table.add(*row)
+    record.write()
 
 
 def precision_pairs(rows: list) -> str:
@@ -402,8 +362,7 @@ def main() -> None:
         headlines.append(pairs)
         print(pairs)
     if not options.no_record:
-        command = shlex.join(["python", "benchmarks/bench_memory.py", *sys.argv[1:]])
-        write_record(rows, command.strip(), headlines, options.record_name, options.converge)
+        write_record(rows, headlines, options.record_name, options.converge)
 
 
 if __name__ == "__main__":
