@@ -270,7 +270,7 @@ def solve_cell(
     clusters = None
     percolating = (True,) * ndim
     notes = []
-    if k.min() <= 0.0:  # an array, or Phases (finite volumes: a void phase)
+    if k.min() <= 0.0:  # an array, or Phases with a void phase
         conducting = k.conducting() if isinstance(k, Phases) else k
         clusters = find_clusters(conducting, periodic=periodic, discretization=discretization)
         conducting = None
@@ -378,9 +378,10 @@ class Carriers:
     Attributes
     ----------
     bits : ndarray of the image shape, uint8
-        Bit ``a`` is set where the voxel's cluster carries flux in load case ``a``
-        (``_carrying``) and on every void. One byte per voxel: the clusters' labels (4)
-        are not kept through the solve.
+        Bit ``a`` is set where the voxel's cluster (Q1: the cluster of its first node)
+        carries flux in load case ``a`` (``_carrying``), and every bit where it has no
+        cluster. A void stays void whatever its bits. One byte per voxel: the clusters'
+        labels (4) are not kept through the solve.
     """
 
     bits: np.ndarray
@@ -404,7 +405,7 @@ def _voided(k, carriers: Carriers, axis: int, tensors: Tensors | None):
     if not dead.any():
         return k, tensors
     if isinstance(k, Phases):
-        labels = k.labels.astype(np.min_scalar_type(len(k.table) - 1))  # a copy, uint8
+        labels = k.labels.astype(np.min_scalar_type(len(k.table) - 1))  # a copy (uint8)
         labels[dead] = np.flatnonzero(k.table <= 0.0)[0]
         k = Phases.of(labels, k.table)
     else:
