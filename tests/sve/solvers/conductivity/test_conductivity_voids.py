@@ -7,6 +7,9 @@ import pytest
 
 from generators import Gaussian, gaussian_field, level_cut
 from sve.solvers import apparent_conductivity
+from sve.solvers._core.clusters import find_clusters
+from sve.solvers.conductivity.cell_problem import Carriers, _voided
+from sve.solvers.conductivity.fv import Phases
 from tests._reference import bounded_conductivity_q1, conductivity_fv, periodic_conductivity_q1
 from tests.sve.solvers._media import random_labels, smooth_two_phase
 
@@ -161,3 +164,29 @@ def test_a_void_phase_read_from_the_labels_gives_the_tensor_of_the_field(bc, pre
         assert by_label.iterations == by_voxel.iterations
         assert np.all(np.diag(by_label.tensor) > 0.0)
         assert any(note.startswith("voids:") for note in by_label.notes)
+
+
+def test_carriers_hold_the_load_cases_each_cluster_carries():
+    """Finite volumes, 5 x 6: cluster A (column 0) joins the faces normal to axis 0 and
+    touches the low face of axis 1; B (row 2, columns 3-5) touches the high face of axis
+    1 only; C (voxel (4, 3)) the high face of axis 0 only. Mixed conditions: A carries
+    load case 0, nothing carries case 1. Kinematic: every cluster touching a face carries
+    every case. Voids have every bit. `_voided` gives the dead voxels the void phase."""
+    labels = np.zeros((5, 6), np.int8)  # phase 0: void, phase 1: conducting
+    labels[:, 0] = 1
+    labels[2, 3:] = 1
+    labels[4, 3] = 1
+    a, b, c = (slice(None), 0), (2, slice(3, None)), (4, 3)
+    clusters = find_clusters(labels > 0, periodic=False, discretization="fv")
+    assert clusters.count == 3
+    mixed = Carriers.of(clusters, "mixed", labels.shape).bits
+    assert np.all(mixed[a] == 0b01) and np.all(mixed[b] == 0) and mixed[c] == 0
+    assert np.all(mixed[labels == 0] == 0xFF)
+    kinematic = Carriers.of(clusters, "kinematic", labels.shape).bits
+    assert np.all(kinematic[labels > 0] == 0b11)
+    medium = Phases.of(labels, np.array([0.0, 3.0]))
+    for axis, alive in ((0, labels[:, 0:1]), (1, np.zeros((5, 1), np.int8))):
+        voided, _ = _voided(medium, Carriers(mixed), axis, None)
+        assert voided.labels[:, 0:1].tolist() == alive.tolist()
+        assert np.count_nonzero(voided.labels) == alive.sum()  # B and C void in both cases
+    assert _voided(medium, Carriers(kinematic), 0, None)[0] is medium  # nothing to void
