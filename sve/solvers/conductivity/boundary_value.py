@@ -730,7 +730,8 @@ def _check_memory(shape, preconditioner, limit, origin) -> None:
         extra = 8.0 * (2 * ndim + 3) - 8.0 * (ndim - 1)
         breakdown = dict(base.breakdown)
         breakdown["returned fields, loads and lift (float64)"] = int(np.ceil(extra * base.points))
-        breakdown["conductivity field (float64 per voxel)"] = 8 * int(np.prod(shape))
+        field = 8 * int(np.prod(shape))
+        breakdown["conductivity field (float64 per voxel)"] = field
         total = int(sum(breakdown.values()))
         estimates.append(
             type(base)(
@@ -744,7 +745,7 @@ def _check_memory(shape, preconditioner, limit, origin) -> None:
                 preconditioner=option,
                 tensors=False,
                 voids=True,
-                per_point=base.per_point + extra + 8.0 * float(np.prod(shape)) / base.points,
+                per_point=base.per_point + extra + field / base.points,
                 points=base.points,
             )
         )

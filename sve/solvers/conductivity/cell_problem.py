@@ -389,8 +389,8 @@ class Carriers:
     @classmethod
     def of(cls, clusters: Clusters, bc: str, shape: tuple[int, ...]) -> Carriers:
         """The carriers of the voxels of `shape` in `clusters` under `bc`."""
-        table = np.full(clusters.count + 1, 0xFF, np.uint8)  # the last: label -1, voids
-        table[:-1] = 0
+        table = np.zeros(clusters.count + 1, np.uint8)
+        table[-1] = 0xFF  # label -1: no cluster
         for axis in range(len(shape)):
             table[:-1] |= _carrying(clusters, bc, axis).astype(np.uint8) << axis
         corner = clusters.labels[tuple(slice(0, n) for n in shape)]  # Q1: the first node

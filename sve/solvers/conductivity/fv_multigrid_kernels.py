@@ -301,7 +301,7 @@ def _restrict_line(b0, b1, g, x, i, j, steps, r, coarse):
 @by_size(3)
 def prolong_add(coarse, scale, steps, fine):
     """``fine += scale P coarse``: every fine cell gets its aggregate's value (aggregates
-    of `steps` (3,) cells per axis).
+    of `steps` (3,) cells per axis, 1 or 2 as ``fv_multigrid.coarsened_axes`` makes them).
     """
     n0, n1, n2 = fine.shape
     s0, s1, s2 = steps[0], steps[1], steps[2]
@@ -316,7 +316,7 @@ def prolong_add(coarse, scale, steps, fine):
                     line[2 * m + 1] += value
                 if n2 % 2:
                     line[n2 - 1] += scale * row[n2 // 2]
-            else:
+            else:  # s2 == 1
                 for l in range(n2):
                     line[l] += scale * row[l]
 
