@@ -189,7 +189,7 @@ def _level0_flux(x, q, k, table, modes, offset, shape):
 
 @njit(cache=True, nogil=True)
 def v_cycle_small(b, x, q, k, table, modes, offset, inverse, theta, delta, degrees, shapes,
-                  coefficients, bs, xs, ds, qs, coarsest_b, coarsest_x, restriction,
+                  coefficients, padded, bs, xs, ds, qs, coarsest_b, coarsest_x, restriction,
                   prolongation, factor, keep, scratch):  # fmt: skip
     """``x = B b``: ``q1_multigrid_kernels.v_cycle`` (its arguments, the same order of
     kernels and scalars) with the separable transfers; `scratch` (flat float64) serves
@@ -202,11 +202,11 @@ def v_cycle_small(b, x, q, k, table, modes, offset, inverse, theta, delta, degre
     _transfer(True, bs[0], b, q, x, shapes[0], shapes[1], (r[0], r[2], r[4]),
               (r[1], r[3], r[5]), scratch)  # fmt: skip
     for level in range(1, last + 1):
-        c = coefficients[level - 1]
+        c, pc = coefficients[level - 1], padded[level - 1]
         lb, lx, ld, lq = bs[level - 1], xs[level - 1], ds[level - 1], qs[level - 1]
-        _coarse_smooth(c, lx, ld, lb, lq, inverse[level], theta[level], delta[level],
+        _coarse_smooth(c, pc, lx, ld, lb, lq, inverse[level], theta[level], delta[level],
                        degrees[level], True)  # fmt: skip
-        _stencil(c, lx, lq)
+        _stencil(c, pc, lx, lq)
         r = restriction[level]
         taps, weights = (r[0], r[2], r[4]), (r[1], r[3], r[5])
         if level < last:
@@ -217,7 +217,7 @@ def v_cycle_small(b, x, q, k, table, modes, offset, inverse, theta, delta, degre
                       weights, scratch)  # fmt: skip
     cholesky_solve(factor, keep, coarsest_b, coarsest_x)
     for level in range(last, 0, -1):  # up: prolong the correction, then smooth again
-        c = coefficients[level - 1]
+        c, pc = coefficients[level - 1], padded[level - 1]
         lb, lx, ld, lq = bs[level - 1], xs[level - 1], ds[level - 1], qs[level - 1]
         p = prolongation[level]
         taps, weights = (p[0], p[2], p[4]), (p[1], p[3], p[5])
@@ -227,7 +227,7 @@ def v_cycle_small(b, x, q, k, table, modes, offset, inverse, theta, delta, degre
         else:
             _transfer(False, coarsest_x, lb, lq, lx, shapes[level], shapes[level + 1], taps,
                       weights, scratch)  # fmt: skip
-        _coarse_smooth(c, lx, ld, lb, lq, inverse[level], theta[level], delta[level],
+        _coarse_smooth(c, pc, lx, ld, lb, lq, inverse[level], theta[level], delta[level],
                        degrees[level], False)  # fmt: skip
     p = prolongation[0]
     _transfer(False, xs[0], b, q, x, shapes[0], shapes[1], (p[0], p[2], p[4]),
@@ -246,8 +246,8 @@ def empty_scratch(shapes: list[tuple[int, ...]]) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def v_cycle_single(b, x, b32, x32, q32, k, table, modes, offset, inverse, theta, delta,
-                   degrees, shapes, coefficients, bs, xs, ds, qs, coarsest_b, coarsest_x,
-                   restriction, prolongation, factor, keep, scratch):  # fmt: skip
+                   degrees, shapes, coefficients, padded, bs, xs, ds, qs, coarsest_b,
+                   coarsest_x, restriction, prolongation, factor, keep, scratch):  # fmt: skip
     """``x = B b`` with level 0 in single precision: `b` (float64) rounded into `b32`,
     `v_cycle_small` on the float32 level-0 fields `b32`, `x32`, `q32` (the operator
     `flux_planes`: `table` or `k`, and `modes` float32, `offset` unused), its result
@@ -257,8 +257,8 @@ def v_cycle_single(b, x, b32, x32, q32, k, table, modes, offset, inverse, theta,
     for i in range(b.size):
         b32[i] = b[i]
     v_cycle_small(b32, x32, q32, k, table, modes, offset, inverse, theta, delta, degrees,
-                  shapes, coefficients, bs, xs, ds, qs, coarsest_b, coarsest_x, restriction,
-                  prolongation, factor, keep, scratch)  # fmt: skip
+                  shapes, coefficients, padded, bs, xs, ds, qs, coarsest_b, coarsest_x,
+                  restriction, prolongation, factor, keep, scratch)  # fmt: skip
     for i in range(x.size):
         x[i] = x32[i]
 

@@ -638,7 +638,7 @@ def test_auto_takes_the_preconditioner_measured_faster_per_case(
 @pytest.mark.parametrize(
     ("shape", "kinds"),
     [((32, 32), KINDS[2][0]), ((24, 16), KINDS[2][3]), ((16, 16, 16), KINDS[3][0]),
-     ((16, 12, 8), KINDS[3][3])],
+     ((16, 12, 8), KINDS[3][3]), ((32, 32, 32), KINDS[3][0])],
 )  # fmt: skip
 def test_compiled_v_cycle_equals_the_interpreted_cycle_bit_for_bit(shape, kinds):
     # Small images without voids run the V-cycle as one compiled call (v_cycle): the same

@@ -18,10 +18,13 @@ from sve.solvers.conductivity.q1_multigrid import (
     restriction_taps,
 )
 from sve.solvers.conductivity.q1_multigrid_kernels import (
+    pad_stencil_3d,
     prolong_add_2d,
     prolong_add_3d,
     restrict_2d,
     restrict_3d,
+    stencil_3d,
+    stencil_padded_3d,
 )
 from sve.solvers.conductivity.q1_small_kernels import (
     empty_scratch,
@@ -184,3 +187,37 @@ def test_multigrid_solves_of_small_3d_images_take_the_plane_operator(monkeypatch
     expected = apparent_conductivity(image, [1.0, 100.0], **options).tensor
     assert calls
     np.testing.assert_allclose(planes, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize(
+    ("nodes", "dtype"),
+    [
+        ((16, 16, 16), np.float32),
+        ((5, 7, 9), np.float32),  # odd, unequal axes (open axes have N + 1 nodes)
+        ((3, 1, 2), np.float64),  # an axis of one node: the wrapped neighbour is itself
+        ((17, 16, 9), np.float64),
+    ],
+)
+def test_padded_stencil_is_the_stencil_bit_for_bit(nodes, dtype):
+    # stencil_padded_3d sums the terms of stencil_3d in its order from the coefficients laid
+    # out by pad_stencil_3d: the same bits, float32 vectors (3-D coarse levels) and float64.
+    rng = np.random.default_rng(8)
+    coefficients = rng.standard_normal(nodes + (14,)).astype(np.float32)
+    x = rng.standard_normal(nodes).astype(dtype)
+    expected, out = np.empty_like(x), np.full_like(x, np.nan)
+    stencil_3d.serial(coefficients, x, expected)
+    stencil_padded_3d(pad_stencil_3d(coefficients), x, out)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_small_images_take_the_padded_stencil_on_their_larger_coarse_levels():
+    # A 32^3 image's level 1 (16^3 nodes) keeps the padded copy, its level 2 (8^3) does not;
+    # a 64^3 image (SLABS_FROM nodes) keeps none: the copy costs memory on large images.
+    image = smooth_two_phase((32, 32, 32), np.random.default_rng(4), length=1.5)
+    levels = hierarchy(image * 99.0 + 1.0, 1.0)
+    assert [level.apply.padded.shape[0] for level in levels[1:-1]] == [16, 0]
+    np.testing.assert_array_equal(
+        levels[1].apply.padded, pad_stencil_3d(levels[1].apply.coefficients)
+    )
+    large = smooth_two_phase((64, 64, 64), np.random.default_rng(4), length=2.0)
+    assert all(level.apply.padded.size == 0 for level in hierarchy(large + 1.0, 1.0)[1:-1])
