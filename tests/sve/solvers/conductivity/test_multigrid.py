@@ -658,3 +658,38 @@ def test_compiled_v_cycle_equals_the_interpreted_cycle_bit_for_bit(shape, kinds)
         np.testing.assert_array_equal(compiled, interpreted)
         assert np.abs(compiled).max() > 0.0
     assert Cycle(hierarchy(k, 1.0, kinds), degree=2, fine_degree=1, gamma=2).compiled is None
+
+
+@pytest.mark.parametrize(
+    ("voxels", "steps"),
+    [((8, 8, 8), ((2, 2, 2), (2, 2, 2))), ((8, 4, 8), ((2, 1, 2), (2, 2, 2))),
+     ((8, 8), ((2, 2), (2, 2)))],
+)  # fmt: skip
+def test_level_2_from_the_voxels_is_the_galerkin_product_of_level_1(voxels, steps):
+    # Small images make level 2 as sum_v k_v P_p^T unit_c P_p over the voxels of each of its
+    # voxels (_grandchild_units), the products galerkin forms from level 1's element
+    # matrices summed in another order: equal to float64 rounding, voids included.
+    from sve.solvers.conductivity.q1_multigrid import _child_voxels, _grandchild_units
+    from sve.solvers.conductivity.q1_multigrid_kernels import galerkin, galerkin_scalar
+
+    ndim = len(voxels)
+    k = np.random.default_rng(5).uniform(0.0, 2.0, size=voxels)
+    k[k < 0.3] = 0.0
+    first, second = (np.array(s) for s in steps)
+    element = np.random.default_rng(6).standard_normal((2**ndim, 2**ndim))
+    element = element @ element.T
+    child, next_child = child_interpolation(ndim, first), child_interpolation(ndim, second)
+    unit = np.einsum("cai,ab,cbj->cij", child, element, child)
+    level1 = tuple(n // s for n, s in zip(voxels, first, strict=True))
+    level2 = tuple(n // s for n, s in zip(level1, second, strict=True))
+    children = _child_voxels(voxels, ndim, first)
+    local = _child_voxels(level1, ndim, second)
+    part = np.empty((children.shape[0], 2**ndim, 2**ndim))
+    galerkin_scalar(k.reshape(-1), children, unit, part)
+    expected = np.empty((int(np.prod(level2)), 2**ndim, 2**ndim))
+    galerkin(part, local, next_child, expected)
+    direct = np.empty_like(expected)
+    grandchildren = children[local].reshape(local.shape[0], -1)
+    galerkin_scalar(k.reshape(-1), grandchildren, _grandchild_units(unit, next_child), direct)
+    np.testing.assert_allclose(direct, expected, rtol=0, atol=1e-14 * np.abs(expected).max())
+    assert np.abs(expected).max() > 0.0
