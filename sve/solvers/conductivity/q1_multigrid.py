@@ -655,6 +655,7 @@ def hierarchy(
     # (the same sums in the same order; a 64^2 hierarchy took 3 ms in the interpreter row by
     # row, 1.3 whole), level 1 in 3-D in chunks of at most a field of the image
     whole = int(np.prod(image_nodes)) < SLABS_FROM
+    grand = None  # `_grandchild_units`, made for the first chunk of level 1
     for index in range(1, len(shapes)):
         shape = shapes[index]
         nodes = _node_shape(shape, kinds)
@@ -701,7 +702,8 @@ def hierarchy(
                 target = next_elements[start : start + size]
                 if index == 1 and whole:  # level 2 from the voxels (`_grandchild_units`)
                     grandchildren = children[local].reshape(local.shape[0], -1)
-                    grand = _grandchild_units(unit, next_child)
+                    if grand is None:
+                        grand = _grandchild_units(unit, next_child)
                     galerkin_scalar(values.reshape(-1), grandchildren, grand, target)
                 else:
                     galerkin(part, local, next_child, target)
