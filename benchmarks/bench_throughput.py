@@ -47,6 +47,10 @@ The versions alternate ``--rounds`` times (default 2) and each keeps the figures
 round of least CPU time per tensor (the FFT pair of the same run), so that a drift of the
 load of a shared machine does not fall on one version only.
 
+``--study`` instead times ``run_study`` itself (an embedded cluster of 2 workers, 256
+SVEs of 32^3 and 1024 of 64^2 after a warm-up study; no record): the targets' "inside a
+study", with Dask's scheduling, the workers' other threads and the client's writes.
+
 ``--case SIZE^NDIM`` (``32^3`` or ``64^2``) measures that case only, for the tables or
 ``--profile --batch``; it writes no record (the record ``throughput`` holds every case).
 
@@ -89,6 +93,7 @@ def options() -> argparse.Namespace:
     mode.add_argument("--candidates", action="store_true", help="the ways to fewer iterations")
     mode.add_argument("--profile", action="store_true", help="cProfile of 20 32^3 tensors")
     mode.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the child
+    mode.add_argument("--study", action="store_true", help="tensors/s inside run_study")
     parser.add_argument("--batch", action="store_true", help="--profile: the study task")
     parser.add_argument("--before", metavar="REV", help="the version beside (f282f65)")
     parser.add_argument("--rounds", type=int, default=2, help="alternations (default 2)")
@@ -512,9 +517,39 @@ def candidates(counts=(4, 8)) -> None:
     record.write()
 
 
+def study(counts: dict[str, int] | None = None) -> None:
+    """Print the tensors per second of `run_study` itself on every case (or ``--case``):
+    an embedded cluster of 2 single-threaded workers (the study layer's client, its
+    allocator plugin included), a warm-up study, then a study of ``counts[case]`` SVEs
+    (batches of the spec's default 8), timed from submission to the returned dataset.
+    """
+    import io
+    from contextlib import ExitStack
+
+    sys.path.insert(0, str(ROOT))
+    from sve.study import run_study
+    from sve.study.run import _client
+
+    counts = counts or {"32^3": 256, "64^2": 1024}
+    with ExitStack() as stack:
+        client = _client(stack, None, 2)
+        for ndim, size, _ in selected_cases():
+            case = f"{size}^{ndim}"
+            run_study(spec_for(ndim, size, 8), client=client, log=io.StringIO())
+            start = time.perf_counter()
+            run_study(spec_for(ndim, size, counts[case]), client=client, log=io.StringIO())
+            wall = time.perf_counter() - start
+            print(
+                f"{case}: {counts[case]} tensors in {wall:.2f} s inside a study on 2 workers: "
+                f"{counts[case] / wall:.1f}/s (load {os.getloadavg()[0]:.1f})"
+            )
+
+
 if __name__ == "__main__":
     if options().measure:
         measure()
+    elif options().study:
+        study()
     elif options().candidates:
         candidates()
     elif options().profile:
