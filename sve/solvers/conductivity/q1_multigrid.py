@@ -91,7 +91,10 @@ since its warm-up loads the slab kernels first; 38.8 since the solve keeps no
 solution, ``pcg.pcg_free``). Below ``SLABS_FROM`` nodes
 level 0 keeps ``A x`` (float64) and its inverse diagonal (float32) as fields,
 made once (12 bytes per voxel, under 3 MB): re-forming them a slab at a time
-in every cycle took a quarter of a 32^3 tensor's time. In
+in every cycle took a quarter of a 32^3 tensor's time; their 3-D coarse levels of at
+least ``PADDED_FROM`` nodes keep their stencil a second time, padded for the vectorized
+``stencil_padded_3d`` (0.3 MB at 32^3), and their level 2 is summed from the voxels
+(`_grandchild_units`). In
 2-D level 0 keeps its float32 inverse diagonal and one work array ``q`` and
 the coarse vectors are float64 (float32 in single precision).
 
