@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import subprocess
 import sys
 from contextlib import ExitStack
 
@@ -42,4 +43,7 @@ def test_study_workers_do_not_map_the_fields_of_small_sves_afresh():
 
 
 def test_the_allocator_is_tuned_where_glibc_is():
-    assert run.tune_allocator() == sys.platform.startswith("linux")
+    # In a child process: mallopt would change this test process's allocator for good.
+    code = "from sve.study.run import tune_allocator; print(tune_allocator())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(sys.platform.startswith("linux"))
