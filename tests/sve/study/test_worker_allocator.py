@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -17,6 +16,8 @@ pytestmark = pytest.mark.slow
 
 def _faults_per_solve(solves: int = 4) -> float:
     """Minor page faults of this thread per periodic 32^3 Q1 multigrid tensor."""
+    import resource  # (POSIX only)
+
     from sve.solvers import apparent_conductivity
 
     image = (np.random.default_rng(3).random((32, 32, 32)) < 0.5).astype(np.int8)
