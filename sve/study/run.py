@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlparse
 
+import dask
 import numpy as np
 import xarray as xr
 import zarr
@@ -79,26 +80,28 @@ def _now() -> str:
 def batches(spec: StudySpec) -> list[tuple[int, range]]:
     """All ``(size_index, realizations)`` tasks, largest sizes first.
 
-    A batch covers ``spec.batch`` consecutive realizations of one size. An
+    A batch covers ``spec.task_batch(size)`` consecutive realizations of one size. An
     adaptive study's later rounds are not known in advance: these are the
     batches of its first round (:func:`round_batches` splits the others).
     """
     return [
-        (s, range(r, min(r + spec.batch, spec.realizations)))
+        (s, range(r, min(r + batch, spec.realizations)))
         for s in reversed(range(len(spec.sizes)))
-        for r in range(0, spec.realizations, spec.batch)
+        for batch in [spec.task_batch(spec.sizes[s])]
+        for r in range(0, spec.realizations, batch)
     ]
 
 
-def round_batches(spec: StudySpec, rounds: tuple[int, ...]) -> list[range]:
+def round_batches(spec: StudySpec, size_index: int, rounds: tuple[int, ...]) -> list[range]:
     """The batches of an adaptive size's rounds (ends ``rounds``): each round from its
-    start in runs of ``spec.batch`` realizations.
+    start in runs of ``spec.task_batch(size)`` realizations.
     """
+    batch = spec.task_batch(spec.sizes[size_index])
     starts = (0, *rounds[:-1])
     return [
-        range(r, min(r + spec.batch, end))
+        range(r, min(r + batch, end))
         for start, end in zip(starts, rounds, strict=True)
-        for r in range(start, end, spec.batch)
+        for r in range(start, end, batch)
     ]
 
 
@@ -116,7 +119,11 @@ def _adaptive_todo(
     status = ds["status"].values[size_index]
     wanted = [STATUS["pending"], STATUS["failed"]] if retry else [STATUS["pending"]]
     needs = np.isin(status, wanted).reshape(status.shape[0], -1).any(axis=1)
-    todo = [r for r in round_batches(spec, progress.rounds) if needs[r.start : r.stop].any()]
+    todo = [
+        r
+        for r in round_batches(spec, size_index, progress.rounds)
+        if needs[r.start : r.stop].any()
+    ]
     return todo, progress
 
 
@@ -156,6 +163,14 @@ def _warm_numba_cache(spec: StudySpec) -> None:
         apparent_stiffness(phases, spec.phase_stiffness(), tol=1e-3)
 
 
+# The embedded cluster's workers run without Dask's statistical profiler: every 10 ms it
+# took the GIL from the task's thread to sample its stack, and the worker's event loop
+# spent 1.0-1.1 ms of CPU per 64^2 SVE with it against 0.47-0.50 without (about 5 % of a
+# tensor; solver notes, "Small SVEs", ninth round). The dashboard's "Profile" page stays
+# empty; a cluster of one's own (``client=``) keeps its configuration.
+EMBEDDED_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
 def _client(stack: ExitStack, client: Client | str | None, workers: int | None) -> Client:
     """The client of `client` (a Client, a scheduler address, or None: an embedded
     ``LocalCluster`` of `workers` processes, closed with `stack`), its workers' allocator
@@ -177,15 +192,16 @@ def _connect(stack: ExitStack, client: Client | str | None, workers: int | None)
             f"got {type(client).__name__}"
         )
     n = workers if workers is not None else os.cpu_count() or 1
-    cluster = stack.enter_context(
-        LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # any free port: never collides with another cluster
-            silence_logs=logging.ERROR,
+    with dask.config.set(EMBEDDED_WORKER_CONFIG):  # read by the nannies as they are made
+        cluster = stack.enter_context(
+            LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port: never collides with another cluster
+                silence_logs=logging.ERROR,
+            )
         )
-    )
     return stack.enter_context(Client(cluster))
 
 

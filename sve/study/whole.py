@@ -113,7 +113,7 @@ def window_task_estimate(spec: StudySpec, size: int) -> int:
     study: one window's solve (:func:`solve_estimate`) plus the labels of the windows the
     task holds while it solves: one, where windows of more than ``BATCH_LARGEST`` voxels
     are solved one at a time (every property but conductivity, and conductivity windows
-    above ``64**3`` voxels), else the batch's (``solver.batch`` windows at most).
+    above ``64**3`` voxels), else the batch's (``spec.task_batch(size)`` windows at most).
 
     A worker's peak is its resident memory before its tasks plus the largest of its tasks'
     estimates (``benchmarks/bench_image_study.py`` measures both). Not counted: the
@@ -126,7 +126,7 @@ def window_task_estimate(spec: StudySpec, size: int) -> int:
     shape = spec.window_shape(size)
     held = 1
     if spec.property == "conductivity" and math.prod(shape) <= BATCH_LARGEST:
-        held = min(spec.batch, window_count(spec, size))
+        held = min(spec.task_batch(size), window_count(spec, size))
     return with_labels(solve_estimate(spec, shape), held).bytes
 
 

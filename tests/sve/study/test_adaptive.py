@@ -118,7 +118,7 @@ def test_progress_replays_the_rule_on_the_dataset():
 
 def test_round_batches():
     spec = load_spec(SPEC)  # batch 4
-    assert round_batches(spec, (4, 10, 24)) == [
+    assert round_batches(spec, 0, (4, 10, 24)) == [
         range(0, 4), range(4, 8), range(8, 10), range(10, 14),
         range(14, 18), range(18, 22), range(22, 24),
     ]  # fmt: skip

@@ -76,6 +76,15 @@ def test_one_and_two_workers_identical(reference, client2):
     xr.testing.assert_identical(results(reference), results(run_study(SPEC, client=client2)))
 
 
+@pytest.mark.parametrize("batch", [1, "auto"])
+def test_batching_changes_no_result(reference, client2, batch):
+    spec = {**SPEC, "solver": {**SPEC["solver"], "batch": batch}}
+    left, right = results(run_study(spec, client=client2)), results(reference)
+    assert json.loads(left.attrs.pop("spec"))["solver"]["batch"] == batch
+    right.attrs.pop("spec")
+    xr.testing.assert_identical(left, right)  # every record, bit for bit
+
+
 def test_three_workers_identical(reference):
     """Three local worker processes (more than this machine's cores): the same dataset."""
     ds = run_study(SPEC, workers=3)
@@ -123,6 +132,11 @@ def test_store_resume_and_identity(tmp_path, reference, client2, capsys):
     assert "0 of 6 tasks to run" in log.getvalue()
     xr.testing.assert_identical(again, first)
     assert len(json.loads(again.attrs["runs"])) == 1  # a run with nothing to do adds none
+    # Another batch is the same study: nothing recomputed (6 realizations: "auto" is 8)
+    log = io.StringIO()
+    run_study({**SPEC, "solver": {**SPEC["solver"], "batch": "auto"}}, client=client2,
+              store=store, log=log)  # fmt: skip
+    assert "0 of 3 tasks to run" in log.getvalue()
 
     # Simulate an interruption: one batch back to pending with garbage values, and the
     # marker of an unfinished run, which `sve status` reports and a finished run clears.

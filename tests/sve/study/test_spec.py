@@ -87,7 +87,10 @@ def _delete(data, dotted):
         ("solver.bc", ["sideways"], r"solver\.bc"),
         ("solver.tol", 0.0, r"solver\.tol"),
         ("solver.tol", 2.0, r"solver\.tol must be in \(0, 1\)"),
-        ("solver.batch", 0, r"solver\.batch"),
+        ("solver.batch", 0, r"solver\.batch must be an integer >= 1 or 'auto', got 0"),
+        ("solver.batch", 2.5, r"solver\.batch must be an integer >= 1 or 'auto'"),
+        ("solver.batch", "many", r"solver\.batch must be an integer >= 1 or 'auto'"),
+        ("solver.batch", True, r"solver\.batch must be an integer >= 1 or 'auto'"),
         ("seed", -1, r"seed"),
         ("name", "", r"name"),
     ],
@@ -315,6 +318,38 @@ def test_store_field_is_not_part_of_the_study_identity():
         data["store"] = bad
         with pytest.raises(SpecError, match=r"^store must be a non-empty string"):
             load_spec(data)
+
+
+def test_batch_is_auto_by_default_and_not_part_of_the_study_identity():
+    data = base()
+    data["solver"].pop("batch", None)
+    auto = load_spec(data)
+    assert auto.batch == "auto"
+    assert StudySpec.from_json(auto.to_json()).batch == "auto"
+    data["solver"]["batch"] = 3
+    three = load_spec(data)
+    assert three.batch == 3 and StudySpec.from_json(three.to_json()).batch == 3
+    assert three == auto  # how tasks group realizations changes no result: a store resumes
+
+
+def test_task_batch_grows_on_small_sves_and_keeps_tasks_per_size():
+    from sve.study.spec import AUTO_BATCH, AUTO_BATCH_TASKS, AUTO_BATCH_VOXELS
+
+    data = base()
+    data["sampling"] = {"sizes": [16, 64, 512], "realizations": 1024}
+    data["solver"]["batch"] = "auto"
+    spec = load_spec(data)  # 2-D
+    assert AUTO_BATCH_VOXELS // 64**2 == 64 and 1024 // AUTO_BATCH_TASKS == 64
+    assert spec.task_batch(64) == 64  # 2**18 voxels a task, 16 tasks
+    assert spec.task_batch(16) == 1024 // AUTO_BATCH_TASKS  # capped by the tasks per size
+    assert spec.task_batch(512) == AUTO_BATCH  # large SVEs: the former default
+    data["sampling"]["realizations"] = 100
+    assert load_spec(data).task_batch(64) == AUTO_BATCH  # ceil(100 / 16) = 7 < 8
+    data["medium"]["ndim"] = 3
+    data["sampling"] = {"sizes": [32], "realizations": 1024}
+    assert load_spec(data).task_batch(32) == AUTO_BATCH  # 32^3: 2**18 / 32**3 = 8
+    data["solver"]["batch"] = 5
+    assert load_spec(data).task_batch(32) == 5  # an explicit batch is kept everywhere
 
 
 def test_random_laminate_draws_layers_of_whole_cells():

@@ -1,4 +1,6 @@
-"""The workers of a study take the fields of small SVEs from the heap (AllocatorPlugin)."""
+"""The workers of a study take the fields of small SVEs from the heap (AllocatorPlugin);
+those of the embedded cluster run without Dask's statistical profiler.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import subprocess
 import sys
 from contextlib import ExitStack
 
+import dask
 import numpy as np
 import pytest
 
@@ -40,7 +43,11 @@ def test_study_workers_do_not_map_the_fields_of_small_sves_afresh():
     with ExitStack() as stack:
         client = run._client(stack, None, 1)
         faults = client.submit(_faults_per_solve, pure=False).result()
+        profiling = client.run(dask.config.get, "distributed.worker.profile.enabled")
     assert faults < 100, faults
+    # the embedded cluster's workers: no statistical profiler (run.EMBEDDED_WORKER_CONFIG)
+    assert list(profiling.values()) == [False]
+    assert dask.config.get("distributed.worker.profile.enabled")  # this process: unchanged
 
 
 def test_the_allocator_is_tuned_where_glibc_is():
