@@ -521,7 +521,8 @@ def study(counts: dict[str, int] | None = None) -> None:
     """Print the tensors per second of `run_study` itself on every case (or ``--case``):
     an embedded cluster of 2 single-threaded workers (the study layer's client, its
     allocator plugin included), a warm-up study, then a study of ``counts[case]`` SVEs
-    (batches of the spec's default 8), timed from submission to the returned dataset.
+    (the spec's default batch, "auto": 8 SVEs a task at 32^3, 64 at 64^2), timed from
+    submission to the returned dataset.
     """
     import io
     from contextlib import ExitStack
