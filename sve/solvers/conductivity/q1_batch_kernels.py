@@ -10,6 +10,8 @@ so a column's result equals that of the kernel on the system alone, bit for bit.
 import numpy as np
 from numba import njit
 
+from sve.solvers.conductivity.q1_kernels import element_fluxes
+
 
 @njit(cache=True, nogil=True)
 def nodal_flux_columns_2d(u, k, modes, out):
@@ -78,8 +80,7 @@ def nodal_flux_columns_3d(u, k, modes, out, carry):
     """
     n0, n1, n2, width = u.shape
     out[...] = 0.0
-    d0, d1, d2, d3 = modes[0], modes[1], modes[2], modes[3]
-    d4, d5, d6, d7 = modes[4], modes[5], modes[6], modes[7]
+    d = (modes[0], modes[1], modes[2], modes[3], modes[4], modes[5], modes[6], modes[7])
     r0, r2, r4, r6 = carry[0], carry[1], carry[2], carry[3]
     for i in range(n0):
         i1 = i + 1 if i + 1 < n0 else 0
@@ -98,19 +99,10 @@ def nodal_flux_columns_3d(u, k, modes, out, carry):
                 for s in range(width):
                     a0, a1, a2, a3 = p00[s] + 0.0, q00[s] + 0.0, p01[s] + 0.0, q01[s] + 0.0
                     a4, a5, a6, a7 = p10[s] + 0.0, q10[s] + 0.0, p11[s] + 0.0, q11[s] + 0.0
-                    b0, b1, b2, b3 = a0 + a1, a0 - a1, a2 + a3, a2 - a3
-                    b4, b5, b6, b7 = a4 + a5, a4 - a5, a6 + a7, a6 - a7
-                    a0, a2, a1, a3 = b0 + b2, b0 - b2, b1 + b3, b1 - b3
-                    a4, a6, a5, a7 = b4 + b6, b4 - b6, b5 + b7, b5 - b7
                     c = kl[s]
-                    b0, b4 = (a0 + a4) * (c * d0), (a0 - a4) * (c * d4)
-                    b1, b5 = (a1 + a5) * (c * d1), (a1 - a5) * (c * d5)
-                    b2, b6 = (a2 + a6) * (c * d2), (a2 - a6) * (c * d6)
-                    b3, b7 = (a3 + a7) * (c * d3), (a3 - a7) * (c * d7)
-                    a0, a1, a2, a3 = b0 + b1, b0 - b1, b2 + b3, b2 - b3
-                    a4, a5, a6, a7 = b4 + b5, b4 - b5, b6 + b7, b6 - b7
-                    b0, b2, b1, b3 = a0 + a2, a0 - a2, a1 + a3, a1 - a3
-                    b4, b6, b5, b7 = a4 + a6, a4 - a6, a5 + a7, a5 - a7
+                    b0, b1, b2, b3, b4, b5, b6, b7 = element_fluxes(
+                        a0, a1, a2, a3, a4, a5, a6, a7, c, d
+                    )
                     e00[s] += r0[s] + b0 + b4
                     e01[s] += r2[s] + b2 + b6
                     e10[s] += r4[s] + b0 - b4

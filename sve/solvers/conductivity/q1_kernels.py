@@ -32,6 +32,31 @@ from sve.solvers._core.threads import threaded
 
 
 @njit(cache=True, nogil=True)
+def element_fluxes(a0, a1, a2, a3, a4, a5, a6, a7, c, d):
+    """The corner fluxes ``c Ke a`` of one 3-D element: `a0` .. `a7` its corner values (in
+    the order of the module notes), `c` its conductivity, `d` the eight `modes` (a tuple).
+    The Hadamard transform of the corners, each mode scaled by ``c d_m``, transformed back
+    (``Ke = H diag(modes) H``); every scalar 3-D kernel of the operator (`_flux_row`,
+    `flux_rows`, ``q1_small_kernels.flux_planes``, ``q1_batch_kernels.
+    nodal_flux_columns_3d``) forms its element fluxes here, in this order of operations.
+    """
+    d0, d1, d2, d3, d4, d5, d6, d7 = d
+    b0, b1, b2, b3 = a0 + a1, a0 - a1, a2 + a3, a2 - a3
+    b4, b5, b6, b7 = a4 + a5, a4 - a5, a6 + a7, a6 - a7
+    a0, a2, a1, a3 = b0 + b2, b0 - b2, b1 + b3, b1 - b3
+    a4, a6, a5, a7 = b4 + b6, b4 - b6, b5 + b7, b5 - b7
+    b0, b4 = (a0 + a4) * (c * d0), (a0 - a4) * (c * d4)
+    b1, b5 = (a1 + a5) * (c * d1), (a1 - a5) * (c * d5)
+    b2, b6 = (a2 + a6) * (c * d2), (a2 - a6) * (c * d6)
+    b3, b7 = (a3 + a7) * (c * d3), (a3 - a7) * (c * d7)
+    a0, a1, a2, a3 = b0 + b1, b0 - b1, b2 + b3, b2 - b3
+    a4, a5, a6, a7 = b4 + b5, b4 - b5, b6 + b7, b6 - b7
+    b0, b2, b1, b3 = a0 + a2, a0 - a2, a1 + a3, a1 - a3
+    b4, b6, b5, b7 = a4 + a6, a4 - a6, a5 + a7, a5 - a7
+    return b0, b1, b2, b3, b4, b5, b6, b7
+
+
+@njit(cache=True, nogil=True)
 def nodal_flux_2d(u, w, k, modes, out, table=None):
     """Write ``out = sum_e k_e Ke (u_e + w)``, the nodal fluxes of ``u + w``.
 
@@ -103,8 +128,7 @@ def _flux_row(u, w, k, modes, out, table, i, lower, upper):
     """
     n0, n1, n2 = k.shape
     m0, m1, m2 = u.shape
-    d0, d1, d2, d3 = modes[0], modes[1], modes[2], modes[3]
-    d4, d5, d6, d7 = modes[4], modes[5], modes[6], modes[7]
+    d = (modes[0], modes[1], modes[2], modes[3], modes[4], modes[5], modes[6], modes[7])
     w0, w1, w2, w3, w4, w5, w6, w7 = w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]
     last = n2 if n2 < m2 else 0  # the node after the last element of a row
     i1 = i + 1 if i + 1 < m0 else 0
@@ -121,19 +145,8 @@ def _flux_row(u, w, k, modes, out, table, i, lower, upper):
             a0, a1, a2, a3 = p0 + w0, q1 + w1, p2 + w2, q3 + w3
             a4, a5, a6, a7 = p4 + w4, q5 + w5, p6 + w6, q7 + w7
             p0, p2, p4, p6 = q1, q3, q5, q7
-            b0, b1, b2, b3 = a0 + a1, a0 - a1, a2 + a3, a2 - a3
-            b4, b5, b6, b7 = a4 + a5, a4 - a5, a6 + a7, a6 - a7
-            a0, a2, a1, a3 = b0 + b2, b0 - b2, b1 + b3, b1 - b3
-            a4, a6, a5, a7 = b4 + b6, b4 - b6, b5 + b7, b5 - b7
             c = kr[l] if table is None else table[kr[l]]
-            b0, b4 = (a0 + a4) * (c * d0), (a0 - a4) * (c * d4)
-            b1, b5 = (a1 + a5) * (c * d1), (a1 - a5) * (c * d5)
-            b2, b6 = (a2 + a6) * (c * d2), (a2 - a6) * (c * d6)
-            b3, b7 = (a3 + a7) * (c * d3), (a3 - a7) * (c * d7)
-            a0, a1, a2, a3 = b0 + b1, b0 - b1, b2 + b3, b2 - b3
-            a4, a5, a6, a7 = b4 + b5, b4 - b5, b6 + b7, b6 - b7
-            b0, b2, b1, b3 = a0 + a2, a0 - a2, a1 + a3, a1 - a3
-            b4, b6, b5, b7 = a4 + a6, a4 - a6, a5 + a7, a5 - a7
+            b0, b1, b2, b3, b4, b5, b6, b7 = element_fluxes(a0, a1, a2, a3, a4, a5, a6, a7, c, d)
             if lower:
                 o00[l] += r0 + b0 + b4
                 o01[l] += r2 + b2 + b6
@@ -316,8 +329,7 @@ def flux_rows(u, w, k, modes, out, table=None):
     """
     n0, n1, n2 = k.shape
     m0, m1, m2 = u.shape
-    d0, d1, d2, d3 = modes[0], modes[1], modes[2], modes[3]
-    d4, d5, d6, d7 = modes[4], modes[5], modes[6], modes[7]
+    d = (modes[0], modes[1], modes[2], modes[3], modes[4], modes[5], modes[6], modes[7])
     w0, w1, w2, w3, w4, w5, w6, w7 = w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]
     last = n2 if n2 < m2 else 0  # the node after the last element of a row
     out[...] = 0.0
@@ -344,18 +356,9 @@ def flux_rows(u, w, k, modes, out, table=None):
                 c = cs[l]
                 a0, a1, a2, a3 = e00[l] + w0, e00[l + 1] + w1, e01[l] + w2, e01[l + 1] + w3
                 a4, a5, a6, a7 = e10[l] + w4, e10[l + 1] + w5, e11[l] + w6, e11[l + 1] + w7
-                b0, b1, b2, b3 = a0 + a1, a0 - a1, a2 + a3, a2 - a3
-                b4, b5, b6, b7 = a4 + a5, a4 - a5, a6 + a7, a6 - a7
-                a0, a2, a1, a3 = b0 + b2, b0 - b2, b1 + b3, b1 - b3
-                a4, a6, a5, a7 = b4 + b6, b4 - b6, b5 + b7, b5 - b7
-                b0, b4 = (a0 + a4) * (c * d0), (a0 - a4) * (c * d4)
-                b1, b5 = (a1 + a5) * (c * d1), (a1 - a5) * (c * d5)
-                b2, b6 = (a2 + a6) * (c * d2), (a2 - a6) * (c * d6)
-                b3, b7 = (a3 + a7) * (c * d3), (a3 - a7) * (c * d7)
-                a0, a1, a2, a3 = b0 + b1, b0 - b1, b2 + b3, b2 - b3
-                a4, a5, a6, a7 = b4 + b5, b4 - b5, b6 + b7, b6 - b7
-                b0, b2, b1, b3 = a0 + a2, a0 - a2, a1 + a3, a1 - a3
-                b4, b6, b5, b7 = a4 + a6, a4 - a6, a5 + a7, a5 - a7
+                b0, b1, b2, b3, b4, b5, b6, b7 = element_fluxes(
+                    a0, a1, a2, a3, a4, a5, a6, a7, c, d
+                )
                 s0[l], s4[l], s2[l], s6[l] = b0, b4, b2, b6
                 t0[l], t2[l], t4[l], t6[l] = b1 + b5, b3 + b7, b1 - b5, b3 - b7
             o00, o01, o10, o11 = out[i, j], out[i, j1], out[i1, j], out[i1, j1]

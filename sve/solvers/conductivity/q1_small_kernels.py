@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from sve.solvers._core.cholesky import cholesky_solve
+from sve.solvers.conductivity.q1_kernels import element_fluxes
 from sve.solvers.conductivity.q1_multigrid_kernels import (
     _chebyshev_first,
     _coarse_smooth,
@@ -363,26 +364,14 @@ def _element_fluxes(lo, hi, cs, s2, modes, f0, f1, f2, f3, f4, f5, f6, f7):
     """The corner fluxes ``f0 .. f7`` of the elements of a plane (`flux_planes`): node
     planes `lo` and `hi` (padded, flat), conductivities `cs`.
     """
-    d0, d1, d2, d3 = modes[0], modes[1], modes[2], modes[3]
-    d4, d5, d6, d7 = modes[4], modes[5], modes[6], modes[7]
+    d = (modes[0], modes[1], modes[2], modes[3], modes[4], modes[5], modes[6], modes[7])
     l1, l2, l3 = lo[1:], lo[s2:], lo[s2 + 1 :]
     u1, u2, u3 = hi[1:], hi[s2:], hi[s2 + 1 :]
     for e in range(cs.size):
         c = cs[e]
         a0, a1, a2, a3 = lo[e], l1[e], l2[e], l3[e]
         a4, a5, a6, a7 = hi[e], u1[e], u2[e], u3[e]
-        b0, b1, b2, b3 = a0 + a1, a0 - a1, a2 + a3, a2 - a3
-        b4, b5, b6, b7 = a4 + a5, a4 - a5, a6 + a7, a6 - a7
-        a0, a2, a1, a3 = b0 + b2, b0 - b2, b1 + b3, b1 - b3
-        a4, a6, a5, a7 = b4 + b6, b4 - b6, b5 + b7, b5 - b7
-        b0, b4 = (a0 + a4) * (c * d0), (a0 - a4) * (c * d4)
-        b1, b5 = (a1 + a5) * (c * d1), (a1 - a5) * (c * d5)
-        b2, b6 = (a2 + a6) * (c * d2), (a2 - a6) * (c * d6)
-        b3, b7 = (a3 + a7) * (c * d3), (a3 - a7) * (c * d7)
-        a0, a1, a2, a3 = b0 + b1, b0 - b1, b2 + b3, b2 - b3
-        a4, a5, a6, a7 = b4 + b5, b4 - b5, b6 + b7, b6 - b7
-        b0, b2, b1, b3 = a0 + a2, a0 - a2, a1 + a3, a1 - a3
-        b4, b6, b5, b7 = a4 + a6, a4 - a6, a5 + a7, a5 - a7
+        b0, b1, b2, b3, b4, b5, b6, b7 = element_fluxes(a0, a1, a2, a3, a4, a5, a6, a7, c, d)
         f0[e], f1[e], f2[e], f3[e] = b0 + b4, b1 + b5, b2 + b6, b3 + b7
         f4[e], f5[e], f6[e], f7[e] = b0 - b4, b1 - b5, b2 - b6, b3 - b7
 
