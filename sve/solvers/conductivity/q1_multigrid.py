@@ -135,6 +135,7 @@ References
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -208,7 +209,9 @@ SLABS_FROM = 2**18
 # Coarse levels (3-D, not the coarsest) of images below SLABS_FROM nodes with at least this
 # many nodes keep their stencil a second time, laid out for `stencil_padded_3d` (vectorized,
 # the same bits): 0.026 against 0.057-0.080 ms at 16^3, 0.013 against 0.022 at 12^3, alike
-# at 8^3; the copy is 14 float32 per padded node, 0.3 MB at 16^3 (a 32^3 image).
+# at 8^3; the copy is 14 float32 per padded node, 0.3 MB at 16^3 (a 32^3 image). The coarse
+# levels of larger images keep the padded layout only (2.3 times as fast as `stencil_3d` at
+# 64^3 nodes; a 128^3 tensor 5.4-6.0 -> 4.8-5.5 s, solver notes "Small SVEs", ninth round).
 PADDED_FROM = 16**3
 # Level 0's bound of the spectrum of D^-1 A times this on images below SLABS_FROM nodes:
 # its Jacobi sweep damped 1 / 1.2 more. Iterations per load case (tol 1e-6, level cuts of
@@ -520,13 +523,16 @@ class _Level:
     operator: tuple = ()  # level 0: (k or labels, table or None, modes, offset) of `apply`
 
 
-def _stencil_apply(coefficients: np.ndarray, pad: bool = False) -> Operator:
+def _stencil_apply(coefficients: np.ndarray, pad: bool = False, keep: bool = True) -> Operator:
     """``apply(x, out)``: ``out = A x`` by the stencil `coefficients`; with `pad` (3-D) by
-    `stencil_padded_3d` on a copy laid out by `pad_stencil_3d` (`PADDED_FROM`).
+    `stencil_padded_3d` on a copy laid out by `pad_stencil_3d`, which without `keep`
+    replaces `coefficients` (``apply.coefficients`` is then None: large images, whose
+    interpreted cycle reads the stencil through `apply` only).
     """
     shape = coefficients.shape[:-1]
     if pad:
         padded = pad_stencil_3d(coefficients)
+        coefficients = coefficients if keep else None
 
         def apply(x: np.ndarray, out: np.ndarray) -> None:
             stencil_padded_3d(padded, x.reshape(shape), out.reshape(shape))
@@ -716,13 +722,15 @@ def hierarchy(
         if following is not None:  # float32 as the stencil (it scales the smoother only)
             inverse_diagonal = inverse_diagonal.astype(np.float32)
         upper = _gershgorin(coefficients, inverse_diagonal)
+        # 3-D levels smoothed (not the coarsest) apply the padded stencil: small images
+        # from PADDED_FROM nodes keep both layouts (the compiled cycle reads both), large
+        # images only the padded one (padding: 0.44 bytes per voxel of a 128^3 image, 0.11
+        # at 500^3)
         pad = (
-            whole
-            and ndim == 3
-            and following is not None
-            and coefficients[..., 0].size >= PADDED_FROM
+            ndim == 3 and following is not None and (not whole or math.prod(nodes) >= PADDED_FROM)
         )
-        level = _Level(nodes, _stencil_apply(coefficients, pad), inverse_diagonal, upper)
+        stencil_apply = _stencil_apply(coefficients, pad, keep=whole)
+        level = _Level(nodes, stencil_apply, inverse_diagonal, upper)
         level.restriction = _taps(restriction_taps, nodes, periodic, steps[index - 1])
         level.prolongation = _taps(prolongation_taps, nodes, periodic, steps[index - 1])
         levels.append(level)
@@ -949,6 +957,7 @@ class Cycle:
             or self.degrees[0] != 1
             or min(self.degrees[1:-1]) < 2
             or not hasattr(coarsest, "factor")
+            or any(level.apply.coefficients is None for level in levels[1:-1])
         ):
             return None
         ndim = len(levels[0].shape)

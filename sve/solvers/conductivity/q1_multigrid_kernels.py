@@ -133,20 +133,18 @@ def pad_stencil_3d(coefficients):
 
 
 @njit(cache=True, nogil=True)
-def _pad_nodes(x, padded):
-    """Copy the node planes of `x` (N0, N1, N2) into `padded` (N0, (N1 + 2) (N2 + 2)), each
-    plane padded as in `pad_stencil_3d`.
+def _pad_node_plane(x, i, plane):
+    """Copy node plane `i` of `x` (N0, N1, N2) into the flat `plane` of (N1 + 2) (N2 + 2)
+    nodes, padded as in `pad_stencil_3d`.
     """
     n0, n1, n2 = x.shape
     p2 = n2 + 2
-    for i in range(n0):
-        plane = padded[i]
-        for j in range(n1 + 2):
-            row, start = x[i, (j - 1) % n1], j * p2
-            plane[start] = row[n2 - 1]
-            for l in range(n2):
-                plane[start + 1 + l] = row[l]
-            plane[start + n2 + 1] = row[0]
+    for j in range(n1 + 2):
+        row, start = x[i, (j - 1) % n1], j * p2
+        plane[start] = row[n2 - 1]
+        for l in range(n2):
+            plane[start + 1 + l] = row[l]
+        plane[start + n2 + 1] = row[0]
 
 
 @njit(cache=True, nogil=True)
@@ -171,12 +169,16 @@ def stencil_padded_3d(padded, x, out):
     at fixed flat offsets; a plane of nodes is then summed in nine loops over its padded
     rows, one per row of neighbours (the results of the padding columns discarded),
     which the compiler turns into vector instructions: 0.026 against 0.057 to 0.080 ms at
-    16^3 (docs/solver_notes.rst, "Small SVEs", eighth round).
+    16^3 (docs/solver_notes.rst, "Small SVEs", eighth round). Three padded node planes
+    are kept at a time (those below, at and above the plane summed), not a padded copy
+    of `x`.
     """
     n0, n1, n2 = x.shape
     p2 = n2 + 2
-    xp = np.empty((n0, (n1 + 2) * p2), x.dtype)
-    _pad_nodes(x, xp)
+    ring = np.empty((3, (n1 + 2) * p2), x.dtype)
+    below, at, above = 0, 1, 2  # the planes i - 1, i, i + 1 (modulo N0) in `ring`
+    _pad_node_plane(x, n0 - 1, ring[below])
+    _pad_node_plane(x, 0, ring[at])
     s = p2 + 1  # the first node of a padded plane
     count = (n1 - 1) * p2 + n2  # from the first node to the last
     w = np.empty(count, np.float64)
@@ -184,8 +186,8 @@ def stencil_padded_3d(padded, x, out):
     e, f, g = s + p2 - 1, s + p2, s + p2 + 1  # the row above
     for i in range(n0):
         im = i - 1 if i > 0 else n0 - 1
-        ip = i + 1 if i + 1 < n0 else 0
-        xm, x0, xq = xp[im], xp[i], xp[ip]
+        _pad_node_plane(x, i + 1 if i + 1 < n0 else 0, ring[above])
+        xm, x0, xq = ring[below], ring[at], ring[above]
         u, c = padded[im], padded[i]
         _three_terms(w, True, u[13][a:], u[12][b:], u[11][d:], xm[a:], xm[b:], xm[d:], count)
         _three_terms(w, False, u[10][s - 1 :], u[9][s:], u[8][s + 1 :], xm[s - 1 :], xm[s:],
@@ -207,6 +209,7 @@ def stencil_padded_3d(padded, x, out):
             row, start = plane[j], j * p2
             for l in range(n2):
                 row[l] = w[start + l]
+        below, at, above = at, above, below
 
 
 @by_size(0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sve.solvers.conductivity import q1_multigrid
 from sve.solvers.conductivity.fv import Phases
 from sve.solvers.conductivity.q1 import Q1Grid, element_modes
 from sve.solvers.conductivity.q1_kernels import _flux_row_call, flux_rows
@@ -210,14 +211,29 @@ def test_padded_stencil_is_the_stencil_bit_for_bit(nodes, dtype):
     np.testing.assert_array_equal(out, expected)
 
 
-def test_small_images_take_the_padded_stencil_on_their_larger_coarse_levels():
+def test_small_images_take_the_padded_stencil_on_their_larger_coarse_levels(monkeypatch):
     # A 32^3 image's level 1 (16^3 nodes) keeps the padded copy, its level 2 (8^3) does not;
-    # a 64^3 image (SLABS_FROM nodes) keeps none: the copy costs memory on large images.
+    # a 64^3 image (SLABS_FROM nodes) keeps the padded layout only on every level smoothed.
     image = smooth_two_phase((32, 32, 32), np.random.default_rng(4), length=1.5)
     levels = hierarchy(image * 99.0 + 1.0, 1.0)
     assert [level.apply.padded.shape[0] for level in levels[1:-1]] == [16, 0]
     np.testing.assert_array_equal(
         levels[1].apply.padded, pad_stencil_3d(levels[1].apply.coefficients)
     )
-    large = smooth_two_phase((64, 64, 64), np.random.default_rng(4), length=2.0)
-    assert all(level.apply.padded.size == 0 for level in hierarchy(large + 1.0, 1.0)[1:-1])
+    large = smooth_two_phase((64, 64, 64), np.random.default_rng(4), length=2.0) + 1.0
+    levels = hierarchy(large, 1.0)
+    assert [level.apply.padded.shape[0] for level in levels[1:-1]] == [32, 16, 8]
+    assert all(level.apply.coefficients is None for level in levels[1:-1])
+    assert levels[-1].apply.padded.size == 0  # the coarsest: solved directly
+    # the padded levels are the stencils of before, bit for bit
+    plain = q1_multigrid._stencil_apply
+    with monkeypatch.context() as patch:
+        patch.setattr(q1_multigrid, "_stencil_apply", lambda c, pad=False, keep=True: plain(c))
+        unpadded = hierarchy(large, 1.0)
+    x = np.random.default_rng(5).random(levels[1].shape).astype(np.float32)
+    for level, before in zip(levels[1:-1], unpadded[1:-1], strict=True):
+        x = x[tuple(slice(0, n) for n in level.shape)]
+        y, z = np.empty_like(x), np.empty_like(x)
+        level.apply(x.reshape(-1), y.reshape(-1))
+        before.apply(x.reshape(-1), z.reshape(-1))
+        np.testing.assert_array_equal(y, z)
