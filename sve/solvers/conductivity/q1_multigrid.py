@@ -722,15 +722,10 @@ def hierarchy(
         if following is not None:  # float32 as the stencil (it scales the smoother only)
             inverse_diagonal = inverse_diagonal.astype(np.float32)
         upper = _gershgorin(coefficients, inverse_diagonal)
-        # 3-D levels smoothed (not the coarsest) apply the padded stencil: small images
-        # from PADDED_FROM nodes keep both layouts (the compiled cycle reads both), large
-        # images only the padded one (padding: 0.44 bytes per voxel of a 128^3 image, 0.11
-        # at 500^3)
-        pad = (
-            ndim == 3 and following is not None and (not whole or math.prod(nodes) >= PADDED_FROM)
-        )
-        stencil_apply = _stencil_apply(coefficients, pad, keep=whole)
-        level = _Level(nodes, stencil_apply, inverse_diagonal, upper)
+        # 3-D levels smoothed (not the coarsest) of small images from PADDED_FROM nodes keep
+        # the padded stencil beside the plain one (the compiled cycle reads both)
+        pad = whole and ndim == 3 and following is not None and math.prod(nodes) >= PADDED_FROM
+        level = _Level(nodes, _stencil_apply(coefficients, pad), inverse_diagonal, upper)
         level.restriction = _taps(restriction_taps, nodes, periodic, steps[index - 1])
         level.prolongation = _taps(prolongation_taps, nodes, periodic, steps[index - 1])
         levels.append(level)
@@ -739,6 +734,13 @@ def hierarchy(
             levels[-1].coarsest = _coarsest_inverse(
                 levels[-1].coarsest_matrix, inverse_diagonal, constants=constants, voids=voids
             )
+    if not whole and ndim == 3:  # large images: the padded layout only (0.44 bytes per
+        # voxel of a 128^3 image, 0.11 at 500^3), laid out once the element matrices are
+        # gone: the copy and its source of one level at a time stay below the peak of
+        # making level 1 (its stencil and level 2's element matrices)
+        elements = next_elements = None
+        for level in levels[1:-1]:
+            level.apply = _stencil_apply(level.apply.coefficients, True, keep=False)
     if len(levels) == 1:  # the image itself is small enough to solve directly
         unit = np.broadcast_to(element, k.shape + element.shape)
         elements = (k.reshape(k.shape + (1, 1)) * unit).reshape((-1,) + element.shape)
