@@ -81,14 +81,16 @@ residual read ``A x`` a slab of ``ROWS`` node planes at a time (`_Slabs`:
 buffers of a few planes, 1.5 bytes per voxel at 160^3, 0.5 at 500^3), and its
 inverse diagonal is made in the same slabs from the labels. The coarse levels
 store the upper half of their stencil rows (14 of 27 entries) in float32 but
-on the coarsest (level 1: 7), their inverse diagonal in float32 (0.5) and 4
+on the coarsest (level 1: 7; laid out padded for ``stencil_padded_3d``, one node
+more on both sides of axes 1 and 2: 0.35 more at 160^3, 0.11 at 500^3, for 2.3 times
+the speed of ``stencil_3d``), their inverse diagonal in float32 (0.5) and 4
 work vectors (``b``, ``x``, the Chebyshev direction ``d`` and ``q = A x``),
 float32 in 3-D (level 1: 2). About 11 in all, where the level-0 diagonal and
 work array, 8 float64 work vectors a level and float64 coarse diagonals took
 30: the peak growth of a periodic solve went from 66.8 to 49.4 bytes per
 voxel at 160^3 (``benchmarks/bench_memory.py``, record ``memory_q1mg``; 46.8
 since its warm-up loads the slab kernels first; 38.8 since the solve keeps no
-solution, ``pcg.pcg_free``). Below ``SLABS_FROM`` nodes
+solution, ``pcg.pcg_free``; 39.1 since the padded layout). Below ``SLABS_FROM`` nodes
 level 0 keeps ``A x`` (float64) and its inverse diagonal (float32) as fields,
 made once (12 bytes per voxel, under 3 MB): re-forming them a slab at a time
 in every cycle took a quarter of a 32^3 tensor's time; their 3-D coarse levels of at
