@@ -105,6 +105,23 @@ def round_batches(spec: StudySpec, size_index: int, rounds: tuple[int, ...]) -> 
     ]
 
 
+def _runs(batch: range, needed: np.ndarray) -> list[range]:
+    """The longest runs of consecutive realizations of `batch` that are `needed` (bool,
+    indexed by realization): a batch whose realizations are all needed stays whole; one
+    that a run with another batch (``solver.batch``) left half done sends only the rest.
+    """
+    runs, start = [], None
+    for r in batch:
+        if needed[r] and start is None:
+            start = r
+        elif not needed[r] and start is not None:
+            runs.append(range(start, r))
+            start = None
+    if start is not None:
+        runs.append(range(start, batch.stop))
+    return runs
+
+
 def _adaptive_todo(
     ds: xr.Dataset, spec: StudySpec, size_index: int, retry: bool
 ) -> tuple[list[range], SizeProgress]:
@@ -120,9 +137,7 @@ def _adaptive_todo(
     wanted = [STATUS["pending"], STATUS["failed"]] if retry else [STATUS["pending"]]
     needs = np.isin(status, wanted).reshape(status.shape[0], -1).any(axis=1)
     todo = [
-        r
-        for r in round_batches(spec, size_index, progress.rounds)
-        if needs[r.start : r.stop].any()
+        part for r in round_batches(spec, size_index, progress.rounds) for part in _runs(r, needs)
     ]
     return todo, progress
 
@@ -402,7 +417,7 @@ def _prepare(spec: StudySpec, store: str | Path | None, overwrite: bool, label: 
         )
     else:
         done = completed(ds)
-        todo = [(s, r) for s, r in batches(spec) if not done[s, r.start : r.stop].all()]
+        todo = [(s, part) for s, r in batches(spec) for part in _runs(r, ~done[s])]
         say(f"{name}: {len(todo)} of {len(batches(spec))} tasks to run")
 
     if "active_run" in ds.attrs:  # the run before this one was killed: keep it in the history

@@ -213,7 +213,7 @@ SLABS_FROM = 2**18
 # the same bits): 0.026 against 0.057-0.080 ms at 16^3, 0.013 against 0.022 at 12^3, alike
 # at 8^3; the copy is 14 float32 per padded node, 0.3 MB at 16^3 (a 32^3 image). The coarse
 # levels of larger images keep the padded layout only (2.3 times as fast as `stencil_3d` at
-# 64^3 nodes; a 128^3 tensor 5.4-6.0 -> 4.8-5.5 s, solver notes "Small SVEs", ninth round).
+# 64^3 nodes; a 128^3 tensor 6.7-7.2 -> 6.1-6.3 s, solver notes "Small SVEs", ninth round).
 PADDED_FROM = 16**3
 # Level 0's bound of the spectrum of D^-1 A times this on images below SLABS_FROM nodes:
 # its Jacobi sweep damped 1 / 1.2 more. Iterations per load case (tol 1e-6, level cuts of

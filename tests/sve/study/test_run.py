@@ -154,6 +154,16 @@ def test_store_resume_and_identity(tmp_path, reference, client2, capsys):
     xr.testing.assert_identical(results(resumed), results(reference))
     assert "active_run" not in open_study(store).attrs
 
+    # Half of a batch of another size pending (2-3 of 0-5 under "auto"): only it runs.
+    group["conductivity"][1, 2:4] = -1.0
+    group["status"][1, 2:4] = 0
+    log = io.StringIO()
+    auto = {**SPEC, "solver": {**SPEC["solver"], "batch": "auto"}}
+    again = run_study(auto, client=client2, store=store, log=log)
+    assert "1 of 3 tasks to run" in log.getvalue()
+    assert "size 12 realizations 2-3 done" in log.getvalue()
+    xr.testing.assert_identical(results(again), results(reference))
+
 
 def test_the_spec_names_its_store(tmp_path, reference, client1):
     store = tmp_path / "named.zarr"
