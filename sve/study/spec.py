@@ -1139,13 +1139,8 @@ def _validate(data: dict[str, Any], base: Path | None = None, trusted: bool = Fa
         raise SpecError(f"solver.tol must be in (0, 1), got {tol!r}")
     maxiter = _integer(_get(data, "solver.maxiter"), "solver.maxiter", 1)
     batch = _get(data, "solver.batch")
-    if batch != "auto":
-        try:
-            batch = _integer(batch, "solver.batch", 1)
-        except SpecError:
-            raise SpecError(
-                f"solver.batch must be an integer >= 1 or 'auto', got {batch!r}"
-            ) from None
+    if batch != "auto" and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise SpecError(f"solver.batch must be an integer >= 1 or 'auto', got {batch!r}")
     discretization = _get(data, "solver.discretization")
     if discretization not in DISCRETIZATIONS:
         raise SpecError(

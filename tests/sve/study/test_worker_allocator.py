@@ -40,6 +40,7 @@ def test_study_workers_do_not_map_the_fields_of_small_sves_afresh():
     # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which fixes glibc's
     # mmap threshold at 128 KiB: a 32^3 tensor then mapped its 256 KiB fields afresh, about
     # 1600 page faults per tensor (measured without the plugin); tuned, a few.
+    here = dask.config.get("distributed.worker.profile.enabled")
     with ExitStack() as stack:
         client = run._client(stack, None, 1)
         faults = client.submit(_faults_per_solve, pure=False).result()
@@ -47,7 +48,7 @@ def test_study_workers_do_not_map_the_fields_of_small_sves_afresh():
     assert faults < 100, faults
     # the embedded cluster's workers: no statistical profiler (run.EMBEDDED_WORKER_CONFIG)
     assert list(profiling.values()) == [False]
-    assert dask.config.get("distributed.worker.profile.enabled")  # this process: unchanged
+    assert dask.config.get("distributed.worker.profile.enabled") == here  # not leaked
 
 
 def test_the_allocator_is_tuned_where_glibc_is():
